@@ -1,0 +1,55 @@
+package sse
+
+import (
+	"bytes"
+	"io"
+	"testing"
+)
+
+// openAIStream is a 22-event chat stream shaped like the recordings in
+// shared/reference/wire-formats.md §6.1.
+func openAIStream() []byte {
+	var buf bytes.Buffer
+	chunk := `{"id":"chatcmpl-Dx0XpqH8w09uBXwq1zFGYdETjtnEl","object":"chat.completion.chunk","created":1782955817,"model":"gpt-4o-mini-2024-07-18","service_tier":"default","system_fingerprint":"fp_d0469e1700","choices":[{"index":0,"delta":{"content":" word"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"C63r"}`
+	for range 20 {
+		_ = WriteData(&buf, []byte(chunk))
+	}
+	_ = WriteData(&buf, []byte(`{"id":"chatcmpl-Dx0X","object":"chat.completion.chunk","created":1782955817,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":53,"completion_tokens":15,"total_tokens":68}}`))
+	_ = WriteDone(&buf)
+	return buf.Bytes()
+}
+
+func BenchmarkSSERead(b *testing.B) {
+	stream := openAIStream()
+	src := bytes.NewReader(stream)
+	b.SetBytes(int64(len(stream)))
+	b.ReportAllocs()
+	for b.Loop() {
+		src.Reset(stream)
+		r := NewReader(src)
+		n := 0
+		for {
+			_, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != 22 {
+			b.Fatalf("read %d events, want 22", n)
+		}
+	}
+}
+
+func BenchmarkSSEWrite(b *testing.B) {
+	payload := []byte(`{"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":" word"}}]}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := WriteData(io.Discard, payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

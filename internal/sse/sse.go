@@ -1,0 +1,209 @@
+// Package sse is the module's only Server-Sent Events reader and writer.
+//
+// The Reader follows the WHATWG event-stream parsing rules that matter to
+// LLM APIs: lines end in LF, CRLF or CR; "data:" lines of one event are joined
+// with "\n"; one space after the colon is removed; lines starting with ":" are
+// comments; a blank line dispatches the event. It has no per-line limit other
+// than MaxEventSize, so long tool-call arguments and base64 images pass.
+//
+// The Writer emits "data: ...\n\n" frames (splitting payloads that contain
+// newlines into several data lines, so what a Reader reads back is exactly
+// what was written) and comment frames.
+package sse
+
+import (
+	"bytes"
+	"errors"
+	"io"
+)
+
+// DefaultMaxEventSize bounds one event's data (32 MiB, the same line limit
+// the official openai-go SDK uses).
+const DefaultMaxEventSize = 32 << 20
+
+// maxLinePrefix is the room a line gets beyond the data limit for its field
+// name ("data: ").
+const maxLinePrefix = 64
+
+// ErrEventTooLarge is returned by Reader.Next when an event's data, or any
+// single line, exceeds the reader's maximum size.
+var ErrEventTooLarge = errors.New("sse: event too large")
+
+// Done is the payload OpenAI-style streams use to mark their normal end.
+var Done = []byte("[DONE]")
+
+// Event is one dispatched server-sent event.
+type Event struct {
+	// Name is the "event:" field, empty for the default "message" type.
+	Name string
+	// Data is the joined "data:" lines. It aliases the Reader's buffer and is
+	// valid only until the next call to Next; copy it to keep it.
+	Data []byte
+}
+
+// Reader reads events from an event stream. It is not safe for concurrent use.
+type Reader struct {
+	src     io.Reader
+	buf     []byte
+	r, w    int   // unread bytes are buf[r:w]
+	err     error // sticky error from src
+	max     int
+	data    []byte
+	name    []byte
+	hasData bool
+	skipLF  bool // the previous line ended in CR: a following LF belongs to it
+}
+
+// NewReader returns a Reader over r with DefaultMaxEventSize.
+func NewReader(r io.Reader) *Reader {
+	return NewReaderSize(r, 0)
+}
+
+// NewReaderSize returns a Reader over r whose events may hold at most max
+// bytes of data; max <= 0 means DefaultMaxEventSize.
+func NewReaderSize(r io.Reader, max int) *Reader {
+	if max <= 0 {
+		max = DefaultMaxEventSize
+	}
+	return &Reader{src: r, buf: make([]byte, 4<<10), max: max}
+}
+
+// Next returns the next event that carries data. Events without any "data:"
+// line (comments, keep-alives, bare "event:" lines) are skipped. At the end
+// of the input an event that was not closed by a blank line is still
+// returned, then io.EOF. Any read error other than io.EOF is returned as is.
+func (r *Reader) Next() (Event, error) {
+	r.data = r.data[:0]
+	r.name = r.name[:0]
+	r.hasData = false
+	for {
+		line, err := r.readLine()
+		if err != nil {
+			if err == io.EOF && r.hasData {
+				return r.event(), nil
+			}
+			return Event{}, err
+		}
+		if len(line) == 0 {
+			if r.hasData {
+				return r.event(), nil
+			}
+			r.name = r.name[:0]
+			continue
+		}
+		if line[0] == ':' {
+			continue
+		}
+		field, value := line, []byte(nil)
+		if i := bytes.IndexByte(line, ':'); i >= 0 {
+			field, value = line[:i], line[i+1:]
+			if len(value) > 0 && value[0] == ' ' {
+				value = value[1:]
+			}
+		}
+		switch string(field) {
+		case "data":
+			if r.hasData {
+				r.data = append(r.data, '\n')
+			}
+			if len(r.data)+len(value) > r.max {
+				return Event{}, ErrEventTooLarge
+			}
+			r.data = append(r.data, value...)
+			r.hasData = true
+		case "event":
+			r.name = append(r.name[:0], value...)
+		}
+		// id, retry and unknown fields carry nothing an LLM relay needs.
+	}
+}
+
+func (r *Reader) event() Event {
+	ev := Event{Data: r.data}
+	if len(r.name) > 0 {
+		ev.Name = string(r.name)
+	}
+	return ev
+}
+
+// readLine returns the next line without its terminator (LF, CRLF or CR).
+// The slice aliases r.buf and is valid until the next call.
+func (r *Reader) readLine() ([]byte, error) {
+	scanned := 0 // bytes of buf[r.r:r.w] already searched for a terminator
+	for {
+		if r.skipLF && r.r < r.w {
+			r.skipLF = false
+			if r.buf[r.r] == '\n' {
+				r.r++
+			}
+		}
+		if !r.skipLF {
+			if i := lineEnd(r.buf[r.r+scanned : r.w]); i >= 0 {
+				end := r.r + scanned + i
+				line := r.buf[r.r:end]
+				next := end + 1
+				if r.buf[end] == '\r' {
+					if next < r.w {
+						if r.buf[next] == '\n' {
+							next++
+						}
+					} else {
+						r.skipLF = true
+					}
+				}
+				r.r = next
+				if len(line) > r.max+maxLinePrefix {
+					return nil, ErrEventTooLarge
+				}
+				return line, nil
+			}
+			scanned = r.w - r.r
+		}
+		if r.err != nil {
+			r.skipLF = false
+			if r.r < r.w {
+				line := r.buf[r.r:r.w]
+				r.r = r.w
+				if len(line) > r.max+maxLinePrefix {
+					return nil, ErrEventTooLarge
+				}
+				return line, nil
+			}
+			return nil, r.err
+		}
+		if r.w-r.r > r.max+maxLinePrefix {
+			return nil, ErrEventTooLarge
+		}
+		r.fill()
+	}
+}
+
+// lineEnd returns the index of the first CR or LF in b, or -1.
+func lineEnd(b []byte) int {
+	n := bytes.IndexByte(b, '\n')
+	limit := n
+	if n < 0 {
+		limit = len(b)
+	}
+	if c := bytes.IndexByte(b[:limit], '\r'); c >= 0 {
+		return c
+	}
+	return n
+}
+
+// fill reads more input, first moving unread bytes to the front and growing
+// the buffer when it is full.
+func (r *Reader) fill() {
+	if r.r > 0 {
+		r.w = copy(r.buf, r.buf[r.r:r.w])
+		r.r = 0
+	}
+	if r.w == len(r.buf) {
+		r.buf = append(r.buf, make([]byte, len(r.buf))...)
+	}
+	n, err := r.src.Read(r.buf[r.w:])
+	r.w += n
+	if err != nil {
+		r.err = err
+	}
+}

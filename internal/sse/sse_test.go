@@ -1,0 +1,138 @@
+package sse
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+func readAll(t testing.TB, r *Reader) ([]string, error) {
+	t.Helper()
+	var out []string
+	for {
+		ev, err := r.Next()
+		if err != nil {
+			if err == io.EOF {
+				return out, nil
+			}
+			return out, err
+		}
+		s := string(ev.Data)
+		if ev.Name != "" {
+			s = ev.Name + "|" + s
+		}
+		out = append(out, s)
+	}
+}
+
+func TestReader(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"openai LF framing", "data: {\"a\":1}\n\ndata: [DONE]\n\n", []string{`{"a":1}`, "[DONE]"}},
+		{"gemini CRLF framing", "data: {\"a\":1}\r\n\r\ndata: {\"b\":2}\r\n\r\n", []string{`{"a":1}`, `{"b":2}`}},
+		{"lone CR framing", "data: x\r\rdata: y\r\r", []string{"x", "y"}},
+		{"deepseek keep-alive comments are skipped", ": keep-alive\n\ndata: 1\n\n: keep-alive\n\ndata: 2\n\n", []string{"1", "2"}},
+		{"multi-line data joined with LF", "data: a\ndata: b\n\n", []string{"a\nb"}},
+		{"no space after colon", "data:x\n\n", []string{"x"}},
+		{"only one leading space removed", "data:  x\n\n", []string{" x"}},
+		{"event name kept", "event: message_start\ndata: {}\n\n", []string{"message_start|{}"}},
+		{"event name reset between events", "event: a\ndata: 1\n\ndata: 2\n\n", []string{"a|1", "2"}},
+		{"empty data line is an event", "data:\n\n", []string{""}},
+		{"field without colon", "data\n\n", []string{""}},
+		{"unterminated last event still returned", "data: 1\n\ndata: [DONE]", []string{"1", "[DONE]"}},
+		{"id and retry ignored", "id: 7\nretry: 10\ndata: z\n\n", []string{"z"}},
+		{"blank lines alone dispatch nothing", "\n\n\r\n\n", nil},
+		{"unknown fields ignored", "foo: bar\ndata: q\n\n", []string{"q"}},
+		{"CRLF split across reads", "data: a\r\n\r\ndata: b\r\n\r\n", []string{"a", "b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, mode := range []string{"whole", "one byte"} {
+				var src io.Reader = strings.NewReader(tt.in)
+				if mode == "one byte" {
+					src = iotest.OneByteReader(src)
+				}
+				got, err := readAll(t, NewReader(src))
+				if err != nil {
+					t.Fatalf("%s: %v", mode, err)
+				}
+				if strings.Join(got, "\x00") != strings.Join(tt.want, "\x00") || len(got) != len(tt.want) {
+					t.Errorf("%s: got %q, want %q", mode, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestReaderLongLine(t *testing.T) {
+	// Far beyond bufio.Scanner's 64 KiB default: base64 images and long
+	// tool-call arguments arrive as single lines.
+	big := strings.Repeat("x", 1<<20)
+	got, err := readAll(t, NewReader(strings.NewReader("data: "+big+"\n\ndata: end\n\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != big || got[1] != "end" {
+		t.Fatalf("long line not read back intact (got %d events)", len(got))
+	}
+}
+
+func TestReaderEventTooLarge(t *testing.T) {
+	r := NewReaderSize(strings.NewReader("data: "+strings.Repeat("y", 5000)+"\n\n"), 1024)
+	if _, err := r.Next(); !errors.Is(err, ErrEventTooLarge) {
+		t.Fatalf("got %v, want ErrEventTooLarge", err)
+	}
+	// Many data lines that are each short but add up.
+	r = NewReaderSize(strings.NewReader(strings.Repeat("data: 0123456789\n", 200)+"\n"), 1024)
+	if _, err := r.Next(); !errors.Is(err, ErrEventTooLarge) {
+		t.Fatalf("got %v, want ErrEventTooLarge", err)
+	}
+}
+
+func TestReaderPropagatesReadError(t *testing.T) {
+	boom := errors.New("connection reset")
+	r := NewReader(io.MultiReader(strings.NewReader("data: 1\n\ndata: 2"), iotest.ErrReader(boom)))
+	if ev, err := r.Next(); err != nil || string(ev.Data) != "1" {
+		t.Fatalf("first event: %q %v", ev.Data, err)
+	}
+	if _, err := r.Next(); !errors.Is(err, boom) {
+		t.Fatalf("got %v, want the read error (a cut stream is not a finished one)", err)
+	}
+}
+
+func TestWriteReadRoundTrip(t *testing.T) {
+	payloads := []string{`{"a":1}`, "two\nlines", "cr\rlf\r\nmix", "", "[DONE]", " leading space"}
+	var buf bytes.Buffer
+	for _, p := range payloads {
+		if err := WriteData(&buf, []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := WriteComment(&buf, "keep-alive"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readAll(t, NewReader(&buf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`{"a":1}`, "two\nlines", "cr\nlf\nmix", "", "[DONE]", " leading space"}
+	if strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestWriteDone(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteDone(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if buf.String() != "data: [DONE]\n\n" {
+		t.Fatalf("got %q", buf.String())
+	}
+}
