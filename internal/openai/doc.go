@@ -1,0 +1,9 @@
+// Package openai holds the OpenAI Chat Completions wire types that the root
+// package and the provider adapters share (the root re-exports them by
+// alias), the error type every part of the bridge returns, and the few
+// byte-level helpers used to look into OpenAI JSON without decoding it.
+//
+// Fidelity is the rule: every struct that mirrors a JSON object keeps the
+// members it does not model in an Extra map and writes them back unchanged,
+// so fields OpenAI adds next month survive a decode/encode round trip.
+package openai

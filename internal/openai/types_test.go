@@ -1,0 +1,134 @@
+package openai
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// roundTrip decodes data into T, encodes it again and checks that the JSON
+// value is unchanged: every member, known or not, survives.
+func roundTrip[T any](t *testing.T, data []byte) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("encode: %v", err)
+	}
+	var want, got any
+	if err := json.Unmarshal(data, &want); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("re-encoded JSON is invalid: %v\n%s", err, out)
+	}
+	if !reflect.DeepEqual(want, got) {
+		t.Errorf("round trip changed the JSON\nin:  %s\nout: %s", data, out)
+	}
+	return v
+}
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestRequestRoundTripKeepsEveryField(t *testing.T) {
+	req := roundTrip[ChatRequest](t, readFile(t, "request_full.json"))
+	if req.Model != "openai/gpt-4o" || len(req.Messages) != 4 || !req.Stream {
+		t.Fatalf("typed fields not decoded: %+v", req)
+	}
+	if !req.Messages[2].Content.IsNull() || req.Messages[2].ToolCalls[0].Extra["extra_content"] == nil {
+		t.Errorf("assistant tool-call message lost its null content or extra_content")
+	}
+	if got := req.Messages[1].Content.Parts[2].Extra["input_audio"]; got == nil {
+		t.Errorf("input_audio part lost")
+	}
+	if req.Extra["future_field"] == nil || req.Extra["logit_bias"] == nil {
+		t.Errorf("unknown top-level members lost: %v", req.Extra)
+	}
+}
+
+func TestResponseRoundTrip(t *testing.T) {
+	resp := roundTrip[ChatResponse](t, readFile(t, "response_deepseek.json"))
+	if resp.Usage.ReasoningTokens() != 415 || resp.Choices[0].Message.ReasoningContent == "" {
+		t.Fatalf("typed fields not decoded: %+v", resp)
+	}
+	if resp.Usage.Extra["prompt_cache_miss_tokens"] == nil {
+		t.Error("DeepSeek usage fields lost")
+	}
+}
+
+func TestChunkRoundTrip(t *testing.T) {
+	c := roundTrip[ChatChunk](t, readFile(t, "chunk_toolcall.json"))
+	if c.Choices[0].Delta.ToolCalls[0].Index == nil || *c.Choices[0].Delta.ToolCalls[0].Index != 0 {
+		t.Fatal("tool-call index not decoded")
+	}
+}
+
+func TestContentForms(t *testing.T) {
+	for _, in := range []string{`{"role":"user","content":"hi"}`, `{"role":"user","content":""}`, `{"role":"assistant","content":null}`, `{"role":"user","content":[]}`, `{"role":"user","content":[{"type":"text","text":""}]}`, `{"role":"assistant"}`} {
+		roundTrip[Message](t, []byte(in))
+	}
+	var m Message
+	if err := json.Unmarshal([]byte(`{"role":"user","content":5}`), &m); err == nil {
+		t.Error("numeric content accepted")
+	}
+	b, _ := json.Marshal(Message{Role: "user", Content: PartsContent(ContentPart{Type: "text", Text: "a"}, ContentPart{Type: "text", Text: "b"})})
+	if !strings.Contains(string(b), `"content":[{"type":"text","text":"a"}`) {
+		t.Errorf("parts content encoded as %s", b)
+	}
+}
+
+func TestExtraCannotOverrideTypedField(t *testing.T) {
+	r := ChatRequest{Model: "m", Extra: map[string]json.RawMessage{"model": json.RawMessage(`"evil"`), "x": json.RawMessage(`1`)}}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(string(b), `"model"`) != 1 || !strings.Contains(string(b), `"x":1`) {
+		t.Fatalf("got %s", b)
+	}
+	r.Extra["bad"] = json.RawMessage(`{not json`)
+	if _, err := json.Marshal(r); err == nil {
+		t.Fatal("invalid Extra JSON was written")
+	}
+}
+
+func TestInspectChunk(t *testing.T) {
+	tests := []struct {
+		in   string
+		want ChunkInfo
+	}{
+		{`{"choices":[{"index":0,"delta":{"content":"x"}}],"usage":null}`, ChunkInfo{}},
+		{`{"choices":[],"usage":{"prompt_tokens":1}}`, ChunkInfo{Usage: []byte(`{"prompt_tokens":1}`), NoChoices: true}},
+		{`{"choices":[ ],"usage":{"a":1}}`, ChunkInfo{Usage: []byte(`{"a":1}`), NoChoices: true}},
+		{`{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"{\"usage\":{}}"}}]}}]}`, ChunkInfo{}},
+		{`{"choices":[{"delta":{"usage":{"x":1}}}]}`, ChunkInfo{}},
+		{`{"error":{"message":"boom"}}`, ChunkInfo{Error: true}},
+		{`{"error":null,"choices":[]}`, ChunkInfo{NoChoices: true}},
+	}
+	for _, tt := range tests {
+		got := InspectChunk([]byte(tt.in))
+		if string(got.Usage) != string(tt.want.Usage) || got.NoChoices != tt.want.NoChoices || got.Error != tt.want.Error {
+			t.Errorf("InspectChunk(%s) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestAPIErrorBody(t *testing.T) {
+	b, _ := json.Marshal(&APIError{Status: 404, Message: "no such model", Type: TypeInvalidRequest, Code: "model_not_found"})
+	want := `{"error":{"message":"no such model","type":"invalid_request_error","param":null,"code":"model_not_found"}}`
+	if string(b) != want {
+		t.Fatalf("got %s\nwant %s", b, want)
+	}
+}
