@@ -38,5 +38,9 @@ func InspectChunk(data []byte) ChunkInfo {
 }
 
 func isEmptyArray(raw string) bool {
+	// gjson reports a truncated array ("[") as an array too.
+	if len(raw) < 2 || raw[len(raw)-1] != ']' {
+		return false
+	}
 	return strings.TrimSpace(raw[1:len(raw)-1]) == ""
 }
