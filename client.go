@@ -1,0 +1,164 @@
+package llmbridge
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// upstream is one provider with its own transport and connection pool.
+type upstream struct {
+	p         Provider
+	raw       OpenAIWire // nil unless p implements it
+	name      string
+	transport *http.Transport
+	client    *retryablehttp.Client
+}
+
+// newUpstream builds p's transport: dial and header timeouts, HTTP/2, and an
+// idle pool sized for load.
+func newUpstream(p Provider, cfg *config) *upstream {
+	dialer := &net.Dialer{Timeout: cfg.timeouts.Connect, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          0, // no global cap; the per-host cap applies
+		MaxIdleConnsPerHost:   cfg.maxIdle,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   cfg.timeouts.Connect,
+		ResponseHeaderTimeout: cfg.timeouts.Header,
+		ExpectContinueTimeout: time.Second,
+	}
+	u := &upstream{p: p, name: p.Name(), transport: tr}
+	u.raw, _ = p.(OpenAIWire)
+	retry := cfg.retry
+	u.client = &retryablehttp.Client{
+		// retryablehttp closes all idle connections after a failed call;
+		// hiding CloseIdleConnections keeps the shared pool warm.
+		HTTPClient:   &http.Client{Transport: poolKeeper{tr}},
+		RetryWaitMin: retry.MinBackoff,
+		RetryWaitMax: retry.MaxBackoff,
+		RetryMax:     retry.Max,
+		CheckRetry:   retry.checkRetry,
+		Backoff:      retry.backoff,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+	}
+	return u
+}
+
+// poolKeeper is a RoundTripper without CloseIdleConnections.
+type poolKeeper struct{ rt http.RoundTripper }
+
+func (k poolKeeper) RoundTrip(r *http.Request) (*http.Response, error) { return k.rt.RoundTrip(r) }
+
+// send performs build's request with retries and returns a 2xx response,
+// or an *APIError (the upstream's own for non-2xx responses).
+func (u *upstream) send(ctx context.Context, req *http.Request) (*http.Response, error) {
+	rreq := &retryablehttp.Request{Request: req}
+	if req.GetBody != nil {
+		// Replay the body from the provider's bytes on each attempt.
+		if err := rreq.SetBody(retryablehttp.ReaderFunc(func() (io.Reader, error) { return req.GetBody() })); err != nil {
+			return nil, err
+		}
+	} else if req.Body != nil && req.Body != http.NoBody {
+		if err := rreq.SetBody(req.Body); err != nil {
+			return nil, err
+		}
+	}
+	resp, err := u.client.Do(rreq)
+	if err != nil {
+		return nil, asAPIError(ctx, u.name, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		derr := u.p.DecodeError(resp)
+		var ae *APIError
+		if !errors.As(derr, &ae) {
+			ae = &APIError{Status: resp.StatusCode, Type: ErrorTypeUpstream, Provider: u.name, Err: derr,
+				Message: "upstream " + u.name + " returned HTTP " + strconv.Itoa(resp.StatusCode)}
+		}
+		if ae.Status == 0 {
+			ae.Status = resp.StatusCode
+		}
+		return nil, ae
+	}
+	return resp, nil
+}
+
+// checkRetry retries connect errors and 429, 502, 503 and 504 responses,
+// never after the caller's context ended, and not when the upstream asks to
+// wait longer than MaxRetryAfter.
+func (p RetryPolicy) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, nil
+	}
+	if err != nil {
+		return isConnectError(err), nil
+	}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		if d, ok := retryAfter(resp.Header, time.Now()); ok && d > p.MaxRetryAfter {
+			return false, nil
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// backoff waits what the upstream's Retry-After asks (bounded), otherwise
+// exponential backoff from min to max with full jitter.
+func (p RetryPolicy) backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil {
+		if d, ok := retryAfter(resp.Header, time.Now()); ok {
+			return minDur(d, p.MaxRetryAfter)
+		}
+	}
+	return jitter(min, max, attempt, rand.Int64N)
+}
+
+// jitter returns a random duration in [0, min(max, min·2^attempt)].
+func jitter(min, max time.Duration, attempt int, randN func(int64) int64) time.Duration {
+	ceil := max
+	if attempt < 30 {
+		ceil = minDur(max, min<<attempt)
+	}
+	if ceil <= 0 {
+		return 0
+	}
+	return time.Duration(randN(int64(ceil) + 1))
+}
+
+// retryAfter parses retry-after-ms, then Retry-After in seconds or as an
+// HTTP date.
+func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	if v := h.Get("Retry-After-Ms"); v != "" {
+		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms >= 0 {
+			return time.Duration(ms * float64(time.Millisecond)), true
+		}
+	}
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+		return time.Duration(s * float64(time.Second)), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+func minDur(a, b time.Duration) time.Duration {
+	if a < b {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,115 @@
+package llmbridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
+)
+
+// APIError is the error the bridge returns and serves: an HTTP status and
+// the fields of an OpenAI error body ({"error":{"message","type","param",
+// "code"}}). Upstream errors keep the upstream's status, message and
+// Retry-After. Use errors.As to get one from any error the Bridge returns.
+type APIError = openai.APIError
+
+// Error types of the bridge's own errors (APIError.Type). Upstream errors
+// keep the upstream's type.
+const (
+	ErrorTypeInvalidRequest = openai.TypeInvalidRequest
+	ErrorTypeAuthentication = openai.TypeAuthentication
+	ErrorTypeUpstream       = openai.TypeUpstream
+	ErrorTypeServer         = openai.TypeServer
+)
+
+// StatusClientClosedRequest is the status recorded (never sent) for a request
+// whose client went away before it finished.
+const StatusClientClosedRequest = 499
+
+// errorf builds one of the bridge's own errors.
+func errorf(status int, typ, code, format string, args ...any) *APIError {
+	return openai.Errorf(status, typ, code, format, args...)
+}
+
+// asAPIError converts any error from a request's life to an *APIError: the
+// one place that decides the status and body of everything the bridge
+// itself reports. parent is the caller's context, used to tell a client
+// that went away from an upstream that failed.
+func asAPIError(parent context.Context, provider string, err error) *APIError {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	if parent.Err() != nil {
+		return &APIError{Status: StatusClientClosedRequest, Type: ErrorTypeInvalidRequest, Code: "client_closed_request",
+			Message: "the client closed the request", Provider: provider, Err: err}
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &APIError{Status: http.StatusRequestEntityTooLarge, Type: ErrorTypeInvalidRequest, Code: "request_too_large",
+			Message: fmt.Sprintf("request body is larger than the %d-byte limit", mbe.Limit), Err: err}
+	}
+	switch {
+	case errors.Is(err, errIdleTimeout):
+		return &APIError{Status: http.StatusGatewayTimeout, Type: ErrorTypeUpstream, Code: "upstream_idle_timeout",
+			Message: fmt.Sprintf("upstream %s sent nothing for longer than the stream idle timeout", provider), Provider: provider, Err: err}
+	case errors.Is(err, errMaxDuration):
+		return &APIError{Status: http.StatusGatewayTimeout, Type: ErrorTypeUpstream, Code: "upstream_timeout",
+			Message: fmt.Sprintf("upstream %s did not finish within the maximum request duration", provider), Provider: provider, Err: err}
+	case isConnectError(err):
+		return &APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "upstream_unreachable",
+			Message: fmt.Sprintf("upstream %s is unreachable: %s", provider, netCause(err)), Provider: provider, Err: err}
+	case isTimeout(err):
+		return &APIError{Status: http.StatusGatewayTimeout, Type: ErrorTypeUpstream, Code: "upstream_timeout",
+			Message: fmt.Sprintf("upstream %s timed out: %s", provider, netCause(err)), Provider: provider, Err: err}
+	}
+	return &APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "upstream_error",
+		Message: fmt.Sprintf("upstream %s failed: %s", provider, netCause(err)), Provider: provider, Err: err}
+}
+
+// isConnectError reports whether err happened while connecting (refused,
+// unreachable, DNS failure, dial timeout): nothing reached the upstream.
+func isConnectError(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
+// netCause drops the *url.Error wrapper (method and URL) from err's text.
+func netCause(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// writeError writes e as an OpenAI error response.
+func writeError(w http.ResponseWriter, e *APIError) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if e.RetryAfter != "" {
+		h.Set("Retry-After", e.RetryAfter)
+	}
+	status := e.StatusCode()
+	if status == http.StatusBadRequest || status == http.StatusNotFound || status == http.StatusRequestEntityTooLarge || status == http.StatusUnauthorized {
+		// The OpenAI SDKs honour this: do not retry what will fail again.
+		h.Set("X-Should-Retry", "false")
+	}
+	body, _ := json.Marshal(e)
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}

@@ -1,0 +1,404 @@
+package llmbridge
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	openaiprov "github.com/llmbridge/llmbridge/internal/provider/openai"
+	"github.com/tidwall/gjson"
+)
+
+// ServeHTTP serves the OpenAI-compatible API:
+//
+//	POST /v1/chat/completions (and /chat/completions)
+//	GET  /v1/models (and /models)
+//	GET  /v1/models/{provider}/{model}
+//	GET  /healthz (no authentication)
+//
+// Every response carries X-Request-Id (the client's, if it sent a sane one).
+// Every error has the OpenAI shape.
+func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rid := requestID(r.Header.Get("X-Request-Id"))
+	w.Header().Set("X-Request-Id", rid)
+	path := r.URL.Path
+	if path == "/healthz" {
+		if !allow(w, r, http.MethodGet) {
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
+		return
+	}
+	if !b.authenticate(r) {
+		writeError(w, &APIError{Status: http.StatusUnauthorized, Type: ErrorTypeInvalidRequest, Code: "invalid_api_key",
+			Message: "Missing or invalid access key: send Authorization: Bearer <key> or x-api-key: <key>."})
+		return
+	}
+	switch {
+	case path == "/v1/chat/completions" || path == "/chat/completions":
+		if allow(w, r, http.MethodPost) {
+			b.serveChat(w, r, rid)
+		}
+	case path == "/v1/models" || path == "/models":
+		if allow(w, r, http.MethodGet) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(b.modelList)
+		}
+	case strings.HasPrefix(path, "/v1/models/") || strings.HasPrefix(path, "/models/"):
+		if allow(w, r, http.MethodGet) {
+			b.serveModel(w, path[strings.Index(path, "/models/")+len("/models/"):])
+		}
+	default:
+		writeError(w, &APIError{Status: http.StatusNotFound, Type: ErrorTypeInvalidRequest, Code: "unknown_url",
+			Message: fmt.Sprintf("Invalid URL (%s %s)", r.Method, path)})
+	}
+}
+
+func allow(w http.ResponseWriter, r *http.Request, method string) bool {
+	if r.Method == method || method == http.MethodGet && r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", method)
+	writeError(w, &APIError{Status: http.StatusMethodNotAllowed, Type: ErrorTypeInvalidRequest, Code: "method_not_allowed",
+		Message: fmt.Sprintf("Method %s is not allowed on %s; use %s.", r.Method, r.URL.Path, method)})
+	return false
+}
+
+// authenticate checks the client's key against every access key in
+// constant time (comparing SHA-256 digests, so length leaks nothing either).
+// With no access keys configured, every request passes.
+func (b *Bridge) authenticate(r *http.Request) bool {
+	if len(b.keys) == 0 {
+		return true
+	}
+	key := ""
+	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		key = strings.TrimSpace(h[7:])
+	} else if h := r.Header.Get("X-Api-Key"); h != "" {
+		key = strings.TrimSpace(h)
+	}
+	if key == "" {
+		return false
+	}
+	sum := sha256.Sum256([]byte(key))
+	ok := 0
+	for i := range b.keys {
+		ok |= subtle.ConstantTimeCompare(sum[:], b.keys[i][:])
+	}
+	return ok == 1
+}
+
+// requestID returns the client's id when it is short and printable,
+// otherwise a new random one.
+func requestID(in string) string {
+	if n := len(in); n > 0 && n <= 128 {
+		ok := true
+		for i := 0; i < n && ok; i++ {
+			c := in[i]
+			ok = c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_' || c == '.' || c == ':'
+		}
+		if ok {
+			return in
+		}
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "req_" + hex.EncodeToString(b[:])
+}
+
+func (b *Bridge) serveModel(w http.ResponseWriter, id string) {
+	u, upModel, aerr := b.route(id)
+	if aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	body, _ := json.Marshal(Model{ID: u.name + "/" + upModel, Object: "model", Created: b.created, OwnedBy: u.name})
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
+}
+
+// envelope is what the handler reads from a request body without decoding
+// it: enough to validate, route and choose streaming.
+type envelope struct {
+	model        string
+	stream       bool
+	includeUsage bool
+}
+
+// parseEnvelope validates the top level of a request body: valid JSON, an
+// object, "model" a non-empty string, "messages" a non-empty array,
+// "stream" a boolean and "stream_options" an object when present, and none
+// of these given twice.
+func parseEnvelope(body []byte) (envelope, *APIError) {
+	var env envelope
+	bad := func(param, code, format string, args ...any) (envelope, *APIError) {
+		return env, &APIError{Status: http.StatusBadRequest, Type: ErrorTypeInvalidRequest, Param: param, Code: code, Message: fmt.Sprintf(format, args...)}
+	}
+	if !json.Valid(body) {
+		return bad("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
+	}
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return bad("", "invalid_request", "The request body must be a JSON object.")
+	}
+	var model, messages, stream, opts gjson.Result
+	seen := map[string]bool{}
+	dup := ""
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "model", "messages", "stream", "stream_options":
+			if seen[k.Str] {
+				dup = k.Str
+				return false
+			}
+			seen[k.Str] = true
+		}
+		switch k.Str {
+		case "model":
+			model = v
+		case "messages":
+			messages = v
+		case "stream":
+			stream = v
+		case "stream_options":
+			opts = v
+		}
+		return true
+	})
+	switch {
+	case dup != "":
+		return bad(dup, "invalid_request", "The member %q is given more than once.", dup)
+	case !model.Exists():
+		return bad("model", "missing_required_parameter", "You must provide a model parameter.")
+	case model.Type != gjson.String:
+		return bad("model", "invalid_type", "model must be a string.")
+	case model.Str == "":
+		return bad("model", "invalid_value", "model must not be empty.")
+	case !messages.Exists():
+		return bad("messages", "missing_required_parameter", "Missing required parameter: 'messages'.")
+	case !messages.IsArray():
+		return bad("messages", "invalid_type", "messages must be an array.")
+	case len(messages.Array()) == 0:
+		return bad("messages", "invalid_value", "messages must contain at least one message.")
+	case stream.Exists() && stream.Type != gjson.True && stream.Type != gjson.False && stream.Type != gjson.Null:
+		return bad("stream", "invalid_type", "stream must be a boolean.")
+	case opts.Exists() && opts.Type != gjson.Null && !opts.IsObject():
+		return bad("stream_options", "invalid_type", "stream_options must be an object.")
+	}
+	env.model = model.Str
+	env.stream = stream.Type == gjson.True
+	env.includeUsage = opts.Get("include_usage").Type == gjson.True
+	return env, nil
+}
+
+// readBody reads the request body up to the limit.
+func (b *Bridge) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, b.cfg.maxBodyBytes)
+	var buf bytes.Buffer
+	if n := r.ContentLength; n > 0 && n <= b.cfg.maxBodyBytes {
+		buf.Grow(int(n) + 1)
+	}
+	_, err := buf.ReadFrom(body)
+	return buf.Bytes(), err
+}
+
+// decodeRequest decodes a full typed request for providers without raw
+// pass-through, naming the offending member in the error.
+func decodeRequest(body []byte) (*ChatRequest, *APIError) {
+	var req ChatRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		msg := err.Error()
+		param := ""
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			param = te.Field
+			msg = fmt.Sprintf("Invalid type for '%s': expected %s, got %s.", te.Field, te.Type, te.Value)
+		}
+		return nil, &APIError{Status: http.StatusBadRequest, Type: ErrorTypeInvalidRequest, Code: "invalid_type", Param: param, Message: msg}
+	}
+	return &req, nil
+}
+
+// serveChat handles one chat completion request.
+func (b *Bridge) serveChat(w http.ResponseWriter, r *http.Request, rid string) {
+	rec := &record{start: time.Now(), rid: rid, status: http.StatusOK}
+	defer b.logRequest(r, rec)
+	body, err := b.readBody(w, r)
+	if err != nil {
+		rec.fail(w, asAPIError(r.Context(), "", err))
+		return
+	}
+	env, aerr := parseEnvelope(body)
+	if aerr != nil {
+		rec.fail(w, aerr)
+		return
+	}
+	rec.model, rec.stream = env.model, env.stream
+	up, upModel, aerr := b.route(env.model)
+	if aerr != nil {
+		rec.fail(w, aerr)
+		return
+	}
+	rec.provider, rec.upstreamModel = up.name, upModel
+	var typed *ChatRequest
+	if up.raw == nil {
+		if typed, aerr = decodeRequest(body); aerr != nil {
+			rec.fail(w, aerr)
+			return
+		}
+		typed.Model = upModel
+	}
+
+	c := b.newCall(r.Context(), up, env.model, upModel, env.stream, env.includeUsage)
+	defer c.end()
+	rec.call = c
+	var hreq *http.Request
+	if up.raw != nil {
+		hreq, err = up.raw.NewRawRequest(c.ctx, body, upModel, env.stream)
+	} else {
+		hreq, err = up.p.NewRequest(c.ctx, typed)
+	}
+	if err != nil {
+		rec.fail(w, &APIError{Status: http.StatusInternalServerError, Type: ErrorTypeServer, Code: "request_build_failed",
+			Message: fmt.Sprintf("could not build the upstream request for %s: %v", up.name, err), Err: err})
+		return
+	}
+	resp, err := up.send(c.ctx, hreq)
+	if err != nil {
+		rec.fail(w, c.fail(err))
+		return
+	}
+	c.watchIdle(resp)
+	if env.stream {
+		b.serveStream(w, resp, c, rec)
+		return
+	}
+	var out []byte
+	if up.raw != nil {
+		out, err = openaiprov.ReadBody(resp)
+		resp.Body.Close()
+		if err == nil {
+			c.rawUsage = []byte(gjson.GetBytes(out, "usage").Raw)
+		}
+	} else {
+		var cr *ChatResponse
+		if cr, err = up.p.DecodeResponse(resp); err == nil {
+			c.usage = cr.Usage
+			out, err = json.Marshal(cr)
+		}
+	}
+	if err != nil {
+		rec.fail(w, c.fail(err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(out)
+}
+
+func (b *Bridge) serveStream(w http.ResponseWriter, resp *http.Response, c *call, rec *record) {
+	sw := newStreamWriter(w, b.cfg.keepAlive)
+	defer sw.close()
+	var err error
+	if c.up.raw != nil {
+		err = relayRaw(sw, resp.Body, c)
+		resp.Body.Close()
+	} else {
+		err = relayTyped(sw, c.up.p.DecodeStream(resp), c)
+	}
+	rec.ttft = sw.first
+	if err == nil {
+		return
+	}
+	if errors.Is(err, errReported) {
+		rec.errMsg = "upstream sent an error event"
+		return
+	}
+	aerr := c.fail(err)
+	rec.errMsg = aerr.Message
+	if c.parent.Err() != nil {
+		rec.status = StatusClientClosedRequest
+		return // the client is gone: nobody to tell
+	}
+	if !sw.committed() {
+		rec.status = aerr.StatusCode()
+	}
+	sw.fail(aerr)
+}
+
+// record is what the request log line says about one chat request.
+type record struct {
+	start           time.Time
+	rid             string
+	provider, model string
+	upstreamModel   string
+	stream          bool
+	status          int
+	errMsg          string
+	ttft            time.Time
+	call            *call
+}
+
+// fail writes e as the response and notes it.
+func (rec *record) fail(w http.ResponseWriter, e *APIError) {
+	rec.status = e.StatusCode()
+	if e.Status == StatusClientClosedRequest {
+		rec.status = e.Status
+	} else {
+		writeError(w, e)
+	}
+	rec.errMsg = e.Message
+}
+
+// logRequest writes one line per chat request. Keys never appear in it.
+func (b *Bridge) logRequest(r *http.Request, rec *record) {
+	ctx := r.Context()
+	level := slog.LevelInfo
+	if rec.status >= 500 || rec.errMsg != "" && rec.status < 400 {
+		level = slog.LevelWarn
+	}
+	if !b.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", rec.rid), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", rec.status), slog.String("model", rec.model), slog.String("provider", rec.provider),
+		slog.String("upstream_model", rec.upstreamModel), slog.Bool("stream", rec.stream),
+		slog.Duration("duration", time.Since(rec.start)),
+	}
+	if !rec.ttft.IsZero() {
+		attrs = append(attrs, slog.Duration("ttft", rec.ttft.Sub(rec.start)))
+	}
+	if u := rec.usage(); u != nil {
+		attrs = append(attrs, slog.Int("prompt_tokens", u.PromptTokens), slog.Int("completion_tokens", u.CompletionTokens))
+	}
+	if rec.errMsg != "" {
+		attrs = append(attrs, slog.String("error", rec.errMsg))
+	}
+	b.log.LogAttrs(ctx, level, "chat completion", attrs...)
+}
+
+// usage returns the call's usage, decoding the raw relay's copy if needed.
+func (rec *record) usage() *Usage {
+	c := rec.call
+	if c == nil {
+		return nil
+	}
+	if c.usage == nil && len(c.rawUsage) > 0 {
+		var u Usage
+		if json.Unmarshal(c.rawUsage, &u) == nil {
+			c.usage = &u
+		}
+	}
+	return c.usage
+}

@@ -1,0 +1,305 @@
+// Package openai is the adapter for upstreams that speak the OpenAI Chat
+// Completions wire format: OpenAI, DeepSeek, Gemini's OpenAI-compatibility
+// endpoint and any OpenAI-compatible vendor.
+//
+// A Provider forwards the client's request body with only the model and the
+// stream usage option rewritten (NewRawRequest), so the bridge can relay the
+// upstream's bytes unchanged. The typed methods (NewRequest, DecodeResponse,
+// DecodeStream) serve in-process callers. Compat wraps a Provider with the
+// fix-ups Gemini's compatibility endpoint needs and relays through the typed
+// path only.
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/sse"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+)
+
+// maxResponseBytes bounds a non-streamed response body.
+const maxResponseBytes = 64 << 20
+
+// maxErrorBytes bounds how much of an error body is read.
+const maxErrorBytes = 1 << 20
+
+// Config describes one OpenAI-compatible upstream.
+type Config struct {
+	Name    string            // routing prefix, e.g. "openai"
+	BaseURL string            // e.g. https://api.openai.com/v1; /chat/completions is appended
+	APIKey  string            // sent as Authorization: Bearer; empty sends none
+	Models  []string          // listed by /v1/models and used to resolve bare names
+	Headers map[string]string // sent on every upstream request
+}
+
+// Provider talks to one OpenAI-compatible upstream. It is immutable and safe
+// for concurrent use.
+type Provider struct {
+	name    string
+	chatURL string
+	key     string
+	models  []string
+	header  http.Header // template copied into every request
+	err     error       // configuration error, reported by Validate
+}
+
+// New returns a Provider for cfg. Configuration errors are reported by
+// Validate rather than here, so callers can collect them all.
+func New(cfg Config) *Provider {
+	p := &Provider{name: cfg.Name, key: cfg.APIKey, models: cfg.Models, header: http.Header{}}
+	var errs []error
+	if cfg.Name == "" || strings.ContainsAny(cfg.Name, "/ \t") {
+		errs = append(errs, fmt.Errorf("provider name %q must be non-empty without slashes or spaces", cfg.Name))
+	}
+	u, err := url.Parse(cfg.BaseURL)
+	switch {
+	case err != nil:
+		errs = append(errs, fmt.Errorf("provider %s: base URL: %v", cfg.Name, err))
+	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
+		errs = append(errs, fmt.Errorf("provider %s: base URL %q must be an absolute http(s) URL", cfg.Name, cfg.BaseURL))
+	default:
+		p.chatURL = strings.TrimRight(cfg.BaseURL, "/") + "/chat/completions"
+	}
+	for k, v := range cfg.Headers {
+		p.header.Set(k, v)
+	}
+	p.header.Set("Content-Type", "application/json")
+	if cfg.APIKey != "" {
+		p.header.Set("Authorization", "Bearer "+cfg.APIKey)
+	}
+	p.err = errors.Join(errs...)
+	return p
+}
+
+// Name returns the routing prefix.
+func (p *Provider) Name() string { return p.name }
+
+// Models returns the configured model names (without prefix).
+func (p *Provider) Models() []string { return p.models }
+
+// APIKey returns the provider key, so the bridge can refuse it as an access
+// key. It is never logged.
+func (p *Provider) APIKey() string { return p.key }
+
+// Validate reports configuration errors found by New.
+func (p *Provider) Validate() error { return p.err }
+
+func (p *Provider) newRequest(ctx context.Context, body []byte, stream bool) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.chatURL, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header = p.header.Clone()
+	if stream {
+		req.Header.Set("Accept", "text/event-stream")
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
+	return req, nil
+}
+
+// NewRawRequest builds the upstream request from the client's JSON body,
+// replacing only "model" and, for streams, setting
+// stream_options.include_usage so usage can always be accounted.
+func (p *Provider) NewRawRequest(ctx context.Context, body []byte, model string, stream bool) (*http.Request, error) {
+	out, err := RewriteBody(body, model, stream)
+	if err != nil {
+		return nil, err
+	}
+	return p.newRequest(ctx, out, stream)
+}
+
+// RewriteBody sets "model" and, when stream is true, forces
+// stream_options.include_usage in an OpenAI request body, leaving every
+// other byte alone.
+func RewriteBody(body []byte, model string, stream bool) ([]byte, error) {
+	out, err := sjson.SetBytes(body, "model", model)
+	if err != nil {
+		return nil, err
+	}
+	if !stream {
+		return out, nil
+	}
+	if so := gjson.GetBytes(out, "stream_options"); so.Exists() && !so.IsObject() {
+		out, err = sjson.SetRawBytes(out, "stream_options", []byte(`{"include_usage":true}`))
+	} else {
+		out, err = sjson.SetRawBytes(out, "stream_options.include_usage", []byte("true"))
+	}
+	return out, err
+}
+
+// NewRequest builds the upstream request from a typed request whose Model
+// is already the upstream model name.
+func (p *Provider) NewRequest(ctx context.Context, req *openai.ChatRequest) (*http.Request, error) {
+	r := *req
+	if r.Stream {
+		so := openai.StreamOptions{}
+		if r.StreamOptions != nil {
+			so = *r.StreamOptions
+		}
+		so.IncludeUsage = true
+		r.StreamOptions = &so
+	}
+	body, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	return p.newRequest(ctx, body, r.Stream)
+}
+
+// ReadBody reads a non-streamed response body, skipping the blank lines
+// DeepSeek sends while a request waits, and checks that it is JSON.
+func ReadBody(resp *http.Response) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxResponseBytes {
+		return nil, fmt.Errorf("upstream response larger than %d bytes", maxResponseBytes)
+	}
+	body = bytes.TrimLeft(body, " \t\r\n")
+	if !json.Valid(body) {
+		return nil, errors.New("upstream response is not valid JSON")
+	}
+	return body, nil
+}
+
+// DecodeResponse decodes a non-streamed 2xx response and closes its body.
+func (p *Provider) DecodeResponse(resp *http.Response) (*openai.ChatResponse, error) {
+	defer resp.Body.Close()
+	body, err := ReadBody(resp)
+	if err != nil {
+		return nil, err
+	}
+	var out openai.ChatResponse
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, fmt.Errorf("decoding upstream response: %w", err)
+	}
+	return &out, nil
+}
+
+// ErrTruncated is returned by DecodeStream when the upstream closed the
+// stream without its final "data: [DONE]".
+var ErrTruncated = errors.New("upstream stream ended before [DONE]")
+
+// DecodeStream yields the chunks of a 2xx SSE response. It owns resp.Body
+// and closes it on every exit. A stream cut before [DONE] ends with
+// ErrTruncated; an upstream error event ends it with that *APIError.
+func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk, error] {
+	return func(yield func(*openai.ChatChunk, error) bool) {
+		defer resp.Body.Close()
+		r := sse.NewReader(resp.Body)
+		for {
+			ev, err := r.Next()
+			if err != nil {
+				if err == io.EOF {
+					err = ErrTruncated
+				}
+				yield(nil, err)
+				return
+			}
+			if bytes.Equal(ev.Data, sse.Done) {
+				return
+			}
+			if openai.InspectChunk(ev.Data).Error {
+				// An upstream error event mid-stream; 502 is only the status
+				// recorded for it, the client already has its 200.
+				yield(nil, p.parseError(http.StatusBadGateway, ev.Data))
+				return
+			}
+			var c openai.ChatChunk
+			if err := json.Unmarshal(ev.Data, &c); err != nil {
+				yield(nil, fmt.Errorf("decoding upstream chunk: %w", err))
+				return
+			}
+			if !yield(&c, nil) {
+				return
+			}
+		}
+	}
+}
+
+// DecodeError turns a non-2xx response into an *openai.APIError that keeps
+// the upstream's status, message, type, param, code and Retry-After. It
+// closes the body.
+func (p *Provider) DecodeError(resp *http.Response) error {
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
+	e := p.parseError(resp.StatusCode, body)
+	e.RetryAfter = resp.Header.Get("Retry-After")
+	return e
+}
+
+// parseError understands OpenAI's {"error":{…}}, Google's
+// {"error":{"code","message","status"}} and its array form, {"error":"…"}
+// and {"message":"…"}; anything else becomes a short text message.
+func (p *Provider) parseError(status int, body []byte) *openai.APIError {
+	e := &openai.APIError{Status: status, Provider: p.name}
+	root := gjson.ParseBytes(bytes.TrimSpace(body))
+	if root.IsArray() {
+		root = root.Get("0")
+	}
+	obj := root.Get("error")
+	switch {
+	case obj.IsObject():
+		e.Message = obj.Get("message").String()
+		e.Type = obj.Get("type").String()
+		e.Param = scalar(obj.Get("param"))
+		e.Code = scalar(obj.Get("code"))
+		if st := obj.Get("status").String(); st != "" && e.Type == "" {
+			e.Type = st // Google's status name, e.g. INVALID_ARGUMENT
+		}
+	case obj.Type == gjson.String:
+		e.Message = obj.Str
+	case root.Get("message").Type == gjson.String:
+		e.Message = root.Get("message").Str
+	}
+	if e.Message == "" {
+		text := strings.TrimSpace(string(body))
+		if len(text) > 200 {
+			text = text[:200] + "…"
+		}
+		if text == "" {
+			text = http.StatusText(status)
+		}
+		e.Message = fmt.Sprintf("upstream %s returned HTTP %d: %s", p.name, status, text)
+	}
+	if e.Type == "" {
+		e.Type = openai.TypeUpstream
+		if status < 500 {
+			e.Type = openai.TypeInvalidRequest
+		}
+	}
+	e.Message = p.redact(e.Message)
+	e.Param = p.redact(e.Param)
+	return e
+}
+
+// redact removes the provider key from text an upstream echoed back.
+func (p *Provider) redact(s string) string {
+	if p.key == "" || len(p.key) < 4 {
+		return s
+	}
+	return strings.ReplaceAll(s, p.key, "[redacted]")
+}
+
+func scalar(r gjson.Result) string {
+	switch r.Type {
+	case gjson.String:
+		return r.Str
+	case gjson.Number:
+		return r.Raw
+	}
+	return ""
+}

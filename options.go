@@ -1,0 +1,179 @@
+package llmbridge
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Option configures a Bridge. Options are applied in order by New, which
+// validates the result and reports every problem at once.
+type Option func(*config) error
+
+// Timeouts bounds each phase of an upstream call. Zero fields keep their
+// defaults (DefaultTimeouts).
+type Timeouts struct {
+	// Connect bounds dialing the upstream (and its TLS handshake).
+	Connect time.Duration
+	// Header bounds the wait from sending the request to the response
+	// headers, per attempt.
+	Header time.Duration
+	// StreamIdle is the longest silence allowed between upstream bytes
+	// once the response has started.
+	StreamIdle time.Duration
+	// MaxDuration bounds a whole request, streaming or not.
+	MaxDuration time.Duration
+}
+
+// DefaultTimeouts are the timeouts of a Bridge built without WithTimeouts.
+var DefaultTimeouts = Timeouts{Connect: 5 * time.Second, Header: 60 * time.Second, StreamIdle: 300 * time.Second, MaxDuration: 30 * time.Minute}
+
+// RetryPolicy says when and how an upstream call is repeated. Retries happen
+// only before any byte has gone to the client, and only after connect errors
+// and 429, 502, 503 and 504 responses. After the last attempt the client
+// gets the upstream's own status and body.
+type RetryPolicy struct {
+	// Max is the number of extra attempts; 0 disables retries.
+	Max int
+	// MinBackoff and MaxBackoff bound the exponential backoff (full jitter).
+	MinBackoff, MaxBackoff time.Duration
+	// MaxRetryAfter is the longest upstream Retry-After honoured; a longer
+	// one ends retrying and the client gets the response at once.
+	MaxRetryAfter time.Duration
+}
+
+// DefaultRetryPolicy is the retry policy of a Bridge built without WithRetry.
+var DefaultRetryPolicy = RetryPolicy{Max: 2, MinBackoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second, MaxRetryAfter: 10 * time.Second}
+
+// Defaults of the remaining settings.
+const (
+	DefaultMaxBodyBytes = 32 << 20
+	DefaultKeepAlive    = 15 * time.Second
+	// DefaultMaxIdleConnsPerHost sizes each provider's idle pool; Go's
+	// default of 2 churns connections under load.
+	DefaultMaxIdleConnsPerHost = 256
+)
+
+type config struct {
+	providers    []Provider
+	accessKeys   []string
+	timeouts     Timeouts
+	retry        RetryPolicy
+	maxBodyBytes int64
+	keepAlive    time.Duration
+	logger       *slog.Logger
+	maxIdle      int
+}
+
+func defaultConfig() config {
+	return config{
+		timeouts:     DefaultTimeouts,
+		retry:        DefaultRetryPolicy,
+		maxBodyBytes: DefaultMaxBodyBytes,
+		keepAlive:    DefaultKeepAlive,
+		maxIdle:      DefaultMaxIdleConnsPerHost,
+	}
+}
+
+// WithProvider adds an upstream. Its Name is the routing prefix and must be
+// unique. Providers are consulted in the order added.
+func WithProvider(p Provider) Option {
+	return func(c *config) error {
+		if p == nil {
+			return errors.New("WithProvider: nil provider")
+		}
+		c.providers = append(c.providers, p)
+		return nil
+	}
+}
+
+// WithAccessKeys sets the keys clients must present (Authorization: Bearer
+// or x-api-key). Without any, the handler does not authenticate: put it
+// behind your own authentication or serve it on loopback only.
+func WithAccessKeys(keys ...string) Option {
+	return func(c *config) error {
+		for i, k := range keys {
+			if k == "" {
+				return fmt.Errorf("WithAccessKeys: key %d is empty", i)
+			}
+		}
+		c.accessKeys = append(c.accessKeys, keys...)
+		return nil
+	}
+}
+
+// WithTimeouts sets the phase timeouts; zero fields keep their defaults.
+func WithTimeouts(t Timeouts) Option {
+	return func(c *config) error {
+		if t.Connect < 0 || t.Header < 0 || t.StreamIdle < 0 || t.MaxDuration < 0 {
+			return errors.New("WithTimeouts: timeouts must not be negative")
+		}
+		set := func(dst *time.Duration, v time.Duration) {
+			if v > 0 {
+				*dst = v
+			}
+		}
+		set(&c.timeouts.Connect, t.Connect)
+		set(&c.timeouts.Header, t.Header)
+		set(&c.timeouts.StreamIdle, t.StreamIdle)
+		set(&c.timeouts.MaxDuration, t.MaxDuration)
+		return nil
+	}
+}
+
+// WithRetry sets the retry policy.
+func WithRetry(p RetryPolicy) Option {
+	return func(c *config) error {
+		if p.Max < 0 || p.MinBackoff < 0 || p.MaxBackoff < p.MinBackoff || p.MaxRetryAfter < 0 {
+			return fmt.Errorf("WithRetry: invalid policy %+v (Max >= 0, 0 <= MinBackoff <= MaxBackoff, MaxRetryAfter >= 0)", p)
+		}
+		c.retry = p
+		return nil
+	}
+}
+
+// WithMaxBodyBytes limits request bodies; larger ones get 413.
+func WithMaxBodyBytes(n int64) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("WithMaxBodyBytes: %d is not positive", n)
+		}
+		c.maxBodyBytes = n
+		return nil
+	}
+}
+
+// WithKeepAlive sets how long a stream to the client may stay silent before
+// the bridge sends a ": keep-alive" comment. It does not extend the
+// upstream's idle timeout.
+func WithKeepAlive(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("WithKeepAlive: %v is not positive", d)
+		}
+		c.keepAlive = d
+		return nil
+	}
+}
+
+// WithLogger sets the logger for one line per request and for upstream
+// problems. Nothing secret is ever logged. The default discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		c.logger = l
+		return nil
+	}
+}
+
+// WithMaxIdleConnsPerHost sizes each provider's pool of idle upstream
+// connections (default DefaultMaxIdleConnsPerHost).
+func WithMaxIdleConnsPerHost(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("WithMaxIdleConnsPerHost: %d is not positive", n)
+		}
+		c.maxIdle = n
+		return nil
+	}
+}

@@ -1,0 +1,179 @@
+package llmbridge
+
+import (
+	"context"
+	"iter"
+	"net/http"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
+	openaiprov "github.com/llmbridge/llmbridge/internal/provider/openai"
+)
+
+// Wire types, shared with the provider adapters. Every type that mirrors a
+// JSON object keeps the members it does not model in its Extra map and
+// writes them back, so unknown fields pass through.
+type (
+	// ChatRequest is a Chat Completions request.
+	ChatRequest = openai.ChatRequest
+	// StreamOptions is a request's stream_options.
+	StreamOptions = openai.StreamOptions
+	// Message is one chat message.
+	Message = openai.Message
+	// Content is a message's content: a string, an array of parts, or null.
+	Content = openai.Content
+	// ContentPart is one part of array content (text, image_url, …).
+	ContentPart = openai.ContentPart
+	// ImageURL is an image part's image_url.
+	ImageURL = openai.ImageURL
+	// ToolCall is a function call made by the assistant.
+	ToolCall = openai.ToolCall
+	// FunctionCall is a tool call's function name and JSON arguments.
+	FunctionCall = openai.FunctionCall
+	// Tool is one entry of a request's tools.
+	Tool = openai.Tool
+	// FunctionDefinition describes a function tool.
+	FunctionDefinition = openai.FunctionDefinition
+	// ChatResponse is a non-streamed response.
+	ChatResponse = openai.ChatResponse
+	// Choice is one choice of a non-streamed response.
+	Choice = openai.Choice
+	// ChatChunk is one streamed chunk.
+	ChatChunk = openai.ChatChunk
+	// ChunkChoice is one choice of a chunk.
+	ChunkChoice = openai.ChunkChoice
+	// Delta is a chunk choice's incremental message.
+	Delta = openai.Delta
+)
+
+// TextContent returns string content.
+func TextContent(s string) Content { return openai.TextContent(s) }
+
+// PartsContent returns array content made of parts.
+func PartsContent(parts ...ContentPart) Content { return openai.PartsContent(parts...) }
+
+// UserMessage returns a user message with text content.
+func UserMessage(text string) Message { return Message{Role: "user", Content: TextContent(text)} }
+
+// SystemMessage returns a system message with text content.
+func SystemMessage(text string) Message { return Message{Role: "system", Content: TextContent(text)} }
+
+// Provider translates between the bridge's OpenAI-shaped types and one
+// upstream API; the Bridge does the I/O (transport, retries, timeouts,
+// relaying). Implementations must be safe for concurrent use.
+//
+// The request's Model is already the upstream model name (the routing
+// prefix removed). DecodeResponse and DecodeError are called with a response
+// whose body they must close. DecodeStream owns resp.Body and closes it on
+// every exit, including when the consumer stops early; a stream that ends
+// before its upstream's normal end must end with an error. DecodeError
+// should return an *APIError keeping the upstream's status and message.
+type Provider interface {
+	Name() string
+	NewRequest(ctx context.Context, req *ChatRequest) (*http.Request, error)
+	DecodeResponse(resp *http.Response) (*ChatResponse, error)
+	DecodeStream(resp *http.Response) iter.Seq2[*ChatChunk, error]
+	DecodeError(resp *http.Response) error
+}
+
+// ModelLister is implemented by providers that list their models. The names
+// are listed by /v1/models (with the provider's prefix) and resolve bare
+// model names.
+type ModelLister interface {
+	Models() []string
+}
+
+// Validator is implemented by providers that can report configuration
+// errors; New collects them.
+type Validator interface {
+	Validate() error
+}
+
+// OpenAIWire is implemented by providers whose upstream speaks the OpenAI
+// Chat Completions wire format exactly. The handler then forwards the
+// client's body with only the model (and stream usage option) rewritten and
+// relays the upstream's response bytes unchanged, which keeps every field
+// and costs no decoding. NewRawRequest receives the client's JSON body, the
+// upstream model name and whether the request streams.
+type OpenAIWire interface {
+	NewRawRequest(ctx context.Context, body []byte, model string, stream bool) (*http.Request, error)
+}
+
+// ProviderConfig configures a built-in provider. Zero fields take the
+// provider's defaults.
+type ProviderConfig struct {
+	// Name is the routing prefix ("openai" in "openai/gpt-4o").
+	Name string
+	// BaseURL is the API root; "/chat/completions" is appended.
+	BaseURL string
+	// APIKey is the provider key, sent upstream and never logged.
+	APIKey string
+	// Models lists model names for /v1/models and bare-name routing.
+	Models []string
+	// Headers are sent upstream on every request (X-Tenant, …).
+	Headers map[string]string
+}
+
+// Default base URLs and model lists of the built-in providers.
+const (
+	DefaultOpenAIBaseURL   = "https://api.openai.com/v1"
+	DefaultDeepSeekBaseURL = "https://api.deepseek.com"
+	DefaultGeminiBaseURL   = "https://generativelanguage.googleapis.com/v1beta"
+)
+
+// DefaultOpenAIModels and the other Default…Models are the model lists used
+// when a built-in provider is configured without any.
+var (
+	DefaultOpenAIModels   = []string{"gpt-4o", "gpt-4o-mini", "o1", "o1-mini", "o3-mini"}
+	DefaultGeminiModels   = []string{"gemini-exp-1206", "gemini-2.0-flash-exp", "gemini-2.0-flash-thinking-exp"}
+	DefaultDeepSeekModels = []string{"deepseek-chat", "deepseek-reasoner"}
+)
+
+func (c ProviderConfig) withDefaults(name, baseURL string, models []string) openaiprov.Config {
+	if c.Name == "" {
+		c.Name = name
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = baseURL
+	}
+	if c.Models == nil {
+		c.Models = append([]string(nil), models...)
+	}
+	return openaiprov.Config(c)
+}
+
+// OpenAI returns the OpenAI provider (name "openai", DefaultOpenAIBaseURL).
+func OpenAI(cfg ProviderConfig) Provider {
+	return openaiprov.New(cfg.withDefaults("openai", DefaultOpenAIBaseURL, DefaultOpenAIModels))
+}
+
+// DeepSeek returns the DeepSeek provider (name "deepseek",
+// DefaultDeepSeekBaseURL). DeepSeek's keep-alive comments, leading blank
+// lines and usage inside the finish chunk are handled by the bridge.
+func DeepSeek(cfg ProviderConfig) Provider {
+	return openaiprov.New(cfg.withDefaults("deepseek", DefaultDeepSeekBaseURL, DefaultDeepSeekModels))
+}
+
+// Gemini returns the Gemini provider (name "gemini"). BaseURL is the native
+// API root (DefaultGeminiBaseURL); requests go to its OpenAI-compatibility
+// endpoint {BaseURL}/openai/chat/completions with the key as a bearer token,
+// and the endpoint's known deviations (tool-call indexes, finish reasons,
+// array-shaped errors) are repaired.
+func Gemini(cfg ProviderConfig) Provider {
+	c := cfg.withDefaults("gemini", DefaultGeminiBaseURL, DefaultGeminiModels)
+	c.BaseURL = trimSlash(c.BaseURL) + "/openai"
+	return openaiprov.NewCompat(c)
+}
+
+// OpenAICompatible returns a provider for any vendor that speaks the OpenAI
+// Chat Completions API (vLLM, Ollama, OpenRouter, …). Name and BaseURL are
+// required.
+func OpenAICompatible(cfg ProviderConfig) Provider {
+	return openaiprov.New(openaiprov.Config(cfg))
+}
+
+func trimSlash(s string) string {
+	for len(s) > 0 && s[len(s)-1] == '/' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
