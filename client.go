@@ -63,9 +63,10 @@ func (k poolKeeper) RoundTrip(r *http.Request) (*http.Response, error) { return 
 // or an *APIError (the upstream's own for non-2xx responses).
 func (u *upstream) send(ctx context.Context, req *http.Request) (*http.Response, error) {
 	rreq := &retryablehttp.Request{Request: req}
-	if req.GetBody != nil {
-		// Replay the body from the provider's bytes on each attempt.
-		if err := rreq.SetBody(retryablehttp.ReaderFunc(func() (io.Reader, error) { return req.GetBody() })); err != nil {
+	if getBody := req.GetBody; getBody != nil {
+		// Replay the body from the provider's bytes on each attempt
+		// (SetBody replaces req.GetBody, so keep the original).
+		if err := rreq.SetBody(retryablehttp.ReaderFunc(func() (io.Reader, error) { return getBody() })); err != nil {
 			return nil, err
 		}
 	} else if req.Body != nil && req.Body != http.NoBody {

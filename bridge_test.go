@@ -1,0 +1,117 @@
+package llmbridge_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/testupstream"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const accessKey = "sk-bridge-access-key-for-tests"
+
+// env is a bridge in front of one fake per flavor.
+type env struct {
+	openai, deepseek, gemini *testupstream.Server
+	bridge                   *llmbridge.Bridge
+	srv                      *httptest.Server
+}
+
+func newEnv(t *testing.T, opts ...llmbridge.Option) *env {
+	t.Helper()
+	e := &env{
+		openai:   testupstream.New(t, testupstream.OpenAI),
+		deepseek: testupstream.New(t, testupstream.DeepSeek),
+		gemini:   testupstream.New(t, testupstream.GeminiCompat),
+	}
+	base := []llmbridge.Option{
+		llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: e.openai.BaseURL(), APIKey: e.openai.Key})),
+		llmbridge.WithProvider(llmbridge.DeepSeek(llmbridge.ProviderConfig{BaseURL: e.deepseek.BaseURL(), APIKey: e.deepseek.Key})),
+		llmbridge.WithProvider(llmbridge.Gemini(llmbridge.ProviderConfig{BaseURL: e.gemini.BaseURL(), APIKey: e.gemini.Key})),
+		llmbridge.WithAccessKeys(accessKey),
+		llmbridge.WithRetry(llmbridge.RetryPolicy{Max: 2, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, MaxRetryAfter: 50 * time.Millisecond}),
+	}
+	b, err := llmbridge.New(append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.bridge = b
+	e.srv = httptest.NewServer(b)
+	t.Cleanup(func() {
+		e.srv.Close()
+		b.Close()
+	})
+	return e
+}
+
+// post sends a raw request to the bridge with the access key.
+func (e *env) post(t *testing.T, path, body string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	return e.do(t, http.MethodPost, path, body, append([]string{"Authorization", "Bearer " + accessKey}, hdr...)...)
+}
+
+func (e *env) do(t *testing.T, method, path, body string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading body: %v", err)
+	}
+	return resp, string(b)
+}
+
+// errorBody checks an OpenAI-shaped error and returns its fields.
+func errorBody(t *testing.T, body string) map[string]any {
+	t.Helper()
+	var v struct {
+		Error map[string]any `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(body), &v); err != nil || v.Error == nil {
+		t.Fatalf("not an OpenAI error body: %q", body)
+	}
+	for _, k := range []string{"message", "type", "param", "code"} {
+		if _, ok := v.Error[k]; !ok {
+			t.Errorf("error body lacks %q: %s", k, body)
+		}
+	}
+	return v.Error
+}
+
+// dataEvents returns the data payloads of an SSE body.
+func dataEvents(body string) []string {
+	var out []string
+	for _, line := range strings.Split(body, "\n") {
+		if p, ok := strings.CutPrefix(line, "data: "); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func ctxTimeout(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
