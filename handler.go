@@ -309,6 +309,7 @@ func (b *Bridge) serveChat(w http.ResponseWriter, r *http.Request, rid string) {
 func (b *Bridge) serveStream(w http.ResponseWriter, resp *http.Response, c *call, rec *record) {
 	sw := newStreamWriter(w, b.cfg.keepAlive)
 	defer sw.close()
+	resp.Body = &flushingBody{ReadCloser: resp.Body, sw: sw}
 	var err error
 	if c.up.raw != nil {
 		err = relayRaw(sw, resp.Body, c)

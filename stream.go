@@ -60,13 +60,17 @@ type streamWriter struct {
 	mu      sync.Mutex
 	started bool
 	closed  bool
+	pending bool      // events written but not flushed
 	last    time.Time // last write, for the keep-alive timer
 	first   time.Time // first event, for time to first token
 }
 
 func newStreamWriter(w http.ResponseWriter, every time.Duration) *streamWriter {
 	s := &streamWriter{w: w, rc: http.NewResponseController(w), every: every, last: time.Now()}
+	// tick takes the lock first, so it cannot see s.timer unset.
+	s.mu.Lock()
 	s.timer = time.AfterFunc(every, s.tick)
+	s.mu.Unlock()
 	return s
 }
 
@@ -82,7 +86,7 @@ func (s *streamWriter) tick() {
 	}
 	s.startLocked()
 	if sse.WriteComment(s.w, "keep-alive") == nil {
-		_ = s.rc.Flush()
+		_ = s.flushLocked()
 	}
 	s.last = time.Now()
 	s.timer.Reset(s.every)
@@ -100,7 +104,9 @@ func (s *streamWriter) startLocked() {
 	s.w.WriteHeader(http.StatusOK)
 }
 
-// data writes one event and flushes it.
+// data writes one event. It is flushed before the relay next waits for the
+// upstream (see flushingBody), so an event never waits in a buffer while
+// the bridge waits, yet events that arrived together go out in one write.
 func (s *streamWriter) data(p []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -110,17 +116,41 @@ func (s *streamWriter) data(p []byte) error {
 		s.first = now
 	}
 	s.last = now
-	if err := sse.WriteData(s.w, p); err != nil {
-		return err
+	s.pending = true
+	return sse.WriteData(s.w, p)
+}
+
+// flush sends events written so far.
+func (s *streamWriter) flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.pending {
+		return nil
 	}
 	return s.flushLocked()
 }
 
 func (s *streamWriter) flushLocked() error {
+	s.pending = false
 	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}
 	return nil
+}
+
+// flushingBody flushes the client stream before every read of the upstream
+// body: a read is where the relay may block, so nothing relayed is held
+// back while it waits. A failed flush (client gone) ends the read.
+type flushingBody struct {
+	io.ReadCloser
+	sw *streamWriter
+}
+
+func (b *flushingBody) Read(p []byte) (int, error) {
+	if err := b.sw.flush(); err != nil {
+		return 0, err
+	}
+	return b.ReadCloser.Read(p)
 }
 
 // done ends the stream normally.

@@ -85,10 +85,16 @@ type Server struct {
 // New starts a fake of flavor f that answers "Hello world" by default and
 // closes with the test.
 func New(t testing.TB, f Flavor) *Server {
+	s := Start(f)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a fake of flavor f; the caller closes it.
+func Start(f Flavor) *Server {
 	s := &Server{Flavor: f, Key: "sk-upstream-test", cancelled: make(chan struct{}, 64),
 		def: Reply{Content: []string{"Hello", " world"}, Usage: Usage{Prompt: 9, Completion: 2}}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
 	return s
 }
 

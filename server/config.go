@@ -1,0 +1,195 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"github.com/llmbridge/llmbridge"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the server's configuration, read from the environment (after
+// .env) and the optional LLMBRIDGE_CONFIG YAML file.
+type Config struct {
+	Addr       string   `env:"LLMBRIDGE_ADDR" envDefault:"127.0.0.1:1219"`
+	AccessKeys []string `env:"ACCESS_API_KEYS" envSeparator:","`
+
+	OpenAIKey   string `env:"OPENAI_API_KEY"`
+	GoogleKey   string `env:"GOOGLE_API_KEY"`
+	GeminiKey   string `env:"GEMINI_API_KEY"` // alias of GOOGLE_API_KEY
+	DeepSeekKey string `env:"DEEPSEEK_API_KEY"`
+
+	OpenAIBaseURL   string `env:"OPENAI_BASE_URL" envDefault:"https://api.openai.com/v1"`
+	GeminiBaseURL   string `env:"GEMINI_BASE_URL" envDefault:"https://generativelanguage.googleapis.com/v1beta"`
+	DeepSeekBaseURL string `env:"DEEPSEEK_BASE_URL" envDefault:"https://api.deepseek.com"`
+
+	OpenAIModels   []string `env:"OPENAI_MODELS" envSeparator:","`
+	GeminiModels   []string `env:"GEMINI_MODELS" envSeparator:","`
+	DeepSeekModels []string `env:"DEEPSEEK_MODELS" envSeparator:","`
+
+	Proxy string `env:"LLMBRIDGE_PROXY"`
+
+	LogLevel   string `env:"LLMBRIDGE_LOG_LEVEL" envDefault:"info"`
+	ConfigFile string `env:"LLMBRIDGE_CONFIG"`
+
+	ConnectTimeout    time.Duration `env:"LLMBRIDGE_CONNECT_TIMEOUT" envDefault:"5s"`
+	HeaderTimeout     time.Duration `env:"LLMBRIDGE_HEADER_TIMEOUT" envDefault:"60s"`
+	StreamIdleTimeout time.Duration `env:"LLMBRIDGE_STREAM_IDLE_TIMEOUT" envDefault:"300s"`
+	MaxStream         time.Duration `env:"LLMBRIDGE_MAX_STREAM" envDefault:"30m"`
+	Retries           int           `env:"LLMBRIDGE_RETRIES" envDefault:"2"`
+	MaxBodyMB         int           `env:"LLMBRIDGE_MAX_BODY_MB" envDefault:"32"`
+	KeepAlive         time.Duration `env:"LLMBRIDGE_KEEPALIVE" envDefault:"15s"`
+
+	// Providers are the extra providers of the YAML file.
+	Providers []ProviderFile `env:"-"`
+}
+
+// ProviderFile is one provider of the LLMBRIDGE_CONFIG YAML file.
+type ProviderFile struct {
+	Name      string            `yaml:"name"`
+	Kind      string            `yaml:"kind"` // openai (default) or gemini
+	BaseURL   string            `yaml:"base_url"`
+	APIKeyEnv string            `yaml:"api_key_env"`
+	APIKey    string            `yaml:"api_key"`
+	Models    []string          `yaml:"models"`
+	Headers   map[string]string `yaml:"headers"`
+	UseProxy  bool              `yaml:"use_proxy"`
+	Proxy     string            `yaml:"proxy"`
+
+	key string // resolved from APIKey or APIKeyEnv
+}
+
+type fileConfig struct {
+	Providers []ProviderFile `yaml:"providers"`
+}
+
+// LoadConfig reads the configuration from environ (tests pass a map; main
+// passes .env overlaid with the real environment) and the YAML file it
+// names. All problems are reported at once.
+func LoadConfig(environ map[string]string) (*Config, error) {
+	var c Config
+	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
+		return nil, err
+	}
+	var errs []error
+	if c.GoogleKey == "" {
+		c.GoogleKey = c.GeminiKey
+	}
+	if c.MaxBodyMB <= 0 {
+		errs = append(errs, fmt.Errorf("LLMBRIDGE_MAX_BODY_MB must be positive, got %d", c.MaxBodyMB))
+	}
+	if c.Retries < 0 {
+		errs = append(errs, fmt.Errorf("LLMBRIDGE_RETRIES must not be negative, got %d", c.Retries))
+	}
+	keys := c.AccessKeys[:0]
+	for _, k := range c.AccessKeys {
+		if k = strings.TrimSpace(k); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	c.AccessKeys = keys
+	if c.ConfigFile != "" {
+		if err := c.loadFile(environ); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(c.AccessKeys) == 0 && !isLoopback(c.Addr) {
+		errs = append(errs, fmt.Errorf("ACCESS_API_KEYS is empty: without access keys the bridge only serves on a loopback address, not %q (set ACCESS_API_KEYS, or LLMBRIDGE_ADDR=127.0.0.1:1219)", c.Addr))
+	}
+	return &c, errors.Join(errs...)
+}
+
+func (c *Config) loadFile(environ map[string]string) error {
+	f, err := os.Open(c.ConfigFile)
+	if err != nil {
+		return fmt.Errorf("LLMBRIDGE_CONFIG: %w", err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	var fc fileConfig
+	if err := dec.Decode(&fc); err != nil {
+		return fmt.Errorf("LLMBRIDGE_CONFIG %s: %w", c.ConfigFile, err)
+	}
+	var errs []error
+	for i, p := range fc.Providers {
+		where := fmt.Sprintf("LLMBRIDGE_CONFIG %s: provider %d (%s)", c.ConfigFile, i+1, p.Name)
+		switch p.Kind {
+		case "", "openai", "gemini":
+		default:
+			errs = append(errs, fmt.Errorf("%s: kind %q is not supported (openai, gemini)", where, p.Kind))
+		}
+		switch {
+		case p.APIKey != "" && p.APIKeyEnv != "":
+			errs = append(errs, fmt.Errorf("%s: set api_key or api_key_env, not both", where))
+		case p.APIKeyEnv != "":
+			p.key = environ[p.APIKeyEnv]
+		default:
+			p.key = p.APIKey
+		}
+		c.Providers = append(c.Providers, p)
+	}
+	return errors.Join(errs...)
+}
+
+// isLoopback reports whether addr (host:port) listens on loopback only.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Options turns the configuration into Bridge options. Built-in providers
+// without a key are skipped (and said so in the log).
+func (c *Config) Options(log *slog.Logger) []llmbridge.Option {
+	opts := []llmbridge.Option{
+		llmbridge.WithLogger(log),
+		llmbridge.WithTimeouts(llmbridge.Timeouts{Connect: c.ConnectTimeout, Header: c.HeaderTimeout, StreamIdle: c.StreamIdleTimeout, MaxDuration: c.MaxStream}),
+		llmbridge.WithMaxBodyBytes(int64(c.MaxBodyMB) << 20),
+		llmbridge.WithKeepAlive(c.KeepAlive),
+	}
+	retry := llmbridge.DefaultRetryPolicy
+	retry.Max = c.Retries
+	opts = append(opts, llmbridge.WithRetry(retry))
+	if len(c.AccessKeys) > 0 {
+		opts = append(opts, llmbridge.WithAccessKeys(c.AccessKeys...))
+	}
+	builtins := []struct {
+		name, key, keyVar string
+		make              func(llmbridge.ProviderConfig) llmbridge.Provider
+		cfg               llmbridge.ProviderConfig
+	}{
+		{"openai", c.OpenAIKey, "OPENAI_API_KEY", llmbridge.OpenAI, llmbridge.ProviderConfig{BaseURL: c.OpenAIBaseURL, Models: c.OpenAIModels}},
+		{"gemini", c.GoogleKey, "GOOGLE_API_KEY", llmbridge.Gemini, llmbridge.ProviderConfig{BaseURL: c.GeminiBaseURL, Models: c.GeminiModels}},
+		{"deepseek", c.DeepSeekKey, "DEEPSEEK_API_KEY", llmbridge.DeepSeek, llmbridge.ProviderConfig{BaseURL: c.DeepSeekBaseURL, Models: c.DeepSeekModels}},
+	}
+	for _, b := range builtins {
+		if b.key == "" {
+			log.Info("provider not served: no key", "provider", b.name, "set", b.keyVar)
+			continue
+		}
+		b.cfg.APIKey = b.key
+		opts = append(opts, llmbridge.WithProvider(b.make(b.cfg)))
+	}
+	for _, p := range c.Providers {
+		pc := llmbridge.ProviderConfig{Name: p.Name, BaseURL: p.BaseURL, APIKey: p.key, Models: p.Models, Headers: p.Headers}
+		if p.Kind == "gemini" {
+			opts = append(opts, llmbridge.WithProvider(llmbridge.Gemini(pc)))
+		} else {
+			opts = append(opts, llmbridge.WithProvider(llmbridge.OpenAICompatible(pc)))
+		}
+	}
+	return opts
+}

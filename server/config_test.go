@@ -1,0 +1,101 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llmbridge/llmbridge"
+)
+
+func TestLoadConfigDefaults(t *testing.T) {
+	c, err := LoadConfig(map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:1219" || c.StreamIdleTimeout != 300*time.Second || c.MaxStream != 30*time.Minute || c.Retries != 2 || c.MaxBodyMB != 32 || c.KeepAlive != 15*time.Second {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if c.GeminiBaseURL != "https://generativelanguage.googleapis.com/v1beta" || c.DeepSeekBaseURL != "https://api.deepseek.com" {
+		t.Errorf("base URLs: %+v", c)
+	}
+}
+
+func TestLoadConfigValues(t *testing.T) {
+	c, err := LoadConfig(map[string]string{
+		"ACCESS_API_KEYS": " k1, k2 ,", "GEMINI_API_KEY": "g", "OPENAI_MODELS": "a,b",
+		"LLMBRIDGE_ADDR": "0.0.0.0:1219", "LLMBRIDGE_STREAM_IDLE_TIMEOUT": "2s",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.AccessKeys, "|") != "k1|k2" || c.GoogleKey != "g" || strings.Join(c.OpenAIModels, "|") != "a|b" || c.StreamIdleTimeout != 2*time.Second {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestLoadConfigReportsAllErrors(t *testing.T) {
+	_, err := LoadConfig(map[string]string{"LLMBRIDGE_ADDR": ":1219", "LLMBRIDGE_MAX_BODY_MB": "0", "LLMBRIDGE_RETRIES": "-1"})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"ACCESS_API_KEYS is empty", "LLMBRIDGE_MAX_BODY_MB", "LLMBRIDGE_RETRIES"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q lacks %q", err, want)
+		}
+	}
+	if _, err := LoadConfig(map[string]string{"LLMBRIDGE_KEEPALIVE": "soon"}); err == nil {
+		t.Error("bad duration accepted")
+	}
+}
+
+func TestLoopbackOnlyWithoutKeys(t *testing.T) {
+	for addr, ok := range map[string]bool{"127.0.0.1:1219": true, "localhost:1": true, "[::1]:1219": true, ":1219": false, "0.0.0.0:1219": false, "192.168.1.2:1219": false} {
+		_, err := LoadConfig(map[string]string{"LLMBRIDGE_ADDR": addr})
+		if (err == nil) != ok {
+			t.Errorf("%s: err=%v", addr, err)
+		}
+	}
+}
+
+func TestYAMLProviders(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "providers.yaml")
+	os.WriteFile(path, []byte(`providers:
+  - name: local
+    kind: openai
+    base_url: http://127.0.0.1:11434/v1
+    api_key_env: LOCAL_LLM_KEY
+    models: [llama3.1-8b, qwen2.5-7b]
+    headers: {X-Tenant: acme}
+    use_proxy: false
+`), 0o600)
+	c, err := LoadConfig(map[string]string{"LLMBRIDGE_CONFIG": path, "LOCAL_LLM_KEY": "lk", "OPENAI_API_KEY": "ok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Providers) != 1 || c.Providers[0].key != "lk" || c.Providers[0].Headers["X-Tenant"] != "acme" {
+		t.Fatalf("%+v", c.Providers)
+	}
+	b, err := llmbridge.New(c.Options(slog.New(slog.NewTextHandler(io.Discard, nil)))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var ids []string
+	for _, m := range b.Models() {
+		ids = append(ids, m.ID)
+	}
+	if got := strings.Join(ids, ","); !strings.Contains(got, "openai/gpt-4o,") || !strings.HasSuffix(got, "local/llama3.1-8b,local/qwen2.5-7b") || strings.Contains(got, "gemini/") {
+		t.Errorf("models %s (gemini has no key and must not be served)", got)
+	}
+
+	os.WriteFile(path, []byte("providers:\n  - name: x\n    kind: bedrock\n    base_ulr: typo\n"), 0o600)
+	if _, err := LoadConfig(map[string]string{"LLMBRIDGE_CONFIG": path}); err == nil || !strings.Contains(err.Error(), "base_ulr") {
+		t.Errorf("unknown YAML key not reported: %v", err)
+	}
+}
