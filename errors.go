@@ -2,7 +2,6 @@ package llmbridge
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -109,7 +108,7 @@ func writeError(w http.ResponseWriter, e *APIError) {
 		// The OpenAI SDKs honour this: do not retry what will fail again.
 		h.Set("X-Should-Retry", "false")
 	}
-	body, _ := json.Marshal(e)
+	body, _ := openai.Marshal(e)
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
 }

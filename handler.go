@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/llmbridge/llmbridge/internal/openai"
 	openaiprov "github.com/llmbridge/llmbridge/internal/provider/openai"
 	"github.com/tidwall/gjson"
 )
@@ -123,7 +124,7 @@ func (b *Bridge) serveModel(w http.ResponseWriter, id string) {
 		writeError(w, aerr)
 		return
 	}
-	body, _ := json.Marshal(Model{ID: u.name + "/" + upModel, Object: "model", Created: b.created, OwnedBy: u.name})
+	body, _ := openai.Marshal(Model{ID: u.name + "/" + upModel, Object: "model", Created: b.created, OwnedBy: u.name})
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(body)
 }
@@ -295,7 +296,7 @@ func (b *Bridge) serveChat(w http.ResponseWriter, r *http.Request, rid string) {
 		var cr *ChatResponse
 		if cr, err = up.p.DecodeResponse(resp); err == nil {
 			c.usage = cr.Usage
-			out, err = json.Marshal(cr)
+			out, err = openai.Marshal(cr)
 		}
 	}
 	if err != nil {

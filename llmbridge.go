@@ -24,7 +24,6 @@ package llmbridge
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -33,6 +32,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
 )
 
 // Bridge routes OpenAI-style chat requests to providers. It is immutable
@@ -101,7 +102,7 @@ func New(opts ...Option) (*Bridge, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	b.modelList, _ = json.Marshal(modelList{Object: "list", Data: b.Models()})
+	b.modelList, _ = openai.Marshal(modelList{Object: "list", Data: b.Models()})
 	return b, nil
 }
 

@@ -2,7 +2,6 @@ package llmbridge
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -174,7 +173,7 @@ func (s *streamWriter) fail(e *APIError) {
 		writeError(s.w, e)
 		return
 	}
-	body, _ := json.Marshal(e)
+	body, _ := openai.Marshal(e)
 	if sse.WriteData(s.w, body) == nil {
 		_ = s.flushLocked()
 	}
@@ -300,7 +299,7 @@ func relayTyped(sw *streamWriter, chunks func(func(*ChatChunk, error) bool), c *
 			c.usage = ch.Usage
 		}
 		for _, out := range splitUsage(ch, c.includeUsage) {
-			b, err := json.Marshal(out)
+			b, err := openai.Marshal(out)
 			if err != nil {
 				return err
 			}

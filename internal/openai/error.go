@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 )
@@ -76,7 +75,7 @@ func (e *APIError) MarshalJSON() ([]byte, error) {
 	if e.Code != "" {
 		f.Code = &e.Code
 	}
-	return json.Marshal(errorBody{Error: f})
+	return Marshal(errorBody{Error: f})
 }
 
 // Errorf returns an APIError of the bridge's own with a formatted message.

@@ -46,11 +46,23 @@ func decodeWithExtra(data []byte, v any, known fieldSet) (map[string]json.RawMes
 	return all, nil
 }
 
+// Marshal is json.Marshal without HTML escaping: "<b>" stays "<b>" rather
+// than "\u003cb\u003e", so text the bridge re-encodes reads as it was sent.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
 // encodeWithExtra encodes v (a method-less alias) and appends the extra
 // members in sorted order. Extra members whose names v already wrote are
 // skipped: the typed field wins. Extra values must be valid JSON.
 func encodeWithExtra(v any, extra map[string]json.RawMessage, known fieldSet) ([]byte, error) {
-	b, err := json.Marshal(v)
+	b, err := Marshal(v)
 	if err != nil || len(extra) == 0 {
 		return b, err
 	}
@@ -66,7 +78,7 @@ func encodeWithExtra(v any, extra map[string]json.RawMessage, known fieldSet) ([
 		if buf.Len() > 1 {
 			buf.WriteByte(',')
 		}
-		name, _ := json.Marshal(k)
+		name, _ := Marshal(k)
 		buf.Write(name)
 		buf.WriteByte(':')
 		raw := extra[k]

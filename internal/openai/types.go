@@ -165,11 +165,11 @@ func (c Content) String() string {
 func (c Content) MarshalJSON() ([]byte, error) {
 	switch {
 	case c.Parts != nil:
-		return json.Marshal(c.Parts)
+		return Marshal(c.Parts)
 	case c.kind == contentNull && c.Text == "":
 		return []byte("null"), nil
 	default:
-		return json.Marshal(c.Text)
+		return Marshal(c.Text)
 	}
 }
 

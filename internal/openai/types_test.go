@@ -132,3 +132,19 @@ func TestAPIErrorBody(t *testing.T) {
 		t.Fatalf("got %s\nwant %s", b, want)
 	}
 }
+
+func TestMarshalDoesNotEscapeHTML(t *testing.T) {
+	s := "<b>a & b</b>"
+	c := ChatChunk{Choices: []ChunkChoice{{Delta: Delta{Content: &s}}}, Extra: map[string]json.RawMessage{"x": json.RawMessage(`"<i>"`)}}
+	b, err := Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"content":"<b>a & b</b>"`) || !strings.Contains(string(b), `"x":"<i>"`) {
+		t.Fatalf("escaped: %s", b)
+	}
+	b, _ = Marshal(&APIError{Status: 401, Message: "send <key>"})
+	if !strings.Contains(string(b), `"send <key>"`) {
+		t.Fatalf("escaped: %s", b)
+	}
+}

@@ -151,7 +151,7 @@ func (p *Provider) NewRequest(ctx context.Context, req *openai.ChatRequest) (*ht
 		so.IncludeUsage = true
 		r.StreamOptions = &so
 	}
-	body, err := json.Marshal(r)
+	body, err := openai.Marshal(r)
 	if err != nil {
 		return nil, err
 	}
