@@ -281,8 +281,8 @@ func (p *Provider) parseError(status int, body []byte) *openai.APIError {
 			e.Type = openai.TypeInvalidRequest
 		}
 	}
-	e.Message = p.redact(e.Message)
-	e.Param = p.redact(e.Param)
+	e.Message, e.Param = p.redact(e.Message), p.redact(e.Param)
+	e.Type, e.Code = p.redact(e.Type), p.redact(e.Code)
 	return e
 }
 
