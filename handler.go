@@ -289,8 +289,8 @@ func (b *Bridge) serveChat(w http.ResponseWriter, r *http.Request, rid string) {
 	if up.raw != nil {
 		out, err = openaiprov.ReadBody(resp)
 		resp.Body.Close()
-		if err == nil {
-			c.rawUsage = []byte(gjson.GetBytes(out, "usage").Raw)
+		if u := gjson.GetBytes(out, "usage"); err == nil && u.IsObject() {
+			c.rawUsage = []byte(u.Raw)
 		}
 	} else {
 		var cr *ChatResponse
