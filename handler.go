@@ -10,10 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	openaiprov "github.com/llmbridge/llmbridge/internal/provider/openai"
@@ -41,16 +39,17 @@ func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
 		return
 	}
-	if !b.authenticate(r) {
-		writeError(w, &APIError{Status: http.StatusUnauthorized, Type: ErrorTypeInvalidRequest, Code: "invalid_api_key",
-			Message: "Missing or invalid access key: send Authorization: Bearer <key> or x-api-key: <key>."})
-		return
-	}
-	switch {
-	case path == "/v1/chat/completions" || path == "/chat/completions":
+	if path == "/v1/chat/completions" || path == "/chat/completions" {
 		if allow(w, r, http.MethodPost) {
 			b.serveChat(w, r, rid)
 		}
+		return
+	}
+	if _, ok := b.authenticate(r); !ok {
+		writeError(w, errUnauthorized())
+		return
+	}
+	switch {
 	case path == "/v1/models" || path == "/models":
 		if allow(w, r, http.MethodGet) {
 			w.Header().Set("Content-Type", "application/json")
@@ -76,12 +75,18 @@ func allow(w http.ResponseWriter, r *http.Request, method string) bool {
 	return false
 }
 
+func errUnauthorized() *APIError {
+	return &APIError{Status: http.StatusUnauthorized, Type: ErrorTypeInvalidRequest, Code: "invalid_api_key",
+		Message: "Missing or invalid access key: send Authorization: Bearer <key> or x-api-key: <key>."}
+}
+
 // authenticate checks the client's key against every access key in
-// constant time (comparing SHA-256 digests, so length leaks nothing either).
-// With no access keys configured, every request passes.
-func (b *Bridge) authenticate(r *http.Request) bool {
+// constant time (comparing SHA-256 digests, so length leaks nothing either)
+// and returns the fingerprint of the one that matched. With no access keys
+// configured, every request passes anonymously.
+func (b *Bridge) authenticate(r *http.Request) (keyID string, ok bool) {
 	if len(b.keys) == 0 {
-		return true
+		return "", true
 	}
 	key := ""
 	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
@@ -90,14 +95,19 @@ func (b *Bridge) authenticate(r *http.Request) bool {
 		key = strings.TrimSpace(h)
 	}
 	if key == "" {
-		return false
+		return "", false
 	}
 	sum := sha256.Sum256([]byte(key))
-	ok := 0
+	match := -1
 	for i := range b.keys {
-		ok |= subtle.ConstantTimeCompare(sum[:], b.keys[i][:])
+		if subtle.ConstantTimeCompare(sum[:], b.keys[i][:]) == 1 {
+			match = i // no early exit: every key is compared
+		}
 	}
-	return ok == 1
+	if match < 0 {
+		return "", false
+	}
+	return b.keyIDs[match], true
 }
 
 // requestID returns the client's id when it is short and printable,
@@ -231,58 +241,67 @@ func decodeRequest(body []byte) (*ChatRequest, *APIError) {
 	return &req, nil
 }
 
-// serveChat handles one chat completion request.
+// serveChat handles one chat completion request. Whatever happens, it ends
+// with exactly one usage record (the deferred finish).
 func (b *Bridge) serveChat(w http.ResponseWriter, r *http.Request, rid string) {
-	rec := &record{start: time.Now(), rid: rid, status: http.StatusOK}
-	defer b.logRequest(r, rec)
+	c := b.newCall(r.Context(), rid)
+	c.rec.Method, c.rec.Path = r.Method, r.URL.Path
+	defer b.finish(c)
+	defer c.end()
+	fail := func(e *APIError) {
+		c.note(e)
+		if e.Status != StatusClientClosedRequest {
+			writeError(w, e)
+		}
+	}
+	keyID, ok := b.authenticate(r)
+	if !ok {
+		fail(errUnauthorized())
+		return
+	}
+	c.rec.KeyID = keyID
 	body, err := b.readBody(w, r)
 	if err != nil {
-		rec.fail(w, asAPIError(r.Context(), "", err))
+		fail(asAPIError(r.Context(), "", err))
 		return
 	}
 	env, aerr := parseEnvelope(body)
 	if aerr != nil {
-		rec.fail(w, aerr)
+		fail(aerr)
 		return
 	}
-	rec.model, rec.stream = env.model, env.stream
+	c.rec.Model, c.rec.Stream = env.model, env.stream
 	up, upModel, aerr := b.route(env.model)
 	if aerr != nil {
-		rec.fail(w, aerr)
+		fail(aerr)
 		return
 	}
-	rec.provider, rec.upstreamModel = up.name, upModel
-	var typed *ChatRequest
-	if up.raw == nil {
-		if typed, aerr = decodeRequest(body); aerr != nil {
-			rec.fail(w, aerr)
-			return
-		}
-		typed.Model = upModel
-	}
-
-	c := b.newCall(r.Context(), up, env.model, upModel, env.stream, env.includeUsage)
-	defer c.end()
-	rec.call = c
+	c.route(up, env.model, upModel, env.stream, env.includeUsage)
+	c.body = body
 	var hreq *http.Request
 	if up.raw != nil {
 		hreq, err = up.raw.NewRawRequest(c.ctx, body, upModel, env.stream)
 	} else {
-		hreq, err = up.p.NewRequest(c.ctx, typed)
+		if c.req, aerr = decodeRequest(body); aerr != nil {
+			fail(aerr)
+			return
+		}
+		c.req.Model = upModel
+		hreq, err = up.p.NewRequest(c.ctx, c.req)
 	}
 	if err != nil {
-		rec.fail(w, &APIError{Status: http.StatusInternalServerError, Type: ErrorTypeServer, Code: "request_build_failed",
+		fail(&APIError{Status: http.StatusInternalServerError, Type: ErrorTypeServer, Code: "request_build_failed",
 			Message: fmt.Sprintf("could not build the upstream request for %s: %v", up.name, err), Err: err})
 		return
 	}
 	resp, err := up.send(c.ctx, hreq)
 	if err != nil {
-		rec.fail(w, c.fail(err))
+		fail(c.fail(err))
 		return
 	}
 	c.watchIdle(resp)
 	if env.stream {
-		b.serveStream(w, resp, c, rec)
+		b.serveStream(w, resp, c)
 		return
 	}
 	var out []byte
@@ -291,23 +310,30 @@ func (b *Bridge) serveChat(w http.ResponseWriter, r *http.Request, rid string) {
 		resp.Body.Close()
 		if u := gjson.GetBytes(out, "usage"); err == nil && u.IsObject() {
 			c.rawUsage = []byte(u.Raw)
+		} else if err == nil {
+			c.text = openai.AppendMessageText(c.text, out)
 		}
 	} else {
 		var cr *ChatResponse
 		if cr, err = up.p.DecodeResponse(resp); err == nil {
 			c.usage = cr.Usage
+			if cr.Usage == nil {
+				for _, ch := range cr.Choices {
+					c.text = appendMessage(c.text, &ch.Message)
+				}
+			}
 			out, err = openai.Marshal(cr)
 		}
 	}
 	if err != nil {
-		rec.fail(w, c.fail(err))
+		fail(c.fail(err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(out)
 }
 
-func (b *Bridge) serveStream(w http.ResponseWriter, resp *http.Response, c *call, rec *record) {
+func (b *Bridge) serveStream(w http.ResponseWriter, resp *http.Response, c *call) {
 	sw := newStreamWriter(w, b.cfg.keepAlive)
 	defer sw.close()
 	resp.Body = &flushingBody{ReadCloser: resp.Body, sw: sw}
@@ -318,89 +344,23 @@ func (b *Bridge) serveStream(w http.ResponseWriter, resp *http.Response, c *call
 	} else {
 		err = relayTyped(sw, c.up.p.DecodeStream(resp), c)
 	}
-	rec.ttft = sw.first
-	if err == nil {
-		return
-	}
-	if errors.Is(err, errReported) {
-		rec.errMsg = "upstream sent an error event"
-		return
-	}
-	aerr := c.fail(err)
-	rec.errMsg = aerr.Message
-	if c.parent.Err() != nil {
-		rec.status = StatusClientClosedRequest
-		return // the client is gone: nobody to tell
-	}
-	if !sw.committed() {
-		rec.status = aerr.StatusCode()
-	}
-	sw.fail(aerr)
-}
-
-// record is what the request log line says about one chat request.
-type record struct {
-	start           time.Time
-	rid             string
-	provider, model string
-	upstreamModel   string
-	stream          bool
-	status          int
-	errMsg          string
-	ttft            time.Time
-	call            *call
-}
-
-// fail writes e as the response and notes it.
-func (rec *record) fail(w http.ResponseWriter, e *APIError) {
-	rec.status = e.StatusCode()
-	if e.Status == StatusClientClosedRequest {
-		rec.status = e.Status
-	} else {
-		writeError(w, e)
-	}
-	rec.errMsg = e.Message
-}
-
-// logRequest writes one line per chat request. Keys never appear in it.
-func (b *Bridge) logRequest(r *http.Request, rec *record) {
-	ctx := r.Context()
-	level := slog.LevelInfo
-	if rec.status >= 500 || rec.errMsg != "" && rec.status < 400 {
-		level = slog.LevelWarn
-	}
-	if !b.log.Enabled(ctx, level) {
-		return
-	}
-	attrs := []slog.Attr{
-		slog.String("request_id", rec.rid), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-		slog.Int("status", rec.status), slog.String("model", rec.model), slog.String("provider", rec.provider),
-		slog.String("upstream_model", rec.upstreamModel), slog.Bool("stream", rec.stream),
-		slog.Duration("duration", time.Since(rec.start)),
-	}
-	if !rec.ttft.IsZero() {
-		attrs = append(attrs, slog.Duration("ttft", rec.ttft.Sub(rec.start)))
-	}
-	if u := rec.usage(); u != nil {
-		attrs = append(attrs, slog.Int("prompt_tokens", u.PromptTokens), slog.Int("completion_tokens", u.CompletionTokens))
-	}
-	if rec.errMsg != "" {
-		attrs = append(attrs, slog.String("error", rec.errMsg))
-	}
-	b.log.LogAttrs(ctx, level, "chat completion", attrs...)
-}
-
-// usage returns the call's usage, decoding the raw relay's copy if needed.
-func (rec *record) usage() *Usage {
-	c := rec.call
-	if c == nil {
-		return nil
-	}
-	if c.usage == nil && len(c.rawUsage) > 0 {
-		var u Usage
-		if json.Unmarshal(c.rawUsage, &u) == nil {
-			c.usage = &u
+	c.first = sw.firstEvent()
+	switch {
+	case err == nil:
+	case errors.Is(err, errReported):
+		c.rec.Error = "upstream sent an error event"
+		c.rec.Status = http.StatusBadGateway
+		if !c.first.IsZero() {
+			c.rec.Status = http.StatusOK
+		}
+	default:
+		committed := sw.committed()
+		e := c.fail(err)
+		if committed && e.Status != StatusClientClosedRequest {
+			c.rec.Status = http.StatusOK
+		}
+		if c.parent.Err() == nil {
+			sw.fail(e)
 		}
 	}
-	return c.usage
 }

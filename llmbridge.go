@@ -44,6 +44,8 @@ type Bridge struct {
 	byName    map[string]*upstream
 	byModel   map[string][]*upstream // bare model name → providers listing it
 	keys      [][sha256.Size]byte    // digests of the access keys
+	keyIDs    []string               // their fingerprints, same order
+	tokens    *TokenCounter
 	log       *slog.Logger
 	modelList []byte // GET /v1/models body, built once
 	created   int64
@@ -62,7 +64,10 @@ func New(opts ...Option) (*Bridge, error) {
 			errs = append(errs, err)
 		}
 	}
-	b := &Bridge{cfg: cfg, byName: map[string]*upstream{}, byModel: map[string][]*upstream{}, log: cfg.logger, created: time.Now().Unix()}
+	b := &Bridge{cfg: cfg, byName: map[string]*upstream{}, byModel: map[string][]*upstream{}, log: cfg.logger, created: time.Now().Unix(), tokens: cfg.tokens}
+	if b.tokens == nil {
+		b.tokens = NewTokenCounter()
+	}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
@@ -97,7 +102,9 @@ func New(opts ...Option) (*Bridge, error) {
 			errs = append(errs, errors.New("an access key equals a provider key: provider keys are never accepted from clients"))
 			continue
 		}
-		b.keys = append(b.keys, sha256.Sum256([]byte(k)))
+		sum := sha256.Sum256([]byte(k))
+		b.keys = append(b.keys, sum)
+		b.keyIDs = append(b.keyIDs, KeyID(k))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -190,31 +197,41 @@ func (b *Bridge) providerNames() string {
 	return "[" + strings.Join(names, ", ") + "]"
 }
 
-// call is one request's life: route, contexts, timers and what it reported.
+// call is one request's life: route, contexts, timers, what was relayed
+// and the usage record it ends with (see finish).
 type call struct {
-	b             *Bridge
-	up            *upstream
-	model         string // as the caller sent it
-	upstreamModel string
-	stream        bool
-	includeUsage  bool
+	b            *Bridge
+	up           *upstream
+	includeUsage bool
+	rec          UsageRecord
 
 	parent context.Context // the caller's
 	ctx    context.Context // the upstream's: parent + max duration + idle
 	cancel context.CancelCauseFunc
 	stop   context.CancelFunc
-	start  time.Time
 
-	rawUsage []byte // usage object seen by the raw relay
-	usage    *Usage
+	accepted bool         // the upstream answered 2xx
+	rawUsage []byte       // usage object seen by the raw relay
+	usage    *Usage       // usage seen by the typed paths
+	text     []byte       // completion text relayed, for counting without usage
+	first    time.Time    // first event sent
+	req      *ChatRequest // the typed request, when there is one
+	body     []byte       // the client's body (handler), decoded only to count
 }
 
-func (b *Bridge) newCall(parent context.Context, up *upstream, model, upstreamModel string, stream, includeUsage bool) *call {
-	c := &call{b: b, up: up, model: model, upstreamModel: upstreamModel, stream: stream, includeUsage: includeUsage, parent: parent, start: time.Now()}
+// newCall starts a call for a request that arrived now.
+func (b *Bridge) newCall(parent context.Context, rid string) *call {
+	c := &call{b: b, parent: parent, rec: UsageRecord{Time: time.Now(), RequestID: rid}}
 	ctx, cancel := context.WithCancelCause(parent)
 	c.ctx, c.stop = context.WithTimeoutCause(ctx, b.cfg.timeouts.MaxDuration, errMaxDuration)
 	c.cancel = cancel
 	return c
+}
+
+// route records where the call goes.
+func (c *call) route(up *upstream, model, upstreamModel string, stream, includeUsage bool) {
+	c.up, c.includeUsage = up, includeUsage
+	c.rec.Provider, c.rec.Model, c.rec.UpstreamModel, c.rec.Stream = up.name, model, upstreamModel, stream
 }
 
 // end releases the call's contexts; the upstream request is cancelled if
@@ -226,19 +243,45 @@ func (c *call) end() {
 
 // watchIdle makes resp.Body cancel the call after StreamIdle of silence.
 func (c *call) watchIdle(resp *http.Response) {
+	c.accepted = true
 	d := c.b.cfg.timeouts.StreamIdle
 	resp.Body = &idleBody{ReadCloser: resp.Body, d: d, timer: time.AfterFunc(d, func() { c.cancel(errIdleTimeout) })}
 }
 
 // fail converts err to the APIError to report, preferring the reason the
-// call's own context ended (idle timeout, maximum duration).
+// call's own context ended (idle timeout, maximum duration), and notes it
+// in the record.
 func (c *call) fail(err error) *APIError {
 	if c.parent.Err() == nil {
 		if cause := context.Cause(c.ctx); cause != nil && (errors.Is(cause, errIdleTimeout) || errors.Is(cause, errMaxDuration)) {
 			err = cause
 		}
 	}
-	return asAPIError(c.parent, c.up.name, err)
+	name := ""
+	if c.up != nil {
+		name = c.up.name
+	}
+	e := asAPIError(c.parent, name, err)
+	c.note(e)
+	return e
+}
+
+// note records an error's status and message.
+func (c *call) note(e *APIError) {
+	c.rec.Error = e.Message
+	if e.Status == StatusClientClosedRequest {
+		c.rec.Status = e.Status
+	} else if c.first.IsZero() {
+		c.rec.Status = e.StatusCode()
+	}
+}
+
+// request returns the typed request, decoding the client's body if needed.
+func (c *call) request() *ChatRequest {
+	if c.req == nil && c.body != nil {
+		c.req, _ = decodeRequest(c.body)
+	}
+	return c.req
 }
 
 func (b *Bridge) prepare(ctx context.Context, req *ChatRequest) (*upstream, string, error) {
@@ -265,12 +308,15 @@ func (b *Bridge) prepare(ctx context.Context, req *ChatRequest) (*upstream, stri
 // the same routing, retries, timeouts and error mapping as the handler.
 // req.Stream is ignored. Errors are *APIError.
 func (b *Bridge) ChatCompletion(ctx context.Context, req *ChatRequest) (*ChatResponse, error) {
+	c := b.newCall(ctx, requestID(""))
+	defer b.finish(c)
+	defer c.end()
 	up, upModel, err := b.prepare(ctx, req)
 	if err != nil {
-		return nil, err
+		return nil, c.fail(err)
 	}
-	c := b.newCall(ctx, up, req.Model, upModel, false, false)
-	defer c.end()
+	c.route(up, req.Model, upModel, false, false)
+	c.req = req
 	r := *req
 	r.Model, r.Stream, r.StreamOptions = upModel, false, nil
 	hreq, err := up.p.NewRequest(c.ctx, &r)
@@ -287,6 +333,11 @@ func (b *Bridge) ChatCompletion(ctx context.Context, req *ChatRequest) (*ChatRes
 		return nil, c.fail(err)
 	}
 	c.usage = out.Usage
+	if out.Usage == nil {
+		for _, ch := range out.Choices {
+			c.text = appendMessage(c.text, &ch.Message)
+		}
+	}
 	return out, nil
 }
 
@@ -303,13 +354,16 @@ func (b *Bridge) ChatCompletionStream(ctx context.Context, req *ChatRequest) ite
 			yield(nil, errorf(http.StatusInternalServerError, ErrorTypeServer, "stream_reused", "a ChatCompletionStream sequence can be ranged over only once"))
 			return
 		}
+		c := b.newCall(ctx, requestID(""))
+		defer b.finish(c)
+		defer c.end()
 		up, upModel, err := b.prepare(ctx, req)
 		if err != nil {
-			yield(nil, asAPIError(ctx, "", err))
+			yield(nil, c.fail(err))
 			return
 		}
-		c := b.newCall(ctx, up, req.Model, upModel, true, req.IncludeUsage())
-		defer c.end()
+		c.route(up, req.Model, upModel, true, req.IncludeUsage())
+		c.req = req
 		r := *req
 		r.Model, r.Stream = upModel, true
 		hreq, err := up.p.NewRequest(c.ctx, &r)
@@ -328,11 +382,13 @@ func (b *Bridge) ChatCompletionStream(ctx context.Context, req *ChatRequest) ite
 				yield(nil, c.fail(err))
 				return
 			}
-			if ch.Usage != nil {
-				c.usage = ch.Usage
-			}
+			c.observe(ch)
 			for _, out := range splitUsage(ch, c.includeUsage) {
+				if c.first.IsZero() {
+					c.first = time.Now()
+				}
 				if !yield(out, nil) {
+					c.note(&APIError{Status: StatusClientClosedRequest, Message: "the caller stopped reading the stream"})
 					return
 				}
 			}

@@ -64,6 +64,8 @@ type config struct {
 	keepAlive    time.Duration
 	logger       *slog.Logger
 	maxIdle      int
+	sinks        []func(UsageRecord)
+	tokens       *TokenCounter
 }
 
 func defaultConfig() config {
@@ -174,6 +176,33 @@ func WithMaxIdleConnsPerHost(n int) Option {
 			return fmt.Errorf("WithMaxIdleConnsPerHost: %d is not positive", n)
 		}
 		c.maxIdle = n
+		return nil
+	}
+}
+
+// WithUsageSink adds a function called with the usage record of every
+// request, exactly once, after the response is complete (also after
+// errors, cancels and timeouts). It runs on the request's goroutine: hand
+// the record to a queue rather than doing slow I/O in it.
+func WithUsageSink(sink func(UsageRecord)) Option {
+	return func(c *config) error {
+		if sink == nil {
+			return errors.New("WithUsageSink: nil sink")
+		}
+		c.sinks = append(c.sinks, sink)
+		return nil
+	}
+}
+
+// WithTokenCounter shares a TokenCounter (and the encodings it loaded)
+// between Bridges, e.g. across configuration reloads. By default each
+// Bridge has its own, loaded on first use.
+func WithTokenCounter(t *TokenCounter) Option {
+	return func(c *config) error {
+		if t == nil {
+			return errors.New("WithTokenCounter: nil counter")
+		}
+		c.tokens = t
 		return nil
 	}
 }

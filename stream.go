@@ -179,6 +179,13 @@ func (s *streamWriter) fail(e *APIError) {
 	}
 }
 
+// firstEvent returns when the first event went out (zero if none).
+func (s *streamWriter) firstEvent() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.first
+}
+
 // close stops the keep-alive timer; nothing is written after it returns.
 func (s *streamWriter) close() {
 	s.mu.Lock()
@@ -222,6 +229,7 @@ func relayRaw(sw *streamWriter, body io.Reader, c *call) error {
 			}
 			return errReported
 		}
+		c.text = openai.AppendDeltaText(c.text, info.Choices)
 		if info.Usage != nil {
 			c.rawUsage = append(c.rawUsage[:0], info.Usage...)
 			switch {
@@ -295,9 +303,7 @@ func relayTyped(sw *streamWriter, chunks func(func(*ChatChunk, error) bool), c *
 			failure = err
 			break
 		}
-		if ch.Usage != nil {
-			c.usage = ch.Usage
-		}
+		c.observe(ch)
 		for _, out := range splitUsage(ch, c.includeUsage) {
 			b, err := openai.Marshal(out)
 			if err != nil {

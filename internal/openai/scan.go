@@ -15,6 +15,8 @@ type ChunkInfo struct {
 	NoChoices bool
 	// Error is true when the chunk is an error event ({"error":…}).
 	Error bool
+	// Choices is the raw "choices" array, for AppendDeltaText.
+	Choices string
 }
 
 // InspectChunk looks at the top-level members of a chunk. Only top-level
@@ -29,6 +31,7 @@ func InspectChunk(data []byte) ChunkInfo {
 			}
 		case "choices":
 			info.NoChoices = value.IsArray() && isEmptyArray(value.Raw)
+			info.Choices = value.Raw
 		case "error":
 			info.Error = value.Exists() && value.Type != gjson.Null
 		}
@@ -43,4 +46,42 @@ func isEmptyArray(raw string) bool {
 		return false
 	}
 	return strings.TrimSpace(raw[1:len(raw)-1]) == ""
+}
+
+// AppendDeltaText appends the generated text of a chunk's choices (delta
+// content, reasoning_content, refusal, tool-call names and arguments) to
+// dst, for counting completion tokens when the upstream reports none.
+func AppendDeltaText(dst []byte, choices string) []byte {
+	gjson.Parse(choices).ForEach(func(_, ch gjson.Result) bool {
+		return appendText(&dst, ch.Get("delta"))
+	})
+	return dst
+}
+
+// AppendMessageText does the same for a non-streamed response body.
+func AppendMessageText(dst []byte, body []byte) []byte {
+	gjson.GetBytes(body, "choices").ForEach(func(_, ch gjson.Result) bool {
+		return appendText(&dst, ch.Get("message"))
+	})
+	return dst
+}
+
+func appendText(dst *[]byte, msg gjson.Result) bool {
+	msg.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "content", "reasoning_content", "refusal":
+			if v.Type == gjson.String {
+				*dst = append(*dst, v.Str...)
+			}
+		case "tool_calls":
+			v.ForEach(func(_, tc gjson.Result) bool {
+				f := tc.Get("function")
+				*dst = append(*dst, f.Get("name").Str...)
+				*dst = append(*dst, f.Get("arguments").Str...)
+				return true
+			})
+		}
+		return true
+	})
+	return true
 }

@@ -148,3 +148,14 @@ func TestMarshalDoesNotEscapeHTML(t *testing.T) {
 		t.Fatalf("escaped: %s", b)
 	}
 }
+
+func TestAppendText(t *testing.T) {
+	got := AppendDeltaText(nil, `[{"index":0,"delta":{"content":"Hel","reasoning_content":"why","tool_calls":[{"index":0,"function":{"name":"f","arguments":"{\"a\":1}"}}]}},{"index":1,"delta":{"content":null,"refusal":"no"}}]`)
+	if string(got) != `Helwhyf{"a":1}no` {
+		t.Errorf("delta text %q", got)
+	}
+	got = AppendMessageText(nil, []byte(`{"choices":[{"message":{"role":"assistant","content":"Hi","tool_calls":[{"function":{"name":"g","arguments":"{}"}}]}}]}`))
+	if string(got) != `Hig{}` {
+		t.Errorf("message text %q", got)
+	}
+}
