@@ -7,11 +7,13 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+	"golang.org/x/net/proxy"
 )
 
 // upstream is one provider with its own transport and connection pool.
@@ -23,9 +25,9 @@ type upstream struct {
 	client    *retryablehttp.Client
 }
 
-// newUpstream builds p's transport: dial and header timeouts, HTTP/2, and an
-// idle pool sized for load.
-func newUpstream(p Provider, cfg *config) *upstream {
+// newUpstream builds p's transport: dial and header timeouts, HTTP/2, an
+// idle pool sized for load, and the provider's proxy if it has one.
+func newUpstream(p Provider, s providerSettings, cfg *config) *upstream {
 	dialer := &net.Dialer{Timeout: cfg.timeouts.Connect, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
 		DialContext:           dialer.DialContext,
@@ -36,6 +38,9 @@ func newUpstream(p Provider, cfg *config) *upstream {
 		TLSHandshakeTimeout:   cfg.timeouts.Connect,
 		ResponseHeaderTimeout: cfg.timeouts.Header,
 		ExpectContinueTimeout: time.Second,
+	}
+	if s.proxy != nil {
+		useProxy(tr, dialer, s.proxy)
 	}
 	u := &upstream{p: p, name: p.Name(), transport: tr}
 	u.raw, _ = p.(OpenAIWire)
@@ -163,3 +168,61 @@ func minDur(a, b time.Duration) time.Duration {
 	}
 	return b
 }
+
+// useProxy routes tr's connections through proxy. Failures to reach or
+// pass the proxy are *proxyError values naming its host only.
+func useProxy(tr *http.Transport, base *net.Dialer, px *url.URL) {
+	host := px.Host
+	switch px.Scheme {
+	case "http", "https":
+		// CONNECT for https upstreams, absolute-form requests for http ones;
+		// the transport sends Proxy-Authorization from the URL's user info.
+		tr.Proxy = http.ProxyURL(px)
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := base.DialContext(ctx, network, addr)
+			if err != nil && addr == host {
+				return nil, &proxyError{host: host, err: err}
+			}
+			return c, err
+		}
+	case "socks5", "socks5h":
+		var auth *proxy.Auth
+		if px.User != nil {
+			pw, _ := px.User.Password()
+			auth = &proxy.Auth{User: px.User.Username(), Password: pw}
+		}
+		d, _ := proxy.SOCKS5("tcp", host, auth, base) // errors only for a nil forward dialer
+		socks := d.(proxy.ContextDialer)
+		resolveLocally := px.Scheme == "socks5"
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if resolveLocally {
+				h, port, err := net.SplitHostPort(addr)
+				if err != nil {
+					return nil, err
+				}
+				if net.ParseIP(h) == nil {
+					ips, err := net.DefaultResolver.LookupIPAddr(ctx, h)
+					if err != nil {
+						return nil, err
+					}
+					addr = net.JoinHostPort(ips[0].IP.String(), port)
+				}
+			}
+			c, err := socks.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, &proxyError{host: host, err: err}
+			}
+			return c, nil
+		}
+	}
+}
+
+// proxyError is a failure to connect through a proxy. Its text names the
+// proxy's host and never its credentials.
+type proxyError struct {
+	host string
+	err  error
+}
+
+func (e *proxyError) Error() string { return "proxy " + e.host + ": " + e.err.Error() }
+func (e *proxyError) Unwrap() error { return e.err }

@@ -53,6 +53,17 @@ func asAPIError(parent context.Context, provider string, err error) *APIError {
 		return &APIError{Status: http.StatusRequestEntityTooLarge, Type: ErrorTypeInvalidRequest, Code: "request_too_large",
 			Message: fmt.Sprintf("request body is larger than the %d-byte limit", mbe.Limit), Err: err}
 	}
+	var pe *proxyError
+	if errors.As(err, &pe) {
+		return &APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "proxy_unreachable",
+			Message: fmt.Sprintf("upstream %s: cannot connect through proxy %s: %s", provider, pe.host, pe.err), Provider: provider, Err: err}
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "proxyconnect" {
+		// The proxy answered CONNECT with an error status (407, 403, …).
+		return &APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "proxy_unreachable",
+			Message: fmt.Sprintf("upstream %s: the proxy refused the connection: %s", provider, op.Err), Provider: provider, Err: err}
+	}
 	switch {
 	case errors.Is(err, errIdleTimeout):
 		return &APIError{Status: http.StatusGatewayTimeout, Type: ErrorTypeUpstream, Code: "upstream_idle_timeout",
@@ -74,8 +85,12 @@ func asAPIError(parent context.Context, provider string, err error) *APIError {
 // isConnectError reports whether err happened while connecting (refused,
 // unreachable, DNS failure, dial timeout): nothing reached the upstream.
 func isConnectError(err error) bool {
+	var pe *proxyError
+	if errors.As(err, &pe) {
+		return true
+	}
 	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
+	if errors.As(err, &op) && (op.Op == "dial" || op.Op == "proxyconnect") {
 		return true
 	}
 	var dns *net.DNSError

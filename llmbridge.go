@@ -71,7 +71,8 @@ func New(opts ...Option) (*Bridge, error) {
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
-	for _, p := range cfg.providers {
+	for _, e := range cfg.providers {
+		p := e.p
 		if v, ok := p.(Validator); ok {
 			if err := v.Validate(); err != nil {
 				errs = append(errs, err)
@@ -87,7 +88,7 @@ func New(opts ...Option) (*Bridge, error) {
 			errs = append(errs, fmt.Errorf("provider %q added twice", name))
 			continue
 		}
-		u := newUpstream(p, &cfg)
+		u := newUpstream(p, e.settings, &cfg)
 		b.upstreams = append(b.upstreams, u)
 		b.byName[name] = u
 		if l, ok := p.(ModelLister); ok {
@@ -114,10 +115,10 @@ func New(opts ...Option) (*Bridge, error) {
 }
 
 // providerSecrets collects the keys of providers that can report them.
-func providerSecrets(ps []Provider) map[string]bool {
+func providerSecrets(ps []providerEntry) map[string]bool {
 	out := map[string]bool{}
-	for _, p := range ps {
-		if s, ok := p.(interface{ APIKey() string }); ok && s.APIKey() != "" {
+	for _, e := range ps {
+		if s, ok := e.p.(interface{ APIKey() string }); ok && s.APIKey() != "" {
 			out[s.APIKey()] = true
 		}
 	}

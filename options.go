@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"time"
 )
 
@@ -56,7 +58,7 @@ const (
 )
 
 type config struct {
-	providers    []Provider
+	providers    []providerEntry
 	accessKeys   []string
 	timeouts     Timeouts
 	retry        RetryPolicy
@@ -79,13 +81,68 @@ func defaultConfig() config {
 }
 
 // WithProvider adds an upstream. Its Name is the routing prefix and must be
-// unique. Providers are consulted in the order added.
-func WithProvider(p Provider) Option {
+// unique. Providers are consulted in the order added. Each provider gets its
+// own transport and connection pool, shaped by opts (ViaProxy).
+func WithProvider(p Provider, opts ...ProviderOption) Option {
 	return func(c *config) error {
 		if p == nil {
 			return errors.New("WithProvider: nil provider")
 		}
-		c.providers = append(c.providers, p)
+		e := providerEntry{p: p}
+		var errs []error
+		for _, o := range opts {
+			if o == nil {
+				continue
+			}
+			if err := o(&e.settings); err != nil {
+				errs = append(errs, fmt.Errorf("provider %s: %w", p.Name(), err))
+			}
+		}
+		c.providers = append(c.providers, e)
+		return errors.Join(errs...)
+	}
+}
+
+// ProviderOption configures how the Bridge reaches one provider.
+type ProviderOption func(*providerSettings) error
+
+type providerSettings struct {
+	proxy *url.URL
+}
+
+type providerEntry struct {
+	p        Provider
+	settings providerSettings
+}
+
+// ViaProxy sends the provider's connections through an outbound proxy:
+// socks5:// (names resolved locally), socks5h:// (names resolved by the
+// proxy), http:// or https:// (CONNECT for https upstreams), each with
+// optional user:password@. An empty URL means a direct connection. The
+// proxy's credentials never appear in errors or logs.
+func ViaProxy(proxyURL string) ProviderOption {
+	return func(s *providerSettings) error {
+		if proxyURL == "" {
+			s.proxy = nil
+			return nil
+		}
+		u, err := url.Parse(proxyURL)
+		if err != nil {
+			return errors.New("ViaProxy: the proxy URL does not parse") // the text may hold a password
+		}
+		switch u.Scheme {
+		case "socks5", "socks5h", "http", "https":
+		default:
+			return fmt.Errorf("ViaProxy: scheme %q is not socks5, socks5h, http or https", u.Scheme)
+		}
+		if u.Hostname() == "" {
+			return errors.New("ViaProxy: the proxy URL has no host")
+		}
+		if u.Port() == "" {
+			port := map[string]string{"socks5": "1080", "socks5h": "1080", "http": "80", "https": "443"}[u.Scheme]
+			u.Host = net.JoinHostPort(u.Hostname(), port)
+		}
+		s.proxy = u
 		return nil
 	}
 }
