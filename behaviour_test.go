@@ -3,7 +3,6 @@ package llmbridge_test
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -273,9 +272,7 @@ func TestRetries(t *testing.T) {
 }
 
 func TestUnreachableAndTimeouts(t *testing.T) {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	dead := "http://" + ln.Addr().String() + "/v1"
-	ln.Close()
+	dead := "http://" + testupstream.DeadAddr(t) + "/v1"
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(5 * time.Second):

@@ -40,7 +40,7 @@ func newUpstream(p Provider, s providerSettings, cfg *config) *upstream {
 		ExpectContinueTimeout: time.Second,
 	}
 	if s.proxy != nil {
-		useProxy(tr, dialer, s.proxy)
+		useProxy(tr, dialer, s.proxy, cfg.timeouts.Connect)
 	}
 	u := &upstream{p: p, name: p.Name(), transport: tr}
 	u.raw, _ = p.(OpenAIWire)
@@ -170,8 +170,10 @@ func minDur(a, b time.Duration) time.Duration {
 }
 
 // useProxy routes tr's connections through proxy. Failures to reach or
-// pass the proxy are *proxyError values naming its host only.
-func useProxy(tr *http.Transport, base *net.Dialer, px *url.URL) {
+// pass the proxy are *proxyError values naming its host only. A SOCKS dial,
+// handshake included, gets the connect timeout: a proxy that accepts and
+// then says nothing must not hold a request for its whole duration.
+func useProxy(tr *http.Transport, base *net.Dialer, px *url.URL, connect time.Duration) {
 	host := px.Host
 	switch px.Scheme {
 	case "http", "https":
@@ -195,6 +197,8 @@ func useProxy(tr *http.Transport, base *net.Dialer, px *url.URL) {
 		socks := d.(proxy.ContextDialer)
 		resolveLocally := px.Scheme == "socks5"
 		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(ctx, connect)
+			defer cancel()
 			if resolveLocally {
 				h, port, err := net.SplitHostPort(addr)
 				if err != nil {

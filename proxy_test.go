@@ -1,11 +1,13 @@
 package llmbridge_test
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
@@ -15,7 +17,7 @@ const proxyPassword = "proxy-pass-canary-7731"
 
 // proxied builds a bridge whose "openai" provider goes through proxyURL and
 // whose "deepseek" provider connects directly.
-func proxied(t *testing.T, proxyURL, openaiBase string) (*httptest.Server, *testupstream.Server, *testupstream.Server) {
+func proxied(t *testing.T, proxyURL, openaiBase string, extra ...llmbridge.Option) (*httptest.Server, *testupstream.Server, *testupstream.Server) {
 	t.Helper()
 	oa := testupstream.New(t, testupstream.OpenAI)
 	ds := testupstream.New(t, testupstream.DeepSeek)
@@ -24,11 +26,11 @@ func proxied(t *testing.T, proxyURL, openaiBase string) (*httptest.Server, *test
 	} else {
 		openaiBase = strings.Replace(oa.BaseURL(), "127.0.0.1", openaiBase, 1)
 	}
-	b, err := llmbridge.New(
+	b, err := llmbridge.New(append([]llmbridge.Option{
 		llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: openaiBase, APIKey: oa.Key}), llmbridge.ViaProxy(proxyURL)),
 		llmbridge.WithProvider(llmbridge.DeepSeek(llmbridge.ProviderConfig{BaseURL: ds.BaseURL(), APIKey: ds.Key})),
 		llmbridge.WithRetry(llmbridge.RetryPolicy{}),
-	)
+	}, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,17 +50,8 @@ func chat(t *testing.T, srv *httptest.Server, model string, stream bool) (int, s
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var b strings.Builder
-	_, _ = new(strings.Builder).WriteString("")
-	buf := make([]byte, 4096)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	return resp.StatusCode, b.String()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 func TestProxyRoutesOnlyTheMarkedProvider(t *testing.T) {
@@ -120,16 +113,16 @@ func TestSOCKS5ResolvesLocallySOCKS5hRemotely(t *testing.T) {
 func TestProxyFailuresAreClear502s(t *testing.T) {
 	socks := testupstream.StartSOCKS5(t, "user", "right-password")
 	httpProxy := testupstream.StartHTTPProxy(t, "user", "right-password")
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	dead := ln.Addr().String()
-	ln.Close()
+	dead := testupstream.DeadAddr(t)
+	silent := testupstream.StartSilent(t)
 	for _, tc := range []struct{ name, url, host string }{
 		{"socks down", "socks5h://user:" + proxyPassword + "@" + dead, dead},
 		{"socks wrong password", "socks5://user:" + proxyPassword + "@" + socks.Addr, socks.Addr},
+		{"socks proxy that never answers", "socks5h://user:" + proxyPassword + "@" + silent.Addr, silent.Addr},
 		{"http proxy down", "http://user:" + proxyPassword + "@" + dead, dead},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, oa, _ := proxied(t, tc.url, "")
+			srv, oa, _ := proxied(t, tc.url, "", llmbridge.WithTimeouts(llmbridge.Timeouts{Connect: 200 * time.Millisecond}))
 			code, body := chat(t, srv, "openai/gpt-4o", true)
 			if code != 502 || !strings.Contains(body, `"code":"proxy_unreachable"`) || !strings.Contains(body, tc.host) {
 				t.Fatalf("%d %s", code, body)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -33,7 +34,14 @@ type Config struct {
 	GeminiModels   []string `env:"GEMINI_MODELS" envSeparator:","`
 	DeepSeekModels []string `env:"DEEPSEEK_MODELS" envSeparator:","`
 
-	Proxy string `env:"LLMBRIDGE_PROXY"`
+	Proxy            string `env:"LLMBRIDGE_PROXY"`
+	OpenAIUseProxy   bool   `env:"OPENAI_USE_PROXY" envDefault:"false"`
+	GeminiUseProxy   bool   `env:"GEMINI_USE_PROXY" envDefault:"true"`
+	DeepSeekUseProxy bool   `env:"DEEPSEEK_USE_PROXY" envDefault:"false"`
+
+	LogFile      string `env:"LLMBRIDGE_LOG_FILE" envDefault:"logs/requests.log"`
+	LogMaxSizeMB int    `env:"LLMBRIDGE_LOG_MAX_SIZE_MB" envDefault:"10"`
+	LogBackups   int    `env:"LLMBRIDGE_LOG_BACKUPS" envDefault:"5"`
 
 	LogLevel   string `env:"LLMBRIDGE_LOG_LEVEL" envDefault:"info"`
 	ConfigFile string `env:"LLMBRIDGE_CONFIG"`
@@ -84,6 +92,9 @@ func LoadConfig(environ map[string]string) (*Config, error) {
 	if c.MaxBodyMB <= 0 {
 		errs = append(errs, fmt.Errorf("LLMBRIDGE_MAX_BODY_MB must be positive, got %d", c.MaxBodyMB))
 	}
+	if c.LogMaxSizeMB <= 0 || c.LogBackups < 0 {
+		errs = append(errs, fmt.Errorf("LLMBRIDGE_LOG_MAX_SIZE_MB must be positive and LLMBRIDGE_LOG_BACKUPS not negative"))
+	}
 	if c.Retries < 0 {
 		errs = append(errs, fmt.Errorf("LLMBRIDGE_RETRIES must not be negative, got %d", c.Retries))
 	}
@@ -124,6 +135,9 @@ func (c *Config) loadFile(environ map[string]string) error {
 		case "", "openai", "gemini":
 		default:
 			errs = append(errs, fmt.Errorf("%s: kind %q is not supported (openai, gemini)", where, p.Kind))
+		}
+		if p.UseProxy && p.Proxy == "" && c.Proxy == "" {
+			errs = append(errs, fmt.Errorf("%s: use_proxy is set but LLMBRIDGE_PROXY is empty", where))
 		}
 		switch {
 		case p.APIKey != "" && p.APIKeyEnv != "":
@@ -168,12 +182,13 @@ func (c *Config) Options(log *slog.Logger) []llmbridge.Option {
 	}
 	builtins := []struct {
 		name, key, keyVar string
+		useProxy          bool
 		make              func(llmbridge.ProviderConfig) llmbridge.Provider
 		cfg               llmbridge.ProviderConfig
 	}{
-		{"openai", c.OpenAIKey, "OPENAI_API_KEY", llmbridge.OpenAI, llmbridge.ProviderConfig{BaseURL: c.OpenAIBaseURL, Models: c.OpenAIModels}},
-		{"gemini", c.GoogleKey, "GOOGLE_API_KEY", llmbridge.Gemini, llmbridge.ProviderConfig{BaseURL: c.GeminiBaseURL, Models: c.GeminiModels}},
-		{"deepseek", c.DeepSeekKey, "DEEPSEEK_API_KEY", llmbridge.DeepSeek, llmbridge.ProviderConfig{BaseURL: c.DeepSeekBaseURL, Models: c.DeepSeekModels}},
+		{"openai", c.OpenAIKey, "OPENAI_API_KEY", c.OpenAIUseProxy, llmbridge.OpenAI, llmbridge.ProviderConfig{BaseURL: c.OpenAIBaseURL, Models: c.OpenAIModels}},
+		{"gemini", c.GoogleKey, "GOOGLE_API_KEY", c.GeminiUseProxy, llmbridge.Gemini, llmbridge.ProviderConfig{BaseURL: c.GeminiBaseURL, Models: c.GeminiModels}},
+		{"deepseek", c.DeepSeekKey, "DEEPSEEK_API_KEY", c.DeepSeekUseProxy, llmbridge.DeepSeek, llmbridge.ProviderConfig{BaseURL: c.DeepSeekBaseURL, Models: c.DeepSeekModels}},
 	}
 	for _, b := range builtins {
 		if b.key == "" {
@@ -181,15 +196,38 @@ func (c *Config) Options(log *slog.Logger) []llmbridge.Option {
 			continue
 		}
 		b.cfg.APIKey = b.key
-		opts = append(opts, llmbridge.WithProvider(b.make(b.cfg)))
+		proxy := ""
+		if b.useProxy {
+			proxy = c.Proxy
+		}
+		opts = append(opts, llmbridge.WithProvider(b.make(b.cfg), llmbridge.ViaProxy(proxy)))
+		logRoute(log, b.name, proxy)
 	}
 	for _, p := range c.Providers {
 		pc := llmbridge.ProviderConfig{Name: p.Name, BaseURL: p.BaseURL, APIKey: p.key, Models: p.Models, Headers: p.Headers}
-		if p.Kind == "gemini" {
-			opts = append(opts, llmbridge.WithProvider(llmbridge.Gemini(pc)))
-		} else {
-			opts = append(opts, llmbridge.WithProvider(llmbridge.OpenAICompatible(pc)))
+		proxy := p.Proxy
+		if proxy == "" && p.UseProxy {
+			proxy = c.Proxy
 		}
+		newProvider := llmbridge.OpenAICompatible
+		if p.Kind == "gemini" {
+			newProvider = llmbridge.Gemini
+		}
+		opts = append(opts, llmbridge.WithProvider(newProvider(pc), llmbridge.ViaProxy(proxy)))
+		logRoute(log, p.Name, proxy)
 	}
 	return opts
+}
+
+// logRoute says how a provider is reached, naming a proxy by host only.
+func logRoute(log *slog.Logger, name, proxy string) {
+	if proxy == "" {
+		log.Debug("provider connects directly", "provider", name)
+		return
+	}
+	host := "(unparsable proxy URL)"
+	if u, err := url.Parse(proxy); err == nil {
+		host = u.Scheme + "://" + u.Host
+	}
+	log.Info("provider goes through proxy", "provider", name, "proxy", host)
 }

@@ -23,6 +23,10 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if c.GeminiBaseURL != "https://generativelanguage.googleapis.com/v1beta" || c.DeepSeekBaseURL != "https://api.deepseek.com" {
 		t.Errorf("base URLs: %+v", c)
 	}
+	// The old service's proxy defaults: only Gemini goes through the proxy.
+	if c.OpenAIUseProxy || !c.GeminiUseProxy || c.DeepSeekUseProxy || c.LogFile != "logs/requests.log" || c.LogMaxSizeMB != 10 || c.LogBackups != 5 {
+		t.Errorf("proxy/log defaults: %+v", c)
+	}
 }
 
 func TestLoadConfigValues(t *testing.T) {

@@ -1,43 +1,92 @@
 // Command server runs LLM Bridge as a standalone OpenAI-compatible gateway
 // on 127.0.0.1:1219. It only reads configuration (environment, .env, the
-// optional LLMBRIDGE_CONFIG YAML file) and wires the llmbridge library.
+// optional LLMBRIDGE_CONFIG YAML file) and wires the llmbridge library:
+// console logs (tint), the request log (internal/requestlog), reloads on
+// SIGHUP or a changed .env, and the "keys" command that rewrites .env.
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/joho/godotenv"
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/requestlog"
 	"github.com/lmittmann/tint"
 )
 
 func main() {
-	if err := run(); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	err := run(ctx, runOptions{args: os.Args[1:], envFile: ".env", stderr: os.Stderr, reload: hup})
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "llmbridge:", err)
 		os.Exit(1)
 	}
 }
 
-// environ returns .env (if present in the working directory) overlaid with
-// the real environment: real variables win.
-func environ() (map[string]string, error) {
-	m, err := godotenv.Read(".env")
+// runOptions are run's inputs; tests fill them instead of the process's.
+type runOptions struct {
+	args    []string
+	envFile string           // .env path; real environment variables win
+	environ []string         // the real environment; nil means os.Environ()
+	stderr  io.Writer        // console log
+	reload  <-chan os.Signal // SIGHUP
+	ready   func(addr string)
+	poll    time.Duration // how often .env is checked for changes (default 2s)
+}
+
+func run(ctx context.Context, o runOptions) error {
+	if len(o.args) > 0 && o.args[0] == "keys" {
+		return keysCommand(o.args[1:], o.stderr)
+	}
+	if len(o.args) > 0 {
+		return fmt.Errorf("unknown arguments %q (run without arguments to serve, or \"keys --help\")", o.args)
+	}
+	s := &server{opts: o, tokens: llmbridge.NewTokenCounter()}
+	return s.serve(ctx)
+}
+
+// server holds what outlives one Bridge: the token counter, the request
+// log and the listener. Reloading builds a new Bridge and swaps it in;
+// requests already running finish on the old one.
+type server struct {
+	opts   runOptions
+	log    *slog.Logger
+	tokens *llmbridge.TokenCounter
+	reqlog *requestlog.Writer
+	cur    atomic.Pointer[llmbridge.Bridge]
+	addr   string
+}
+
+// environ returns the .env file overlaid with the real environment.
+func (s *server) environ() (map[string]string, error) {
+	m, err := godotenv.Read(s.opts.envFile)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf(".env: %w", err)
+			return nil, fmt.Errorf("%s: %w", s.opts.envFile, err)
 		}
 		m = map[string]string{}
 	}
-	for _, kv := range os.Environ() {
+	env := s.opts.environ
+	if env == nil {
+		env = os.Environ()
+	}
+	for _, kv := range env {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			m[k] = v
 		}
@@ -45,20 +94,38 @@ func environ() (map[string]string, error) {
 	return m, nil
 }
 
-func newLogger(level string) (*slog.Logger, error) {
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("LLMBRIDGE_LOG_LEVEL: %w", err)
 	}
 	noColor := true
-	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-		noColor = false
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			noColor = false
+		}
 	}
-	return slog.New(tint.NewTextHandler(os.Stderr, &tint.Options{Level: lvl, TimeFormat: time.DateTime, NoColor: noColor})), nil
+	return slog.New(tint.NewTextHandler(w, &tint.Options{Level: lvl, TimeFormat: time.DateTime, NoColor: noColor})), nil
 }
 
-func run() error {
-	envs, err := environ()
+// build makes a Bridge from cfg with the server's shared parts.
+func (s *server) build(cfg *Config) (*llmbridge.Bridge, error) {
+	opts := append(cfg.Options(s.log), llmbridge.WithTokenCounter(s.tokens), llmbridge.WithUsageSink(s.reqlog.Record))
+	b, err := llmbridge.New(opts...)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.AccessKeys) == 0 {
+		s.log.Warn("AUTHENTICATION IS OFF: ACCESS_API_KEYS is empty, so anyone who can reach " + cfg.Addr + " can use your provider keys. Serving on loopback only.")
+	}
+	if len(b.Models()) == 0 {
+		s.log.Warn("no provider is configured: set OPENAI_API_KEY, GOOGLE_API_KEY, DEEPSEEK_API_KEY or LLMBRIDGE_CONFIG")
+	}
+	return b, nil
+}
+
+func (s *server) serve(ctx context.Context) error {
+	envs, err := s.environ()
 	if err != nil {
 		return err
 	}
@@ -66,49 +133,118 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(cfg.LogLevel)
+	if s.log, err = newLogger(s.opts.stderr, cfg.LogLevel); err != nil {
+		return err
+	}
+	s.reqlog, err = requestlog.Open(requestlog.Options{Path: cfg.LogFile, MaxSizeMB: cfg.LogMaxSizeMB, Backups: cfg.LogBackups, Logger: s.log})
+	if err != nil {
+		return fmt.Errorf("LLMBRIDGE_LOG_FILE: %w", err)
+	}
+	defer func() {
+		if err := s.reqlog.Close(); err != nil {
+			s.log.Warn("closing the request log", "err", err)
+		}
+		if d := s.reqlog.Dropped(); d > 0 {
+			s.log.Warn("request log records dropped (queue full)", "dropped", d)
+		}
+	}()
+	b, err := s.build(cfg)
 	if err != nil {
 		return err
 	}
-	if cfg.Proxy != "" {
-		log.Warn("LLMBRIDGE_PROXY is set but outbound proxies are not supported yet: every provider connects directly")
-	}
-	b, err := llmbridge.New(cfg.Options(log)...)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	if len(cfg.AccessKeys) == 0 {
-		log.Warn("AUTHENTICATION IS OFF: ACCESS_API_KEYS is empty, so anyone who can reach " + cfg.Addr + " can use your provider keys. Serving on loopback only.")
-	}
-	if len(b.Models()) == 0 {
-		log.Warn("no provider is configured: set OPENAI_API_KEY, GOOGLE_API_KEY, DEEPSEEK_API_KEY or LLMBRIDGE_CONFIG")
-	}
+	s.cur.Store(b)
+	defer func() { s.cur.Load().Close() }()
 
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	s.addr = cfg.Addr
 	srv := &http.Server{
-		Addr:              cfg.Addr,
-		Handler:           b,
+		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.cur.Load().ServeHTTP(w, r) }),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("LLM Bridge listening", "addr", "http://"+cfg.Addr, "models", len(b.Models()))
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("LLM Bridge listening", "addr", "http://"+ln.Addr().String(), "models", len(b.Models()), "request_log", cfg.LogFile)
+	if s.opts.ready != nil {
+		s.opts.ready(ln.Addr().String())
+	}
+
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { s.watch(watchCtx) })
+	defer func() { stopWatch(); wg.Wait() }()
 
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down; waiting up to 30s for requests in flight")
+	s.log.Info("shutting down; waiting up to 30s for requests in flight")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.Warn("forced shutdown", "err", err)
+		s.log.Warn("forced shutdown", "err", err)
 		return srv.Close()
 	}
 	return nil
+}
+
+// watch reloads on SIGHUP and when the .env file changes.
+func (s *server) watch(ctx context.Context) {
+	every := s.opts.poll
+	if every <= 0 {
+		every = 2 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	last := fileStamp(s.opts.envFile)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.opts.reload:
+			s.reload("SIGHUP")
+		case <-t.C:
+			if st := fileStamp(s.opts.envFile); st != last {
+				last = st
+				s.reload(s.opts.envFile + " changed")
+			}
+		}
+	}
+}
+
+func fileStamp(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprint(fi.ModTime().UnixNano(), fi.Size())
+}
+
+// reload builds a new Bridge from the current configuration and swaps it
+// in. On any error the running Bridge stays.
+func (s *server) reload(why string) {
+	envs, err := s.environ()
+	var cfg *Config
+	if err == nil {
+		cfg, err = LoadConfig(envs)
+	}
+	var b *llmbridge.Bridge
+	if err == nil {
+		b, err = s.build(cfg)
+	}
+	if err != nil {
+		s.log.Error("reload failed; keeping the running configuration", "why", why, "err", err)
+		return
+	}
+	if cfg.Addr != s.addr {
+		s.log.Warn("LLMBRIDGE_ADDR changed: restart the server to listen on the new address", "addr", s.addr)
+	}
+	old := s.cur.Swap(b)
+	old.Close() // idle connections only; streams in flight finish on it
+	s.log.Info("configuration reloaded", "why", why, "models", len(b.Models()))
 }

@@ -41,6 +41,30 @@ func (p *Proxy) close() {
 	p.wg.Wait()
 }
 
+// DeadAddr returns a loopback address where nothing listens. It uses
+// 127.0.0.2, where no httptest server (always 127.0.0.1) can later take
+// the freed port.
+func DeadAddr(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// StartSilent starts a listener that accepts connections and never says a
+// word: a hung proxy or upstream.
+func StartSilent(t testing.TB) *Proxy {
+	p := listen(t)
+	p.serve(func(c net.Conn) {
+		p.conns.Add(1)
+		_, _ = io.Copy(io.Discard, c) // until the client gives up
+	})
+	return p
+}
+
 func listen(t testing.TB) *Proxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

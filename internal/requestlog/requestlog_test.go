@@ -1,0 +1,140 @@
+package requestlog
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/llmbridge/llmbridge"
+	"go.uber.org/goleak"
+)
+
+// lumberjack v2.2.1 starts a mill goroutine on first rotation that Close
+// does not stop (natefinch/lumberjack#56): one per Logger, not per request.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("gopkg.in/natefinch/lumberjack%2ev2.(*Logger).millRun"))
+}
+
+func record(i int) llmbridge.UsageRecord {
+	return llmbridge.UsageRecord{Time: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), RequestID: "req_" + strings.Repeat("x", i%3),
+		KeyID: "key-abcd1234", Method: "POST", Path: "/v1/chat/completions", Provider: "openai", Model: "openai/gpt-4o",
+		UpstreamModel: "gpt-4o", Stream: true, Status: 200, PromptTokens: 10, CompletionTokens: 5, TotalTokens: 15,
+		Duration: 1500 * time.Microsecond, TTFT: 250 * time.Microsecond, Error: "<none>"}
+}
+
+func TestLinesHaveEveryField(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "logs", "requests.log")
+	w, err := Open(Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 100 {
+		wg.Go(func() { w.Record(record(i)) })
+	}
+	wg.Wait()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w.Record(record(0)) // after Close: dropped, no panic
+	f, _ := os.Open(path)
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("line %d: %v", n, err)
+		}
+		for _, k := range []string{"time", "request_id", "key_id", "method", "path", "provider", "model", "upstream_model", "stream", "status", "duration_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "total_tokens", "estimated", "error"} {
+			if _, ok := m[k]; !ok {
+				t.Fatalf("line lacks %q: %s", k, sc.Bytes())
+			}
+		}
+		if m["duration_ms"] != 1.5 || m["ttft_ms"] != 0.25 || m["time"] != "2026-11-26T10:00:00Z" || m["error"] != "<none>" {
+			t.Fatalf("values: %s", sc.Bytes())
+		}
+		n++
+	}
+	if n != 100 || w.Written() != 100 || w.Dropped() != 1 {
+		t.Fatalf("%d lines, written %d, dropped %d", n, w.Written(), w.Dropped())
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v", fi.Mode())
+	}
+}
+
+func TestFullQueueDropsInsteadOfBlocking(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.log")
+	w, err := Open(Options{Path: path, QueueSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10000 {
+		w.Record(record(i)) // must return at once even while the writer is busy
+	}
+	w.Close()
+	if w.Written()+w.Dropped() != 10000 || w.Dropped() == 0 {
+		t.Fatalf("written %d dropped %d", w.Written(), w.Dropped())
+	}
+}
+
+func TestRotation(t *testing.T) {
+	dir := t.TempDir()
+	w, err := Open(Options{Path: filepath.Join(dir, "r.log"), MaxSizeMB: 1, Backups: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := record(0)
+	big.Error = strings.Repeat("e", 10<<10)
+	for range 400 { // ~4 MB
+		w.Record(big)
+		time.Sleep(50 * time.Microsecond)
+	}
+	w.Close()
+	files, _ := filepath.Glob(filepath.Join(dir, "r-*.log"))
+	if len(files) == 0 || len(files) > 2 {
+		t.Fatalf("rotated files: %v (dropped %d)", files, w.Dropped())
+	}
+}
+
+func BenchmarkRecord(b *testing.B) {
+	w, err := Open(Options{Path: filepath.Join(b.TempDir(), "r.log")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := record(1)
+	b.ReportAllocs()
+	for b.Loop() {
+		w.Record(r)
+	}
+	b.StopTimer()
+	w.Close()
+	b.ReportMetric(float64(w.Dropped()), "dropped")
+}
+
+// BenchmarkThroughput measures the writer: ns per line reaching the file
+// (the producer waits for room instead of dropping).
+func BenchmarkThroughput(b *testing.B) {
+	w, err := Open(Options{Path: filepath.Join(b.TempDir(), "r.log")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := record(1)
+	b.ReportAllocs()
+	for b.Loop() {
+		for !w.offer(r) {
+			runtime.Gosched()
+		}
+	}
+	w.Close()
+	if w.Dropped() > 0 {
+		b.Fatalf("dropped %d", w.Dropped())
+	}
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/llmbridge/llmbridge/internal/testupstream"
+)
+
+// Canary secrets: none may appear in anything the server writes.
+const (
+	canaryAccess    = "sk-canary-access-1111"
+	canaryAccessNew = "sk-canary-access-2222"
+	canaryDeepSeek  = "sk-canary-deepseek-3333"
+	canaryGoogle    = "sk-canary-google-4444"
+	canaryProxyPass = "canary-proxy-pass-5555"
+	canaryQuery     = "canary-query-key-6666"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+func TestServerEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	ds := testupstream.New(t, testupstream.DeepSeek)
+	ds.Key = canaryDeepSeek
+	gm := testupstream.New(t, testupstream.GeminiCompat)
+	deadProxy := testupstream.DeadAddr(t)
+
+	envFile := filepath.Join(dir, ".env")
+	os.WriteFile(envFile, []byte("# my keys\nACCESS_API_KEYS="+canaryAccess+"\nDEEPSEEK_API_KEY="+canaryDeepSeek+"\n"), 0o600)
+	logFile := filepath.Join(dir, "logs", "requests.log")
+	console := &lockedBuffer{}
+	addrc := make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, runOptions{
+			envFile: envFile,
+			environ: []string{
+				"LLMBRIDGE_ADDR=127.0.0.1:0", "LLMBRIDGE_LOG_FILE=" + logFile, "LLMBRIDGE_LOG_LEVEL=debug",
+				"DEEPSEEK_BASE_URL=" + ds.BaseURL(), "GOOGLE_API_KEY=" + canaryGoogle, "GEMINI_BASE_URL=" + gm.BaseURL(),
+				"LLMBRIDGE_PROXY=socks5h://user:" + canaryProxyPass + "@" + deadProxy, "LLMBRIDGE_RETRIES=0",
+			},
+			stderr: console,
+			ready:  func(a string) { addrc <- a },
+			poll:   20 * time.Millisecond,
+		})
+	}()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case err := <-done:
+		t.Fatalf("server did not start: %v\n%s", err, console)
+	}
+	var bodies strings.Builder
+	post := func(key, model, query string) int {
+		req, _ := http.NewRequest("POST", "http://"+addr+"/v1/chat/completions"+query, strings.NewReader(`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}],"stream":true}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		bodies.Write(b)
+		return resp.StatusCode
+	}
+
+	if got := post(canaryAccess, "deepseek/deepseek-chat", "?key="+canaryQuery); got != 200 {
+		t.Fatalf("chat: %d", got)
+	}
+	ds.Enqueue(testupstream.Reply{Status: 401, ErrorBody: `{"error":{"message":"Incorrect API key provided: ` + canaryDeepSeek + `","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`})
+	if got := post(canaryAccess, "deepseek/deepseek-chat", ""); got != 401 {
+		t.Fatalf("upstream 401: %d", got)
+	}
+	if got := post(canaryAccess, "gemini/gemini-2.0-flash-exp", ""); got != 502 {
+		t.Fatalf("proxy down: %d", got)
+	}
+	if got := post(canaryDeepSeek, "deepseek/deepseek-chat", ""); got != 401 {
+		t.Fatalf("provider key as access key: %d", got)
+	}
+
+	// Rotate the access key with the keys command; the server reloads.
+	if err := keysCommand([]string{"--env-file", envFile, "--access", canaryAccessNew}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for post(canaryAccessNew, "deepseek/deepseek-chat", "") != 200 {
+		if time.Now().After(deadline) {
+			t.Fatalf("new key never accepted\n%s", console)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := post(canaryAccess, "deepseek/deepseek-chat", ""); got != 401 {
+		t.Errorf("old key still accepted after rotation: %d", got)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	logged, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := 0
+	statuses := map[float64]int{}
+	sc := bufio.NewScanner(bytes.NewReader(logged))
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("log line is not JSON: %s", sc.Bytes())
+		}
+		statuses[m["status"].(float64)]++
+		lines++
+	}
+	if statuses[200] < 2 || statuses[401] < 3 || statuses[502] != 1 {
+		t.Errorf("statuses in the request log: %v", statuses)
+	}
+	if !strings.Contains(console.String(), "configuration reloaded") || !strings.Contains(console.String(), "provider goes through proxy") {
+		t.Errorf("console:\n%s", console)
+	}
+	everything := console.String() + string(logged) + bodies.String()
+	for _, c := range []string{canaryAccess, canaryAccessNew, canaryDeepSeek, canaryGoogle, canaryProxyPass, canaryQuery} {
+		if strings.Contains(everything, c) {
+			t.Errorf("secret %q appears in what the server wrote", c)
+		}
+	}
+	if lines == 0 {
+		t.Fatal("empty request log")
+	}
+}
+
+func TestKeysCommand(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, ".env")
+	orig := "# comment stays\nACCESS_API_KEYS=old\nexport OPENAI_API_KEY=old-openai\n\nLLMBRIDGE_ADDR=127.0.0.1:1219 # inline\nOPENAI_API_KEY=dup\n"
+	os.WriteFile(path, []byte(orig), 0o644)
+	var out bytes.Buffer
+	if err := keysCommand([]string{"--env-file", path, "--access", "a1,a2", "--openai", "sk new#1", "--deepseek", "ds"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	want := "# comment stays\nACCESS_API_KEYS=a1,a2\nOPENAI_API_KEY=\"sk new#1\"\n\nLLMBRIDGE_ADDR=127.0.0.1:1219 # inline\nDEEPSEEK_API_KEY=ds\n"
+	if string(got) != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v", fi.Mode())
+	}
+	if strings.Contains(out.String(), "a1") || strings.Contains(out.String(), "sk new") {
+		t.Errorf("keys printed: %s", out.String())
+	}
+	cfg, err := LoadConfig(mustRead(t, path))
+	if err != nil || cfg.OpenAIKey != "sk new#1" || strings.Join(cfg.AccessKeys, ",") != "a1,a2" {
+		t.Fatalf("read back: %+v %v", cfg, err)
+	}
+	if err := keysCommand([]string{"--env-file", path}, io.Discard); err == nil {
+		t.Error("no flags accepted")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("temporary files left: %v", entries)
+	}
+}
+
+func mustRead(t *testing.T, path string) map[string]string {
+	t.Helper()
+	s := &server{opts: runOptions{envFile: path, environ: []string{}}}
+	m, err := s.environ()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
