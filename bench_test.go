@@ -8,9 +8,11 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"path/filepath"
 	"testing"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/requestlog"
 )
 
 // staticUpstream answers every request with fixed bytes at once, so the
@@ -55,8 +57,8 @@ const benchRequest = `{"model":"openai/gpt-4o-mini","messages":[{"role":"system"
 
 // front returns the bridge and a plain ReverseProxy, each serving over
 // loopback in front of upstream.
-func front(b *testing.B, upstream *httptest.Server) (bridge, proxy *httptest.Server) {
-	br, err := llmbridge.New(llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: upstream.URL + "/v1", APIKey: "sk-x"})), llmbridge.WithAccessKeys("k"))
+func front(b *testing.B, upstream *httptest.Server, opts ...llmbridge.Option) (bridge, proxy *httptest.Server) {
+	br, err := llmbridge.New(append([]llmbridge.Option{llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: upstream.URL + "/v1", APIKey: "sk-x"})), llmbridge.WithAccessKeys("k")}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -96,8 +98,27 @@ func run(b *testing.B, srv *httptest.Server, body string, wantSuffix string) {
 func BenchmarkRelayStream(b *testing.B) {
 	upstream := staticUpstream(b, "text/event-stream; charset=utf-8", stream22())
 	bridge, proxy := front(b, upstream)
+	logged := withRequestLog(b, upstream)
 	b.Run("bridge", func(b *testing.B) { run(b, bridge, benchRequest, "data: [DONE]\n\n") })
+	b.Run("bridge+requestlog", func(b *testing.B) { run(b, logged, benchRequest, "data: [DONE]\n\n") })
 	b.Run("reverseproxy", func(b *testing.B) { run(b, proxy, benchRequest, "data: [DONE]\n\n") })
+}
+
+// withRequestLog is the bridge as the server runs it: usage records written
+// to a request log file.
+func withRequestLog(b *testing.B, upstream *httptest.Server) *httptest.Server {
+	w, err := requestlog.Open(requestlog.Options{Path: filepath.Join(b.TempDir(), "requests.log")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		w.Close()
+		if w.Dropped() > 0 {
+			b.Errorf("request log dropped %d records", w.Dropped())
+		}
+	})
+	srv, _ := front(b, upstream, llmbridge.WithUsageSink(w.Record))
+	return srv
 }
 
 // BenchmarkChatNonStream: one non-streamed completion end to end.
@@ -105,7 +126,9 @@ func BenchmarkChatNonStream(b *testing.B) {
 	resp := []byte(`{"id":"chatcmpl-BExZy74Y67dd65ec2z4iuzM0Exnks","object":"chat.completion","created":1742905314,"model":"gpt-4o-mini","service_tier":"default","system_fingerprint":"fp_bf4a46b2e5","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"The name mentioned in the audio is Marcelo.","refusal":null,"annotations":[]}}],"usage":{"prompt_tokens":64,"completion_tokens":9,"total_tokens":73}}`)
 	upstream := staticUpstream(b, "application/json", resp)
 	bridge, proxy := front(b, upstream)
+	logged := withRequestLog(b, upstream)
 	req := `{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"Who is mentioned?"}]}`
 	b.Run("bridge", func(b *testing.B) { run(b, bridge, req, "}") })
+	b.Run("bridge+requestlog", func(b *testing.B) { run(b, logged, req, "}") })
 	b.Run("reverseproxy", func(b *testing.B) { run(b, proxy, req, "}") })
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"go.uber.org/goleak"
 )
 
 func TestLoadConfigDefaults(t *testing.T) {
@@ -102,4 +103,9 @@ func TestYAMLProviders(t *testing.T) {
 	if _, err := LoadConfig(map[string]string{"LLMBRIDGE_CONFIG": path}); err == nil || !strings.Contains(err.Error(), "base_ulr") {
 		t.Errorf("unknown YAML key not reported: %v", err)
 	}
+}
+
+// lumberjack v2.2.1's mill goroutine outlives Close (natefinch/lumberjack#56).
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("gopkg.in/natefinch/lumberjack%2ev2.(*Logger).millRun"))
 }
