@@ -33,8 +33,10 @@ func BenchmarkRewriteBody(b *testing.B) {
 func BenchmarkInspectChunk(b *testing.B) {
 	chunk := []byte(`{"id":"chatcmpl-Dx0XpqH8w09uBXwq1zFGYdETjtnEl","object":"chat.completion.chunk","created":1782955817,"model":"gpt-4o-mini-2024-07-18","service_tier":"default","system_fingerprint":"fp_d0469e1700","choices":[{"index":0,"delta":{"content":" word"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"C63r"}`)
 	b.ReportAllocs()
+	text := make([]byte, 0, 4096)
 	for b.Loop() {
-		if openai.InspectChunk(chunk).Usage != nil {
+		text = text[:0]
+		if openai.InspectChunk(chunk, &text).Usage != nil {
 			b.Fatal("usage")
 		}
 	}

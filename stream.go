@@ -220,7 +220,7 @@ func relayRaw(sw *streamWriter, body io.Reader, c *call) error {
 		if bytes.Equal(data, sse.Done) {
 			return sw.done()
 		}
-		info := openai.InspectChunk(data)
+		info := openai.InspectChunk(data, &c.text)
 		if info.Error {
 			// The upstream's own error event: pass it on and end without
 			// [DONE], whatever follows.
@@ -229,7 +229,6 @@ func relayRaw(sw *streamWriter, body io.Reader, c *call) error {
 			}
 			return errReported
 		}
-		c.text = openai.AppendDeltaText(c.text, info.Choices)
 		if info.Usage != nil {
 			c.rawUsage = append(c.rawUsage[:0], info.Usage...)
 			switch {

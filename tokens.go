@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"log/slog"
 	"time"
 
@@ -98,17 +97,13 @@ func (b *Bridge) finish(c *call) {
 	if r.Status == 0 {
 		r.Status = 200
 	}
-	u := c.usage
-	if u == nil && len(c.rawUsage) > 0 {
-		var parsed Usage
-		if json.Unmarshal(c.rawUsage, &parsed) == nil {
-			u = &parsed
-		}
-	}
-	switch {
+	switch u := c.usage; {
 	case u != nil:
 		r.PromptTokens, r.CompletionTokens, r.TotalTokens = u.PromptTokens, u.CompletionTokens, u.TotalTokens
 		r.CachedTokens, r.ReasoningTokens = u.CachedTokens(), u.ReasoningTokens()
+	case len(c.rawUsage) > 0:
+		// The relayed bytes' usage, read without decoding (hot path).
+		r.PromptTokens, r.CompletionTokens, r.TotalTokens, r.CachedTokens, r.ReasoningTokens = openai.UsageCounts(c.rawUsage)
 	case c.accepted:
 		if req := c.request(); req != nil {
 			r.PromptTokens, _ = b.tokens.CountPrompt(r.UpstreamModel, req)

@@ -41,7 +41,8 @@ func FuzzInspectChunk(f *testing.F) {
 	f.Add([]byte(`{"choices":[],"usage":{"prompt_tokens":1}}`))
 	f.Add([]byte(`{"choices":[{"index":0}],"usage":null}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		info := InspectChunk(data)
+		var text []byte
+		info := InspectChunk(data, &text)
 		var m map[string]json.RawMessage
 		if json.Unmarshal(data, &m) != nil {
 			return

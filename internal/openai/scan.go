@@ -2,6 +2,7 @@ package openai
 
 import (
 	"strings"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 )
@@ -15,15 +16,22 @@ type ChunkInfo struct {
 	NoChoices bool
 	// Error is true when the chunk is an error event ({"error":…}).
 	Error bool
-	// Choices is the raw "choices" array, for AppendDeltaText.
-	Choices string
 }
 
 // InspectChunk looks at the top-level members of a chunk. Only top-level
-// members count: a "usage" key nested in a tool's arguments does not.
-func InspectChunk(data []byte) ChunkInfo {
+// members count: a "usage" key nested in a tool's arguments does not. When
+// text is not nil, the generated text of the chunk's choices (delta
+// content, reasoning_content, refusal, tool-call names and arguments) is
+// appended to it in the same pass, for counting completion tokens when the
+// upstream reports none.
+func InspectChunk(data []byte, text *[]byte) ChunkInfo {
 	var info ChunkInfo
-	gjson.ParseBytes(data).ForEach(func(key, value gjson.Result) bool {
+	if len(data) == 0 {
+		return info
+	}
+	// A read-only view of data, not a copy: nothing below keeps a
+	// reference past this call (Usage and text are copied out).
+	gjson.Parse(unsafe.String(&data[0], len(data))).ForEach(func(key, value gjson.Result) bool {
 		switch key.Str {
 		case "usage":
 			if value.IsObject() {
@@ -31,7 +39,11 @@ func InspectChunk(data []byte) ChunkInfo {
 			}
 		case "choices":
 			info.NoChoices = value.IsArray() && isEmptyArray(value.Raw)
-			info.Choices = value.Raw
+			if text != nil && !info.NoChoices {
+				value.ForEach(func(_, ch gjson.Result) bool {
+					return appendText(text, ch.Get("delta"))
+				})
+			}
 		case "error":
 			info.Error = value.Exists() && value.Type != gjson.Null
 		}
@@ -48,17 +60,21 @@ func isEmptyArray(raw string) bool {
 	return strings.TrimSpace(raw[1:len(raw)-1]) == ""
 }
 
-// AppendDeltaText appends the generated text of a chunk's choices (delta
-// content, reasoning_content, refusal, tool-call names and arguments) to
-// dst, for counting completion tokens when the upstream reports none.
-func AppendDeltaText(dst []byte, choices string) []byte {
-	gjson.Parse(choices).ForEach(func(_, ch gjson.Result) bool {
-		return appendText(&dst, ch.Get("delta"))
-	})
-	return dst
+// UsageCounts reads the token counts of a raw usage object without
+// decoding it: prompt, completion, total (prompt+completion when absent),
+// cached and reasoning tokens.
+func UsageCounts(raw []byte) (prompt, completion, total, cached, reasoning int) {
+	r := gjson.GetManyBytes(raw, "prompt_tokens", "completion_tokens", "total_tokens",
+		"prompt_tokens_details.cached_tokens", "completion_tokens_details.reasoning_tokens")
+	prompt, completion, total = int(r[0].Int()), int(r[1].Int()), int(r[2].Int())
+	if !r[2].Exists() {
+		total = prompt + completion
+	}
+	return prompt, completion, total, int(r[3].Int()), int(r[4].Int())
 }
 
-// AppendMessageText does the same for a non-streamed response body.
+// AppendMessageText appends the generated text of a non-streamed response
+// body's choices (content, reasoning, refusal, tool calls) to dst.
 func AppendMessageText(dst []byte, body []byte) []byte {
 	gjson.GetBytes(body, "choices").ForEach(func(_, ch gjson.Result) bool {
 		return appendText(&dst, ch.Get("message"))

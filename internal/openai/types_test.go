@@ -118,7 +118,7 @@ func TestInspectChunk(t *testing.T) {
 		{`{"error":null,"choices":[]}`, ChunkInfo{NoChoices: true}},
 	}
 	for _, tt := range tests {
-		got := InspectChunk([]byte(tt.in))
+		got := InspectChunk([]byte(tt.in), nil)
 		if string(got.Usage) != string(tt.want.Usage) || got.NoChoices != tt.want.NoChoices || got.Error != tt.want.Error {
 			t.Errorf("InspectChunk(%s) = %+v, want %+v", tt.in, got, tt.want)
 		}
@@ -150,12 +150,23 @@ func TestMarshalDoesNotEscapeHTML(t *testing.T) {
 }
 
 func TestAppendText(t *testing.T) {
-	got := AppendDeltaText(nil, `[{"index":0,"delta":{"content":"Hel","reasoning_content":"why","tool_calls":[{"index":0,"function":{"name":"f","arguments":"{\"a\":1}"}}]}},{"index":1,"delta":{"content":null,"refusal":"no"}}]`)
+	var got []byte
+	InspectChunk([]byte(`{"choices":[{"index":0,"delta":{"content":"Hel","reasoning_content":"why","tool_calls":[{"index":0,"function":{"name":"f","arguments":"{\"a\":1}"}}]}},{"index":1,"delta":{"content":null,"refusal":"no"}}],"usage":null}`), &got)
 	if string(got) != `Helwhyf{"a":1}no` {
 		t.Errorf("delta text %q", got)
 	}
 	got = AppendMessageText(nil, []byte(`{"choices":[{"message":{"role":"assistant","content":"Hi","tool_calls":[{"function":{"name":"g","arguments":"{}"}}]}}]}`))
 	if string(got) != `Hig{}` {
 		t.Errorf("message text %q", got)
+	}
+}
+
+func TestUsageCounts(t *testing.T) {
+	p, c, tot, cached, r := UsageCounts([]byte(`{"prompt_tokens":12,"completion_tokens":789,"total_tokens":801,"prompt_tokens_details":{"cached_tokens":3},"completion_tokens_details":{"reasoning_tokens":415}}`))
+	if p != 12 || c != 789 || tot != 801 || cached != 3 || r != 415 {
+		t.Fatal(p, c, tot, cached, r)
+	}
+	if _, _, tot, _, _ := UsageCounts([]byte(`{"prompt_tokens":1,"completion_tokens":2}`)); tot != 3 {
+		t.Fatal(tot)
 	}
 }

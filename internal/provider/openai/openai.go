@@ -212,7 +212,7 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 			if bytes.Equal(ev.Data, sse.Done) {
 				return
 			}
-			if openai.InspectChunk(ev.Data).Error {
+			if openai.InspectChunk(ev.Data, nil).Error {
 				// An upstream error event mid-stream; 502 is only the status
 				// recorded for it, the client already has its 200.
 				yield(nil, p.parseError(http.StatusBadGateway, ev.Data))
