@@ -35,6 +35,10 @@ func TestRequestFidelity(t *testing.T) {
 	if !strings.Contains(string(got.Body), `2.50`) {
 		t.Errorf("number formatting changed: %s", got.Body)
 	}
+	if got.ContentLength != int64(len(got.Body)) || len(got.TransferEncoding) > 0 {
+		t.Errorf("upstream body sent with Content-Length %d, Transfer-Encoding %v; want a plain Content-Length of %d",
+			got.ContentLength, got.TransferEncoding, len(got.Body))
+	}
 	if h := got.Header.Get("Authorization"); h != "Bearer "+e.openai.Key {
 		t.Errorf("upstream Authorization %q", h)
 	}

@@ -68,12 +68,16 @@ func (k poolKeeper) RoundTrip(r *http.Request) (*http.Response, error) { return 
 // or an *APIError (the upstream's own for non-2xx responses).
 func (u *upstream) send(ctx context.Context, req *http.Request) (*http.Response, error) {
 	rreq := &retryablehttp.Request{Request: req}
-	if getBody := req.GetBody; getBody != nil {
+	if getBody, n := req.GetBody, req.ContentLength; getBody != nil {
 		// Replay the body from the provider's bytes on each attempt
-		// (SetBody replaces req.GetBody, so keep the original).
+		// (SetBody replaces req.GetBody, so keep the original). SetBody
+		// cannot see the length through GetBody's NopCloser and sets 0,
+		// which would make the transport probe the body and send it
+		// chunked: put the real length back.
 		if err := rreq.SetBody(retryablehttp.ReaderFunc(func() (io.Reader, error) { return getBody() })); err != nil {
 			return nil, err
 		}
+		rreq.ContentLength = n
 	} else if req.Body != nil && req.Body != http.NoBody {
 		if err := rreq.SetBody(req.Body); err != nil {
 			return nil, err

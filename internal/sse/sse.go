@@ -65,7 +65,8 @@ func NewReaderSize(r io.Reader, max int) *Reader {
 	if max <= 0 {
 		max = DefaultMaxEventSize
 	}
-	return &Reader{src: r, buf: make([]byte, 4<<10), max: max}
+	// 1 KiB holds a typical chunk; the buffer doubles for larger events.
+	return &Reader{src: r, buf: make([]byte, 1<<10), max: max}
 }
 
 // Next returns the next event that carries data. Events without any "data:"

@@ -63,9 +63,11 @@ type Reply struct {
 
 // Request is what the fake received.
 type Request struct {
-	Method, Path string
-	Header       http.Header
-	Body         []byte
+	Method, Path     string
+	Header           http.Header
+	Body             []byte
+	ContentLength    int64    // -1 when the body came chunked
+	TransferEncoding []string // e.g. ["chunked"]
 }
 
 // Server is a fake upstream. Configure Key and Default before requests;
@@ -137,7 +139,8 @@ func (s *Server) next() Reply {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body,
+		ContentLength: r.ContentLength, TransferEncoding: r.TransferEncoding})
 	s.mu.Unlock()
 	want := "/v1/chat/completions"
 	if s.Flavor == GeminiCompat {
