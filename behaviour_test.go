@@ -1,7 +1,6 @@
 package llmbridge_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -353,19 +352,7 @@ func TestStreamFailsBeforeFirstEventKeepsStatus(t *testing.T) {
 func TestClientHangUpCancelsUpstream(t *testing.T) {
 	e := newEnv(t)
 	e.openai.Enqueue(testupstream.Reply{Content: []string{"a", "b", "c"}, StallAfter: 2})
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "POST", e.srv.URL+"/v1/chat/completions", strings.NewReader(`{"model":"openai/gpt-4o","messages":[{"role":"user","content":"x"}],"stream":true}`))
-	req.Header.Set("Authorization", "Bearer "+accessKey)
-	resp, err := e.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 1)
-	if _, err := resp.Body.Read(buf); err != nil {
-		t.Fatal(err)
-	}
-	cancel()
-	resp.Body.Close()
+	e.hangUpMidStream(t)
 	select {
 	case <-e.openai.Cancelled():
 	case <-time.After(5 * time.Second):

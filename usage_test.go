@@ -1,7 +1,6 @@
 package llmbridge_test
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"sync"
@@ -129,17 +128,7 @@ func TestRecordOnClientCancel(t *testing.T) {
 	recs := &records{}
 	e := newEnv(t, llmbridge.WithUsageSink(recs.sink))
 	e.openai.Enqueue(testupstream.Reply{Content: []string{"Hello", " world", "!"}, StallAfter: 3})
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "POST", e.srv.URL+"/v1/chat/completions", strings.NewReader(`{"model":"openai/gpt-4o","messages":[{"role":"user","content":"x"}],"stream":true}`))
-	req.Header.Set("Authorization", "Bearer "+accessKey)
-	resp, err := e.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 1)
-	resp.Body.Read(buf)
-	cancel()
-	resp.Body.Close()
+	e.hangUpMidStream(t)
 	r := recs.wait(t, 1)[0]
 	if r.Status != 499 || !r.Estimated || r.CompletionTokens != 2 || r.PromptTokens == 0 {
 		t.Errorf("record %+v", r)

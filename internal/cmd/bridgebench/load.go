@@ -34,6 +34,18 @@ func (r *result) merge(o *result) {
 	}
 }
 
+// collector merges the results of concurrent workers.
+type collector struct {
+	mu    sync.Mutex
+	total result
+}
+
+func (c *collector) add(r *result) {
+	c.mu.Lock()
+	c.total.merge(r)
+	c.mu.Unlock()
+}
+
 func (r *result) rate() float64 { return float64(r.requests) / r.elapsed.Seconds() }
 
 func pct(d []time.Duration, p float64) time.Duration {
@@ -131,8 +143,7 @@ func closedLoop(c *http.Client, url, body string, stream bool, workers int, d ti
 	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
 	defer cancel()
 	deadline := time.Now().Add(d)
-	total := &result{}
-	var mu sync.Mutex
+	var col collector
 	var wg sync.WaitGroup
 	start := time.Now()
 	for range workers {
@@ -141,14 +152,12 @@ func closedLoop(c *http.Client, url, body string, stream bool, workers int, d ti
 			for time.Now().Before(deadline) {
 				one(ctx, c, url, body, stream, time.Now(), r)
 			}
-			mu.Lock()
-			total.merge(r)
-			mu.Unlock()
+			col.add(r)
 		})
 	}
 	wg.Wait()
-	total.elapsed = time.Since(start)
-	return total
+	col.total.elapsed = time.Since(start)
+	return &col.total
 }
 
 // openLoop sends rate requests per second for d regardless of how fast
@@ -157,8 +166,7 @@ func closedLoop(c *http.Client, url, body string, stream bool, workers int, d ti
 func openLoop(c *http.Client, url, body string, stream bool, rate int, d time.Duration) *result {
 	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
 	defer cancel()
-	total := &result{}
-	var mu sync.Mutex
+	var col collector
 	var wg sync.WaitGroup
 	interval := time.Second / time.Duration(rate)
 	start := time.Now()
@@ -169,14 +177,12 @@ func openLoop(c *http.Client, url, body string, stream bool, rate int, d time.Du
 		wg.Go(func() {
 			r := &result{}
 			one(ctx, c, url, body, stream, scheduled, r)
-			mu.Lock()
-			total.merge(r)
-			mu.Unlock()
+			col.add(r)
 		})
 	}
 	wg.Wait()
-	total.elapsed = time.Since(start)
-	return total
+	col.total.elapsed = time.Since(start)
+	return &col.total
 }
 
 // holdStreams opens n slow streams at once, calls during() while all are
@@ -185,8 +191,7 @@ func holdStreams(c *http.Client, url string, n int, chunks, delayMS int, during 
 	body := `{"model":"mock/m","messages":[{"role":"user","content":"x"}],"stream":true,"bench":{"chunks":` + strconv.Itoa(chunks) + `,"delay_ms":` + strconv.Itoa(delayMS) + `}}`
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(chunks*delayMS)*time.Millisecond+60*time.Second)
 	defer cancel()
-	total := &result{}
-	var mu sync.Mutex
+	var col collector
 	var wg sync.WaitGroup
 	opened := make(chan struct{}, n)
 	for range n {
@@ -208,9 +213,7 @@ func holdStreams(c *http.Client, url string, n int, chunks, delayMS int, during 
 					r.fail("held stream ended without [DONE]")
 				}
 			}
-			mu.Lock()
-			total.merge(r)
-			mu.Unlock()
+			col.add(r)
 		})
 	}
 	for range n {
@@ -219,5 +222,5 @@ func holdStreams(c *http.Client, url string, n int, chunks, delayMS int, during 
 	time.Sleep(time.Duration(delayMS) * time.Millisecond * 2) // every stream past its first events
 	during()
 	wg.Wait()
-	return total
+	return &col.total
 }
