@@ -352,7 +352,7 @@ func TestStreamFailsBeforeFirstEventKeepsStatus(t *testing.T) {
 func TestClientHangUpCancelsUpstream(t *testing.T) {
 	e := newEnv(t)
 	e.openai.Enqueue(testupstream.Reply{Content: []string{"a", "b", "c"}, StallAfter: 2})
-	e.hangUpMidStream(t)
+	e.hangUpMidStream(t, "")
 	select {
 	case <-e.openai.Cancelled():
 	case <-time.After(5 * time.Second):

@@ -1,6 +1,7 @@
 package llmbridge_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -116,9 +117,10 @@ func ctxTimeout(t *testing.T) context.Context {
 	return ctx
 }
 
-// hangUpMidStream starts a stream through the bridge, waits for its first
-// bytes and then hangs up, as a user pressing "stop" does.
-func (e *env) hangUpMidStream(t *testing.T) {
+// hangUpMidStream starts a stream through the bridge, reads until the body
+// contains until (or just its first bytes when until is empty) and then
+// hangs up, as a user pressing "stop" does.
+func (e *env) hangUpMidStream(t *testing.T, until string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -129,7 +131,13 @@ func (e *env) hangUpMidStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if _, err := resp.Body.Read(make([]byte, 1)); err != nil {
-		t.Fatal(err)
+	var seen []byte
+	buf := make([]byte, 512)
+	for len(seen) == 0 || !bytes.Contains(seen, []byte(until)) {
+		n, err := resp.Body.Read(buf)
+		seen = append(seen, buf[:n]...)
+		if err != nil {
+			t.Fatalf("stream ended before %q: %v", until, err)
+		}
 	}
 }

@@ -128,7 +128,7 @@ func TestRecordOnClientCancel(t *testing.T) {
 	recs := &records{}
 	e := newEnv(t, llmbridge.WithUsageSink(recs.sink))
 	e.openai.Enqueue(testupstream.Reply{Content: []string{"Hello", " world", "!"}, StallAfter: 3})
-	e.hangUpMidStream(t)
+	e.hangUpMidStream(t, `" world"`)
 	r := recs.wait(t, 1)[0]
 	if r.Status != 499 || !r.Estimated || r.CompletionTokens != 2 || r.PromptTokens == 0 {
 		t.Errorf("record %+v", r)

@@ -94,6 +94,9 @@ func (s *Server) stream(w http.ResponseWriter, ctx context.Context, model string
 		events = append(events[:len(events)/2], `{"error":{"message":"The server had an error while processing your request.","type":"server_error","param":null,"code":null}}`)
 	}
 
+	// gone reports a client that went away, whether the fake noticed it
+	// while stalled, dripping or writing.
+	gone := func() { s.cancelled <- struct{}{} }
 	for i, ev := range events {
 		if rep.StallAfter > 0 && i == rep.StallAfter || rep.CutAfter > 0 && i == rep.CutAfter {
 			if rep.CutAfter > 0 {
@@ -101,14 +104,14 @@ func (s *Server) stream(w http.ResponseWriter, ctx context.Context, model string
 				return
 			}
 			<-ctx.Done()
-			s.cancelled <- struct{}{}
+			gone()
 			return
 		}
 		if rep.Delay > 0 {
 			select {
 			case <-time.After(rep.Delay):
 			case <-ctx.Done():
-				s.cancelled <- struct{}{}
+				gone()
 				return
 			}
 		}
@@ -117,6 +120,7 @@ func (s *Server) stream(w http.ResponseWriter, ctx context.Context, model string
 		}
 		fmt.Fprintf(w, "data: %s\n\n", ev)
 		if err := rc.Flush(); err != nil {
+			gone()
 			return
 		}
 	}

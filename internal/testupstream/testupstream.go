@@ -121,8 +121,8 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
-// Cancelled receives once for each request whose client went away while
-// the fake was stalled or dripping.
+// Cancelled receives once for each stream whose client went away before
+// the fake finished it (noticed while stalled, dripping or writing).
 func (s *Server) Cancelled() <-chan struct{} { return s.cancelled }
 
 func (s *Server) next() Reply {
