@@ -290,8 +290,12 @@ func (b *Bridge) serveChat(w http.ResponseWriter, r *http.Request, rid string) {
 		hreq, err = up.p.NewRequest(c.ctx, c.req)
 	}
 	if err != nil {
-		fail(&APIError{Status: http.StatusInternalServerError, Type: ErrorTypeServer, Code: "request_build_failed",
-			Message: fmt.Sprintf("could not build the upstream request for %s: %v", up.name, err), Err: err})
+		var ae *APIError
+		if !errors.As(err, &ae) { // a provider's own verdict (e.g. 400) stands
+			ae = &APIError{Status: http.StatusInternalServerError, Type: ErrorTypeServer, Code: "request_build_failed",
+				Message: fmt.Sprintf("could not build the upstream request for %s: %v", up.name, err), Err: err}
+		}
+		fail(ae)
 		return
 	}
 	resp, err := up.send(c.ctx, hreq)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
+	geminiprov "github.com/llmbridge/llmbridge/internal/provider/gemini"
 	openaiprov "github.com/llmbridge/llmbridge/internal/provider/openai"
 )
 
@@ -162,6 +163,20 @@ func Gemini(cfg ProviderConfig) Provider {
 	c := cfg.withDefaults("gemini", DefaultGeminiBaseURL, DefaultGeminiModels)
 	c.BaseURL = trimSlash(c.BaseURL) + "/openai"
 	return openaiprov.NewCompat(c)
+}
+
+// GeminiNative returns a provider (name "gemini" unless set) that speaks
+// Gemini's own API ({BaseURL}/models/{model}:generateContent and
+// :streamGenerateContent?alt=sse, key in x-goog-api-key): system messages,
+// images (data URLs), tools with Gemini-safe schemas, tool_choice,
+// reasoning_effort (thinking budget), response_format and the usual
+// sampling options are translated; thoughts come back as
+// reasoning_content, function calls as tool calls whose ids carry Gemini 3
+// thought signatures across turns, and usage counts thoughts as
+// completion (reasoning) tokens.
+func GeminiNative(cfg ProviderConfig) Provider {
+	c := cfg.withDefaults("gemini", DefaultGeminiBaseURL, DefaultGeminiModels)
+	return geminiprov.New(geminiprov.Config(c))
 }
 
 // OpenAICompatible returns a provider for any vendor that speaks the OpenAI

@@ -61,7 +61,7 @@ type Config struct {
 // ProviderFile is one provider of the LLMBRIDGE_CONFIG YAML file.
 type ProviderFile struct {
 	Name      string            `yaml:"name"`
-	Kind      string            `yaml:"kind"` // openai (default) or gemini
+	Kind      string            `yaml:"kind"` // openai (default), gemini (compat endpoint) or gemini-native
 	BaseURL   string            `yaml:"base_url"`
 	APIKeyEnv string            `yaml:"api_key_env"`
 	APIKey    string            `yaml:"api_key"`
@@ -132,9 +132,9 @@ func (c *Config) loadFile(environ map[string]string) error {
 	for i, p := range fc.Providers {
 		where := fmt.Sprintf("LLMBRIDGE_CONFIG %s: provider %d (%s)", c.ConfigFile, i+1, p.Name)
 		switch p.Kind {
-		case "", "openai", "gemini":
+		case "", "openai", "gemini", "gemini-native":
 		default:
-			errs = append(errs, fmt.Errorf("%s: kind %q is not supported (openai, gemini)", where, p.Kind))
+			errs = append(errs, fmt.Errorf("%s: kind %q is not supported (openai, gemini, gemini-native)", where, p.Kind))
 		}
 		if p.UseProxy && p.Proxy == "" && c.Proxy == "" {
 			errs = append(errs, fmt.Errorf("%s: use_proxy is set but LLMBRIDGE_PROXY is empty", where))
@@ -210,8 +210,11 @@ func (c *Config) Options(log *slog.Logger) []llmbridge.Option {
 			proxy = c.Proxy
 		}
 		newProvider := llmbridge.OpenAICompatible
-		if p.Kind == "gemini" {
+		switch p.Kind {
+		case "gemini":
 			newProvider = llmbridge.Gemini
+		case "gemini-native":
+			newProvider = llmbridge.GeminiNative
 		}
 		opts = append(opts, llmbridge.WithProvider(newProvider(pc), llmbridge.ViaProxy(proxy)))
 		logRoute(log, p.Name, proxy)

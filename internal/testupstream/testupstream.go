@@ -102,8 +102,11 @@ func Start(f Flavor) *Server {
 
 // BaseURL is the URL to configure the bridge's provider with.
 func (s *Server) BaseURL() string {
-	if s.Flavor == GeminiCompat {
+	switch s.Flavor {
+	case GeminiCompat:
 		return s.URL // the bridge appends /openai
+	case GeminiNative:
+		return s.URL + "/v1beta"
 	}
 	return s.URL + "/v1"
 }
@@ -142,6 +145,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body,
 		ContentLength: r.ContentLength, TransferEncoding: r.TransferEncoding})
 	s.mu.Unlock()
+	if s.Flavor == GeminiNative {
+		s.serveGemini(w, r, body)
+		return
+	}
 	want := "/v1/chat/completions"
 	if s.Flavor == GeminiCompat {
 		want = "/openai/chat/completions"

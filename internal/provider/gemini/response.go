@@ -1,0 +1,329 @@
+package gemini
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/sse"
+)
+
+const maxBody = 64 << 20
+
+// Wire types of a response (always camelCase).
+type (
+	response struct {
+		Candidates     []candidate `json:"candidates"`
+		PromptFeedback *struct {
+			BlockReason string `json:"blockReason"`
+		} `json:"promptFeedback"`
+		UsageMetadata *usageMetadata `json:"usageMetadata"`
+		ModelVersion  string         `json:"modelVersion"`
+		ResponseID    string         `json:"responseId"`
+	}
+	candidate struct {
+		Content      content `json:"content"`
+		FinishReason string  `json:"finishReason"`
+		Index        int     `json:"index"`
+	}
+	usageMetadata struct {
+		PromptTokenCount        int `json:"promptTokenCount"`
+		CandidatesTokenCount    int `json:"candidatesTokenCount"`
+		ThoughtsTokenCount      int `json:"thoughtsTokenCount"`
+		ToolUsePromptTokenCount int `json:"toolUsePromptTokenCount"`
+		CachedContentTokenCount int `json:"cachedContentTokenCount"`
+		TotalTokenCount         int `json:"totalTokenCount"`
+	}
+)
+
+// usage maps Gemini's counts to OpenAI's: thoughts are part of completion
+// tokens (and reported as reasoning tokens), tool-use prompt tokens part of
+// the prompt, cached content tokens are cached prompt tokens.
+func (u *usageMetadata) usage() *openai.Usage {
+	prompt := u.PromptTokenCount + u.ToolUsePromptTokenCount
+	completion := u.CandidatesTokenCount + u.ThoughtsTokenCount
+	total := u.TotalTokenCount
+	if total < prompt+completion {
+		total = prompt + completion
+	}
+	return &openai.Usage{PromptTokens: prompt, CompletionTokens: completion, TotalTokens: total,
+		PromptTokensDetails:     &openai.PromptTokensDetails{CachedTokens: u.CachedContentTokenCount},
+		CompletionTokensDetails: &openai.CompletionTokensDetails{ReasoningTokens: u.ThoughtsTokenCount}}
+}
+
+// finishReason maps Gemini's finish reason; a choice that called tools
+// finishes with "tool_calls" (Gemini says STOP).
+func finishReason(r string, calledTools bool) string {
+	switch r {
+	case "":
+		return ""
+	case "STOP":
+		if calledTools {
+			return "tool_calls"
+		}
+		return "stop"
+	case "MAX_TOKENS":
+		return "length"
+	case "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "LANGUAGE", "OTHER",
+		"IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_OTHER", "IMAGE_RECITATION", "NO_IMAGE":
+		return "content_filter"
+	}
+	if calledTools {
+		return "tool_calls"
+	}
+	return "stop"
+}
+
+// callID mints an OpenAI tool-call id for a Gemini function call, carrying
+// its thought signature.
+func callID(fc *functionCall, sig string) string {
+	id := fc.ID
+	if id == "" {
+		var b [9]byte
+		_, _ = rand.Read(b[:])
+		id = "call_g" + hex.EncodeToString(b[:])
+	}
+	if sig != "" {
+		id += signatureSep + sig
+	}
+	return id
+}
+
+// readJSON reads a response body, bounded.
+func readJSON(resp *http.Response, v any) error {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return err
+	}
+	if len(body) > maxBody {
+		return errors.New("upstream response too large")
+	}
+	return json.Unmarshal(bytes.TrimSpace(body), v)
+}
+
+func blocked(reason string) *openai.APIError {
+	return &openai.APIError{Status: http.StatusBadRequest, Type: openai.TypeInvalidRequest, Code: "content_filter",
+		Message: "Gemini blocked the prompt: " + reason}
+}
+
+// DecodeResponse translates a generateContent response and closes the body.
+func (p *Provider) DecodeResponse(resp *http.Response) (*openai.ChatResponse, error) {
+	defer resp.Body.Close()
+	var r response
+	if err := readJSON(resp, &r); err != nil {
+		return nil, fmt.Errorf("decoding Gemini response: %w", err)
+	}
+	if len(r.Candidates) == 0 && r.PromptFeedback != nil && r.PromptFeedback.BlockReason != "" {
+		return nil, blocked(r.PromptFeedback.BlockReason)
+	}
+	out := &openai.ChatResponse{ID: "chatcmpl-" + r.ResponseID, Object: "chat.completion", Created: time.Now().Unix(), Model: r.ModelVersion, Choices: []openai.Choice{}}
+	for _, c := range r.Candidates {
+		msg := openai.Message{Role: "assistant"}
+		var text, thoughts strings.Builder
+		for _, pt := range c.Content.Parts {
+			switch {
+			case pt.FunctionCall != nil:
+				msg.ToolCalls = append(msg.ToolCalls, openai.ToolCall{ID: callID(pt.FunctionCall, pt.ThoughtSignature), Type: "function",
+					Function: openai.FunctionCall{Name: pt.FunctionCall.Name, Arguments: args(pt.FunctionCall.Args)}})
+			case pt.Thought:
+				thoughts.WriteString(pt.Text)
+			default:
+				text.WriteString(pt.Text)
+			}
+		}
+		msg.Content = openai.TextContent(text.String())
+		if len(msg.ToolCalls) > 0 && text.Len() == 0 {
+			msg.Content = openai.NullContent()
+		}
+		msg.ReasoningContent = thoughts.String()
+		out.Choices = append(out.Choices, openai.Choice{Index: c.Index, Message: msg, FinishReason: finishReason(c.FinishReason, len(msg.ToolCalls) > 0)})
+	}
+	if r.UsageMetadata != nil {
+		out.Usage = r.UsageMetadata.usage()
+	}
+	return out, nil
+}
+
+func args(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return "{}"
+	}
+	return string(raw)
+}
+
+// ErrTruncated is returned when a stream ends before any candidate
+// finished: Gemini streams have no [DONE], so a finish reason is the end.
+var ErrTruncated = errors.New("gemini stream ended before a finish reason")
+
+// DecodeStream translates a streamGenerateContent?alt=sse body into OpenAI
+// chunks: a role chunk first, then text, reasoning and whole tool calls
+// (with indexes, ids and signatures), the finish chunk, and a usage chunk
+// built from the last usageMetadata. It owns and closes resp.Body.
+func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk, error] {
+	return func(yield func(*openai.ChatChunk, error) bool) {
+		defer resp.Body.Close()
+		created := time.Now().Unix()
+		r := sse.NewReader(resp.Body)
+		type choiceState struct {
+			started  bool
+			calls    int
+			finished bool
+		}
+		states := map[int]*choiceState{}
+		var last *usageMetadata
+		id, model := "", ""
+		for {
+			ev, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			var g response
+			if err := json.Unmarshal(ev.Data, &g); err != nil {
+				yield(nil, fmt.Errorf("decoding Gemini event: %w", err))
+				return
+			}
+			if len(g.Candidates) == 0 && g.PromptFeedback != nil && g.PromptFeedback.BlockReason != "" {
+				yield(nil, blocked(g.PromptFeedback.BlockReason))
+				return
+			}
+			if g.UsageMetadata != nil {
+				last = g.UsageMetadata // cumulative: the last one counts
+			}
+			if g.ResponseID != "" {
+				id = "chatcmpl-" + g.ResponseID
+			}
+			if g.ModelVersion != "" {
+				model = g.ModelVersion
+			}
+			chunk := &openai.ChatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: model}
+			for _, c := range g.Candidates {
+				st := states[c.Index]
+				if st == nil {
+					st = &choiceState{}
+					states[c.Index] = st
+				}
+				ch := openai.ChunkChoice{Index: c.Index}
+				if !st.started {
+					ch.Delta.Role = "assistant"
+					st.started = true
+				}
+				var text, thoughts strings.Builder
+				for _, pt := range c.Content.Parts {
+					switch {
+					case pt.FunctionCall != nil:
+						idx := st.calls
+						st.calls++
+						ch.Delta.ToolCalls = append(ch.Delta.ToolCalls, openai.ToolCall{Index: &idx, ID: callID(pt.FunctionCall, pt.ThoughtSignature), Type: "function",
+							Function: openai.FunctionCall{Name: pt.FunctionCall.Name, Arguments: args(pt.FunctionCall.Args)}})
+					case pt.Thought:
+						thoughts.WriteString(pt.Text)
+					default:
+						text.WriteString(pt.Text)
+					}
+				}
+				if text.Len() > 0 || ch.Delta.Role != "" && len(ch.Delta.ToolCalls) == 0 {
+					s := text.String()
+					ch.Delta.Content = &s
+				}
+				if thoughts.Len() > 0 {
+					s := thoughts.String()
+					ch.Delta.ReasoningContent = &s
+				}
+				if fr := finishReason(c.FinishReason, st.calls > 0); fr != "" {
+					ch.FinishReason = &fr
+					st.finished = true
+				}
+				chunk.Choices = append(chunk.Choices, ch)
+			}
+			if len(chunk.Choices) > 0 && !yield(chunk, nil) {
+				return
+			}
+		}
+		finished := len(states) > 0
+		for _, st := range states {
+			finished = finished && st.finished
+		}
+		if !finished {
+			yield(nil, ErrTruncated)
+			return
+		}
+		if last != nil {
+			yield(&openai.ChatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: model, Choices: []openai.ChunkChoice{}, Usage: last.usage()}, nil)
+		}
+	}
+}
+
+// statusFor maps google.rpc status names to HTTP statuses.
+var statusFor = map[string]int{
+	"INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400, "OUT_OF_RANGE": 400, "UNAUTHENTICATED": 401,
+	"PERMISSION_DENIED": 403, "NOT_FOUND": 404, "RESOURCE_EXHAUSTED": 429, "CANCELLED": 499,
+	"INTERNAL": 500, "UNKNOWN": 500, "NOT_IMPLEMENTED": 501, "UNAVAILABLE": 503, "DEADLINE_EXCEEDED": 504,
+}
+
+// DecodeError translates {"error":{"code","message","status","details"}}
+// (or its array form) into an OpenAI-shaped *openai.APIError with the
+// matching status; an invalid key (400 API_KEY_INVALID) becomes 401.
+func (p *Provider) DecodeError(resp *http.Response) error {
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body = bytes.TrimSpace(body)
+	if len(body) > 0 && body[0] == '[' {
+		var arr []json.RawMessage
+		if json.Unmarshal(body, &arr) == nil && len(arr) > 0 {
+			body = arr[0]
+		}
+	}
+	var g struct {
+		Error struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+			Status  string `json:"status"`
+			Details []struct {
+				Reason string `json:"reason"`
+			} `json:"details"`
+		} `json:"error"`
+	}
+	e := &openai.APIError{Status: resp.StatusCode, Provider: p.name, RetryAfter: resp.Header.Get("Retry-After")}
+	if json.Unmarshal(body, &g) == nil && g.Error.Message != "" {
+		e.Message, e.Code = g.Error.Message, strings.ToLower(g.Error.Status)
+		if s, ok := statusFor[g.Error.Status]; ok {
+			e.Status = s
+		}
+		for _, d := range g.Error.Details {
+			if d.Reason == "API_KEY_INVALID" {
+				e.Status, e.Code = http.StatusUnauthorized, "invalid_api_key"
+			}
+		}
+	} else {
+		text := string(body)
+		if len(text) > 200 {
+			text = text[:200] + "…"
+		}
+		e.Message = fmt.Sprintf("upstream %s returned HTTP %d: %s", p.name, resp.StatusCode, text)
+	}
+	switch {
+	case e.Status == http.StatusTooManyRequests:
+		e.Type = "rate_limit_exceeded"
+	case e.Status >= 500:
+		e.Type = openai.TypeServer
+	default:
+		e.Type = openai.TypeInvalidRequest
+	}
+	if p.key != "" {
+		e.Message = strings.ReplaceAll(e.Message, p.key, "[redacted]")
+	}
+	return e
+}
