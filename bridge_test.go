@@ -39,7 +39,7 @@ func newEnv(t *testing.T, opts ...llmbridge.Option) *env {
 	base := []llmbridge.Option{
 		llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: e.openai.BaseURL(), APIKey: e.openai.Key})),
 		llmbridge.WithProvider(llmbridge.DeepSeek(llmbridge.ProviderConfig{BaseURL: e.deepseek.BaseURL(), APIKey: e.deepseek.Key})),
-		llmbridge.WithProvider(llmbridge.Gemini(llmbridge.ProviderConfig{BaseURL: e.gemini.BaseURL(), APIKey: e.gemini.Key})),
+		llmbridge.WithProvider(llmbridge.GeminiOpenAICompat(llmbridge.ProviderConfig{BaseURL: e.gemini.BaseURL(), APIKey: e.gemini.Key})),
 		llmbridge.WithAccessKeys(accessKey),
 		llmbridge.WithRetry(llmbridge.RetryPolicy{Max: 2, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, MaxRetryAfter: 50 * time.Millisecond}),
 	}

@@ -59,6 +59,9 @@ func newUpstream(p Provider, s providerSettings, cfg *config) *upstream {
 	return u
 }
 
+// statusOverloaded is Anthropic's "overloaded" status, a 503 in spirit.
+const statusOverloaded = 529
+
 // poolKeeper is a RoundTripper without CloseIdleConnections.
 type poolKeeper struct{ rt http.RoundTripper }
 
@@ -102,7 +105,8 @@ func (u *upstream) send(ctx context.Context, req *http.Request) (*http.Response,
 	return resp, nil
 }
 
-// checkRetry retries connect errors and 429, 502, 503 and 504 responses,
+// checkRetry retries connect errors and 429, 502, 503, 504 and 529
+// (Anthropic's "overloaded") responses,
 // never after the caller's context ended, and not when the upstream asks to
 // wait longer than MaxRetryAfter.
 func (p RetryPolicy) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
@@ -113,7 +117,7 @@ func (p RetryPolicy) checkRetry(ctx context.Context, resp *http.Response, err er
 		return isConnectError(err), nil
 	}
 	switch resp.StatusCode {
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout, statusOverloaded:
 		if d, ok := retryAfter(resp.Header, time.Now()); ok && d > p.MaxRetryAfter {
 			return false, nil
 		}

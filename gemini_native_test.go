@@ -17,7 +17,7 @@ import (
 func nativeGemini(t *testing.T) (*openai.Client, *testupstream.Server) {
 	t.Helper()
 	up := testupstream.New(t, testupstream.GeminiNative)
-	b, err := llmbridge.New(llmbridge.WithProvider(llmbridge.GeminiNative(llmbridge.ProviderConfig{BaseURL: up.BaseURL(), APIKey: up.Key})))
+	b, err := llmbridge.New(llmbridge.WithProvider(llmbridge.Gemini(llmbridge.ProviderConfig{BaseURL: up.BaseURL(), APIKey: up.Key})))
 	if err != nil {
 		t.Fatal(err)
 	}

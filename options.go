@@ -33,7 +33,7 @@ var DefaultTimeouts = Timeouts{Connect: 5 * time.Second, Header: 60 * time.Secon
 
 // RetryPolicy says when and how an upstream call is repeated. Retries happen
 // only before any byte has gone to the client, and only after connect errors
-// and 429, 502, 503 and 504 responses. After the last attempt the client
+// and 429, 502, 503, 504 and 529 responses. After the last attempt the client
 // gets the upstream's own status and body.
 type RetryPolicy struct {
 	// Max is the number of extra attempts; 0 disables retries.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
+	anthropicprov "github.com/llmbridge/llmbridge/internal/provider/anthropic"
 	geminiprov "github.com/llmbridge/llmbridge/internal/provider/gemini"
 	openaiprov "github.com/llmbridge/llmbridge/internal/provider/openai"
 )
@@ -116,17 +117,19 @@ type ProviderConfig struct {
 
 // Default base URLs and model lists of the built-in providers.
 const (
-	DefaultOpenAIBaseURL   = "https://api.openai.com/v1"
-	DefaultDeepSeekBaseURL = "https://api.deepseek.com"
-	DefaultGeminiBaseURL   = "https://generativelanguage.googleapis.com/v1beta"
+	DefaultOpenAIBaseURL    = "https://api.openai.com/v1"
+	DefaultDeepSeekBaseURL  = "https://api.deepseek.com"
+	DefaultGeminiBaseURL    = "https://generativelanguage.googleapis.com/v1beta"
+	DefaultAnthropicBaseURL = "https://api.anthropic.com/v1"
 )
 
 // DefaultOpenAIModels and the other Default…Models are the model lists used
 // when a built-in provider is configured without any.
 var (
-	DefaultOpenAIModels   = []string{"gpt-4o", "gpt-4o-mini", "o1", "o1-mini", "o3-mini"}
-	DefaultGeminiModels   = []string{"gemini-exp-1206", "gemini-2.0-flash-exp", "gemini-2.0-flash-thinking-exp"}
-	DefaultDeepSeekModels = []string{"deepseek-chat", "deepseek-reasoner"}
+	DefaultOpenAIModels    = []string{"gpt-4o", "gpt-4o-mini", "o1", "o1-mini", "o3-mini"}
+	DefaultGeminiModels    = []string{"gemini-exp-1206", "gemini-2.0-flash-exp", "gemini-2.0-flash-thinking-exp"}
+	DefaultDeepSeekModels  = []string{"deepseek-chat", "deepseek-reasoner"}
+	DefaultAnthropicModels = []string{"claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5"}
 )
 
 func (c ProviderConfig) withDefaults(name, baseURL string, models []string) openaiprov.Config {
@@ -154,19 +157,20 @@ func DeepSeek(cfg ProviderConfig) Provider {
 	return openaiprov.New(cfg.withDefaults("deepseek", DefaultDeepSeekBaseURL, DefaultDeepSeekModels))
 }
 
-// Gemini returns the Gemini provider (name "gemini"). BaseURL is the native
-// API root (DefaultGeminiBaseURL); requests go to its OpenAI-compatibility
-// endpoint {BaseURL}/openai/chat/completions with the key as a bearer token,
-// and the endpoint's known deviations (tool-call indexes, finish reasons,
-// array-shaped errors) are repaired.
-func Gemini(cfg ProviderConfig) Provider {
+// GeminiOpenAICompat returns a Gemini provider (name "gemini") that goes
+// through Gemini's OpenAI-compatibility endpoint
+// {BaseURL}/openai/chat/completions with the key as a bearer token,
+// repairing the endpoint's known deviations (tool-call indexes, finish
+// reasons, empty ids, array-shaped errors). Gemini (native) is the better
+// choice; this one exists for deployments that must use the endpoint.
+func GeminiOpenAICompat(cfg ProviderConfig) Provider {
 	c := cfg.withDefaults("gemini", DefaultGeminiBaseURL, DefaultGeminiModels)
 	c.BaseURL = trimSlash(c.BaseURL) + "/openai"
 	return openaiprov.NewCompat(c)
 }
 
-// GeminiNative returns a provider (name "gemini" unless set) that speaks
-// Gemini's own API ({BaseURL}/models/{model}:generateContent and
+// Gemini returns the Gemini provider (name "gemini"), speaking Gemini's
+// own API ({BaseURL}/models/{model}:generateContent and
 // :streamGenerateContent?alt=sse, key in x-goog-api-key): system messages,
 // images (data URLs), tools with Gemini-safe schemas, tool_choice,
 // reasoning_effort (thinking budget), response_format and the usual
@@ -174,9 +178,23 @@ func Gemini(cfg ProviderConfig) Provider {
 // reasoning_content, function calls as tool calls whose ids carry Gemini 3
 // thought signatures across turns, and usage counts thoughts as
 // completion (reasoning) tokens.
-func GeminiNative(cfg ProviderConfig) Provider {
+func Gemini(cfg ProviderConfig) Provider {
 	c := cfg.withDefaults("gemini", DefaultGeminiBaseURL, DefaultGeminiModels)
 	return geminiprov.New(geminiprov.Config(c))
+}
+
+// Anthropic returns the Anthropic provider (name "anthropic",
+// DefaultAnthropicBaseURL), speaking the Messages API with x-api-key and
+// anthropic-version: system messages, images (data URLs as base64, http(s)
+// URLs for Anthropic to fetch), tools, tool_choice, tool calls and results,
+// stop, and reasoning_effort (a thinking budget) are translated; max_tokens,
+// which Anthropic requires, defaults per model. Thinking comes back as
+// reasoning_content with its signature in "reasoning_signature" (clients
+// that send it back keep thinking across tool turns; for those that drop
+// it, that turn runs without thinking instead of failing). Usage counts
+// cache reads and writes in the prompt, cache reads as cached tokens.
+func Anthropic(cfg ProviderConfig) Provider {
+	return anthropicprov.New(anthropicprov.Config(cfg.withDefaults("anthropic", DefaultAnthropicBaseURL, DefaultAnthropicModels)))
 }
 
 // OpenAICompatible returns a provider for any vendor that speaks the OpenAI

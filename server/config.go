@@ -21,23 +21,27 @@ type Config struct {
 	Addr       string   `env:"LLMBRIDGE_ADDR" envDefault:"127.0.0.1:1219"`
 	AccessKeys []string `env:"ACCESS_API_KEYS" envSeparator:","`
 
-	OpenAIKey   string `env:"OPENAI_API_KEY"`
-	GoogleKey   string `env:"GOOGLE_API_KEY"`
-	GeminiKey   string `env:"GEMINI_API_KEY"` // alias of GOOGLE_API_KEY
-	DeepSeekKey string `env:"DEEPSEEK_API_KEY"`
+	OpenAIKey    string `env:"OPENAI_API_KEY"`
+	GoogleKey    string `env:"GOOGLE_API_KEY"`
+	GeminiKey    string `env:"GEMINI_API_KEY"` // alias of GOOGLE_API_KEY
+	DeepSeekKey  string `env:"DEEPSEEK_API_KEY"`
+	AnthropicKey string `env:"ANTHROPIC_API_KEY"`
 
-	OpenAIBaseURL   string `env:"OPENAI_BASE_URL" envDefault:"https://api.openai.com/v1"`
-	GeminiBaseURL   string `env:"GEMINI_BASE_URL" envDefault:"https://generativelanguage.googleapis.com/v1beta"`
-	DeepSeekBaseURL string `env:"DEEPSEEK_BASE_URL" envDefault:"https://api.deepseek.com"`
+	OpenAIBaseURL    string `env:"OPENAI_BASE_URL" envDefault:"https://api.openai.com/v1"`
+	GeminiBaseURL    string `env:"GEMINI_BASE_URL" envDefault:"https://generativelanguage.googleapis.com/v1beta"`
+	DeepSeekBaseURL  string `env:"DEEPSEEK_BASE_URL" envDefault:"https://api.deepseek.com"`
+	AnthropicBaseURL string `env:"ANTHROPIC_BASE_URL" envDefault:"https://api.anthropic.com/v1"`
 
-	OpenAIModels   []string `env:"OPENAI_MODELS" envSeparator:","`
-	GeminiModels   []string `env:"GEMINI_MODELS" envSeparator:","`
-	DeepSeekModels []string `env:"DEEPSEEK_MODELS" envSeparator:","`
+	OpenAIModels    []string `env:"OPENAI_MODELS" envSeparator:","`
+	GeminiModels    []string `env:"GEMINI_MODELS" envSeparator:","`
+	DeepSeekModels  []string `env:"DEEPSEEK_MODELS" envSeparator:","`
+	AnthropicModels []string `env:"ANTHROPIC_MODELS" envSeparator:","`
 
-	Proxy            string `env:"LLMBRIDGE_PROXY"`
-	OpenAIUseProxy   bool   `env:"OPENAI_USE_PROXY" envDefault:"false"`
-	GeminiUseProxy   bool   `env:"GEMINI_USE_PROXY" envDefault:"true"`
-	DeepSeekUseProxy bool   `env:"DEEPSEEK_USE_PROXY" envDefault:"false"`
+	Proxy             string `env:"LLMBRIDGE_PROXY"`
+	OpenAIUseProxy    bool   `env:"OPENAI_USE_PROXY" envDefault:"false"`
+	GeminiUseProxy    bool   `env:"GEMINI_USE_PROXY" envDefault:"true"`
+	DeepSeekUseProxy  bool   `env:"DEEPSEEK_USE_PROXY" envDefault:"false"`
+	AnthropicUseProxy bool   `env:"ANTHROPIC_USE_PROXY" envDefault:"false"`
 
 	LogFile      string `env:"LLMBRIDGE_LOG_FILE" envDefault:"logs/requests.log"`
 	LogMaxSizeMB int    `env:"LLMBRIDGE_LOG_MAX_SIZE_MB" envDefault:"10"`
@@ -61,7 +65,7 @@ type Config struct {
 // ProviderFile is one provider of the LLMBRIDGE_CONFIG YAML file.
 type ProviderFile struct {
 	Name      string            `yaml:"name"`
-	Kind      string            `yaml:"kind"` // openai (default), gemini (compat endpoint) or gemini-native
+	Kind      string            `yaml:"kind"` // openai (default), gemini (native), gemini-openai (compat endpoint) or anthropic
 	BaseURL   string            `yaml:"base_url"`
 	APIKeyEnv string            `yaml:"api_key_env"`
 	APIKey    string            `yaml:"api_key"`
@@ -132,9 +136,9 @@ func (c *Config) loadFile(environ map[string]string) error {
 	for i, p := range fc.Providers {
 		where := fmt.Sprintf("LLMBRIDGE_CONFIG %s: provider %d (%s)", c.ConfigFile, i+1, p.Name)
 		switch p.Kind {
-		case "", "openai", "gemini", "gemini-native":
+		case "", "openai", "gemini", "gemini-openai", "anthropic":
 		default:
-			errs = append(errs, fmt.Errorf("%s: kind %q is not supported (openai, gemini, gemini-native)", where, p.Kind))
+			errs = append(errs, fmt.Errorf("%s: kind %q is not supported (openai, gemini, gemini-openai, anthropic)", where, p.Kind))
 		}
 		if p.UseProxy && p.Proxy == "" && c.Proxy == "" {
 			errs = append(errs, fmt.Errorf("%s: use_proxy is set but LLMBRIDGE_PROXY is empty", where))
@@ -189,6 +193,7 @@ func (c *Config) Options(log *slog.Logger) []llmbridge.Option {
 		{"openai", c.OpenAIKey, "OPENAI_API_KEY", c.OpenAIUseProxy, llmbridge.OpenAI, llmbridge.ProviderConfig{BaseURL: c.OpenAIBaseURL, Models: c.OpenAIModels}},
 		{"gemini", c.GoogleKey, "GOOGLE_API_KEY", c.GeminiUseProxy, llmbridge.Gemini, llmbridge.ProviderConfig{BaseURL: c.GeminiBaseURL, Models: c.GeminiModels}},
 		{"deepseek", c.DeepSeekKey, "DEEPSEEK_API_KEY", c.DeepSeekUseProxy, llmbridge.DeepSeek, llmbridge.ProviderConfig{BaseURL: c.DeepSeekBaseURL, Models: c.DeepSeekModels}},
+		{"anthropic", c.AnthropicKey, "ANTHROPIC_API_KEY", c.AnthropicUseProxy, llmbridge.Anthropic, llmbridge.ProviderConfig{BaseURL: c.AnthropicBaseURL, Models: c.AnthropicModels}},
 	}
 	for _, b := range builtins {
 		if b.key == "" {
@@ -213,8 +218,10 @@ func (c *Config) Options(log *slog.Logger) []llmbridge.Option {
 		switch p.Kind {
 		case "gemini":
 			newProvider = llmbridge.Gemini
-		case "gemini-native":
-			newProvider = llmbridge.GeminiNative
+		case "gemini-openai":
+			newProvider = llmbridge.GeminiOpenAICompat
+		case "anthropic":
+			newProvider = llmbridge.Anthropic
 		}
 		opts = append(opts, llmbridge.WithProvider(newProvider(pc), llmbridge.ViaProxy(proxy)))
 		logRoute(log, p.Name, proxy)

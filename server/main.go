@@ -119,7 +119,7 @@ func (s *server) build(cfg *Config) (*llmbridge.Bridge, error) {
 		s.log.Warn("AUTHENTICATION IS OFF: ACCESS_API_KEYS is empty, so anyone who can reach " + cfg.Addr + " can use your provider keys. Serving on loopback only.")
 	}
 	if len(b.Models()) == 0 {
-		s.log.Warn("no provider is configured: set OPENAI_API_KEY, GOOGLE_API_KEY, DEEPSEEK_API_KEY or LLMBRIDGE_CONFIG")
+		s.log.Warn("no provider is configured: set OPENAI_API_KEY, GOOGLE_API_KEY, DEEPSEEK_API_KEY, ANTHROPIC_API_KEY or LLMBRIDGE_CONFIG")
 	}
 	return b, nil
 }

@@ -43,7 +43,7 @@ func TestServerEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	ds := testupstream.New(t, testupstream.DeepSeek)
 	ds.Key = canaryDeepSeek
-	gm := testupstream.New(t, testupstream.GeminiCompat)
+	gm := testupstream.New(t, testupstream.GeminiNative)
 	deadProxy := testupstream.DeadAddr(t)
 
 	envFile := filepath.Join(dir, ".env")

@@ -145,8 +145,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body,
 		ContentLength: r.ContentLength, TransferEncoding: r.TransferEncoding})
 	s.mu.Unlock()
-	if s.Flavor == GeminiNative {
+	switch s.Flavor {
+	case GeminiNative:
 		s.serveGemini(w, r, body)
+		return
+	case Anthropic:
+		s.serveAnthropic(w, r, body)
 		return
 	}
 	want := "/v1/chat/completions"

@@ -1,0 +1,264 @@
+package anthropic_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/provider/anthropic"
+	"github.com/llmbridge/llmbridge/internal/providertest"
+	"github.com/llmbridge/llmbridge/internal/testupstream"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func TestConformance(t *testing.T) {
+	providertest.Run(t, providertest.Harness{
+		Flavor: testupstream.Anthropic,
+		New: func(u *testupstream.Server) providertest.Provider {
+			return anthropic.New(anthropic.Config{Name: "anthropic", BaseURL: u.BaseURL(), APIKey: u.Key})
+		},
+		Sent: func(r testupstream.Request) (string, string) {
+			var b struct{ Model string }
+			_ = json.Unmarshal(r.Body, &b)
+			return b.Model, r.Header.Get("X-Api-Key")
+		},
+	})
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(want, got) {
+		t.Errorf("%s differs from the golden file:\ngot:\n%s\nwant:\n%s", name, got, want)
+	}
+}
+
+func indent(t *testing.T, b []byte) []byte {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, b, "", "  "); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	return append(buf.Bytes(), '\n')
+}
+
+func translate(t testing.TB, req *openai.ChatRequest) (*http.Request, []byte, error) {
+	p := anthropic.New(anthropic.Config{Name: "anthropic", BaseURL: "https://api.anthropic.com/v1", APIKey: "sk-ant-test"})
+	hreq, err := p.NewRequest(t.Context(), req)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, _ := io.ReadAll(hreq.Body)
+	return hreq, b, nil
+}
+
+func TestTranslateRequestGolden(t *testing.T) {
+	raw, _ := os.ReadFile("testdata/request_openai.json")
+	var req openai.ChatRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		t.Fatal(err)
+	}
+	hreq, body, err := translate(t, &req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hreq.URL.String() != "https://api.anthropic.com/v1/messages" || hreq.Header.Get("X-Api-Key") != "sk-ant-test" || hreq.Header.Get("Anthropic-Version") != anthropic.Version {
+		t.Errorf("request line/headers: %s %v", hreq.URL, hreq.Header)
+	}
+	golden(t, "request_anthropic.golden.json", indent(t, body))
+}
+
+func TestThinkingDroppedWhenTheSignatureWasLost(t *testing.T) {
+	req := openai.ChatRequest{Model: "claude-sonnet-4-5", ReasoningEffort: "low", Messages: []openai.Message{
+		{Role: "user", Content: openai.TextContent("weather?")},
+		{Role: "assistant", Content: openai.NullContent(), ToolCalls: []openai.ToolCall{{ID: "toolu_1", Type: "function", Function: openai.FunctionCall{Name: "w", Arguments: "{}"}}}},
+		{Role: "tool", ToolCallID: "toolu_1", Content: openai.TextContent("sunny")},
+	}}
+	_, body, err := translate(t, &req)
+	if err != nil || bytes.Contains(body, []byte(`"thinking"`)) {
+		t.Fatalf("%v %s", err, body)
+	}
+	req.Messages[1].ReasoningContent = "Let me check."
+	req.Messages[1].Extra = map[string]json.RawMessage{anthropic.SignatureField: json.RawMessage(`"sig"`)}
+	_, body, _ = translate(t, &req)
+	if !bytes.Contains(body, []byte(`"content":[{"type":"thinking","thinking":"Let me check.","signature":"sig"},{"type":"tool_use"`)) ||
+		!bytes.Contains(body, []byte(`"thinking":{"type":"enabled","budget_tokens":2048}`)) {
+		t.Fatalf("thinking block not restored: %s", body)
+	}
+}
+
+func TestTranslateRequestErrors(t *testing.T) {
+	for name, in := range map[string]string{
+		"bad tool arguments": `{"model":"c","messages":[{"role":"user","content":"x"},{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{not json"}}]}]}`,
+		"only system":        `{"model":"c","messages":[{"role":"system","content":"x"}]}`,
+		"bad effort":         `{"model":"c","messages":[{"role":"user","content":"x"}],"reasoning_effort":"extreme"}`,
+		"file image":         `{"model":"c","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"file:///etc/passwd"}}]}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			var req openai.ChatRequest
+			if err := json.Unmarshal([]byte(in), &req); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err := translate(t, &req)
+			var ae *openai.APIError
+			if !errors.As(err, &ae) || ae.Status != 400 {
+				t.Fatalf("got %v, want a 400 APIError", err)
+			}
+		})
+	}
+}
+
+func sseResponse(t *testing.T, name string) *http.Response {
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(b))}
+}
+
+func TestDecodeStreamGolden(t *testing.T) {
+	p := anthropic.New(anthropic.Config{Name: "anthropic", BaseURL: "https://x/v1"})
+	var out bytes.Buffer
+	for ch, err := range p.DecodeStream(sseResponse(t, "stream_thinking_tool.sse")) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch.Created = 0
+		b, _ := openai.Marshal(ch)
+		out.Write(append(b, '\n'))
+	}
+	golden(t, "stream_thinking_tool.golden.jsonl", out.Bytes())
+}
+
+func TestDecodeResponse(t *testing.T) {
+	p := anthropic.New(anthropic.Config{Name: "anthropic", BaseURL: "https://x/v1"})
+	body := `{"id":"msg_01Fg","type":"message","role":"assistant","model":"claude-3-opus-20240229","content":[{"type":"thinking","thinking":"hmm","signature":"sig1"},{"type":"text","text":"The capital of France is Paris."},{"type":"tool_use","id":"toolu_01","name":"f","input":{"a":1}}],"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":20,"output_tokens":10,"cache_creation_input_tokens":5,"cache_read_input_tokens":100}}`
+	r, err := p.DecodeResponse(&http.Response{Body: io.NopCloser(strings.NewReader(body))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := r.Choices[0].Message
+	if m.Content.String() != "The capital of France is Paris." || m.ReasoningContent != "hmm" || string(m.Extra[anthropic.SignatureField]) != `"sig1"` ||
+		m.ToolCalls[0].ID != "toolu_01" || m.ToolCalls[0].Function.Arguments != `{"a":1}` || r.Choices[0].FinishReason != "tool_calls" {
+		t.Errorf("message %+v finish %q", m, r.Choices[0].FinishReason)
+	}
+	if u := r.Usage; u.PromptTokens != 125 || u.CompletionTokens != 10 || u.TotalTokens != 135 || u.CachedTokens() != 100 {
+		t.Errorf("usage %+v", u)
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	p := anthropic.New(anthropic.Config{Name: "anthropic", BaseURL: "https://x/v1", APIKey: "sk-ant-secret"})
+	for _, tc := range []struct {
+		status          int
+		body, code, typ string
+	}{
+		{401, `{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key sk-ant-secret"}}`, "invalid_api_key", "invalid_request_error"},
+		{429, `{"type":"error","error":{"type":"rate_limit_error","message":"Number of requests has exceeded your rate limit"}}`, "rate_limit_error", "rate_limit_exceeded"},
+		{529, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, "overloaded_error", "server_error"},
+		{502, `<html>bad gateway</html>`, "", "server_error"},
+	} {
+		e := p.DecodeError(&http.Response{StatusCode: tc.status, Header: http.Header{"Retry-After": {"3"}}, Body: io.NopCloser(strings.NewReader(tc.body))}).(*openai.APIError)
+		if e.Status != tc.status || e.Code != tc.code || e.Type != tc.typ || e.RetryAfter != "3" || strings.Contains(e.Message, "sk-ant-secret") {
+			t.Errorf("%s: %+v", tc.body, e)
+		}
+	}
+}
+
+func FuzzTranslateRequest(f *testing.F) {
+	b, _ := os.ReadFile("testdata/request_openai.json")
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var req openai.ChatRequest
+		if json.Unmarshal(in, &req) != nil {
+			return
+		}
+		_, body, err := translate(t, &req)
+		if err != nil {
+			var ae *openai.APIError
+			if !errors.As(err, &ae) || ae.Status != 400 {
+				t.Fatalf("error is not a 400 APIError: %v", err)
+			}
+			return
+		}
+		if !json.Valid(body) {
+			t.Fatalf("invalid JSON: %s", body)
+		}
+	})
+}
+
+func FuzzDecodeStream(f *testing.F) {
+	b, _ := os.ReadFile("testdata/stream_thinking_tool.sse")
+	f.Add(b)
+	p := anthropic.New(anthropic.Config{Name: "anthropic", BaseURL: "https://x/v1"})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		closes := 0
+		for range p.DecodeStream(&http.Response{Body: closer{bytes.NewReader(body), &closes}}) {
+		}
+		if closes != 1 {
+			t.Fatalf("closed %d times", closes)
+		}
+	})
+}
+
+type closer struct {
+	io.Reader
+	n *int
+}
+
+func (c closer) Close() error { *c.n++; return nil }
+
+func BenchmarkTranslateRequest(b *testing.B) {
+	raw, _ := os.ReadFile("testdata/request_openai.json")
+	var req openai.ChatRequest
+	_ = json.Unmarshal(raw, &req)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := translate(b, &req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeStreamEvent(b *testing.B) {
+	body, _ := os.ReadFile("testdata/stream_thinking_tool.sse")
+	events := bytes.Count(body, []byte("\n\n"))
+	p := anthropic.New(anthropic.Config{Name: "anthropic", BaseURL: "https://x/v1"})
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, err := range p.DecodeStream(&http.Response{Body: io.NopCloser(bytes.NewReader(body))}) {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(events), "ns/event")
+}
+
+func TestForcedToolChoiceTurnsThinkingOff(t *testing.T) {
+	req := openai.ChatRequest{Model: "claude-sonnet-4-5", ReasoningEffort: "high", ToolChoice: json.RawMessage(`"required"`),
+		Tools:    []openai.Tool{{Type: "function", Function: &openai.FunctionDefinition{Name: "f"}}},
+		Messages: []openai.Message{{Role: "user", Content: openai.TextContent("x")}}}
+	_, body, err := translate(t, &req)
+	if err != nil || bytes.Contains(body, []byte(`"thinking"`)) || !bytes.Contains(body, []byte(`"tool_choice":{"type":"any"}`)) {
+		t.Fatalf("%v %s", err, body)
+	}
+}

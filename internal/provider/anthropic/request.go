@@ -1,0 +1,292 @@
+package anthropic
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
+)
+
+// SignatureField is the message/delta member that carries a thinking
+// block's signature next to reasoning_content.
+const SignatureField = "reasoning_signature"
+
+type (
+	request struct {
+		Model         string          `json:"model"`
+		MaxTokens     int             `json:"max_tokens"`
+		System        string          `json:"system,omitempty"`
+		Messages      []message       `json:"messages"`
+		Tools         []tool          `json:"tools,omitempty"`
+		ToolChoice    *toolChoice     `json:"tool_choice,omitempty"`
+		Stream        bool            `json:"stream,omitempty"`
+		Temperature   *float64        `json:"temperature,omitempty"`
+		TopP          *float64        `json:"top_p,omitempty"`
+		StopSequences []string        `json:"stop_sequences,omitempty"`
+		Thinking      *thinking       `json:"thinking,omitempty"`
+		Metadata      json.RawMessage `json:"metadata,omitempty"`
+	}
+	message struct {
+		Role    string  `json:"role"`
+		Content []block `json:"content"`
+	}
+	block struct {
+		Type      string          `json:"type"`
+		Text      string          `json:"text,omitempty"`
+		Source    *source         `json:"source,omitempty"`
+		ID        string          `json:"id,omitempty"`
+		Name      string          `json:"name,omitempty"`
+		Input     json.RawMessage `json:"input,omitempty"`
+		ToolUseID string          `json:"tool_use_id,omitempty"`
+		Content   string          `json:"content,omitempty"`
+		Thinking  string          `json:"thinking,omitempty"`
+		Signature string          `json:"signature,omitempty"`
+	}
+	source struct {
+		Type      string `json:"type"` // base64 or url
+		MediaType string `json:"media_type,omitempty"`
+		Data      string `json:"data,omitempty"`
+		URL       string `json:"url,omitempty"`
+	}
+	tool struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description,omitempty"`
+		InputSchema json.RawMessage `json:"input_schema"`
+	}
+	toolChoice struct {
+		Type                   string `json:"type"`
+		Name                   string `json:"name,omitempty"`
+		DisableParallelToolUse bool   `json:"disable_parallel_tool_use,omitempty"`
+	}
+	thinking struct {
+		Type         string `json:"type"`
+		BudgetTokens int    `json:"budget_tokens"`
+	}
+)
+
+func badRequest(param, format string, args ...any) *openai.APIError {
+	return &openai.APIError{Status: http.StatusBadRequest, Type: openai.TypeInvalidRequest, Code: "invalid_value", Param: param, Message: fmt.Sprintf(format, args...)}
+}
+
+// thinkingBudgets map reasoning_effort to budget_tokens (1024 is the API's
+// minimum).
+var thinkingBudgets = map[string]int{"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
+
+// DefaultMaxTokens is the max_tokens sent (Anthropic requires one) when
+// the client gives none: what the model family can produce, conservatively.
+func DefaultMaxTokens(model string) int {
+	switch {
+	case strings.Contains(model, "claude-3-5"), strings.Contains(model, "claude-3.5"):
+		return 8192
+	case strings.Contains(model, "claude-3-"), strings.Contains(model, "claude-3."):
+		return 4096
+	default:
+		return 16384 // Claude 3.7 and 4.x allow more; a client can always ask
+	}
+}
+
+// translateRequest turns an OpenAI chat request into a Messages request.
+func translateRequest(req *openai.ChatRequest) ([]byte, error) {
+	out := request{Model: req.Model, Stream: req.Stream, Temperature: req.Temperature, TopP: req.TopP}
+	var system []string
+	add := func(role string, blocks ...block) {
+		if len(blocks) == 0 {
+			return
+		}
+		if n := len(out.Messages); n > 0 && out.Messages[n-1].Role == role {
+			out.Messages[n-1].Content = append(out.Messages[n-1].Content, blocks...) // roles must alternate
+			return
+		}
+		out.Messages = append(out.Messages, message{Role: role, Content: blocks})
+	}
+	lastToolTurnThinks := true // does the latest assistant turn with tool calls carry its thinking?
+	for i, m := range req.Messages {
+		param := fmt.Sprintf("messages[%d]", i)
+		switch m.Role {
+		case "system", "developer":
+			system = append(system, m.Content.String())
+		case "user":
+			blocks, err := contentBlocks(m.Content, param)
+			if err != nil {
+				return nil, err
+			}
+			add("user", blocks...)
+		case "assistant":
+			var blocks []block
+			var sig string
+			if raw := m.Extra[SignatureField]; raw != nil {
+				_ = json.Unmarshal(raw, &sig)
+			}
+			if m.ReasoningContent != "" && sig != "" {
+				blocks = append(blocks, block{Type: "thinking", Thinking: m.ReasoningContent, Signature: sig})
+			}
+			if t := m.Content.String(); t != "" {
+				blocks = append(blocks, block{Type: "text", Text: t})
+			}
+			for j, tc := range m.ToolCalls {
+				input := json.RawMessage(tc.Function.Arguments)
+				if strings.TrimSpace(tc.Function.Arguments) == "" {
+					input = json.RawMessage("{}")
+				} else if !json.Valid(input) {
+					return nil, badRequest(fmt.Sprintf("%s.tool_calls[%d].function.arguments", param, j), "tool call arguments must be JSON for Anthropic")
+				}
+				blocks = append(blocks, block{Type: "tool_use", ID: tc.ID, Name: tc.Function.Name, Input: input})
+			}
+			if len(m.ToolCalls) > 0 {
+				lastToolTurnThinks = sig != ""
+			}
+			add("assistant", blocks...)
+		case "tool":
+			add("user", block{Type: "tool_result", ToolUseID: m.ToolCallID, Content: m.Content.String()})
+		default:
+			return nil, badRequest(param+".role", "role %q is not supported for Anthropic", m.Role)
+		}
+	}
+	if len(out.Messages) == 0 {
+		return nil, badRequest("messages", "Anthropic needs at least one user message besides system messages")
+	}
+	out.System = strings.Join(system, "\n")
+	switch {
+	case req.MaxCompletionTokens != nil:
+		out.MaxTokens = *req.MaxCompletionTokens
+	case req.MaxTokens != nil:
+		out.MaxTokens = *req.MaxTokens
+	default:
+		out.MaxTokens = DefaultMaxTokens(req.Model)
+	}
+	asked := out.MaxTokens
+	if err := translateStop(req, &out); err != nil {
+		return nil, err
+	}
+	if err := translateTools(req, &out); err != nil {
+		return nil, err
+	}
+	if e := req.ReasoningEffort; e != "" && e != "none" {
+		budget, ok := thinkingBudgets[e]
+		if !ok {
+			return nil, badRequest("reasoning_effort", "reasoning_effort %q is not one of none, minimal, low, medium, high", e)
+		}
+		// Anthropic rejects a tool-result turn whose assistant turn lost
+		// its thinking block; clients that drop unknown fields lose it, so
+		// that turn goes without thinking rather than failing.
+		forced := out.ToolChoice != nil && (out.ToolChoice.Type == "any" || out.ToolChoice.Type == "tool")
+		// Anthropic also refuses thinking when tool_choice forces a tool;
+		// the client's explicit tool_choice wins over its effort hint.
+		if lastToolTurnThinks && !forced {
+			out.Thinking = &thinking{Type: "enabled", BudgetTokens: budget}
+			if out.MaxTokens <= budget {
+				// max_tokens counts thinking too and must exceed the
+				// budget: keep the client's cap for the visible answer.
+				out.MaxTokens = budget + asked
+			}
+			out.Temperature, out.TopP = nil, nil // thinking requires the defaults
+		}
+	}
+	if u, ok := req.Extra["user"]; ok {
+		var id string
+		if json.Unmarshal(u, &id) == nil && id != "" {
+			out.Metadata, _ = openai.Marshal(map[string]string{"user_id": id})
+		}
+	}
+	return openai.Marshal(out)
+}
+
+func translateStop(req *openai.ChatRequest, out *request) error {
+	if len(req.Stop) == 0 {
+		return nil
+	}
+	var one string
+	if json.Unmarshal(req.Stop, &one) == nil {
+		out.StopSequences = []string{one}
+		return nil
+	}
+	if json.Unmarshal(req.Stop, &out.StopSequences) != nil {
+		return badRequest("stop", "stop must be a string or an array of strings")
+	}
+	return nil
+}
+
+// contentBlocks translates user content. Images become base64 blocks (data
+// URLs) or url blocks (fetched by Anthropic, not by the bridge).
+func contentBlocks(c openai.Content, param string) ([]block, error) {
+	if c.Parts == nil {
+		if c.Text == "" {
+			return nil, nil
+		}
+		return []block{{Type: "text", Text: c.Text}}, nil
+	}
+	var out []block
+	for i, p := range c.Parts {
+		switch p.Type {
+		case "text":
+			if p.Text != "" {
+				out = append(out, block{Type: "text", Text: p.Text})
+			}
+		case "image_url":
+			if p.ImageURL == nil {
+				continue
+			}
+			u := p.ImageURL.URL
+			if rest, ok := strings.CutPrefix(u, "data:"); ok {
+				meta, data, found := strings.Cut(rest, ",")
+				mime, isB64 := strings.CutSuffix(meta, ";base64")
+				if !found || !isB64 {
+					return nil, badRequest(fmt.Sprintf("%s.content[%d].image_url.url", param, i), "image data URLs must be base64")
+				}
+				out = append(out, block{Type: "image", Source: &source{Type: "base64", MediaType: mime, Data: data}})
+			} else if strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+				out = append(out, block{Type: "image", Source: &source{Type: "url", URL: u}})
+			} else {
+				return nil, badRequest(fmt.Sprintf("%s.content[%d].image_url.url", param, i), "image URL must be a data: or http(s) URL")
+			}
+		default:
+			return nil, badRequest(fmt.Sprintf("%s.content[%d].type", param, i), "content part type %q is not supported for Anthropic", p.Type)
+		}
+	}
+	return out, nil
+}
+
+func translateTools(req *openai.ChatRequest, out *request) error {
+	for i, t := range req.Tools {
+		if t.Type != "function" || t.Function == nil {
+			return badRequest(fmt.Sprintf("tools[%d].type", i), "only function tools are supported for Anthropic")
+		}
+		schema := t.Function.Parameters
+		if len(schema) == 0 {
+			schema = json.RawMessage(`{"type":"object","properties":{}}`)
+		}
+		out.Tools = append(out.Tools, tool{Name: t.Function.Name, Description: t.Function.Description, InputSchema: schema})
+	}
+	if len(out.Tools) == 0 || len(req.ToolChoice) == 0 {
+		return nil
+	}
+	tc := &toolChoice{}
+	var mode string
+	if json.Unmarshal(req.ToolChoice, &mode) == nil {
+		switch mode {
+		case "auto":
+			tc.Type = "auto"
+		case "none":
+			tc.Type = "none"
+		case "required":
+			tc.Type = "any"
+		default:
+			return badRequest("tool_choice", "tool_choice %q is not supported", mode)
+		}
+	} else {
+		var named struct {
+			Function struct{ Name string } `json:"function"`
+		}
+		if json.Unmarshal(req.ToolChoice, &named) != nil || named.Function.Name == "" {
+			return badRequest("tool_choice", "tool_choice must be auto, none, required or a named function")
+		}
+		tc.Type, tc.Name = "tool", named.Function.Name
+	}
+	if raw, ok := req.Extra["parallel_tool_calls"]; ok && string(raw) == "false" && tc.Type != "none" {
+		tc.DisableParallelToolUse = true
+	}
+	out.ToolChoice = tc
+	return nil
+}

@@ -1,0 +1,274 @@
+package anthropic
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/sse"
+)
+
+type (
+	response struct {
+		ID         string    `json:"id"`
+		Model      string    `json:"model"`
+		Content    []rblock  `json:"content"`
+		StopReason string    `json:"stop_reason"`
+		Usage      usageJSON `json:"usage"`
+	}
+	rblock struct {
+		Type      string          `json:"type"`
+		Text      string          `json:"text"`
+		Thinking  string          `json:"thinking"`
+		Signature string          `json:"signature"`
+		ID        string          `json:"id"`
+		Name      string          `json:"name"`
+		Input     json.RawMessage `json:"input"`
+	}
+	usageJSON struct {
+		InputTokens              int `json:"input_tokens"`
+		OutputTokens             int `json:"output_tokens"`
+		CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
+		CacheReadInputTokens     int `json:"cache_read_input_tokens"`
+	}
+)
+
+// usage maps Anthropic's counts: cache reads and writes are part of the
+// prompt (input_tokens excludes them), cache reads are cached tokens.
+func (u usageJSON) usage() *openai.Usage {
+	prompt := u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens
+	return &openai.Usage{PromptTokens: prompt, CompletionTokens: u.OutputTokens, TotalTokens: prompt + u.OutputTokens,
+		PromptTokensDetails: &openai.PromptTokensDetails{CachedTokens: u.CacheReadInputTokens}}
+}
+
+func finishReason(r string) string {
+	switch r {
+	case "end_turn", "stop_sequence", "pause_turn":
+		return "stop"
+	case "max_tokens", "model_context_window_exceeded":
+		return "length"
+	case "tool_use":
+		return "tool_calls"
+	case "refusal":
+		return "content_filter"
+	}
+	return "stop"
+}
+
+// DecodeResponse translates a Messages response and closes the body.
+func (p *Provider) DecodeResponse(resp *http.Response) (*openai.ChatResponse, error) {
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	var r response
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, fmt.Errorf("decoding Anthropic response: %w", err)
+	}
+	msg := openai.Message{Role: "assistant"}
+	var text, thoughts strings.Builder
+	sig := ""
+	for _, b := range r.Content {
+		switch b.Type {
+		case "text":
+			text.WriteString(b.Text)
+		case "thinking":
+			thoughts.WriteString(b.Thinking)
+			sig = b.Signature
+		case "tool_use":
+			msg.ToolCalls = append(msg.ToolCalls, openai.ToolCall{ID: b.ID, Type: "function", Function: openai.FunctionCall{Name: b.Name, Arguments: inputJSON(b.Input)}})
+		}
+	}
+	msg.Content = openai.TextContent(text.String())
+	if text.Len() == 0 && len(msg.ToolCalls) > 0 {
+		msg.Content = openai.NullContent()
+	}
+	msg.ReasoningContent = thoughts.String()
+	if sig != "" {
+		raw, _ := openai.Marshal(sig)
+		msg.Extra = map[string]json.RawMessage{SignatureField: raw}
+	}
+	return &openai.ChatResponse{ID: r.ID, Object: "chat.completion", Created: time.Now().Unix(), Model: r.Model,
+		Choices: []openai.Choice{{Message: msg, FinishReason: finishReason(r.StopReason)}}, Usage: r.Usage.usage()}, nil
+}
+
+func inputJSON(raw json.RawMessage) string {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return "{}"
+	}
+	return string(raw)
+}
+
+// ErrTruncated is returned when a stream ends before message_stop.
+var ErrTruncated = errors.New("anthropic stream ended before message_stop")
+
+// event is the union of the stream's event payloads.
+type event struct {
+	Type    string   `json:"type"`
+	Message response `json:"message"` // message_start
+	Index   int      `json:"index"`
+	Block   rblock   `json:"content_block"` // content_block_start
+	Delta   struct {
+		Type        string `json:"type"`
+		Text        string `json:"text"`
+		PartialJSON string `json:"partial_json"`
+		Thinking    string `json:"thinking"`
+		Signature   string `json:"signature"`
+		StopReason  string `json:"stop_reason"`
+	} `json:"delta"`
+	Usage *usageJSON `json:"usage"` // message_delta: cumulative output_tokens
+	Error *struct {
+		Type    string `json:"type"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// DecodeStream translates the Messages event stream into OpenAI chunks: a
+// role chunk at message_start, text, reasoning (and its signature) and
+// tool-call deltas with indexes, the finish chunk at message_delta and a
+// usage chunk at message_stop. It owns and closes resp.Body.
+func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk, error] {
+	return func(yield func(*openai.ChatChunk, error) bool) {
+		defer resp.Body.Close()
+		r := sse.NewReader(resp.Body)
+		created := time.Now().Unix()
+		var id, model string
+		var usage usageJSON
+		toolIndex := map[int]int{} // content block index → tool call index
+		chunk := func(d openai.Delta, finish string) *openai.ChatChunk {
+			c := openai.ChunkChoice{Delta: d}
+			if finish != "" {
+				c.FinishReason = &finish
+			}
+			return &openai.ChatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: model, Choices: []openai.ChunkChoice{c}}
+		}
+		str := func(s string) *string { return &s }
+		for {
+			ev, err := r.Next()
+			if err == io.EOF {
+				yield(nil, ErrTruncated)
+				return
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			var e event
+			if err := json.Unmarshal(ev.Data, &e); err != nil {
+				yield(nil, fmt.Errorf("decoding Anthropic event: %w", err))
+				return
+			}
+			var out *openai.ChatChunk
+			switch e.Type {
+			case "message_start":
+				id, model, usage = e.Message.ID, e.Message.Model, e.Message.Usage
+				out = chunk(openai.Delta{Role: "assistant", Content: str("")}, "")
+			case "content_block_start":
+				if e.Block.Type == "tool_use" {
+					idx := len(toolIndex)
+					toolIndex[e.Index] = idx
+					out = chunk(openai.Delta{ToolCalls: []openai.ToolCall{{Index: &idx, ID: e.Block.ID, Type: "function", Function: openai.FunctionCall{Name: e.Block.Name}}}}, "")
+				}
+			case "content_block_delta":
+				switch e.Delta.Type {
+				case "text_delta":
+					out = chunk(openai.Delta{Content: str(e.Delta.Text)}, "")
+				case "thinking_delta":
+					out = chunk(openai.Delta{ReasoningContent: str(e.Delta.Thinking)}, "")
+				case "signature_delta":
+					raw, _ := openai.Marshal(e.Delta.Signature)
+					out = chunk(openai.Delta{Extra: map[string]json.RawMessage{SignatureField: raw}}, "")
+				case "input_json_delta":
+					idx, ok := toolIndex[e.Index]
+					if ok {
+						out = chunk(openai.Delta{ToolCalls: []openai.ToolCall{{Index: &idx, Function: openai.FunctionCall{Arguments: e.Delta.PartialJSON}}}}, "")
+					}
+				}
+			case "message_delta":
+				if e.Usage != nil {
+					usage.OutputTokens = e.Usage.OutputTokens
+					if e.Usage.InputTokens > 0 {
+						usage.InputTokens = e.Usage.InputTokens
+					}
+				}
+				if e.Delta.StopReason != "" {
+					out = chunk(openai.Delta{}, finishReason(e.Delta.StopReason))
+				}
+			case "message_stop":
+				yield(&openai.ChatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: model, Choices: []openai.ChunkChoice{}, Usage: usage.usage()}, nil)
+				return
+			case "error":
+				yield(nil, p.apiError(0, e.Error.Type, e.Error.Message))
+				return
+			}
+			if out != nil && !yield(out, nil) {
+				return
+			}
+		}
+	}
+}
+
+// statusFor maps Anthropic error types to statuses, for in-stream errors.
+var statusFor = map[string]int{
+	"invalid_request_error": 400, "authentication_error": 401, "billing_error": 402, "permission_error": 403,
+	"not_found_error": 404, "request_too_large": 413, "rate_limit_error": 429, "api_error": 500, "overloaded_error": 529,
+}
+
+// apiError builds the error; status 0 (in-stream errors) takes the status
+// of the error type.
+func (p *Provider) apiError(status int, typ, msg string) *openai.APIError {
+	if status == 0 {
+		status = http.StatusBadGateway
+		if s, ok := statusFor[typ]; ok {
+			status = s
+		}
+	}
+	t := openai.TypeInvalidRequest
+	switch {
+	case status == http.StatusTooManyRequests:
+		t = "rate_limit_exceeded"
+	case status >= 500:
+		t = openai.TypeServer
+	}
+	code := typ
+	if typ == "authentication_error" {
+		code = "invalid_api_key"
+	}
+	if p.key != "" {
+		msg = strings.ReplaceAll(msg, p.key, "[redacted]")
+	}
+	return &openai.APIError{Status: status, Type: t, Code: code, Message: msg, Provider: p.name}
+}
+
+// DecodeError translates {"type":"error","error":{"type","message"}} into
+// an *openai.APIError with the upstream's status and Retry-After.
+func (p *Provider) DecodeError(resp *http.Response) error {
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	var e struct {
+		Error struct {
+			Type    string `json:"type"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	var out *openai.APIError
+	if json.Unmarshal(body, &e) == nil && e.Error.Message != "" {
+		out = p.apiError(resp.StatusCode, e.Error.Type, e.Error.Message)
+	} else {
+		text := strings.TrimSpace(string(body))
+		if len(text) > 200 {
+			text = text[:200] + "…"
+		}
+		out = p.apiError(resp.StatusCode, "", fmt.Sprintf("upstream %s returned HTTP %d: %s", p.name, resp.StatusCode, text))
+	}
+	out.RetryAfter = resp.Header.Get("Retry-After")
+	return out
+}
