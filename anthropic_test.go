@@ -4,28 +4,17 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
 	"github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
 )
 
 func claude(t *testing.T) (*openai.Client, *testupstream.Server, string) {
-	t.Helper()
-	up := testupstream.New(t, testupstream.Anthropic)
-	b, err := llmbridge.New(llmbridge.WithProvider(llmbridge.Anthropic(llmbridge.ProviderConfig{BaseURL: up.BaseURL(), APIKey: up.Key})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(b)
-	t.Cleanup(func() { srv.Close(); b.Close() })
-	c := openai.NewClient(option.WithBaseURL(srv.URL+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
-	return &c, up, srv.URL
+	return sdkFor(t, testupstream.Anthropic, llmbridge.Anthropic)
 }
 
 var weatherTool = openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{Name: "get_weather",
@@ -50,26 +39,10 @@ func TestClaudeTwoTurnToolUse(t *testing.T) {
 		ReasoningEffort: shared.ReasoningEffortLow,
 		StreamOptions:   openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
 	}
-	acc := openai.ChatCompletionAccumulator{}
-	var reasoning strings.Builder
-	stream := client.Chat.Completions.NewStreaming(ctxTimeout(t), params)
-	for stream.Next() {
-		c := stream.Current()
-		acc.AddChunk(c)
-		for _, ch := range c.Choices {
-			var d struct {
-				ReasoningContent string `json:"reasoning_content"`
-			}
-			_ = json.Unmarshal([]byte(ch.Delta.RawJSON()), &d)
-			reasoning.WriteString(d.ReasoningContent)
-		}
-	}
-	if err := stream.Err(); err != nil {
-		t.Fatal(err)
-	}
+	acc, reasoning := streamTurn(t, client, params)
 	msg := acc.Choices[0].Message
-	if msg.Content != "Let me check." || reasoning.String() != "The user wants the weather." || acc.Choices[0].FinishReason != "tool_calls" {
-		t.Fatalf("content %q reasoning %q finish %q", msg.Content, reasoning.String(), acc.Choices[0].FinishReason)
+	if msg.Content != "Let me check." || reasoning != "The user wants the weather." || acc.Choices[0].FinishReason != "tool_calls" {
+		t.Fatalf("content %q reasoning %q finish %q", msg.Content, reasoning, acc.Choices[0].FinishReason)
 	}
 	if len(msg.ToolCalls) != 1 || msg.ToolCalls[0].ID != "toolu_01T1x1fJ34qAmk2tNTrN7Up6" || msg.ToolCalls[0].Function.Arguments != `{"location": "San Francisco, CA"}` {
 		t.Fatalf("tool calls %+v", msg.ToolCalls)
@@ -83,14 +56,7 @@ func TestClaudeTwoTurnToolUse(t *testing.T) {
 	}
 
 	params.Messages = append(params.Messages, msg.ToParam(), openai.ToolMessage("sunny, 18°C", msg.ToolCalls[0].ID))
-	acc = openai.ChatCompletionAccumulator{}
-	stream = client.Chat.Completions.NewStreaming(ctxTimeout(t), params)
-	for stream.Next() {
-		acc.AddChunk(stream.Current())
-	}
-	if err := stream.Err(); err != nil {
-		t.Fatalf("turn 2: %v", err)
-	}
+	acc, _ = streamTurn(t, client, params)
 	if acc.Choices[0].Message.Content != "It is sunny." {
 		t.Errorf("turn 2: %q", acc.Choices[0].Message.Content)
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 	"go.uber.org/goleak"
 )
 
@@ -140,4 +142,45 @@ func (e *env) hangUpMidStream(t *testing.T, until string) {
 			t.Fatalf("stream ended before %q: %v", until, err)
 		}
 	}
+}
+
+// sdkFor serves a bridge with one provider, made by newProvider for a fake
+// of flavor, and returns the official SDK pointed at it, the fake, and the
+// bridge's URL.
+func sdkFor(t *testing.T, flavor testupstream.Flavor, newProvider func(llmbridge.ProviderConfig) llmbridge.Provider) (*openai.Client, *testupstream.Server, string) {
+	t.Helper()
+	up := testupstream.New(t, flavor)
+	b, err := llmbridge.New(llmbridge.WithProvider(newProvider(llmbridge.ProviderConfig{BaseURL: up.BaseURL(), APIKey: up.Key})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(b)
+	t.Cleanup(func() { srv.Close(); b.Close() })
+	c := openai.NewClient(option.WithBaseURL(srv.URL+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	return &c, up, srv.URL
+}
+
+// streamTurn streams one completion with the SDK and returns the
+// accumulated message and the reasoning_content deltas (which the SDK does
+// not model) joined.
+func streamTurn(t *testing.T, client *openai.Client, params openai.ChatCompletionNewParams) (openai.ChatCompletionAccumulator, string) {
+	t.Helper()
+	acc := openai.ChatCompletionAccumulator{}
+	var reasoning strings.Builder
+	stream := client.Chat.Completions.NewStreaming(ctxTimeout(t), params)
+	for stream.Next() {
+		c := stream.Current()
+		acc.AddChunk(c)
+		for _, ch := range c.Choices {
+			var d struct {
+				ReasoningContent string `json:"reasoning_content"`
+			}
+			_ = json.Unmarshal([]byte(ch.Delta.RawJSON()), &d)
+			reasoning.WriteString(d.ReasoningContent)
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return acc, reasoning.String()
 }

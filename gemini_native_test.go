@@ -1,30 +1,19 @@
 package llmbridge_test
 
 import (
-	"encoding/json"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
 	"github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
 )
 
 func nativeGemini(t *testing.T) (*openai.Client, *testupstream.Server) {
-	t.Helper()
-	up := testupstream.New(t, testupstream.GeminiNative)
-	b, err := llmbridge.New(llmbridge.WithProvider(llmbridge.Gemini(llmbridge.ProviderConfig{BaseURL: up.BaseURL(), APIKey: up.Key})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(b)
-	t.Cleanup(func() { srv.Close(); b.Close() })
-	c := openai.NewClient(option.WithBaseURL(srv.URL+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
-	return &c, up
+	c, up, _ := sdkFor(t, testupstream.GeminiNative, llmbridge.Gemini)
+	return c, up
 }
 
 // An unmodified OpenAI client holds a two-turn, tool-using, streaming
@@ -45,29 +34,13 @@ func TestGeminiNativeTwoTurnToolUse(t *testing.T) {
 					Name: "get_capital", Parameters: shared.FunctionParameters{"type": "object", "properties": map[string]any{"country": map[string]any{"type": "string"}}, "additionalProperties": false}})},
 				StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
 			}
-			acc := openai.ChatCompletionAccumulator{}
-			var reasoning strings.Builder
-			stream := client.Chat.Completions.NewStreaming(ctxTimeout(t), params)
-			for stream.Next() {
-				c := stream.Current()
-				acc.AddChunk(c)
-				for _, ch := range c.Choices {
-					var d struct {
-						ReasoningContent string `json:"reasoning_content"`
-					}
-					_ = json.Unmarshal([]byte(ch.Delta.RawJSON()), &d)
-					reasoning.WriteString(d.ReasoningContent)
-				}
-			}
-			if err := stream.Err(); err != nil {
-				t.Fatal(err)
-			}
+			acc, reasoning := streamTurn(t, client, params)
 			msg := acc.Choices[0].Message
 			if len(msg.ToolCalls) != 1 || msg.ToolCalls[0].Function.Arguments != `{"country":"UK"}` || acc.Choices[0].FinishReason != "tool_calls" {
 				t.Fatalf("turn 1: %+v finish %q", msg.ToolCalls, acc.Choices[0].FinishReason)
 			}
-			if reasoning.String() != "I should look it up." || strings.Contains(msg.Content, "look it up") {
-				t.Errorf("reasoning %q content %q: thoughts must stay out of content", reasoning.String(), msg.Content)
+			if reasoning != "I should look it up." || strings.Contains(msg.Content, "look it up") {
+				t.Errorf("reasoning %q content %q: thoughts must stay out of content", reasoning, msg.Content)
 			}
 			if acc.Usage.CompletionTokens != 212 || acc.Usage.CompletionTokensDetails.ReasoningTokens != 202 {
 				t.Errorf("usage %+v", acc.Usage)
@@ -75,14 +48,7 @@ func TestGeminiNativeTwoTurnToolUse(t *testing.T) {
 
 			// Turn 2: the client sends the history back as any OpenAI client does.
 			params.Messages = append(params.Messages, msg.ToParam(), openai.ToolMessage(`{"capital":"London"}`, msg.ToolCalls[0].ID))
-			acc = openai.ChatCompletionAccumulator{}
-			stream = client.Chat.Completions.NewStreaming(ctxTimeout(t), params)
-			for stream.Next() {
-				acc.AddChunk(stream.Current())
-			}
-			if err := stream.Err(); err != nil {
-				t.Fatalf("turn 2: %v", err)
-			}
+			acc, _ = streamTurn(t, client, params)
 			if got := acc.Choices[0].Message.Content; got != "The capital is London." {
 				t.Errorf("turn 2 content %q", got)
 			}

@@ -9,11 +9,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"iter"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
@@ -59,18 +57,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("ErrorStatusBecomesAPIError", func(t *testing.T) { errorStatus(t, h) })
 }
 
-// countingBody counts Close calls.
-type countingBody struct {
-	io.ReadCloser
-	closes atomic.Int32
-}
-
-func (b *countingBody) Close() error {
-	b.closes.Add(1)
-	return b.ReadCloser.Close()
-}
-
-func roundTrip(t *testing.T, p Provider, stream bool) (*http.Response, *countingBody) {
+func roundTrip(t *testing.T, p Provider, stream bool) (*http.Response, *CountingBody) {
 	t.Helper()
 	req := &openai.ChatRequest{Model: "some-model", Stream: stream, Messages: []openai.Message{{Role: "user", Content: openai.TextContent("hi")}}}
 	hreq, err := p.NewRequest(context.Background(), req)
@@ -81,7 +68,9 @@ func roundTrip(t *testing.T, p Provider, stream bool) (*http.Response, *counting
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := &countingBody{ReadCloser: resp.Body}
+	orig := resp.Body
+	t.Cleanup(func() { orig.Close() })
+	body := NewCountingBody(orig)
 	resp.Body = body
 	return resp, body
 }
@@ -100,7 +89,7 @@ func nonStream(t *testing.T, h Harness) {
 	if u := out.Usage; u == nil || u.PromptTokens != 9 || u.CompletionTokens != 2 || u.TotalTokens != 11 {
 		t.Errorf("usage %+v", out.Usage)
 	}
-	if n := body.closes.Load(); n != 1 {
+	if n := body.Closes(); n != 1 {
 		t.Errorf("body closed %d times, want 1", n)
 	}
 	if model, key := h.sent(up.Requests()[0]); model != "some-model" || key != up.Key {
@@ -133,7 +122,7 @@ func stream(t *testing.T, h Harness) {
 	if usage == nil || usage.PromptTokens+usage.CompletionTokens != usage.TotalTokens || usage.TotalTokens != 11 {
 		t.Errorf("usage does not add up: %+v", usage)
 	}
-	if n := body.closes.Load(); n != 1 {
+	if n := body.Closes(); n != 1 {
 		t.Errorf("body closed %d times, want 1", n)
 	}
 }
@@ -145,7 +134,7 @@ func stopEarly(t *testing.T, h Harness) {
 	for range p.DecodeStream(resp) {
 		break
 	}
-	if n := body.closes.Load(); n != 1 {
+	if n := body.Closes(); n != 1 {
 		t.Errorf("body closed %d times after the consumer stopped, want 1", n)
 	}
 }
@@ -162,7 +151,7 @@ func cut(t *testing.T, h Harness) {
 	if last == nil {
 		t.Error("a stream cut before its end ended without an error")
 	}
-	if n := body.closes.Load(); n != 1 {
+	if n := body.Closes(); n != 1 {
 		t.Errorf("body closed %d times, want 1", n)
 	}
 }
@@ -184,7 +173,7 @@ func errorStatus(t *testing.T, h Harness) {
 		if ae.Status != status || ae.Message == "" || ae.RetryAfter != "7" {
 			t.Errorf("%d: %+v", status, ae)
 		}
-		if n := body.closes.Load(); n != 1 {
+		if n := body.Closes(); n != 1 {
 			t.Errorf("body closed %d times, want 1", n)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -18,8 +17,6 @@ import (
 	"github.com/llmbridge/llmbridge/internal/testupstream"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
-
 func TestConformance(t *testing.T) {
 	providertest.Run(t, providertest.Harness{
 		Flavor: testupstream.Anthropic,
@@ -32,32 +29,6 @@ func TestConformance(t *testing.T) {
 			return b.Model, r.Header.Get("X-Api-Key")
 		},
 	})
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(want, got) {
-		t.Errorf("%s differs from the golden file:\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
-}
-
-func indent(t *testing.T, b []byte) []byte {
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, b, "", "  "); err != nil {
-		t.Fatalf("%v: %s", err, b)
-	}
-	return append(buf.Bytes(), '\n')
 }
 
 func translate(t testing.TB, req *openai.ChatRequest) (*http.Request, []byte, error) {
@@ -83,7 +54,7 @@ func TestTranslateRequestGolden(t *testing.T) {
 	if hreq.URL.String() != "https://api.anthropic.com/v1/messages" || hreq.Header.Get("X-Api-Key") != "sk-ant-test" || hreq.Header.Get("Anthropic-Version") != anthropic.Version {
 		t.Errorf("request line/headers: %s %v", hreq.URL, hreq.Header)
 	}
-	golden(t, "request_anthropic.golden.json", indent(t, body))
+	providertest.Golden(t, "request_anthropic.golden.json", providertest.IndentJSON(t, body))
 }
 
 func TestThinkingDroppedWhenTheSignatureWasLost(t *testing.T) {
@@ -145,7 +116,7 @@ func TestDecodeStreamGolden(t *testing.T) {
 		b, _ := openai.Marshal(ch)
 		out.Write(append(b, '\n'))
 	}
-	golden(t, "stream_thinking_tool.golden.jsonl", out.Bytes())
+	providertest.Golden(t, "stream_thinking_tool.golden.jsonl", out.Bytes())
 }
 
 func TestDecodeResponse(t *testing.T) {
@@ -210,21 +181,14 @@ func FuzzDecodeStream(f *testing.F) {
 	f.Add(b)
 	p := anthropic.New(anthropic.Config{Name: "anthropic", BaseURL: "https://x/v1"})
 	f.Fuzz(func(t *testing.T, body []byte) {
-		closes := 0
-		for range p.DecodeStream(&http.Response{Body: closer{bytes.NewReader(body), &closes}}) {
+		b := providertest.NewCountingBody(bytes.NewReader(body))
+		for range p.DecodeStream(&http.Response{Body: b}) {
 		}
-		if closes != 1 {
-			t.Fatalf("closed %d times", closes)
+		if b.Closes() != 1 {
+			t.Fatalf("closed %d times", b.Closes())
 		}
 	})
 }
-
-type closer struct {
-	io.Reader
-	n *int
-}
-
-func (c closer) Close() error { *c.n++; return nil }
 
 func BenchmarkTranslateRequest(b *testing.B) {
 	raw, _ := os.ReadFile("testdata/request_openai.json")

@@ -3,7 +3,6 @@ package anthropic
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
@@ -66,10 +65,6 @@ type (
 	}
 )
 
-func badRequest(param, format string, args ...any) *openai.APIError {
-	return &openai.APIError{Status: http.StatusBadRequest, Type: openai.TypeInvalidRequest, Code: "invalid_value", Param: param, Message: fmt.Sprintf(format, args...)}
-}
-
 // thinkingBudgets map reasoning_effort to budget_tokens (1024 is the API's
 // minimum).
 var thinkingBudgets = map[string]int{"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
@@ -130,7 +125,7 @@ func translateRequest(req *openai.ChatRequest) ([]byte, error) {
 				if strings.TrimSpace(tc.Function.Arguments) == "" {
 					input = json.RawMessage("{}")
 				} else if !json.Valid(input) {
-					return nil, badRequest(fmt.Sprintf("%s.tool_calls[%d].function.arguments", param, j), "tool call arguments must be JSON for Anthropic")
+					return nil, openai.BadRequest(fmt.Sprintf("%s.tool_calls[%d].function.arguments", param, j), "tool call arguments must be JSON for Anthropic")
 				}
 				blocks = append(blocks, block{Type: "tool_use", ID: tc.ID, Name: tc.Function.Name, Input: input})
 			}
@@ -141,11 +136,11 @@ func translateRequest(req *openai.ChatRequest) ([]byte, error) {
 		case "tool":
 			add("user", block{Type: "tool_result", ToolUseID: m.ToolCallID, Content: m.Content.String()})
 		default:
-			return nil, badRequest(param+".role", "role %q is not supported for Anthropic", m.Role)
+			return nil, openai.BadRequest(param+".role", "role %q is not supported for Anthropic", m.Role)
 		}
 	}
 	if len(out.Messages) == 0 {
-		return nil, badRequest("messages", "Anthropic needs at least one user message besides system messages")
+		return nil, openai.BadRequest("messages", "Anthropic needs at least one user message besides system messages")
 	}
 	out.System = strings.Join(system, "\n")
 	switch {
@@ -157,16 +152,18 @@ func translateRequest(req *openai.ChatRequest) ([]byte, error) {
 		out.MaxTokens = DefaultMaxTokens(req.Model)
 	}
 	asked := out.MaxTokens
-	if err := translateStop(req, &out); err != nil {
+	stop, err := req.StopSequences()
+	if err != nil {
 		return nil, err
 	}
+	out.StopSequences = stop
 	if err := translateTools(req, &out); err != nil {
 		return nil, err
 	}
 	if e := req.ReasoningEffort; e != "" && e != "none" {
 		budget, ok := thinkingBudgets[e]
 		if !ok {
-			return nil, badRequest("reasoning_effort", "reasoning_effort %q is not one of none, minimal, low, medium, high", e)
+			return nil, openai.BadRequest("reasoning_effort", "reasoning_effort %q is not one of none, minimal, low, medium, high", e)
 		}
 		// Anthropic rejects a tool-result turn whose assistant turn lost
 		// its thinking block; clients that drop unknown fields lose it, so
@@ -191,21 +188,6 @@ func translateRequest(req *openai.ChatRequest) ([]byte, error) {
 		}
 	}
 	return openai.Marshal(out)
-}
-
-func translateStop(req *openai.ChatRequest, out *request) error {
-	if len(req.Stop) == 0 {
-		return nil
-	}
-	var one string
-	if json.Unmarshal(req.Stop, &one) == nil {
-		out.StopSequences = []string{one}
-		return nil
-	}
-	if json.Unmarshal(req.Stop, &out.StopSequences) != nil {
-		return badRequest("stop", "stop must be a string or an array of strings")
-	}
-	return nil
 }
 
 // contentBlocks translates user content. Images become base64 blocks (data
@@ -233,16 +215,16 @@ func contentBlocks(c openai.Content, param string) ([]block, error) {
 				meta, data, found := strings.Cut(rest, ",")
 				mime, isB64 := strings.CutSuffix(meta, ";base64")
 				if !found || !isB64 {
-					return nil, badRequest(fmt.Sprintf("%s.content[%d].image_url.url", param, i), "image data URLs must be base64")
+					return nil, openai.BadRequest(fmt.Sprintf("%s.content[%d].image_url.url", param, i), "image data URLs must be base64")
 				}
 				out = append(out, block{Type: "image", Source: &source{Type: "base64", MediaType: mime, Data: data}})
 			} else if strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
 				out = append(out, block{Type: "image", Source: &source{Type: "url", URL: u}})
 			} else {
-				return nil, badRequest(fmt.Sprintf("%s.content[%d].image_url.url", param, i), "image URL must be a data: or http(s) URL")
+				return nil, openai.BadRequest(fmt.Sprintf("%s.content[%d].image_url.url", param, i), "image URL must be a data: or http(s) URL")
 			}
 		default:
-			return nil, badRequest(fmt.Sprintf("%s.content[%d].type", param, i), "content part type %q is not supported for Anthropic", p.Type)
+			return nil, openai.BadRequest(fmt.Sprintf("%s.content[%d].type", param, i), "content part type %q is not supported for Anthropic", p.Type)
 		}
 	}
 	return out, nil
@@ -251,7 +233,7 @@ func contentBlocks(c openai.Content, param string) ([]block, error) {
 func translateTools(req *openai.ChatRequest, out *request) error {
 	for i, t := range req.Tools {
 		if t.Type != "function" || t.Function == nil {
-			return badRequest(fmt.Sprintf("tools[%d].type", i), "only function tools are supported for Anthropic")
+			return openai.BadRequest(fmt.Sprintf("tools[%d].type", i), "only function tools are supported for Anthropic")
 		}
 		schema := t.Function.Parameters
 		if len(schema) == 0 {
@@ -259,31 +241,11 @@ func translateTools(req *openai.ChatRequest, out *request) error {
 		}
 		out.Tools = append(out.Tools, tool{Name: t.Function.Name, Description: t.Function.Description, InputSchema: schema})
 	}
-	if len(out.Tools) == 0 || len(req.ToolChoice) == 0 {
-		return nil
+	mode, name, err := req.ToolChoiceMode()
+	if err != nil || mode == "" || len(out.Tools) == 0 {
+		return err
 	}
-	tc := &toolChoice{}
-	var mode string
-	if json.Unmarshal(req.ToolChoice, &mode) == nil {
-		switch mode {
-		case "auto":
-			tc.Type = "auto"
-		case "none":
-			tc.Type = "none"
-		case "required":
-			tc.Type = "any"
-		default:
-			return badRequest("tool_choice", "tool_choice %q is not supported", mode)
-		}
-	} else {
-		var named struct {
-			Function struct{ Name string } `json:"function"`
-		}
-		if json.Unmarshal(req.ToolChoice, &named) != nil || named.Function.Name == "" {
-			return badRequest("tool_choice", "tool_choice must be auto, none, required or a named function")
-		}
-		tc.Type, tc.Name = "tool", named.Function.Name
-	}
+	tc := &toolChoice{Type: map[string]string{"auto": "auto", "none": "none", "required": "any", "function": "tool"}[mode], Name: name}
 	if raw, ok := req.Extra["parallel_tool_calls"]; ok && string(raw) == "false" && tc.Type != "none" {
 		tc.DisableParallelToolUse = true
 	}

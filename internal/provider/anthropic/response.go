@@ -242,10 +242,7 @@ func (p *Provider) apiError(status int, typ, msg string) *openai.APIError {
 	if typ == "authentication_error" {
 		code = "invalid_api_key"
 	}
-	if p.key != "" {
-		msg = strings.ReplaceAll(msg, p.key, "[redacted]")
-	}
-	return &openai.APIError{Status: status, Type: t, Code: code, Message: msg, Provider: p.name}
+	return &openai.APIError{Status: status, Type: t, Code: code, Message: p.Redact(msg), Provider: p.Name()}
 }
 
 // DecodeError translates {"type":"error","error":{"type","message"}} into
@@ -267,7 +264,7 @@ func (p *Provider) DecodeError(resp *http.Response) error {
 		if len(text) > 200 {
 			text = text[:200] + "…"
 		}
-		out = p.apiError(resp.StatusCode, "", fmt.Sprintf("upstream %s returned HTTP %d: %s", p.name, resp.StatusCode, text))
+		out = p.apiError(resp.StatusCode, "", fmt.Sprintf("upstream %s returned HTTP %d: %s", p.Name(), resp.StatusCode, text))
 	}
 	out.RetryAfter = resp.Header.Get("Retry-After")
 	return out

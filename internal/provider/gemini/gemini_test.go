@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -18,8 +17,6 @@ import (
 	"github.com/llmbridge/llmbridge/internal/testupstream"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
-
 func TestConformance(t *testing.T) {
 	providertest.Run(t, providertest.Harness{
 		Flavor: testupstream.GeminiNative,
@@ -31,33 +28,6 @@ func TestConformance(t *testing.T) {
 			return model, r.Header.Get("X-Goog-Api-Key")
 		},
 	})
-}
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(want, got) {
-		t.Errorf("%s differs from the golden file:\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
-}
-
-func indent(t *testing.T, b []byte) []byte {
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, b, "", "  "); err != nil {
-		t.Fatalf("%v: %s", err, b)
-	}
-	return append(buf.Bytes(), '\n')
 }
 
 // translate sends req through the provider to a recording server and
@@ -96,7 +66,7 @@ func TestTranslateRequestGolden(t *testing.T) {
 	if hreq.Header.Get("X-Goog-Api-Key") != "AIza-test-key" || strings.Contains(hreq.URL.String(), "AIza") || hreq.Header.Get("Authorization") != "" {
 		t.Errorf("key placement: header %q, URL %s", hreq.Header.Get("X-Goog-Api-Key"), hreq.URL)
 	}
-	golden(t, "request_gemini.golden.json", indent(t, body))
+	providertest.Golden(t, "request_gemini.golden.json", providertest.IndentJSON(t, body))
 }
 
 func TestTranslateRequestErrors(t *testing.T) {
@@ -145,7 +115,7 @@ func TestDecodeStreamGolden(t *testing.T) {
 				out.Write(maskIDs(b))
 				out.WriteByte('\n')
 			}
-			golden(t, name+".golden.jsonl", out.Bytes())
+			providertest.Golden(t, name+".golden.jsonl", out.Bytes())
 		})
 	}
 }
@@ -158,7 +128,7 @@ func TestDecodeResponseGolden(t *testing.T) {
 	}
 	r.Created = 0
 	b, _ := openai.Marshal(r)
-	golden(t, "response_thinking.golden.json", indent(t, maskIDs(b)))
+	providertest.Golden(t, "response_thinking.golden.json", providertest.IndentJSON(t, maskIDs(b)))
 }
 
 // maskIDs replaces minted random tool-call ids with a stable marker.
@@ -242,22 +212,14 @@ func FuzzDecodeStream(f *testing.F) {
 	}
 	p := gemini.New(gemini.Config{Name: "gemini", BaseURL: "https://x/v1beta"})
 	f.Fuzz(func(t *testing.T, body []byte) {
-		closes := 0
-		resp := &http.Response{Body: closer{bytes.NewReader(body), &closes}}
-		for range p.DecodeStream(resp) {
+		b := providertest.NewCountingBody(bytes.NewReader(body))
+		for range p.DecodeStream(&http.Response{Body: b}) {
 		}
-		if closes != 1 {
-			t.Fatalf("closed %d times", closes)
+		if b.Closes() != 1 {
+			t.Fatalf("closed %d times", b.Closes())
 		}
 	})
 }
-
-type closer struct {
-	io.Reader
-	n *int
-}
-
-func (c closer) Close() error { *c.n++; return nil }
 
 // BenchmarkTranslateRequest: the request translation (compare with the
 // OpenAI pass-through's BenchmarkRewriteBody in the root package).

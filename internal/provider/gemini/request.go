@@ -3,7 +3,6 @@ package gemini
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
@@ -81,10 +80,6 @@ type (
 	}
 )
 
-func badRequest(param, format string, args ...any) *openai.APIError {
-	return &openai.APIError{Status: http.StatusBadRequest, Type: openai.TypeInvalidRequest, Code: "invalid_value", Param: param, Message: fmt.Sprintf(format, args...)}
-}
-
 // translateRequest turns an OpenAI chat request into Gemini's JSON.
 func translateRequest(req *openai.ChatRequest) ([]byte, error) {
 	var out request
@@ -122,7 +117,7 @@ func translateRequest(req *openai.ChatRequest) ([]byte, error) {
 				if strings.TrimSpace(tc.Function.Arguments) == "" {
 					args = json.RawMessage("{}")
 				} else if !json.Valid(args) {
-					return nil, badRequest(fmt.Sprintf("%s.tool_calls[%d].function.arguments", param, j), "tool call arguments must be JSON for Gemini")
+					return nil, openai.BadRequest(fmt.Sprintf("%s.tool_calls[%d].function.arguments", param, j), "tool call arguments must be JSON for Gemini")
 				}
 				names[tc.ID] = tc.Function.Name
 				parts = append(parts, part{FunctionCall: &functionCall{ID: geminiID(id), Name: tc.Function.Name, Args: args}, ThoughtSignature: sig})
@@ -131,19 +126,19 @@ func translateRequest(req *openai.ChatRequest) ([]byte, error) {
 		case "tool":
 			name := names[m.ToolCallID]
 			if name == "" {
-				return nil, badRequest(param+".tool_call_id", "tool message refers to tool call %q, which no earlier assistant message made", m.ToolCallID)
+				return nil, openai.BadRequest(param+".tool_call_id", "tool message refers to tool call %q, which no earlier assistant message made", m.ToolCallID)
 			}
 			id, _, _ := strings.Cut(m.ToolCallID, signatureSep)
 			add("user", part{FunctionResponse: &functionResponse{ID: geminiID(id), Name: name, Response: toolResult(m.Content.String())}})
 		default:
-			return nil, badRequest(param+".role", "role %q is not supported for Gemini", m.Role)
+			return nil, openai.BadRequest(param+".role", "role %q is not supported for Gemini", m.Role)
 		}
 	}
 	if len(system) > 0 {
 		out.SystemInstruction = &content{Parts: []part{{Text: strings.Join(system, "\n")}}}
 	}
 	if len(out.Contents) == 0 {
-		return nil, badRequest("messages", "Gemini needs at least one user or assistant message besides system messages")
+		return nil, openai.BadRequest("messages", "Gemini needs at least one user or assistant message besides system messages")
 	}
 	if err := translateTools(req, &out); err != nil {
 		return nil, err
@@ -197,7 +192,7 @@ func contentParts(c openai.Content, param string) ([]part, error) {
 			}
 			mime, data, ok := parseDataURL(p.ImageURL.URL)
 			if !ok {
-				return nil, badRequest(fmt.Sprintf("%s.content[%d].image_url.url", param, i),
+				return nil, openai.BadRequest(fmt.Sprintf("%s.content[%d].image_url.url", param, i),
 					"Gemini needs images inline: send a data: URL (base64); the bridge does not fetch http(s) image URLs")
 			}
 			out = append(out, part{InlineData: &inlineData{MimeType: mime, Data: data}})
@@ -207,7 +202,7 @@ func contentParts(c openai.Content, param string) ([]part, error) {
 				out = append(out, part{InlineData: &inlineData{MimeType: "audio/" + a.Format, Data: a.Data}})
 			}
 		default:
-			return nil, badRequest(fmt.Sprintf("%s.content[%d].type", param, i), "content part type %q is not supported for Gemini", p.Type)
+			return nil, openai.BadRequest(fmt.Sprintf("%s.content[%d].type", param, i), "content part type %q is not supported for Gemini", p.Type)
 		}
 	}
 	return out, nil
@@ -230,7 +225,7 @@ func translateTools(req *openai.ChatRequest, out *request) error {
 	var decls []functionDeclaration
 	for i, t := range req.Tools {
 		if t.Type != "function" || t.Function == nil {
-			return badRequest(fmt.Sprintf("tools[%d].type", i), "only function tools are supported for Gemini")
+			return openai.BadRequest(fmt.Sprintf("tools[%d].type", i), "only function tools are supported for Gemini")
 		}
 		decls = append(decls, functionDeclaration{Name: t.Function.Name, Description: t.Function.Description, Parameters: sanitizeSchema(t.Function.Parameters)})
 	}
@@ -238,31 +233,14 @@ func translateTools(req *openai.ChatRequest, out *request) error {
 		return nil // Gemini rejects a toolConfig without declarations
 	}
 	out.Tools = []tool{{FunctionDeclarations: decls}}
-	if len(req.ToolChoice) == 0 {
-		return nil
+	mode, name, err := req.ToolChoiceMode()
+	if err != nil || mode == "" {
+		return err
 	}
 	tc := &toolConfig{}
-	var mode string
-	if json.Unmarshal(req.ToolChoice, &mode) == nil {
-		switch mode {
-		case "auto":
-			tc.FunctionCallingConfig.Mode = "AUTO"
-		case "none":
-			tc.FunctionCallingConfig.Mode = "NONE"
-		case "required":
-			tc.FunctionCallingConfig.Mode = "ANY"
-		default:
-			return badRequest("tool_choice", "tool_choice %q is not supported", mode)
-		}
-	} else {
-		var named struct {
-			Function struct{ Name string } `json:"function"`
-		}
-		if json.Unmarshal(req.ToolChoice, &named) != nil || named.Function.Name == "" {
-			return badRequest("tool_choice", "tool_choice must be auto, none, required or a named function")
-		}
-		tc.FunctionCallingConfig.Mode = "ANY"
-		tc.FunctionCallingConfig.AllowedFunctionNames = []string{named.Function.Name}
+	tc.FunctionCallingConfig.Mode = map[string]string{"auto": "AUTO", "none": "NONE", "required": "ANY", "function": "ANY"}[mode]
+	if name != "" {
+		tc.FunctionCallingConfig.AllowedFunctionNames = []string{name}
 	}
 	out.ToolConfig = tc
 	return nil
@@ -277,14 +255,11 @@ func translateConfig(req *openai.ChatRequest) (*generationConfig, error) {
 	if gc.MaxOutputTokens == nil {
 		gc.MaxOutputTokens = req.MaxTokens
 	}
-	if len(req.Stop) > 0 {
-		var one string
-		if json.Unmarshal(req.Stop, &one) == nil {
-			gc.StopSequences = []string{one}
-		} else if json.Unmarshal(req.Stop, &gc.StopSequences) != nil {
-			return nil, badRequest("stop", "stop must be a string or an array of strings")
-		}
+	stop, err := req.StopSequences()
+	if err != nil {
+		return nil, err
 	}
+	gc.StopSequences = stop
 	if len(req.ResponseFormat) > 0 {
 		var rf struct {
 			Type       string `json:"type"`
@@ -293,7 +268,7 @@ func translateConfig(req *openai.ChatRequest) (*generationConfig, error) {
 			} `json:"json_schema"`
 		}
 		if json.Unmarshal(req.ResponseFormat, &rf) != nil {
-			return nil, badRequest("response_format", "response_format must be an object")
+			return nil, openai.BadRequest("response_format", "response_format must be an object")
 		}
 		switch rf.Type {
 		case "json_object":
@@ -306,7 +281,7 @@ func translateConfig(req *openai.ChatRequest) (*generationConfig, error) {
 	if e := req.ReasoningEffort; e != "" {
 		budget, ok := thinkingBudgets[e]
 		if !ok {
-			return nil, badRequest("reasoning_effort", "reasoning_effort %q is not one of none, minimal, low, medium, high", e)
+			return nil, openai.BadRequest("reasoning_effort", "reasoning_effort %q is not one of none, minimal, low, medium, high", e)
 		}
 		gc.ThinkingConfig = &thinkingConfig{IncludeThoughts: budget > 0, ThinkingBudget: &budget}
 	}

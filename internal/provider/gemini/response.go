@@ -296,7 +296,7 @@ func (p *Provider) DecodeError(resp *http.Response) error {
 			} `json:"details"`
 		} `json:"error"`
 	}
-	e := &openai.APIError{Status: resp.StatusCode, Provider: p.name, RetryAfter: resp.Header.Get("Retry-After")}
+	e := &openai.APIError{Status: resp.StatusCode, Provider: p.Name(), RetryAfter: resp.Header.Get("Retry-After")}
 	if json.Unmarshal(body, &g) == nil && g.Error.Message != "" {
 		e.Message, e.Code = g.Error.Message, strings.ToLower(g.Error.Status)
 		if s, ok := statusFor[g.Error.Status]; ok {
@@ -312,7 +312,7 @@ func (p *Provider) DecodeError(resp *http.Response) error {
 		if len(text) > 200 {
 			text = text[:200] + "…"
 		}
-		e.Message = fmt.Sprintf("upstream %s returned HTTP %d: %s", p.name, resp.StatusCode, text)
+		e.Message = fmt.Sprintf("upstream %s returned HTTP %d: %s", p.Name(), resp.StatusCode, text)
 	}
 	switch {
 	case e.Status == http.StatusTooManyRequests:
@@ -322,8 +322,6 @@ func (p *Provider) DecodeError(resp *http.Response) error {
 	default:
 		e.Type = openai.TypeInvalidRequest
 	}
-	if p.key != "" {
-		e.Message = strings.ReplaceAll(e.Message, p.key, "[redacted]")
-	}
+	e.Message = p.Redact(e.Message)
 	return e
 }

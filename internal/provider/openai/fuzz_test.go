@@ -8,6 +8,7 @@ import (
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	prov "github.com/llmbridge/llmbridge/internal/provider/openai"
+	"github.com/llmbridge/llmbridge/internal/providertest"
 )
 
 // FuzzDecodeError: any error body yields an APIError with the status and a
@@ -43,20 +44,12 @@ func FuzzDecodeStream(f *testing.F) {
 			func(r *http.Response) func(func(*openai.ChatChunk, error) bool) { return p.DecodeStream(r) },
 			func(r *http.Response) func(func(*openai.ChatChunk, error) bool) { return c.DecodeStream(r) },
 		} {
-			closes := 0
-			resp := &http.Response{StatusCode: 200, Body: closeCounter{bytes.NewReader(body), &closes}}
-			for range dec(resp) {
+			b := providertest.NewCountingBody(bytes.NewReader(body))
+			for range dec(&http.Response{StatusCode: 200, Body: b}) {
 			}
-			if closes != 1 {
-				t.Fatalf("closed %d times", closes)
+			if b.Closes() != 1 {
+				t.Fatalf("closed %d times", b.Closes())
 			}
 		}
 	})
 }
-
-type closeCounter struct {
-	io.Reader
-	n *int
-}
-
-func (c closeCounter) Close() error { *c.n++; return nil }

@@ -19,10 +19,10 @@ import (
 	"io"
 	"iter"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
 	"github.com/llmbridge/llmbridge/internal/sse"
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -34,73 +34,30 @@ const maxResponseBytes = 64 << 20
 // maxErrorBytes bounds how much of an error body is read.
 const maxErrorBytes = 1 << 20
 
-// Config describes one OpenAI-compatible upstream.
-type Config struct {
-	Name    string            // routing prefix, e.g. "openai"
-	BaseURL string            // e.g. https://api.openai.com/v1; /chat/completions is appended
-	APIKey  string            // sent as Authorization: Bearer; empty sends none
-	Models  []string          // listed by /v1/models and used to resolve bare names
-	Headers map[string]string // sent on every upstream request
-}
+// Config describes one OpenAI-compatible upstream; BaseURL is the API root
+// to which /chat/completions is appended.
+type Config = endpoint.Config
 
 // Provider talks to one OpenAI-compatible upstream. It is immutable and safe
 // for concurrent use.
 type Provider struct {
-	name    string
+	endpoint.Endpoint
 	chatURL string
-	key     string
-	models  []string
-	header  http.Header // template copied into every request
-	err     error       // configuration error, reported by Validate
 }
 
 // New returns a Provider for cfg. Configuration errors are reported by
 // Validate rather than here, so callers can collect them all.
 func New(cfg Config) *Provider {
-	p := &Provider{name: cfg.Name, key: cfg.APIKey, models: cfg.Models, header: http.Header{}}
-	var errs []error
-	if cfg.Name == "" || strings.ContainsAny(cfg.Name, "/ \t") {
-		errs = append(errs, fmt.Errorf("provider name %q must be non-empty without slashes or spaces", cfg.Name))
-	}
-	u, err := url.Parse(cfg.BaseURL)
-	switch {
-	case err != nil:
-		errs = append(errs, fmt.Errorf("provider %s: base URL: %v", cfg.Name, err))
-	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
-		errs = append(errs, fmt.Errorf("provider %s: base URL %q must be an absolute http(s) URL", cfg.Name, cfg.BaseURL))
-	default:
-		p.chatURL = strings.TrimRight(cfg.BaseURL, "/") + "/chat/completions"
-	}
-	for k, v := range cfg.Headers {
-		p.header.Set(k, v)
-	}
-	p.header.Set("Content-Type", "application/json")
-	if cfg.APIKey != "" {
-		p.header.Set("Authorization", "Bearer "+cfg.APIKey)
-	}
-	p.err = errors.Join(errs...)
-	return p
+	e := endpoint.New(cfg, func(h http.Header, key string) { h.Set("Authorization", "Bearer "+key) })
+	return &Provider{Endpoint: e, chatURL: e.Base() + "/chat/completions"}
 }
-
-// Name returns the routing prefix.
-func (p *Provider) Name() string { return p.name }
-
-// Models returns the configured model names (without prefix).
-func (p *Provider) Models() []string { return p.models }
-
-// APIKey returns the provider key, so the bridge can refuse it as an access
-// key. It is never logged.
-func (p *Provider) APIKey() string { return p.key }
-
-// Validate reports configuration errors found by New.
-func (p *Provider) Validate() error { return p.err }
 
 func (p *Provider) newRequest(ctx context.Context, body []byte, stream bool) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.chatURL, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	req.Header = p.header.Clone()
+	req.Header = p.Header()
 	if stream {
 		req.Header.Set("Accept", "text/event-stream")
 	} else {
@@ -245,7 +202,7 @@ func (p *Provider) DecodeError(resp *http.Response) error {
 // {"error":{"code","message","status"}} and its array form, {"error":"…"}
 // and {"message":"…"}; anything else becomes a short text message.
 func (p *Provider) parseError(status int, body []byte) *openai.APIError {
-	e := &openai.APIError{Status: status, Provider: p.name}
+	e := &openai.APIError{Status: status, Provider: p.Name()}
 	root := gjson.ParseBytes(bytes.TrimSpace(body))
 	if root.IsArray() {
 		root = root.Get("0")
@@ -273,7 +230,7 @@ func (p *Provider) parseError(status int, body []byte) *openai.APIError {
 		if text == "" {
 			text = http.StatusText(status)
 		}
-		e.Message = fmt.Sprintf("upstream %s returned HTTP %d: %s", p.name, status, text)
+		e.Message = fmt.Sprintf("upstream %s returned HTTP %d: %s", p.Name(), status, text)
 	}
 	if e.Type == "" {
 		e.Type = openai.TypeUpstream
@@ -281,17 +238,9 @@ func (p *Provider) parseError(status int, body []byte) *openai.APIError {
 			e.Type = openai.TypeInvalidRequest
 		}
 	}
-	e.Message, e.Param = p.redact(e.Message), p.redact(e.Param)
-	e.Type, e.Code = p.redact(e.Type), p.redact(e.Code)
+	e.Message, e.Param = p.Redact(e.Message), p.Redact(e.Param)
+	e.Type, e.Code = p.Redact(e.Type), p.Redact(e.Code)
 	return e
-}
-
-// redact removes the provider key from text an upstream echoed back.
-func (p *Provider) redact(s string) string {
-	if p.key == "" || len(p.key) < 4 {
-		return s
-	}
-	return strings.ReplaceAll(s, p.key, "[redacted]")
 }
 
 func scalar(r gjson.Result) string {
