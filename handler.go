@@ -30,6 +30,9 @@ import (
 func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rid := requestID(r.Header.Get("X-Request-Id"))
 	w.Header().Set("X-Request-Id", rid)
+	if b.cfg.cors != nil && b.cors(w, r) {
+		return // a preflight, answered
+	}
 	path := r.URL.Path
 	if path == "/healthz" {
 		if !allow(w, r, http.MethodGet) {
@@ -63,6 +66,34 @@ func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &APIError{Status: http.StatusNotFound, Type: ErrorTypeInvalidRequest, Code: "unknown_url",
 			Message: fmt.Sprintf("Invalid URL (%s %s)", r.Method, path)})
 	}
+}
+
+// cors adds the CORS headers for an allowed Origin and answers a preflight
+// (reporting true) without authentication.
+func (b *Bridge) cors(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	if !b.cfg.cors["*"] && !b.cfg.cors[origin] {
+		return false
+	}
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After")
+	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+		return false
+	}
+	h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+	// The OpenAI SDKs send x-stainless-* and other headers; allow what the
+	// browser asks for (header names only, nothing is echoed into a body).
+	if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+		h.Set("Access-Control-Allow-Headers", req)
+	}
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+	return true
 }
 
 func allow(w http.ResponseWriter, r *http.Request, method string) bool {

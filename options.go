@@ -68,6 +68,7 @@ type config struct {
 	maxIdle      int
 	sinks        []func(UsageRecord)
 	tokens       *TokenCounter
+	cors         map[string]bool // allowed origins; "*" allows any
 }
 
 func defaultConfig() config {
@@ -260,6 +261,31 @@ func WithTokenCounter(t *TokenCounter) Option {
 			return errors.New("WithTokenCounter: nil counter")
 		}
 		c.tokens = t
+		return nil
+	}
+}
+
+// WithCORS lets browser-based clients (chat apps running the OpenAI JS SDK
+// in a page or an Electron renderer) call the bridge from the given
+// origins ("https://chat.example.com", or "*" for any). Preflight requests
+// are answered without authentication, as browsers send none; every other
+// request still needs an access key. Do not allow "*" on a bridge without
+// access keys: any web page the user opens could then spend the provider
+// keys.
+func WithCORS(origins ...string) Option {
+	return func(c *config) error {
+		for _, o := range origins {
+			if o != "*" {
+				u, err := url.Parse(o)
+				if err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
+					return fmt.Errorf("WithCORS: origin %q must be \"*\" or scheme://host[:port]", o)
+				}
+			}
+			if c.cors == nil {
+				c.cors = map[string]bool{}
+			}
+			c.cors[o] = true
+		}
 		return nil
 	}
 }

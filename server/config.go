@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,6 +47,10 @@ type Config struct {
 	LogFile      string `env:"LLMBRIDGE_LOG_FILE" envDefault:"logs/requests.log"`
 	LogMaxSizeMB int    `env:"LLMBRIDGE_LOG_MAX_SIZE_MB" envDefault:"10"`
 	LogBackups   int    `env:"LLMBRIDGE_LOG_BACKUPS" envDefault:"5"`
+
+	// CORSOrigins lets browser-based clients in (see llmbridge.WithCORS).
+	// Unset: "*" when access keys are set, none otherwise; "none" disables.
+	CORSOrigins []string `env:"LLMBRIDGE_CORS_ORIGINS" envSeparator:","`
 
 	LogLevel   string `env:"LLMBRIDGE_LOG_LEVEL" envDefault:"info"`
 	ConfigFile string `env:"LLMBRIDGE_CONFIG"`
@@ -109,6 +114,19 @@ func LoadConfig(environ map[string]string) (*Config, error) {
 		}
 	}
 	c.AccessKeys = keys
+	if _, set := environ["LLMBRIDGE_CORS_ORIGINS"]; !set && len(c.AccessKeys) > 0 {
+		c.CORSOrigins = []string{"*"}
+	}
+	origins := c.CORSOrigins[:0]
+	for _, o := range c.CORSOrigins {
+		if o = strings.TrimSpace(o); o != "" && o != "none" {
+			origins = append(origins, o)
+		}
+	}
+	c.CORSOrigins = origins
+	if len(c.AccessKeys) == 0 && slices.Contains(c.CORSOrigins, "*") {
+		errs = append(errs, errors.New(`LLMBRIDGE_CORS_ORIGINS="*" without ACCESS_API_KEYS would let any web page use your provider keys: set access keys or name the allowed origins`))
+	}
 	if c.ConfigFile != "" {
 		if err := c.loadFile(environ); err != nil {
 			errs = append(errs, err)
@@ -183,6 +201,9 @@ func (c *Config) Options(log *slog.Logger) []llmbridge.Option {
 	opts = append(opts, llmbridge.WithRetry(retry))
 	if len(c.AccessKeys) > 0 {
 		opts = append(opts, llmbridge.WithAccessKeys(c.AccessKeys...))
+	}
+	if len(c.CORSOrigins) > 0 {
+		opts = append(opts, llmbridge.WithCORS(c.CORSOrigins...))
 	}
 	builtins := []struct {
 		name, key, keyVar string

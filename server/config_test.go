@@ -109,3 +109,26 @@ func TestYAMLProviders(t *testing.T) {
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("gopkg.in/natefinch/lumberjack%2ev2.(*Logger).millRun"))
 }
+
+func TestCORSDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+		err  bool
+	}{
+		{map[string]string{"ACCESS_API_KEYS": "k"}, "*", false},
+		{map[string]string{}, "", false},
+		{map[string]string{"ACCESS_API_KEYS": "k", "LLMBRIDGE_CORS_ORIGINS": "none"}, "", false},
+		{map[string]string{"LLMBRIDGE_CORS_ORIGINS": "http://localhost:3000, https://a.example"}, "http://localhost:3000|https://a.example", false},
+		{map[string]string{"LLMBRIDGE_CORS_ORIGINS": "*"}, "", true},
+	} {
+		c, err := LoadConfig(tc.env)
+		if (err != nil) != tc.err {
+			t.Errorf("%v: err %v", tc.env, err)
+			continue
+		}
+		if err == nil && strings.Join(c.CORSOrigins, "|") != tc.want {
+			t.Errorf("%v: %q, want %q", tc.env, c.CORSOrigins, tc.want)
+		}
+	}
+}
