@@ -16,7 +16,7 @@ import (
 
 // keysCommand rewrites keys in the .env file:
 //
-//	go run ./server keys --access k1,k2 --openai K --google K --deepseek K [--env-file PATH]
+//	go run ./server keys --access k1,k2 --openai K --google K --deepseek K --anthropic K [--env-file PATH]
 //
 // Only the named variables change; every other line and comment stays. The
 // file is replaced atomically (temporary file, then rename) with mode 0600.
@@ -30,12 +30,16 @@ func keysCommand(args []string, out io.Writer) error {
 		{"openai", "OPENAI_API_KEY", "OpenAI key"},
 		{"google", "GOOGLE_API_KEY", "Google (Gemini) key"},
 		{"deepseek", "DEEPSEEK_API_KEY", "DeepSeek key"},
+		{"anthropic", "ANTHROPIC_API_KEY", "Anthropic key"},
 	}
 	values := make([]*string, len(vars))
 	for i, v := range vars {
 		values[i] = fs.String(v.flag, "", v.help)
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // usage was printed
+		}
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -52,7 +56,7 @@ func keysCommand(args []string, out io.Writer) error {
 		}
 	})
 	if len(set) == 0 {
-		return errors.New("keys: nothing to change; give at least one of --access, --openai, --google, --deepseek")
+		return errors.New("keys: nothing to change; give at least one of --access, --openai, --google, --deepseek, --anthropic")
 	}
 	if err := updateEnvFile(*envFile, set, order); err != nil {
 		return err
