@@ -26,6 +26,10 @@ type Options struct {
 	MaxSizeMB int    // rotate at this size (default 10)
 	Backups   int    // rotated files kept (default 5)
 	QueueSize int    // records waiting for the writer (default 8192)
+	// FlushInterval bounds how long a written record may wait in the
+	// buffer before it reaches the file (default 100ms); Close flushes at
+	// once. Batching keeps a quiet server from paying a write per request.
+	FlushInterval time.Duration
 	// Logger reports dropped records and write errors; nil discards.
 	Logger *slog.Logger
 }
@@ -36,6 +40,7 @@ type Writer struct {
 	done    chan struct{}
 	out     *lumberjack.Logger
 	log     *slog.Logger
+	every   time.Duration
 	dropped atomic.Int64
 	written atomic.Int64
 
@@ -59,6 +64,9 @@ func Open(o Options) (*Writer, error) {
 	if o.QueueSize <= 0 {
 		o.QueueSize = 8192
 	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = 100 * time.Millisecond
+	}
 	if err := os.MkdirAll(filepath.Dir(o.Path), 0o755); err != nil {
 		return nil, err
 	}
@@ -68,6 +76,7 @@ func Open(o Options) (*Writer, error) {
 	}
 	f.Close()
 	w := &Writer{
+		every: o.FlushInterval,
 		queue: make(chan llmbridge.UsageRecord, o.QueueSize),
 		done:  make(chan struct{}),
 		out:   &lumberjack.Logger{Filename: o.Path, MaxSize: o.MaxSizeMB, MaxBackups: o.Backups},
@@ -149,45 +158,56 @@ type line struct {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// run is the single writer: it batches whatever is queued into one buffered
-// write and flushes when the queue is empty.
+// run is the single writer: it encodes records into a buffer as they
+// come and flushes the buffer at most every FlushInterval (and when it
+// fills, and at Close).
 func (w *Writer) run() {
 	defer close(w.done)
 	buf := bufio.NewWriterSize(w.out, 64<<10)
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	reported := int64(0)
-	for r := range w.queue {
-		for {
-			err := enc.Encode(line{
-				Time: r.Time.UTC().Format(time.RFC3339Nano), RequestID: r.RequestID, KeyID: r.KeyID,
-				Method: r.Method, Path: r.Path, Provider: r.Provider, Model: r.Model, UpstreamModel: r.UpstreamModel,
-				Stream: r.Stream, Status: r.Status, DurationMS: ms(r.Duration), TTFTMS: ms(r.TTFT),
-				PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, TotalTokens: r.TotalTokens,
-				CachedTokens: r.CachedTokens, ReasoningTokens: r.ReasoningTokens, Estimated: r.Estimated, Error: r.Error,
-			})
-			if err != nil {
+	var flush <-chan time.Time
+	timer := time.NewTimer(w.every)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		select {
+		case r, ok := <-w.queue:
+			if !ok {
+				if err := buf.Flush(); err != nil {
+					w.log.Warn("request log: flush failed", "err", err)
+				}
+				return
+			}
+			if err := enc.Encode(toLine(r)); err != nil {
 				w.log.Warn("request log: write failed", "err", err)
 			} else {
 				w.written.Add(1)
 			}
-			var ok bool
-			select {
-			case r, ok = <-w.queue:
-				if ok {
-					continue
-				}
-			default:
+			if flush == nil {
+				timer.Reset(w.every)
+				flush = timer.C
 			}
-			break
-		}
-		if err := buf.Flush(); err != nil {
-			w.log.Warn("request log: flush failed", "err", err)
-		}
-		if d := w.dropped.Load(); d != reported {
-			w.log.Warn("request log: queue full, records dropped", "dropped_total", d)
-			reported = d
+		case <-flush:
+			flush = nil
+			if err := buf.Flush(); err != nil {
+				w.log.Warn("request log: flush failed", "err", err)
+			}
+			if d := w.dropped.Load(); d != reported {
+				w.log.Warn("request log: queue full, records dropped", "dropped_total", d)
+				reported = d
+			}
 		}
 	}
-	_ = buf.Flush()
+}
+
+func toLine(r llmbridge.UsageRecord) line {
+	return line{
+		Time: r.Time.UTC().Format(time.RFC3339Nano), RequestID: r.RequestID, KeyID: r.KeyID,
+		Method: r.Method, Path: r.Path, Provider: r.Provider, Model: r.Model, UpstreamModel: r.UpstreamModel,
+		Stream: r.Stream, Status: r.Status, DurationMS: ms(r.Duration), TTFTMS: ms(r.TTFT),
+		PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, TotalTokens: r.TotalTokens,
+		CachedTokens: r.CachedTokens, ReasoningTokens: r.ReasoningTokens, Estimated: r.Estimated, Error: r.Error,
+	}
 }

@@ -145,3 +145,23 @@ func BenchmarkThroughput(b *testing.B) {
 		b.Fatalf("dropped %d", w.Dropped())
 	}
 }
+
+func TestFlushesWithoutClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.log")
+	w, err := Open(Options{Path: path, FlushInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.Record(record(1))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if b, _ := os.ReadFile(path); len(b) > 0 {
+			return // reached the file while the writer is still open
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a record never reached the file before Close")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
