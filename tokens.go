@@ -2,6 +2,7 @@ package llmbridge
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
@@ -62,18 +63,29 @@ func (b *Bridge) EstimatePromptTokens(req *ChatRequest) (int, error) {
 // exactly one — on success, upstream error, client cancel and timeout
 // alike — passed to the usage sinks (WithUsageSink).
 type UsageRecord struct {
+	// ID is unique to this record and minted by the bridge: 12 hex digits
+	// of the arrival time in Unix milliseconds, then 16 random hex digits,
+	// so IDs sort by arrival. Stores use it as the key that keeps a record
+	// from being counted twice. (RequestID may come from the client and is
+	// not unique.)
+	ID            string
 	Time          time.Time // when the request arrived
-	RequestID     string
-	KeyID         string // fingerprint of the access key used (never the key); empty without access keys or in-process
-	Method, Path  string // empty for in-process calls
-	Provider      string // empty when the request was not routed
-	Model         string // as the client sent it
+	RequestID     string    // the X-Request-Id of the response
+	KeyID         string    // fingerprint of the access key used (never the key); empty without access keys or in-process
+	Method, Path  string    // empty for in-process calls
+	Provider      string    // empty when the request was not routed
+	Model         string    // as the client sent it
 	UpstreamModel string
 	Stream        bool
 	Status        int // HTTP status; 499 when the client went away
 
 	PromptTokens, CompletionTokens, TotalTokens int
 	CachedTokens, ReasoningTokens               int
+	// CacheWriteTokens are prompt tokens written to the provider's prompt
+	// cache (Anthropic's cache_creation_input_tokens, OpenAI's
+	// cache_write_tokens); they are part of PromptTokens and billed above
+	// the input price by some providers.
+	CacheWriteTokens int
 	// Estimated is true when the upstream reported no usage and the bridge
 	// counted the prompt and the relayed completion itself.
 	Estimated bool
@@ -90,6 +102,7 @@ type UsageRecord struct {
 // context.
 func (b *Bridge) finish(c *call) {
 	r := &c.rec
+	r.ID = newRecordID(r.Time)
 	r.Duration = time.Since(r.Time)
 	if !c.first.IsZero() {
 		r.TTFT = c.first.Sub(r.Time)
@@ -100,10 +113,12 @@ func (b *Bridge) finish(c *call) {
 	switch u := c.usage; {
 	case u != nil:
 		r.PromptTokens, r.CompletionTokens, r.TotalTokens = u.PromptTokens, u.CompletionTokens, u.TotalTokens
-		r.CachedTokens, r.ReasoningTokens = u.CachedTokens(), u.ReasoningTokens()
+		r.CachedTokens, r.ReasoningTokens, r.CacheWriteTokens = u.CachedTokens(), u.ReasoningTokens(), u.CacheWriteTokens()
 	case len(c.rawUsage) > 0:
 		// The relayed bytes' usage, read without decoding (hot path).
-		r.PromptTokens, r.CompletionTokens, r.TotalTokens, r.CachedTokens, r.ReasoningTokens = openai.UsageCounts(c.rawUsage)
+		n := openai.UsageCounts(c.rawUsage)
+		r.PromptTokens, r.CompletionTokens, r.TotalTokens = n.Prompt, n.Completion, n.Total
+		r.CachedTokens, r.ReasoningTokens, r.CacheWriteTokens = n.Cached, n.Reasoning, n.CacheWrite
 	case c.accepted:
 		if req := c.request(); req != nil {
 			r.PromptTokens, _ = b.tokens.CountPrompt(r.UpstreamModel, req)
@@ -148,6 +163,21 @@ func (b *Bridge) logRecord(r *UsageRecord) {
 		attrs = append(attrs, slog.String("error", r.Error))
 	}
 	b.log.LogAttrs(ctx, level, "chat completion", attrs...)
+}
+
+// newRecordID returns a UsageRecord.ID for a request that arrived at t.
+func newRecordID(t time.Time) string {
+	const digits = "0123456789abcdef"
+	var id [28]byte
+	ms := uint64(t.UnixMilli())
+	for i := 11; i >= 0; i-- {
+		id[i] = digits[ms&15]
+		ms >>= 4
+	}
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	hex.Encode(id[12:], rnd[:])
+	return string(id[:])
 }
 
 // KeyID returns the non-secret fingerprint of an access key used in usage

@@ -2,6 +2,7 @@ package llmbridge_test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -61,7 +62,15 @@ func TestUpstreamUsageIsAuthoritativeAndNoTokenizerRuns(t *testing.T) {
 			t.Errorf("record %d: %+v", i, r)
 		}
 	}
+	ids := map[string]bool{}
 	for _, r := range got {
+		if len(r.ID) != 28 || ids[r.ID] || strings.Trim(r.ID, "0123456789abcdef") != "" {
+			t.Errorf("record id %q is not 28 unique hex digits", r.ID)
+		}
+		ids[r.ID] = true
+		if ms, err := strconv.ParseInt(r.ID[:12], 16, 64); err != nil || ms != r.Time.UnixMilli() {
+			t.Errorf("record id %q does not start with the arrival time %d", r.ID, r.Time.UnixMilli())
+		}
 		if r.Status != 200 || r.Estimated || r.KeyID == "" || strings.Contains(r.KeyID, accessKey) || r.Method != "POST" || r.Path != "/v1/chat/completions" || r.Duration <= 0 {
 			t.Errorf("record %+v", r)
 		}

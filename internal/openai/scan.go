@@ -63,14 +63,25 @@ func isEmptyArray(raw string) bool {
 // UsageCounts reads the token counts of a raw usage object without
 // decoding it: prompt, completion, total (prompt+completion when absent),
 // cached and reasoning tokens.
-func UsageCounts(raw []byte) (prompt, completion, total, cached, reasoning int) {
+func UsageCounts(raw []byte) UsageNumbers {
 	r := gjson.GetManyBytes(raw, "prompt_tokens", "completion_tokens", "total_tokens",
-		"prompt_tokens_details.cached_tokens", "completion_tokens_details.reasoning_tokens")
-	prompt, completion, total = int(r[0].Int()), int(r[1].Int()), int(r[2].Int())
+		"prompt_tokens_details.cached_tokens", "completion_tokens_details.reasoning_tokens",
+		"prompt_tokens_details.cache_write_tokens", "prompt_cache_hit_tokens")
+	n := UsageNumbers{Prompt: int(r[0].Int()), Completion: int(r[1].Int()), Total: int(r[2].Int()),
+		Cached: int(r[3].Int()), Reasoning: int(r[4].Int()), CacheWrite: int(r[5].Int())}
 	if !r[2].Exists() {
-		total = prompt + completion
+		n.Total = n.Prompt + n.Completion
 	}
-	return prompt, completion, total, int(r[3].Int()), int(r[4].Int())
+	if !r[3].Exists() {
+		// DeepSeek's own field, for versions without prompt_tokens_details.
+		n.Cached = int(r[6].Int())
+	}
+	return n
+}
+
+// UsageNumbers are the counts UsageCounts reads.
+type UsageNumbers struct {
+	Prompt, Completion, Total, Cached, Reasoning, CacheWrite int
 }
 
 // AppendMessageText appends the generated text of a non-streamed response

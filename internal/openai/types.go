@@ -486,6 +486,14 @@ func (u *Usage) CachedTokens() int {
 	return u.PromptTokensDetails.CachedTokens
 }
 
+// CacheWriteTokens returns prompt_tokens_details.cache_write_tokens, or 0.
+func (u *Usage) CacheWriteTokens() int {
+	if u == nil || u.PromptTokensDetails == nil {
+		return 0
+	}
+	return u.PromptTokensDetails.CacheWriteTokens
+}
+
 // ReasoningTokens returns completion_tokens_details.reasoning_tokens, or 0.
 func (u *Usage) ReasoningTokens() int {
 	if u == nil || u.CompletionTokensDetails == nil {
@@ -497,6 +505,9 @@ func (u *Usage) ReasoningTokens() int {
 // PromptTokensDetails breaks prompt tokens down.
 type PromptTokensDetails struct {
 	CachedTokens int `json:"cached_tokens"`
+	// CacheWriteTokens are prompt tokens written to the prompt cache
+	// (OpenAI's and OpenRouter's name; Anthropic's cache_creation_input_tokens).
+	CacheWriteTokens int `json:"cache_write_tokens,omitempty"`
 	// Extra holds every other member (audio_tokens, …), verbatim.
 	Extra map[string]json.RawMessage `json:"-"`
 }

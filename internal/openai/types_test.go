@@ -162,11 +162,24 @@ func TestAppendText(t *testing.T) {
 }
 
 func TestUsageCounts(t *testing.T) {
-	p, c, tot, cached, r := UsageCounts([]byte(`{"prompt_tokens":12,"completion_tokens":789,"total_tokens":801,"prompt_tokens_details":{"cached_tokens":3},"completion_tokens_details":{"reasoning_tokens":415}}`))
-	if p != 12 || c != 789 || tot != 801 || cached != 3 || r != 415 {
-		t.Fatal(p, c, tot, cached, r)
-	}
-	if _, _, tot, _, _ := UsageCounts([]byte(`{"prompt_tokens":1,"completion_tokens":2}`)); tot != 3 {
-		t.Fatal(tot)
+	for _, tc := range []struct {
+		raw  string
+		want UsageNumbers
+	}{
+		{`{"prompt_tokens":12,"completion_tokens":789,"total_tokens":801,"prompt_tokens_details":{"cached_tokens":3},"completion_tokens_details":{"reasoning_tokens":415}}`,
+			UsageNumbers{Prompt: 12, Completion: 789, Total: 801, Cached: 3, Reasoning: 415}},
+		{`{"prompt_tokens":1,"completion_tokens":2}`, UsageNumbers{Prompt: 1, Completion: 2, Total: 3}},
+		// DeepSeek without prompt_tokens_details: its own hit count is the cached count.
+		{`{"prompt_tokens":20,"completion_tokens":2,"total_tokens":22,"prompt_cache_hit_tokens":16,"prompt_cache_miss_tokens":4}`,
+			UsageNumbers{Prompt: 20, Completion: 2, Total: 22, Cached: 16}},
+		// When both are present the OpenAI-style field wins.
+		{`{"prompt_tokens":20,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":8},"prompt_cache_hit_tokens":16}`,
+			UsageNumbers{Prompt: 20, Completion: 2, Total: 22, Cached: 8}},
+		{`{"prompt_tokens":300,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":100,"cache_write_tokens":150}}`,
+			UsageNumbers{Prompt: 300, Completion: 2, Total: 302, Cached: 100, CacheWrite: 150}},
+	} {
+		if got := UsageCounts([]byte(tc.raw)); got != tc.want {
+			t.Errorf("%s: got %+v, want %+v", tc.raw, got, tc.want)
+		}
 	}
 }

@@ -135,6 +135,7 @@ func (w *Writer) Close() error {
 
 // line is the JSON shape of one log line.
 type line struct {
+	ID               string  `json:"id"`
 	Time             string  `json:"time"`
 	RequestID        string  `json:"request_id"`
 	KeyID            string  `json:"key_id"`
@@ -152,6 +153,7 @@ type line struct {
 	TotalTokens      int     `json:"total_tokens"`
 	CachedTokens     int     `json:"cached_tokens"`
 	ReasoningTokens  int     `json:"reasoning_tokens"`
+	CacheWriteTokens int     `json:"cache_write_tokens,omitempty"`
 	Estimated        bool    `json:"estimated"`
 	Error            string  `json:"error"`
 }
@@ -204,10 +206,10 @@ func (w *Writer) run() {
 
 func toLine(r llmbridge.UsageRecord) line {
 	return line{
-		Time: r.Time.UTC().Format(time.RFC3339Nano), RequestID: r.RequestID, KeyID: r.KeyID,
+		ID: r.ID, Time: r.Time.UTC().Format(time.RFC3339Nano), RequestID: r.RequestID, KeyID: r.KeyID,
 		Method: r.Method, Path: r.Path, Provider: r.Provider, Model: r.Model, UpstreamModel: r.UpstreamModel,
 		Stream: r.Stream, Status: r.Status, DurationMS: ms(r.Duration), TTFTMS: ms(r.TTFT),
 		PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, TotalTokens: r.TotalTokens,
-		CachedTokens: r.CachedTokens, ReasoningTokens: r.ReasoningTokens, Estimated: r.Estimated, Error: r.Error,
+		CachedTokens: r.CachedTokens, ReasoningTokens: r.ReasoningTokens, CacheWriteTokens: r.CacheWriteTokens, Estimated: r.Estimated, Error: r.Error,
 	}
 }

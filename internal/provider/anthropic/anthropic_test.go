@@ -131,7 +131,7 @@ func TestDecodeResponse(t *testing.T) {
 		m.ToolCalls[0].ID != "toolu_01" || m.ToolCalls[0].Function.Arguments != `{"a":1}` || r.Choices[0].FinishReason != "tool_calls" {
 		t.Errorf("message %+v finish %q", m, r.Choices[0].FinishReason)
 	}
-	if u := r.Usage; u.PromptTokens != 125 || u.CompletionTokens != 10 || u.TotalTokens != 135 || u.CachedTokens() != 100 {
+	if u := r.Usage; u.PromptTokens != 125 || u.CompletionTokens != 10 || u.TotalTokens != 135 || u.CachedTokens() != 100 || u.CacheWriteTokens() != 5 {
 		t.Errorf("usage %+v", u)
 	}
 }

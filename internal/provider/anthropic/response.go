@@ -41,11 +41,12 @@ type (
 )
 
 // usage maps Anthropic's counts: cache reads and writes are part of the
-// prompt (input_tokens excludes them), cache reads are cached tokens.
+// prompt (input_tokens excludes them), cache reads are cached tokens and
+// cache writes are cache_write_tokens.
 func (u usageJSON) usage() *openai.Usage {
 	prompt := u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens
 	return &openai.Usage{PromptTokens: prompt, CompletionTokens: u.OutputTokens, TotalTokens: prompt + u.OutputTokens,
-		PromptTokensDetails: &openai.PromptTokensDetails{CachedTokens: u.CacheReadInputTokens}}
+		PromptTokensDetails: &openai.PromptTokensDetails{CachedTokens: u.CacheReadInputTokens, CacheWriteTokens: u.CacheCreationInputTokens}}
 }
 
 func finishReason(r string) string {
