@@ -112,18 +112,4 @@ func netCause(err error) string {
 }
 
 // writeError writes e as an OpenAI error response.
-func writeError(w http.ResponseWriter, e *APIError) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	if e.RetryAfter != "" {
-		h.Set("Retry-After", e.RetryAfter)
-	}
-	status := e.StatusCode()
-	if status == http.StatusBadRequest || status == http.StatusNotFound || status == http.StatusRequestEntityTooLarge || status == http.StatusUnauthorized {
-		// The OpenAI SDKs honour this: do not retry what will fail again.
-		h.Set("X-Should-Retry", "false")
-	}
-	body, _ := openai.Marshal(e)
-	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
-}
+func writeError(w http.ResponseWriter, e *APIError) { openai.WriteError(w, e) }

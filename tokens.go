@@ -102,7 +102,7 @@ type UsageRecord struct {
 // context.
 func (b *Bridge) finish(c *call) {
 	r := &c.rec
-	r.ID = newRecordID(r.Time)
+	r.ID = NewRecordID(r.Time)
 	r.Duration = time.Since(r.Time)
 	if !c.first.IsZero() {
 		r.TTFT = c.first.Sub(r.Time)
@@ -165,8 +165,8 @@ func (b *Bridge) logRecord(r *UsageRecord) {
 	b.log.LogAttrs(ctx, level, "chat completion", attrs...)
 }
 
-// newRecordID returns a UsageRecord.ID for a request that arrived at t.
-func newRecordID(t time.Time) string {
+// NewRecordID returns a new UsageRecord.ID for a request that arrived at t.
+func NewRecordID(t time.Time) string {
 	const digits = "0123456789abcdef"
 	var id [28]byte
 	ms := uint64(t.UnixMilli())

@@ -82,3 +82,21 @@ func (e *APIError) MarshalJSON() ([]byte, error) {
 func Errorf(status int, typ, code, format string, args ...any) *APIError {
 	return &APIError{Status: status, Type: typ, Code: code, Message: fmt.Sprintf(format, args...)}
 }
+
+// WriteError writes e as an HTTP response: its status, the OpenAI error
+// body, Retry-After when set, and X-Should-Retry: false for the statuses a
+// retry cannot fix (the OpenAI SDKs honour it).
+func WriteError(w http.ResponseWriter, e *APIError) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if e.RetryAfter != "" {
+		h.Set("Retry-After", e.RetryAfter)
+	}
+	status := e.StatusCode()
+	if status == http.StatusBadRequest || status == http.StatusNotFound || status == http.StatusRequestEntityTooLarge || status == http.StatusUnauthorized {
+		h.Set("X-Should-Retry", "false")
+	}
+	body, _ := Marshal(e)
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}

@@ -1,0 +1,193 @@
+package usage
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
+)
+
+// Admin serves the admin API:
+//
+//	GET /admin/api/usage?from=YYYY-MM-DD&to=YYYY-MM-DD&group_by=day,model,provider,key[&format=csv]
+//	GET /admin/api/requests?limit=N&before=ID
+//
+// Every request needs the admin key (Authorization: Bearer, or
+// x-api-key); access keys are refused. Without an admin key configured
+// the API is off and says so.
+type Admin struct {
+	store  *Store
+	digest *[32]byte
+	now    func() time.Time
+}
+
+// NewAdmin returns the admin API over store (nil: the usage store is
+// off). An empty adminKey turns the API off.
+func NewAdmin(store *Store, adminKey string) *Admin {
+	a := &Admin{store: store, now: time.Now}
+	if adminKey != "" {
+		d := sha256.Sum256([]byte(adminKey))
+		a.digest = &d
+	}
+	return a
+}
+
+func adminError(w http.ResponseWriter, status int, typ, code, format string, args ...any) {
+	openai.WriteError(w, openai.Errorf(status, typ, code, format, args...))
+}
+
+// ServeHTTP implements http.Handler.
+func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if a.digest == nil {
+		adminError(w, http.StatusNotFound, openai.TypeInvalidRequest, "admin_api_disabled",
+			"the admin API is off: set LLMBRIDGE_ADMIN_KEY to turn it on")
+		return
+	}
+	if !a.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="llmbridge-admin"`)
+		adminError(w, http.StatusUnauthorized, openai.TypeAuthentication, "invalid_api_key",
+			"the admin API needs the admin key (LLMBRIDGE_ADMIN_KEY) as a Bearer token; access keys are not accepted here")
+		return
+	}
+	var serve func(http.ResponseWriter, *http.Request)
+	switch strings.TrimSuffix(r.URL.Path, "/") {
+	case "/admin/api/usage":
+		serve = a.usage
+	case "/admin/api/requests":
+		serve = a.requests
+	default:
+		adminError(w, http.StatusNotFound, openai.TypeInvalidRequest, "not_found",
+			"no admin endpoint %s (there are /admin/api/usage and /admin/api/requests)", r.URL.Path)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		adminError(w, http.StatusMethodNotAllowed, openai.TypeInvalidRequest, "method_not_allowed", "%s is not allowed here; use GET", r.Method)
+		return
+	}
+	if a.store == nil {
+		adminError(w, http.StatusServiceUnavailable, openai.TypeServer, "usage_store_off",
+			"the usage store is off (LLMBRIDGE_DB=off), so there is nothing to report")
+		return
+	}
+	serve(w, r)
+}
+
+func (a *Admin) authorized(r *http.Request) bool {
+	key := r.Header.Get("x-api-key")
+	if h := r.Header.Get("Authorization"); h != "" {
+		if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+			key = strings.TrimSpace(h[7:])
+		} else {
+			return false
+		}
+	}
+	if key == "" {
+		return false
+	}
+	d := sha256.Sum256([]byte(key))
+	return subtle.ConstantTimeCompare(d[:], a.digest[:]) == 1
+}
+
+// ParseQuery reads from, to and group_by as the API and the CLI take
+// them: to defaults to today (UTC), from to six days before to, group_by
+// to day; group names are comma-separated.
+func ParseQuery(from, to, groupBy string, now time.Time) (Query, error) {
+	q := Query{From: from, To: to}
+	if q.To == "" {
+		q.To = now.UTC().Format(time.DateOnly)
+	}
+	if q.From == "" {
+		t, err := time.Parse(time.DateOnly, q.To)
+		if err != nil {
+			return q, errBadDate(q.To)
+		}
+		q.From = t.AddDate(0, 0, -6).Format(time.DateOnly)
+	}
+	if groupBy == "" {
+		groupBy = "day"
+	}
+	if groupBy != "none" {
+		for _, g := range strings.Split(groupBy, ",") {
+			q.GroupBy = append(q.GroupBy, strings.TrimSpace(g))
+		}
+	}
+	return q, q.Validate()
+}
+
+type errBadDate string
+
+func (e errBadDate) Error() string { return strconv.Quote(string(e)) + " is not a date (YYYY-MM-DD)" }
+
+func (a *Admin) usage(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	q, err := ParseQuery(v.Get("from"), v.Get("to"), v.Get("group_by"), a.now())
+	if err != nil {
+		adminError(w, http.StatusBadRequest, openai.TypeInvalidRequest, "invalid_query", "%s", err)
+		return
+	}
+	format := v.Get("format")
+	if format != "" && format != "json" && format != "csv" {
+		adminError(w, http.StatusBadRequest, openai.TypeInvalidRequest, "invalid_query", "format %q: use json or csv", format)
+		return
+	}
+	rep, err := a.store.Report(r.Context(), q)
+	if err != nil {
+		adminError(w, http.StatusInternalServerError, openai.TypeServer, "usage_store_error", "reading the usage store failed: %s", err)
+		return
+	}
+	if format == "csv" {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="usage-`+q.From+`-`+q.To+`.csv"`)
+		_ = rep.WriteCSV(w)
+		return
+	}
+	body, _ := rep.MarshalJSON()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// RequestsPage is the /admin/api/requests response.
+type RequestsPage struct {
+	Requests []Row `json:"requests"`
+	// NextBefore is the before= value of the next (older) page; null on
+	// the last page.
+	NextBefore *string `json:"next_before"`
+}
+
+func (a *Admin) requests(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	limit := 50
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			adminError(w, http.StatusBadRequest, openai.TypeInvalidRequest, "invalid_query", "limit %q: want 1 to 1000", s)
+			return
+		}
+		limit = n
+	}
+	before := v.Get("before")
+	if len(before) > 64 || strings.Trim(before, "0123456789abcdef") != "" {
+		adminError(w, http.StatusBadRequest, openai.TypeInvalidRequest, "invalid_query", "before %q: want a request record id (lower-case hex)", before)
+		return
+	}
+	rows, err := a.store.Requests(r.Context(), limit, before)
+	if err != nil {
+		adminError(w, http.StatusInternalServerError, openai.TypeServer, "usage_store_error", "reading the usage store failed: %s", err)
+		return
+	}
+	page := RequestsPage{Requests: rows}
+	if len(rows) == limit {
+		last := rows[len(rows)-1].ID
+		page.NextBefore = &last
+	}
+	body, _ := json.Marshal(page)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(append(body, '\n'))
+}

@@ -1,0 +1,155 @@
+package usage
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// columnName is the name of a group's column in reports: "key" is shown
+// as key_id (a fingerprint, never the key).
+func columnName(group string) string {
+	if group == "key" {
+		return "key_id"
+	}
+	return group
+}
+
+// numberColumns are a report row's sums, in output order.
+var numberColumns = []string{"requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens",
+	"reasoning_tokens", "cache_write_tokens", "cost_usd", "unpriced_requests"}
+
+func (t *Totals) numbers() []string {
+	cost := ""
+	if c := t.Cost(); c != nil {
+		cost = formatUSD(*c)
+	}
+	return []string{i64(t.Requests), i64(t.Errors), i64(t.PromptTokens), i64(t.CompletionTokens), i64(t.CachedTokens),
+		i64(t.ReasoningTokens), i64(t.CacheWriteTokens), cost, i64(t.Unpriced)}
+}
+
+func i64(v int64) string { return strconv.FormatInt(v, 10) }
+
+// formatUSD writes a cost without exponent and without trailing zeros.
+func formatUSD(v float64) string { return strconv.FormatFloat(RoundUSD(v), 'f', -1, 64) }
+
+// MarshalJSON writes {"from","to","group_by","rows":[…],"totals":{…}},
+// each row with its group fields (in group_by order) before its sums;
+// cost_usd is null when nothing in the row was priced.
+func (r *Report) MarshalJSON() ([]byte, error) {
+	var b strings.Builder
+	b.WriteString(`{"from":`)
+	writeJSONString(&b, r.From)
+	b.WriteString(`,"to":`)
+	writeJSONString(&b, r.To)
+	b.WriteString(`,"group_by":[`)
+	for i, g := range r.GroupBy {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeJSONString(&b, g)
+	}
+	b.WriteString(`],"rows":[`)
+	for i := range r.Rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		r.writeRow(&b, &r.Rows[i], true)
+	}
+	b.WriteString(`],"totals":`)
+	r.writeRow(&b, &r.Totals, false)
+	b.WriteByte('}')
+	return []byte(b.String()), nil
+}
+
+func (r *Report) writeRow(b *strings.Builder, row *ReportRow, groups bool) {
+	b.WriteByte('{')
+	if groups {
+		for i, g := range r.GroupBy {
+			writeJSONString(b, columnName(g))
+			b.WriteByte(':')
+			writeJSONString(b, row.Group[i])
+			b.WriteByte(',')
+		}
+	}
+	for i, v := range row.numbers() {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(numberColumns[i])
+		b.WriteString(`":`)
+		if v == "" {
+			v = "null"
+		}
+		b.WriteString(v)
+	}
+	b.WriteByte('}')
+}
+
+func writeJSONString(b *strings.Builder, s string) {
+	q, _ := json.Marshal(s)
+	b.Write(q)
+}
+
+// header returns the column names of the report's rows.
+func (r *Report) header() []string {
+	h := make([]string, 0, len(r.GroupBy)+len(numberColumns))
+	for _, g := range r.GroupBy {
+		h = append(h, columnName(g))
+	}
+	return append(h, numberColumns...)
+}
+
+// WriteCSV writes the report's rows as CSV with a header line (no totals
+// line: a spreadsheet sums the columns). An unpriced cost is empty.
+func (r *Report) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(r.header()); err != nil {
+		return err
+	}
+	for i := range r.Rows {
+		if err := cw.Write(append(append([]string(nil), r.Rows[i].Group...), r.Rows[i].numbers()...)); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteTable writes the report as an aligned text table with a TOTAL
+// line; an unpriced cost is shown as "-".
+func (r *Report) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	line := func(cells []string) {
+		for _, c := range cells {
+			if c == "" {
+				c = "-"
+			}
+			fmt.Fprint(tw, c, "\t")
+		}
+		fmt.Fprintln(tw)
+	}
+	line(r.header())
+	for i := range r.Rows {
+		line(append(append([]string(nil), r.Rows[i].Group...), r.Rows[i].numbers()...))
+	}
+	total := make([]string, len(r.GroupBy))
+	if len(total) > 0 {
+		total[0] = "TOTAL"
+		for i := 1; i < len(total); i++ {
+			total[i] = " "
+		}
+	}
+	line(append(total, r.Totals.numbers()...))
+	fmt.Fprintf(tw, "\n")
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%s .. %s (UTC days); cost in USD; '-' = no price known for the model\n", r.From, r.To)
+	return err
+}

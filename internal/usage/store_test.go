@@ -1,0 +1,242 @@
+package usage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/pgtest"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(childMain())
+	}
+	code := pgtest.Main(m)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// eachStore runs f against a fresh SQLite file and a fresh PostgreSQL
+// schema: the two must behave the same.
+func eachStore(t *testing.T, f func(t *testing.T, s *Store)) {
+	t.Run("sqlite", func(t *testing.T) {
+		f(t, openStore(t, filepath.Join(t.TempDir(), "data", "usage.db")))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		f(t, openStore(t, pgtest.URL(t)))
+	})
+}
+
+func openStore(t testing.TB, dsn string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+var day1 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+// rec builds a record; provider "" means not routed.
+func rec(at time.Time, key, provider, model string, prompt, cached, completion int, status int) llmbridge.UsageRecord {
+	return llmbridge.UsageRecord{ID: llmbridge.NewRecordID(at), Time: at, RequestID: "req_x", KeyID: key, Provider: provider,
+		Model: provider + "/" + model, UpstreamModel: model, Status: status, PromptTokens: prompt, CachedTokens: cached,
+		CompletionTokens: completion, TotalTokens: prompt + completion, Duration: 120 * time.Millisecond}
+}
+
+func rows(prices Prices, recs ...llmbridge.UsageRecord) []Row {
+	out := make([]Row, len(recs))
+	for i, r := range recs {
+		out[i] = RowOf(r, prices)
+	}
+	return out
+}
+
+func TestStoreInsertIsIdempotentAndRollsUp(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		p := DefaultPrices()
+		batch := rows(p,
+			rec(day1, "key-a", "openai", "gpt-4o-mini", 1000, 600, 200, 200),                 // 225 µ$
+			rec(day1.Add(time.Hour), "key-a", "openai", "gpt-4o-mini", 1000, 0, 0, 200),      // 150 µ$
+			rec(day1.Add(2*time.Hour), "key-b", "gemini", "gemini-exp-1206", 10, 0, 5, 200),  // unpriced
+			rec(day1.Add(3*time.Hour), "key-b", "openai", "gpt-4o-mini", 0, 0, 0, 429),       // error, 0 $
+			rec(day1.AddDate(0, 0, 1), "key-a", "deepseek", "deepseek-chat", 20, 16, 2, 200), // next day
+		)
+		batch = append(batch, batch[0]) // the same record twice in one batch
+		n, err := s.Insert(ctx, batch)
+		if err != nil || n != 5 {
+			t.Fatalf("insert: %d %v", n, err)
+		}
+		// A retried batch (say the commit reply was lost) counts nothing twice.
+		if n, err := s.Insert(ctx, batch); err != nil || n != 0 {
+			t.Fatalf("second insert: %d %v", n, err)
+		}
+		rep, err := s.Report(ctx, Query{From: "2026-11-23", To: "2026-11-24", GroupBy: []string{"day", "model"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{
+			`[2026-11-23 gemini/gemini-exp-1206] req=1 err=0 prompt=10 completion=5 cached=0 cost=<nil> unpriced=1`,
+			`[2026-11-23 openai/gpt-4o-mini] req=3 err=1 prompt=2000 completion=200 cached=600 cost=0.000375 unpriced=0`,
+			`[2026-11-24 deepseek/deepseek-chat] req=1 err=0 prompt=20 completion=2 cached=16 cost=2.408e-06 unpriced=0`,
+		}
+		if got := summarize(rep.Rows); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("rows\n got %q\nwant %q", got, want)
+		}
+		if tot := summarize([]ReportRow{rep.Totals}); tot[0] != `[] req=5 err=1 prompt=2030 completion=207 cached=616 cost=0.000377408 unpriced=1` {
+			t.Fatalf("totals %s", tot[0])
+		}
+		// Date range and other groupings read the same rollups.
+		rep, err = s.Report(ctx, Query{From: "2026-11-24", To: "2026-11-24", GroupBy: []string{"key", "provider"}})
+		if err != nil || len(rep.Rows) != 1 || fmt.Sprint(rep.Rows[0].Group) != "[key-a deepseek]" {
+			t.Fatalf("%+v %v", rep, err)
+		}
+		rep, err = s.Report(ctx, Query{From: "2020-01-01", To: "2020-01-02"})
+		if err != nil || len(rep.Rows) != 0 || rep.Totals.Requests != 0 {
+			t.Fatalf("empty range: %+v %v", rep, err)
+		}
+		rep, err = s.Report(ctx, Query{From: "2026-01-01", To: "2026-12-31"}) // no grouping: one row
+		if err != nil || len(rep.Rows) != 1 || rep.Rows[0].Requests != 5 {
+			t.Fatalf("ungrouped: %+v %v", rep, err)
+		}
+	})
+}
+
+func summarize(rs []ReportRow) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		var cost any = "<nil>"
+		if c := r.Cost(); c != nil {
+			cost = *c
+		}
+		out[i] = fmt.Sprintf("%v req=%d err=%d prompt=%d completion=%d cached=%d cost=%v unpriced=%d",
+			r.Group, r.Requests, r.Errors, r.PromptTokens, r.CompletionTokens, r.CachedTokens, cost, r.Unpriced)
+	}
+	return out
+}
+
+func TestStoreManyRowsAndPaging(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		var recs []llmbridge.UsageRecord
+		for i := range 1001 { // more than several statements' worth
+			r := rec(day1.Add(time.Duration(i)*time.Second), fmt.Sprintf("key-%d", i%3), "openai", "gpt-4o", 10, 0, 1, 200)
+			r.Stream, r.Estimated, r.TTFT, r.Error = i%2 == 0, i%5 == 0, 5*time.Millisecond, ""
+			recs = append(recs, r)
+		}
+		if n, err := s.Insert(ctx, rows(DefaultPrices(), recs...)); err != nil || n != 1001 {
+			t.Fatalf("%d %v", n, err)
+		}
+		var seen []string
+		before := ""
+		for {
+			page, err := s.Requests(ctx, 300, before)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page {
+				seen = append(seen, r.ID)
+			}
+			if len(page) < 300 {
+				break
+			}
+			before = page[len(page)-1].ID
+		}
+		if len(seen) != 1001 {
+			t.Fatalf("paged %d rows", len(seen))
+		}
+		for i := range seen {
+			if want := recs[1000-i].ID; seen[i] != want {
+				t.Fatalf("row %d: %s, want %s (newest first)", i, seen[i], want)
+			}
+		}
+		page, _ := s.Requests(ctx, 1, "")
+		r := page[0]
+		if r.Model != "openai/gpt-4o" || r.ClientModel != "openai/gpt-4o" || !r.Stream || !r.Estimated || r.TTFTMS != 5 || r.DurationMS != 120 ||
+			r.CostUSD == nil || *r.CostUSD != 0.000035 || !r.Time.Equal(recs[1000].Time) || r.KeyID != "key-1" {
+			t.Fatalf("row %+v", r)
+		}
+	})
+}
+
+func TestStorePruneKeepsRollups(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		old, recent := day1.AddDate(0, 0, -40), day1
+		if _, err := s.Insert(ctx, rows(DefaultPrices(),
+			rec(old, "k", "openai", "gpt-4o", 1, 0, 1, 200), rec(old.Add(time.Minute), "k", "openai", "gpt-4o", 1, 0, 1, 200),
+			rec(recent, "k", "openai", "gpt-4o", 1, 0, 1, 200))); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.Prune(ctx, day1.AddDate(0, 0, -30))
+		if err != nil || n != 2 {
+			t.Fatalf("pruned %d %v", n, err)
+		}
+		left, _ := s.Requests(ctx, 10, "")
+		if len(left) != 1 {
+			t.Fatalf("%d rows left", len(left))
+		}
+		rep, err := s.Report(ctx, Query{From: "2026-01-01", To: "2026-12-31"})
+		if err != nil || rep.Totals.Requests != 3 {
+			t.Fatalf("rollups after prune: %+v %v", rep.Totals, err)
+		}
+	})
+}
+
+func TestStoreReopenKeepsDataAndMigratesOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "u.db")
+	s := openStore(t, path)
+	if _, err := s.Insert(context.Background(), rows(nil, rec(day1, "k", "x", "y", 1, 0, 1, 200))); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openStore(t, path)
+	got, err := s.Requests(context.Background(), 5, "")
+	if err != nil || len(got) != 1 || got[0].CostUSD != nil {
+		t.Fatalf("%+v %v", got, err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("database file mode %v %v", fi.Mode(), err)
+	}
+	db, _ := sql.Open("sqlite", path)
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("migrations applied %d times %v", n, err)
+	}
+	var mode string
+	if err := s.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal mode %q %v", mode, err)
+	}
+}
+
+func TestQueryValidate(t *testing.T) {
+	for _, q := range []Query{
+		{From: "2026-13-01", To: "2026-12-01"},
+		{From: "2026-12-02", To: "2026-12-01"},
+		{From: "2026-12-01", To: "2026-12-01", GroupBy: []string{"model; DROP TABLE requests"}},
+		{From: "2026-12-01", To: "2026-12-01", GroupBy: []string{"day", "day"}},
+	} {
+		if q.Validate() == nil {
+			t.Errorf("%+v: no error", q)
+		}
+	}
+}
+
+const childEnv = "LLMBRIDGE_USAGE_CHILD_DB"

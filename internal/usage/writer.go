@@ -1,0 +1,352 @@
+package usage
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/llmbridge/llmbridge"
+)
+
+// WriterOptions configure a Writer. Zero values take the defaults.
+type WriterOptions struct {
+	Prices     Prices        // prices at start (SetPrices replaces them)
+	FlushEvery time.Duration // longest a record waits before its batch is written (250ms)
+	BatchSize  int           // rows per transaction; a full batch is written at once (256)
+	// MaxPending bounds the records waiting in memory while the store
+	// cannot be written (100,000 ≈ 40 MB). Beyond it new records are
+	// dropped and counted (Dropped) — the request log still has them.
+	MaxPending int
+	// SpoolPath is where records still unwritten at Close are saved (JSON
+	// lines), to be written at the next start. Empty: not saved.
+	SpoolPath string
+	// Retention is how long request rows are kept; older ones are deleted
+	// at start and every hour. Daily rollups are kept forever. 0 keeps
+	// request rows forever.
+	Retention time.Duration
+	Logger    *slog.Logger
+}
+
+// Writer is the usage sink that writes records to a Store: in batches,
+// off the request path, retrying with backoff while the store is
+// unwritable, and draining at Close. Record never blocks on the database.
+type Writer struct {
+	store  *Store
+	opts   WriterOptions
+	prices atomic.Pointer[Prices]
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	pending []Row // pending[head:] wait to be written, oldest first
+	head    int
+	closed  bool
+	spooled int // rows at the front of pending that came from the spool file
+
+	wake    chan struct{}
+	quit    chan struct{}
+	done    chan struct{}
+	written atomic.Int64
+	dropped atomic.Int64
+}
+
+// NewWriter starts a writer for store. Records saved in the spool file by
+// an earlier Close are queued first; they are written once (ids already
+// stored are skipped).
+func NewWriter(store *Store, o WriterOptions) (*Writer, error) {
+	if o.FlushEvery <= 0 {
+		o.FlushEvery = 250 * time.Millisecond
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 256
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = 100_000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	w := &Writer{store: store, opts: o, log: o.Logger, wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	p := o.Prices
+	w.prices.Store(&p)
+	if o.SpoolPath != "" {
+		rows, err := readSpool(o.SpoolPath)
+		if err != nil {
+			return nil, err
+		}
+		if len(rows) > 0 {
+			w.log.Info("usage: writing records saved at the last shutdown", "records", len(rows), "spool", o.SpoolPath)
+		}
+		w.pending, w.spooled = rows, len(rows)
+	}
+	go w.run()
+	return w, nil
+}
+
+// SetPrices replaces the prices used for records from now on (a config
+// reload). Stored costs are not recomputed.
+func (w *Writer) SetPrices(p Prices) { w.prices.Store(&p) }
+
+// Record is the llmbridge usage sink (llmbridge.WithUsageSink): it prices
+// the record and queues it.
+func (w *Writer) Record(r llmbridge.UsageRecord) {
+	row := RowOf(r, *w.prices.Load())
+	w.mu.Lock()
+	if w.closed || len(w.pending)-w.head >= w.opts.MaxPending {
+		w.mu.Unlock()
+		w.dropped.Add(1)
+		return
+	}
+	w.pending = append(w.pending, row)
+	full := len(w.pending)-w.head >= w.opts.BatchSize
+	w.mu.Unlock()
+	if full {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Written returns how many records the writer has stored (not counting
+// ones the store already had).
+func (w *Writer) Written() int64 { return w.written.Load() }
+
+// Dropped returns how many records were dropped because MaxPending were
+// already waiting (or the writer was closed).
+func (w *Writer) Dropped() int64 { return w.dropped.Load() }
+
+// Pending returns how many records wait to be written.
+func (w *Writer) Pending() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.pending) - w.head
+}
+
+// Close writes what is pending (trying for up to timeout), saves what
+// could not be written to the spool file, and stops the writer.
+func (w *Writer) Close(timeout time.Duration) error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	w.mu.Unlock()
+	close(w.quit)
+	<-w.done
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for w.Pending() > 0 && ctx.Err() == nil {
+		if err := w.flush(ctx); err != nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	left := w.take(len(w.pending))
+	if w.opts.SpoolPath == "" {
+		if len(left) > 0 {
+			return fmt.Errorf("usage: %d records could not be written to %s and no spool file is set", len(left), w.store)
+		}
+		return nil
+	}
+	if len(left) == 0 {
+		if err := os.Remove(w.opts.SpoolPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	if err := writeSpool(w.opts.SpoolPath, left); err != nil {
+		return fmt.Errorf("usage: %d records could not be written or saved: %w", len(left), err)
+	}
+	w.log.Warn("usage: the store could not be written; records saved for the next start", "records", len(left), "spool", w.opts.SpoolPath)
+	return nil
+}
+
+// take returns a copy of up to n pending rows without removing them.
+func (w *Writer) take(n int) []Row {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	avail := w.pending[w.head:]
+	return append([]Row(nil), avail[:min(n, len(avail))]...)
+}
+
+// drop removes the first n pending rows (written) and reports whether
+// the last of the rows read from the spool file went with them.
+func (w *Writer) drop(n int) (fromSpool bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	clear(w.pending[w.head : w.head+n])
+	w.head += n
+	if w.spooled > 0 {
+		w.spooled = max(0, w.spooled-n)
+		fromSpool = w.spooled == 0
+	}
+	if w.head == len(w.pending) {
+		w.pending, w.head = w.pending[:0], 0
+	} else if w.head > 4096 && w.head > len(w.pending)/2 {
+		n := copy(w.pending, w.pending[w.head:])
+		clear(w.pending[n:])
+		w.pending, w.head = w.pending[:n], 0
+	}
+	return fromSpool
+}
+
+// flush writes pending rows batch by batch until none are left or the
+// store fails.
+func (w *Writer) flush(ctx context.Context) error {
+	for {
+		batch := w.take(w.opts.BatchSize)
+		if len(batch) == 0 {
+			return nil
+		}
+		ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		n, err := w.store.Insert(ictx, batch)
+		cancel()
+		if err != nil {
+			return err
+		}
+		w.written.Add(int64(n))
+		if w.drop(len(batch)) && w.opts.SpoolPath != "" {
+			// Everything the spool held is stored now.
+			_ = os.Remove(w.opts.SpoolPath)
+		}
+	}
+}
+
+func (w *Writer) run() {
+	defer close(w.done)
+	tick := time.NewTicker(w.opts.FlushEvery)
+	defer tick.Stop()
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-w.quit:
+			cancel() // stop an insert stuck on a dead database; Close retries
+		case <-ctx.Done():
+		}
+	}()
+	w.prune(ctx)
+	backoff, retryAt, failing := time.Duration(0), time.Time{}, false
+	for {
+		select {
+		case <-w.quit:
+			return
+		case <-prune.C:
+			w.prune(ctx)
+			continue
+		case <-w.wake:
+		case <-tick.C:
+		}
+		if time.Now().Before(retryAt) {
+			continue
+		}
+		err := w.flush(ctx)
+		if err == nil {
+			if failing {
+				w.log.Info("usage: the store is writable again", "store", w.store.String(), "pending", w.Pending())
+			}
+			backoff, retryAt, failing = 0, time.Time{}, false
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		backoff = min(max(2*backoff, time.Second), 30*time.Second)
+		retryAt = time.Now().Add(backoff)
+		if !failing {
+			w.log.Error("usage: cannot write to the store; records wait in memory and are retried", "store", w.store.String(), "err", err,
+				"pending", w.Pending(), "max_pending", w.opts.MaxPending)
+		}
+		failing = true
+	}
+}
+
+func (w *Writer) prune(ctx context.Context) {
+	if w.opts.Retention <= 0 {
+		return
+	}
+	n, err := w.store.Prune(ctx, time.Now().Add(-w.opts.Retention))
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Warn("usage: deleting old request rows failed", "err", err)
+		}
+		return
+	}
+	if n > 0 {
+		w.log.Info("usage: deleted request rows past retention (daily totals are kept)", "rows", n)
+	}
+}
+
+// readSpool reads the rows an earlier Close saved.
+func readSpool(path string) ([]Row, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var rows []Row
+	dec := json.NewDecoder(bufio.NewReader(f))
+	for {
+		var r Row
+		err := dec.Decode(&r)
+		if errors.Is(err, io.EOF) {
+			return rows, nil
+		}
+		if err != nil {
+			// A torn last line (crash while saving) loses only that line.
+			return rows, nil
+		}
+		if r.ID != "" {
+			rows = append(rows, r)
+		}
+	}
+}
+
+// writeSpool saves rows atomically (temp file, fsync, rename).
+func writeSpool(path string, rows []Row) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	bw := bufio.NewWriter(tmp)
+	enc := json.NewEncoder(bw)
+	for i := range rows {
+		if err := enc.Encode(&rows[i]); err != nil {
+			tmp.Close()
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
