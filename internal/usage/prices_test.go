@@ -13,10 +13,10 @@ import (
 func TestCostPerProvider(t *testing.T) {
 	p := DefaultPrices()
 	for _, tc := range []struct {
-		name                                        string
-		provider, model                             string
+		name                                         string
+		provider, model                              string
 		prompt, cached, write, completion, reasoning int
-		want                                        *float64
+		want                                         *float64
 	}{
 		// OpenAI gpt-4o-mini: 400 × 0.15 + 600 × 0.075 + 200 × 0.60 = 225 µ$.
 		{"openai cached", "openai", "gpt-4o-mini", 1000, 600, 0, 200, 0, f(0.000225)},
