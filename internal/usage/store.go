@@ -256,16 +256,23 @@ func b2i(b bool) int {
 // dailyKey is a usage_daily primary key.
 type dailyKey struct{ day, keyID, provider, model string }
 
-// values appends "($n,…,$m)" with n starting at *next.
-func values(sb *strings.Builder, cols int, next *int) {
+// values appends "($n,…,$m)" with n starting at *next — or "(?,…,?)"
+// for SQLite, whose driver looks "$n" names up one by one (quadratic in
+// the number of parameters: 124 ms for a 256-row batch, against 5 ms
+// with anonymous ones).
+func (s *Store) values(sb *strings.Builder, cols int, next *int) {
 	sb.WriteByte('(')
 	for i := 0; i < cols; i++ {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
 		*next++
-		sb.WriteByte('$')
-		sb.WriteString(strconv.Itoa(*next))
+		if s.postgres {
+			sb.WriteByte('$')
+			sb.WriteString(strconv.Itoa(*next))
+		} else {
+			sb.WriteByte('?')
+		}
 	}
 	sb.WriteByte(')')
 }
@@ -300,7 +307,7 @@ func (s *Store) Insert(ctx context.Context, rows []Row) (int, error) {
 			if i > 0 {
 				sb.WriteByte(',')
 			}
-			values(&sb, nRequestCols, &next)
+			s.values(&sb, nRequestCols, &next)
 			args = part[i].args(args)
 		}
 		sb.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
@@ -351,7 +358,7 @@ cached_tokens, reasoning_tokens, cache_write_tokens, cost_usd, unpriced) VALUES 
 			if i > 0 {
 				sb.WriteByte(',')
 			}
-			values(&sb, 13, &next)
+			s.values(&sb, 13, &next)
 			t := daily[k]
 			args = append(args, k.day, k.keyID, k.provider, k.model, t.Requests, t.Errors, t.PromptTokens, t.CompletionTokens,
 				t.CachedTokens, t.ReasoningTokens, t.CacheWriteTokens, t.CostUSD, t.Unpriced)

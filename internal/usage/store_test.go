@@ -238,5 +238,3 @@ func TestQueryValidate(t *testing.T) {
 		}
 	}
 }
-
-const childEnv = "LLMBRIDGE_USAGE_CHILD_DB"
