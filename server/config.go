@@ -7,12 +7,14 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/caarlos0/env/v11"
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/usage"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -52,6 +54,15 @@ type Config struct {
 	// Unset: "*" when access keys are set, none otherwise; "none" disables.
 	CORSOrigins []string `env:"LLMBRIDGE_CORS_ORIGINS" envSeparator:","`
 
+	// DB is the SQLite usage database; "off" turns the usage store off.
+	DB string `env:"LLMBRIDGE_DB" envDefault:"data/llmbridge.db"`
+	// DatabaseURL, a postgres:// URL, replaces DB with a PostgreSQL
+	// database several instances share.
+	DatabaseURL   string `env:"LLMBRIDGE_DATABASE_URL"`
+	RetentionDays int    `env:"LLMBRIDGE_RETENTION_DAYS" envDefault:"30"`
+	// AdminKey opens the admin API (/admin/api/…); unset, it is off.
+	AdminKey string `env:"LLMBRIDGE_ADMIN_KEY"`
+
 	LogLevel   string `env:"LLMBRIDGE_LOG_LEVEL" envDefault:"info"`
 	ConfigFile string `env:"LLMBRIDGE_CONFIG"`
 
@@ -65,7 +76,32 @@ type Config struct {
 
 	// Providers are the extra providers of the YAML file.
 	Providers []ProviderFile `env:"-"`
+	// Prices are the YAML file's prices, over the built-in ones.
+	Prices usage.Prices `env:"-"`
 }
+
+// StoreDSN is where usage is stored: the PostgreSQL URL, the SQLite path,
+// or "" when the store is off.
+func (c *Config) StoreDSN() string {
+	switch {
+	case c.DatabaseURL != "":
+		return c.DatabaseURL
+	case c.DB == "off" || c.DB == "":
+		return ""
+	}
+	return c.DB
+}
+
+// SpoolPath is where unwritten usage records are saved at shutdown.
+func (c *Config) SpoolPath() string {
+	if c.DatabaseURL != "" || c.DB == "off" || c.DB == "" {
+		return filepath.Join("data", "usage-spool.jsonl")
+	}
+	return c.DB + "-spool.jsonl"
+}
+
+// AllPrices are the built-in prices with the YAML file's over them.
+func (c *Config) AllPrices() usage.Prices { return usage.DefaultPrices().Merge(c.Prices) }
 
 // ProviderFile is one provider of the LLMBRIDGE_CONFIG YAML file.
 type ProviderFile struct {
@@ -84,6 +120,7 @@ type ProviderFile struct {
 
 type fileConfig struct {
 	Providers []ProviderFile `yaml:"providers"`
+	Prices    usage.Prices   `yaml:"prices"`
 }
 
 // LoadConfig reads the configuration from environ (tests pass a map; main
@@ -132,6 +169,20 @@ func LoadConfig(environ map[string]string) (*Config, error) {
 			errs = append(errs, err)
 		}
 	}
+	if c.DatabaseURL != "" && !usage.IsPostgresURL(c.DatabaseURL) {
+		errs = append(errs, errors.New("LLMBRIDGE_DATABASE_URL must be a postgres:// or postgresql:// URL (for SQLite set LLMBRIDGE_DB to a file path)"))
+	}
+	if c.RetentionDays < 0 {
+		errs = append(errs, fmt.Errorf("LLMBRIDGE_RETENTION_DAYS must not be negative (0 keeps request rows forever), got %d", c.RetentionDays))
+	}
+	if c.AdminKey != "" {
+		for _, k := range append(slices.Clone(c.AccessKeys), c.OpenAIKey, c.GoogleKey, c.DeepSeekKey, c.AnthropicKey) {
+			if k == c.AdminKey {
+				errs = append(errs, errors.New("LLMBRIDGE_ADMIN_KEY must differ from every access key and provider key"))
+				break
+			}
+		}
+	}
 	if len(c.AccessKeys) == 0 && !isLoopback(c.Addr) {
 		errs = append(errs, fmt.Errorf("ACCESS_API_KEYS is empty: without access keys the bridge only serves on a loopback address, not %q (set ACCESS_API_KEYS, or LLMBRIDGE_ADDR=127.0.0.1:1219)", c.Addr))
 	}
@@ -151,6 +202,10 @@ func (c *Config) loadFile(environ map[string]string) error {
 		return fmt.Errorf("LLMBRIDGE_CONFIG %s: %w", c.ConfigFile, err)
 	}
 	var errs []error
+	if err := fc.Prices.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("LLMBRIDGE_CONFIG %s: %w", c.ConfigFile, err))
+	}
+	c.Prices = fc.Prices
 	for i, p := range fc.Providers {
 		where := fmt.Sprintf("LLMBRIDGE_CONFIG %s: provider %d (%s)", c.ConfigFile, i+1, p.Name)
 		switch p.Kind {

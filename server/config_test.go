@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/pgtest"
 	"go.uber.org/goleak"
 )
 
@@ -55,6 +57,51 @@ func TestLoadConfigReportsAllErrors(t *testing.T) {
 	}
 	if _, err := LoadConfig(map[string]string{"LLMBRIDGE_KEEPALIVE": "soon"}); err == nil {
 		t.Error("bad duration accepted")
+	}
+}
+
+func TestUsageConfig(t *testing.T) {
+	c, err := LoadConfig(map[string]string{})
+	if err != nil || c.StoreDSN() != "data/llmbridge.db" || c.RetentionDays != 30 || c.SpoolPath() != "data/llmbridge.db-spool.jsonl" || c.AdminKey != "" {
+		t.Fatalf("defaults: %+v %v", c, err)
+	}
+	c, _ = LoadConfig(map[string]string{"LLMBRIDGE_DB": "off"})
+	if c.StoreDSN() != "" {
+		t.Errorf("off: %q", c.StoreDSN())
+	}
+	c, _ = LoadConfig(map[string]string{"LLMBRIDGE_DATABASE_URL": "postgres://u:p@db/x"})
+	if c.StoreDSN() != "postgres://u:p@db/x" || c.SpoolPath() != filepath.Join("data", "usage-spool.jsonl") {
+		t.Errorf("postgres: %q %q", c.StoreDSN(), c.SpoolPath())
+	}
+	_, err = LoadConfig(map[string]string{"LLMBRIDGE_DATABASE_URL": "mysql://x", "LLMBRIDGE_RETENTION_DAYS": "-1",
+		"ACCESS_API_KEYS": "same", "LLMBRIDGE_ADMIN_KEY": "same"})
+	for _, want := range []string{"LLMBRIDGE_DATABASE_URL", "LLMBRIDGE_RETENTION_DAYS", "LLMBRIDGE_ADMIN_KEY must differ"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v lacks %q", err, want)
+		}
+	}
+	if _, err := LoadConfig(map[string]string{"OPENAI_API_KEY": "sk-x", "LLMBRIDGE_ADMIN_KEY": "sk-x"}); err == nil {
+		t.Error("a provider key as admin key accepted")
+	}
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(path, []byte("prices:\n  openai/gpt-4o-mini: {input: 0.15, cached_input: 0.075, output: 0.60}\n  gemini/gemini-2.5-pro:\n    input: 1.25\n    output: 10\n    long_context: {above: 200000, input: 2.5, output: 15}\n"), 0o600)
+	c, err = LoadConfig(map[string]string{"LLMBRIDGE_CONFIG": path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.AllPrices()["gemini/gemini-2.5-pro"]; p.LongContext == nil || p.LongContext.Above != 200000 || p.LongContext.Output != 15 || p.CachedInput != nil {
+		t.Errorf("yaml long context: %+v", p)
+	}
+	if p := c.AllPrices()["openai/gpt-4o-mini"]; *p.CachedInput != 0.075 {
+		t.Errorf("%+v", p)
+	}
+	os.WriteFile(path, []byte("prices:\n  gpt-4o-mini: {input: -1, ouput: 2}\n"), 0o600)
+	if _, err := LoadConfig(map[string]string{"LLMBRIDGE_CONFIG": path}); err == nil || !strings.Contains(err.Error(), "ouput") {
+		t.Errorf("a misspelt price key: %v", err)
+	}
+	os.WriteFile(path, []byte("prices:\n  gpt-4o-mini: {input: -1}\n"), 0o600)
+	if _, err := LoadConfig(map[string]string{"LLMBRIDGE_CONFIG": path}); err == nil || !strings.Contains(err.Error(), "provider/model") {
+		t.Errorf("a price without provider: %v", err)
 	}
 }
 
@@ -107,7 +154,14 @@ func TestYAMLProviders(t *testing.T) {
 
 // lumberjack v2.2.1's mill goroutine outlives Close (natefinch/lumberjack#56).
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("gopkg.in/natefinch/lumberjack%2ev2.(*Logger).millRun"))
+	code := pgtest.Main(m) // stops the PostgreSQL cluster the usage tests may start
+	if code == 0 {
+		if err := goleak.Find(goleak.IgnoreTopFunction("gopkg.in/natefinch/lumberjack%2ev2.(*Logger).millRun")); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 func TestCORSDefaults(t *testing.T) {

@@ -1,8 +1,10 @@
 // Command server runs LLM Bridge as a standalone OpenAI-compatible gateway
 // on 127.0.0.1:1219. It only reads configuration (environment, .env, the
 // optional LLMBRIDGE_CONFIG YAML file) and wires the llmbridge library:
-// console logs (tint), the request log (internal/requestlog), reloads on
-// SIGHUP or a changed .env, and the "keys" command that rewrites .env.
+// console logs (tint), the request log (internal/requestlog), the usage
+// store and admin API (internal/usage), reloads on SIGHUP or a changed
+// .env, the "keys" command that rewrites .env and the "usage" command
+// that prints reports.
 package main
 
 import (
@@ -24,6 +26,7 @@ import (
 	"github.com/joho/godotenv"
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/requestlog"
+	"github.com/llmbridge/llmbridge/internal/usage"
 	"github.com/lmittmann/tint"
 )
 
@@ -32,7 +35,7 @@ func main() {
 	defer stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	err := run(ctx, runOptions{args: os.Args[1:], envFile: ".env", stderr: os.Stderr, reload: hup})
+	err := run(ctx, runOptions{args: os.Args[1:], envFile: ".env", stdout: os.Stdout, stderr: os.Stderr, reload: hup})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "llmbridge:", err)
 		os.Exit(1)
@@ -44,6 +47,7 @@ type runOptions struct {
 	args    []string
 	envFile string           // .env path; real environment variables win
 	environ []string         // the real environment; nil means os.Environ()
+	stdout  io.Writer        // command output (usage reports)
 	stderr  io.Writer        // console log
 	reload  <-chan os.Signal // SIGHUP
 	ready   func(addr string)
@@ -54,8 +58,11 @@ func run(ctx context.Context, o runOptions) error {
 	if len(o.args) > 0 && o.args[0] == "keys" {
 		return keysCommand(o.args[1:], o.stderr)
 	}
+	if len(o.args) > 0 && o.args[0] == "usage" {
+		return usageCommand(o, o.args[1:])
+	}
 	if len(o.args) > 0 {
-		return fmt.Errorf("unknown arguments %q (run without arguments to serve, or \"keys --help\")", o.args)
+		return fmt.Errorf("unknown arguments %q (run without arguments to serve, or \"keys --help\", \"usage --help\")", o.args)
 	}
 	s := &server{opts: o, tokens: llmbridge.NewTokenCounter()}
 	return s.serve(ctx)
@@ -69,20 +76,26 @@ type server struct {
 	log    *slog.Logger
 	tokens *llmbridge.TokenCounter
 	reqlog *requestlog.Writer
+	store  *usage.Store  // nil when LLMBRIDGE_DB=off
+	usage  *usage.Writer // nil when the store is off
 	cur    atomic.Pointer[llmbridge.Bridge]
+	admin  atomic.Pointer[usage.Admin]
 	addr   string
+	dsn    string // the store's DSN, to notice a change on reload
 }
 
 // environ returns the .env file overlaid with the real environment.
-func (s *server) environ() (map[string]string, error) {
-	m, err := godotenv.Read(s.opts.envFile)
+func (s *server) environ() (map[string]string, error) { return s.opts.readEnviron() }
+
+func (o *runOptions) readEnviron() (map[string]string, error) {
+	m, err := godotenv.Read(o.envFile)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w", s.opts.envFile, err)
+			return nil, fmt.Errorf("%s: %w", o.envFile, err)
 		}
 		m = map[string]string{}
 	}
-	env := s.opts.environ
+	env := o.environ
 	if env == nil {
 		env = os.Environ()
 	}
@@ -111,6 +124,9 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 // build makes a Bridge from cfg with the server's shared parts.
 func (s *server) build(cfg *Config) (*llmbridge.Bridge, error) {
 	opts := append(cfg.Options(s.log), llmbridge.WithTokenCounter(s.tokens), llmbridge.WithUsageSink(s.reqlog.Record))
+	if s.usage != nil {
+		opts = append(opts, llmbridge.WithUsageSink(s.usage.Record))
+	}
 	b, err := llmbridge.New(opts...)
 	if err != nil {
 		return nil, err
@@ -148,11 +164,16 @@ func (s *server) serve(ctx context.Context) error {
 			s.log.Warn("request log records dropped (queue full)", "dropped", d)
 		}
 	}()
+	if err := s.openUsage(ctx, cfg); err != nil {
+		return err
+	}
+	defer s.closeUsage()
 	b, err := s.build(cfg)
 	if err != nil {
 		return err
 	}
 	s.cur.Store(b)
+	s.admin.Store(usage.NewAdmin(s.store, cfg.AdminKey))
 	defer func() { s.cur.Load().Close() }()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -161,7 +182,7 @@ func (s *server) serve(ctx context.Context) error {
 	}
 	s.addr = cfg.Addr
 	srv := &http.Server{
-		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.cur.Load().ServeHTTP(w, r) }),
+		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
@@ -169,6 +190,9 @@ func (s *server) serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("LLM Bridge listening", "addr", "http://"+ln.Addr().String(), "models", len(b.Models()), "request_log", cfg.LogFile)
+	if cfg.AdminKey == "" {
+		s.log.Info("admin API is off (set LLMBRIDGE_ADMIN_KEY to turn it on)")
+	}
 	if s.opts.ready != nil {
 		s.opts.ready(ln.Addr().String())
 	}
@@ -244,7 +268,77 @@ func (s *server) reload(why string) {
 	if cfg.Addr != s.addr {
 		s.log.Warn("LLMBRIDGE_ADDR changed: restart the server to listen on the new address", "addr", s.addr)
 	}
+	if cfg.StoreDSN() != s.dsn {
+		s.log.Warn("the usage store setting changed: restart the server to use it", "store", storeName(s.store))
+	}
+	if s.usage != nil {
+		s.usage.SetPrices(cfg.AllPrices())
+	}
+	s.admin.Store(usage.NewAdmin(s.store, cfg.AdminKey))
 	old := s.cur.Swap(b)
 	old.Close() // idle connections only; streams in flight finish on it
 	s.log.Info("configuration reloaded", "why", why, "models", len(b.Models()))
+}
+
+// serveHTTP sends /admin/ to the admin API and everything else to the
+// current Bridge.
+func (s *server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/admin/") {
+		s.admin.Load().ServeHTTP(w, r)
+		return
+	}
+	s.cur.Load().ServeHTTP(w, r)
+}
+
+// openUsage opens the usage store and starts its writer, unless the
+// store is off.
+func (s *server) openUsage(ctx context.Context, cfg *Config) error {
+	s.dsn = cfg.StoreDSN()
+	if s.dsn == "" {
+		s.log.Warn("usage store is off (LLMBRIDGE_DB=off): no usage statistics, costs or admin reports")
+		return nil
+	}
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := usage.Open(octx, s.dsn)
+	if err != nil {
+		return fmt.Errorf("%w (set LLMBRIDGE_DB=off to run without the usage store)", err)
+	}
+	w, err := usage.NewWriter(st, usage.WriterOptions{Prices: cfg.AllPrices(), SpoolPath: cfg.SpoolPath(),
+		Retention: time.Duration(cfg.RetentionDays) * 24 * time.Hour, Logger: s.log})
+	if err != nil {
+		st.Close()
+		return fmt.Errorf("usage spool %s: %w", cfg.SpoolPath(), err)
+	}
+	s.store, s.usage = st, w
+	kind := "SQLite"
+	if st.Postgres() {
+		kind = "PostgreSQL"
+	}
+	s.log.Info("usage store open", "kind", kind, "store", st.String(), "retention_days", cfg.RetentionDays)
+	return nil
+}
+
+// closeUsage writes what the usage writer still holds (saving it to the
+// spool file if the store is down) and closes the store.
+func (s *server) closeUsage() {
+	if s.usage == nil {
+		return
+	}
+	if err := s.usage.Close(10 * time.Second); err != nil {
+		s.log.Error("closing the usage writer", "err", err)
+	}
+	if d := s.usage.Dropped(); d > 0 {
+		s.log.Warn("usage records dropped (too many waiting while the store was down); the request log has them", "dropped", d)
+	}
+	if err := s.store.Close(); err != nil {
+		s.log.Warn("closing the usage store", "err", err)
+	}
+}
+
+func storeName(st *usage.Store) string {
+	if st == nil {
+		return "off"
+	}
+	return st.String()
 }

@@ -57,7 +57,7 @@ func TestServerEndToEnd(t *testing.T) {
 		done <- run(ctx, runOptions{
 			envFile: envFile,
 			environ: []string{
-				"LLMBRIDGE_ADDR=127.0.0.1:0", "LLMBRIDGE_LOG_FILE=" + logFile, "LLMBRIDGE_LOG_LEVEL=debug",
+				"LLMBRIDGE_ADDR=127.0.0.1:0", "LLMBRIDGE_LOG_FILE=" + logFile, "LLMBRIDGE_LOG_LEVEL=debug", "LLMBRIDGE_DB=" + filepath.Join(dir, "data", "u.db"),
 				"DEEPSEEK_BASE_URL=" + ds.BaseURL(), "GOOGLE_API_KEY=" + canaryGoogle, "GEMINI_BASE_URL=" + gm.BaseURL(),
 				"LLMBRIDGE_PROXY=socks5h://user:" + canaryProxyPass + "@" + deadProxy, "LLMBRIDGE_RETRIES=0",
 			},

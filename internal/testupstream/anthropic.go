@@ -93,8 +93,9 @@ func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, body []b
 	if len(rep.ToolCalls) > 0 {
 		stop = "tool_use"
 	}
-	usage := fmt.Sprintf(`{"input_tokens":%d,"cache_creation_input_tokens":0,"cache_read_input_tokens":%d,"output_tokens":%d}`,
-		rep.Usage.Prompt-rep.Usage.Cached, rep.Usage.Cached, rep.Usage.Completion)
+	u := rep.Usage
+	usage := fmt.Sprintf(`{"input_tokens":%d,"cache_creation_input_tokens":%d,"cache_read_input_tokens":%d,"output_tokens":%d}`,
+		u.Prompt-u.Cached-u.CacheWrite, u.CacheWrite, u.Cached, u.Completion)
 	if !req.Stream {
 		var blocks []string
 		if len(rep.Reasoning) > 0 && req.Thinking != nil {
@@ -112,8 +113,8 @@ func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, body []b
 		return
 	}
 	type ev struct{ name, data string }
-	events := []ev{{"message_start", fmt.Sprintf(`{"type":"message_start","message":{"id":"msg_01Fg","type":"message","role":"assistant","content":[],"model":%q,"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":%d,"cache_creation_input_tokens":0,"cache_read_input_tokens":%d,"output_tokens":1}}}`,
-		req.Model, rep.Usage.Prompt-rep.Usage.Cached, rep.Usage.Cached)}}
+	events := []ev{{"message_start", fmt.Sprintf(`{"type":"message_start","message":{"id":"msg_01Fg","type":"message","role":"assistant","content":[],"model":%q,"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":%d,"cache_creation_input_tokens":%d,"cache_read_input_tokens":%d,"output_tokens":1}}}`,
+		req.Model, u.Prompt-u.Cached-u.CacheWrite, u.CacheWrite, u.Cached)}}
 	idx := 0
 	if len(rep.Reasoning) > 0 && req.Thinking != nil {
 		events = append(events, ev{"content_block_start", fmt.Sprintf(`{"type":"content_block_start","index":%d,"content_block":{"type":"thinking","thinking":""}}`, idx)}, ev{"ping", `{"type": "ping"}`})

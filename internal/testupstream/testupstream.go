@@ -37,9 +37,11 @@ type ToolCall struct {
 	Args     []string
 }
 
-// Usage is the usage a reply reports.
+// Usage is the usage a reply reports, in OpenAI's terms: Cached and
+// CacheWrite are part of Prompt, Reasoning part of Completion. CacheWrite
+// is sent by the Anthropic flavor (cache_creation_input_tokens) only.
 type Usage struct {
-	Prompt, Completion, Reasoning, Cached int
+	Prompt, Completion, Reasoning, Cached, CacheWrite int
 }
 
 // Reply scripts one response.
