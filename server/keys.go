@@ -16,7 +16,7 @@ import (
 
 // keysCommand rewrites keys in the .env file:
 //
-//	go run ./server keys --access k1,k2 --openai K --google K --deepseek K --anthropic K [--env-file PATH]
+//	go run ./server keys --access k1,k2 --openai K --google K --deepseek K --anthropic K --admin K [--env-file PATH]
 //
 // Only the named variables change; every other line and comment stays. The
 // file is replaced atomically (temporary file, then rename) with mode 0600.
@@ -31,6 +31,7 @@ func keysCommand(args []string, out io.Writer) error {
 		{"google", "GOOGLE_API_KEY", "Google (Gemini) key"},
 		{"deepseek", "DEEPSEEK_API_KEY", "DeepSeek key"},
 		{"anthropic", "ANTHROPIC_API_KEY", "Anthropic key"},
+		{"admin", "LLMBRIDGE_ADMIN_KEY", "admin API key"},
 	}
 	values := make([]*string, len(vars))
 	for i, v := range vars {
@@ -56,7 +57,7 @@ func keysCommand(args []string, out io.Writer) error {
 		}
 	})
 	if len(set) == 0 {
-		return errors.New("keys: nothing to change; give at least one of --access, --openai, --google, --deepseek, --anthropic")
+		return errors.New("keys: nothing to change; give at least one of --access, --openai, --google, --deepseek, --anthropic, --admin")
 	}
 	if err := updateEnvFile(*envFile, set, order); err != nil {
 		return err
