@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/pgtest"
 )
 
 // benchInsert measures Store.Insert with batches of the writer's size:
@@ -35,4 +36,23 @@ func BenchmarkInsertSQLite(b *testing.B) {
 	benchInsert(b, s)
 }
 
-var _ = llmbridge.UsageRecord{}
+func BenchmarkInsertPostgres(b *testing.B) {
+	s := openStore(b, pgtest.URL(b))
+	benchInsert(b, s)
+}
+
+// BenchmarkRowOf is the request path's share of the usage store: Record
+// prices the record (RowOf) and appends it to the queue under a mutex.
+// The writer's share is BenchmarkInsert*.
+func BenchmarkRowOf(b *testing.B) {
+	p := DefaultPrices()
+	r := llmbridge.UsageRecord{ID: llmbridge.NewRecordID(time.Now()), Time: time.Now(), RequestID: "req_1", KeyID: "key-1", Provider: "openai",
+		Model: "openai/gpt-4o-mini", UpstreamModel: "gpt-4o-mini-2024-07-18", Status: 200, PromptTokens: 1000, CachedTokens: 200, CompletionTokens: 100}
+	b.ReportAllocs()
+	for b.Loop() {
+		row := RowOf(r, p)
+		if row.CostUSD == nil {
+			b.Fatal("unpriced")
+		}
+	}
+}

@@ -3,7 +3,6 @@ package usage
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"strings"
 
 	"github.com/llmbridge/llmbridge"
@@ -35,27 +34,44 @@ type LongContextPrice struct {
 // gemini-2.0-flash-001, …-latest) use the undated entry.
 type Prices map[string]Price
 
-// versionSuffix is what may follow a priced model name and still mean
-// that model: a release date, a three-digit version or "latest".
-var versionSuffix = regexp.MustCompile(`^-(\d{4}-\d{2}-\d{2}|\d{8}|\d{3}|latest)$`)
-
-// Lookup returns the price of provider's model (the upstream name).
+// Lookup returns the price of provider's model (the upstream name): the
+// exact entry, or else the entry of the name without its version suffix
+// (a release date -YYYY-MM-DD or -YYYYMMDD, a three-digit version, or
+// -latest).
 func (p Prices) Lookup(provider, model string) (Price, bool) {
 	key := provider + "/" + model
 	if pr, ok := p[key]; ok {
 		return pr, true
 	}
-	// The longest priced name the model extends by a version suffix.
-	best, found := "", false
-	for k := range p {
-		if len(k) > len(best) && strings.HasPrefix(key, k) && versionSuffix.MatchString(key[len(k):]) {
-			best, found = k, true
+	if base, ok := trimVersion(key); ok {
+		pr, ok := p[base]
+		return pr, ok
+	}
+	return Price{}, false
+}
+
+// trimVersion removes a version suffix (see Lookup) from name.
+func trimVersion(name string) (string, bool) {
+	digits := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return false
+			}
 		}
+		return true
 	}
-	if !found {
-		return Price{}, false
+	n := len(name)
+	switch {
+	case strings.HasSuffix(name, "-latest"):
+		return name[:n-7], true
+	case n > 11 && name[n-11] == '-' && digits(name[n-10:n-6]) && name[n-6] == '-' && digits(name[n-5:n-3]) && name[n-3] == '-' && digits(name[n-2:]):
+		return name[:n-11], true
+	case n > 9 && name[n-9] == '-' && digits(name[n-8:]):
+		return name[:n-9], true
+	case n > 4 && name[n-4] == '-' && digits(name[n-3:]):
+		return name[:n-4], true
 	}
-	return p[best], true
+	return name, false
 }
 
 // Merge returns p with over's entries added or replacing p's.

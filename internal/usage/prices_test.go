@@ -102,3 +102,24 @@ func TestPricesValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestTrimVersion(t *testing.T) {
+	for in, want := range map[string]string{
+		"openai/gpt-4o-mini-2024-07-18":        "openai/gpt-4o-mini",
+		"anthropic/claude-sonnet-4-5-20250929": "anthropic/claude-sonnet-4-5",
+		"gemini/gemini-2.0-flash-001":          "gemini/gemini-2.0-flash",
+		"anthropic/claude-3-5-haiku-latest":    "anthropic/claude-3-5-haiku",
+		"openai/gpt-4o-audio-preview":          "",
+		"openai/o1-mini-2024":                  "",
+		"x/-20250929":                          "x/",
+		"20250929":                             "",
+	} {
+		got, ok := trimVersion(in)
+		if !ok {
+			got = ""
+		}
+		if got != want {
+			t.Errorf("%s: %q, want %q", in, got, want)
+		}
+	}
+}

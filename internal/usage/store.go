@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
@@ -32,6 +33,9 @@ type Store struct {
 	postgres bool
 	where    string // for messages: the file, or the database without credentials
 	secret   string // the URL's password, scrubbed from errors
+
+	mu    sync.Mutex
+	stmts map[stmtKey]*sql.Stmt
 }
 
 // IsPostgresURL reports whether dsn names a PostgreSQL database rather
@@ -114,7 +118,15 @@ func (s *Store) String() string { return s.where }
 func (s *Store) Postgres() bool { return s.postgres }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.mu.Lock()
+	for _, st := range s.stmts {
+		_ = st.Close()
+	}
+	s.stmts = nil
+	s.mu.Unlock()
+	return s.db.Close()
+}
 
 // scrub removes the database password from an error's text.
 func (s *Store) scrub(err error) error {
@@ -277,8 +289,74 @@ func (s *Store) values(sb *strings.Builder, cols int, next *int) {
 	sb.WriteByte(')')
 }
 
-// chunk is how many rows go into one multi-row statement.
-const chunk = 200
+// Statements are prepared once per size and reused: parsing a multi-row
+// INSERT cost SQLite more than executing it. A batch is cut greedily into
+// pieces of these sizes (256 = 4 × 64).
+var pieceSizes = []int{64, 16, 4, 1}
+
+const dailyCols = 13
+
+const upsertDaily = ` ON CONFLICT (day, key_id, provider, model) DO UPDATE SET
+requests = usage_daily.requests + excluded.requests, errors = usage_daily.errors + excluded.errors,
+prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens,
+completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens,
+cached_tokens = usage_daily.cached_tokens + excluded.cached_tokens,
+reasoning_tokens = usage_daily.reasoning_tokens + excluded.reasoning_tokens,
+cache_write_tokens = usage_daily.cache_write_tokens + excluded.cache_write_tokens,
+cost_usd = usage_daily.cost_usd + excluded.cost_usd, unpriced = usage_daily.unpriced + excluded.unpriced`
+
+// stmtKey names a cached statement: which one, for how many rows.
+type stmtKey struct {
+	daily bool
+	rows  int
+}
+
+// stmt returns the prepared statement inserting n request rows (or n
+// daily upserts), preparing it the first time.
+func (s *Store) stmt(ctx context.Context, k stmtKey) (*sql.Stmt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.stmts[k]; st != nil {
+		return st, nil
+	}
+	var sb strings.Builder
+	cols, tail := nRequestCols, " ON CONFLICT (id) DO NOTHING RETURNING id"
+	if k.daily {
+		sb.WriteString(`INSERT INTO usage_daily (day, key_id, provider, model, requests, errors, prompt_tokens, completion_tokens,
+cached_tokens, reasoning_tokens, cache_write_tokens, cost_usd, unpriced) VALUES `)
+		cols, tail = dailyCols, upsertDaily
+	} else {
+		sb.WriteString("INSERT INTO requests (" + requestCols + ") VALUES ")
+	}
+	next := 0
+	for i := range k.rows {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		s.values(&sb, cols, &next)
+	}
+	sb.WriteString(tail)
+	st, err := s.db.PrepareContext(ctx, sb.String())
+	if err != nil {
+		return nil, err
+	}
+	if s.stmts == nil {
+		s.stmts = map[stmtKey]*sql.Stmt{}
+	}
+	s.stmts[k] = st
+	return st, nil
+}
+
+// pieces cuts n into the sizes statements are prepared for.
+func pieces(n int) []int {
+	var out []int
+	for _, size := range pieceSizes {
+		for ; n >= size; n -= size {
+			out = append(out, size)
+		}
+	}
+	return out
+}
 
 // Insert stores rows in one transaction and adds the rows it stored to
 // the daily rollups in the same transaction. A row whose id is already
@@ -296,26 +374,25 @@ func (s *Store) Insert(ctx context.Context, rows []Row) (int, error) {
 	daily := map[dailyKey]*Totals{}
 	var order []dailyKey
 	inserted := 0
-	args := make([]any, 0, chunk*nRequestCols)
-	for start := 0; start < len(rows); start += chunk {
-		part := rows[start:min(start+chunk, len(rows))]
-		var sb strings.Builder
-		sb.WriteString("INSERT INTO requests (" + requestCols + ") VALUES ")
-		next := 0
-		args = args[:0]
-		for i := range part {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			s.values(&sb, nRequestCols, &next)
-			args = part[i].args(args)
-		}
-		sb.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
-		res, err := tx.QueryContext(ctx, sb.String(), args...)
+	args := make([]any, 0, pieceSizes[0]*nRequestCols)
+	fresh := map[string]bool{}
+	start := 0
+	for _, n := range pieces(len(rows)) {
+		part := rows[start : start+n]
+		start += n
+		st, err := s.stmt(ctx, stmtKey{rows: n})
 		if err != nil {
 			return 0, s.scrub(err)
 		}
-		fresh := map[string]bool{}
+		args = args[:0]
+		for i := range part {
+			args = part[i].args(args)
+		}
+		res, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		if err != nil {
+			return 0, s.scrub(err)
+		}
+		clear(fresh)
 		for res.Next() {
 			var id string
 			if err := res.Scan(&id); err != nil {
@@ -347,31 +424,21 @@ func (s *Store) Insert(ctx context.Context, rows []Row) (int, error) {
 			t.add(r)
 		}
 	}
-	for start := 0; start < len(order); start += chunk {
-		part := order[start:min(start+chunk, len(order))]
-		var sb strings.Builder
-		sb.WriteString(`INSERT INTO usage_daily (day, key_id, provider, model, requests, errors, prompt_tokens, completion_tokens,
-cached_tokens, reasoning_tokens, cache_write_tokens, cost_usd, unpriced) VALUES `)
-		next := 0
+	start = 0
+	for _, n := range pieces(len(order)) {
+		part := order[start : start+n]
+		start += n
+		st, err := s.stmt(ctx, stmtKey{daily: true, rows: n})
+		if err != nil {
+			return 0, s.scrub(err)
+		}
 		args = args[:0]
-		for i, k := range part {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			s.values(&sb, 13, &next)
+		for _, k := range part {
 			t := daily[k]
 			args = append(args, k.day, k.keyID, k.provider, k.model, t.Requests, t.Errors, t.PromptTokens, t.CompletionTokens,
 				t.CachedTokens, t.ReasoningTokens, t.CacheWriteTokens, t.CostUSD, t.Unpriced)
 		}
-		sb.WriteString(` ON CONFLICT (day, key_id, provider, model) DO UPDATE SET
-requests = usage_daily.requests + excluded.requests, errors = usage_daily.errors + excluded.errors,
-prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens,
-completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens,
-cached_tokens = usage_daily.cached_tokens + excluded.cached_tokens,
-reasoning_tokens = usage_daily.reasoning_tokens + excluded.reasoning_tokens,
-cache_write_tokens = usage_daily.cache_write_tokens + excluded.cache_write_tokens,
-cost_usd = usage_daily.cost_usd + excluded.cost_usd, unpriced = usage_daily.unpriced + excluded.unpriced`)
-		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
 			return 0, s.scrub(err)
 		}
 	}

@@ -14,15 +14,20 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/llmbridge/llmbridge/internal/usage"
 )
 
 func main() {
@@ -51,7 +56,8 @@ func main() {
 	fs.DurationVar(&o.up.TTFT, "ttft", 0, "mock upstream: time to first token")
 	fs.IntVar(&o.up.Chunks, "chunks", 20, "mock upstream: content chunks per stream (events = chunks + 3)")
 	fs.DurationVar(&o.up.ChunkDelay, "chunk-delay", 0, "mock upstream: delay between chunks")
-	fs.StringVar(&o.only, "targets", "direct,reverseproxy,bridge,bridge-nolog", "targets to measure")
+	fs.StringVar(&o.only, "targets", "direct,reverseproxy,bridge,bridge-store,bridge-nolog", "targets to measure")
+	fs.StringVar(&o.store, "store", "", "bridge-store's usage store: SQLite path or postgres:// URL (default: a SQLite file in a temp dir)")
 	fs.Parse(os.Args[1:])
 	if err := bench(o); err != nil {
 		log.Fatal(err)
@@ -62,7 +68,7 @@ type options struct {
 	rounds, workers, rate, hold int
 	d                           time.Duration
 	up                          upstreamParams
-	only                        string
+	only, store                 string
 }
 
 // child is one server process.
@@ -139,12 +145,22 @@ func bench(o options) error {
 		return err
 	}
 	defer brNoLog.stop()
+	storeDSN := o.store
+	if storeDSN == "" {
+		storeDSN = filepath.Join(logDir, "usage.db")
+	}
+	brStore, err := start("bridge-store", "bridge", "-target", up.url, "-logdir", logDir, "-store", storeDSN)
+	if err != nil {
+		return err
+	}
+	defer brStore.stop()
 
 	var targets []target
 	all := []target{
 		{"direct", up.url + "/v1/chat/completions", up},
 		{"reverseproxy", rp.url + "/v1/chat/completions", rp},
 		{"bridge", br.url + "/v1/chat/completions", br},
+		{"bridge-store", brStore.url + "/v1/chat/completions", brStore},
 		{"bridge-nolog", brNoLog.url + "/v1/chat/completions", brNoLog},
 	}
 	for _, t := range all {
@@ -207,7 +223,32 @@ func bench(o options) error {
 		}
 	}
 	report(os.Stdout, o, targets, samples, idle, held)
+	return checkStore(brStore, storeDSN)
+}
+
+// checkStore stops the bridge with the usage store gracefully (its writer
+// drains; it prints what it got and stored) and counts the stored rows.
+func checkStore(c *child, dsn string) error {
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	_ = c.cmd.Wait()
+	st, err := usage.Open(context.Background(), dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rep, err := st.Report(context.Background(), usage.Query{From: "2000-01-01", To: "2100-01-01"})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nusage store after the run: %d requests in the daily totals, cost %s USD\n", rep.Totals.Requests, fmtCost(rep.Totals.Cost()))
 	return nil
+}
+
+func fmtCost(c *float64) string {
+	if c == nil {
+		return "unknown"
+	}
+	return fmt.Sprint(*c)
 }
 
 func load(c *httpClient, url, body string, stream bool, o options) *result {

@@ -68,6 +68,9 @@ func report(w io.Writer, o options, targets []target, samples map[string][]sampl
 		if n, ok := rows["bridge-nolog"]; ok && n.rps > 0 {
 			fmt.Fprintf(w, "request log + usage accounting cost: non-streaming %+.1f%%, streams %+.1f%%\n", 100*(b.rps/n.rps-1), 100*(b.sps/n.sps-1))
 		}
+		if s, ok := rows["bridge-store"]; ok && b.rps > 0 {
+			fmt.Fprintf(w, "usage store on (bridge-store) vs off (bridge): non-streaming %+.1f%%, streams %+.1f%%\n", 100*(s.rps/b.rps-1), 100*(s.sps/b.sps-1))
+		}
 	}
 	if d, ok := samples["direct"]; ok {
 		fmt.Fprintf(w, "\none request at a time (p50, added over direct):\n")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"bytes"
 	"encoding/json"
 	"flag"
@@ -14,11 +15,15 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"os/signal"
 	"strconv"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/requestlog"
+	"github.com/llmbridge/llmbridge/internal/usage"
 )
 
 // benchKey is the access key of the bridge under test.
@@ -170,13 +175,16 @@ func runReverseProxy(args []string) {
 }
 
 // runBridge serves the bridge with one OpenAI-compatible provider, with the
-// request log on (as users run it) unless -log=false.
+// request log on (as users run it) unless -log=false, and the usage store
+// when -store names one. On SIGTERM it drains the usage writer and prints
+// how many records it got and stored.
 func runBridge(args []string) {
 	fs := flag.NewFlagSet("bridge", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
 	target := fs.String("target", "", "upstream base URL")
 	withLog := fs.Bool("log", true, "write the request log")
 	logDir := fs.String("logdir", os.TempDir(), "directory for the request log")
+	store := fs.String("store", "", "usage store: SQLite path or postgres:// URL (empty: none)")
 	fs.Parse(args)
 	opts := []llmbridge.Option{
 		llmbridge.WithProvider(llmbridge.OpenAICompatible(llmbridge.ProviderConfig{Name: "mock", BaseURL: *target + "/v1", Models: []string{"m"}})),
@@ -189,6 +197,27 @@ func runBridge(args []string) {
 		}
 		opts = append(opts, llmbridge.WithUsageSink(w.Record))
 		go reportDrops(w)
+	}
+	if *store != "" {
+		st, err := usage.Open(context.Background(), *store)
+		if err != nil {
+			log.Fatal(err)
+		}
+		w, err := usage.NewWriter(st, usage.WriterOptions{Prices: usage.DefaultPrices()})
+		if err != nil {
+			log.Fatal(err)
+		}
+		var records atomic.Int64
+		opts = append(opts, llmbridge.WithUsageSink(func(r llmbridge.UsageRecord) { records.Add(1); w.Record(r) }))
+		term := make(chan os.Signal, 1)
+		signal.Notify(term, syscall.SIGTERM)
+		go func() {
+			<-term
+			err := w.Close(30 * time.Second)
+			fmt.Fprintf(os.Stderr, "bridge: usage store: %d records, %d stored, %d dropped, %d waiting (err %v)\n",
+				records.Load(), w.Written(), w.Dropped(), w.Pending(), err)
+			os.Exit(0)
+		}()
 	}
 	b, err := llmbridge.New(opts...)
 	if err != nil {
