@@ -39,7 +39,7 @@ func get(t *testing.T, url, key string) (*http.Response, string) {
 	return resp, string(b)
 }
 
-func seeded(t *testing.T) *Store {
+func seeded(t testing.TB) *Store {
 	s := openStore(t, filepath.Join(t.TempDir(), "u.db"))
 	if _, err := s.Insert(context.Background(), rows(DefaultPrices(),
 		rec(day1, "key-a", "openai", "gpt-4o-mini", 1000, 600, 200, 200),

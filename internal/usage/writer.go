@@ -301,17 +301,19 @@ func readSpool(path string) ([]Row, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return decodeSpool(f), nil
+}
+
+// decodeSpool reads spool lines until the end or the first line that does
+// not decode (a torn last line after a crash loses only that line).
+func decodeSpool(r io.Reader) []Row {
 	var rows []Row
-	dec := json.NewDecoder(bufio.NewReader(f))
+	dec := json.NewDecoder(bufio.NewReader(r))
 	for {
 		var r Row
 		err := dec.Decode(&r)
-		if errors.Is(err, io.EOF) {
-			return rows, nil
-		}
 		if err != nil {
-			// A torn last line (crash while saving) loses only that line.
-			return rows, nil
+			return rows
 		}
 		if r.ID != "" {
 			rows = append(rows, r)
