@@ -36,7 +36,9 @@ func FuzzAdminQuery(f *testing.F) {
 					t.Fatalf("%s?%s: invalid JSON %s", path, query, body)
 				}
 			case 400:
-				var e struct{ Error struct{ Message, Code string } }
+				var e struct {
+					Error struct{ Message, Code string }
+				}
 				if json.Unmarshal([]byte(body), &e) != nil || e.Error.Message == "" || e.Error.Code != "invalid_query" {
 					t.Fatalf("%s?%s: 400 body %s", path, query, body)
 				}
