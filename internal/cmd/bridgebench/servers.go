@@ -203,7 +203,9 @@ func runBridge(args []string) {
 		if err != nil {
 			log.Fatal(err)
 		}
-		w, err := usage.NewWriter(st, usage.WriterOptions{Prices: usage.DefaultPrices()})
+		// The mock model priced like gpt-4o-mini, so every record is costed.
+		prices := usage.DefaultPrices().Merge(usage.Prices{"mock/m": usage.DefaultPrices()["openai/gpt-4o-mini"]})
+		w, err := usage.NewWriter(st, usage.WriterOptions{Prices: prices})
 		if err != nil {
 			log.Fatal(err)
 		}

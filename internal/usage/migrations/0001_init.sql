@@ -25,7 +25,7 @@ CREATE TABLE requests (
     cost_usd           DOUBLE PRECISION, -- NULL: the model has no known price
     error              TEXT NOT NULL
 );
-CREATE INDEX requests_ts ON requests (ts);
+-- (no index on ts: pruning and paging use the id, which sorts by time)
 
 -- usage_daily: per (UTC day, key, provider, model) sums, kept forever.
 -- Updated in the same transaction as the requests rows it counts.
