@@ -8,10 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/google/renameio/v2"
 )
 
 // keysCommand rewrites keys in the .env file:
@@ -102,27 +103,17 @@ func updateEnvFile(path string, set map[string]string, order []string) error {
 			out.WriteString(name + "=" + quote(set[name]) + "\n")
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".env.tmp-*")
+	// Temp file in the same directory, fsync, rename: a crash leaves the
+	// old .env or the new one, never half of one. Always 0600: it holds keys.
+	t, err := renameio.NewPendingFile(path, renameio.WithStaticPermissions(0o600))
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name()) // after a successful rename this is a no-op
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
+	defer t.Cleanup()
+	if _, err := t.Write(out.Bytes()); err != nil {
 		return err
 	}
-	if _, err := tmp.Write(out.Bytes()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return t.CloseAtomicallyReplace()
 }
 
 // quote leaves plain values bare and double-quotes the rest the way

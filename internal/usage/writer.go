@@ -2,6 +2,7 @@ package usage
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/renameio/v2"
 	"github.com/llmbridge/llmbridge"
 )
 
@@ -321,34 +323,17 @@ func decodeSpool(r io.Reader) []Row {
 	}
 }
 
-// writeSpool saves rows atomically (temp file, fsync, rename).
+// writeSpool saves rows atomically (renameio: temp file, fsync, rename).
 func writeSpool(path string, rows []Row) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriter(tmp)
-	enc := json.NewEncoder(bw)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	for i := range rows {
 		if err := enc.Encode(&rows[i]); err != nil {
-			tmp.Close()
 			return err
 		}
 	}
-	if err := bw.Flush(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return renameio.WriteFile(path, buf.Bytes(), 0o600)
 }
