@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -424,6 +425,12 @@ func (s *Store) Insert(ctx context.Context, rows []Row) (int, error) {
 			t.add(r)
 		}
 	}
+	// The same order in every transaction: two instances upserting the
+	// same rollup rows then wait for each other instead of deadlocking.
+	slices.SortFunc(order, func(a, b dailyKey) int {
+		return cmp.Or(strings.Compare(a.day, b.day), strings.Compare(a.keyID, b.keyID),
+			strings.Compare(a.provider, b.provider), strings.Compare(a.model, b.model))
+	})
 	start = 0
 	for _, n := range pieces(len(order)) {
 		part := order[start : start+n]

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -236,5 +237,62 @@ func TestQueryValidate(t *testing.T) {
 		if q.Validate() == nil {
 			t.Errorf("%+v: no error", q)
 		}
+	}
+}
+
+// TestStoreSharedByInstances has two stores (two bridge instances) write
+// their own records to one database at once, in batches whose rollup rows
+// overlap and arrive in opposite orders: rollups exact, and no deadlock
+// between their upserts of the same rollup rows.
+func TestStoreSharedByInstances(t *testing.T) {
+	run := func(t *testing.T, dsn string) {
+		a, b := openStore(t, dsn), openStore(t, dsn)
+		var all []Row
+		for i := range 2000 {
+			r := rec(day1.Add(time.Duration(i)*time.Second), fmt.Sprintf("key-%d", i%5), "openai", fmt.Sprintf("m%d", i%3), 10, 0, 1, 200)
+			all = append(all, RowOf(r, nil))
+		}
+		errc := make(chan error, 2)
+		for w, s := range []*Store{a, b} {
+			var mine []Row // each instance has its own records
+			for i := w; i < len(all); i += 2 {
+				mine = append(mine, all[i])
+			}
+			go func() {
+				for start := 0; start < len(mine); start += 100 + 37*w {
+					end := min(start+100+37*w, len(mine))
+					part := append([]Row(nil), mine[start:end]...)
+					if w == 1 {
+						for i, j := 0, len(part)-1; i < j; i, j = i+1, j-1 {
+							part[i], part[j] = part[j], part[i]
+						}
+					}
+					if _, err := s.Insert(context.Background(), part); err != nil {
+						errc <- err
+						return
+					}
+				}
+				errc <- nil
+			}()
+		}
+		for range 2 {
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := count(t, a); n != 2000 {
+			t.Fatalf("%d rows", n)
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) { run(t, filepath.Join(t.TempDir(), "u.db")) })
+	t.Run("postgres", func(t *testing.T) { run(t, pgtest.URL(t)) })
+}
+
+func TestStoreErrorsNeverShowThePassword(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := Open(ctx, "postgres://bridge:canary-db-password@127.0.0.1:1/usage?sslmode=disable")
+	if err == nil || strings.Contains(err.Error(), "canary-db-password") {
+		t.Fatalf("error %v", err)
 	}
 }
