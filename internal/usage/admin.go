@@ -123,6 +123,7 @@ func ParseQuery(from, to, groupBy string, now time.Time) (Query, error) {
 
 type errBadDate string
 
+// Error implements error.
 func (e errBadDate) Error() string { return strconv.Quote(string(e)) + " is not a date (YYYY-MM-DD)" }
 
 func (a *Admin) usage(w http.ResponseWriter, r *http.Request) {
