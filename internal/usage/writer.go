@@ -29,8 +29,11 @@ type WriterOptions struct {
 	// dropped and counted (Dropped) — the request log still has them.
 	MaxPending int
 	// SpoolPath is where records still unwritten at Close are saved (JSON
-	// lines), to be written at the next start. Empty: not saved.
-	SpoolPath string
+	// lines), to be written at the next start. While the store is failing
+	// the waiting records are saved there every SpoolEvery too, so a crash
+	// during an outage loses at most that long's records. Empty: not saved.
+	SpoolPath  string
+	SpoolEvery time.Duration // 10s
 	// Retention is how long request rows are kept; older ones are deleted
 	// at start and every hour. Daily rollups are kept forever. 0 keeps
 	// request rows forever.
@@ -72,6 +75,9 @@ func NewWriter(store *Store, o WriterOptions) (*Writer, error) {
 	}
 	if o.MaxPending <= 0 {
 		o.MaxPending = 100_000
+	}
+	if o.SpoolEvery <= 0 {
+		o.SpoolEvery = 10 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -243,6 +249,7 @@ func (w *Writer) run() {
 	}()
 	w.prune(ctx)
 	backoff, retryAt, failing := time.Duration(0), time.Time{}, false
+	var spooledAt time.Time // last save of the waiting records during an outage
 	for {
 		select {
 		case <-w.quit:
@@ -253,6 +260,12 @@ func (w *Writer) run() {
 		case <-w.wake:
 		case <-tick.C:
 		}
+		if failing && w.opts.SpoolPath != "" && time.Since(spooledAt) >= w.opts.SpoolEvery {
+			if err := writeSpool(w.opts.SpoolPath, w.take(w.Pending())); err != nil {
+				w.log.Warn("usage: saving the waiting records failed", "spool", w.opts.SpoolPath, "err", err)
+			}
+			spooledAt = time.Now()
+		}
 		if time.Now().Before(retryAt) {
 			continue
 		}
@@ -260,8 +273,12 @@ func (w *Writer) run() {
 		if err == nil {
 			if failing {
 				w.log.Info("usage: the store is writable again", "store", w.store.String(), "pending", w.Pending())
+				if !spooledAt.IsZero() {
+					// Everything saved during the outage is stored now.
+					_ = os.Remove(w.opts.SpoolPath)
+				}
 			}
-			backoff, retryAt, failing = 0, time.Time{}, false
+			backoff, retryAt, failing, spooledAt = 0, time.Time{}, false, time.Time{}
 			continue
 		}
 		if ctx.Err() != nil {

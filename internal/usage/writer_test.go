@@ -224,3 +224,48 @@ func TestWriterPrunesPastRetention(t *testing.T) {
 		t.Fatalf("rollup %d %v", n, err)
 	}
 }
+
+// TestWriterSavesWaitingRecordsDuringAnOutage: a crash while the store is
+// down loses at most SpoolEvery of records, because the waiting ones are
+// saved as they wait; when the store recovers the file goes.
+func TestWriterSavesWaitingRecordsDuringAnOutage(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		spool := filepath.Join(t.TempDir(), "usage-spool.jsonl")
+		w, err := NewWriter(s, WriterOptions{FlushEvery: 10 * time.Millisecond, SpoolPath: spool, SpoolEvery: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close(time.Second)
+		lines := func() int {
+			b, _ := os.ReadFile(spool)
+			return bytes.Count(b, []byte("\n"))
+		}
+		end := outage(t, s)
+		for i := range 30 {
+			w.Record(rec(time.Now(), "k", "openai", "gpt-4o", 10, 0, i, 200))
+		}
+		waitFor(t, "30 records saved", func() bool { return lines() == 30 })
+		for i := range 30 {
+			w.Record(rec(time.Now(), "k", "openai", "gpt-4o", 10, 0, i, 200))
+		}
+		waitFor(t, "60 records saved", func() bool { return lines() == 60 })
+		crashCopy, _ := os.ReadFile(spool) // what a crash now would leave
+		end()
+		waitFor(t, "recovery", func() bool { return w.Written() == 60 })
+		waitFor(t, "the spool file to go", func() bool { _, err := os.Stat(spool); return os.IsNotExist(err) })
+
+		// The restart after such a crash replays the file: nothing twice.
+		os.WriteFile(spool, crashCopy, 0o600)
+		w2, err := NewWriter(s, WriterOptions{FlushEvery: 10 * time.Millisecond, SpoolPath: spool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the replay", func() bool { return w2.Pending() == 0 })
+		if err := w2.Close(time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, s); n != 60 || w2.Written() != 0 {
+			t.Fatalf("stored %d, replay wrote %d", n, w2.Written())
+		}
+	})
+}
