@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/usage"
 )
 
@@ -22,6 +23,7 @@ func usageCommand(o runOptions, args []string) error {
 	to := fs.String("to", "", "last UTC day, YYYY-MM-DD (default: today)")
 	groupBy := fs.String("group-by", "day", "day, model, provider, key — comma-separated to combine; none for one total")
 	format := fs.String("format", "table", "table, csv or json")
+	keys := fs.Bool("keys", false, "list the key_id of each configured access key (to read reports by key) and exit")
 	fs.Usage = func() {
 		fmt.Fprintln(o.stderr, "usage: server usage [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group-by day,model,provider,key] [--format table|csv|json]")
 		fmt.Fprintln(o.stderr, "Reads the usage store the server writes (LLMBRIDGE_DB or LLMBRIDGE_DATABASE_URL, from the environment or .env).")
@@ -35,6 +37,17 @@ func usageCommand(o runOptions, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("usage: unexpected arguments %q", fs.Args())
+	}
+	if *keys {
+		environ, err := o.readEnviron()
+		if err != nil {
+			return err
+		}
+		cfg, err := LoadConfig(environ)
+		if err != nil {
+			return err
+		}
+		return listKeyIDs(o.stdout, cfg.AccessKeys)
 	}
 	if *format != "table" && *format != "csv" && *format != "json" {
 		return fmt.Errorf("usage: --format %q: use table, csv or json", *format)
@@ -87,4 +100,23 @@ func writeReport(w io.Writer, rep *usage.Report, format string) error {
 		return err
 	}
 	return rep.WriteTable(w)
+}
+
+// listKeyIDs prints each access key's key_id beside its position in
+// ACCESS_API_KEYS and its last four characters — never the key.
+func listKeyIDs(w io.Writer, keys []string) error {
+	if len(keys) == 0 {
+		_, err := fmt.Fprintln(w, "no ACCESS_API_KEYS: requests carry an empty key_id")
+		return err
+	}
+	for i, k := range keys {
+		tail := "…"
+		if len(k) >= 16 {
+			tail = "…" + k[len(k)-4:]
+		}
+		if _, err := fmt.Fprintf(w, "%s  ACCESS_API_KEYS #%d  %s\n", llmbridge.KeyID(k), i+1, tail); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -224,6 +224,14 @@ func TestUsageEndToEnd(t *testing.T) {
 					}
 				}
 			}
+			var ids bytes.Buffer
+			if err := run(context.Background(), runOptions{args: []string{"usage", "--keys"}, envFile: filepath.Join(t.TempDir(), ".env"),
+				environ: env, stdout: &ids, stderr: io.Discard}); err != nil {
+				t.Fatal(err)
+			}
+			if want := a + "  ACCESS_API_KEYS #1  …\n" + b + "  ACCESS_API_KEYS #2  …\n"; ids.String() != want {
+				t.Errorf("usage --keys:\n%s\nwant\n%s", ids.String(), want)
+			}
 			for _, in := range []*instance{one, two} {
 				if strings.Contains(in.console.String(), canaryAdmin) || strings.Contains(in.console.String(), "password") {
 					t.Errorf("a secret in the console:\n%s", in.console)
@@ -249,5 +257,17 @@ func TestUsageStoreOffAndAdminOff(t *testing.T) {
 		environ: []string{"LLMBRIDGE_DB=" + filepath.Join(t.TempDir(), "missing.db")}, stdout: io.Discard, stderr: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "no usage database") {
 		t.Fatalf("usage on a missing database: %v", err)
+	}
+}
+
+func TestListKeyIDs(t *testing.T) {
+	var out bytes.Buffer
+	long := "sk-0123456789abcdefXYZW"
+	if err := listKeyIDs(&out, []string{long, "short"}); err != nil {
+		t.Fatal(err)
+	}
+	want := llmbridge.KeyID(long) + "  ACCESS_API_KEYS #1  …XYZW\n" + llmbridge.KeyID("short") + "  ACCESS_API_KEYS #2  …\n"
+	if out.String() != want || strings.Contains(out.String(), "0123456789") {
+		t.Fatalf("%q", out.String())
 	}
 }
