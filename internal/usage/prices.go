@@ -194,20 +194,21 @@ func DefaultPrices() Prices {
 		// OpenAI: cached input is half price on the 4o/o1 generation, a
 		// quarter on 4.1/o3/o4, a tenth on GPT-5; reasoning tokens are
 		// billed as output.
-		"openai/gpt-4o":        {Input: 2.50, CachedInput: f(1.25), Output: 10.00},
-		"openai/gpt-4o-mini":   {Input: 0.15, CachedInput: f(0.075), Output: 0.60},
-		"openai/o1":            {Input: 15.00, CachedInput: f(7.50), Output: 60.00},
-		"openai/o1-mini":       {Input: 1.10, CachedInput: f(0.55), Output: 4.40},
-		"openai/o3-mini":       {Input: 1.10, CachedInput: f(0.55), Output: 4.40},
-		"openai/o3":            {Input: 2.00, CachedInput: f(0.50), Output: 8.00},
-		"openai/o4-mini":       {Input: 1.10, CachedInput: f(0.275), Output: 4.40},
-		"openai/gpt-4.1":       {Input: 2.00, CachedInput: f(0.50), Output: 8.00},
-		"openai/gpt-4.1-mini":  {Input: 0.40, CachedInput: f(0.10), Output: 1.60},
-		"openai/gpt-4.1-nano":  {Input: 0.10, CachedInput: f(0.025), Output: 0.40},
-		"openai/gpt-5":         {Input: 1.25, CachedInput: f(0.125), Output: 10.00},
-		"openai/gpt-5-mini":    {Input: 0.25, CachedInput: f(0.025), Output: 2.00},
-		"openai/gpt-5-nano":    {Input: 0.05, CachedInput: f(0.005), Output: 0.40},
-		"openai/gpt-3.5-turbo": {Input: 0.50, Output: 1.50},
+		"openai/gpt-4o":            {Input: 2.50, CachedInput: f(1.25), Output: 10.00},
+		"openai/gpt-4o-2024-05-13": {Input: 5.00, Output: 15.00}, // the first snapshot kept its launch price
+		"openai/gpt-4o-mini":       {Input: 0.15, CachedInput: f(0.075), Output: 0.60},
+		"openai/o1":                {Input: 15.00, CachedInput: f(7.50), Output: 60.00},
+		"openai/o1-mini":           {Input: 1.10, CachedInput: f(0.55), Output: 4.40},
+		"openai/o3-mini":           {Input: 1.10, CachedInput: f(0.55), Output: 4.40},
+		"openai/o3":                {Input: 2.00, CachedInput: f(0.50), Output: 8.00},
+		"openai/o4-mini":           {Input: 1.10, CachedInput: f(0.275), Output: 4.40},
+		"openai/gpt-4.1":           {Input: 2.00, CachedInput: f(0.50), Output: 8.00},
+		"openai/gpt-4.1-mini":      {Input: 0.40, CachedInput: f(0.10), Output: 1.60},
+		"openai/gpt-4.1-nano":      {Input: 0.10, CachedInput: f(0.025), Output: 0.40},
+		"openai/gpt-5":             {Input: 1.25, CachedInput: f(0.125), Output: 10.00},
+		"openai/gpt-5-mini":        {Input: 0.25, CachedInput: f(0.025), Output: 2.00},
+		"openai/gpt-5-nano":        {Input: 0.05, CachedInput: f(0.005), Output: 0.40},
+		"openai/gpt-3.5-turbo":     {Input: 0.50, Output: 1.50},
 
 		// Google Gemini (paid tier, text input): cached input is a tenth
 		// (2.5) or a quarter (2.0) of input; thinking tokens are billed as

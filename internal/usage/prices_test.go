@@ -22,6 +22,8 @@ func TestCostPerProvider(t *testing.T) {
 		{"openai cached", "openai", "gpt-4o-mini", 1000, 600, 0, 200, 0, f(0.000225)},
 		// A dated snapshot uses the undated price: 1M × 2.50.
 		{"openai dated snapshot", "openai", "gpt-4o-2024-08-06", 1_000_000, 0, 0, 0, 0, f(2.5)},
+		// An exact entry beats the undated one: the first gpt-4o snapshot.
+		{"openai exact snapshot", "openai", "gpt-4o-2024-05-13", 1_000_000, 0, 0, 0, 0, f(5)},
 		// o3-mini reasoning billed as output: 100 × 1.10 + 1000 × 4.40.
 		{"openai reasoning", "openai", "o3-mini", 100, 0, 0, 1000, 800, f(0.00451)},
 		// Not a version suffix: a different model, no price.
