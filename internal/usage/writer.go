@@ -161,7 +161,7 @@ func (w *Writer) Close(timeout time.Duration) error {
 			}
 		}
 	}
-	left := w.take(len(w.pending))
+	left := w.take(w.Pending())
 	if w.opts.SpoolPath == "" {
 		if len(left) > 0 {
 			return fmt.Errorf("usage: %d records could not be written to %s and no spool file is set", len(left), w.store)
