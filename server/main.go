@@ -2,9 +2,9 @@
 // on 127.0.0.1:1219. It only reads configuration (environment, .env, the
 // optional LLMBRIDGE_CONFIG YAML file) and wires the llmbridge library:
 // console logs (tint), the request log (internal/requestlog), the usage
-// store and admin API (internal/usage), reloads on SIGHUP or a changed
-// .env, the "keys" command that rewrites .env and the "usage" command
-// that prints reports.
+// store (internal/usage) and admin API (internal/admin), reloads on
+// SIGHUP or a changed .env, the "keys" command that rewrites .env and
+// the "usage" command that prints reports.
 package main
 
 import (
@@ -25,6 +25,7 @@ import (
 
 	"github.com/joho/godotenv"
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/admin"
 	"github.com/llmbridge/llmbridge/internal/requestlog"
 	"github.com/llmbridge/llmbridge/internal/usage"
 	"github.com/lmittmann/tint"
@@ -79,7 +80,7 @@ type server struct {
 	store  *usage.Store  // nil when LLMBRIDGE_DB=off
 	usage  *usage.Writer // nil when the store is off
 	cur    atomic.Pointer[llmbridge.Bridge]
-	admin  atomic.Pointer[usage.Admin]
+	admin  atomic.Pointer[admin.API]
 	addr   string
 	dsn    string // the store's DSN, to notice a change on reload
 }
@@ -173,7 +174,7 @@ func (s *server) serve(ctx context.Context) error {
 		return err
 	}
 	s.cur.Store(b)
-	s.admin.Store(usage.NewAdmin(s.store, cfg.AdminKey))
+	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey))
 	defer func() { s.cur.Load().Close() }()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -274,7 +275,7 @@ func (s *server) reload(why string) {
 	if s.usage != nil {
 		s.usage.SetPrices(cfg.AllPrices())
 	}
-	s.admin.Store(usage.NewAdmin(s.store, cfg.AdminKey))
+	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey))
 	old := s.cur.Swap(b)
 	old.Close() // idle connections only; streams in flight finish on it
 	s.log.Info("configuration reloaded", "why", why, "models", len(b.Models()))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/admin"
 	"github.com/llmbridge/llmbridge/internal/usage"
 )
 
@@ -52,7 +53,7 @@ func usageCommand(o runOptions, args []string) error {
 	if *format != "table" && *format != "csv" && *format != "json" {
 		return fmt.Errorf("usage: --format %q: use table, csv or json", *format)
 	}
-	q, err := usage.ParseQuery(*from, *to, *groupBy, time.Now())
+	q, err := admin.ParseQuery(*from, *to, *groupBy, time.Now())
 	if err != nil {
 		return fmt.Errorf("usage: %w", err)
 	}
@@ -90,16 +91,12 @@ func usageCommand(o runOptions, args []string) error {
 func writeReport(w io.Writer, rep *usage.Report, format string) error {
 	switch format {
 	case "csv":
-		return rep.WriteCSV(w)
+		return admin.WriteReportCSV(w, rep)
 	case "json":
-		b, err := rep.MarshalJSON()
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(append(b, '\n'))
+		_, err := w.Write(append(admin.ReportJSON(rep), '\n'))
 		return err
 	}
-	return rep.WriteTable(w)
+	return admin.WriteReportTable(w, rep)
 }
 
 // listKeyIDs prints each access key's key_id beside its position in

@@ -1,4 +1,4 @@
-package usage
+package admin
 
 import (
 	"crypto/sha256"
@@ -10,9 +10,10 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/usage"
 )
 
-// Admin serves the admin API:
+// API serves the admin API:
 //
 //	GET /admin/api/usage?from=YYYY-MM-DD&to=YYYY-MM-DD&group_by=day,model,provider,key[&format=csv]
 //	GET /admin/api/requests?limit=N&before=ID
@@ -20,16 +21,16 @@ import (
 // Every request needs the admin key (Authorization: Bearer, or
 // x-api-key); access keys are refused. Without an admin key configured
 // the API is off and says so.
-type Admin struct {
-	store  *Store
+type API struct {
+	store  *usage.Store
 	digest *[32]byte
 	now    func() time.Time
 }
 
-// NewAdmin returns the admin API over store (nil: the usage store is
+// NewAPI returns the admin API over store (nil: the usage store is
 // off). An empty adminKey turns the API off.
-func NewAdmin(store *Store, adminKey string) *Admin {
-	a := &Admin{store: store, now: time.Now}
+func NewAPI(store *usage.Store, adminKey string) *API {
+	a := &API{store: store, now: time.Now}
 	if adminKey != "" {
 		d := sha256.Sum256([]byte(adminKey))
 		a.digest = &d
@@ -42,7 +43,7 @@ func adminError(w http.ResponseWriter, status int, typ, code, format string, arg
 }
 
 // ServeHTTP implements http.Handler.
-func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if a.digest == nil {
 		adminError(w, http.StatusNotFound, openai.TypeInvalidRequest, "admin_api_disabled",
@@ -79,7 +80,7 @@ func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	serve(w, r)
 }
 
-func (a *Admin) authorized(r *http.Request) bool {
+func (a *API) authorized(r *http.Request) bool {
 	key := r.Header.Get("x-api-key")
 	if h := r.Header.Get("Authorization"); h != "" {
 		if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
@@ -98,8 +99,8 @@ func (a *Admin) authorized(r *http.Request) bool {
 // ParseQuery reads from, to and group_by as the API and the CLI take
 // them: to defaults to today (UTC), from to six days before to, group_by
 // to day; group names are comma-separated.
-func ParseQuery(from, to, groupBy string, now time.Time) (Query, error) {
-	q := Query{From: from, To: to}
+func ParseQuery(from, to, groupBy string, now time.Time) (usage.Query, error) {
+	q := usage.Query{From: from, To: to}
 	if q.To == "" {
 		q.To = now.UTC().Format(time.DateOnly)
 	}
@@ -126,7 +127,7 @@ type errBadDate string
 // Error implements error.
 func (e errBadDate) Error() string { return strconv.Quote(string(e)) + " is not a date (YYYY-MM-DD)" }
 
-func (a *Admin) usage(w http.ResponseWriter, r *http.Request) {
+func (a *API) usage(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	q, err := ParseQuery(v.Get("from"), v.Get("to"), v.Get("group_by"), a.now())
 	if err != nil {
@@ -146,23 +147,23 @@ func (a *Admin) usage(w http.ResponseWriter, r *http.Request) {
 	if format == "csv" {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="usage-`+q.From+`-`+q.To+`.csv"`)
-		_ = rep.WriteCSV(w)
+		_ = WriteReportCSV(w, rep)
 		return
 	}
-	body, _ := rep.MarshalJSON()
+	body := ReportJSON(rep)
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(append(body, '\n'))
 }
 
 // RequestsPage is the /admin/api/requests response.
 type RequestsPage struct {
-	Requests []Row `json:"requests"`
+	Requests []usage.Row `json:"requests"`
 	// NextBefore is the before= value of the next (older) page; null on
 	// the last page.
 	NextBefore *string `json:"next_before"`
 }
 
-func (a *Admin) requests(w http.ResponseWriter, r *http.Request) {
+func (a *API) requests(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	limit := 50
 	if s := v.Get("limit"); s != "" {

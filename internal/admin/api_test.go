@@ -1,4 +1,4 @@
-package usage
+package admin
 
 import (
 	"context"
@@ -11,13 +11,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmbridge/llmbridge/internal/providertest"
+	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/golden"
+	"github.com/llmbridge/llmbridge/internal/usage"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const adminKey = "admin-secret-key"
 
-func adminServer(t *testing.T, s *Store, key string) *httptest.Server {
-	a := NewAdmin(s, key)
+var day1 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+func adminServer(t *testing.T, s *usage.Store, key string) *httptest.Server {
+	a := NewAPI(s, key)
 	a.now = func() time.Time { return day1.AddDate(0, 0, 1) }
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
@@ -39,15 +46,27 @@ func get(t *testing.T, url, key string) (*http.Response, string) {
 	return resp, string(b)
 }
 
-func seeded(t testing.TB) *Store {
-	s := openStore(t, filepath.Join(t.TempDir(), "u.db"))
-	if _, err := s.Insert(context.Background(), rows(DefaultPrices(),
+// rec builds a priced request row.
+func rec(at time.Time, key, provider, model string, prompt, cached, completion int, status int) usage.Row {
+	return usage.RowOf(llmbridge.UsageRecord{ID: llmbridge.NewRecordID(at), Time: at, RequestID: "req_x", KeyID: key, Provider: provider,
+		Model: provider + "/" + model, UpstreamModel: model, Status: status, PromptTokens: prompt, CachedTokens: cached,
+		CompletionTokens: completion, TotalTokens: prompt + completion, Duration: 120 * time.Millisecond}, usage.DefaultPrices())
+}
+
+// seeded returns a SQLite store holding five requests over two days.
+func seeded(t testing.TB) *usage.Store {
+	s, err := usage.Open(context.Background(), filepath.Join(t.TempDir(), "u.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Insert(context.Background(), []usage.Row{
 		rec(day1, "key-a", "openai", "gpt-4o-mini", 1000, 600, 200, 200),
 		rec(day1.Add(time.Hour), "key-b", "openai", "gpt-4o-mini", 1000, 0, 0, 200),
 		rec(day1.Add(2*time.Hour), "key-b", "gemini", "gemini-exp-1206", 10, 0, 5, 200),
 		rec(day1.Add(3*time.Hour), "key-b", "openai", "gpt-4o-mini", 0, 0, 0, 429),
 		rec(day1.AddDate(0, 0, 1), "key-a", "anthropic", "claude-sonnet-4-5", 125, 100, 10, 200),
-	)); err != nil {
+	}); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -60,7 +79,7 @@ func TestAdminUsageReport(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
-	providertest.Golden(t, "report.golden.json", providertest.IndentJSON(t, []byte(body)))
+	golden.Check(t, "report.golden.json", golden.IndentJSON(t, []byte(body)))
 	var rep struct {
 		Rows []map[string]any `json:"rows"`
 	}
@@ -78,7 +97,7 @@ func TestAdminUsageReport(t *testing.T) {
 		!strings.Contains(resp.Header.Get("Content-Disposition"), "usage-2026-11-23-2026-11-24.csv") {
 		t.Fatalf("%d %v %s", resp.StatusCode, resp.Header, body)
 	}
-	providertest.Golden(t, "report.golden.csv", []byte(body))
+	golden.Check(t, "report.golden.csv", []byte(body))
 
 	// Defaults: the last seven days up to today, by day.
 	_, body = get(t, srv.URL+"/admin/api/usage", adminKey)
@@ -137,7 +156,7 @@ func TestAdminAuthAndErrors(t *testing.T) {
 
 func TestAdminRequestsPages(t *testing.T) {
 	srv := adminServer(t, seeded(t), adminKey)
-	var all []Row
+	var all []usage.Row
 	before := ""
 	for pages := 0; ; pages++ {
 		_, body := get(t, srv.URL+"/admin/api/requests?limit=2&before="+before, adminKey)

@@ -1,4 +1,4 @@
-package usage
+package admin
 
 import (
 	"encoding/csv"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/llmbridge/llmbridge/internal/usage"
 )
 
 // columnName is the name of a group's column in reports: "key" is shown
@@ -23,7 +25,8 @@ func columnName(group string) string {
 var numberColumns = []string{"requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens",
 	"reasoning_tokens", "cache_write_tokens", "cost_usd", "unpriced_requests"}
 
-func (t *Totals) numbers() []string {
+// numbers returns t's sums in numberColumns order; an unpriced cost is "".
+func numbers(t *usage.Totals) []string {
 	cost := ""
 	if c := t.Cost(); c != nil {
 		cost = formatUSD(*c)
@@ -35,12 +38,13 @@ func (t *Totals) numbers() []string {
 func i64(v int64) string { return strconv.FormatInt(v, 10) }
 
 // formatUSD writes a cost without exponent and without trailing zeros.
-func formatUSD(v float64) string { return strconv.FormatFloat(RoundUSD(v), 'f', -1, 64) }
+func formatUSD(v float64) string { return strconv.FormatFloat(usage.RoundUSD(v), 'f', -1, 64) }
 
-// MarshalJSON writes {"from","to","group_by","rows":[…],"totals":{…}},
+// ReportJSON returns the report's JSON, as the admin API and the usage
+// command write it: {"from","to","group_by","rows":[…],"totals":{…}},
 // each row with its group fields (in group_by order) before its sums;
 // cost_usd is null when nothing in the row was priced.
-func (r *Report) MarshalJSON() ([]byte, error) {
+func ReportJSON(r *usage.Report) []byte {
 	var b strings.Builder
 	b.WriteString(`{"from":`)
 	writeJSONString(&b, r.From)
@@ -58,15 +62,17 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		r.writeRow(&b, &r.Rows[i], true)
+		writeRow(&b, r, &r.Rows[i], true)
 	}
 	b.WriteString(`],"totals":`)
-	r.writeRow(&b, &r.Totals, false)
+	writeRow(&b, r, &r.Totals, false)
 	b.WriteByte('}')
-	return []byte(b.String()), nil
+	return []byte(b.String())
 }
 
-func (r *Report) writeRow(b *strings.Builder, row *ReportRow, groups bool) {
+// writeRow writes one row of r as a JSON object, with its group fields
+// when groups is set (not for the totals).
+func writeRow(b *strings.Builder, r *usage.Report, row *usage.ReportRow, groups bool) {
 	b.WriteByte('{')
 	if groups {
 		for i, g := range r.GroupBy {
@@ -76,7 +82,7 @@ func (r *Report) writeRow(b *strings.Builder, row *ReportRow, groups bool) {
 			b.WriteByte(',')
 		}
 	}
-	for i, v := range row.numbers() {
+	for i, v := range numbers(&row.Totals) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
@@ -97,7 +103,7 @@ func writeJSONString(b *strings.Builder, s string) {
 }
 
 // header returns the column names of the report's rows.
-func (r *Report) header() []string {
+func header(r *usage.Report) []string {
 	h := make([]string, 0, len(r.GroupBy)+len(numberColumns))
 	for _, g := range r.GroupBy {
 		h = append(h, columnName(g))
@@ -105,15 +111,16 @@ func (r *Report) header() []string {
 	return append(h, numberColumns...)
 }
 
-// WriteCSV writes the report's rows as CSV with a header line (no totals
-// line: a spreadsheet sums the columns). An unpriced cost is empty.
-func (r *Report) WriteCSV(w io.Writer) error {
+// WriteReportCSV writes the report's rows as CSV with a header line (no
+// totals line: a spreadsheet sums the columns). An unpriced cost is
+// empty.
+func WriteReportCSV(w io.Writer, r *usage.Report) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(r.header()); err != nil {
+	if err := cw.Write(header(r)); err != nil {
 		return err
 	}
 	for i := range r.Rows {
-		if err := cw.Write(append(append([]string(nil), r.Rows[i].Group...), r.Rows[i].numbers()...)); err != nil {
+		if err := cw.Write(append(append([]string(nil), r.Rows[i].Group...), numbers(&r.Rows[i].Totals)...)); err != nil {
 			return err
 		}
 	}
@@ -121,9 +128,9 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	return cw.Error()
 }
 
-// WriteTable writes the report as an aligned text table with a TOTAL
-// line; an unpriced cost is shown as "-".
-func (r *Report) WriteTable(w io.Writer) error {
+// WriteReportTable writes the report as an aligned text table with a
+// TOTAL line; an unpriced cost is shown as "-".
+func WriteReportTable(w io.Writer, r *usage.Report) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	line := func(cells []string) {
 		for _, c := range cells {
@@ -134,9 +141,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		fmt.Fprintln(tw)
 	}
-	line(r.header())
+	line(header(r))
 	for i := range r.Rows {
-		line(append(append([]string(nil), r.Rows[i].Group...), r.Rows[i].numbers()...))
+		line(append(append([]string(nil), r.Rows[i].Group...), numbers(&r.Rows[i].Totals)...))
 	}
 	total := make([]string, len(r.GroupBy))
 	if len(total) > 0 {
@@ -145,7 +152,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 			total[i] = " "
 		}
 	}
-	line(append(total, r.Totals.numbers()...))
+	line(append(total, numbers(&r.Totals.Totals)...))
 	fmt.Fprintf(tw, "\n")
 	if err := tw.Flush(); err != nil {
 		return err
