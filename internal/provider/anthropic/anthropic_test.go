@@ -11,25 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llmbridge/llmbridge/internal/golden"
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/llmbridge/llmbridge/internal/provider/anthropic"
-	"github.com/llmbridge/llmbridge/internal/providertest"
-	"github.com/llmbridge/llmbridge/internal/testupstream"
+	"github.com/llmbridge/llmbridge/providertest"
 )
-
-func TestConformance(t *testing.T) {
-	providertest.Run(t, providertest.Harness{
-		Flavor: testupstream.Anthropic,
-		New: func(u *testupstream.Server) providertest.Provider {
-			return anthropic.New(anthropic.Config{Name: "anthropic", BaseURL: u.BaseURL(), APIKey: u.Key})
-		},
-		Sent: func(r testupstream.Request) (string, string) {
-			var b struct{ Model string }
-			_ = json.Unmarshal(r.Body, &b)
-			return b.Model, r.Header.Get("X-Api-Key")
-		},
-	})
-}
 
 func translate(t testing.TB, req *openai.ChatRequest) (*http.Request, []byte, error) {
 	p := anthropic.New(anthropic.Config{Name: "anthropic", BaseURL: "https://api.anthropic.com/v1", APIKey: "sk-ant-test"})
@@ -54,7 +40,7 @@ func TestTranslateRequestGolden(t *testing.T) {
 	if hreq.URL.String() != "https://api.anthropic.com/v1/messages" || hreq.Header.Get("X-Api-Key") != "sk-ant-test" || hreq.Header.Get("Anthropic-Version") != anthropic.Version {
 		t.Errorf("request line/headers: %s %v", hreq.URL, hreq.Header)
 	}
-	providertest.Golden(t, "request_anthropic.golden.json", providertest.IndentJSON(t, body))
+	golden.Check(t, "request_anthropic.golden.json", golden.IndentJSON(t, body))
 }
 
 func TestThinkingDroppedWhenTheSignatureWasLost(t *testing.T) {
@@ -116,7 +102,7 @@ func TestDecodeStreamGolden(t *testing.T) {
 		b, _ := openai.Marshal(ch)
 		out.Write(append(b, '\n'))
 	}
-	providertest.Golden(t, "stream_thinking_tool.golden.jsonl", out.Bytes())
+	golden.Check(t, "stream_thinking_tool.golden.jsonl", out.Bytes())
 }
 
 func TestDecodeResponse(t *testing.T) {

@@ -3,7 +3,6 @@ package anthropic
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -108,8 +107,8 @@ func inputJSON(raw json.RawMessage) string {
 	return string(raw)
 }
 
-// ErrTruncated is returned when a stream ends before message_stop.
-var ErrTruncated = errors.New("anthropic stream ended before message_stop")
+// errTruncated ends a stream that stopped before message_stop.
+var errTruncated = openai.Truncated("no message_stop")
 
 // event is the union of the stream's event payloads.
 type event struct {
@@ -155,7 +154,7 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 		for {
 			ev, err := r.Next()
 			if err == io.EOF {
-				yield(nil, ErrTruncated)
+				yield(nil, errTruncated)
 				return
 			}
 			if err != nil {

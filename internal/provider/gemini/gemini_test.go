@@ -11,24 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llmbridge/llmbridge/internal/golden"
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/llmbridge/llmbridge/internal/provider/gemini"
-	"github.com/llmbridge/llmbridge/internal/providertest"
-	"github.com/llmbridge/llmbridge/internal/testupstream"
+	"github.com/llmbridge/llmbridge/providertest"
 )
-
-func TestConformance(t *testing.T) {
-	providertest.Run(t, providertest.Harness{
-		Flavor: testupstream.GeminiNative,
-		New: func(u *testupstream.Server) providertest.Provider {
-			return gemini.New(gemini.Config{Name: "gemini", BaseURL: u.BaseURL(), APIKey: u.Key})
-		},
-		Sent: func(r testupstream.Request) (string, string) {
-			model, _, _ := strings.Cut(strings.TrimPrefix(r.Path, "/v1beta/models/"), ":")
-			return model, r.Header.Get("X-Goog-Api-Key")
-		},
-	})
-}
 
 // translate sends req through the provider to a recording server and
 // returns the body Gemini would receive.
@@ -66,7 +53,7 @@ func TestTranslateRequestGolden(t *testing.T) {
 	if hreq.Header.Get("X-Goog-Api-Key") != "AIza-test-key" || strings.Contains(hreq.URL.String(), "AIza") || hreq.Header.Get("Authorization") != "" {
 		t.Errorf("key placement: header %q, URL %s", hreq.Header.Get("X-Goog-Api-Key"), hreq.URL)
 	}
-	providertest.Golden(t, "request_gemini.golden.json", providertest.IndentJSON(t, body))
+	golden.Check(t, "request_gemini.golden.json", golden.IndentJSON(t, body))
 }
 
 func TestTranslateRequestErrors(t *testing.T) {
@@ -115,7 +102,7 @@ func TestDecodeStreamGolden(t *testing.T) {
 				out.Write(maskIDs(b))
 				out.WriteByte('\n')
 			}
-			providertest.Golden(t, name+".golden.jsonl", out.Bytes())
+			golden.Check(t, name+".golden.jsonl", out.Bytes())
 		})
 	}
 }
@@ -128,7 +115,7 @@ func TestDecodeResponseGolden(t *testing.T) {
 	}
 	r.Created = 0
 	b, _ := openai.Marshal(r)
-	providertest.Golden(t, "response_thinking.golden.json", providertest.IndentJSON(t, maskIDs(b)))
+	golden.Check(t, "response_thinking.golden.json", golden.IndentJSON(t, maskIDs(b)))
 }
 
 // maskIDs replaces minted random tool-call ids with a stable marker.
@@ -155,7 +142,7 @@ func TestDecodeStreamTruncated(t *testing.T) {
 	for _, err := range p.DecodeStream(&http.Response{Body: io.NopCloser(strings.NewReader(body))}) {
 		last = err
 	}
-	if !errors.Is(last, gemini.ErrTruncated) {
+	if !errors.Is(last, openai.ErrTruncated) {
 		t.Fatalf("got %v", last)
 	}
 }

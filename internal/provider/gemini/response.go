@@ -160,9 +160,9 @@ func args(raw json.RawMessage) string {
 	return string(raw)
 }
 
-// ErrTruncated is returned when a stream ends before any candidate
-// finished: Gemini streams have no [DONE], so a finish reason is the end.
-var ErrTruncated = errors.New("gemini stream ended before a finish reason")
+// errTruncated ends a stream that stopped before any candidate finished:
+// Gemini streams have no [DONE], so a finish reason is the end.
+var errTruncated = openai.Truncated("no finish reason")
 
 // DecodeStream translates a streamGenerateContent?alt=sse body into OpenAI
 // chunks: a role chunk first, then text, reasoning and whole tool calls
@@ -257,7 +257,7 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 			finished = finished && st.finished
 		}
 		if !finished {
-			yield(nil, ErrTruncated)
+			yield(nil, errTruncated)
 			return
 		}
 		if last != nil {

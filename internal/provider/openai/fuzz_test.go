@@ -8,7 +8,7 @@ import (
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	prov "github.com/llmbridge/llmbridge/internal/provider/openai"
-	"github.com/llmbridge/llmbridge/internal/providertest"
+	"github.com/llmbridge/llmbridge/providertest"
 )
 
 // FuzzDecodeError: any error body yields an APIError with the status and a

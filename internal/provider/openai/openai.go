@@ -14,7 +14,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -27,9 +26,6 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 )
-
-// maxResponseBytes bounds a non-streamed response body.
-const maxResponseBytes = 64 << 20
 
 // maxErrorBytes bounds how much of an error body is read.
 const maxErrorBytes = 1 << 20
@@ -115,27 +111,10 @@ func (p *Provider) NewRequest(ctx context.Context, req *openai.ChatRequest) (*ht
 	return p.newRequest(ctx, body, r.Stream)
 }
 
-// ReadBody reads a non-streamed response body, skipping the blank lines
-// DeepSeek sends while a request waits, and checks that it is JSON.
-func ReadBody(resp *http.Response) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(body) > maxResponseBytes {
-		return nil, fmt.Errorf("upstream response larger than %d bytes", maxResponseBytes)
-	}
-	body = bytes.TrimLeft(body, " \t\r\n")
-	if !json.Valid(body) {
-		return nil, errors.New("upstream response is not valid JSON")
-	}
-	return body, nil
-}
-
 // DecodeResponse decodes a non-streamed 2xx response and closes its body.
 func (p *Provider) DecodeResponse(resp *http.Response) (*openai.ChatResponse, error) {
 	defer resp.Body.Close()
-	body, err := ReadBody(resp)
+	body, err := openai.ReadResponseBody(resp.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -146,13 +125,13 @@ func (p *Provider) DecodeResponse(resp *http.Response) (*openai.ChatResponse, er
 	return &out, nil
 }
 
-// ErrTruncated is returned by DecodeStream when the upstream closed the
-// stream without its final "data: [DONE]".
-var ErrTruncated = errors.New("upstream stream ended before [DONE]")
+// errTruncated ends a stream the upstream closed without its final
+// "data: [DONE]".
+var errTruncated = openai.Truncated("no [DONE]")
 
 // DecodeStream yields the chunks of a 2xx SSE response. It owns resp.Body
 // and closes it on every exit. A stream cut before [DONE] ends with
-// ErrTruncated; an upstream error event ends it with that *APIError.
+// openai.ErrTruncated; an upstream error event ends it with that *APIError.
 func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk, error] {
 	return func(yield func(*openai.ChatChunk, error) bool) {
 		defer resp.Body.Close()
@@ -161,7 +140,7 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 			ev, err := r.Next()
 			if err != nil {
 				if err == io.EOF {
-					err = ErrTruncated
+					err = errTruncated
 				}
 				yield(nil, err)
 				return

@@ -8,25 +8,8 @@ import (
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	prov "github.com/llmbridge/llmbridge/internal/provider/openai"
-	"github.com/llmbridge/llmbridge/internal/providertest"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
 )
-
-func TestConformance(t *testing.T) {
-	for name, h := range map[string]providertest.Harness{
-		"openai": {Flavor: testupstream.OpenAI, New: func(u *testupstream.Server) providertest.Provider {
-			return prov.New(prov.Config{Name: "openai", BaseURL: u.BaseURL(), APIKey: u.Key})
-		}},
-		"deepseek": {Flavor: testupstream.DeepSeek, New: func(u *testupstream.Server) providertest.Provider {
-			return prov.New(prov.Config{Name: "deepseek", BaseURL: u.BaseURL(), APIKey: u.Key})
-		}},
-		"gemini-compat": {Flavor: testupstream.GeminiCompat, New: func(u *testupstream.Server) providertest.Provider {
-			return prov.NewCompat(prov.Config{Name: "gemini", BaseURL: u.BaseURL() + "/openai", APIKey: u.Key})
-		}},
-	} {
-		t.Run(name, func(t *testing.T) { providertest.Run(t, h) })
-	}
-}
 
 func TestRewriteBody(t *testing.T) {
 	tests := []struct {
