@@ -38,8 +38,10 @@ func errorf(status int, typ, code, format string, args ...any) *APIError {
 // asAPIError converts any error from a request's life to an *APIError: the
 // one place that decides the status and body of everything the bridge
 // itself reports. parent is the caller's context, used to tell a client
-// that went away from an upstream that failed.
-func asAPIError(parent context.Context, provider string, err error) *APIError {
+// that went away from an upstream that failed. Messages name the provider
+// (and a proxy's host) but never an internal cause such as a dialled
+// address: the cause is logged with the request id instead.
+func (b *Bridge) asAPIError(parent context.Context, rid, provider string, err error) *APIError {
 	var ae *APIError
 	if errors.As(err, &ae) {
 		return ae
@@ -53,33 +55,55 @@ func asAPIError(parent context.Context, provider string, err error) *APIError {
 		return &APIError{Status: http.StatusRequestEntityTooLarge, Type: ErrorTypeInvalidRequest, Code: "request_too_large",
 			Message: fmt.Sprintf("request body is larger than the %d-byte limit", mbe.Limit), Err: err}
 	}
+	e := classify(provider, err)
+	e.Provider, e.Err = provider, err
+	e.Message += " (request id " + rid + ")"
+	b.log.Warn("upstream failure", "request_id", rid, "provider", provider, "code", e.Code, "cause", redactedCause(err))
+	return e
+}
+
+// classify names an upstream failure without revealing its cause.
+func classify(provider string, err error) *APIError {
 	var pe *proxyError
 	if errors.As(err, &pe) {
 		return &APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "proxy_unreachable",
-			Message: fmt.Sprintf("upstream %s: cannot connect through proxy %s: %s", provider, pe.host, pe.err), Provider: provider, Err: err}
+			Message: fmt.Sprintf("upstream %s: cannot connect through proxy %s", provider, pe.host)}
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "proxyconnect" {
 		// The proxy answered CONNECT with an error status (407, 403, …).
 		return &APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "proxy_unreachable",
-			Message: fmt.Sprintf("upstream %s: the proxy refused the connection: %s", provider, op.Err), Provider: provider, Err: err}
+			Message: fmt.Sprintf("upstream %s: the proxy refused the connection", provider)}
 	}
 	switch {
 	case errors.Is(err, errIdleTimeout):
 		return &APIError{Status: http.StatusGatewayTimeout, Type: ErrorTypeUpstream, Code: "upstream_idle_timeout",
-			Message: fmt.Sprintf("upstream %s sent nothing for longer than the stream idle timeout", provider), Provider: provider, Err: err}
+			Message: fmt.Sprintf("upstream %s sent nothing for longer than the stream idle timeout", provider)}
 	case errors.Is(err, errMaxDuration):
 		return &APIError{Status: http.StatusGatewayTimeout, Type: ErrorTypeUpstream, Code: "upstream_timeout",
-			Message: fmt.Sprintf("upstream %s did not finish within the maximum request duration", provider), Provider: provider, Err: err}
+			Message: fmt.Sprintf("upstream %s did not finish within the maximum request duration", provider)}
 	case isConnectError(err):
 		return &APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "upstream_unreachable",
-			Message: fmt.Sprintf("upstream %s is unreachable: %s", provider, netCause(err)), Provider: provider, Err: err}
+			Message: fmt.Sprintf("upstream %s is unreachable", provider)}
 	case isTimeout(err):
 		return &APIError{Status: http.StatusGatewayTimeout, Type: ErrorTypeUpstream, Code: "upstream_timeout",
-			Message: fmt.Sprintf("upstream %s timed out: %s", provider, netCause(err)), Provider: provider, Err: err}
+			Message: fmt.Sprintf("upstream %s timed out", provider)}
+	case errors.Is(err, ErrTruncated):
+		return &APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "upstream_error",
+			Message: fmt.Sprintf("upstream %s closed the stream before it finished", provider)}
 	}
 	return &APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "upstream_error",
-		Message: fmt.Sprintf("upstream %s failed: %s", provider, netCause(err)), Provider: provider, Err: err}
+		Message: fmt.Sprintf("upstream %s failed", provider)}
+}
+
+// redactedCause is err's text for the log, without the request URL that a
+// *url.Error adds (a Gemini-compatible URL could carry a key= parameter).
+func redactedCause(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + ": " + ue.Err.Error()
+	}
+	return err.Error()
 }
 
 // isConnectError reports whether err happened while connecting (refused,
@@ -100,15 +124,6 @@ func isConnectError(err error) bool {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
-}
-
-// netCause drops the *url.Error wrapper (method and URL) from err's text.
-func netCause(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err.Error()
-	}
-	return err.Error()
 }
 
 // writeError writes e as an OpenAI error response.

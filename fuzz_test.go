@@ -20,8 +20,8 @@ func FuzzParseEnvelope(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		env, aerr := parseEnvelope(body)
-		if aerr != nil {
+		env := parseEnvelope(body)
+		if aerr := env.bad; aerr != nil {
 			if aerr.Status != 400 || aerr.Message == "" {
 				t.Fatalf("bad error %+v", aerr)
 			}

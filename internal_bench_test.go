@@ -13,8 +13,8 @@ var benchBody = []byte(`{"model":"openai/gpt-4o-mini","messages":[{"role":"syste
 func BenchmarkParseEnvelope(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := parseEnvelope(benchBody); err != nil {
-			b.Fatal(err)
+		if env := parseEnvelope(benchBody); env.bad != nil {
+			b.Fatal(env.bad)
 		}
 	}
 }

@@ -43,11 +43,14 @@ type Bridge struct {
 	upstreams []*upstream
 	byName    map[string]*upstream
 	byModel   map[string][]*upstream // bare model name → providers listing it
-	keys      [][sha256.Size]byte    // digests of the access keys
-	keyIDs    []string               // their fingerprints, same order
+	admitters []Admitter             // the access-key check first, then WithAdmitter's
+	router    Router
+	obs       observers
+	clock     clock
 	tokens    *TokenCounter
 	log       *slog.Logger
-	modelList []byte // GET /v1/models body, built once
+	mux       *http.ServeMux // the handler's routes, built once
+	modelList []byte         // GET /v1/models body, built once
 	created   int64
 }
 
@@ -64,7 +67,11 @@ func New(opts ...Option) (*Bridge, error) {
 			errs = append(errs, err)
 		}
 	}
-	b := &Bridge{cfg: cfg, byName: map[string]*upstream{}, byModel: map[string][]*upstream{}, log: cfg.logger, created: time.Now().Unix(), tokens: cfg.tokens}
+	b := &Bridge{cfg: cfg, byName: map[string]*upstream{}, byModel: map[string][]*upstream{}, log: cfg.logger, created: time.Now().Unix(),
+		tokens: cfg.tokens, router: cfg.router, obs: newObservers(cfg.observers), clock: realClock{}}
+	if b.router == nil {
+		b.router = defaultRouter{b}
+	}
 	if b.tokens == nil {
 		b.tokens = NewTokenCounter()
 	}
@@ -98,19 +105,24 @@ func New(opts ...Option) (*Bridge, error) {
 		}
 	}
 	providerKeys := providerSecrets(cfg.providers)
+	keys := &accessKeys{}
 	for _, k := range cfg.accessKeys {
 		if providerKeys[k] {
 			errs = append(errs, errors.New("an access key equals a provider key: provider keys are never accepted from clients"))
 			continue
 		}
-		sum := sha256.Sum256([]byte(k))
-		b.keys = append(b.keys, sum)
-		b.keyIDs = append(b.keyIDs, KeyID(k))
+		keys.sums = append(keys.sums, sha256.Sum256([]byte(k)))
+		keys.ids = append(keys.ids, KeyID(k))
 	}
+	if len(keys.sums) > 0 {
+		b.admitters = append(b.admitters, keys)
+	}
+	b.admitters = append(b.admitters, cfg.admitters...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	b.modelList, _ = openai.Marshal(modelList{Object: "list", Data: b.Models()})
+	b.mux = b.routes(chatFormat{})
 	return b, nil
 }
 
@@ -166,180 +178,46 @@ func (b *Bridge) Models() []Model {
 	return out
 }
 
-// route finds the provider for a client's model name and the name to send
-// upstream.
-func (b *Bridge) route(model string) (*upstream, string, *APIError) {
-	if i := strings.IndexByte(model, '/'); i > 0 && i < len(model)-1 {
-		if u := b.byName[model[:i]]; u != nil {
-			return u, model[i+1:], nil
-		}
+// checkChat is the in-process request's envelope check.
+func checkChat(req *ChatRequest) *APIError {
+	switch {
+	case req == nil:
+		return errorf(http.StatusBadRequest, ErrorTypeInvalidRequest, "invalid_request", "request is nil")
+	case req.Model == "":
+		return &APIError{Status: http.StatusBadRequest, Type: ErrorTypeInvalidRequest, Param: "model", Code: "missing_required_parameter", Message: "you must provide a model parameter"}
+	case len(req.Messages) == 0:
+		return &APIError{Status: http.StatusBadRequest, Type: ErrorTypeInvalidRequest, Param: "messages", Code: "missing_required_parameter", Message: "messages must be a non-empty array"}
 	}
-	switch ups := b.byModel[model]; len(ups) {
-	case 1:
-		return ups[0], model, nil
-	case 0:
-		return nil, "", &APIError{Status: http.StatusNotFound, Type: ErrorTypeInvalidRequest, Code: "model_not_found", Param: "model",
-			Message: fmt.Sprintf("The model `%s` does not exist on this bridge: use provider/model with one of the providers %s.", model, b.providerNames())}
-	default:
-		names := make([]string, len(ups))
-		for i, u := range ups {
-			names[i] = u.name + "/" + model
-		}
-		return nil, "", &APIError{Status: http.StatusNotFound, Type: ErrorTypeInvalidRequest, Code: "model_not_found", Param: "model",
-			Message: fmt.Sprintf("The model `%s` is listed by several providers; choose one of %s.", model, strings.Join(names, ", "))}
-	}
+	return nil
 }
 
-func (b *Bridge) providerNames() string {
-	names := make([]string, len(b.upstreams))
-	for i, u := range b.upstreams {
-		names[i] = u.name
+// inProcess starts a call for a typed request of an in-process caller.
+func (b *Bridge) inProcess(ctx context.Context, req *ChatRequest, stream bool) *call {
+	env := envelope{stream: stream, bad: checkChat(req)}
+	if req != nil {
+		env.model = req.Model
+		env.includeUsage = stream && req.IncludeUsage()
 	}
-	return "[" + strings.Join(names, ", ") + "]"
-}
-
-// call is one request's life: route, contexts, timers, what was relayed
-// and the usage record it ends with (see finish).
-type call struct {
-	b            *Bridge
-	up           *upstream
-	includeUsage bool
-	rec          UsageRecord
-
-	parent context.Context // the caller's
-	ctx    context.Context // the upstream's: parent + max duration + idle
-	cancel context.CancelCauseFunc
-	stop   context.CancelFunc
-
-	accepted bool         // the upstream answered 2xx
-	rawUsage []byte       // usage object seen by the raw relay
-	usage    *Usage       // usage seen by the typed paths
-	text     []byte       // completion text relayed, for counting without usage
-	first    time.Time    // first event sent
-	req      *ChatRequest // the typed request, when there is one
-	body     []byte       // the client's body (handler), decoded only to count
-}
-
-// newCall starts a call for a request that arrived now.
-func (b *Bridge) newCall(parent context.Context, rid string) *call {
-	c := &call{b: b, parent: parent, rec: UsageRecord{Time: time.Now(), RequestID: rid}}
-	ctx, cancel := context.WithCancelCause(parent)
-	c.ctx, c.stop = context.WithTimeoutCause(ctx, b.cfg.timeouts.MaxDuration, errMaxDuration)
-	c.cancel = cancel
+	c := b.newCall(ctx, chatFormat{}, requestID(""), env)
+	c.chat = req
+	if ctx.Err() != nil && env.bad == nil {
+		c.env.bad = c.b.asAPIError(ctx, c.rec.RequestID, "", ctx.Err())
+	}
 	return c
 }
 
-// route records where the call goes.
-func (c *call) route(up *upstream, model, upstreamModel string, stream, includeUsage bool) {
-	c.up, c.includeUsage = up, includeUsage
-	c.rec.Provider, c.rec.Model, c.rec.UpstreamModel, c.rec.Stream = up.name, model, upstreamModel, stream
-}
-
-// end releases the call's contexts; the upstream request is cancelled if
-// it is still running.
-func (c *call) end() {
-	c.stop()
-	c.cancel(context.Canceled)
-}
-
-// watchIdle makes resp.Body cancel the call after StreamIdle of silence.
-func (c *call) watchIdle(resp *http.Response) {
-	c.accepted = true
-	d := c.b.cfg.timeouts.StreamIdle
-	resp.Body = &idleBody{ReadCloser: resp.Body, d: d, timer: time.AfterFunc(d, func() { c.cancel(errIdleTimeout) })}
-}
-
-// fail converts err to the APIError to report, preferring the reason the
-// call's own context ended (idle timeout, maximum duration), and notes it
-// in the record.
-func (c *call) fail(err error) *APIError {
-	if c.parent.Err() == nil {
-		if cause := context.Cause(c.ctx); cause != nil && (errors.Is(cause, errIdleTimeout) || errors.Is(cause, errMaxDuration)) {
-			err = cause
-		}
-	}
-	name := ""
-	if c.up != nil {
-		name = c.up.name
-	}
-	e := asAPIError(c.parent, name, err)
-	c.note(e)
-	return e
-}
-
-// note records an error's status and message.
-func (c *call) note(e *APIError) {
-	c.rec.Error = e.Message
-	if e.Status == StatusClientClosedRequest {
-		c.rec.Status = e.Status
-	} else if c.first.IsZero() {
-		c.rec.Status = e.StatusCode()
-	}
-}
-
-// request returns the typed request, decoding the client's body if needed.
-func (c *call) request() *ChatRequest {
-	if c.req == nil && c.body != nil {
-		c.req, _ = decodeRequest(c.body)
-	}
-	return c.req
-}
-
-func (b *Bridge) prepare(ctx context.Context, req *ChatRequest) (*upstream, string, error) {
-	if req == nil {
-		return nil, "", errorf(http.StatusBadRequest, ErrorTypeInvalidRequest, "invalid_request", "request is nil")
-	}
-	if req.Model == "" {
-		return nil, "", &APIError{Status: http.StatusBadRequest, Type: ErrorTypeInvalidRequest, Param: "model", Code: "missing_required_parameter", Message: "you must provide a model parameter"}
-	}
-	if len(req.Messages) == 0 {
-		return nil, "", &APIError{Status: http.StatusBadRequest, Type: ErrorTypeInvalidRequest, Param: "messages", Code: "missing_required_parameter", Message: "messages must be a non-empty array"}
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, "", err
-	}
-	up, upModel, aerr := b.route(req.Model)
-	if aerr != nil {
-		return nil, "", aerr
-	}
-	return up, upModel, nil
-}
-
 // ChatCompletion runs a non-streaming chat completion in-process, through
-// the same routing, retries, timeouts and error mapping as the handler.
-// req.Stream is ignored. Errors are *APIError.
+// the same pipeline as the handler: admission (access keys do not apply
+// in-process), routing, retries and failover, timeouts, error mapping,
+// observers. req.Stream is ignored. Errors are *APIError.
 func (b *Bridge) ChatCompletion(ctx context.Context, req *ChatRequest) (*ChatResponse, error) {
-	c := b.newCall(ctx, requestID(""))
-	defer b.finish(c)
-	defer c.end()
-	up, upModel, err := b.prepare(ctx, req)
-	if err != nil {
-		return nil, c.fail(err)
+	c := b.inProcess(ctx, req, false)
+	out := &callerOutput{}
+	c.run(out)
+	if out.err != nil {
+		return nil, out.err
 	}
-	c.route(up, req.Model, upModel, false, false)
-	c.req = req
-	r := *req
-	r.Model, r.Stream, r.StreamOptions = upModel, false, nil
-	hreq, err := up.p.NewRequest(c.ctx, &r)
-	if err != nil {
-		return nil, c.fail(err)
-	}
-	resp, err := up.send(c.ctx, hreq)
-	if err != nil {
-		return nil, c.fail(err)
-	}
-	c.watchIdle(resp)
-	out, err := up.p.DecodeResponse(resp)
-	if err != nil {
-		return nil, c.fail(err)
-	}
-	c.usage = out.Usage
-	if out.Usage == nil {
-		for _, ch := range out.Choices {
-			c.text = appendMessage(c.text, &ch.Message)
-		}
-	}
-	return out, nil
+	return out.resp, nil
 }
 
 // ChatCompletionStream runs a streaming chat completion in-process. The
@@ -355,44 +233,6 @@ func (b *Bridge) ChatCompletionStream(ctx context.Context, req *ChatRequest) ite
 			yield(nil, errorf(http.StatusInternalServerError, ErrorTypeServer, "stream_reused", "a ChatCompletionStream sequence can be ranged over only once"))
 			return
 		}
-		c := b.newCall(ctx, requestID(""))
-		defer b.finish(c)
-		defer c.end()
-		up, upModel, err := b.prepare(ctx, req)
-		if err != nil {
-			yield(nil, c.fail(err))
-			return
-		}
-		c.route(up, req.Model, upModel, true, req.IncludeUsage())
-		c.req = req
-		r := *req
-		r.Model, r.Stream = upModel, true
-		hreq, err := up.p.NewRequest(c.ctx, &r)
-		if err != nil {
-			yield(nil, c.fail(err))
-			return
-		}
-		resp, err := up.send(c.ctx, hreq)
-		if err != nil {
-			yield(nil, c.fail(err))
-			return
-		}
-		c.watchIdle(resp)
-		for ch, err := range up.p.DecodeStream(resp) {
-			if err != nil {
-				yield(nil, c.fail(err))
-				return
-			}
-			c.observe(ch)
-			for _, out := range splitUsage(ch, c.includeUsage) {
-				if c.first.IsZero() {
-					c.first = time.Now()
-				}
-				if !yield(out, nil) {
-					c.note(&APIError{Status: StatusClientClosedRequest, Message: "the caller stopped reading the stream"})
-					return
-				}
-			}
-		}
+		b.inProcess(ctx, req, true).run(&callerOutput{yield: yield})
 	}
 }

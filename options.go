@@ -1,10 +1,12 @@
 package llmbridge
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"time"
 )
@@ -14,7 +16,7 @@ import (
 type Option func(*config) error
 
 // Timeouts bounds each phase of an upstream call. Zero fields keep their
-// defaults (DefaultTimeouts).
+// defaults (DefaultTimeouts()).
 type Timeouts struct {
 	// Connect bounds dialing the upstream (and its TLS handshake).
 	Connect time.Duration
@@ -28,25 +30,54 @@ type Timeouts struct {
 	MaxDuration time.Duration
 }
 
-// DefaultTimeouts are the timeouts of a Bridge built without WithTimeouts.
-var DefaultTimeouts = Timeouts{Connect: 5 * time.Second, Header: 60 * time.Second, StreamIdle: 300 * time.Second, MaxDuration: 30 * time.Minute}
+// DefaultTimeouts returns the timeouts of a Bridge built without
+// WithTimeouts.
+func DefaultTimeouts() Timeouts {
+	return Timeouts{Connect: 5 * time.Second, Header: 60 * time.Second, StreamIdle: 300 * time.Second, MaxDuration: 30 * time.Minute}
+}
 
-// RetryPolicy says when and how an upstream call is repeated. Retries happen
-// only before any byte has gone to the client, and only after connect errors
-// and 429, 502, 503, 504 and 529 responses. After the last attempt the client
-// gets the upstream's own status and body.
+// RetryPolicy says when and how an upstream call is repeated. Attempts
+// happen only before any byte has gone to the client. A retryable failure
+// moves on to the router's next target at once; the last target is retried
+// up to Max times with Backoff between tries. After the last attempt the
+// client gets the upstream's own status and body.
 type RetryPolicy struct {
-	// Max is the number of extra attempts; 0 disables retries.
+	// Max is the number of extra attempts on the last (usually the only)
+	// target; 0 disables retries.
 	Max int
 	// MinBackoff and MaxBackoff bound the exponential backoff (full jitter).
 	MinBackoff, MaxBackoff time.Duration
 	// MaxRetryAfter is the longest upstream Retry-After honoured; a longer
 	// one ends retrying and the client gets the response at once.
 	MaxRetryAfter time.Duration
+	// CheckRetry decides which failures are retried; nil means
+	// DefaultCheckRetry (connect errors, 429, 502, 503, 504, 529).
+	CheckRetry CheckRetry
+	// Backoff decides the wait before a retry; nil means DefaultBackoff
+	// (Retry-After, else exponential with full jitter).
+	Backoff Backoff
 }
 
-// DefaultRetryPolicy is the retry policy of a Bridge built without WithRetry.
-var DefaultRetryPolicy = RetryPolicy{Max: 2, MinBackoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second, MaxRetryAfter: 10 * time.Second}
+// DefaultRetryPolicy returns the retry policy of a Bridge built without
+// WithRetry.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{Max: 2, MinBackoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second, MaxRetryAfter: 10 * time.Second,
+		CheckRetry: DefaultCheckRetry, Backoff: DefaultBackoff}
+}
+
+func (p *RetryPolicy) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if p.CheckRetry == nil {
+		return DefaultCheckRetry(ctx, resp, err)
+	}
+	return p.CheckRetry(ctx, resp, err)
+}
+
+func (p *RetryPolicy) backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+	if p.Backoff == nil {
+		return DefaultBackoff(min, max, attempt, resp)
+	}
+	return p.Backoff(min, max, attempt, resp)
+}
 
 // Defaults of the remaining settings.
 const (
@@ -66,15 +97,17 @@ type config struct {
 	keepAlive    time.Duration
 	logger       *slog.Logger
 	maxIdle      int
-	sinks        []func(UsageRecord)
+	observers    []Observer
+	admitters    []Admitter
+	router       Router
 	tokens       *TokenCounter
 	cors         map[string]bool // allowed origins; "*" allows any
 }
 
 func defaultConfig() config {
 	return config{
-		timeouts:     DefaultTimeouts,
-		retry:        DefaultRetryPolicy,
+		timeouts:     DefaultTimeouts(),
+		retry:        DefaultRetryPolicy(),
 		maxBodyBytes: DefaultMaxBodyBytes,
 		keepAlive:    DefaultKeepAlive,
 		maxIdle:      DefaultMaxIdleConnsPerHost,
@@ -186,7 +219,8 @@ func WithTimeouts(t Timeouts) Option {
 func WithRetry(p RetryPolicy) Option {
 	return func(c *config) error {
 		if p.Max < 0 || p.MinBackoff < 0 || p.MaxBackoff < p.MinBackoff || p.MaxRetryAfter < 0 {
-			return fmt.Errorf("WithRetry: invalid policy %+v (Max >= 0, 0 <= MinBackoff <= MaxBackoff, MaxRetryAfter >= 0)", p)
+			return fmt.Errorf("WithRetry: invalid policy (Max %d, MinBackoff %v, MaxBackoff %v, MaxRetryAfter %v): want Max >= 0, 0 <= MinBackoff <= MaxBackoff, MaxRetryAfter >= 0",
+				p.Max, p.MinBackoff, p.MaxBackoff, p.MaxRetryAfter)
 		}
 		c.retry = p
 		return nil
@@ -240,14 +274,52 @@ func WithMaxIdleConnsPerHost(n int) Option {
 
 // WithUsageSink adds a function called with the usage record of every
 // request, exactly once, after the response is complete (also after
-// errors, cancels and timeouts). It runs on the request's goroutine: hand
-// the record to a queue rather than doing slow I/O in it.
+// errors, refusals, cancels and timeouts). It is an Observer of End only
+// (ObserverFunc): it runs on the request's goroutine and must hand the
+// record to a queue rather than do slow I/O.
 func WithUsageSink(sink func(UsageRecord)) Option {
 	return func(c *config) error {
 		if sink == nil {
 			return errors.New("WithUsageSink: nil sink")
 		}
-		c.sinks = append(c.sinks, sink)
+		c.observers = append(c.observers, ObserverFunc(sink))
+		return nil
+	}
+}
+
+// WithObserver adds an Observer (see its contract). Observers are called in
+// the order added.
+func WithObserver(o Observer) Option {
+	return func(c *config) error {
+		if o == nil {
+			return errors.New("WithObserver: nil observer")
+		}
+		c.observers = append(c.observers, o)
+		return nil
+	}
+}
+
+// WithAdmitter adds an Admitter (see its contract). Admitters run in the
+// order added, after the access-key check of WithAccessKeys.
+func WithAdmitter(a Admitter) Option {
+	return func(c *config) error {
+		if a == nil {
+			return errors.New("WithAdmitter: nil admitter")
+		}
+		c.admitters = append(c.admitters, a)
+		return nil
+	}
+}
+
+// WithRouter replaces the default model resolution ("provider/model", or a
+// bare name one provider lists) with r (see Router). GET /v1/models/{id}
+// keeps using the default resolution.
+func WithRouter(r Router) Option {
+	return func(c *config) error {
+		if r == nil {
+			return errors.New("WithRouter: nil router")
+		}
+		c.router = r
 		return nil
 	}
 }

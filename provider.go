@@ -123,14 +123,27 @@ const (
 	DefaultAnthropicBaseURL = "https://api.anthropic.com/v1"
 )
 
-// DefaultOpenAIModels and the other Default…Models are the model lists used
-// when a built-in provider is configured without any.
-var (
-	DefaultOpenAIModels    = []string{"gpt-4o", "gpt-4o-mini", "o1", "o1-mini", "o3-mini"}
-	DefaultGeminiModels    = []string{"gemini-exp-1206", "gemini-2.0-flash-exp", "gemini-2.0-flash-thinking-exp"}
-	DefaultDeepSeekModels  = []string{"deepseek-chat", "deepseek-reasoner"}
-	DefaultAnthropicModels = []string{"claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5"}
-)
+// DefaultOpenAIModels returns the model list of an OpenAI provider
+// configured without one; the other Default…Models likewise.
+func DefaultOpenAIModels() []string {
+	return []string{"gpt-4o", "gpt-4o-mini", "o1", "o1-mini", "o3-mini"}
+}
+
+// DefaultGeminiModels returns the model list of a Gemini provider
+// configured without one.
+func DefaultGeminiModels() []string {
+	return []string{"gemini-exp-1206", "gemini-2.0-flash-exp", "gemini-2.0-flash-thinking-exp"}
+}
+
+// DefaultDeepSeekModels returns the model list of a DeepSeek provider
+// configured without one.
+func DefaultDeepSeekModels() []string { return []string{"deepseek-chat", "deepseek-reasoner"} }
+
+// DefaultAnthropicModels returns the model list of an Anthropic provider
+// configured without one.
+func DefaultAnthropicModels() []string {
+	return []string{"claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5"}
+}
 
 func (c ProviderConfig) withDefaults(name, baseURL string, models []string) openaiprov.Config {
 	if c.Name == "" {
@@ -140,21 +153,21 @@ func (c ProviderConfig) withDefaults(name, baseURL string, models []string) open
 		c.BaseURL = baseURL
 	}
 	if c.Models == nil {
-		c.Models = append([]string(nil), models...)
+		c.Models = models
 	}
 	return openaiprov.Config(c)
 }
 
 // OpenAI returns the OpenAI provider (name "openai", DefaultOpenAIBaseURL).
 func OpenAI(cfg ProviderConfig) Provider {
-	return openaiprov.New(cfg.withDefaults("openai", DefaultOpenAIBaseURL, DefaultOpenAIModels))
+	return openaiprov.New(cfg.withDefaults("openai", DefaultOpenAIBaseURL, DefaultOpenAIModels()))
 }
 
 // DeepSeek returns the DeepSeek provider (name "deepseek",
 // DefaultDeepSeekBaseURL). DeepSeek's keep-alive comments, leading blank
 // lines and usage inside the finish chunk are handled by the bridge.
 func DeepSeek(cfg ProviderConfig) Provider {
-	return openaiprov.New(cfg.withDefaults("deepseek", DefaultDeepSeekBaseURL, DefaultDeepSeekModels))
+	return openaiprov.New(cfg.withDefaults("deepseek", DefaultDeepSeekBaseURL, DefaultDeepSeekModels()))
 }
 
 // GeminiOpenAICompat returns a Gemini provider (name "gemini") that goes
@@ -164,7 +177,7 @@ func DeepSeek(cfg ProviderConfig) Provider {
 // reasons, empty ids, array-shaped errors). Gemini (native) is the better
 // choice; this one exists for deployments that must use the endpoint.
 func GeminiOpenAICompat(cfg ProviderConfig) Provider {
-	c := cfg.withDefaults("gemini", DefaultGeminiBaseURL, DefaultGeminiModels)
+	c := cfg.withDefaults("gemini", DefaultGeminiBaseURL, DefaultGeminiModels())
 	c.BaseURL = trimSlash(c.BaseURL) + "/openai"
 	return openaiprov.NewCompat(c)
 }
@@ -179,7 +192,7 @@ func GeminiOpenAICompat(cfg ProviderConfig) Provider {
 // thought signatures across turns, and usage counts thoughts as
 // completion (reasoning) tokens.
 func Gemini(cfg ProviderConfig) Provider {
-	c := cfg.withDefaults("gemini", DefaultGeminiBaseURL, DefaultGeminiModels)
+	c := cfg.withDefaults("gemini", DefaultGeminiBaseURL, DefaultGeminiModels())
 	return geminiprov.New(geminiprov.Config(c))
 }
 
@@ -194,7 +207,7 @@ func Gemini(cfg ProviderConfig) Provider {
 // it, that turn runs without thinking instead of failing). Usage counts
 // cache reads and writes in the prompt, cache reads as cached tokens.
 func Anthropic(cfg ProviderConfig) Provider {
-	return anthropicprov.New(anthropicprov.Config(cfg.withDefaults("anthropic", DefaultAnthropicBaseURL, DefaultAnthropicModels)))
+	return anthropicprov.New(anthropicprov.Config(cfg.withDefaults("anthropic", DefaultAnthropicBaseURL, DefaultAnthropicModels())))
 }
 
 // OpenAICompatible returns a provider for any vendor that speaks the OpenAI

@@ -1,7 +1,6 @@
 package llmbridge
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -10,18 +9,19 @@ import (
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/llmbridge/llmbridge/internal/sse"
-	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 )
 
 var (
 	errIdleTimeout = errors.New("upstream stream idle timeout")
 	errMaxDuration = errors.New("upstream request exceeded its maximum duration")
-	// errTruncated: an OpenAI-format stream closed before "data: [DONE]".
-	errTruncated = errors.New("upstream closed the stream before it finished")
 	// errReported: the upstream's own error event was relayed; end quietly.
 	errReported = errors.New("upstream error event relayed")
 )
+
+// ErrTruncated is the error (or the cause of the *APIError) that ends a
+// stream whose upstream closed it before its normal end: before "data:
+// [DONE]", message_stop or a finish reason. Test for it with errors.Is.
+var ErrTruncated = openai.ErrTruncated
 
 // idleBody cancels its call when no byte arrives for d. Every read that
 // returns data restarts the timer.
@@ -51,21 +51,23 @@ func (b *idleBody) Close() error {
 // timer's writes apart from the relay's, and close stops both before the
 // handler returns.
 type streamWriter struct {
-	w     http.ResponseWriter
-	rc    *http.ResponseController
-	every time.Duration
-	timer *time.Timer
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	f       clientFormat // for errors in the client's shape
+	every   time.Duration
+	timer   *time.Timer
+	onFirst func() // called once, outside the lock, after the first event
 
 	mu      sync.Mutex
 	started bool
 	closed  bool
 	pending bool      // events written but not flushed
+	sent    bool      // an event went out
 	last    time.Time // last write, for the keep-alive timer
-	first   time.Time // first event, for time to first token
 }
 
-func newStreamWriter(w http.ResponseWriter, every time.Duration) *streamWriter {
-	s := &streamWriter{w: w, rc: http.NewResponseController(w), every: every, last: time.Now()}
+func newStreamWriter(w http.ResponseWriter, f clientFormat, every time.Duration, onFirst func()) *streamWriter {
+	s := &streamWriter{w: w, rc: http.NewResponseController(w), f: f, every: every, last: time.Now(), onFirst: onFirst}
 	// tick takes the lock first, so it cannot see s.timer unset.
 	s.mu.Lock()
 	s.timer = time.AfterFunc(every, s.tick)
@@ -103,20 +105,26 @@ func (s *streamWriter) startLocked() {
 	s.w.WriteHeader(http.StatusOK)
 }
 
-// data writes one event. It is flushed before the relay next waits for the
-// upstream (see flushingBody), so an event never waits in a buffer while
-// the bridge waits, yet events that arrived together go out in one write.
-func (s *streamWriter) data(p []byte) error {
+// data writes one data-only event (see event).
+func (s *streamWriter) data(p []byte) error { return s.event("", p) }
+
+// event writes one event, with an "event:" line when name is set. It is
+// flushed before the relay next waits for the upstream (see flushingBody),
+// so an event never waits in a buffer while the bridge waits, yet events
+// that arrived together go out in one write.
+func (s *streamWriter) event(name string, p []byte) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.startLocked()
-	now := time.Now()
-	if s.first.IsZero() {
-		s.first = now
-	}
-	s.last = now
+	first := !s.sent
+	s.sent = true
+	s.last = time.Now()
 	s.pending = true
-	return sse.WriteData(s.w, p)
+	err := sse.WriteEvent(s.w, name, p)
+	s.mu.Unlock()
+	if first && s.onFirst != nil {
+		s.onFirst()
+	}
+	return err
 }
 
 // flush sends events written so far.
@@ -152,38 +160,21 @@ func (b *flushingBody) Read(p []byte) (int, error) {
 	return b.ReadCloser.Read(p)
 }
 
-// done ends the stream normally.
-func (s *streamWriter) done() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.startLocked()
-	if err := sse.WriteDone(s.w); err != nil {
-		return err
-	}
-	return s.flushLocked()
-}
-
-// fail ends the stream with e: as a plain error response when nothing was
-// sent yet, otherwise as one error event and no [DONE].
-func (s *streamWriter) fail(e *APIError) {
+// fail ends the stream with e: as a plain error response in the client's
+// format when nothing was sent yet, otherwise as one error event (and, for
+// chat, no [DONE]).
+func (s *streamWriter) fail(c *call, e *APIError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.started {
 		s.started = true
-		writeError(s.w, e)
+		s.f.writeError(s.w, e)
 		return
 	}
-	body, _ := openai.Marshal(e)
-	if sse.WriteData(s.w, body) == nil {
+	name, data := s.f.errorEvent(e)
+	if sse.WriteEvent(s.w, name, data) == nil {
 		_ = s.flushLocked()
 	}
-}
-
-// firstEvent returns when the first event went out (zero if none).
-func (s *streamWriter) firstEvent() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.first
 }
 
 // close stops the keep-alive timer; nothing is written after it returns.
@@ -201,120 +192,10 @@ func (s *streamWriter) committed() bool {
 	return s.started
 }
 
-// relayRaw copies an OpenAI-format SSE body to the client event by event,
-// unchanged except for usage handling: the usage chunk the bridge asked for
-// is dropped when the client did not ask for it, and a finish chunk carrying
-// usage (DeepSeek) is split into the finish chunk and an OpenAI-style usage
-// chunk when it did. Usage seen is stored in c.
-func relayRaw(sw *streamWriter, body io.Reader, c *call) error {
-	r := sse.NewReader(body)
-	for {
-		ev, err := r.Next()
-		if err != nil {
-			if err == io.EOF {
-				return errTruncated
-			}
-			return err
-		}
-		data := ev.Data
-		if bytes.Equal(data, sse.Done) {
-			return sw.done()
-		}
-		info := openai.InspectChunk(data, &c.text)
-		if info.Error {
-			// The upstream's own error event: pass it on and end without
-			// [DONE], whatever follows.
-			if err := sw.data(data); err != nil {
-				return err
-			}
-			return errReported
-		}
-		if info.Usage != nil {
-			c.rawUsage = append(c.rawUsage[:0], info.Usage...)
-			switch {
-			case info.NoChoices && !c.includeUsage:
-				continue
-			case !info.NoChoices && c.includeUsage:
-				finish, err := sjson.SetRawBytes(data, "usage", []byte("null"))
-				if err != nil {
-					return err
-				}
-				if err := sw.data(finish); err != nil {
-					return err
-				}
-				data = usageChunk(data, info.Usage)
-			}
-		}
-		if err := sw.data(data); err != nil {
-			return err
-		}
+// end writes the stream's last event and flushes it.
+func (s *streamWriter) end(name string, p []byte) error {
+	if err := s.event(name, p); err != nil {
+		return err
 	}
-}
-
-// usageChunk builds an OpenAI usage chunk ("choices":[]) from the identity
-// members of chunk.
-func usageChunk(chunk, usage []byte) []byte {
-	out := make([]byte, 0, 256+len(usage))
-	out = append(out, '{')
-	keys := [...]string{"id", "object", "created", "model", "system_fingerprint"}
-	for i, r := range gjson.GetManyBytes(chunk, keys[:]...) {
-		if !r.Exists() {
-			continue
-		}
-		out = append(out, '"')
-		out = append(out, keys[i]...)
-		out = append(out, `":`...)
-		out = append(out, r.Raw...)
-		out = append(out, ',')
-	}
-	out = append(out, `"choices":[],"usage":`...)
-	out = append(out, usage...)
-	return append(out, '}')
-}
-
-// splitUsage applies the same usage rules to a typed chunk: it returns the
-// chunks the consumer should see.
-func splitUsage(ch *ChatChunk, includeUsage bool) []*ChatChunk {
-	if ch.Usage == nil {
-		return []*ChatChunk{ch}
-	}
-	if len(ch.Choices) == 0 {
-		if includeUsage {
-			return []*ChatChunk{ch}
-		}
-		return nil
-	}
-	if !includeUsage {
-		return []*ChatChunk{ch}
-	}
-	u := &ChatChunk{ID: ch.ID, Object: ch.Object, Created: ch.Created, Model: ch.Model,
-		SystemFingerprint: ch.SystemFingerprint, Choices: []ChunkChoice{}, Usage: ch.Usage}
-	finish := *ch
-	finish.Usage = nil
-	return []*ChatChunk{&finish, u}
-}
-
-// relayTyped writes a provider's decoded stream to the client.
-func relayTyped(sw *streamWriter, chunks func(func(*ChatChunk, error) bool), c *call) error {
-	var failure error
-	for ch, err := range chunks {
-		if err != nil {
-			failure = err
-			break
-		}
-		c.observe(ch)
-		for _, out := range splitUsage(ch, c.includeUsage) {
-			b, err := openai.Marshal(out)
-			if err != nil {
-				return err
-			}
-			if err := sw.data(b); err != nil {
-				return err
-			}
-		}
-	}
-	if failure != nil {
-		return failure
-	}
-	return sw.done()
+	return s.flush()
 }

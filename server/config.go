@@ -251,7 +251,7 @@ func (c *Config) Options(log *slog.Logger) []llmbridge.Option {
 		llmbridge.WithMaxBodyBytes(int64(c.MaxBodyMB) << 20),
 		llmbridge.WithKeepAlive(c.KeepAlive),
 	}
-	retry := llmbridge.DefaultRetryPolicy
+	retry := llmbridge.DefaultRetryPolicy()
 	retry.Max = c.Retries
 	opts = append(opts, llmbridge.WithRetry(retry))
 	if len(c.AccessKeys) > 0 {

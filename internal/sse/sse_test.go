@@ -136,3 +136,24 @@ func TestWriteDone(t *testing.T) {
 		t.Fatalf("got %q", buf.String())
 	}
 }
+
+func TestWriteEventRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteEvent(&buf, "message_start", []byte(`{"type":"message_start"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteEvent(&buf, "", []byte(`{"a":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if want := "event: message_start\ndata: {\"type\":\"message_start\"}\n\ndata: {\"a\":1}\n\n"; buf.String() != want {
+		t.Fatalf("wrote %q, want %q", buf.String(), want)
+	}
+	r := NewReader(&buf)
+	ev, err := r.Next()
+	if err != nil || ev.Name != "message_start" || string(ev.Data) != `{"type":"message_start"}` {
+		t.Fatalf("read back %q %q %v", ev.Name, ev.Data, err)
+	}
+	if ev, err = r.Next(); err != nil || ev.Name != "" || string(ev.Data) != `{"a":1}` {
+		t.Fatalf("second event %q %q %v", ev.Name, ev.Data, err)
+	}
+}

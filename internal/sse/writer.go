@@ -6,9 +6,10 @@ import (
 )
 
 var (
-	dataPrefix = []byte("data: ")
-	frameEnd   = []byte("\n\n")
-	doneFrame  = []byte("data: [DONE]\n\n")
+	eventPrefix = []byte("event: ")
+	dataPrefix  = []byte("data: ")
+	frameEnd    = []byte("\n\n")
+	doneFrame   = []byte("data: [DONE]\n\n")
 )
 
 // AppendData appends one "data:" event carrying payload to dst and returns
@@ -52,6 +53,25 @@ func WriteData(w io.Writer, payload []byte) error {
 	}
 	_, err := w.Write(AppendData(nil, payload))
 	return err
+}
+
+// WriteEvent writes one event named name (an "event:" line, which
+// Anthropic's and the Responses API's streams carry) with payload as its
+// data. An empty name writes a plain data event (WriteData). name must not
+// contain line breaks.
+func WriteEvent(w io.Writer, name string, payload []byte) error {
+	if name != "" {
+		if _, err := w.Write(eventPrefix); err != nil {
+			return err
+		}
+		if _, err := io.WriteString(w, name); err != nil {
+			return err
+		}
+		if _, err := w.Write(frameEnd[:1]); err != nil {
+			return err
+		}
+	}
+	return WriteData(w, payload)
 }
 
 // WriteDone writes the "data: [DONE]" event that ends an OpenAI-style stream.

@@ -1,0 +1,156 @@
+package llmbridge
+
+import (
+	"context"
+	"errors"
+	"net/http"
+)
+
+// clientFormat is one API shape clients speak (Chat Completions today;
+// Anthropic Messages and OpenAI Responses are further values). It decodes
+// and validates what arrives, recognises providers that speak it natively
+// (whose bytes then pass through), and encodes responses, stream events
+// and errors in its own shape. The pipeline does not know which format it
+// runs.
+type clientFormat interface {
+	// name is the format's name in records and metrics ("chat").
+	name() string
+	// patterns are the ServeMux patterns the format serves.
+	patterns() []string
+	// parse validates a body's top level and reads its envelope. It does
+	// not fail: a bad body is reported in envelope.bad, after admission.
+	parse(body []byte) envelope
+	// decode decodes a body into the canonical request.
+	decode(body []byte) (*ChatRequest, *APIError)
+	// passThrough returns how to send the client's body to p unchanged
+	// but for the model, or nil when p does not speak this format.
+	passThrough(p Provider) rawRequest
+	// relayNative relays a native 2xx response to the client, noting
+	// usage and text in c.
+	relayNative(c *call, o *httpOutput, resp *http.Response)
+	// encodeResponse encodes a canonical response.
+	encodeResponse(r *ChatResponse) ([]byte, error)
+	// newStream returns the encoder of a canonical stream onto sw.
+	newStream(c *call, sw *streamWriter) streamEncoder
+	// writeError writes an error response in the format's shape.
+	writeError(w http.ResponseWriter, e *APIError)
+	// errorEvent returns the event that reports e in a started stream.
+	errorEvent(e *APIError) (name string, data []byte)
+}
+
+// rawRequest builds an upstream request carrying the client's body.
+type rawRequest func(ctx context.Context, body []byte, model string, stream bool) (*http.Request, error)
+
+// envelope is what a format reads from a body without decoding it all:
+// enough to admit, route and choose streaming.
+type envelope struct {
+	model        string
+	stream       bool
+	includeUsage bool      // the client asked for stream usage
+	bad          *APIError // why the body is not acceptable, reported after admission
+}
+
+// output is where a call's answer goes: an HTTP client in its format, or an
+// in-process caller.
+type output interface {
+	// fail reports e: an error response when nothing was sent yet, an
+	// error event (or the caller's error) after.
+	fail(c *call, e *APIError)
+	// response delivers a canonical non-streamed response.
+	response(c *call, r *ChatResponse)
+	// stream returns the consumer of a canonical stream.
+	stream(c *call) streamEncoder
+	// native relays the bytes of a target that speaks the client's format.
+	native(c *call, resp *http.Response)
+}
+
+// streamEncoder consumes a canonical stream: chunk for every chunk, then
+// end exactly once, with the error that cut the stream or nil.
+type streamEncoder interface {
+	chunk(ch *ChatChunk) error
+	end(err error)
+}
+
+// httpOutput answers an HTTP client in its format.
+type httpOutput struct {
+	w  http.ResponseWriter
+	f  clientFormat
+	sw *streamWriter // the open stream, if any
+}
+
+func (o *httpOutput) fail(c *call, e *APIError) {
+	if e.Status == StatusClientClosedRequest {
+		return // nobody to tell
+	}
+	if o.sw != nil {
+		o.sw.fail(c, e)
+		return
+	}
+	o.f.writeError(o.w, e)
+}
+
+func (o *httpOutput) response(c *call, r *ChatResponse) {
+	body, err := o.f.encodeResponse(r)
+	if err != nil {
+		o.fail(c, c.fail(err))
+		return
+	}
+	o.write(c, body)
+}
+
+// write sends a non-streamed JSON answer.
+func (o *httpOutput) write(c *call, body []byte) {
+	o.w.Header().Set("Content-Type", "application/json")
+	c.observeFirstByte()
+	_, _ = o.w.Write(body)
+}
+
+func (o *httpOutput) stream(c *call) streamEncoder {
+	o.openStream(c)
+	return o.f.newStream(c, o.sw)
+}
+
+func (o *httpOutput) native(c *call, resp *http.Response) {
+	if c.env.stream {
+		o.openStream(c)
+		resp.Body = &flushingBody{ReadCloser: resp.Body, sw: o.sw}
+	}
+	o.f.relayNative(c, o, resp)
+}
+
+// openStream starts the client's stream: the status and headers go out
+// with the first event or keep-alive.
+func (o *httpOutput) openStream(c *call) {
+	o.sw = newStreamWriter(o.w, o.f, c.b.cfg.keepAlive, c.observeFirstByte)
+}
+
+// close stops the stream's keep-alive timer, if a stream was opened.
+func (o *httpOutput) close() {
+	if o.sw != nil {
+		o.sw.close()
+	}
+}
+
+// endStream records how a relayed stream ended and tells the client about
+// a failure: errReported when the upstream's own error event was relayed,
+// another error when the stream was cut.
+func endStream(c *call, sw *streamWriter, err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, errReported):
+		c.rec.Error = "upstream sent an error event"
+		c.rec.Status = http.StatusBadGateway
+		if !c.first.IsZero() {
+			c.rec.Status = http.StatusOK
+		}
+	default:
+		committed := sw.committed()
+		e := c.fail(err)
+		if committed && e.Status != StatusClientClosedRequest {
+			c.rec.Status = http.StatusOK
+		}
+		if c.parent.Err() == nil {
+			sw.fail(c, e)
+		}
+	}
+}

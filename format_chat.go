@@ -1,0 +1,281 @@
+package llmbridge
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/sse"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+)
+
+// chatFormat is OpenAI's Chat Completions API, the canonical format:
+// providers that implement OpenAIWire get the client's bytes; the others
+// translate the decoded request.
+type chatFormat struct{}
+
+func (chatFormat) name() string { return "chat" }
+
+func (chatFormat) patterns() []string {
+	// Some clients append the path to a base URL without /v1.
+	return []string{"POST /v1/chat/completions", "POST /chat/completions"}
+}
+
+func (chatFormat) parse(body []byte) envelope { return parseEnvelope(body) }
+
+func (chatFormat) decode(body []byte) (*ChatRequest, *APIError) { return decodeRequest(body) }
+
+func (chatFormat) passThrough(p Provider) rawRequest {
+	if w, ok := p.(OpenAIWire); ok {
+		return w.NewRawRequest
+	}
+	return nil
+}
+
+func (chatFormat) encodeResponse(r *ChatResponse) ([]byte, error) { return openai.Marshal(r) }
+
+func (chatFormat) writeError(w http.ResponseWriter, e *APIError) { openai.WriteError(w, e) }
+
+func (chatFormat) errorEvent(e *APIError) (string, []byte) {
+	body, _ := openai.Marshal(e)
+	return "", body
+}
+
+// relayNative relays an OpenAI-format answer. A non-streamed body is
+// passed on as it came, its usage (or, without usage, its text) noted.
+func (chatFormat) relayNative(c *call, o *httpOutput, resp *http.Response) {
+	if c.env.stream {
+		err := relayRaw(o.sw, resp.Body, c)
+		resp.Body.Close()
+		endStream(c, o.sw, err)
+		return
+	}
+	out, err := openai.ReadResponseBody(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		o.fail(c, c.fail(err))
+		return
+	}
+	if u := gjson.GetBytes(out, "usage"); u.IsObject() {
+		c.rawUsage = []byte(u.Raw)
+	} else {
+		c.text = openai.AppendMessageText(c.text, out)
+	}
+	o.write(c, out)
+}
+
+// newStream encodes canonical chunks as OpenAI chunks, applying the usage
+// rules of splitUsage, and ends a finished stream with [DONE].
+func (chatFormat) newStream(c *call, sw *streamWriter) streamEncoder {
+	return &chatStream{c: c, sw: sw}
+}
+
+type chatStream struct {
+	c  *call
+	sw *streamWriter
+}
+
+func (s *chatStream) chunk(ch *ChatChunk) error {
+	for _, out := range splitUsage(ch, s.c.env.includeUsage) {
+		b, err := openai.Marshal(out)
+		if err != nil {
+			return err
+		}
+		if err := s.sw.data(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *chatStream) end(err error) {
+	if err == nil {
+		err = s.sw.end("", sse.Done)
+	}
+	endStream(s.c, s.sw, err)
+}
+
+// parseEnvelope validates the top level of a request body: valid JSON, an
+// object, "model" a non-empty string, "messages" a non-empty array,
+// "stream" a boolean and "stream_options" an object when present, and none
+// of these given twice. Whatever it could read is kept even when the body
+// is refused (envelope.bad), for the record.
+func parseEnvelope(body []byte) envelope {
+	var env envelope
+	bad := func(param, code, format string, args ...any) envelope {
+		env.bad = &APIError{Status: http.StatusBadRequest, Type: ErrorTypeInvalidRequest, Param: param, Code: code, Message: fmt.Sprintf(format, args...)}
+		return env
+	}
+	if !json.Valid(body) {
+		return bad("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
+	}
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return bad("", "invalid_request", "The request body must be a JSON object.")
+	}
+	var model, messages, stream, opts gjson.Result
+	seen := map[string]bool{}
+	dup := ""
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "model", "messages", "stream", "stream_options":
+			if seen[k.Str] {
+				dup = k.Str
+				return false
+			}
+			seen[k.Str] = true
+		}
+		switch k.Str {
+		case "model":
+			model = v
+		case "messages":
+			messages = v
+		case "stream":
+			stream = v
+		case "stream_options":
+			opts = v
+		}
+		return true
+	})
+	if dup == "" && model.Type == gjson.String {
+		env.model = model.Str
+	}
+	env.stream = stream.Type == gjson.True
+	switch {
+	case dup != "":
+		return bad(dup, "invalid_request", "The member %q is given more than once.", dup)
+	case !model.Exists():
+		return bad("model", "missing_required_parameter", "You must provide a model parameter.")
+	case model.Type != gjson.String:
+		return bad("model", "invalid_type", "model must be a string.")
+	case model.Str == "":
+		return bad("model", "invalid_value", "model must not be empty.")
+	case !messages.Exists():
+		return bad("messages", "missing_required_parameter", "Missing required parameter: 'messages'.")
+	case !messages.IsArray():
+		return bad("messages", "invalid_type", "messages must be an array.")
+	case len(messages.Array()) == 0:
+		return bad("messages", "invalid_value", "messages must contain at least one message.")
+	case stream.Exists() && stream.Type != gjson.True && stream.Type != gjson.False && stream.Type != gjson.Null:
+		return bad("stream", "invalid_type", "stream must be a boolean.")
+	case opts.Exists() && opts.Type != gjson.Null && !opts.IsObject():
+		return bad("stream_options", "invalid_type", "stream_options must be an object.")
+	}
+	env.includeUsage = opts.Get("include_usage").Type == gjson.True
+	return env
+}
+
+// decodeRequest decodes a full typed request for providers without raw
+// pass-through, naming the offending member in the error.
+func decodeRequest(body []byte) (*ChatRequest, *APIError) {
+	var req ChatRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		msg := err.Error()
+		param := ""
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			param = te.Field
+			msg = fmt.Sprintf("Invalid type for '%s': expected %s, got %s.", te.Field, te.Type, te.Value)
+		}
+		return nil, &APIError{Status: http.StatusBadRequest, Type: ErrorTypeInvalidRequest, Code: "invalid_type", Param: param, Message: msg}
+	}
+	return &req, nil
+}
+
+// relayRaw copies an OpenAI-format SSE body to the client event by event,
+// unchanged except for usage handling: the usage chunk the bridge asked for
+// is dropped when the client did not ask for it, and a finish chunk carrying
+// usage (DeepSeek) is split into the finish chunk and an OpenAI-style usage
+// chunk when it did. Usage seen is stored in c.
+func relayRaw(sw *streamWriter, body io.Reader, c *call) error {
+	r := sse.NewReader(body)
+	for {
+		ev, err := r.Next()
+		if err != nil {
+			if err == io.EOF {
+				return ErrTruncated
+			}
+			return err
+		}
+		data := ev.Data
+		if bytes.Equal(data, sse.Done) {
+			return sw.end("", data)
+		}
+		info := openai.InspectChunk(data, &c.text)
+		if info.Error {
+			// The upstream's own error event: pass it on and end without
+			// [DONE], whatever follows.
+			if err := sw.data(data); err != nil {
+				return err
+			}
+			return errReported
+		}
+		if info.Usage != nil {
+			c.rawUsage = append(c.rawUsage[:0], info.Usage...)
+			switch {
+			case info.NoChoices && !c.env.includeUsage:
+				continue
+			case !info.NoChoices && c.env.includeUsage:
+				finish, err := sjson.SetRawBytes(data, "usage", []byte("null"))
+				if err != nil {
+					return err
+				}
+				if err := sw.data(finish); err != nil {
+					return err
+				}
+				data = usageChunk(data, info.Usage)
+			}
+		}
+		if err := sw.data(data); err != nil {
+			return err
+		}
+	}
+}
+
+// usageChunk builds an OpenAI usage chunk ("choices":[]) from the identity
+// members of chunk.
+func usageChunk(chunk, usage []byte) []byte {
+	out := make([]byte, 0, 256+len(usage))
+	out = append(out, '{')
+	keys := [...]string{"id", "object", "created", "model", "system_fingerprint"}
+	for i, r := range gjson.GetManyBytes(chunk, keys[:]...) {
+		if !r.Exists() {
+			continue
+		}
+		out = append(out, '"')
+		out = append(out, keys[i]...)
+		out = append(out, `":`...)
+		out = append(out, r.Raw...)
+		out = append(out, ',')
+	}
+	out = append(out, `"choices":[],"usage":`...)
+	out = append(out, usage...)
+	return append(out, '}')
+}
+
+// splitUsage applies the same usage rules to a typed chunk: it returns the
+// chunks the consumer should see.
+func splitUsage(ch *ChatChunk, includeUsage bool) []*ChatChunk {
+	if ch.Usage == nil {
+		return []*ChatChunk{ch}
+	}
+	if len(ch.Choices) == 0 {
+		if includeUsage {
+			return []*ChatChunk{ch}
+		}
+		return nil
+	}
+	if !includeUsage {
+		return []*ChatChunk{ch}
+	}
+	u := &ChatChunk{ID: ch.ID, Object: ch.Object, Created: ch.Created, Model: ch.Model,
+		SystemFingerprint: ch.SystemFingerprint, Choices: []ChunkChoice{}, Usage: ch.Usage}
+	finish := *ch
+	finish.Usage = nil
+	return []*ChatChunk{&finish, u}
+}

@@ -1,0 +1,210 @@
+package llmbridge
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+)
+
+// call is one request's life, from the decoded input to the final record.
+// run is the pipeline of DESIGN.md §8; every stage is a method or value
+// named in it, and the HTTP handler and the in-process API differ only in
+// the input they fill in and the output they pass.
+type call struct {
+	b   *Bridge
+	f   clientFormat // the format the client speaks (chat in-process)
+	req Request      // what admission and routing see
+	rec UsageRecord  // the record the call ends with
+
+	env     envelope     // model, stream, usage option; bad holds a parse error
+	body    []byte       // the client's body (handler); nil in-process
+	chat    *ChatRequest // the canonical request: given in-process, else decoded on demand
+	chatErr *APIError    // why the body did not decode
+
+	tickets []Ticket // admission's, settled at the end
+	target  target   // the target that answered
+	native  bool     // the target speaks the client's format: bytes pass through
+	sent    int      // upstream attempts made
+
+	parent context.Context // the caller's
+	ctx    context.Context // the upstream's: parent + max duration + idle
+	cancel context.CancelCauseFunc
+	stop   context.CancelFunc
+
+	accepted bool      // the upstream answered 2xx
+	rawUsage []byte    // usage object seen by a pass-through relay
+	usage    *Usage    // usage seen by the typed paths
+	text     []byte    // completion text relayed, for counting without usage
+	first    time.Time // first byte to the client
+}
+
+// run is the pipeline. out is where the answer goes (an HTTP client in its
+// format, or an in-process caller); whatever happens, the call ends with
+// exactly one record (finish, deferred).
+//
+//	admission → validation → router → [observers: Start] → provider (attempts,
+//	failover) → relay → [observers: FirstByte … End]
+func (c *call) run(out output) {
+	defer c.finish()
+	defer c.end()
+	if e := c.admit(); e != nil { // who calls, may they, now?
+		out.fail(c, e)
+		return
+	}
+	if e := c.env.bad; e != nil { // what they sent, judged after who sent it
+		out.fail(c, c.note(e))
+		return
+	}
+	targets, e := c.route() // where it may go, in order
+	if e != nil {
+		out.fail(c, c.note(e))
+		return
+	}
+	c.observeStart()
+	resp, err := c.send(targets) // the provider stage: build, send, retry, fail over
+	if err != nil {
+		out.fail(c, c.fail(err))
+		return
+	}
+	c.watchIdle(resp)
+	c.relay(out, resp) // to the client, in its format
+}
+
+// newCall starts a call for a request that arrived now. in is the
+// client's envelope; the caller sets body or chat.
+func (b *Bridge) newCall(parent context.Context, f clientFormat, rid string, env envelope) *call {
+	c := &call{b: b, f: f, parent: parent, env: env}
+	c.rec = UsageRecord{Time: b.clock.Now(), RequestID: rid, Format: f.name(), Model: env.model, Stream: env.stream}
+	c.req = Request{ID: rid, Format: f.name(), Model: env.model, Stream: env.stream, c: c}
+	ctx, cancel := context.WithCancelCause(parent)
+	c.ctx, c.stop = context.WithTimeoutCause(ctx, b.cfg.timeouts.MaxDuration, errMaxDuration)
+	c.cancel = cancel
+	return c
+}
+
+// end releases the call's contexts; the upstream request is cancelled if
+// it is still running.
+func (c *call) end() {
+	c.stop()
+	c.cancel(context.Canceled)
+}
+
+// request returns the canonical request, decoding the client's body the
+// first time it is needed.
+func (c *call) request() (*ChatRequest, *APIError) {
+	if c.chat == nil && c.chatErr == nil && c.body != nil {
+		c.chat, c.chatErr = c.f.decode(c.body)
+	}
+	if c.chat == nil && c.chatErr == nil {
+		c.chatErr = errorf(http.StatusBadRequest, ErrorTypeInvalidRequest, "invalid_request", "request is nil")
+	}
+	return c.chat, c.chatErr
+}
+
+// newUpstreamRequest builds the request for target t: the client's bytes
+// with only the model rewritten when t's provider speaks the client's
+// format, otherwise the canonical request translated by the provider.
+func (c *call) newUpstreamRequest(t target) (*http.Request, error) {
+	if c.body != nil {
+		if raw := c.f.passThrough(t.up.p); raw != nil {
+			c.native = true
+			return raw(c.ctx, c.body, t.model, c.env.stream)
+		}
+	}
+	c.native = false
+	req, aerr := c.request()
+	if aerr != nil {
+		return nil, aerr
+	}
+	r := *req
+	r.Model, r.Stream = t.model, c.env.stream
+	if !r.Stream {
+		r.StreamOptions = nil
+	}
+	return t.up.p.NewRequest(c.ctx, &r)
+}
+
+// watchIdle makes resp.Body cancel the call after StreamIdle of silence.
+func (c *call) watchIdle(resp *http.Response) {
+	c.accepted = true
+	d := c.b.cfg.timeouts.StreamIdle
+	resp.Body = &idleBody{ReadCloser: resp.Body, d: d, timer: time.AfterFunc(d, func() { c.cancel(errIdleTimeout) })}
+}
+
+// relay hands the upstream's 2xx response to the output: unchanged bytes
+// when the target speaks the client's format, otherwise the provider's
+// decoded response or chunks, encoded by the output.
+func (c *call) relay(out output, resp *http.Response) {
+	p := c.target.up.p
+	switch {
+	case c.native:
+		out.native(c, resp)
+	case c.env.stream:
+		enc := out.stream(c)
+		var err error
+		for ch, e := range p.DecodeStream(resp) {
+			if e != nil {
+				err = e
+				break
+			}
+			c.observe(ch)
+			if err = enc.chunk(ch); err != nil {
+				break
+			}
+		}
+		enc.end(err)
+	default:
+		r, err := p.DecodeResponse(resp)
+		if err != nil {
+			out.fail(c, c.fail(err))
+			return
+		}
+		c.usage = r.Usage
+		if r.Usage == nil {
+			for _, ch := range r.Choices {
+				c.text = appendMessage(c.text, &ch.Message)
+			}
+		}
+		out.response(c, r)
+	}
+}
+
+// fail converts err to the APIError to report, preferring the reason the
+// call's own context ended (idle timeout, maximum duration), and notes it
+// in the record.
+func (c *call) fail(err error) *APIError {
+	if c.parent.Err() == nil {
+		if cause := context.Cause(c.ctx); cause != nil && (errors.Is(cause, errIdleTimeout) || errors.Is(cause, errMaxDuration)) {
+			err = cause
+		}
+	}
+	name := ""
+	if c.target.up != nil {
+		name = c.target.up.name
+	}
+	return c.note(c.b.asAPIError(c.parent, c.rec.RequestID, name, err))
+}
+
+// ownError turns an error from a pluggable stage into the APIError to
+// report: an *APIError stands; anything else is a 500 whose cause is
+// logged, never shown.
+func (c *call) ownError(stage string, err error) *APIError {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return c.note(ae)
+	}
+	c.b.log.Error(stage+" failed", "request_id", c.rec.RequestID, "error", err)
+	return c.note(errorf(http.StatusInternalServerError, ErrorTypeServer, stage+"_failed", "the bridge's %s stage failed (request id %s)", stage, c.rec.RequestID))
+}
+
+// note records an error's status and message.
+func (c *call) note(e *APIError) *APIError {
+	c.rec.Error = e.Message
+	if e.Status == StatusClientClosedRequest {
+		c.rec.Status = e.Status
+	} else if c.first.IsZero() {
+		c.rec.Status = e.StatusCode()
+	}
+	return e
+}

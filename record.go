@@ -1,0 +1,176 @@
+package llmbridge
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
+)
+
+// UsageRecord describes one finished request. Every chat request produces
+// exactly one — on success, upstream error, refusal, client cancel and
+// timeout alike — passed to the admission tickets and the observers
+// (WithObserver, WithUsageSink).
+type UsageRecord struct {
+	// ID is unique to this record and minted by the bridge: 12 hex digits
+	// of the arrival time in Unix milliseconds, then 16 random hex digits,
+	// so IDs sort by arrival. Stores use it as the key that keeps a record
+	// from being counted twice. (RequestID may come from the client and is
+	// not unique.)
+	ID            string
+	Time          time.Time // when the request arrived
+	RequestID     string    // the X-Request-Id of the response
+	KeyID         string    // fingerprint of the access key used (never the key); empty without access keys or in-process
+	Method, Path  string    // empty for in-process calls
+	Format        string    // the API the client spoke: "chat"
+	Provider      string    // the target that answered (or was tried last); empty when not routed
+	Model         string    // as the client sent it
+	UpstreamModel string    // the model name sent to Provider
+	Stream        bool
+	Status        int // HTTP status; 499 when the client went away
+	// Retries counts upstream attempts after the first (retries and
+	// failovers to other targets).
+	Retries int
+
+	PromptTokens, CompletionTokens, TotalTokens int
+	CachedTokens, ReasoningTokens               int
+	// CacheWriteTokens are prompt tokens written to the provider's prompt
+	// cache (Anthropic's cache_creation_input_tokens, OpenAI's
+	// cache_write_tokens); they are part of PromptTokens and billed above
+	// the input price by some providers.
+	CacheWriteTokens int
+	// Estimated is true when the upstream reported no usage and the bridge
+	// counted the prompt and the relayed completion itself.
+	Estimated bool
+
+	Duration time.Duration
+	TTFT     time.Duration // time to the first event sent; 0 if none
+	Error    string        // the error reported, if any
+}
+
+// finish is deferred by every call: it completes the record, counts
+// tokens only if the upstream accepted the request without reporting usage,
+// settles the admission tickets, tells the observers and logs the request.
+// It runs on the request's goroutine after the response is complete, never
+// racing a cancelled context.
+func (c *call) finish() {
+	r := &c.rec
+	r.ID = NewRecordID(r.Time)
+	r.Duration = c.b.clock.Now().Sub(r.Time)
+	if t := c.target; t.up != nil {
+		r.Provider, r.UpstreamModel = t.up.name, t.model
+	}
+	if r.Status == 0 {
+		r.Status = http.StatusOK
+	}
+	switch u := c.usage; {
+	case u != nil:
+		r.PromptTokens, r.CompletionTokens, r.TotalTokens = u.PromptTokens, u.CompletionTokens, u.TotalTokens
+		r.CachedTokens, r.ReasoningTokens, r.CacheWriteTokens = u.CachedTokens(), u.ReasoningTokens(), u.CacheWriteTokens()
+	case len(c.rawUsage) > 0:
+		// The relayed bytes' usage, read without decoding (hot path).
+		n := openai.UsageCounts(c.rawUsage)
+		r.PromptTokens, r.CompletionTokens, r.TotalTokens = n.Prompt, n.Completion, n.Total
+		r.CachedTokens, r.ReasoningTokens, r.CacheWriteTokens = n.Cached, n.Reasoning, n.CacheWrite
+	case c.accepted:
+		if req, _ := c.request(); req != nil {
+			r.PromptTokens, _ = c.b.tokens.CountPrompt(r.UpstreamModel, req)
+		}
+		r.CompletionTokens = c.b.tokens.CountText(r.UpstreamModel, string(c.text))
+		r.TotalTokens = r.PromptTokens + r.CompletionTokens
+		r.Estimated = true
+	}
+	c.settle()
+	c.observeEnd()
+	c.b.logRecord(r)
+}
+
+// logRecord writes the console line of a request. Keys never appear in it.
+func (b *Bridge) logRecord(r *UsageRecord) {
+	level := slog.LevelInfo
+	if r.Status >= 500 || r.Error != "" && r.Status < 400 {
+		level = slog.LevelWarn
+	}
+	ctx := context.Background()
+	if !b.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", r.RequestID), slog.Int("status", r.Status), slog.String("model", r.Model),
+		slog.String("provider", r.Provider), slog.Bool("stream", r.Stream), slog.Duration("duration", r.Duration),
+	}
+	if r.KeyID != "" {
+		attrs = append(attrs, slog.String("key_id", r.KeyID))
+	}
+	if r.TTFT > 0 {
+		attrs = append(attrs, slog.Duration("ttft", r.TTFT))
+	}
+	if r.TotalTokens > 0 {
+		attrs = append(attrs, slog.Int("prompt_tokens", r.PromptTokens), slog.Int("completion_tokens", r.CompletionTokens))
+		if r.Estimated {
+			attrs = append(attrs, slog.Bool("estimated", true))
+		}
+	}
+	if r.Error != "" {
+		attrs = append(attrs, slog.String("error", r.Error))
+	}
+	b.log.LogAttrs(ctx, level, "chat completion", attrs...)
+}
+
+// NewRecordID returns a new UsageRecord.ID for a request that arrived at t.
+func NewRecordID(t time.Time) string {
+	const digits = "0123456789abcdef"
+	var id [28]byte
+	ms := uint64(t.UnixMilli())
+	for i := 11; i >= 0; i-- {
+		id[i] = digits[ms&15]
+		ms >>= 4
+	}
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	hex.Encode(id[12:], rnd[:])
+	return string(id[:])
+}
+
+// KeyID returns the non-secret fingerprint of an access key used in usage
+// records and logs: "key-" and 8 hex digits of its SHA-256.
+func KeyID(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "key-" + hex.EncodeToString(sum[:4])
+}
+
+// observe takes what a typed chunk tells the record: usage, and the
+// generated text in case the upstream reports no usage.
+func (c *call) observe(ch *ChatChunk) {
+	if ch.Usage != nil {
+		c.usage = ch.Usage
+	}
+	for i := range ch.Choices {
+		d := &ch.Choices[i].Delta
+		for _, s := range []*string{d.Content, d.ReasoningContent, d.Refusal} {
+			if s != nil {
+				c.text = append(c.text, *s...)
+			}
+		}
+		for _, tc := range d.ToolCalls {
+			c.text = append(c.text, tc.Function.Name...)
+			c.text = append(c.text, tc.Function.Arguments...)
+		}
+	}
+}
+
+// appendMessage appends a response message's generated text.
+func appendMessage(dst []byte, m *Message) []byte {
+	dst = append(dst, m.Content.String()...)
+	dst = append(dst, m.ReasoningContent...)
+	for _, tc := range m.ToolCalls {
+		dst = append(dst, tc.Function.Name...)
+		dst = append(dst, tc.Function.Arguments...)
+	}
+	return dst
+}

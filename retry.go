@@ -1,0 +1,230 @@
+package llmbridge
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// CheckRetry decides whether a failed attempt is worth another one. It is
+// called after every attempt that did not return a 2xx response, with
+// either the response (whose body it must not read or close) or the error
+// of the round trip (connect failure, timeout). A non-nil error ends the
+// attempts with that error. The signature is go-retryablehttp's, so its
+// policies plug in unchanged.
+type CheckRetry func(ctx context.Context, resp *http.Response, err error) (bool, error)
+
+// Backoff returns how long to wait before retry number attemptNum (0 for
+// the first retry) on the same target, given the bounds of the RetryPolicy
+// and the failed response (nil after a connection error). The bridge
+// never waits longer than RetryPolicy.MaxRetryAfter, whatever Backoff
+// returns. The signature is go-retryablehttp's.
+type Backoff func(min, max time.Duration, attemptNum int, resp *http.Response) time.Duration
+
+// statusOverloaded is Anthropic's "overloaded" status, a 503 in spirit.
+const statusOverloaded = 529
+
+// DefaultCheckRetry retries connect errors (nothing reached the upstream)
+// and 429, 502, 503, 504 and 529 (Anthropic's "overloaded") responses, and
+// nothing once ctx has ended. Other statuses (400, 401, 500, …) would fail
+// the same way again.
+func DefaultCheckRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, nil
+	}
+	if err != nil {
+		return isConnectError(err), nil
+	}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout, statusOverloaded:
+		return true, nil
+	}
+	return false, nil
+}
+
+// DefaultBackoff waits what the response's Retry-After (or retry-after-ms)
+// asks, otherwise min·2^attemptNum capped at max, with full jitter.
+func DefaultBackoff(min, max time.Duration, attemptNum int, resp *http.Response) time.Duration {
+	if resp != nil {
+		if d, ok := retryAfter(resp.Header, time.Now()); ok {
+			return d
+		}
+	}
+	return jitter(min, max, attemptNum, rand.Int64N)
+}
+
+// clock is the time source of the attempt loop; tests replace it to retry
+// without sleeping.
+type clock interface {
+	Now() time.Time
+	// Sleep waits d or until ctx ends, returning ctx's error then.
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// send is the attempt loop: it walks the targets in order until one
+// answers 2xx, and returns that response with the target that gave it. A
+// retryable failure (CheckRetry) moves on to the next target at once; on
+// the last target it is retried up to RetryPolicy.Max times with Backoff
+// between tries, unless the upstream asks to wait longer than
+// MaxRetryAfter. A failure that is not retryable ends the loop with the
+// upstream's own error. Nothing here has reached the client yet, which is
+// what makes trying again safe.
+func (c *call) send(targets []target) (*http.Response, error) {
+	pol := &c.b.cfg.retry
+	for i, t := range targets {
+		last := i == len(targets)-1
+		for try := 0; ; try++ {
+			if c.sent > 0 {
+				c.rec.Retries++
+			}
+			c.sent++
+			resp, err := c.attempt(t)
+			if err == nil && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+				c.target = t
+				return resp, nil
+			}
+			var buildErr *APIError
+			if errors.As(err, &buildErr) { // the request could not be built: no upstream involved
+				return nil, err
+			}
+			retry, cerr := pol.checkRetry(c.ctx, resp, err)
+			if retry && cerr == nil && last {
+				retry = try < pol.Max && !c.tooPatient(resp)
+			}
+			if !retry || cerr != nil {
+				if resp != nil && cerr == nil {
+					return nil, c.decodeError(t, resp)
+				}
+				drain(resp)
+				return nil, c.upstreamError(t, errors.Join(err, cerr))
+			}
+			drain(resp)
+			if !last {
+				break // fail over at once: another target may be healthy
+			}
+			wait := min(pol.backoff(pol.MinBackoff, pol.MaxBackoff, try, resp), pol.MaxRetryAfter)
+			if err := c.b.clock.Sleep(c.ctx, wait); err != nil {
+				return nil, c.upstreamError(t, err) // cancelled or out of time while waiting
+			}
+		}
+	}
+	return nil, errorf(http.StatusInternalServerError, ErrorTypeServer, "no_target", "the router returned no target")
+}
+
+// tooPatient reports whether a failed response asks to wait longer than
+// RetryPolicy.MaxRetryAfter: the client then gets it at once.
+func (c *call) tooPatient(resp *http.Response) bool {
+	if resp == nil {
+		return false
+	}
+	d, ok := retryAfter(resp.Header, c.b.clock.Now())
+	return ok && d > c.b.cfg.retry.MaxRetryAfter
+}
+
+// attempt sends one request to t. The request is built afresh for every
+// attempt, so each gets its own body reader and headers.
+func (c *call) attempt(t target) (*http.Response, error) {
+	hreq, err := c.newUpstreamRequest(t)
+	if err != nil {
+		var ae *APIError
+		if !errors.As(err, &ae) { // a provider's own verdict (e.g. 400) stands
+			c.b.log.Error("building the upstream request failed", "request_id", c.rec.RequestID, "provider", t.up.name, "error", err)
+			ae = &APIError{Status: http.StatusInternalServerError, Type: ErrorTypeServer, Code: "request_build_failed",
+				Message: "the bridge could not build the upstream request for " + t.up.name, Err: err}
+		}
+		return nil, ae
+	}
+	return t.up.client.Do(hreq)
+}
+
+// decodeError turns a non-2xx response into the upstream's *APIError.
+func (c *call) decodeError(t target, resp *http.Response) error {
+	derr := t.up.p.DecodeError(resp)
+	var ae *APIError
+	if !errors.As(derr, &ae) {
+		ae = &APIError{Status: resp.StatusCode, Type: ErrorTypeUpstream, Provider: t.up.name, Err: derr,
+			Message: "upstream " + t.up.name + " returned HTTP " + strconv.Itoa(resp.StatusCode)}
+	}
+	if ae.Status == 0 {
+		ae.Status = resp.StatusCode
+	}
+	return ae
+}
+
+// upstreamError names the target that failed without a response.
+func (c *call) upstreamError(t target, err error) error {
+	return c.b.asAPIError(c.parent, c.rec.RequestID, t.up.name, err)
+}
+
+// drain reads a little of a failed response so its connection can be
+// reused, and closes it.
+func drain(resp *http.Response) {
+	if resp == nil {
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+	resp.Body.Close()
+}
+
+// jitter returns a random duration in [0, min(max, min·2^attempt)].
+func jitter(min, max time.Duration, attempt int, randN func(int64) int64) time.Duration {
+	ceil := max
+	if attempt < 30 {
+		ceil = minDur(max, min<<attempt)
+	}
+	if ceil <= 0 {
+		return 0
+	}
+	return time.Duration(randN(int64(ceil) + 1))
+}
+
+// retryAfter parses retry-after-ms, then Retry-After in seconds or as an
+// HTTP date.
+func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	if v := h.Get("Retry-After-Ms"); v != "" {
+		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms >= 0 {
+			return time.Duration(ms * float64(time.Millisecond)), true
+		}
+	}
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+		return time.Duration(s * float64(time.Second)), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+func minDur(a, b time.Duration) time.Duration {
+	if a < b {
+		return a
+	}
+	return b
+}
