@@ -38,6 +38,12 @@ type Ticket interface {
 	Settle(rec UsageRecord)
 }
 
+// TicketFunc adapts a function to a Ticket.
+type TicketFunc func(rec UsageRecord)
+
+// Settle calls f(rec).
+func (f TicketFunc) Settle(rec UsageRecord) { f(rec) }
+
 // AdmitterFunc adapts a function to an Admitter.
 type AdmitterFunc func(ctx context.Context, r *Request) (Ticket, error)
 

@@ -101,7 +101,7 @@ func (b *Bridge) logRecord(r *UsageRecord) {
 		return
 	}
 	attrs := []slog.Attr{
-		slog.String("request_id", r.RequestID), slog.Int("status", r.Status), slog.String("model", r.Model),
+		slog.String("request_id", r.RequestID), slog.String("format", r.Format), slog.Int("status", r.Status), slog.String("model", r.Model),
 		slog.String("provider", r.Provider), slog.Bool("stream", r.Stream), slog.Duration("duration", r.Duration),
 	}
 	if r.KeyID != "" {
@@ -109,6 +109,9 @@ func (b *Bridge) logRecord(r *UsageRecord) {
 	}
 	if r.TTFT > 0 {
 		attrs = append(attrs, slog.Duration("ttft", r.TTFT))
+	}
+	if r.Retries > 0 {
+		attrs = append(attrs, slog.Int("retries", r.Retries))
 	}
 	if r.TotalTokens > 0 {
 		attrs = append(attrs, slog.Int("prompt_tokens", r.PromptTokens), slog.Int("completion_tokens", r.CompletionTokens))
@@ -119,7 +122,7 @@ func (b *Bridge) logRecord(r *UsageRecord) {
 	if r.Error != "" {
 		attrs = append(attrs, slog.String("error", r.Error))
 	}
-	b.log.LogAttrs(ctx, level, "chat completion", attrs...)
+	b.log.LogAttrs(ctx, level, "request", attrs...)
 }
 
 // NewRecordID returns a new UsageRecord.ID for a request that arrived at t.
