@@ -38,6 +38,17 @@ type Ticket interface {
 	Settle(rec UsageRecord)
 }
 
+// HeaderTicket is implemented by tickets that add headers to the response
+// (x-ratelimit-remaining-requests, …). Header is called once, after all
+// admitters ran and before anything is written, also when a later admitter
+// refused the request; an Admitter that refuses may return such a ticket
+// together with its error so the refusal carries the headers too. It is
+// not called for in-process requests.
+type HeaderTicket interface {
+	Ticket
+	Header() http.Header
+}
+
 // TicketFunc adapts a function to a Ticket.
 type TicketFunc func(rec UsageRecord)
 
@@ -107,6 +118,22 @@ func (c *call) admit() *APIError {
 		}
 	}
 	return nil
+}
+
+// ticketHeader merges the headers of the tickets that have some.
+func (c *call) ticketHeader() http.Header {
+	var h http.Header
+	for _, t := range c.tickets {
+		if ht, ok := t.(HeaderTicket); ok {
+			for k, v := range ht.Header() {
+				if h == nil {
+					h = http.Header{}
+				}
+				h[k] = v
+			}
+		}
+	}
+	return h
 }
 
 // settle hands the finished record to every ticket.

@@ -16,6 +16,8 @@ type callerOutput struct {
 	yield func(*ChatChunk, error) bool // set for streams
 }
 
+func (o *callerOutput) header(http.Header) {}
+
 func (o *callerOutput) fail(_ *call, e *APIError) {
 	if o.yield != nil {
 		o.yield(nil, e)

@@ -36,6 +36,14 @@ type clientFormat interface {
 	writeError(w http.ResponseWriter, e *APIError)
 	// errorEvent returns the event that reports e in a started stream.
 	errorEvent(e *APIError) (name string, data []byte)
+	// keepAlive returns the event sent during silence; ok false sends an
+	// SSE comment (": keep-alive") instead.
+	keepAlive() (name string, data []byte, ok bool)
+}
+
+// clientFormats are the formats the handler serves, in one place.
+func clientFormats() []clientFormat {
+	return []clientFormat{chatFormat{}}
 }
 
 // rawRequest builds an upstream request carrying the client's body.
@@ -53,6 +61,8 @@ type envelope struct {
 // output is where a call's answer goes: an HTTP client in its format, or an
 // in-process caller.
 type output interface {
+	// header adds admission's response headers (nil: none).
+	header(h http.Header)
 	// fail reports e: an error response when nothing was sent yet, an
 	// error event (or the caller's error) after.
 	fail(c *call, e *APIError)
@@ -76,6 +86,13 @@ type httpOutput struct {
 	w  http.ResponseWriter
 	f  clientFormat
 	sw *streamWriter // the open stream, if any
+}
+
+func (o *httpOutput) header(h http.Header) {
+	dst := o.w.Header()
+	for k, v := range h {
+		dst[k] = v
+	}
 }
 
 func (o *httpOutput) fail(c *call, e *APIError) {

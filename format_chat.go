@@ -41,6 +41,8 @@ func (chatFormat) encodeResponse(r *ChatResponse) ([]byte, error) { return opena
 
 func (chatFormat) writeError(w http.ResponseWriter, e *APIError) { openai.WriteError(w, e) }
 
+func (chatFormat) keepAlive() (string, []byte, bool) { return "", nil, false }
+
 func (chatFormat) errorEvent(e *APIError) (string, []byte) {
 	body, _ := openai.Marshal(e)
 	return "", body

@@ -122,7 +122,7 @@ func New(opts ...Option) (*Bridge, error) {
 		return nil, err
 	}
 	b.modelList, _ = openai.Marshal(modelList{Object: "list", Data: b.Models()})
-	b.mux = b.routes(chatFormat{})
+	b.mux = b.routes(clientFormats()...)
 	return b, nil
 }
 

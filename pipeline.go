@@ -48,7 +48,9 @@ type call struct {
 func (c *call) run(out output) {
 	defer c.finish()
 	defer c.end()
-	if e := c.admit(); e != nil { // who calls, may they, now?
+	e := c.admit() // who calls, may they, now?
+	out.header(c.ticketHeader())
+	if e != nil {
 		out.fail(c, e)
 		return
 	}
@@ -200,7 +202,7 @@ func (c *call) ownError(stage string, err error) *APIError {
 
 // note records an error's status and message.
 func (c *call) note(e *APIError) *APIError {
-	c.rec.Error = e.Message
+	c.rec.Error, c.rec.ErrorCode = e.Message, e.Code
 	if e.Status == StatusClientClosedRequest {
 		c.rec.Status = e.Status
 	} else if c.first.IsZero() {

@@ -227,3 +227,34 @@ func TestRouterFailsOverBeforeTheFirstByte(t *testing.T) {
 		t.Errorf("%d %s", resp.StatusCode, body)
 	}
 }
+
+// headerTicket adds rate-limit headers to every response.
+type headerTicket struct{ remaining string }
+
+func (headerTicket) Settle(llmbridge.UsageRecord) {}
+func (h headerTicket) Header() http.Header {
+	return http.Header{"X-Ratelimit-Remaining-Requests": {h.remaining}}
+}
+
+func TestTicketHeadersOnAnswersAndRefusals(t *testing.T) {
+	calls := 0
+	e := newEnv(t, llmbridge.WithAdmitter(llmbridge.AdmitterFunc(func(_ context.Context, r *llmbridge.Request) (llmbridge.Ticket, error) {
+		calls++
+		if calls > 1 {
+			return headerTicket{"0"}, &llmbridge.APIError{Status: 429, Code: "rate_limit_exceeded", Message: "no"}
+		}
+		return headerTicket{"1"}, nil
+	})))
+	for i, want := range []struct {
+		status    int
+		remaining string
+	}{{200, "1"}, {429, "0"}} {
+		resp, body := e.post(t, "/v1/chat/completions", `{"model":"openai/gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true}`)
+		if resp.StatusCode != want.status || resp.Header.Get("X-Ratelimit-Remaining-Requests") != want.remaining {
+			t.Errorf("request %d: %d %q %s", i, resp.StatusCode, resp.Header.Get("X-Ratelimit-Remaining-Requests"), body)
+		}
+	}
+	if _, err := e.bridge.ChatCompletion(ctxTimeout(t), &llmbridge.ChatRequest{Model: "openai/gpt-4o", Messages: []llmbridge.Message{llmbridge.UserMessage("hi")}}); err == nil {
+		t.Error("in-process call was not refused by the admitter")
+	}
+}

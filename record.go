@@ -51,6 +51,10 @@ type UsageRecord struct {
 	Duration time.Duration
 	TTFT     time.Duration // time to the first event sent; 0 if none
 	Error    string        // the error reported, if any
+	// ErrorCode is the code of the error reported ("upstream_unreachable",
+	// "upstream_timeout", "upstream_idle_timeout", "rate_limit_exceeded",
+	// an upstream's own code, …), empty without one.
+	ErrorCode string
 }
 
 // finish is deferred by every call: it completes the record, counts

@@ -86,7 +86,13 @@ func (s *streamWriter) tick() {
 		return
 	}
 	s.startLocked()
-	if sse.WriteComment(s.w, "keep-alive") == nil {
+	var err error
+	if name, data, ok := s.f.keepAlive(); ok {
+		err = sse.WriteEvent(s.w, name, data)
+	} else {
+		err = sse.WriteComment(s.w, "keep-alive")
+	}
+	if err == nil {
 		_ = s.flushLocked()
 	}
 	s.last = time.Now()
