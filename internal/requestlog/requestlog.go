@@ -3,18 +3,25 @@
 // queue drained by a single writer goroutine, so a response never waits on
 // disk I/O; when the queue is full a record is dropped and counted
 // (Dropped) instead of blocking. Close drains the queue and flushes.
+//
+// Every text field of a line is bounded (a client's 5 MB model name is
+// cut, with a marker saying how much), and a failed write loses only the
+// lines it carried (counted by Failed): the writer keeps going.
 package requestlog
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/llmbridge/llmbridge"
 	"gopkg.in/natefinch/lumberjack.v2"
@@ -38,11 +45,13 @@ type Options struct {
 type Writer struct {
 	queue   chan llmbridge.UsageRecord
 	done    chan struct{}
-	out     *lumberjack.Logger
+	out     io.WriteCloser // lumberjack, but for tests
+	maxLine int            // the longest line the file accepts (its rotation size)
 	log     *slog.Logger
 	every   time.Duration
 	dropped atomic.Int64
 	written atomic.Int64
+	failed  atomic.Int64
 
 	mu     sync.RWMutex // guards closed against Record racing Close
 	closed bool
@@ -75,18 +84,26 @@ func Open(o Options) (*Writer, error) {
 		return nil, err
 	}
 	f.Close()
+	out := &lumberjack.Logger{Filename: o.Path, MaxSize: o.MaxSizeMB, MaxBackups: o.Backups}
+	return start(o, out, o.MaxSizeMB<<20), nil
+}
+
+// start starts a Writer onto out, which refuses writes longer than
+// maxLine; o has its defaults.
+func start(o Options, out io.WriteCloser, maxLine int) *Writer {
 	w := &Writer{
-		every: o.FlushInterval,
-		queue: make(chan llmbridge.UsageRecord, o.QueueSize),
-		done:  make(chan struct{}),
-		out:   &lumberjack.Logger{Filename: o.Path, MaxSize: o.MaxSizeMB, MaxBackups: o.Backups},
-		log:   o.Logger,
+		every:   o.FlushInterval,
+		queue:   make(chan llmbridge.UsageRecord, o.QueueSize),
+		done:    make(chan struct{}),
+		out:     out,
+		maxLine: maxLine,
+		log:     o.Logger,
 	}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
 	}
 	go w.run()
-	return w, nil
+	return w
 }
 
 // Record queues r; it never blocks. Use it as a llmbridge.WithUsageSink.
@@ -117,6 +134,12 @@ func (w *Writer) Dropped() int64 { return w.dropped.Load() }
 
 // Written returns how many records reached the file.
 func (w *Writer) Written() int64 { return w.written.Load() }
+
+// Failed returns how many records were lost to a failed write: a record
+// that could not be encoded or whose line is longer than the file may
+// grow, or the records of a batch the file refused (disk full, …). The
+// writer goes on with the next record after each.
+func (w *Writer) Failed() int64 { return w.failed.Load() }
 
 // Close stops accepting records, writes those queued, flushes and closes
 // the file.
@@ -160,14 +183,17 @@ type line struct {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// run is the single writer: it encodes records into a buffer as they
-// come and flushes the buffer at most every FlushInterval (and when it
+// flushSize is how much the writer batches before it writes at once.
+const flushSize = 64 << 10
+
+// run is the single writer: it encodes records into a batch as they
+// come and writes the batch at most every FlushInterval (and when it
 // fills, and at Close).
 func (w *Writer) run() {
 	defer close(w.done)
-	buf := bufio.NewWriterSize(w.out, 64<<10)
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
+	b := &batch{}
+	b.enc = json.NewEncoder(&b.line)
+	b.enc.SetEscapeHTML(false)
 	reported := int64(0)
 	var flush <-chan time.Time
 	timer := time.NewTimer(w.every)
@@ -177,15 +203,12 @@ func (w *Writer) run() {
 		select {
 		case r, ok := <-w.queue:
 			if !ok {
-				if err := buf.Flush(); err != nil {
-					w.log.Warn("request log: flush failed", "err", err)
-				}
+				w.flush(b)
 				return
 			}
-			if err := enc.Encode(toLine(r)); err != nil {
-				w.log.Warn("request log: write failed", "err", err)
-			} else {
-				w.written.Add(1)
+			w.add(b, r)
+			if len(b.pending) >= flushSize {
+				w.flush(b)
 			}
 			if flush == nil {
 				timer.Reset(w.every)
@@ -193,9 +216,7 @@ func (w *Writer) run() {
 			}
 		case <-flush:
 			flush = nil
-			if err := buf.Flush(); err != nil {
-				w.log.Warn("request log: flush failed", "err", err)
-			}
+			w.flush(b)
 			if d := w.dropped.Load(); d != reported {
 				w.log.Warn("request log: queue full, records dropped", "dropped_total", d)
 				reported = d
@@ -204,12 +225,89 @@ func (w *Writer) run() {
 	}
 }
 
+// batch is the writer's state: lines waiting to be written.
+type batch struct {
+	line    bytes.Buffer // the line being encoded
+	enc     *json.Encoder
+	pending []byte // whole lines
+	lines   int    // in pending
+	torn    bool   // a failed write left part of a line in the file
+}
+
+// add encodes r onto the batch; a record that cannot be written is
+// counted and dropped.
+func (w *Writer) add(b *batch, r llmbridge.UsageRecord) {
+	b.line.Reset()
+	if err := b.enc.Encode(toLine(r)); err != nil {
+		w.failed.Add(1)
+		w.log.Warn("request log: record not encoded", "err", err, "failed_total", w.failed.Load())
+		return
+	}
+	if b.line.Len() > w.maxLine {
+		w.failed.Add(1)
+		w.log.Warn("request log: line longer than the file size limit", "bytes", b.line.Len(), "failed_total", w.failed.Load())
+		return
+	}
+	if len(b.pending)+b.line.Len() > w.maxLine {
+		w.flush(b)
+	}
+	b.pending = append(b.pending, b.line.Bytes()...)
+	b.lines++
+}
+
+// flush writes the batch. On failure its lines are dropped and counted,
+// and a line torn by a partial write is ended before the next batch, so
+// the file stays one JSON object per line.
+func (w *Writer) flush(b *batch) {
+	if b.lines == 0 {
+		return
+	}
+	data := b.pending
+	if b.torn {
+		data = append([]byte{'\n'}, data...)
+	}
+	n, err := w.out.Write(data)
+	if err != nil {
+		b.torn = b.torn && n == 0 || n > 0 && n < len(data)
+		w.failed.Add(int64(b.lines))
+		w.log.Warn("request log: write failed, records dropped", "err", err, "records", b.lines, "failed_total", w.failed.Load())
+	} else {
+		b.torn = false
+		w.written.Add(int64(b.lines))
+	}
+	b.pending, b.lines = b.pending[:0], 0
+	if cap(b.pending) > 4*flushSize {
+		b.pending = nil // do not keep a rare large batch's memory
+	}
+}
+
+// Bounds of the text fields of a line, in bytes: generous for any real
+// value, small enough that no client can make a line the file refuses.
+const (
+	maxName  = 256  // model names, provider, key id, request id, method
+	maxPath  = 1024 // the URL path
+	maxError = 4096 // the error message
+)
+
+// bound returns s cut to at most max bytes on a rune boundary, with a
+// marker saying how many bytes were cut.
+func bound(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	i := max
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…[truncated " + strconv.Itoa(len(s)-i) + " bytes]"
+}
+
 func toLine(r llmbridge.UsageRecord) line {
 	return line{
-		ID: r.ID, Time: r.Time.UTC().Format(time.RFC3339Nano), RequestID: r.RequestID, KeyID: r.KeyID,
-		Method: r.Method, Path: r.Path, Provider: r.Provider, Model: r.Model, UpstreamModel: r.UpstreamModel,
-		Stream: r.Stream, Status: r.Status, DurationMS: ms(r.Duration), TTFTMS: ms(r.TTFT),
+		ID: bound(r.ID, maxName), Time: r.Time.UTC().Format(time.RFC3339Nano), RequestID: bound(r.RequestID, maxName), KeyID: bound(r.KeyID, maxName),
+		Method: bound(r.Method, maxName), Path: bound(r.Path, maxPath), Provider: bound(r.Provider, maxName), Model: bound(r.Model, maxName),
+		UpstreamModel: bound(r.UpstreamModel, maxName), Stream: r.Stream, Status: r.Status, DurationMS: ms(r.Duration), TTFTMS: ms(r.TTFT),
 		PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, TotalTokens: r.TotalTokens,
-		CachedTokens: r.CachedTokens, ReasoningTokens: r.ReasoningTokens, CacheWriteTokens: r.CacheWriteTokens, Estimated: r.Estimated, Error: r.Error,
+		CachedTokens: r.CachedTokens, ReasoningTokens: r.ReasoningTokens, CacheWriteTokens: r.CacheWriteTokens, Estimated: r.Estimated, Error: bound(r.Error, maxError),
 	}
 }

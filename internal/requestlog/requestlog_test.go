@@ -2,14 +2,18 @@ package requestlog
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/llmbridge/llmbridge"
 	"go.uber.org/goleak"
@@ -163,5 +167,151 @@ func TestFlushesWithoutClose(t *testing.T) {
 			t.Fatal("a record never reached the file before Close")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A client's 5 MB model name (and error, and request id) used to make a
+// line longer than the file may grow; lumberjack refused it and the
+// buffered writer kept that error, losing every later record until a
+// restart. Fields are now bounded, so the line is written, and so is
+// everything after it.
+func TestHugeFieldsDoNotWedgeTheLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.log")
+	w, err := Open(Options{Path: path, MaxSizeMB: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := record(0)
+	huge.Model = strings.Repeat("m", 5<<20)
+	huge.Error = strings.Repeat("é", 3<<20)
+	huge.RequestID = strings.Repeat("r", 2<<20)
+	w.Record(huge)
+	for i := range 10 {
+		w.Record(record(i))
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != 11 || w.Written() != 11 || w.Failed() != 0 {
+		t.Fatalf("%d lines, written %d, failed %d", len(lines), w.Written(), w.Failed())
+	}
+	if len(lines[0]) > 8<<10 {
+		t.Errorf("the bounded line is %d bytes", len(lines[0]))
+	}
+	var first struct {
+		Model, Error string
+		RequestID    string `json:"request_id"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	if first.Model != strings.Repeat("m", maxName)+"…[truncated "+strconv.Itoa(5<<20-maxName)+" bytes]" {
+		t.Errorf("model %.300q", first.Model)
+	}
+	if !strings.HasSuffix(first.Error, " bytes]") || !utf8.ValidString(first.Error) || !strings.HasPrefix(first.RequestID, "rrr") {
+		t.Errorf("error %.100q… request id %.100q…", first.Error, first.RequestID)
+	}
+}
+
+// failingFile refuses its first write after writing part of it, then
+// works, as a full disk that was cleaned up would.
+type failingFile struct {
+	mu       sync.Mutex
+	failures int
+	attempts int
+	buf      bytes.Buffer
+}
+
+func (f *failingFile) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.attempts++
+	if f.failures > 0 {
+		f.failures--
+		f.buf.Write(p[:5])
+		return 5, errors.New("no space left on device")
+	}
+	return f.buf.Write(p)
+}
+
+func (f *failingFile) Close() error { return nil }
+
+func (f *failingFile) tried() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.attempts
+}
+
+// A write that fails loses the records of that batch, counted by Failed,
+// and the writer goes on: the next records reach the file, on a line of
+// their own after the torn one.
+func TestFailedWriteIsCountedAndTheWriterGoesOn(t *testing.T) {
+	f := &failingFile{failures: 1}
+	w := start(Options{QueueSize: 16, FlushInterval: time.Millisecond}, f, 1<<20)
+	first := record(0)
+	first.RequestID = "req_lost"
+	w.Record(first)
+	for deadline := time.Now().Add(5 * time.Second); f.tried() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the writer never wrote")
+		}
+	}
+	second := record(0)
+	second.RequestID = "req_kept"
+	w.Record(second)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if w.Failed() != 1 || w.Written() != 1 {
+		t.Fatalf("failed %d written %d", w.Failed(), w.Written())
+	}
+	lines := strings.Split(strings.TrimSuffix(f.buf.String(), "\n"), "\n")
+	if len(lines) != 2 || lines[0] != `{"id"` {
+		t.Fatalf("file:\n%s", f.buf.String())
+	}
+	var kept struct {
+		RequestID string `json:"request_id"`
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &kept); err != nil || kept.RequestID != "req_kept" {
+		t.Fatalf("second line %q: %v", lines[1], err)
+	}
+}
+
+// A line longer than the file may grow is dropped and counted, not
+// written; the next record is.
+func TestLineOverTheSizeLimitIsDropped(t *testing.T) {
+	f := &failingFile{}
+	w := start(Options{QueueSize: 16, FlushInterval: time.Hour}, f, 1000)
+	long := record(0)
+	long.Error = strings.Repeat("e", 2000)
+	w.Record(long)
+	w.Record(record(1))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if w.Failed() != 1 || w.Written() != 1 || strings.Count(f.buf.String(), "\n") != 1 {
+		t.Fatalf("failed %d written %d file %q", w.Failed(), w.Written(), f.buf.String())
+	}
+}
+
+func TestBound(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"abc", 3, "abc"},
+		{"abcd", 3, "abc…[truncated 1 bytes]"},
+		{"aé", 2, "a…[truncated 2 bytes]"}, // never half a rune
+		{"", 0, ""},
+	} {
+		if got := bound(c.in, c.max); got != c.want {
+			t.Errorf("bound(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
+		}
 	}
 }

@@ -11,41 +11,43 @@ import (
 // "How to count tokens with tiktoken"): 3 per message plus its role,
 // content and name (+1 for a name), 3 for reply priming, tool calls and
 // tool definitions, and images by the tile rule. exact is false when an
-// image's size had to be assumed (http(s) URLs are never fetched).
+// image's size had to be assumed (http(s) URLs are never fetched) or when
+// the prompt's text went beyond the bounds of Count (ExactBytes in all).
 func (c *Counter) Prompt(model string, req *openai.ChatRequest) (n int, exact bool) {
-	exact = true
-	for _, m := range req.Messages {
-		n += 3 + c.Text(model, m.Role)
-		if m.Name != "" {
-			n += c.Text(model, m.Name) + 1
+	m := c.meter(model)
+	images := true
+	for _, msg := range req.Messages {
+		n += 3 + m.count(msg.Role)
+		if msg.Name != "" {
+			n += m.count(msg.Name) + 1
 		}
-		if m.Content.Parts == nil {
-			n += c.Text(model, m.Content.Text)
+		if msg.Content.Parts == nil {
+			n += m.count(msg.Content.Text)
 		}
-		for _, p := range m.Content.Parts {
+		for _, p := range msg.Content.Parts {
 			switch {
 			case p.Type == "text":
-				n += c.Text(model, p.Text)
+				n += m.count(p.Text)
 			case p.Type == "image_url" && p.ImageURL != nil:
 				t, ok := ImageTokens(model, p.ImageURL.URL, p.ImageURL.Detail)
 				n += t
-				exact = exact && ok
+				images = images && ok
 			}
 		}
-		for _, tc := range m.ToolCalls {
-			n += c.Text(model, tc.Function.Name) + c.Text(model, tc.Function.Arguments)
+		for _, tc := range msg.ToolCalls {
+			n += m.count(tc.Function.Name) + m.count(tc.Function.Arguments)
 		}
-		if m.ToolCallID != "" {
-			n += c.Text(model, m.ToolCallID)
+		if msg.ToolCallID != "" {
+			n += m.count(msg.ToolCallID)
 		}
 	}
 	n += 3
-	n += c.tools(model, req.Tools)
-	return n, exact
+	n += m.tools(model, req.Tools)
+	return n, m.exact && images
 }
 
 // tools counts function definitions with the cookbook's constants.
-func (c *Counter) tools(model string, tools []openai.Tool) int {
+func (m *meter) tools(model string, tools []openai.Tool) int {
 	funcInit, propInit, propKey, enumInit, enumItem, funcEnd := 7, 3, 3, -3, 3, 12
 	if EncodingFor(model) == CL100k {
 		funcInit = 10
@@ -57,7 +59,7 @@ func (c *Counter) tools(model string, tools []openai.Tool) int {
 			continue
 		}
 		n += funcInit
-		n += c.Text(model, f.Name+":"+strings.TrimSuffix(f.Description, "."))
+		n += m.count(f.Name + ":" + strings.TrimSuffix(f.Description, "."))
 		props := gjson.GetBytes(f.Parameters, "properties")
 		if props.IsObject() && len(props.Map()) > 0 {
 			n += propInit
@@ -66,11 +68,11 @@ func (c *Counter) tools(model string, tools []openai.Tool) int {
 				if enum := v.Get("enum"); enum.IsArray() {
 					n += enumInit
 					for _, item := range enum.Array() {
-						n += enumItem + c.Text(model, item.String())
+						n += enumItem + m.count(item.String())
 					}
 				}
 				desc := strings.TrimSuffix(v.Get("description").String(), ".")
-				n += c.Text(model, k.String()+":"+v.Get("type").String()+":"+desc)
+				n += m.count(k.String() + ":" + v.Get("type").String() + ":" + desc)
 				return true
 			})
 		}
@@ -81,5 +83,6 @@ func (c *Counter) tools(model string, tools []openai.Tool) int {
 	return n
 }
 
-// Completion counts generated text: content, reasoning and tool calls.
+// Completion counts generated text (content, reasoning and tool calls)
+// within the bounds of Count.
 func (c *Counter) Completion(model, text string) int { return c.Text(model, text) }

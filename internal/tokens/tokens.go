@@ -7,11 +7,19 @@
 // Counts for models that are not OpenAI's (DeepSeek, Gemini, Llama, …) use
 // o200k_base and are estimates; the bridge only counts when the upstream
 // reported no usage.
+//
+// The cost of a count is bounded: tiktoken's BPE takes time quadratic in
+// the length of a word, so a 100 kB prompt without a space took seconds of
+// CPU. One count (a prompt, all its texts together, or a completion)
+// tokenizes at most ExactBytes exactly and estimates the rest at 4 bytes a
+// token, and a run of more than 256 bytes without a space is tokenized in
+// 256-byte pieces; either makes the count an estimate (exact false).
 package tokens
 
 import (
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/pkoukk/tiktoken-go"
 	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
@@ -86,16 +94,89 @@ func (c *Counter) encoding(name string) (*tiktoken.Tiktoken, error) {
 	return l.enc, l.err
 }
 
-// Text returns the number of tokens of text for model. Special-token text
-// is counted as ordinary text. An encoding that cannot load (it is embedded,
-// so this does not happen in practice) counts one token per 4 bytes.
+// ExactBytes is how much text one count tokenizes exactly; the rest is
+// estimated at 4 bytes per token.
+const ExactBytes = 32 << 10
+
+// maxRun is the longest run of text without a word break that tiktoken is
+// given whole; longer runs are cut (BPE time is quadratic in a word's
+// length: 256 bytes cost microseconds, 16 kB a fifth of a second).
+const maxRun = 256
+
+// Text returns the number of tokens of text for model, within the bounds
+// of Count. Special-token text is counted as ordinary text.
 func (c *Counter) Text(model, text string) int {
+	n, _ := c.Count(model, text)
+	return n
+}
+
+// Count returns the number of tokens of text for model and whether the
+// count is exact: it is not when text is longer than ExactBytes (the rest
+// is counted at 4 bytes a token) or holds a run of more than 256 bytes
+// without a space (cut into pieces counted separately, which can differ by
+// a token a piece). An encoding that cannot load (it is embedded, so this
+// does not happen in practice) counts one token per 4 bytes.
+func (c *Counter) Count(model, text string) (n int, exact bool) {
+	m := c.meter(model)
+	n = m.count(text)
+	return n, m.exact
+}
+
+// meter counts the texts of one count against one budget.
+type meter struct {
+	enc   *tiktoken.Tiktoken // nil: the encoding did not load
+	left  int                // bytes still counted exactly
+	exact bool
+}
+
+func (c *Counter) meter(model string) *meter {
+	enc, err := c.encoding(EncodingFor(model))
+	if err != nil {
+		enc = nil
+	}
+	return &meter{enc: enc, left: ExactBytes, exact: enc != nil}
+}
+
+// count counts text: its head within the budget exactly, the rest by size.
+func (m *meter) count(text string) int {
 	if text == "" {
 		return 0
 	}
-	enc, err := c.encoding(EncodingFor(model))
-	if err != nil {
-		return (len(text) + 3) / 4
+	head := text
+	if len(head) > m.left {
+		i := m.left
+		for i > 0 && !utf8.RuneStart(text[i]) {
+			i--
+		}
+		head = text[:i]
+		m.exact = false
 	}
-	return len(enc.EncodeOrdinary(text))
+	m.left -= len(head)
+	n := (len(text) - len(head) + 3) / 4
+	if m.enc == nil {
+		return n + (len(head)+3)/4
+	}
+	return n + m.exactCount(head)
 }
+
+// exactCount tokenizes text, cutting runs longer than maxRun without a
+// break. A break is a space or newline after a letter, digit or sign:
+// tiktoken's pre-tokenizer splits there too, so cutting there changes
+// nothing; only cuts inside a long run make the count an estimate.
+func (m *meter) exactCount(text string) int {
+	n, start, run := 0, 0, 0
+	for i := 1; i < len(text); i++ {
+		if (text[i] == ' ' || text[i] == '\n') && !isSpace(text[i-1]) {
+			run = i
+			continue
+		}
+		if i-run >= maxRun && utf8.RuneStart(text[i]) {
+			n += len(m.enc.EncodeOrdinary(text[start:i]))
+			start, run = i, i
+			m.exact = false
+		}
+	}
+	return n + len(m.enc.EncodeOrdinary(text[start:]))
+}
+
+func isSpace(b byte) bool { return b == ' ' || b == '\n' || b == '\r' || b == '\t' }
