@@ -1,0 +1,320 @@
+package responses
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/provider/anthropic"
+)
+
+// Item kinds of a response's output.
+const (
+	kindMessage = iota
+	kindFunctionCall
+	kindReasoning
+)
+
+// item is one output item, built whole (FromChat) or a delta at a time
+// (StreamEncoder).
+type item struct {
+	kind   int
+	id     string
+	status string // in_progress, completed, incomplete
+	text   []byte // message text, reasoning summary, or function arguments
+	callID string
+	name   string
+	// signature is a reasoning signature, sent as encrypted_content.
+	signature []byte
+	chatIndex int // the tool call's index in the chat stream
+}
+
+// appendJSON appends the item as the API shows it.
+func (it *item) appendJSON(dst []byte) []byte {
+	switch it.kind {
+	case kindMessage:
+		dst = appendStringField(append(dst, '{'), "id", it.id)
+		dst = appendStringField(dst, "type", "message")
+		dst = appendStringField(dst, "status", it.status)
+		dst = appendKey(dst, "content")
+		if it.status == "in_progress" {
+			dst = append(dst, '[', ']')
+		} else {
+			dst = appendTextPart(append(dst, '['), it.text)
+			dst = append(dst, ']')
+		}
+		dst = appendStringField(dst, "role", "assistant")
+	case kindFunctionCall:
+		dst = appendStringField(append(dst, '{'), "id", it.id)
+		dst = appendStringField(dst, "type", "function_call")
+		dst = appendStringField(dst, "status", it.status)
+		dst = appendKey(dst, "arguments")
+		dst = appendString(dst, string(it.text))
+		dst = appendStringField(dst, "call_id", it.callID)
+		dst = appendStringField(dst, "name", it.name)
+	case kindReasoning:
+		dst = appendStringField(append(dst, '{'), "id", it.id)
+		dst = appendStringField(dst, "type", "reasoning")
+		dst = appendKey(dst, "summary")
+		if it.status == "in_progress" {
+			dst = append(dst, '[', ']')
+		} else {
+			dst = appendSummaryPart(append(dst, '['), it.text)
+			dst = append(dst, ']')
+		}
+		if len(it.signature) > 0 && it.status != "in_progress" {
+			dst = appendKey(dst, "encrypted_content")
+			dst = appendString(dst, signaturePrefix+string(it.signature))
+		}
+	}
+	return append(dst, '}')
+}
+
+// appendTextPart appends an output_text part.
+func appendTextPart(dst, text []byte) []byte {
+	dst = appendStringField(append(dst, '{'), "type", "output_text")
+	dst = append(dst, `,"annotations":[],"logprobs":[]`...)
+	dst = appendKey(dst, "text")
+	return append(appendString(dst, string(text)), '}')
+}
+
+// appendSummaryPart appends a summary_text part.
+func appendSummaryPart(dst, text []byte) []byte {
+	dst = appendStringField(append(dst, '{'), "type", "summary_text")
+	dst = appendKey(dst, "text")
+	return append(appendString(dst, string(text)), '}')
+}
+
+// appendUsage appends the Responses usage object for a chat usage, or null.
+func appendUsage(dst []byte, u *openai.Usage) []byte {
+	if u == nil {
+		return append(dst, "null"...)
+	}
+	dst = appendIntField(append(dst, '{'), "input_tokens", u.PromptTokens)
+	dst = appendKey(dst, "input_tokens_details")
+	dst = append(appendIntField(append(dst, '{'), "cached_tokens", u.CachedTokens()), '}')
+	dst = appendIntField(dst, "output_tokens", u.CompletionTokens)
+	dst = appendKey(dst, "output_tokens_details")
+	dst = append(appendIntField(append(dst, '{'), "reasoning_tokens", u.ReasoningTokens()), '}')
+	total := u.TotalTokens
+	if total == 0 {
+		total = u.PromptTokens + u.CompletionTokens
+	}
+	dst = appendIntField(dst, "total_tokens", total)
+	return append(dst, '}')
+}
+
+// envelope is a Response object but for output, usage, status and error,
+// which the encoders fill in.
+type envelope struct {
+	ID                 string            `json:"id"`
+	Object             string            `json:"object"`
+	CreatedAt          int64             `json:"created_at"`
+	Status             string            `json:"status"`
+	Background         bool              `json:"background"`
+	CompletedAt        *int64            `json:"completed_at"`
+	Error              json.RawMessage   `json:"error"`
+	IncompleteDetails  json.RawMessage   `json:"incomplete_details"`
+	Instructions       *string           `json:"instructions"`
+	MaxOutputTokens    *int64            `json:"max_output_tokens"`
+	MaxToolCalls       *int64            `json:"max_tool_calls"`
+	Model              string            `json:"model"`
+	Output             json.RawMessage   `json:"output"`
+	ParallelToolCalls  bool              `json:"parallel_tool_calls"`
+	PreviousResponseID *string           `json:"previous_response_id"`
+	Reasoning          reasoningEcho     `json:"reasoning"`
+	Store              bool              `json:"store"`
+	Temperature        float64           `json:"temperature"`
+	Text               json.RawMessage   `json:"text"`
+	ToolChoice         json.RawMessage   `json:"tool_choice"`
+	Tools              []Tool            `json:"tools"`
+	TopP               float64           `json:"top_p"`
+	Truncation         string            `json:"truncation"`
+	Usage              json.RawMessage   `json:"usage"`
+	User               *string           `json:"user"`
+	Metadata           map[string]string `json:"metadata"`
+}
+
+type reasoningEcho struct {
+	Effort  *string `json:"effort"`
+	Summary *string `json:"summary"`
+}
+
+// newEnvelope fills what the request determines. The bridge stores
+// nothing, so store is always false.
+func newEnvelope(t *Translation, id, model string, created int64) envelope {
+	env := envelope{ID: id, Object: "response", CreatedAt: created, Model: model, Error: null, IncompleteDetails: null,
+		ParallelToolCalls: true, Temperature: 1, TopP: 1, Truncation: "disabled",
+		Text: json.RawMessage(`{"format":{"type":"text"}}`), ToolChoice: json.RawMessage(`"auto"`),
+		Tools: []Tool{}, Metadata: map[string]string{}}
+	if t == nil || t.Request == nil {
+		return env
+	}
+	r := t.Request
+	env.Instructions = r.Instructions
+	env.MaxOutputTokens = r.MaxOutputTokens
+	if r.ParallelToolCalls != nil {
+		env.ParallelToolCalls = *r.ParallelToolCalls
+	}
+	if r.Reasoning != nil {
+		env.Reasoning = reasoningEcho{r.Reasoning.Effort, r.Reasoning.Summary}
+	}
+	if r.Temperature != nil {
+		env.Temperature = *r.Temperature
+	}
+	if r.TopP != nil {
+		env.TopP = *r.TopP
+	}
+	if r.Text != nil && r.Text.Format != nil {
+		env.Text, _ = openai.Marshal(r.Text)
+	}
+	if len(r.ToolChoice) > 0 && !isNull(r.ToolChoice) {
+		env.ToolChoice = r.ToolChoice
+	}
+	for _, tool := range r.Tools {
+		if tool.Type == "function" { // the tools the response could use
+			env.Tools = append(env.Tools, tool)
+		}
+	}
+	if r.Metadata != nil {
+		env.Metadata = r.Metadata
+	}
+	if raw, ok := r.Extra["truncation"]; ok {
+		var s string
+		if json.Unmarshal(raw, &s) == nil && s != "" {
+			env.Truncation = s
+		}
+	}
+	if raw, ok := r.Extra["user"]; ok {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			env.User = &s
+		}
+	}
+	return env
+}
+
+var null = json.RawMessage("null")
+
+// finish sets status, incomplete_details and completed_at from a chat
+// finish reason.
+func (env *envelope) finish(reason string, now int64) {
+	switch reason {
+	case "length":
+		env.Status = "incomplete"
+		env.IncompleteDetails = json.RawMessage(`{"reason":"max_output_tokens"}`)
+	case "content_filter":
+		env.Status = "incomplete"
+		env.IncompleteDetails = json.RawMessage(`{"reason":"content_filter"}`)
+	default:
+		env.Status = "completed"
+		env.CompletedAt = &now
+	}
+}
+
+// marshal encodes the envelope with the given output items and usage.
+func (env *envelope) marshal(items []*item, usage *openai.Usage) ([]byte, error) {
+	out := []byte{'['}
+	for i, it := range items {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = it.appendJSON(out)
+	}
+	env.Output = append(out, ']')
+	env.Usage = appendUsage(nil, usage)
+	return openai.Marshal(env)
+}
+
+// ids names a response and its items from one base (the upstream's id, or
+// a random one), so the names of one response are alike and unique.
+type ids struct{ base string }
+
+func newIDs(upstream string) ids {
+	if upstream == "" {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		upstream = hex.EncodeToString(b[:])
+	}
+	return ids{upstream}
+}
+
+func (n ids) response() string { return "resp_" + n.base }
+
+func (n ids) item(kind, index int) string {
+	prefix := [...]string{kindMessage: "msg_", kindFunctionCall: "fc_", kindReasoning: "rs_"}[kind]
+	return prefix + n.base + "_" + strconv.Itoa(index)
+}
+
+func (n ids) call(index int) string { return "call_" + n.base + "_" + strconv.Itoa(index) }
+
+// FromChat encodes a canonical chat response as a Response object: output
+// items in the order reasoning (from reasoning_content, with a reasoning
+// signature as encrypted_content), message (output_text), function calls
+// (call_id = the chat tool call's id, so it round-trips); status completed,
+// or incomplete with incomplete_details on a length or content_filter
+// finish; usage translated (input/output/total tokens, cached and
+// reasoning tokens). t supplies the request members a Response echoes; nil
+// echoes defaults. Only the first choice is used (the Responses API has
+// one).
+func FromChat(resp *openai.ChatResponse, t *Translation) ([]byte, error) {
+	n := newIDs(resp.ID)
+	env := newEnvelope(t, n.response(), resp.Model, resp.Created)
+	var items []*item
+	finish := ""
+	if len(resp.Choices) > 0 {
+		ch := &resp.Choices[0]
+		finish = ch.FinishReason
+		m := &ch.Message
+		sig := signatureOf(m.Extra)
+		if m.ReasoningContent != "" || len(sig) > 0 {
+			items = append(items, &item{kind: kindReasoning, text: []byte(m.ReasoningContent), signature: sig})
+		}
+		if text := m.Content.String(); text != "" || len(m.ToolCalls) == 0 {
+			items = append(items, &item{kind: kindMessage, text: []byte(text)})
+		}
+		for i, tc := range m.ToolCalls {
+			items = append(items, &item{kind: kindFunctionCall, callID: tc.ID, name: tc.Function.Name, text: []byte(tc.Function.Arguments), chatIndex: i})
+		}
+	}
+	status := "completed"
+	if finish == "length" || finish == "content_filter" {
+		status = "incomplete"
+	}
+	for i, it := range items {
+		it.id = n.item(it.kind, i)
+		it.status = status
+		if it.kind == kindFunctionCall && it.callID == "" {
+			it.callID = n.call(i)
+		}
+	}
+	env.finish(finish, t.now(resp.Created))
+	return env.marshal(items, resp.Usage)
+}
+
+// now is the completion time: the Translation's clock (time.Now when
+// unset), never before created.
+func (t *Translation) now(created int64) int64 {
+	clock := time.Now
+	if t != nil && t.Clock != nil {
+		clock = t.Clock
+	}
+	return max(clock().Unix(), created)
+}
+
+// signatureOf returns the reasoning signature in a message's or delta's
+// extra members (a JSON string), or nil.
+func signatureOf(extra map[string]json.RawMessage) []byte {
+	raw, ok := extra[anthropic.SignatureField]
+	if !ok {
+		return nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil || s == "" {
+		return nil
+	}
+	return []byte(s)
+}
