@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,8 +13,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/google/renameio/v2"
+	"github.com/llmbridge/llmbridge/internal/keys"
+	"github.com/llmbridge/llmbridge/internal/usage"
 )
 
 // keysCommand rewrites keys in the .env file:
@@ -123,4 +129,181 @@ func quote(v string) string {
 		return v
 	}
 	return strconv.Quote(v)
+}
+
+// keysMain is the "keys" command: the virtual-key subcommands (create,
+// list, show, update, revoke), or else the .env rotation of keysCommand.
+func keysMain(o runOptions, args []string) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "create", "list", "show", "update", "revoke":
+			return virtualKeysCommand(o, args[0], args[1:])
+		}
+	}
+	return keysCommand(args, o.stderr)
+}
+
+// virtualKeysCommand manages virtual keys in the configured usage store,
+// as the admin API does:
+//
+//	go run ./server keys create --name ann --models 'openai/*' --rpm 60 --daily-budget-usd 5
+//	go run ./server keys list [--format table|json]
+//	go run ./server keys show vk_…
+//	go run ./server keys update vk_… --rpm 120
+//	go run ./server keys revoke vk_…
+//
+// Running servers see every change within a second.
+func virtualKeysCommand(o runOptions, cmd string, args []string) error {
+	fs := flag.NewFlagSet("keys "+cmd, flag.ContinueOnError)
+	fs.SetOutput(o.stderr)
+	format := fs.String("format", "table", "list: table or json")
+	var p keys.Params
+	if cmd == "create" || cmd == "update" {
+		str := func(name, help string, dst **string) {
+			fs.Func(name, help, func(v string) error { *dst = &v; return nil })
+		}
+		num := func(name, help string, dst **int64) {
+			fs.Func(name, help, func(v string) error {
+				n, err := strconv.ParseInt(v, 10, 64)
+				*dst = &n
+				return err
+			})
+		}
+		usd := func(name, help string, dst **float64) {
+			fs.Func(name, help, func(v string) error {
+				n, err := strconv.ParseFloat(v, 64)
+				*dst = &n
+				return err
+			})
+		}
+		str("name", "who or what uses the key", &p.Name)
+		str("owner", "owner or tag", &p.Owner)
+		fs.Func("models", "allowed models, comma-separated patterns (openai/*); empty: any", func(v string) error {
+			list := []string{}
+			for _, m := range strings.Split(v, ",") {
+				if m = strings.TrimSpace(m); m != "" {
+					list = append(list, m)
+				}
+			}
+			p.Models = &list
+			return nil
+		})
+		num("rpm", "requests per minute (0: no limit)", &p.RPM)
+		num("tpm", "tokens per minute (0: no limit)", &p.TPM)
+		num("max-parallel", "requests in flight (0: no limit)", &p.MaxParallel)
+		usd("daily-budget-usd", "USD per UTC day (0: no budget)", &p.DailyBudgetUSD)
+		usd("monthly-budget-usd", "USD per UTC month (0: no budget)", &p.MonthlyBudgetUSD)
+		str("expires-at", "RFC 3339 time the key stops working (empty: never)", &p.ExpiresAt)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	var id string
+	switch cmd {
+	case "show", "update", "revoke":
+		if fs.NArg() != 1 || !keys.ValidID(fs.Arg(0)) {
+			return fmt.Errorf("keys %s: give one key id (vk_ and 16 hex digits); flags go before it", cmd)
+		}
+		id = fs.Arg(0)
+	default:
+		if fs.NArg() > 0 {
+			return fmt.Errorf("keys %s: unexpected arguments %q", cmd, fs.Args())
+		}
+	}
+	environ, err := o.readEnviron()
+	if err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(environ)
+	if err != nil {
+		return err
+	}
+	if cfg.StoreDSN() == "" {
+		return errors.New("keys: the usage store is off (LLMBRIDGE_DB=off), and virtual keys live in it")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	u, err := usage.Open(ctx, cfg.StoreDSN())
+	if err != nil {
+		return err
+	}
+	defer u.Close()
+	st, now := keys.NewStore(u), time.Now()
+	var k *keys.Key
+	switch cmd {
+	case "create":
+		var secret string
+		if k, secret, err = st.Create(ctx, &p, now); err != nil {
+			return fmt.Errorf("keys create: %w", err)
+		}
+		fmt.Fprintf(o.stdout, "created %s (%s)\nsecret, shown this once — give it to its user now: %s\n", k.ID, k.Name, secret)
+		return nil
+	case "list":
+		list, err := st.List(ctx)
+		if err != nil {
+			return err
+		}
+		spend, err := st.Spend(ctx, now)
+		if err != nil {
+			return err
+		}
+		return printKeys(o.stdout, *format, list, spend, now)
+	case "show":
+		k, err = st.Get(ctx, id)
+	case "update":
+		k, err = st.Update(ctx, id, &p, now)
+	case "revoke":
+		k, err = st.Revoke(ctx, id, now)
+	}
+	if err != nil {
+		return fmt.Errorf("keys %s %s: %w", cmd, id, err)
+	}
+	spend, _ := st.Spend(ctx, now)
+	return printKeys(o.stdout, *format, []*keys.Key{k}, spend, now)
+}
+
+// printKeys writes keys as an aligned table or as JSON; never a secret.
+func printKeys(w io.Writer, format string, list []*keys.Key, spend map[string]keys.Spend, now time.Time) error {
+	if format == "json" {
+		type view struct {
+			*keys.Key
+			Spend keys.Spend `json:"spend"`
+		}
+		out := make([]view, len(list))
+		for i, k := range list {
+			out[i] = view{k, spend[k.ID]}
+		}
+		b, err := json.MarshalIndent(out, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	if format != "table" {
+		return fmt.Errorf("keys: --format %q: use table or json", format)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tOWNER\tLAST4\tMODELS\tRPM\tTPM\tPARALLEL\tDAY $\tMONTH $\tSPENT TODAY $\tSTATE")
+	for _, k := range list {
+		state := "active"
+		switch {
+		case k.RevokedAt != nil:
+			state = "revoked " + k.RevokedAt.Format(time.DateOnly)
+		case !k.Active(now):
+			state = "expired"
+		case k.ExpiresAt != nil:
+			state = "until " + k.ExpiresAt.Format(time.RFC3339)
+		}
+		models := strings.Join(k.Models, ",")
+		if models == "" {
+			models = "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t…%s\t%s\t%d\t%d\t%d\t%g\t%g\t%g\t%s\n", k.ID, k.Name, k.Owner, k.Last4, models, k.RPM, k.TPM, k.MaxParallel,
+			k.DailyBudgetUSD, k.MonthlyBudgetUSD, spend[k.ID].TodayUSD, state)
+	}
+	return tw.Flush()
 }

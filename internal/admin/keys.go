@@ -1,0 +1,225 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/llmbridge/llmbridge/internal/keys"
+	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/usage"
+)
+
+// The virtual-key endpoints (internal/keys), behind the same admin key:
+//
+//	POST   /admin/api/keys        create; 201 with the record and "key", the secret, this once
+//	GET    /admin/api/keys        every key with its spend (never a secret)
+//	GET    /admin/api/keys/{id}   one key with its spend
+//	PATCH  /admin/api/keys/{id}   change the fields sent
+//	DELETE /admin/api/keys/{id}   revoke (every replica within a second)
+//
+// Bad input is a 400 whose param names the field.
+
+// maxKeyBody bounds a create or update body.
+const maxKeyBody = 64 << 10
+
+// KeyView is a key as the admin API shows it.
+type KeyView struct {
+	*keys.Key
+	Spend *keys.Spend `json:"spend,omitempty"`
+	// Secret is the key's secret, only in the answer to its creation.
+	Secret string `json:"key,omitempty"`
+	// Warnings are problems that do not stop the change (a budget on
+	// models without a price).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// SetPrices sets the prices the key endpoints check budgets against
+// (default: the built-in prices) and returns a.
+func (a *API) SetPrices(p usage.Prices) *API {
+	a.prices = p
+	return a
+}
+
+func (a *API) serveKeys(w http.ResponseWriter, r *http.Request) {
+	if a.store == nil {
+		adminError(w, http.StatusServiceUnavailable, openai.TypeServer, "usage_store_off",
+			"the usage store is off (LLMBRIDGE_DB=off), and virtual keys live in it")
+		return
+	}
+	st := keys.NewStore(a.store)
+	id, one := strings.CutPrefix(strings.TrimSuffix(r.URL.Path, "/"), "/admin/api/keys/")
+	if one && !keys.ValidID(id) {
+		fieldError(w, &keys.FieldError{Field: "id", Message: fmt.Sprintf("%q is not a key id (vk_ and 16 lower-case hex digits)", clip(id))})
+		return
+	}
+	switch {
+	case !one && r.Method == http.MethodPost:
+		a.createKey(w, r, st)
+	case !one && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		a.listKeys(w, r, st)
+	case one && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		a.showKey(w, r, st, id)
+	case one && r.Method == http.MethodPatch:
+		a.updateKey(w, r, st, id)
+	case one && r.Method == http.MethodDelete:
+		k, err := st.Revoke(r.Context(), id, a.now())
+		a.answerKey(w, r, http.StatusOK, k, err, nil)
+	default:
+		allow := "GET, HEAD, POST"
+		if one {
+			allow = "GET, HEAD, PATCH, DELETE"
+		}
+		w.Header().Set("Allow", allow)
+		adminError(w, http.StatusMethodNotAllowed, openai.TypeInvalidRequest, "method_not_allowed", "%s is not allowed here; use %s", r.Method, allow)
+	}
+}
+
+func (a *API) createKey(w http.ResponseWriter, r *http.Request, st *keys.Store) {
+	p, ok := readParams(w, r)
+	if !ok {
+		return
+	}
+	k, secret, err := st.Create(r.Context(), p, a.now())
+	if err != nil {
+		a.answerKey(w, r, 0, nil, err, nil)
+		return
+	}
+	writeJSON(w, http.StatusCreated, KeyView{Key: k, Secret: secret, Spend: &keys.Spend{}, Warnings: a.warnings(k)})
+}
+
+func (a *API) updateKey(w http.ResponseWriter, r *http.Request, st *keys.Store, id string) {
+	p, ok := readParams(w, r)
+	if !ok {
+		return
+	}
+	k, err := st.Update(r.Context(), id, p, a.now())
+	a.answerKey(w, r, http.StatusOK, k, err, a.warnings(k))
+}
+
+func (a *API) showKey(w http.ResponseWriter, r *http.Request, st *keys.Store, id string) {
+	k, err := st.Get(r.Context(), id)
+	a.answerKey(w, r, http.StatusOK, k, err, nil)
+}
+
+func (a *API) listKeys(w http.ResponseWriter, r *http.Request, st *keys.Store) {
+	list, err := st.List(r.Context())
+	var spend map[string]keys.Spend
+	if err == nil {
+		spend, err = st.Spend(r.Context(), a.now())
+	}
+	if err != nil {
+		storeError(w, err)
+		return
+	}
+	out := struct {
+		Keys []KeyView `json:"keys"`
+	}{Keys: make([]KeyView, 0, len(list))}
+	for _, k := range list {
+		sp := spend[k.ID]
+		out.Keys = append(out.Keys, KeyView{Key: k, Spend: &sp})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// answerKey writes k with its spend, or the error.
+func (a *API) answerKey(w http.ResponseWriter, r *http.Request, status int, k *keys.Key, err error, warnings []string) {
+	var fe *keys.FieldError
+	switch {
+	case errors.As(err, &fe):
+		fieldError(w, fe)
+	case errors.Is(err, keys.ErrNotFound):
+		adminError(w, http.StatusNotFound, openai.TypeInvalidRequest, "key_not_found", "there is no key with this id")
+	case err != nil:
+		storeError(w, err)
+	default:
+		v := KeyView{Key: k, Warnings: warnings}
+		if spend, err := keys.NewStore(a.store).Spend(r.Context(), a.now()); err == nil {
+			sp := spend[k.ID]
+			v.Spend = &sp
+		}
+		writeJSON(w, status, v)
+	}
+}
+
+// warnings lists allowed models a budget cannot count (no price).
+func (a *API) warnings(k *keys.Key) []string {
+	if k == nil || k.DailyBudgetUSD == 0 && k.MonthlyBudgetUSD == 0 {
+		return nil
+	}
+	prices := a.prices
+	if prices == nil {
+		prices = usage.DefaultPrices()
+	}
+	if len(k.Models) == 0 {
+		return []string{"models: any model may be used, and requests to models without a price do not count against the budget"}
+	}
+	var out []string
+	for i, m := range k.Models {
+		if !priced(prices, m) {
+			out = append(out, fmt.Sprintf("models[%d] %q: no price is known, so its requests do not count against the budget (add it to prices: in the YAML file)", i, m))
+		}
+	}
+	return out
+}
+
+// priced reports whether some price covers the model pattern.
+func priced(prices usage.Prices, pattern string) bool {
+	if !strings.Contains(pattern, "*") {
+		prov, model, ok := strings.Cut(pattern, "/")
+		_, found := prices.Lookup(prov, model)
+		return ok && found
+	}
+	for name := range prices {
+		if keys.Match(pattern, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func readParams(w http.ResponseWriter, r *http.Request) (*keys.Params, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxKeyBody))
+	if err != nil {
+		fieldError(w, &keys.FieldError{Field: "body", Message: fmt.Sprintf("unreadable or over %d bytes", maxKeyBody)})
+		return nil, false
+	}
+	p, err := keys.ParseParams(body)
+	if err != nil {
+		var fe *keys.FieldError
+		if !errors.As(err, &fe) {
+			fe = &keys.FieldError{Field: "body", Message: err.Error()}
+		}
+		fieldError(w, fe)
+		return nil, false
+	}
+	return p, true
+}
+
+func fieldError(w http.ResponseWriter, fe *keys.FieldError) {
+	e := openai.Errorf(http.StatusBadRequest, openai.TypeInvalidRequest, "invalid_value", "%s", fe.Error())
+	e.Param = fe.Field
+	openai.WriteError(w, e)
+}
+
+func storeError(w http.ResponseWriter, err error) {
+	adminError(w, http.StatusInternalServerError, openai.TypeServer, "usage_store_error", "the key store failed: %s", err)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// clip shortens what is echoed back in an error.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}

@@ -1,0 +1,447 @@
+package keys
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/usage"
+	"github.com/redis/go-redis/v9"
+)
+
+// Options configure an Admitter. Every field may be zero.
+type Options struct {
+	// Store holds the virtual keys; nil: only the access keys are known.
+	Store *Store
+	// AccessKeys are the static keys (ACCESS_API_KEYS). Their KeyID is
+	// llmbridge.KeyID(key). Without access keys the Admitter is open, as
+	// the Bridge is without WithAccessKeys: a request without a known key
+	// passes anonymously, unless it presents an "sk-lb-" secret that is
+	// not a live virtual key (401).
+	AccessKeys []string
+	// Policies are the models and limits of access keys, by key_id (the
+	// YAML file's keys:). An access key without one may call anything
+	// without limits.
+	Policies map[string]Policy
+	// Tokens counts prompts for the TPM reservation; nil: a new counter.
+	Tokens *llmbridge.TokenCounter
+	// Prices turn finished requests into spend for the budgets; nil: the
+	// built-in prices. A model without a price costs nothing here.
+	Prices usage.Prices
+	// Redis, when set, holds the limits every replica shares. Nil: the
+	// limits are exact in this process.
+	Redis *redis.Client
+	// RedisPrefix starts the Redis keys (default "llmbridge:").
+	RedisPrefix string
+	// Replicas is the expected number of replicas; while Redis is
+	// unreachable each limit is divided by it (default 1).
+	Replicas int
+	// LeaseTTL bounds how long a crashed replica's requests hold
+	// max_parallel slots in Redis (default 30 minutes, the longest
+	// stream).
+	LeaseTTL time.Duration
+	// Poll is how often the store's key version is checked (default
+	// 250ms: a change is seen everywhere within a second).
+	Poll time.Duration
+	// SpendRefresh is how often the spend of budgeted keys is read from
+	// the store (default 5s).
+	SpendRefresh time.Duration
+	// Logger gets the fallback and reload messages; nil discards.
+	Logger *slog.Logger
+	// Now is the clock (tests); nil is time.Now.
+	Now func() time.Time
+}
+
+// Admitter is the llmbridge.Admitter of access keys and virtual keys with
+// their models, limits and budgets. Use it instead of WithAccessKeys
+// (it does that job too). It is safe for concurrent use; Close stops its
+// background work.
+type Admitter struct {
+	o       Options
+	snap    atomic.Pointer[snapshot]
+	backend backend
+	now     func() time.Time
+	log     *slog.Logger
+
+	mu       sync.Mutex // serialises snapshot rebuilds
+	virtual  []*Key
+	access   []string
+	policies map[string]Policy
+	version  int64
+	prices   atomic.Pointer[usage.Prices]
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// snapshot is what Admit reads: immutable, swapped whole.
+type snapshot struct {
+	byHash map[[sha256.Size]byte]*entry
+	open   bool
+	ids    []string // key ids with a budget, for the spend refresh
+}
+
+type entry struct {
+	id     string
+	policy Policy
+	key    *Key // nil for an access key
+}
+
+// backend is where limits are kept: in process, or in Redis.
+type backend interface {
+	reserve(ctx context.Context, id string, lim Limits, est int64, now time.Time) decision
+	settle(id string, d decision, used int64, usd float64, now time.Time)
+	stored(ctx context.Context, id string, sp Spend, now time.Time)
+	status() (mode, reason string)
+	close()
+}
+
+type inProcess struct{ *local }
+
+func (b inProcess) reserve(_ context.Context, id string, lim Limits, est int64, now time.Time) decision {
+	return b.local.reserve(id, lim, est, now)
+}
+
+func (b inProcess) settle(id string, d decision, used int64, usd float64, now time.Time) {
+	b.local.settle(id, d, used, now)
+	b.local.spend(id, usd, now)
+}
+
+func (b inProcess) stored(_ context.Context, id string, sp Spend, now time.Time) {
+	b.local.stored(id, sp, now)
+}
+func (b inProcess) status() (string, string) { return "in-process", "" }
+func (b inProcess) close()                   {}
+
+func (s *shared) stored(ctx context.Context, id string, sp Spend, now time.Time) {
+	s.fallback.stored(id, sp, now)
+	s.seed(ctx, id, sp, now)
+}
+
+// NewAdmitter loads the keys and starts watching the store for changes.
+// Close it when done.
+func NewAdmitter(ctx context.Context, o Options) (*Admitter, error) {
+	if o.Tokens == nil {
+		o.Tokens = llmbridge.NewTokenCounter()
+	}
+	if o.Prices == nil {
+		o.Prices = usage.DefaultPrices()
+	}
+	if o.RedisPrefix == "" {
+		o.RedisPrefix = "llmbridge:"
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 30 * time.Minute
+	}
+	if o.Poll <= 0 {
+		o.Poll = 250 * time.Millisecond
+	}
+	if o.SpendRefresh <= 0 {
+		o.SpendRefresh = 5 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	a := &Admitter{o: o, now: o.Now, log: o.Logger, stop: make(chan struct{})}
+	a.prices.Store(&o.Prices)
+	a.access, a.policies = o.AccessKeys, o.Policies
+	if o.Redis != nil {
+		a.backend = newShared(o.Redis, o.RedisPrefix, o.Replicas, o.LeaseTTL, o.Logger)
+	} else {
+		a.backend = inProcess{newLocal()}
+	}
+	if err := a.reload(ctx, true); err != nil {
+		a.backend.close()
+		return nil, err
+	}
+	a.refreshSpend(ctx)
+	if o.Store != nil {
+		a.wg.Go(a.watch)
+	}
+	return a, nil
+}
+
+// Close stops watching the store and sends what Redis is still owed.
+func (a *Admitter) Close() error {
+	close(a.stop)
+	a.wg.Wait()
+	a.backend.close()
+	return nil
+}
+
+// Status says where the limits are kept: "in-process", "redis", or
+// "per-instance" while Redis is unreachable (reason says why).
+func (a *Admitter) Status() (mode, reason string) { return a.backend.status() }
+
+// SetAccessKeys replaces the access keys and their policies (a reloaded
+// configuration). Limits already counted stay.
+func (a *Admitter) SetAccessKeys(keys []string, policies map[string]Policy) {
+	a.mu.Lock()
+	a.access, a.policies = keys, policies
+	a.rebuild()
+	a.mu.Unlock()
+}
+
+// SetPrices replaces the prices budgets are charged with.
+func (a *Admitter) SetPrices(p usage.Prices) { a.prices.Store(&p) }
+
+// reload reads the keys again when the store's version changed (or
+// always, when force).
+func (a *Admitter) reload(ctx context.Context, force bool) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.o.Store != nil {
+		v, err := a.o.Store.Version(ctx)
+		if err != nil {
+			return err
+		}
+		if v != a.version || force {
+			list, err := a.o.Store.List(ctx)
+			if err != nil {
+				return err
+			}
+			a.virtual, a.version = list, v
+		} else {
+			return nil
+		}
+	}
+	a.rebuild()
+	return nil
+}
+
+// rebuild makes a new snapshot (a.mu held).
+func (a *Admitter) rebuild() {
+	s := &snapshot{byHash: make(map[[sha256.Size]byte]*entry, len(a.access)+len(a.virtual)), open: len(a.access) == 0}
+	for _, k := range a.access {
+		id := llmbridge.KeyID(k)
+		e := &entry{id: id, policy: a.policies[id]}
+		s.byHash[sha256.Sum256([]byte(k))] = e
+		if e.policy.budgeted() {
+			s.ids = append(s.ids, id)
+		}
+	}
+	for _, k := range a.virtual {
+		s.byHash[k.hash] = &entry{id: k.ID, policy: k.Policy, key: k}
+		if k.budgeted() && k.RevokedAt == nil {
+			s.ids = append(s.ids, k.ID)
+		}
+	}
+	a.snap.Store(s)
+}
+
+// watch polls the key version and refreshes the spend until Close.
+func (a *Admitter) watch() {
+	poll := time.NewTicker(a.o.Poll)
+	defer poll.Stop()
+	spend := time.NewTicker(a.o.SpendRefresh)
+	defer spend.Stop()
+	failing := false
+	for {
+		select {
+		case <-a.stop:
+			return
+		case <-poll.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err := a.reload(ctx, false)
+			cancel()
+			if err != nil && !failing {
+				a.log.Warn("virtual keys: reading the store failed; keeping the keys loaded", "error", err)
+			} else if err == nil && failing {
+				a.log.Info("virtual keys: the store answers again")
+			}
+			failing = err != nil
+		case <-spend.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			a.refreshSpend(ctx)
+			cancel()
+		}
+	}
+}
+
+// refreshSpend hands the store's spend of budgeted keys to the backend.
+func (a *Admitter) refreshSpend(ctx context.Context) {
+	s := a.snap.Load()
+	if a.o.Store == nil || len(s.ids) == 0 {
+		return
+	}
+	now := a.now()
+	spend, err := a.o.Store.Spend(ctx, now)
+	if err != nil {
+		a.log.Warn("virtual keys: reading the spend failed", "error", err)
+		return
+	}
+	for _, id := range s.ids {
+		a.backend.stored(ctx, id, spend[id], now)
+	}
+}
+
+// Admit implements llmbridge.Admitter: who is calling (401 for an unknown,
+// revoked or expired key), may they call this model (403
+// model_not_allowed), and do their limits and budgets allow it now (429
+// rate_limit_exceeded or budget_exceeded, with Retry-After). Admitted and
+// refused requests of a key with limits get the x-ratelimit-* headers.
+func (a *Admitter) Admit(ctx context.Context, r *llmbridge.Request) (llmbridge.Ticket, error) {
+	if r.InProcess() {
+		return nil, nil // the program itself
+	}
+	s := a.snap.Load()
+	cred := r.Credential()
+	var e *entry
+	if cred != "" {
+		e = s.byHash[sha256.Sum256([]byte(cred))]
+	}
+	now := a.now()
+	switch {
+	case e == nil && s.open && !strings.HasPrefix(cred, SecretPrefix):
+		return nil, nil
+	case e == nil, e.key != nil && !e.key.Active(now):
+		return nil, errUnauthorized()
+	}
+	r.KeyID = e.id
+	if r.Format == "models" {
+		return nil, nil // listing models costs nothing
+	}
+	if r.Model != "" && !e.policy.Allows(r.Model) {
+		return nil, &llmbridge.APIError{Status: http.StatusForbidden, Type: llmbridge.ErrorTypeInvalidRequest, Code: "model_not_allowed", Param: "model",
+			Message: fmt.Sprintf("This key may not use the model `%s`; it may use %s.", r.Model, strings.Join(e.policy.Models, ", "))}
+	}
+	lim := e.policy.Limits
+	if lim.IsZero() {
+		return nil, nil
+	}
+	var est int64
+	if lim.TPM > 0 {
+		var err error
+		if est, err = a.estimate(r); err != nil {
+			return nil, err
+		}
+	}
+	t := &ticket{a: a, id: e.id, lim: lim}
+	t.d = a.backend.reserve(ctx, e.id, lim, est, now)
+	if !t.d.ok {
+		return t, refusal(e.id, lim, t.d)
+	}
+	return t, nil
+}
+
+// estimate counts the request's prompt for the TPM reservation.
+func (a *Admitter) estimate(r *llmbridge.Request) (int64, error) {
+	req, err := r.Chat()
+	if err != nil {
+		if r.Format == "chat" {
+			return 0, err // a body that does not decode: 400 before anything else
+		}
+		return 0, nil
+	}
+	model := r.Model
+	if i := strings.IndexByte(model, '/'); i >= 0 {
+		model = model[i+1:]
+	}
+	n, _ := a.o.Tokens.CountPrompt(model, req)
+	return int64(n), nil
+}
+
+func errUnauthorized() *llmbridge.APIError {
+	// Word for word the Bridge's own: a revoked key looks like any unknown one.
+	return &llmbridge.APIError{Status: http.StatusUnauthorized, Type: llmbridge.ErrorTypeInvalidRequest, Code: "invalid_api_key",
+		Message: "Missing or invalid access key: send Authorization: Bearer <key> or x-api-key: <key>."}
+}
+
+// refusal is the 429 of a refused reservation.
+func refusal(id string, lim Limits, d decision) *llmbridge.APIError {
+	e := &llmbridge.APIError{Status: http.StatusTooManyRequests, Code: "rate_limit_exceeded", RetryAfter: retryAfter(d.retry)}
+	wait := d.retry.Round(time.Millisecond)
+	switch d.reason {
+	case reasonRequests:
+		e.Type = "requests"
+		e.Message = fmt.Sprintf("Rate limit reached for requests on key %s: limit %d per minute. Please try again in %s.", id, lim.RPM, wait)
+	case reasonTokens:
+		e.Type = "tokens"
+		e.Message = fmt.Sprintf("Rate limit reached for tokens on key %s: limit %d per minute, remaining %d. Please try again in %s.", id, lim.TPM, d.remTok, wait)
+	case reasonParallel:
+		e.Type = "requests"
+		e.Message = fmt.Sprintf("Too many requests in flight on key %s: limit %d at a time. Please try again when one has finished.", id, lim.MaxParallel)
+	case reasonDaily:
+		e.Type, e.Code = "insufficient_quota", "budget_exceeded"
+		e.Message = fmt.Sprintf("The daily budget of $%s of key %s is spent; it renews at 00:00 UTC.", usd(lim.DailyBudgetUSD), id)
+	case reasonMonthly:
+		e.Type, e.Code = "insufficient_quota", "budget_exceeded"
+		e.Message = fmt.Sprintf("The monthly budget of $%s of key %s is spent; it renews on the 1st at 00:00 UTC.", usd(lim.MonthlyBudgetUSD), id)
+	default:
+		e.Type = "requests"
+		e.Message = "Rate limit reached on key " + id + "."
+	}
+	return e
+}
+
+func usd(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// retryAfter is a Retry-After value: whole seconds, at least 1.
+func retryAfter(d time.Duration) string {
+	return strconv.FormatInt(max(1, int64(math.Ceil(d.Seconds()))), 10)
+}
+
+// ticket is an admitted (or refused) request of a key with limits.
+type ticket struct {
+	a   *Admitter
+	id  string
+	lim Limits
+	d   decision
+}
+
+// Header implements llmbridge.HeaderTicket: OpenAI's x-ratelimit-* headers
+// for the limits the key has.
+func (t *ticket) Header() http.Header {
+	h := http.Header{}
+	if t.lim.RPM > 0 {
+		h["X-Ratelimit-Limit-Requests"] = []string{strconv.FormatInt(t.lim.RPM, 10)}
+		h["X-Ratelimit-Remaining-Requests"] = []string{strconv.FormatInt(t.d.remReq, 10)}
+		h["X-Ratelimit-Reset-Requests"] = []string{resetValue(t.d.resetReq)}
+	}
+	if t.lim.TPM > 0 {
+		h["X-Ratelimit-Limit-Tokens"] = []string{strconv.FormatInt(t.lim.TPM, 10)}
+		h["X-Ratelimit-Remaining-Tokens"] = []string{strconv.FormatInt(t.d.remTok, 10)}
+		h["X-Ratelimit-Reset-Tokens"] = []string{resetValue(t.d.resetTok)}
+	}
+	return h
+}
+
+// resetValue formats a reset time as OpenAI does ("17ms", "6m0s").
+func resetValue(d time.Duration) string {
+	if d <= 0 {
+		return "0s"
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+// Settle implements llmbridge.Ticket: frees the slot in flight, corrects
+// the reserved tokens to the real ones and charges the cost to the
+// budgets. It does not block (Redis work goes to a queue).
+func (t *ticket) Settle(rec llmbridge.UsageRecord) {
+	if !t.d.ok {
+		return
+	}
+	used := int64(rec.TotalTokens)
+	if used == 0 {
+		used = int64(rec.PromptTokens + rec.CompletionTokens)
+	}
+	var cost float64
+	if t.lim.budgeted() {
+		if c := (*t.a.prices.Load()).CostOf(&rec); c != nil {
+			cost = *c
+		}
+	}
+	t.a.backend.settle(t.id, t.d, used, cost, t.a.now())
+}

@@ -1,0 +1,39 @@
+package keys
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/redistest"
+)
+
+func benchAdmit(b *testing.B, o Options) {
+	s := NewStore(openStore(b, sqlitePath(b)))
+	_, secret := create(b, s, Params{Name: ptr("bench"), Models: &[]string{"openai/*"}, RPM: ptr[int64](1 << 40), MaxParallel: ptr[int64](1 << 20)})
+	o.Store = s
+	a := newAdmitter(b, o)
+	h := http.Header{"Authorization": {"Bearer " + secret}}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		r := llmbridge.Request{Format: "chat", Model: "openai/gpt-4o", Header: h}
+		t, err := a.Admit(ctx, &r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t.Settle(llmbridge.UsageRecord{TotalTokens: 10})
+	}
+}
+
+// BenchmarkAdmitInProcess is what a limited key adds to a request in one
+// instance: lookup, model check, reserve and settle.
+func BenchmarkAdmitInProcess(b *testing.B) { benchAdmit(b, Options{}) }
+
+// BenchmarkAdmitRedis is the same with the limits in a real Redis over
+// loopback (one script round trip; settle is queued).
+func BenchmarkAdmitRedis(b *testing.B) {
+	srv := redistest.Start(b)
+	benchAdmit(b, Options{Redis: redisClient(b, srv)})
+}

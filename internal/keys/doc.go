@@ -1,0 +1,25 @@
+// Package keys is the bridge's admission stage for teams: virtual keys
+// kept in the usage store (internal/usage), limits per key (requests and
+// tokens per minute, requests in flight) and budgets in USD per day and
+// month, for virtual keys and for the static ACCESS_API_KEYS alike.
+//
+// An Admitter (a llmbridge.Admitter) recognises the caller's key, checks
+// the model against the key's allowed models and reserves the request
+// against the key's limits in one atomic step: in process (exact: 1,000
+// concurrent requests against RPM=100 admit exactly 100), or in Redis
+// with Lua scripts when several replicas share the limits. When Redis
+// cannot be reached the Admitter keeps serving with per-instance limits
+// (each limit divided by the expected number of replicas), says so in
+// the log and in Status, and returns to Redis by itself.
+//
+// Secrets are shown once, when a key is created ("sk-lb-" and 43
+// characters); the store keeps only their SHA-256 and last four
+// characters. Every replica reloads the keys within a second of a change
+// (it polls the store's key version), so a revocation takes effect
+// everywhere within a second.
+//
+// The package imports the root and internal/usage; neither imports it.
+// The server wires it (server/limits.go); the admin API
+// (internal/admin/keys.go) and the server's "keys" command manage keys
+// through Store.
+package keys

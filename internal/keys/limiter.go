@@ -1,0 +1,248 @@
+package keys
+
+import (
+	"sync"
+	"time"
+)
+
+// Why a request was refused (decision.reason).
+const (
+	reasonRequests = "requests"
+	reasonTokens   = "tokens"
+	reasonParallel = "parallel"
+	reasonDaily    = "daily_budget"
+	reasonMonthly  = "monthly_budget"
+)
+
+// windowLen is the sliding window of RPM and TPM, in one-second buckets.
+const windowLen = 60
+
+// decision is a limiter's answer for one request: admitted (a
+// reservation to settle) or refused (reason), with what the rate-limit
+// headers say either way.
+type decision struct {
+	ok     bool
+	reason string
+
+	remReq, remTok     int64         // what is left after this request (or now, when refused)
+	resetReq, resetTok time.Duration // until the oldest counted request/token leaves the window
+	retry              time.Duration // refused: when to try again
+
+	// The reservation, when ok.
+	sec   int64  // the second whose buckets hold it
+	est   int64  // tokens reserved
+	lease string // Redis: the in-flight lease's member; "" without one
+	local bool   // made by the in-process limiter (Redis fell back)
+}
+
+// window counts over the last windowLen seconds in one bucket per second:
+// a sliding window exact to the second.
+type window struct {
+	sec [windowLen]int64 // the second each bucket holds
+	n   [windowLen]int64
+}
+
+func (w *window) sum(now int64) int64 {
+	var s int64
+	for i := range w.sec {
+		if w.sec[i] > now-windowLen && w.sec[i] <= now {
+			s += w.n[i]
+		}
+	}
+	return s
+}
+
+func (w *window) add(now, v int64) {
+	i := now % windowLen
+	if w.sec[i] != now {
+		w.sec[i], w.n[i] = now, 0
+	}
+	w.n[i] += v
+}
+
+// fix corrects the bucket of second sec by delta, if it is still counted.
+func (w *window) fix(sec, delta, now int64) {
+	i := sec % windowLen
+	if w.sec[i] == sec && sec > now-windowLen {
+		w.n[i] = max(0, w.n[i]+delta)
+	}
+}
+
+// wait returns how long until need more fit under limit, given the
+// current sum: the time the oldest buckets leave the window. It returns
+// a whole window when need alone exceeds the limit.
+func (w *window) wait(now int64, at time.Time, sum, need, limit int64) time.Duration {
+	if sum+need <= limit {
+		return 0
+	}
+	var freed int64
+	for s := now - windowLen + 1; s <= now; s++ {
+		if i := s % windowLen; w.sec[i] == s {
+			freed += w.n[i]
+		}
+		if sum-freed+need <= limit {
+			return time.Unix(s+windowLen, 0).Sub(at)
+		}
+	}
+	return windowLen * time.Second
+}
+
+// reset returns how long until the oldest counted bucket leaves the
+// window (0 when nothing is counted).
+func (w *window) reset(now int64, at time.Time) time.Duration {
+	for s := now - windowLen + 1; s <= now; s++ {
+		if i := s % windowLen; w.sec[i] == s && w.n[i] > 0 {
+			return time.Unix(s+windowLen, 0).Sub(at)
+		}
+	}
+	return 0
+}
+
+// slot is one key's state in the in-process limiter.
+type slot struct {
+	mu       sync.Mutex
+	req, tok window
+	inflight int64
+	spend    spendBook
+}
+
+// spendBook is one key's spend: what the store said at the last refresh
+// (all instances, a moment behind) and the store at start plus what this
+// instance settled since (never behind for its own requests). The larger
+// of the two counts: neither double-counts.
+type spendBook struct {
+	day, month               string // the UTC day and month the numbers are for
+	ownDay, ownMonth         float64
+	storedDay, storedMonth   float64
+	seededDay, seededMonthly bool
+}
+
+func (b *spendBook) roll(day, month string) {
+	if b.day != day {
+		b.day, b.ownDay, b.storedDay, b.seededDay = day, 0, 0, false
+	}
+	if b.month != month {
+		b.month, b.ownMonth, b.storedMonth, b.seededMonthly = month, 0, 0, false
+	}
+}
+
+func (b *spendBook) spent() (day, month float64) {
+	return max(b.ownDay, b.storedDay), max(b.ownMonth, b.storedMonth)
+}
+
+// local is the in-process limiter: exact, every check and reservation of
+// one key under that key's lock.
+type local struct {
+	mu    sync.Mutex
+	slots map[string]*slot
+}
+
+func newLocal() *local { return &local{slots: map[string]*slot{}} }
+
+func (l *local) slot(id string) *slot {
+	l.mu.Lock()
+	s := l.slots[id]
+	if s == nil {
+		s = &slot{}
+		l.slots[id] = s
+	}
+	l.mu.Unlock()
+	return s
+}
+
+func dayMonth(t time.Time) (string, string) {
+	t = t.UTC()
+	return t.Format(time.DateOnly), t.Format("2006-01")
+}
+
+// untilTomorrow and untilNextMonth are the Retry-After of a spent budget.
+func untilTomorrow(t time.Time) time.Duration {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, time.UTC).Sub(t)
+}
+
+func untilNextMonth(t time.Time) time.Duration {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, time.UTC).Sub(t)
+}
+
+// reserve checks lim for key id at now and, if every limit allows, reserves
+// one request, est tokens and one slot in flight.
+func (l *local) reserve(id string, lim Limits, est int64, now time.Time) decision {
+	s := l.slot(id)
+	sec := now.Unix()
+	day, month := dayMonth(now)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.spend.roll(day, month)
+	d := decision{local: true}
+	rs, ts := s.req.sum(sec), s.tok.sum(sec)
+	d.remReq, d.remTok = max(0, lim.RPM-rs), max(0, lim.TPM-ts)
+	d.resetReq, d.resetTok = s.req.reset(sec, now), s.tok.reset(sec, now)
+	spentDay, spentMonth := s.spend.spent()
+	switch {
+	case lim.DailyBudgetUSD > 0 && spentDay >= lim.DailyBudgetUSD:
+		d.reason, d.retry = reasonDaily, untilTomorrow(now)
+	case lim.MonthlyBudgetUSD > 0 && spentMonth >= lim.MonthlyBudgetUSD:
+		d.reason, d.retry = reasonMonthly, untilNextMonth(now)
+	case lim.MaxParallel > 0 && s.inflight >= lim.MaxParallel:
+		d.reason, d.retry = reasonParallel, time.Second
+	case lim.RPM > 0 && rs+1 > lim.RPM:
+		d.reason, d.retry = reasonRequests, s.req.wait(sec, now, rs, 1, lim.RPM)
+	case lim.TPM > 0 && ts+est > lim.TPM:
+		d.reason, d.retry = reasonTokens, s.tok.wait(sec, now, ts, est, lim.TPM)
+	default:
+		d.ok, d.sec, d.est = true, sec, est
+		s.req.add(sec, 1)
+		s.tok.add(sec, est)
+		s.inflight++
+		d.remReq, d.remTok = max(0, lim.RPM-rs-1), max(0, lim.TPM-ts-est)
+		d.resetReq, d.resetTok = s.req.reset(sec, now), s.tok.reset(sec, now)
+	}
+	return d
+}
+
+// settle ends a reservation made by reserve: the slot in flight is freed
+// and the reserved tokens are corrected to used.
+func (l *local) settle(id string, d decision, used int64, now time.Time) {
+	s := l.slot(id)
+	s.mu.Lock()
+	s.tok.fix(d.sec, used-d.est, now.Unix())
+	if s.inflight > 0 {
+		s.inflight--
+	}
+	s.mu.Unlock()
+}
+
+// spend adds the cost of a finished request of key id.
+func (l *local) spend(id string, usd float64, now time.Time) {
+	if usd <= 0 {
+		return
+	}
+	s := l.slot(id)
+	day, month := dayMonth(now)
+	s.mu.Lock()
+	s.spend.roll(day, month)
+	s.spend.ownDay += usd
+	s.spend.ownMonth += usd
+	s.mu.Unlock()
+}
+
+// stored sets what the store says key id spent today and this month. The
+// first numbers of a day or month also seed the instance's own count.
+func (l *local) stored(id string, sp Spend, now time.Time) {
+	s := l.slot(id)
+	day, month := dayMonth(now)
+	s.mu.Lock()
+	s.spend.roll(day, month)
+	s.spend.storedDay, s.spend.storedMonth = sp.TodayUSD, sp.MonthUSD
+	if !s.spend.seededDay {
+		s.spend.ownDay += sp.TodayUSD
+		s.spend.seededDay = true
+	}
+	if !s.spend.seededMonthly {
+		s.spend.ownMonth += sp.MonthUSD
+		s.spend.seededMonthly = true
+	}
+	s.mu.Unlock()
+}

@@ -1,0 +1,164 @@
+package keys
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/llmbridge/llmbridge/internal/redistest"
+	"github.com/redis/go-redis/v9"
+)
+
+func redisClient(t testing.TB, srv *redistest.Server) *redis.Client {
+	t.Helper()
+	opt, err := redis.ParseURL(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 200*time.Millisecond, 300*time.Millisecond, 300*time.Millisecond
+	opt.MaxRetries = -1
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Two replicas sharing one real Redis admit no more than the limit
+// (at most 5% over) between them.
+func TestTwoInstancesShareRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	s := NewStore(openStore(t, sqlitePath(t)))
+	_, secret := create(t, s, Params{Name: ptr("shared"), RPM: ptr[int64](100)})
+	h1 := newHarness(t, newAdmitter(t, Options{Store: s, Redis: redisClient(t, srv), Replicas: 2}))
+	h2 := newHarness(t, newAdmitter(t, Options{Store: s, Redis: redisClient(t, srv), Replicas: 2}))
+	var ok, refused, other atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 600 {
+		h := h1
+		if i%2 == 1 {
+			h = h2
+		}
+		wg.Go(func() {
+			rec := h.post(secret, chatBody)
+			switch {
+			case rec.Code == 200:
+				ok.Add(1)
+			case rec.Code == 429 && strings.Contains(rec.Body.String(), "rate_limit_exceeded"):
+				refused.Add(1)
+			default:
+				other.Add(1)
+				t.Errorf("%d %s", rec.Code, rec.Body)
+			}
+			if rec.Header().Get("X-Ratelimit-Limit-Requests") != "100" {
+				t.Errorf("no rate-limit headers: %v", rec.Header())
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("admitted %d, refused %d", ok.Load(), refused.Load())
+	if ok.Load() > 105 || ok.Load() < 100 || other.Load() != 0 {
+		t.Fatalf("admitted %d of 600 against RPM=100 (want 100 to 105), %d other answers", ok.Load(), other.Load())
+	}
+}
+
+// A budget spent through one replica is seen by the other through Redis.
+func TestBudgetSharedThroughRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	s := NewStore(openStore(t, sqlitePath(t)))
+	_, secret := create(t, s, Params{Name: ptr("b"), DailyBudgetUSD: ptr(0.00004)})
+	h1 := newHarness(t, newAdmitter(t, Options{Store: s, Redis: redisClient(t, srv)}))
+	h2 := newHarness(t, newAdmitter(t, Options{Store: s, Redis: redisClient(t, srv)}))
+	if rec := h1.post(secret, chatBody); rec.Code != 200 {
+		t.Fatalf("first: %d %s", rec.Code, rec.Body)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		rec := h2.post(secret, chatBody)
+		if rec.Code == 429 && strings.Contains(rec.Body.String(), "budget_exceeded") {
+			break
+		}
+		if rec.Code != 200 || time.Now().After(deadline) {
+			t.Fatalf("the other replica: %d %s", rec.Code, rec.Body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Redis killed mid-test: requests keep flowing with per-instance limits
+// (RPM / replicas), and the limits return to Redis when it is back.
+func TestRedisDownFallsBackAndRecovers(t *testing.T) {
+	srv := redistest.Start(t)
+	s := NewStore(openStore(t, sqlitePath(t)))
+	_, secret := create(t, s, Params{Name: ptr("f"), RPM: ptr[int64](10), MaxParallel: ptr[int64](4)})
+	a := newAdmitter(t, Options{Store: s, Redis: redisClient(t, srv), Replicas: 2})
+	h := newHarness(t, a)
+	count := func(n int) (ok int) {
+		for range n {
+			switch rec := h.post(secret, chatBody); rec.Code {
+			case 200:
+				ok++
+			case 429:
+			default:
+				t.Fatalf("%d %s", rec.Code, rec.Body)
+			}
+		}
+		return ok
+	}
+	if got := count(3); got != 3 {
+		t.Fatalf("with Redis: %d of 3", got)
+	}
+	srv.Stop()
+	if got := count(12); got != 5 {
+		t.Errorf("Redis down: %d admitted, want 5 (RPM 10 / 2 replicas)", got)
+	}
+	if mode, why := a.Status(); mode != "per-instance" || !strings.Contains(why, "Redis unreachable") {
+		t.Errorf("status while down: %q %q", mode, why)
+	}
+	srv.Restart() // empty: the window starts again
+	deadline := time.Now().Add(5 * time.Second)
+	for mode, _ := a.Status(); mode != "redis"; mode, _ = a.Status() {
+		if time.Now().After(deadline) {
+			t.Fatal("did not return to Redis within 5s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := count(12); got != 10 {
+		t.Errorf("Redis back: %d admitted, want the shared 10", got)
+	}
+}
+
+// Leases of requests in flight are shared, and freed at Settle.
+func TestRedisMaxParallelAndTokens(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := redisClient(t, srv)
+	sh := newShared(rdb, "t:", 1, time.Minute, slog.New(slog.DiscardHandler))
+	defer sh.close()
+	ctx := context.Background()
+	now := time.Now()
+	lim := Limits{MaxParallel: 1, TPM: 100}
+	d := sh.reserve(ctx, "k", lim, 90, now)
+	if !d.ok || d.remTok != 10 || d.lease == "" {
+		t.Fatalf("first: %+v", d)
+	}
+	if d2 := sh.reserve(ctx, "k", lim, 1, now); d2.ok || d2.reason != reasonParallel {
+		t.Fatalf("second in flight: %+v", d2)
+	}
+	sh.settle("k", d, 20, 0, now)
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		d3 := sh.reserve(ctx, "k", lim, 50, now)
+		if d3.ok {
+			if d3.remTok != 30 {
+				t.Errorf("tokens not corrected: %+v", d3)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lease not freed: %+v", d3)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/keys"
+	"github.com/redis/go-redis/v9"
+)
+
+// KeyFile is one entry of the YAML file's keys: the models and limits of
+// an access key, named by its key_id (go run ./server usage --keys).
+type KeyFile struct {
+	KeyID       string `yaml:"key_id"`
+	keys.Policy `yaml:",inline"`
+}
+
+// keyPolicies checks the YAML keys: entries and maps them by key_id.
+func keyPolicies(list []KeyFile) (map[string]keys.Policy, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	out := map[string]keys.Policy{}
+	var errs []error
+	for i, k := range list {
+		where := fmt.Sprintf("keys[%d] (%s)", i, k.KeyID)
+		p := keys.Params{Models: &k.Models, RPM: &k.RPM, TPM: &k.TPM, MaxParallel: &k.MaxParallel,
+			DailyBudgetUSD: &k.DailyBudgetUSD, MonthlyBudgetUSD: &k.MonthlyBudgetUSD}
+		switch _, dup := out[k.KeyID]; {
+		case k.KeyID == "":
+			errs = append(errs, fmt.Errorf("%s: key_id is required (see: go run ./server usage --keys)", where))
+		case dup:
+			errs = append(errs, fmt.Errorf("%s: key_id listed twice", where))
+		}
+		if err := p.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", where, err))
+		}
+		out[k.KeyID] = k.Policy
+	}
+	return out, errors.Join(errs...)
+}
+
+// limits is the server's admission of access and virtual keys; it
+// outlives Bridges (a reload keeps what was counted).
+type limits struct {
+	a   *keys.Admitter
+	rdb *redis.Client
+}
+
+// openLimits builds the admitter when there is something to admit with:
+// the usage store (virtual keys) or limits for access keys.
+func (s *server) openLimits(ctx context.Context, cfg *Config) error {
+	if cfg.ExpectedReplicas < 1 {
+		return fmt.Errorf("LLMBRIDGE_EXPECTED_REPLICAS must be at least 1, got %d", cfg.ExpectedReplicas)
+	}
+	if s.store == nil && len(cfg.KeyPolicies) == 0 {
+		if cfg.RedisURL != "" {
+			s.log.Warn("LLMBRIDGE_REDIS_URL is set but there are no limits to share (the usage store is off and the YAML file has no keys:)")
+		}
+		return nil
+	}
+	o := keys.Options{AccessKeys: cfg.AccessKeys, Policies: cfg.KeyPolicies, Tokens: s.tokens, Prices: cfg.AllPrices(),
+		Replicas: cfg.ExpectedReplicas, Logger: s.log}
+	if s.store != nil {
+		o.Store = keys.NewStore(s.store)
+	}
+	l := &limits{}
+	if cfg.RedisURL != "" {
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return errors.New("LLMBRIDGE_REDIS_URL does not parse: want redis://[user:password@]host:port[/db] or rediss://…") // the text may hold a password
+		}
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
+		opt.PoolSize, opt.MaxRetries = 256, 1
+		l.rdb = redis.NewClient(opt)
+		o.Redis = l.rdb
+	}
+	a, err := keys.NewAdmitter(ctx, o)
+	if err != nil {
+		if l.rdb != nil {
+			l.rdb.Close()
+		}
+		return fmt.Errorf("virtual keys: %w", err)
+	}
+	l.a, s.limits = a, l
+	mode, _ := a.Status()
+	s.log.Info("keys and limits on", "limits", mode, "expected_replicas", cfg.ExpectedReplicas, "access_keys_with_limits", len(cfg.KeyPolicies))
+	for id := range cfg.KeyPolicies {
+		if !hasKeyID(cfg.AccessKeys, id) {
+			s.log.Warn("YAML keys: names a key_id that is not one of ACCESS_API_KEYS", "key_id", id)
+		}
+	}
+	return nil
+}
+
+func hasKeyID(keys []string, id string) bool {
+	for _, k := range keys {
+		if llmbridge.KeyID(k) == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *server) closeLimits() {
+	if s.limits == nil {
+		return
+	}
+	_ = s.limits.a.Close()
+	if s.limits.rdb != nil {
+		_ = s.limits.rdb.Close()
+	}
+}
+
+// bridgeOptions is cfg.Options with the access keys handed to the keys
+// admitter when it is on (it checks them as WithAccessKeys would, and the
+// virtual keys too). The Bridge's rule that a provider key is never an
+// access key is kept here.
+func (s *server) bridgeOptions(cfg *Config) ([]llmbridge.Option, error) {
+	if s.limits == nil {
+		return cfg.Options(s.log), nil
+	}
+	provider := map[string]bool{}
+	for _, k := range []string{cfg.OpenAIKey, cfg.GoogleKey, cfg.DeepSeekKey, cfg.AnthropicKey} {
+		provider[k] = k != ""
+	}
+	for _, p := range cfg.Providers {
+		provider[p.key] = p.key != ""
+	}
+	for _, k := range cfg.AccessKeys {
+		if provider[k] {
+			return nil, errors.New("an access key equals a provider key: provider keys are never accepted from clients")
+		}
+	}
+	c := *cfg
+	c.AccessKeys = nil
+	return append(c.Options(s.log), llmbridge.WithAdmitter(s.limits.a)), nil
+}
+
+// reloadLimits gives the admitter a reloaded configuration's access keys,
+// limits and prices.
+func (s *server) reloadLimits(cfg *Config) {
+	if s.limits == nil {
+		if len(cfg.KeyPolicies) > 0 {
+			s.log.Warn("the YAML file now has keys: limits; restart the server to apply them")
+		}
+		return
+	}
+	s.limits.a.SetAccessKeys(cfg.AccessKeys, cfg.KeyPolicies)
+	s.limits.a.SetPrices(cfg.AllPrices())
+}
+
+// serveHealth answers GET /healthz with where the limits are kept, so a
+// replica running on per-instance limits (Redis unreachable) shows it.
+// It is always 200: the bridge serves either way.
+func (s *server) serveHealth(w http.ResponseWriter, r *http.Request) bool {
+	if s.limits == nil || r.URL.Path != "/healthz" || r.Method != http.MethodGet {
+		return false
+	}
+	mode, reason := s.limits.a.Status()
+	body, _ := json.Marshal(struct {
+		Status       string `json:"status"`
+		Limits       string `json:"limits"`
+		LimitsReason string `json:"limits_reason,omitempty"`
+	}{"ok", mode, reason})
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(append(body, '\n'))
+	return true
+}
