@@ -1,0 +1,17 @@
+// Package live is the bridge's live request feed: a Hub is an
+// llmbridge.Observer that fans every request's start and end out to
+// subscribers, and serves them as a Server-Sent Events stream
+// (GET /admin/api/live, mounted behind the admin key by the server):
+//
+//	event: start
+//	data: {"type":"start","time":…,"request_id":…,"provider":…,…}
+//
+//	event: end
+//	data: {"type":"end",…,"status":200,"prompt_tokens":9,…,"cost_usd":0.0000425,"ttft_ms":…,"duration_ms":…}
+//
+// Each subscriber has a bounded buffer. Publishing never waits: a
+// subscriber whose buffer is full is dropped (its channel closed, and an
+// HTTP subscriber gets a last "dropped" event), so a slow consumer never
+// slows the request path. With no subscribers a record costs one atomic
+// load.
+package live

@@ -1,0 +1,208 @@
+package live
+
+import (
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/llmbridge/llmbridge"
+)
+
+// Options configure a Hub. Zero values take the defaults.
+type Options struct {
+	// Buffer is how many events a subscriber may fall behind before it
+	// is dropped (default 256).
+	Buffer int
+	// Cost prices a finished record in USD (ok false: unpriced, sent as
+	// null). nil: cost_usd is always null.
+	Cost func(r llmbridge.UsageRecord) (usd float64, ok bool)
+	// KeyName names an access key by its fingerprint (key_name in the
+	// events); nil or "" leaves key_name out.
+	KeyName func(keyID string) string
+	// KeepAlive is the interval of ": keep-alive" comments to HTTP
+	// subscribers during silence (default 15s).
+	KeepAlive time.Duration
+	// WriteTimeout bounds one write to an HTTP subscriber (default 30s);
+	// a subscriber that cannot take it in time is disconnected.
+	WriteTimeout time.Duration
+}
+
+// Event is one message of the feed: Name is "start" or "end", Data its
+// JSON object.
+type Event struct {
+	Name string
+	Data []byte
+}
+
+// Hub fans request events out to subscribers. It is an llmbridge.Observer
+// (with Start), safe for concurrent use, and never blocks the caller.
+type Hub struct {
+	opts    Options
+	n       atomic.Int32 // subscribers, read without the lock on the hot path
+	dropped atomic.Int64
+
+	mu   sync.Mutex
+	subs map[*Subscription]struct{}
+}
+
+// New returns a Hub without subscribers.
+func New(o Options) *Hub {
+	if o.Buffer <= 0 {
+		o.Buffer = 256
+	}
+	if o.KeepAlive <= 0 {
+		o.KeepAlive = 15 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 30 * time.Second
+	}
+	return &Hub{opts: o, subs: map[*Subscription]struct{}{}}
+}
+
+// Subscription receives the events published after Subscribe, in order.
+type Subscription struct {
+	// C delivers the events. It is closed by Close, or when the
+	// subscriber fell Buffer events behind and was dropped (Dropped).
+	C <-chan Event
+
+	c       chan Event
+	h       *Hub
+	dropped atomic.Bool
+}
+
+// Subscribe adds a subscriber. The caller must Close it.
+func (h *Hub) Subscribe() *Subscription {
+	c := make(chan Event, h.opts.Buffer)
+	s := &Subscription{C: c, c: c, h: h}
+	h.mu.Lock()
+	h.subs[s] = struct{}{}
+	h.n.Add(1)
+	h.mu.Unlock()
+	return s
+}
+
+// Close removes the subscriber and closes C; it may be called more than
+// once, and after the subscriber was dropped.
+func (s *Subscription) Close() {
+	s.h.mu.Lock()
+	s.h.remove(s)
+	s.h.mu.Unlock()
+}
+
+// Dropped reports whether the hub dropped the subscriber for falling
+// behind.
+func (s *Subscription) Dropped() bool { return s.dropped.Load() }
+
+// remove takes s out of the hub and closes its channel. h.mu is held.
+func (h *Hub) remove(s *Subscription) {
+	if _, ok := h.subs[s]; ok {
+		delete(h.subs, s)
+		h.n.Add(-1)
+		close(s.c)
+	}
+}
+
+// Subscribers returns how many subscribers there are now.
+func (h *Hub) Subscribers() int { return int(h.n.Load()) }
+
+// DroppedSubscribers returns how many subscribers were dropped for
+// falling behind.
+func (h *Hub) DroppedSubscribers() int64 { return h.dropped.Load() }
+
+// Start publishes a "start" event for a routed request.
+func (h *Hub) Start(r llmbridge.UsageRecord) {
+	if h.n.Load() == 0 {
+		return
+	}
+	h.publish(Event{Name: "start", Data: h.encode("start", r)})
+}
+
+// End publishes an "end" event with the finished record.
+func (h *Hub) End(r llmbridge.UsageRecord) {
+	if h.n.Load() == 0 {
+		return
+	}
+	h.publish(Event{Name: "end", Data: h.encode("end", r)})
+}
+
+// publish offers ev to every subscriber without waiting, dropping those
+// whose buffer is full. Holding the lock for the whole fan-out keeps the
+// events of concurrent requests in one order for every subscriber.
+func (h *Hub) publish(ev Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		select {
+		case s.c <- ev:
+		default:
+			s.dropped.Store(true)
+			h.dropped.Add(1)
+			h.remove(s)
+		}
+	}
+}
+
+// event is the JSON shape of an event. Keys never appear in it: key_id is
+// the key's fingerprint.
+type event struct {
+	Type          string   `json:"type"`
+	ID            string   `json:"id,omitempty"`
+	Time          string   `json:"time"`
+	RequestID     string   `json:"request_id"`
+	KeyID         string   `json:"key_id,omitempty"`
+	KeyName       string   `json:"key_name,omitempty"`
+	Format        string   `json:"format"`
+	Model         string   `json:"model"`
+	Provider      string   `json:"provider"`
+	UpstreamModel string   `json:"upstream_model"`
+	Target        string   `json:"target,omitempty"` // provider/upstream_model
+	Stream        bool     `json:"stream"`
+	Status        int      `json:"status,omitempty"`
+	Retries       int      `json:"retries,omitempty"`
+	Prompt        *int     `json:"prompt_tokens,omitempty"`
+	Completion    *int     `json:"completion_tokens,omitempty"`
+	Total         *int     `json:"total_tokens,omitempty"`
+	Cached        int      `json:"cached_tokens,omitempty"`
+	CacheWrite    int      `json:"cache_write_tokens,omitempty"`
+	Reasoning     int      `json:"reasoning_tokens,omitempty"`
+	Estimated     bool     `json:"estimated,omitempty"`
+	CostUSD       *float64 `json:"cost_usd,omitempty"`
+	TTFTMS        *float64 `json:"ttft_ms,omitempty"`
+	DurationMS    *float64 `json:"duration_ms,omitempty"`
+	Error         string   `json:"error,omitempty"`
+	ErrorCode     string   `json:"error_code,omitempty"`
+}
+
+func ms(d time.Duration) *float64 {
+	v := float64(d.Microseconds()) / 1000
+	return &v
+}
+
+// encode takes the record by value: a pointer would make every caller's
+// record escape, even when nobody listens.
+func (h *Hub) encode(typ string, r llmbridge.UsageRecord) []byte {
+	e := event{Type: typ, Time: r.Time.UTC().Format(time.RFC3339Nano), RequestID: r.RequestID, KeyID: r.KeyID,
+		Format: r.Format, Model: r.Model, Provider: r.Provider, UpstreamModel: r.UpstreamModel, Stream: r.Stream}
+	if r.Provider != "" {
+		e.Target = r.Provider + "/" + r.UpstreamModel
+	}
+	if h.opts.KeyName != nil && r.KeyID != "" {
+		e.KeyName = h.opts.KeyName(r.KeyID)
+	}
+	if typ == "end" {
+		e.ID, e.Status, e.Retries = r.ID, r.Status, r.Retries
+		prompt, completion, total := r.PromptTokens, r.CompletionTokens, r.TotalTokens
+		e.Prompt, e.Completion, e.Total = &prompt, &completion, &total
+		e.Cached, e.CacheWrite, e.Reasoning, e.Estimated = r.CachedTokens, r.CacheWriteTokens, r.ReasoningTokens, r.Estimated
+		e.DurationMS, e.TTFTMS = ms(r.Duration), ms(r.TTFT)
+		e.Error, e.ErrorCode = r.Error, r.ErrorCode
+		if h.opts.Cost != nil && r.Provider != "" {
+			if usd, ok := h.opts.Cost(r); ok {
+				e.CostUSD = &usd
+			}
+		}
+	}
+	b, _ := json.Marshal(e) // plain fields: cannot fail
+	return b
+}

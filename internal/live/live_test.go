@@ -1,0 +1,354 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/golden"
+	"github.com/llmbridge/llmbridge/internal/sse"
+	"github.com/llmbridge/llmbridge/internal/testupstream"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// feedEvent is what a test reads back of an event.
+type feedEvent struct {
+	Type, RequestID, Provider, Target string
+	Status                            int
+	TotalTokens                       int      `json:"total_tokens"`
+	CostUSD                           *float64 `json:"cost_usd"`
+}
+
+func (e *feedEvent) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Type        string   `json:"type"`
+		RequestID   string   `json:"request_id"`
+		Provider    string   `json:"provider"`
+		Target      string   `json:"target"`
+		Status      int      `json:"status"`
+		TotalTokens int      `json:"total_tokens"`
+		CostUSD     *float64 `json:"cost_usd"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*e = feedEvent{raw.Type, raw.RequestID, raw.Provider, raw.Target, raw.Status, raw.TotalTokens, raw.CostUSD}
+	return nil
+}
+
+// subscribe connects to the feed over HTTP and returns its events as
+// they come; the channel closes when the stream ends.
+func subscribe(t *testing.T, ctx context.Context, url string) <-chan feedEvent {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || ct != "text/event-stream" {
+		t.Fatalf("feed answered %d %q", resp.StatusCode, ct)
+	}
+	out := make(chan feedEvent, 1000)
+	go func() {
+		defer close(out)
+		defer resp.Body.Close()
+		r := sse.NewReader(resp.Body)
+		for {
+			ev, err := r.Next()
+			if err != nil {
+				return
+			}
+			var fe feedEvent
+			if err := json.Unmarshal(ev.Data, &fe); err != nil || fe.Type != ev.Name {
+				t.Errorf("event %q: %s (%v)", ev.Name, ev.Data, err)
+				return
+			}
+			out <- fe
+		}
+	}()
+	return out
+}
+
+func TestFeedDeliversEveryRecordInOrderToTwoSubscribers(t *testing.T) {
+	up := testupstream.New(t, testupstream.OpenAI)
+	hub := New(Options{Cost: func(r llmbridge.UsageRecord) (float64, bool) { return 0.5, r.UpstreamModel == "gpt-4o" }})
+	var mu sync.Mutex
+	var order []string // request ids as the observers saw their ends
+	b, err := llmbridge.New(
+		llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: up.BaseURL(), APIKey: "sk-upstream-test"})),
+		llmbridge.WithObserver(hub),
+		llmbridge.WithUsageSink(func(r llmbridge.UsageRecord) { mu.Lock(); order = append(order, r.RequestID); mu.Unlock() }),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	api := httptest.NewServer(b.Handler())
+	defer api.Close()
+	feed := httptest.NewServer(hub)
+	defer feed.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	subs := []<-chan feedEvent{subscribe(t, ctx, feed.URL), subscribe(t, ctx, feed.URL)}
+	for hub.Subscribers() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+
+	const n = 20
+	var wg sync.WaitGroup
+	for i := range n { // concurrent requests: the order is the observers' order
+		wg.Go(func() {
+			model := "openai/gpt-4o"
+			if i%5 == 0 {
+				model = "nope/x" // refused before routing: an end without a start
+			}
+			body := `{"model":"` + model + `","messages":[{"role":"user","content":"hi"}],"stream":` + map[bool]string{true: "true", false: "false"}[i%2 == 0] + `}`
+			resp, err := http.Post(api.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		})
+	}
+	wg.Wait()
+	mu.Lock()
+	want := append([]string(nil), order...)
+	mu.Unlock()
+	if len(want) != n {
+		t.Fatalf("%d records, want %d", len(want), n)
+	}
+	for i, sub := range subs {
+		var ends []string
+		starts := map[string]bool{}
+		for len(ends) < n {
+			select {
+			case ev := <-sub:
+				switch ev.Type {
+				case "start":
+					starts[ev.RequestID] = true
+					if ev.Target != "openai/gpt-4o" {
+						t.Errorf("start event %+v", ev)
+					}
+				case "end":
+					if ev.Provider != "" && !starts[ev.RequestID] {
+						t.Errorf("subscriber %d: end of %s before its start", i, ev.RequestID)
+					}
+					if ev.Status == 200 && (ev.TotalTokens != 11 || ev.CostUSD == nil || *ev.CostUSD != 0.5) {
+						t.Errorf("end event %+v", ev)
+					}
+					if ev.Status == 404 && ev.CostUSD != nil {
+						t.Errorf("unrouted request has a cost: %+v", ev)
+					}
+					ends = append(ends, ev.RequestID)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("subscriber %d: %d of %d ends", i, len(ends), n)
+			}
+		}
+		if strings.Join(ends, ",") != strings.Join(want, ",") {
+			t.Errorf("subscriber %d order:\n%v\nwant\n%v", i, ends, want)
+		}
+	}
+	if hub.DroppedSubscribers() != 0 {
+		t.Errorf("%d subscribers dropped", hub.DroppedSubscribers())
+	}
+	cancel()
+	for _, sub := range subs {
+		for range sub { // the reader goroutines end
+		}
+	}
+}
+
+func TestStalledSubscriberIsDroppedWithoutSlowingRequests(t *testing.T) {
+	up := testupstream.New(t, testupstream.OpenAI)
+	hub := New(Options{Buffer: 4})
+	b, err := llmbridge.New(
+		llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: up.BaseURL(), APIKey: "sk-upstream-test"})),
+		llmbridge.WithObserver(hub),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	stalled := hub.Subscribe() // never read
+	defer stalled.Close()
+	reader := hub.Subscribe()
+	defer reader.Close()
+	var got int
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range reader.C {
+			got++
+		}
+	}()
+
+	// Each in-process request publishes a start and an end: the stalled
+	// subscriber's buffer of 4 is full after two. If publishing waited on
+	// it, the third request would never return.
+	const n = 10
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for range n {
+			if _, err := b.ChatCompletion(context.Background(), &llmbridge.ChatRequest{Model: "openai/gpt-4o",
+				Messages: []llmbridge.Message{{Role: "user", Content: llmbridge.TextContent("hi")}}}); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	select {
+	case <-finished:
+	case <-time.After(10 * time.Second):
+		t.Fatal("requests blocked on a stalled subscriber")
+	}
+	if !stalled.Dropped() || hub.DroppedSubscribers() != 1 {
+		t.Fatalf("stalled subscriber not dropped (dropped=%v, count %d)", stalled.Dropped(), hub.DroppedSubscribers())
+	}
+	var buffered int
+	for range stalled.C { // closed after the 4 events it had room for
+		buffered++
+	}
+	if buffered != 4 {
+		t.Errorf("stalled subscriber kept %d events, want 4", buffered)
+	}
+	reader.Close()
+	<-done
+	if got != 2*n {
+		t.Errorf("the reading subscriber got %d events, want %d", got, 2*n)
+	}
+	if hub.Subscribers() != 0 {
+		t.Errorf("%d subscribers left", hub.Subscribers())
+	}
+}
+
+// blockingWriter is a ResponseWriter whose writes wait until released: a
+// client that stopped reading.
+type blockingWriter struct {
+	header  http.Header
+	release chan struct{}
+	entered chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	body    strings.Builder
+}
+
+func (w *blockingWriter) Header() http.Header { return w.header }
+func (w *blockingWriter) WriteHeader(int)     {}
+func (w *blockingWriter) Flush()              {}
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.entered) })
+	<-w.release
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.body.Write(p)
+}
+
+func TestHTTPSubscriberThatFallsBehindGetsDroppedEvent(t *testing.T) {
+	hub := New(Options{Buffer: 2})
+	w := &blockingWriter{header: http.Header{}, release: make(chan struct{}), entered: make(chan struct{})}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		hub.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/admin/api/live", nil))
+	}()
+	<-w.entered // stuck writing ": connected"
+	for i := range 5 {
+		hub.End(llmbridge.UsageRecord{RequestID: "r" + string(rune('0'+i)), Status: 200})
+	}
+	if hub.DroppedSubscribers() != 1 {
+		t.Fatalf("dropped %d, want 1", hub.DroppedSubscribers())
+	}
+	close(w.release)
+	select {
+	case <-served:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler did not end after its subscriber was dropped")
+	}
+	r := sse.NewReader(strings.NewReader(w.body.String()))
+	var names, ids []string
+	for {
+		ev, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, ev.Name)
+		var fe feedEvent
+		_ = json.Unmarshal(ev.Data, &fe)
+		ids = append(ids, fe.RequestID)
+	}
+	if strings.Join(names, ",") != "end,end,dropped" || ids[0] != "r0" || ids[1] != "r1" {
+		t.Errorf("events %v %v, want the two buffered ends then dropped", names, ids)
+	}
+}
+
+func TestNoSubscribersNoWork(t *testing.T) {
+	hub := New(Options{Cost: func(llmbridge.UsageRecord) (float64, bool) { panic("priced without subscribers") }})
+	rec := llmbridge.UsageRecord{Provider: "p", Status: 200}
+	if n := testing.AllocsPerRun(100, func() { hub.Start(rec); hub.End(rec) }); n != 0 {
+		t.Errorf("%v allocations per record without subscribers", n)
+	}
+}
+
+func TestFeedRefusesOtherMethods(t *testing.T) {
+	rec := httptest.NewRecorder()
+	New(Options{}).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/admin/api/live", nil))
+	if rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %d", rec.Code)
+	}
+}
+
+// TestEventShapeGolden pins the JSON of the feed's events (the admin UI
+// and scripts read it).
+func TestEventShapeGolden(t *testing.T) {
+	hub := New(Options{Buffer: 4, Cost: func(llmbridge.UsageRecord) (float64, bool) { return 0.0001234, true },
+		KeyName: func(id string) string { return "team-" + id[4:6] }})
+	sub := hub.Subscribe()
+	defer sub.Close()
+	at := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	rec := llmbridge.UsageRecord{ID: "0197e0d0c6000123456789abcdef", Time: at, RequestID: "req_1", KeyID: "key-ab12cd34",
+		Method: "POST", Path: "/v1/chat/completions", Format: "chat", Provider: "openai", Model: "openai/gpt-4o", UpstreamModel: "gpt-4o", Stream: true}
+	hub.Start(rec)
+	rec.Status, rec.Retries, rec.PromptTokens, rec.CompletionTokens, rec.TotalTokens = 200, 1, 900, 200, 1100
+	rec.CachedTokens, rec.ReasoningTokens, rec.Duration, rec.TTFT = 512, 64, 2500*time.Millisecond, 300*time.Millisecond
+	hub.End(rec)
+	failed := llmbridge.UsageRecord{Time: at, RequestID: "req_2", Format: "chat", Model: "nope/x", Status: 404,
+		Error: "model nope/x is not served", ErrorCode: "model_not_found", Duration: time.Millisecond}
+	hub.End(failed)
+	var out []byte
+	for range 3 {
+		ev := <-sub.C
+		out = append(out, "event: "+ev.Name+"\n"...)
+		out = append(out, golden.IndentJSON(t, ev.Data)...)
+		out = append(out, '\n')
+	}
+	golden.Check(t, "events.golden", out)
+}
+
+func FuzzEncodeNeverFails(f *testing.F) {
+	f.Add("req", "openai", "gpt-4o", "boom\n\"x\"", 200, int64(1500))
+	f.Fuzz(func(t *testing.T, rid, provider, model, errText string, status int, ns int64) {
+		hub := New(Options{})
+		b := hub.encode("end", llmbridge.UsageRecord{RequestID: rid, Provider: provider, UpstreamModel: model, Error: errText, Status: status, Duration: time.Duration(ns)})
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil || m["type"] != "end" {
+			t.Fatalf("%s: %v", b, err)
+		}
+	})
+}
