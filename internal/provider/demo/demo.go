@@ -1,0 +1,259 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/sse"
+	"github.com/llmbridge/llmbridge/internal/tokens"
+	"github.com/tidwall/gjson"
+)
+
+// OwnedBy is the owned_by of the demo's models in /v1/models.
+const OwnedBy = "llmbridge-demo"
+
+// maxErrorBytes bounds how much of an error body is read.
+const maxErrorBytes = 1 << 20
+
+// Config configures a Provider. The zero Config is the demo as the server
+// runs it, without a delay.
+type Config struct {
+	// Name is the routing prefix; "demo" when empty.
+	Name string
+	// Delay is the pause before each streamed word of the built-in
+	// upstream (0: none).
+	Delay time.Duration
+	// BaseURL, when set, sends requests to {BaseURL}/chat/completions of
+	// that OpenAI-compatible upstream instead of the built-in one (the
+	// conformance suite uses it); Delay then has no effect.
+	BaseURL string
+	// APIKey is the bearer key sent to BaseURL.
+	APIKey string
+	// Tokens counts usage in the built-in upstream; a new counter when
+	// nil.
+	Tokens *tokens.Counter
+}
+
+// Provider is the demo provider. It is safe for concurrent use; Close it
+// when done if it may have started its built-in upstream.
+type Provider struct {
+	name    string
+	base    string // fixed BaseURL, or "" for the built-in upstream
+	key     string
+	delay   time.Duration
+	counter *tokens.Counter
+
+	mu      sync.Mutex
+	srv     *http.Server // the built-in upstream once started
+	srvURL  string
+	srvErr  error
+	closed  bool
+	serveWG sync.WaitGroup
+}
+
+// New returns a demo provider for cfg. It opens nothing until its first
+// request.
+func New(cfg Config) *Provider {
+	p := &Provider{name: cfg.Name, base: strings.TrimRight(cfg.BaseURL, "/"), key: cfg.APIKey, delay: cfg.Delay, counter: cfg.Tokens}
+	if p.name == "" {
+		p.name = "demo"
+	}
+	return p
+}
+
+// Name returns the routing prefix.
+func (p *Provider) Name() string { return p.name }
+
+// Models returns the demo's models: "echo", "error-429", "error-500". Any
+// other model name is answered like "echo".
+func (p *Provider) Models() []string { return []string{ModelEcho, ModelError429, ModelError500} }
+
+// OwnedBy returns "llmbridge-demo", the owned_by of the demo's models.
+func (p *Provider) OwnedBy() string { return OwnedBy }
+
+// Validate reports a BaseURL that is not an absolute http(s) URL.
+func (p *Provider) Validate() error {
+	if p.base == "" {
+		return nil
+	}
+	if !strings.HasPrefix(p.base, "http://") && !strings.HasPrefix(p.base, "https://") {
+		return fmt.Errorf("provider %s: base URL %q must be an absolute http(s) URL", p.name, p.base)
+	}
+	return nil
+}
+
+// upstream returns the base URL and key requests go to, starting the
+// built-in upstream on first use.
+func (p *Provider) upstream() (base, key string, err error) {
+	if p.base != "" {
+		return p.base, p.key, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return "", "", errors.New("demo provider is closed")
+	}
+	if p.srv == nil && p.srvErr == nil {
+		p.srvErr = p.start()
+	}
+	return p.srvURL, p.key, p.srvErr
+}
+
+// start serves an Upstream on a loopback port, behind a random key so
+// that no other local program can use it. Called with p.mu held.
+func (p *Provider) start() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("demo provider: opening its loopback upstream: %w", err)
+	}
+	var k [16]byte
+	_, _ = rand.Read(k[:])
+	p.key = "demo-" + hex.EncodeToString(k[:])
+	p.srv = &http.Server{Handler: NewUpstream(p.key, p.delay, p.counter), ReadHeaderTimeout: 10 * time.Second}
+	p.srvURL = "http://" + ln.Addr().String() + "/v1"
+	srv := p.srv
+	p.serveWG.Go(func() { _ = srv.Serve(ln) })
+	return nil
+}
+
+// Close stops the built-in upstream, if it was started, ending requests
+// still running on it. Later requests fail. Close is idempotent.
+func (p *Provider) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	srv := p.srv
+	p.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	err := srv.Close()
+	p.serveWG.Wait()
+	return err
+}
+
+// NewRequest builds the POST to the upstream's /chat/completions, asking
+// a stream for its usage.
+func (p *Provider) NewRequest(ctx context.Context, req *openai.ChatRequest) (*http.Request, error) {
+	base, key, err := p.upstream()
+	if err != nil {
+		return nil, err
+	}
+	r := *req
+	if r.Stream {
+		so := openai.StreamOptions{}
+		if r.StreamOptions != nil {
+			so = *r.StreamOptions
+		}
+		so.IncludeUsage = true
+		r.StreamOptions = &so
+	}
+	body, err := openai.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/chat/completions", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		hreq.Header.Set("Authorization", "Bearer "+key)
+	}
+	return hreq, nil
+}
+
+// DecodeResponse decodes a non-streamed 2xx response and closes its body.
+func (p *Provider) DecodeResponse(resp *http.Response) (*openai.ChatResponse, error) {
+	defer resp.Body.Close()
+	body, err := openai.ReadResponseBody(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	var out openai.ChatResponse
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, fmt.Errorf("decoding the demo response: %w", err)
+	}
+	return &out, nil
+}
+
+// DecodeStream yields the chunks of a 2xx event stream until [DONE]. It
+// owns resp.Body and closes it on every exit; a stream that ends before
+// [DONE] ends with openai.ErrTruncated, an error event with its
+// *openai.APIError.
+func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk, error] {
+	return func(yield func(*openai.ChatChunk, error) bool) {
+		defer resp.Body.Close()
+		r := sse.NewReader(resp.Body)
+		for {
+			ev, err := r.Next()
+			if err != nil {
+				if err == io.EOF {
+					err = openai.Truncated("no [DONE]")
+				}
+				yield(nil, err)
+				return
+			}
+			if bytes.Equal(ev.Data, sse.Done) {
+				return
+			}
+			if gjson.GetBytes(ev.Data, "error").Exists() {
+				yield(nil, p.parseError(http.StatusBadGateway, ev.Data))
+				return
+			}
+			var c openai.ChatChunk
+			if err := json.Unmarshal(ev.Data, &c); err != nil {
+				yield(nil, fmt.Errorf("decoding a demo chunk: %w", err))
+				return
+			}
+			if !yield(&c, nil) {
+				return
+			}
+		}
+	}
+}
+
+// DecodeError turns a non-2xx response into an *openai.APIError keeping
+// its status, OpenAI error fields and Retry-After, and closes the body.
+func (p *Provider) DecodeError(resp *http.Response) error {
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
+	e := p.parseError(resp.StatusCode, body)
+	e.RetryAfter = resp.Header.Get("Retry-After")
+	return e
+}
+
+func (p *Provider) parseError(status int, body []byte) *openai.APIError {
+	e := &openai.APIError{Status: status, Provider: p.name}
+	obj := gjson.GetBytes(body, "error")
+	e.Message = obj.Get("message").String()
+	e.Type = obj.Get("type").String()
+	if v := obj.Get("param"); v.Type == gjson.String {
+		e.Param = v.Str
+	}
+	if v := obj.Get("code"); v.Type == gjson.String {
+		e.Code = v.Str
+	}
+	if e.Message == "" {
+		e.Message = fmt.Sprintf("the %s upstream answered HTTP %d", p.name, status)
+	}
+	if e.Type == "" {
+		e.Type = openai.TypeUpstream
+		if status < 500 {
+			e.Type = openai.TypeInvalidRequest
+		}
+	}
+	return e
+}
