@@ -100,6 +100,21 @@ type OpenAIWire interface {
 	NewRawRequest(ctx context.Context, body []byte, model string, stream bool) (*http.Request, error)
 }
 
+// AnthropicWire is implemented by providers whose upstream speaks
+// Anthropic's Messages API exactly. Requests to POST /v1/messages and
+// /v1/messages/count_tokens routed to such a provider pass through: the
+// client's body is forwarded with only "model" rewritten, and the
+// upstream's response and every stream event are relayed unchanged.
+// Both methods receive the client's JSON body, the upstream model name and
+// the client's request header, from which only anthropic-version and
+// anthropic-beta may be forwarded (never its credentials); the request
+// must carry the provider's own key. NewRawMessagesRequest also receives
+// whether the request streams.
+type AnthropicWire interface {
+	NewRawMessagesRequest(ctx context.Context, body []byte, model string, stream bool, client http.Header) (*http.Request, error)
+	NewRawCountTokensRequest(ctx context.Context, body []byte, model string, client http.Header) (*http.Request, error)
+}
+
 // ProviderConfig configures a built-in provider. Zero fields take the
 // provider's defaults.
 type ProviderConfig struct {
@@ -205,7 +220,9 @@ func Gemini(cfg ProviderConfig) Provider {
 // reasoning_content with its signature in "reasoning_signature" (clients
 // that send it back keep thinking across tool turns; for those that drop
 // it, that turn runs without thinking instead of failing). Usage counts
-// cache reads and writes in the prompt, cache reads as cached tokens.
+// cache reads and writes in the prompt, cache reads as cached tokens. It
+// implements AnthropicWire: Messages API clients (POST /v1/messages)
+// routed to it pass through unchanged.
 func Anthropic(cfg ProviderConfig) Provider {
 	return anthropicprov.New(anthropicprov.Config(cfg.withDefaults("anthropic", DefaultAnthropicBaseURL, DefaultAnthropicModels())))
 }

@@ -10,7 +10,8 @@ import (
 // Anthropic is the Messages API: POST /v1/messages with x-api-key and
 // anthropic-version, max_tokens required, roles that must alternate, named
 // SSE events (message_start … message_stop, ping, no [DONE]) and errors as
-// {"type":"error","error":{"type","message"}}. Like the real API it
+// {"type":"error","error":{"type","message"}}; POST /v1/messages/count_tokens
+// answers {"input_tokens": len(body)/4}. Like the real API it
 // rejects, with thinking on, a tool-result turn whose assistant turn lost
 // its thinking block.
 const Anthropic Flavor = 4
@@ -24,7 +25,7 @@ func anthropicError(w http.ResponseWriter, status int, msg string) {
 }
 
 func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, body []byte) {
-	if r.URL.Path != "/v1/messages" {
+	if r.URL.Path != "/v1/messages" && r.URL.Path != "/v1/messages/count_tokens" {
 		anthropicError(w, 404, "not found")
 		return
 	}
@@ -36,6 +37,16 @@ func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, body []b
 		anthropicError(w, 400, "anthropic-version: header is required")
 		return
 	}
+	if r.URL.Path == "/v1/messages/count_tokens" {
+		// A count the tests can predict: a quarter of the body's length.
+		if !json.Valid(body) {
+			anthropicError(w, 400, "invalid JSON")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"input_tokens":%d}`, len(body)/4)
+		return
+	}
 	var req struct {
 		Model     string `json:"model"`
 		MaxTokens int    `json:"max_tokens"`
@@ -44,10 +55,8 @@ func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, body []b
 			BudgetTokens int `json:"budget_tokens"`
 		} `json:"thinking"`
 		Messages []struct {
-			Role    string `json:"role"`
-			Content []struct {
-				Type string `json:"type"`
-			} `json:"content"`
+			Role    string       `json:"role"`
+			Content blockContent `json:"content"`
 		} `json:"messages"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
@@ -112,9 +121,12 @@ func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, body []b
 			req.Model, strings.Join(blocks, ","), stop, usage)
 		return
 	}
-	type ev struct{ name, data string }
+	type ev struct{ name, data string } // no name: data is a raw frame
 	events := []ev{{"message_start", fmt.Sprintf(`{"type":"message_start","message":{"id":"msg_01Fg","type":"message","role":"assistant","content":[],"model":%q,"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":%d,"cache_creation_input_tokens":%d,"cache_read_input_tokens":%d,"output_tokens":1}}}`,
 		req.Model, u.Prompt-u.Cached-u.CacheWrite, u.CacheWrite, u.Cached)}}
+	for _, raw := range rep.RawEvents {
+		events = append(events, ev{"", raw})
+	}
 	idx := 0
 	if len(rep.Reasoning) > 0 && req.Thinking != nil {
 		events = append(events, ev{"content_block_start", fmt.Sprintf(`{"type":"content_block_start","index":%d,"content_block":{"type":"thinking","thinking":""}}`, idx)}, ev{"ping", `{"type": "ping"}`})
@@ -153,9 +165,29 @@ func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, body []b
 			s.cut(w)
 			return
 		}
-		fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.name, e.data)
+		if e.name == "" {
+			fmt.Fprint(w, e.data)
+		} else {
+			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.name, e.data)
+		}
 		if rc.Flush() != nil {
 			return
 		}
 	}
+}
+
+// blockContent is message content: an array of blocks, or a string (one
+// text block).
+type blockContent []struct {
+	Type string `json:"type"`
+}
+
+func (c *blockContent) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*c = blockContent{{Type: "text"}}
+		return nil
+	}
+	type plain blockContent
+	return json.Unmarshal(b, (*plain)(c))
 }

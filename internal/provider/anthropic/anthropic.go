@@ -5,6 +5,13 @@
 // travels in a "reasoning_signature" member that clients keeping unknown
 // fields send back), tool_use blocks become tool calls, stop reasons and
 // usage (cache reads and writes counted in the prompt) are mapped.
+//
+// The inbound direction lives here too, for clients that speak the
+// Messages API to the bridge: CheckEnvelope and DecodeMessages turn a
+// Messages request into the canonical Chat request, EncodeMessage and
+// StreamEncoder turn Chat answers back into a Messages response and event
+// sequence, and NewRawMessagesRequest, NewRawCountTokensRequest, UsageOf
+// and StreamUsage serve the pass-through to an Anthropic upstream.
 package anthropic
 
 import (

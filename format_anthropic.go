@@ -1,0 +1,320 @@
+package llmbridge
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
+	anthropicprov "github.com/llmbridge/llmbridge/internal/provider/anthropic"
+	"github.com/llmbridge/llmbridge/internal/sse"
+	"github.com/tidwall/gjson"
+)
+
+// anthropicFormat is Anthropic's Messages API (POST /v1/messages; clients
+// add ?beta=true), as Claude Code and the Anthropic SDKs speak it.
+// Providers that implement AnthropicWire get the client's bytes and their
+// answer is relayed unchanged; for every other provider the body is
+// translated to the canonical Chat request and the answer back to the
+// Messages shape (internal/provider/anthropic holds both directions).
+// Errors have Anthropic's shape, stream errors are an "error" event, and
+// silence is filled with "ping" events.
+type anthropicFormat struct{}
+
+// The built-in Anthropic provider is the pass-through target.
+var _ AnthropicWire = (*anthropicprov.Provider)(nil)
+
+func (anthropicFormat) name() string { return "anthropic" }
+
+func (anthropicFormat) patterns() []string { return []string{"POST /v1/messages"} }
+
+func (anthropicFormat) parse(body []byte) envelope { return anthropicEnvelope(body, false) }
+
+func anthropicEnvelope(body []byte, countTokens bool) envelope {
+	in, bad := anthropicprov.CheckEnvelope(body, countTokens)
+	env := envelope{model: in.Model, stream: in.Stream}
+	if bad != nil {
+		env.bad = bad
+	}
+	return env
+}
+
+func (anthropicFormat) decode(body []byte) (*ChatRequest, *APIError) {
+	d, err := anthropicprov.DecodeMessages(body)
+	if err != nil {
+		var ae *APIError
+		if !errors.As(err, &ae) {
+			ae = errorf(http.StatusBadRequest, ErrorTypeInvalidRequest, "invalid_request_error", "%v", err)
+		}
+		return nil, ae
+	}
+	if len(d.DroppedTools) > 0 {
+		// The format has no logger of the Bridge's at decode time; the
+		// process default logger gets the note.
+		slog.Debug("anthropic: server-side tools dropped for a translated request", "tool_types", d.DroppedTools)
+	}
+	return d.Request, nil
+}
+
+func (anthropicFormat) passThrough(p Provider) rawRequest {
+	if w, ok := p.(AnthropicWire); ok {
+		return w.NewRawMessagesRequest
+	}
+	return nil
+}
+
+// relayNative relays a Messages answer unchanged: every stream event
+// (its "event:" line included) or the response body, reading the usage
+// (cache reads and writes too) from the bytes on the way.
+func (anthropicFormat) relayNative(c *call, o *httpOutput, resp *http.Response) {
+	if c.env.stream {
+		err := relayAnthropic(o.sw, resp.Body, c)
+		resp.Body.Close()
+		endStream(c, o.sw, err)
+		return
+	}
+	out, err := openai.ReadResponseBody(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		o.fail(c, c.fail(err))
+		return
+	}
+	if u := gjson.GetBytes(out, "usage"); u.IsObject() {
+		c.usage = anthropicprov.UsageOf([]byte(u.Raw))
+	}
+	o.write(c, out)
+}
+
+// relayAnthropic copies a Messages event stream to the client event by
+// event, noting its usage in c. It ends after message_stop; an upstream
+// "error" event is relayed and ends it with errReported; a stream that
+// stops before message_stop ends with ErrTruncated.
+func relayAnthropic(sw *streamWriter, body io.Reader, c *call) error {
+	r := sse.NewReader(body)
+	var usage anthropicprov.StreamUsage
+	defer func() {
+		if u := usage.Usage(); u != nil {
+			c.usage = u
+		}
+	}()
+	for {
+		ev, err := r.Next()
+		if err != nil {
+			if err == io.EOF {
+				return openai.Truncated("no message_stop")
+			}
+			return err
+		}
+		typ := usage.Observe(ev.Data)
+		if err := sw.event(ev.Name, ev.Data); err != nil {
+			return err
+		}
+		switch {
+		case typ == "message_stop":
+			return sw.flush()
+		case typ == "error" || ev.Name == "error":
+			if err := sw.flush(); err != nil {
+				return err
+			}
+			return errReported
+		}
+	}
+}
+
+func (anthropicFormat) encodeResponse(r *ChatResponse) ([]byte, error) {
+	return anthropicprov.EncodeMessage(r)
+}
+
+// newStream encodes a canonical stream as the Messages event sequence.
+func (anthropicFormat) newStream(c *call, sw *streamWriter) streamEncoder {
+	return &anthropicStream{c: c, sw: sw, enc: anthropicprov.NewStreamEncoder(c.env.model)}
+}
+
+type anthropicStream struct {
+	c   *call
+	sw  *streamWriter
+	enc *anthropicprov.StreamEncoder
+}
+
+// chunk writes the chunk's events and flushes them: the relay of a
+// translated stream reads the next chunk through the provider's decoder,
+// where it may wait.
+func (s *anthropicStream) chunk(ch *ChatChunk) error {
+	return s.write(s.enc.Chunk(ch))
+}
+
+func (s *anthropicStream) write(events []anthropicprov.Event) error {
+	for _, ev := range events {
+		if err := s.sw.event(ev.Name, ev.Data); err != nil {
+			return err
+		}
+	}
+	return s.sw.flush()
+}
+
+// end closes a finished stream with message_delta (stop reason, usage)
+// and message_stop; a failed one gets an error event and no message_stop.
+func (s *anthropicStream) end(err error) {
+	if err == nil {
+		u := s.c.usage
+		if u == nil {
+			u = s.c.estimatedUsage()
+		}
+		err = s.write(s.enc.End(u))
+	}
+	endStream(s.c, s.sw, err)
+}
+
+// estimatedUsage counts the prompt and the relayed text for a client that
+// must be told a usage the upstream did not report. (The record counts
+// again in finish and is marked estimated.)
+func (c *call) estimatedUsage() *Usage {
+	model := c.target.model
+	prompt := 0
+	if req, _ := c.request(); req != nil {
+		prompt, _ = c.b.tokens.CountPrompt(model, req)
+	}
+	n := c.b.tokens.CountText(model, string(c.text))
+	return &Usage{PromptTokens: prompt, CompletionTokens: n, TotalTokens: prompt + n}
+}
+
+// writeError writes {"type":"error","error":{"type","message"}} with the
+// error's status, Retry-After when set, and x-should-retry: false for the
+// statuses a retry cannot fix (the Anthropic SDKs honour it).
+func (anthropicFormat) writeError(w http.ResponseWriter, e *APIError) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if e.RetryAfter != "" {
+		h.Set("Retry-After", e.RetryAfter)
+	}
+	status := e.StatusCode()
+	switch status {
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusRequestEntityTooLarge:
+		h.Set("X-Should-Retry", "false")
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(append(anthropicErrorBody(e), '\n'))
+}
+
+func (anthropicFormat) errorEvent(e *APIError) (string, []byte) {
+	return "error", anthropicErrorBody(e)
+}
+
+func (anthropicFormat) keepAlive() (string, []byte, bool) {
+	return "ping", []byte(`{"type": "ping"}`), true
+}
+
+// anthropicErrorBody is e in Anthropic's error shape.
+func anthropicErrorBody(e *APIError) []byte {
+	body, _ := openai.Marshal(struct {
+		Type  string `json:"type"`
+		Error struct {
+			Type    string `json:"type"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}{Type: "error", Error: struct {
+		Type    string `json:"type"`
+		Message string `json:"message"`
+	}{anthropicErrorType(e), e.Message}})
+	return body
+}
+
+// anthropicErrorTypes are the error types of the Messages API.
+var anthropicErrorTypes = map[string]bool{
+	"invalid_request_error": true, "authentication_error": true, "billing_error": true, "permission_error": true,
+	"not_found_error": true, "request_too_large": true, "rate_limit_error": true, "timeout_error": true,
+	"api_error": true, "overloaded_error": true,
+}
+
+// anthropicErrorType names e's type: an Anthropic upstream's own type when
+// the error carries it as its code, otherwise the type of its status.
+func anthropicErrorType(e *APIError) string {
+	if anthropicErrorTypes[e.Code] {
+		return e.Code
+	}
+	switch status := e.StatusCode(); {
+	case e.Code == "invalid_api_key" || status == http.StatusUnauthorized:
+		return "authentication_error"
+	case status == http.StatusPaymentRequired:
+		return "billing_error"
+	case status == http.StatusForbidden:
+		return "permission_error"
+	case status == http.StatusNotFound:
+		return "not_found_error"
+	case status == http.StatusRequestEntityTooLarge:
+		return "request_too_large"
+	case status == http.StatusTooManyRequests:
+		return "rate_limit_error"
+	case status == http.StatusGatewayTimeout:
+		return "timeout_error"
+	case status == statusOverloaded || status == http.StatusServiceUnavailable:
+		return "overloaded_error"
+	case status >= 500:
+		return "api_error"
+	}
+	return "invalid_request_error"
+}
+
+// anthropicCountFormat is POST /v1/messages/count_tokens: the Anthropic
+// upstream's own endpoint when the route ends there, otherwise the prompt
+// counted by the Bridge's TokenCounter (an estimate for models that are
+// not OpenAI's), marked with the response header X-Token-Count:
+// approximate. Its records (Format "anthropic_count_tokens") carry no
+// tokens: counting is not billed.
+type anthropicCountFormat struct{ anthropicFormat }
+
+func (anthropicCountFormat) name() string { return "anthropic_count_tokens" }
+
+func (anthropicCountFormat) patterns() []string {
+	return []string{"POST /v1/messages/count_tokens"}
+}
+
+func (anthropicCountFormat) parse(body []byte) envelope { return anthropicEnvelope(body, true) }
+
+// passThrough sends to a counting endpoint. A target without one is
+// answered locally when it comes first (answerLocally); reached by
+// failover, it fails rather than running a completion.
+func (anthropicCountFormat) passThrough(p Provider) rawRequest {
+	if w, ok := p.(AnthropicWire); ok {
+		return func(ctx context.Context, body []byte, model string, _ bool, h http.Header) (*http.Request, error) {
+			return w.NewRawCountTokensRequest(ctx, body, model, h)
+		}
+	}
+	return func(context.Context, []byte, string, bool, http.Header) (*http.Request, error) {
+		return nil, errorf(http.StatusBadGateway, ErrorTypeUpstream, "upstream_error", "count_tokens: the route's counting upstream failed and %s has no counting endpoint", p.Name())
+	}
+}
+
+// relayNative relays the upstream's count unchanged.
+func (anthropicCountFormat) relayNative(c *call, o *httpOutput, resp *http.Response) {
+	out, err := openai.ReadResponseBody(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		o.fail(c, c.fail(err))
+		return
+	}
+	c.usage = &Usage{} // counting uses no tokens
+	o.write(c, out)
+}
+
+// answerLocally counts the prompt when the first target has no counting
+// endpoint of its own.
+func (anthropicCountFormat) answerLocally(c *call, t target, out output) bool {
+	o, ok := out.(*httpOutput)
+	if _, native := t.up.p.(AnthropicWire); native || !ok {
+		return false
+	}
+	c.target = t
+	req, aerr := c.request()
+	if aerr != nil {
+		o.fail(c, c.note(aerr))
+		return true
+	}
+	n, _ := c.b.tokens.CountPrompt(t.model, req)
+	o.w.Header().Set("X-Token-Count", "approximate")
+	o.write(c, append(strconv.AppendInt([]byte(`{"input_tokens":`), int64(n), 10), '}'))
+	return true
+}
