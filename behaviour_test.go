@@ -2,6 +2,7 @@ package llmbridge_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -114,7 +115,7 @@ func TestValidationSendsNothingUpstream(t *testing.T) {
 		{"duplicate model", `{"model":"openai/gpt-4o","model":"deepseek/x","messages":[{}]}`, 400, "model"},
 		{"typed provider rejects bad content", `{"model":"gemini/g","messages":[{"role":"user","content":5}]}`, 400, nil},
 		{"too large", `{"model":"openai/gpt-4o","messages":[{"role":"user","content":"` + strings.Repeat("x", 2000) + `"}]}`, 413, nil},
-		{"unknown model", `{"model":"acme/x","messages":[{}]}`, 404, "model"},
+		{"unknown model", `{"model":"acme/x","messages":[{"role":"user","content":"x"}]}`, 404, "model"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -286,7 +287,9 @@ func TestUnreachableAndTimeouts(t *testing.T) {
 	b, err := llmbridge.New(
 		llmbridge.WithProvider(llmbridge.OpenAICompatible(llmbridge.ProviderConfig{Name: "dead", BaseURL: dead})),
 		llmbridge.WithProvider(llmbridge.OpenAICompatible(llmbridge.ProviderConfig{Name: "slow", BaseURL: slow.URL})),
-		llmbridge.WithTimeouts(llmbridge.Timeouts{Header: 100 * time.Millisecond}),
+		// Streams wait Header for their first byte, non-streamed calls
+		// NonStream for the whole answer.
+		llmbridge.WithTimeouts(llmbridge.Timeouts{Header: 100 * time.Millisecond, NonStream: 200 * time.Millisecond}),
 		llmbridge.WithRetry(llmbridge.RetryPolicy{Max: 1, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}),
 	)
 	if err != nil {
@@ -295,11 +298,16 @@ func TestUnreachableAndTimeouts(t *testing.T) {
 	defer b.Close()
 	for _, tc := range []struct {
 		model  string
+		stream bool
 		status int
 		code   string
-	}{{"dead/m", 502, "upstream_unreachable"}, {"slow/m", 504, "upstream_timeout"}} {
+	}{{"dead/m", false, 502, "upstream_unreachable"}, {"slow/m", false, 504, "upstream_timeout"}, {"slow/m", true, 504, "upstream_timeout"}} {
 		rec := httptest.NewRecorder()
-		b.ServeHTTP(rec, httptest.NewRequest("POST", "/v1/chat/completions", strings.NewReader(`{"model":"`+tc.model+`","messages":[{"role":"user","content":"x"}]}`)))
+		started := time.Now()
+		b.ServeHTTP(rec, httptest.NewRequest("POST", "/v1/chat/completions", strings.NewReader(`{"model":"`+tc.model+`","messages":[{"role":"user","content":"x"}],"stream":`+fmt.Sprint(tc.stream)+`}`)))
+		if tc.model == "slow/m" && !tc.stream && time.Since(started) < 200*time.Millisecond {
+			t.Errorf("a non-streamed call was cut before its NonStream timeout (after %v)", time.Since(started))
+		}
 		if rec.Code != tc.status || errorBody(t, rec.Body.String())["code"] != tc.code {
 			t.Errorf("%s: %d %s", tc.model, rec.Code, rec.Body)
 		}

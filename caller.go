@@ -31,7 +31,9 @@ func (o *callerOutput) response(c *call, r *ChatResponse) {
 	o.resp = r
 }
 
-func (o *callerOutput) stream(c *call) streamEncoder { return &callerStream{c: c, yield: o.yield} }
+func (o *callerOutput) stream(c *call, _ *http.Response) streamEncoder {
+	return &callerStream{c: c, yield: o.yield}
+}
 
 // native cannot happen in-process (there are no client bytes to pass
 // through); it is answered as the bridge's own failure.

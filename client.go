@@ -24,13 +24,14 @@ type upstream struct {
 func newUpstream(p Provider, s providerSettings, cfg *config) *upstream {
 	dialer := &net.Dialer{Timeout: cfg.timeouts.Connect, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          0, // no global cap; the per-host cap applies
-		MaxIdleConnsPerHost:   cfg.maxIdle,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   cfg.timeouts.Connect,
-		ResponseHeaderTimeout: cfg.timeouts.Header,
+		DialContext:         dialer.DialContext,
+		ForceAttemptHTTP2:   true,
+		MaxIdleConns:        0, // no global cap; the per-host cap applies
+		MaxIdleConnsPerHost: cfg.maxIdle,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: cfg.timeouts.Connect,
+		// No ResponseHeaderTimeout: streams and non-streamed calls wait
+		// differently long for headers; the attempt loop times each.
 		ExpectContinueTimeout: time.Second,
 	}
 	if s.proxy != nil {

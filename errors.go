@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -46,6 +47,19 @@ func (b *Bridge) asAPIError(parent context.Context, rid, provider string, err er
 	if errors.As(err, &ae) {
 		return ae
 	}
+	var cw *clientWriteError
+	if errors.As(err, &cw) {
+		msg := "the client went away"
+		if isTimeout(cw.err) {
+			msg = "the client stopped reading the answer (write timeout)"
+		}
+		return &APIError{Status: StatusClientClosedRequest, Type: ErrorTypeInvalidRequest, Code: "client_closed_request",
+			Message: msg, Provider: provider, Err: err}
+	}
+	if errors.Is(context.Cause(parent), ErrShuttingDown) {
+		return &APIError{Status: http.StatusServiceUnavailable, Type: ErrorTypeServer, Code: "server_shutting_down", RetryAfter: "1",
+			Message: "the server is shutting down; retry on another instance", Provider: provider, Err: err}
+	}
 	if parent.Err() != nil {
 		return &APIError{Status: StatusClientClosedRequest, Type: ErrorTypeInvalidRequest, Code: "client_closed_request",
 			Message: "the client closed the request", Provider: provider, Err: err}
@@ -79,6 +93,9 @@ func classify(provider string, err error) *APIError {
 	case errors.Is(err, errIdleTimeout):
 		return &APIError{Status: http.StatusGatewayTimeout, Type: ErrorTypeUpstream, Code: "upstream_idle_timeout",
 			Message: fmt.Sprintf("upstream %s sent nothing for longer than the stream idle timeout", provider)}
+	case errors.Is(err, errHeaderTimeout):
+		return &APIError{Status: http.StatusGatewayTimeout, Type: ErrorTypeUpstream, Code: "upstream_timeout",
+			Message: fmt.Sprintf("upstream %s did not answer within the header timeout", provider)}
 	case errors.Is(err, errMaxDuration):
 		return &APIError{Status: http.StatusGatewayTimeout, Type: ErrorTypeUpstream, Code: "upstream_timeout",
 			Message: fmt.Sprintf("upstream %s did not finish within the maximum request duration", provider)}
@@ -88,7 +105,7 @@ func classify(provider string, err error) *APIError {
 	case isTimeout(err):
 		return &APIError{Status: http.StatusGatewayTimeout, Type: ErrorTypeUpstream, Code: "upstream_timeout",
 			Message: fmt.Sprintf("upstream %s timed out", provider)}
-	case errors.Is(err, ErrTruncated):
+	case errors.Is(err, ErrTruncated), errors.Is(err, io.ErrUnexpectedEOF):
 		return &APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "upstream_error",
 			Message: fmt.Sprintf("upstream %s closed the stream before it finished", provider)}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 )
 
 // clientFormat is one API shape clients speak (Chat Completions today;
@@ -43,11 +44,31 @@ type clientFormat interface {
 
 // clientFormats are the formats the handler serves, in one place.
 func clientFormats() []clientFormat {
-	return []clientFormat{chatFormat{}}
+	return []clientFormat{chatFormat{}, anthropicFormat{}, anthropicCountFormat{}}
 }
 
-// rawRequest builds an upstream request carrying the client's body.
-type rawRequest func(ctx context.Context, body []byte, model string, stream bool) (*http.Request, error)
+// rawRequest builds an upstream request carrying the client's body. h is
+// the client's request header (nil in-process), for the members of the
+// format that travel in headers (anthropic-version, anthropic-beta); the
+// client's credentials in it must never go upstream.
+type rawRequest func(ctx context.Context, body []byte, model string, stream bool, h http.Header) (*http.Request, error)
+
+// openAIRaw adapts an OpenAIWire provider, which needs no header of the
+// client's, to rawRequest.
+func openAIRaw(w OpenAIWire) rawRequest {
+	return func(ctx context.Context, body []byte, model string, stream bool, _ http.Header) (*http.Request, error) {
+		return w.NewRawRequest(ctx, body, model, stream)
+	}
+}
+
+// localAnswerer is implemented by formats that answer some requests
+// without the provider stage (count_tokens for a target that has no
+// counting endpoint). answerLocally is called after routing and the
+// observers' Start, with the first target; it either answers through out
+// and reports true, or reports false and the call goes upstream.
+type localAnswerer interface {
+	answerLocally(c *call, t target, out output) bool
+}
 
 // envelope is what a format reads from a body without decoding it all:
 // enough to admit, route and choose streaming.
@@ -69,7 +90,9 @@ type output interface {
 	// response delivers a canonical non-streamed response.
 	response(c *call, r *ChatResponse)
 	// stream returns the consumer of a canonical stream.
-	stream(c *call) streamEncoder
+	// stream returns the consumer of a canonical stream decoded from resp
+	// (whose body it may wrap, e.g. to flush the client before each read).
+	stream(c *call, resp *http.Response) streamEncoder
 	// native relays the bytes of a target that speaks the client's format.
 	native(c *call, resp *http.Response)
 }
@@ -119,11 +142,15 @@ func (o *httpOutput) response(c *call, r *ChatResponse) {
 func (o *httpOutput) write(c *call, body []byte) {
 	o.w.Header().Set("Content-Type", "application/json")
 	c.observeFirstByte()
-	_, _ = o.w.Write(body)
+	(&writeDeadline{rc: http.NewResponseController(o.w), d: c.b.cfg.timeouts.Write}).renew(time.Now())
+	if _, err := o.w.Write(body); err != nil {
+		c.fail(clientError(err))
+	}
 }
 
-func (o *httpOutput) stream(c *call) streamEncoder {
+func (o *httpOutput) stream(c *call, resp *http.Response) streamEncoder {
 	o.openStream(c)
+	resp.Body = &flushingBody{ReadCloser: resp.Body, sw: o.sw}
 	return o.f.newStream(c, o.sw)
 }
 
@@ -138,7 +165,7 @@ func (o *httpOutput) native(c *call, resp *http.Response) {
 // openStream starts the client's stream: the status and headers go out
 // with the first event or keep-alive.
 func (o *httpOutput) openStream(c *call) {
-	o.sw = newStreamWriter(o.w, o.f, c.b.cfg.keepAlive, c.observeFirstByte)
+	o.sw = newStreamWriter(o.w, o.f, c.b.cfg.keepAlive, c.b.cfg.timeouts.Write, c.observeFirstByte)
 }
 
 // close stops the stream's keep-alive timer, if a stream was opened.
@@ -163,11 +190,12 @@ func endStream(c *call, sw *streamWriter, err error) {
 	default:
 		committed := sw.committed()
 		e := c.fail(err)
-		if committed && e.Status != StatusClientClosedRequest {
+		if e.Status == StatusClientClosedRequest {
+			return // nobody reads any more
+		}
+		if committed {
 			c.rec.Status = http.StatusOK
 		}
-		if c.parent.Err() == nil {
-			sw.fail(c, e)
-		}
+		sw.fail(c, e)
 	}
 }

@@ -26,13 +26,23 @@ func (chatFormat) patterns() []string {
 	return []string{"POST /v1/chat/completions", "POST /chat/completions"}
 }
 
-func (chatFormat) parse(body []byte) envelope { return parseEnvelope(body) }
+// parse reads the envelope and, when it is good, checks every member the
+// API documents (the envelope parser has checked the JSON already); a
+// model name refused for its length is clipped for the record.
+func (chatFormat) parse(body []byte) envelope {
+	env := parseEnvelope(body)
+	if env.bad == nil {
+		env.bad = openai.ValidateChatJSON(body)
+	}
+	env.model = openai.ClipModel(env.model)
+	return env
+}
 
 func (chatFormat) decode(body []byte) (*ChatRequest, *APIError) { return decodeRequest(body) }
 
 func (chatFormat) passThrough(p Provider) rawRequest {
 	if w, ok := p.(OpenAIWire); ok {
-		return w.NewRawRequest
+		return openAIRaw(w)
 	}
 	return nil
 }

@@ -17,12 +17,14 @@ import (
 // ServeHTTP serves the OpenAI-compatible API:
 //
 //	POST /v1/chat/completions (and /chat/completions)
-//	GET  /v1/models (and /models)
+//	POST /v1/messages, /v1/messages/count_tokens (Anthropic's Messages API)
+//	GET  /v1/models (and /models; Anthropic's shape with anthropic-version)
 //	GET  /v1/models/{provider}/{model}
 //	GET  /healthz (no authentication)
 //
 // Every response carries X-Request-Id (the client's, if it sent a sane one).
-// Every error has the client format's shape (OpenAI's for chat and models).
+// Every error has the client format's shape (OpenAI's for chat and models,
+// Anthropic's for messages).
 func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", requestID(r.Header.Get("X-Request-Id")))
 	if b.cfg.cors != nil && b.cors(w, r) {
@@ -36,18 +38,19 @@ func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // own are plain text).
 func (b *Bridge) routes(formats ...clientFormat) *http.ServeMux {
 	mux := http.NewServeMux()
-	only := func(method string) http.HandlerFunc {
+	onlyIn := func(method string, write func(http.ResponseWriter, *APIError)) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", method)
-			writeError(w, &APIError{Status: http.StatusMethodNotAllowed, Type: ErrorTypeInvalidRequest, Code: "method_not_allowed",
+			write(w, &APIError{Status: http.StatusMethodNotAllowed, Type: ErrorTypeInvalidRequest, Code: "method_not_allowed",
 				Message: fmt.Sprintf("Method %s is not allowed on %s; use %s.", r.Method, r.URL.Path, method)})
 		}
 	}
+	only := func(method string) http.HandlerFunc { return onlyIn(method, writeError) }
 	for _, f := range formats {
 		for _, p := range f.patterns() {
 			mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) { b.serve(w, r, f) })
 			method, path, _ := strings.Cut(p, " ")
-			mux.HandleFunc(path, only(method))
+			mux.HandleFunc(path, onlyIn(method, f.writeError)) // in the format's own error shape
 		}
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -57,10 +60,18 @@ func (b *Bridge) routes(formats ...clientFormat) *http.ServeMux {
 	mux.HandleFunc("/healthz", only(http.MethodGet))
 	for _, root := range []string{"/v1/models", "/models"} {
 		mux.HandleFunc("GET "+root, b.authorized(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Anthropic-Version") != "" {
+				b.serveAnthropicModels(w, r) // an Anthropic SDK asks
+				return
+			}
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write(b.modelList)
 		}))
 		mux.HandleFunc("GET "+root+"/{id...}", b.authorized(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Anthropic-Version") != "" {
+				b.serveAnthropicModel(w, r.PathValue("id"))
+				return
+			}
 			b.serveModel(w, r.PathValue("id"))
 		}))
 		mux.HandleFunc(root, b.authorized(only(http.MethodGet)))
@@ -111,7 +122,8 @@ func (b *Bridge) cors(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	h.Set("Access-Control-Allow-Origin", origin)
-	h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After")
+	h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, "+
+		"x-ratelimit-reset-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens")
 	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
 		return false
 	}
@@ -150,7 +162,7 @@ func (b *Bridge) serveModel(w http.ResponseWriter, id string) {
 		writeError(w, aerr)
 		return
 	}
-	body, _ := openai.Marshal(Model{ID: u.name + "/" + upModel, Object: "model", Created: b.created, OwnedBy: u.name})
+	body, _ := openai.Marshal(Model{ID: u.name + "/" + upModel, Object: "model", Created: b.created, OwnedBy: modelOwner(u.p, u.name)})
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(body)
 }
@@ -169,6 +181,11 @@ func (b *Bridge) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 // serve runs one model call of format f: read the body, parse its
 // envelope, run the pipeline with the client as the output.
 func (b *Bridge) serve(w http.ResponseWriter, r *http.Request, f clientFormat) {
+	if !b.gate.enter() {
+		f.writeError(w, errOverloaded())
+		return
+	}
+	defer b.gate.leave()
 	rid := w.Header().Get("X-Request-Id")
 	body, err := b.readBody(w, r)
 	var env envelope

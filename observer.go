@@ -29,6 +29,9 @@ type Observer interface {
 // request has been admitted and routed, before any upstream work. The
 // record holds the request's identity so far: ID, Time, RequestID, KeyID,
 // Format, Model, Stream and the first target's Provider and UpstreamModel.
+// Start is called exactly for the requests whose End record names a
+// Provider (those that were routed), so a gauge of requests in progress can
+// pair the two.
 type StartObserver interface {
 	Start(rec UsageRecord)
 }

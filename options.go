@@ -20,20 +20,30 @@ type Option func(*config) error
 type Timeouts struct {
 	// Connect bounds dialing the upstream (and its TLS handshake).
 	Connect time.Duration
-	// Header bounds the wait from sending the request to the response
-	// headers, per attempt.
+	// Header bounds the wait from sending a streaming request to the
+	// response headers (the first byte of the stream), per attempt.
 	Header time.Duration
+	// NonStream bounds the wait for a non-streamed answer's headers, per
+	// attempt. Upstreams send those only when the whole answer is ready,
+	// which takes minutes for reasoning models, so it is longer than
+	// Header.
+	NonStream time.Duration
 	// StreamIdle is the longest silence allowed between upstream bytes
 	// once the response has started.
 	StreamIdle time.Duration
 	// MaxDuration bounds a whole request, streaming or not.
 	MaxDuration time.Duration
+	// Write bounds each write to the client: a client that stops reading
+	// for this long has its request ended (the upstream is cancelled and
+	// the usage record says why). Renewed on every successful write.
+	Write time.Duration
 }
 
 // DefaultTimeouts returns the timeouts of a Bridge built without
 // WithTimeouts.
 func DefaultTimeouts() Timeouts {
-	return Timeouts{Connect: 5 * time.Second, Header: 60 * time.Second, StreamIdle: 300 * time.Second, MaxDuration: 30 * time.Minute}
+	return Timeouts{Connect: 5 * time.Second, Header: 60 * time.Second, NonStream: 10 * time.Minute,
+		StreamIdle: 300 * time.Second, MaxDuration: 30 * time.Minute, Write: 30 * time.Second}
 }
 
 // RetryPolicy says when and how an upstream call is repeated. Attempts
@@ -102,6 +112,7 @@ type config struct {
 	router       Router
 	tokens       *TokenCounter
 	cors         map[string]bool // allowed origins; "*" allows any
+	maxActive    int64           // WithMaxConcurrent; 0: unbounded
 }
 
 func defaultConfig() config {
@@ -199,7 +210,7 @@ func WithAccessKeys(keys ...string) Option {
 // WithTimeouts sets the phase timeouts; zero fields keep their defaults.
 func WithTimeouts(t Timeouts) Option {
 	return func(c *config) error {
-		if t.Connect < 0 || t.Header < 0 || t.StreamIdle < 0 || t.MaxDuration < 0 {
+		if t.Connect < 0 || t.Header < 0 || t.NonStream < 0 || t.StreamIdle < 0 || t.MaxDuration < 0 || t.Write < 0 {
 			return errors.New("WithTimeouts: timeouts must not be negative")
 		}
 		set := func(dst *time.Duration, v time.Duration) {
@@ -209,6 +220,8 @@ func WithTimeouts(t Timeouts) Option {
 		}
 		set(&c.timeouts.Connect, t.Connect)
 		set(&c.timeouts.Header, t.Header)
+		set(&c.timeouts.NonStream, t.NonStream)
+		set(&c.timeouts.Write, t.Write)
 		set(&c.timeouts.StreamIdle, t.StreamIdle)
 		set(&c.timeouts.MaxDuration, t.MaxDuration)
 		return nil
@@ -358,6 +371,21 @@ func WithCORS(origins ...string) Option {
 			}
 			c.cors[o] = true
 		}
+		return nil
+	}
+}
+
+// WithMaxConcurrent bounds the model calls the handler serves at once
+// (streams included). Above n, a call is answered at once with 503
+// server_overloaded and Retry-After: 1 in the client's format, before its
+// body is read, and counted in Stats().Overloaded. 0 (the default) is
+// unbounded. In-process calls are not bounded.
+func WithMaxConcurrent(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("WithMaxConcurrent: %d is negative", n)
+		}
+		c.maxActive = int64(n)
 		return nil
 	}
 }

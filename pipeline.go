@@ -64,6 +64,9 @@ func (c *call) run(out output) {
 		return
 	}
 	c.observeStart()
+	if l, ok := c.f.(localAnswerer); ok && l.answerLocally(c, targets[0], out) {
+		return // answered by the format itself (count_tokens counted here)
+	}
 	resp, err := c.send(targets) // the provider stage: build, send, retry, fail over
 	if err != nil {
 		out.fail(c, c.fail(err))
@@ -77,7 +80,8 @@ func (c *call) run(out output) {
 // client's envelope; the caller sets body or chat.
 func (b *Bridge) newCall(parent context.Context, f clientFormat, rid string, env envelope) *call {
 	c := &call{b: b, f: f, parent: parent, env: env}
-	c.rec = UsageRecord{Time: b.clock.Now(), RequestID: rid, Format: f.name(), Model: env.model, Stream: env.stream}
+	now := b.clock.Now()
+	c.rec = UsageRecord{ID: NewRecordID(now), Time: now, RequestID: rid, Format: f.name(), Model: env.model, Stream: env.stream}
 	c.req = Request{ID: rid, Format: f.name(), Model: env.model, Stream: env.stream, c: c}
 	ctx, cancel := context.WithCancelCause(parent)
 	c.ctx, c.stop = context.WithTimeoutCause(ctx, b.cfg.timeouts.MaxDuration, errMaxDuration)
@@ -107,11 +111,11 @@ func (c *call) request() (*ChatRequest, *APIError) {
 // newUpstreamRequest builds the request for target t: the client's bytes
 // with only the model rewritten when t's provider speaks the client's
 // format, otherwise the canonical request translated by the provider.
-func (c *call) newUpstreamRequest(t target) (*http.Request, error) {
+func (c *call) newUpstreamRequest(ctx context.Context, t target) (*http.Request, error) {
 	if c.body != nil {
 		if raw := c.f.passThrough(t.up.p); raw != nil {
 			c.native = true
-			return raw(c.ctx, c.body, t.model, c.env.stream)
+			return raw(ctx, c.body, t.model, c.env.stream, c.req.Header)
 		}
 	}
 	c.native = false
@@ -124,7 +128,7 @@ func (c *call) newUpstreamRequest(t target) (*http.Request, error) {
 	if !r.Stream {
 		r.StreamOptions = nil
 	}
-	return t.up.p.NewRequest(c.ctx, &r)
+	return t.up.p.NewRequest(ctx, &r)
 }
 
 // watchIdle makes resp.Body cancel the call after StreamIdle of silence.
@@ -143,7 +147,7 @@ func (c *call) relay(out output, resp *http.Response) {
 	case c.native:
 		out.native(c, resp)
 	case c.env.stream:
-		enc := out.stream(c)
+		enc := out.stream(c, resp)
 		var err error
 		for ch, e := range p.DecodeStream(resp) {
 			if e != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -256,5 +257,28 @@ func TestTicketHeadersOnAnswersAndRefusals(t *testing.T) {
 	}
 	if _, err := e.bridge.ChatCompletion(ctxTimeout(t), &llmbridge.ChatRequest{Model: "openai/gpt-4o", Messages: []llmbridge.Message{llmbridge.UserMessage("hi")}}); err == nil {
 		t.Error("in-process call was not refused by the admitter")
+	}
+}
+
+// A translated stream (a provider without pass-through) is flushed event
+// by event too: while the upstream is silent, what it already sent has
+// reached the client.
+func TestTranslatedStreamIsFlushedWhileTheUpstreamWaits(t *testing.T) {
+	up := testupstream.New(t, testupstream.GeminiNative)
+	b, err := llmbridge.New(llmbridge.WithProvider(llmbridge.Gemini(llmbridge.ProviderConfig{BaseURL: up.BaseURL(), APIKey: up.Key})),
+		llmbridge.WithAccessKeys(accessKey), llmbridge.WithKeepAlive(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(b)
+	t.Cleanup(func() { srv.Close(); b.Close() })
+	up.Enqueue(testupstream.Reply{Content: []string{"Hello", " world"}, StallAfter: 1})
+	lines, _ := openStream(t, srv.URL, "gemini/gemini-2.5-flash") // fails unless the first event arrives while the upstream stalls
+	select {
+	case l := <-lines:
+		if !strings.HasPrefix(l, "data: ") && l != "" {
+			t.Errorf("unexpected line %q", l)
+		}
+	default:
 	}
 }

@@ -27,7 +27,7 @@ type UsageRecord struct {
 	RequestID     string    // the X-Request-Id of the response
 	KeyID         string    // fingerprint of the access key used (never the key); empty without access keys or in-process
 	Method, Path  string    // empty for in-process calls
-	Format        string    // the API the client spoke: "chat"
+	Format        string    // the API the client spoke: "chat", "anthropic", "anthropic_count_tokens"
 	Provider      string    // the target that answered (or was tried last); empty when not routed
 	Model         string    // as the client sent it
 	UpstreamModel string    // the model name sent to Provider
@@ -64,7 +64,6 @@ type UsageRecord struct {
 // racing a cancelled context.
 func (c *call) finish() {
 	r := &c.rec
-	r.ID = NewRecordID(r.Time)
 	r.Duration = c.b.clock.Now().Sub(r.Time)
 	if t := c.target; t.up != nil {
 		r.Provider, r.UpstreamModel = t.up.name, t.model

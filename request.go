@@ -12,7 +12,9 @@ import (
 type Request struct {
 	// ID is the request id (the X-Request-Id of the response).
 	ID string
-	// Format is the API the client spoke: "chat" (Chat Completions).
+	// Format is the API the client spoke: "chat" (Chat Completions),
+	// "anthropic" (Messages), "anthropic_count_tokens", or "models" for the
+	// model list.
 	Format string
 	// Model is the model the client asked for, before routing; empty when
 	// the body did not name one (such a request is refused with 400 after

@@ -104,6 +104,7 @@ func (c *call) send(targets []target) (*http.Response, error) {
 			resp, err := c.attempt(t)
 			if err == nil && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 				c.target = t
+				c.rec.Provider, c.rec.UpstreamModel = t.up.name, t.model
 				return resp, nil
 			}
 			var buildErr *APIError
@@ -147,8 +148,17 @@ func (c *call) tooPatient(resp *http.Response) bool {
 // attempt sends one request to t. The request is built afresh for every
 // attempt, so each gets its own body reader and headers.
 func (c *call) attempt(t target) (*http.Response, error) {
-	hreq, err := c.newUpstreamRequest(t)
+	// The header timeout of this attempt: the answer's first byte for a
+	// stream, the whole answer for a non-streamed call. On success ctx
+	// lives on with the body and ends with the call's.
+	d := c.b.cfg.timeouts.Header
+	if !c.env.stream {
+		d = c.b.cfg.timeouts.NonStream
+	}
+	ctx, cancel := context.WithCancelCause(c.ctx)
+	hreq, err := c.newUpstreamRequest(ctx, t)
 	if err != nil {
+		cancel(nil)
 		var ae *APIError
 		if !errors.As(err, &ae) { // a provider's own verdict (e.g. 400) stands
 			c.b.log.Error("building the upstream request failed", "request_id", c.rec.RequestID, "provider", t.up.name, "error", err)
@@ -157,7 +167,15 @@ func (c *call) attempt(t target) (*http.Response, error) {
 		}
 		return nil, ae
 	}
-	return t.up.client.Do(hreq)
+	timer := time.AfterFunc(d, func() { cancel(errHeaderTimeout) })
+	resp, err := t.up.client.Do(hreq)
+	if !timer.Stop() && err != nil && errors.Is(context.Cause(ctx), errHeaderTimeout) {
+		err = errHeaderTimeout
+	}
+	if err != nil {
+		cancel(nil)
+	}
+	return resp, err
 }
 
 // decodeError turns a non-2xx response into the upstream's *APIError.

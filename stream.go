@@ -14,6 +14,8 @@ import (
 var (
 	errIdleTimeout = errors.New("upstream stream idle timeout")
 	errMaxDuration = errors.New("upstream request exceeded its maximum duration")
+	// errHeaderTimeout: an attempt got no response headers in time.
+	errHeaderTimeout = errors.New("upstream sent no response headers in time")
 	// errReported: the upstream's own error event was relayed; end quietly.
 	errReported = errors.New("upstream error event relayed")
 )
@@ -57,6 +59,7 @@ type streamWriter struct {
 	every   time.Duration
 	timer   *time.Timer
 	onFirst func() // called once, outside the lock, after the first event
+	wd      *writeDeadline
 
 	mu      sync.Mutex
 	started bool
@@ -66,8 +69,9 @@ type streamWriter struct {
 	last    time.Time // last write, for the keep-alive timer
 }
 
-func newStreamWriter(w http.ResponseWriter, f clientFormat, every time.Duration, onFirst func()) *streamWriter {
-	s := &streamWriter{w: w, rc: http.NewResponseController(w), f: f, every: every, last: time.Now(), onFirst: onFirst}
+func newStreamWriter(w http.ResponseWriter, f clientFormat, every, writeTimeout time.Duration, onFirst func()) *streamWriter {
+	rc := http.NewResponseController(w)
+	s := &streamWriter{w: w, rc: rc, f: f, every: every, last: time.Now(), onFirst: onFirst, wd: &writeDeadline{rc: rc, d: writeTimeout}}
 	// tick takes the lock first, so it cannot see s.timer unset.
 	s.mu.Lock()
 	s.timer = time.AfterFunc(every, s.tick)
@@ -86,6 +90,7 @@ func (s *streamWriter) tick() {
 		return
 	}
 	s.startLocked()
+	s.wd.renew(time.Now())
 	var err error
 	if name, data, ok := s.f.keepAlive(); ok {
 		err = sse.WriteEvent(s.w, name, data)
@@ -125,7 +130,8 @@ func (s *streamWriter) event(name string, p []byte) error {
 	s.sent = true
 	s.last = time.Now()
 	s.pending = true
-	err := sse.WriteEvent(s.w, name, p)
+	s.wd.renew(s.last)
+	err := clientError(sse.WriteEvent(s.w, name, p))
 	s.mu.Unlock()
 	if first && s.onFirst != nil {
 		s.onFirst()
@@ -146,9 +152,44 @@ func (s *streamWriter) flush() error {
 func (s *streamWriter) flushLocked() error {
 	s.pending = false
 	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return err
+		return clientError(err)
 	}
 	return nil
+}
+
+// writeDeadline keeps a write deadline on the client's connection, renewed
+// as writes succeed: a client that stops reading fails the next write or
+// flush once the deadline passes. Renewals are at most a quarter of the
+// timeout (and a second) apart, so the hot path pays for one in many
+// events and a client is cut between 3/4 and all of the timeout after its
+// last successful read.
+type writeDeadline struct {
+	rc   *http.ResponseController
+	d    time.Duration
+	last time.Time
+}
+
+func (w *writeDeadline) renew(now time.Time) {
+	if w.d <= 0 || now.Sub(w.last) < min(time.Second, w.d/4) {
+		return
+	}
+	w.last = now
+	_ = w.rc.SetWriteDeadline(now.Add(w.d)) // ErrNotSupported: no deadline to keep
+}
+
+// clientWriteError is a failed write to the client: it stopped reading
+// (write timeout) or went away. It is the client's doing, never the
+// upstream's.
+type clientWriteError struct{ err error }
+
+func (e *clientWriteError) Error() string { return "writing to the client: " + e.err.Error() }
+func (e *clientWriteError) Unwrap() error { return e.err }
+
+func clientError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &clientWriteError{err}
 }
 
 // flushingBody flushes the client stream before every read of the upstream

@@ -27,13 +27,16 @@ type TokenCounter struct {
 func NewTokenCounter() *TokenCounter { return &TokenCounter{c: tokens.NewCounter()} }
 
 // CountText returns the tokens of text under model's encoding (o200k_base
-// for models OpenAI does not name, as an estimate).
+// for models OpenAI does not name, as an estimate). Its cost is bounded:
+// beyond the first 32 kB text is estimated at 4 bytes a token, and runs of
+// more than 256 bytes without a space are counted in pieces.
 func (t *TokenCounter) CountText(model, text string) int { return t.c.Text(model, text) }
 
 // CountPrompt returns the prompt tokens of req as OpenAI counts them
 // (per-message overhead, names, tool definitions, images by tile). exact is
-// false when an image's size had to be assumed; for models that are not
-// OpenAI's every count is an estimate.
+// false when an image's size had to be assumed or the prompt's text went
+// beyond CountText's bounds (32 kB in all, runs of 256 bytes without a
+// space); for models that are not OpenAI's every count is an estimate.
 func (t *TokenCounter) CountPrompt(model string, req *ChatRequest) (n int, exact bool) {
 	return t.c.Prompt(model, req)
 }

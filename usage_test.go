@@ -111,7 +111,7 @@ func TestOneRecordWhateverHappens(t *testing.T) {
 		wants = append(wants, w)
 	}
 	post(`{"model":`, want{400, false, "parse"})
-	post(`{"model":"nope/x","messages":[{}]}`, want{404, false, "does not exist"})
+	post(`{"model":"nope/x","messages":[{"role":"user","content":"x"}]}`, want{404, false, "does not exist"})
 	e.openai.Enqueue(testupstream.Reply{Status: 400})
 	post(`{"model":"openai/gpt-4o","messages":[{"role":"user","content":"x"}]}`, want{400, false, "fake upstream error 400"})
 	e.openai.Enqueue(testupstream.Reply{Content: []string{"a", "b", "c"}, StallAfter: 3, NoUsage: true})

@@ -14,6 +14,8 @@ import (
 
 	"github.com/caarlos0/env/v11"
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/alerts"
+	"github.com/llmbridge/llmbridge/internal/keys"
 	"github.com/llmbridge/llmbridge/internal/usage"
 	"go.yaml.in/yaml/v3"
 )
@@ -62,6 +64,31 @@ type Config struct {
 	RetentionDays int    `env:"LLMBRIDGE_RETENTION_DAYS" envDefault:"30"`
 	// AdminKey opens the admin API (/admin/api/…); unset, it is off.
 	AdminKey string `env:"LLMBRIDGE_ADMIN_KEY"`
+	// RedisURL shares the keys' limits between replicas (limits.go);
+	// ExpectedReplicas divides each limit while Redis is unreachable.
+	RedisURL         string `env:"LLMBRIDGE_REDIS_URL"`
+	ExpectedReplicas int    `env:"LLMBRIDGE_EXPECTED_REPLICAS" envDefault:"1"`
+	// KeyPolicies are the YAML file's keys: models and limits of access
+	// keys, by key_id.
+	KeyPolicies map[string]keys.Policy `env:"-"`
+
+	// MetricsToken guards /metrics (Bearer); unset, it is served to
+	// loopback clients only. MetricsAddr serves it on a listener of its
+	// own instead of the main one. MetricsKeyLabels adds per-key series.
+	MetricsToken     string `env:"LLMBRIDGE_METRICS_TOKEN"`
+	MetricsAddr      string `env:"LLMBRIDGE_METRICS_ADDR"`
+	MetricsKeyLabels bool   `env:"LLMBRIDGE_METRICS_KEY_LABELS"`
+	// Alerts are the YAML file's alert rules and webhooks (observe.go).
+	Alerts alerts.Config `env:"-"`
+
+	// Demo turns the demo provider on (true) or off (false); unset, it is
+	// on when no provider is configured (discover.go).
+	Demo      *bool         `env:"LLMBRIDGE_DEMO"`
+	DemoDelay time.Duration `env:"LLMBRIDGE_DEMO_DELAY" envDefault:"40ms"`
+	// DiscoverLocal probes local model servers at start (OllamaBaseURL,
+	// else Ollama's, LM Studio's, vLLM's and llama.cpp's usual addresses).
+	DiscoverLocal bool   `env:"LLMBRIDGE_DISCOVER_LOCAL" envDefault:"true"`
+	OllamaBaseURL string `env:"OLLAMA_BASE_URL"`
 
 	LogLevel   string `env:"LLMBRIDGE_LOG_LEVEL" envDefault:"info"`
 	ConfigFile string `env:"LLMBRIDGE_CONFIG"`
@@ -73,6 +100,19 @@ type Config struct {
 	Retries           int           `env:"LLMBRIDGE_RETRIES" envDefault:"2"`
 	MaxBodyMB         int           `env:"LLMBRIDGE_MAX_BODY_MB" envDefault:"32"`
 	KeepAlive         time.Duration `env:"LLMBRIDGE_KEEPALIVE" envDefault:"15s"`
+	// NonStreamTimeout bounds the wait for a non-streamed answer (which
+	// arrives whole, minutes later for reasoning models).
+	NonStreamTimeout time.Duration `env:"LLMBRIDGE_NONSTREAM_TIMEOUT" envDefault:"10m"`
+	// WriteTimeout ends a request whose client stops reading.
+	WriteTimeout time.Duration `env:"LLMBRIDGE_WRITE_TIMEOUT" envDefault:"30s"`
+	// ShutdownTimeout is how long SIGTERM waits for requests in flight
+	// before ending them with an error event.
+	ShutdownTimeout time.Duration `env:"LLMBRIDGE_SHUTDOWN_TIMEOUT" envDefault:"30s"`
+	// MaxConcurrent bounds model calls in progress (503 above it).
+	MaxConcurrent int `env:"LLMBRIDGE_MAX_CONCURRENT" envDefault:"10000"`
+	// TLSCertFile and TLSKeyFile serve HTTPS (and HTTP/2); reloaded on SIGHUP.
+	TLSCertFile string `env:"LLMBRIDGE_TLS_CERT_FILE"`
+	TLSKeyFile  string `env:"LLMBRIDGE_TLS_KEY_FILE"`
 
 	// Providers are the extra providers of the YAML file.
 	Providers []ProviderFile `env:"-"`
@@ -121,6 +161,8 @@ type ProviderFile struct {
 type fileConfig struct {
 	Providers []ProviderFile `yaml:"providers"`
 	Prices    usage.Prices   `yaml:"prices"`
+	Alerts    alerts.Config  `yaml:"alerts"`
+	Keys      []KeyFile      `yaml:"keys"`
 }
 
 // LoadConfig reads the configuration from environ (tests pass a map; main
@@ -143,6 +185,15 @@ func LoadConfig(environ map[string]string) (*Config, error) {
 	}
 	if c.Retries < 0 {
 		errs = append(errs, fmt.Errorf("LLMBRIDGE_RETRIES must not be negative, got %d", c.Retries))
+	}
+	if c.MaxConcurrent < 0 {
+		errs = append(errs, fmt.Errorf("LLMBRIDGE_MAX_CONCURRENT must not be negative (0 = unbounded), got %d", c.MaxConcurrent))
+	}
+	if c.ShutdownTimeout <= 0 || c.WriteTimeout < 0 || c.NonStreamTimeout < 0 {
+		errs = append(errs, errors.New("LLMBRIDGE_SHUTDOWN_TIMEOUT must be positive, LLMBRIDGE_WRITE_TIMEOUT and LLMBRIDGE_NONSTREAM_TIMEOUT not negative"))
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("LLMBRIDGE_TLS_CERT_FILE and LLMBRIDGE_TLS_KEY_FILE go together: set both or neither"))
 	}
 	keys := c.AccessKeys[:0]
 	for _, k := range c.AccessKeys {
@@ -175,6 +226,12 @@ func LoadConfig(environ map[string]string) (*Config, error) {
 	if c.RetentionDays < 0 {
 		errs = append(errs, fmt.Errorf("LLMBRIDGE_RETENTION_DAYS must not be negative (0 keeps request rows forever), got %d", c.RetentionDays))
 	}
+	if err := c.checkLocal(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.checkObserve(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.AdminKey != "" {
 		for _, k := range append(slices.Clone(c.AccessKeys), c.OpenAIKey, c.GoogleKey, c.DeepSeekKey, c.AnthropicKey) {
 			if k == c.AdminKey {
@@ -206,6 +263,13 @@ func (c *Config) loadFile(environ map[string]string) error {
 		errs = append(errs, fmt.Errorf("LLMBRIDGE_CONFIG %s: %w", c.ConfigFile, err))
 	}
 	c.Prices = fc.Prices
+	c.Alerts = fc.Alerts
+	if c.KeyPolicies, err = keyPolicies(fc.Keys); err != nil {
+		errs = append(errs, fmt.Errorf("LLMBRIDGE_CONFIG %s: %w", c.ConfigFile, err))
+	}
+	if err := fc.Alerts.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("LLMBRIDGE_CONFIG %s: %w", c.ConfigFile, err))
+	}
 	for i, p := range fc.Providers {
 		where := fmt.Sprintf("LLMBRIDGE_CONFIG %s: provider %d (%s)", c.ConfigFile, i+1, p.Name)
 		switch p.Kind {
@@ -247,7 +311,9 @@ func isLoopback(addr string) bool {
 func (c *Config) Options(log *slog.Logger) []llmbridge.Option {
 	opts := []llmbridge.Option{
 		llmbridge.WithLogger(log),
-		llmbridge.WithTimeouts(llmbridge.Timeouts{Connect: c.ConnectTimeout, Header: c.HeaderTimeout, StreamIdle: c.StreamIdleTimeout, MaxDuration: c.MaxStream}),
+		llmbridge.WithTimeouts(llmbridge.Timeouts{Connect: c.ConnectTimeout, Header: c.HeaderTimeout, NonStream: c.NonStreamTimeout,
+			StreamIdle: c.StreamIdleTimeout, MaxDuration: c.MaxStream, Write: c.WriteTimeout}),
+		llmbridge.WithMaxConcurrent(c.MaxConcurrent),
 		llmbridge.WithMaxBodyBytes(int64(c.MaxBodyMB) << 20),
 		llmbridge.WithKeepAlive(c.KeepAlive),
 	}

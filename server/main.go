@@ -36,7 +36,7 @@ func main() {
 	defer stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	err := run(ctx, runOptions{args: os.Args[1:], envFile: ".env", stdout: os.Stdout, stderr: os.Stderr, reload: hup})
+	err := run(ctx, runOptions{args: os.Args[1:], envFile: ".env", stdout: os.Stdout, stderr: os.Stderr, reload: hup, local: wellKnownLocal()})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "llmbridge:", err)
 		os.Exit(1)
@@ -52,12 +52,16 @@ type runOptions struct {
 	stderr  io.Writer        // console log
 	reload  <-chan os.Signal // SIGHUP
 	ready   func(addr string)
-	poll    time.Duration // how often .env is checked for changes (default 2s)
+	poll    time.Duration    // how often .env is checked for changes (default 2s)
+	local   []localCandidate // local model servers probed at start (discover.go); nil: none
 }
 
 func run(ctx context.Context, o runOptions) error {
 	if len(o.args) > 0 && o.args[0] == "keys" {
-		return keysCommand(o.args[1:], o.stderr)
+		return keysMain(o, o.args[1:]) // keys.go: .env rotation, virtual keys
+	}
+	if len(o.args) > 0 && o.args[0] == "healthcheck" {
+		return healthcheckCommand(o)
 	}
 	if len(o.args) > 0 && o.args[0] == "usage" {
 		return usageCommand(o, o.args[1:])
@@ -65,7 +69,7 @@ func run(ctx context.Context, o runOptions) error {
 	if len(o.args) > 0 {
 		return fmt.Errorf("unknown arguments %q (run without arguments to serve, or \"keys --help\", \"usage --help\")", o.args)
 	}
-	s := &server{opts: o, tokens: llmbridge.NewTokenCounter()}
+	s := &server{opts: o, tokens: llmbridge.NewTokenCounter(), life: newLifecycle()}
 	return s.serve(ctx)
 }
 
@@ -82,7 +86,13 @@ type server struct {
 	cur    atomic.Pointer[llmbridge.Bridge]
 	admin  atomic.Pointer[admin.API]
 	addr   string
-	dsn    string // the store's DSN, to notice a change on reload
+	dsn    string     // the store's DSN, to notice a change on reload
+	life   *lifecycle // readiness, requests in flight, TLS, drain (lifecycle.go)
+	extras extras     // the demo and the local model servers found at start (discover.go)
+
+	obs *observability // metrics, live feed and alerts (observe.go)
+
+	limits *limits // access and virtual keys, limits, budgets (limits.go); nil when off
 }
 
 // environ returns the .env file overlaid with the real environment.
@@ -124,9 +134,17 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 
 // build makes a Bridge from cfg with the server's shared parts.
 func (s *server) build(cfg *Config) (*llmbridge.Bridge, error) {
-	opts := append(cfg.Options(s.log), llmbridge.WithTokenCounter(s.tokens), llmbridge.WithUsageSink(s.reqlog.Record))
+	base, err := s.bridgeOptions(cfg) // limits.go
+	if err != nil {
+		return nil, err
+	}
+	opts := append(base, llmbridge.WithTokenCounter(s.tokens), llmbridge.WithUsageSink(s.reqlog.Record))
+	opts = append(opts, s.extras.options(context.Background(), cfg, s.opts.local, s.tokens, s.log)...)
 	if s.usage != nil {
 		opts = append(opts, llmbridge.WithUsageSink(s.usage.Record))
+	}
+	if s.obs != nil {
+		opts = append(opts, s.obs.options()...)
 	}
 	b, err := llmbridge.New(opts...)
 	if err != nil {
@@ -169,28 +187,44 @@ func (s *server) serve(ctx context.Context) error {
 		return err
 	}
 	defer s.closeUsage()
+	if err := s.openLimits(ctx, cfg); err != nil {
+		return err
+	}
+	defer s.closeLimits()
+	if s.obs, err = newObservability(cfg, s.reqlog, s.usage, s.log); err != nil {
+		return err
+	}
+	defer s.obs.close()
+	defer s.extras.close()
 	b, err := s.build(cfg)
 	if err != nil {
 		return err
 	}
 	s.cur.Store(b)
-	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey))
+	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.AllPrices()))
 	defer func() { s.cur.Load().Close() }()
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
-	}
-	s.addr = cfg.Addr
 	srv := &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		// Every request derives from the lifecycle's base context, which a
+		// shutdown past its deadline cancels (drain).
+		BaseContext: func(net.Listener) context.Context { return s.life.base },
 	}
+	ln, err := s.listen(cfg, srv)
+	if err != nil {
+		return err
+	}
+	s.addr = cfg.Addr
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	s.log.Info("LLM Bridge listening", "addr", "http://"+ln.Addr().String(), "models", len(b.Models()), "request_log", cfg.LogFile)
+	scheme := "http://"
+	if cfg.TLSCertFile != "" {
+		scheme = "https://"
+	}
+	s.log.Info("LLM Bridge listening", "addr", scheme+ln.Addr().String(), "models", len(b.Models()), "request_log", cfg.LogFile)
 	if cfg.AdminKey == "" {
 		s.log.Info("admin API is off (set LLMBRIDGE_ADMIN_KEY to turn it on)")
 	}
@@ -208,14 +242,7 @@ func (s *server) serve(ctx context.Context) error {
 		return err
 	case <-ctx.Done():
 	}
-	s.log.Info("shutting down; waiting up to 30s for requests in flight")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		s.log.Warn("forced shutdown", "err", err)
-		return srv.Close()
-	}
-	return nil
+	return s.drain(srv, cfg.ShutdownTimeout)
 }
 
 // watch reloads on SIGHUP and when the .env file changes.
@@ -253,6 +280,9 @@ func fileStamp(path string) string {
 // reload builds a new Bridge from the current configuration and swaps it
 // in. On any error the running Bridge stays.
 func (s *server) reload(why string) {
+	if err := s.life.reloadCert(); err != nil {
+		s.log.Error("TLS certificate reload failed; keeping the one in use", "err", err)
+	}
 	envs, err := s.environ()
 	var cfg *Config
 	if err == nil {
@@ -275,7 +305,9 @@ func (s *server) reload(why string) {
 	if s.usage != nil {
 		s.usage.SetPrices(cfg.AllPrices())
 	}
-	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey))
+	s.reloadLimits(cfg)
+	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.AllPrices()))
+	s.obs.reload(cfg)
 	old := s.cur.Swap(b)
 	old.Close() // idle connections only; streams in flight finish on it
 	s.log.Info("configuration reloaded", "why", why, "models", len(b.Models()))
@@ -284,10 +316,21 @@ func (s *server) reload(why string) {
 // serveHTTP sends /admin/ to the admin API and everything else to the
 // current Bridge.
 func (s *server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveHealth(w, r) { // /healthz with the limits' state (limits.go)
+		return
+	}
+	if s.serveProbe(w, r) { // /readyz
+		return
+	}
+	if s.obs.serveHTTP(w, r) { // /metrics, /admin/api/live
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/admin/") {
 		s.admin.Load().ServeHTTP(w, r)
 		return
 	}
+	done := s.life.track()
+	defer done()
 	s.cur.Load().ServeHTTP(w, r)
 }
 

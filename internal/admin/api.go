@@ -17,6 +17,7 @@ import (
 //
 //	GET /admin/api/usage?from=YYYY-MM-DD&to=YYYY-MM-DD&group_by=day,model,provider,key[&format=csv]
 //	GET /admin/api/requests?limit=N&before=ID
+//	POST, GET /admin/api/keys; GET, PATCH, DELETE /admin/api/keys/{id} (keys.go)
 //
 // Every request needs the admin key (Authorization: Bearer, or
 // x-api-key); access keys are refused. Without an admin key configured
@@ -25,6 +26,7 @@ type API struct {
 	store  *usage.Store
 	digest *[32]byte
 	now    func() time.Time
+	prices usage.Prices // for the key endpoints' budget warnings (keys.go)
 }
 
 // NewAPI returns the admin API over store (nil: the usage store is
@@ -54,6 +56,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="llmbridge-admin"`)
 		adminError(w, http.StatusUnauthorized, openai.TypeAuthentication, "invalid_api_key",
 			"the admin API needs the admin key (LLMBRIDGE_ADMIN_KEY) as a Bearer token; access keys are not accepted here")
+		return
+	}
+	if p := strings.TrimSuffix(r.URL.Path, "/"); p == "/admin/api/keys" || strings.HasPrefix(p, "/admin/api/keys/") {
+		a.serveKeys(w, r) // keys.go: its own methods
 		return
 	}
 	var serve func(http.ResponseWriter, *http.Request)

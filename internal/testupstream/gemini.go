@@ -31,7 +31,7 @@ func geminiError(w http.ResponseWriter, status int, msg, reason string) {
 func (s *Server) serveGemini(w http.ResponseWriter, r *http.Request, body []byte) {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/v1beta/models/")
 	model, method, ok2 := strings.Cut(rest, ":")
-	if !ok || !ok2 || (method != "generateContent" && method != "streamGenerateContent") {
+	if !ok || !ok2 || (method != "generateContent" && method != "streamGenerateContent" && method != "batchEmbedContents") {
 		geminiError(w, 404, "not found: "+r.URL.Path, "")
 		return
 	}
@@ -41,6 +41,10 @@ func (s *Server) serveGemini(w http.ResponseWriter, r *http.Request, body []byte
 	}
 	if s.Key != "" && r.Header.Get("X-Goog-Api-Key") != s.Key {
 		geminiError(w, 400, "API key not valid. Please pass a valid API key.", "API_KEY_INVALID")
+		return
+	}
+	if method == "batchEmbedContents" {
+		s.serveGeminiEmbed(w, model, body) // responses.go
 		return
 	}
 	var req struct {
@@ -129,6 +133,11 @@ func (s *Server) serveGemini(w http.ResponseWriter, r *http.Request, body []byte
 	for i, ev := range events {
 		if rep.CutAfter > 0 && i == rep.CutAfter {
 			s.cut(w)
+			return
+		}
+		if rep.StallAfter > 0 && i == rep.StallAfter {
+			<-r.Context().Done()
+			s.cancelled <- struct{}{}
 			return
 		}
 		fmt.Fprintf(w, "data: %s\r\n\r\n", ev)

@@ -61,6 +61,9 @@ type Reply struct {
 	StallAfter int           // > 0: after this many events send nothing until the client goes away
 	CutAfter   int           // > 0: after this many events drop the connection without [DONE]
 	ErrorEvent bool          // end the stream with an in-stream {"error":…} event
+	// RawEvents (Anthropic flavor) are whole SSE frames ("event: x\ndata:
+	// {…}\n\n") sent right after message_start, as new event types would be.
+	RawEvents []string
 }
 
 // Request is what the fake received.
@@ -154,6 +157,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case Anthropic:
 		s.serveAnthropic(w, r, body)
 		return
+	}
+	if s.Flavor == OpenAI && s.serveOpenAIExtra(w, r, body) {
+		return // /v1/responses and /v1/embeddings (responses.go)
 	}
 	want := "/v1/chat/completions"
 	if s.Flavor == GeminiCompat {

@@ -116,6 +116,16 @@ func (s *Store) String() string { return s.where }
 // Postgres reports whether the store is PostgreSQL.
 func (s *Store) Postgres() bool { return s.postgres }
 
+// DB returns the database, for packages that keep their own tables in
+// the store's schema (internal/keys: migrations/0002). Statements use
+// $1-style placeholders, which both drivers accept. Errors from it may
+// hold the PostgreSQL URL's password: pass them through Scrub.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Scrub removes the database password from err's text and names the
+// store; nil stays nil.
+func (s *Store) Scrub(err error) error { return s.scrub(err) }
+
 // Close closes the database.
 func (s *Store) Close() error {
 	s.mu.Lock()

@@ -61,6 +61,7 @@ type Writer struct {
 	done    chan struct{}
 	written atomic.Int64
 	dropped atomic.Int64
+	failing atomic.Bool // the last insert failed
 }
 
 // NewWriter starts a writer for store. Records saved in the spool file by
@@ -123,6 +124,11 @@ func (w *Writer) Record(r llmbridge.UsageRecord) {
 		}
 	}
 }
+
+// Writable reports whether the store accepted the last batch: false from
+// a failed insert until an insert succeeds again (records wait in memory
+// and the spool meanwhile).
+func (w *Writer) Writable() bool { return !w.failing.Load() }
 
 // Written returns how many records the writer has stored (not counting
 // ones the store already had).
@@ -279,6 +285,7 @@ func (w *Writer) run() {
 				}
 			}
 			backoff, retryAt, failing, spooledAt = 0, time.Time{}, false, time.Time{}
+			w.failing.Store(false)
 			continue
 		}
 		if ctx.Err() != nil {
@@ -291,6 +298,7 @@ func (w *Writer) run() {
 				"pending", w.Pending(), "max_pending", w.opts.MaxPending)
 		}
 		failing = true
+		w.failing.Store(true)
 	}
 }
 
