@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/proxy"
@@ -13,7 +14,9 @@ import (
 // upstream is one provider with its own transport and connection pool.
 // The attempt loop (retry.go) sends through it.
 type upstream struct {
-	p         Provider
+	p         Provider       // the first key's provider
+	keys      []*providerKey // one per key (route_keys.go), sharing the transport
+	next      atomic.Uint64  // key rotation
 	name      string
 	transport *http.Transport
 	client    *http.Client
@@ -39,7 +42,8 @@ func newUpstream(p Provider, s providerSettings, cfg *config) *upstream {
 	}
 	// One client per upstream: its transport is the shared pool; redirects
 	// are followed as net/http does (a POST body replays through GetBody).
-	return &upstream{p: p, name: p.Name(), transport: tr, client: &http.Client{Transport: tr}}
+	keys := providerKeys(p)
+	return &upstream{p: keys[0].p, keys: keys, name: p.Name(), transport: tr, client: &http.Client{Transport: tr}}
 }
 
 // useProxy routes tr's connections through proxy. Failures to reach or

@@ -115,6 +115,43 @@ type AnthropicWire interface {
 	NewRawCountTokensRequest(ctx context.Context, body []byte, model string, client http.Header) (*http.Request, error)
 }
 
+// ResponsesWire is implemented by providers whose upstream serves
+// OpenAI's Responses API exactly (OpenAI). Requests to POST /v1/responses
+// routed to such a provider pass through: NewRawResponsesRequest receives
+// the client's JSON body, the upstream model name and whether the request
+// streams, and must send the body with only "model" replaced, with the
+// provider's own key; the upstream's response and every stream event are
+// relayed unchanged. Other providers get the request translated to Chat
+// Completions.
+type ResponsesWire interface {
+	NewRawResponsesRequest(ctx context.Context, body []byte, model string, stream bool) (*http.Request, error)
+}
+
+// EmbeddingsWire is implemented by providers whose upstream serves
+// OpenAI's embeddings API (POST {base}/embeddings). Requests to POST
+// /v1/embeddings routed to such a provider pass through:
+// NewRawEmbeddingsRequest receives the client's JSON body and the
+// upstream model name and must send the body with only "model" replaced;
+// the answer is relayed unchanged.
+type EmbeddingsWire interface {
+	NewRawEmbeddingsRequest(ctx context.Context, body []byte, model string) (*http.Request, error)
+}
+
+// Embedder is implemented by providers that serve OpenAI embeddings
+// requests by translation to their own API (Gemini's batchEmbedContents).
+// NewOpenAIEmbeddingsRequest receives the client's JSON body (its
+// envelope already validated by the Bridge) and the upstream model name;
+// input it cannot embed is a 400 *APIError, returned before anything is
+// sent. DecodeOpenAIEmbeddings reads the 2xx answer to that request,
+// closes its body and returns the OpenAI embeddings response; when the
+// upstream reports no token counts, count gives the tokens of each input
+// text. A provider that implements neither interface cannot serve
+// embeddings (a 400 naming it).
+type Embedder interface {
+	NewOpenAIEmbeddingsRequest(ctx context.Context, body []byte, model string) (*http.Request, error)
+	DecodeOpenAIEmbeddings(resp *http.Response, body []byte, model string, count func(text string) int) ([]byte, error)
+}
+
 // ProviderConfig configures a built-in provider. Zero fields take the
 // provider's defaults.
 type ProviderConfig struct {
@@ -124,6 +161,12 @@ type ProviderConfig struct {
 	BaseURL string
 	// APIKey is the provider key, sent upstream and never logged.
 	APIKey string
+	// APIKeys are further keys of the same account or of others (APIKey,
+	// if set, is the first). The Bridge spreads requests over them,
+	// takes out a key refused with 401/403 and rests one that got 429
+	// while the others serve; each key is a target of its own for the
+	// circuit breaker. An empty or repeated key is an error at New.
+	APIKeys []string
 	// Models lists model names for /v1/models and bare-name routing.
 	Models []string
 	// Headers are sent upstream on every request (X-Tenant, …).
@@ -170,19 +213,26 @@ func (c ProviderConfig) withDefaults(name, baseURL string, models []string) open
 	if c.Models == nil {
 		c.Models = models
 	}
-	return openaiprov.Config(c)
+	return openaiprov.Config{Name: c.Name, BaseURL: c.BaseURL, APIKey: c.APIKey, Models: c.Models, Headers: c.Headers}
 }
 
 // OpenAI returns the OpenAI provider (name "openai", DefaultOpenAIBaseURL).
+// It implements OpenAIWire, ResponsesWire and EmbeddingsWire: Chat
+// Completions, Responses API and embeddings clients routed to it pass
+// through unchanged.
 func OpenAI(cfg ProviderConfig) Provider {
-	return openaiprov.New(cfg.withDefaults("openai", DefaultOpenAIBaseURL, DefaultOpenAIModels()))
+	return withKeys(cfg, func(cfg ProviderConfig) Provider {
+		return openaiprov.NewResponses(cfg.withDefaults("openai", DefaultOpenAIBaseURL, DefaultOpenAIModels()))
+	})
 }
 
 // DeepSeek returns the DeepSeek provider (name "deepseek",
 // DefaultDeepSeekBaseURL). DeepSeek's keep-alive comments, leading blank
 // lines and usage inside the finish chunk are handled by the bridge.
 func DeepSeek(cfg ProviderConfig) Provider {
-	return openaiprov.New(cfg.withDefaults("deepseek", DefaultDeepSeekBaseURL, DefaultDeepSeekModels()))
+	return withKeys(cfg, func(cfg ProviderConfig) Provider {
+		return openaiprov.New(cfg.withDefaults("deepseek", DefaultDeepSeekBaseURL, DefaultDeepSeekModels()))
+	})
 }
 
 // GeminiOpenAICompat returns a Gemini provider (name "gemini") that goes
@@ -192,9 +242,11 @@ func DeepSeek(cfg ProviderConfig) Provider {
 // reasons, empty ids, array-shaped errors). Gemini (native) is the better
 // choice; this one exists for deployments that must use the endpoint.
 func GeminiOpenAICompat(cfg ProviderConfig) Provider {
-	c := cfg.withDefaults("gemini", DefaultGeminiBaseURL, DefaultGeminiModels())
-	c.BaseURL = trimSlash(c.BaseURL) + "/openai"
-	return openaiprov.NewCompat(c)
+	return withKeys(cfg, func(cfg ProviderConfig) Provider {
+		c := cfg.withDefaults("gemini", DefaultGeminiBaseURL, DefaultGeminiModels())
+		c.BaseURL = trimSlash(c.BaseURL) + "/openai"
+		return openaiprov.NewCompat(c)
+	})
 }
 
 // Gemini returns the Gemini provider (name "gemini"), speaking Gemini's
@@ -207,8 +259,9 @@ func GeminiOpenAICompat(cfg ProviderConfig) Provider {
 // thought signatures across turns, and usage counts thoughts as
 // completion (reasoning) tokens.
 func Gemini(cfg ProviderConfig) Provider {
-	c := cfg.withDefaults("gemini", DefaultGeminiBaseURL, DefaultGeminiModels())
-	return geminiprov.New(geminiprov.Config(c))
+	return withKeys(cfg, func(cfg ProviderConfig) Provider {
+		return geminiprov.New(geminiprov.Config(cfg.withDefaults("gemini", DefaultGeminiBaseURL, DefaultGeminiModels())))
+	})
 }
 
 // Anthropic returns the Anthropic provider (name "anthropic",
@@ -224,14 +277,18 @@ func Gemini(cfg ProviderConfig) Provider {
 // implements AnthropicWire: Messages API clients (POST /v1/messages)
 // routed to it pass through unchanged.
 func Anthropic(cfg ProviderConfig) Provider {
-	return anthropicprov.New(anthropicprov.Config(cfg.withDefaults("anthropic", DefaultAnthropicBaseURL, DefaultAnthropicModels())))
+	return withKeys(cfg, func(cfg ProviderConfig) Provider {
+		return anthropicprov.New(anthropicprov.Config(cfg.withDefaults("anthropic", DefaultAnthropicBaseURL, DefaultAnthropicModels())))
+	})
 }
 
 // OpenAICompatible returns a provider for any vendor that speaks the OpenAI
 // Chat Completions API (vLLM, Ollama, OpenRouter, …). Name and BaseURL are
 // required.
 func OpenAICompatible(cfg ProviderConfig) Provider {
-	return openaiprov.New(openaiprov.Config(cfg))
+	return withKeys(cfg, func(cfg ProviderConfig) Provider {
+		return openaiprov.New(openaiprov.Config{Name: cfg.Name, BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, Models: cfg.Models, Headers: cfg.Headers})
+	})
 }
 
 func trimSlash(s string) string {

@@ -3,6 +3,7 @@ package llmbridge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -86,32 +87,66 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 
 // send is the attempt loop: it walks the targets in order until one
 // answers 2xx, and returns that response with the target that gave it. A
-// retryable failure (CheckRetry) moves on to the next target at once; on
-// the last target it is retried up to RetryPolicy.Max times with Backoff
-// between tries, unless the upstream asks to wait longer than
-// MaxRetryAfter. A failure that is not retryable ends the loop with the
-// upstream's own error. Nothing here has reached the client yet, which is
-// what makes trying again safe.
+// retryable failure (the route's RetryOn, else CheckRetry) moves on to the
+// next target at once; on the last target it is retried up to
+// RetryPolicy.Max times with Backoff between tries, unless the upstream
+// asks to wait longer than MaxRetryAfter. A failure that is not retryable
+// ends the loop with the upstream's own error. Nothing here has reached
+// the client yet, which is what makes trying again safe.
+//
+// Every attempt feeds the target's breaker (breaker.go) and its key's
+// state; a target ejected meanwhile, or whose half-open probe another
+// request holds, is skipped. Going past the first attempt takes a place
+// in the retry budget; without one the last failure is the answer.
 func (c *call) send(targets []target) (*http.Response, error) {
 	pol := &c.b.cfg.retry
+	hs := &c.b.health
+	if !c.inSend {
+		c.inSend = true
+		hs.active.Add(1) // released by end (release)
+	}
+	var lastErr error
 	for i, t := range targets {
 		last := i == len(targets)-1
 		for try := 0; ; try++ {
+			if c.sent > 0 && !c.retried {
+				if !hs.retryAllowed() {
+					return nil, lastErr // the budget is spent: no retry storm
+				}
+				c.retried = true
+				hs.retrying.Add(1)
+			}
+			start := c.b.clock.Now()
+			if !t.h.begin(start) {
+				break // ejected meanwhile, or another request probes it
+			}
 			if c.sent > 0 {
 				c.rec.Retries++
 			}
 			c.sent++
+			t.h.inflight.Add(1)
 			resp, err := c.attempt(t)
+			now := c.b.clock.Now()
 			if err == nil && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-				c.target = t
-				c.rec.Provider, c.rec.UpstreamModel = t.up.name, t.model
+				t.h.success(now, now.Sub(start))
+				c.target = t // holds its in-flight count until release
+				c.rec.Provider, c.rec.UpstreamModel, c.rec.ProviderKey = t.up.name, t.model, t.key.id
 				return resp, nil
 			}
+			t.h.inflight.Add(-1)
 			var buildErr *APIError
 			if errors.As(err, &buildErr) { // the request could not be built: no upstream involved
+				t.h.abandon()
 				return nil, err
 			}
+			kind := c.judge(t, now, resp, err)
 			retry, cerr := pol.checkRetry(c.ctx, resp, err)
+			if c.retryOn != 0 && cerr == nil {
+				retry = kind&c.retryOn != 0 && c.ctx.Err() == nil
+			}
+			if kind == failAuth && !last {
+				retry = true // the bridge's key, not the request: try the others
+			}
 			if retry && cerr == nil && last {
 				retry = try < pol.Max && !c.tooPatient(resp)
 			}
@@ -122,7 +157,11 @@ func (c *call) send(targets []target) (*http.Response, error) {
 				drain(resp)
 				return nil, c.upstreamError(t, errors.Join(err, cerr))
 			}
-			drain(resp)
+			if resp != nil {
+				lastErr = c.decodeError(t, resp) // read and closed: the answer if nothing else works
+			} else {
+				lastErr = c.upstreamError(t, err)
+			}
 			if !last {
 				break // fail over at once: another target may be healthy
 			}
@@ -132,7 +171,94 @@ func (c *call) send(targets []target) (*http.Response, error) {
 			}
 		}
 	}
-	return nil, errorf(http.StatusInternalServerError, ErrorTypeServer, "no_target", "the router returned no target")
+	if lastErr != nil {
+		return nil, lastErr
+	}
+	return nil, &APIError{Status: http.StatusServiceUnavailable, Type: ErrorTypeServer, Code: "targets_unavailable", RetryAfter: "1",
+		Message: fmt.Sprintf("every target for model `%s` is failing and ejected for now", c.req.Model)}
+}
+
+// judge classifies a failed attempt and feeds the target's breaker and
+// its key's state: connect errors, timeouts, 429 and 5xx count towards
+// ejection; 429 also rests the key; 401/403 take the key out; other 4xx
+// prove the upstream alive.
+func (c *call) judge(t target, now time.Time, resp *http.Response, err error) failKind {
+	k := failureKind(c.parent, resp, err)
+	pol := &c.b.cfg.breaker
+	switch k {
+	case failConnect, failTimeout, fail5xx:
+		t.h.failure(now, failureText(resp, err), true)
+	case fail429:
+		t.h.failure(now, failureText(resp, err), true)
+		d, ok := retryAfter(resp.Header, now)
+		if !ok {
+			d = pol.KeyCooldown
+		}
+		t.key.coolDown(now, min(d, pol.MaxEjection))
+	case failAuth:
+		t.h.failure(now, failureText(resp, err), false)
+		if len(t.up.keys) > 1 {
+			t.key.takeOut(c.b.log, t.up.name, resp.StatusCode)
+		}
+	case failClient:
+		t.h.neutral(now)
+	default:
+		if err != nil && c.parent.Err() == nil {
+			t.h.failure(now, failureText(resp, err), true) // reset, EOF: the upstream broke
+		} else {
+			t.h.abandon() // the client went away: nothing learnt
+		}
+	}
+	return k
+}
+
+// failureKind names a failed attempt's kind, as RetryOn does.
+func failureKind(parent context.Context, resp *http.Response, err error) failKind {
+	if err != nil {
+		switch {
+		case parent.Err() != nil:
+			return failOther
+		case errors.Is(err, errHeaderTimeout) || isTimeout(err):
+			return failTimeout
+		case isConnectError(err):
+			return failConnect
+		}
+		return failOther
+	}
+	switch s := resp.StatusCode; {
+	case s == http.StatusTooManyRequests:
+		return fail429
+	case s == http.StatusUnauthorized || s == http.StatusForbidden:
+		return failAuth
+	case s >= 500:
+		return fail5xx
+	}
+	return failClient
+}
+
+// failureText summarises a failure for the health report.
+func failureText(resp *http.Response, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return "HTTP " + strconv.Itoa(resp.StatusCode)
+}
+
+// release gives back what send holds: the call's place among active
+// requests and in the retry budget, and the answering target's in-flight
+// count. end calls it; it is idempotent.
+func (c *call) release() {
+	if !c.inSend {
+		return
+	}
+	c.inSend = false
+	c.b.health.active.Add(-1)
+	if c.retried {
+		c.b.health.retrying.Add(-1)
+	}
+	if c.target.h != nil {
+		c.target.h.inflight.Add(-1)
+	}
 }
 
 // tooPatient reports whether a failed response asks to wait longer than
@@ -180,7 +306,7 @@ func (c *call) attempt(t target) (*http.Response, error) {
 
 // decodeError turns a non-2xx response into the upstream's *APIError.
 func (c *call) decodeError(t target, resp *http.Response) error {
-	derr := t.up.p.DecodeError(resp)
+	derr := t.prov().DecodeError(resp)
 	var ae *APIError
 	if !errors.As(derr, &ae) {
 		ae = &APIError{Status: resp.StatusCode, Type: ErrorTypeUpstream, Provider: t.up.name, Err: derr,

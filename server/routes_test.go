@@ -1,0 +1,88 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/llmbridge/llmbridge"
+)
+
+func writeConfig(t *testing.T, yaml string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRoutesFromYAMLAndKeyLists(t *testing.T) {
+	p := writeConfig(t, `
+providers:
+  - {name: azure-eu, base_url: "http://127.0.0.1:1/v1", api_keys: [az1, az2], api_key_envs: [AZ3], models: [gpt-4o]}
+routes:
+  - name: smart
+    strategy: weighted
+    targets:
+      - {model: openai/gpt-4o, weight: 3}
+      - {model: azure-eu/gpt-4o}
+    fallbacks: [azure-eu/gpt-4o]
+    retry_on: [connect, 5xx]
+`)
+	c, err := LoadConfig(map[string]string{"LLMBRIDGE_CONFIG": p, "OPENAI_API_KEY": "o1, o2,o3", "AZ3": "az3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Routes) != 1 || c.Routes[0].Targets[1].Weight != 1 || c.Routes[0].Targets[0].Weight != 3 {
+		t.Fatalf("routes %+v", c.Routes)
+	}
+	if got := c.Providers[0].more; strings.Join(got, ",") != "az1,az2,az3" {
+		t.Errorf("keys %v", got)
+	}
+	b, err := llmbridge.New(c.Options(slog.New(slog.NewTextHandler(io.Discard, nil)))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	keys := map[string]int{}
+	for _, h := range b.Health() {
+		keys[h.Provider]++
+	}
+	if keys["openai"] != 3 || keys["azure-eu"] != 3 {
+		t.Errorf("targets per provider %v (want one per key)", keys)
+	}
+}
+
+func TestBadRoutesFailStartListingEveryProblem(t *testing.T) {
+	p := writeConfig(t, `
+providers:
+  - {name: x, base_url: "http://127.0.0.1:1/v1", api_keys: [], models: [m]}
+routes:
+  - {name: a, strategy: fastest, targets: [{model: ghost/m}], fallbacks: [b]}
+  - {name: b, targets: [{model: x/m, weight: 0}], fallbacks: [a]}
+  - {name: x/m2, targets: [{model: x/m}]}
+`)
+	c, err := LoadConfig(map[string]string{"LLMBRIDGE_CONFIG": p, "OPENAI_API_KEY": "o1,,o3"})
+	if err == nil {
+		t.Fatal("LoadConfig accepted bad keys and weights")
+	}
+	for _, want := range []string{"api_keys/api_key_envs is an empty list", "OPENAI_API_KEY: key 2 of the comma list is empty", "weight 0 must be positive"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("LoadConfig error lacks %q:\n%v", want, err)
+		}
+	}
+	c.OpenAIKey = "o1"
+	_, err = llmbridge.New(c.Options(slog.New(slog.NewTextHandler(io.Discard, nil)))...)
+	if err == nil {
+		t.Fatal("New accepted bad routes")
+	}
+	for _, want := range []string{`strategy "fastest"`, `"ghost/m"`, "lead back", "shadows the provider model x/m2"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("New error lacks %q:\n%v", want, err)
+		}
+	}
+}
