@@ -1,0 +1,18 @@
+// Package ui is the bridge's admin web UI under /admin/: a sign-in page,
+// and the Live, Usage & cost, Providers & routes, Keys and Status pages.
+//
+// The pages are server-rendered with html/template and filled in by a
+// little plain JavaScript that reads only the admin APIs
+// (/admin/api/usage, /admin/api/requests, /admin/api/keys,
+// /admin/api/live, /admin/api/health and /healthz) with the session
+// cookie, so what the UI shows is what the API gives. Every asset is
+// embedded (go:embed): no CDN, no network at run time, no build step.
+//
+// Signing in with the admin key starts a session (an HttpOnly,
+// SameSite=Strict cookie, Secure over TLS, expiring); Handler.Authorized
+// is the check the admin API accepts besides the bearer admin key, and it
+// demands the session's CSRF token (the X-CSRF-Token header) on every
+// state-changing call. Every response carries a Content-Security-Policy
+// without inline scripts, X-Frame-Options: DENY and Referrer-Policy:
+// no-referrer.
+package ui

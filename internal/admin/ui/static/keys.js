@@ -1,0 +1,150 @@
+// Keys page: virtual keys with spend against budget; create (the secret
+// shown once), edit limits and models, revoke — all through
+// /admin/api/keys.
+'use strict';
+(() => {
+  const { api, el, usd, clear } = LB;
+  const body = document.getElementById('keys-rows');
+  const msg = document.getElementById('keys-message');
+  const form = document.getElementById('key-form');
+  const formError = document.getElementById('form-error');
+  const title = document.getElementById('form-title');
+  const save = document.getElementById('save-key');
+  const cancel = document.getElementById('cancel-edit');
+  const editId = document.getElementById('edit-id');
+  const f = (id) => document.getElementById('k-' + id);
+  const numFields = { rpm: 'rpm', tpm: 'tpm', parallel: 'max_parallel', daily: 'daily_budget_usd', monthly: 'monthly_budget_usd' };
+
+  function meter(spent, budget) {
+    if (!budget) return el('span', {}, usd(spent || 0));
+    const ratio = (spent || 0) / budget;
+    const bar = el('span', { class: ratio >= 1 ? 'over' : null });
+    bar.style.width = Math.min(100, ratio * 100).toFixed(1) + '%';
+    return el('span', {}, usd(spent || 0) + ' of ' + usd(budget),
+      el('span', { class: 'meter', role: 'img', 'aria-label': Math.round(ratio * 100) + '% of the budget' }, bar));
+  }
+
+  function limits(k) {
+    const parts = [];
+    if (k.rpm) parts.push(k.rpm + ' req/min');
+    if (k.tpm) parts.push(k.tpm + ' tok/min');
+    if (k.max_parallel) parts.push(k.max_parallel + ' in flight');
+    return parts.join(', ') || 'none';
+  }
+
+  function stateOf(k) {
+    if (k.revoked_at) return 'revoked';
+    if (k.expires_at && new Date(k.expires_at) <= new Date()) return 'expired';
+    return 'active';
+  }
+
+  function row(k) {
+    const state = stateOf(k);
+    const actions = el('td', {});
+    if (state !== 'revoked') {
+      actions.append(el('button', { type: 'button', class: 'secondary', 'data-action': 'edit', onclick: () => edit(k) }, 'Edit'), ' ');
+      const revoke = el('button', { type: 'button', class: 'danger', 'data-action': 'revoke' }, 'Revoke');
+      revoke.addEventListener('click', async () => {
+        if (revoke.dataset.confirm !== 'true') {
+          revoke.dataset.confirm = 'true';
+          revoke.textContent = 'Confirm revoke';
+          return;
+        }
+        try {
+          await api('DELETE', '/admin/api/keys/' + encodeURIComponent(k.id));
+          msg.textContent = 'Revoked ' + k.name + ' (' + k.id + ').';
+          await list();
+        } catch (e) { msg.textContent = 'Revoking failed: ' + e.message; }
+      });
+      actions.append(revoke);
+    }
+    const sp = k.spend || {};
+    return el('tr', { 'data-key-id': k.id, 'data-state': state, class: state === 'active' ? null : 'flight' },
+      el('td', {}, k.name), el('td', {}, k.id + ' …' + k.last4), el('td', {}, k.owner || ''),
+      el('td', {}, (k.models || []).join(', ') || 'any'), el('td', {}, limits(k)),
+      el('td', {}, meter(sp.today_usd, k.daily_budget_usd)), el('td', {}, meter(sp.month_usd, k.monthly_budget_usd)),
+      el('td', {}, state), actions);
+  }
+
+  async function list() {
+    try {
+      const data = await api('GET', '/admin/api/keys');
+      clear(body);
+      for (const k of data.keys) body.append(row(k));
+      if (data.keys.length === 0) body.append(el('tr', {}, el('td', { colspan: 9, class: 'muted' }, 'No virtual keys yet: create one below.')));
+    } catch (e) {
+      msg.textContent = 'Could not list keys: ' + e.message;
+    }
+    document.body.dataset.ready = 'true';
+  }
+
+  function reset() {
+    form.reset();
+    editId.value = '';
+    title.textContent = 'Create a key';
+    save.textContent = 'Create key';
+    cancel.hidden = true;
+    formError.hidden = true;
+  }
+
+  function edit(k) {
+    reset();
+    editId.value = k.id;
+    f('name').value = k.name;
+    f('owner').value = k.owner || '';
+    f('models').value = (k.models || []).join(', ');
+    for (const [id, field] of Object.entries(numFields)) f(id).value = k[field] || '';
+    f('expires').value = k.expires_at || '';
+    title.textContent = 'Edit ' + k.name + ' (' + k.id + ')';
+    save.textContent = 'Save changes';
+    cancel.hidden = false;
+    f('name').focus();
+  }
+
+  function params() {
+    const p = { name: f('name').value.trim(), owner: f('owner').value.trim() };
+    p.models = f('models').value.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const [id, field] of Object.entries(numFields)) p[field] = f(id).value === '' ? 0 : Number(f(id).value);
+    const exp = f('expires').value.trim();
+    p.expires_at = exp === '' ? null : exp;
+    return p;
+  }
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    formError.hidden = true;
+    try {
+      if (editId.value) {
+        const k = await api('PATCH', '/admin/api/keys/' + encodeURIComponent(editId.value), params());
+        msg.textContent = 'Saved ' + k.name + '.' + (k.warnings ? ' ' + k.warnings.join(' ') : '');
+      } else {
+        const k = await api('POST', '/admin/api/keys', params());
+        document.getElementById('key-secret').value = k.key;
+        document.getElementById('copy-state').textContent = '';
+        document.getElementById('secret-box').hidden = false;
+        msg.textContent = 'Created ' + k.name + ' (' + k.id + ').' + (k.warnings ? ' ' + k.warnings.join(' ') : '');
+      }
+      reset();
+      await list();
+    } catch (err) {
+      formError.textContent = (err.param ? err.param + ': ' : '') + err.message;
+      formError.hidden = false;
+    }
+  });
+  cancel.addEventListener('click', reset);
+
+  document.getElementById('copy-secret').addEventListener('click', async () => {
+    const input = document.getElementById('key-secret');
+    const state = document.getElementById('copy-state');
+    try {
+      await navigator.clipboard.writeText(input.value);
+      state.textContent = 'Copied.';
+    } catch (e) {
+      input.focus();
+      input.select();
+      state.textContent = 'Selected: press Ctrl+C (⌘C) to copy.';
+    }
+  });
+
+  list();
+})();

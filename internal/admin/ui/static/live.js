@@ -1,0 +1,160 @@
+// Live page: the last stored requests, then every request as it happens
+// from the live feed (/admin/api/live, Server-Sent Events).
+'use strict';
+(() => {
+  const { api, el, num, usd, ms, time, isError } = LB;
+  const rows = document.getElementById('live-rows');
+  const state = document.getElementById('feed-state');
+  const flightCount = document.getElementById('in-flight');
+  const pauseBtn = document.getElementById('pause');
+  const fKey = document.getElementById('filter-key');
+  const fModel = document.getElementById('filter-model');
+  const fStatus = document.getElementById('filter-status');
+  const maxRows = 500;
+  const inFlight = new Map(); // request id → row of a started request
+  let paused = false;
+  let queued = [];
+
+  // Events and stored rows share one shape: the live feed's.
+  const fromStored = (r) => ({
+    type: 'end', time: r.time, request_id: r.request_id, key_id: r.key_id, model: r.client_model,
+    target: r.model, status: r.status, prompt_tokens: r.prompt_tokens, completion_tokens: r.completion_tokens,
+    cost_usd: r.cost_usd, ttft_ms: r.ttft_ms, duration_ms: r.duration_ms, error: r.error,
+  });
+
+  function setState(s, text) {
+    state.dataset.state = s;
+    state.textContent = text;
+  }
+
+  function matches(tr) {
+    const d = tr.dataset;
+    const k = fKey.value.trim().toLowerCase();
+    const m = fModel.value.trim().toLowerCase();
+    if (k && !(d.key || '').toLowerCase().includes(k)) return false;
+    if (m && !(d.model || '').toLowerCase().includes(m)) return false;
+    switch (fStatus.value) {
+      case 'ok': return d.kind === 'ok';
+      case 'error': return d.kind === 'error';
+      case 'flight': return d.kind === 'flight';
+    }
+    return true;
+  }
+
+  function applyFilter(tr) {
+    tr.hidden = !matches(tr);
+    const det = tr.nextElementSibling;
+    if (det && det.classList.contains('detail')) det.hidden = tr.hidden || det.dataset.open !== 'true';
+  }
+
+  function detailRow(ev) {
+    const lines = ['request id: ' + ev.request_id];
+    if (ev.error_code) lines.push('code: ' + ev.error_code);
+    if (ev.error) lines.push('error: ' + ev.error);
+    return el('tr', { class: 'detail', hidden: true, 'data-open': 'false' }, el('td', { colspan: 8 }, lines.join('\n')));
+  }
+
+  function render(ev) {
+    const flight = ev.type === 'start';
+    const err = !flight && isError(ev.status, ev.error);
+    const key = ev.key_name ? ev.key_name + ' (' + ev.key_id + ')' : ev.key_id || '–';
+    const target = ev.target || (ev.provider ? ev.provider + '/' + ev.upstream_model : '');
+    const model = ev.model + (target && target !== ev.model ? ' → ' + target : '');
+    const tr = el('tr', {
+      class: flight ? 'flight' : err ? 'err' : null, 'data-request-id': ev.request_id,
+      'data-key': key, 'data-model': model, 'data-kind': flight ? 'flight' : err ? 'error' : 'ok',
+    });
+    let statusCell;
+    if (flight) statusCell = el('td', { class: 'status' }, ev.stream ? 'streaming…' : 'in flight…');
+    else if (err) {
+      const det = detailRow(ev);
+      const btn = el('button', { type: 'button', class: 'link', 'aria-expanded': 'false', title: 'Show the error' }, 'details');
+      btn.addEventListener('click', () => {
+        const open = det.dataset.open !== 'true';
+        det.dataset.open = String(open);
+        det.hidden = !open;
+        btn.setAttribute('aria-expanded', String(open));
+      });
+      statusCell = el('td', { class: 'status' }, String(ev.status || 'error') + ' ', btn);
+      tr.detail = det;
+    } else statusCell = el('td', { class: 'status' }, String(ev.status));
+    tr.append(
+      el('td', {}, time(ev.time)), el('td', {}, key), el('td', {}, model), statusCell,
+      el('td', { class: 'num' }, flight ? '' : num(ev.prompt_tokens) + ' / ' + num(ev.completion_tokens)),
+      el('td', { class: 'num' }, flight ? '' : usd(ev.cost_usd)),
+      el('td', { class: 'num' }, flight ? '' : ms(ev.ttft_ms)),
+      el('td', { class: 'num' }, flight ? '' : ms(ev.duration_ms)),
+    );
+    return tr;
+  }
+
+  function insert(tr, before) {
+    rows.insertBefore(tr, before);
+    if (tr.detail) rows.insertBefore(tr.detail, tr.nextSibling);
+    applyFilter(tr);
+  }
+
+  function show(ev) {
+    const tr = render(ev);
+    const old = inFlight.get(ev.request_id);
+    if (ev.type === 'start') {
+      insert(tr, rows.firstChild);
+      inFlight.set(ev.request_id, tr);
+    } else if (old) {
+      insert(tr, old);
+      old.remove();
+      inFlight.delete(ev.request_id);
+    } else insert(tr, rows.firstChild);
+    flightCount.textContent = String(inFlight.size);
+    while (rows.children.length > maxRows * 2) rows.lastChild.remove();
+  }
+
+  function receive(ev) {
+    if (paused) {
+      if (queued.length < 5000) queued.push(ev);
+      return;
+    }
+    show(ev);
+  }
+
+  pauseBtn.addEventListener('click', () => {
+    paused = !paused;
+    pauseBtn.setAttribute('aria-pressed', String(paused));
+    pauseBtn.textContent = paused ? 'Resume' : 'Pause';
+    if (!paused) {
+      const q = queued;
+      queued = [];
+      q.forEach(show);
+    }
+  });
+  for (const f of [fKey, fModel, fStatus]) {
+    f.addEventListener('input', () => { for (const tr of rows.querySelectorAll('tr[data-kind]')) applyFilter(tr); });
+  }
+
+  function connect() {
+    const es = new EventSource('/admin/api/live');
+    es.addEventListener('open', () => setState('connected', 'live'));
+    for (const name of ['start', 'end']) {
+      es.addEventListener(name, (m) => {
+        try { receive(JSON.parse(m.data)); } catch (e) { /* a malformed event is skipped */ }
+      });
+    }
+    es.addEventListener('dropped', () => {
+      setState('reconnecting', 'fell behind; reconnecting…');
+      es.close();
+      setTimeout(connect, 500);
+    });
+    es.addEventListener('error', () => {
+      if (es.readyState === EventSource.CLOSED) {
+        setState('reconnecting', 'disconnected; retrying…');
+        setTimeout(connect, 2000);
+      } else setState('reconnecting', 'reconnecting…');
+    });
+  }
+
+  // History first, so the feed's newer rows land above it.
+  api('GET', '/admin/api/requests?limit=25')
+    .then((page) => { for (const r of page.requests.slice().reverse()) show(fromStored(r)); })
+    .catch((e) => { rows.append(el('tr', {}, el('td', { colspan: 8, class: 'muted' }, 'No stored requests: ' + e.message))); })
+    .finally(() => { document.body.dataset.ready = 'true'; connect(); });
+})();
