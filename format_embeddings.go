@@ -1,0 +1,218 @@
+package llmbridge
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
+	geminiprov "github.com/llmbridge/llmbridge/internal/provider/gemini"
+	openaiprov "github.com/llmbridge/llmbridge/internal/provider/openai"
+	"github.com/tidwall/gjson"
+)
+
+// The built-in providers that serve embeddings.
+var (
+	_ EmbeddingsWire = (*openaiprov.Provider)(nil)
+	_ Embedder       = (*geminiprov.Provider)(nil)
+)
+
+// embeddingsFormat is OpenAI's embeddings API (POST /v1/embeddings).
+// Embeddings are not chat: there is no canonical request, so every
+// provider gets its upstream request from passThrough — the client's
+// bytes for an EmbeddingsWire provider, a translation for an Embedder
+// (Gemini's batchEmbedContents), and a 400 naming the provider for any
+// other — and every answer goes through relayNative. The chat encoders
+// it embeds for errors (OpenAI's shape) are never asked to encode a
+// response or a stream. Records have Format "embeddings" and the prompt
+// tokens of the upstream's usage, or of the TokenCounter when the
+// upstream reports none.
+type embeddingsFormat struct{ chatFormat }
+
+func (embeddingsFormat) name() string { return "embeddings" }
+
+// uncached: embeddings are not answers the response cache replays.
+func (embeddingsFormat) uncached() {}
+
+func (embeddingsFormat) patterns() []string {
+	return []string{"POST /v1/embeddings", "POST /embeddings"}
+}
+
+func (embeddingsFormat) parse(body []byte) envelope { return embeddingsEnvelope(body) }
+
+// embeddingsEnvelope validates an embeddings body: a JSON object; model a
+// non-empty string; input a string, or a non-empty array of strings, of
+// token ids, or of non-empty arrays of token ids; encoding_format float
+// or base64; dimensions a positive integer; user a string. Other members
+// pass through.
+func embeddingsEnvelope(body []byte) envelope {
+	var env envelope
+	bad := func(param, code, format string, args ...any) envelope {
+		env.bad = &APIError{Status: http.StatusBadRequest, Type: ErrorTypeInvalidRequest, Param: param, Code: code, Message: fmt.Sprintf(format, args...)}
+		return env
+	}
+	if !json.Valid(body) {
+		return bad("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
+	}
+	if !utf8.Valid(body) { // encoding/json would read a different model than the router
+		return bad("", "invalid_json", "We could not parse the JSON body of your request: it is not valid UTF-8.")
+	}
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return bad("", "invalid_request", "The request body must be a JSON object.")
+	}
+	f := gjson.GetManyBytes(body, "model", "input", "encoding_format", "dimensions", "user")
+	model, input, format, dims, user := f[0], f[1], f[2], f[3], f[4]
+	if model.Type == gjson.String {
+		env.model = openai.ClipModel(model.Str)
+	}
+	switch {
+	case !model.Exists():
+		return bad("model", "missing_required_parameter", "You must provide a model parameter.")
+	case model.Type != gjson.String:
+		return bad("model", "invalid_type", "model must be a string.")
+	case model.Str == "":
+		return bad("model", "invalid_value", "model must not be empty.")
+	case len(model.Str) > openai.MaxModelLen:
+		return bad("model", "invalid_value", "model may be at most %d characters long.", openai.MaxModelLen)
+	case !input.Exists():
+		return bad("input", "missing_required_parameter", "Missing required parameter: 'input'.")
+	case format.Exists() && format.Type != gjson.Null && (format.Type != gjson.String || format.Str != "float" && format.Str != "base64"):
+		return bad("encoding_format", "invalid_value", "encoding_format must be float or base64.")
+	case dims.Exists() && dims.Type != gjson.Null && !positiveInt(dims):
+		return bad("dimensions", "invalid_value", "dimensions must be a positive integer.")
+	case user.Exists() && user.Type != gjson.String:
+		return bad("user", "invalid_type", "user must be a string.")
+	}
+	if param, msg := checkEmbeddingInput(input); msg != "" {
+		return bad(param, "invalid_value", "%s", msg)
+	}
+	return env
+}
+
+func positiveInt(r gjson.Result) bool {
+	n, err := strconv.ParseInt(r.Raw, 10, 64)
+	return r.Type == gjson.Number && err == nil && n >= 1
+}
+
+// checkEmbeddingInput returns the member and the reason input is not
+// acceptable, or "" and "".
+func checkEmbeddingInput(input gjson.Result) (string, string) {
+	const shape = "input must be a string, an array of strings, an array of token ids or an array of token id arrays."
+	switch {
+	case input.Type == gjson.String:
+		return "", ""
+	case !input.IsArray():
+		return "input", shape
+	}
+	items := input.Array()
+	if len(items) == 0 {
+		return "input", "input must not be empty."
+	}
+	first := items[0]
+	for i, it := range items {
+		param := "input[" + strconv.Itoa(i) + "]"
+		switch {
+		case first.Type == gjson.String && it.Type != gjson.String,
+			first.Type == gjson.Number && !isTokenID(it),
+			first.IsArray() && !it.IsArray():
+			return param, "the items of input must all be of one kind: " + shape
+		case first.Type != gjson.String && first.Type != gjson.Number && !first.IsArray():
+			return param, shape
+		case it.IsArray():
+			ids := it.Array()
+			if len(ids) == 0 {
+				return param, "a token id array must not be empty."
+			}
+			for j, id := range ids {
+				if !isTokenID(id) {
+					return param + "[" + strconv.Itoa(j) + "]", "token ids must be non-negative integers."
+				}
+			}
+		}
+	}
+	return "", ""
+}
+
+func isTokenID(r gjson.Result) bool {
+	n, err := strconv.ParseInt(r.Raw, 10, 64)
+	return r.Type == gjson.Number && err == nil && n >= 0
+}
+
+// decode refuses: an embeddings request has no chat form (Request.Chat
+// reports this error).
+func (embeddingsFormat) decode([]byte) (*ChatRequest, *APIError) {
+	return nil, errorf(http.StatusBadRequest, ErrorTypeInvalidRequest, "invalid_request", "the embeddings endpoint has no chat request")
+}
+
+// passThrough returns how to build the upstream request for every
+// provider (see embeddingsFormat).
+func (embeddingsFormat) passThrough(p Provider) rawRequest {
+	if w, ok := p.(EmbeddingsWire); ok {
+		return func(ctx context.Context, body []byte, model string, _ bool, _ http.Header) (*http.Request, error) {
+			return w.NewRawEmbeddingsRequest(ctx, body, model)
+		}
+	}
+	if e, ok := p.(Embedder); ok {
+		return func(ctx context.Context, body []byte, model string, _ bool, _ http.Header) (*http.Request, error) {
+			return e.NewOpenAIEmbeddingsRequest(ctx, body, model)
+		}
+	}
+	return func(context.Context, []byte, string, bool, http.Header) (*http.Request, error) {
+		return nil, &APIError{Status: http.StatusBadRequest, Type: ErrorTypeInvalidRequest, Code: "embeddings_not_supported", Param: "model",
+			Message: fmt.Sprintf("The provider %s does not serve embeddings; route the model to a provider that does (OpenAI, an OpenAI-compatible vendor or Gemini).", p.Name())}
+	}
+}
+
+// relayNative relays the embeddings response: unchanged from an
+// EmbeddingsWire upstream, translated from an Embedder's. The record
+// takes the response's usage, or counts the input when there is none.
+func (embeddingsFormat) relayNative(c *call, o *httpOutput, resp *http.Response) {
+	p, model := c.target.prov(), c.target.model // the key's provider, as passThrough saw it
+	var out []byte
+	var err error
+	if e, ok := p.(Embedder); ok && !isEmbeddingsWire(p) {
+		out, err = e.DecodeOpenAIEmbeddings(resp, c.body, model, func(text string) int { return c.b.tokens.CountText(model, text) })
+	} else {
+		out, err = openai.ReadResponseBody(resp.Body)
+		resp.Body.Close()
+	}
+	if err != nil {
+		o.fail(c, c.fail(err))
+		return
+	}
+	if u := gjson.GetBytes(out, "usage"); u.IsObject() && u.Get("prompt_tokens").Exists() {
+		c.rawUsage = []byte(u.Raw)
+	} else {
+		n := embeddingInputTokens(c, model)
+		c.usage = &Usage{PromptTokens: n, TotalTokens: n}
+	}
+	o.write(c, out)
+}
+
+func isEmbeddingsWire(p Provider) bool { _, ok := p.(EmbeddingsWire); return ok }
+
+// embeddingInputTokens counts the client's input: texts with the
+// TokenCounter, token id arrays by their length.
+func embeddingInputTokens(c *call, model string) int {
+	input := gjson.GetBytes(c.body, "input")
+	if input.Type == gjson.String {
+		return c.b.tokens.CountText(model, input.Str)
+	}
+	n, ids := 0, 0
+	input.ForEach(func(_, it gjson.Result) bool {
+		switch {
+		case it.Type == gjson.String:
+			n += c.b.tokens.CountText(model, it.Str)
+		case it.IsArray():
+			n += len(it.Array())
+		default:
+			ids++
+		}
+		return true
+	})
+	return n + ids
+}

@@ -1,0 +1,372 @@
+package llmbridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
+	openaiprov "github.com/llmbridge/llmbridge/internal/provider/openai"
+	"github.com/llmbridge/llmbridge/internal/responses"
+	"github.com/llmbridge/llmbridge/internal/sse"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+)
+
+// responsesFormat is OpenAI's Responses API (POST /v1/responses), as
+// Codex CLI, the Agents SDK and the newer OpenAI SDKs speak it. Providers
+// that implement ResponsesWire get the client's bytes and every event of
+// their answer is relayed unchanged (the upstream keeps
+// previous_response_id state, encrypted reasoning and hosted tools); for
+// every other provider the body is translated to the canonical Chat
+// request by internal/responses, and the answer back to a Response object
+// or event stream. The translation is per-call state (c.state) that the
+// encoders echo. Errors have OpenAI's shape; a stream that breaks after it
+// started ends with a response.failed event continuing its sequence
+// numbers, never with a completion.
+type responsesFormat struct{}
+
+// The built-in OpenAI provider is the pass-through target.
+var _ ResponsesWire = (*openaiprov.Responses)(nil)
+
+func (responsesFormat) name() string { return "responses" }
+
+func (responsesFormat) patterns() []string {
+	return []string{"POST /v1/responses", "POST /responses"}
+}
+
+// parse checks what every route needs (a JSON object, a model, stream a
+// boolean). The members are validated in full by decode, on the translated
+// path only: an OpenAI upstream judges its own API, new members included.
+func (responsesFormat) parse(body []byte) envelope { return responsesEnvelope(body) }
+
+func responsesEnvelope(body []byte) envelope {
+	var env envelope
+	bad := func(param, code, format string, args ...any) envelope {
+		env.bad = &APIError{Status: http.StatusBadRequest, Type: ErrorTypeInvalidRequest, Param: param, Code: code, Message: fmt.Sprintf(format, args...)}
+		return env
+	}
+	if !json.Valid(body) {
+		return bad("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
+	}
+	if !utf8.Valid(body) { // encoding/json would read a different model than the router
+		return bad("", "invalid_json", "We could not parse the JSON body of your request: it is not valid UTF-8.")
+	}
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return bad("", "invalid_request", "The request body must be a JSON object.")
+	}
+	var model, stream gjson.Result
+	dup := ""
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "model":
+			if model.Exists() {
+				dup = k.Str
+			}
+			model = v
+		case "stream":
+			if stream.Exists() {
+				dup = k.Str
+			}
+			stream = v
+		}
+		return dup == ""
+	})
+	if dup == "" && model.Type == gjson.String {
+		env.model = openai.ClipModel(model.Str)
+	}
+	env.stream = stream.Type == gjson.True
+	switch {
+	case dup != "":
+		return bad(dup, "invalid_request", "The member %q is given more than once.", dup)
+	case !model.Exists():
+		return bad("model", "missing_required_parameter", "You must provide a model parameter.")
+	case model.Type != gjson.String:
+		return bad("model", "invalid_type", "model must be a string.")
+	case model.Str == "":
+		return bad("model", "invalid_value", "model must not be empty.")
+	case len(model.Str) > openai.MaxModelLen:
+		return bad("model", "invalid_value", "model may be at most %d characters long.", openai.MaxModelLen)
+	case stream.Exists() && stream.Type != gjson.True && stream.Type != gjson.False && stream.Type != gjson.Null:
+		return bad("stream", "invalid_type", "stream must be a boolean.")
+	}
+	return env
+}
+
+func (responsesFormat) decode(body []byte) (*ChatRequest, *APIError) {
+	chat, _, e := responses.ToChat(body)
+	return chat, e
+}
+
+// decodeCall translates the body and keeps the Translation for the
+// encoders.
+func (responsesFormat) decodeCall(c *call) (*ChatRequest, *APIError) {
+	chat, t, e := responses.ToChat(c.body)
+	if e != nil {
+		return nil, e
+	}
+	c.state = t
+	return chat, nil
+}
+
+// translation returns the call's Translation (nil echoes defaults).
+func translation(c *call) *responses.Translation {
+	t, _ := c.state.(*responses.Translation)
+	return t
+}
+
+func (responsesFormat) passThrough(p Provider) rawRequest {
+	if w, ok := p.(ResponsesWire); ok {
+		return func(ctx context.Context, body []byte, model string, stream bool, _ http.Header) (*http.Request, error) {
+			return w.NewRawResponsesRequest(ctx, body, model, stream)
+		}
+	}
+	return nil
+}
+
+// relayNative relays a Responses answer unchanged: every stream event
+// (its "event:" line included) or the response body, reading the usage
+// from the response object on the way.
+func (responsesFormat) relayNative(c *call, o *httpOutput, resp *http.Response) {
+	if c.env.stream {
+		var st relayState
+		err := relayResponses(o.sw, resp.Body, c, &st)
+		resp.Body.Close()
+		endResponsesStream(c, o.sw, err, func(e *APIError) []responses.Event { return []responses.Event{st.failed(e)} })
+		return
+	}
+	out, err := openai.ReadResponseBody(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		o.fail(c, c.fail(err))
+		return
+	}
+	root := gjson.ParseBytes(out)
+	if u := root.Get("usage"); u.IsObject() {
+		c.usage = responsesUsage(u)
+	} else {
+		c.text = appendOutputText(c.text, root.Get("output"))
+		c.boundText()
+	}
+	o.write(c, out)
+}
+
+// relayState is what a pass-through relay remembers to report a failure
+// in the stream's own terms: the upstream's response id and the last
+// sequence number.
+type relayState struct {
+	id  string
+	seq int64
+}
+
+// failed is a response.failed event for e that continues the relayed
+// stream: the next sequence number, the upstream's response id.
+func (st *relayState) failed(e *APIError) responses.Event {
+	ev := responses.FailedEvent(e)
+	if data, err := sjson.SetBytes(ev.Data, "sequence_number", st.seq+1); err == nil {
+		ev.Data = data
+	}
+	if st.id != "" {
+		if data, err := sjson.SetBytes(ev.Data, "response.id", st.id); err == nil {
+			ev.Data = data
+		}
+	}
+	return ev
+}
+
+// relayResponses copies a Responses event stream to the client event by
+// event, noting usage (or, without usage, the generated text) in c. It
+// ends after response.completed or response.incomplete; an upstream
+// response.failed or error event is relayed and ends it with errReported;
+// a stream that stops before any of these ends with ErrTruncated.
+func relayResponses(sw *streamWriter, body io.Reader, c *call, st *relayState) error {
+	r := sse.NewReader(body)
+	st.seq = -1
+	for {
+		ev, err := r.Next()
+		if err != nil {
+			if err == io.EOF {
+				return openai.Truncated("no response.completed")
+			}
+			return err
+		}
+		f := gjson.GetManyBytes(ev.Data, "type", "sequence_number", "delta")
+		typ := f[0].Str
+		if f[1].Exists() {
+			st.seq = f[1].Int()
+		}
+		if f[2].Type == gjson.String && strings.HasSuffix(typ, ".delta") {
+			c.text = append(c.text, f[2].Str...)
+			c.boundText()
+		}
+		var resp gjson.Result
+		switch typ {
+		case "response.created", "response.completed", "response.incomplete", "response.failed":
+			resp = gjson.GetBytes(ev.Data, "response")
+			if id := resp.Get("id"); st.id == "" && id.Type == gjson.String {
+				st.id = id.Str
+			}
+			if u := resp.Get("usage"); u.IsObject() {
+				c.usage = responsesUsage(u)
+			}
+		}
+		if err := sw.event(ev.Name, ev.Data); err != nil {
+			return err
+		}
+		switch {
+		case typ == "response.completed" || typ == "response.incomplete":
+			return sw.flush()
+		case typ == "response.failed" || typ == "error" || ev.Name == "error":
+			if err := sw.flush(); err != nil {
+				return err
+			}
+			return errReported
+		}
+	}
+}
+
+// responsesUsage reads a Response's usage object into the canonical
+// Usage.
+func responsesUsage(u gjson.Result) *Usage {
+	f := gjson.GetMany(u.Raw, "input_tokens", "output_tokens", "total_tokens", "input_tokens_details.cached_tokens", "output_tokens_details.reasoning_tokens")
+	out := &Usage{PromptTokens: int(f[0].Int()), CompletionTokens: int(f[1].Int()), TotalTokens: int(f[2].Int())}
+	if !f[2].Exists() {
+		out.TotalTokens = out.PromptTokens + out.CompletionTokens
+	}
+	if f[3].Exists() {
+		out.PromptTokensDetails = &openai.PromptTokensDetails{CachedTokens: int(f[3].Int())}
+	}
+	if f[4].Exists() {
+		out.CompletionTokensDetails = &openai.CompletionTokensDetails{ReasoningTokens: int(f[4].Int())}
+	}
+	return out
+}
+
+// appendOutputText appends the generated text of a Response's output
+// items (message text, refusals, reasoning summaries, function names and
+// arguments), for counting when the upstream reported no usage.
+func appendOutputText(dst []byte, output gjson.Result) []byte {
+	output.ForEach(func(_, it gjson.Result) bool {
+		dst = append(dst, it.Get("name").Str...)
+		dst = append(dst, it.Get("arguments").Str...)
+		for _, list := range []string{"content", "summary"} {
+			it.Get(list).ForEach(func(_, p gjson.Result) bool {
+				dst = append(dst, p.Get("text").Str...)
+				dst = append(dst, p.Get("refusal").Str...)
+				return true
+			})
+		}
+		return true
+	})
+	return dst
+}
+
+func (responsesFormat) encodeResponse(r *ChatResponse) ([]byte, error) {
+	return responses.FromChat(r, nil)
+}
+
+// encodeCall encodes a translated answer as a Response echoing the
+// request, with the hosted tools dropped named in
+// X-LLMBridge-Dropped-Tools, and the usage estimated when the upstream
+// reported none.
+func (responsesFormat) encodeCall(c *call, h http.Header, r *ChatResponse) ([]byte, error) {
+	t := translation(c)
+	if v := t.DroppedToolsValue(); v != "" {
+		h.Set(responses.DroppedToolsHeader, v)
+	}
+	if r.Usage == nil && c.target.up != nil {
+		cp := *r
+		cp.Usage = c.estimatedUsage()
+		r = &cp
+	}
+	return responses.FromChat(r, t)
+}
+
+// newStream encodes a canonical stream as the Responses event sequence.
+func (responsesFormat) newStream(c *call, sw *streamWriter) streamEncoder {
+	t := translation(c)
+	if v := t.DroppedToolsValue(); v != "" {
+		sw.w.Header().Set(responses.DroppedToolsHeader, v) // before the first event commits the headers
+	}
+	return &responsesStream{c: c, sw: sw, enc: responses.NewStreamEncoder(t)}
+}
+
+type responsesStream struct {
+	c   *call
+	sw  *streamWriter
+	enc *responses.StreamEncoder
+	buf []responses.Event
+}
+
+// chunk writes the chunk's events and flushes them: the relay of a
+// translated stream reads the next chunk through the provider's decoder,
+// where it may wait.
+func (s *responsesStream) chunk(ch *ChatChunk) error {
+	s.buf = s.enc.Chunk(s.buf[:0], ch)
+	return s.write()
+}
+
+func (s *responsesStream) write() error {
+	for _, ev := range s.buf {
+		if err := s.sw.event(ev.Name, ev.Data); err != nil {
+			return err
+		}
+	}
+	return s.sw.flush()
+}
+
+// end closes a finished stream with response.completed (or
+// response.incomplete) carrying the usage, estimated when the upstream
+// reported none; a failed one gets response.failed, numbered after the
+// events sent.
+func (s *responsesStream) end(err error) {
+	if err == nil {
+		s.buf = s.buf[:0]
+		if s.c.usage == nil {
+			s.buf = s.enc.Chunk(s.buf, &ChatChunk{Usage: s.c.estimatedUsage()})
+		}
+		s.buf = s.enc.End(s.buf)
+		err = s.write()
+	}
+	endResponsesStream(s.c, s.sw, err, func(e *APIError) []responses.Event { return s.enc.Fail(nil, e) })
+}
+
+// endResponsesStream is endStream for Responses streams: once the stream
+// has started, a failure is reported by the events failed returns (a
+// response.failed that continues the stream) rather than by the
+// format's stateless errorEvent.
+func endResponsesStream(c *call, sw *streamWriter, err error, failed func(*APIError) []responses.Event) {
+	if err == nil || errors.Is(err, errReported) || !sw.committed() {
+		endStream(c, sw, err) // done, relayed, or still able to answer with an error status
+		return
+	}
+	e := c.fail(err)
+	if e.Status == StatusClientClosedRequest {
+		return // nobody reads any more
+	}
+	c.rec.Status = http.StatusOK
+	for _, ev := range failed(e) {
+		if sw.event(ev.Name, ev.Data) != nil {
+			return
+		}
+	}
+	_ = sw.flush()
+}
+
+func (responsesFormat) writeError(w http.ResponseWriter, e *APIError) { openai.WriteError(w, e) }
+
+// errorEvent reports a failure outside any stream state: a response.failed
+// event of its own (sequence_number 0). The relays above report their
+// failures themselves, continuing the stream's numbering.
+func (responsesFormat) errorEvent(e *APIError) (string, []byte) {
+	ev := responses.FailedEvent(e)
+	return ev.Name, ev.Data
+}
+
+func (responsesFormat) keepAlive() (string, []byte, bool) { return "", nil, false }
