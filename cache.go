@@ -1,0 +1,403 @@
+package llmbridge
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/tidwall/gjson"
+)
+
+// Cache is the store behind the response cache (WithCache). The Bridge
+// encodes and decodes the values itself; a Cache keeps opaque bytes.
+//
+// Get returns the value stored under key and whether there was one. Set
+// stores value under key for ttl (always > 0), replacing any value there.
+// Both run on the request path with a context that ends after the
+// Bridge's budget of 50 ms (CacheBudget): an implementation returns as soon
+// as ctx is done. Nothing a Cache does fails a request: an error or a
+// timeout from Get is a miss, from Set a value not stored; the Bridge logs
+// them at debug level (an implementation that talks to a server logs an
+// outage itself, once). Implementations must be safe for concurrent use.
+// The Bridge never modifies a value it passed to Set or got from Get, so
+// an implementation may keep and return the same slice.
+type Cache interface {
+	Get(ctx context.Context, key CacheKey) (value []byte, ok bool, err error)
+	Set(ctx context.Context, key CacheKey, value []byte, ttl time.Duration) error
+}
+
+// CacheBudget bounds each Get and Set of a Cache (see Cache).
+const CacheBudget = 50 * time.Millisecond
+
+// CacheKey names one cached answer. Scope and Model are given apart from
+// Hash so a backend can remove the answers of one model or one key
+// (DELETE /admin/api/cache); Hash alone identifies the answer.
+type CacheKey struct {
+	// Scope is the caller's KeyID under a per-key policy, so one key's
+	// answers are never served to another; "" when the policy is shared
+	// (CachePolicy.Shared) or the caller is anonymous.
+	Scope string
+	// Model is the model (or route) the client asked for, before routing.
+	Model string
+	// Hash is the hex SHA-256 over the canonical request, the client
+	// format, Model and Scope (see WithCache).
+	Hash string
+}
+
+// CachePolicy says which requests the response cache answers and stores.
+type CachePolicy struct {
+	// TTL is how long an answer is kept; 0 means DefaultCacheTTL.
+	TTL time.Duration
+	// Models lists the models (as the client names them: "openai/gpt-4o",
+	// or a route such as "smart") whose answers are cached. An entry
+	// ending in "*" matches every model starting with what precedes it
+	// ("openai/*", "*"). Empty caches every model.
+	Models []string
+	// MaxValueBytes is the largest encoded answer stored; larger answers
+	// are served but not kept. 0 means DefaultCacheMaxValueBytes.
+	MaxValueBytes int
+	// Shared shares answers between callers: by default (false) the key
+	// includes the caller's KeyID, so one access or virtual key's answer
+	// is never served to another.
+	Shared bool
+	// Nondeterministic caches requests that sample (temperature absent or
+	// above 0: the providers' default temperature is 1). By default only
+	// requests with temperature 0 are cached.
+	Nondeterministic bool
+}
+
+// Defaults of CachePolicy.
+const (
+	DefaultCacheTTL           = time.Hour
+	DefaultCacheMaxValueBytes = 1 << 20
+)
+
+// The result of the cache stage for a request, in UsageRecord.Cache.
+const (
+	// CacheHit: answered from the cache; no upstream was called.
+	CacheHit = "hit"
+	// CacheMiss: looked up and not found (or older than the client's
+	// max-age); the answer may have been stored.
+	CacheMiss = "miss"
+	// CacheBypass: the cache did not apply: the model is not cached, the
+	// request samples, asks for several choices, or said Cache-Control:
+	// no-cache (the answer is still stored) or no-store.
+	CacheBypass = "bypass"
+)
+
+// WithCache turns on the response cache: exact repeats of a request are
+// answered from c without calling the upstream, for the models and
+// requests p allows.
+//
+// The key is the SHA-256 over the canonical request (its JSON with object
+// members sorted, no insignificant whitespace, strings in one escaping;
+// stream, stream_options, user and metadata removed, as they do not change
+// the answer), the client's format, the model and the caller's scope
+// (CacheKey). A streamed and a non-streamed request share an answer: a
+// hit is replayed in the mode and format the client asked for (a
+// well-formed SSE stream, with the original usage), converted when it
+// was stored in the other mode. Only clean answers are stored: never
+// errors, streams that did not complete, answers cut for length or
+// withheld by a content filter, requests with n > 1, or (unless
+// p.Nondeterministic) requests that sample.
+//
+// The request's Cache-Control header is honoured: no-cache skips the
+// lookup (the answer is still stored), no-store skips both, max-age=N
+// accepts only answers stored at most N seconds ago. Handler responses
+// carry X-Cache: HIT, MISS or BYPASS, and Age on hits. A hit's
+// UsageRecord has Cache CacheHit, zero token counts (nothing was spent)
+// and the cached answer's counts in Saved, Provider and UpstreamModel
+// naming who made it.
+func WithCache(c Cache, p CachePolicy) Option {
+	return func(cfg *config) error {
+		var errs []error
+		if c == nil {
+			errs = append(errs, errors.New("WithCache: nil cache"))
+		}
+		if p.TTL < 0 || p.MaxValueBytes < 0 {
+			errs = append(errs, fmt.Errorf("WithCache: TTL (%v) and MaxValueBytes (%d) must not be negative", p.TTL, p.MaxValueBytes))
+		}
+		for _, m := range p.Models {
+			if m == "" || strings.Contains(strings.TrimSuffix(m, "*"), "*") {
+				errs = append(errs, fmt.Errorf("WithCache: model pattern %q: want a name, or a prefix ending in a single *", m))
+			}
+		}
+		if p.TTL == 0 {
+			p.TTL = DefaultCacheTTL
+		}
+		if p.MaxValueBytes == 0 {
+			p.MaxValueBytes = DefaultCacheMaxValueBytes
+		}
+		p.Models = append([]string(nil), p.Models...)
+		cfg.cache = &responseCache{c: c, p: p}
+		return errors.Join(errs...)
+	}
+}
+
+// responseCache is a Bridge's cache and policy.
+type responseCache struct {
+	c Cache
+	p CachePolicy
+}
+
+// covers reports whether model's answers are cached.
+func (rc *responseCache) covers(model string) bool {
+	if len(rc.p.Models) == 0 {
+		return true
+	}
+	for _, m := range rc.p.Models {
+		if prefix, ok := strings.CutSuffix(m, "*"); ok && strings.HasPrefix(model, prefix) || m == model {
+			return true
+		}
+	}
+	return false
+}
+
+// uncachedFormat is implemented by client formats whose answers are not
+// completions (count_tokens): the cache stage leaves them alone.
+type uncachedFormat interface{ uncached() }
+
+// cacheControl is what the cache honours of a request's Cache-Control.
+type cacheControl struct {
+	noCache, noStore bool
+	maxAge           time.Duration // < 0: none given
+}
+
+// parseCacheControl reads the directives no-cache, no-store and
+// max-age=N; unknown ones are ignored, a malformed max-age is none.
+func parseCacheControl(h string) cacheControl {
+	cc := cacheControl{maxAge: -1}
+	for d := range strings.SplitSeq(h, ",") {
+		name, val, _ := strings.Cut(strings.TrimSpace(d), "=")
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "no-cache":
+			cc.noCache = true
+		case "no-store":
+			cc.noStore = true
+		case "max-age":
+			if n, err := strconv.ParseInt(strings.Trim(strings.TrimSpace(val), `"`), 10, 64); err == nil && n >= 0 {
+				cc.maxAge = time.Duration(min(n, 1<<32)) * time.Second
+			}
+		}
+	}
+	return cc
+}
+
+// cached is the cache stage: between validation and the router it
+// answers a hit from the cache (reporting true), or, for a miss that may
+// be stored, replaces *out with an output that stores the answer on its
+// way to the client.
+func (c *call) cached(out *output) bool {
+	rc := c.b.cfg.cache
+	if rc == nil {
+		return false
+	}
+	if _, ok := c.f.(uncachedFormat); ok {
+		return false
+	}
+	var cc cacheControl
+	if c.req.Header != nil {
+		cc = parseCacheControl(c.req.Header.Get("Cache-Control"))
+	} else {
+		cc.maxAge = -1
+	}
+	if cc.noStore || !rc.covers(c.env.model) || !c.deterministic(rc.p.Nondeterministic) {
+		c.rec.Cache = CacheBypass
+		(*out).header(http.Header{"X-Cache": {"BYPASS"}})
+		return false
+	}
+	key, ok := c.cacheKey(rc.p.Shared)
+	if !ok {
+		return false
+	}
+	if cc.noCache {
+		c.rec.Cache = CacheBypass
+	} else if e, age, ok := c.lookup(rc, key, cc.maxAge); ok {
+		c.rec.Cache = CacheHit
+		(*out).header(http.Header{"X-Cache": {"HIT"}, "Age": {strconv.FormatInt(int64(age/time.Second), 10)}})
+		c.replay(*out, e)
+		return true
+	} else {
+		c.rec.Cache = CacheMiss
+	}
+	(*out).header(http.Header{"X-Cache": {strings.ToUpper(c.rec.Cache)}})
+	*out = &cacheRecorder{output: *out, rc: rc, key: key}
+	return false
+}
+
+// deterministic reports whether the request's answer may be cached by
+// its sampling: n at most 1, and temperature 0 unless nondeterministic
+// answers are allowed.
+func (c *call) deterministic(nondeterministic bool) bool {
+	n, temp, hasTemp := int64(1), 0.0, false
+	if c.body != nil {
+		r := gjson.GetManyBytes(c.body, "n", "temperature")
+		if r[0].Type == gjson.Number {
+			n = r[0].Int()
+		}
+		if r[1].Type == gjson.Number {
+			temp, hasTemp = r[1].Float(), true
+		}
+	} else if c.chat != nil {
+		if c.chat.N != nil {
+			n = int64(*c.chat.N)
+		}
+		if c.chat.Temperature != nil {
+			temp, hasTemp = *c.chat.Temperature, true
+		}
+	}
+	return n <= 1 && (nondeterministic || hasTemp && temp <= 0)
+}
+
+// cacheKey builds the request's key: the hash of the canonical request,
+// the format, the model and the scope.
+func (c *call) cacheKey(shared bool) (CacheKey, bool) {
+	body := c.body
+	if body == nil {
+		b, err := openai.Marshal(c.chat)
+		if err != nil {
+			return CacheKey{}, false
+		}
+		body = b
+	}
+	k := CacheKey{Model: c.env.model}
+	if !shared {
+		k.Scope = c.rec.KeyID
+	}
+	h := sha256.New()
+	buf := make([]byte, 0, len(body)+128)
+	buf = append(buf, "llmbridge-cache-v1\x00"...)
+	buf = append(buf, c.f.name()...)
+	buf = append(buf, 0)
+	buf = append(buf, k.Model...)
+	buf = append(buf, 0)
+	buf = append(buf, k.Scope...)
+	buf = append(buf, 0)
+	buf = appendCanonical(buf, gjson.ParseBytes(body), true)
+	h.Write(buf)
+	k.Hash = hex.EncodeToString(h.Sum(nil))
+	return k, true
+}
+
+// lookup gets and decodes the answer under key, if it is there and no
+// older than maxAge (when >= 0). Any failure is a miss.
+func (c *call) lookup(rc *responseCache, key CacheKey, maxAge time.Duration) (*cacheEntry, time.Duration, bool) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.parent), CacheBudget)
+	defer cancel()
+	v, ok, err := rc.c.Get(ctx, key)
+	if err != nil {
+		c.b.log.Debug("cache get failed: a miss", "request_id", c.rec.RequestID, "error", err)
+		return nil, 0, false
+	}
+	if !ok {
+		return nil, 0, false
+	}
+	e, err := decodeCacheEntry(v)
+	if err != nil {
+		c.b.log.Debug("cache value does not decode: a miss", "request_id", c.rec.RequestID, "error", err)
+		return nil, 0, false
+	}
+	age := max(c.b.clock.Now().Sub(time.UnixMilli(e.Stored)), 0)
+	if maxAge >= 0 && age > maxAge {
+		return nil, 0, false
+	}
+	return e, age, true
+}
+
+// replay answers from a cached entry in the client's mode and format. The
+// record names who made the answer and keeps its usage in Saved; its own
+// token counts stay zero: nothing was spent.
+func (c *call) replay(out output, e *cacheEntry) {
+	c.rec.Provider, c.rec.UpstreamModel = e.Provider, e.UpstreamModel
+	raw := e.rawUsage()
+	if raw != nil {
+		n := openai.UsageCounts(raw)
+		c.rec.Saved = TokenCounts{Prompt: n.Prompt, Completion: n.Completion, Total: n.Total, Cached: n.Cached, Reasoning: n.Reasoning, CacheWrite: n.CacheWrite}
+	}
+	c.observeStart()
+	defer func() { c.usage, c.rawUsage, c.text, c.textMore = nil, nil, nil, 0 }()
+	if o, ok := out.(*httpOutput); ok {
+		if _, chat := c.f.(chatFormat); chat {
+			// The canonical wire is the chat client's own: the stored bytes
+			// replay through its pass-through relay (usage chunk rules,
+			// [DONE], flushing), with no decoding.
+			var body []byte
+			var err error
+			switch {
+			case c.env.stream:
+				body, err = e.sse()
+			case e.Response != nil:
+				body = e.Response
+			}
+			if err != nil {
+				o.fail(c, c.ownError("cache", err))
+				return
+			}
+			if body != nil {
+				o.native(c, &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body))})
+				return
+			}
+		}
+	}
+	if _, ok := c.f.(callDecoder); ok {
+		c.request() // the format's encoders need its per-call state (Responses echoes the request)
+	}
+	if raw != nil {
+		c.usage = new(Usage)
+		if err := json.Unmarshal(raw, c.usage); err != nil {
+			c.usage = nil
+		}
+	}
+	if !c.env.stream {
+		r, err := e.response()
+		if err != nil {
+			out.fail(c, c.ownError("cache", err))
+			return
+		}
+		out.response(c, r)
+		return
+	}
+	chunks, err := e.chunks()
+	if err != nil {
+		out.fail(c, c.ownError("cache", err))
+		return
+	}
+	enc := out.stream(c, &http.Response{Body: http.NoBody})
+	for _, ch := range chunks {
+		if err = enc.chunk(ch); err != nil {
+			break
+		}
+	}
+	enc.end(err)
+}
+
+// store encodes and stores e under key when it is a clean answer of
+// acceptable size. It runs after the answer went to the client.
+func (c *call) store(rc *responseCache, key CacheKey, e *cacheEntry) {
+	if c.rec.Error != "" || c.rec.Status != 0 && c.rec.Status != http.StatusOK || !e.clean() {
+		return
+	}
+	e.Stored = c.b.clock.Now().UnixMilli()
+	if t := c.target; t.up != nil {
+		e.Provider, e.UpstreamModel = t.up.name, t.model
+	}
+	v, err := e.encode()
+	if err != nil || len(v) > rc.p.MaxValueBytes {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.parent), CacheBudget)
+	defer cancel()
+	if err := rc.c.Set(ctx, key, v, rc.p.TTL); err != nil {
+		c.b.log.Debug("cache set failed: not stored", "request_id", c.rec.RequestID, "error", err)
+	}
+}

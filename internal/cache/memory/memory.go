@@ -1,0 +1,108 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/cache"
+	"github.com/maypok86/otter/v2"
+)
+
+// overhead is what an entry costs beside its value and key strings: the
+// cache's node, the item and the key's headers, roughly.
+const overhead = 160
+
+// item is a stored answer and the TTL it was stored with.
+type item struct {
+	v   []byte
+	ttl time.Duration
+}
+
+// Cache is an in-memory llmbridge.Cache and cache.Backend. It is safe for
+// concurrent use; Close stops its clean-up goroutine.
+type Cache struct {
+	c            *otter.Cache[llmbridge.CacheKey, item]
+	hits, misses atomic.Int64
+}
+
+var _ cache.Backend = (*Cache)(nil)
+
+// New returns a cache holding at most maxBytes of answers (their values,
+// keys and a fixed overhead each); the least valuable answers by
+// W-TinyLFU are evicted first.
+func New(maxBytes int64) (*Cache, error) {
+	if maxBytes <= 0 {
+		return nil, fmt.Errorf("memory cache: max bytes %d is not positive", maxBytes)
+	}
+	c, err := otter.New(&otter.Options[llmbridge.CacheKey, item]{
+		MaximumWeight:    uint64(maxBytes),
+		Weigher:          weigh,
+		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[llmbridge.CacheKey, item]) time.Duration { return e.Value.ttl }),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("memory cache: %w", err)
+	}
+	return &Cache{c: c}, nil
+}
+
+func weigh(k llmbridge.CacheKey, it item) uint32 {
+	return uint32(min(len(it.v)+len(k.Scope)+len(k.Model)+len(k.Hash)+overhead, math.MaxUint32))
+}
+
+// Get returns the answer under key. It never fails.
+func (c *Cache) Get(_ context.Context, key llmbridge.CacheKey) ([]byte, bool, error) {
+	it, ok := c.c.GetIfPresent(key)
+	if !ok {
+		c.misses.Add(1)
+		return nil, false, nil
+	}
+	c.hits.Add(1)
+	return it.v, true, nil
+}
+
+// Set stores value under key for ttl. The cache keeps value itself:
+// the caller must not modify it after.
+func (c *Cache) Set(_ context.Context, key llmbridge.CacheKey, value []byte, ttl time.Duration) error {
+	if ttl <= 0 {
+		return errors.New("memory cache: ttl must be positive")
+	}
+	c.c.Set(key, item{v: value, ttl: ttl})
+	return nil
+}
+
+// Purge removes the answers f matches.
+func (c *Cache) Purge(_ context.Context, f cache.Filter) (int, error) {
+	if f == (cache.Filter{}) {
+		n := c.c.EstimatedSize()
+		c.c.InvalidateAll()
+		return n, nil
+	}
+	n := 0
+	for k := range c.c.Keys() {
+		if f.Match(k) {
+			if _, ok := c.c.Invalidate(k); ok {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// Stats reports the entries, their weight in bytes and the lookups. It
+// first applies the writes the cache has buffered.
+func (c *Cache) Stats(context.Context) cache.Stats {
+	c.c.CleanUp()
+	return cache.Stats{Backend: "memory", Up: true, Entries: int64(c.c.EstimatedSize()), Bytes: int64(c.c.WeightedSize()),
+		Hits: c.hits.Load(), Misses: c.misses.Load()}
+}
+
+// Close stops the cache's goroutines.
+func (c *Cache) Close() error {
+	c.c.StopAllGoroutines()
+	return nil
+}
