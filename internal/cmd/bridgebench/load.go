@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -63,18 +64,81 @@ func newClient(conns int) *http.Client {
 	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: 0, IdleConnTimeout: 90 * time.Second, DisableCompression: true}}
 }
 
-const (
-	streamBody    = `{"model":"mock/m","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Write twenty words."}],"stream":true,"stream_options":{"include_usage":true}}`
-	nonStreamBody = `{"model":"mock/m","messages":[{"role":"user","content":"Who is mentioned?"}]}`
+// workload is one API's requests: where they go and their bodies.
+type workload struct {
+	name      string
+	path      string // appended to the target's base URL
+	anthropic bool   // Messages API: x-api-key, named events, ends with message_stop
+	nonStream string
+	stream    string
+	model     string // of the held streams
+}
+
+// chatWorkload is OpenAI Chat Completions to the mock OpenAI model.
+var chatWorkload = workload{
+	name: "chat", path: "/v1/chat/completions", model: "mock/m",
+	stream:    `{"model":"mock/m","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Write twenty words."}],"stream":true,"stream_options":{"include_usage":true}}`,
+	nonStream: `{"model":"mock/m","messages":[{"role":"user","content":"Who is mentioned?"}]}`,
+}
+
+// messagesWorkload is the Anthropic Messages API to model (mock/m: the
+// bridge translates to the OpenAI mock; anth/m: it passes through to the
+// Anthropic mock).
+func messagesWorkload(name, model string) workload {
+	return workload{
+		name: name, path: "/v1/messages", anthropic: true, model: model,
+		stream:    `{"model":"` + model + `","max_tokens":1024,"system":"You are terse.","messages":[{"role":"user","content":"Write twenty words."}],"stream":true}`,
+		nonStream: `{"model":"` + model + `","max_tokens":1024,"messages":[{"role":"user","content":"Who is mentioned?"}]}`,
+	}
+}
+
+// holdBody is a stream of chunks content events delayMS apart, asked of
+// the mock with its marker in the message text.
+func (w *workload) holdBody(chunks, delayMS int) string {
+	marker := "x [bench chunks=" + strconv.Itoa(chunks) + " delay_ms=" + strconv.Itoa(delayMS) + "]"
+	if w.anthropic {
+		return `{"model":"` + w.model + `","max_tokens":1024,"messages":[{"role":"user","content":"` + marker + `"}],"stream":true}`
+	}
+	return `{"model":"` + w.model + `","messages":[{"role":"user","content":"` + marker + `"}],"stream":true}`
+}
+
+// call is one kind of request to one target.
+type call struct {
+	url, key, body string
+	stream         bool
+	anthropic      bool
+}
+
+func (c *call) request(ctx context.Context) *http.Request {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.url, strings.NewReader(c.body))
+	req.Header.Set("Content-Type", "application/json")
+	if c.anthropic {
+		req.Header.Set("x-api-key", c.key)
+		req.Header.Set("anthropic-version", "2023-06-01")
+	} else {
+		req.Header.Set("Authorization", "Bearer "+c.key)
+	}
+	return req
+}
+
+var (
+	doneLine        = []byte("data: [DONE]")
+	messageStopData = []byte(`"type":"message_stop"`)
 )
 
+// done reports whether a stream's data line is its last: [DONE], or
+// Anthropic's message_stop.
+func (c *call) done(line []byte) bool {
+	if c.anthropic {
+		return bytes.Contains(line, messageStopData)
+	}
+	return bytes.HasPrefix(line, doneLine)
+}
+
 // one sends one request and reads the whole answer. For a stream it checks
-// that [DONE] arrived.
-func one(ctx context.Context, c *http.Client, url, body string, stream bool, start time.Time, r *result) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+benchKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(req)
+// that its end ([DONE] or message_stop) arrived.
+func one(ctx context.Context, hc *http.Client, c *call, start time.Time, r *result) {
+	resp, err := hc.Do(c.request(ctx))
 	if err != nil {
 		if ctx.Err() == nil {
 			r.fail(err.Error())
@@ -87,7 +151,7 @@ func one(ctx context.Context, c *http.Client, url, body string, stream bool, sta
 		r.fail(resp.Status + " " + string(b))
 		return
 	}
-	if !stream {
+	if !c.stream {
 		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
 			r.fail(err.Error())
 			return
@@ -105,7 +169,7 @@ func one(ctx context.Context, c *http.Client, url, body string, stream bool, sta
 				r.ttft = append(r.ttft, time.Since(start))
 				first = false
 			}
-			if bytes.HasPrefix(line, []byte("data: [DONE]")) {
+			if c.done(line) {
 				_, _ = io.Copy(io.Discard, br)
 				r.requests++
 				r.lat = append(r.lat, time.Since(start))
@@ -117,7 +181,7 @@ func one(ctx context.Context, c *http.Client, url, body string, stream bool, sta
 				return // the phase ended mid-stream: not a loss
 			}
 			r.lost++
-			r.fail("stream ended without [DONE]: " + errString(err))
+			r.fail("stream ended without its end event: " + errString(err))
 			return
 		}
 	}
@@ -139,7 +203,7 @@ func (r *result) fail(msg string) {
 
 // closedLoop runs workers that each send the next request as soon as the
 // previous one is done, for d.
-func closedLoop(c *http.Client, url, body string, stream bool, workers int, d time.Duration) *result {
+func closedLoop(hc *http.Client, c *call, workers int, d time.Duration) *result {
 	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
 	defer cancel()
 	deadline := time.Now().Add(d)
@@ -150,7 +214,7 @@ func closedLoop(c *http.Client, url, body string, stream bool, workers int, d ti
 		wg.Go(func() {
 			r := &result{}
 			for time.Now().Before(deadline) {
-				one(ctx, c, url, body, stream, time.Now(), r)
+				one(ctx, hc, c, time.Now(), r)
 			}
 			col.add(r)
 		})
@@ -163,7 +227,7 @@ func closedLoop(c *http.Client, url, body string, stream bool, workers int, d ti
 // openLoop sends rate requests per second for d regardless of how fast
 // answers come, measuring each latency from its scheduled send time, so a
 // slow server cannot hide its queueing (no coordinated omission).
-func openLoop(c *http.Client, url, body string, stream bool, rate int, d time.Duration) *result {
+func openLoop(hc *http.Client, c *call, rate int, d time.Duration) *result {
 	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
 	defer cancel()
 	var col collector
@@ -176,7 +240,7 @@ func openLoop(c *http.Client, url, body string, stream bool, rate int, d time.Du
 		time.Sleep(time.Until(scheduled))
 		wg.Go(func() {
 			r := &result{}
-			one(ctx, c, url, body, stream, scheduled, r)
+			one(ctx, hc, c, scheduled, r)
 			col.add(r)
 		})
 	}
@@ -185,10 +249,10 @@ func openLoop(c *http.Client, url, body string, stream bool, rate int, d time.Du
 	return &col.total
 }
 
-// holdStreams opens n slow streams at once, calls during() while all are
-// open, then waits for them to finish.
-func holdStreams(c *http.Client, url string, n int, chunks, delayMS int, during func()) *result {
-	body := `{"model":"mock/m","messages":[{"role":"user","content":"x"}],"stream":true,"bench":{"chunks":` + strconv.Itoa(chunks) + `,"delay_ms":` + strconv.Itoa(delayMS) + `}}`
+// holdStreams opens n slow streams of t's workload at once, calls during()
+// while all are open, then waits for them to finish.
+func holdStreams(hc *http.Client, t *target, n int, chunks, delayMS int, during func()) *result {
+	c := t.call(t.w.holdBody(chunks, delayMS), true)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(chunks*delayMS)*time.Millisecond+60*time.Second)
 	defer cancel()
 	var col collector
@@ -197,20 +261,22 @@ func holdStreams(c *http.Client, url string, n int, chunks, delayMS int, during 
 	for range n {
 		wg.Go(func() {
 			r := &result{}
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+benchKey)
-			resp, err := c.Do(req)
+			resp, err := hc.Do(c.request(ctx))
 			opened <- struct{}{}
 			if err != nil {
 				r.fail(err.Error())
 			} else {
 				b, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				if bytes.Contains(b, []byte("data: [DONE]")) {
+				end := doneLine
+				if c.anthropic {
+					end = messageStopData
+				}
+				if resp.StatusCode == 200 && bytes.Contains(b, end) {
 					r.requests++
 				} else {
 					r.lost++
-					r.fail("held stream ended without [DONE]")
+					r.fail(fmt.Sprintf("held stream (%s) ended without its end event: %.200s", resp.Status, b))
 				}
 			}
 			col.add(r)

@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -56,8 +57,10 @@ func main() {
 	fs.DurationVar(&o.up.TTFT, "ttft", 0, "mock upstream: time to first token")
 	fs.IntVar(&o.up.Chunks, "chunks", 20, "mock upstream: content chunks per stream (events = chunks + 3)")
 	fs.DurationVar(&o.up.ChunkDelay, "chunk-delay", 0, "mock upstream: delay between chunks")
-	fs.StringVar(&o.only, "targets", "direct,reverseproxy,bridge,bridge-store,bridge-nolog", "targets to measure")
-	fs.StringVar(&o.store, "store", "", "bridge-store's usage store: SQLite path or postgres:// URL (default: a SQLite file in a temp dir)")
+	fs.StringVar(&o.only, "targets", "direct,reverseproxy,"+strings.Join(bridgeVariants, ","), "targets to measure: direct, reverseproxy and the bridge variants "+strings.Join(bridgeVariants, ", "))
+	fs.StringVar(&o.store, "store", "", "bridge-store's usage store: SQLite path or postgres:// URL (default: a SQLite file in a temp dir; bridge-all always has its own SQLite file)")
+	fs.StringVar(&o.api, "api", "chat", "workload: chat (Chat Completions), messages (Anthropic Messages translated to the OpenAI mock; baselines send Chat Completions) or messages-native (Messages passed through to the Anthropic mock; baselines send the same)")
+	fs.IntVar(&o.liveSubs, "live-subs", 1, "live-feed subscribers in bridge-metrics and bridge-all (an open dashboard)")
 	fs.Parse(os.Args[1:])
 	if err := bench(o); err != nil {
 		log.Fatal(err)
@@ -68,7 +71,8 @@ type options struct {
 	rounds, workers, rate, hold int
 	d                           time.Duration
 	up                          upstreamParams
-	only, store                 string
+	only, store, api            string
+	liveSubs                    int
 }
 
 // child is one server process.
@@ -106,8 +110,15 @@ func (c *child) stop() { c.cmd.Process.Kill(); c.cmd.Wait() }
 // target is what a load phase talks to and whose process it samples.
 type target struct {
 	name string
-	url  string // chat completions URL
-	proc *child // the front's process (the upstream for "direct")
+	base string   // the front's base URL
+	key  string   // the access key or virtual key it is called with
+	w    workload // what it is sent
+	proc *child   // the front's process (the upstream for "direct")
+}
+
+// call is a request of t's workload with body.
+func (t *target) call(body string, stream bool) *call {
+	return &call{url: t.base + t.w.path, key: t.key, body: body, stream: stream, anthropic: t.w.anthropic}
 }
 
 // sample is one target's measurements in one round.
@@ -118,63 +129,135 @@ type sample struct {
 	cpuStream            time.Duration // front CPU per stream
 }
 
+// variant is one bridge process: its name (a -targets entry), the
+// stages it switches on and the flags that do.
+type variant struct {
+	name, stages string
+	args         []string
+	storeDSN     string // usage store checked after the run ("": none)
+	keyDSN       string // store holding its virtual key ("": access key)
+}
+
+// Every bridge variant, in the order of the report.
+var bridgeVariants = []string{"bridge", "bridge-store", "bridge-nolog", "bridge-metrics", "bridge-limits", "bridge-all"}
+
+// variants returns the bridge variants' flags, each with its own files
+// under dir.
+func variants(dir, store string, liveSubs int) map[string]*variant {
+	sub := func(name string) string {
+		d := filepath.Join(dir, name)
+		_ = os.MkdirAll(d, 0o700)
+		return d
+	}
+	if store == "" {
+		store = filepath.Join(sub("bridge-store"), "usage.db")
+	}
+	subs := fmt.Sprint(liveSubs)
+	allStore := filepath.Join(sub("bridge-all"), "usage.db")
+	limitsKeys := filepath.Join(sub("bridge-limits"), "keys.db")
+	return map[string]*variant{
+		"bridge":       {name: "bridge", stages: "request log", args: []string{"-logdir", sub("bridge")}},
+		"bridge-nolog": {name: "bridge-nolog", stages: "nothing: no request log", args: []string{"-log=false"}},
+		"bridge-store": {name: "bridge-store", stages: "request log + usage store", storeDSN: store,
+			args: []string{"-logdir", sub("bridge-store"), "-store", store}},
+		"bridge-metrics": {name: "bridge-metrics", stages: "request log + metrics + live hub (" + subs + " subscribers)",
+			args: []string{"-logdir", sub("bridge-metrics"), "-metrics", "-live-subs", subs}},
+		"bridge-limits": {name: "bridge-limits", stages: "request log + virtual key with in-process limits", keyDSN: limitsKeys,
+			args: []string{"-logdir", sub("bridge-limits"), "-keys", limitsKeys}},
+		"bridge-all": {name: "bridge-all", stages: "request log + usage store + metrics + live hub + limits", storeDSN: allStore, keyDSN: allStore,
+			args: []string{"-logdir", sub("bridge-all"), "-store", allStore, "-metrics", "-live-subs", subs, "-keys", allStore}},
+	}
+}
+
+// workloads returns what the baselines (direct, reverseproxy) and the
+// bridges are sent for -api.
+func workloads(api string) (baseline, bridge workload, err error) {
+	switch api {
+	case "chat":
+		return chatWorkload, chatWorkload, nil
+	case "messages":
+		// The bridge translates to the OpenAI mock: the baselines are the
+		// OpenAI requests that reach it.
+		return chatWorkload, messagesWorkload("messages", "mock/m"), nil
+	case "messages-native":
+		// The bridge passes through to the Anthropic mock: the baselines
+		// send it the same Messages requests.
+		w := messagesWorkload("messages-native", anthropicProvider+"/m")
+		return w, w, nil
+	}
+	return workload{}, workload{}, fmt.Errorf("-api %q: want chat, messages or messages-native", api)
+}
+
 func bench(o options) error {
-	logDir, err := os.MkdirTemp("", "bridgebench-")
+	baseW, bridgeW, err := workloads(o.api)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(logDir)
+	selected := func(name string) bool { return strings.Contains(","+o.only+",", ","+name+",") }
+	dir, err := os.MkdirTemp("", "bridgebench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
 	up, err := start("upstream", "upstream", "-latency", o.up.Latency.String(), "-ttft", o.up.TTFT.String(),
 		"-chunks", fmt.Sprint(o.up.Chunks), "-chunk-delay", o.up.ChunkDelay.String())
 	if err != nil {
 		return err
 	}
 	defer up.stop()
-	rp, err := start("reverseproxy", "reverseproxy", "-target", up.url)
-	if err != nil {
-		return err
-	}
-	defer rp.stop()
-	br, err := start("bridge", "bridge", "-target", up.url, "-logdir", logDir)
-	if err != nil {
-		return err
-	}
-	defer br.stop()
-	brNoLog, err := start("bridge-nolog", "bridge", "-target", up.url, "-log=false")
-	if err != nil {
-		return err
-	}
-	defer brNoLog.stop()
-	storeDSN := o.store
-	if storeDSN == "" {
-		storeDSN = filepath.Join(logDir, "usage.db")
-	}
-	brStore, err := start("bridge-store", "bridge", "-target", up.url, "-logdir", logDir, "-store", storeDSN)
-	if err != nil {
-		return err
-	}
-	defer brStore.stop()
-
 	var targets []target
-	all := []target{
-		{"direct", up.url + "/v1/chat/completions", up},
-		{"reverseproxy", rp.url + "/v1/chat/completions", rp},
-		{"bridge", br.url + "/v1/chat/completions", br},
-		{"bridge-store", brStore.url + "/v1/chat/completions", brStore},
-		{"bridge-nolog", brNoLog.url + "/v1/chat/completions", brNoLog},
+	if selected("direct") {
+		targets = append(targets, target{"direct", up.url, benchKey, baseW, up})
 	}
-	for _, t := range all {
-		if strings.Contains(","+o.only+",", ","+t.name+",") {
-			targets = append(targets, t)
+	if selected("reverseproxy") {
+		rp, err := start("reverseproxy", "reverseproxy", "-target", up.url)
+		if err != nil {
+			return err
+		}
+		defer rp.stop()
+		targets = append(targets, target{"reverseproxy", rp.url, benchKey, baseW, rp})
+	}
+	vs := variants(dir, o.store, o.liveSubs)
+	var stored []*variant
+	procs := map[string]*child{}
+	for _, name := range bridgeVariants {
+		v := vs[name]
+		if !selected(name) {
+			continue
+		}
+		key := benchKey
+		if v.keyDSN != "" {
+			if key, err = createBenchKey(v.keyDSN); err != nil {
+				return fmt.Errorf("%s: creating its virtual key: %w", name, err)
+			}
+		}
+		c, err := start(name, append([]string{"bridge", "-target", up.url}, v.args...)...)
+		if err != nil {
+			return err
+		}
+		defer c.stop()
+		procs[name] = c
+		targets = append(targets, target{name, c.url, key, bridgeW, c})
+		if v.storeDSN != "" {
+			stored = append(stored, v)
 		}
 	}
+	if len(targets) == 0 {
+		return fmt.Errorf("-targets %q names none of direct, reverseproxy, %s", o.only, strings.Join(bridgeVariants, ", "))
+	}
+
 	idle := map[string]int64{}
 	for _, t := range targets {
 		idle[t.name] = rss(t.proc.cmd.Process.Pid)
 	}
 	client := newClient(max(o.workers, o.hold) + 16)
+	for _, t := range targets {
+		if err := warmUp(client, &t); err != nil {
+			return fmt.Errorf("warming up %s: %w", t.name, err)
+		}
+	}
 	samples := map[string][]sample{}
-	fmt.Fprintf(os.Stderr, "bridgebench: %d rounds × %d targets, %v per phase, %d clients", o.rounds, len(targets), o.d, o.workers)
+	fmt.Fprintf(os.Stderr, "bridgebench: %d rounds × %d targets, %v per phase, %d clients, -api %s", o.rounds, len(targets), o.d, o.workers, o.api)
 	if o.rate > 0 {
 		fmt.Fprintf(os.Stderr, ", open loop at %d req/s", o.rate)
 	}
@@ -187,10 +270,11 @@ func bench(o options) error {
 		for _, t := range order {
 			s := sample{}
 			pid := t.proc.cmd.Process.Pid
+			ns, st := t.call(t.w.nonStream, false), t.call(t.w.stream, true)
 			cpu0 := cpuTime(pid)
-			s.nonStream = load(client, t.url, nonStreamBody, false, o)
+			s.nonStream = load(client, ns, o)
 			cpu1 := cpuTime(pid)
-			s.stream = load(client, t.url, streamBody, true, o)
+			s.stream = load(client, st, o)
 			cpu2 := cpuTime(pid)
 			if s.nonStream.requests > 0 {
 				s.cpuNonStream = (cpu1 - cpu0) / time.Duration(s.nonStream.requests)
@@ -199,10 +283,10 @@ func bench(o options) error {
 				s.cpuStream = (cpu2 - cpu1) / time.Duration(s.stream.requests)
 			}
 			seq := o.d / 2
-			s.seqNonStream = closedLoop(client, t.url, nonStreamBody, false, 1, seq)
-			s.seqStr = closedLoop(client, t.url, streamBody, true, 1, seq)
+			s.seqNonStream = closedLoop(client, ns, 1, seq)
+			s.seqStr = closedLoop(client, st, 1, seq)
 			samples[t.name] = append(samples[t.name], s)
-			fmt.Fprintf(os.Stderr, "  round %d %-13s %8.0f req/s %8.0f streams/s  lost %d  errors %d\n", round+1, t.name,
+			fmt.Fprintf(os.Stderr, "  round %d %-14s %8.0f req/s %8.0f streams/s  lost %d  errors %d\n", round+1, t.name,
 				s.nonStream.rate(), s.stream.rate(), s.stream.lost, s.nonStream.errors+s.stream.errors)
 			for _, e := range append(s.nonStream.errSamples, s.stream.errSamples...) {
 				fmt.Fprintf(os.Stderr, "    error: %s\n", e)
@@ -211,24 +295,46 @@ func bench(o options) error {
 	}
 	held := map[string][2]int64{}
 	if o.hold > 0 {
-		for _, t := range targets {
+		for i := range targets {
+			t := &targets[i]
 			pid := t.proc.cmd.Process.Pid
 			before := rss(pid)
 			var peak int64
-			r := holdStreams(client, t.url, o.hold, 20, 100, func() { peak = rss(pid) })
+			r := holdStreams(client, t, o.hold, 20, 100, func() { peak = rss(pid) })
 			held[t.name] = [2]int64{before, peak}
 			if r.errors > 0 {
 				fmt.Fprintf(os.Stderr, "  held streams via %s: %d errors (%v)\n", t.name, r.errors, r.errSamples)
 			}
 		}
 	}
-	report(os.Stdout, o, targets, samples, idle, held)
-	return checkStore(brStore, storeDSN)
+	report(os.Stdout, o, targets, vs, samples, idle, held)
+	var errs []error
+	for _, v := range stored {
+		if err := checkStore(v.name, procs[v.name], v.storeDSN); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", v.name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
-// checkStore stops the bridge with the usage store gracefully (its writer
+// warmUp sends t a few requests of each kind before anything is
+// measured (after its idle RSS is read), so one-time work — connection
+// pools, the token counter's tables that the limits' TPM estimate loads —
+// is not charged to the first phase. Any failure is an error: a target
+// that cannot answer would only measure its errors.
+func warmUp(hc *httpClient, t *target) error {
+	for _, c := range []*call{t.call(t.w.nonStream, false), t.call(t.w.stream, true)} {
+		r := closedLoop(hc, c, 4, 200*time.Millisecond)
+		if r.errors > 0 || r.requests == 0 {
+			return fmt.Errorf("%d answers, %d errors %v", r.requests, r.errors, r.errSamples)
+		}
+	}
+	return nil
+}
+
+// checkStore stops a bridge with a usage store gracefully (its writer
 // drains; it prints what it got and stored) and counts the stored rows.
-func checkStore(c *child, dsn string) error {
+func checkStore(name string, c *child, dsn string) error {
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	_ = c.cmd.Wait()
 	st, err := usage.Open(context.Background(), dsn)
@@ -240,7 +346,7 @@ func checkStore(c *child, dsn string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\nusage store after the run: %d requests in the daily totals, cost %s USD\n", rep.Totals.Requests, fmtCost(rep.Totals.Cost()))
+	fmt.Printf("\n%s: usage store after the run: %d requests in the daily totals, cost %s USD\n", name, rep.Totals.Requests, fmtCost(rep.Totals.Cost()))
 	return nil
 }
 
@@ -251,9 +357,9 @@ func fmtCost(c *float64) string {
 	return fmt.Sprint(*c)
 }
 
-func load(c *httpClient, url, body string, stream bool, o options) *result {
+func load(hc *httpClient, c *call, o options) *result {
 	if o.rate > 0 {
-		return openLoop(c, url, body, stream, o.rate, o.d)
+		return openLoop(hc, c, o.rate, o.d)
 	}
-	return closedLoop(c, url, body, stream, o.workers, o.d)
+	return closedLoop(hc, c, o.workers, o.d)
 }

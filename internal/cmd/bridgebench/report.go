@@ -30,46 +30,87 @@ func collect[T any](ss []sample, f func(sample) T) []T {
 
 func us(d time.Duration) string { return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond)) }
 
-// report prints medians over rounds and ratios to the ReverseProxy.
-func report(w io.Writer, o options, targets []target, samples map[string][]sample, idle map[string]int64, held map[string][2]int64) {
-	fmt.Fprintf(w, "\nbridgebench — %s/%s, %d CPUs, %s; %d rounds (medians), %v phases, %d clients, %d events per stream\n",
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), o.rounds, o.d, o.workers, o.up.Chunks+3)
-	fmt.Fprintf(w, "%-13s %10s %9s %9s %10s | %10s %9s %9s %10s %5s %6s\n",
+// signedUS is us with its sign always shown.
+func signedUS(d time.Duration) string {
+	return fmt.Sprintf("%+.0fµs", float64(d)/float64(time.Microsecond))
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// row is one target's medians over rounds.
+type row struct {
+	rps, sps        float64
+	cpuReq, cpuStrm time.Duration
+}
+
+// report prints medians over rounds, ratios to the ReverseProxy, and
+// ratios of every bridge variant to "bridge" (its stages on vs off, in
+// the same run).
+func report(w io.Writer, o options, targets []target, vs map[string]*variant, samples map[string][]sample, idle map[string]int64, held map[string][2]int64) {
+	fmt.Fprintf(w, "\nbridgebench — %s/%s, %d CPUs, %s; %d rounds (medians), %v phases, %d clients, %d content chunks per stream\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), o.rounds, o.d, o.workers, o.up.Chunks)
+	var baseline, bridge string
+	for _, t := range targets {
+		desc := t.w.name + " (" + t.w.path + ")"
+		if _, ok := vs[t.name]; ok {
+			bridge = desc
+		} else {
+			baseline = desc
+		}
+	}
+	fmt.Fprintf(w, "-api %s: the bridges are sent %s, the baselines %s\n", o.api, or(bridge, "-"), or(baseline, "-"))
+	fmt.Fprintf(w, "%-14s %10s %9s %9s %10s | %10s %9s %9s %10s %5s %6s\n",
 		"target", "req/s", "p50", "p99", "cpu/req", "streams/s", "ttft p50", "p99", "cpu/strm", "lost", "errors")
-	type row struct{ rps, sps float64 }
 	rows := map[string]row{}
 	for _, t := range targets {
 		ss := samples[t.name]
-		ns := median(collect(ss, func(s sample) float64 { return s.nonStream.rate() }))
-		st := median(collect(ss, func(s sample) float64 { return s.stream.rate() }))
-		rows[t.name] = row{ns, st}
+		r := row{
+			rps:     median(collect(ss, func(s sample) float64 { return s.nonStream.rate() })),
+			sps:     median(collect(ss, func(s sample) float64 { return s.stream.rate() })),
+			cpuReq:  median(collect(ss, func(s sample) time.Duration { return s.cpuNonStream })),
+			cpuStrm: median(collect(ss, func(s sample) time.Duration { return s.cpuStream })),
+		}
+		rows[t.name] = r
 		lost, errs := 0, 0
 		for _, s := range ss {
 			lost += s.stream.lost + s.seqStr.lost
 			errs += s.nonStream.errors + s.stream.errors + s.seqNonStream.errors + s.seqStr.errors
 		}
-		fmt.Fprintf(w, "%-13s %10.0f %9s %9s %10s | %10.0f %9s %9s %10s %5d %6d\n", t.name, ns,
+		fmt.Fprintf(w, "%-14s %10.0f %9s %9s %10s | %10.0f %9s %9s %10s %5d %6d\n", t.name, r.rps,
 			us(median(collect(ss, func(s sample) time.Duration { return pct(s.nonStream.lat, 0.5) }))),
 			us(median(collect(ss, func(s sample) time.Duration { return pct(s.nonStream.lat, 0.99) }))),
-			us(median(collect(ss, func(s sample) time.Duration { return s.cpuNonStream }))),
-			st,
+			us(r.cpuReq),
+			r.sps,
 			us(median(collect(ss, func(s sample) time.Duration { return pct(s.stream.ttft, 0.5) }))),
 			us(median(collect(ss, func(s sample) time.Duration { return pct(s.stream.ttft, 0.99) }))),
-			us(median(collect(ss, func(s sample) time.Duration { return s.cpuStream }))),
+			us(r.cpuStrm),
 			lost, errs)
 	}
-	if rp, ok := rows["reverseproxy"]; ok && rp.rps > 0 {
+	if rp, ok := rows["reverseproxy"]; ok && rp.rps > 0 && rp.sps > 0 {
 		fmt.Fprintf(w, "\nratios to reverseproxy (throughput):\n")
 		for _, t := range targets {
-			fmt.Fprintf(w, "  %-13s non-streaming %.2f×   streams %.2f×\n", t.name, rows[t.name].rps/rp.rps, rows[t.name].sps/rp.sps)
+			fmt.Fprintf(w, "  %-14s non-streaming %.2f×   streams %.2f×\n", t.name, rows[t.name].rps/rp.rps, rows[t.name].sps/rp.sps)
 		}
 	}
-	if b, ok := rows["bridge"]; ok {
-		if n, ok := rows["bridge-nolog"]; ok && n.rps > 0 {
-			fmt.Fprintf(w, "request log + usage accounting cost: non-streaming %+.1f%%, streams %+.1f%%\n", 100*(b.rps/n.rps-1), 100*(b.sps/n.sps-1))
-		}
-		if s, ok := rows["bridge-store"]; ok && b.rps > 0 {
-			fmt.Fprintf(w, "usage store on (bridge-store) vs off (bridge): non-streaming %+.1f%%, streams %+.1f%%\n", 100*(s.rps/b.rps-1), 100*(s.sps/b.sps-1))
+	if b, ok := rows["bridge"]; ok && b.rps > 0 && b.sps > 0 {
+		first := true
+		for _, t := range targets {
+			v, ok := vs[t.name]
+			if !ok || t.name == "bridge" {
+				continue
+			}
+			if first {
+				fmt.Fprintf(w, "\nstages on vs off: each variant / bridge (%s), same run:\n", vs["bridge"].stages)
+				first = false
+			}
+			r := rows[t.name]
+			fmt.Fprintf(w, "  %-14s req/s %5.2f×  streams/s %5.2f×  cpu/req %s  cpu/strm %s  [%s]\n", t.name,
+				r.rps/b.rps, r.sps/b.sps, cpuRatio(r.cpuReq, b.cpuReq), cpuRatio(r.cpuStrm, b.cpuStrm), v.stages)
 		}
 	}
 	if d, ok := samples["direct"]; ok {
@@ -80,7 +121,7 @@ func report(w io.Writer, o options, targets []target, samples map[string][]sampl
 			ss := samples[t.name]
 			l := median(collect(ss, func(s sample) time.Duration { return pct(s.seqNonStream.lat, 0.5) }))
 			f := median(collect(ss, func(s sample) time.Duration { return pct(s.seqStr.ttft, 0.5) }))
-			fmt.Fprintf(w, "  %-13s latency %9s (+%s)   first event %9s (+%s)\n", t.name, us(l), us(l-base), us(f), us(f-baseTTFT))
+			fmt.Fprintf(w, "  %-14s latency %9s (%s)   first event %9s (%s)\n", t.name, us(l), signedUS(l-base), us(f), signedUS(f-baseTTFT))
 		}
 	}
 	if len(held) > 0 {
@@ -88,8 +129,17 @@ func report(w io.Writer, o options, targets []target, samples map[string][]sampl
 		for _, t := range targets {
 			h := held[t.name]
 			per := float64(h[1]-h[0]) / float64(o.hold) / 1024
-			fmt.Fprintf(w, "  %-13s idle at start %6.1f MB   with %d streams open %7.1f MB   %6.1f KiB per open stream\n",
+			fmt.Fprintf(w, "  %-14s idle at start %6.1f MB   with %d streams open %7.1f MB   %6.1f KiB per open stream\n",
 				t.name, float64(idle[t.name])/1e6, o.hold, float64(h[1])/1e6, per)
 		}
 	}
+}
+
+// cpuRatio is a variant's CPU per request against bridge's: the ratio and
+// the difference ("1.08× (+4µs)"), or "n/a" when bridge's is zero.
+func cpuRatio(v, base time.Duration) string {
+	if base <= 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%5.2f× (%s)", float64(v)/float64(base), signedUS(v-base))
 }

@@ -17,11 +17,15 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/keys"
+	"github.com/llmbridge/llmbridge/internal/live"
+	"github.com/llmbridge/llmbridge/internal/metrics"
 	"github.com/llmbridge/llmbridge/internal/requestlog"
 	"github.com/llmbridge/llmbridge/internal/usage"
 )
@@ -46,7 +50,9 @@ func serve(ln net.Listener, h http.Handler) {
 }
 
 // upstreamParams shape the mock's answer; a request may override them with
-// a "bench" member in its JSON body (which the bridge passes through).
+// a marker anywhere in its body — "[bench chunks=20 delay_ms=100]", in a
+// message's text — which survives the bridge's pass-through and its
+// translation from the Messages API alike.
 type upstreamParams struct {
 	Latency    time.Duration // non-streaming: time to the response
 	TTFT       time.Duration // streaming: time to the first event
@@ -54,8 +60,9 @@ type upstreamParams struct {
 	ChunkDelay time.Duration // between chunks
 }
 
-// runUpstream is the mock OpenAI upstream: instant by default, answering
-// in OpenAI's exact wire format with usage.
+// runUpstream is the mock upstream: instant by default, answering in
+// OpenAI's exact wire format with usage on /v1/chat/completions and in
+// Anthropic's on /v1/messages.
 func runUpstream(args []string) {
 	fs := flag.NewFlagSet("upstream", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
@@ -68,41 +75,86 @@ func runUpstream(args []string) {
 	serve(listen(*addr), mockUpstream(p))
 }
 
+// wireEvents are one wire format's canned answers: a non-streamed body
+// and the stream's events before, per and after the content chunks.
+type wireEvents struct {
+	reply       []byte
+	head        [][]byte
+	chunk       []byte
+	tail        [][]byte
+	contentType string
+}
+
 var (
-	nonStreamReply = []byte(`{"id":"chatcmpl-bench","object":"chat.completion","created":1742905314,"model":"m","service_tier":"default","system_fingerprint":"fp_bench","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"The name mentioned in the audio is Marcelo.","refusal":null,"annotations":[]}}],"usage":{"prompt_tokens":64,"completion_tokens":9,"total_tokens":73}}`)
-	chunkHead      = `{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1782955817,"model":"m","system_fingerprint":"fp_bench","choices":`
-	roleEvent      = []byte("data: " + chunkHead + `[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}` + "\n\n")
-	wordEvent      = []byte("data: " + chunkHead + `[{"index":0,"delta":{"content":" word"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"qfQVOwfh"}` + "\n\n")
-	finishEvent    = []byte("data: " + chunkHead + `[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null}` + "\n\n")
-	usageEvent     = []byte("data: " + chunkHead + `[],"usage":{"prompt_tokens":53,"completion_tokens":20,"total_tokens":73}}` + "\n\n")
-	doneEvent      = []byte("data: [DONE]\n\n")
+	chunkHead = `{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1782955817,"model":"m","system_fingerprint":"fp_bench","choices":`
+	// openaiWire is OpenAI's Chat Completions (wire-formats.md §1).
+	openaiWire = wireEvents{
+		reply: []byte(`{"id":"chatcmpl-bench","object":"chat.completion","created":1742905314,"model":"m","service_tier":"default","system_fingerprint":"fp_bench","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"The name mentioned in the audio is Marcelo.","refusal":null,"annotations":[]}}],"usage":{"prompt_tokens":64,"completion_tokens":9,"total_tokens":73}}`),
+		head:  [][]byte{[]byte("data: " + chunkHead + `[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}` + "\n\n")},
+		chunk: []byte("data: " + chunkHead + `[{"index":0,"delta":{"content":" word"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"qfQVOwfh"}` + "\n\n"),
+		tail: [][]byte{
+			[]byte("data: " + chunkHead + `[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null}` + "\n\n"),
+			[]byte("data: " + chunkHead + `[],"usage":{"prompt_tokens":53,"completion_tokens":20,"total_tokens":73}}` + "\n\n"),
+			[]byte("data: [DONE]\n\n"),
+		},
+		contentType: "text/event-stream; charset=utf-8",
+	}
+	// anthropicWire is Anthropic's Messages API (wire-formats.md §4, §6.5):
+	// named events, usage in message_start and message_delta, no [DONE].
+	anthropicWire = wireEvents{
+		reply: []byte(`{"id":"msg_bench","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"The name mentioned in the audio is Marcelo."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":64,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":9}}`),
+		head: [][]byte{
+			[]byte("event: message_start\ndata: " + `{"type":"message_start","message":{"id":"msg_bench","type":"message","role":"assistant","content":[],"model":"m","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":53,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}` + "\n\n"),
+			[]byte("event: content_block_start\ndata: " + `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}` + "\n\n"),
+		},
+		chunk: []byte("event: content_block_delta\ndata: " + `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" word"}}` + "\n\n"),
+		tail: [][]byte{
+			[]byte("event: content_block_stop\ndata: " + `{"type":"content_block_stop","index":0}` + "\n\n"),
+			[]byte("event: message_delta\ndata: " + `{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":20}}` + "\n\n"),
+			[]byte("event: message_stop\ndata: " + `{"type":"message_stop"}` + "\n\n"),
+		},
+		contentType: "text/event-stream; charset=utf-8",
+	}
 )
+
+// benchMarker starts the per-request override of upstreamParams.
+var benchMarker = []byte("[bench ")
+
+// benchOverride reads "[bench chunks=N delay_ms=M]" from body into p.
+func benchOverride(body []byte, p *upstreamParams) {
+	i := bytes.Index(body, benchMarker)
+	if i < 0 {
+		return
+	}
+	var chunks, delay int
+	if _, err := fmt.Sscanf(string(body[i+len(benchMarker):min(len(body), i+len(benchMarker)+64)]), "chunks=%d delay_ms=%d]", &chunks, &delay); err == nil {
+		p.Chunks, p.ChunkDelay = chunks, time.Duration(delay)*time.Millisecond
+	}
+}
 
 func mockUpstream(def upstreamParams) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		p := def
+		benchOverride(body, &p)
 		var req struct {
 			Stream bool `json:"stream"`
-			Bench  *struct {
-				Chunks  int `json:"chunks"`
-				DelayMS int `json:"delay_ms"`
-			} `json:"bench"`
 		}
-		if bytes.Contains(body, []byte(`"bench"`)) || bytes.Contains(body, []byte(`"stream"`)) {
+		if bytes.Contains(body, []byte(`"stream"`)) {
 			_ = json.Unmarshal(body, &req)
 		}
-		if req.Bench != nil {
-			p.Chunks, p.ChunkDelay = req.Bench.Chunks, time.Duration(req.Bench.DelayMS)*time.Millisecond
+		wire := &openaiWire
+		if strings.HasSuffix(r.URL.Path, "/messages") {
+			wire = &anthropicWire
 		}
 		if !req.Stream {
 			sleep(r, p.Latency)
 			w.Header().Set("Content-Type", "application/json")
-			w.Header().Set("Content-Length", strconv.Itoa(len(nonStreamReply)))
-			w.Write(nonStreamReply)
+			w.Header().Set("Content-Length", strconv.Itoa(len(wire.reply)))
+			w.Write(wire.reply)
 			return
 		}
-		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
+		w.Header().Set("Content-Type", wire.contentType)
 		w.Header().Set("Cache-Control", "no-cache")
 		rc := http.NewResponseController(w)
 		sleep(r, p.TTFT)
@@ -112,15 +164,17 @@ func mockUpstream(def upstreamParams) http.Handler {
 			}
 			return rc.Flush() == nil
 		}
-		if !send(roleEvent) {
-			return
-		}
-		for range p.Chunks {
-			if !sleep(r, p.ChunkDelay) || !send(wordEvent) {
+		for _, ev := range wire.head {
+			if !send(ev) {
 				return
 			}
 		}
-		for _, ev := range [][]byte{finishEvent, usageEvent, doneEvent} {
+		for range p.Chunks {
+			if !sleep(r, p.ChunkDelay) || !send(wire.chunk) {
+				return
+			}
+		}
+		for _, ev := range wire.tail {
 			if !send(ev) {
 				return
 			}
@@ -174,9 +228,27 @@ func runReverseProxy(args []string) {
 	serve(listen(*addr), rp)
 }
 
-// runBridge serves the bridge with one OpenAI-compatible provider, with the
-// request log on (as users run it) unless -log=false, and the usage store
-// when -store names one. On SIGTERM it drains the usage writer and prints
+// Names and prices of the bridge's two providers on the mock upstream.
+const (
+	mockProvider      = "mock" // OpenAI-compatible: /v1/chat/completions
+	anthropicProvider = "anth" // Anthropic: /v1/messages, the Messages pass-through
+)
+
+// benchPrices prices the mock models like gpt-4o-mini and Claude Haiku
+// 4.5, so every record is costed (metrics, usage store, budgets).
+func benchPrices() usage.Prices {
+	d := usage.DefaultPrices()
+	return d.Merge(usage.Prices{mockProvider + "/m": d["openai/gpt-4o-mini"], anthropicProvider + "/m": d["anthropic/claude-haiku-4-5"]})
+}
+
+// runBridge serves the bridge with an OpenAI-compatible provider ("mock")
+// and an Anthropic one ("anth") on the mock upstream. Its flags switch
+// the stages on: the request log (on unless -log=false), the usage store
+// (-store), the metrics observer and live hub as the server wires them
+// (-metrics, with -live-subs in-process subscribers reading the feed as
+// an open dashboard would), and virtual keys with in-process limits
+// (-keys: the store holding them; access is then the keys.Admitter's,
+// not WithAccessKeys'). On SIGTERM it drains the usage writer and prints
 // how many records it got and stored.
 func runBridge(args []string) {
 	fs := flag.NewFlagSet("bridge", flag.ExitOnError)
@@ -185,39 +257,96 @@ func runBridge(args []string) {
 	withLog := fs.Bool("log", true, "write the request log")
 	logDir := fs.String("logdir", os.TempDir(), "directory for the request log")
 	store := fs.String("store", "", "usage store: SQLite path or postgres:// URL (empty: none)")
+	withMetrics := fs.Bool("metrics", false, "observe with the Prometheus metrics and the live hub")
+	liveSubs := fs.Int("live-subs", 0, "with -metrics: live-feed subscribers reading every event in process")
+	keyStore := fs.String("keys", "", "virtual keys with in-process limits, kept in this usage store (SQLite path or postgres:// URL; empty: access keys only)")
 	fs.Parse(args)
+	ctx := context.Background()
+	prices := benchPrices()
 	opts := []llmbridge.Option{
-		llmbridge.WithProvider(llmbridge.OpenAICompatible(llmbridge.ProviderConfig{Name: "mock", BaseURL: *target + "/v1", Models: []string{"m"}})),
-		llmbridge.WithAccessKeys(benchKey),
+		llmbridge.WithProvider(llmbridge.OpenAICompatible(llmbridge.ProviderConfig{Name: mockProvider, BaseURL: *target + "/v1", Models: []string{"m"}})),
+		llmbridge.WithProvider(llmbridge.Anthropic(llmbridge.ProviderConfig{Name: anthropicProvider, BaseURL: *target + "/v1", APIKey: "mock-anthropic-key", Models: []string{"m"}})),
 	}
+	stores := map[string]*usage.Store{}
+	openStore := func(dsn string) *usage.Store {
+		if st, ok := stores[dsn]; ok {
+			return st
+		}
+		st, err := usage.Open(ctx, dsn)
+		if err != nil {
+			log.Fatal(err)
+		}
+		stores[dsn] = st
+		return st
+	}
+	var reqlog *requestlog.Writer
 	if *withLog {
 		w, err := requestlog.Open(requestlog.Options{Path: filepath.Join(*logDir, "requests.log")})
 		if err != nil {
 			log.Fatal(err)
 		}
+		reqlog = w
 		opts = append(opts, llmbridge.WithUsageSink(w.Record))
 		go reportDrops(w)
 	}
+	var uw *usage.Writer
+	var records atomic.Int64
 	if *store != "" {
-		st, err := usage.Open(context.Background(), *store)
+		w, err := usage.NewWriter(openStore(*store), usage.WriterOptions{Prices: prices})
 		if err != nil {
 			log.Fatal(err)
 		}
-		// The mock model priced like gpt-4o-mini, so every record is costed.
-		prices := usage.DefaultPrices().Merge(usage.Prices{"mock/m": usage.DefaultPrices()["openai/gpt-4o-mini"]})
-		w, err := usage.NewWriter(st, usage.WriterOptions{Prices: prices})
-		if err != nil {
-			log.Fatal(err)
-		}
-		var records atomic.Int64
+		uw = w
 		opts = append(opts, llmbridge.WithUsageSink(func(r llmbridge.UsageRecord) { records.Add(1); w.Record(r) }))
+	}
+	if *withMetrics {
+		cost := func(r llmbridge.UsageRecord) (float64, bool) {
+			pr, ok := prices.Lookup(r.Provider, r.UpstreamModel)
+			if !ok {
+				return 0, false
+			}
+			return pr.Cost(&r), true
+		}
+		mo := metrics.Options{Cost: cost}
+		if reqlog != nil {
+			mo.RequestLogDropped = reqlog.Dropped
+		}
+		if uw != nil {
+			mo.UsageQueue = uw.Pending
+		}
+		hub := live.New(live.Options{Cost: cost})
+		for range *liveSubs {
+			sub := hub.Subscribe()
+			go func() {
+				for range sub.C {
+				}
+				fmt.Fprintln(os.Stderr, "bridge: a live-feed subscriber fell behind and was dropped")
+			}()
+		}
+		opts = append(opts, llmbridge.WithObserver(metrics.New(mo)), llmbridge.WithObserver(hub))
+	}
+	var adm *keys.Admitter
+	if *keyStore != "" {
+		a, err := keys.NewAdmitter(ctx, keys.Options{Store: keys.NewStore(openStore(*keyStore)), AccessKeys: []string{benchKey}, Prices: prices})
+		if err != nil {
+			log.Fatal(err)
+		}
+		adm = a
+		opts = append(opts, llmbridge.WithAdmitter(a))
+	} else {
+		opts = append(opts, llmbridge.WithAccessKeys(benchKey))
+	}
+	if uw != nil {
 		term := make(chan os.Signal, 1)
 		signal.Notify(term, syscall.SIGTERM)
 		go func() {
 			<-term
-			err := w.Close(30 * time.Second)
+			err := uw.Close(30 * time.Second)
 			fmt.Fprintf(os.Stderr, "bridge: usage store: %d records, %d stored, %d dropped, %d waiting (err %v)\n",
-				records.Load(), w.Written(), w.Dropped(), w.Pending(), err)
+				records.Load(), uw.Written(), uw.Dropped(), uw.Pending(), err)
+			if adm != nil {
+				_ = adm.Close()
+			}
 			os.Exit(0)
 		}()
 	}
@@ -226,6 +355,30 @@ func runBridge(args []string) {
 		log.Fatal(err)
 	}
 	serve(listen(*addr), b)
+}
+
+// benchKeyParams are the virtual key of bridge-limits and bridge-all:
+// every limit set, none reachable, so the limiter does its full work on
+// every request and refuses none.
+func benchKeyParams() *keys.Params {
+	name := "bridgebench"
+	models := []string{mockProvider + "/*", anthropicProvider + "/*"}
+	rpm, tpm, par := int64(1<<40), int64(1<<40), int64(1<<20)
+	daily, monthly := 1e9, 1e9
+	return &keys.Params{Name: &name, Models: &models, RPM: &rpm, TPM: &tpm, MaxParallel: &par, DailyBudgetUSD: &daily, MonthlyBudgetUSD: &monthly}
+}
+
+// createBenchKey creates the bench virtual key in the usage store at dsn
+// and returns its secret (kept in memory only; the store has its hash).
+func createBenchKey(dsn string) (string, error) {
+	ctx := context.Background()
+	st, err := usage.Open(ctx, dsn)
+	if err != nil {
+		return "", err
+	}
+	defer st.Close()
+	_, secret, err := keys.NewStore(st).Create(ctx, benchKeyParams(), time.Now())
+	return secret, err
 }
 
 // reportDrops reports dropped request-log records on stderr (the process
