@@ -44,7 +44,21 @@ type clientFormat interface {
 
 // clientFormats are the formats the handler serves, in one place.
 func clientFormats() []clientFormat {
-	return []clientFormat{chatFormat{}, anthropicFormat{}, anthropicCountFormat{}}
+	return []clientFormat{chatFormat{}, anthropicFormat{}, anthropicCountFormat{}, responsesFormat{}, embeddingsFormat{}}
+}
+
+// callDecoder is implemented by formats whose translation keeps per-call
+// state for the encoders (Responses echoes its request): decodeCall
+// replaces decode, decoding c.body and keeping the state in c.state.
+type callDecoder interface {
+	decodeCall(c *call) (*ChatRequest, *APIError)
+}
+
+// callEncoder is implemented by formats whose responses depend on that
+// per-call state: encodeCall replaces encodeResponse, and may add
+// response headers to h (nothing has been written yet).
+type callEncoder interface {
+	encodeCall(c *call, h http.Header, r *ChatResponse) ([]byte, error)
 }
 
 // rawRequest builds an upstream request carrying the client's body. h is
@@ -130,7 +144,13 @@ func (o *httpOutput) fail(c *call, e *APIError) {
 }
 
 func (o *httpOutput) response(c *call, r *ChatResponse) {
-	body, err := o.f.encodeResponse(r)
+	var body []byte
+	var err error
+	if e, ok := o.f.(callEncoder); ok {
+		body, err = e.encodeCall(c, o.w.Header(), r)
+	} else {
+		body, err = o.f.encodeResponse(r)
+	}
 	if err != nil {
 		o.fail(c, c.fail(err))
 		return

@@ -177,7 +177,7 @@ func (c *call) estimatedUsage() *Usage {
 	if req, _ := c.request(); req != nil {
 		prompt, _ = c.b.tokens.CountPrompt(model, req)
 	}
-	n := c.b.tokens.CountText(model, string(c.text))
+	n := c.completionTokens(model)
 	return &Usage{PromptTokens: prompt, CompletionTokens: n, TotalTokens: prompt + n}
 }
 
@@ -267,6 +267,9 @@ func anthropicErrorType(e *APIError) string {
 type anthropicCountFormat struct{ anthropicFormat }
 
 func (anthropicCountFormat) name() string { return "anthropic_count_tokens" }
+
+// uncached: a count is not a completion; the response cache leaves it alone.
+func (anthropicCountFormat) uncached() {}
 
 func (anthropicCountFormat) patterns() []string {
 	return []string{"POST /v1/messages/count_tokens"}

@@ -77,6 +77,7 @@ func (chatFormat) relayNative(c *call, o *httpOutput, resp *http.Response) {
 		c.rawUsage = []byte(u.Raw)
 	} else {
 		c.text = openai.AppendMessageText(c.text, out)
+		c.boundText()
 	}
 	o.write(c, out)
 }
@@ -219,6 +220,7 @@ func relayRaw(sw *streamWriter, body io.Reader, c *call) error {
 			return sw.end("", data)
 		}
 		info := openai.InspectChunk(data, &c.text)
+		c.boundText()
 		if info.Error {
 			// The upstream's own error event: pass it on and end without
 			// [DONE], whatever follows.

@@ -18,13 +18,15 @@ import (
 //
 //	POST /v1/chat/completions (and /chat/completions)
 //	POST /v1/messages, /v1/messages/count_tokens (Anthropic's Messages API)
+//	POST /v1/responses (and /responses; OpenAI's Responses API)
+//	POST /v1/embeddings (and /embeddings)
 //	GET  /v1/models (and /models; Anthropic's shape with anthropic-version)
 //	GET  /v1/models/{provider}/{model}
 //	GET  /healthz (no authentication)
 //
 // Every response carries X-Request-Id (the client's, if it sent a sane one).
-// Every error has the client format's shape (OpenAI's for chat and models,
-// Anthropic's for messages).
+// Every error has the client format's shape (OpenAI's for chat, responses,
+// embeddings and models, Anthropic's for messages).
 func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", requestID(r.Header.Get("X-Request-Id")))
 	if b.cfg.cors != nil && b.cors(w, r) {
@@ -157,6 +159,12 @@ func requestID(in string) string {
 }
 
 func (b *Bridge) serveModel(w http.ResponseWriter, id string) {
+	if m, ok := b.routeModel(id); ok { // a route (route.go)
+		body, _ := openai.Marshal(m)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+		return
+	}
 	u, upModel, aerr := b.resolve(id)
 	if aerr != nil {
 		writeError(w, aerr)

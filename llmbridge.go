@@ -39,20 +39,23 @@ import (
 // Bridge routes OpenAI-style chat requests to providers. It is immutable
 // after New and safe for concurrent use. It is an http.Handler.
 type Bridge struct {
-	cfg       config
-	upstreams []*upstream
-	byName    map[string]*upstream
-	byModel   map[string][]*upstream // bare model name → providers listing it
-	admitters []Admitter             // the access-key check first, then WithAdmitter's
-	router    Router
-	obs       observers
-	clock     clock
-	tokens    *TokenCounter
-	log       *slog.Logger
-	mux       *http.ServeMux // the handler's routes, built once
-	gate      gate           // WithMaxConcurrent
-	modelList []byte         // GET /v1/models body, built once
-	created   int64
+	cfg         config
+	upstreams   []*upstream
+	byName      map[string]*upstream
+	byModel     map[string][]*upstream // bare model name → providers listing it
+	admitters   []Admitter             // the access-key check first, then WithAdmitter's
+	router      Router
+	obs         observers
+	clock       clock
+	tokens      *TokenCounter
+	log         *slog.Logger
+	mux         *http.ServeMux    // the handler's routes, built once
+	gate        gate              // WithMaxConcurrent
+	modelList   []byte            // GET /v1/models body, built once
+	routeByName map[string]*route // WithRoute's, by name (route.go)
+	routeList   []*route
+	health      healthSet // per-target breakers and key states (breaker.go)
+	created     int64
 }
 
 // New builds a Bridge. It validates every option and provider and returns
@@ -120,8 +123,20 @@ func New(opts ...Option) (*Bridge, error) {
 		b.admitters = append(b.admitters, keys)
 	}
 	b.admitters = append(b.admitters, cfg.admitters...)
+	errs = append(errs, b.buildRoutes(cfg.routes)...)
+	b.health.pol, b.health.log = cfg.breaker, b.log
+	for _, e := range cfg.providers {
+		b.health.secrets = append(b.health.secrets, secrets(e.p)...)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	for _, rt := range b.routeList { // listed by Health from the start
+		for _, t := range rt.targets {
+			for _, k := range t.up.keys {
+				b.health.get(healthKey{t.up, k, t.model})
+			}
+		}
 	}
 	b.modelList, _ = openai.Marshal(modelList{Object: "list", Data: b.Models()})
 	b.mux = b.routes(clientFormats()...)
@@ -132,8 +147,8 @@ func New(opts ...Option) (*Bridge, error) {
 func providerSecrets(ps []providerEntry) map[string]bool {
 	out := map[string]bool{}
 	for _, e := range ps {
-		if s, ok := e.p.(interface{ APIKey() string }); ok && s.APIKey() != "" {
-			out[s.APIKey()] = true
+		for _, k := range secrets(e.p) {
+			out[k] = true
 		}
 	}
 	return out
@@ -165,7 +180,8 @@ type modelList struct {
 }
 
 // Models lists every provider's models with their prefix, in the order the
-// providers were added.
+// providers were added, then the routes (WithRoute) with owned_by
+// "llmbridge".
 func (b *Bridge) Models() []Model {
 	out := []Model{}
 	for _, u := range b.upstreams {
@@ -178,7 +194,7 @@ func (b *Bridge) Models() []Model {
 			out = append(out, Model{ID: u.name + "/" + m, Object: "model", Created: b.created, OwnedBy: owner})
 		}
 	}
-	return out
+	return append(out, b.routeModels()...)
 }
 
 // checkChat is the in-process request's check: the envelope, then every

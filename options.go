@@ -113,6 +113,9 @@ type config struct {
 	tokens       *TokenCounter
 	cors         map[string]bool // allowed origins; "*" allows any
 	maxActive    int64           // WithMaxConcurrent; 0: unbounded
+	cache        *responseCache  // WithCache; nil: no response cache
+	routes       []Route         // WithRoute
+	breaker      BreakerPolicy   // WithBreaker
 }
 
 func defaultConfig() config {
@@ -122,6 +125,7 @@ func defaultConfig() config {
 		maxBodyBytes: DefaultMaxBodyBytes,
 		keepAlive:    DefaultKeepAlive,
 		maxIdle:      DefaultMaxIdleConnsPerHost,
+		breaker:      DefaultBreakerPolicy(),
 	}
 }
 

@@ -21,11 +21,15 @@ type call struct {
 	body    []byte       // the client's body (handler); nil in-process
 	chat    *ChatRequest // the canonical request: given in-process, else decoded on demand
 	chatErr *APIError    // why the body did not decode
+	state   any          // the format's per-call state, set by a callDecoder (the Responses translation)
 
 	tickets []Ticket // admission's, settled at the end
 	target  target   // the target that answered
 	native  bool     // the target speaks the client's format: bytes pass through
 	sent    int      // upstream attempts made
+	retryOn failKind // the route's RetryOn; 0: RetryPolicy.CheckRetry decides
+	inSend  bool     // counted among the active requests (retry.go, release)
+	retried bool     // holds a place in the retry budget
 
 	parent context.Context // the caller's
 	ctx    context.Context // the upstream's: parent + max duration + idle
@@ -35,7 +39,8 @@ type call struct {
 	accepted bool      // the upstream answered 2xx
 	rawUsage []byte    // usage object seen by a pass-through relay
 	usage    *Usage    // usage seen by the typed paths
-	text     []byte    // completion text relayed, for counting without usage
+	text     []byte    // completion text relayed, for counting without usage (its first textKeep bytes)
+	textMore int       // bytes of completion text beyond text
 	first    time.Time // first byte to the client
 }
 
@@ -58,6 +63,9 @@ func (c *call) run(out output) {
 		out.fail(c, c.note(e))
 		return
 	}
+	if c.cached(&out) { // the cache (cache.go): a hit answers here; a miss is recorded on its way out
+		return
+	}
 	targets, e := c.route() // where it may go, in order
 	if e != nil {
 		out.fail(c, c.note(e))
@@ -72,6 +80,7 @@ func (c *call) run(out output) {
 		out.fail(c, c.fail(err))
 		return
 	}
+	out.header(http.Header{"X-Llmbridge-Target": {c.target.name()}})
 	c.watchIdle(resp)
 	c.relay(out, resp) // to the client, in its format
 }
@@ -92,6 +101,7 @@ func (b *Bridge) newCall(parent context.Context, f clientFormat, rid string, env
 // end releases the call's contexts; the upstream request is cancelled if
 // it is still running.
 func (c *call) end() {
+	c.release() // the router's counts (retry.go)
 	c.stop()
 	c.cancel(context.Canceled)
 }
@@ -100,7 +110,11 @@ func (c *call) end() {
 // first time it is needed.
 func (c *call) request() (*ChatRequest, *APIError) {
 	if c.chat == nil && c.chatErr == nil && c.body != nil {
-		c.chat, c.chatErr = c.f.decode(c.body)
+		if d, ok := c.f.(callDecoder); ok {
+			c.chat, c.chatErr = d.decodeCall(c)
+		} else {
+			c.chat, c.chatErr = c.f.decode(c.body)
+		}
 	}
 	if c.chat == nil && c.chatErr == nil {
 		c.chatErr = errorf(http.StatusBadRequest, ErrorTypeInvalidRequest, "invalid_request", "request is nil")
@@ -113,7 +127,7 @@ func (c *call) request() (*ChatRequest, *APIError) {
 // format, otherwise the canonical request translated by the provider.
 func (c *call) newUpstreamRequest(ctx context.Context, t target) (*http.Request, error) {
 	if c.body != nil {
-		if raw := c.f.passThrough(t.up.p); raw != nil {
+		if raw := c.f.passThrough(t.prov()); raw != nil {
 			c.native = true
 			return raw(ctx, c.body, t.model, c.env.stream, c.req.Header)
 		}
@@ -128,7 +142,7 @@ func (c *call) newUpstreamRequest(ctx context.Context, t target) (*http.Request,
 	if !r.Stream {
 		r.StreamOptions = nil
 	}
-	return t.up.p.NewRequest(ctx, &r)
+	return t.prov().NewRequest(ctx, &r)
 }
 
 // watchIdle makes resp.Body cancel the call after StreamIdle of silence.
@@ -142,7 +156,7 @@ func (c *call) watchIdle(resp *http.Response) {
 // when the target speaks the client's format, otherwise the provider's
 // decoded response or chunks, encoded by the output.
 func (c *call) relay(out output, resp *http.Response) {
-	p := c.target.up.p
+	p := c.target.prov()
 	switch {
 	case c.native:
 		out.native(c, resp)
@@ -171,6 +185,7 @@ func (c *call) relay(out output, resp *http.Response) {
 			for _, ch := range r.Choices {
 				c.text = appendMessage(c.text, &ch.Message)
 			}
+			c.boundText()
 		}
 		out.response(c, r)
 	}

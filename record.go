@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/tokens"
 )
 
 // UsageRecord describes one finished request. Every chat request produces
@@ -27,12 +28,19 @@ type UsageRecord struct {
 	RequestID     string    // the X-Request-Id of the response
 	KeyID         string    // fingerprint of the access key used (never the key); empty without access keys or in-process
 	Method, Path  string    // empty for in-process calls
-	Format        string    // the API the client spoke: "chat", "anthropic", "anthropic_count_tokens"
+	Format        string    // the API the client spoke: "chat", "anthropic", "anthropic_count_tokens", "responses", "embeddings"
 	Provider      string    // the target that answered (or was tried last); empty when not routed
 	Model         string    // as the client sent it
 	UpstreamModel string    // the model name sent to Provider
-	Stream        bool
-	Status        int // HTTP status; 499 when the client went away
+	// ProviderKey is the id of Provider's key that answered (the
+	// X-LLMBridge-Target header's key=), never the key; empty when the
+	// provider's key is unknown to the bridge.
+	ProviderKey string
+	// Route is the route (WithRoute) the client's model named; empty
+	// when it named a provider model directly.
+	Route  string
+	Stream bool
+	Status int // HTTP status; 499 when the client went away
 	// Retries counts upstream attempts after the first (retries and
 	// failovers to other targets).
 	Retries int
@@ -55,6 +63,37 @@ type UsageRecord struct {
 	// "upstream_timeout", "upstream_idle_timeout", "rate_limit_exceeded",
 	// an upstream's own code, …), empty without one.
 	ErrorCode string
+
+	// Cache is what the response cache (WithCache) did: CacheHit,
+	// CacheMiss or CacheBypass; empty when the Bridge has no cache, the
+	// format is not cached, or the request ended before the cache stage.
+	// A hit called no upstream: its token counts above are zero (nothing
+	// was spent, so whatever prices or limits tokens charges nothing),
+	// Saved holds the cached answer's counts, and Provider and
+	// UpstreamModel name who made that answer.
+	Cache string
+	// Saved are the token counts of the cached answer on a hit, zero
+	// otherwise; SavedRecord prices them.
+	Saved TokenCounts
+}
+
+// TokenCounts are the token counts of one answer, as a UsageRecord keeps
+// them: Cached and CacheWrite are part of Prompt, Reasoning part of
+// Completion.
+type TokenCounts struct {
+	Prompt, Completion, Total     int
+	Cached, Reasoning, CacheWrite int
+}
+
+// SavedRecord returns r with its token counts replaced by Saved: priced
+// like any record (same Provider and UpstreamModel), it gives the cost a
+// cache hit saved. For a record that is not a hit its counts are zero.
+func (r UsageRecord) SavedRecord() UsageRecord {
+	s := r.Saved
+	r.PromptTokens, r.CompletionTokens, r.TotalTokens = s.Prompt, s.Completion, s.Total
+	r.CachedTokens, r.ReasoningTokens, r.CacheWriteTokens = s.Cached, s.Reasoning, s.CacheWrite
+	r.Estimated = false
+	return r
 }
 
 // finish is deferred by every call: it completes the record, counts
@@ -66,7 +105,7 @@ func (c *call) finish() {
 	r := &c.rec
 	r.Duration = c.b.clock.Now().Sub(r.Time)
 	if t := c.target; t.up != nil {
-		r.Provider, r.UpstreamModel = t.up.name, t.model
+		r.Provider, r.UpstreamModel, r.ProviderKey = t.up.name, t.model, t.key.id
 	}
 	if r.Status == 0 {
 		r.Status = http.StatusOK
@@ -84,7 +123,7 @@ func (c *call) finish() {
 		if req, _ := c.request(); req != nil {
 			r.PromptTokens, _ = c.b.tokens.CountPrompt(r.UpstreamModel, req)
 		}
-		r.CompletionTokens = c.b.tokens.CountText(r.UpstreamModel, string(c.text))
+		r.CompletionTokens = c.completionTokens(r.UpstreamModel)
 		r.TotalTokens = r.PromptTokens + r.CompletionTokens
 		r.Estimated = true
 	}
@@ -121,6 +160,9 @@ func (b *Bridge) logRecord(r *UsageRecord) {
 		if r.Estimated {
 			attrs = append(attrs, slog.Bool("estimated", true))
 		}
+	}
+	if r.Cache != "" {
+		attrs = append(attrs, slog.String("cache", r.Cache))
 	}
 	if r.Error != "" {
 		attrs = append(attrs, slog.String("error", r.Error))
@@ -168,6 +210,7 @@ func (c *call) observe(ch *ChatChunk) {
 			c.text = append(c.text, tc.Function.Arguments...)
 		}
 	}
+	c.boundText()
 }
 
 // appendMessage appends a response message's generated text.
@@ -179,4 +222,29 @@ func appendMessage(dst []byte, m *Message) []byte {
 		dst = append(dst, tc.Function.Arguments...)
 	}
 	return dst
+}
+
+// textKeep is how much relayed completion text a call keeps for counting
+// when the upstream reports no usage: the tokenizer counts that much
+// exactly and the rest at 4 bytes a token (tokens.ExactBytes), so keeping
+// more would only cost memory — a long answer to a client that reads
+// slowly must not grow the call without bound.
+const textKeep = tokens.ExactBytes
+
+// boundText keeps the first textKeep bytes of the relayed text and counts
+// the rest.
+func (c *call) boundText() {
+	if len(c.text) > textKeep {
+		c.textMore += len(c.text) - textKeep
+		if cap(c.text) > textKeep+textKeep/4 {
+			c.text = append(make([]byte, 0, textKeep), c.text[:textKeep]...) // let the grown array go
+		} else {
+			c.text = c.text[:textKeep]
+		}
+	}
+}
+
+// completionTokens estimates the relayed completion's tokens for model.
+func (c *call) completionTokens(model string) int {
+	return c.b.tokens.CountText(model, string(c.text)) + (c.textMore+3)/4
 }

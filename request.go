@@ -3,6 +3,8 @@ package llmbridge
 import (
 	"net/http"
 	"strings"
+
+	"github.com/tidwall/gjson"
 )
 
 // Request is what the pipeline's pluggable stages (Admitter, Router) see of
@@ -13,8 +15,9 @@ type Request struct {
 	// ID is the request id (the X-Request-Id of the response).
 	ID string
 	// Format is the API the client spoke: "chat" (Chat Completions),
-	// "anthropic" (Messages), "anthropic_count_tokens", or "models" for the
-	// model list.
+	// "anthropic" (Messages), "anthropic_count_tokens", "responses"
+	// (OpenAI's Responses API), "embeddings", or "models" for the model
+	// list. Chat returns an error for "embeddings", which has no chat form.
 	Format string
 	// Model is the model the client asked for, before routing; empty when
 	// the body did not name one (such a request is refused with 400 after
@@ -50,6 +53,28 @@ func (r *Request) Credential() string {
 // ChatCompletionStream rather than the HTTP handler.
 func (r *Request) InProcess() bool { return r.Header == nil }
 
+// PromptTokensEstimate returns a quick estimate of the prompt's tokens for
+// reserving against limits before the call, without decoding or
+// tokenizing: the text of every string in the client's body (messages,
+// roles, tool definitions) at 4 bytes a token; in-process, the messages'
+// text. It is cheap enough for every request (one scan of the body);
+// settle with the real usage afterwards (Ticket.Settle receives it).
+func (r *Request) PromptTokensEstimate() int {
+	if r.c == nil {
+		return 0
+	}
+	if r.c.body != nil {
+		return (stringBytes(gjson.ParseBytes(r.c.body)) + 3) / 4
+	}
+	n := 0
+	if req := r.c.chat; req != nil {
+		for i := range req.Messages {
+			n += len(req.Messages[i].Content.String()) + 16
+		}
+	}
+	return (n + 3) / 4
+}
+
 // Chat returns the request as a Chat Completions request, decoding the
 // client's body on first use (the pass-through path never needs to). The
 // result is shared: do not modify it. It fails with a 400 *APIError when
@@ -63,4 +88,20 @@ func (r *Request) Chat() (*ChatRequest, error) {
 		return nil, aerr
 	}
 	return req, nil
+}
+
+// stringBytes is the length of every string value under v.
+func stringBytes(v gjson.Result) int {
+	switch {
+	case v.Type == gjson.String:
+		return len(v.Str)
+	case v.IsObject(), v.IsArray():
+		n := 0
+		v.ForEach(func(_, e gjson.Result) bool {
+			n += stringBytes(e)
+			return true
+		})
+		return n
+	}
+	return 0
 }

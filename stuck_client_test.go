@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -51,5 +53,49 @@ func TestStuckClientIsCutAtTheWriteTimeout(t *testing.T) {
 	r := recs.wait(t, 1)[0]
 	if r.Status != llmbridge.StatusClientClosedRequest || !strings.Contains(r.Error, "write timeout") {
 		t.Errorf("record %+v", r)
+	}
+}
+
+// BenchmarkStuckClientMemory measures what a client that stops reading
+// costs the bridge while it waits for the write timeout: 20 clients send a
+// 108 kB prompt, read nothing, and the heap in use is compared before and
+// after they are stuck (reported as B/stuck-client).
+func BenchmarkStuckClientMemory(b *testing.B) {
+	const clients = 20
+	prompt := strings.Repeat("The quick brown fox jumps over the lazy dog. ", 2400) // ~108 kB
+	body := `{"model":"openai/gpt-4o","messages":[{"role":"user","content":"` + prompt + `"}],"stream":true}`
+	for b.Loop() {
+		up := testupstream.NewEndless(b)
+		br, err := llmbridge.New(llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: up.URL, APIKey: "k"})),
+			llmbridge.WithTimeouts(llmbridge.Timeouts{Write: time.Minute}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv := httptest.NewServer(br)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		conns := make([]net.Conn, clients)
+		for i := range conns {
+			c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = c.(*net.TCPConn).SetReadBuffer(4096)
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/chat/completions", strings.NewReader(body))
+			if err := req.Write(c); err != nil {
+				b.Fatal(err)
+			}
+			conns[i] = c
+		}
+		time.Sleep(2 * time.Second) // the relays fill the socket buffers and block
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(int64(after.HeapInuse)-int64(before.HeapInuse))/clients, "B/stuck-client")
+		for _, c := range conns {
+			c.Close()
+		}
+		srv.Close()
+		br.Close()
 	}
 }

@@ -50,6 +50,26 @@ else
 	echo "test.sh: redis-server is not installed and cannot be installed here: its tests will SKIP" >&2
 fi
 
+# Chromium for the admin UI's browser tests (server/ui_test.go drives it
+# headless through chromedp), installed the same way.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+	sudo=""
+	if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+		sudo="sudo"
+	fi
+	if command -v apt-get >/dev/null 2>&1 && { [[ $(id -u) -eq 0 ]] || [[ -n $sudo ]]; }; then
+		echo "test.sh: installing chromium from Debian's packages for the admin UI browser tests" >&2
+		export DEBIAN_FRONTEND=noninteractive
+		$sudo apt-get install -y -q --no-install-recommends chromium >/dev/null ||
+			{ $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q --no-install-recommends chromium >/dev/null; }
+	fi
+fi
+if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
+	export LLMBRIDGE_REQUIRE_CHROMIUM=1
+else
+	echo "test.sh: chromium is not installed and cannot be installed here: the admin UI browser tests will SKIP" >&2
+fi
+
 # The container's binary: static, CGO off (the SQLite driver is pure Go).
 # The shutdown test runs this build of the server (LLMBRIDGE_SERVER_BIN).
 bin_dir=$(mktemp -d)

@@ -80,6 +80,11 @@ type Config struct {
 	MetricsKeyLabels bool   `env:"LLMBRIDGE_METRICS_KEY_LABELS"`
 	// Alerts are the YAML file's alert rules and webhooks (observe.go).
 	Alerts alerts.Config `env:"-"`
+	// Routes are the YAML file's routes (model groups, routes.go).
+	Routes []llmbridge.Route `env:"-"`
+	// Cache is the YAML file's cache: section (the response cache,
+	// cache.go); nil when it is off.
+	Cache *CacheConfig `env:"-"`
 
 	// Demo turns the demo provider on (true) or off (false); unset, it is
 	// on when no provider is configured (discover.go).
@@ -145,17 +150,22 @@ func (c *Config) AllPrices() usage.Prices { return usage.DefaultPrices().Merge(c
 
 // ProviderFile is one provider of the LLMBRIDGE_CONFIG YAML file.
 type ProviderFile struct {
-	Name      string            `yaml:"name"`
-	Kind      string            `yaml:"kind"` // openai (default), gemini (native), gemini-openai (compat endpoint) or anthropic
-	BaseURL   string            `yaml:"base_url"`
-	APIKeyEnv string            `yaml:"api_key_env"`
-	APIKey    string            `yaml:"api_key"`
-	Models    []string          `yaml:"models"`
-	Headers   map[string]string `yaml:"headers"`
-	UseProxy  bool              `yaml:"use_proxy"`
-	Proxy     string            `yaml:"proxy"`
+	Name      string `yaml:"name"`
+	Kind      string `yaml:"kind"` // openai (default), gemini (native), gemini-openai (compat endpoint) or anthropic
+	BaseURL   string `yaml:"base_url"`
+	APIKeyEnv string `yaml:"api_key_env"`
+	APIKey    string `yaml:"api_key"`
+	// APIKeys and APIKeyEnvs give several keys (routes.go); with
+	// api_key/api_key_env they add to the list.
+	APIKeys    []string          `yaml:"api_keys"`
+	APIKeyEnvs []string          `yaml:"api_key_envs"`
+	Models     []string          `yaml:"models"`
+	Headers    map[string]string `yaml:"headers"`
+	UseProxy   bool              `yaml:"use_proxy"`
+	Proxy      string            `yaml:"proxy"`
 
-	key string // resolved from APIKey or APIKeyEnv
+	key  string   // resolved from APIKey or APIKeyEnv
+	more []string // resolved from APIKeys and APIKeyEnvs
 }
 
 type fileConfig struct {
@@ -163,6 +173,8 @@ type fileConfig struct {
 	Prices    usage.Prices   `yaml:"prices"`
 	Alerts    alerts.Config  `yaml:"alerts"`
 	Keys      []KeyFile      `yaml:"keys"`
+	Routes    []RouteFile    `yaml:"routes"`
+	Cache     *CacheFile     `yaml:"cache"`
 }
 
 // LoadConfig reads the configuration from environ (tests pass a map; main
@@ -215,6 +227,11 @@ func LoadConfig(environ map[string]string) (*Config, error) {
 	if len(c.AccessKeys) == 0 && slices.Contains(c.CORSOrigins, "*") {
 		errs = append(errs, errors.New(`LLMBRIDGE_CORS_ORIGINS="*" without ACCESS_API_KEYS would let any web page use your provider keys: set access keys or name the allowed origins`))
 	}
+	for _, v := range [][2]string{{"OPENAI_API_KEY", c.OpenAIKey}, {"GOOGLE_API_KEY", c.GoogleKey}, {"DEEPSEEK_API_KEY", c.DeepSeekKey}, {"ANTHROPIC_API_KEY", c.AnthropicKey}} {
+		if _, err := splitKeys(v[0], v[1]); err != nil { // comma lists (routes.go)
+			errs = append(errs, err)
+		}
+	}
 	if c.ConfigFile != "" {
 		if err := c.loadFile(environ); err != nil {
 			errs = append(errs, err)
@@ -264,6 +281,12 @@ func (c *Config) loadFile(environ map[string]string) error {
 	}
 	c.Prices = fc.Prices
 	c.Alerts = fc.Alerts
+	if c.Routes, err = routes(fc.Routes, "LLMBRIDGE_CONFIG "+c.ConfigFile); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Cache, err = cacheConfig(fc.Cache); err != nil {
+		errs = append(errs, fmt.Errorf("LLMBRIDGE_CONFIG %s: %w", c.ConfigFile, err))
+	}
 	if c.KeyPolicies, err = keyPolicies(fc.Keys); err != nil {
 		errs = append(errs, fmt.Errorf("LLMBRIDGE_CONFIG %s: %w", c.ConfigFile, err))
 	}
@@ -287,6 +310,18 @@ func (c *Config) loadFile(environ map[string]string) error {
 			p.key = environ[p.APIKeyEnv]
 		default:
 			p.key = p.APIKey
+		}
+		if (p.APIKeys != nil || p.APIKeyEnvs != nil) && len(p.APIKeys)+len(p.APIKeyEnvs) == 0 {
+			errs = append(errs, fmt.Errorf("%s: api_keys/api_key_envs is an empty list", where))
+		}
+		p.more = append([]string(nil), p.APIKeys...)
+		for _, e := range p.APIKeyEnvs {
+			p.more = append(p.more, environ[e])
+		}
+		for j, k := range p.more {
+			if k == "" {
+				errs = append(errs, fmt.Errorf("%s: key %d of api_keys/api_key_envs is empty", where, j+1))
+			}
 		}
 		c.Providers = append(c.Providers, p)
 	}
@@ -342,7 +377,8 @@ func (c *Config) Options(log *slog.Logger) []llmbridge.Option {
 			log.Info("provider not served: no key", "provider", b.name, "set", b.keyVar)
 			continue
 		}
-		b.cfg.APIKey = b.key
+		keys, _ := splitKeys(b.keyVar, b.key) // checked by LoadConfig
+		b.cfg = withKeys(b.cfg, keys)
 		proxy := ""
 		if b.useProxy {
 			proxy = c.Proxy
@@ -351,7 +387,7 @@ func (c *Config) Options(log *slog.Logger) []llmbridge.Option {
 		logRoute(log, b.name, proxy)
 	}
 	for _, p := range c.Providers {
-		pc := llmbridge.ProviderConfig{Name: p.Name, BaseURL: p.BaseURL, APIKey: p.key, Models: p.Models, Headers: p.Headers}
+		pc := llmbridge.ProviderConfig{Name: p.Name, BaseURL: p.BaseURL, APIKey: p.key, APIKeys: p.more, Models: p.Models, Headers: p.Headers}
 		proxy := p.Proxy
 		if proxy == "" && p.UseProxy {
 			proxy = c.Proxy
@@ -367,6 +403,9 @@ func (c *Config) Options(log *slog.Logger) []llmbridge.Option {
 		}
 		opts = append(opts, llmbridge.WithProvider(newProvider(pc), llmbridge.ViaProxy(proxy)))
 		logRoute(log, p.Name, proxy)
+	}
+	for _, r := range c.Routes {
+		opts = append(opts, llmbridge.WithRoute(r))
 	}
 	return opts
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -174,4 +175,20 @@ func healthcheckCommand(o runOptions) error {
 		return errors.New("healthz answered " + resp.Status)
 	}
 	return nil
+}
+
+// ejectedTargets lists the current Bridge's targets whose circuit is open
+// ("provider/model key-…"), for the target_ejected alert.
+func (s *server) ejectedTargets() []string {
+	b := s.cur.Load()
+	if b == nil {
+		return nil
+	}
+	var out []string
+	for _, h := range b.Health() {
+		if h.State == llmbridge.StateOpen {
+			out = append(out, strings.TrimSpace(h.Provider+"/"+h.Model+" "+h.Key))
+		}
+	}
+	return out
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/joho/godotenv"
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/admin"
+	"github.com/llmbridge/llmbridge/internal/admin/ui"
 	"github.com/llmbridge/llmbridge/internal/requestlog"
 	"github.com/llmbridge/llmbridge/internal/usage"
 	"github.com/lmittmann/tint"
@@ -92,7 +93,10 @@ type server struct {
 
 	obs *observability // metrics, live feed and alerts (observe.go)
 
-	limits *limits // access and virtual keys, limits, budgets (limits.go); nil when off
+	limits *limits       // access and virtual keys, limits, budgets (limits.go); nil when off
+	cache  responseCache // the response cache's backend (cache.go)
+
+	ui *ui.Handler // the admin web UI under /admin/ (internal/admin/ui); on with the admin key
 }
 
 // environ returns the .env file overlaid with the real environment.
@@ -140,6 +144,7 @@ func (s *server) build(cfg *Config) (*llmbridge.Bridge, error) {
 	}
 	opts := append(base, llmbridge.WithTokenCounter(s.tokens), llmbridge.WithUsageSink(s.reqlog.Record))
 	opts = append(opts, s.extras.options(context.Background(), cfg, s.opts.local, s.tokens, s.log)...)
+	opts = append(opts, s.cacheOptions(cfg)...) // cache.go
 	if s.usage != nil {
 		opts = append(opts, llmbridge.WithUsageSink(s.usage.Record))
 	}
@@ -191,7 +196,11 @@ func (s *server) serve(ctx context.Context) error {
 		return err
 	}
 	defer s.closeLimits()
-	if s.obs, err = newObservability(cfg, s.reqlog, s.usage, s.log); err != nil {
+	if err := s.openCache(cfg); err != nil {
+		return err
+	}
+	defer s.closeCache()
+	if s.obs, err = newObservability(cfg, s.reqlog, s.usage, s.log, s.ejectedTargets); err != nil {
 		return err
 	}
 	defer s.obs.close()
@@ -201,7 +210,15 @@ func (s *server) serve(ctx context.Context) error {
 		return err
 	}
 	s.cur.Store(b)
-	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.AllPrices()))
+	s.ui = ui.New(ui.Options{Logger: s.log, Store: func() string { return storeName(s.store) }, RequestLogDropped: s.reqlog.Dropped,
+		Models: func() (ids []string) {
+			for _, m := range s.cur.Load().Models() {
+				ids = append(ids, m.ID)
+			}
+			return ids
+		}})
+	s.ui.Configure(cfg.AdminKey, envs)
+	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.AllPrices()).SetSession(s.ui.Authorized).SetHealth(s.health()))
 	defer func() { s.cur.Load().Close() }()
 
 	srv := &http.Server{
@@ -306,7 +323,8 @@ func (s *server) reload(why string) {
 		s.usage.SetPrices(cfg.AllPrices())
 	}
 	s.reloadLimits(cfg)
-	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.AllPrices()))
+	s.ui.Configure(cfg.AdminKey, envs)
+	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.AllPrices()).SetSession(s.ui.Authorized).SetHealth(s.health()))
 	s.obs.reload(cfg)
 	old := s.cur.Swap(b)
 	old.Close() // idle connections only; streams in flight finish on it
@@ -320,6 +338,14 @@ func (s *server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.serveProbe(w, r) { // /readyz
+		return
+	}
+	if p := r.URL.Path; s.ui != nil && (p == "/admin" || strings.HasPrefix(p, "/admin/") && !strings.HasPrefix(p, "/admin/api/")) {
+		s.ui.ServeHTTP(w, r) // the admin web UI; /admin/api/… stays the API
+		return
+	}
+	if s.ui != nil && r.URL.Path == "/admin/api/live" && s.ui.Authorized(r) {
+		s.obs.live.ServeHTTP(w, r) // the UI's session opens the live feed as the admin key does
 		return
 	}
 	if s.obs.serveHTTP(w, r) { // /metrics, /admin/api/live

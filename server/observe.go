@@ -43,7 +43,9 @@ type observability struct {
 // newObservability builds the observers and handlers from cfg, reading
 // the request log's and usage writer's counters (uw may be nil), and
 // starts the metrics listener (LLMBRIDGE_METRICS_ADDR) and the alert loop.
-func newObservability(cfg *Config, reqlog *requestlog.Writer, uw *usage.Writer, log *slog.Logger) (*observability, error) {
+// ejected lists the routing targets taken out of service now, for
+// target_ejected rules (nil: none).
+func newObservability(cfg *Config, reqlog *requestlog.Writer, uw *usage.Writer, log *slog.Logger, ejected func() []string) (*observability, error) {
 	o := &observability{log: log, keyLabels: cfg.MetricsKeyLabels, metricsAddr: cfg.MetricsAddr}
 	p := cfg.AllPrices()
 	o.prices.Store(&p)
@@ -54,10 +56,9 @@ func newObservability(cfg *Config, reqlog *requestlog.Writer, uw *usage.Writer, 
 	o.metrics = metrics.New(mo)
 	o.live = live.New(live.Options{Cost: o.cost})
 	if len(cfg.Alerts.Rules) > 0 {
-		// Budgets and Ejected are left nil: no budget source or router
-		// health exists yet, so key_budget and target_ejected rules
-		// validate but do not fire until those hooks are wired here.
-		a, err := alerts.New(cfg.Alerts, alerts.Options{Logger: log, RequestLogDropped: reqlog.Dropped})
+		// Budgets is left nil: the virtual keys' spend is not exposed to
+		// the alerter yet, so key_budget rules validate but do not fire.
+		a, err := alerts.New(cfg.Alerts, alerts.Options{Logger: log, RequestLogDropped: reqlog.Dropped, Ejected: ejected})
 		if err != nil {
 			return nil, err
 		}

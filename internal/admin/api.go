@@ -18,6 +18,7 @@ import (
 //	GET /admin/api/usage?from=YYYY-MM-DD&to=YYYY-MM-DD&group_by=day,model,provider,key[&format=csv]
 //	GET /admin/api/requests?limit=N&before=ID
 //	POST, GET /admin/api/keys; GET, PATCH, DELETE /admin/api/keys/{id} (keys.go)
+//	GET /admin/api/health (health.go): every routing target's health
 //
 // Every request needs the admin key (Authorization: Bearer, or
 // x-api-key); access keys are refused. Without an admin key configured
@@ -27,6 +28,21 @@ type API struct {
 	digest *[32]byte
 	now    func() time.Time
 	prices usage.Prices // for the key endpoints' budget warnings (keys.go)
+	// session accepts a signed-in admin UI browser (SetSession); nil:
+	// only the admin key.
+	session func(*http.Request) bool
+	// healthSrc serves GET /admin/api/health (health.go); nil: off.
+	healthSrc HealthSource
+}
+
+// SetSession makes the API accept requests for which session returns
+// true, besides those carrying the admin key, and returns a. The admin
+// UI passes its session check (internal/admin/ui: Handler.Authorized),
+// which demands the CSRF token on state-changing methods. session must
+// be safe for concurrent use.
+func (a *API) SetSession(session func(*http.Request) bool) *API {
+	a.session = session
+	return a
 }
 
 // NewAPI returns the admin API over store (nil: the usage store is
@@ -52,7 +68,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"the admin API is off: set LLMBRIDGE_ADMIN_KEY to turn it on")
 		return
 	}
-	if !a.authorized(r) {
+	if !a.authorized(r) && (a.session == nil || !a.session(r)) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="llmbridge-admin"`)
 		adminError(w, http.StatusUnauthorized, openai.TypeAuthentication, "invalid_api_key",
 			"the admin API needs the admin key (LLMBRIDGE_ADMIN_KEY) as a Bearer token; access keys are not accepted here")
@@ -60,6 +76,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if p := strings.TrimSuffix(r.URL.Path, "/"); p == "/admin/api/keys" || strings.HasPrefix(p, "/admin/api/keys/") {
 		a.serveKeys(w, r) // keys.go: its own methods
+		return
+	}
+	if strings.TrimSuffix(r.URL.Path, "/") == "/admin/api/health" {
+		a.serveHealth(w, r) // health.go: needs no usage store
 		return
 	}
 	var serve func(http.ResponseWriter, *http.Request)

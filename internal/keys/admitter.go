@@ -338,19 +338,9 @@ func (a *Admitter) Admit(ctx context.Context, r *llmbridge.Request) (llmbridge.T
 
 // estimate counts the request's prompt for the TPM reservation.
 func (a *Admitter) estimate(r *llmbridge.Request) (int64, error) {
-	req, err := r.Chat()
-	if err != nil {
-		if r.Format == "chat" {
-			return 0, err // a body that does not decode: 400 before anything else
-		}
-		return 0, nil
-	}
-	model := r.Model
-	if i := strings.IndexByte(model, '/'); i >= 0 {
-		model = model[i+1:]
-	}
-	n, _ := a.o.Tokens.CountPrompt(model, req)
-	return int64(n), nil
+	// The body's size, not a tokenization: admission runs on every request
+	// and the real usage corrects the reservation at Settle.
+	return int64(r.PromptTokensEstimate()), nil
 }
 
 func errUnauthorized() *llmbridge.APIError {

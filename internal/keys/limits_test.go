@@ -65,6 +65,11 @@ func TestTPMReservesAndCorrects(t *testing.T) {
 	_, secret := create(t, s, Params{Name: ptr("t"), TPM: ptr[int64](30)})
 	h := newHarness(t, newAdmitter(t, Options{Store: s}))
 	h.up.SetDefault(testupstream.Reply{Content: []string{"ok"}, Usage: testupstream.Usage{Prompt: 9, Completion: 1}})
+	// A body that does not decode is a 400 and costs no tokens: the three
+	// requests below still fit.
+	if rec := h.post(secret, `{"model":"openai/gpt-4o","messages":"nope"}`); rec.Code != 400 {
+		t.Errorf("bad body: %d %s", rec.Code, rec.Body)
+	}
 	// Each request uses 10 tokens: three fit, the fourth does not.
 	for i := range 3 {
 		rec := h.post(secret, chatBody)
@@ -84,10 +89,6 @@ func TestTPMReservesAndCorrects(t *testing.T) {
 	big := `{"model":"openai/gpt-4o","messages":[{"role":"user","content":"` + strings.Repeat("word ", 100) + `"}]}`
 	if rec := h.post(secret, big); rec.Code != 429 || len(h.up.Requests()) != n {
 		t.Errorf("oversized prompt: %d %s", rec.Code, rec.Body)
-	}
-	// A body that does not decode is a 400 before anything else.
-	if rec := h.post(secret, `{"model":"openai/gpt-4o","messages":"nope"}`); rec.Code != 400 {
-		t.Errorf("bad body: %d %s", rec.Code, rec.Body)
 	}
 }
 

@@ -54,6 +54,7 @@ type Metrics struct {
 	errors, retries             *prometheus.CounterVec
 	duration, ttft              *prometheus.HistogramVec
 	active                      *prometheus.GaugeVec
+	cacheRequests, cacheSaved   *prometheus.CounterVec
 	keyRequests, keyTokens, key *prometheus.CounterVec
 
 	mu     sync.RWMutex
@@ -120,6 +121,13 @@ func New(o Options) *Metrics {
 			Help: "Requests routed and not yet finished."},
 			[]string{"format", "stream"}),
 	}
+	m.cacheRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_cache_requests_total",
+		Help: "Requests the response cache saw, by result: hit (answered from the cache), miss (looked up, not found), bypass (not cacheable or Cache-Control)."},
+		[]string{"result"})
+	m.cacheSaved = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_cache_saved_usd_total",
+		Help: "Cost in USD the response cache's hits saved: the price of the cached answers' tokens."},
+		[]string{"provider", "model"})
+	m.reg.MustRegister(m.cacheRequests, m.cacheSaved)
 	m.reg.MustRegister(m.requests, m.duration, m.ttft, m.tokens, m.cost, m.errors, m.retries, m.active,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if o.KeyLabels {
@@ -193,6 +201,14 @@ func (m *Metrics) End(r llmbridge.UsageRecord) {
 	}
 	if kind := ErrorKind(&r); kind != "" {
 		m.errors.WithLabelValues(r.Provider, kind).Inc()
+	}
+	if r.Cache != "" {
+		m.cacheRequests.WithLabelValues(r.Cache).Inc()
+		if saved := r.SavedRecord(); r.Cache == llmbridge.CacheHit && m.opts.Cost != nil {
+			if usd, ok := m.opts.Cost(saved); ok && usd > 0 {
+				m.cacheSaved.WithLabelValues(r.Provider, s.model).Add(usd)
+			}
+		}
 	}
 	if r.Retries > 0 {
 		m.retries.WithLabelValues(r.Provider).Add(float64(r.Retries))

@@ -382,6 +382,17 @@ func (h *history) message(it *Item, param string) *openai.APIError {
 		m.Content = openai.PartsContent(parts...)
 	}
 	if role == "assistant" {
+		// Text that follows the assistant's own tool calls (an upstream
+		// that streamed the call first) joins that message: a tool result
+		// must come right after the message that holds its call, and real
+		// chat APIs refuse an assistant message in between.
+		if n := len(h.msgs); n > 0 && h.reasoning == "" && h.signature == "" {
+			last := &h.msgs[n-1]
+			if last.Role == "assistant" && len(last.ToolCalls) > 0 && last.Content.String() == "" && !m.Content.IsZero() {
+				last.Content = m.Content
+				return nil
+			}
+		}
 		h.takeReasoning(&m)
 	}
 	h.msgs = append(h.msgs, m)

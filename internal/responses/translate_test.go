@@ -183,3 +183,26 @@ func TestFromChatWithoutUsageOrID(t *testing.T) {
 		t.Errorf("response = %s", body)
 	}
 }
+
+// Codex sends back a call the upstream streamed before its text as
+// function_call, assistant message, function_call_output. Chat APIs want
+// the tool result right after the message holding the call: the text joins
+// that message.
+func TestTextAfterAToolCallJoinsItsMessage(t *testing.T) {
+	body := `{"model":"m","input":[
+		{"type":"message","role":"user","content":"run it"},
+		{"type":"function_call","call_id":"call_1","name":"shell","arguments":"{}"},
+		{"type":"message","role":"assistant","content":[{"type":"output_text","text":"I'll run it."}]},
+		{"type":"function_call_output","call_id":"call_1","output":"done"}]}`
+	chat, _, e := ToChat([]byte(body))
+	if e != nil {
+		t.Fatal(e)
+	}
+	var got []string
+	for _, m := range chat.Messages {
+		got = append(got, m.Role+":"+m.Content.String()+":"+strings.Repeat("call", len(m.ToolCalls)))
+	}
+	if strings.Join(got, "|") != "user:run it:|assistant:I'll run it.:call|tool:done:" {
+		t.Errorf("history %q", got)
+	}
+}

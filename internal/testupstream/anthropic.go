@@ -71,11 +71,16 @@ func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, body []b
 		anthropicError(w, 400, "max_tokens must be greater than thinking.budget_tokens")
 		return
 	}
+	turn := 0
 	for i, m := range req.Messages {
-		if want := []string{"user", "assistant"}[i%2]; m.Role != want {
+		if m.Role == "system" {
+			continue // system messages may stand between turns (Claude Code 2.1 sends them)
+		}
+		if want := []string{"user", "assistant"}[turn%2]; m.Role != want {
 			anthropicError(w, 400, fmt.Sprintf("messages.%d: roles must alternate between user and assistant, starting with user", i))
 			return
 		}
+		turn++
 		if req.Thinking != nil && m.Role == "assistant" && i == len(req.Messages)-2 {
 			hasTool, first := false, ""
 			for j, b := range m.Content {

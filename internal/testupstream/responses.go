@@ -185,6 +185,11 @@ func (s *Server) streamResponses(w http.ResponseWriter, ctx context.Context, rs 
 		evs = append(evs[:len(evs)/2], [2]string{"response.failed", `"response":` + failed})
 	}
 	for i, ev := range evs {
+		if i == 2 {
+			for _, raw := range rep.RawEvents { // after response.in_progress, as new event types would come
+				fmt.Fprint(w, raw)
+			}
+		}
 		if rep.CutAfter > 0 && i == rep.CutAfter {
 			s.cut(w)
 			return

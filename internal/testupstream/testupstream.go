@@ -61,8 +61,13 @@ type Reply struct {
 	StallAfter int           // > 0: after this many events send nothing until the client goes away
 	CutAfter   int           // > 0: after this many events drop the connection without [DONE]
 	ErrorEvent bool          // end the stream with an in-stream {"error":…} event
-	// RawEvents (Anthropic flavor) are whole SSE frames ("event: x\ndata:
-	// {…}\n\n") sent right after message_start, as new event types would be.
+	// StallHeaders (OpenAI chat path) sends no headers until the client
+	// goes away.
+	StallHeaders bool
+	// RawEvents (Anthropic flavor, and the OpenAI flavor's Responses
+	// stream) are whole SSE frames ("event: x\ndata: {…}\n\n") sent right
+	// after message_start (response.in_progress), as new event types
+	// would be.
 	RawEvents []string
 }
 
@@ -87,6 +92,7 @@ type Server struct {
 	def       Reply
 	requests  []Request
 	cancelled chan struct{}
+	keyed     map[string]*keyScript // per-key scripts (keys.go)
 }
 
 // New starts a fake of flavor f that answers "Hello world" by default and
@@ -169,7 +175,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, Reply{Status: 404})
 		return
 	}
-	if s.Key != "" && r.Header.Get("Authorization") != "Bearer "+s.Key {
+	if !s.keyAccepted(r) {
 		s.writeError(w, Reply{Status: 401})
 		return
 	}
@@ -184,7 +190,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, Reply{Status: 400, ErrorBody: `{"error":{"message":"We could not parse the JSON body of your request.","type":"invalid_request_error","param":null,"code":null}}`})
 		return
 	}
-	rep := s.next()
+	rep := s.nextFor(bearer(r))
+	if rep.StallHeaders {
+		<-r.Context().Done() // nothing at all until the client gives up
+		s.cancelled <- struct{}{}
+		return
+	}
 	if rep.Status >= 400 {
 		s.writeError(w, rep)
 		return

@@ -209,6 +209,10 @@ func DefaultPrices() Prices {
 		"openai/gpt-5-mini":        {Input: 0.25, CachedInput: f(0.025), Output: 2.00},
 		"openai/gpt-5-nano":        {Input: 0.05, CachedInput: f(0.005), Output: 0.40},
 		"openai/gpt-3.5-turbo":     {Input: 0.50, Output: 1.50},
+		// Embeddings (POST /v1/embeddings) bill input only.
+		"openai/text-embedding-3-small": {Input: 0.02},
+		"openai/text-embedding-3-large": {Input: 0.13},
+		"openai/text-embedding-ada-002": {Input: 0.10},
 
 		// Google Gemini (paid tier, text input): cached input is a tenth
 		// (2.5) or a quarter (2.0) of input; thinking tokens are billed as
@@ -219,6 +223,7 @@ func DefaultPrices() Prices {
 		"gemini/gemini-2.5-flash-lite": {Input: 0.10, CachedInput: f(0.01), Output: 0.40},
 		"gemini/gemini-2.0-flash":      {Input: 0.10, CachedInput: f(0.025), Output: 0.40},
 		"gemini/gemini-2.0-flash-lite": {Input: 0.075, Output: 0.30},
+		"gemini/gemini-embedding-001":  {Input: 0.15}, // embeddings: input only
 
 		// DeepSeek (V3.2; chat and reasoner alike): cache hits are a tenth
 		// of a miss; reasoning is billed as output.

@@ -132,8 +132,9 @@ func checkMessage(m gjson.Result, i int) *openai.APIError {
 	switch {
 	case !role.Exists():
 		return invalid(p+".role", "%s.role: Field required", p)
-	case role.Type != gjson.String || role.Str != "user" && role.Str != "assistant":
-		return invalid(p+".role", "%s.role: Input should be 'user' or 'assistant'", p)
+	case role.Type != gjson.String || role.Str != "user" && role.Str != "assistant" && role.Str != "system":
+		// Claude Code sends system messages inside the list; the API takes them.
+		return invalid(p+".role", "%s.role: Input should be 'user', 'assistant' or 'system'", p)
 	case !content.Exists():
 		return invalid(p+".content", "%s.content: Field required", p)
 	case content.Type == gjson.String:
@@ -420,8 +421,20 @@ func translateMessage(m inMessage, param string) ([]openai.Message, error) {
 		}
 		return []openai.Message{*msg}, nil
 	}
+	if m.Role == "system" {
+		// A system message in the history stays where it is (OpenAI-style
+		// targets take it there; Gemini folds system text into its
+		// instruction).
+		var texts []string
+		for _, b := range blocks {
+			if b.Type == "text" {
+				texts = append(texts, b.Text)
+			}
+		}
+		return []openai.Message{{Role: "system", Content: openai.TextContent(strings.Join(texts, "\n"))}}, nil
+	}
 	if m.Role != "user" {
-		return nil, invalid(param+".role", "%s.role: Input should be 'user' or 'assistant'", param)
+		return nil, invalid(param+".role", "%s.role: Input should be 'user', 'assistant' or 'system'", param)
 	}
 	var out []openai.Message
 	var parts, after []openai.ContentPart // the turn's own content; images of tool results

@@ -104,7 +104,7 @@ func TestCheckEnvelope(t *testing.T) {
 		{"messages not a list", `{"model":"m","max_tokens":5,"messages":{}}`, "messages", false},
 		{"empty messages", `{"model":"m","max_tokens":5,"messages":[]}`, "messages", false},
 		{"null message", `{"model":"m","max_tokens":5,"messages":[null]}`, "messages.0", false},
-		{"bad role", `{"model":"m","max_tokens":5,"messages":[{"role":"system","content":"x"}]}`, "messages.0.role", false},
+		{"bad role", `{"model":"m","max_tokens":5,"messages":[{"role":"tool","content":"x"}]}`, "messages.0.role", false},
 		{"missing content", `{"model":"m","max_tokens":5,"messages":[{"role":"user"}]}`, "messages.0.content", false},
 		{"content a number", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":1}]}`, "messages.0.content", false},
 		{"block without type", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"text":"x"}]}]}`, "messages.0.content.0.type", false},
@@ -402,4 +402,24 @@ func BenchmarkStreamEncoderEvent(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(events), "ns/event")
 	_ = fmt.Sprint(events)
+}
+
+// Claude Code sends system messages inside the list (after the first user
+// turn); they stay where they are, as system messages.
+func TestSystemMessageInTheList(t *testing.T) {
+	body := `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"},{"role":"system","content":[{"type":"text","text":"Agents: a, b"}]},{"role":"user","content":"go"}]}`
+	if _, e := anthropic.CheckEnvelope([]byte(body), false); e != nil {
+		t.Fatalf("refused: %v", e)
+	}
+	d, err := anthropic.DecodeMessages([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var roles []string
+	for _, m := range d.Request.Messages {
+		roles = append(roles, m.Role+":"+m.Content.String())
+	}
+	if got := strings.Join(roles, "|"); got != "user:hi|system:Agents: a, b|user:go" {
+		t.Errorf("messages %s", got)
+	}
 }

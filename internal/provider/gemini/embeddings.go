@@ -208,3 +208,34 @@ func EmbeddingsResponse(body []byte, req *EmbeddingRequest, promptTokens int) ([
 	fmt.Fprintf(&b, `],"model":%s,"usage":{"prompt_tokens":%d,"total_tokens":%d}}`, model, promptTokens, promptTokens)
 	return b.Bytes(), nil
 }
+
+// NewOpenAIEmbeddingsRequest builds the :batchEmbedContents request for an
+// OpenAI embeddings body, model being the upstream model: the body is
+// decoded with DecodeEmbeddingRequest (a 400 *openai.APIError for what
+// Gemini cannot embed, such as token arrays).
+func (p *Provider) NewOpenAIEmbeddingsRequest(ctx context.Context, body []byte, model string) (*http.Request, error) {
+	req, aerr := DecodeEmbeddingRequest(body)
+	if aerr != nil {
+		return nil, aerr
+	}
+	req.Model = model
+	return p.NewEmbeddingsRequest(ctx, req)
+}
+
+// DecodeOpenAIEmbeddings reads the 2xx answer to the request
+// NewOpenAIEmbeddingsRequest built from body and model (closing its body)
+// and returns the OpenAI embeddings response. Gemini reports no token
+// counts: usage is the sum of count over the input texts.
+func (p *Provider) DecodeOpenAIEmbeddings(resp *http.Response, body []byte, model string, count func(text string) int) ([]byte, error) {
+	req, aerr := DecodeEmbeddingRequest(body)
+	if aerr != nil {
+		resp.Body.Close()
+		return nil, aerr
+	}
+	req.Model = model
+	n := 0
+	for _, text := range req.Inputs {
+		n += count(text)
+	}
+	return p.DecodeEmbeddings(resp, req, n)
+}
