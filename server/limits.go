@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/alerts"
 	"github.com/llmbridge/llmbridge/internal/keys"
 	"github.com/redis/go-redis/v9"
 )
@@ -171,4 +172,24 @@ func (s *server) serveHealth(w http.ResponseWriter, r *http.Request) bool {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(append(body, '\n'))
 	return true
+}
+
+// keyBudgets is the keys' spend against their budgets for the key_budget
+// alert (called by the alert loop, off the request path).
+func (s *server) keyBudgets() []alerts.Budget {
+	if s.limits == nil || s.limits.a == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	list, err := s.limits.a.Budgets(ctx)
+	if err != nil {
+		s.log.Warn("budget alerts: reading the keys' spend failed", "err", err)
+		return nil
+	}
+	out := make([]alerts.Budget, len(list))
+	for i, b := range list {
+		out[i] = alerts.Budget{KeyID: b.KeyID, Name: b.Name, SpentUSD: b.SpentUSD, LimitUSD: b.LimitUSD}
+	}
+	return out
 }

@@ -200,7 +200,7 @@ func (s *server) serve(ctx context.Context) error {
 		return err
 	}
 	defer s.closeCache()
-	if s.obs, err = newObservability(cfg, s.reqlog, s.usage, s.log, s.ejectedTargets); err != nil {
+	if s.obs, err = newObservability(cfg, s.reqlog, s.usage, s.log, s.ejectedTargets, s.keyBudgets); err != nil {
 		return err
 	}
 	defer s.obs.close()

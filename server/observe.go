@@ -44,8 +44,9 @@ type observability struct {
 // the request log's and usage writer's counters (uw may be nil), and
 // starts the metrics listener (LLMBRIDGE_METRICS_ADDR) and the alert loop.
 // ejected lists the routing targets taken out of service now, for
-// target_ejected rules (nil: none).
-func newObservability(cfg *Config, reqlog *requestlog.Writer, uw *usage.Writer, log *slog.Logger, ejected func() []string) (*observability, error) {
+// target_ejected rules, and budgets the keys' spend for key_budget rules
+// (nil: none).
+func newObservability(cfg *Config, reqlog *requestlog.Writer, uw *usage.Writer, log *slog.Logger, ejected func() []string, budgets func() []alerts.Budget) (*observability, error) {
 	o := &observability{log: log, keyLabels: cfg.MetricsKeyLabels, metricsAddr: cfg.MetricsAddr}
 	p := cfg.AllPrices()
 	o.prices.Store(&p)
@@ -56,9 +57,7 @@ func newObservability(cfg *Config, reqlog *requestlog.Writer, uw *usage.Writer, 
 	o.metrics = metrics.New(mo)
 	o.live = live.New(live.Options{Cost: o.cost})
 	if len(cfg.Alerts.Rules) > 0 {
-		// Budgets is left nil: the virtual keys' spend is not exposed to
-		// the alerter yet, so key_budget rules validate but do not fire.
-		a, err := alerts.New(cfg.Alerts, alerts.Options{Logger: log, RequestLogDropped: reqlog.Dropped, Ejected: ejected})
+		a, err := alerts.New(cfg.Alerts, alerts.Options{Logger: log, RequestLogDropped: reqlog.Dropped, Ejected: ejected, Budgets: budgets})
 		if err != nil {
 			return nil, err
 		}

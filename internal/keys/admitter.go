@@ -435,3 +435,47 @@ func (t *ticket) Settle(rec llmbridge.UsageRecord) {
 	}
 	t.a.backend.settle(t.id, t.d, used, cost, t.a.now())
 }
+
+// BudgetStatus is one budget of a key against what the key spent in the
+// budget's period.
+type BudgetStatus struct {
+	KeyID    string  // the key's id (a virtual key's vk_…, an access key's key-…)
+	Name     string  // the key's name and the period: "alice (daily)"
+	SpentUSD float64 // spent this UTC day or month
+	LimitUSD float64 // the budget
+}
+
+// Budgets returns the spend of every budgeted key against each of its
+// budgets (daily and monthly), read from the store. It queries the store:
+// call it from a background loop (the alerter), never on the request path.
+// Without a store it returns nothing.
+func (a *Admitter) Budgets(ctx context.Context) ([]BudgetStatus, error) {
+	if a.o.Store == nil {
+		return nil, nil
+	}
+	spend, err := a.o.Store.Spend(ctx, a.now())
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []BudgetStatus
+	for _, e := range a.snap.Load().byHash {
+		lim := e.policy.Limits
+		if seen[e.id] || !lim.budgeted() {
+			continue
+		}
+		seen[e.id] = true
+		name := e.id
+		if e.key != nil && e.key.Name != "" {
+			name = e.key.Name
+		}
+		sp := spend[e.id]
+		if lim.DailyBudgetUSD > 0 {
+			out = append(out, BudgetStatus{KeyID: e.id, Name: name + " (daily)", SpentUSD: sp.TodayUSD, LimitUSD: lim.DailyBudgetUSD})
+		}
+		if lim.MonthlyBudgetUSD > 0 {
+			out = append(out, BudgetStatus{KeyID: e.id, Name: name + " (monthly)", SpentUSD: sp.MonthUSD, LimitUSD: lim.MonthlyBudgetUSD})
+		}
+	}
+	return out, nil
+}

@@ -213,3 +213,31 @@ func TestSDKSees429(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// Budgets reports each budget of each key against the store's spend (for
+// the key_budget alert).
+func TestBudgetsForAlerts(t *testing.T) {
+	u := openStore(t, sqlitePath(t))
+	s := NewStore(u)
+	k, _ := create(t, s, Params{Name: ptr("alice"), DailyBudgetUSD: ptr(2.0), MonthlyBudgetUSD: ptr(10.0)})
+	create(t, s, Params{Name: ptr("unbudgeted")})
+	now := time.Now()
+	rec := llmbridge.UsageRecord{ID: llmbridge.NewRecordID(now), Time: now, KeyID: k.ID, Provider: "openai", UpstreamModel: "gpt-4o",
+		Status: 200, PromptTokens: 400_000, TotalTokens: 400_000}
+	if _, err := u.Insert(context.Background(), []usage.Row{usage.RowOf(rec, usage.DefaultPrices())}); err != nil {
+		t.Fatal(err)
+	}
+	a := newAdmitter(t, Options{Store: s})
+	got, err := a.Budgets(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("budgets %+v, want alice's daily and monthly", got)
+	}
+	for _, b := range got {
+		if b.KeyID != k.ID || b.SpentUSD <= 0 || (b.Name == "alice (daily)") != (b.LimitUSD == 2) {
+			t.Errorf("budget %+v", b)
+		}
+	}
+}

@@ -320,12 +320,13 @@ func bench(o options) error {
 // warmUp sends t a few requests of each kind before anything is
 // measured (after its idle RSS is read), so one-time work — connection
 // pools, the token counter's tables that the limits' TPM estimate loads —
-// is not charged to the first phase. Any failure is an error: a target
-// that cannot answer would only measure its errors.
+// is not charged to the first phase. A target that cannot answer at all
+// is an error (it would only measure its errors); a few failures are not
+// (the plain ReverseProxy loses streams by design, see the README).
 func warmUp(hc *httpClient, t *target) error {
 	for _, c := range []*call{t.call(t.w.nonStream, false), t.call(t.w.stream, true)} {
 		r := closedLoop(hc, c, 4, 200*time.Millisecond)
-		if r.errors > 0 || r.requests == 0 {
+		if r.requests == 0 || r.errors*10 > r.requests {
 			return fmt.Errorf("%d answers, %d errors %v", r.requests, r.errors, r.errSamples)
 		}
 	}
