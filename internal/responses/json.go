@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/tidwall/gjson"
@@ -95,7 +94,7 @@ func encodeWithExtra(v any, extra map[string]json.RawMessage, known fieldSet) ([
 		if buf.Len() > 1 {
 			buf.WriteByte(',')
 		}
-		buf.Write(appendString(nil, k))
+		buf.Write(openai.AppendString(nil, k))
 		buf.WriteByte(':')
 		raw := extra[k]
 		if len(raw) == 0 {
@@ -107,58 +106,6 @@ func encodeWithExtra(v any, extra map[string]json.RawMessage, known fieldSet) ([
 	}
 	buf.WriteByte('}')
 	return buf.Bytes(), nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Like openai.Marshal it does not
-// escape <, > and &; invalid UTF-8 becomes U+FFFD, as encoding/json does.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // appendKey appends ,"name": (the comma only when dst does not end an
@@ -173,7 +120,7 @@ func appendKey(dst []byte, name string) []byte {
 }
 
 func appendStringField(dst []byte, name, value string) []byte {
-	return appendString(appendKey(dst, name), value)
+	return openai.AppendString(appendKey(dst, name), value)
 }
 
 func appendIntField(dst []byte, name string, v int) []byte {

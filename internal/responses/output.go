@@ -52,7 +52,7 @@ func (it *item) appendJSON(dst []byte) []byte {
 		dst = appendStringField(dst, "type", "function_call")
 		dst = appendStringField(dst, "status", it.status)
 		dst = appendKey(dst, "arguments")
-		dst = appendString(dst, string(it.text))
+		dst = openai.AppendString(dst, string(it.text))
 		dst = appendStringField(dst, "call_id", it.callID)
 		dst = appendStringField(dst, "name", it.name)
 	case kindReasoning:
@@ -67,7 +67,7 @@ func (it *item) appendJSON(dst []byte) []byte {
 		}
 		if len(it.signature) > 0 && it.status != "in_progress" {
 			dst = appendKey(dst, "encrypted_content")
-			dst = appendString(dst, signaturePrefix+string(it.signature))
+			dst = openai.AppendString(dst, signaturePrefix+string(it.signature))
 		}
 	}
 	return append(dst, '}')
@@ -78,14 +78,14 @@ func appendTextPart(dst, text []byte) []byte {
 	dst = appendStringField(append(dst, '{'), "type", "output_text")
 	dst = append(dst, `,"annotations":[],"logprobs":[]`...)
 	dst = appendKey(dst, "text")
-	return append(appendString(dst, string(text)), '}')
+	return append(openai.AppendString(dst, string(text)), '}')
 }
 
 // appendSummaryPart appends a summary_text part.
 func appendSummaryPart(dst, text []byte) []byte {
 	dst = appendStringField(append(dst, '{'), "type", "summary_text")
 	dst = appendKey(dst, "text")
-	return append(appendString(dst, string(text)), '}')
+	return append(openai.AppendString(dst, string(text)), '}')
 }
 
 // appendUsage appends the Responses usage object for a chat usage, or null.

@@ -225,7 +225,7 @@ func (e *StreamEncoder) emitResponse(dst []Event, name string) []Event {
 func (e *StreamEncoder) emit(dst []Event, name string, body []byte) []Event {
 	b := make([]byte, 0, len(body)+len(name)+40)
 	b = append(b, `{"type":`...)
-	b = appendString(b, name)
+	b = openai.AppendString(b, name)
 	if len(body) > 0 {
 		b = append(append(b, ','), body...)
 	}
@@ -275,20 +275,20 @@ func (e *StreamEncoder) close(dst []Event, it *item, incomplete bool) []Event {
 	case kindMessage:
 		b := appendRawField(e.itemRef(it, index), "content_index", []byte("0"))
 		b = appendRawField(b, "logprobs", []byte("[]"))
-		b = appendString(appendKey(b, "text"), string(it.text))
+		b = openai.AppendString(appendKey(b, "text"), string(it.text))
 		dst = e.emit(dst, "response.output_text.done", b)
 		b = appendRawField(e.itemRef(it, index), "content_index", []byte("0"))
 		b = appendTextPart(appendKey(b, "part"), it.text)
 		dst = e.emit(dst, "response.content_part.done", b)
 	case kindReasoning:
 		b := appendRawField(e.itemRef(it, index), "summary_index", []byte("0"))
-		b = appendString(appendKey(b, "text"), string(it.text))
+		b = openai.AppendString(appendKey(b, "text"), string(it.text))
 		dst = e.emit(dst, "response.reasoning_summary_text.done", b)
 		b = appendSummaryPart(appendKey(e.itemRef(it, index), "part"), it.text)
 		b = appendRawField(b, "summary_index", []byte("0"))
 		dst = e.emit(dst, "response.reasoning_summary_part.done", b)
 	case kindFunctionCall:
-		b := appendString(appendKey(e.buf[:0], "arguments"), string(it.text))
+		b := openai.AppendString(appendKey(e.buf[:0], "arguments"), string(it.text))
 		b = appendStringField(b, "item_id", it.id)
 		b = appendIntField(b, "output_index", index)
 		dst = e.emit(dst, "response.function_call_arguments.done", b)
@@ -334,7 +334,7 @@ func (e *StreamEncoder) reasoningDelta(dst []Event, text string) []Event {
 	}
 	it := e.reasoning
 	it.text = append(it.text, text...)
-	b := appendString(appendKey(e.buf[:0], "delta"), text)
+	b := openai.AppendString(appendKey(e.buf[:0], "delta"), text)
 	b = appendStringField(b, "item_id", it.id)
 	b = appendIntField(b, "output_index", len(e.items)-1)
 	b = appendRawField(b, "summary_index", []byte("0"))
@@ -350,7 +350,7 @@ func (e *StreamEncoder) textDelta(dst []Event, text string) []Event {
 	it := e.message
 	it.text = append(it.text, text...)
 	b := appendRawField(e.buf[:0], "content_index", []byte("0"))
-	b = appendString(appendKey(b, "delta"), text)
+	b = openai.AppendString(appendKey(b, "delta"), text)
 	b = appendStringField(b, "item_id", it.id)
 	b = appendRawField(b, "logprobs", []byte("[]"))
 	b = appendIntField(b, "output_index", len(e.items)-1)
@@ -382,7 +382,7 @@ func (e *StreamEncoder) toolDelta(dst []Event, tc *openai.ToolCall, pos int) []E
 		return dst
 	}
 	it.text = append(it.text, tc.Function.Arguments...)
-	b := appendString(appendKey(e.buf[:0], "delta"), tc.Function.Arguments)
+	b := openai.AppendString(appendKey(e.buf[:0], "delta"), tc.Function.Arguments)
 	b = appendStringField(b, "item_id", it.id)
 	b = appendIntField(b, "output_index", e.indexOf(it))
 	return e.emit(dst, "response.function_call_arguments.delta", b)

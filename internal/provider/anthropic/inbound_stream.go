@@ -3,7 +3,6 @@ package anthropic
 import (
 	"encoding/json"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 )
@@ -124,7 +123,7 @@ func (e *StreamEncoder) End(u *openai.Usage) []Event {
 	stop := StopReason(e.finish, e.sawTool)
 	s := len(e.buf)
 	e.buf = append(e.buf, `{"type":"message_delta","delta":{"stop_reason":`...)
-	e.buf = appendString(e.buf, stop)
+	e.buf = openai.AppendString(e.buf, stop)
 	e.buf = append(e.buf, `,"stop_sequence":null},"usage":`...)
 	e.buf = appendUsage(e.buf, usageOf(u))
 	e.buf = append(e.buf, '}')
@@ -155,9 +154,9 @@ func (e *StreamEncoder) start(ch *openai.ChatChunk) {
 	}
 	s := len(e.buf)
 	e.buf = append(e.buf, `{"type":"message_start","message":{"id":`...)
-	e.buf = appendString(e.buf, MessageID(id))
+	e.buf = openai.AppendString(e.buf, MessageID(id))
 	e.buf = append(e.buf, `,"type":"message","role":"assistant","model":`...)
-	e.buf = appendString(e.buf, model)
+	e.buf = openai.AppendString(e.buf, model)
 	e.buf = append(e.buf, `,"content":[],"stop_reason":null,"stop_sequence":null,"usage":`...)
 	e.buf = appendUsage(e.buf, usageOf(e.usage))
 	e.buf = append(e.buf, "}}"...)
@@ -181,9 +180,9 @@ func (e *StreamEncoder) openBlock(k blockKind, tool int, tc *openai.ToolCall) {
 		e.buf = append(e.buf, `,"content_block":{"type":"thinking","thinking":"","signature":""}}`...)
 	case toolBlock:
 		e.buf = append(e.buf, `,"content_block":{"type":"tool_use","id":`...)
-		e.buf = appendString(e.buf, ToolID(tc.ID))
+		e.buf = openai.AppendString(e.buf, ToolID(tc.ID))
 		e.buf = append(e.buf, `,"name":`...)
-		e.buf = appendString(e.buf, tc.Function.Name)
+		e.buf = openai.AppendString(e.buf, tc.Function.Name)
 		e.buf = append(e.buf, `,"input":{}}}`...)
 		e.tools[tool] = e.next
 		e.tool = tool
@@ -227,7 +226,7 @@ func (e *StreamEncoder) toolCall(tc *openai.ToolCall, pos int) {
 	e.buf = append(e.buf, `{"type":"content_block_delta","index":`...)
 	e.buf = strconv.AppendInt(e.buf, int64(block), 10)
 	e.buf = append(e.buf, `,"delta":{"type":"input_json_delta","partial_json":`...)
-	e.buf = appendString(e.buf, tc.Function.Arguments)
+	e.buf = openai.AppendString(e.buf, tc.Function.Arguments)
 	e.buf = append(e.buf, "}}"...)
 	e.done("content_block_delta", s)
 }
@@ -242,7 +241,7 @@ func (e *StreamEncoder) delta(typ, field, value string) {
 	e.buf = append(e.buf, `","`...)
 	e.buf = append(e.buf, field...)
 	e.buf = append(e.buf, `":`...)
-	e.buf = appendString(e.buf, value)
+	e.buf = openai.AppendString(e.buf, value)
 	e.buf = append(e.buf, "}}"...)
 	e.done("content_block_delta", s)
 }
@@ -268,57 +267,4 @@ func appendUsage(b []byte, u outUsage) []byte {
 	b = append(b, `,"output_tokens":`...)
 	b = strconv.AppendInt(b, int64(u.OutputTokens), 10)
 	return append(b, '}')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string, as encoding/json writes it
-// without HTML escaping: invalid UTF-8 becomes U+FFFD, and U+2028 and
-// U+2029 are escaped.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
