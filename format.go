@@ -2,9 +2,14 @@ package llmbridge
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
 )
 
 // clientFormat is one API shape clients speak (Chat Completions today;
@@ -218,4 +223,26 @@ func endStream(c *call, sw *streamWriter, err error) {
 		}
 		sw.fail(c, e)
 	}
+}
+
+// badRequest is a 400 invalid_request_error naming param.
+func badRequest(param, code, format string, args ...any) *APIError {
+	return &APIError{Status: http.StatusBadRequest, Type: ErrorTypeInvalidRequest, Param: param, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// jsonObject parses a body that must be a JSON object in valid UTF-8 (from
+// invalid UTF-8, encoding/json would read another model name than the
+// router does).
+func jsonObject(body []byte) (gjson.Result, *APIError) {
+	if !json.Valid(body) {
+		return gjson.Result{}, badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
+	}
+	if !utf8.Valid(body) {
+		return gjson.Result{}, badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid UTF-8.")
+	}
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return gjson.Result{}, badRequest("", "invalid_request", "The request body must be a JSON object.")
+	}
+	return root, nil
 }

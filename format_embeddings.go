@@ -2,11 +2,9 @@ package llmbridge
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	geminiprov "github.com/llmbridge/llmbridge/internal/provider/gemini"
@@ -51,18 +49,12 @@ func (embeddingsFormat) parse(body []byte) envelope { return embeddingsEnvelope(
 func embeddingsEnvelope(body []byte) envelope {
 	var env envelope
 	bad := func(param, code, format string, args ...any) envelope {
-		env.bad = &APIError{Status: http.StatusBadRequest, Type: ErrorTypeInvalidRequest, Param: param, Code: code, Message: fmt.Sprintf(format, args...)}
+		env.bad = badRequest(param, code, format, args...)
 		return env
 	}
-	if !json.Valid(body) {
-		return bad("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
-	}
-	if !utf8.Valid(body) { // encoding/json would read a different model than the router
-		return bad("", "invalid_json", "We could not parse the JSON body of your request: it is not valid UTF-8.")
-	}
-	root := gjson.ParseBytes(body)
-	if !root.IsObject() {
-		return bad("", "invalid_request", "The request body must be a JSON object.")
+	if _, e := jsonObject(body); e != nil {
+		env.bad = e
+		return env
 	}
 	f := gjson.GetManyBytes(body, "model", "input", "encoding_format", "dimensions", "user")
 	model, input, format, dims, user := f[0], f[1], f[2], f[3], f[4]

@@ -2,13 +2,10 @@ package llmbridge
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	openaiprov "github.com/llmbridge/llmbridge/internal/provider/openai"
@@ -48,18 +45,13 @@ func (responsesFormat) parse(body []byte) envelope { return responsesEnvelope(bo
 func responsesEnvelope(body []byte) envelope {
 	var env envelope
 	bad := func(param, code, format string, args ...any) envelope {
-		env.bad = &APIError{Status: http.StatusBadRequest, Type: ErrorTypeInvalidRequest, Param: param, Code: code, Message: fmt.Sprintf(format, args...)}
+		env.bad = badRequest(param, code, format, args...)
 		return env
 	}
-	if !json.Valid(body) {
-		return bad("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
-	}
-	if !utf8.Valid(body) { // encoding/json would read a different model than the router
-		return bad("", "invalid_json", "We could not parse the JSON body of your request: it is not valid UTF-8.")
-	}
-	root := gjson.ParseBytes(body)
-	if !root.IsObject() {
-		return bad("", "invalid_request", "The request body must be a JSON object.")
+	root, e := jsonObject(body)
+	if e != nil {
+		env.bad = e
+		return env
 	}
 	var model, stream gjson.Result
 	dup := ""
