@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/admin"
 	"github.com/llmbridge/llmbridge/internal/cache"
 	"github.com/llmbridge/llmbridge/internal/cache/memory"
 	rcache "github.com/llmbridge/llmbridge/internal/cache/redis"
@@ -169,4 +170,13 @@ func (s *server) cacheOptions(cfg *Config) []llmbridge.Option {
 		return nil
 	}
 	return []llmbridge.Option{llmbridge.WithCache(s.cache.b, cfg.Cache.Policy)}
+}
+
+// cacheAdmin is the cache the admin API manages (nil when the cache is
+// off, which keeps /admin/api/cache answering 404).
+func (s *server) cacheAdmin() admin.CacheAdmin {
+	if s.cache.b == nil {
+		return nil
+	}
+	return s.cache.b
 }

@@ -218,7 +218,7 @@ func (s *server) serve(ctx context.Context) error {
 			return ids
 		}})
 	s.ui.Configure(cfg.AdminKey, envs)
-	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.AllPrices()).SetSession(s.ui.Authorized).SetHealth(s.health()))
+	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.AllPrices()).SetSession(s.ui.Authorized).SetHealth(s.health()).SetCache(s.cacheAdmin()))
 	defer func() { s.cur.Load().Close() }()
 
 	srv := &http.Server{
@@ -324,7 +324,7 @@ func (s *server) reload(why string) {
 	}
 	s.reloadLimits(cfg)
 	s.ui.Configure(cfg.AdminKey, envs)
-	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.AllPrices()).SetSession(s.ui.Authorized).SetHealth(s.health()))
+	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.AllPrices()).SetSession(s.ui.Authorized).SetHealth(s.health()).SetCache(s.cacheAdmin()))
 	s.obs.reload(cfg)
 	old := s.cur.Swap(b)
 	old.Close() // idle connections only; streams in flight finish on it

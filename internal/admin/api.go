@@ -33,6 +33,8 @@ type API struct {
 	session func(*http.Request) bool
 	// healthSrc serves GET /admin/api/health (health.go); nil: off.
 	healthSrc HealthSource
+	// cacheSrc serves /admin/api/cache (cache.go); nil: the cache is off.
+	cacheSrc CacheAdmin
 }
 
 // SetSession makes the API accept requests for which session returns
@@ -80,6 +82,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.TrimSuffix(r.URL.Path, "/") == "/admin/api/health" {
 		a.serveHealth(w, r) // health.go: needs no usage store
+		return
+	}
+	if strings.TrimSuffix(r.URL.Path, "/") == "/admin/api/cache" {
+		a.serveCache(w, r) // cache.go: needs no usage store
 		return
 	}
 	var serve func(http.ResponseWriter, *http.Request)

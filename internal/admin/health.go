@@ -26,6 +26,9 @@ func (f HealthFunc) Health() []llmbridge.TargetHealth { return f() }
 type HealthPage struct {
 	// Targets lists every target, sorted by provider, model and key.
 	Targets []llmbridge.TargetHealth `json:"targets"`
+	// Cache is the response cache's size and hit ratio; absent when the
+	// cache is off.
+	Cache *CacheStats `json:"cache,omitempty"`
 }
 
 // SetHealth makes GET /admin/api/health list src's targets (nil: the
@@ -49,6 +52,9 @@ func (a *API) serveHealth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page := HealthPage{Targets: a.healthSrc.Health()}
+	if a.cacheSrc != nil {
+		page.Cache = cacheStats(a.cacheSrc)
+	}
 	if page.Targets == nil {
 		page.Targets = []llmbridge.TargetHealth{}
 	}
