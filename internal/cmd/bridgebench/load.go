@@ -69,6 +69,7 @@ type workload struct {
 	name      string
 	path      string // appended to the target's base URL
 	anthropic bool   // Messages API: x-api-key, named events, ends with message_stop
+	responses bool   // Responses API: named events, ends with response.completed
 	nonStream string
 	stream    string
 	model     string // of the held streams
@@ -92,12 +93,25 @@ func messagesWorkload(name, model string) workload {
 	}
 }
 
+// responsesWorkload is OpenAI's Responses API to the mock OpenAI model:
+// the bridge translates it to Chat Completions (the mock serves chat only).
+func responsesWorkload() workload {
+	return workload{
+		name: "responses", path: "/v1/responses", responses: true, model: "mock/m",
+		stream:    `{"model":"mock/m","instructions":"You are terse.","input":"Write twenty words.","stream":true}`,
+		nonStream: `{"model":"mock/m","input":[{"role":"user","content":"Who is mentioned?"}]}`,
+	}
+}
+
 // holdBody is a stream of chunks content events delayMS apart, asked of
 // the mock with its marker in the message text.
 func (w *workload) holdBody(chunks, delayMS int) string {
 	marker := "x [bench chunks=" + strconv.Itoa(chunks) + " delay_ms=" + strconv.Itoa(delayMS) + "]"
 	if w.anthropic {
 		return `{"model":"` + w.model + `","max_tokens":1024,"messages":[{"role":"user","content":"` + marker + `"}],"stream":true}`
+	}
+	if w.responses {
+		return `{"model":"` + w.model + `","input":"` + marker + `","stream":true}`
 	}
 	return `{"model":"` + w.model + `","messages":[{"role":"user","content":"` + marker + `"}],"stream":true}`
 }
@@ -107,6 +121,7 @@ type call struct {
 	url, key, body string
 	stream         bool
 	anthropic      bool
+	responses      bool
 }
 
 func (c *call) request(ctx context.Context) *http.Request {
@@ -124,13 +139,17 @@ func (c *call) request(ctx context.Context) *http.Request {
 var (
 	doneLine        = []byte("data: [DONE]")
 	messageStopData = []byte(`"type":"message_stop"`)
+	completedData   = []byte(`"type":"response.completed"`)
 )
 
 // done reports whether a stream's data line is its last: [DONE], or
 // Anthropic's message_stop.
 func (c *call) done(line []byte) bool {
-	if c.anthropic {
+	switch {
+	case c.anthropic:
 		return bytes.Contains(line, messageStopData)
+	case c.responses:
+		return bytes.HasPrefix(line, []byte("data: ")) && bytes.Contains(line, completedData)
 	}
 	return bytes.HasPrefix(line, doneLine)
 }

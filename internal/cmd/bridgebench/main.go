@@ -59,7 +59,7 @@ func main() {
 	fs.DurationVar(&o.up.ChunkDelay, "chunk-delay", 0, "mock upstream: delay between chunks")
 	fs.StringVar(&o.only, "targets", "direct,reverseproxy,"+strings.Join(bridgeVariants, ","), "targets to measure: direct, reverseproxy and the bridge variants "+strings.Join(bridgeVariants, ", "))
 	fs.StringVar(&o.store, "store", "", "bridge-store's usage store: SQLite path or postgres:// URL (default: a SQLite file in a temp dir; bridge-all always has its own SQLite file)")
-	fs.StringVar(&o.api, "api", "chat", "workload: chat (Chat Completions), messages (Anthropic Messages translated to the OpenAI mock; baselines send Chat Completions) or messages-native (Messages passed through to the Anthropic mock; baselines send the same)")
+	fs.StringVar(&o.api, "api", "chat", "workload: chat (Chat Completions), messages (Anthropic Messages translated to the OpenAI mock; baselines send Chat Completions) messages-native (Messages passed through to the Anthropic mock; baselines send the same) or responses (OpenAI Responses translated to the OpenAI mock; baselines send Chat Completions)")
 	fs.IntVar(&o.liveSubs, "live-subs", 1, "live-feed subscribers in bridge-metrics and bridge-all (an open dashboard)")
 	fs.Parse(os.Args[1:])
 	if err := bench(o); err != nil {
@@ -118,7 +118,7 @@ type target struct {
 
 // call is a request of t's workload with body.
 func (t *target) call(body string, stream bool) *call {
-	return &call{url: t.base + t.w.path, key: t.key, body: body, stream: stream, anthropic: t.w.anthropic}
+	return &call{url: t.base + t.w.path, key: t.key, body: body, stream: stream, anthropic: t.w.anthropic, responses: t.w.responses}
 }
 
 // sample is one target's measurements in one round.
@@ -179,13 +179,17 @@ func workloads(api string) (baseline, bridge workload, err error) {
 		// The bridge translates to the OpenAI mock: the baselines are the
 		// OpenAI requests that reach it.
 		return chatWorkload, messagesWorkload("messages", "mock/m"), nil
+	case "responses":
+		// The bridge translates to the OpenAI mock: the baselines are the
+		// OpenAI requests that reach it.
+		return chatWorkload, responsesWorkload(), nil
 	case "messages-native":
 		// The bridge passes through to the Anthropic mock: the baselines
 		// send it the same Messages requests.
 		w := messagesWorkload("messages-native", anthropicProvider+"/m")
 		return w, w, nil
 	}
-	return workload{}, workload{}, fmt.Errorf("-api %q: want chat, messages or messages-native", api)
+	return workload{}, workload{}, fmt.Errorf("-api %q: want chat, messages, messages-native or responses", api)
 }
 
 func bench(o options) error {
