@@ -48,8 +48,8 @@ type call struct {
 // format, or an in-process caller); whatever happens, the call ends with
 // exactly one record (finish, deferred).
 //
-//	admission → validation → router → [observers: Start] → provider (attempts,
-//	failover) → relay → [observers: FirstByte … End]
+//	admission → validation → cache → router → [observers: Start] → provider
+//	(attempts, failover) → relay → [observers: FirstByte … End]
 func (c *call) run(out output) {
 	defer c.finish()
 	defer c.end()
@@ -85,8 +85,8 @@ func (c *call) run(out output) {
 	c.relay(out, resp) // to the client, in its format
 }
 
-// newCall starts a call for a request that arrived now. in is the
-// client's envelope; the caller sets body or chat.
+// newCall starts a call for a request that arrived now, with the client's
+// envelope; the caller sets body (handler) or chat (in-process).
 func (b *Bridge) newCall(parent context.Context, f clientFormat, rid string, env envelope) *call {
 	c := &call{b: b, f: f, parent: parent, env: env}
 	now := b.clock.Now()
