@@ -6,16 +6,18 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/tidwall/gjson"
 )
 
-// fieldSet is the set of JSON member names a struct type models itself.
-type fieldSet map[string]struct{}
+// FieldSet is the set of JSON member names a struct type models itself.
+type FieldSet map[string]struct{}
 
-// jsonFields lists the JSON names of T's fields (those with a json tag other
+// JSONFields lists the JSON names of T's fields (those with a json tag other
 // than "-"). It is used once per type, at package initialisation.
-func jsonFields[T any]() fieldSet {
+func JSONFields[T any]() FieldSet {
 	t := reflect.TypeFor[T]()
-	set := fieldSet{}
+	set := FieldSet{}
 	for i := range t.NumField() {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
 		if name != "" && name != "-" {
@@ -25,25 +27,26 @@ func jsonFields[T any]() fieldSet {
 	return set
 }
 
-// decodeWithExtra decodes data into v (a pointer to a method-less alias of
-// the real type) and returns the members of data that known does not list.
-func decodeWithExtra(data []byte, v any, known fieldSet) (map[string]json.RawMessage, error) {
+// DecodeWithExtra decodes data into v (a pointer to a method-less alias of
+// the real type) and returns the members of data that known does not list
+// (nil when there are none), for types that keep what they do not model.
+func DecodeWithExtra(data []byte, v any, known FieldSet) (map[string]json.RawMessage, error) {
 	if err := json.Unmarshal(data, v); err != nil {
 		return nil, err
 	}
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(data, &all); err != nil {
-		return nil, err
-	}
-	for k := range all {
-		if _, ok := known[k]; ok {
-			delete(all, k)
+	// Find the unknown members without building a map of all of them:
+	// most objects have none.
+	var extra map[string]json.RawMessage
+	gjson.ParseBytes(data).ForEach(func(k, v gjson.Result) bool {
+		if _, ok := known[k.Str]; !ok {
+			if extra == nil {
+				extra = map[string]json.RawMessage{}
+			}
+			extra[k.Str] = json.RawMessage(v.Raw)
 		}
-	}
-	if len(all) == 0 {
-		return nil, nil
-	}
-	return all, nil
+		return true
+	})
+	return extra, nil
 }
 
 // Marshal is json.Marshal without HTML escaping: "<b>" stays "<b>" rather
@@ -58,10 +61,10 @@ func Marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// encodeWithExtra encodes v (a method-less alias) and appends the extra
+// EncodeWithExtra encodes v (a method-less alias) and appends the extra
 // members in sorted order. Extra members whose names v already wrote are
 // skipped: the typed field wins. Extra values must be valid JSON.
-func encodeWithExtra(v any, extra map[string]json.RawMessage, known fieldSet) ([]byte, error) {
+func EncodeWithExtra(v any, extra map[string]json.RawMessage, known FieldSet) ([]byte, error) {
 	b, err := Marshal(v)
 	if err != nil || len(extra) == 0 {
 		return b, err
@@ -78,8 +81,7 @@ func encodeWithExtra(v any, extra map[string]json.RawMessage, known fieldSet) ([
 		if buf.Len() > 1 {
 			buf.WriteByte(',')
 		}
-		name, _ := Marshal(k)
-		buf.Write(name)
+		buf.Write(AppendString(nil, k))
 		buf.WriteByte(':')
 		raw := extra[k]
 		if len(raw) == 0 {

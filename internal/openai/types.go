@@ -35,18 +35,18 @@ type ChatRequest struct {
 
 type chatRequestAlias ChatRequest
 
-var chatRequestFields = jsonFields[chatRequestAlias]()
+var chatRequestFields = JSONFields[chatRequestAlias]()
 
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (r *ChatRequest) UnmarshalJSON(data []byte) error {
-	extra, err := decodeWithExtra(data, (*chatRequestAlias)(r), chatRequestFields)
+	extra, err := DecodeWithExtra(data, (*chatRequestAlias)(r), chatRequestFields)
 	r.Extra = extra
 	return err
 }
 
 // MarshalJSON implements json.Marshaler, writing Extra back.
 func (r ChatRequest) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(chatRequestAlias(r), r.Extra, chatRequestFields)
+	return EncodeWithExtra(chatRequestAlias(r), r.Extra, chatRequestFields)
 }
 
 // IncludeUsage reports whether the request asks for the usage chunk at the
@@ -64,18 +64,18 @@ type StreamOptions struct {
 
 type streamOptionsAlias StreamOptions
 
-var streamOptionsFields = jsonFields[streamOptionsAlias]()
+var streamOptionsFields = JSONFields[streamOptionsAlias]()
 
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (o *StreamOptions) UnmarshalJSON(data []byte) error {
-	extra, err := decodeWithExtra(data, (*streamOptionsAlias)(o), streamOptionsFields)
+	extra, err := DecodeWithExtra(data, (*streamOptionsAlias)(o), streamOptionsFields)
 	o.Extra = extra
 	return err
 }
 
 // MarshalJSON implements json.Marshaler, writing Extra back.
 func (o StreamOptions) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(streamOptionsAlias(o), o.Extra, streamOptionsFields)
+	return EncodeWithExtra(streamOptionsAlias(o), o.Extra, streamOptionsFields)
 }
 
 // Message is one chat message, in a request or in a non-streamed response.
@@ -92,18 +92,18 @@ type Message struct {
 
 type messageAlias Message
 
-var messageFields = jsonFields[messageAlias]()
+var messageFields = JSONFields[messageAlias]()
 
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (m *Message) UnmarshalJSON(data []byte) error {
-	extra, err := decodeWithExtra(data, (*messageAlias)(m), messageFields)
+	extra, err := DecodeWithExtra(data, (*messageAlias)(m), messageFields)
 	m.Extra = extra
 	return err
 }
 
 // MarshalJSON implements json.Marshaler, writing Extra back.
 func (m Message) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(messageAlias(m), m.Extra, messageFields)
+	return EncodeWithExtra(messageAlias(m), m.Extra, messageFields)
 }
 
 // Content is a message's content: a string, an array of parts, or null.
@@ -208,11 +208,11 @@ type ContentPart struct {
 
 type contentPartAlias ContentPart
 
-var contentPartFields = jsonFields[contentPartAlias]()
+var contentPartFields = JSONFields[contentPartAlias]()
 
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (p *ContentPart) UnmarshalJSON(data []byte) error {
-	extra, err := decodeWithExtra(data, (*contentPartAlias)(p), contentPartFields)
+	extra, err := DecodeWithExtra(data, (*contentPartAlias)(p), contentPartFields)
 	p.Extra = extra
 	return err
 }
@@ -225,9 +225,9 @@ func (p ContentPart) MarshalJSON() ([]byte, error) {
 			contentPartAlias
 			Text string `json:"text"`
 		}
-		return encodeWithExtra(textPart{contentPartAlias(p), ""}, p.Extra, contentPartFields)
+		return EncodeWithExtra(textPart{contentPartAlias(p), ""}, p.Extra, contentPartFields)
 	}
-	return encodeWithExtra(contentPartAlias(p), p.Extra, contentPartFields)
+	return EncodeWithExtra(contentPartAlias(p), p.Extra, contentPartFields)
 }
 
 // ImageURL is the image_url member of an image part.
@@ -250,18 +250,18 @@ type ToolCall struct {
 
 type toolCallAlias ToolCall
 
-var toolCallFields = jsonFields[toolCallAlias]()
+var toolCallFields = JSONFields[toolCallAlias]()
 
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (c *ToolCall) UnmarshalJSON(data []byte) error {
-	extra, err := decodeWithExtra(data, (*toolCallAlias)(c), toolCallFields)
+	extra, err := DecodeWithExtra(data, (*toolCallAlias)(c), toolCallFields)
 	c.Extra = extra
 	return err
 }
 
 // MarshalJSON implements json.Marshaler, writing Extra back.
 func (c ToolCall) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(toolCallAlias(c), c.Extra, toolCallFields)
+	return EncodeWithExtra(toolCallAlias(c), c.Extra, toolCallFields)
 }
 
 // FunctionCall names the function and carries its arguments as a JSON
@@ -281,18 +281,18 @@ type Tool struct {
 
 type toolAlias Tool
 
-var toolFields = jsonFields[toolAlias]()
+var toolFields = JSONFields[toolAlias]()
 
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (t *Tool) UnmarshalJSON(data []byte) error {
-	extra, err := decodeWithExtra(data, (*toolAlias)(t), toolFields)
+	extra, err := DecodeWithExtra(data, (*toolAlias)(t), toolFields)
 	t.Extra = extra
 	return err
 }
 
 // MarshalJSON implements json.Marshaler, writing Extra back.
 func (t Tool) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(toolAlias(t), t.Extra, toolFields)
+	return EncodeWithExtra(toolAlias(t), t.Extra, toolFields)
 }
 
 // FunctionDefinition describes a function tool. Parameters is a JSON Schema.
@@ -318,11 +318,11 @@ type ChatResponse struct {
 
 type chatResponseAlias ChatResponse
 
-var chatResponseFields = jsonFields[chatResponseAlias]()
+var chatResponseFields = JSONFields[chatResponseAlias]()
 
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (r *ChatResponse) UnmarshalJSON(data []byte) error {
-	extra, err := decodeWithExtra(data, (*chatResponseAlias)(r), chatResponseFields)
+	extra, err := DecodeWithExtra(data, (*chatResponseAlias)(r), chatResponseFields)
 	r.Extra = extra
 	return err
 }
@@ -332,7 +332,7 @@ func (r ChatResponse) MarshalJSON() ([]byte, error) {
 	if r.Choices == nil {
 		r.Choices = []Choice{}
 	}
-	return encodeWithExtra(chatResponseAlias(r), r.Extra, chatResponseFields)
+	return EncodeWithExtra(chatResponseAlias(r), r.Extra, chatResponseFields)
 }
 
 // Choice is one choice of a non-streamed response.
@@ -347,18 +347,18 @@ type Choice struct {
 
 type choiceAlias Choice
 
-var choiceFields = jsonFields[choiceAlias]()
+var choiceFields = JSONFields[choiceAlias]()
 
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (c *Choice) UnmarshalJSON(data []byte) error {
-	extra, err := decodeWithExtra(data, (*choiceAlias)(c), choiceFields)
+	extra, err := DecodeWithExtra(data, (*choiceAlias)(c), choiceFields)
 	c.Extra = extra
 	return err
 }
 
 // MarshalJSON implements json.Marshaler, writing Extra back.
 func (c Choice) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(choiceAlias(c), c.Extra, choiceFields)
+	return EncodeWithExtra(choiceAlias(c), c.Extra, choiceFields)
 }
 
 // ChatChunk is one streamed chat.completion.chunk. A chunk with no choices
@@ -377,11 +377,11 @@ type ChatChunk struct {
 
 type chatChunkAlias ChatChunk
 
-var chatChunkFields = jsonFields[chatChunkAlias]()
+var chatChunkFields = JSONFields[chatChunkAlias]()
 
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (c *ChatChunk) UnmarshalJSON(data []byte) error {
-	extra, err := decodeWithExtra(data, (*chatChunkAlias)(c), chatChunkFields)
+	extra, err := DecodeWithExtra(data, (*chatChunkAlias)(c), chatChunkFields)
 	c.Extra = extra
 	return err
 }
@@ -391,7 +391,7 @@ func (c ChatChunk) MarshalJSON() ([]byte, error) {
 	if c.Choices == nil {
 		c.Choices = []ChunkChoice{}
 	}
-	return encodeWithExtra(chatChunkAlias(c), c.Extra, chatChunkFields)
+	return EncodeWithExtra(chatChunkAlias(c), c.Extra, chatChunkFields)
 }
 
 // ChunkChoice is one choice of a streamed chunk. FinishReason is nil until
@@ -407,18 +407,18 @@ type ChunkChoice struct {
 
 type chunkChoiceAlias ChunkChoice
 
-var chunkChoiceFields = jsonFields[chunkChoiceAlias]()
+var chunkChoiceFields = JSONFields[chunkChoiceAlias]()
 
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (c *ChunkChoice) UnmarshalJSON(data []byte) error {
-	extra, err := decodeWithExtra(data, (*chunkChoiceAlias)(c), chunkChoiceFields)
+	extra, err := DecodeWithExtra(data, (*chunkChoiceAlias)(c), chunkChoiceFields)
 	c.Extra = extra
 	return err
 }
 
 // MarshalJSON implements json.Marshaler, writing Extra back.
 func (c ChunkChoice) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(chunkChoiceAlias(c), c.Extra, chunkChoiceFields)
+	return EncodeWithExtra(chunkChoiceAlias(c), c.Extra, chunkChoiceFields)
 }
 
 // Delta is the incremental message of a chunk choice. Nil pointers are
@@ -435,18 +435,18 @@ type Delta struct {
 
 type deltaAlias Delta
 
-var deltaFields = jsonFields[deltaAlias]()
+var deltaFields = JSONFields[deltaAlias]()
 
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (d *Delta) UnmarshalJSON(data []byte) error {
-	extra, err := decodeWithExtra(data, (*deltaAlias)(d), deltaFields)
+	extra, err := DecodeWithExtra(data, (*deltaAlias)(d), deltaFields)
 	d.Extra = extra
 	return err
 }
 
 // MarshalJSON implements json.Marshaler, writing Extra back.
 func (d Delta) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(deltaAlias(d), d.Extra, deltaFields)
+	return EncodeWithExtra(deltaAlias(d), d.Extra, deltaFields)
 }
 
 // Usage is token usage. Upstream usage is authoritative; fields it has and
@@ -464,18 +464,18 @@ type Usage struct {
 
 type usageAlias Usage
 
-var usageFields = jsonFields[usageAlias]()
+var usageFields = JSONFields[usageAlias]()
 
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (u *Usage) UnmarshalJSON(data []byte) error {
-	extra, err := decodeWithExtra(data, (*usageAlias)(u), usageFields)
+	extra, err := DecodeWithExtra(data, (*usageAlias)(u), usageFields)
 	u.Extra = extra
 	return err
 }
 
 // MarshalJSON implements json.Marshaler, writing Extra back.
 func (u Usage) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(usageAlias(u), u.Extra, usageFields)
+	return EncodeWithExtra(usageAlias(u), u.Extra, usageFields)
 }
 
 // CachedTokens returns prompt_tokens_details.cached_tokens, or 0.
@@ -514,18 +514,18 @@ type PromptTokensDetails struct {
 
 type promptDetailsAlias PromptTokensDetails
 
-var promptDetailsFields = jsonFields[promptDetailsAlias]()
+var promptDetailsFields = JSONFields[promptDetailsAlias]()
 
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (d *PromptTokensDetails) UnmarshalJSON(data []byte) error {
-	extra, err := decodeWithExtra(data, (*promptDetailsAlias)(d), promptDetailsFields)
+	extra, err := DecodeWithExtra(data, (*promptDetailsAlias)(d), promptDetailsFields)
 	d.Extra = extra
 	return err
 }
 
 // MarshalJSON implements json.Marshaler, writing Extra back.
 func (d PromptTokensDetails) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(promptDetailsAlias(d), d.Extra, promptDetailsFields)
+	return EncodeWithExtra(promptDetailsAlias(d), d.Extra, promptDetailsFields)
 }
 
 // CompletionTokensDetails breaks completion tokens down. Reasoning tokens
@@ -538,16 +538,16 @@ type CompletionTokensDetails struct {
 
 type completionDetailsAlias CompletionTokensDetails
 
-var completionDetailsFields = jsonFields[completionDetailsAlias]()
+var completionDetailsFields = JSONFields[completionDetailsAlias]()
 
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (d *CompletionTokensDetails) UnmarshalJSON(data []byte) error {
-	extra, err := decodeWithExtra(data, (*completionDetailsAlias)(d), completionDetailsFields)
+	extra, err := DecodeWithExtra(data, (*completionDetailsAlias)(d), completionDetailsFields)
 	d.Extra = extra
 	return err
 }
 
 // MarshalJSON implements json.Marshaler, writing Extra back.
 func (d CompletionTokensDetails) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(completionDetailsAlias(d), d.Extra, completionDetailsFields)
+	return EncodeWithExtra(completionDetailsAlias(d), d.Extra, completionDetailsFields)
 }

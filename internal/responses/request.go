@@ -38,7 +38,7 @@ type Request struct {
 
 type requestAlias Request
 
-var requestFields = jsonFields[requestAlias]()
+var requestFields = openai.JSONFields[requestAlias]()
 
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (r *Request) UnmarshalJSON(data []byte) error {
@@ -49,7 +49,7 @@ func (r *Request) UnmarshalJSON(data []byte) error {
 
 // MarshalJSON implements json.Marshaler, writing Extra back.
 func (r Request) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(requestAlias(r), r.Extra, requestFields)
+	return openai.EncodeWithExtra(requestAlias(r), r.Extra, requestFields)
 }
 
 // Input is the input member: a string (one user message) or a list of
@@ -126,7 +126,7 @@ type Item struct {
 
 type itemAlias Item
 
-var itemFields = jsonFields[itemAlias]()
+var itemFields = openai.JSONFields[itemAlias]()
 
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (it *Item) UnmarshalJSON(data []byte) error {
@@ -140,7 +140,7 @@ func (it *Item) UnmarshalJSON(data []byte) error {
 
 // MarshalJSON implements json.Marshaler, writing Extra back.
 func (it Item) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(itemAlias(it), it.Extra, itemFields)
+	return openai.EncodeWithExtra(itemAlias(it), it.Extra, itemFields)
 }
 
 // Kind returns the item's type, "message" for a typeless item with a role.
@@ -216,7 +216,7 @@ type ContentPart struct {
 
 type contentPartAlias ContentPart
 
-var contentPartFields = jsonFields[contentPartAlias]()
+var contentPartFields = openai.JSONFields[contentPartAlias]()
 
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (p *ContentPart) UnmarshalJSON(data []byte) error {
@@ -230,7 +230,7 @@ func (p *ContentPart) UnmarshalJSON(data []byte) error {
 
 // MarshalJSON implements json.Marshaler, writing Extra back.
 func (p ContentPart) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(contentPartAlias(p), p.Extra, contentPartFields)
+	return openai.EncodeWithExtra(contentPartAlias(p), p.Extra, contentPartFields)
 }
 
 // Tool is one entry of tools. Function tools have Name, Description,
@@ -248,7 +248,7 @@ type Tool struct {
 
 type toolAlias Tool
 
-var toolFields = jsonFields[toolAlias]()
+var toolFields = openai.JSONFields[toolAlias]()
 
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (t *Tool) UnmarshalJSON(data []byte) error {
@@ -262,7 +262,7 @@ func (t *Tool) UnmarshalJSON(data []byte) error {
 
 // MarshalJSON implements json.Marshaler, writing Extra back.
 func (t Tool) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(toolAlias(t), t.Extra, toolFields)
+	return openai.EncodeWithExtra(toolAlias(t), t.Extra, toolFields)
 }
 
 // Tools is the tools member; decoding errors name the tool by index.
@@ -297,7 +297,7 @@ type Reasoning struct {
 
 type reasoningAlias Reasoning
 
-var reasoningFields = jsonFields[reasoningAlias]()
+var reasoningFields = openai.JSONFields[reasoningAlias]()
 
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (r *Reasoning) UnmarshalJSON(data []byte) error {
@@ -308,7 +308,7 @@ func (r *Reasoning) UnmarshalJSON(data []byte) error {
 
 // MarshalJSON implements json.Marshaler, writing Extra back.
 func (r Reasoning) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(reasoningAlias(r), r.Extra, reasoningFields)
+	return openai.EncodeWithExtra(reasoningAlias(r), r.Extra, reasoningFields)
 }
 
 // TextConfig is the text member: the output format and verbosity.
@@ -320,7 +320,7 @@ type TextConfig struct {
 
 type textConfigAlias TextConfig
 
-var textConfigFields = jsonFields[textConfigAlias]()
+var textConfigFields = openai.JSONFields[textConfigAlias]()
 
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (t *TextConfig) UnmarshalJSON(data []byte) error {
@@ -331,7 +331,7 @@ func (t *TextConfig) UnmarshalJSON(data []byte) error {
 
 // MarshalJSON implements json.Marshaler, writing Extra back.
 func (t TextConfig) MarshalJSON() ([]byte, error) {
-	return encodeWithExtra(textConfigAlias(t), t.Extra, textConfigFields)
+	return openai.EncodeWithExtra(textConfigAlias(t), t.Extra, textConfigFields)
 }
 
 // TextFormat is text.format: {"type":"text"}, {"type":"json_object"} or
