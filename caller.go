@@ -18,6 +18,8 @@ type callerOutput struct {
 
 func (o *callerOutput) header(http.Header) {}
 
+func (o *callerOutput) reset() {}
+
 func (o *callerOutput) fail(_ *call, e *APIError) {
 	if o.yield != nil {
 		o.yield(nil, e)
@@ -64,6 +66,8 @@ func (s *callerStream) end(err error) {
 	case errors.Is(err, errStopped):
 		s.c.note(&APIError{Status: StatusClientClosedRequest, Message: errStopped.Error()})
 	default:
-		s.yield(nil, s.c.fail(err))
+		if e := s.c.fail(err); !s.c.failOver(e) {
+			s.yield(nil, e)
+		}
 	}
 }

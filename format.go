@@ -103,6 +103,9 @@ type envelope struct {
 type output interface {
 	// header adds admission's response headers (nil: none).
 	header(h http.Header)
+	// reset forgets a stream opened for an answer that failed before
+	// anything was written (a failover follows).
+	reset()
 	// fail reports e: an error response when nothing was sent yet, an
 	// error event (or the caller's error) after.
 	fail(c *call, e *APIError)
@@ -128,6 +131,13 @@ type httpOutput struct {
 	w  http.ResponseWriter
 	f  clientFormat
 	sw *streamWriter // the open stream, if any
+}
+
+func (o *httpOutput) reset() {
+	if o.sw != nil {
+		o.sw.close()
+		o.sw = nil
+	}
 }
 
 func (o *httpOutput) header(h http.Header) {
@@ -205,7 +215,7 @@ func (o *httpOutput) close() {
 // another error when the stream was cut.
 func endStream(c *call, sw *streamWriter, err error) {
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, errFailedOver):
 	case errors.Is(err, errReported):
 		c.rec.Error = "upstream sent an error event"
 		c.rec.Status = http.StatusBadGateway
@@ -245,4 +255,18 @@ func jsonObject(body []byte) (gjson.Result, *APIError) {
 		return gjson.Result{}, badRequest("", "invalid_request", "The request body must be a JSON object.")
 	}
 	return root, nil
+}
+
+// errFailedOver ends a relay at an upstream error event that came before
+// any byte reached the client: the next target answers (failOver).
+var errFailedOver = errors.New("failed over to the next target")
+
+// failOverEvent is failOver for an upstream error event that arrives
+// before anything was sent to the client.
+func (c *call) failOverEvent(sw *streamWriter) bool {
+	if sw.committed() {
+		return false
+	}
+	return c.failOver(&APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "upstream_error",
+		Message: "upstream " + c.target.up.name + " sent an error event before any content"})
 }

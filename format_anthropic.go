@@ -109,6 +109,9 @@ func relayAnthropic(sw *streamWriter, body io.Reader, c *call) error {
 			return err
 		}
 		typ := usage.Observe(ev.Data)
+		if (typ == "error" || ev.Name == "error") && c.failOverEvent(sw) {
+			return errFailedOver
+		}
 		if err := sw.event(ev.Name, ev.Data); err != nil {
 			return err
 		}

@@ -222,6 +222,9 @@ func relayRaw(sw *streamWriter, body io.Reader, c *call) error {
 		info := openai.InspectChunk(data, &c.text)
 		c.boundText()
 		if info.Error {
+			if c.failOverEvent(sw) {
+				return errFailedOver
+			}
 			// The upstream's own error event: pass it on and end without
 			// [DONE], whatever follows.
 			if err := sw.data(data); err != nil {

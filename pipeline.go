@@ -23,13 +23,15 @@ type call struct {
 	chatErr *APIError    // why the body did not decode
 	state   any          // the format's per-call state, set by a callDecoder (the Responses translation)
 
-	tickets []Ticket // admission's, settled at the end
-	target  target   // the target that answered
-	native  bool     // the target speaks the client's format: bytes pass through
-	sent    int      // upstream attempts made
-	retryOn failKind // the route's RetryOn; 0: RetryPolicy.CheckRetry decides
-	inSend  bool     // counted among the active requests (retry.go, release)
-	retried bool     // holds a place in the retry budget
+	tickets []Ticket  // admission's, settled at the end
+	target  target    // the target that answered
+	rest    []target  // the targets after it, for a failover before commit
+	failed  *APIError // set when the answer failed before any byte reached the client and the next target is to be tried
+	native  bool      // the target speaks the client's format: bytes pass through
+	sent    int       // upstream attempts made
+	retryOn failKind  // the route's RetryOn; 0: RetryPolicy.CheckRetry decides
+	inSend  bool      // counted among the active requests (retry.go, release)
+	retried bool      // holds a place in the retry budget
 
 	parent context.Context // the caller's
 	ctx    context.Context // the upstream's: parent + max duration + idle
@@ -76,13 +78,53 @@ func (c *call) run(out output) {
 		return // answered by the format itself (count_tokens counted here)
 	}
 	resp, err := c.send(targets) // the provider stage: build, send, retry, fail over
-	if err != nil {
-		out.fail(c, c.fail(err))
-		return
+	for {
+		if err != nil {
+			out.fail(c, c.fail(err))
+			return
+		}
+		out.header(http.Header{"X-Llmbridge-Target": {c.target.name()}})
+		c.watchIdle(resp)
+		c.relay(out, resp) // to the client, in its format
+		if c.failed == nil {
+			return
+		}
+		// The answer failed before any byte reached the client: the next
+		// target answers instead (failOver).
+		resp, err = c.resend(out)
 	}
-	out.header(http.Header{"X-Llmbridge-Target": {c.target.name()}})
-	c.watchIdle(resp)
-	c.relay(out, resp) // to the client, in its format
+}
+
+// failOver decides, when an answer that began 2xx fails before any byte
+// reached the client, whether the router's next target answers instead:
+// only for upstream failures (5xx, 429, a cut or an error event), while
+// the client waits and the call has time, and only if a target is left.
+// It books the failure against the target that failed and reports true;
+// the output then writes nothing and run tries the next target.
+func (c *call) failOver(e *APIError) bool {
+	if len(c.rest) == 0 || !c.first.IsZero() || c.ctx.Err() != nil || c.target.h == nil ||
+		!(e.StatusCode() >= 500 || e.Status == http.StatusTooManyRequests) {
+		return false
+	}
+	c.target.h.failure(c.b.clock.Now(), e.Message, true)
+	c.target.h.inflight.Add(-1) // send counted it for the answer that failed
+	c.target, c.failed = target{}, e
+	return true
+}
+
+// resend sends to the targets left after a failover and forgets what the
+// failed answer left in the call.
+func (c *call) resend(out output) (*http.Response, error) {
+	failed, rest := c.failed, c.rest
+	c.failed, c.rest = nil, nil
+	c.native, c.accepted, c.usage, c.rawUsage, c.text, c.textMore = false, false, nil, c.rawUsage[:0], c.text[:0], 0
+	c.rec.Error, c.rec.ErrorCode, c.rec.Status = "", "", 0
+	out.reset()
+	resp, err := c.send(rest)
+	if resp == nil && err == nil { // the retry budget is spent
+		err = failed
+	}
+	return resp, err
 }
 
 // newCall starts a call for a request that arrived now, with the client's

@@ -282,3 +282,55 @@ func TestTranslatedStreamIsFlushedWhileTheUpstreamWaits(t *testing.T) {
 	default:
 	}
 }
+
+// An answer that starts 2xx and fails before any byte reached the client
+// (an error event first, or a cut) is answered by the next target; once a
+// byte went out, nothing is retried.
+func TestFailoverBeforeTheFirstByte(t *testing.T) {
+	recs := &records{}
+	router := llmbridge.RouterFunc(func(_ context.Context, r *llmbridge.Request) ([]llmbridge.Target, error) {
+		return []llmbridge.Target{{Provider: "openai", Model: "gpt-4o"}, {Provider: "deepseek", Model: "deepseek-chat"}}, nil
+	})
+	e := newEnv(t, llmbridge.WithRouter(router), llmbridge.WithUsageSink(recs.sink))
+	stream := `{"model":"smart","messages":[{"role":"user","content":"hi"}],"stream":true}`
+	n := 0
+	for _, fail := range []string{"error", "cut"} {
+		e.openai.Enqueue(testupstream.Reply{FailFirst: fail})
+		resp, body := e.post(t, "/v1/chat/completions", stream)
+		n++
+		if resp.StatusCode != 200 || !strings.Contains(body, "data: [DONE]") || strings.Contains(body, "overloaded") || strings.Count(body, `"role":"assistant"`) != 1 {
+			t.Fatalf("%s: %d\n%s", fail, resp.StatusCode, body)
+		}
+		if r := recs.wait(t, n)[n-1]; r.Provider != "deepseek" || r.Status != 200 || r.Error != "" || r.Retries != 1 || r.TotalTokens == 0 {
+			t.Errorf("%s: record %+v", fail, r)
+		}
+	}
+	if len(e.openai.Requests()) != 2 || len(e.deepseek.Requests()) != 2 {
+		t.Errorf("upstream requests: openai %d, deepseek %d", len(e.openai.Requests()), len(e.deepseek.Requests()))
+	}
+
+	// In-process streams fail over the same way.
+	e.openai.Enqueue(testupstream.Reply{FailFirst: "error"})
+	text := ""
+	for ch, err := range e.bridge.ChatCompletionStream(ctxTimeout(t), &llmbridge.ChatRequest{Model: "smart", Messages: []llmbridge.Message{llmbridge.UserMessage("hi")}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range ch.Choices {
+			if c.Delta.Content != nil {
+				text += *c.Delta.Content
+			}
+		}
+	}
+	if text != "Hello world" {
+		t.Errorf("in-process: %q", text)
+	}
+
+	// Content already sent: the error reaches the client, nothing is retried.
+	before := len(e.deepseek.Requests())
+	e.openai.Enqueue(testupstream.Reply{Content: []string{"a", "b", "c", "d"}, ErrorEvent: true})
+	_, body := e.post(t, "/v1/chat/completions", stream)
+	if !strings.Contains(body, `"error"`) || strings.Contains(body, "[DONE]") || len(e.deepseek.Requests()) != before {
+		t.Errorf("after content: deepseek called %d times\n%s", len(e.deepseek.Requests())-before, body)
+	}
+}

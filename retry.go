@@ -130,6 +130,7 @@ func (c *call) send(targets []target) (*http.Response, error) {
 			if err == nil && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 				t.h.success(now, now.Sub(start))
 				c.target = t // holds its in-flight count until release
+				c.rest = targets[i+1:]
 				c.rec.Provider, c.rec.UpstreamModel, c.rec.ProviderKey = t.up.name, t.model, t.key.id
 				return resp, nil
 			}

@@ -213,6 +213,9 @@ func (b *flushingBody) Read(p []byte) (int, error) {
 func (s *streamWriter) fail(c *call, e *APIError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.started && c.failOver(e) {
+		return // nothing was written: the next target answers
+	}
 	if !s.started {
 		s.started = true
 		s.f.writeError(s.w, e)

@@ -97,6 +97,15 @@ func (s *Server) stream(w http.ResponseWriter, ctx context.Context, model string
 	// gone reports a client that went away, whether the fake noticed it
 	// while stalled, dripping or writing.
 	gone := func() { s.cancelled <- struct{}{} }
+	switch rep.FailFirst {
+	case "error":
+		fmt.Fprint(w, `data: {"error":{"message":"The server is overloaded.","type":"server_error","param":null,"code":null}}`+"\n\n")
+		_ = rc.Flush()
+		return
+	case "cut":
+		s.cut(w)
+		return
+	}
 	for i, ev := range events {
 		if rep.StallAfter > 0 && i == rep.StallAfter || rep.CutAfter > 0 && i == rep.CutAfter {
 			if rep.CutAfter > 0 {

@@ -61,6 +61,10 @@ type Reply struct {
 	StallAfter int           // > 0: after this many events send nothing until the client goes away
 	CutAfter   int           // > 0: after this many events drop the connection without [DONE]
 	ErrorEvent bool          // end the stream with an in-stream {"error":…} event
+	// FailFirst fails a 200 stream before its first event: "error" sends
+	// the in-stream error event first, "cut" drops the connection (OpenAI
+	// flavors).
+	FailFirst string
 	// StallHeaders (OpenAI chat path) sends no headers until the client
 	// goes away.
 	StallHeaders bool
