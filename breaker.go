@@ -258,8 +258,10 @@ func (h *health) success(now time.Time, latency time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.count(now, false)
-	h.fails = 0
+	// The consecutive failures are forgotten when the answer ends cleanly
+	// (clean): a stream that breaks after its 2xx still counts.
 	if h.state != "" {
+		h.fails = 0
 		h.set.log.Info("target closed: probe succeeded", "target", h.name())
 		h.state, h.probing = "", false
 	}
@@ -269,6 +271,14 @@ func (h *health) success(now time.Time, latency time.Duration) {
 	s := h.lat // a copy, on the stack
 	slices.Sort(s[:n])
 	h.p50.Store(int64(s[n/2]))
+}
+
+// clean forgets the consecutive failures: an answer ended without an
+// upstream failure.
+func (h *health) clean() {
+	h.mu.Lock()
+	h.fails = 0
+	h.mu.Unlock()
 }
 
 // neutral records an answer that says nothing about the target's health

@@ -222,6 +222,7 @@ func endStream(c *call, sw *streamWriter, err error) {
 		if !c.first.IsZero() {
 			c.rec.Status = http.StatusOK
 		}
+		c.streamFailed(c.rec.Error)
 	default:
 		committed := sw.committed()
 		e := c.fail(err)
@@ -232,6 +233,18 @@ func endStream(c *call, sw *streamWriter, err error) {
 			c.rec.Status = http.StatusOK
 		}
 		sw.fail(c, e)
+		if c.target.h != nil && e.StatusCode() >= 500 {
+			c.streamFailed(e.Message)
+		}
+	}
+}
+
+// streamFailed books a stream that failed after its 2xx against the
+// target's breaker: a target whose streams keep breaking is ejected like
+// one that refuses connections.
+func (c *call) streamFailed(why string) {
+	if c.target.h != nil {
+		c.target.h.failure(c.b.clock.Now(), why, true)
 	}
 }
 

@@ -334,3 +334,21 @@ func TestFailoverBeforeTheFirstByte(t *testing.T) {
 		t.Errorf("after content: deepseek called %d times\n%s", len(e.deepseek.Requests())-before, body)
 	}
 }
+
+// Streams that break after their 2xx count against the target's breaker.
+func TestBrokenStreamsEjectTheTarget(t *testing.T) {
+	e := newEnv(t)
+	for range 5 {
+		e.openai.Enqueue(testupstream.Reply{Content: []string{"a", "b", "c"}, CutAfter: 2})
+		e.post(t, "/v1/chat/completions", `{"model":"openai/gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true}`)
+	}
+	for _, h := range e.bridge.Health() {
+		if h.Provider == "openai" && h.Model == "gpt-4o" {
+			if h.State != llmbridge.StateOpen || h.Ejections != 1 {
+				t.Errorf("after 5 broken streams: %+v", h)
+			}
+			return
+		}
+	}
+	t.Fatal("no health entry for openai/gpt-4o")
+}

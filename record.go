@@ -127,6 +127,9 @@ func (c *call) finish() {
 		r.TotalTokens = r.PromptTokens + r.CompletionTokens
 		r.Estimated = true
 	}
+	if c.target.h != nil && r.Error == "" {
+		c.target.h.clean()
+	}
 	c.settle()
 	c.observeEnd()
 	c.b.logRecord(r)
