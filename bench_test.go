@@ -9,10 +9,12 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/requestlog"
+	"github.com/llmbridge/llmbridge/internal/testupstream"
 )
 
 // staticUpstream answers every request with fixed bytes at once, so the
@@ -131,4 +133,47 @@ func BenchmarkChatNonStream(b *testing.B) {
 	b.Run("bridge", func(b *testing.B) { run(b, bridge, req, "}") })
 	b.Run("bridge+requestlog", func(b *testing.B) { run(b, logged, req, "}") })
 	b.Run("reverseproxy", func(b *testing.B) { run(b, proxy, req, "}") })
+}
+
+// BenchmarkFallbackWhileEjected: a request for a route whose first target
+// is ejected (its upstream refuses connections) goes straight to the
+// fallback, against the same request to the fallback's model directly —
+// the latency the outage adds to each request once the breaker is open.
+func BenchmarkFallbackWhileEjected(b *testing.B) {
+	up := testupstream.New(b, testupstream.OpenAI)
+	dead := testupstream.DeadAddr(b)
+	br, err := llmbridge.New(
+		llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: up.BaseURL(), APIKey: up.Key})),
+		llmbridge.WithProvider(llmbridge.OpenAICompatible(llmbridge.ProviderConfig{Name: "dead", BaseURL: "http://" + dead, APIKey: "k"})),
+		llmbridge.WithRoute(llmbridge.Route{Name: "smart", Strategy: llmbridge.StrategyOrdered,
+			Targets: []llmbridge.RouteTarget{{Model: "dead/m"}}, Fallbacks: []string{"openai/gpt-4o"}}),
+		llmbridge.WithRetry(llmbridge.RetryPolicy{Max: 0}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { br.Close() })
+	post := func(model string) {
+		rec := httptest.NewRecorder()
+		br.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/chat/completions",
+			strings.NewReader(`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`)))
+		if rec.Code != 200 {
+			b.Fatalf("%s: %d %s", model, rec.Code, rec.Body)
+		}
+	}
+	for range 10 { // five connection failures eject the first target
+		post("smart")
+	}
+	for _, h := range br.Health() {
+		if h.Provider == "dead" && h.State != llmbridge.StateOpen {
+			b.Fatalf("the dead target is not ejected: %+v", h)
+		}
+	}
+	for _, model := range []string{"openai/gpt-4o", "smart"} {
+		b.Run(strings.ReplaceAll(model, "/", "_"), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				post(model)
+			}
+		})
+	}
 }
