@@ -1,74 +1,58 @@
 #!/usr/bin/env bash
-# The repository's test command (README, .ci/run): makes sure PostgreSQL
-# and redis-server are installed for the usage-store and shared-limits tests, then vets and runs every test
-# with the race detector. The tests start their own throwaway PostgreSQL
-# cluster (internal/pgtest) and stop it; nothing else needs to be running.
+# The repository's test command (README, .ci/run): makes sure PostgreSQL,
+# redis-server and Chromium are installed (Debian packages) for the
+# usage-store, shared-limits/cache and admin UI tests, builds the static
+# server binary, then vets and runs every test with the race detector. The
+# tests start their own throwaway PostgreSQL cluster (internal/pgtest),
+# redis-server (internal/redistest) and browser and stop them; nothing else
+# needs to be running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 have_postgres() {
 	command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null
 }
+have_redis() { command -v redis-server >/dev/null 2>&1; }
+have_chromium() { command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; }
 
-if [[ -n "${LLMBRIDGE_TEST_DATABASE_URL:-}" ]] || have_postgres; then
+# apt_install PKG installs a Debian package when we are root (or have
+# passwordless sudo), updating the package lists once if the first try
+# fails. It fails quietly where nothing can be installed.
+apt_install() {
+	local sudo=""
+	if [[ $(id -u) -ne 0 ]]; then
+		command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null || return 1
+		sudo="sudo"
+	fi
+	command -v apt-get >/dev/null 2>&1 || return 1
+	echo "test.sh: installing $1 from Debian's packages" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get install -y -q --no-install-recommends "$1" >/dev/null ||
+		{ $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q --no-install-recommends "$1" >/dev/null; }
+}
+
+# require CHECK PKG VAR WHAT: makes sure the service CHECK looks for is
+# installed (from PKG) and then makes its tests required (VAR=1) rather
+# than skipped.
+require() {
+	"$1" || apt_install "$2" || true
+	if "$1"; then
+		export "$3=1"
+	else
+		echo "test.sh: $2 is not installed and cannot be installed here: the $4 tests will SKIP" >&2
+	fi
+}
+
+if [[ -n "${LLMBRIDGE_TEST_DATABASE_URL:-}" ]]; then
 	export LLMBRIDGE_REQUIRE_POSTGRES=1
 else
-	sudo=""
-	if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-		sudo="sudo"
-	fi
-	if command -v apt-get >/dev/null 2>&1 && { [[ $(id -u) -eq 0 ]] || [[ -n $sudo ]]; }; then
-		echo "test.sh: installing PostgreSQL from Debian's packages for the usage-store tests" >&2
-		export DEBIAN_FRONTEND=noninteractive
-		$sudo apt-get install -y -q --no-install-recommends postgresql >/dev/null ||
-			{ $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q --no-install-recommends postgresql >/dev/null; }
-	fi
-	if have_postgres; then
-		export LLMBRIDGE_REQUIRE_POSTGRES=1
-	else
-		echo "test.sh: PostgreSQL is not installed and cannot be installed here: its tests will SKIP" >&2
-	fi
+	require have_postgres postgresql LLMBRIDGE_REQUIRE_POSTGRES usage-store
 fi
-
-# Redis for the shared-limits tests (internal/redistest starts throwaway
-# redis-server processes on free loopback ports), installed the same way.
-if ! command -v redis-server >/dev/null 2>&1; then
-	sudo=""
-	if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-		sudo="sudo"
-	fi
-	if command -v apt-get >/dev/null 2>&1 && { [[ $(id -u) -eq 0 ]] || [[ -n $sudo ]]; }; then
-		echo "test.sh: installing redis-server from Debian's packages for the shared-limits tests" >&2
-		export DEBIAN_FRONTEND=noninteractive
-		$sudo apt-get install -y -q --no-install-recommends redis-server >/dev/null ||
-			{ $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q --no-install-recommends redis-server >/dev/null; }
-	fi
-fi
-if command -v redis-server >/dev/null 2>&1; then
-	export LLMBRIDGE_REQUIRE_REDIS=1
-else
-	echo "test.sh: redis-server is not installed and cannot be installed here: its tests will SKIP" >&2
-fi
-
-# Chromium for the admin UI's browser tests (server/ui_test.go drives it
-# headless through chromedp), installed the same way.
-if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
-	sudo=""
-	if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-		sudo="sudo"
-	fi
-	if command -v apt-get >/dev/null 2>&1 && { [[ $(id -u) -eq 0 ]] || [[ -n $sudo ]]; }; then
-		echo "test.sh: installing chromium from Debian's packages for the admin UI browser tests" >&2
-		export DEBIAN_FRONTEND=noninteractive
-		$sudo apt-get install -y -q --no-install-recommends chromium >/dev/null ||
-			{ $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q --no-install-recommends chromium >/dev/null; }
-	fi
-fi
-if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
-	export LLMBRIDGE_REQUIRE_CHROMIUM=1
-else
-	echo "test.sh: chromium is not installed and cannot be installed here: the admin UI browser tests will SKIP" >&2
-fi
+# internal/redistest starts throwaway redis-server processes on free
+# loopback ports for the shared-limits and cache tests.
+require have_redis redis-server LLMBRIDGE_REQUIRE_REDIS "shared-limits and cache"
+# server/ui_test.go drives Chromium headless through chromedp.
+require have_chromium chromium LLMBRIDGE_REQUIRE_CHROMIUM "admin UI browser"
 
 # The container's binary: static, CGO off (the SQLite driver is pure Go).
 # The shutdown test runs this build of the server (LLMBRIDGE_SERVER_BIN).
