@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/tidwall/gjson"
 )
 
@@ -282,4 +283,18 @@ func (c *call) failOverEvent(sw *streamWriter) bool {
 	}
 	return c.failOver(&APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "upstream_error",
 		Message: "upstream " + c.target.up.name + " sent an error event before any content"})
+}
+
+// relayBody relays a native non-streamed answer unchanged: the body is
+// read (bounded, checked to be JSON), note takes the usage or text from
+// it, and it goes to the client as it came.
+func (o *httpOutput) relayBody(c *call, resp *http.Response, note func(body []byte)) {
+	out, err := openai.ReadResponseBody(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		o.fail(c, c.fail(err))
+		return
+	}
+	note(out)
+	o.write(c, out)
 }

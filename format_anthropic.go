@@ -76,16 +76,11 @@ func (anthropicFormat) relayNative(c *call, o *httpOutput, resp *http.Response) 
 		endStream(c, o.sw, err)
 		return
 	}
-	out, err := openai.ReadResponseBody(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		o.fail(c, c.fail(err))
-		return
-	}
-	if u := gjson.GetBytes(out, "usage"); u.IsObject() {
-		c.usage = anthropicprov.UsageOf([]byte(u.Raw))
-	}
-	o.write(c, out)
+	o.relayBody(c, resp, func(out []byte) {
+		if u := gjson.GetBytes(out, "usage"); u.IsObject() {
+			c.usage = anthropicprov.UsageOf([]byte(u.Raw))
+		}
+	})
 }
 
 // relayAnthropic copies a Messages event stream to the client event by

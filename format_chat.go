@@ -67,19 +67,14 @@ func (chatFormat) relayNative(c *call, o *httpOutput, resp *http.Response) {
 		endStream(c, o.sw, err)
 		return
 	}
-	out, err := openai.ReadResponseBody(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		o.fail(c, c.fail(err))
-		return
-	}
-	if u := gjson.GetBytes(out, "usage"); u.IsObject() {
-		c.rawUsage = []byte(u.Raw)
-	} else {
-		c.text = openai.AppendMessageText(c.text, out)
-		c.boundText()
-	}
-	o.write(c, out)
+	o.relayBody(c, resp, func(out []byte) {
+		if u := gjson.GetBytes(out, "usage"); u.IsObject() {
+			c.rawUsage = []byte(u.Raw)
+		} else {
+			c.text = openai.AppendMessageText(c.text, out)
+			c.boundText()
+		}
+	})
 }
 
 // newStream encodes canonical chunks as OpenAI chunks, applying the usage

@@ -133,20 +133,15 @@ func (responsesFormat) relayNative(c *call, o *httpOutput, resp *http.Response) 
 		endResponsesStream(c, o.sw, err, func(e *APIError) []responses.Event { return []responses.Event{st.failed(e)} })
 		return
 	}
-	out, err := openai.ReadResponseBody(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		o.fail(c, c.fail(err))
-		return
-	}
-	root := gjson.ParseBytes(out)
-	if u := root.Get("usage"); u.IsObject() {
-		c.usage = responsesUsage(u)
-	} else {
-		c.text = appendOutputText(c.text, root.Get("output"))
-		c.boundText()
-	}
-	o.write(c, out)
+	o.relayBody(c, resp, func(out []byte) {
+		root := gjson.ParseBytes(out)
+		if u := root.Get("usage"); u.IsObject() {
+			c.usage = responsesUsage(u)
+		} else {
+			c.text = appendOutputText(c.text, root.Get("output"))
+			c.boundText()
+		}
+	})
 }
 
 // relayState is what a pass-through relay remembers to report a failure
