@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -269,5 +270,113 @@ func TestListKeyIDs(t *testing.T) {
 	want := llmbridge.KeyID(long) + "  ACCESS_API_KEYS #1  …XYZW\n" + llmbridge.KeyID("short") + "  ACCESS_API_KEYS #2  …\n"
 	if out.String() != want || strings.Contains(out.String(), "0123456789") {
 		t.Fatalf("%q", out.String())
+	}
+}
+
+// TestUsageCountsCacheHits repeats a cacheable request through the real
+// server with the response cache on: the misses cost what the upstream
+// reported, the hits cost nothing and the report (admin API JSON and CSV,
+// the usage command) counts them in cache_hits and what they saved in
+// saved_usd — on SQLite and PostgreSQL.
+func TestUsageCountsCacheHits(t *testing.T) {
+	oa := testupstream.New(t, testupstream.OpenAI)
+	oa.SetDefault(testupstream.Reply{Content: []string{"a", "b"}, Usage: testupstream.Usage{Prompt: 1000, Cached: 600, Completion: 200}})
+	dir := t.TempDir()
+	yamlFile := filepath.Join(dir, "llmbridge.yaml")
+	// 400 × 1 + 600 × 0.5 + 200 × 2 = 1100 µ$ per answer.
+	if err := os.WriteFile(yamlFile, []byte("prices:\n  openai/gpt-4o-mini: {input: 1, cached_input: 0.5, output: 2}\n"+
+		"cache:\n  ttl: 1h\n  models: [\"openai/*\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{
+		"LLMBRIDGE_ADDR=127.0.0.1:0", "ACCESS_API_KEYS=" + keyA, "LLMBRIDGE_ADMIN_KEY=" + canaryAdmin, "LLMBRIDGE_CONFIG=" + yamlFile,
+		"LLMBRIDGE_DEMO=false", "LLMBRIDGE_DISCOVER_LOCAL=false", "OPENAI_API_KEY=sk-upstream-test", "OPENAI_BASE_URL=" + oa.BaseURL(),
+	}
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			env := append(slices.Clone(base), "LLMBRIDGE_LOG_FILE="+filepath.Join(t.TempDir(), "r.log"))
+			switch store {
+			case "sqlite":
+				env = append(env, "LLMBRIDGE_DB="+filepath.Join(t.TempDir(), "llmbridge.db"))
+			case "postgres":
+				env = append(env, "LLMBRIDGE_DATABASE_URL="+pgtest.URL(t))
+			}
+			in := startServer(t, env)
+			send := func(stream bool) string {
+				t.Helper()
+				req, _ := http.NewRequest("POST", "http://"+in.addr+"/v1/chat/completions", strings.NewReader(fmt.Sprintf(
+					`{"model":"openai/gpt-4o-mini","temperature":0,"messages":[{"role":"user","content":"cache me"}],"stream":%v}`, stream)))
+				req.Header.Set("Authorization", "Bearer "+keyA)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					t.Fatalf("%d %s", resp.StatusCode, b)
+				}
+				return resp.Header.Get("X-Cache")
+			}
+			// A miss, then the same request answered twice from the cache
+			// (the second time replayed as a stream).
+			for i, c := range []struct {
+				stream bool
+				want   string
+			}{{false, "MISS"}, {false, "HIT"}, {true, "HIT"}} {
+				if got := send(c.stream); got != c.want {
+					t.Fatalf("request %d: X-Cache %q, want %s", i, got, c.want)
+				}
+			}
+			if got := in.chat(t, keyA, "openai/gpt-4o-mini", false); got != 200 { // temperature absent: not cached
+				t.Fatalf("uncached request: %d", got)
+			}
+
+			const query = "/admin/api/usage?from=2000-01-01&to=2100-01-01&group_by=model"
+			var rep struct {
+				Rows   []map[string]any `json:"rows"`
+				Totals map[string]any   `json:"totals"`
+			}
+			var body string
+			for deadline := time.Now().Add(10 * time.Second); ; {
+				var status int
+				status, body = in.do(t, "GET", query, canaryAdmin, "")
+				if status != 200 || json.Unmarshal([]byte(body), &rep) != nil {
+					t.Fatalf("%d %s", status, body)
+				}
+				if rep.Totals["requests"] == 4.0 || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			tot := rep.Totals
+			if tot["requests"] != 4.0 || tot["cache_hits"] != 2.0 || math.Abs(tot["saved_usd"].(float64)-0.0022) > 1e-12 ||
+				math.Abs(tot["cost_usd"].(float64)-0.0022) > 1e-12 || tot["prompt_tokens"] != 2000.0 {
+				t.Fatalf("totals %v", tot)
+			}
+			if len(rep.Rows) != 1 || rep.Rows[0]["cache_hits"] != 2.0 || rep.Rows[0]["saved_usd"] != tot["saved_usd"] {
+				t.Fatalf("rows %v", rep.Rows)
+			}
+			status, page := in.do(t, "GET", "/admin/api/requests?limit=10", canaryAdmin, "")
+			if status != 200 || strings.Count(page, `"cache":"hit"`) != 2 || strings.Count(page, `"cache":"miss"`) != 1 ||
+				strings.Count(page, `"saved_usd":0.0011`) != 2 {
+				t.Fatalf("requests %d: %s", status, page)
+			}
+			status, csv := in.do(t, "GET", query+"&format=csv", canaryAdmin, "")
+			if status != 200 || !strings.HasSuffix(strings.SplitN(csv, "\n", 2)[0], ",cache_hits,saved_usd") ||
+				!strings.Contains(csv, "\nopenai/gpt-4o-mini,4,0,2000,400,1200,0,0,0.0022,0,2,0.0022\n") {
+				t.Fatalf("csv %d:\n%s", status, csv)
+			}
+			in.stop()
+
+			var out bytes.Buffer
+			if err := run(context.Background(), runOptions{args: []string{"usage", "--from", "2000-01-01", "--to", "2100-01-01", "--group-by", "model", "--format", "json"},
+				envFile: filepath.Join(t.TempDir(), ".env"), environ: env, stdout: &out, stderr: io.Discard}); err != nil {
+				t.Fatal(err)
+			}
+			if strings.TrimSpace(out.String()) != strings.TrimSpace(body) {
+				t.Errorf("usage --format json differs from the API:\n%s\n%s", out.String(), body)
+			}
+		})
 	}
 }

@@ -21,18 +21,22 @@ func columnName(group string) string {
 	return group
 }
 
-// numberColumns are a report row's sums, in output order.
+// numberColumns are a report row's sums, in output order: cache_hits
+// (requests answered from the response cache, which cost 0) and
+// saved_usd (what they would have cost) come last.
 var numberColumns = []string{"requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens",
-	"reasoning_tokens", "cache_write_tokens", "cost_usd", "unpriced_requests"}
+	"reasoning_tokens", "cache_write_tokens", "cost_usd", "unpriced_requests", "cache_hits", "saved_usd"}
 
 // numbers returns t's sums in numberColumns order; an unpriced cost is "".
+// saved_usd is always a number (0 without hits, or when no hit's model
+// has a price).
 func numbers(t *usage.Totals) []string {
 	cost := ""
 	if c := t.Cost(); c != nil {
 		cost = formatUSD(*c)
 	}
 	return []string{i64(t.Requests), i64(t.Errors), i64(t.PromptTokens), i64(t.CompletionTokens), i64(t.CachedTokens),
-		i64(t.ReasoningTokens), i64(t.CacheWriteTokens), cost, i64(t.Unpriced)}
+		i64(t.ReasoningTokens), i64(t.CacheWriteTokens), cost, i64(t.Unpriced), i64(t.CacheHits), formatUSD(t.SavedUSD)}
 }
 
 func i64(v int64) string { return strconv.FormatInt(v, 10) }
@@ -43,7 +47,8 @@ func formatUSD(v float64) string { return strconv.FormatFloat(usage.RoundUSD(v),
 // ReportJSON returns the report's JSON, as the admin API and the usage
 // command write it: {"from","to","group_by","rows":[…],"totals":{…}},
 // each row with its group fields (in group_by order) before its sums;
-// cost_usd is null when nothing in the row was priced.
+// cost_usd is null when nothing in the row was priced; cache_hits and
+// saved_usd count the response cache's hits and what they saved.
 func ReportJSON(r *usage.Report) []byte {
 	var b strings.Builder
 	b.WriteString(`{"from":`)
@@ -157,6 +162,6 @@ func WriteReportTable(w io.Writer, r *usage.Report) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "%s .. %s (UTC days); cost in USD; '-' = no price known for the model\n", r.From, r.To)
+	_, err := fmt.Fprintf(w, "%s .. %s (UTC days); cost and saved (by cache hits) in USD; '-' = no price known for the model\n", r.From, r.To)
 	return err
 }

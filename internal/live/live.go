@@ -172,6 +172,8 @@ type event struct {
 	DurationMS    *float64 `json:"duration_ms,omitempty"`
 	Error         string   `json:"error,omitempty"`
 	ErrorCode     string   `json:"error_code,omitempty"`
+	Cache         string   `json:"cache,omitempty"`     // hit, miss or bypass (llmbridge.CacheHit…)
+	SavedUSD      *float64 `json:"saved_usd,omitempty"` // a hit's saved cost (its Saved counts priced)
 }
 
 func ms(d time.Duration) *float64 {
@@ -197,9 +199,15 @@ func (h *Hub) encode(typ string, r llmbridge.UsageRecord) []byte {
 		e.Cached, e.CacheWrite, e.Reasoning, e.Estimated = r.CachedTokens, r.CacheWriteTokens, r.ReasoningTokens, r.Estimated
 		e.DurationMS, e.TTFTMS = ms(r.Duration), ms(r.TTFT)
 		e.Error, e.ErrorCode = r.Error, r.ErrorCode
+		e.Cache = r.Cache
 		if h.opts.Cost != nil && r.Provider != "" {
 			if usd, ok := h.opts.Cost(r); ok {
 				e.CostUSD = &usd
+			}
+			if r.Cache == llmbridge.CacheHit {
+				if usd, ok := h.opts.Cost(r.SavedRecord()); ok {
+					e.SavedUSD = &usd
+				}
 			}
 		}
 	}

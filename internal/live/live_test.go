@@ -317,7 +317,9 @@ func TestFeedRefusesOtherMethods(t *testing.T) {
 // TestEventShapeGolden pins the JSON of the feed's events (the admin UI
 // and scripts read it).
 func TestEventShapeGolden(t *testing.T) {
-	hub := New(Options{Buffer: 4, Cost: func(llmbridge.UsageRecord) (float64, bool) { return 0.0001234, true },
+	hub := New(Options{Buffer: 8, Cost: func(r llmbridge.UsageRecord) (float64, bool) {
+		return float64(r.PromptTokens+r.CompletionTokens) / 1e7, true
+	},
 		KeyName: func(id string) string { return "team-" + id[4:6] }})
 	sub := hub.Subscribe()
 	defer sub.Close()
@@ -331,8 +333,12 @@ func TestEventShapeGolden(t *testing.T) {
 	failed := llmbridge.UsageRecord{Time: at, RequestID: "req_2", Format: "chat", Model: "nope/x", Status: 404,
 		Error: "model nope/x is not served", ErrorCode: "model_not_found", Duration: time.Millisecond}
 	hub.End(failed)
+	// A response-cache hit: nothing spent, the cached answer's cost saved.
+	hit := llmbridge.UsageRecord{Time: at, RequestID: "req_3", Format: "chat", Provider: "openai", Model: "openai/gpt-4o", UpstreamModel: "gpt-4o",
+		Status: 200, Cache: llmbridge.CacheHit, Saved: llmbridge.TokenCounts{Prompt: 900, Completion: 200, Total: 1100}}
+	hub.End(hit)
 	var out []byte
-	for range 3 {
+	for range 4 {
 		ev := <-sub.C
 		out = append(out, "event: "+ev.Name+"\n"...)
 		out = append(out, golden.IndentJSON(t, ev.Data)...)

@@ -33,9 +33,18 @@ type Row struct {
 	TTFTMS           float64   `json:"ttft_ms"`
 	CostUSD          *float64  `json:"cost_usd"` // null: no known price
 	Error            string    `json:"error"`
+	// Cache is what the response cache did (llmbridge.CacheHit,
+	// CacheMiss, CacheBypass), "" without a cache. A hit's token counts
+	// and CostUSD are zero: nothing was spent upstream.
+	Cache string `json:"cache"`
+	// SavedUSD is what a cache hit saved: the cached answer's token counts
+	// (UsageRecord.Saved) priced like any request of its model; 0 for
+	// every other row and for hits of a model without a known price.
+	SavedUSD float64 `json:"saved_usd"`
 }
 
-// RowOf prices a record.
+// RowOf prices a record, and on a cache hit what the hit saved
+// (SavedUSD: prices.CostOf of r.SavedRecord()).
 func RowOf(r llmbridge.UsageRecord, prices Prices) Row {
 	model := r.Model
 	if r.Provider != "" && r.UpstreamModel != "" {
@@ -46,11 +55,19 @@ func RowOf(r llmbridge.UsageRecord, prices Prices) Row {
 		// Records built by hand (tests, imports) still need a unique key.
 		id = llmbridge.NewRecordID(r.Time)
 	}
+	var saved float64
+	if r.Cache == llmbridge.CacheHit {
+		sr := r.SavedRecord()
+		if c := prices.CostOf(&sr); c != nil {
+			saved = *c
+		}
+	}
 	return Row{
 		ID: id, Time: r.Time.UTC(), RequestID: r.RequestID, KeyID: r.KeyID, Provider: r.Provider, Model: model, ClientModel: r.Model,
 		Stream: r.Stream, Status: r.Status, PromptTokens: int64(r.PromptTokens), CompletionTokens: int64(r.CompletionTokens),
 		CachedTokens: int64(r.CachedTokens), ReasoningTokens: int64(r.ReasoningTokens), CacheWriteTokens: int64(r.CacheWriteTokens),
 		Estimated: r.Estimated, DurationMS: ms(r.Duration), TTFTMS: ms(r.TTFT), CostUSD: prices.CostOf(&r), Error: r.Error,
+		Cache: r.Cache, SavedUSD: saved,
 	}
 }
 
@@ -59,15 +76,18 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // failed reports whether a row counts as an error in reports.
 func (r *Row) failed() bool { return r.Status >= 400 || r.Error != "" }
 
-const requestCols = `id, ts, day, request_id, key_id, provider, model, client_model, stream, status, prompt_tokens, completion_tokens,
-cached_tokens, reasoning_tokens, cache_write_tokens, estimated, duration_ms, ttft_ms, cost_usd, error`
+// hit reports whether the row was answered from the response cache.
+func (r *Row) hit() bool { return r.Cache == llmbridge.CacheHit }
 
-const nRequestCols = 20
+const requestCols = `id, ts, day, request_id, key_id, provider, model, client_model, stream, status, prompt_tokens, completion_tokens,
+cached_tokens, reasoning_tokens, cache_write_tokens, estimated, duration_ms, ttft_ms, cost_usd, error, cache, saved_usd`
+
+const nRequestCols = 22
 
 func (r *Row) args(dst []any) []any {
 	return append(dst, r.ID, r.Time.UnixMilli(), r.Time.UTC().Format(time.DateOnly), r.RequestID, r.KeyID, r.Provider, r.Model, r.ClientModel,
 		b2i(r.Stream), r.Status, r.PromptTokens, r.CompletionTokens, r.CachedTokens, r.ReasoningTokens, r.CacheWriteTokens,
-		b2i(r.Estimated), r.DurationMS, r.TTFTMS, r.CostUSD, r.Error)
+		b2i(r.Estimated), r.DurationMS, r.TTFTMS, r.CostUSD, r.Error, r.Cache, r.SavedUSD)
 }
 
 func b2i(b bool) int {
@@ -106,7 +126,7 @@ func (s *Store) values(sb *strings.Builder, cols int, next *int) {
 // pieces of these sizes (256 = 4 × 64).
 var pieceSizes = []int{64, 16, 4, 1}
 
-const dailyCols = 13
+const dailyCols = 15
 
 const upsertDaily = ` ON CONFLICT (day, key_id, provider, model) DO UPDATE SET
 requests = usage_daily.requests + excluded.requests, errors = usage_daily.errors + excluded.errors,
@@ -115,7 +135,8 @@ completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens,
 cached_tokens = usage_daily.cached_tokens + excluded.cached_tokens,
 reasoning_tokens = usage_daily.reasoning_tokens + excluded.reasoning_tokens,
 cache_write_tokens = usage_daily.cache_write_tokens + excluded.cache_write_tokens,
-cost_usd = usage_daily.cost_usd + excluded.cost_usd, unpriced = usage_daily.unpriced + excluded.unpriced`
+cost_usd = usage_daily.cost_usd + excluded.cost_usd, unpriced = usage_daily.unpriced + excluded.unpriced,
+cache_hits = usage_daily.cache_hits + excluded.cache_hits, saved_usd = usage_daily.saved_usd + excluded.saved_usd`
 
 // stmtKey names a cached statement: which one, for how many rows.
 type stmtKey struct {
@@ -135,7 +156,7 @@ func (s *Store) stmt(ctx context.Context, k stmtKey) (*sql.Stmt, error) {
 	cols, tail := nRequestCols, " ON CONFLICT (id) DO NOTHING RETURNING id"
 	if k.daily {
 		sb.WriteString(`INSERT INTO usage_daily (day, key_id, provider, model, requests, errors, prompt_tokens, completion_tokens,
-cached_tokens, reasoning_tokens, cache_write_tokens, cost_usd, unpriced) VALUES `)
+cached_tokens, reasoning_tokens, cache_write_tokens, cost_usd, unpriced, cache_hits, saved_usd) VALUES `)
 		cols, tail = dailyCols, upsertDaily
 	} else {
 		sb.WriteString("INSERT INTO requests (" + requestCols + ") VALUES ")
@@ -254,7 +275,7 @@ func (s *Store) Insert(ctx context.Context, rows []Row) (int, error) {
 		for _, k := range part {
 			t := daily[k]
 			args = append(args, k.day, k.keyID, k.provider, k.model, t.Requests, t.Errors, t.PromptTokens, t.CompletionTokens,
-				t.CachedTokens, t.ReasoningTokens, t.CacheWriteTokens, t.CostUSD, t.Unpriced)
+				t.CachedTokens, t.ReasoningTokens, t.CacheWriteTokens, t.CostUSD, t.Unpriced, t.CacheHits, t.SavedUSD)
 		}
 		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
 			return 0, s.scrub(err)

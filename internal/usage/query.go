@@ -21,6 +21,10 @@ type Totals struct {
 	CacheWriteTokens int64   `json:"cache_write_tokens"`
 	CostUSD          float64 `json:"-"` // over priced requests; see Cost
 	Unpriced         int64   `json:"unpriced_requests"`
+	// CacheHits counts the requests answered from the response cache
+	// (they cost 0); SavedUSD is what they would have cost (Row.SavedUSD).
+	CacheHits int64   `json:"cache_hits"`
+	SavedUSD  float64 `json:"saved_usd"`
 }
 
 func (t *Totals) add(r *Row) {
@@ -38,6 +42,10 @@ func (t *Totals) add(r *Row) {
 	} else {
 		t.Unpriced++
 	}
+	if r.hit() {
+		t.CacheHits++
+	}
+	t.SavedUSD = RoundUSD(t.SavedUSD + r.SavedUSD)
 }
 
 func (t *Totals) plus(o *Totals) {
@@ -50,6 +58,8 @@ func (t *Totals) plus(o *Totals) {
 	t.CacheWriteTokens += o.CacheWriteTokens
 	t.CostUSD = RoundUSD(t.CostUSD + o.CostUSD)
 	t.Unpriced += o.Unpriced
+	t.CacheHits += o.CacheHits
+	t.SavedUSD = RoundUSD(t.SavedUSD + o.SavedUSD)
 }
 
 // Cost is the cost in USD of the priced requests, or nil when no request
@@ -86,7 +96,7 @@ func (s *Store) Requests(ctx context.Context, limit int, before string) ([]Row, 
 		var stream, estimated int
 		if err := rows.Scan(&r.ID, &ts, &day, &r.RequestID, &r.KeyID, &r.Provider, &r.Model, &r.ClientModel, &stream, &r.Status,
 			&r.PromptTokens, &r.CompletionTokens, &r.CachedTokens, &r.ReasoningTokens, &r.CacheWriteTokens, &estimated,
-			&r.DurationMS, &r.TTFTMS, &r.CostUSD, &r.Error); err != nil {
+			&r.DurationMS, &r.TTFTMS, &r.CostUSD, &r.Error, &r.Cache, &r.SavedUSD); err != nil {
 			return nil, s.scrub(err)
 		}
 		r.Time = time.UnixMilli(ts).UTC()
@@ -185,7 +195,8 @@ func (s *Store) Report(ctx context.Context, q Query) (*Report, error) {
 		cols[i] = groupColumns[g]
 	}
 	sel := strings.Join(append(slices.Clone(cols), `SUM(requests), SUM(errors), SUM(prompt_tokens), SUM(completion_tokens),
-SUM(cached_tokens), SUM(reasoning_tokens), SUM(cache_write_tokens), SUM(cost_usd), SUM(unpriced)`), ", ")
+SUM(cached_tokens), SUM(reasoning_tokens), SUM(cache_write_tokens), SUM(cost_usd), SUM(unpriced),
+SUM(cache_hits), SUM(saved_usd)`), ", ")
 	stmt := `SELECT ` + sel + ` FROM usage_daily WHERE day >= $1 AND day <= $2`
 	if len(cols) > 0 {
 		stmt += ` GROUP BY ` + strings.Join(cols, ", ") + ` ORDER BY ` + strings.Join(cols, ", ")
@@ -201,14 +212,14 @@ SUM(cached_tokens), SUM(reasoning_tokens), SUM(cache_write_tokens), SUM(cost_usd
 	}
 	for rows.Next() {
 		r := ReportRow{Group: make([]string, len(cols))}
-		dst := make([]any, 0, len(cols)+9)
+		dst := make([]any, 0, len(cols)+11)
 		for i := range r.Group {
 			dst = append(dst, &r.Group[i])
 		}
 		// SUM over no rows is NULL: scan through nullable values.
-		var n [8]sql.NullInt64
-		var cost sql.NullFloat64
-		dst = append(dst, &n[0], &n[1], &n[2], &n[3], &n[4], &n[5], &n[6], &cost, &n[7])
+		var n [9]sql.NullInt64
+		var cost, saved sql.NullFloat64
+		dst = append(dst, &n[0], &n[1], &n[2], &n[3], &n[4], &n[5], &n[6], &cost, &n[7], &n[8], &saved)
 		if err := rows.Scan(dst...); err != nil {
 			return nil, s.scrub(err)
 		}
@@ -218,6 +229,7 @@ SUM(cached_tokens), SUM(reasoning_tokens), SUM(cache_write_tokens), SUM(cost_usd
 		r.Requests, r.Errors, r.PromptTokens, r.CompletionTokens = n[0].Int64, n[1].Int64, n[2].Int64, n[3].Int64
 		r.CachedTokens, r.ReasoningTokens, r.CacheWriteTokens, r.Unpriced = n[4].Int64, n[5].Int64, n[6].Int64, n[7].Int64
 		r.CostUSD = RoundUSD(cost.Float64)
+		r.CacheHits, r.SavedUSD = n[8].Int64, RoundUSD(saved.Float64)
 		rep.Rows = append(rep.Rows, r)
 		rep.Totals.plus(&r.Totals)
 	}

@@ -297,3 +297,182 @@ func TestStoreErrorsNeverShowThePassword(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+// hitRec is a cache hit of a request like rec's: no tokens spent (the
+// record's counts are zero), the cached answer's counts in Saved.
+func hitRec(at time.Time, key, provider, model string, prompt, cached, completion int) llmbridge.UsageRecord {
+	r := rec(at, key, provider, model, 0, 0, 0, 200)
+	r.Cache = llmbridge.CacheHit
+	r.Saved = llmbridge.TokenCounts{Prompt: prompt, Cached: cached, Completion: completion, Total: prompt + completion}
+	return r
+}
+
+func TestRowOfPricesWhatAHitSaved(t *testing.T) {
+	p := DefaultPrices()
+	// gpt-4o-mini: 400 × 0.15 + 600 × 0.075 + 200 × 0.60 = 225 µ$.
+	hit := RowOf(hitRec(day1, "k", "openai", "gpt-4o-mini", 1000, 600, 200), p)
+	if hit.Cache != "hit" || hit.CostUSD == nil || *hit.CostUSD != 0 || hit.SavedUSD != 0.000225 || hit.PromptTokens != 0 {
+		t.Errorf("hit row %+v (cost %v)", hit, hit.CostUSD)
+	}
+	// Saved counts on a record that is not a hit save nothing.
+	miss := rec(day1, "k", "openai", "gpt-4o-mini", 1000, 600, 200, 200)
+	miss.Cache, miss.Saved = llmbridge.CacheMiss, llmbridge.TokenCounts{Prompt: 1000, Completion: 200, Total: 1200}
+	if r := RowOf(miss, p); r.Cache != "miss" || r.SavedUSD != 0 || r.CostUSD == nil || *r.CostUSD != 0.000225 {
+		t.Errorf("miss row %+v", r)
+	}
+	// A hit of a model without a price: counted, nothing known saved.
+	if r := RowOf(hitRec(day1, "k", "gemini", "gemini-exp-1206", 10, 0, 5), p); r.Cache != "hit" || r.SavedUSD != 0 || r.CostUSD != nil {
+		t.Errorf("unpriced hit %+v", r)
+	}
+	if r := RowOf(rec(day1, "k", "openai", "gpt-4o-mini", 1, 0, 1, 200), p); r.Cache != "" || r.SavedUSD != 0 {
+		t.Errorf("no cache: %+v", r)
+	}
+}
+
+// TestStoreCacheHitsAndSavedCost stores a hit, a miss and a bypass of
+// one priced model and an unpriced hit, and reads back the request rows
+// and the report: the hit costs 0 and saved the price of its counts.
+func TestStoreCacheHitsAndSavedCost(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		p := DefaultPrices()
+		miss := rec(day1, "key-a", "openai", "gpt-4o-mini", 1000, 600, 200, 200) // 225 µ$
+		miss.Cache = llmbridge.CacheMiss
+		hit := hitRec(day1.Add(time.Minute), "key-a", "openai", "gpt-4o-mini", 1000, 600, 200)    // saves 225 µ$
+		bypass := rec(day1.Add(2*time.Minute), "key-b", "openai", "gpt-4o-mini", 1000, 0, 0, 200) // 150 µ$
+		bypass.Cache = llmbridge.CacheBypass
+		unpriced := hitRec(day1.Add(3*time.Minute), "key-b", "gemini", "gemini-exp-1206", 10, 0, 5)
+		if n, err := s.Insert(ctx, rows(p, miss, hit, bypass, unpriced)); err != nil || n != 4 {
+			t.Fatalf("insert: %d %v", n, err)
+		}
+		got, err := s.Requests(ctx, 10, "")
+		if err != nil || len(got) != 4 {
+			t.Fatalf("%d rows %v", len(got), err)
+		}
+		byID := map[string]Row{}
+		for _, r := range got {
+			byID[r.ID] = r
+		}
+		if r := byID[hit.ID]; r.Cache != "hit" || r.CostUSD == nil || *r.CostUSD != 0 || r.SavedUSD != 0.000225 || r.PromptTokens != 0 || r.CompletionTokens != 0 {
+			t.Errorf("hit read back as %+v (cost %v)", r, r.CostUSD)
+		}
+		if r := byID[miss.ID]; r.Cache != "miss" || r.CostUSD == nil || *r.CostUSD != 0.000225 || r.SavedUSD != 0 {
+			t.Errorf("miss read back as %+v", r)
+		}
+		if r := byID[bypass.ID]; r.Cache != "bypass" || r.SavedUSD != 0 {
+			t.Errorf("bypass read back as %+v", r)
+		}
+		if r := byID[unpriced.ID]; r.Cache != "hit" || r.CostUSD != nil || r.SavedUSD != 0 {
+			t.Errorf("unpriced hit read back as %+v", r)
+		}
+
+		rep, err := s.Report(ctx, Query{From: "2026-11-23", To: "2026-11-23", GroupBy: []string{"model", "key"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{
+			"[gemini/gemini-exp-1206 key-b] req=1 hits=1 cost=<nil> saved=0",
+			"[openai/gpt-4o-mini key-a] req=2 hits=1 cost=0.000225 saved=0.000225",
+			"[openai/gpt-4o-mini key-b] req=1 hits=0 cost=0.00015 saved=0",
+		}
+		if got := cacheSummary(rep.Rows); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("rows\n got %q\nwant %q", got, want)
+		}
+		if got := cacheSummary([]ReportRow{rep.Totals})[0]; got != "[] req=4 hits=2 cost=0.000375 saved=0.000225" {
+			t.Fatalf("totals %s", got)
+		}
+		// The rollups add up across batches (the upsert path).
+		if _, err := s.Insert(ctx, rows(p, hitRec(day1.Add(time.Hour), "key-a", "openai", "gpt-4o-mini", 1000, 0, 0))); err != nil {
+			t.Fatal(err)
+		}
+		rep, err = s.Report(ctx, Query{From: "2026-11-23", To: "2026-11-23"})
+		if err != nil || len(rep.Rows) != 1 || rep.Totals.CacheHits != 3 || rep.Totals.SavedUSD != 0.000375 || *rep.Totals.Cost() != 0.000375 {
+			t.Fatalf("after a second batch: %+v %v", rep.Totals, err)
+		}
+	})
+}
+
+func cacheSummary(rs []ReportRow) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		var cost any = "<nil>"
+		if c := r.Cost(); c != nil {
+			cost = *c
+		}
+		out[i] = fmt.Sprintf("%v req=%d hits=%d cost=%v saved=%v", r.Group, r.Requests, r.CacheHits, cost, r.SavedUSD)
+	}
+	return out
+}
+
+// TestStoreMigratesVersion2 builds a database as the bridge left it
+// before the cache columns (migrations 1 and 2 applied, requests and
+// rollups in the old shape), opens it: it migrates to 3, the old rows
+// read as no cache and nothing saved, and new hits add up beside them.
+func TestStoreMigratesVersion2(t *testing.T) {
+	run := func(t *testing.T, driver, dsn string) {
+		ctx := context.Background()
+		db, err := sql.Open(driver, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.ExecContext(ctx, `CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		for v, f := range []string{"migrations/0001_init.sql", "migrations/0002_virtual_keys.sql"} {
+			body, err := migrations.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.ExecContext(ctx, string(body)); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if _, err := db.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)`, v+1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// One request as version 2 wrote it (the column list of then).
+		old := RowOf(rec(day1, "key-a", "openai", "gpt-4o-mini", 1000, 600, 200, 200), DefaultPrices())
+		if _, err := db.ExecContext(ctx, `INSERT INTO requests (id, ts, day, request_id, key_id, provider, model, client_model, stream, status,
+prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cache_write_tokens, estimated, duration_ms, ttft_ms, cost_usd, error)
+VALUES ($1, $2, '2026-11-23', 'req_old', 'key-a', 'openai', 'openai/gpt-4o-mini', 'openai/gpt-4o-mini', 0, 200, 1000, 200, 600, 0, 0, 0, 120, 0, 0.000225, '')`,
+			old.ID, day1.UnixMilli()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO usage_daily (day, key_id, provider, model, requests, errors, prompt_tokens, completion_tokens,
+cached_tokens, reasoning_tokens, cache_write_tokens, cost_usd, unpriced) VALUES ('2026-11-23', 'key-a', 'openai', 'openai/gpt-4o-mini', 1, 0, 1000, 200, 600, 0, 0, 0.000225, 0)`); err != nil {
+			t.Fatal(err)
+		}
+		s := openStore(t, dsn)
+		var version int64
+		if err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&version); err != nil || version != 3 {
+			t.Fatalf("schema version %d %v", version, err)
+		}
+		got, err := s.Requests(ctx, 10, "")
+		if err != nil || len(got) != 1 {
+			t.Fatalf("%+v %v", got, err)
+		}
+		if r := got[0]; r.ID != old.ID || r.Cache != "" || r.SavedUSD != 0 || r.CostUSD == nil || *r.CostUSD != 0.000225 || r.PromptTokens != 1000 {
+			t.Fatalf("old row read back as %+v", r)
+		}
+		q := Query{From: "2026-11-23", To: "2026-11-23", GroupBy: []string{"model"}}
+		rep, err := s.Report(ctx, q)
+		if err != nil || len(rep.Rows) != 1 || rep.Totals.Requests != 1 || rep.Totals.CacheHits != 0 || rep.Totals.SavedUSD != 0 {
+			t.Fatalf("old rollup: %+v %v", rep, err)
+		}
+		// A hit on the migrated database adds to the old rollup row.
+		if _, err := s.Insert(ctx, rows(DefaultPrices(), hitRec(day1.Add(time.Minute), "key-a", "openai", "gpt-4o-mini", 1000, 600, 200))); err != nil {
+			t.Fatal(err)
+		}
+		rep, err = s.Report(ctx, q)
+		if err != nil || len(rep.Rows) != 1 || fmt.Sprint(cacheSummary(rep.Rows)) != "[[openai/gpt-4o-mini] req=2 hits=1 cost=0.000225 saved=0.000225]" {
+			t.Fatalf("after a hit: %v %v", cacheSummary(rep.Rows), err)
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		run(t, "sqlite", filepath.Join(t.TempDir(), "v2.db"))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		run(t, "pgx", pgtest.URL(t))
+	})
+}

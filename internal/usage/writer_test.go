@@ -269,3 +269,22 @@ func TestWriterSavesWaitingRecordsDuringAnOutage(t *testing.T) {
 		}
 	})
 }
+
+// TestSpoolKeepsCacheFields: a hit saved in the spool at Close comes
+// back with what it saved; a line spooled before the cache columns
+// existed reads as no cache.
+func TestSpoolKeepsCacheFields(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "spool.jsonl")
+	hit := RowOf(hitRec(day1, "k", "openai", "gpt-4o-mini", 1000, 600, 200), DefaultPrices())
+	if err := writeSpool(path, []Row{hit}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readSpool(path)
+	if err != nil || len(got) != 1 || got[0].Cache != "hit" || got[0].SavedUSD != 0.000225 || got[0].CostUSD == nil || *got[0].CostUSD != 0 {
+		t.Fatalf("%+v %v", got, err)
+	}
+	old := decodeSpool(strings.NewReader(`{"id":"0190000000001234567890abcdef","model":"openai/gpt-4o","cost_usd":0.1}` + "\n"))
+	if len(old) != 1 || old[0].Cache != "" || old[0].SavedUSD != 0 {
+		t.Fatalf("%+v", old)
+	}
+}

@@ -19,8 +19,16 @@
   const fromStored = (r) => ({
     type: 'end', time: r.time, request_id: r.request_id, key_id: r.key_id, model: r.client_model,
     target: r.model, status: r.status, prompt_tokens: r.prompt_tokens, completion_tokens: r.completion_tokens,
-    cost_usd: r.cost_usd, ttft_ms: r.ttft_ms, duration_ms: r.duration_ms, error: r.error,
+    cost_usd: r.cost_usd, ttft_ms: r.ttft_ms, duration_ms: r.duration_ms, error: r.error, cache: r.cache, saved_usd: r.saved_usd,
   });
+
+  // costCell shows a request's cost; a response-cache hit cost nothing
+  // and says what it saved.
+  function costCell(ev) {
+    if (ev.cache !== 'hit') return el('td', { class: 'num' }, usd(ev.cost_usd));
+    return el('td', { class: 'num', 'data-cache': 'hit', title: 'Answered from the response cache' },
+      usd(ev.cost_usd) + ' ', el('span', { class: 'pill' }, 'cache hit, saved ' + usd(ev.saved_usd || 0)));
+  }
 
   function setState(s, text) {
     state.dataset.state = s;
@@ -81,7 +89,7 @@
     tr.append(
       el('td', {}, time(ev.time)), el('td', {}, key), el('td', {}, model), statusCell,
       el('td', { class: 'num' }, flight ? '' : num(ev.prompt_tokens) + ' / ' + num(ev.completion_tokens)),
-      el('td', { class: 'num' }, flight ? '' : usd(ev.cost_usd)),
+      flight ? el('td', { class: 'num' }, '') : costCell(ev),
       el('td', { class: 'num' }, flight ? '' : ms(ev.ttft_ms)),
       el('td', { class: 'num' }, flight ? '' : ms(ev.duration_ms)),
     );

@@ -22,10 +22,13 @@
   if (params.get('stack')) stack.value = params.get('stack');
 
   const column = (s) => (s === 'key' ? 'key_id' : s);
-  const fields = ['requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cached_tokens', 'cost_usd'];
+  // cache_hits: requests answered from the response cache (cost 0);
+  // saved_usd: what they would have cost.
+  const fields = ['requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cached_tokens', 'cost_usd', 'cache_hits', 'saved_usd'];
+  const money = new Set(['cost_usd', 'saved_usd']);
 
   // zero is an empty sum; cost stays null until something was priced.
-  const zero = () => ({ requests: 0, errors: 0, prompt_tokens: 0, completion_tokens: 0, cached_tokens: 0, cost_usd: null });
+  const zero = () => ({ requests: 0, errors: 0, prompt_tokens: 0, completion_tokens: 0, cached_tokens: 0, cost_usd: null, cache_hits: 0, saved_usd: 0 });
   function add(sum, r) {
     for (const f of fields) {
       if (f === 'cost_usd') { if (r.cost_usd !== null && r.cost_usd !== undefined) sum.cost_usd = (sum.cost_usd || 0) + r.cost_usd; } else sum[f] += r[f] || 0;
@@ -68,6 +71,7 @@
         bucket: new Date(r.time).toISOString().slice(0, 13), group: (q.stack === 'key' ? r.key_id : r[q.stack]) || '(none)',
         requests: 1, errors: r.status >= 400 || r.error ? 1 : 0, prompt_tokens: r.prompt_tokens,
         completion_tokens: r.completion_tokens, cached_tokens: r.cached_tokens, cost_usd: r.cost_usd,
+        cache_hits: r.cache === 'hit' ? 1 : 0, saved_usd: r.saved_usd || 0,
       };
       add(totals, p);
       return p;
@@ -147,9 +151,9 @@
     const body = document.getElementById('usage-rows');
     clear(body);
     const line = (name, s, attrs) => el('tr', attrs, el('td', {}, name),
-      ...fields.map((f) => el('td', { class: 'num', 'data-field': f, 'data-value': s[f] === null ? '' : s[f] }, f === 'cost_usd' ? usd(s[f]) : num(s[f]))));
+      ...fields.map((f) => el('td', { class: 'num', 'data-field': f, 'data-value': s[f] === null ? '' : s[f] }, money.has(f) ? usd(s[f]) : num(s[f]))));
     [...groups.keys()].sort().forEach((g) => body.append(line(g, groups.get(g), { 'data-group': g })));
-    if (groups.size === 0) body.append(el('tr', {}, el('td', { colspan: 7, class: 'muted' }, 'No requests in this range.')));
+    if (groups.size === 0) body.append(el('tr', {}, el('td', { colspan: fields.length + 1, class: 'muted' }, 'No requests in this range.')));
     const foot = document.getElementById('usage-total');
     clear(foot);
     foot.append(line('Total', data.totals, { id: 'total-row' }));
