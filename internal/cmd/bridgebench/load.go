@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -122,10 +123,15 @@ type call struct {
 	stream         bool
 	anthropic      bool
 	responses      bool
+	unique         *atomic.Uint64 // numbers each request's prompt; nil: the body as it is
 }
 
 func (c *call) request(ctx context.Context) *http.Request {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.url, strings.NewReader(c.body))
+	body := c.body
+	if c.unique != nil {
+		body = uniqueBody(body, c.unique.Add(1))
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.url, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if c.anthropic {
 		req.Header.Set("x-api-key", c.key)
@@ -134,6 +140,23 @@ func (c *call) request(ctx context.Context) *http.Request {
 		req.Header.Set("Authorization", "Bearer "+c.key)
 	}
 	return req
+}
+
+// uniqueBody makes body a request no earlier one equals (a response
+// cache misses it): n goes in front of its first text, the first
+// "content" string or else the "input" string.
+func uniqueBody(body string, n uint64) string {
+	at := -1
+	for _, m := range []string{`"content":"`, `"input":"`} {
+		if i := strings.Index(body, m); i >= 0 {
+			at = i + len(m)
+			break
+		}
+	}
+	if at < 0 {
+		return body
+	}
+	return body[:at] + strconv.FormatUint(n, 10) + " " + body[at:]
 }
 
 var (

@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -61,6 +62,7 @@ func main() {
 	fs.StringVar(&o.store, "store", "", "bridge-store's usage store: SQLite path or postgres:// URL (default: a SQLite file in a temp dir; bridge-all always has its own SQLite file)")
 	fs.StringVar(&o.api, "api", "chat", "workload: chat (Chat Completions), messages (Anthropic Messages translated to the OpenAI mock; baselines send Chat Completions) messages-native (Messages passed through to the Anthropic mock; baselines send the same) or responses (OpenAI Responses translated to the OpenAI mock; baselines send Chat Completions)")
 	fs.IntVar(&o.liveSubs, "live-subs", 1, "live-feed subscribers in bridge-metrics and bridge-all (an open dashboard)")
+	fs.BoolVar(&o.unique, "unique", true, "number every request's prompt, so no two are equal and a response cache misses every one (bridge-cache, bridge-all: the cache's miss overhead); -unique=false repeats the same requests (bridge-cache answers them from its cache: hits)")
 	fs.Parse(os.Args[1:])
 	if err := bench(o); err != nil {
 		log.Fatal(err)
@@ -73,6 +75,7 @@ type options struct {
 	up                          upstreamParams
 	only, store, api            string
 	liveSubs                    int
+	unique                      bool
 }
 
 // child is one server process.
@@ -114,11 +117,13 @@ type target struct {
 	key  string   // the access key or virtual key it is called with
 	w    workload // what it is sent
 	proc *child   // the front's process (the upstream for "direct")
+
+	unique *atomic.Uint64 // numbers the prompts (-unique); nil: repeated bodies
 }
 
 // call is a request of t's workload with body.
 func (t *target) call(body string, stream bool) *call {
-	return &call{url: t.base + t.w.path, key: t.key, body: body, stream: stream, anthropic: t.w.anthropic, responses: t.w.responses}
+	return &call{url: t.base + t.w.path, key: t.key, body: body, stream: stream, anthropic: t.w.anthropic, responses: t.w.responses, unique: t.unique}
 }
 
 // sample is one target's measurements in one round.
@@ -139,7 +144,7 @@ type variant struct {
 }
 
 // Every bridge variant, in the order of the report.
-var bridgeVariants = []string{"bridge", "bridge-store", "bridge-nolog", "bridge-metrics", "bridge-limits", "bridge-all"}
+var bridgeVariants = []string{"bridge", "bridge-store", "bridge-nolog", "bridge-metrics", "bridge-limits", "bridge-cache", "bridge-all"}
 
 // variants returns the bridge variants' flags, each with its own files
 // under dir.
@@ -164,8 +169,10 @@ func variants(dir, store string, liveSubs int) map[string]*variant {
 			args: []string{"-logdir", sub("bridge-metrics"), "-metrics", "-live-subs", subs}},
 		"bridge-limits": {name: "bridge-limits", stages: "request log + virtual key with in-process limits", keyDSN: limitsKeys,
 			args: []string{"-logdir", sub("bridge-limits"), "-keys", limitsKeys}},
-		"bridge-all": {name: "bridge-all", stages: "request log + usage store + metrics + live hub + limits", storeDSN: allStore, keyDSN: allStore,
-			args: []string{"-logdir", sub("bridge-all"), "-store", allStore, "-metrics", "-live-subs", subs, "-keys", allStore}},
+		"bridge-cache": {name: "bridge-cache", stages: "request log + response cache (memory, every request cacheable)",
+			args: []string{"-logdir", sub("bridge-cache"), "-cache"}},
+		"bridge-all": {name: "bridge-all", stages: "request log + usage store + metrics + live hub + limits + response cache", storeDSN: allStore, keyDSN: allStore,
+			args: []string{"-logdir", sub("bridge-all"), "-store", allStore, "-metrics", "-live-subs", subs, "-keys", allStore, "-cache"}},
 	}
 }
 
@@ -211,7 +218,7 @@ func bench(o options) error {
 	defer up.stop()
 	var targets []target
 	if selected("direct") {
-		targets = append(targets, target{"direct", up.url, benchKey, baseW, up})
+		targets = append(targets, target{"direct", up.url, benchKey, baseW, up, nil})
 	}
 	if selected("reverseproxy") {
 		rp, err := start("reverseproxy", "reverseproxy", "-target", up.url)
@@ -219,7 +226,7 @@ func bench(o options) error {
 			return err
 		}
 		defer rp.stop()
-		targets = append(targets, target{"reverseproxy", rp.url, benchKey, baseW, rp})
+		targets = append(targets, target{"reverseproxy", rp.url, benchKey, baseW, rp, nil})
 	}
 	vs := variants(dir, o.store, o.liveSubs)
 	var stored []*variant
@@ -241,7 +248,7 @@ func bench(o options) error {
 		}
 		defer c.stop()
 		procs[name] = c
-		targets = append(targets, target{name, c.url, key, bridgeW, c})
+		targets = append(targets, target{name, c.url, key, bridgeW, c, nil})
 		if v.storeDSN != "" {
 			stored = append(stored, v)
 		}
@@ -250,6 +257,11 @@ func bench(o options) error {
 		return fmt.Errorf("-targets %q names none of direct, reverseproxy, %s", o.only, strings.Join(bridgeVariants, ", "))
 	}
 
+	if o.unique {
+		for i := range targets {
+			targets[i].unique = new(atomic.Uint64)
+		}
+	}
 	idle := map[string]int64{}
 	for _, t := range targets {
 		idle[t.name] = rss(t.proc.cmd.Process.Pid)

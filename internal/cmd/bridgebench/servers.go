@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/cache/memory"
 	"github.com/llmbridge/llmbridge/internal/keys"
 	"github.com/llmbridge/llmbridge/internal/live"
 	"github.com/llmbridge/llmbridge/internal/metrics"
@@ -259,6 +260,7 @@ func runBridge(args []string) {
 	store := fs.String("store", "", "usage store: SQLite path or postgres:// URL (empty: none)")
 	withMetrics := fs.Bool("metrics", false, "observe with the Prometheus metrics and the live hub")
 	liveSubs := fs.Int("live-subs", 0, "with -metrics: live-feed subscribers reading every event in process")
+	withCache := fs.Bool("cache", false, "answer repeats from a memory response cache (256 MiB) that takes every request, sampling or not")
 	keyStore := fs.String("keys", "", "virtual keys with in-process limits, kept in this usage store (SQLite path or postgres:// URL; empty: access keys only)")
 	fs.Parse(args)
 	ctx := context.Background()
@@ -335,6 +337,13 @@ func runBridge(args []string) {
 		opts = append(opts, llmbridge.WithAdmitter(a))
 	} else {
 		opts = append(opts, llmbridge.WithAccessKeys(benchKey))
+	}
+	if *withCache {
+		m, err := memory.New(256 << 20)
+		if err != nil {
+			log.Fatal(err)
+		}
+		opts = append(opts, llmbridge.WithCache(m, llmbridge.CachePolicy{Nondeterministic: true}))
 	}
 	if uw != nil {
 		term := make(chan os.Signal, 1)
