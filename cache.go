@@ -12,7 +12,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/tidwall/gjson"
@@ -34,6 +36,17 @@ import (
 type Cache interface {
 	Get(ctx context.Context, key CacheKey) (value []byte, ok bool, err error)
 	Set(ctx context.Context, key CacheKey, value []byte, ttl time.Duration) error
+}
+
+// LocalCache is implemented by a Cache that answers from the process's
+// own memory without blocking (the server's default memory cache): when
+// Local reports true, the Bridge calls its Get and Set with the request's
+// context, without arming the CacheBudget timer, which would cost more
+// than such a lookup.
+type LocalCache interface {
+	Cache
+	// Local reports whether Get and Set return at once, with no I/O.
+	Local() bool
 }
 
 // CacheBudget bounds each Get and Set of a Cache (see Cache).
@@ -139,15 +152,27 @@ func WithCache(c Cache, p CachePolicy) Option {
 			p.MaxValueBytes = DefaultCacheMaxValueBytes
 		}
 		p.Models = append([]string(nil), p.Models...)
-		cfg.cache = &responseCache{c: c, p: p}
+		lc, ok := c.(LocalCache)
+		cfg.cache = &responseCache{c: c, p: p, local: ok && lc.Local()}
 		return errors.Join(errs...)
 	}
 }
 
 // responseCache is a Bridge's cache and policy.
 type responseCache struct {
-	c Cache
-	p CachePolicy
+	c     Cache
+	p     CachePolicy
+	local bool // a LocalCache: no budget timer
+}
+
+// budget is the context of one Get or Set: the call's (not cancelled
+// with it: a Set runs after the answer went out) with the CacheBudget
+// deadline, unless the cache is local.
+func (rc *responseCache) budget(parent context.Context) (context.Context, context.CancelFunc) {
+	if rc.local {
+		return parent, func() {}
+	}
+	return context.WithTimeout(context.WithoutCancel(parent), CacheBudget)
 }
 
 // covers reports whether model's answers are cached.
@@ -213,7 +238,7 @@ func (c *call) cached(out *output) bool {
 	}
 	if cc.noStore || !rc.covers(c.env.model) || !c.deterministic(rc.p.Nondeterministic) {
 		c.rec.Cache = CacheBypass
-		(*out).header(http.Header{"X-Cache": {"BYPASS"}})
+		(*out).header(xCacheBypass)
 		return false
 	}
 	key, ok := c.cacheKey(rc.p.Shared)
@@ -230,24 +255,39 @@ func (c *call) cached(out *output) bool {
 	} else {
 		c.rec.Cache = CacheMiss
 	}
-	(*out).header(http.Header{"X-Cache": {strings.ToUpper(c.rec.Cache)}})
+	if c.rec.Cache == CacheMiss {
+		(*out).header(xCacheMiss)
+	} else {
+		(*out).header(xCacheBypass)
+	}
 	*out = &cacheRecorder{output: *out, rc: rc, key: key}
 	return false
 }
+
+// The X-Cache headers of misses and bypasses, shared (read-only).
+var (
+	xCacheMiss   = http.Header{"X-Cache": {"MISS"}}
+	xCacheBypass = http.Header{"X-Cache": {"BYPASS"}}
+)
 
 // deterministic reports whether the request's answer may be cached by
 // its sampling: n at most 1, and temperature 0 unless nondeterministic
 // answers are allowed.
 func (c *call) deterministic(nondeterministic bool) bool {
 	n, temp, hasTemp := int64(1), 0.0, false
-	if c.body != nil {
-		r := gjson.GetManyBytes(c.body, "n", "temperature")
-		if r[0].Type == gjson.Number {
-			n = r[0].Int()
-		}
-		if r[1].Type == gjson.Number {
-			temp, hasTemp = r[1].Float(), true
-		}
+	if len(c.body) > 0 {
+		// One pass over the top-level members of a read-only view of the
+		// body (nothing read here outlives the call).
+		gjson.Parse(unsafe.String(&c.body[0], len(c.body))).ForEach(func(k, v gjson.Result) bool {
+			switch {
+			case v.Type != gjson.Number:
+			case k.Str == "n":
+				n = v.Int()
+			case k.Str == "temperature":
+				temp, hasTemp = v.Float(), true
+			}
+			return true
+		})
 	} else if c.chat != nil {
 		if c.chat.N != nil {
 			n = int64(*c.chat.N)
@@ -274,9 +314,8 @@ func (c *call) cacheKey(shared bool) (CacheKey, bool) {
 	if !shared {
 		k.Scope = c.rec.KeyID
 	}
-	h := sha256.New()
-	buf := make([]byte, 0, len(body)+128)
-	buf = append(buf, "llmbridge-cache-v1\x00"...)
+	bp := keyBufs.Get().(*[]byte)
+	buf := append((*bp)[:0], "llmbridge-cache-v1\x00"...)
 	buf = append(buf, c.f.name()...)
 	buf = append(buf, 0)
 	buf = append(buf, k.Model...)
@@ -284,15 +323,22 @@ func (c *call) cacheKey(shared bool) (CacheKey, bool) {
 	buf = append(buf, k.Scope...)
 	buf = append(buf, 0)
 	buf = appendCanonical(buf, gjson.ParseBytes(body), true)
-	h.Write(buf)
-	k.Hash = hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256(buf)
+	k.Hash = hex.EncodeToString(sum[:])
+	if cap(buf) <= 64<<10 {
+		*bp = buf
+		keyBufs.Put(bp)
+	}
 	return k, true
 }
+
+// keyBufs holds the buffers cacheKey writes canonical requests into.
+var keyBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // lookup gets and decodes the answer under key, if it is there and no
 // older than maxAge (when >= 0). Any failure is a miss.
 func (c *call) lookup(rc *responseCache, key CacheKey, maxAge time.Duration) (*cacheEntry, time.Duration, bool) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.parent), CacheBudget)
+	ctx, cancel := rc.budget(c.parent)
 	defer cancel()
 	v, ok, err := rc.c.Get(ctx, key)
 	if err != nil {
@@ -305,6 +351,11 @@ func (c *call) lookup(rc *responseCache, key CacheKey, maxAge time.Duration) (*c
 	e, err := decodeCacheEntry(v)
 	if err != nil {
 		c.b.log.Debug("cache value does not decode: a miss", "request_id", c.rec.RequestID, "error", err)
+		return nil, 0, false
+	}
+	if e.Format != "" && (e.Format != c.f.name() || c.env.stream && len(e.Events) == 0) {
+		// A native body cannot be replayed as a stream (no encoder makes
+		// its events): a miss, whose stream then replaces it.
 		return nil, 0, false
 	}
 	age := max(c.b.clock.Now().Sub(time.UnixMilli(e.Stored)), 0)
@@ -326,6 +377,10 @@ func (c *call) replay(out output, e *cacheEntry) {
 	}
 	c.observeStart()
 	defer func() { c.usage, c.rawUsage, c.text, c.textMore = nil, nil, nil, 0 }()
+	if e.Format != "" {
+		c.replayNative(out, e)
+		return
+	}
 	if o, ok := out.(*httpOutput); ok {
 		if _, chat := c.f.(chatFormat); chat {
 			// The canonical wire is the chat client's own: the stored bytes
@@ -381,21 +436,79 @@ func (c *call) replay(out output, e *cacheEntry) {
 	enc.end(err)
 }
 
+// replayNative answers from a native entry (cacheEntry.Format): its bytes
+// go through the format's own pass-through relay, which notes the usage
+// they carry; the record keeps it in Saved.
+func (c *call) replayNative(out output, e *cacheEntry) {
+	o, isHTTP := out.(*httpOutput)
+	nf, ok := c.f.(nativeCachedFormat)
+	if !isHTTP || !ok || nf.name() != e.Format {
+		out.fail(c, c.ownError("cache", fmt.Errorf("a %s entry replayed to %s", e.Format, c.f.name())))
+		return
+	}
+	body := e.Native
+	switch {
+	case c.env.stream:
+		n := 0
+		for _, ev := range e.Events {
+			n += len(ev.Name) + len(ev.Data) + 16
+		}
+		body = make([]byte, 0, n)
+		for _, ev := range e.Events {
+			if ev.Name != "" {
+				body = append(body, "event: "...)
+				body = append(body, ev.Name...)
+				body = append(body, '\n')
+			}
+			body = append(body, "data: "...)
+			body = append(body, ev.Data...)
+			body = append(body, "\n\n"...)
+		}
+	case body == nil:
+		body, _, _ = nf.nativeEnd(e.Events[len(e.Events)-1].Data, true)
+	}
+	o.native(c, &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body))})
+	if u := c.usage; u != nil {
+		c.rec.Saved = TokenCounts{Prompt: u.PromptTokens, Completion: u.CompletionTokens, Total: u.TotalTokens,
+			Cached: u.CachedTokens(), Reasoning: u.ReasoningTokens(), CacheWrite: u.CacheWriteTokens()}
+	}
+}
+
 // store encodes and stores e under key when it is a clean answer of
 // acceptable size. It runs after the answer went to the client.
 func (c *call) store(rc *responseCache, key CacheKey, e *cacheEntry) {
-	if c.rec.Error != "" || c.rec.Status != 0 && c.rec.Status != http.StatusOK || !e.clean() {
+	if !c.storable() || !e.clean() {
 		return
 	}
+	c.stamp(e)
+	v, err := e.encode()
+	if err != nil {
+		return
+	}
+	c.storeValue(rc, key, v)
+}
+
+// storable reports whether the call ended cleanly, as far as the call
+// knows: no error, and a 200 (or no status yet).
+func (c *call) storable() bool {
+	return c.rec.Error == "" && (c.rec.Status == 0 || c.rec.Status == http.StatusOK)
+}
+
+// stamp sets when and by whom e was made.
+func (c *call) stamp(e *cacheEntry) {
 	e.Stored = c.b.clock.Now().UnixMilli()
 	if t := c.target; t.up != nil {
 		e.Provider, e.UpstreamModel = t.up.name, t.model
 	}
-	v, err := e.encode()
-	if err != nil || len(v) > rc.p.MaxValueBytes {
+}
+
+// storeValue stores an encoded entry unless it is larger than the policy
+// allows.
+func (c *call) storeValue(rc *responseCache, key CacheKey, v []byte) {
+	if len(v) > rc.p.MaxValueBytes {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.parent), CacheBudget)
+	ctx, cancel := rc.budget(c.parent)
 	defer cancel()
 	if err := rc.c.Set(ctx, key, v, rc.p.TTL); err != nil {
 		c.b.log.Debug("cache set failed: not stored", "request_id", c.rec.RequestID, "error", err)

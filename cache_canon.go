@@ -28,7 +28,8 @@ func appendCanonical(dst []byte, v gjson.Result, top bool) []byte {
 			key string
 			val gjson.Result
 		}
-		var ms []member
+		var small [16]member // most objects: no allocation
+		ms := small[:0]
 		v.ForEach(func(k, val gjson.Result) bool {
 			if !top || !slices.Contains(cacheIgnored[:], k.Str) {
 				ms = append(ms, member{k.Str, val})

@@ -25,6 +25,20 @@ type cacheEntry struct {
 	UpstreamModel string            `json:"upstream_model,omitempty"`
 	Response      json.RawMessage   `json:"response,omitempty"`
 	Chunks        []json.RawMessage `json:"chunks,omitempty"`
+
+	// Format names the client format whose own wire Native or Events
+	// hold: an answer with no canonical form here (OpenAI's Responses API
+	// passed through), kept as it came and replayed only to that format.
+	Format string          `json:"format,omitempty"`
+	Native json.RawMessage `json:"native,omitempty"` // the response body
+	Events []nativeEvent   `json:"events,omitempty"` // the stream, event by event
+}
+
+// nativeEvent is one stream event of a native entry, encoded as the pair
+// [name, data].
+type nativeEvent struct {
+	Name string
+	Data json.RawMessage
 }
 
 const cacheEntryVersion = 1
@@ -33,25 +47,37 @@ const cacheEntryVersion = 1
 // they are (a value that is not JSON makes the entry fail to decode,
 // which is a miss), which costs a fraction of encoding/json's compacting.
 func (e *cacheEntry) encode() ([]byte, error) {
-	e.Version = cacheEntryVersion
 	n := 128 + len(e.Provider) + len(e.UpstreamModel) + len(e.Response)
 	for _, ch := range e.Chunks {
 		n += len(ch) + 1
 	}
+	for _, ev := range e.Events {
+		n += len(ev.Name) + len(ev.Data) + 8
+	}
+	n += len(e.Native)
 	out := make([]byte, 0, n)
-	out = append(out, `{"v":`...)
-	out = strconv.AppendInt(out, int64(e.Version), 10)
-	out = append(out, `,"stored":`...)
-	out = strconv.AppendInt(out, e.Stored, 10)
-	out = append(out, `,"provider":`...)
-	out = appendCanonicalString(out, e.Provider)
-	out = append(out, `,"upstream_model":`...)
-	out = appendCanonicalString(out, e.UpstreamModel)
-	if e.Response != nil {
-		out = append(out, `,"response":`...)
+	switch {
+	case e.Native != nil:
+		out = append(out, `{"native":`...)
+		out = append(out, e.Native...)
+	case e.Events != nil:
+		out = append(out, `{"events":[`...)
+		for i, ev := range e.Events {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, '[')
+			out = appendCanonicalString(out, ev.Name)
+			out = append(out, ',')
+			out = append(out, ev.Data...)
+			out = append(out, ']')
+		}
+		out = append(out, ']')
+	case e.Response != nil:
+		out = append(out, `{"response":`...)
 		out = append(out, e.Response...)
-	} else {
-		out = append(out, `,"chunks":[`...)
+	default:
+		out = append(out, `{"chunks":[`...)
 		for i, ch := range e.Chunks {
 			if i > 0 {
 				out = append(out, ',')
@@ -60,7 +86,33 @@ func (e *cacheEntry) encode() ([]byte, error) {
 		}
 		out = append(out, ']')
 	}
-	return append(out, '}'), nil
+	return e.appendTail(out), nil
+}
+
+// tailSize bounds the length of what appendTail appends.
+func tailSize(e *cacheEntry) int {
+	return 96 + 6*(len(e.Provider)+len(e.UpstreamModel)) // \u00XX at worst
+}
+
+// appendTail ends an encoded entry whose answer member (response, or
+// chunks) out holds: the other members, and the closing brace. The
+// members' order is free (decodeCacheEntry looks them up by name), so a
+// recorder can write the answer first, as it arrives, and this last.
+func (e *cacheEntry) appendTail(out []byte) []byte {
+	e.Version = cacheEntryVersion
+	out = append(out, `,"v":`...)
+	out = strconv.AppendInt(out, int64(e.Version), 10)
+	out = append(out, `,"stored":`...)
+	out = strconv.AppendInt(out, e.Stored, 10)
+	out = append(out, `,"provider":`...)
+	out = appendCanonicalString(out, e.Provider)
+	out = append(out, `,"upstream_model":`...)
+	out = appendCanonicalString(out, e.UpstreamModel)
+	if e.Format != "" {
+		out = append(out, `,"format":`...)
+		out = appendCanonicalString(out, e.Format)
+	}
+	return append(out, '}')
 }
 
 // decodeCacheEntry reads an entry without copying: its raw members alias v.
@@ -74,8 +126,8 @@ func decodeCacheEntry(v []byte) (*cacheEntry, error) {
 		}
 		return []byte(r.Raw)
 	}
-	f := gjson.GetManyBytes(v, "v", "stored", "provider", "upstream_model", "response", "chunks")
-	e := &cacheEntry{Version: int(f[0].Int()), Stored: f[1].Int(), Provider: f[2].Str, UpstreamModel: f[3].Str}
+	f := gjson.GetManyBytes(v, "v", "stored", "provider", "upstream_model", "response", "chunks", "format", "native", "events")
+	e := &cacheEntry{Version: int(f[0].Int()), Stored: f[1].Int(), Provider: f[2].Str, UpstreamModel: f[3].Str, Format: f[6].Str}
 	if f[4].IsObject() {
 		e.Response = raw(f[4])
 	}
@@ -83,7 +135,33 @@ func decodeCacheEntry(v []byte) (*cacheEntry, error) {
 		e.Chunks = append(e.Chunks, raw(ch))
 		return true
 	})
-	if e.Version != cacheEntryVersion || (e.Response == nil) == (len(e.Chunks) == 0) {
+	if f[7].IsObject() {
+		e.Native = raw(f[7])
+	}
+	f[8].ForEach(func(_, pair gjson.Result) bool {
+		var ev nativeEvent
+		i := 0
+		pair.ForEach(func(_, m gjson.Result) bool {
+			switch i {
+			case 0:
+				ev.Name = m.Str
+			case 1:
+				ev.Data = raw(m)
+			}
+			i++
+			return true
+		})
+		e.Events = append(e.Events, ev)
+		return i == 2 && ev.Data != nil
+	})
+	answers := 0
+	for _, has := range []bool{e.Response != nil, len(e.Chunks) > 0, e.Native != nil, len(e.Events) > 0} {
+		if has {
+			answers++
+		}
+	}
+	native := e.Native != nil || len(e.Events) > 0
+	if e.Version != cacheEntryVersion || answers != 1 || native != (e.Format != "") || len(e.Events) > 0 && e.Events[len(e.Events)-1].Data == nil {
 		return nil, errors.New("not a cache entry of this version")
 	}
 	return e, nil
@@ -106,19 +184,17 @@ func entryOf(r *ChatResponse, chunks []*ChatChunk) (*cacheEntry, error) {
 	return e, nil
 }
 
-// unstorable finish reasons: an answer cut for length, or withheld by a
-// content filter, is not one to repeat.
-func badFinish(reason string) bool {
-	return reason == "" || reason == "length" || reason == "content_filter"
-}
-
-// clean reports whether every choice of the answer finished normally.
+// clean reports whether every choice of the answer finished normally. A
+// native entry is checked by its format when made (nativeEntry).
 func (e *cacheEntry) clean() bool {
+	if e.Format != "" {
+		return true
+	}
 	if e.Response != nil {
 		ok, n := true, 0
 		gjson.GetBytes(e.Response, "choices").ForEach(func(_, c gjson.Result) bool {
 			n++
-			ok = !badFinish(c.Get("finish_reason").Str)
+			ok = !openai.BadFinish(c.Get("finish_reason").Str)
 			return ok
 		})
 		return ok && n > 0
@@ -139,7 +215,7 @@ func (e *cacheEntry) clean() bool {
 		return false
 	}
 	for _, f := range finish {
-		if badFinish(f) {
+		if openai.BadFinish(f) {
 			return false
 		}
 	}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"sync"
 
+	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/llmbridge/llmbridge/internal/sse"
 )
 
@@ -14,12 +16,13 @@ import (
 // repeat sent before the first request's handler returned can miss).
 //
 // The typed paths hand it the canonical response or chunks, encoded when
-// stored. A pass-through (native) relay moves bytes only: the recorder
-// keeps a copy of the upstream's bytes as the relay reads them (up to the
-// policy's MaxValueBytes, beyond which nothing is stored). Chat
-// Completions bytes are the canonical form already and are stored as
-// they are (the events' data, for a stream); another format's bytes are
-// decoded with the answering provider's own decoder, only when storing.
+// stored. A Chat Completions pass-through is the canonical form already:
+// its relay hands the recorder (a cacheTap) each event's data as it reads
+// it, and the finish reasons it saw, so the stream is stored with one copy
+// and no second parse. Another format's pass-through moves bytes only: the
+// recorder keeps a copy of the upstream's bytes as the relay reads them
+// (up to the policy's MaxValueBytes, beyond which nothing is stored), to
+// be decoded with the answering provider's own decoder when storing.
 type cacheRecorder struct {
 	output
 	rc  *responseCache
@@ -40,6 +43,15 @@ func (r *cacheRecorder) stream(c *call, resp *http.Response) streamEncoder {
 }
 
 func (r *cacheRecorder) native(c *call, resp *http.Response) {
+	if _, chat := c.f.(chatFormat); chat {
+		t := &cacheTap{room: r.rc.p.MaxValueBytes}
+		c.tap = t
+		r.output.native(c, resp)
+		c.tap = nil
+		t.store(c, r.rc, r.key)
+		t.release()
+		return
+	}
 	cb := &captureBody{ReadCloser: resp.Body, room: r.rc.p.MaxValueBytes}
 	resp.Body = cb
 	r.output.native(c, resp)
@@ -47,8 +59,8 @@ func (r *cacheRecorder) native(c *call, resp *http.Response) {
 		return
 	}
 	var e *cacheEntry
-	if _, chat := c.f.(chatFormat); chat {
-		e = chatEntry(cb.buf.Bytes(), c.env.stream)
+	if nf, ok := c.f.(nativeCachedFormat); ok {
+		e = nativeEntry(nf, cb.buf.Bytes(), c.env.stream)
 	} else {
 		e = decodedEntry(c.target.prov(), resp, cb.buf.Bytes(), c.env.stream)
 	}
@@ -57,31 +69,130 @@ func (r *cacheRecorder) native(c *call, resp *http.Response) {
 	}
 }
 
-// chatEntry is the entry of a Chat Completions answer relayed unchanged:
-// the body itself, or the data of its events up to [DONE] (copied into
-// one buffer); nil when it is not one. The bytes are not validated here:
-// an entry that is not JSON fails to decode on a hit, which is a miss.
-func chatEntry(b []byte, stream bool) *cacheEntry {
+// nativeCachedFormat is a client format whose pass-through answers are
+// cached in its own wire, as they came: no provider decodes them to the
+// canonical form (the Responses API; see cacheEntry.Format).
+type nativeCachedFormat interface {
+	clientFormat
+	// nativeEnd looks at a native answer's body (stream false) or at one
+	// event's data of its stream: end reports whether it ends the answer,
+	// ok whether the answer completed normally (not cut, refused or
+	// failed), and resp is then its whole response object.
+	nativeEnd(data []byte, stream bool) (resp []byte, end, ok bool)
+}
+
+// nativeEntry is the entry of f's native answer b: the body, or the
+// stream's events up to the one that ends it (their data copied into one
+// buffer); nil unless the answer completed normally.
+func nativeEntry(f nativeCachedFormat, b []byte, stream bool) *cacheEntry {
+	e := &cacheEntry{Format: f.name()}
 	if !stream {
-		return &cacheEntry{Response: bytes.Clone(b)}
+		if _, _, ok := f.nativeEnd(b, false); !ok {
+			return nil
+		}
+		e.Native = b // the capture's own buffer
+		return e
 	}
-	e := &cacheEntry{}
 	all := make([]byte, 0, len(b)) // holds every event's data: never grows
 	r := sse.NewReader(bytes.NewReader(b))
 	for {
 		ev, err := r.Next()
 		if err != nil {
-			return nil // no [DONE]
+			return nil // the stream ended before its last event
 		}
-		if bytes.Equal(ev.Data, sse.Done) {
+		if len(ev.Data) == 0 {
+			continue
+		}
+		start := len(all)
+		all = append(all, ev.Data...)
+		e.Events = append(e.Events, nativeEvent{Name: ev.Name, Data: all[start:len(all):len(all)]})
+		if _, end, ok := f.nativeEnd(ev.Data, true); end {
+			if !ok {
+				return nil
+			}
 			return e
 		}
-		if len(ev.Data) > 0 {
-			start := len(all)
-			all = append(all, ev.Data...)
-			e.Chunks = append(e.Chunks, all[start:len(all):len(all)])
-		}
 	}
+}
+
+// cacheTap records a Chat Completions answer as the pass-through relay
+// (relayRaw, relayNative) reads it. A stream's events' data are written
+// in the encoded entry's form (cacheEntry.encode's: the chunks member
+// first, the tail appended when storing) into a pooled buffer, copied
+// once into a value of the exact size when stored; a non-streamed body is
+// kept as the relay read it (its buffer is not reused).
+type cacheTap struct {
+	buf      *[]byte // from tapBufs: `{"chunks":[` and the events' data, comma-separated
+	room     int     // the largest value allowed (MaxValueBytes)
+	over     bool    // the stream outgrew room: nothing is stored
+	finished int     // choices that ended with a finish_reason
+	bad      bool    // one of them did not end normally
+	done     bool    // [DONE] was read
+	body     []byte  // the non-streamed answer
+}
+
+// tapBufs holds the buffers of cacheTaps; buffers above maxTapBuf are
+// left to the collector.
+var tapBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+const maxTapBuf = 256 << 10
+
+// startStream forgets what an earlier attempt's relay recorded.
+func (t *cacheTap) startStream() {
+	t.release()
+	t.over, t.finished, t.bad, t.done = false, 0, false, false
+}
+
+// release returns the tap's buffer to the pool.
+func (t *cacheTap) release() {
+	if t.buf != nil && cap(*t.buf) <= maxTapBuf {
+		tapBufs.Put(t.buf)
+	}
+	t.buf = nil
+}
+
+// event records one event's data (before any change made for the
+// client: the usage chunk is kept) and what the relay saw in it.
+func (t *cacheTap) event(data []byte, info *openai.ChunkInfo) {
+	t.finished += info.Finished
+	t.bad = t.bad || info.BadFinish
+	if t.over || len(data) == 0 {
+		return
+	}
+	if t.buf == nil {
+		t.buf = tapBufs.Get().(*[]byte)
+		*t.buf = append((*t.buf)[:0], `{"chunks":[`...)
+	} else {
+		*t.buf = append(*t.buf, ',')
+	}
+	if len(*t.buf)+len(data) > t.room {
+		t.over = true
+		t.release()
+		return
+	}
+	*t.buf = append(*t.buf, data...)
+}
+
+// store stores what the tap recorded if the call ended cleanly: a body,
+// or a stream that reached [DONE] with every choice finished normally.
+func (t *cacheTap) store(c *call, rc *responseCache, key CacheKey) {
+	if !c.storable() {
+		return
+	}
+	if !c.env.stream {
+		if t.body != nil {
+			c.store(rc, key, &cacheEntry{Response: t.body})
+		}
+		return
+	}
+	if !t.done || t.over || t.buf == nil || t.finished == 0 || t.bad {
+		return
+	}
+	e := &cacheEntry{}
+	c.stamp(e)
+	v := make([]byte, 0, len(*t.buf)+1+tailSize(e))
+	v = append(v, *t.buf...)
+	c.storeValue(rc, key, e.appendTail(append(v, ']')))
 }
 
 // decodedEntry is the entry of another format's native answer: the

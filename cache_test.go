@@ -18,6 +18,7 @@ import (
 	"github.com/llmbridge/llmbridge/internal/testupstream"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
 	"github.com/openai/openai-go/v3/shared"
 )
 
@@ -518,5 +519,94 @@ func TestCacheSlowBackendIsAMiss(t *testing.T) {
 		if h.Get("X-Cache") != "MISS" || resp.Choices[0].Message.Content != "Hello world" {
 			t.Errorf("X-Cache %q, %q", h.Get("X-Cache"), resp.Choices[0].Message.Content)
 		}
+	}
+}
+
+// TestCacheResponsesClientReplay: the Responses API through the cache,
+// with the official SDK: passed through to OpenAI (stored as the events
+// came) and translated (stored canonical), streamed and not, replayed in
+// both modes with the original text and usage.
+func TestCacheResponsesClientReplay(t *testing.T) {
+	recs := &cacheRecords{}
+	e := newClaudeEnv(t, llmbridge.WithCache(newMemoryCache(t), llmbridge.CachePolicy{}), llmbridge.WithUsageSink(recs.sink))
+	for _, model := range []string{"openai/gpt-4o", "deepseek/deepseek-chat", "anthropic/claude-sonnet-4-5"} {
+		t.Run(model, func(t *testing.T) {
+			params := hiParams(model)
+			params.Temperature = openai.Float(0)
+			params.Input.OfString = openai.String("Hi, cache " + model)
+			fake := e.fake(model)
+			var first *responses.Response
+			for i, want := range []string{"MISS", "HIT"} {
+				before, n := len(fake.Requests()), recs.len()
+				var raw *http.Response
+				stream := e.oai().Responses.NewStreaming(ctxTimeout(t), params, option.WithResponseInto(&raw))
+				var done *responses.Response
+				for stream.Next() {
+					if ev := stream.Current(); ev.Type == "response.completed" {
+						r := ev.Response
+						done = &r
+					}
+				}
+				if err := stream.Err(); err != nil {
+					t.Fatal(err)
+				}
+				if raw.Header.Get("X-Cache") != want || done == nil {
+					t.Fatalf("stream %d: X-Cache %q (want %s), completed %v", i, raw.Header.Get("X-Cache"), want, done != nil)
+				}
+				rec := recs.nth(t, n+1)
+				if i == 0 {
+					first = done
+					continue
+				}
+				if got := len(fake.Requests()) - before; got != 0 {
+					t.Errorf("a hit called the upstream %d times", got)
+				}
+				if done.OutputText() != first.OutputText() || first.OutputText() == "" || done.Usage.InputTokens != first.Usage.InputTokens || done.Usage.OutputTokens != first.Usage.OutputTokens || first.Usage.OutputTokens == 0 {
+					t.Errorf("replayed %q usage %+v, want %q %+v", done.OutputText(), done.Usage, first.OutputText(), first.Usage)
+				}
+				if rec.Cache != llmbridge.CacheHit || rec.PromptTokens != 0 || rec.Saved.Prompt != int(first.Usage.InputTokens) || rec.Saved.Completion != int(first.Usage.OutputTokens) {
+					t.Errorf("hit record: cache %q prompt %d saved %+v, want saved %d/%d", rec.Cache, rec.PromptTokens, rec.Saved, first.Usage.InputTokens, first.Usage.OutputTokens)
+				}
+			}
+			// Not streamed: the stored stream's response.
+			var raw *http.Response
+			before := len(fake.Requests())
+			resp, err := e.oai().Responses.New(ctxTimeout(t), params, option.WithResponseInto(&raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if raw.Header.Get("X-Cache") != "HIT" || len(fake.Requests()) != before || resp.OutputText() != first.OutputText() || resp.Usage.OutputTokens != first.Usage.OutputTokens || resp.Status != "completed" {
+				t.Errorf("non-streamed hit: X-Cache %q, upstream %d → %d, %q %+v", raw.Header.Get("X-Cache"), before, len(fake.Requests()), resp.OutputText(), resp.Usage)
+			}
+		})
+	}
+	// A body stored first: a non-streamed repeat is a hit; a stream cannot
+	// be made from a passed-through body, so it misses and its own stream
+	// is stored (and then serves both).
+	params := hiParams("openai/gpt-4o")
+	params.Temperature = openai.Float(0)
+	params.Input.OfString = openai.String("body first")
+	for i, want := range []string{"MISS", "HIT"} {
+		var raw *http.Response
+		if _, err := e.oai().Responses.New(ctxTimeout(t), params, option.WithResponseInto(&raw)); err != nil {
+			t.Fatal(err)
+		}
+		if raw.Header.Get("X-Cache") != want {
+			t.Fatalf("body %d: X-Cache %q, want %s", i, raw.Header.Get("X-Cache"), want)
+		}
+	}
+	for i, want := range []string{"MISS", "HIT"} {
+		n := recs.len()
+		var raw *http.Response
+		stream := e.oai().Responses.NewStreaming(ctxTimeout(t), params, option.WithResponseInto(&raw))
+		for stream.Next() {
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if raw.Header.Get("X-Cache") != want {
+			t.Fatalf("stream %d after a body: X-Cache %q, want %s", i, raw.Header.Get("X-Cache"), want)
+		}
+		recs.nth(t, n+1)
 	}
 }

@@ -68,6 +68,9 @@ func (chatFormat) relayNative(c *call, o *httpOutput, resp *http.Response) {
 		return
 	}
 	o.relayBody(c, resp, func(out []byte) {
+		if c.tap != nil {
+			c.tap.body = out
+		}
 		if u := gjson.GetBytes(out, "usage"); u.IsObject() {
 			c.rawUsage = []byte(u.Raw)
 		} else {
@@ -202,6 +205,9 @@ func decodeRequest(body []byte) (*ChatRequest, *APIError) {
 // chunk when it did. Usage seen is stored in c.
 func relayRaw(sw *streamWriter, body io.Reader, c *call) error {
 	r := sse.NewReader(body)
+	if c.tap != nil {
+		c.tap.startStream()
+	}
 	for {
 		ev, err := r.Next()
 		if err != nil {
@@ -212,6 +218,9 @@ func relayRaw(sw *streamWriter, body io.Reader, c *call) error {
 		}
 		data := ev.Data
 		if bytes.Equal(data, sse.Done) {
+			if c.tap != nil {
+				c.tap.done = true
+			}
 			return sw.end("", data)
 		}
 		info := openai.InspectChunk(data, &c.text)
@@ -226,6 +235,9 @@ func relayRaw(sw *streamWriter, body io.Reader, c *call) error {
 				return err
 			}
 			return errReported
+		}
+		if c.tap != nil {
+			c.tap.event(data, &info)
 		}
 		if info.Usage != nil {
 			c.rawUsage = append(c.rawUsage[:0], info.Usage...)

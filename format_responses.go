@@ -144,6 +144,29 @@ func (responsesFormat) relayNative(c *call, o *httpOutput, resp *http.Response) 
 	})
 }
 
+// nativeEnd makes the Responses format a nativeCachedFormat: a stream
+// ends with response.completed (normally; the response is in it), or
+// response.incomplete, response.failed or error; a body is the response.
+// Only a response whose status is "completed" is a normal end: an
+// incomplete one was cut (max_output_tokens) or withheld (content_filter).
+func (responsesFormat) nativeEnd(data []byte, stream bool) (resp []byte, end, ok bool) {
+	r := gjson.ParseBytes(data)
+	if stream {
+		switch r.Get("type").Str {
+		case "response.completed":
+			r = r.Get("response")
+		case "response.incomplete", "response.failed", "error":
+			return nil, true, false
+		default:
+			return nil, false, false
+		}
+	}
+	if !r.IsObject() || r.Get("status").Str != "completed" {
+		return nil, true, false
+	}
+	return []byte(r.Raw), true, true
+}
+
 // relayState is what a pass-through relay remembers to report a failure
 // in the stream's own terms: the upstream's response id and the last
 // sequence number.

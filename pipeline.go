@@ -44,6 +44,7 @@ type call struct {
 	text     []byte    // completion text relayed, for counting without usage (its first textKeep bytes)
 	textMore int       // bytes of completion text beyond text
 	first    time.Time // first byte to the client
+	tap      *cacheTap // records a pass-through answer for the cache (cache_record.go)
 }
 
 // run is the pipeline. out is where the answer goes (an HTTP client in its

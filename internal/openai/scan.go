@@ -16,6 +16,11 @@ type ChunkInfo struct {
 	NoChoices bool
 	// Error is true when the chunk is an error event ({"error":…}).
 	Error bool
+	// Finished counts the chunk's choices with a finish_reason (a string).
+	Finished int
+	// BadFinish is true when one of them is not a normal end: "length",
+	// "content_filter" or "" (an answer cut or withheld).
+	BadFinish bool
 }
 
 // InspectChunk looks at the top-level members of a chunk. Only top-level
@@ -39,9 +44,23 @@ func InspectChunk(data []byte, text *[]byte) ChunkInfo {
 			}
 		case "choices":
 			info.NoChoices = value.IsArray() && isEmptyArray(value.Raw)
-			if text != nil && !info.NoChoices {
+			if !info.NoChoices {
 				value.ForEach(func(_, ch gjson.Result) bool {
-					return appendText(text, ch.Get("delta"))
+					ch.ForEach(func(k, v gjson.Result) bool {
+						switch k.Str {
+						case "delta":
+							if text != nil {
+								appendText(text, v)
+							}
+						case "finish_reason":
+							if v.Type == gjson.String {
+								info.Finished++
+								info.BadFinish = info.BadFinish || BadFinish(v.Str)
+							}
+						}
+						return true
+					})
+					return true
 				})
 			}
 		case "error":
@@ -50,6 +69,12 @@ func InspectChunk(data []byte, text *[]byte) ChunkInfo {
 		return true
 	})
 	return info
+}
+
+// BadFinish reports whether a finish reason is not a normal end: an
+// answer cut for length, withheld by a content filter, or without reason.
+func BadFinish(reason string) bool {
+	return reason == "" || reason == "length" || reason == "content_filter"
 }
 
 func isEmptyArray(raw string) bool {

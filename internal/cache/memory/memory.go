@@ -30,7 +30,10 @@ type Cache struct {
 	hits, misses atomic.Int64
 }
 
-var _ cache.Backend = (*Cache)(nil)
+var (
+	_ cache.Backend        = (*Cache)(nil)
+	_ llmbridge.LocalCache = (*Cache)(nil)
+)
 
 // New returns a cache holding at most maxBytes of answers (their values,
 // keys and a fixed overhead each); the least valuable answers by
@@ -100,6 +103,9 @@ func (c *Cache) Stats(context.Context) cache.Stats {
 	return cache.Stats{Backend: "memory", Up: true, Entries: int64(c.c.EstimatedSize()), Bytes: int64(c.c.WeightedSize()),
 		Hits: c.hits.Load(), Misses: c.misses.Load()}
 }
+
+// Local reports true: Get and Set never block (llmbridge.LocalCache).
+func (c *Cache) Local() bool { return true }
 
 // Close stops the cache's goroutines.
 func (c *Cache) Close() error {
