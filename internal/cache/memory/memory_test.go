@@ -3,7 +3,10 @@ package memory
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +28,25 @@ func newCache(t testing.TB, max int64) *Cache {
 
 func key(scope, model string, i int) llmbridge.CacheKey {
 	return llmbridge.CacheKey{Scope: scope, Model: model, Hash: fmt.Sprintf("%064x", i)}
+}
+
+// TestIDs: the Bridge's hashes key the cache by their 32 bytes; any
+// other Hash by a digest of the whole key, so keys that differ in scope
+// or model stay apart.
+func TestIDs(t *testing.T) {
+	k := key("a", "m", 7)
+	want, _ := hex.DecodeString(k.Hash)
+	if got := idOf(k); !bytes.Equal(got[:], want) {
+		t.Errorf("id %x, want the hash's bytes %x", got, want)
+	}
+	other := []llmbridge.CacheKey{{Scope: "a", Model: "m", Hash: "h"}, {Scope: "b", Model: "m", Hash: "h"}, {Scope: "a", Model: "n", Hash: "h"}, {Scope: "a", Model: "m", Hash: strings.Repeat("z", 64)}}
+	seen := map[id]bool{}
+	for _, k := range other {
+		seen[idOf(k)] = true
+	}
+	if len(seen) != len(other) {
+		t.Errorf("%d ids for %d keys", len(seen), len(other))
+	}
 }
 
 func TestGetSetAndStats(t *testing.T) {
@@ -100,8 +122,8 @@ func TestPurge(t *testing.T) {
 			t.Errorf("purge %+v: %d %v, want %d", tc.f, n, err, tc.want)
 		}
 		left := 0
-		for k := range c.c.Keys() {
-			if tc.f.Match(k) {
+		for _, it := range c.c.All() {
+			if k := (llmbridge.CacheKey{Scope: it.scope, Model: it.model}); tc.f.Match(k) {
 				t.Errorf("purge %+v left %+v", tc.f, k)
 			}
 			left++
@@ -123,5 +145,41 @@ func BenchmarkGetHit(b *testing.B) {
 		if _, ok, _ := c.Get(ctx, key("a", "m", 1)); !ok {
 			b.Fatal("miss")
 		}
+	}
+}
+
+// BenchmarkHeapPerCachedKB: what the cache holds in the heap per KiB of
+// answers it stores, for a short answer (a non-streamed chat.completion,
+// 700 B) and a stream's chunks (7 KiB). The metric is heap bytes per
+// KiB of values: 1024 would be no overhead at all.
+func BenchmarkHeapPerCachedKB(b *testing.B) {
+	for _, size := range []int{700, 7 << 10} {
+		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) {
+			const n = 20000
+			var perKB float64
+			for b.Loop() {
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				c, err := New(1 << 40)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i := range n {
+					v := make([]byte, size)
+					_ = c.Set(context.Background(), key("vk_0123456789abcdef", "openai/gpt-4o", i), v, time.Hour)
+				}
+				c.c.CleanUp()
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				if c.c.EstimatedSize() != n {
+					b.Fatalf("%d entries, want %d", c.c.EstimatedSize(), n)
+				}
+				perKB = float64(after.HeapAlloc-before.HeapAlloc) / (float64(n*size) / 1024)
+				runtime.KeepAlive(c)
+				c.Close()
+			}
+			b.ReportMetric(perKB, "heapB/KiB")
+		})
 	}
 }
