@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unique"
 	"unsafe"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
@@ -310,7 +311,10 @@ func (c *call) cacheKey(shared bool) (CacheKey, bool) {
 		}
 		body = b
 	}
-	k := CacheKey{Model: c.env.model}
+	// The model is a substring of a copy of the whole request: interned
+	// (a copy, shared by every key of that model), so a stored key does
+	// not keep the request alive in a memory cache.
+	k := CacheKey{Model: unique.Make(c.env.model).Value()}
 	if !shared {
 		k.Scope = c.rec.KeyID
 	}
@@ -322,7 +326,10 @@ func (c *call) cacheKey(shared bool) (CacheKey, bool) {
 	buf = append(buf, 0)
 	buf = append(buf, k.Scope...)
 	buf = append(buf, 0)
-	buf = appendCanonical(buf, gjson.ParseBytes(body), true)
+	if len(body) > 0 {
+		// A read-only view of the body: appendCanonical copies what it keeps.
+		buf = appendCanonical(buf, gjson.Parse(unsafe.String(&body[0], len(body))), true)
+	}
 	sum := sha256.Sum256(buf)
 	k.Hash = hex.EncodeToString(sum[:])
 	if cap(buf) <= 64<<10 {
@@ -383,23 +390,25 @@ func (c *call) replay(out output, e *cacheEntry) {
 	}
 	if o, ok := out.(*httpOutput); ok {
 		if _, chat := c.f.(chatFormat); chat {
-			// The canonical wire is the chat client's own: the stored bytes
-			// replay through its pass-through relay (usage chunk rules,
-			// [DONE], flushing), with no decoding.
-			var body []byte
-			var err error
+			// The canonical wire is the chat client's own: stored chunks
+			// are written as they are under the relay's usage rules
+			// (replayChunks), a stored body (or a body converted to
+			// chunks) goes through the pass-through relay; no decoding.
 			switch {
-			case c.env.stream:
-				body, err = e.sse()
-			case e.Response != nil:
-				body = e.Response
-			}
-			if err != nil {
-				o.fail(c, c.ownError("cache", err))
+			case c.env.stream && e.Chunks != nil:
+				o.openStream(c)
+				endStream(c, o.sw, replayChunks(o.sw, e.Chunks, c.env.includeUsage))
 				return
-			}
-			if body != nil {
+			case c.env.stream:
+				body, err := e.sse()
+				if err != nil {
+					o.fail(c, c.ownError("cache", err))
+					return
+				}
 				o.native(c, &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body))})
+				return
+			case e.Response != nil:
+				o.native(c, &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(e.Response))})
 				return
 			}
 		}

@@ -105,13 +105,20 @@ func BenchmarkCacheMiss(b *testing.B) {
 	upstream := staticUpstream(b, "text/event-stream; charset=utf-8", stream22())
 	off, _ := front(b, upstream)
 	on, _ := front(b, upstream, llmbridge.WithCache(newMemoryCache(b), llmbridge.CachePolicy{}))
-	b.Run("off", func(b *testing.B) { runUnique(b, off, cachedRequest) })
-	b.Run("on", func(b *testing.B) { runUnique(b, on, cachedRequest) })
-	b.Run("on-bypass", func(b *testing.B) { runUnique(b, on, benchRequest) })
+	b.Run("off", func(b *testing.B) { runUnique(b, off, cachedRequest, "data: [DONE]\n\n") })
+	b.Run("on", func(b *testing.B) { runUnique(b, on, cachedRequest, "data: [DONE]\n\n") })
+	b.Run("on-bypass", func(b *testing.B) { runUnique(b, on, benchRequest, "data: [DONE]\n\n") })
+	// The same requests not streamed: the answer is one JSON body.
+	jsonUpstream := staticUpstream(b, "application/json", []byte(nonStreamBody))
+	offJSON, _ := front(b, jsonUpstream)
+	onJSON, _ := front(b, jsonUpstream, llmbridge.WithCache(newMemoryCache(b), llmbridge.CachePolicy{}))
+	nonStream := strings.Replace(cachedRequest, `"stream":true`, `"stream":false`, 1)
+	b.Run("off-nonstream", func(b *testing.B) { runUnique(b, offJSON, nonStream, "}") })
+	b.Run("on-nonstream", func(b *testing.B) { runUnique(b, onJSON, nonStream, "}") })
 }
 
 // runUnique is run with a new prompt for every request.
-func runUnique(b *testing.B, srv *httptest.Server, body string) {
+func runUnique(b *testing.B, srv *httptest.Server, body, wantSuffix string) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	defer client.CloseIdleConnections()
 	b.ReportAllocs()
@@ -127,7 +134,7 @@ func runUnique(b *testing.B, srv *httptest.Server, body string) {
 		}
 		got, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 || !bytes.HasSuffix(got, []byte("data: [DONE]\n\n")) || resp.Header.Get("X-Cache") == "HIT" {
+		if resp.StatusCode != 200 || !bytes.HasSuffix(bytes.TrimSpace(got), []byte(strings.TrimSpace(wantSuffix))) || resp.Header.Get("X-Cache") == "HIT" {
 			b.Fatalf("status %d X-Cache %q body %q", resp.StatusCode, resp.Header.Get("X-Cache"), got)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/llmbridge/llmbridge/internal/sse"
+	"github.com/tidwall/gjson"
 )
 
 // cacheRecorder is the output of a call whose answer may be stored: it
@@ -173,6 +174,19 @@ func (t *cacheTap) event(data []byte, info *openai.ChunkInfo) {
 	*t.buf = append(*t.buf, data...)
 }
 
+// choices notes the finish reasons of a non-streamed answer's choices.
+func (t *cacheTap) choices(v gjson.Result) {
+	v.ForEach(func(_, ch gjson.Result) bool {
+		if f := ch.Get("finish_reason"); f.Type == gjson.String {
+			t.finished++
+			t.bad = t.bad || openai.BadFinish(f.Str)
+		} else {
+			t.bad = true // a choice that did not finish
+		}
+		return true
+	})
+}
+
 // store stores what the tap recorded if the call ended cleanly: a body,
 // or a stream that reached [DONE] with every choice finished normally.
 func (t *cacheTap) store(c *call, rc *responseCache, key CacheKey) {
@@ -180,8 +194,12 @@ func (t *cacheTap) store(c *call, rc *responseCache, key CacheKey) {
 		return
 	}
 	if !c.env.stream {
-		if t.body != nil {
-			c.store(rc, key, &cacheEntry{Response: t.body})
+		if t.body != nil && t.finished > 0 && !t.bad {
+			e := &cacheEntry{Response: t.body}
+			c.stamp(e)
+			if v, err := e.encode(); err == nil {
+				c.storeValue(rc, key, v)
+			}
 		}
 		return
 	}

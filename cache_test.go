@@ -454,32 +454,74 @@ func TestCacheAnthropicClientReplay(t *testing.T) {
 // data events then [DONE], and X-Cache/Age headers.
 func TestCacheHitIsWellFormedSSE(t *testing.T) {
 	e, recs := cacheEnv(t, llmbridge.CachePolicy{})
-	body := `{"model":"openai/gpt-4o","temperature":0,"stream":true,"messages":[{"role":"user","content":"sse"}]}`
-	for i, want := range []string{"MISS", "HIT"} {
+	n := 0
+	send := func(t *testing.T, body, cacheControl, want string) []string {
+		t.Helper()
 		req, _ := http.NewRequest("POST", e.srv.URL+"/v1/chat/completions", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+accessKey)
+		if cacheControl != "" {
+			req.Header.Set("Cache-Control", cacheControl)
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer resp.Body.Close()
 		if resp.Header.Get("X-Cache") != want || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-			t.Fatalf("request %d: X-Cache %q, Content-Type %q", i, resp.Header.Get("X-Cache"), resp.Header.Get("Content-Type"))
+			t.Fatalf("X-Cache %q (want %s), Content-Type %q", resp.Header.Get("X-Cache"), want, resp.Header.Get("Content-Type"))
 		}
 		var events []string
 		sc := bufio.NewScanner(resp.Body)
 		for sc.Scan() {
 			if line := sc.Text(); line != "" {
 				if !strings.HasPrefix(line, "data: ") {
-					t.Errorf("request %d: line %q", i, line)
+					t.Errorf("line %q", line)
 				}
 				events = append(events, strings.TrimPrefix(line, "data: "))
 			}
 		}
-		resp.Body.Close()
-		recs.nth(t, i+1)
+		n++
+		recs.nth(t, n)
 		if len(events) < 2 || events[len(events)-1] != "[DONE]" {
-			t.Errorf("request %d: events %q", i, events)
+			t.Errorf("events %q", events)
 		}
+		return events
+	}
+	usageOnly := func(events []string) int {
+		k := 0
+		for _, ev := range events {
+			if strings.Contains(ev, `"choices":[]`) && strings.Contains(ev, `"usage":{`) {
+				k++
+			}
+		}
+		return k
+	}
+	// OpenAI sends usage in a chunk of its own; DeepSeek in its last chunk
+	// with choices, which the relay splits when the client asks for usage.
+	for _, model := range []string{"openai/gpt-4o", "deepseek/deepseek-chat"} {
+		t.Run(model, func(t *testing.T) {
+			plain := `{"model":"` + model + `","temperature":0,"stream":true,"messages":[{"role":"user","content":"sse"}]}`
+			withUsage := `{"model":"` + model + `","temperature":0,"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"sse"}]}`
+			live := send(t, plain, "", "MISS")
+			if hit := send(t, plain, "", "HIT"); strings.Join(hit, "\n") != strings.Join(live, "\n") {
+				t.Errorf("hit events\n%s\nwant the live ones\n%s", strings.Join(hit, "\n"), strings.Join(live, "\n"))
+			}
+			if usageOnly(live) != 0 {
+				t.Errorf("a usage chunk the client did not ask for: %q", live)
+			}
+			live = send(t, withUsage, "no-cache", "BYPASS") // called live, and stored
+			if hit := send(t, withUsage, "", "HIT"); strings.Join(hit, "\n") != strings.Join(live, "\n") {
+				t.Errorf("hit events with usage\n%s\nwant the live ones\n%s", strings.Join(hit, "\n"), strings.Join(live, "\n"))
+			}
+			if usageOnly(live) != 1 {
+				t.Errorf("%d usage chunks, want 1: %q", usageOnly(live), live)
+			}
+			// The entry stored with usage, replayed to a client that did
+			// not ask for it: no usage chunk.
+			if hit := send(t, plain, "", "HIT"); usageOnly(hit) != 0 || len(hit) >= len(live) {
+				t.Errorf("hit without include_usage: %q", hit)
+			}
+		})
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"unsafe"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/llmbridge/llmbridge/internal/sse"
@@ -68,10 +69,22 @@ func (chatFormat) relayNative(c *call, o *httpOutput, resp *http.Response) {
 		return
 	}
 	o.relayBody(c, resp, func(out []byte) {
-		if c.tap != nil {
-			c.tap.body = out
-		}
-		if u := gjson.GetBytes(out, "usage"); u.IsObject() {
+		// One pass over the top level of a read-only view (out is JSON,
+		// so not empty): the usage, and for the cache the finish reasons.
+		var u gjson.Result
+		gjson.Parse(unsafe.String(&out[0], len(out))).ForEach(func(k, v gjson.Result) bool {
+			switch k.Str {
+			case "usage":
+				u = v
+			case "choices":
+				if c.tap != nil {
+					c.tap.body = out
+					c.tap.choices(v)
+				}
+			}
+			return true
+		})
+		if u.IsObject() {
 			c.rawUsage = []byte(u.Raw)
 		} else {
 			c.text = openai.AppendMessageText(c.text, out)
@@ -241,24 +254,54 @@ func relayRaw(sw *streamWriter, body io.Reader, c *call) error {
 		}
 		if info.Usage != nil {
 			c.rawUsage = append(c.rawUsage[:0], info.Usage...)
-			switch {
-			case info.NoChoices && !c.env.includeUsage:
-				continue
-			case !info.NoChoices && c.env.includeUsage:
-				finish, err := sjson.SetRawBytes(data, "usage", []byte("null"))
-				if err != nil {
-					return err
-				}
-				if err := sw.data(finish); err != nil {
-					return err
-				}
-				data = usageChunk(data, info.Usage)
-			}
 		}
-		if err := sw.data(data); err != nil {
+		if err := writeChunk(sw, data, &info, c.env.includeUsage); err != nil {
 			return err
 		}
 	}
+}
+
+// writeChunk writes an OpenAI chunk to the client under the usage rules:
+// a usage-only chunk only when the client asked for usage, and a chunk
+// with both choices and usage (DeepSeek's last) split in two when it did.
+func writeChunk(sw *streamWriter, data []byte, info *openai.ChunkInfo, includeUsage bool) error {
+	if info.Usage != nil {
+		switch {
+		case info.NoChoices && !includeUsage:
+			return nil
+		case !info.NoChoices && includeUsage:
+			finish, err := sjson.SetRawBytes(data, "usage", []byte("null"))
+			if err != nil {
+				return err
+			}
+			if err := sw.data(finish); err != nil {
+				return err
+			}
+			data = usageChunk(data, info.Usage)
+		}
+	}
+	return sw.data(data)
+}
+
+// usageMember is how a usage object starts in a chunk. It cannot occur
+// inside a JSON string (a quote there is escaped), so a chunk without it
+// has no usage (replayChunks' fast path).
+var usageMember = []byte(`"usage":{`)
+
+// replayChunks writes stored OpenAI chunks (a cache hit) to the client:
+// the usage rules of the relay, without reading the chunks that carry no
+// usage.
+func replayChunks(sw *streamWriter, chunks []json.RawMessage, includeUsage bool) error {
+	for _, ch := range chunks {
+		var info openai.ChunkInfo
+		if bytes.Contains(ch, usageMember) {
+			info = openai.InspectChunk(ch, nil)
+		}
+		if err := writeChunk(sw, ch, &info, includeUsage); err != nil {
+			return err
+		}
+	}
+	return sw.end("", sse.Done)
 }
 
 // usageChunk builds an OpenAI usage chunk ("choices":[]) from the identity

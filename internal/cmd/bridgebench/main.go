@@ -62,6 +62,7 @@ func main() {
 	fs.StringVar(&o.store, "store", "", "bridge-store's usage store: SQLite path or postgres:// URL (default: a SQLite file in a temp dir; bridge-all always has its own SQLite file)")
 	fs.StringVar(&o.api, "api", "chat", "workload: chat (Chat Completions), messages (Anthropic Messages translated to the OpenAI mock; baselines send Chat Completions) messages-native (Messages passed through to the Anthropic mock; baselines send the same) or responses (OpenAI Responses translated to the OpenAI mock; baselines send Chat Completions)")
 	fs.IntVar(&o.liveSubs, "live-subs", 1, "live-feed subscribers in bridge-metrics and bridge-all (an open dashboard)")
+	fs.IntVar(&o.cacheMB, "cache-mb", 256, "bridge-cache and bridge-all: the memory response cache's bound in MiB")
 	fs.BoolVar(&o.unique, "unique", true, "number every request's prompt, so no two are equal and a response cache misses every one (bridge-cache, bridge-all: the cache's miss overhead); -unique=false repeats the same requests (bridge-cache answers them from its cache: hits)")
 	fs.Parse(os.Args[1:])
 	if err := bench(o); err != nil {
@@ -74,7 +75,7 @@ type options struct {
 	d                           time.Duration
 	up                          upstreamParams
 	only, store, api            string
-	liveSubs                    int
+	liveSubs, cacheMB           int
 	unique                      bool
 }
 
@@ -148,7 +149,7 @@ var bridgeVariants = []string{"bridge", "bridge-store", "bridge-nolog", "bridge-
 
 // variants returns the bridge variants' flags, each with its own files
 // under dir.
-func variants(dir, store string, liveSubs int) map[string]*variant {
+func variants(dir, store string, liveSubs, cacheMB int) map[string]*variant {
 	sub := func(name string) string {
 		d := filepath.Join(dir, name)
 		_ = os.MkdirAll(d, 0o700)
@@ -170,9 +171,9 @@ func variants(dir, store string, liveSubs int) map[string]*variant {
 		"bridge-limits": {name: "bridge-limits", stages: "request log + virtual key with in-process limits", keyDSN: limitsKeys,
 			args: []string{"-logdir", sub("bridge-limits"), "-keys", limitsKeys}},
 		"bridge-cache": {name: "bridge-cache", stages: "request log + response cache (memory, every request cacheable)",
-			args: []string{"-logdir", sub("bridge-cache"), "-cache"}},
+			args: []string{"-logdir", sub("bridge-cache"), "-cache", "-cache-mb", fmt.Sprint(cacheMB)}},
 		"bridge-all": {name: "bridge-all", stages: "request log + usage store + metrics + live hub + limits + response cache", storeDSN: allStore, keyDSN: allStore,
-			args: []string{"-logdir", sub("bridge-all"), "-store", allStore, "-metrics", "-live-subs", subs, "-keys", allStore, "-cache"}},
+			args: []string{"-logdir", sub("bridge-all"), "-store", allStore, "-metrics", "-live-subs", subs, "-keys", allStore, "-cache", "-cache-mb", fmt.Sprint(cacheMB)}},
 	}
 }
 
@@ -228,7 +229,7 @@ func bench(o options) error {
 		defer rp.stop()
 		targets = append(targets, target{"reverseproxy", rp.url, benchKey, baseW, rp, nil})
 	}
-	vs := variants(dir, o.store, o.liveSubs)
+	vs := variants(dir, o.store, o.liveSubs, o.cacheMB)
 	var stored []*variant
 	procs := map[string]*child{}
 	for _, name := range bridgeVariants {

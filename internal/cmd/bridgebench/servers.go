@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	_ "net/http/pprof"
 	"net/url"
 	"os"
 	"os/signal"
@@ -260,7 +261,9 @@ func runBridge(args []string) {
 	store := fs.String("store", "", "usage store: SQLite path or postgres:// URL (empty: none)")
 	withMetrics := fs.Bool("metrics", false, "observe with the Prometheus metrics and the live hub")
 	liveSubs := fs.Int("live-subs", 0, "with -metrics: live-feed subscribers reading every event in process")
-	withCache := fs.Bool("cache", false, "answer repeats from a memory response cache (256 MiB) that takes every request, sampling or not")
+	pprofAddr := fs.String("pprof", os.Getenv("BRIDGEBENCH_PPROF"), "serve net/http/pprof at this address, to profile the bridge under the bench's load (default $BRIDGEBENCH_PPROF; run one bridge target)")
+	withCache := fs.Bool("cache", false, "answer repeats from a memory response cache that takes every request, sampling or not")
+	cacheMB := fs.Int("cache-mb", 256, "with -cache: the memory cache's bound in MiB")
 	keyStore := fs.String("keys", "", "virtual keys with in-process limits, kept in this usage store (SQLite path or postgres:// URL; empty: access keys only)")
 	fs.Parse(args)
 	ctx := context.Background()
@@ -339,7 +342,7 @@ func runBridge(args []string) {
 		opts = append(opts, llmbridge.WithAccessKeys(benchKey))
 	}
 	if *withCache {
-		m, err := memory.New(256 << 20)
+		m, err := memory.New(int64(*cacheMB) << 20)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -362,6 +365,9 @@ func runBridge(args []string) {
 	b, err := llmbridge.New(opts...)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if a := *pprofAddr; a != "" {
+		go func() { log.Println(http.ListenAndServe(a, nil)) }() // http.DefaultServeMux has net/http/pprof
 	}
 	serve(listen(*addr), b)
 }
