@@ -184,20 +184,7 @@ func TestAdminUIInChromium(t *testing.T) {
 		return healthCode == http.StatusNotFound && strings.HasSuffix(u, "/admin/api/health")
 	}}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.WindowSize(1280, 900), chromedp.UserDataDir(t.TempDir()))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	w.watch(ctx)
-	defer w.wg.Wait() // after cancel (deferred later, so it runs first)
-	defer cancel()
+	ctx := browser(t, exe, w)
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
@@ -426,6 +413,26 @@ func TestAdminUIInChromium(t *testing.T) {
 	if log := console.String(); !strings.Contains(log, "admin UI sign-in refused") || strings.Contains(log, "not-the-key") {
 		t.Errorf("the wrong key's attempt is not logged, or logged with the key")
 	}
+}
+
+// browser starts headless Chromium (exe) in a 1280×900 window for the
+// test, with w watching its tab; it is stopped (and w's watchers waited
+// for) when the test ends, or within a minute.
+func browser(t *testing.T, exe string, w *browserWatch) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.WindowSize(1280, 900), chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
+	stop := func() { cancel(); w.wg.Wait(); cancelBrowser(); cancelAlloc() }
+	if err := chromedp.Do(ctx); err != nil {
+		stop()
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	w.watch(ctx)
+	t.Cleanup(stop)
+	return ctx
 }
 
 // value runs an action that returns a value, failing the test on error.
