@@ -391,21 +391,18 @@ func (c *call) replay(out output, e *cacheEntry) {
 	if o, ok := out.(*httpOutput); ok {
 		if _, chat := c.f.(chatFormat); chat {
 			// The canonical wire is the chat client's own: stored chunks
-			// are written as they are under the relay's usage rules
-			// (replayChunks), a stored body (or a body converted to
-			// chunks) goes through the pass-through relay; no decoding.
+			// (or a stored body split into chunks) are written as they are
+			// under the relay's usage rules (replayChunks), a stored body
+			// goes through the pass-through relay; no decoding.
 			switch {
-			case c.env.stream && e.Chunks != nil:
-				o.openStream(c)
-				endStream(c, o.sw, replayChunks(o.sw, e.Chunks, c.env.includeUsage))
-				return
 			case c.env.stream:
-				body, err := e.sse()
+				chunks, err := e.rawChunks()
 				if err != nil {
 					o.fail(c, c.ownError("cache", err))
 					return
 				}
-				o.native(c, &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body))})
+				o.openStream(c)
+				endStream(c, o.sw, replayChunks(o.sw, chunks, c.env.includeUsage))
 				return
 			case e.Response != nil:
 				o.native(c, &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(e.Response))})

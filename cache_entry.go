@@ -239,32 +239,21 @@ func (e *cacheEntry) rawUsage() []byte {
 	return out
 }
 
-// sse is the answer as the body of an OpenAI event stream, ending with
-// [DONE].
-func (e *cacheEntry) sse() ([]byte, error) {
-	chunks := e.Chunks
-	if e.Response != nil {
-		r, err := e.response()
-		if err != nil {
-			return nil, err
-		}
-		conv, err := entryOf(nil, splitResponse(r))
-		if err != nil {
-			return nil, err
-		}
-		chunks = conv.Chunks
+// rawChunks is the answer as OpenAI chunks: the stored ones, or a stored
+// response split (splitResponse) and encoded.
+func (e *cacheEntry) rawChunks() ([]json.RawMessage, error) {
+	if e.Response == nil {
+		return e.Chunks, nil
 	}
-	n := 16
-	for _, ch := range chunks {
-		n += len(ch) + 8
+	r, err := e.response()
+	if err != nil {
+		return nil, err
 	}
-	out := make([]byte, 0, n)
-	for _, ch := range chunks {
-		out = append(out, "data: "...)
-		out = append(out, ch...)
-		out = append(out, "\n\n"...)
+	conv, err := entryOf(nil, splitResponse(r))
+	if err != nil {
+		return nil, err
 	}
-	return append(out, "data: [DONE]\n\n"...), nil
+	return conv.Chunks, nil
 }
 
 // chunks returns the answer as typed chunks: the stored chunks, or a
