@@ -1,14 +1,11 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"net"
 	"net/http"
@@ -17,16 +14,12 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
-	"github.com/llmbridge/llmbridge/internal/sse"
+	oaiwire "github.com/llmbridge/llmbridge/internal/provider/openai"
 	"github.com/llmbridge/llmbridge/internal/tokens"
-	"github.com/tidwall/gjson"
 )
 
 // OwnedBy is the owned_by of the demo's models in /v1/models.
 const OwnedBy = "llmbridge-demo"
-
-// maxErrorBytes bounds how much of an error body is read.
-const maxErrorBytes = 1 << 20
 
 // Config configures a Provider. The zero Config is the demo as the server
 // runs it, without a delay.
@@ -56,8 +49,13 @@ type Provider struct {
 	delay   time.Duration
 	counter *tokens.Counter
 
+	// dec decodes answers: the upstream speaks the OpenAI wire, so the
+	// OpenAI adapter's decoders serve (errors name this provider).
+	dec *oaiwire.Provider
+
 	mu      sync.Mutex
-	srv     *http.Server // the built-in upstream once started
+	wire    *oaiwire.Provider // builds requests for the upstream, once known
+	srv     *http.Server      // the built-in upstream once started
 	srvURL  string
 	srvErr  error
 	closed  bool
@@ -71,6 +69,8 @@ func New(cfg Config) *Provider {
 	if p.name == "" {
 		p.name = "demo"
 	}
+	// Only its decoders are used: no request goes to this base URL.
+	p.dec = oaiwire.New(oaiwire.Config{Name: p.name, BaseURL: "http://decoder.invalid"})
 	return p
 }
 
@@ -95,21 +95,28 @@ func (p *Provider) Validate() error {
 	return nil
 }
 
-// upstream returns the base URL and key requests go to, starting the
-// built-in upstream on first use.
-func (p *Provider) upstream() (base, key string, err error) {
-	if p.base != "" {
-		return p.base, p.key, nil
-	}
+// upstream returns the OpenAI wire of the upstream requests go to,
+// starting the built-in upstream on first use.
+func (p *Provider) upstream() (*oaiwire.Provider, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return "", "", errors.New("demo provider is closed")
+		return nil, errors.New("demo provider is closed")
 	}
-	if p.srv == nil && p.srvErr == nil {
+	if p.base == "" && p.srv == nil && p.srvErr == nil {
 		p.srvErr = p.start()
 	}
-	return p.srvURL, p.key, p.srvErr
+	if p.srvErr != nil {
+		return nil, p.srvErr
+	}
+	if p.wire == nil {
+		base, key := p.base, p.key
+		if base == "" {
+			base = p.srvURL
+		}
+		p.wire = oaiwire.New(oaiwire.Config{Name: p.name, BaseURL: base, APIKey: key})
+	}
+	return p.wire, nil
 }
 
 // start serves an Upstream on a loopback port, behind a random key so
@@ -147,46 +154,16 @@ func (p *Provider) Close() error {
 // NewRequest builds the POST to the upstream's /chat/completions, asking
 // a stream for its usage.
 func (p *Provider) NewRequest(ctx context.Context, req *openai.ChatRequest) (*http.Request, error) {
-	base, key, err := p.upstream()
+	w, err := p.upstream()
 	if err != nil {
 		return nil, err
 	}
-	r := *req
-	if r.Stream {
-		so := openai.StreamOptions{}
-		if r.StreamOptions != nil {
-			so = *r.StreamOptions
-		}
-		so.IncludeUsage = true
-		r.StreamOptions = &so
-	}
-	body, err := openai.Marshal(r)
-	if err != nil {
-		return nil, err
-	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/chat/completions", bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	if key != "" {
-		hreq.Header.Set("Authorization", "Bearer "+key)
-	}
-	return hreq, nil
+	return w.NewRequest(ctx, req)
 }
 
 // DecodeResponse decodes a non-streamed 2xx response and closes its body.
 func (p *Provider) DecodeResponse(resp *http.Response) (*openai.ChatResponse, error) {
-	defer resp.Body.Close()
-	body, err := openai.ReadResponseBody(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	var out openai.ChatResponse
-	if err := json.Unmarshal(body, &out); err != nil {
-		return nil, fmt.Errorf("decoding the demo response: %w", err)
-	}
-	return &out, nil
+	return p.dec.DecodeResponse(resp)
 }
 
 // DecodeStream yields the chunks of a 2xx event stream until [DONE]. It
@@ -194,66 +171,11 @@ func (p *Provider) DecodeResponse(resp *http.Response) (*openai.ChatResponse, er
 // [DONE] ends with openai.ErrTruncated, an error event with its
 // *openai.APIError.
 func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk, error] {
-	return func(yield func(*openai.ChatChunk, error) bool) {
-		defer resp.Body.Close()
-		r := sse.NewReader(resp.Body)
-		for {
-			ev, err := r.Next()
-			if err != nil {
-				if err == io.EOF {
-					err = openai.Truncated("no [DONE]")
-				}
-				yield(nil, err)
-				return
-			}
-			if bytes.Equal(ev.Data, sse.Done) {
-				return
-			}
-			if gjson.GetBytes(ev.Data, "error").Exists() {
-				yield(nil, p.parseError(http.StatusBadGateway, ev.Data))
-				return
-			}
-			var c openai.ChatChunk
-			if err := json.Unmarshal(ev.Data, &c); err != nil {
-				yield(nil, fmt.Errorf("decoding a demo chunk: %w", err))
-				return
-			}
-			if !yield(&c, nil) {
-				return
-			}
-		}
-	}
+	return p.dec.DecodeStream(resp)
 }
 
 // DecodeError turns a non-2xx response into an *openai.APIError keeping
 // its status, OpenAI error fields and Retry-After, and closes the body.
 func (p *Provider) DecodeError(resp *http.Response) error {
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
-	e := p.parseError(resp.StatusCode, body)
-	e.RetryAfter = resp.Header.Get("Retry-After")
-	return e
-}
-
-func (p *Provider) parseError(status int, body []byte) *openai.APIError {
-	e := &openai.APIError{Status: status, Provider: p.name}
-	obj := gjson.GetBytes(body, "error")
-	e.Message = obj.Get("message").String()
-	e.Type = obj.Get("type").String()
-	if v := obj.Get("param"); v.Type == gjson.String {
-		e.Param = v.Str
-	}
-	if v := obj.Get("code"); v.Type == gjson.String {
-		e.Code = v.Str
-	}
-	if e.Message == "" {
-		e.Message = fmt.Sprintf("the %s upstream answered HTTP %d", p.name, status)
-	}
-	if e.Type == "" {
-		e.Type = openai.TypeUpstream
-		if status < 500 {
-			e.Type = openai.TypeInvalidRequest
-		}
-	}
-	return e
+	return p.dec.DecodeError(resp)
 }
