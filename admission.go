@@ -4,7 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
+	"fmt"
 	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/llmbridge/llmbridge/internal/authguard"
 )
 
 // Admitter decides whether a request may proceed: who is calling, what
@@ -26,6 +33,23 @@ import (
 // ticket returned is settled, also when a later admitter refuses.
 type Admitter interface {
 	Admit(ctx context.Context, r *Request) (Ticket, error)
+}
+
+// Authenticator is implemented by Admitters that can tell who is calling
+// from the request's headers alone. The Bridge calls Authenticate before
+// it reads the client's body or takes a place among WithMaxConcurrent's
+// calls, so that a client without a valid key costs no memory and no
+// slot: r carries ID, Format and Header only (Model is empty, Stream
+// false, PromptTokensEstimate 0). It returns nil for a caller Admit may
+// go on to judge, or the refusal — an *APIError, normally 401
+// invalid_api_key — which ends the request at once; the failure counts
+// against the client's source address (WithAuthFailureThrottle). It must
+// not look at the model or reserve anything: Admit still runs, after the
+// body is read, and decides everything else. It is not called for
+// in-process requests. It must be safe for concurrent use and must not
+// block.
+type Authenticator interface {
+	Authenticate(ctx context.Context, r *Request) error
 }
 
 // Ticket is an admitted request's reservation. Settle is called exactly
@@ -114,7 +138,12 @@ func (c *call) admit() *APIError {
 			c.tickets = append(c.tickets, t)
 		}
 		if err != nil {
-			return c.ownError("admission", err)
+			e := c.ownError("admission", err)
+			if e.Status == http.StatusUnauthorized {
+				// Nobody known sent it: keep nothing the client chose.
+				c.rec.Unauthenticated, c.rec.Model = true, ""
+			}
+			return e
 		}
 	}
 	return nil
@@ -141,4 +170,98 @@ func (c *call) settle() {
 	for _, t := range c.tickets {
 		c.safely(func() { t.Settle(c.rec) })
 	}
+}
+
+// AuthThrottle slows down clients that keep presenting wrong keys: past a
+// free allowance of failed authentications (401s), a source is answered
+// 429 auth_throttled with Retry-After, without its key being looked at,
+// for a backoff that doubles with every further failure. A source is the
+// client's IP address (an IPv6 /64), or, behind TrustedProxies, the
+// address they forwarded. One AuthThrottle may be shared by several
+// Bridges (a reload) and by other handlers that check keys (an admin
+// API): a wrong key anywhere counts everywhere. It is safe for concurrent
+// use. Counts are per process, not shared between replicas.
+type AuthThrottle struct {
+	g      *authguard.Guard
+	source func(*http.Request) netip.Prefix
+}
+
+// AuthThrottleOptions configure an AuthThrottle. Zero fields take the
+// defaults.
+type AuthThrottleOptions struct {
+	// Free is how many failures a source may make before it is slowed
+	// down (default 10).
+	Free int
+	// Window is how long a failure is remembered after the source's last
+	// one (default 10 minutes).
+	Window time.Duration
+	// MaxBackoff bounds the backoff, which starts at one second (default
+	// 5 minutes).
+	MaxBackoff time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client. Without them the peer address is the source, so every
+	// client behind one proxy shares one allowance.
+	TrustedProxies []netip.Prefix
+}
+
+// NewAuthThrottle returns an AuthThrottle with o's settings.
+func NewAuthThrottle(o AuthThrottleOptions) *AuthThrottle {
+	return &AuthThrottle{
+		g:      authguard.New(authguard.Options{Free: o.Free, Window: o.Window, Max: o.MaxBackoff}),
+		source: authguard.ForwardedSource(o.TrustedProxies),
+	}
+}
+
+// Wait reports how long r's source must wait before a key it presents is
+// looked at again; 0 means go ahead. A nil AuthThrottle never waits.
+func (t *AuthThrottle) Wait(r *http.Request) time.Duration {
+	if t == nil {
+		return 0
+	}
+	return t.g.Wait(t.source(r))
+}
+
+// Fail counts a failed authentication of r's source.
+func (t *AuthThrottle) Fail(r *http.Request) {
+	if t != nil {
+		t.g.Fail(t.source(r))
+	}
+}
+
+// ThrottledError is the 429 answered to a source that must wait d.
+func ThrottledError(d time.Duration) *APIError {
+	secs := int64((d + time.Second - 1) / time.Second)
+	return &APIError{Status: http.StatusTooManyRequests, Type: ErrorTypeInvalidRequest, Code: "auth_throttled", RetryAfter: strconv.FormatInt(max(secs, 1), 10),
+		Message: fmt.Sprintf("Too many requests with a wrong key from this address; retry in %ds.", max(secs, 1))}
+}
+
+// authenticate is the pre-body check of a request from the HTTP handler:
+// a throttled source is refused at once; otherwise every Authenticator
+// looks at the headers. It returns the refusal, counting a 401 against
+// the source.
+func (b *Bridge) authenticate(r *http.Request, req *Request) *APIError {
+	if d := b.throttle.Wait(r); d > 0 {
+		return ThrottledError(d)
+	}
+	for _, a := range b.authenticators {
+		if err := a.Authenticate(r.Context(), req); err != nil {
+			var ae *APIError
+			if !errors.As(err, &ae) {
+				b.log.Error("authentication failed", "request_id", req.ID, "error", err)
+				return errorf(http.StatusInternalServerError, ErrorTypeServer, "admission_failed", "the bridge's admission stage failed (request id %s)", req.ID)
+			}
+			if ae.Status == http.StatusUnauthorized {
+				b.throttle.Fail(r)
+			}
+			return ae
+		}
+	}
+	return nil
+}
+
+// Authenticate implements Authenticator: the access-key check needs
+// nothing but the headers.
+func (a *accessKeys) Authenticate(ctx context.Context, r *Request) error {
+	_, err := a.Admit(ctx, r)
+	return err
 }

@@ -304,7 +304,9 @@ func TestUnreachableAndTimeouts(t *testing.T) {
 	}{{"dead/m", false, 502, "upstream_unreachable"}, {"slow/m", false, 504, "upstream_timeout"}, {"slow/m", true, 504, "upstream_timeout"}} {
 		rec := httptest.NewRecorder()
 		started := time.Now()
-		b.ServeHTTP(rec, httptest.NewRequest("POST", "/v1/chat/completions", strings.NewReader(`{"model":"`+tc.model+`","messages":[{"role":"user","content":"x"}],"stream":`+fmt.Sprint(tc.stream)+`}`)))
+		req := httptest.NewRequest("POST", "/v1/chat/completions", strings.NewReader(`{"model":"`+tc.model+`","messages":[{"role":"user","content":"x"}],"stream":`+fmt.Sprint(tc.stream)+`}`))
+		req.Header.Set("Content-Type", "application/json")
+		b.ServeHTTP(rec, req)
 		if tc.model == "slow/m" && !tc.stream && time.Since(started) < 200*time.Millisecond {
 			t.Errorf("a non-streamed call was cut before its NonStream timeout (after %v)", time.Since(started))
 		}

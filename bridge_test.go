@@ -71,6 +71,9 @@ func (e *env) do(t *testing.T, method, path, body string, hdr ...string) (*http.
 	if err != nil {
 		t.Fatal(err)
 	}
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json") // as every SDK sends it
+	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}

@@ -33,6 +33,7 @@ func Example() {
 	req, _ := http.NewRequest("POST", srv.URL+"/v1/chat/completions",
 		strings.NewReader(`{"model":"openai/gpt-4o","messages":[{"role":"user","content":"Hi"}],"stream":true}`))
 	req.Header.Set("Authorization", "Bearer client-key")
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		panic(err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -92,6 +93,10 @@ func (b *Bridge) routes(formats ...clientFormat) *http.ServeMux {
 func (b *Bridge) authorized(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		req := Request{ID: w.Header().Get("X-Request-Id"), Format: "models", Header: r.Header}
+		if e := b.authenticate(r, &req); e != nil {
+			b.refuse(w, r, writeError, &req, e)
+			return
+		}
 		for _, a := range b.admitters {
 			t, err := a.Admit(r.Context(), &req)
 			if t != nil {
@@ -102,6 +107,11 @@ func (b *Bridge) authorized(h http.HandlerFunc) http.HandlerFunc {
 				if !errors.As(err, &ae) {
 					b.log.Error("admission failed", "request_id", req.ID, "error", err)
 					ae = errorf(http.StatusInternalServerError, ErrorTypeServer, "admission_failed", "the bridge's admission stage failed (request id %s)", req.ID)
+				}
+				if ae.Status == http.StatusUnauthorized {
+					b.throttle.Fail(r)
+					b.refuse(w, r, writeError, &req, ae)
+					return
 				}
 				writeError(w, ae)
 				return
@@ -175,32 +185,69 @@ func (b *Bridge) serveModel(w http.ResponseWriter, id string) {
 	_, _ = w.Write(body)
 }
 
-// readBody reads the request body up to the limit.
-func (b *Bridge) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+// readBody reads the request body up to the limit, within the body
+// timeout. The buffer grows as bytes arrive: only a caller whose key an
+// Authenticator checked has it sized from Content-Length, so a client
+// without a key cannot make the bridge reserve memory by announcing a body
+// it never sends.
+func (b *Bridge) readBody(w http.ResponseWriter, r *http.Request, trusted bool) ([]byte, error) {
+	if d := b.cfg.timeouts.Body; d > 0 {
+		// The deadline is the connection's (http.ResponseController); it is
+		// cleared once the body is in, or the server's background read would
+		// cut a long stream when it passed.
+		rc := http.NewResponseController(w)
+		if rc.SetReadDeadline(time.Now().Add(d)) == nil {
+			defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+		}
+	}
 	body := http.MaxBytesReader(w, r.Body, b.cfg.maxBodyBytes)
 	var buf bytes.Buffer
 	if n := r.ContentLength; n > 0 && n <= b.cfg.maxBodyBytes {
+		if !trusted {
+			n = min(n, untrustedPresize)
+		}
 		buf.Grow(int(n) + 1)
 	}
 	_, err := buf.ReadFrom(body)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		err = &APIError{Status: http.StatusRequestTimeout, Type: ErrorTypeInvalidRequest, Code: "request_timeout",
+			Message: fmt.Sprintf("the request body did not arrive within %s", b.cfg.timeouts.Body), Err: err}
+	}
 	return buf.Bytes(), err
 }
 
-// serve runs one model call of format f: read the body, parse its
-// envelope, run the pipeline with the client as the output.
+// untrustedPresize bounds the buffer sized from the Content-Length of a
+// caller no Authenticator vouched for.
+const untrustedPresize = 16 << 10
+
+// serve runs one model call of format f: check the key from the headers,
+// take a place among the calls, read the body, parse its envelope, run the
+// pipeline with the client as the output. Nothing is read or reserved for
+// a client before its key is checked.
 func (b *Bridge) serve(w http.ResponseWriter, r *http.Request, f clientFormat) {
+	rid := w.Header().Get("X-Request-Id")
+	pre := Request{ID: rid, Format: f.name(), Header: r.Header}
+	if e := b.authenticate(r, &pre); e != nil {
+		b.refuse(w, r, f.writeError, &pre, e)
+		return
+	}
 	if !b.gate.enter() {
 		f.writeError(w, errOverloaded())
 		return
 	}
 	defer b.gate.leave()
-	rid := w.Header().Get("X-Request-Id")
-	body, err := b.readBody(w, r)
-	var env envelope
-	if err != nil {
-		body, env.bad = nil, b.asAPIError(r.Context(), rid, "", err)
-	} else {
-		env = f.parse(body)
+	var (
+		body []byte
+		env  envelope
+		err  error
+	)
+	if env.bad = jsonContentType(r); env.bad == nil {
+		body, err = b.readBody(w, r, len(b.authenticators) > 0 && pre.Credential() != "")
+		if err != nil {
+			body, env.bad = nil, b.asAPIError(r.Context(), rid, "", err)
+		} else {
+			env = f.parse(body)
+		}
 	}
 	c := b.newCall(r.Context(), f, rid, env)
 	c.rec.Method, c.rec.Path = r.Method, r.URL.Path
@@ -209,4 +256,46 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request, f clientFormat) {
 	out := &httpOutput{w: w, f: f}
 	defer out.close()
 	c.run(out)
+	if c.rec.Unauthenticated {
+		b.throttle.Fail(r) // an Admitter without Authenticate refused the key
+	}
+}
+
+// jsonContentType refuses a model call whose body is declared anything
+// but JSON (415). A page on another site can send text/plain, form or
+// multipart bodies, or an untyped one, without a CORS preflight; requiring
+// a JSON type means a browser must ask first, and the CORS settings
+// answer. A body with no Content-Type at all passes only with a key header
+// (Authorization or x-api-key): such a request cannot be sent cross-site
+// without a preflight either, and plain HTTP libraries often omit the type.
+func jsonContentType(r *http.Request) *APIError {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" && (r.Header.Get("Authorization") != "" || r.Header.Get("X-Api-Key") != "") {
+		return nil
+	}
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.TrimSpace(ct)
+	if strings.EqualFold(ct, "application/json") ||
+		len(ct) > len("application/+json") && strings.EqualFold(ct[:12], "application/") && strings.EqualFold(ct[len(ct)-5:], "+json") {
+		return nil
+	}
+	return &APIError{Status: http.StatusUnsupportedMediaType, Type: ErrorTypeInvalidRequest, Code: "unsupported_media_type",
+		Message: fmt.Sprintf("the request body must be JSON sent with Content-Type: application/json, not %q", ct)}
+}
+
+// refuse answers a request refused before its body was read (no key, a
+// wrong one, a throttled source) and tells the observers, but not the
+// usage sinks, with a record that holds nothing the client chose but the
+// path (UsageRecord.Unauthenticated).
+func (b *Bridge) refuse(w http.ResponseWriter, r *http.Request, write func(http.ResponseWriter, *APIError), req *Request, e *APIError) {
+	write(w, e)
+	now := b.clock.Now()
+	rec := UsageRecord{ID: NewRecordID(now), Time: now, RequestID: req.ID, Format: req.Format, Method: r.Method, Path: r.URL.Path,
+		Status: e.StatusCode(), Error: e.Message, ErrorCode: e.Code, Unauthenticated: true}
+	for _, o := range b.obs.refused {
+		b.safely(req.ID, func() { o.End(rec) })
+	}
+	b.logRecord(&rec)
 }

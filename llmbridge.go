@@ -39,23 +39,28 @@ import (
 // Bridge routes OpenAI-style chat requests to providers. It is immutable
 // after New and safe for concurrent use. It is an http.Handler.
 type Bridge struct {
-	cfg         config
-	upstreams   []*upstream
-	byName      map[string]*upstream
-	byModel     map[string][]*upstream // bare model name → providers listing it
-	admitters   []Admitter             // the access-key check first, then WithAdmitter's
-	router      Router
-	obs         observers
-	clock       clock
-	tokens      *TokenCounter
-	log         *slog.Logger
-	mux         *http.ServeMux    // the handler's routes, built once
-	gate        gate              // WithMaxConcurrent
-	modelList   []byte            // GET /v1/models body, built once
-	routeByName map[string]*route // WithRoute's, by name (route.go)
-	routeList   []*route
-	health      healthSet // per-target breakers and key states (breaker.go)
-	created     int64
+	cfg       config
+	upstreams []*upstream
+	byName    map[string]*upstream
+	byModel   map[string][]*upstream // bare model name → providers listing it
+	admitters []Admitter             // the access-key check first, then WithAdmitter's
+	// authenticators are the admitters that check keys from the headers,
+	// before the body is read (Authenticator).
+	authenticators []Authenticator
+	throttle       *AuthThrottle // failed authentications by source; nil: off
+	refusedLog     sampler       // the console lines of unauthenticated requests
+	router         Router
+	obs            observers
+	clock          clock
+	tokens         *TokenCounter
+	log            *slog.Logger
+	mux            *http.ServeMux    // the handler's routes, built once
+	gate           gate              // WithMaxConcurrent
+	modelList      []byte            // GET /v1/models body, built once
+	routeByName    map[string]*route // WithRoute's, by name (route.go)
+	routeList      []*route
+	health         healthSet // per-target breakers and key states (breaker.go)
+	created        int64
 }
 
 // New builds a Bridge. It validates every option and provider and returns
@@ -123,6 +128,15 @@ func New(opts ...Option) (*Bridge, error) {
 		b.admitters = append(b.admitters, keys)
 	}
 	b.admitters = append(b.admitters, cfg.admitters...)
+	for _, a := range b.admitters {
+		if au, ok := a.(Authenticator); ok {
+			b.authenticators = append(b.authenticators, au)
+		}
+	}
+	b.throttle = cfg.throttle
+	if !cfg.throttleSet {
+		b.throttle = NewAuthThrottle(AuthThrottleOptions{})
+	}
 	errs = append(errs, b.buildRoutes(cfg.routes)...)
 	b.health.pol, b.health.log = cfg.breaker, b.log
 	for _, e := range cfg.providers {

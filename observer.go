@@ -54,15 +54,19 @@ func (f ObserverFunc) End(rec UsageRecord) { f(rec) }
 // observers is a Bridge's observer list, split by ability once at New so
 // the request path does no type assertions.
 type observers struct {
-	end   []Observer
-	start []StartObserver
-	first []FirstByteObserver
+	end     []Observer
+	refused []Observer // End's for UsageRecord.Unauthenticated: no usage sinks
+	start   []StartObserver
+	first   []FirstByteObserver
 }
 
 func newObservers(list []Observer) observers {
 	var o observers
 	for _, x := range list {
 		o.end = append(o.end, x)
+		if _, sink := x.(usageSink); !sink {
+			o.refused = append(o.refused, x)
+		}
 		if s, ok := x.(StartObserver); ok {
 			o.start = append(o.start, s)
 		}
@@ -81,10 +85,14 @@ func notify[T any](c *call, list []T, fn func(T)) {
 }
 
 // safely runs fn and logs a panic instead of letting it end the request.
-func (c *call) safely(fn func()) {
+func (c *call) safely(fn func()) { c.b.safely(c.rec.RequestID, fn) }
+
+// safely runs fn for request rid and logs a panic instead of letting it
+// end the request.
+func (b *Bridge) safely(rid string, fn func()) {
 	defer func() {
 		if p := recover(); p != nil {
-			c.b.log.Error("observer panicked", "request_id", c.rec.RequestID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			b.log.Error("observer panicked", "request_id", rid, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		}
 	}()
 	fn()
@@ -106,5 +114,16 @@ func (c *call) observeFirstByte() {
 }
 
 func (c *call) observeEnd() {
-	notify(c, c.b.obs.end, func(o Observer) { o.End(c.rec) })
+	list := c.b.obs.end
+	if c.rec.Unauthenticated {
+		list = c.b.obs.refused
+	}
+	notify(c, list, func(o Observer) { o.End(c.rec) })
 }
+
+// usageSink is the Observer of WithUsageSink: told of every request but
+// the unauthenticated ones.
+type usageSink func(UsageRecord)
+
+// End calls s(rec).
+func (s usageSink) End(rec UsageRecord) { s(rec) }

@@ -37,13 +37,21 @@ type Timeouts struct {
 	// for this long has its request ended (the upstream is cancelled and
 	// the usage record says why). Renewed on every successful write.
 	Write time.Duration
+	// Body bounds reading the client's request body, from the moment its
+	// key was checked (408 request_timeout past it): a client that
+	// announces a body and never sends it holds nothing for longer. The
+	// handler sets it as the connection's read deadline (replacing an
+	// http.Server ReadTimeout for that request) and clears it once the
+	// body is in.
+	Body time.Duration
 }
 
 // DefaultTimeouts returns the timeouts of a Bridge built without
 // WithTimeouts.
 func DefaultTimeouts() Timeouts {
 	return Timeouts{Connect: 5 * time.Second, Header: 60 * time.Second, NonStream: 10 * time.Minute,
-		StreamIdle: 300 * time.Second, MaxDuration: 30 * time.Minute, Write: 30 * time.Second}
+		StreamIdle: 300 * time.Second, MaxDuration: 30 * time.Minute, Write: 30 * time.Second,
+		Body: 30 * time.Second}
 }
 
 // RetryPolicy says when and how an upstream call is repeated. Attempts
@@ -116,6 +124,8 @@ type config struct {
 	cache        *responseCache  // WithCache; nil: no response cache
 	routes       []Route         // WithRoute
 	breaker      BreakerPolicy   // WithBreaker
+	throttle     *AuthThrottle   // WithAuthThrottle
+	throttleSet  bool
 }
 
 func defaultConfig() config {
@@ -214,7 +224,7 @@ func WithAccessKeys(keys ...string) Option {
 // WithTimeouts sets the phase timeouts; zero fields keep their defaults.
 func WithTimeouts(t Timeouts) Option {
 	return func(c *config) error {
-		if t.Connect < 0 || t.Header < 0 || t.NonStream < 0 || t.StreamIdle < 0 || t.MaxDuration < 0 || t.Write < 0 {
+		if t.Connect < 0 || t.Header < 0 || t.NonStream < 0 || t.StreamIdle < 0 || t.MaxDuration < 0 || t.Write < 0 || t.Body < 0 {
 			return errors.New("WithTimeouts: timeouts must not be negative")
 		}
 		set := func(dst *time.Duration, v time.Duration) {
@@ -228,6 +238,7 @@ func WithTimeouts(t Timeouts) Option {
 		set(&c.timeouts.Write, t.Write)
 		set(&c.timeouts.StreamIdle, t.StreamIdle)
 		set(&c.timeouts.MaxDuration, t.MaxDuration)
+		set(&c.timeouts.Body, t.Body)
 		return nil
 	}
 }
@@ -291,7 +302,9 @@ func WithMaxIdleConnsPerHost(n int) Option {
 
 // WithUsageSink adds a function called with the usage record of every
 // request, exactly once, after the response is complete (also after
-// errors, refusals, cancels and timeouts). It is an Observer of End only
+// errors, refusals, cancels and timeouts) — except requests refused before
+// their caller was known (UsageRecord.Unauthenticated), which are not
+// usage: a client without a key must not be able to fill a store. It is an Observer of End only
 // (ObserverFunc): it runs on the request's goroutine and must hand the
 // record to a queue rather than do slow I/O.
 func WithUsageSink(sink func(UsageRecord)) Option {
@@ -299,7 +312,7 @@ func WithUsageSink(sink func(UsageRecord)) Option {
 		if sink == nil {
 			return errors.New("WithUsageSink: nil sink")
 		}
-		c.observers = append(c.observers, ObserverFunc(sink))
+		c.observers = append(c.observers, usageSink(sink))
 		return nil
 	}
 }
@@ -390,6 +403,18 @@ func WithMaxConcurrent(n int) Option {
 			return fmt.Errorf("WithMaxConcurrent: %d is negative", n)
 		}
 		c.maxActive = int64(n)
+		return nil
+	}
+}
+
+// WithAuthThrottle sets the throttle of failed authentications (see
+// AuthThrottle). Without this option a Bridge has its own with the
+// default settings; share one between Bridges that replace each other and
+// the other handlers that check keys. A nil throttle turns throttling off
+// (an application that limits sources in front of the Bridge).
+func WithAuthThrottle(t *AuthThrottle) Option {
+	return func(c *config) error {
+		c.throttle, c.throttleSet = t, true
 		return nil
 	}
 }

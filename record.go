@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
@@ -75,6 +76,14 @@ type UsageRecord struct {
 	// Saved are the token counts of the cached answer on a hit, zero
 	// otherwise; SavedRecord prices them.
 	Saved TokenCounts
+
+	// Unauthenticated is true for a request refused before its caller was
+	// known: no key or a wrong one (401), or a source throttled after
+	// failed keys (429). Its body was never read, so Model is empty and
+	// nothing in the record was chosen by the client but the path. Usage
+	// sinks (WithUsageSink) never receive such records; observers do, so
+	// that metrics can count them, and should not store or publish them.
+	Unauthenticated bool
 }
 
 // TokenCounts are the token counts of one answer, as a UsageRecord keeps
@@ -145,6 +154,14 @@ func (b *Bridge) logRecord(r *UsageRecord) {
 	if !b.log.Enabled(ctx, level) {
 		return
 	}
+	var skipped int64
+	if r.Unauthenticated {
+		// A client with thousands of wrong keys gets a line a second.
+		var ok bool
+		if skipped, ok = b.refusedLog.take(r.Time); !ok {
+			return
+		}
+	}
 	attrs := []slog.Attr{
 		slog.String("request_id", r.RequestID), slog.String("format", r.Format), slog.Int("status", r.Status), slog.String("model", r.Model),
 		slog.String("provider", r.Provider), slog.Bool("stream", r.Stream), slog.Duration("duration", r.Duration),
@@ -170,7 +187,27 @@ func (b *Bridge) logRecord(r *UsageRecord) {
 	if r.Error != "" {
 		attrs = append(attrs, slog.String("error", r.Error))
 	}
+	if skipped > 0 {
+		attrs = append(attrs, slog.Int64("refused_unlogged", skipped))
+	}
 	b.log.LogAttrs(ctx, level, "request", attrs...)
+}
+
+// sampler lets one log line through per second and counts the others.
+type sampler struct {
+	next    atomic.Int64 // Unix nanoseconds of the next line allowed
+	skipped atomic.Int64
+}
+
+// take reports whether a line may be written at now, with the number of
+// lines skipped since the last one.
+func (s *sampler) take(now time.Time) (int64, bool) {
+	n, t := s.next.Load(), now.UnixNano()
+	if t < n || !s.next.CompareAndSwap(n, t+int64(time.Second)) {
+		s.skipped.Add(1)
+		return 0, false
+	}
+	return s.skipped.Swap(0), true
 }
 
 // NewRecordID returns a new UsageRecord.ID for a request that arrived at t.
