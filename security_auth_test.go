@@ -223,7 +223,11 @@ type endRecords struct {
 	list []llmbridge.UsageRecord
 }
 
-func (o *endRecords) End(r llmbridge.UsageRecord) { o.mu.Lock(); o.list = append(o.list, r); o.mu.Unlock() }
+func (o *endRecords) End(r llmbridge.UsageRecord) {
+	o.mu.Lock()
+	o.list = append(o.list, r)
+	o.mu.Unlock()
+}
 
 func (o *endRecords) all() []llmbridge.UsageRecord {
 	o.mu.Lock()
@@ -293,7 +297,11 @@ type lockedWriter struct {
 	mu *sync.Mutex
 }
 
-func (w lockedWriter) Write(p []byte) (int, error) { w.mu.Lock(); defer w.mu.Unlock(); return w.b.Write(p) }
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
 
 // Issue 24, item 4: a model call must declare a JSON body; text/plain,
 // form and untyped bodies (what a page on another site can send without a

@@ -71,7 +71,7 @@ func TestForwardedSourceTrustsOnlyTheProxies(t *testing.T) {
 	}{
 		{"10.1.2.3:80", "198.51.100.7", "198.51.100.7/32"},
 		{"10.1.2.3:80", "6.6.6.6, 198.51.100.7, 10.9.9.9", "198.51.100.7/32"}, // the forged left-most is ignored
-		{"203.0.113.5:80", "198.51.100.7", "203.0.113.5/32"},                 // not a proxy: its header is the client's
+		{"203.0.113.5:80", "198.51.100.7", "203.0.113.5/32"},                  // not a proxy: its header is the client's
 		{"10.1.2.3:80", "", "10.1.2.3/32"},
 		{"10.1.2.3:80", "garbage", "10.1.2.3/32"},
 	} {
