@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -110,6 +111,15 @@ type Config struct {
 	NonStreamTimeout time.Duration `env:"LLMBRIDGE_NONSTREAM_TIMEOUT" envDefault:"10m"`
 	// WriteTimeout ends a request whose client stops reading.
 	WriteTimeout time.Duration `env:"LLMBRIDGE_WRITE_TIMEOUT" envDefault:"30s"`
+	// BodyTimeout bounds reading a request's body once its key was checked
+	// (408 past it).
+	BodyTimeout time.Duration `env:"LLMBRIDGE_BODY_TIMEOUT" envDefault:"30s"`
+	// TrustedProxies are the reverse proxies (IP addresses or CIDR
+	// prefixes) whose X-Forwarded-For names the client, for counting
+	// failed keys per client rather than per proxy.
+	TrustedProxies []string `env:"LLMBRIDGE_TRUSTED_PROXIES" envSeparator:","`
+	// Proxies is TrustedProxies parsed.
+	Proxies []netip.Prefix `env:"-"`
 	// ShutdownTimeout is how long SIGTERM waits for requests in flight
 	// before ending them with an error event.
 	ShutdownTimeout time.Duration `env:"LLMBRIDGE_SHUTDOWN_TIMEOUT" envDefault:"30s"`
@@ -201,8 +211,23 @@ func LoadConfig(environ map[string]string) (*Config, error) {
 	if c.MaxConcurrent < 0 {
 		errs = append(errs, fmt.Errorf("LLMBRIDGE_MAX_CONCURRENT must not be negative (0 = unbounded), got %d", c.MaxConcurrent))
 	}
-	if c.ShutdownTimeout <= 0 || c.WriteTimeout < 0 || c.NonStreamTimeout < 0 {
-		errs = append(errs, errors.New("LLMBRIDGE_SHUTDOWN_TIMEOUT must be positive, LLMBRIDGE_WRITE_TIMEOUT and LLMBRIDGE_NONSTREAM_TIMEOUT not negative"))
+	if c.ShutdownTimeout <= 0 || c.WriteTimeout < 0 || c.NonStreamTimeout < 0 || c.BodyTimeout < 0 {
+		errs = append(errs, errors.New("LLMBRIDGE_SHUTDOWN_TIMEOUT must be positive, LLMBRIDGE_WRITE_TIMEOUT, LLMBRIDGE_NONSTREAM_TIMEOUT and LLMBRIDGE_BODY_TIMEOUT not negative"))
+	}
+	for _, s := range c.TrustedProxies {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				errs = append(errs, fmt.Errorf("LLMBRIDGE_TRUSTED_PROXIES: %q is neither an IP address nor a CIDR prefix", s))
+				continue
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		c.Proxies = append(c.Proxies, p.Masked())
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("LLMBRIDGE_TLS_CERT_FILE and LLMBRIDGE_TLS_KEY_FILE go together: set both or neither"))
@@ -248,6 +273,9 @@ func LoadConfig(environ map[string]string) (*Config, error) {
 	}
 	if err := c.checkObserve(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.AdminKey != "" && len(c.AdminKey) < minAdminKey {
+		errs = append(errs, fmt.Errorf("LLMBRIDGE_ADMIN_KEY must be at least %d characters (it opens the admin API and UI; try: openssl rand -hex 24)", minAdminKey))
 	}
 	if c.AdminKey != "" {
 		for _, k := range append(slices.Clone(c.AccessKeys), c.OpenAIKey, c.GoogleKey, c.DeepSeekKey, c.AnthropicKey) {
@@ -328,6 +356,11 @@ func (c *Config) loadFile(environ map[string]string) error {
 	return errors.Join(errs...)
 }
 
+// minAdminKey is the shortest admin key accepted: it guards every key,
+// price and provider, so it must not be guessable even at the throttled
+// rate of failed sign-ins.
+const minAdminKey = 16
+
 // isLoopback reports whether addr (host:port) listens on loopback only.
 func isLoopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
@@ -347,7 +380,7 @@ func (c *Config) Options(log *slog.Logger) []llmbridge.Option {
 	opts := []llmbridge.Option{
 		llmbridge.WithLogger(log),
 		llmbridge.WithTimeouts(llmbridge.Timeouts{Connect: c.ConnectTimeout, Header: c.HeaderTimeout, NonStream: c.NonStreamTimeout,
-			StreamIdle: c.StreamIdleTimeout, MaxDuration: c.MaxStream, Write: c.WriteTimeout}),
+			StreamIdle: c.StreamIdleTimeout, MaxDuration: c.MaxStream, Write: c.WriteTimeout, Body: c.BodyTimeout}),
 		llmbridge.WithMaxConcurrent(c.MaxConcurrent),
 		llmbridge.WithMaxBodyBytes(int64(c.MaxBodyMB) << 20),
 		llmbridge.WithKeepAlive(c.KeepAlive),
