@@ -412,3 +412,32 @@ func BenchmarkRouteThreeTargets(b *testing.B) {
 		}
 	}
 }
+
+// Targets resolves a route, a provider model, a bare name and nothing, as
+// the default router does.
+func TestBridgeTargets(t *testing.T) {
+	b, err := New(
+		WithProvider(OpenAI(ProviderConfig{BaseURL: "http://127.0.0.1:1", APIKey: "k", Models: []string{"gpt-4o"}})),
+		WithProvider(DeepSeek(ProviderConfig{BaseURL: "http://127.0.0.1:1", APIKey: "k2"})),
+		WithRoute(Route{Name: "smart", Targets: []RouteTarget{{Model: "openai/gpt-4o"}}, Fallbacks: []string{"deepseek/deepseek-chat"}}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for model, want := range map[string]string{
+		"smart":          "openai/gpt-4o deepseek/deepseek-chat",
+		"openai/o3-pro":  "openai/o3-pro",
+		"gpt-4o":         "openai/gpt-4o",
+		"nowhere/thing":  "",
+		"unlisted-model": "",
+	} {
+		var got []string
+		for _, t := range b.Targets(model) {
+			got = append(got, t.Provider+"/"+t.Model)
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("Targets(%q) = %v, want %q", model, got, want)
+		}
+	}
+}

@@ -171,3 +171,20 @@ func (b *Bridge) providerNames() string {
 	}
 	return "[" + strings.Join(names, ", ") + "]"
 }
+
+// Targets returns where the Bridge's own resolution sends a client's model
+// name: a route's targets and fallbacks (in its balancer's order now), or
+// the one provider model the name resolves to; nil for a name nothing
+// serves. A Router set with WithRouter is not consulted. Admitters use it
+// to judge a request before routing, such as pricing a budgeted key's
+// model. It is safe for concurrent use.
+func (b *Bridge) Targets(model string) []Target {
+	if rt := b.routeByName[model]; rt != nil {
+		return b.expand(nil, &Request{Model: model}, rt)
+	}
+	up, m, err := b.resolve(model)
+	if err != nil {
+		return nil
+	}
+	return []Target{{Provider: up.name, Model: m}}
+}

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"regexp"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/renameio/v2"
+	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/keys"
 	"github.com/llmbridge/llmbridge/internal/usage"
 )
@@ -240,6 +242,7 @@ func virtualKeysCommand(o runOptions, cmd string, args []string) error {
 			return fmt.Errorf("keys create: %w", err)
 		}
 		fmt.Fprintf(o.stdout, "created %s (%s)\nsecret, shown this once — give it to its user now: %s\n", k.ID, k.Name, secret)
+		warnKey(o.stderr, cfg, k)
 		return nil
 	case "list":
 		list, err := st.List(ctx)
@@ -261,8 +264,41 @@ func virtualKeysCommand(o runOptions, cmd string, args []string) error {
 	if err != nil {
 		return fmt.Errorf("keys %s %s: %w", cmd, id, err)
 	}
+	if cmd == "update" {
+		warnKey(o.stderr, cfg, k)
+	}
 	spend, _ := st.Spend(ctx, now)
 	return printKeys(o.stdout, *format, []*keys.Key{k}, spend, now)
+}
+
+// warnKey prints what the admin API returns as warnings for k: its
+// budget cannot count models without a price, and requests to them are
+// refused.
+func warnKey(w io.Writer, cfg *Config, k *keys.Key) {
+	if k.DailyBudgetUSD == 0 && k.MonthlyBudgetUSD == 0 {
+		return
+	}
+	for _, msg := range keyCatalog(cfg).Warnings(&k.Policy) {
+		fmt.Fprintln(w, "warning:", msg)
+	}
+}
+
+// keyCatalog is what the keys command checks a budgeted key's models
+// against: the configuration's prices and the model list of a Bridge
+// built from it (never started: no request is sent), so "openai/*" is
+// checked against the models the server would serve. Models the server
+// discovers at start (LLMBRIDGE_DISCOVER_LOCAL) are not known here.
+func keyCatalog(cfg *Config) keys.Catalog {
+	c := keys.Catalog{Prices: cfg.AllPrices()}
+	b, err := llmbridge.New(cfg.Options(slog.New(slog.DiscardHandler))...)
+	if err != nil {
+		return c // the server would not start with it either, and says why
+	}
+	defer b.Close()
+	for _, m := range b.Models() {
+		c.Models = append(c.Models, m.ID)
+	}
+	return c
 }
 
 // printKeys writes keys as an aligned table or as JSON; never a secret.

@@ -28,6 +28,9 @@ type API struct {
 	digest *[32]byte
 	now    func() time.Time
 	prices usage.Prices // for the key endpoints' budget warnings (keys.go)
+	// models and priced complete the budget warnings' catalog (SetModels).
+	models func() []string
+	priced func(model string) bool
 	// session accepts a signed-in admin UI browser (SetSession); nil:
 	// only the admin key.
 	session func(*http.Request) bool

@@ -1,11 +1,16 @@
 package admin
 
 import (
+	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/llmbridge/llmbridge/internal/usage"
 )
 
 // FuzzAdminQuery sends arbitrary query strings to the admin API over a
@@ -44,6 +49,42 @@ func FuzzAdminQuery(f *testing.F) {
 			default:
 				t.Fatalf("%s?%s: status %d %s", path, query, rec.Code, body)
 			}
+		}
+	})
+}
+
+// FuzzReportCSV writes arbitrary model and key names into a CSV report
+// (seeded with the probe's injection strings): no text cell a
+// spreadsheet reads back starts a formula, the names survive apart from
+// the added quote, and the number columns stay numbers.
+func FuzzReportCSV(f *testing.F) {
+	for _, s := range injected {
+		f.Add(s, "key-a")
+	}
+	f.Add("gpt-4o", "=1+1")
+	f.Fuzz(func(t *testing.T, model, key string) {
+		rep := &usage.Report{GroupBy: []string{"model", "key"}, Rows: []usage.ReportRow{{Group: []string{model, key},
+			Totals: usage.Totals{Requests: 3, PromptTokens: 10}}}}
+		var out bytes.Buffer
+		if err := WriteReportCSV(&out, rep); err != nil {
+			t.Fatal(err)
+		}
+		records, err := csv.NewReader(&out).ReadAll()
+		if err != nil || len(records) != 2 {
+			t.Fatalf("%q %q: %v, %d records", model, key, err, len(records))
+		}
+		row := records[1]
+		for i, in := range []string{model, key} {
+			if c := row[i]; c != "" && strings.IndexByte("=+-@\t\r\n", c[0]) >= 0 {
+				t.Fatalf("text cell %q would be a formula", c)
+			}
+			// encoding/csv reads \r\n inside a quoted field back as \n.
+			if c := strings.TrimPrefix(row[i], "'"); utf8.ValidString(in) && !strings.Contains(in, "\r") && c != in && row[i] != in {
+				t.Fatalf("cell %q, want %q", row[i], in)
+			}
+		}
+		if row[2] != "3" || row[4] != "10" {
+			t.Fatalf("numbers %q", row[2:])
 		}
 	})
 }

@@ -32,8 +32,10 @@ type KeyView struct {
 	Spend *keys.Spend `json:"spend,omitempty"`
 	// Secret is the key's secret, only in the answer to its creation.
 	Secret string `json:"key,omitempty"`
-	// Warnings are problems that do not stop the change (a budget on
-	// models without a price).
+	// Warnings are problems that do not stop the change, in create and
+	// update answers: a budget on model patterns that cover models
+	// without a price, whose requests the key will be refused
+	// (keys.Catalog).
 	Warnings []string `json:"warnings,omitempty"`
 }
 
@@ -145,40 +147,30 @@ func (a *API) answerKey(w http.ResponseWriter, r *http.Request, status int, k *k
 	}
 }
 
-// warnings lists allowed models a budget cannot count (no price).
-func (a *API) warnings(k *keys.Key) []string {
-	if k == nil || k.DailyBudgetUSD == 0 && k.MonthlyBudgetUSD == 0 {
-		return nil
-	}
-	prices := a.prices
-	if prices == nil {
-		prices = usage.DefaultPrices()
-	}
-	if len(k.Models) == 0 {
-		return []string{"models: any model may be used, and requests to models without a price do not count against the budget"}
-	}
-	var out []string
-	for i, m := range k.Models {
-		if !priced(prices, m) {
-			out = append(out, fmt.Sprintf("models[%d] %q: no price is known, so its requests do not count against the budget (add it to prices: in the YAML file)", i, m))
-		}
-	}
-	return out
+// SetModels sets what the key endpoints check a budgeted key's model
+// patterns against, besides the price table (see keys.Catalog), and
+// returns a. models lists the model names clients can ask for (the
+// Bridge's model list: provider/model and route names); it is called on
+// each create and update, so a reloaded configuration is seen. priced is
+// the Admitter's Options.Priced. Either may be nil: only the price
+// table's names are known; names are looked up in the price table as
+// given. Both must be safe for concurrent use.
+func (a *API) SetModels(models func() []string, priced func(model string) bool) *API {
+	a.models, a.priced = models, priced
+	return a
 }
 
-// priced reports whether some price covers the model pattern.
-func priced(prices usage.Prices, pattern string) bool {
-	if !strings.Contains(pattern, "*") {
-		prov, model, ok := strings.Cut(pattern, "/")
-		_, found := prices.Lookup(prov, model)
-		return ok && found
+// warnings lists the models a key's budget cannot count (no price): its
+// requests to them are refused.
+func (a *API) warnings(k *keys.Key) []string {
+	if k == nil {
+		return nil
 	}
-	for name := range prices {
-		if keys.Match(pattern, name) {
-			return true
-		}
+	c := keys.Catalog{Prices: a.prices, Priced: a.priced}
+	if a.models != nil && (k.DailyBudgetUSD > 0 || k.MonthlyBudgetUSD > 0) {
+		c.Models = a.models()
 	}
-	return false
+	return c.Warnings(&k.Policy)
 }
 
 func readParams(w http.ResponseWriter, r *http.Request) (*keys.Params, bool) {

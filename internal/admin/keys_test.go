@@ -94,6 +94,38 @@ func TestKeysAPI(t *testing.T) {
 	}
 }
 
+// A budgeted key whose glob covers models without a price gets a warning
+// naming them (a glob counted as priced when any price matched it, so
+// openai/* hid o1-pro and o3-pro); the models come from SetModels.
+func TestKeysAPIWarnsAboutUnpricedModels(t *testing.T) {
+	served := []string{"openai/gpt-4o", "openai/o1-pro", "openai/o3-pro", "openai/gpt-4.5-preview", "deepseek/deepseek-chat"}
+	a := NewAPI(keyStore(t), adminKey).SetModels(func() []string { return served }, nil)
+	decode := func(rec *httptest.ResponseRecorder) keyJSON {
+		t.Helper()
+		var k keyJSON
+		if err := json.Unmarshal(rec.Body.Bytes(), &k); err != nil || rec.Code/100 != 2 {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+		return k
+	}
+	k := decode(call(a, "POST", "/admin/api/keys", `{"name":"p","models":["openai/*"],"daily_budget_usd":5}`))
+	if len(k.Warnings) != 1 || !strings.Contains(k.Warnings[0], "openai/gpt-4.5-preview, openai/o1-pro, openai/o3-pro)") ||
+		strings.Contains(k.Warnings[0], "openai/gpt-4o,") || !strings.Contains(k.Warnings[0], "refused") {
+		t.Errorf("create warnings %q: want one naming the three unpriced openai models", k.Warnings)
+	}
+	if up := decode(call(a, "PATCH", "/admin/api/keys/"+k.ID, `{"models":["openai/gpt-4*"]}`)); len(up.Warnings) != 1 || !strings.Contains(up.Warnings[0], "(openai/gpt-4.5-preview)") {
+		t.Errorf("update warnings %q", up.Warnings)
+	}
+	if up := decode(call(a, "PATCH", "/admin/api/keys/"+k.ID, `{"daily_budget_usd":0}`)); len(up.Warnings) != 0 {
+		t.Errorf("without a budget: warnings %q", up.Warnings)
+	}
+	a.SetPrices(usage.DefaultPrices().Merge(usage.Prices{"openai/o1-pro": {Input: 150, Output: 600}, "openai/o3-pro": {Input: 20, Output: 80},
+		"openai/gpt-4.5-preview": {Input: 75, Output: 150}}))
+	if k := decode(call(a, "POST", "/admin/api/keys", `{"name":"q","models":["openai/*"],"monthly_budget_usd":5}`)); len(k.Warnings) != 0 {
+		t.Errorf("every model priced: warnings %q", k.Warnings)
+	}
+}
+
 func TestKeysAPIBadInputNamesTheField(t *testing.T) {
 	a := NewAPI(keyStore(t), adminKey)
 	for _, tc := range []struct{ method, path, body, param string }{

@@ -118,19 +118,40 @@ func header(r *usage.Report) []string {
 
 // WriteReportCSV writes the report's rows as CSV with a header line (no
 // totals line: a spreadsheet sums the columns). An unpriced cost is
-// empty.
+// empty. The group columns hold names clients chose (models, and
+// whatever else a row is grouped by): a value a spreadsheet would take
+// for a formula is written as text (textCell); the number columns are
+// numbers.
 func WriteReportCSV(w io.Writer, r *usage.Report) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(header(r)); err != nil {
 		return err
 	}
+	var rec []string
 	for i := range r.Rows {
-		if err := cw.Write(append(append([]string(nil), r.Rows[i].Group...), numbers(&r.Rows[i].Totals)...)); err != nil {
+		rec = rec[:0]
+		for _, g := range r.Rows[i].Group {
+			rec = append(rec, textCell(g))
+		}
+		if err := cw.Write(append(rec, numbers(&r.Rows[i].Totals)...)); err != nil {
 			return err
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// textCell keeps a text cell from being a formula when the CSV is opened
+// in a spreadsheet: Excel, LibreOffice and Google Sheets evaluate a cell
+// starting with = + - @ (or a tab or line break before one), so a model
+// named =HYPERLINK(…) would become a live link. Such a value gets a
+// leading single quote, which makes it text (OWASP, "CSV Injection").
+// Number columns do not pass through here: -1 stays a number.
+func textCell(s string) string {
+	if s != "" && strings.IndexByte("=+-@\t\r\n", s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
 }
 
 // WriteReportTable writes the report as an aligned text table with a

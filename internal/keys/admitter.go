@@ -35,8 +35,17 @@ type Options struct {
 	// Tokens counts prompts for the TPM reservation; nil: a new counter.
 	Tokens *llmbridge.TokenCounter
 	// Prices turn finished requests into spend for the budgets; nil: the
-	// built-in prices. A model without a price costs nothing here.
+	// built-in prices. A key with a budget may not call a model without a
+	// price (see Priced): its spend could not be counted.
 	Prices usage.Prices
+	// Priced reports whether every target the client's model name can
+	// reach has a price; Admit refuses a budgeted key's request when it
+	// returns false (403 model_not_priced). Nil: the model name is looked
+	// up in the price table as given (provider/model, or a bare name
+	// priced under any provider: usage.Prices.Priced), so a route name
+	// counts as unpriced. It is called on the request path, only for keys
+	// with a budget, and must be safe for concurrent use.
+	Priced func(model string) bool
 	// Redis, when set, holds the limits every replica shares. Nil: the
 	// limits are exact in this process.
 	Redis *redis.Client
@@ -78,6 +87,9 @@ type Admitter struct {
 	policies map[string]Policy
 	version  int64
 	prices   atomic.Pointer[usage.Prices]
+
+	unpricedMu sync.Mutex      // guards unpriced
+	unpriced   map[string]bool // provider/model settled unpriced, logged once
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -287,27 +299,61 @@ func (a *Admitter) refreshSpend(ctx context.Context) {
 	}
 }
 
-// Admit implements llmbridge.Admitter: who is calling (401 for an unknown,
-// revoked or expired key), may they call this model (403
-// model_not_allowed), and do their limits and budgets allow it now (429
-// rate_limit_exceeded or budget_exceeded, with Retry-After). Admitted and
-// refused requests of a key with limits get the x-ratelimit-* headers.
-func (a *Admitter) Admit(ctx context.Context, r *llmbridge.Request) (llmbridge.Ticket, error) {
-	if r.InProcess() {
-		return nil, nil // the program itself
-	}
+// The Admitter tells who is calling from the headers alone, before the
+// Bridge reads the body.
+var _ llmbridge.Authenticator = (*Admitter)(nil)
+
+// caller finds who is calling: the entry of the key r presents, or nil
+// for an anonymous caller of an open Admitter (no access keys) who
+// presents no "sk-lb-" secret. An unknown, revoked or expired key is the
+// 401 of errUnauthorized. Admit and Authenticate both decide through it,
+// so they cannot disagree.
+func (a *Admitter) caller(r *llmbridge.Request, now time.Time) (*entry, error) {
 	s := a.snap.Load()
 	cred := r.Credential()
 	var e *entry
 	if cred != "" {
 		e = s.byHash[sha256.Sum256([]byte(cred))]
 	}
-	now := a.now()
 	switch {
 	case e == nil && s.open && !strings.HasPrefix(cred, SecretPrefix):
 		return nil, nil
 	case e == nil, e.key != nil && !e.key.Active(now):
 		return nil, errUnauthorized()
+	}
+	return e, nil
+}
+
+// Authenticate implements llmbridge.Authenticator: the who-is-calling
+// part of Admit, from the headers alone (401 for an unknown, revoked or
+// expired key; in open mode, nil for a caller without a known key unless
+// it presents an "sk-lb-" secret that is not a live key). It looks at no
+// model, reserves nothing and does not set r.KeyID: Admit, after the body
+// is read, does all of that and checks the key again (a key revoked in
+// between is refused there).
+func (a *Admitter) Authenticate(_ context.Context, r *llmbridge.Request) error {
+	if r.InProcess() {
+		return nil // the program itself
+	}
+	_, err := a.caller(r, a.now())
+	return err
+}
+
+// Admit implements llmbridge.Admitter: who is calling (401 for an unknown,
+// revoked or expired key), may they call this model (403
+// model_not_allowed; for a key with a budget, 403 model_not_priced when
+// the model has no price, see Options.Priced), and do their limits and
+// budgets allow it now (429 rate_limit_exceeded or budget_exceeded, with
+// Retry-After). Admitted and refused requests of a key with limits get
+// the x-ratelimit-* headers.
+func (a *Admitter) Admit(ctx context.Context, r *llmbridge.Request) (llmbridge.Ticket, error) {
+	if r.InProcess() {
+		return nil, nil // the program itself
+	}
+	now := a.now()
+	e, err := a.caller(r, now)
+	if e == nil {
+		return nil, err // anonymous (err nil) or refused
 	}
 	r.KeyID = e.id
 	if r.Format == "models" {
@@ -320,6 +366,10 @@ func (a *Admitter) Admit(ctx context.Context, r *llmbridge.Request) (llmbridge.T
 	lim := e.policy.Limits
 	if lim.IsZero() {
 		return nil, nil
+	}
+	// Counting tokens is not billed, so a budget needs no price for it.
+	if lim.budgeted() && r.Model != "" && r.Format != "anthropic_count_tokens" && !a.priced(r.Model) {
+		return nil, errNotPriced(r.Model)
 	}
 	var est int64
 	if lim.TPM > 0 {
@@ -334,6 +384,24 @@ func (a *Admitter) Admit(ctx context.Context, r *llmbridge.Request) (llmbridge.T
 		return t, refusal(e.id, lim, t.d)
 	}
 	return t, nil
+}
+
+// priced reports whether a budget can count the cost of model (the
+// client's name for it): Options.Priced, or the price table.
+func (a *Admitter) priced(model string) bool {
+	if a.o.Priced != nil {
+		return a.o.Priced(model)
+	}
+	return (*a.prices.Load()).Priced(model)
+}
+
+// errNotPriced refuses a budgeted key's request to a model without a
+// price: its spend could not be counted, and an unpriced model must not
+// be a way around the budget.
+func errNotPriced(model string) *llmbridge.APIError {
+	return &llmbridge.APIError{Status: http.StatusForbidden, Type: llmbridge.ErrorTypeInvalidRequest, Code: "model_not_priced", Param: "model",
+		Message: fmt.Sprintf("The model `%s` has no price, and this key has a budget that could not count its cost. "+
+			"The bridge's operator can set its price under `prices:` in the YAML configuration file (LLMBRIDGE_CONFIG), or remove the key's budget.", model)}
 }
 
 // estimate counts the request's prompt for the TPM reservation.
@@ -419,6 +487,13 @@ func resetValue(d time.Duration) string {
 // Settle implements llmbridge.Ticket: frees the slot in flight, corrects
 // the reserved tokens to the real ones and charges the cost to the
 // budgets. It does not block (Redis work goes to a queue).
+//
+// A budgeted request whose record has no price (Admit refuses unpriced
+// model names, but a route, or an Options.Priced that answers for the
+// route, may still reach an unpriced provider/model) is charged nothing:
+// there is no price to charge it with. Its tokens still count against the
+// TPM limit, and the first such request of each provider/model is logged
+// as a warning, so the operator can add the price.
 func (t *ticket) Settle(rec llmbridge.UsageRecord) {
 	if !t.d.ok {
 		return
@@ -431,9 +506,35 @@ func (t *ticket) Settle(rec llmbridge.UsageRecord) {
 	if t.lim.budgeted() {
 		if c := (*t.a.prices.Load()).CostOf(&rec); c != nil {
 			cost = *c
+		} else if used > 0 {
+			t.a.warnUnpriced(rec.Provider, rec.UpstreamModel)
 		}
 	}
 	t.a.backend.settle(t.id, t.d, used, cost, t.a.now())
+}
+
+// maxUnpricedLogged bounds the models warnUnpriced remembers: upstream
+// model names can come from clients (a Priced hook that lets them
+// through), and memory must not grow with them.
+const maxUnpricedLogged = 1000
+
+// warnUnpriced logs, once per provider/model, that a budgeted request
+// used tokens of a model without a price and was charged nothing.
+func (a *Admitter) warnUnpriced(provider, model string) {
+	name := provider + "/" + model
+	a.unpricedMu.Lock()
+	first := !a.unpriced[name] && len(a.unpriced) < maxUnpricedLogged
+	if first {
+		if a.unpriced == nil {
+			a.unpriced = map[string]bool{}
+		}
+		a.unpriced[name] = true
+	}
+	a.unpricedMu.Unlock()
+	if first {
+		a.log.Warn("virtual keys: a budgeted request used a model without a price and was charged nothing; set its price under prices: in the YAML file",
+			"model", name)
+	}
 }
 
 // BudgetStatus is one budget of a key against what the key spent in the

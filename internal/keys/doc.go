@@ -12,6 +12,11 @@
 // (each limit divided by the expected number of replicas), says so in
 // the log and in Status, and returns to Redis by itself.
 //
+// A budget can only count what has a price: a key with a budget is
+// refused models without one (403 model_not_priced) rather than using
+// them for free, and creating or changing such a key warns about the
+// known models its patterns cover that have no price (Catalog).
+//
 // Secrets are shown once, when a key is created ("sk-lb-" and 43
 // characters); the store keeps only their SHA-256 and last four
 // characters. Every replica reloads the keys within a second of a change

@@ -50,6 +50,28 @@ func (p Prices) Lookup(provider, model string) (Price, bool) {
 	return Price{}, false
 }
 
+// Priced reports whether a model name as a client sends it has a price:
+// as "provider/model" (Lookup's rules), or else as a bare model name
+// priced under any provider (a bare name reaches whichever provider lists
+// it, which the price table cannot tell). It does not know routes: a
+// route name has no price here.
+func (p Prices) Priced(name string) bool {
+	if prov, model, ok := strings.Cut(name, "/"); ok {
+		if _, found := p.Lookup(prov, model); found {
+			return true
+		}
+	}
+	// Lookup(prov, name) for every provider of the table, without
+	// building a key per entry: this runs on the request path.
+	base, trimmed := trimVersion(name)
+	for k := range p {
+		if _, model, ok := strings.Cut(k, "/"); ok && (model == name || trimmed && model == base) {
+			return true
+		}
+	}
+	return false
+}
+
 // trimVersion removes a version suffix (see Lookup) from name.
 func trimVersion(name string) (string, bool) {
 	digits := func(s string) bool {

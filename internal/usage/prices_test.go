@@ -125,3 +125,35 @@ func TestTrimVersion(t *testing.T) {
 		}
 	}
 }
+
+// Priced answers for a client's model name as given, before routing: the
+// budgets of internal/keys refuse the names it says have no price.
+func TestPriced(t *testing.T) {
+	p := DefaultPrices().Merge(Prices{"ollama/llama3.2": {Input: 0}, "openrouter/meta-llama/llama-3-8b": {Input: 1}})
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{
+		{"openai/gpt-4o", true},
+		{"openai/gpt-4o-2024-08-06", true}, // the undated entry
+		{"anthropic/claude-sonnet-4-5-latest", true},
+		{"gpt-4o-mini", true},                      // bare, priced under openai
+		{"claude-sonnet-4-5-20250929", true},       // bare and dated
+		{"llama3.2", true},                         // bare, priced under a configured provider
+		{"ollama/llama3.2", true},                  // free is a price
+		{"meta-llama/llama-3-8b", true},            // a bare name with a slash
+		{"openrouter/meta-llama/llama-3-8b", true}, // and with its provider
+		{"openai/o1-pro", false},
+		{"openai/gpt-4.5-preview", false},
+		{"o3-pro", false},
+		{"gemini/gemini-exp-1206", false},
+		{"deepseek/gpt-4o", false}, // priced under another provider only
+		{"smart", false},           // a route name
+		{"openai/", false},
+		{"", false},
+	} {
+		if got := p.Priced(tc.name); got != tc.want {
+			t.Errorf("Priced(%q) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
