@@ -108,7 +108,7 @@ func New(opts ...Option) (*Bridge, error) {
 		u := newUpstream(p, e.settings, &cfg)
 		b.upstreams = append(b.upstreams, u)
 		b.byName[name] = u
-		if l, ok := p.(ModelLister); ok {
+		if l, ok := p.(ModelLister); ok && !e.settings.prefixOnly {
 			for _, m := range l.Models() {
 				b.byModel[m] = append(b.byModel[m], u)
 			}

@@ -166,7 +166,21 @@ func WithProvider(p Provider, opts ...ProviderOption) Option {
 type ProviderOption func(*providerSettings) error
 
 type providerSettings struct {
-	proxy *url.URL
+	proxy      *url.URL
+	prefixOnly bool
+}
+
+// PrefixOnly serves the provider's models under its prefix only
+// ("ollama/llama3.2"): GET /v1/models lists them as usual, but a bare
+// model name never resolves to this provider, so it can neither receive
+// requests meant for another provider's model nor make a bare name
+// ambiguous. It is for providers the operator did not name, such as the
+// local model servers the server finds on well-known ports at start.
+func PrefixOnly() ProviderOption {
+	return func(s *providerSettings) error {
+		s.prefixOnly = true
+		return nil
+	}
 }
 
 type providerEntry struct {

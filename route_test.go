@@ -441,3 +441,27 @@ func TestBridgeTargets(t *testing.T) {
 		}
 	}
 }
+
+// A PrefixOnly provider's models are listed but never reached by a bare
+// name (issue 24, item 11).
+func TestPrefixOnlyProviderHasNoBareNames(t *testing.T) {
+	up := testupstream.New(t, testupstream.OpenAI)
+	b, err := New(WithProvider(OpenAI(ProviderConfig{Name: "local", BaseURL: up.BaseURL(), APIKey: up.Key, Models: []string{"claude-opus-4-8"}}), PrefixOnly()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if ts := b.Targets("claude-opus-4-8"); ts != nil {
+		t.Errorf("a bare name reached a prefix-only provider: %v", ts)
+	}
+	if ts := b.Targets("local/claude-opus-4-8"); len(ts) != 1 {
+		t.Errorf("the prefixed name: %v", ts)
+	}
+	found := false
+	for _, m := range b.Models() {
+		found = found || m.ID == "local/claude-opus-4-8"
+	}
+	if !found {
+		t.Errorf("not listed: %v", b.Models())
+	}
+}

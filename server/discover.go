@@ -223,9 +223,13 @@ func (e *extras) options(ctx context.Context, cfg *Config, cands []localCandidat
 			continue
 		}
 		if first {
-			log.Info("local model server found", "provider", f.name, "url", f.baseURL, "models", len(f.models), "list", strings.Join(f.models, ","))
+			log.Info("local model server found; its models are served under its prefix only", "provider", f.name, "url", f.baseURL,
+				"models", len(f.models), "list", strings.Join(f.models, ","))
 		}
-		opts = append(opts, llmbridge.WithProvider(llmbridge.OpenAICompatible(llmbridge.ProviderConfig{Name: f.name, BaseURL: f.baseURL, Models: f.models})))
+		// Whatever listens on a well-known port is trusted with nothing but
+		// its own prefix: a bare name ("claude-opus-4-8") never goes to it.
+		opts = append(opts, llmbridge.WithProvider(llmbridge.OpenAICompatible(llmbridge.ProviderConfig{Name: f.name, BaseURL: f.baseURL, Models: f.models}),
+			llmbridge.PrefixOnly()))
 	}
 	on, why := cfg.demoReason()
 	if on && slices.Contains(configured, "demo") {

@@ -321,3 +321,62 @@ func TestServerDemoAcrossReload(t *testing.T) {
 		t.Errorf("models after reload: %s", got)
 	}
 }
+
+// TestDiscoveredModelsArePrefixOnly is issue 24 item 11: whatever answers
+// on a well-known loopback port is served under its prefix only. A fake
+// "Ollama" listing another vendor's model names receives no request for
+// the bare names (an agent's prompts for claude-opus-4-8), and does not
+// make a configured provider's bare name ambiguous; its own models work
+// as ollama/… and are listed.
+func TestDiscoveredModelsArePrefixOnly(t *testing.T) {
+	ds := testupstream.New(t, testupstream.DeepSeek)
+	fake := newLocalServer(t, "claude-opus-4-8", "deepseek-chat", "llama3.2")
+	var chats atomic.Int32
+	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			chats.Add(1)
+		}
+		r2, _ := http.NewRequestWithContext(r.Context(), r.Method, fake.URL+r.URL.Path, r.Body)
+		r2.Header = r.Header.Clone()
+		resp, err := http.DefaultTransport.RoundTrip(r2)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	defer counting.Close()
+	in := startWith(t, []string{"LLMBRIDGE_DEMO=false", "DEEPSEEK_API_KEY=" + ds.Key, "DEEPSEEK_BASE_URL=" + ds.BaseURL()},
+		[]localCandidate{{"ollama", counting.URL + "/v1", 0}})
+	if got := strings.Join(in.models(t), ","); !strings.Contains(got, "ollama/claude-opus-4-8") || !strings.Contains(got, "ollama/llama3.2") {
+		t.Errorf("models %s: the found server's models are not listed with their prefix", got)
+	}
+	chat := func(model string) (int, string) {
+		resp, err := http.Post("http://"+in.addr+"/v1/chat/completions", "application/json",
+			strings.NewReader(`{"model":"`+model+`","messages":[{"role":"user","content":"secret prompt"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if status, body := chat("claude-opus-4-8"); status != http.StatusNotFound || !strings.Contains(body, "model_not_found") {
+		t.Errorf("bare name only the found server lists: %d %s", status, body)
+	}
+	if n := chats.Load(); n != 0 {
+		t.Fatalf("the found server received %d requests for bare names", n)
+	}
+	if status, body := chat("deepseek-chat"); status != 200 || strings.Contains(body, "secret prompt") {
+		t.Errorf("a configured provider's bare name: %d %s", status, body) // deepseek's fake answers its own text
+	}
+	if n := chats.Load(); n != 0 {
+		t.Fatalf("the found server received the configured provider's bare name")
+	}
+	if status, body := chat("ollama/llama3.2"); status != 200 || !strings.Contains(body, "secret prompt") || chats.Load() != 1 {
+		t.Errorf("the prefixed name: %d %s (%d requests)", status, body, chats.Load())
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/admin"
 	"github.com/llmbridge/llmbridge/internal/alerts"
 	"github.com/llmbridge/llmbridge/internal/keys"
 	"github.com/redis/go-redis/v9"
@@ -158,12 +159,18 @@ func (s *server) reloadLimits(cfg *Config) {
 
 // serveHealth answers GET /healthz with where the limits are kept, so a
 // replica running on per-instance limits (Redis unreachable) shows it.
-// It is always 200: the bridge serves either way.
+// It is always 200: the bridge serves either way. It needs no key, so it
+// says only "Redis unreachable": Redis's error names its address (and
+// what else the network told us), which stays in the server log and on
+// the admin health page (adminHealth).
 func (s *server) serveHealth(w http.ResponseWriter, r *http.Request) bool {
 	if s.limits == nil || r.URL.Path != "/healthz" || r.Method != http.MethodGet {
 		return false
 	}
 	mode, reason := s.limits.a.Status()
+	if reason != "" {
+		reason = "Redis unreachable" // the only reason Status gives; never its detail
+	}
 	body, _ := json.Marshal(struct {
 		Status       string `json:"status"`
 		Limits       string `json:"limits"`
@@ -172,6 +179,27 @@ func (s *server) serveHealth(w http.ResponseWriter, r *http.Request) bool {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(append(body, '\n'))
 	return true
+}
+
+// adminHealth is the admin API's health source: the routing targets of
+// the bridge served now (health) and where the limits are kept, with the
+// whole reason (admin.LimitsSource).
+func (s *server) adminHealth() admin.HealthSource {
+	return healthWithLimits{s.health(), s.limits}
+}
+
+// healthWithLimits adds the limits' state to a health source.
+type healthWithLimits struct {
+	admin.HealthSource
+	l *limits // nil when off
+}
+
+// Limits implements admin.LimitsSource.
+func (h healthWithLimits) Limits() (mode, reason string) {
+	if h.l == nil {
+		return "", ""
+	}
+	return h.l.a.Status()
 }
 
 // keyBudgets is the keys' spend against their budgets for the key_budget

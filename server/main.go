@@ -218,7 +218,7 @@ func (s *server) serve(ctx context.Context) error {
 			return ids
 		}})
 	s.ui.Configure(cfg.AdminKey, envs)
-	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.AllPrices()).SetSession(s.ui.Authorized).SetHealth(s.health()).SetCache(s.cacheAdmin()))
+	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.AllPrices()).SetSession(s.ui.Authorized).SetHealth(s.adminHealth()).SetCache(s.cacheAdmin()))
 	defer func() { s.cur.Load().Close() }()
 
 	srv := &http.Server{
@@ -324,7 +324,7 @@ func (s *server) reload(why string) {
 	}
 	s.reloadLimits(cfg)
 	s.ui.Configure(cfg.AdminKey, envs)
-	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.AllPrices()).SetSession(s.ui.Authorized).SetHealth(s.health()).SetCache(s.cacheAdmin()))
+	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.AllPrices()).SetSession(s.ui.Authorized).SetHealth(s.adminHealth()).SetCache(s.cacheAdmin()))
 	s.obs.reload(cfg)
 	old := s.cur.Swap(b)
 	old.Close() // idle connections only; streams in flight finish on it
@@ -344,9 +344,14 @@ func (s *server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.ui.ServeHTTP(w, r) // the admin web UI; /admin/api/… stays the API
 		return
 	}
-	if s.ui != nil && r.URL.Path == "/admin/api/live" && s.ui.Authorized(r) {
-		s.obs.live.ServeHTTP(w, r) // the UI's session opens the live feed as the admin key does
-		return
+	if s.ui != nil && r.URL.Path == "/admin/api/live" {
+		// The UI's session opens the live feed as the admin key does; the
+		// feed ends when the session does (sign-out, expiry, new admin key).
+		if ctx, cancel, ok := s.ui.Session(r); ok {
+			defer cancel()
+			s.obs.live.ServeHTTP(w, r.WithContext(ctx))
+			return
+		}
 	}
 	if s.obs.serveHTTP(w, r) { // /metrics, /admin/api/live
 		return

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -38,6 +39,13 @@ type observability struct {
 	metricsSrv   *http.Server                 // on LLMBRIDGE_METRICS_ADDR
 	keyLabels    bool
 	metricsAddr  string
+
+	// The admin key's era: feeds opened with a key stop when it changes,
+	// as the UI's sessions do. Set by setRoutes (start and reloads, one
+	// at a time).
+	adminDigest [32]byte
+	adminEra    context.Context
+	endEra      context.CancelFunc
 }
 
 // newObservability builds the observers and handlers from cfg, reading
@@ -70,9 +78,12 @@ func newObservability(cfg *Config, reqlog *requestlog.Writer, uw *usage.Writer, 
 			return nil, fmt.Errorf("LLMBRIDGE_METRICS_ADDR: %w", err)
 		}
 		mux := http.NewServeMux()
-		var h http.Handler = o.metrics.Handler()
+		// Without a token the listener is open to whoever reaches its
+		// address, but a loopback one still refuses foreign Host names
+		// (DNS rebinding).
+		h := metrics.GuardHost(o.metrics.Handler())
 		if cfg.MetricsToken != "" {
-			h = metrics.Guard(h, cfg.MetricsToken)
+			h = metrics.Guard(o.metrics.Handler(), cfg.MetricsToken)
 		}
 		mux.Handle("GET /metrics", h)
 		o.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -97,8 +108,26 @@ func (o *observability) setRoutes(cfg *Config) {
 		h := metrics.Guard(o.metrics.Handler(), cfg.MetricsToken)
 		o.metricsRoute.Store(&h)
 	}
-	l := adminOnly(cfg.AdminKey, o.live)
+	if d := sha256.Sum256([]byte(cfg.AdminKey)); o.endEra == nil || d != o.adminDigest {
+		if o.endEra != nil {
+			o.endEra() // a rotated admin key also ends the feeds the old one opened
+		}
+		o.adminDigest = d
+		o.adminEra, o.endEra = context.WithCancel(context.Background())
+	}
+	l := adminOnly(cfg.AdminKey, until(o.adminEra, o.live))
 	o.liveRoute.Store(&l)
+}
+
+// until serves h with a request context that also ends when ctx does.
+func until(ctx context.Context, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		stop := context.AfterFunc(ctx, cancel)
+		defer stop()
+		h.ServeHTTP(w, r.WithContext(rctx))
+	})
 }
 
 // options are the observers every Bridge gets.
@@ -149,6 +178,9 @@ func (o *observability) reload(cfg *Config) {
 
 // close stops the metrics listener and the alert loop.
 func (o *observability) close() {
+	if o.endEra != nil {
+		o.endEra()
+	}
 	if o.metricsSrv != nil {
 		_ = o.metricsSrv.Close()
 	}

@@ -68,6 +68,9 @@ func startServer(t *testing.T, environ []string) *instance {
 func (in *instance) do(t *testing.T, method, path, key, body string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, "http://"+in.addr+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}

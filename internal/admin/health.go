@@ -16,6 +16,25 @@ type HealthSource interface {
 	Health() []llmbridge.TargetHealth
 }
 
+// LimitsSource is implemented by a HealthSource that also knows where the
+// key limits are kept; GET /admin/api/health then shows it in Limits,
+// with the whole reason (Redis's error, which may name its address). The
+// unauthenticated /healthz says only that Redis is unreachable. Limits
+// must be safe for concurrent use; an empty mode means the limits are off.
+type LimitsSource interface {
+	Limits() (mode, reason string)
+}
+
+// LimitsHealth is where the key limits are kept, as the admin health page
+// shows it.
+type LimitsHealth struct {
+	// Mode is "in-process", "redis", or "per-instance" while Redis is
+	// unreachable.
+	Mode string `json:"mode"`
+	// Reason says why, when Mode is not what was configured.
+	Reason string `json:"reason,omitempty"`
+}
+
 // HealthFunc adapts a function to a HealthSource.
 type HealthFunc func() []llmbridge.TargetHealth
 
@@ -29,6 +48,9 @@ type HealthPage struct {
 	// Cache is the response cache's size and hit ratio; absent when the
 	// cache is off.
 	Cache *CacheStats `json:"cache,omitempty"`
+	// Limits is where the key limits are kept; absent when they are off
+	// or the source does not say (LimitsSource).
+	Limits *LimitsHealth `json:"limits,omitempty"`
 }
 
 // SetHealth makes GET /admin/api/health list src's targets (nil: the
@@ -54,6 +76,11 @@ func (a *API) serveHealth(w http.ResponseWriter, r *http.Request) {
 	page := HealthPage{Targets: a.healthSrc.Health()}
 	if a.cacheSrc != nil {
 		page.Cache = cacheStats(a.cacheSrc)
+	}
+	if ls, ok := a.healthSrc.(LimitsSource); ok {
+		if mode, reason := ls.Limits(); mode != "" {
+			page.Limits = &LimitsHealth{Mode: mode, Reason: reason}
+		}
 	}
 	if page.Targets == nil {
 		page.Targets = []llmbridge.TargetHealth{}

@@ -56,3 +56,37 @@ func TestHealthEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// limitsSource is a HealthSource that also reports the limits' state.
+type limitsSource struct {
+	HealthFunc
+	mode, reason string
+}
+
+func (l limitsSource) Limits() (string, string) { return l.mode, l.reason }
+
+// TestHealthShowsTheLimitsWholeReason: the admin health page shows where
+// the limits are kept with Redis's whole error (the unauthenticated
+// /healthz says only "unreachable"), and nothing when they are off.
+func TestHealthShowsTheLimitsWholeReason(t *testing.T) {
+	targets := HealthFunc(func() []llmbridge.TargetHealth { return nil })
+	for _, tc := range []struct {
+		src  HealthSource
+		want string
+	}{
+		{limitsSource{targets, "per-instance", "Redis unreachable: dial tcp 10.0.0.9:6379: connect: connection refused"},
+			`"limits":{"mode":"per-instance","reason":"Redis unreachable: dial tcp 10.0.0.9:6379: connect: connection refused"}`},
+		{limitsSource{targets, "redis", ""}, `"limits":{"mode":"redis"}`},
+		{limitsSource{targets, "", ""}, ""},
+		{targets, ""},
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/admin/api/health", nil)
+		req.Header.Set("Authorization", "Bearer admin-secret")
+		NewAPI(nil, "admin-secret").SetHealth(tc.src).ServeHTTP(rec, req)
+		body := rec.Body.String()
+		if rec.Code != 200 || tc.want != "" && !strings.Contains(body, tc.want) || tc.want == "" && strings.Contains(body, `"limits"`) {
+			t.Errorf("%d %s, want %s", rec.Code, body, tc.want)
+		}
+	}
+}

@@ -134,9 +134,11 @@ func (a *Alerter) Configure(cfg Config) error {
 // End counts a finished request into its provider's window: whether it
 // failed upstream (every metrics.ErrorKind but 4xx, the client's own
 // mistakes) and a stream's time to first token. Requests that were never
-// routed, or whose client went away, are not counted.
+// routed, whose client went away, or that were refused before their
+// caller was known (Unauthenticated: anyone can send those, so they are
+// neither traffic nor failures of a provider) are not counted.
 func (a *Alerter) End(r llmbridge.UsageRecord) {
-	if r.Provider == "" || r.Status == llmbridge.StatusClientClosedRequest {
+	if r.Provider == "" || r.Unauthenticated || r.Status == llmbridge.StatusClientClosedRequest {
 		return
 	}
 	kind := metrics.ErrorKind(&r)

@@ -156,6 +156,30 @@ func TestClientErrorsAndCancelsAreNotFailures(t *testing.T) {
 	}
 }
 
+// TestUnauthenticatedAreNeitherTrafficNorFailures: requests refused
+// before their caller was known (401 wrong key, 429 throttled source)
+// count neither towards min_requests nor as failures, even if a record
+// named a provider: anyone can send them.
+func TestUnauthenticatedAreNeitherTrafficNorFailures(t *testing.T) {
+	h := newHook(t)
+	a := mustNew(t, Config{Webhooks: []Webhook{{Name: "h", URL: h.URL}},
+		Rules: []Rule{{Name: "r", Kind: KindErrorRate, Above: "40%", MinRequests: 2}}}, Options{})
+	a.End(rec("openai", 503))
+	for range 50 {
+		a.End(llmbridge.UsageRecord{Format: "chat", Status: 401, ErrorCode: "invalid_api_key", Unauthenticated: true})
+		a.End(llmbridge.UsageRecord{Provider: "openai", Format: "chat", Status: 429, Unauthenticated: true})
+	}
+	a.Evaluate(context.Background())
+	if got := h.take(); len(got) != 0 {
+		t.Fatalf("refused requests counted: %v", got)
+	}
+	a.End(rec("openai", 200))
+	a.Evaluate(context.Background())
+	if got := h.take(); len(got) != 1 || got[0]["value"] != "50%" || !strings.Contains(got[0]["message"].(string), "(1 of 2)") {
+		t.Fatalf("after one more served request: %v", got)
+	}
+}
+
 func TestTTFTP95(t *testing.T) {
 	h := newHook(t)
 	a := mustNew(t, Config{Webhooks: []Webhook{{Name: "h", URL: h.URL}},

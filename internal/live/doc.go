@@ -13,5 +13,7 @@
 // subscriber whose buffer is full is dropped (its channel closed, and an
 // HTTP subscriber gets a last "dropped" event), so a slow consumer never
 // slows the request path. With no subscribers a record costs one atomic
-// load.
+// load. Requests refused before their caller was known
+// (llmbridge.UsageRecord.Unauthenticated: no key, a wrong one, a throttled
+// source) are not published; metrics count them.
 package live

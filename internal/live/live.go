@@ -112,15 +112,18 @@ func (h *Hub) DroppedSubscribers() int64 { return h.dropped.Load() }
 
 // Start publishes a "start" event for a routed request.
 func (h *Hub) Start(r llmbridge.UsageRecord) {
-	if h.n.Load() == 0 {
+	if h.n.Load() == 0 || r.Unauthenticated {
 		return
 	}
 	h.publish(Event{Name: "start", Data: h.encode("start", r)})
 }
 
-// End publishes an "end" event with the finished record.
+// End publishes an "end" event with the finished record. Records of
+// requests refused before their caller was known (Unauthenticated) are
+// not published: anyone can send them, thousands a second, and they
+// would drown the feed (metrics count them instead).
 func (h *Hub) End(r llmbridge.UsageRecord) {
-	if h.n.Load() == 0 {
+	if h.n.Load() == 0 || r.Unauthenticated {
 		return
 	}
 	h.publish(Event{Name: "end", Data: h.encode("end", r)})

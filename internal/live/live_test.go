@@ -306,6 +306,33 @@ func TestNoSubscribersNoWork(t *testing.T) {
 	}
 }
 
+// TestUnauthenticatedRecordsAreNotPublished: a request refused before its
+// caller was known (no key, a wrong one, a throttled source) never reaches
+// the feed; the authenticated request after it does, first.
+func TestUnauthenticatedRecordsAreNotPublished(t *testing.T) {
+	hub := New(Options{Buffer: 8})
+	sub := hub.Subscribe()
+	defer sub.Close()
+	for _, status := range []int{http.StatusUnauthorized, http.StatusTooManyRequests} {
+		refused := llmbridge.UsageRecord{RequestID: "refused", Method: "POST", Path: "/v1/chat/completions", Format: "chat",
+			Status: status, ErrorCode: "invalid_api_key", Unauthenticated: true}
+		hub.Start(refused) // not called by the Bridge for them; refused all the same
+		hub.End(refused)
+	}
+	hub.End(llmbridge.UsageRecord{RequestID: "served", Format: "chat", Provider: "p", Model: "p/m", UpstreamModel: "m", Status: 200})
+	select {
+	case ev := <-sub.C:
+		if !strings.Contains(string(ev.Data), `"request_id":"served"`) {
+			t.Errorf("first event %s %s, want the served request's end", ev.Name, ev.Data)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event")
+	}
+	if n := len(sub.C); n != 0 {
+		t.Errorf("%d more events", n)
+	}
+}
+
 func TestFeedRefusesOtherMethods(t *testing.T) {
 	rec := httptest.NewRecorder()
 	New(Options{}).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/admin/api/live", nil))

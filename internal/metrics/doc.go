@@ -13,6 +13,7 @@
 //	llmbridge_upstream_errors_total{provider,kind}                   kind: connect|timeout|4xx|429|5xx|stream_cut
 //	llmbridge_retries_total{provider}
 //	llmbridge_active_requests{format,stream}
+//	llmbridge_unauthenticated_requests_total{status}                 refused before the caller was known: 401, 429
 //	llmbridge_request_log_dropped_total, llmbridge_usage_queue_records (when their sources are given)
 //	llmbridge_key_requests_total{key_id,status_class}, llmbridge_key_tokens_total{key_id,type},
 //	llmbridge_key_cost_usd_total{key_id}                             only with Options.KeyLabels

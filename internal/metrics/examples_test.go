@@ -107,7 +107,8 @@ func TestDashboardAndRulesUseExportedSeries(t *testing.T) {
 	}
 	for _, want := range []string{"llmbridge_requests_total", "llmbridge_request_duration_seconds", "llmbridge_time_to_first_token_seconds",
 		"llmbridge_tokens_total", "llmbridge_cost_usd_total", "llmbridge_upstream_errors_total", "llmbridge_retries_total",
-		"llmbridge_active_requests", "llmbridge_request_log_dropped_total", "llmbridge_usage_queue_records", "llmbridge_key_requests_total"} {
+		"llmbridge_active_requests", "llmbridge_request_log_dropped_total", "llmbridge_usage_queue_records", "llmbridge_key_requests_total",
+		"llmbridge_unauthenticated_requests_total"} {
 		if !names[want] {
 			t.Errorf("%s is not exported", want)
 		}

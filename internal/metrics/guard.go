@@ -5,15 +5,26 @@ import (
 	"crypto/subtle"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 )
 
+// refusedLoopback is the answer to a caller without a token that is not
+// a loopback client naming a loopback host. One text for both cases: a
+// rebinding page learns nothing from which rule refused it.
+const refusedLoopback = "metrics are served without a token only to loopback clients that name a loopback host " +
+	"(127.0.0.1, [::1] or localhost): set LLMBRIDGE_METRICS_TOKEN to scrape under another name or from elsewhere"
+
 // Guard serves h only to callers allowed to read metrics. With a token,
 // a request must carry "Authorization: Bearer <token>" (compared in
-// constant time) and is refused with 401 otherwise, from any address.
-// Without a token only loopback clients (127.0.0.0/8, ::1) are served;
-// others get 403. A reverse proxy on the same host looks like a loopback
-// client: set a token when one is in front of the bridge.
+// constant time) and is refused with 401 otherwise, from any address and
+// under any Host. Without a token only loopback clients (127.0.0.0/8,
+// ::1) whose Host header names a loopback host (LoopbackHost) are served;
+// others get 403. The Host rule is what stops DNS rebinding: a page on
+// evil.example whose name re-resolves to 127.0.0.1 makes the browser a
+// loopback client, but its requests still say "Host: evil.example". A
+// reverse proxy on the same host looks like a loopback client: set a
+// token when one is in front of the bridge.
 func Guard(h http.Handler, token string) http.Handler {
 	var digest *[32]byte
 	if token != "" {
@@ -26,12 +37,49 @@ func Guard(h http.Handler, token string) http.Handler {
 		case digest != nil && !bearerMatches(r, digest):
 			w.Header().Set("WWW-Authenticate", `Bearer realm="llmbridge-metrics"`)
 			http.Error(w, "metrics need the metrics token (LLMBRIDGE_METRICS_TOKEN) as a Bearer token", http.StatusUnauthorized)
-		case digest == nil && !isLoopback(r.RemoteAddr):
-			http.Error(w, "metrics are served to loopback clients only: set LLMBRIDGE_METRICS_TOKEN to scrape from elsewhere", http.StatusForbidden)
+		case digest == nil && (!isLoopback(r.RemoteAddr) || !LoopbackHost(r.Host)):
+			http.Error(w, refusedLoopback, http.StatusForbidden)
 		default:
 			h.ServeHTTP(w, r)
 		}
 	})
+}
+
+// GuardHost serves h to any caller, except that a request that arrived
+// on a loopback address (the connection's local address, as the server
+// records it in http.LocalAddrContextKey) must name a loopback host, as
+// Guard's loopback rule asks, and gets Guard's 403 otherwise. It is for
+// a metrics listener of its own without a token: one the operator opened
+// on a network address stays open to that network, and one on loopback
+// cannot be read by a web page through DNS rebinding.
+func GuardHost(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && isLoopback(a.String()) && !LoopbackHost(r.Host) {
+			http.Error(w, refusedLoopback, http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// LoopbackHost reports whether host, a Host header with or without a
+// port, names this machine in a way no DNS answer can change: "localhost"
+// (any case) or a loopback IP literal (127.0.0.0/8, [::1], ::ffff:127.x).
+// Subdomains of localhost ("app.localhost") are refused: browsers resolve
+// them to loopback, but other clients may ask DNS, which an attacker
+// answers. An empty host is refused too.
+func LoopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else if len(host) > 2 && host[0] == '[' && host[len(host)-1] == ']' {
+		host = host[1 : len(host)-1]
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Zone() == "" && ip.Unmap().IsLoopback()
 }
 
 func bearerMatches(r *http.Request, digest *[32]byte) bool {

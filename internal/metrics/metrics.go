@@ -56,6 +56,8 @@ type Metrics struct {
 	active                      *prometheus.GaugeVec
 	cacheRequests, cacheSaved   *prometheus.CounterVec
 	keyRequests, keyTokens, key *prometheus.CounterVec
+	unauth                      *prometheus.CounterVec
+	unauthByStatus              map[int]prometheus.Counter // 401 and 429, resolved up front
 
 	mu     sync.RWMutex
 	series map[seriesKey]*series // by provider, admitted model, format
@@ -128,6 +130,14 @@ func New(o Options) *Metrics {
 		Help: "Cost in USD the response cache's hits saved: the price of the cached answers' tokens."},
 		[]string{"provider", "model"})
 	m.reg.MustRegister(m.cacheRequests, m.cacheSaved)
+	m.unauth = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_unauthenticated_requests_total",
+		Help: "Requests refused before the caller was known, by status: 401 (no key or a wrong one), 429 (a source throttled after failed keys). Not counted in llmbridge_requests_total."},
+		[]string{"status"})
+	m.unauthByStatus = map[int]prometheus.Counter{}
+	for _, st := range []int{http.StatusUnauthorized, http.StatusTooManyRequests} {
+		m.unauthByStatus[st] = m.unauth.WithLabelValues(strconv.Itoa(st)) // exported at 0 from the start, for rate()
+	}
+	m.reg.MustRegister(m.unauth)
 	m.reg.MustRegister(m.requests, m.duration, m.ttft, m.tokens, m.cost, m.errors, m.retries, m.active,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if o.KeyLabels {
@@ -175,8 +185,19 @@ func (m *Metrics) FirstByte(r llmbridge.UsageRecord) {
 // End counts a finished request: its status, duration, tokens, cost,
 // upstream error and retries, and ends it being active if it was
 // routed. (A request is routed, and Start called, exactly when its record
-// names a provider.)
+// names a provider.) A request refused before its caller was known
+// (Unauthenticated) counts only in llmbridge_unauthenticated_requests_total:
+// anyone can send those by the thousand, and they must not drown the
+// rates and latencies of the traffic the bridge serves.
 func (m *Metrics) End(r llmbridge.UsageRecord) {
+	if r.Unauthenticated {
+		if c := m.unauthByStatus[r.Status]; c != nil {
+			c.Inc()
+		} else {
+			m.unauth.WithLabelValues(statusLabel(r.Status)).Inc()
+		}
+		return
+	}
 	if r.Provider != "" {
 		m.active.WithLabelValues(r.Format, strconv.FormatBool(r.Stream)).Dec()
 	}
@@ -241,6 +262,15 @@ func byClass(list *[6]prometheus.Counter, status int) prometheus.Counter {
 		return list[class]
 	}
 	return nil
+}
+
+// statusLabel is an HTTP status as a label value, "other" outside
+// 100…599, so the label stays bounded whatever a record holds.
+func statusLabel(status int) string {
+	if status < 100 || status > 599 {
+		return "other"
+	}
+	return strconv.Itoa(status)
 }
 
 // statusClass is "2xx" for 200 …; 499 (client went away) is "4xx".

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
 	"github.com/llmbridge/llmbridge/internal/usage"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 )
@@ -295,22 +297,63 @@ func TestErrorKind(t *testing.T) {
 	}
 }
 
+// TestUnauthenticatedCountedApart: requests refused before the caller was
+// known count in llmbridge_unauthenticated_requests_total by status, and
+// nowhere else: not in the requests, durations or active gauge of the
+// traffic served, whatever their format.
+func TestUnauthenticatedCountedApart(t *testing.T) {
+	m := New(Options{KeyLabels: true})
+	for range 3 {
+		m.End(llmbridge.UsageRecord{Format: "chat", Method: "POST", Path: "/v1/chat/completions", Status: 401, ErrorCode: "invalid_api_key", Unauthenticated: true})
+	}
+	m.End(llmbridge.UsageRecord{Format: "messages", Status: 429, ErrorCode: "rate_limit_exceeded", Unauthenticated: true})
+	m.End(llmbridge.UsageRecord{Format: "chat", Status: 1000, Unauthenticated: true}) // nonsense stays bounded
+	const expected = `
+# HELP llmbridge_unauthenticated_requests_total Requests refused before the caller was known, by status: 401 (no key or a wrong one), 429 (a source throttled after failed keys). Not counted in llmbridge_requests_total.
+# TYPE llmbridge_unauthenticated_requests_total counter
+llmbridge_unauthenticated_requests_total{status="401"} 3
+llmbridge_unauthenticated_requests_total{status="429"} 1
+llmbridge_unauthenticated_requests_total{status="other"} 1
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(expected), "llmbridge_unauthenticated_requests_total"); err != nil {
+		t.Error(err)
+	}
+	for name, c := range map[string]prometheus.Collector{"requests": m.requests, "duration": m.duration, "active": m.active, "key requests": m.keyRequests} {
+		if n := testutil.CollectAndCount(c); n != 0 {
+			t.Errorf("%s: %d series, want none", name, n)
+		}
+	}
+}
+
 func TestGuard(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "metrics") })
 	for _, c := range []struct {
-		name, token, remote, auth string
-		want                      int
+		name, token, remote, host, auth string
+		want                            int
 	}{
-		{"loopback without token", "", "127.0.0.1:5000", "", 200},
-		{"ipv6 loopback", "", "[::1]:5000", "", 200},
-		{"remote without token", "", "192.0.2.7:5000", "", 403},
-		{"token required from loopback too", "s3cret", "127.0.0.1:5000", "", 401},
-		{"wrong token", "s3cret", "192.0.2.7:5000", "Bearer nope", 401},
-		{"right token from anywhere", "s3cret", "192.0.2.7:5000", "Bearer s3cret", 200},
-		{"not a bearer", "s3cret", "192.0.2.7:5000", "Basic s3cret", 401},
+		{"loopback without token", "", "127.0.0.1:5000", "127.0.0.1:1219", "", 200},
+		{"ipv6 loopback", "", "[::1]:5000", "[::1]:1219", "", 200},
+		{"remote without token", "", "192.0.2.7:5000", "192.0.2.1:1219", "", 403},
+		{"token required from loopback too", "s3cret", "127.0.0.1:5000", "127.0.0.1:1219", "", 401},
+		{"wrong token", "s3cret", "192.0.2.7:5000", "bridge.example", "Bearer nope", 401},
+		{"right token from anywhere", "s3cret", "192.0.2.7:5000", "bridge.example", "Bearer s3cret", 200},
+		{"right token under any host", "s3cret", "127.0.0.1:5000", "evil.example", "Bearer s3cret", 200},
+		{"not a bearer", "s3cret", "192.0.2.7:5000", "bridge.example", "Basic s3cret", 401},
+		// DNS rebinding: the browser is a loopback client, but the Host
+		// is the attacker's name.
+		{"rebinding: loopback client, foreign host", "", "127.0.0.1:5000", "evil.example:1219", "", 403},
+		{"rebinding without port", "", "127.0.0.1:5000", "evil.example", "", 403},
+		{"rebinding, ipv6 client", "", "[::1]:5000", "evil.example", "", 403},
+		{"localhost subdomain", "", "127.0.0.1:5000", "evil.localhost:1219", "", 403},
+		{"name that starts like loopback", "", "127.0.0.1:5000", "127.0.0.1.evil.example", "", 403},
+		{"no host", "", "127.0.0.1:5000", "", "", 403},
+		{"localhost", "", "127.0.0.1:5000", "localhost:1219", "", 200},
+		{"localhost in capitals, no port", "", "127.0.0.1:5000", "LOCALHOST", "", 200},
+		{"other 127/8 address", "", "127.0.0.1:5000", "127.8.9.10", "", 200},
+		{"ipv6 literal without port", "", "[::1]:5000", "[::1]", "", 200},
 	} {
 		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-		req.RemoteAddr = c.remote
+		req.RemoteAddr, req.Host = c.remote, c.host
 		if c.auth != "" {
 			req.Header.Set("Authorization", c.auth)
 		}
@@ -321,6 +364,36 @@ func TestGuard(t *testing.T) {
 		}
 		if strings.Contains(rec.Body.String(), "s3cret") {
 			t.Errorf("%s: the token appears in the answer", c.name)
+		}
+	}
+}
+
+// TestGuardHost: a metrics listener of its own without a token serves any
+// client on a network address, but on loopback only requests that name a
+// loopback host (DNS rebinding).
+func TestGuardHost(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "metrics") })
+	for _, c := range []struct {
+		name, local, host string
+		want              int
+	}{
+		{"loopback listener, loopback host", "127.0.0.1:9464", "127.0.0.1:9464", 200},
+		{"loopback listener, localhost", "127.0.0.1:9464", "localhost:9464", 200},
+		{"loopback listener, foreign host", "127.0.0.1:9464", "evil.example:9464", 403},
+		{"ipv6 loopback listener, foreign host", "[::1]:9464", "evil.example", 403},
+		{"network listener, any host", "10.0.0.5:9464", "bridge.internal:9464", 200},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req.Host = c.host
+		local, err := net.ResolveTCPAddr("tcp", c.local)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req = req.WithContext(context.WithValue(req.Context(), http.LocalAddrContextKey, local))
+		rec := httptest.NewRecorder()
+		GuardHost(ok).ServeHTTP(rec, req)
+		if rec.Code != c.want {
+			t.Errorf("%s: %d, want %d", c.name, rec.Code, c.want)
 		}
 	}
 }

@@ -12,7 +12,9 @@
 // SameSite=Strict cookie, Secure over TLS, expiring); Handler.Authorized
 // is the check the admin API accepts besides the bearer admin key, and it
 // demands the session's CSRF token (the X-CSRF-Token header) on every
-// state-changing call. Every response carries a Content-Security-Policy
+// state-changing call. Handler.Session is that check for a response that
+// lasts (the live feed): its context ends with the session — sign-out,
+// expiry, a changed admin key — so no stream outlives it. Every response carries a Content-Security-Policy
 // without inline scripts, X-Frame-Options: DENY and Referrer-Policy:
 // no-referrer.
 package ui

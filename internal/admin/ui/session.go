@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -26,6 +27,11 @@ const maxSessions = 1000
 type session struct {
 	expires time.Time
 	csrf    string
+	// ctx is done once the session ends: taken out of the store (sign-out,
+	// a changed admin key, eviction, expiry noticed) or its TTL passed.
+	// Responses that outlast a request (the live feed) stop with it.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // sessions are the signed-in browsers. Safe for concurrent use.
@@ -53,11 +59,14 @@ func (s *sessions) create() (value string, expires time.Time) {
 	value = token()
 	now := s.now()
 	expires = now.Add(s.ttl)
+	// The TTL on the real clock: expiry must end the session's streams
+	// even when no request comes to notice it.
+	ctx, cancel := context.WithTimeout(context.Background(), s.ttl)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, v := range s.m {
 		if !now.Before(v.expires) {
-			delete(s.m, k)
+			s.drop(k)
 		}
 	}
 	if len(s.m) >= maxSessions {
@@ -68,10 +77,19 @@ func (s *sessions) create() (value string, expires time.Time) {
 				oldest, first = k, false
 			}
 		}
-		delete(s.m, oldest)
+		s.drop(oldest)
 	}
-	s.m[sha256.Sum256([]byte(value))] = session{expires: expires, csrf: token()}
+	s.m[sha256.Sum256([]byte(value))] = session{expires: expires, csrf: token(), ctx: ctx, cancel: cancel}
 	return value, expires
+}
+
+// drop ends the session id: it leaves the store and its context is
+// cancelled. s.mu is held.
+func (s *sessions) drop(id [32]byte) {
+	if se, ok := s.m[id]; ok {
+		se.cancel()
+		delete(s.m, id)
+	}
 }
 
 // lookup returns the live session whose cookie r carries.
@@ -85,7 +103,7 @@ func (s *sessions) lookup(r *http.Request) (session, bool) {
 	defer s.mu.Unlock()
 	se, ok := s.m[id]
 	if ok && !s.now().Before(se.expires) {
-		delete(s.m, id)
+		s.drop(id)
 		return session{}, false
 	}
 	return se, ok
@@ -95,7 +113,7 @@ func (s *sessions) lookup(r *http.Request) (session, bool) {
 func (s *sessions) end(r *http.Request) {
 	if c, err := r.Cookie(CookieName); err == nil {
 		s.mu.Lock()
-		delete(s.m, sha256.Sum256([]byte(c.Value)))
+		s.drop(sha256.Sum256([]byte(c.Value)))
 		s.mu.Unlock()
 	}
 }
@@ -103,7 +121,9 @@ func (s *sessions) end(r *http.Request) {
 // clear ends every session (the admin key changed).
 func (s *sessions) clear() {
 	s.mu.Lock()
-	clear(s.m)
+	for id := range s.m {
+		s.drop(id)
+	}
 	s.mu.Unlock()
 }
 

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
@@ -129,14 +130,38 @@ func (h *Handler) state() (*[32]byte, map[string]string) {
 // such requests as it accepts the bearer admin key. It is false while
 // the UI is off.
 func (h *Handler) Authorized(r *http.Request) bool {
+	_, ok := h.authorized(r)
+	return ok
+}
+
+// Session is Authorized for a response that lasts: for an authorized r
+// it returns a context derived from r's that is also cancelled when the
+// session ends — sign-out, expiry, a changed admin key (Configure), or
+// the session being evicted by newer ones. Serving with it, a stream the
+// session opened (the live feed) stops with the session instead of
+// outliving it. The caller must call cancel when done; ctx and cancel
+// are nil when ok is false.
+func (h *Handler) Session(r *http.Request) (ctx context.Context, cancel context.CancelFunc, ok bool) {
+	se, ok := h.authorized(r)
+	if !ok {
+		return nil, nil, false
+	}
+	ctx, cancelReq := context.WithCancel(r.Context())
+	// Runs at once if the session ended since the lookup.
+	stop := context.AfterFunc(se.ctx, cancelReq)
+	return ctx, func() { stop(); cancelReq() }, true
+}
+
+// authorized returns r's session when Authorized would report true.
+func (h *Handler) authorized(r *http.Request) (session, bool) {
 	if d, _ := h.state(); d == nil {
-		return false
+		return session{}, false
 	}
 	se, ok := h.sessions.lookup(r)
-	if !ok {
-		return false
+	if !ok || !safeMethod(r.Method) && !csrfOK(se, r.Header.Get(CSRFHeader)) {
+		return session{}, false
 	}
-	return safeMethod(r.Method) || csrfOK(se, r.Header.Get(CSRFHeader))
+	return se, true
 }
 
 // ServeHTTP implements http.Handler for /admin and /admin/… except

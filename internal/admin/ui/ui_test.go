@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -309,6 +310,119 @@ func TestSessionsExpireAndEndWhenTheAdminKeyChanges(t *testing.T) {
 	if resp, _ := do(t, c, http.MethodGet, f.srv.URL+"/admin/", nil, nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("UI off: %d, want 404", resp.StatusCode)
 	}
+}
+
+// TestSessionContextEndsWithTheSession: the context Session gives a
+// long response (the live feed) ends when its session does — sign-out, a
+// changed admin key, expiry — or when the request does; the same key
+// configured again keeps it.
+func TestSessionContextEndsWithTheSession(t *testing.T) {
+	serve := func(h *Handler, r *http.Request) *http.Response {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Result()
+	}
+	// signIn returns a GET of the live feed carrying a new session's
+	// cookie, and the session's CSRF token.
+	signIn := func(t *testing.T, h *Handler) (*http.Request, string) {
+		t.Helper()
+		r := httptest.NewRequest(http.MethodPost, "/admin/login", strings.NewReader("key="+adminKey))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		cookies := serve(h, r).Cookies()
+		if len(cookies) != 1 {
+			t.Fatalf("sign-in set %v", cookies)
+		}
+		page := httptest.NewRequest(http.MethodGet, "/admin/live", nil)
+		page.AddCookie(cookies[0])
+		body, _ := io.ReadAll(serve(h, page).Body)
+		m := csrfMeta.FindSubmatch(body)
+		if m == nil {
+			t.Fatal("no CSRF token")
+		}
+		feed := httptest.NewRequest(http.MethodGet, "/admin/api/live", nil)
+		feed.AddCookie(cookies[0])
+		return feed, string(m[1])
+	}
+	open := func(t *testing.T, h *Handler, r *http.Request) context.Context {
+		t.Helper()
+		ctx, cancel, ok := h.Session(r)
+		if !ok {
+			t.Fatal("the session is not authorized")
+		}
+		t.Cleanup(cancel)
+		if ctx.Err() != nil {
+			t.Fatal("the context ended at once")
+		}
+		return ctx
+	}
+	ends := func(t *testing.T, ctx context.Context, what string) {
+		t.Helper()
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the session's context outlived %s", what)
+		}
+	}
+	newHandler := func(ttl time.Duration) *Handler {
+		h := New(Options{Logger: slog.New(slog.DiscardHandler), SessionTTL: ttl})
+		h.Configure(adminKey, nil)
+		return h
+	}
+
+	t.Run("sign-out", func(t *testing.T) {
+		h := newHandler(0)
+		feed, csrf := signIn(t, h)
+		ctx := open(t, h, feed)
+		out := httptest.NewRequest(http.MethodPost, "/admin/logout", strings.NewReader("csrf="+csrf))
+		out.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		out.AddCookie(feed.Cookies()[0])
+		if resp := serve(h, out); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-out: %d", resp.StatusCode)
+		}
+		ends(t, ctx, "sign-out")
+		if _, _, ok := h.Session(feed); ok {
+			t.Error("authorized after sign-out")
+		}
+	})
+	t.Run("admin key change", func(t *testing.T) {
+		h := newHandler(0)
+		feed, _ := signIn(t, h)
+		ctx := open(t, h, feed)
+		other, _ := signIn(t, h)
+		otherCtx := open(t, h, other)
+		h.Configure(adminKey, map[string]string{"X": "y"}) // the same key: sessions stay
+		if ctx.Err() != nil || otherCtx.Err() != nil {
+			t.Fatal("re-configuring with the same key ended a session")
+		}
+		h.Configure("a-new-admin-key-0123456789", nil)
+		ends(t, ctx, "a changed admin key")
+		ends(t, otherCtx, "a changed admin key")
+	})
+	t.Run("expiry", func(t *testing.T) {
+		h := newHandler(50 * time.Millisecond)
+		feed, _ := signIn(t, h)
+		ends(t, open(t, h, feed), "its TTL") // no request comes to notice it
+	})
+	t.Run("request ends", func(t *testing.T) {
+		h := newHandler(0)
+		feed, _ := signIn(t, h)
+		rctx, cancel := context.WithCancel(context.Background())
+		ctx := open(t, h, feed.WithContext(rctx))
+		cancel()
+		ends(t, ctx, "its request")
+	})
+	t.Run("not authorized", func(t *testing.T) {
+		h := newHandler(0)
+		if _, _, ok := h.Session(httptest.NewRequest(http.MethodGet, "/admin/api/live", nil)); ok {
+			t.Error("authorized without a cookie")
+		}
+		feed, _ := signIn(t, h)
+		post := httptest.NewRequest(http.MethodPost, "/admin/api/live", nil)
+		post.AddCookie(feed.Cookies()[0])
+		if _, _, ok := h.Session(post); ok {
+			t.Error("a POST without the CSRF token is authorized")
+		}
+	})
 }
 
 func TestSignedInPagesHaveNavigationSignOutAndNoInlineCode(t *testing.T) {
