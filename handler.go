@@ -30,10 +30,25 @@ import (
 // embeddings and models, Anthropic's for messages).
 func (b *Bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", requestID(r.Header.Get("X-Request-Id")))
+	if b.cfg.hosts != nil && !b.cfg.hosts(r.Host) {
+		b.wrongHost(w, r)
+		return
+	}
 	if b.cfg.cors != nil && b.cors(w, r) {
 		return // a preflight, answered
 	}
 	b.mux.ServeHTTP(w, r)
+}
+
+// wrongHost answers a request for a Host WithHosts refuses, in the error
+// shape of the format its path names.
+func (b *Bridge) wrongHost(w http.ResponseWriter, r *http.Request) {
+	write := writeError
+	if strings.HasSuffix(strings.TrimSuffix(r.URL.Path, "/count_tokens"), "/messages") {
+		write = anthropicFormat{}.writeError
+	}
+	write(w, &APIError{Status: http.StatusForbidden, Type: ErrorTypeInvalidRequest, Code: "host_not_allowed",
+		Message: "This bridge answers only requests addressed to localhost or a loopback address: it runs without access keys."})
 }
 
 // routes builds the handler's mux: each client format's patterns, the

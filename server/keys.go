@@ -298,6 +298,7 @@ func keyCatalog(cfg *Config) keys.Catalog {
 	for _, m := range b.Models() {
 		c.Models = append(c.Models, m.ID)
 	}
+	c.Priced = func(model string) bool { return pricedOn(b, c.Prices, model) }
 	return c
 }
 

@@ -67,7 +67,7 @@ func (s *server) openLimits(ctx context.Context, cfg *Config) error {
 		return nil
 	}
 	o := keys.Options{AccessKeys: cfg.AccessKeys, Policies: cfg.KeyPolicies, Tokens: s.tokens, Prices: cfg.AllPrices(),
-		Replicas: cfg.ExpectedReplicas, Logger: s.log}
+		Replicas: cfg.ExpectedReplicas, Logger: s.log, Priced: s.priced}
 	if s.store != nil {
 		o.Store = keys.NewStore(s.store)
 	}

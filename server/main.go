@@ -97,6 +97,9 @@ type server struct {
 	cache  responseCache // the response cache's backend (cache.go)
 
 	ui *ui.Handler // the admin web UI under /admin/ (internal/admin/ui); on with the admin key
+
+	throttle *llmbridge.AuthThrottle      // failed keys by source, for every Bridge and the admin endpoints (guard.go)
+	prices   atomic.Pointer[usage.Prices] // the prices in force, for budgets (guard.go)
 }
 
 // environ returns the .env file overlaid with the real environment.
@@ -142,7 +145,12 @@ func (s *server) build(cfg *Config) (*llmbridge.Bridge, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := append(base, llmbridge.WithTokenCounter(s.tokens), llmbridge.WithUsageSink(s.reqlog.Record))
+	opts := append(base, llmbridge.WithTokenCounter(s.tokens), llmbridge.WithUsageSink(s.reqlog.Record), llmbridge.WithAuthThrottle(s.throttle))
+	if len(cfg.AccessKeys) == 0 {
+		// Anyone on this machine may call without a key; a page elsewhere
+		// whose name re-resolves to 127.0.0.1 must not (DNS rebinding).
+		opts = append(opts, llmbridge.WithHosts(llmbridge.LoopbackHost))
+	}
 	opts = append(opts, s.extras.options(context.Background(), cfg, s.opts.local, s.tokens, s.log)...)
 	opts = append(opts, s.cacheOptions(cfg)...) // cache.go
 	if s.usage != nil {
@@ -192,6 +200,8 @@ func (s *server) serve(ctx context.Context) error {
 		return err
 	}
 	defer s.closeUsage()
+	s.throttle = llmbridge.NewAuthThrottle(llmbridge.AuthThrottleOptions{TrustedProxies: cfg.Proxies})
+	s.setPrices(cfg.AllPrices())
 	if err := s.openLimits(ctx, cfg); err != nil {
 		return err
 	}
@@ -210,15 +220,12 @@ func (s *server) serve(ctx context.Context) error {
 		return err
 	}
 	s.cur.Store(b)
+	s.warnUnpricedKeys(cfg)
 	s.ui = ui.New(ui.Options{Logger: s.log, Store: func() string { return storeName(s.store) }, RequestLogDropped: s.reqlog.Dropped,
-		Models: func() (ids []string) {
-			for _, m := range s.cur.Load().Models() {
-				ids = append(ids, m.ID)
-			}
-			return ids
-		}})
+		Models: s.modelIDs, SignInFailed: s.throttle.Fail})
 	s.ui.Configure(cfg.AdminKey, envs)
-	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.AllPrices()).SetSession(s.ui.Authorized).SetHealth(s.adminHealth()).SetCache(s.cacheAdmin()))
+	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.AllPrices()).SetSession(s.ui.Authorized).SetHealth(s.adminHealth()).SetCache(s.cacheAdmin()).
+		SetModels(s.modelIDs, s.priced))
 	defer func() { s.cur.Load().Close() }()
 
 	srv := &http.Server{
@@ -322,17 +329,20 @@ func (s *server) reload(why string) {
 	if s.usage != nil {
 		s.usage.SetPrices(cfg.AllPrices())
 	}
+	s.setPrices(cfg.AllPrices())
 	s.reloadLimits(cfg)
 	s.ui.Configure(cfg.AdminKey, envs)
-	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.AllPrices()).SetSession(s.ui.Authorized).SetHealth(s.adminHealth()).SetCache(s.cacheAdmin()))
+	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.AllPrices()).SetSession(s.ui.Authorized).SetHealth(s.adminHealth()).SetCache(s.cacheAdmin()).
+		SetModels(s.modelIDs, s.priced))
 	s.obs.reload(cfg)
 	old := s.cur.Swap(b)
 	old.Close() // idle connections only; streams in flight finish on it
+	s.warnUnpricedKeys(cfg)
 	s.log.Info("configuration reloaded", "why", why, "models", len(b.Models()))
 }
 
-// serveHTTP sends /admin/ to the admin API and everything else to the
-// current Bridge.
+// serveHTTP sends /admin/ to the admin API and UI, /metrics to the
+// metrics, and everything else to the current Bridge.
 func (s *server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.serveHealth(w, r) { // /healthz with the limits' state (limits.go)
 		return
@@ -340,6 +350,18 @@ func (s *server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.serveProbe(w, r) { // /readyz
 		return
 	}
+	if keyChecked(r.URL.Path) {
+		s.throttled(w, r, http.HandlerFunc(s.serveAdmin)) // guard.go
+		return
+	}
+	done := s.life.track()
+	defer done()
+	s.cur.Load().ServeHTTP(w, r)
+}
+
+// serveAdmin serves the admin UI, the admin API, the live feed and
+// /metrics.
+func (s *server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	if p := r.URL.Path; s.ui != nil && (p == "/admin" || strings.HasPrefix(p, "/admin/") && !strings.HasPrefix(p, "/admin/api/")) {
 		s.ui.ServeHTTP(w, r) // the admin web UI; /admin/api/… stays the API
 		return
@@ -362,7 +384,7 @@ func (s *server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	done := s.life.track()
 	defer done()
-	s.cur.Load().ServeHTTP(w, r)
+	s.cur.Load().ServeHTTP(w, r) // /metrics on a listener of its own: the Bridge's 404
 }
 
 // openUsage opens the usage store and starts its writer, unless the

@@ -5,8 +5,9 @@ import (
 	"crypto/subtle"
 	"net"
 	"net/http"
-	"net/netip"
 	"strings"
+
+	"github.com/llmbridge/llmbridge"
 )
 
 // refusedLoopback is the answer to a caller without a token that is not
@@ -63,24 +64,9 @@ func GuardHost(h http.Handler) http.Handler {
 	})
 }
 
-// LoopbackHost reports whether host, a Host header with or without a
-// port, names this machine in a way no DNS answer can change: "localhost"
-// (any case) or a loopback IP literal (127.0.0.0/8, [::1], ::ffff:127.x).
-// Subdomains of localhost ("app.localhost") are refused: browsers resolve
-// them to loopback, but other clients may ask DNS, which an attacker
-// answers. An empty host is refused too.
-func LoopbackHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	} else if len(host) > 2 && host[0] == '[' && host[len(host)-1] == ']' {
-		host = host[1 : len(host)-1]
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Zone() == "" && ip.Unmap().IsLoopback()
-}
+// LoopbackHost reports whether host names this machine in a way no DNS
+// answer can change (llmbridge.LoopbackHost).
+func LoopbackHost(host string) bool { return llmbridge.LoopbackHost(host) }
 
 func bearerMatches(r *http.Request, digest *[32]byte) bool {
 	h := r.Header.Get("Authorization")

@@ -57,6 +57,9 @@ type Options struct {
 	Store func() string
 	// RequestLogDropped counts request-log records dropped so far.
 	RequestLogDropped func() int64
+	// SignInFailed, when set, is told of every sign-in refused for a wrong
+	// key (the server counts it against the source, as it counts a 401).
+	SignInFailed func(r *http.Request)
 	// Now replaces time.Now in tests.
 	Now func() time.Time
 }
@@ -269,6 +272,9 @@ func (h *Handler) serveSignIn(w http.ResponseWriter, r *http.Request, digest *[3
 	d := sha256.Sum256([]byte(key))
 	if key == "" || subtle.ConstantTimeCompare(d[:], digest[:]) != 1 {
 		h.opts.Logger.Warn("admin UI sign-in refused: wrong admin key", "remote", r.RemoteAddr, "user_agent", clipUA(r.UserAgent()))
+		if h.opts.SignInFailed != nil {
+			h.opts.SignInFailed(r)
+		}
 		http.Redirect(w, r, "/admin/login?"+url.Values{"failed": {"1"}, "next": {next}}.Encode(), http.StatusSeeOther)
 		return
 	}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/keys"
+	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/usage"
+)
+
+// throttled serves h for the endpoints outside the model API that check
+// a key — the admin API, the admin UI's sign-in, the live feed, /metrics —
+// under the same AuthThrottle as the model API: a source that is backed
+// off is answered 429 before its key is looked at, and every 401 h
+// answers counts against it (sign-ins refused by the UI are counted by
+// its SignInFailed hook).
+func (s *server) throttled(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	if d := s.throttle.Wait(r); d > 0 {
+		e := llmbridge.ThrottledError(d)
+		w.Header().Set("Retry-After", e.RetryAfter)
+		openai.WriteError(w, openai.Errorf(e.Status, e.Type, e.Code, "%s", e.Message))
+		return
+	}
+	sw := &statusWriter{ResponseWriter: w}
+	h.ServeHTTP(sw, r)
+	if sw.status == http.StatusUnauthorized {
+		s.throttle.Fail(r)
+	}
+}
+
+// keyChecked reports whether a path is served by a handler that checks a
+// key of its own (throttled).
+func keyChecked(path string) bool {
+	return path == "/admin" || strings.HasPrefix(path, "/admin/") || strings.TrimSuffix(path, "/") == "/metrics"
+}
+
+// statusWriter notes the status a handler answers with. It keeps the
+// writer's Flush and the rest reachable (Unwrap) for streamed answers such
+// as the live feed.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush implements http.Flusher.
+func (w *statusWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+
+// Unwrap gives http.ResponseController the connection's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// priced reports whether every target the current Bridge sends a model
+// name to has a price (keys.Options.Priced: budgets refuse the rest). A
+// name nothing serves passes: routing answers it 404.
+func (s *server) priced(model string) bool { return pricedOn(s.cur.Load(), *s.prices.Load(), model) }
+
+// pricedOn reports whether every target b sends model to has a price in p.
+func pricedOn(b *llmbridge.Bridge, p usage.Prices, model string) bool {
+	for _, t := range b.Targets(model) {
+		if _, ok := p.Lookup(t.Provider, t.Model); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// warnUnpricedKeys says which budgeted keys of the YAML file name models
+// without a price (refused while the budget holds), at start and reload.
+func (s *server) warnUnpricedKeys(cfg *Config) {
+	c := keys.Catalog{Prices: *s.prices.Load(), Models: s.modelIDs(), Priced: s.priced}
+	for id, p := range cfg.KeyPolicies {
+		for _, w := range c.Warnings(&p) {
+			s.log.Warn("YAML keys: "+w, "key_id", id)
+		}
+	}
+}
+
+// modelIDs lists the current Bridge's model names (provider/model and
+// routes).
+func (s *server) modelIDs() (ids []string) {
+	for _, m := range s.cur.Load().Models() {
+		ids = append(ids, m.ID)
+	}
+	return ids
+}
+
+// setPrices makes p the prices budgets and warnings are judged by.
+func (s *server) setPrices(p usage.Prices) { s.prices.Store(&p) }
