@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -64,7 +65,8 @@ type CacheKey struct {
 	// Model is the model (or route) the client asked for, before routing.
 	Model string
 	// Hash is the hex SHA-256 over the canonical request, the client
-	// format, Model and Scope (see WithCache).
+	// format, Model, Scope and the client headers that reach the upstream
+	// (see WithCache).
 	Hash string
 }
 
@@ -82,7 +84,10 @@ type CachePolicy struct {
 	MaxValueBytes int
 	// Shared shares answers between callers: by default (false) the key
 	// includes the caller's KeyID, so one access or virtual key's answer
-	// is never served to another.
+	// is never served to another. Under either scope the key includes the
+	// client's request headers that the bridge forwards upstream and that
+	// change the answer (anthropic-version, anthropic-beta: see WithCache),
+	// so callers that differ in them never share an answer.
 	Shared bool
 	// Nondeterministic caches requests that sample (temperature absent or
 	// above 0: the providers' default temperature is 1). By default only
@@ -116,8 +121,11 @@ const (
 // The key is the SHA-256 over the canonical request (its JSON with object
 // members sorted, no insignificant whitespace, strings in one escaping;
 // stream, stream_options, user and metadata removed, as they do not change
-// the answer), the client's format, the model and the caller's scope
-// (CacheKey). A streamed and a non-streamed request share an answer: a
+// the answer), the client's format, the model, the caller's scope
+// (CacheKey) and the values of the client's request headers that a
+// pass-through forwards upstream, which change what the upstream answers:
+// anthropic-version and anthropic-beta (a Messages client's beta features
+// and API version). A streamed and a non-streamed request share an answer: a
 // hit is replayed in the mode and format the client asked for (a
 // well-formed SSE stream, with the original usage), converted when it
 // was stored in the other mode. Only clean answers are stored: never
@@ -300,8 +308,25 @@ func (c *call) deterministic(nondeterministic bool) bool {
 	return n <= 1 && (nondeterministic || hasTemp && temp <= 0)
 }
 
-// cacheKey builds the request's key: the hash of the canonical request,
-// the format, the model and the scope.
+// cacheKeyHeaders are the client request headers that reach the upstream
+// (AnthropicWire forwards them on the Messages pass-through; no other
+// client header goes upstream) and change its answer: the key includes
+// their values, in every scope and every format (a chat client that sends
+// them only misses more). A header a format or provider starts forwarding
+// belongs here too (TestCacheKeyCoversForwardedHeaders checks the
+// built-in ones).
+var cacheKeyHeaders = [...]string{"Anthropic-Version", "Anthropic-Beta"}
+
+// cacheKeyVersion starts every hashed key; a change of what is hashed or
+// how bumps it, so no old entry is served under a new meaning (v2: the
+// forwarded headers, lone surrogates, length-prefixed fields).
+const cacheKeyVersion = "llmbridge-cache-v2\x00"
+
+// cacheKey builds the request's key: the hash of the format, the model,
+// the scope, the forwarded headers (cacheKeyHeaders) and the canonical
+// request. Every field but the last is length-prefixed and the last runs
+// to the end, so no two different sets of fields hash the same bytes
+// (a model name may hold any character, NUL included).
 func (c *call) cacheKey(shared bool) (CacheKey, bool) {
 	body := c.body
 	if body == nil {
@@ -319,13 +344,19 @@ func (c *call) cacheKey(shared bool) (CacheKey, bool) {
 		k.Scope = c.rec.KeyID
 	}
 	bp := keyBufs.Get().(*[]byte)
-	buf := append((*bp)[:0], "llmbridge-cache-v1\x00"...)
-	buf = append(buf, c.f.name()...)
-	buf = append(buf, 0)
-	buf = append(buf, k.Model...)
-	buf = append(buf, 0)
-	buf = append(buf, k.Scope...)
-	buf = append(buf, 0)
+	buf := append((*bp)[:0], cacheKeyVersion...)
+	buf = appendKeyField(buf, c.f.name())
+	buf = appendKeyField(buf, k.Model)
+	buf = appendKeyField(buf, k.Scope)
+	for _, name := range cacheKeyHeaders {
+		// Every value, in order: the provider forwards each line. (A nil
+		// Header, in-process, has none.)
+		vs := c.req.Header.Values(name)
+		buf = binary.AppendUvarint(buf, uint64(len(vs)))
+		for _, v := range vs {
+			buf = appendKeyField(buf, v)
+		}
+	}
 	if len(body) > 0 {
 		// A read-only view of the body: appendCanonical copies what it keeps.
 		buf = appendCanonical(buf, gjson.Parse(unsafe.String(&body[0], len(body))), true)
@@ -337,6 +368,12 @@ func (c *call) cacheKey(shared bool) (CacheKey, bool) {
 		keyBufs.Put(bp)
 	}
 	return k, true
+}
+
+// appendKeyField appends s to a key's bytes, preceded by its length.
+func appendKeyField(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
 }
 
 // keyBufs holds the buffers cacheKey writes canonical requests into.

@@ -3,6 +3,7 @@ package llmbridge
 import (
 	"slices"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
@@ -14,25 +15,27 @@ import (
 var cacheIgnored = [...]string{"stream", "stream_options", "user", "metadata"}
 
 // appendCanonical appends the canonical form of the JSON value v to dst:
-// no insignificant whitespace, object members sorted by key (members with
-// equal keys keep their order, so the last still wins), every string
-// escaped one way (only '"', '\\' and control characters), numbers and
-// literals as written. Requests that differ only in member order,
-// whitespace or string escaping have one canonical form; any other
-// difference shows. At the top level (top) the members of cacheIgnored are
-// left out. v must be valid JSON (the request was checked).
+// no insignificant whitespace, object members sorted by key (members whose
+// keys decode equal keep their order, so the last still wins), every
+// string escaped one way (appendCanonicalLiteral), numbers and literals as
+// written. Requests that differ only in member order, whitespace or string
+// escaping have one canonical form; any other difference shows, in a
+// string too: two strings have one form exactly when they are the same
+// sequence of UTF-16 code units, lone surrogates included. At the top
+// level (top) the members of cacheIgnored are left out. v must be valid
+// JSON (the request was checked).
 func appendCanonical(dst []byte, v gjson.Result, top bool) []byte {
 	switch {
 	case v.IsObject():
 		type member struct {
-			key string
-			val gjson.Result
+			key, raw string // decoded (the order), as written (the output)
+			val      gjson.Result
 		}
 		var small [16]member // most objects: no allocation
 		ms := small[:0]
 		v.ForEach(func(k, val gjson.Result) bool {
 			if !top || !slices.Contains(cacheIgnored[:], k.Str) {
-				ms = append(ms, member{k.Str, val})
+				ms = append(ms, member{k.Str, k.Raw, val})
 			}
 			return true
 		})
@@ -42,7 +45,9 @@ func appendCanonical(dst []byte, v gjson.Result, top bool) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendCanonicalString(dst, m.key)
+			// The key as written, canonically escaped: the decoded key
+			// (m.key) has lost its lone surrogates.
+			dst = appendCanonicalLiteral(dst, m.raw)
 			dst = append(dst, ':')
 			dst = appendCanonical(dst, m.val, false)
 		}
@@ -60,36 +65,126 @@ func appendCanonical(dst []byte, v gjson.Result, top bool) []byte {
 		})
 		return append(dst, ']')
 	case v.Type == gjson.String:
-		if !strings.ContainsRune(v.Raw, '\\') {
-			return append(dst, v.Raw...) // nothing escaped: already canonical
-		}
-		return appendCanonicalString(dst, v.Str)
+		return appendCanonicalLiteral(dst, v.Raw)
 	default:
 		return append(dst, v.Raw...)
 	}
 }
 
-// appendCanonicalString appends s as a JSON string escaped the canonical
-// way. Invalid UTF-8 is kept as it is (it hashes as sent).
-func appendCanonicalString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
+// appendCanonicalLiteral appends the JSON string literal raw (quotes
+// included, as it is in the request) escaped the canonical way: '"', '\\'
+// and control characters escaped as appendCanonicalString does, every
+// other character as UTF-8, and a lone surrogate (a \uD800-\uDFFF escape
+// that is not half of a pair) as a \u escape in lower case. It does not
+// decode through the string's value (gjson's Str), which turns every lone
+// surrogate into U+FFFD: "\ud800", "\udfff" and "\ufffd" are different
+// strings to an upstream and must have different keys. Invalid UTF-8 is
+// kept as it is (it hashes as sent). A malformed escape, which a checked
+// request cannot hold, is copied as written: no valid string's form has a
+// backslash before anything but '"', '\\' or 'u'.
+func appendCanonicalLiteral(dst []byte, raw string) []byte {
+	if len(raw) < 2 || strings.IndexByte(raw, '\\') < 0 {
+		return append(dst, raw...) // nothing escaped: already canonical
+	}
+	s := raw[1 : len(raw)-1]
 	dst = append(dst, '"')
-	for i := 0; i < len(s); {
+	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-		case c < utf8.RuneSelf:
-			dst = append(dst, c)
-		default:
-			_, n := utf8.DecodeRuneInString(s[i:])
-			dst = append(dst, s[i:i+n]...)
-			i += n
+		if c != '\\' {
+			dst = appendCanonicalByte(dst, c)
 			continue
 		}
+		if i+1 >= len(s) {
+			return append(append(dst, s[i:]...), '"')
+		}
 		i++
+		switch s[i] {
+		case '"', '\\', '/':
+			dst = appendCanonicalByte(dst, s[i])
+		case 'b':
+			dst = appendCanonicalByte(dst, '\b')
+		case 'f':
+			dst = appendCanonicalByte(dst, '\f')
+		case 'n':
+			dst = appendCanonicalByte(dst, '\n')
+		case 'r':
+			dst = appendCanonicalByte(dst, '\r')
+		case 't':
+			dst = appendCanonicalByte(dst, '\t')
+		case 'u':
+			r, ok := hex4(s[i+1:])
+			if !ok {
+				dst = append(dst, '\\', 'u')
+				continue
+			}
+			i += 4
+			switch {
+			case r < utf8.RuneSelf:
+				dst = appendCanonicalByte(dst, byte(r))
+			case !utf16.IsSurrogate(r):
+				dst = utf8.AppendRune(dst, r)
+			default:
+				if r < 0xdc00 && i+2 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
+					if r2, ok := hex4(s[i+3:]); ok && r2 >= 0xdc00 && r2 <= 0xdfff {
+						dst = utf8.AppendRune(dst, utf16.DecodeRune(r, r2))
+						i += 6
+						continue
+					}
+				}
+				dst = append(dst, '\\', 'u', lowerHex[r>>12], lowerHex[r>>8&15], lowerHex[r>>4&15], lowerHex[r&15])
+			}
+		default:
+			dst = append(dst, '\\', s[i])
+		}
+	}
+	return append(dst, '"')
+}
+
+// lowerHex are the digits of the canonical \u escapes.
+const lowerHex = "0123456789abcdef"
+
+// appendCanonicalByte appends one byte of a string's value the canonical
+// way: '"' and '\\' escaped, control characters as \u00XX, others as they
+// are.
+func appendCanonicalByte(dst []byte, c byte) []byte {
+	switch {
+	case c == '"' || c == '\\':
+		return append(dst, '\\', c)
+	case c < 0x20:
+		return append(dst, '\\', 'u', '0', '0', lowerHex[c>>4], lowerHex[c&15])
+	}
+	return append(dst, c)
+}
+
+// hex4 reads the four hex digits of a \u escape at the start of s.
+func hex4(s string) (rune, bool) {
+	if len(s) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range []byte(s[:4]) {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// appendCanonicalString appends the Go string s as a JSON string escaped
+// the canonical way (the entry codec's names). Invalid UTF-8 is kept as it
+// is (it hashes as sent).
+func appendCanonicalString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		dst = appendCanonicalByte(dst, s[i])
 	}
 	return append(dst, '"')
 }

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
@@ -48,10 +50,81 @@ func TestCanonicalSeesEveryChange(t *testing.T) {
 	}
 }
 
+// TestCanonicalKeepsEveryStringApart: two strings share a canonical form
+// exactly when they are the same string (the same UTF-16 code units),
+// however escaped. The probe of issue 24 found lone surrogates ("\ud800",
+// "\udfff") all decoded to U+FFFD and so shared one, as values and as
+// member names.
+func TestCanonicalKeepsEveryStringApart(t *testing.T) {
+	groups := [][]string{ // each: one string, written in every way listed
+		{`"\ud800"`, `"\uD800"`},
+		{`"\udfff"`, `"\uDFFF"`},
+		{`"\udbff"`},
+		{`"\udc00"`},
+		{`"\ufffd"`, `"\uFFFD"`, "\"\uFFFD\""},
+		{`"\ud800\ud800"`},
+		{`"\udc00\ud800"`}, // a low then a high: two lone surrogates, not a pair
+		{`"\ud800\udc00"`, `"\uD800\uDC00"`, "\"\U00010000\""},
+		{`"\ud83d\ude00"`, "\"\U0001F600\""},
+		{`"\ud83d"`},
+		{`"\ude00"`},
+		{`"\ud800x"`},
+		{`"x\ud800"`},
+		{`"\ud800\u0041"`, `"\ud800A"`},
+		{`"\\ud800"`, `"\u005cud800"`}, // the six characters \ u d 8 0 0
+		{`"A"`, `"\u0041"`},
+		{`"\n"`, `"\u000a"`, `"\u000A"`},
+		{`"\""`, `"\u0022"`},
+		{`"\/"`, `"/"`, `"\u002f"`},
+		{"\"\xed\xa0\x80\""}, // raw bytes of a surrogate: invalid UTF-8, kept as sent
+		{"\"\xff\""},
+	}
+	for _, where := range []struct {
+		name string
+		wrap func(lit string) string
+	}{
+		{"value", func(lit string) string { return `{"model":"m","messages":[{"role":"user","content":` + lit + `}]}` }},
+		{"member name", func(lit string) string { return `{"model":"m","tools":{` + lit + `:1}}` }},
+		{"top-level member name", func(lit string) string { return `{"model":"m",` + lit + `:1}` }},
+	} {
+		t.Run(where.name, func(t *testing.T) {
+			forms := map[string]int{}
+			for i, g := range groups {
+				want := canonical([]byte(where.wrap(g[0])))
+				for _, lit := range g[1:] {
+					if got := canonical([]byte(where.wrap(lit))); got != want {
+						t.Errorf("%s and %s are one string, with two forms: %s, %s", g[0], lit, want, got)
+					}
+				}
+				if j, ok := forms[want]; ok {
+					t.Errorf("%s and %s share the canonical form %s", groups[j][0], g[0], want)
+				}
+				forms[want] = i
+			}
+		})
+	}
+}
+
+// TestCanonicalSurrogateKeysKeepTheirOrder: member names that decode to
+// one name (two lone surrogates are both U+FFFD to encoding/json, which
+// keeps the last) stay in the order sent, so the last still wins and
+// the two orders never share a form.
+func TestCanonicalSurrogateKeysKeepTheirOrder(t *testing.T) {
+	a := canonical([]byte(`{"x":{"\ud800":1,"\udfff":2}}`))
+	b := canonical([]byte(`{"x":{"\udfff":2,"\ud800":1}}`))
+	if a == b {
+		t.Errorf("both orders have the form %s", a)
+	}
+	if a != `{"x":{"\ud800":1,"\udfff":2}}` {
+		t.Errorf("form %s", a)
+	}
+}
+
 // FuzzCacheCanonical checks the canonical form of any JSON object: it is
 // JSON equal to the input without the ignored members; reordering the
 // members and reindenting does not change it; changing, adding or removing
-// any member that is not ignored does.
+// any member that is not ignored does; and any two of its strings (values
+// or member names) share a form exactly when they are the same string.
 func FuzzCacheCanonical(f *testing.F) {
 	for _, s := range []string{
 		`{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0}`,
@@ -59,6 +132,13 @@ func FuzzCacheCanonical(f *testing.F) {
 		`{"model":"x","messages":[],"metadata":{"user_id":"u"},"user":"me","stream_options":{}}`,
 		`{"k":"\ud83d\ude00","K":"é","":""}`,
 		`{"a":1,"a":2}`,
+		// The probe of issue 24: lone surrogates collided.
+		`{"model":"m","messages":[{"role":"user","content":"\ud800"}],"temperature":0}`,
+		`{"model":"m","messages":[{"role":"user","content":"\udfff"}],"temperature":0}`,
+		`{"a":"\ud800","b":"\udfff","c":"\ufffd","d":"\uFFFD","e":"�"}`,
+		`{"\ud800":1,"\udfff":2,"\ufffd":3}`,
+		`{"a":["\ud800\udc00","\udc00\ud800","\ud83d\ude00","😀","\ud83d","\ude00","\\ud800"]}`,
+		`{"a":"\ud800\u0041","b":"\ud800A","c":"\u0041","d":"A","e":"\/","f":"/"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -112,7 +192,97 @@ func FuzzCacheCanonical(f *testing.F) {
 		if err == nil && !gjson.GetBytes(body, "zz_added_member").Exists() && canonical(added) == canon {
 			t.Fatal("an added member went unseen")
 		}
+		lits := stringLiterals(gjson.ParseBytes(body), nil)
+		for i, a := range lits {
+			for _, b := range lits[i+1:] {
+				same := slices.Equal(codeUnits(a), codeUnits(b))
+				for _, wrap := range []func(string) string{
+					func(lit string) string { return `{"v":` + lit + `}` },
+					func(lit string) string { return `{"v":{` + lit + `:0}}` }, // not top level: no member ignored
+				} {
+					if ca, cb := canonical([]byte(wrap(a))), canonical([]byte(wrap(b))); (ca == cb) != same {
+						t.Fatalf("strings %s and %s (same: %v) have forms %s and %s", a, b, same, ca, cb)
+					}
+				}
+			}
+		}
 	})
+}
+
+// stringLiterals appends the literals (as written) of v's strings and
+// member names, at most 12 of them.
+func stringLiterals(v gjson.Result, dst []string) []string {
+	switch {
+	case len(dst) >= 12:
+	case v.Type == gjson.String:
+		dst = append(dst, v.Raw)
+	case v.IsObject() || v.IsArray():
+		v.ForEach(func(k, val gjson.Result) bool {
+			if k.Type == gjson.String {
+				dst = append(dst, k.Raw)
+			}
+			dst = stringLiterals(val, dst)
+			return len(dst) < 12
+		})
+	}
+	return dst
+}
+
+// codeUnits is what a JSON string literal means, decoded independently of
+// the code under test: its UTF-16 code units, a \u escape being one unit
+// whatever it holds (a lone surrogate included), and a byte of invalid
+// UTF-8 a negative value of its own (it is sent as it came).
+func codeUnits(lit string) []int32 {
+	s := lit[1 : len(lit)-1]
+	var out []int32
+	for i := 0; i < len(s); {
+		if s[i] == '\\' {
+			switch e := s[i+1]; e {
+			case 'u':
+				n, _ := strconv.ParseUint(s[i+2:i+6], 16, 16)
+				out = append(out, int32(n))
+				i += 6
+				continue
+			case 'b', 'f', 'n', 'r', 't':
+				out = append(out, int32(map[byte]byte{'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}[e]))
+			default: // '"', '\\', '/'
+				out = append(out, int32(e))
+			}
+			i += 2
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			out = append(out, -int32(s[i])-1)
+		} else {
+			for _, u := range utf16.Encode([]rune{r}) {
+				out = append(out, int32(u))
+			}
+		}
+		i += n
+	}
+	return out
+}
+
+// reencoded is lit written another way, meaning the same string: every
+// character that can be is escaped (<, >, & as encoding/json does, and
+// every non-ASCII character and control character as \u escapes, upper
+// case), lone surrogates kept as escapes.
+func reencoded(lit string) string {
+	b := []byte{'"'}
+	for _, u := range codeUnits(lit) {
+		switch {
+		case u < 0:
+			b = append(b, byte(-u-1)) // invalid UTF-8, kept
+		case u == '"' || u == '\\':
+			b = append(b, '\\', byte(u))
+		case u < 0x20 || u > 0x7e || u == '<' || u == '>' || u == '&':
+			b = fmt.Appendf(b, `\u%04X`, u)
+		default:
+			b = append(b, byte(u))
+		}
+	}
+	return string(append(b, '"'))
 }
 
 func unmarshalNumbers(b []byte, v any) error {
@@ -125,7 +295,7 @@ func unmarshalNumbers(b []byte, v any) error {
 func escapePath(k string) string {
 	var b strings.Builder
 	for _, r := range k {
-		if strings.ContainsRune(`.*?|#@\!=<>%:,"`, r) {
+		if strings.ContainsRune(`.*?|#@\!=<>%:,"[]{}`, r) {
 			b.WriteByte('\\')
 		}
 		b.WriteRune(r)
@@ -150,7 +320,7 @@ func hasDuplicateKeys(v gjson.Result) bool {
 }
 
 // reversed re-encodes body with every object's members in reverse order
-// and strings escaped by encoding/json (HTML characters as \u003c …).
+// and strings escaped another way (reencoded).
 func reversed(body []byte) []byte {
 	var b bytes.Buffer
 	var walk func(v gjson.Result)
@@ -159,11 +329,10 @@ func reversed(body []byte) []byte {
 		case v.IsObject():
 			var keys []string
 			var vals []gjson.Result
-			v.ForEach(func(k, val gjson.Result) bool { keys, vals = append(keys, k.Str), append(vals, val); return true })
+			v.ForEach(func(k, val gjson.Result) bool { keys, vals = append(keys, k.Raw), append(vals, val); return true })
 			b.WriteByte('{')
 			for i := len(keys) - 1; i >= 0; i-- {
-				k, _ := json.Marshal(keys[i])
-				b.Write(k)
+				b.WriteString(reencoded(keys[i]))
 				b.WriteByte(':')
 				walk(vals[i])
 				if i > 0 {
@@ -184,8 +353,7 @@ func reversed(body []byte) []byte {
 			})
 			b.WriteByte(']')
 		case v.Type == gjson.String:
-			s, _ := json.Marshal(v.Str)
-			b.Write(s)
+			b.WriteString(reencoded(v.Raw))
 		default:
 			b.WriteString(v.Raw)
 		}

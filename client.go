@@ -40,11 +40,21 @@ func newUpstream(p Provider, s providerSettings, cfg *config) *upstream {
 	if s.proxy != nil {
 		useProxy(tr, dialer, s.proxy, cfg.timeouts.Connect)
 	}
-	// One client per upstream: its transport is the shared pool; redirects
-	// are followed as net/http does (a POST body replays through GetBody).
+	// One client per upstream: its transport is the shared pool. It never
+	// follows a redirect (see refuseRedirect).
 	keys := providerKeys(p)
-	return &upstream{p: keys[0].p, keys: keys, name: p.Name(), transport: tr, client: &http.Client{Transport: tr}}
+	client := &http.Client{Transport: tr, CheckRedirect: refuseRedirect}
+	return &upstream{p: keys[0].p, keys: keys, name: p.Name(), transport: tr, client: client}
 }
+
+// refuseRedirect is every upstream client's CheckRedirect: the 3xx
+// response itself comes back to the attempt loop, which drains it and
+// answers 502 (redirectError). Following it would re-send the provider's
+// key headers (x-api-key, x-goog-api-key, configured ones: on a redirect
+// to another host net/http drops only Authorization, WWW-Authenticate and
+// cookies) to wherever Location points, and relay what an internal
+// address answers to the client.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // useProxy routes tr's connections through proxy. Failures to reach or
 // pass the proxy are *proxyError values naming its host only. A SOCKS dial,

@@ -113,6 +113,14 @@ func classify(provider string, err error) *APIError {
 		Message: fmt.Sprintf("upstream %s failed", provider)}
 }
 
+// redirectError is the answer to a provider that answered a request with a
+// redirect (any 3xx): a 502 naming the provider and the status, never the
+// Location (it may name an internal host, or carry a key) nor the body.
+func redirectError(provider string, status int) *APIError {
+	return &APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "upstream_redirect", Provider: provider,
+		Message: fmt.Sprintf("provider %s answered with a redirect (%d); the bridge does not follow redirects from providers", provider, status)}
+}
+
 // redactedCause is err's text for the log, without the request URL that a
 // *url.Error adds (a Gemini-compatible URL could carry a key= parameter).
 func redactedCause(err error) string {

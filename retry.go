@@ -94,6 +94,12 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 // ends the loop with the upstream's own error. Nothing here has reached
 // the client yet, which is what makes trying again safe.
 //
+// A redirect (any 3xx; the upstream clients never follow one) is the
+// upstream misbehaving, like a 502: it moves on to the next target at
+// once (within the retry budget), whatever the route's RetryOn or
+// CheckRetry say, and is never retried on the same target; on the last
+// target the client gets the 502 of redirectError.
+//
 // Every attempt feeds the target's breaker (breaker.go) and its key's
 // state; a target ejected meanwhile, or whose half-open probe another
 // request holds, is skipped. Going past the first attempt takes a place
@@ -140,6 +146,13 @@ func (c *call) send(targets []target) (*http.Response, error) {
 				t.h.abandon()
 				return nil, err
 			}
+			if err == nil && isRedirect(resp.StatusCode) {
+				lastErr = c.redirected(t, now, resp)
+				if last {
+					return nil, lastErr
+				}
+				break // the next target, never this one again
+			}
 			kind := c.judge(t, now, resp, err)
 			retry, cerr := pol.checkRetry(c.ctx, resp, err)
 			if c.retryOn != 0 && cerr == nil {
@@ -177,6 +190,23 @@ func (c *call) send(targets []target) (*http.Response, error) {
 	}
 	return nil, &APIError{Status: http.StatusServiceUnavailable, Type: ErrorTypeServer, Code: "targets_unavailable", RetryAfter: "1",
 		Message: fmt.Sprintf("every target for model `%s` is failing and ejected for now", c.req.Model)}
+}
+
+// isRedirect reports whether status is a redirect (3xx). The upstream
+// clients do not follow redirects (refuseRedirect), so every 3xx reaches
+// the attempt loop; none is an answer.
+func isRedirect(status int) bool { return status >= 300 && status <= 399 }
+
+// redirected handles a target that answered with a redirect: the response
+// is drained (discarded, for the connection's reuse) and closed, its body
+// and Location reaching neither the client nor the log; the target's
+// breaker counts a failure as for a 502; the error to answer is returned.
+// The target's key is not at fault.
+func (c *call) redirected(t target, now time.Time, resp *http.Response) *APIError {
+	drain(resp)
+	t.h.failure(now, "HTTP "+strconv.Itoa(resp.StatusCode)+" (redirect, not followed)", true)
+	c.b.log.Warn("upstream answered with a redirect; not followed", "request_id", c.rec.RequestID, "provider", t.up.name, "status", resp.StatusCode)
+	return redirectError(t.up.name, resp.StatusCode)
 }
 
 // judge classifies a failed attempt and feeds the target's breaker and

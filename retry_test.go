@@ -56,7 +56,9 @@ func clocked(t *testing.T, pol RetryPolicy) (*Bridge, *testupstream.Server, *fak
 
 func post(b *Bridge, body string) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
-	b.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(body)))
+	req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	b.ServeHTTP(rec, req)
 	return rec
 }
 
@@ -139,6 +141,64 @@ func TestNoRetryAfterTheStreamStarted(t *testing.T) {
 	}
 	if len(up.Requests()) != 1 || len(clk.waits()) != 0 {
 		t.Errorf("%d attempts, waits %v: nothing is retried once the client has bytes", len(up.Requests()), clk.waits())
+	}
+}
+
+// redirectBody is the body of a faked redirect: it counts what was read
+// of it and whether it was closed.
+type redirectBody struct {
+	r      *strings.Reader
+	read   int
+	closed bool
+}
+
+func (b *redirectBody) Read(p []byte) (int, error) { n, err := b.r.Read(p); b.read += n; return n, err }
+func (b *redirectBody) Close() error               { b.closed = true; return nil }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestAttemptLoopDrainsARedirectAndDoesNotRetryIt: a 3xx is the
+// upstream's final word on this target: its body is read (for the
+// connection's reuse) and closed but not relayed, the client gets a 502
+// naming the provider, and nothing is retried or waited for.
+func TestAttemptLoopDrainsARedirectAndDoesNotRetryIt(t *testing.T) {
+	for _, status := range []int{301, 302, 303, 307, 308, 300, 304} {
+		b, _, clk := clocked(t, RetryPolicy{Max: 2, MinBackoff: time.Second, MaxBackoff: time.Second, MaxRetryAfter: time.Second})
+		var bodies []*redirectBody
+		b.upstreams[0].client.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			body := &redirectBody{r: strings.NewReader(`{"error":{"message":"redirect-body-canary"}}`)}
+			bodies = append(bodies, body)
+			return &http.Response{StatusCode: status, Header: http.Header{"Location": {"http://169.254.169.254/latest/meta-data"}},
+				Body: body, ContentLength: -1, Request: r}, nil
+		})
+		rec := post(b, chatBody)
+		got := rec.Body.String()
+		if rec.Code != http.StatusBadGateway || !strings.Contains(got, `"code":"upstream_redirect"`) || !strings.Contains(got, "provider openai answered with a redirect") {
+			t.Errorf("%d: answered %d %s", status, rec.Code, got)
+		}
+		if strings.Contains(got, "redirect-body-canary") || strings.Contains(got, "169.254") || rec.Header().Get("Location") != "" {
+			t.Errorf("%d: the redirect's body or Location reached the client: %v %s", status, rec.Header(), got)
+		}
+		if len(bodies) != 1 || len(clk.waits()) != 0 {
+			t.Fatalf("%d: %d attempts, waits %v: a redirect is not retried on the same target", status, len(bodies), clk.waits())
+		}
+		if !bodies[0].closed || bodies[0].read == 0 {
+			t.Errorf("%d: the redirect's body was not drained and closed (read %d, closed %v)", status, bodies[0].read, bodies[0].closed)
+		}
+	}
+}
+
+func TestRefuseRedirect(t *testing.T) {
+	if err := refuseRedirect(httptest.NewRequest(http.MethodPost, "/", nil), nil); err != http.ErrUseLastResponse {
+		t.Errorf("refuseRedirect = %v, want http.ErrUseLastResponse: the 3xx itself must reach the attempt loop", err)
+	}
+	b, _, _ := clocked(t, RetryPolicy{})
+	for _, u := range b.upstreams {
+		if u.client.CheckRedirect == nil {
+			t.Errorf("upstream %s follows redirects", u.name)
+		}
 	}
 }
 
