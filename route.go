@@ -59,7 +59,8 @@ type Route struct {
 	// target: "connect", "timeout", "429", "5xx". Empty means all four.
 	// Other failures (400, 404, 413, 422, content filters) go back to the
 	// client as they are. A provider key refused with 401 or 403 always
-	// moves on, to the provider's other keys first.
+	// moves on, to the provider's other keys first; so does a provider that
+	// answers with a redirect (never followed: a 502 upstream_redirect).
 	RetryOn []string
 	// Balancer, when set, replaces Strategy.
 	Balancer Balancer

@@ -136,7 +136,8 @@ const Model = "some-model"
 // a fake upstream speaking h.Wire, builds the provider with h.New, builds a
 // request with its NewRequest from a ChatRequest for [Model] with one user
 // message "hi" (Stream set for the stream checks), sends it with
-// http.DefaultClient, wraps the response body in a [CountingBody] and
+// an http.Client that never follows redirects (a key must not travel to
+// another host), wraps the response body in a [CountingBody] and
 // passes the response to the provider's decode method. The upstream must
 // accept every request (answer 2xx, or the status a check scripts); a check
 // fails at once when it does not. The checks are:
@@ -204,7 +205,7 @@ func roundTrip(t *testing.T, p llmbridge.Provider, stream bool) (*http.Response,
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(hreq)
+	resp, err := noRedirects.Do(hreq)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,3 +327,7 @@ func (s suite) errorStatus(t *testing.T) {
 		}
 	}
 }
+
+// noRedirects sends the conformance requests: a provider's key headers
+// must never follow a redirect to another host.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

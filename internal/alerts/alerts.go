@@ -95,7 +95,8 @@ func New(cfg Config, o Options) (*Alerter, error) {
 		o.Now = time.Now
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: 10 * time.Second}
+		// A webhook that redirects does not get its body posted elsewhere.
+		o.Client = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
