@@ -96,57 +96,76 @@ func (c Config) compile() (Config, error) {
 	c.Webhooks = append([]Webhook(nil), c.Webhooks...)
 	for i, w := range c.Webhooks {
 		where := fmt.Sprintf("alerts: webhook %d (%s)", i+1, w.Name)
-		if w.Name == "" {
-			errs = append(errs, fmt.Errorf("%s: needs a name", where))
-		} else if hooks[w.Name] {
-			errs = append(errs, fmt.Errorf("%s: the name is used twice", where))
-		}
-		hooks[w.Name] = true
-		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("%s: url must be an http:// or https:// URL", where)) // the URL itself is a secret
-		}
-		switch w.Format {
-		case "", "json", "slack":
-		default:
-			errs = append(errs, fmt.Errorf("%s: format %q is not json or slack", where, w.Format))
-		}
+		errs = append(errs, nameProblems(where, w.Name, hooks)...)
+		errs = append(errs, w.problems(where)...)
 	}
 	if len(c.Rules) > 0 && len(c.Webhooks) == 0 {
 		errs = append(errs, errors.New("alerts: rules need at least one webhook"))
 	}
 	names := map[string]bool{}
-	c.Rules = append([]Rule(nil), c.Rules...)
+	c.Rules = append([]Rule(nil), c.Rules...) // compile sets defaults: not in the caller's slice
 	for i := range c.Rules {
 		r := &c.Rules[i]
 		where := fmt.Sprintf("alerts: rule %d (%s)", i+1, r.Name)
-		if r.Name == "" {
-			errs = append(errs, fmt.Errorf("%s: needs a name", where))
-		} else if names[r.Name] {
-			errs = append(errs, fmt.Errorf("%s: the name is used twice", where))
-		}
-		names[r.Name] = true
-		if r.Window == 0 {
-			r.Window = 5 * time.Minute
-		}
-		if r.MinRequests == 0 {
-			r.MinRequests = 10
-		}
-		if r.Cooldown == 0 {
-			r.Cooldown = time.Hour
-		}
-		if r.Window < 0 || r.MinRequests < 0 || r.Cooldown < 0 {
-			errs = append(errs, fmt.Errorf("%s: window, min_requests and cooldown must not be negative", where))
-		}
-		if err := r.parseThreshold(); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", where, err))
-		}
-		for _, h := range r.Webhooks {
-			if !hooks[h] {
-				errs = append(errs, fmt.Errorf("%s: no webhook named %q", where, h))
-			}
-		}
+		errs = append(errs, nameProblems(where, r.Name, names)...)
+		errs = append(errs, r.compile(where, hooks)...)
 	}
 	return c, errors.Join(errs...)
+}
+
+// nameProblems reports a missing name or one already in seen, and adds
+// name to seen. Rules refer to webhooks by name, and alerts are told
+// apart by rule name, so both must be unique.
+func nameProblems(where, name string, seen map[string]bool) []error {
+	var errs []error
+	if name == "" {
+		errs = append(errs, fmt.Errorf("%s: needs a name", where))
+	} else if seen[name] {
+		errs = append(errs, fmt.Errorf("%s: the name is used twice", where))
+	}
+	seen[name] = true
+	return errs
+}
+
+// problems reports what is wrong with w's URL and format.
+func (w *Webhook) problems(where string) []error {
+	var errs []error
+	if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("%s: url must be an http:// or https:// URL", where)) // the URL itself is a secret
+	}
+	switch w.Format {
+	case "", "json", "slack":
+	default:
+		errs = append(errs, fmt.Errorf("%s: format %q is not json or slack", where, w.Format))
+	}
+	return errs
+}
+
+// compile fills r's defaults and parses its threshold, and reports what
+// is wrong with it, including webhooks it names that hooks lacks.
+func (r *Rule) compile(where string, hooks map[string]bool) []error {
+	var errs []error
+	if r.Window == 0 {
+		r.Window = 5 * time.Minute
+	}
+	if r.MinRequests == 0 {
+		r.MinRequests = 10
+	}
+	if r.Cooldown == 0 {
+		r.Cooldown = time.Hour
+	}
+	if r.Window < 0 || r.MinRequests < 0 || r.Cooldown < 0 {
+		errs = append(errs, fmt.Errorf("%s: window, min_requests and cooldown must not be negative", where))
+	}
+	if err := r.parseThreshold(); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", where, err))
+	}
+	for _, h := range r.Webhooks {
+		if !hooks[h] {
+			errs = append(errs, fmt.Errorf("%s: no webhook named %q", where, h))
+		}
+	}
+	return errs
 }
 
 func (r *Rule) parseThreshold() error {

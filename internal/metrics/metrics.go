@@ -98,31 +98,50 @@ func New(o Options) *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(), opts: o,
 		series: map[seriesKey]*series{}, keys: map[string]*keySeries{}, models: map[string]bool{},
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_requests_total",
-			Help: "Requests finished, by the provider that answered (or was tried last), upstream model, client format and status class."},
-			[]string{"provider", "model", "format", "status_class"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "llmbridge_request_duration_seconds",
-			Help: "Time from a request's arrival to the end of its response.", Buckets: Buckets},
-			[]string{"provider", "model", "format"}),
-		ttft: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "llmbridge_time_to_first_token_seconds",
-			Help: "Time from a streamed request's arrival to its first event sent to the client.", Buckets: Buckets},
-			[]string{"provider", "model", "format"}),
-		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_tokens_total",
-			Help: "Tokens used, by type: prompt and completion; cached, cache_write (part of prompt) and reasoning (part of completion)."},
-			[]string{"provider", "model", "type"}),
-		cost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_cost_usd_total",
-			Help: "Cost in USD of the requests of priced models, from the price table."},
-			[]string{"provider", "model"}),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_upstream_errors_total",
-			Help: "Requests that ended with an upstream failure, by kind: connect, timeout, 4xx, 429, 5xx, stream_cut. Attempts that were retried count in llmbridge_retries_total."},
-			[]string{"provider", "kind"}),
-		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_retries_total",
-			Help: "Upstream attempts after the first (retries and failovers), by the provider of the request."},
-			[]string{"provider"}),
-		active: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "llmbridge_active_requests",
-			Help: "Requests routed and not yet finished."},
-			[]string{"format", "stream"}),
 	}
+	m.registerRequests()
+	m.registerCache()
+	m.registerUnauthenticated()
+	if o.KeyLabels {
+		m.registerKeys()
+	}
+	m.registerQueues()
+	return m
+}
+
+// registerRequests creates and registers the per-request series (with
+// the Go runtime and process collectors).
+func (m *Metrics) registerRequests() {
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_requests_total",
+		Help: "Requests finished, by the provider that answered (or was tried last), upstream model, client format and status class."},
+		[]string{"provider", "model", "format", "status_class"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "llmbridge_request_duration_seconds",
+		Help: "Time from a request's arrival to the end of its response.", Buckets: Buckets},
+		[]string{"provider", "model", "format"})
+	m.ttft = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "llmbridge_time_to_first_token_seconds",
+		Help: "Time from a streamed request's arrival to its first event sent to the client.", Buckets: Buckets},
+		[]string{"provider", "model", "format"})
+	m.tokens = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_tokens_total",
+		Help: "Tokens used, by type: prompt and completion; cached, cache_write (part of prompt) and reasoning (part of completion)."},
+		[]string{"provider", "model", "type"})
+	m.cost = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_cost_usd_total",
+		Help: "Cost in USD of the requests of priced models, from the price table."},
+		[]string{"provider", "model"})
+	m.errors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_upstream_errors_total",
+		Help: "Requests that ended with an upstream failure, by kind: connect, timeout, 4xx, 429, 5xx, stream_cut. Attempts that were retried count in llmbridge_retries_total."},
+		[]string{"provider", "kind"})
+	m.retries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_retries_total",
+		Help: "Upstream attempts after the first (retries and failovers), by the provider of the request."},
+		[]string{"provider"})
+	m.active = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "llmbridge_active_requests",
+		Help: "Requests routed and not yet finished."},
+		[]string{"format", "stream"})
+	m.reg.MustRegister(m.requests, m.duration, m.ttft, m.tokens, m.cost, m.errors, m.retries, m.active,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+}
+
+// registerCache creates and registers the response cache's series.
+func (m *Metrics) registerCache() {
 	m.cacheRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_cache_requests_total",
 		Help: "Requests the response cache saw, by result: hit (answered from the cache), miss (looked up, not found), bypass (not cacheable or Cache-Control)."},
 		[]string{"result"})
@@ -130,34 +149,44 @@ func New(o Options) *Metrics {
 		Help: "Cost in USD the response cache's hits saved: the price of the cached answers' tokens."},
 		[]string{"provider", "model"})
 	m.reg.MustRegister(m.cacheRequests, m.cacheSaved)
+}
+
+// registerUnauthenticated creates and registers the count of requests
+// refused before the caller was known. Both statuses are exported at 0
+// from the start, so rate() sees the first refusal.
+func (m *Metrics) registerUnauthenticated() {
 	m.unauth = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_unauthenticated_requests_total",
 		Help: "Requests refused before the caller was known, by status: 401 (no key or a wrong one), 429 (a source throttled after failed keys). Not counted in llmbridge_requests_total."},
 		[]string{"status"})
 	m.unauthByStatus = map[int]prometheus.Counter{}
 	for _, st := range []int{http.StatusUnauthorized, http.StatusTooManyRequests} {
-		m.unauthByStatus[st] = m.unauth.WithLabelValues(strconv.Itoa(st)) // exported at 0 from the start, for rate()
+		m.unauthByStatus[st] = m.unauth.WithLabelValues(strconv.Itoa(st))
 	}
 	m.reg.MustRegister(m.unauth)
-	m.reg.MustRegister(m.requests, m.duration, m.ttft, m.tokens, m.cost, m.errors, m.retries, m.active,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if o.KeyLabels {
-		m.keyRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_key_requests_total",
-			Help: "Requests finished, by access key fingerprint and status class."}, []string{"key_id", "status_class"})
-		m.keyTokens = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_key_tokens_total",
-			Help: "Tokens used, by access key fingerprint and type."}, []string{"key_id", "type"})
-		m.key = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_key_cost_usd_total",
-			Help: "Cost in USD of priced requests, by access key fingerprint."}, []string{"key_id"})
-		m.reg.MustRegister(m.keyRequests, m.keyTokens, m.key)
-	}
-	if f := o.RequestLogDropped; f != nil {
+}
+
+// registerKeys creates and registers the per-key series (Options.KeyLabels).
+func (m *Metrics) registerKeys() {
+	m.keyRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_key_requests_total",
+		Help: "Requests finished, by access key fingerprint and status class."}, []string{"key_id", "status_class"})
+	m.keyTokens = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_key_tokens_total",
+		Help: "Tokens used, by access key fingerprint and type."}, []string{"key_id", "type"})
+	m.key = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmbridge_key_cost_usd_total",
+		Help: "Cost in USD of priced requests, by access key fingerprint."}, []string{"key_id"})
+	m.reg.MustRegister(m.keyRequests, m.keyTokens, m.key)
+}
+
+// registerQueues registers the series read from the server's writers at
+// every scrape, for those of Options.RequestLogDropped and UsageQueue set.
+func (m *Metrics) registerQueues() {
+	if f := m.opts.RequestLogDropped; f != nil {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "llmbridge_request_log_dropped_total",
 			Help: "Request log records dropped because the log's queue was full."}, func() float64 { return float64(f()) }))
 	}
-	if f := o.UsageQueue; f != nil {
+	if f := m.opts.UsageQueue; f != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "llmbridge_usage_queue_records",
 			Help: "Usage records waiting to be written to the usage store."}, func() float64 { return float64(f()) }))
 	}
-	return m
 }
 
 // Registry returns the registry the metrics are in, for tests and for

@@ -204,40 +204,19 @@ func (s *Store) Insert(ctx context.Context, rows []Row) (int, error) {
 		return 0, s.scrub(err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	// The batch's new rows summed per usage_daily row, in first-seen order.
+	// Summed here rather than in a helper holding them behind a pointer:
+	// as locals, the map and slice stay on the stack.
 	daily := map[dailyKey]*Totals{}
 	var order []dailyKey
-	inserted := 0
+	// One argument buffer and one id set serve every piece of the batch.
 	args := make([]any, 0, pieceSizes[0]*nRequestCols)
 	fresh := map[string]bool{}
-	start := 0
+	inserted, start := 0, 0
 	for _, n := range pieces(len(rows)) {
 		part := rows[start : start+n]
 		start += n
-		st, err := s.stmt(ctx, stmtKey{rows: n})
-		if err != nil {
-			return 0, s.scrub(err)
-		}
-		args = args[:0]
-		for i := range part {
-			args = part[i].args(args)
-		}
-		res, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
-		if err != nil {
-			return 0, s.scrub(err)
-		}
-		clear(fresh)
-		for res.Next() {
-			var id string
-			if err := res.Scan(&id); err != nil {
-				res.Close()
-				return 0, s.scrub(err)
-			}
-			fresh[id] = true
-		}
-		if err := res.Close(); err != nil {
-			return 0, s.scrub(err)
-		}
-		if err := res.Err(); err != nil {
+		if args, err = s.insertPiece(ctx, tx, part, args, fresh); err != nil {
 			return 0, s.scrub(err)
 		}
 		for i := range part {
@@ -247,7 +226,7 @@ func (s *Store) Insert(ctx context.Context, rows []Row) (int, error) {
 			}
 			delete(fresh, r.ID)
 			inserted++
-			k := dailyKey{r.Time.UTC().Format(time.DateOnly), r.KeyID, r.Provider, r.Model}
+			k := r.dailyKey()
 			t := daily[k]
 			if t == nil {
 				t = &Totals{}
@@ -257,32 +236,83 @@ func (s *Store) Insert(ctx context.Context, rows []Row) (int, error) {
 			t.add(r)
 		}
 	}
+	if err := s.upsertDaily(ctx, tx, daily, order, args); err != nil {
+		return 0, s.scrub(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, s.scrub(err)
+	}
+	return inserted, nil
+}
+
+// insertPiece inserts part with the statement prepared for its size and
+// leaves in fresh the ids it stored: the statement returns only the rows
+// it did not skip as conflicts. It returns args, its argument buffer, for
+// reuse.
+func (s *Store) insertPiece(ctx context.Context, tx *sql.Tx, part []Row, args []any, fresh map[string]bool) ([]any, error) {
+	st, err := s.stmt(ctx, stmtKey{rows: len(part)})
+	if err != nil {
+		return args, err
+	}
+	args = args[:0]
+	for i := range part {
+		args = part[i].args(args)
+	}
+	res, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	if err != nil {
+		return args, err
+	}
+	clear(fresh)
+	for res.Next() {
+		var id string
+		if err := res.Scan(&id); err != nil {
+			res.Close()
+			return args, err
+		}
+		fresh[id] = true
+	}
+	if err := res.Close(); err != nil {
+		return args, err
+	}
+	return args, res.Err()
+}
+
+// dailyKey is the usage_daily row r counts in.
+func (r *Row) dailyKey() dailyKey {
+	return dailyKey{r.Time.UTC().Format(time.DateOnly), r.KeyID, r.Provider, r.Model}
+}
+
+// upsertDaily adds daily to usage_daily, in pieces like the rows, reusing
+// args as the argument buffer. order holds daily's keys.
+func (s *Store) upsertDaily(ctx context.Context, tx *sql.Tx, daily map[dailyKey]*Totals, order []dailyKey, args []any) error {
 	// The same order in every transaction: two instances upserting the
 	// same rollup rows then wait for each other instead of deadlocking.
 	slices.SortFunc(order, func(a, b dailyKey) int {
 		return cmp.Or(strings.Compare(a.day, b.day), strings.Compare(a.keyID, b.keyID),
 			strings.Compare(a.provider, b.provider), strings.Compare(a.model, b.model))
 	})
-	start = 0
+	start := 0
 	for _, n := range pieces(len(order)) {
 		part := order[start : start+n]
 		start += n
 		st, err := s.stmt(ctx, stmtKey{daily: true, rows: n})
 		if err != nil {
-			return 0, s.scrub(err)
+			return err
 		}
 		args = args[:0]
 		for _, k := range part {
-			t := daily[k]
-			args = append(args, k.day, k.keyID, k.provider, k.model, t.Requests, t.Errors, t.PromptTokens, t.CompletionTokens,
-				t.CachedTokens, t.ReasoningTokens, t.CacheWriteTokens, t.CostUSD, t.Unpriced, t.CacheHits, t.SavedUSD)
+			args = daily[k].dailyArgs(args, k)
 		}
 		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
-			return 0, s.scrub(err)
+			return err
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return 0, s.scrub(err)
-	}
-	return inserted, nil
+	return nil
+}
+
+// dailyArgs appends the arguments of k's usage_daily upsert, in the
+// order of the statement's columns.
+func (t *Totals) dailyArgs(dst []any, k dailyKey) []any {
+	return append(dst, k.day, k.keyID, k.provider, k.model, t.Requests, t.Errors, t.PromptTokens, t.CompletionTokens,
+		t.CachedTokens, t.ReasoningTokens, t.CacheWriteTokens, t.CostUSD, t.Unpriced, t.CacheHits, t.SavedUSD)
 }

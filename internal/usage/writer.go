@@ -238,24 +238,18 @@ func (w *Writer) flush(ctx context.Context) error {
 	}
 }
 
+// run is the writer's goroutine: it flushes on every wake and tick,
+// prunes hourly, and backs off while the store refuses writes.
 func (w *Writer) run() {
 	defer close(w.done)
 	tick := time.NewTicker(w.opts.FlushEvery)
 	defer tick.Stop()
 	prune := time.NewTicker(time.Hour)
 	defer prune.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := w.storeContext()
 	defer cancel()
-	go func() {
-		select {
-		case <-w.quit:
-			cancel() // stop an insert stuck on a dead database; Close retries
-		case <-ctx.Done():
-		}
-	}()
 	w.prune(ctx)
-	backoff, retryAt, failing := time.Duration(0), time.Time{}, false
-	var spooledAt time.Time // last save of the waiting records during an outage
+	var o retryState
 	for {
 		select {
 		case <-w.quit:
@@ -266,40 +260,85 @@ func (w *Writer) run() {
 		case <-w.wake:
 		case <-tick.C:
 		}
-		if failing && w.opts.SpoolPath != "" && time.Since(spooledAt) >= w.opts.SpoolEvery {
-			if err := writeSpool(w.opts.SpoolPath, w.take(w.Pending())); err != nil {
-				w.log.Warn("usage: saving the waiting records failed", "spool", w.opts.SpoolPath, "err", err)
-			}
-			spooledAt = time.Now()
-		}
-		if time.Now().Before(retryAt) {
-			continue
-		}
-		err := w.flush(ctx)
-		if err == nil {
-			if failing {
-				w.log.Info("usage: the store is writable again", "store", w.store.String(), "pending", w.Pending())
-				if !spooledAt.IsZero() {
-					// Everything saved during the outage is stored now.
-					_ = os.Remove(w.opts.SpoolPath)
-				}
-			}
-			backoff, retryAt, failing, spooledAt = 0, time.Time{}, false, time.Time{}
-			w.failing.Store(false)
-			continue
-		}
-		if ctx.Err() != nil {
+		if !w.round(ctx, &o) {
 			return
 		}
-		backoff = min(max(2*backoff, time.Second), 30*time.Second)
-		retryAt = time.Now().Add(backoff)
-		if !failing {
-			w.log.Error("usage: cannot write to the store; records wait in memory and are retried", "store", w.store.String(), "err", err,
-				"pending", w.Pending(), "max_pending", w.opts.MaxPending)
-		}
-		failing = true
-		w.failing.Store(true)
 	}
+}
+
+// storeContext is the context of run's store calls. Close's quit cancels
+// it, stopping an insert stuck on a dead database (Close retries); the
+// goroutine watching quit ends with cancel.
+func (w *Writer) storeContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-w.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// retryState is run's bookkeeping while the store refuses writes; its zero
+// value is a writable store.
+type retryState struct {
+	failing   bool
+	backoff   time.Duration
+	retryAt   time.Time // no flush before then
+	spooledAt time.Time // last save of the waiting records during the outage
+}
+
+// round is one flush attempt of run: during an outage it saves the
+// waiting records to the spool now and then, and it flushes unless the
+// backoff says to wait. It reports false when ctx was cancelled (Close).
+func (w *Writer) round(ctx context.Context, o *retryState) bool {
+	if o.failing && w.opts.SpoolPath != "" && time.Since(o.spooledAt) >= w.opts.SpoolEvery {
+		if err := writeSpool(w.opts.SpoolPath, w.take(w.Pending())); err != nil {
+			w.log.Warn("usage: saving the waiting records failed", "spool", w.opts.SpoolPath, "err", err)
+		}
+		o.spooledAt = time.Now()
+	}
+	if time.Now().Before(o.retryAt) {
+		return true
+	}
+	err := w.flush(ctx)
+	switch {
+	case err == nil:
+		w.recovered(o)
+	case ctx.Err() != nil:
+		return false
+	default:
+		w.failed(o, err)
+	}
+	return true
+}
+
+// recovered ends an outage, if there was one, after a successful flush.
+func (w *Writer) recovered(o *retryState) {
+	if o.failing {
+		w.log.Info("usage: the store is writable again", "store", w.store.String(), "pending", w.Pending())
+		if !o.spooledAt.IsZero() {
+			// Everything saved during the outage is stored now.
+			_ = os.Remove(w.opts.SpoolPath)
+		}
+	}
+	*o = retryState{}
+	w.failing.Store(false)
+}
+
+// failed records a failed flush: the next one waits twice as long as the
+// last (1 s to 30 s), and only the first failure of an outage is logged.
+func (w *Writer) failed(o *retryState, err error) {
+	o.backoff = min(max(2*o.backoff, time.Second), 30*time.Second)
+	o.retryAt = time.Now().Add(o.backoff)
+	if !o.failing {
+		w.log.Error("usage: cannot write to the store; records wait in memory and are retried", "store", w.store.String(), "err", err,
+			"pending", w.Pending(), "max_pending", w.opts.MaxPending)
+	}
+	o.failing = true
+	w.failing.Store(true)
 }
 
 func (w *Writer) prune(ctx context.Context) {

@@ -83,62 +83,8 @@ type (
 // translateRequest turns an OpenAI chat request into Gemini's JSON.
 func translateRequest(req *openai.ChatRequest) ([]byte, error) {
 	var out request
-	var system []string
-	names := map[string]string{} // tool_call_id → function name, for tool results
-	add := func(role string, parts ...part) {
-		if len(parts) == 0 {
-			return
-		}
-		if n := len(out.Contents); n > 0 && out.Contents[n-1].Role == role {
-			out.Contents[n-1].Parts = append(out.Contents[n-1].Parts, parts...) // Gemini wants alternating turns
-			return
-		}
-		out.Contents = append(out.Contents, content{Role: role, Parts: parts})
-	}
-	for i, m := range req.Messages {
-		param := fmt.Sprintf("messages[%d]", i)
-		switch m.Role {
-		case "system", "developer":
-			system = append(system, m.Content.String())
-		case "user":
-			parts, err := contentParts(m.Content, param)
-			if err != nil {
-				return nil, err
-			}
-			add("user", parts...)
-		case "assistant":
-			parts, err := contentParts(m.Content, param)
-			if err != nil {
-				return nil, err
-			}
-			for j, tc := range m.ToolCalls {
-				id, sig, _ := strings.Cut(tc.ID, signatureSep)
-				args := json.RawMessage(tc.Function.Arguments)
-				if strings.TrimSpace(tc.Function.Arguments) == "" {
-					args = json.RawMessage("{}")
-				} else if !json.Valid(args) {
-					return nil, openai.BadRequest(fmt.Sprintf("%s.tool_calls[%d].function.arguments", param, j), "tool call arguments must be JSON for Gemini")
-				}
-				names[tc.ID] = tc.Function.Name
-				parts = append(parts, part{FunctionCall: &functionCall{ID: geminiID(id), Name: tc.Function.Name, Args: args}, ThoughtSignature: sig})
-			}
-			add("model", parts...)
-		case "tool":
-			name := names[m.ToolCallID]
-			if name == "" {
-				return nil, openai.BadRequest(param+".tool_call_id", "tool message refers to tool call %q, which no earlier assistant message made", m.ToolCallID)
-			}
-			id, _, _ := strings.Cut(m.ToolCallID, signatureSep)
-			add("user", part{FunctionResponse: &functionResponse{ID: geminiID(id), Name: name, Response: toolResult(m.Content.String())}})
-		default:
-			return nil, openai.BadRequest(param+".role", "role %q is not supported for Gemini", m.Role)
-		}
-	}
-	if len(system) > 0 {
-		out.SystemInstruction = &content{Parts: []part{{Text: strings.Join(system, "\n")}}}
-	}
-	if len(out.Contents) == 0 {
-		return nil, openai.BadRequest("messages", "Gemini needs at least one user or assistant message besides system messages")
+	if err := translateMessages(req.Messages, &out); err != nil {
+		return nil, err
 	}
 	if err := translateTools(req, &out); err != nil {
 		return nil, err
@@ -149,6 +95,95 @@ func translateRequest(req *openai.ChatRequest) ([]byte, error) {
 	}
 	out.GenerationConfig = gc
 	return openai.Marshal(out)
+}
+
+// translateMessages fills out's contents and system instruction from the
+// conversation. System and developer messages, wherever they stand, join
+// into the one system instruction Gemini takes.
+func translateMessages(msgs []openai.Message, out *request) error {
+	var system []string
+	names := map[string]string{} // tool_call_id → function name, for tool results
+	for i := range msgs {
+		m := &msgs[i]
+		param := fmt.Sprintf("messages[%d]", i)
+		var (
+			role  = "user"
+			parts []part
+			err   error
+		)
+		switch m.Role {
+		case "system", "developer":
+			system = append(system, m.Content.String())
+			continue
+		case "user":
+			parts, err = contentParts(m.Content, param)
+		case "assistant":
+			role = "model"
+			parts, err = assistantParts(m, param, names)
+		case "tool":
+			parts, err = toolResultParts(m, param, names)
+		default:
+			return openai.BadRequest(param+".role", "role %q is not supported for Gemini", m.Role)
+		}
+		if err != nil {
+			return err
+		}
+		out.addTurn(role, parts)
+	}
+	if len(system) > 0 {
+		out.SystemInstruction = &content{Parts: []part{{Text: strings.Join(system, "\n")}}}
+	}
+	if len(out.Contents) == 0 {
+		return openai.BadRequest("messages", "Gemini needs at least one user or assistant message besides system messages")
+	}
+	return nil
+}
+
+// addTurn appends parts as a turn of role. Gemini wants user and model
+// turns to alternate, so parts for the role of the last turn join it.
+func (out *request) addTurn(role string, parts []part) {
+	if len(parts) == 0 {
+		return
+	}
+	if n := len(out.Contents); n > 0 && out.Contents[n-1].Role == role {
+		out.Contents[n-1].Parts = append(out.Contents[n-1].Parts, parts...)
+		return
+	}
+	out.Contents = append(out.Contents, content{Role: role, Parts: parts})
+}
+
+// assistantParts translates an assistant message: its content, then a
+// functionCall part per tool call, with the thought signature split off
+// the id. It records each call's name in names for the tool results.
+func assistantParts(m *openai.Message, param string, names map[string]string) ([]part, error) {
+	parts, err := contentParts(m.Content, param)
+	if err != nil {
+		return nil, err
+	}
+	for j, tc := range m.ToolCalls {
+		id, sig, _ := strings.Cut(tc.ID, signatureSep)
+		args := json.RawMessage(tc.Function.Arguments)
+		if strings.TrimSpace(tc.Function.Arguments) == "" {
+			args = json.RawMessage("{}")
+		} else if !json.Valid(args) {
+			return nil, openai.BadRequest(fmt.Sprintf("%s.tool_calls[%d].function.arguments", param, j), "tool call arguments must be JSON for Gemini")
+		}
+		names[tc.ID] = tc.Function.Name
+		parts = append(parts, part{FunctionCall: &functionCall{ID: geminiID(id), Name: tc.Function.Name, Args: args}, ThoughtSignature: sig})
+	}
+	return parts, nil
+}
+
+// toolResultParts translates a tool message into a functionResponse part.
+// Gemini matches results by function name, which OpenAI's tool message
+// lacks: it comes from the earlier assistant message's call (names).
+func toolResultParts(m *openai.Message, param string, names map[string]string) ([]part, error) {
+	name := names[m.ToolCallID]
+	if name == "" {
+		return nil, openai.BadRequest(param+".tool_call_id", "tool message refers to tool call %q, which no earlier assistant message made", m.ToolCallID)
+	}
+	id, _, _ := strings.Cut(m.ToolCallID, signatureSep)
+	return []part{{FunctionResponse: &functionResponse{ID: geminiID(id), Name: name, Response: toolResult(m.Content.String())}}}, nil
 }
 
 // geminiID keeps ids the bridge minted for Gemini calls out of Gemini's

@@ -8,13 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
-	"github.com/llmbridge/llmbridge/internal/sse"
 )
 
 const maxBody = 64 << 20
@@ -158,112 +156,6 @@ func args(raw json.RawMessage) string {
 		return "{}"
 	}
 	return string(raw)
-}
-
-// errTruncated ends a stream that stopped before any candidate finished:
-// Gemini streams have no [DONE], so a finish reason is the end.
-var errTruncated = openai.Truncated("no finish reason")
-
-// DecodeStream translates a streamGenerateContent?alt=sse body into OpenAI
-// chunks: a role chunk first, then text, reasoning and whole tool calls
-// (with indexes, ids and signatures), the finish chunk, and a usage chunk
-// built from the last usageMetadata. It owns and closes resp.Body.
-func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk, error] {
-	return func(yield func(*openai.ChatChunk, error) bool) {
-		defer resp.Body.Close()
-		created := time.Now().Unix()
-		r := sse.NewReader(resp.Body)
-		type choiceState struct {
-			started  bool
-			calls    int
-			finished bool
-		}
-		states := map[int]*choiceState{}
-		var last *usageMetadata
-		id, model := "", ""
-		for {
-			ev, err := r.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			var g response
-			if err := json.Unmarshal(ev.Data, &g); err != nil {
-				yield(nil, fmt.Errorf("decoding Gemini event: %w", err))
-				return
-			}
-			if len(g.Candidates) == 0 && g.PromptFeedback != nil && g.PromptFeedback.BlockReason != "" {
-				yield(nil, blocked(g.PromptFeedback.BlockReason))
-				return
-			}
-			if g.UsageMetadata != nil {
-				last = g.UsageMetadata // cumulative: the last one counts
-			}
-			if g.ResponseID != "" {
-				id = "chatcmpl-" + g.ResponseID
-			}
-			if g.ModelVersion != "" {
-				model = g.ModelVersion
-			}
-			chunk := &openai.ChatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: model}
-			for _, c := range g.Candidates {
-				st := states[c.Index]
-				if st == nil {
-					st = &choiceState{}
-					states[c.Index] = st
-				}
-				ch := openai.ChunkChoice{Index: c.Index}
-				if !st.started {
-					ch.Delta.Role = "assistant"
-					st.started = true
-				}
-				var text, thoughts strings.Builder
-				for _, pt := range c.Content.Parts {
-					switch {
-					case pt.FunctionCall != nil:
-						idx := st.calls
-						st.calls++
-						ch.Delta.ToolCalls = append(ch.Delta.ToolCalls, openai.ToolCall{Index: &idx, ID: callID(pt.FunctionCall, pt.ThoughtSignature), Type: "function",
-							Function: openai.FunctionCall{Name: pt.FunctionCall.Name, Arguments: args(pt.FunctionCall.Args)}})
-					case pt.Thought:
-						thoughts.WriteString(pt.Text)
-					default:
-						text.WriteString(pt.Text)
-					}
-				}
-				if text.Len() > 0 || ch.Delta.Role != "" && len(ch.Delta.ToolCalls) == 0 {
-					s := text.String()
-					ch.Delta.Content = &s
-				}
-				if thoughts.Len() > 0 {
-					s := thoughts.String()
-					ch.Delta.ReasoningContent = &s
-				}
-				if fr := finishReason(c.FinishReason, st.calls > 0); fr != "" {
-					ch.FinishReason = &fr
-					st.finished = true
-				}
-				chunk.Choices = append(chunk.Choices, ch)
-			}
-			if len(chunk.Choices) > 0 && !yield(chunk, nil) {
-				return
-			}
-		}
-		finished := len(states) > 0
-		for _, st := range states {
-			finished = finished && st.finished
-		}
-		if !finished {
-			yield(nil, errTruncated)
-			return
-		}
-		if last != nil {
-			yield(&openai.ChatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: model, Choices: []openai.ChunkChoice{}, Usage: last.usage()}, nil)
-		}
-	}
 }
 
 // statusFor maps google.rpc status names to HTTP statuses.

@@ -1,0 +1,191 @@
+package gemini
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/sse"
+)
+
+// errTruncated ends a stream that stopped before any candidate finished:
+// Gemini streams have no [DONE], so a finish reason is the end.
+var errTruncated = openai.Truncated("no finish reason")
+
+// DecodeStream translates a streamGenerateContent?alt=sse body into OpenAI
+// chunks: a role chunk first, then text, reasoning and whole tool calls
+// (with indexes, ids and signatures), the finish chunk, and a usage chunk
+// built from the last usageMetadata. It owns and closes resp.Body.
+func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk, error] {
+	return func(yield func(*openai.ChatChunk, error) bool) {
+		// The only closer of the body: every return below, including a
+		// consumer that stops early, passes through here.
+		defer resp.Body.Close()
+		d := streamDecoder{created: time.Now().Unix()}
+		// The candidates' progress lives apart from d: chunks carry d's
+		// strings to the consumer, and escape analysis would move a map
+		// stored in d to the heap with them.
+		states := choiceStates{}
+		r := sse.NewReader(resp.Body)
+		for {
+			ev, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			chunk, err := d.event(ev.Data, states)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if chunk != nil && !yield(chunk, nil) {
+				return
+			}
+		}
+		if !states.finished() {
+			yield(nil, errTruncated)
+			return
+		}
+		if chunk := d.usageChunk(); chunk != nil {
+			yield(chunk, nil)
+		}
+	}
+}
+
+// streamDecoder is what a Gemini stream remembers between events besides
+// each candidate's progress. Each event is a whole generateContent
+// response, so the ids, model and usage of the latest one win.
+type streamDecoder struct {
+	created   int64
+	id, model string
+	last      *usageMetadata // cumulative: the last one counts
+}
+
+// choiceStates is the progress of each candidate, by candidate index.
+type choiceStates map[int]*choiceState
+
+// choiceState is one candidate's progress across events.
+type choiceState struct {
+	started  bool // its role chunk went out
+	calls    int  // tool calls so far, the next call's OpenAI index
+	finished bool // it carried a finish reason
+}
+
+// event translates one SSE event into a chunk, or nil when the event
+// carries no candidate (a usage-only event still updates the usage).
+func (d *streamDecoder) event(data []byte, states choiceStates) (*openai.ChatChunk, error) {
+	var g response
+	if err := json.Unmarshal(data, &g); err != nil {
+		return nil, fmt.Errorf("decoding Gemini event: %w", err)
+	}
+	if len(g.Candidates) == 0 && g.PromptFeedback != nil && g.PromptFeedback.BlockReason != "" {
+		return nil, blocked(g.PromptFeedback.BlockReason)
+	}
+	d.note(&g)
+	chunk := &openai.ChatChunk{ID: d.id, Object: "chat.completion.chunk", Created: d.created, Model: d.model}
+	for i := range g.Candidates {
+		chunk.Choices = append(chunk.Choices, states.choice(&g.Candidates[i]))
+	}
+	if len(chunk.Choices) == 0 {
+		return nil, nil
+	}
+	return chunk, nil
+}
+
+// note keeps the event's usage, response id and model version. Later
+// events may omit them, so an empty value keeps the earlier one.
+func (d *streamDecoder) note(g *response) {
+	if g.UsageMetadata != nil {
+		d.last = g.UsageMetadata
+	}
+	if g.ResponseID != "" {
+		d.id = "chatcmpl-" + g.ResponseID
+	}
+	if g.ModelVersion != "" {
+		d.model = g.ModelVersion
+	}
+}
+
+// choice translates one candidate of an event. Its first appearance
+// carries the assistant role; OpenAI clients expect a content member on
+// that chunk unless it calls tools, so an empty one is sent then.
+func (states choiceStates) choice(c *candidate) openai.ChunkChoice {
+	st := states[c.Index]
+	if st == nil {
+		st = &choiceState{}
+		states[c.Index] = st
+	}
+	ch := openai.ChunkChoice{Index: c.Index}
+	if !st.started {
+		ch.Delta.Role = "assistant"
+		st.started = true
+	}
+	text, thoughts := st.parts(c.Content.Parts, &ch.Delta)
+	if len(text) > 0 || ch.Delta.Role != "" && len(ch.Delta.ToolCalls) == 0 {
+		s := text // a copy inside the branch: heap-allocated only when sent
+		ch.Delta.Content = &s
+	}
+	if len(thoughts) > 0 {
+		s := thoughts
+		ch.Delta.ReasoningContent = &s
+	}
+	// A choice that called tools in any event finishes with "tool_calls".
+	if fr := finishReason(c.FinishReason, st.calls > 0); fr != "" {
+		ch.FinishReason = &fr
+		st.finished = true
+	}
+	return ch
+}
+
+// parts sorts a candidate's parts: function calls become whole OpenAI
+// tool calls in delta (numbered across the whole stream, since Gemini
+// sends each call complete), thoughts and text are joined and returned.
+func (st *choiceState) parts(parts []part, delta *openai.Delta) (text, thoughts string) {
+	var t, th strings.Builder
+	for _, pt := range parts {
+		switch {
+		case pt.FunctionCall != nil:
+			idx := st.calls
+			st.calls++
+			delta.ToolCalls = append(delta.ToolCalls, openai.ToolCall{Index: &idx, ID: callID(pt.FunctionCall, pt.ThoughtSignature), Type: "function",
+				Function: openai.FunctionCall{Name: pt.FunctionCall.Name, Arguments: args(pt.FunctionCall.Args)}})
+		case pt.Thought:
+			th.WriteString(pt.Text)
+		default:
+			t.WriteString(pt.Text)
+		}
+	}
+	return t.String(), th.String()
+}
+
+// finished reports whether the stream ended properly: at least one
+// candidate, and every candidate seen carried a finish reason.
+func (states choiceStates) finished() bool {
+	if len(states) == 0 {
+		return false
+	}
+	for _, st := range states {
+		if !st.finished {
+			return false
+		}
+	}
+	return true
+}
+
+// usageChunk is the closing usage chunk, or nil when Gemini sent no
+// usageMetadata.
+func (d *streamDecoder) usageChunk() *openai.ChatChunk {
+	if d.last == nil {
+		return nil
+	}
+	return &openai.ChatChunk{ID: d.id, Object: "chat.completion.chunk", Created: d.created, Model: d.model,
+		Choices: []openai.ChunkChoice{}, Usage: d.last.usage()}
+}
