@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,38 +15,21 @@ import (
 	"github.com/caarlos0/env/v11"
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/alerts"
+	"github.com/llmbridge/llmbridge/internal/configfile"
 	"github.com/llmbridge/llmbridge/internal/keys"
 	"github.com/llmbridge/llmbridge/internal/usage"
-	"go.yaml.in/yaml/v3"
 )
 
-// Config is the server's configuration, read from the environment (after
+// config is the server's configuration, read from the environment (after
 // .env) and the optional LLMBRIDGE_CONFIG YAML file.
-type Config struct {
+type config struct {
 	Addr       string   `env:"LLMBRIDGE_ADDR" envDefault:"127.0.0.1:1219"`
 	AccessKeys []string `env:"ACCESS_API_KEYS" envSeparator:","`
 
-	OpenAIKey    string `env:"OPENAI_API_KEY"`
-	GoogleKey    string `env:"GOOGLE_API_KEY"`
-	GeminiKey    string `env:"GEMINI_API_KEY"` // alias of GOOGLE_API_KEY
-	DeepSeekKey  string `env:"DEEPSEEK_API_KEY"`
-	AnthropicKey string `env:"ANTHROPIC_API_KEY"`
-
-	OpenAIBaseURL    string `env:"OPENAI_BASE_URL" envDefault:"https://api.openai.com/v1"`
-	GeminiBaseURL    string `env:"GEMINI_BASE_URL" envDefault:"https://generativelanguage.googleapis.com/v1beta"`
-	DeepSeekBaseURL  string `env:"DEEPSEEK_BASE_URL" envDefault:"https://api.deepseek.com"`
-	AnthropicBaseURL string `env:"ANTHROPIC_BASE_URL" envDefault:"https://api.anthropic.com/v1"`
-
-	OpenAIModels    []string `env:"OPENAI_MODELS" envSeparator:","`
-	GeminiModels    []string `env:"GEMINI_MODELS" envSeparator:","`
-	DeepSeekModels  []string `env:"DEEPSEEK_MODELS" envSeparator:","`
-	AnthropicModels []string `env:"ANTHROPIC_MODELS" envSeparator:","`
-
-	Proxy             string `env:"LLMBRIDGE_PROXY"`
-	OpenAIUseProxy    bool   `env:"OPENAI_USE_PROXY" envDefault:"false"`
-	GeminiUseProxy    bool   `env:"GEMINI_USE_PROXY" envDefault:"true"`
-	DeepSeekUseProxy  bool   `env:"DEEPSEEK_USE_PROXY" envDefault:"false"`
-	AnthropicUseProxy bool   `env:"ANTHROPIC_USE_PROXY" envDefault:"false"`
+	// Builtins are the built-in providers, read from the environment by
+	// the providerKinds table (kinds.go), in its order.
+	Builtins []builtinProvider `env:"-"`
+	Proxy    string            `env:"LLMBRIDGE_PROXY"`
 
 	LogFile      string `env:"LLMBRIDGE_LOG_FILE" envDefault:"logs/requests.log"`
 	LogMaxSizeMB int    `env:"LLMBRIDGE_LOG_MAX_SIZE_MB" envDefault:"10"`
@@ -85,7 +67,7 @@ type Config struct {
 	Routes []llmbridge.Route `env:"-"`
 	// Cache is the YAML file's cache: section (the response cache,
 	// cache.go); nil when it is off.
-	Cache *CacheConfig `env:"-"`
+	Cache *configfile.Cache `env:"-"`
 
 	// Demo turns the demo provider on (true) or off (false); unset, it is
 	// on when no provider is configured (discover.go).
@@ -130,14 +112,14 @@ type Config struct {
 	TLSKeyFile  string `env:"LLMBRIDGE_TLS_KEY_FILE"`
 
 	// Providers are the extra providers of the YAML file.
-	Providers []ProviderFile `env:"-"`
+	Providers []configfile.Provider `env:"-"`
 	// Prices are the YAML file's prices, over the built-in ones.
 	Prices usage.Prices `env:"-"`
 }
 
-// StoreDSN is where usage is stored: the PostgreSQL URL, the SQLite path,
+// storeDSN is where usage is stored: the PostgreSQL URL, the SQLite path,
 // or "" when the store is off.
-func (c *Config) StoreDSN() string {
+func (c *config) storeDSN() string {
 	switch {
 	case c.DatabaseURL != "":
 		return c.DatabaseURL
@@ -147,58 +129,40 @@ func (c *Config) StoreDSN() string {
 	return c.DB
 }
 
-// SpoolPath is where unwritten usage records are saved at shutdown.
-func (c *Config) SpoolPath() string {
+// spoolPath is where unwritten usage records are saved at shutdown.
+func (c *config) spoolPath() string {
 	if c.DatabaseURL != "" || c.DB == "off" || c.DB == "" {
 		return filepath.Join("data", "usage-spool.jsonl")
 	}
 	return c.DB + "-spool.jsonl"
 }
 
-// AllPrices are the built-in prices with the YAML file's over them.
-func (c *Config) AllPrices() usage.Prices { return usage.DefaultPrices().Merge(c.Prices) }
+// allPrices are the built-in prices with the YAML file's over them.
+func (c *config) allPrices() usage.Prices { return usage.DefaultPrices().Merge(c.Prices) }
 
-// ProviderFile is one provider of the LLMBRIDGE_CONFIG YAML file.
-type ProviderFile struct {
-	Name      string `yaml:"name"`
-	Kind      string `yaml:"kind"` // openai (default), gemini (native), gemini-openai (compat endpoint) or anthropic
-	BaseURL   string `yaml:"base_url"`
-	APIKeyEnv string `yaml:"api_key_env"`
-	APIKey    string `yaml:"api_key"`
-	// APIKeys and APIKeyEnvs give several keys (routes.go); with
-	// api_key/api_key_env they add to the list.
-	APIKeys    []string          `yaml:"api_keys"`
-	APIKeyEnvs []string          `yaml:"api_key_envs"`
-	Models     []string          `yaml:"models"`
-	Headers    map[string]string `yaml:"headers"`
-	UseProxy   bool              `yaml:"use_proxy"`
-	Proxy      string            `yaml:"proxy"`
-
-	key  string   // resolved from APIKey or APIKeyEnv
-	more []string // resolved from APIKeys and APIKeyEnvs
-}
-
-type fileConfig struct {
-	Providers []ProviderFile `yaml:"providers"`
-	Prices    usage.Prices   `yaml:"prices"`
-	Alerts    alerts.Config  `yaml:"alerts"`
-	Keys      []KeyFile      `yaml:"keys"`
-	Routes    []RouteFile    `yaml:"routes"`
-	Cache     *CacheFile     `yaml:"cache"`
-}
-
-// LoadConfig reads the configuration from environ (tests pass a map; main
+// loadConfig reads the configuration from environ (tests pass a map; main
 // passes .env overlaid with the real environment) and the YAML file it
 // names. All problems are reported at once.
-func LoadConfig(environ map[string]string) (*Config, error) {
-	var c Config
+func loadConfig(environ map[string]string) (*config, error) {
+	var c config
 	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
 		return nil, err
 	}
-	var errs []error
-	if c.GoogleKey == "" {
-		c.GoogleKey = c.GeminiKey
+	var err error
+	c.Builtins, err = readBuiltins(environ) // kinds.go
+	errs := []error{err, c.checkLimits(), c.parseProxies()}
+	c.AccessKeys = trimmed(c.AccessKeys)
+	errs = append(errs, c.checkCORS(environ))
+	if c.ConfigFile != "" {
+		errs = append(errs, c.loadFile(environ))
 	}
+	errs = append(errs, c.checkStore(), c.checkLocal(), c.checkObserve(), c.checkAdminKey(), c.checkListener())
+	return &c, errors.Join(errs...)
+}
+
+// checkLimits validates the sizes, counts and timeouts.
+func (c *config) checkLimits() error {
+	var errs []error
 	if c.MaxBodyMB <= 0 {
 		errs = append(errs, fmt.Errorf("LLMBRIDGE_MAX_BODY_MB must be positive, got %d", c.MaxBodyMB))
 	}
@@ -214,6 +178,12 @@ func LoadConfig(environ map[string]string) (*Config, error) {
 	if c.ShutdownTimeout <= 0 || c.WriteTimeout < 0 || c.NonStreamTimeout < 0 || c.BodyTimeout < 0 {
 		errs = append(errs, errors.New("LLMBRIDGE_SHUTDOWN_TIMEOUT must be positive, LLMBRIDGE_WRITE_TIMEOUT, LLMBRIDGE_NONSTREAM_TIMEOUT and LLMBRIDGE_BODY_TIMEOUT not negative"))
 	}
+	return errors.Join(errs...)
+}
+
+// parseProxies reads TrustedProxies into Proxies.
+func (c *config) parseProxies() error {
+	var errs []error
 	for _, s := range c.TrustedProxies {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
@@ -229,129 +199,90 @@ func LoadConfig(environ map[string]string) (*Config, error) {
 		}
 		c.Proxies = append(c.Proxies, p.Masked())
 	}
-	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
-		errs = append(errs, errors.New("LLMBRIDGE_TLS_CERT_FILE and LLMBRIDGE_TLS_KEY_FILE go together: set both or neither"))
-	}
-	keys := c.AccessKeys[:0]
-	for _, k := range c.AccessKeys {
-		if k = strings.TrimSpace(k); k != "" {
-			keys = append(keys, k)
+	return errors.Join(errs...)
+}
+
+// trimmed is list with its entries trimmed and the empty ones dropped.
+func trimmed(list []string) []string {
+	out := list[:0]
+	for _, s := range list {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
 		}
 	}
-	c.AccessKeys = keys
+	return out
+}
+
+// checkCORS settles CORSOrigins: "*" by default when access keys are
+// set, none without; "none" is none.
+func (c *config) checkCORS(environ map[string]string) error {
 	if _, set := environ["LLMBRIDGE_CORS_ORIGINS"]; !set && len(c.AccessKeys) > 0 {
 		c.CORSOrigins = []string{"*"}
 	}
-	origins := c.CORSOrigins[:0]
-	for _, o := range c.CORSOrigins {
-		if o = strings.TrimSpace(o); o != "" && o != "none" {
-			origins = append(origins, o)
-		}
-	}
-	c.CORSOrigins = origins
+	c.CORSOrigins = slices.DeleteFunc(trimmed(c.CORSOrigins), func(o string) bool { return o == "none" })
 	if len(c.AccessKeys) == 0 && slices.Contains(c.CORSOrigins, "*") {
-		errs = append(errs, errors.New(`LLMBRIDGE_CORS_ORIGINS="*" without ACCESS_API_KEYS would let any web page use your provider keys: set access keys or name the allowed origins`))
+		return errors.New(`LLMBRIDGE_CORS_ORIGINS="*" without ACCESS_API_KEYS would let any web page use your provider keys: set access keys or name the allowed origins`)
 	}
-	for _, v := range [][2]string{{"OPENAI_API_KEY", c.OpenAIKey}, {"GOOGLE_API_KEY", c.GoogleKey}, {"DEEPSEEK_API_KEY", c.DeepSeekKey}, {"ANTHROPIC_API_KEY", c.AnthropicKey}} {
-		if _, err := splitKeys(v[0], v[1]); err != nil { // comma lists (routes.go)
-			errs = append(errs, err)
-		}
-	}
-	if c.ConfigFile != "" {
-		if err := c.loadFile(environ); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	return nil
+}
+
+// checkStore validates the usage store's settings.
+func (c *config) checkStore() error {
+	var errs []error
 	if c.DatabaseURL != "" && !usage.IsPostgresURL(c.DatabaseURL) {
 		errs = append(errs, errors.New("LLMBRIDGE_DATABASE_URL must be a postgres:// or postgresql:// URL (for SQLite set LLMBRIDGE_DB to a file path)"))
 	}
 	if c.RetentionDays < 0 {
 		errs = append(errs, fmt.Errorf("LLMBRIDGE_RETENTION_DAYS must not be negative (0 keeps request rows forever), got %d", c.RetentionDays))
 	}
-	if err := c.checkLocal(); err != nil {
-		errs = append(errs, err)
+	return errors.Join(errs...)
+}
+
+// checkAdminKey validates the admin key: long enough, and no other key.
+func (c *config) checkAdminKey() error {
+	if c.AdminKey == "" {
+		return nil
 	}
-	if err := c.checkObserve(); err != nil {
-		errs = append(errs, err)
-	}
-	if c.AdminKey != "" && len(c.AdminKey) < minAdminKey {
+	var errs []error
+	if len(c.AdminKey) < minAdminKey {
 		errs = append(errs, fmt.Errorf("LLMBRIDGE_ADMIN_KEY must be at least %d characters (it opens the admin API and UI; try: openssl rand -hex 24)", minAdminKey))
 	}
-	if c.AdminKey != "" {
-		for _, k := range append(slices.Clone(c.AccessKeys), c.OpenAIKey, c.GoogleKey, c.DeepSeekKey, c.AnthropicKey) {
-			if k == c.AdminKey {
-				errs = append(errs, errors.New("LLMBRIDGE_ADMIN_KEY must differ from every access key and provider key"))
-				break
-			}
-		}
+	if slices.Contains(append(slices.Clone(c.AccessKeys), c.providerKeys()...), c.AdminKey) {
+		errs = append(errs, errors.New("LLMBRIDGE_ADMIN_KEY must differ from every access key and provider key"))
+	}
+	return errors.Join(errs...)
+}
+
+// checkListener validates the TLS files and refuses to serve beyond
+// loopback without access keys.
+func (c *config) checkListener() error {
+	var errs []error
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("LLMBRIDGE_TLS_CERT_FILE and LLMBRIDGE_TLS_KEY_FILE go together: set both or neither"))
 	}
 	if len(c.AccessKeys) == 0 && !isLoopback(c.Addr) {
 		errs = append(errs, fmt.Errorf("ACCESS_API_KEYS is empty: without access keys the bridge only serves on a loopback address, not %q (set ACCESS_API_KEYS, or LLMBRIDGE_ADDR=127.0.0.1:1219)", c.Addr))
 	}
-	return &c, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
-func (c *Config) loadFile(environ map[string]string) error {
-	f, err := os.Open(c.ConfigFile)
-	if err != nil {
-		return fmt.Errorf("LLMBRIDGE_CONFIG: %w", err)
+// loadFile reads the LLMBRIDGE_CONFIG file (internal/configfile) and
+// checks what needs the rest of the configuration: the providers' kinds
+// (kinds.go) and proxies.
+func (c *config) loadFile(environ map[string]string) error {
+	f, err := configfile.Read(c.ConfigFile, environ)
+	if f == nil {
+		return err
 	}
-	defer f.Close()
-	dec := yaml.NewDecoder(f)
-	dec.KnownFields(true)
-	var fc fileConfig
-	if err := dec.Decode(&fc); err != nil {
-		return fmt.Errorf("LLMBRIDGE_CONFIG %s: %w", c.ConfigFile, err)
-	}
-	var errs []error
-	if err := fc.Prices.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("LLMBRIDGE_CONFIG %s: %w", c.ConfigFile, err))
-	}
-	c.Prices = fc.Prices
-	c.Alerts = fc.Alerts
-	if c.Routes, err = routes(fc.Routes, "LLMBRIDGE_CONFIG "+c.ConfigFile); err != nil {
-		errs = append(errs, err)
-	}
-	if c.Cache, err = cacheConfig(fc.Cache); err != nil {
-		errs = append(errs, fmt.Errorf("LLMBRIDGE_CONFIG %s: %w", c.ConfigFile, err))
-	}
-	if c.KeyPolicies, err = keyPolicies(fc.Keys); err != nil {
-		errs = append(errs, fmt.Errorf("LLMBRIDGE_CONFIG %s: %w", c.ConfigFile, err))
-	}
-	if err := fc.Alerts.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("LLMBRIDGE_CONFIG %s: %w", c.ConfigFile, err))
-	}
-	for i, p := range fc.Providers {
-		where := fmt.Sprintf("LLMBRIDGE_CONFIG %s: provider %d (%s)", c.ConfigFile, i+1, p.Name)
-		switch p.Kind {
-		case "", "openai", "gemini", "gemini-openai", "anthropic":
-		default:
-			errs = append(errs, fmt.Errorf("%s: kind %q is not supported (openai, gemini, gemini-openai, anthropic)", where, p.Kind))
+	errs := []error{err}
+	c.Providers, c.Prices, c.Alerts, c.KeyPolicies, c.Routes, c.Cache = f.Providers, f.Prices, f.Alerts, f.KeyPolicies, f.Routes, f.Cache
+	for i, p := range f.Providers {
+		if kindOf(p.Kind) == nil {
+			errs = append(errs, fmt.Errorf("%s: kind %q is not supported (%s)", f.Where(i), p.Kind, kindNames()))
 		}
 		if p.UseProxy && p.Proxy == "" && c.Proxy == "" {
-			errs = append(errs, fmt.Errorf("%s: use_proxy is set but LLMBRIDGE_PROXY is empty", where))
+			errs = append(errs, fmt.Errorf("%s: use_proxy is set but LLMBRIDGE_PROXY is empty", f.Where(i)))
 		}
-		switch {
-		case p.APIKey != "" && p.APIKeyEnv != "":
-			errs = append(errs, fmt.Errorf("%s: set api_key or api_key_env, not both", where))
-		case p.APIKeyEnv != "":
-			p.key = environ[p.APIKeyEnv]
-		default:
-			p.key = p.APIKey
-		}
-		if (p.APIKeys != nil || p.APIKeyEnvs != nil) && len(p.APIKeys)+len(p.APIKeyEnvs) == 0 {
-			errs = append(errs, fmt.Errorf("%s: api_keys/api_key_envs is an empty list", where))
-		}
-		p.more = append([]string(nil), p.APIKeys...)
-		for _, e := range p.APIKeyEnvs {
-			p.more = append(p.more, environ[e])
-		}
-		for j, k := range p.more {
-			if k == "" {
-				errs = append(errs, fmt.Errorf("%s: key %d of api_keys/api_key_envs is empty", where, j+1))
-			}
-		}
-		c.Providers = append(c.Providers, p)
 	}
 	return errors.Join(errs...)
 }
@@ -374,9 +305,9 @@ func isLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Options turns the configuration into Bridge options. Built-in providers
+// options turns the configuration into Bridge options. Built-in providers
 // without a key are skipped (and said so in the log).
-func (c *Config) Options(log *slog.Logger) []llmbridge.Option {
+func (c *config) options(log *slog.Logger) []llmbridge.Option {
 	opts := []llmbridge.Option{
 		llmbridge.WithLogger(log),
 		llmbridge.WithTimeouts(llmbridge.Timeouts{Connect: c.ConnectTimeout, Header: c.HeaderTimeout, NonStream: c.NonStreamTimeout,
@@ -394,47 +325,14 @@ func (c *Config) Options(log *slog.Logger) []llmbridge.Option {
 	if len(c.CORSOrigins) > 0 {
 		opts = append(opts, llmbridge.WithCORS(c.CORSOrigins...))
 	}
-	builtins := []struct {
-		name, key, keyVar string
-		useProxy          bool
-		make              func(llmbridge.ProviderConfig) llmbridge.Provider
-		cfg               llmbridge.ProviderConfig
-	}{
-		{"openai", c.OpenAIKey, "OPENAI_API_KEY", c.OpenAIUseProxy, llmbridge.OpenAI, llmbridge.ProviderConfig{BaseURL: c.OpenAIBaseURL, Models: c.OpenAIModels}},
-		{"gemini", c.GoogleKey, "GOOGLE_API_KEY", c.GeminiUseProxy, llmbridge.Gemini, llmbridge.ProviderConfig{BaseURL: c.GeminiBaseURL, Models: c.GeminiModels}},
-		{"deepseek", c.DeepSeekKey, "DEEPSEEK_API_KEY", c.DeepSeekUseProxy, llmbridge.DeepSeek, llmbridge.ProviderConfig{BaseURL: c.DeepSeekBaseURL, Models: c.DeepSeekModels}},
-		{"anthropic", c.AnthropicKey, "ANTHROPIC_API_KEY", c.AnthropicUseProxy, llmbridge.Anthropic, llmbridge.ProviderConfig{BaseURL: c.AnthropicBaseURL, Models: c.AnthropicModels}},
-	}
-	for _, b := range builtins {
-		if b.key == "" {
-			log.Info("provider not served: no key", "provider", b.name, "set", b.keyVar)
-			continue
-		}
-		keys, _ := splitKeys(b.keyVar, b.key) // checked by LoadConfig
-		b.cfg = withKeys(b.cfg, keys)
-		proxy := ""
-		if b.useProxy {
-			proxy = c.Proxy
-		}
-		opts = append(opts, llmbridge.WithProvider(b.make(b.cfg), llmbridge.ViaProxy(proxy)))
-		logRoute(log, b.name, proxy)
-	}
+	opts = append(opts, c.builtinOptions(log)...) // kinds.go
 	for _, p := range c.Providers {
-		pc := llmbridge.ProviderConfig{Name: p.Name, BaseURL: p.BaseURL, APIKey: p.key, APIKeys: p.more, Models: p.Models, Headers: p.Headers}
+		pc := llmbridge.ProviderConfig{Name: p.Name, BaseURL: p.BaseURL, APIKey: p.Key, APIKeys: p.More, Models: p.Models, Headers: p.Headers}
 		proxy := p.Proxy
 		if proxy == "" && p.UseProxy {
 			proxy = c.Proxy
 		}
-		newProvider := llmbridge.OpenAICompatible
-		switch p.Kind {
-		case "gemini":
-			newProvider = llmbridge.Gemini
-		case "gemini-openai":
-			newProvider = llmbridge.GeminiOpenAICompat
-		case "anthropic":
-			newProvider = llmbridge.Anthropic
-		}
-		opts = append(opts, llmbridge.WithProvider(newProvider(pc), llmbridge.ViaProxy(proxy)))
+		opts = append(opts, llmbridge.WithProvider(kindOf(p.Kind).new(pc), llmbridge.ViaProxy(proxy)))
 		logRoute(log, p.Name, proxy)
 	}
 	for _, r := range c.Routes {

@@ -16,37 +16,47 @@ import (
 )
 
 func TestLoadConfigDefaults(t *testing.T) {
-	c, err := LoadConfig(map[string]string{})
+	c, err := loadConfig(map[string]string{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:1219" || c.StreamIdleTimeout != 300*time.Second || c.MaxStream != 30*time.Minute || c.Retries != 2 || c.MaxBodyMB != 32 || c.KeepAlive != 15*time.Second {
 		t.Fatalf("defaults: %+v", c)
 	}
-	if c.GeminiBaseURL != "https://generativelanguage.googleapis.com/v1beta" || c.DeepSeekBaseURL != "https://api.deepseek.com" {
+	if c.builtin("gemini").BaseURL != "https://generativelanguage.googleapis.com/v1beta" || c.builtin("deepseek").BaseURL != "https://api.deepseek.com" {
 		t.Errorf("base URLs: %+v", c)
 	}
 	// The old service's proxy defaults: only Gemini goes through the proxy.
-	if c.OpenAIUseProxy || !c.GeminiUseProxy || c.DeepSeekUseProxy || c.LogFile != "logs/requests.log" || c.LogMaxSizeMB != 10 || c.LogBackups != 5 {
+	if c.builtin("openai").UseProxy || !c.builtin("gemini").UseProxy || c.builtin("deepseek").UseProxy || c.LogFile != "logs/requests.log" || c.LogMaxSizeMB != 10 || c.LogBackups != 5 {
 		t.Errorf("proxy/log defaults: %+v", c)
 	}
 }
 
+// builtin is the built-in provider name as c configures it.
+func (c *config) builtin(name string) *builtinProvider {
+	for i := range c.Builtins {
+		if c.Builtins[i].name == name {
+			return &c.Builtins[i]
+		}
+	}
+	panic("no built-in provider " + name)
+}
+
 func TestLoadConfigValues(t *testing.T) {
-	c, err := LoadConfig(map[string]string{
+	c, err := loadConfig(map[string]string{
 		"ACCESS_API_KEYS": " k1, k2 ,", "GEMINI_API_KEY": "g", "OPENAI_MODELS": "a,b",
 		"LLMBRIDGE_ADDR": "0.0.0.0:1219", "LLMBRIDGE_STREAM_IDLE_TIMEOUT": "2s",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(c.AccessKeys, "|") != "k1|k2" || c.GoogleKey != "g" || strings.Join(c.OpenAIModels, "|") != "a|b" || c.StreamIdleTimeout != 2*time.Second {
+	if strings.Join(c.AccessKeys, "|") != "k1|k2" || c.builtin("gemini").Key != "g" || strings.Join(c.builtin("openai").Models, "|") != "a|b" || c.StreamIdleTimeout != 2*time.Second {
 		t.Fatalf("%+v", c)
 	}
 }
 
 func TestLoadConfigReportsAllErrors(t *testing.T) {
-	_, err := LoadConfig(map[string]string{"LLMBRIDGE_ADDR": ":1219", "LLMBRIDGE_MAX_BODY_MB": "0", "LLMBRIDGE_RETRIES": "-1"})
+	_, err := loadConfig(map[string]string{"LLMBRIDGE_ADDR": ":1219", "LLMBRIDGE_MAX_BODY_MB": "0", "LLMBRIDGE_RETRIES": "-1"})
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -55,59 +65,59 @@ func TestLoadConfigReportsAllErrors(t *testing.T) {
 			t.Errorf("%q lacks %q", err, want)
 		}
 	}
-	if _, err := LoadConfig(map[string]string{"LLMBRIDGE_KEEPALIVE": "soon"}); err == nil {
+	if _, err := loadConfig(map[string]string{"LLMBRIDGE_KEEPALIVE": "soon"}); err == nil {
 		t.Error("bad duration accepted")
 	}
 }
 
 func TestUsageConfig(t *testing.T) {
-	c, err := LoadConfig(map[string]string{})
-	if err != nil || c.StoreDSN() != "data/llmbridge.db" || c.RetentionDays != 30 || c.SpoolPath() != "data/llmbridge.db-spool.jsonl" || c.AdminKey != "" {
+	c, err := loadConfig(map[string]string{})
+	if err != nil || c.storeDSN() != "data/llmbridge.db" || c.RetentionDays != 30 || c.spoolPath() != "data/llmbridge.db-spool.jsonl" || c.AdminKey != "" {
 		t.Fatalf("defaults: %+v %v", c, err)
 	}
-	c, _ = LoadConfig(map[string]string{"LLMBRIDGE_DB": "off"})
-	if c.StoreDSN() != "" {
-		t.Errorf("off: %q", c.StoreDSN())
+	c, _ = loadConfig(map[string]string{"LLMBRIDGE_DB": "off"})
+	if c.storeDSN() != "" {
+		t.Errorf("off: %q", c.storeDSN())
 	}
-	c, _ = LoadConfig(map[string]string{"LLMBRIDGE_DATABASE_URL": "postgres://u:p@db/x"})
-	if c.StoreDSN() != "postgres://u:p@db/x" || c.SpoolPath() != filepath.Join("data", "usage-spool.jsonl") {
-		t.Errorf("postgres: %q %q", c.StoreDSN(), c.SpoolPath())
+	c, _ = loadConfig(map[string]string{"LLMBRIDGE_DATABASE_URL": "postgres://u:p@db/x"})
+	if c.storeDSN() != "postgres://u:p@db/x" || c.spoolPath() != filepath.Join("data", "usage-spool.jsonl") {
+		t.Errorf("postgres: %q %q", c.storeDSN(), c.spoolPath())
 	}
-	_, err = LoadConfig(map[string]string{"LLMBRIDGE_DATABASE_URL": "mysql://x", "LLMBRIDGE_RETENTION_DAYS": "-1",
+	_, err = loadConfig(map[string]string{"LLMBRIDGE_DATABASE_URL": "mysql://x", "LLMBRIDGE_RETENTION_DAYS": "-1",
 		"ACCESS_API_KEYS": "same", "LLMBRIDGE_ADMIN_KEY": "same"})
 	for _, want := range []string{"LLMBRIDGE_DATABASE_URL", "LLMBRIDGE_RETENTION_DAYS", "LLMBRIDGE_ADMIN_KEY must differ"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%v lacks %q", err, want)
 		}
 	}
-	if _, err := LoadConfig(map[string]string{"OPENAI_API_KEY": "sk-x", "LLMBRIDGE_ADMIN_KEY": "sk-x"}); err == nil {
+	if _, err := loadConfig(map[string]string{"OPENAI_API_KEY": "sk-x", "LLMBRIDGE_ADMIN_KEY": "sk-x"}); err == nil {
 		t.Error("a provider key as admin key accepted")
 	}
 	path := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(path, []byte("prices:\n  openai/gpt-4o-mini: {input: 0.15, cached_input: 0.075, output: 0.60}\n  gemini/gemini-2.5-pro:\n    input: 1.25\n    output: 10\n    long_context: {above: 200000, input: 2.5, output: 15}\n"), 0o600)
-	c, err = LoadConfig(map[string]string{"LLMBRIDGE_CONFIG": path})
+	c, err = loadConfig(map[string]string{"LLMBRIDGE_CONFIG": path})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := c.AllPrices()["gemini/gemini-2.5-pro"]; p.LongContext == nil || p.LongContext.Above != 200000 || p.LongContext.Output != 15 || p.CachedInput != nil {
+	if p := c.allPrices()["gemini/gemini-2.5-pro"]; p.LongContext == nil || p.LongContext.Above != 200000 || p.LongContext.Output != 15 || p.CachedInput != nil {
 		t.Errorf("yaml long context: %+v", p)
 	}
-	if p := c.AllPrices()["openai/gpt-4o-mini"]; *p.CachedInput != 0.075 {
+	if p := c.allPrices()["openai/gpt-4o-mini"]; *p.CachedInput != 0.075 {
 		t.Errorf("%+v", p)
 	}
 	os.WriteFile(path, []byte("prices:\n  gpt-4o-mini: {input: -1, ouput: 2}\n"), 0o600)
-	if _, err := LoadConfig(map[string]string{"LLMBRIDGE_CONFIG": path}); err == nil || !strings.Contains(err.Error(), "ouput") {
+	if _, err := loadConfig(map[string]string{"LLMBRIDGE_CONFIG": path}); err == nil || !strings.Contains(err.Error(), "ouput") {
 		t.Errorf("a misspelt price key: %v", err)
 	}
 	os.WriteFile(path, []byte("prices:\n  gpt-4o-mini: {input: -1}\n"), 0o600)
-	if _, err := LoadConfig(map[string]string{"LLMBRIDGE_CONFIG": path}); err == nil || !strings.Contains(err.Error(), "provider/model") {
+	if _, err := loadConfig(map[string]string{"LLMBRIDGE_CONFIG": path}); err == nil || !strings.Contains(err.Error(), "provider/model") {
 		t.Errorf("a price without provider: %v", err)
 	}
 }
 
 func TestLoopbackOnlyWithoutKeys(t *testing.T) {
 	for addr, ok := range map[string]bool{"127.0.0.1:1219": true, "localhost:1": true, "[::1]:1219": true, ":1219": false, "0.0.0.0:1219": false, "192.168.1.2:1219": false} {
-		_, err := LoadConfig(map[string]string{"LLMBRIDGE_ADDR": addr})
+		_, err := loadConfig(map[string]string{"LLMBRIDGE_ADDR": addr})
 		if (err == nil) != ok {
 			t.Errorf("%s: err=%v", addr, err)
 		}
@@ -126,14 +136,14 @@ func TestYAMLProviders(t *testing.T) {
     headers: {X-Tenant: acme}
     use_proxy: false
 `), 0o600)
-	c, err := LoadConfig(map[string]string{"LLMBRIDGE_CONFIG": path, "LOCAL_LLM_KEY": "lk", "OPENAI_API_KEY": "ok"})
+	c, err := loadConfig(map[string]string{"LLMBRIDGE_CONFIG": path, "LOCAL_LLM_KEY": "lk", "OPENAI_API_KEY": "ok"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Providers) != 1 || c.Providers[0].key != "lk" || c.Providers[0].Headers["X-Tenant"] != "acme" {
+	if len(c.Providers) != 1 || c.Providers[0].Key != "lk" || c.Providers[0].Headers["X-Tenant"] != "acme" {
 		t.Fatalf("%+v", c.Providers)
 	}
-	b, err := llmbridge.New(c.Options(slog.New(slog.NewTextHandler(io.Discard, nil)))...)
+	b, err := llmbridge.New(c.options(slog.New(slog.NewTextHandler(io.Discard, nil)))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +157,7 @@ func TestYAMLProviders(t *testing.T) {
 	}
 
 	os.WriteFile(path, []byte("providers:\n  - name: x\n    kind: bedrock\n    base_ulr: typo\n"), 0o600)
-	if _, err := LoadConfig(map[string]string{"LLMBRIDGE_CONFIG": path}); err == nil || !strings.Contains(err.Error(), "base_ulr") {
+	if _, err := loadConfig(map[string]string{"LLMBRIDGE_CONFIG": path}); err == nil || !strings.Contains(err.Error(), "base_ulr") {
 		t.Errorf("unknown YAML key not reported: %v", err)
 	}
 }
@@ -176,7 +186,7 @@ func TestCORSDefaults(t *testing.T) {
 		{map[string]string{"LLMBRIDGE_CORS_ORIGINS": "http://localhost:3000, https://a.example"}, "http://localhost:3000|https://a.example", false},
 		{map[string]string{"LLMBRIDGE_CORS_ORIGINS": "*"}, "", true},
 	} {
-		c, err := LoadConfig(tc.env)
+		c, err := loadConfig(tc.env)
 		if (err != nil) != tc.err {
 			t.Errorf("%v: err %v", tc.env, err)
 			continue

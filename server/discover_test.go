@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llmbridge/llmbridge/internal/discover"
 	"github.com/llmbridge/llmbridge/internal/provider/demo"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
 )
@@ -48,68 +48,22 @@ func newLocalServer(t *testing.T, models ...string) *localServer {
 
 func (ls *localServer) base() string { return ls.URL + "/v1" }
 
-func TestDiscover(t *testing.T) {
-	ollama := newLocalServer(t, "llama3.2:latest", "qwen2.5:7b")
-	empty := newLocalServer(t)
-	local1 := newLocalServer(t, "a.gguf")
-	local2 := newLocalServer(t, "b.gguf")
-	notOpenAI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		io.WriteString(w, "<html>my web app</html>")
-	}))
-	defer notOpenAI.Close()
-	notFound := httptest.NewServer(http.NotFoundHandler())
-	defer notFound.Close()
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		<-r.Context().Done() // answers only after the prober gave up
-	}))
-	defer slow.Close()
-
-	cands := []localCandidate{
-		{"ollama", ollama.base(), 0},
-		{"lmstudio", "http://" + testupstream.DeadAddr(t) + "/v1", 0},
-		{"slow", slow.URL + "/v1", 0},
-		{"web", notOpenAI.URL + "/v1", 0},
-		{"nf", notFound.URL + "/v1", 0},
-		{"local", local1.base(), 0},
-		{"local", local2.base(), 0},
-		{"empty", empty.base(), 0},
-	}
-	start := time.Now()
-	found := discover(context.Background(), cands, slog.New(slog.DiscardHandler))
-	took := time.Since(start)
-	var got []string
-	for _, f := range found {
-		got = append(got, f.name+"="+strings.Join(f.models, "+"))
-	}
-	_, port2, _ := strings.Cut(strings.TrimPrefix(local2.URL, "http://"), ":")
-	want := []string{"ollama=llama3.2:latest+qwen2.5:7b", "local=a.gguf", "local-" + port2 + "=b.gguf", "empty="}
-	if !slices.Equal(got, want) {
-		t.Errorf("found %q, want %q", got, want)
-	}
-	// The slow one was given up on at the probe timeout: start-up is not
-	// held for it. (A bound far above 300ms, so a loaded machine passes.)
-	if took > 5*time.Second {
-		t.Errorf("discovery took %v", took)
-	}
-}
-
 func TestLocalCandidates(t *testing.T) {
-	defaults := wellKnownLocal()
-	c, err := LoadConfig(map[string]string{})
+	defaults := discover.WellKnown()
+	c, err := loadConfig(map[string]string{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.localCandidates(defaults); !slices.Equal(got, defaults) {
+	if got := discover.Candidates(c.discoverSettings(), defaults); !slices.Equal(got, defaults) {
 		t.Errorf("defaults: %v", got)
 	}
-	c, _ = LoadConfig(map[string]string{"OLLAMA_BASE_URL": "http://gpu-box:11434/"})
-	got := c.localCandidates(defaults)
-	if len(got) != 4 || got[0].name != "ollama" || got[0].baseURL != "http://gpu-box:11434/v1" || got[0].timeout != explicitProbeTimeout || got[1].name != "lmstudio" {
+	c, _ = loadConfig(map[string]string{"OLLAMA_BASE_URL": "http://gpu-box:11434/"})
+	got := discover.Candidates(c.discoverSettings(), defaults)
+	if len(got) != 4 || got[0].Name != "ollama" || got[0].BaseURL != "http://gpu-box:11434/v1" || got[0].Timeout != 2*time.Second || got[1].Name != "lmstudio" {
 		t.Errorf("OLLAMA_BASE_URL: %v", got)
 	}
-	c, _ = LoadConfig(map[string]string{"OLLAMA_BASE_URL": "http://127.0.0.1:11434/v1", "LLMBRIDGE_DISCOVER_LOCAL": "false"})
-	if got := c.localCandidates(defaults); got != nil {
+	c, _ = loadConfig(map[string]string{"OLLAMA_BASE_URL": "http://127.0.0.1:11434/v1", "LLMBRIDGE_DISCOVER_LOCAL": "false"})
+	if got := discover.Candidates(c.discoverSettings(), defaults); got != nil {
 		t.Errorf("discovery off: %v", got)
 	}
 	for _, tc := range []struct{ env, value, err string }{
@@ -118,7 +72,7 @@ func TestLocalCandidates(t *testing.T) {
 		{"OLLAMA_BASE_URL", "127.0.0.1:11434", "OLLAMA_BASE_URL"},
 		{"LLMBRIDGE_DISCOVER_LOCAL", "nope", `"DiscoverLocal"`},
 	} {
-		if _, err := LoadConfig(map[string]string{tc.env: tc.value}); err == nil || !strings.Contains(err.Error(), tc.err) {
+		if _, err := loadConfig(map[string]string{tc.env: tc.value}); err == nil || !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("%s=%s: %v", tc.env, tc.value, err)
 		}
 	}
@@ -141,11 +95,11 @@ func TestDemoReason(t *testing.T) {
 		{map[string]string{"LLMBRIDGE_CONFIG": yaml}, false, "a provider is configured"},
 		{map[string]string{"ANTHROPIC_API_KEY": "a", "LLMBRIDGE_DEMO": "true"}, true, "LLMBRIDGE_DEMO=true"},
 	} {
-		c, err := LoadConfig(tc.env)
+		c, err := loadConfig(tc.env)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if on, why := c.demoReason(); on != tc.on || !strings.Contains(why, tc.why) {
+		if on, why := discover.DemoReason(c.discoverSettings()); on != tc.on || !strings.Contains(why, tc.why) {
 			t.Errorf("%v: %v %q", tc.env, on, why)
 		}
 	}
@@ -153,7 +107,7 @@ func TestDemoReason(t *testing.T) {
 
 // startWith runs the real server with environ and local model server
 // candidates until the test ends.
-func startWith(t *testing.T, environ []string, local []localCandidate) *instance {
+func startWith(t *testing.T, environ []string, local []discover.Candidate) *instance {
 	t.Helper()
 	in := &instance{console: &lockedBuffer{}}
 	addrc := make(chan string, 1)
@@ -204,7 +158,7 @@ func (in *instance) models(t *testing.T) []string {
 // says why, a local Ollama is found, and both answer.
 func TestServerFirstRun(t *testing.T) {
 	ollama := newLocalServer(t, "llama3.2:latest")
-	in := startWith(t, nil, []localCandidate{{"ollama", ollama.base(), 0}, {"lmstudio", "http://" + testupstream.DeadAddr(t) + "/v1", 0}})
+	in := startWith(t, nil, []discover.Candidate{{Name: "ollama", BaseURL: ollama.base()}, {Name: "lmstudio", BaseURL: "http://" + testupstream.DeadAddr(t) + "/v1"}})
 	ids := in.models(t)
 	if got := strings.Join(ids, ","); got != "ollama/llama3.2:latest,demo/echo,demo/error-429,demo/error-500" {
 		t.Errorf("models %s", got)
@@ -236,7 +190,7 @@ func TestServerFirstRun(t *testing.T) {
 func TestServerDemoSwitch(t *testing.T) {
 	ds := testupstream.New(t, testupstream.DeepSeek)
 	ollama := newLocalServer(t, "found-model")
-	cands := []localCandidate{{"ollama", ollama.base(), 0}}
+	cands := []discover.Candidate{{Name: "ollama", BaseURL: ollama.base()}}
 	withKey := []string{"DEEPSEEK_API_KEY=" + ds.Key, "DEEPSEEK_BASE_URL=" + ds.BaseURL()}
 	yaml := filepath.Join(t.TempDir(), "p.yaml")
 	os.WriteFile(yaml, []byte("providers:\n  - name: ollama\n    base_url: "+ollama.base()+"\n    models: [configured-model]\n"), 0o600)
@@ -350,7 +304,7 @@ func TestDiscoveredModelsArePrefixOnly(t *testing.T) {
 	}))
 	defer counting.Close()
 	in := startWith(t, []string{"LLMBRIDGE_DEMO=false", "DEEPSEEK_API_KEY=" + ds.Key, "DEEPSEEK_BASE_URL=" + ds.BaseURL()},
-		[]localCandidate{{"ollama", counting.URL + "/v1", 0}})
+		[]discover.Candidate{{Name: "ollama", BaseURL: counting.URL + "/v1"}})
 	if got := strings.Join(in.models(t), ","); !strings.Contains(got, "ollama/claude-opus-4-8") || !strings.Contains(got, "ollama/llama3.2") {
 		t.Errorf("models %s: the found server's models are not listed with their prefix", got)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/keys"
@@ -16,24 +15,20 @@ import (
 // off is answered 429 before its key is looked at, and every 401 h
 // answers counts against it (sign-ins refused by the UI are counted by
 // its SignInFailed hook).
-func (s *server) throttled(w http.ResponseWriter, r *http.Request, h http.Handler) {
-	if d := s.throttle.Wait(r); d > 0 {
-		e := llmbridge.ThrottledError(d)
-		w.Header().Set("Retry-After", e.RetryAfter)
-		openai.WriteError(w, openai.Errorf(e.Status, e.Type, e.Code, "%s", e.Message))
-		return
-	}
-	sw := &statusWriter{ResponseWriter: w}
-	h.ServeHTTP(sw, r)
-	if sw.status == http.StatusUnauthorized {
-		s.throttle.Fail(r)
-	}
-}
-
-// keyChecked reports whether a path is served by a handler that checks a
-// key of its own (throttled).
-func keyChecked(path string) bool {
-	return path == "/admin" || strings.HasPrefix(path, "/admin/") || strings.TrimSuffix(path, "/") == "/metrics"
+func (s *server) throttled(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d := s.throttle.Wait(r); d > 0 {
+			e := llmbridge.ThrottledError(d)
+			w.Header().Set("Retry-After", e.RetryAfter)
+			openai.WriteError(w, openai.Errorf(e.Status, e.Type, e.Code, "%s", e.Message))
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if sw.status == http.StatusUnauthorized {
+			s.throttle.Fail(r)
+		}
+	})
 }
 
 // statusWriter notes the status a handler answers with. It keeps the
@@ -81,7 +76,7 @@ func pricedOn(b *llmbridge.Bridge, p usage.Prices, model string) bool {
 
 // warnUnpricedKeys says which budgeted keys of the YAML file name models
 // without a price (refused while the budget holds), at start and reload.
-func (s *server) warnUnpricedKeys(cfg *Config) {
+func (s *server) warnUnpricedKeys(cfg *config) {
 	c := keys.Catalog{Prices: *s.prices.Load(), Models: s.modelIDs(), Priced: s.priced}
 	for id, p := range cfg.KeyPolicies {
 		for _, w := range c.Warnings(&p) {

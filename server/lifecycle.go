@@ -45,12 +45,9 @@ func (l *lifecycle) track() (done func()) {
 
 // serveProbe answers GET /readyz: 200 while the server takes traffic, 503
 // once it drains (so a load balancer stops sending new requests) or while
-// the usage store refuses writes. It reports true when it answered.
-// /healthz (process alive) is the Bridge's own.
-func (s *server) serveProbe(w http.ResponseWriter, r *http.Request) bool {
-	if r.URL.Path != "/readyz" {
-		return false
-	}
+// the usage store refuses writes. /healthz (process alive) is the
+// Bridge's own (serveHealth).
+func (s *server) serveProbe(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	status, body := http.StatusOK, `{"status":"ready"}`
@@ -64,7 +61,6 @@ func (s *server) serveProbe(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method != http.MethodHead {
 		_, _ = io.WriteString(w, body+"\n")
 	}
-	return true
 }
 
 // drain stops the server gracefully within timeout: readiness turns 503 at
@@ -101,7 +97,7 @@ func (s *server) drain(srv *http.Server, timeout time.Duration) error {
 
 // listen opens the server's listener: plain TCP, or TLS (HTTP/2 on) when a
 // certificate is configured. The certificate is read again by reloadCert.
-func (s *server) listen(cfg *Config, srv *http.Server) (net.Listener, error) {
+func (s *server) listen(cfg *config, srv *http.Server) (net.Listener, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
@@ -144,11 +140,7 @@ func (l *lifecycle) reloadCert() error {
 // healthcheckCommand is the container's HEALTHCHECK: GET /healthz of the
 // server configured in the environment, exit status 0 when it answers 200.
 func healthcheckCommand(o runOptions) error {
-	envs, err := o.readEnviron()
-	if err != nil {
-		return err
-	}
-	cfg, err := LoadConfig(envs)
+	cfg, err := o.readConfig()
 	if err != nil {
 		return err
 	}

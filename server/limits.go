@@ -15,38 +15,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// KeyFile is one entry of the YAML file's keys: the models and limits of
-// an access key, named by its key_id (go run ./server usage --keys).
-type KeyFile struct {
-	KeyID       string `yaml:"key_id"`
-	keys.Policy `yaml:",inline"`
-}
-
-// keyPolicies checks the YAML keys: entries and maps them by key_id.
-func keyPolicies(list []KeyFile) (map[string]keys.Policy, error) {
-	if len(list) == 0 {
-		return nil, nil
-	}
-	out := map[string]keys.Policy{}
-	var errs []error
-	for i, k := range list {
-		where := fmt.Sprintf("keys[%d] (%s)", i, k.KeyID)
-		p := keys.Params{Models: &k.Models, RPM: &k.RPM, TPM: &k.TPM, MaxParallel: &k.MaxParallel,
-			DailyBudgetUSD: &k.DailyBudgetUSD, MonthlyBudgetUSD: &k.MonthlyBudgetUSD}
-		switch _, dup := out[k.KeyID]; {
-		case k.KeyID == "":
-			errs = append(errs, fmt.Errorf("%s: key_id is required (see: go run ./server usage --keys)", where))
-		case dup:
-			errs = append(errs, fmt.Errorf("%s: key_id listed twice", where))
-		}
-		if err := p.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", where, err))
-		}
-		out[k.KeyID] = k.Policy
-	}
-	return out, errors.Join(errs...)
-}
-
 // limits is the server's admission of access and virtual keys; it
 // outlives Bridges (a reload keeps what was counted).
 type limits struct {
@@ -56,7 +24,7 @@ type limits struct {
 
 // openLimits builds the admitter when there is something to admit with:
 // the usage store (virtual keys) or limits for access keys.
-func (s *server) openLimits(ctx context.Context, cfg *Config) error {
+func (s *server) openLimits(ctx context.Context, cfg *config) error {
 	if cfg.ExpectedReplicas < 1 {
 		return fmt.Errorf("LLMBRIDGE_EXPECTED_REPLICAS must be at least 1, got %d", cfg.ExpectedReplicas)
 	}
@@ -66,7 +34,7 @@ func (s *server) openLimits(ctx context.Context, cfg *Config) error {
 		}
 		return nil
 	}
-	o := keys.Options{AccessKeys: cfg.AccessKeys, Policies: cfg.KeyPolicies, Tokens: s.tokens, Prices: cfg.AllPrices(),
+	o := keys.Options{AccessKeys: cfg.AccessKeys, Policies: cfg.KeyPolicies, Tokens: s.tokens, Prices: cfg.allPrices(),
 		Replicas: cfg.ExpectedReplicas, Logger: s.log, Priced: s.priced}
 	if s.store != nil {
 		o.Store = keys.NewStore(s.store)
@@ -123,16 +91,16 @@ func (s *server) closeLimits() {
 // admitter when it is on (it checks them as WithAccessKeys would, and the
 // virtual keys too). The Bridge's rule that a provider key is never an
 // access key is kept here.
-func (s *server) bridgeOptions(cfg *Config) ([]llmbridge.Option, error) {
+func (s *server) bridgeOptions(cfg *config) ([]llmbridge.Option, error) {
 	if s.limits == nil {
-		return cfg.Options(s.log), nil
+		return cfg.options(s.log), nil
 	}
 	provider := map[string]bool{}
-	for _, k := range []string{cfg.OpenAIKey, cfg.GoogleKey, cfg.DeepSeekKey, cfg.AnthropicKey} {
+	for _, k := range cfg.providerKeys() {
 		provider[k] = k != ""
 	}
 	for _, p := range cfg.Providers {
-		provider[p.key] = p.key != ""
+		provider[p.Key] = p.Key != ""
 	}
 	for _, k := range cfg.AccessKeys {
 		if provider[k] {
@@ -141,12 +109,12 @@ func (s *server) bridgeOptions(cfg *Config) ([]llmbridge.Option, error) {
 	}
 	c := *cfg
 	c.AccessKeys = nil
-	return append(c.Options(s.log), llmbridge.WithAdmitter(s.limits.a)), nil
+	return append(c.options(s.log), llmbridge.WithAdmitter(s.limits.a)), nil
 }
 
 // reloadLimits gives the admitter a reloaded configuration's access keys,
 // limits and prices.
-func (s *server) reloadLimits(cfg *Config) {
+func (s *server) reloadLimits(cfg *config) {
 	if s.limits == nil {
 		if len(cfg.KeyPolicies) > 0 {
 			s.log.Warn("the YAML file now has keys: limits; restart the server to apply them")
@@ -154,7 +122,7 @@ func (s *server) reloadLimits(cfg *Config) {
 		return
 	}
 	s.limits.a.SetAccessKeys(cfg.AccessKeys, cfg.KeyPolicies)
-	s.limits.a.SetPrices(cfg.AllPrices())
+	s.limits.a.SetPrices(cfg.allPrices())
 }
 
 // serveHealth answers GET /healthz with where the limits are kept, so a
@@ -162,10 +130,12 @@ func (s *server) reloadLimits(cfg *Config) {
 // It is always 200: the bridge serves either way. It needs no key, so it
 // says only "Redis unreachable": Redis's error names its address (and
 // what else the network told us), which stays in the server log and on
-// the admin health page (adminHealth).
-func (s *server) serveHealth(w http.ResponseWriter, r *http.Request) bool {
-	if s.limits == nil || r.URL.Path != "/healthz" || r.Method != http.MethodGet {
-		return false
+// the admin health page (adminHealth). Without limits, and for methods
+// other than GET, the Bridge answers.
+func (s *server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	if s.limits == nil || r.Method != http.MethodGet {
+		s.serveBridge(w, r)
+		return
 	}
 	mode, reason := s.limits.a.Status()
 	if reason != "" {
@@ -178,7 +148,6 @@ func (s *server) serveHealth(w http.ResponseWriter, r *http.Request) bool {
 	}{"ok", mode, reason})
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(append(body, '\n'))
-	return true
 }
 
 // adminHealth is the admin API's health source: the routing targets of
@@ -186,6 +155,16 @@ func (s *server) serveHealth(w http.ResponseWriter, r *http.Request) bool {
 // whole reason (admin.LimitsSource).
 func (s *server) adminHealth() admin.HealthSource {
 	return healthWithLimits{s.health(), s.limits}
+}
+
+// health is the admin API's view of the bridge being served now.
+func (s *server) health() admin.HealthSource {
+	return admin.HealthFunc(func() []llmbridge.TargetHealth {
+		if b := s.cur.Load(); b != nil {
+			return b.Health()
+		}
+		return nil
+	})
 }
 
 // healthWithLimits adds the limits' state to a health source.

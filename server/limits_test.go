@@ -151,7 +151,7 @@ func TestKeyPoliciesYAML(t *testing.T) {
 	} {
 		f := filepath.Join(t.TempDir(), "c.yaml")
 		os.WriteFile(f, []byte(tc.yaml), 0o600)
-		_, err := LoadConfig(map[string]string{"LLMBRIDGE_CONFIG": f})
+		_, err := loadConfig(map[string]string{"LLMBRIDGE_CONFIG": f})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want an error naming %q", tc.yaml, err, tc.want)
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/admin"
 	"github.com/llmbridge/llmbridge/internal/admin/ui"
+	"github.com/llmbridge/llmbridge/internal/discover"
 	"github.com/llmbridge/llmbridge/internal/requestlog"
 	"github.com/llmbridge/llmbridge/internal/usage"
 	"github.com/lmittmann/tint"
@@ -37,7 +38,7 @@ func main() {
 	defer stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	err := run(ctx, runOptions{args: os.Args[1:], envFile: ".env", stdout: os.Stdout, stderr: os.Stderr, reload: hup, local: wellKnownLocal()})
+	err := run(ctx, runOptions{args: os.Args[1:], envFile: ".env", stdout: os.Stdout, stderr: os.Stderr, reload: hup, local: discover.WellKnown()})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "llmbridge:", err)
 		os.Exit(1)
@@ -53,13 +54,13 @@ type runOptions struct {
 	stderr  io.Writer        // console log
 	reload  <-chan os.Signal // SIGHUP
 	ready   func(addr string)
-	poll    time.Duration    // how often .env is checked for changes (default 2s)
-	local   []localCandidate // local model servers probed at start (discover.go); nil: none
+	poll    time.Duration        // how often .env is checked for changes (default 2s)
+	local   []discover.Candidate // local model servers probed at start; nil: none
 }
 
 func run(ctx context.Context, o runOptions) error {
 	if len(o.args) > 0 && o.args[0] == "keys" {
-		return keysMain(o, o.args[1:]) // keys.go: .env rotation, virtual keys
+		return keysMain(o, o.args[1:]) // .env rotation, virtual keys
 	}
 	if len(o.args) > 0 && o.args[0] == "healthcheck" {
 		return healthcheckCommand(o)
@@ -87,19 +88,29 @@ type server struct {
 	cur    atomic.Pointer[llmbridge.Bridge]
 	admin  atomic.Pointer[admin.API]
 	addr   string
-	dsn    string     // the store's DSN, to notice a change on reload
-	life   *lifecycle // readiness, requests in flight, TLS, drain (lifecycle.go)
-	extras extras     // the demo and the local model servers found at start (discover.go)
+	dsn    string           // the store's DSN, to notice a change on reload
+	life   *lifecycle       // readiness, requests in flight, TLS, drain (lifecycle.go)
+	extras *discover.Extras // the demo and the local model servers found at start
 
 	obs *observability // metrics, live feed and alerts (observe.go)
 
 	limits *limits       // access and virtual keys, limits, budgets (limits.go); nil when off
 	cache  responseCache // the response cache's backend (cache.go)
 
-	ui *ui.Handler // the admin web UI under /admin/ (internal/admin/ui); on with the admin key
+	ui  *ui.Handler    // the admin web UI under /admin/ (internal/admin/ui); on with the admin key
+	mux *http.ServeMux // the main listener's routes
 
 	throttle *llmbridge.AuthThrottle      // failed keys by source, for every Bridge and the admin endpoints (guard.go)
 	prices   atomic.Pointer[usage.Prices] // the prices in force, for budgets (guard.go)
+}
+
+// readConfig reads the configuration of the environment o names.
+func (o *runOptions) readConfig() (*config, error) {
+	environ, err := o.readEnviron()
+	if err != nil {
+		return nil, err
+	}
+	return loadConfig(environ)
 }
 
 // environ returns the .env file overlaid with the real environment.
@@ -140,7 +151,7 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 }
 
 // build makes a Bridge from cfg with the server's shared parts.
-func (s *server) build(cfg *Config) (*llmbridge.Bridge, error) {
+func (s *server) build(cfg *config) (*llmbridge.Bridge, error) {
 	base, err := s.bridgeOptions(cfg) // limits.go
 	if err != nil {
 		return nil, err
@@ -151,7 +162,7 @@ func (s *server) build(cfg *Config) (*llmbridge.Bridge, error) {
 		// whose name re-resolves to 127.0.0.1 must not (DNS rebinding).
 		opts = append(opts, llmbridge.WithHosts(llmbridge.LoopbackHost))
 	}
-	opts = append(opts, s.extras.options(context.Background(), cfg, s.opts.local, s.tokens, s.log)...)
+	opts = append(opts, s.extras.Options(context.Background(), cfg.discoverSettings())...)
 	opts = append(opts, s.cacheOptions(cfg)...) // cache.go
 	if s.usage != nil {
 		opts = append(opts, llmbridge.WithUsageSink(s.usage.Record))
@@ -167,7 +178,7 @@ func (s *server) build(cfg *Config) (*llmbridge.Bridge, error) {
 		s.log.Warn("AUTHENTICATION IS OFF: ACCESS_API_KEYS is empty, so anyone who can reach " + cfg.Addr + " can use your provider keys. Serving on loopback only.")
 	}
 	if len(b.Models()) == 0 {
-		s.log.Warn("no provider is configured: set OPENAI_API_KEY, GOOGLE_API_KEY, DEEPSEEK_API_KEY, ANTHROPIC_API_KEY or LLMBRIDGE_CONFIG")
+		s.log.Warn("no provider is configured: set " + keyVars() + " or LLMBRIDGE_CONFIG")
 	}
 	return b, nil
 }
@@ -177,57 +188,92 @@ func (s *server) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(envs)
+	cfg, err := loadConfig(envs)
 	if err != nil {
 		return err
 	}
 	if s.log, err = newLogger(s.opts.stderr, cfg.LogLevel); err != nil {
 		return err
 	}
-	s.reqlog, err = requestlog.Open(requestlog.Options{Path: cfg.LogFile, MaxSizeMB: cfg.LogMaxSizeMB, Backups: cfg.LogBackups, Logger: s.log})
+	closeAll, err := s.open(ctx, cfg)
+	defer closeAll()
 	if err != nil {
-		return fmt.Errorf("LLMBRIDGE_LOG_FILE: %w", err)
-	}
-	defer func() {
-		if err := s.reqlog.Close(); err != nil {
-			s.log.Warn("closing the request log", "err", err)
-		}
-		if d := s.reqlog.Dropped(); d > 0 {
-			s.log.Warn("request log records dropped (queue full)", "dropped", d)
-		}
-	}()
-	if err := s.openUsage(ctx, cfg); err != nil {
 		return err
 	}
-	defer s.closeUsage()
-	s.throttle = llmbridge.NewAuthThrottle(llmbridge.AuthThrottleOptions{TrustedProxies: cfg.Proxies})
-	s.setPrices(cfg.AllPrices())
-	if err := s.openLimits(ctx, cfg); err != nil {
-		return err
-	}
-	defer s.closeLimits()
-	if err := s.openCache(cfg); err != nil {
-		return err
-	}
-	defer s.closeCache()
-	if s.obs, err = newObservability(cfg, s.reqlog, s.usage, s.log, s.ejectedTargets, s.keyBudgets); err != nil {
-		return err
-	}
-	defer s.obs.close()
-	defer s.extras.close()
 	b, err := s.build(cfg)
 	if err != nil {
 		return err
 	}
 	s.cur.Store(b)
+	defer func() { s.cur.Load().Close() }()
 	s.warnUnpricedKeys(cfg)
 	s.ui = ui.New(ui.Options{Logger: s.log, Store: func() string { return storeName(s.store) }, RequestLogDropped: s.reqlog.Dropped,
 		Models: s.modelIDs, SignInFailed: s.throttle.Fail})
-	s.ui.Configure(cfg.AdminKey, envs)
-	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.AllPrices()).SetSession(s.ui.Authorized).SetHealth(s.adminHealth()).SetCache(s.cacheAdmin()).
-		SetModels(s.modelIDs, s.priced))
-	defer func() { s.cur.Load().Close() }()
+	s.configureAdmin(cfg, envs)
+	s.mux = s.routes()
+	return s.listenAndServe(ctx, cfg)
+}
 
+// open opens what outlives every Bridge — the request log, the usage
+// store, the throttle, the limits, the response cache, the observers and
+// the extra providers — and returns what closes them in reverse order
+// (whatever it opened, also when it fails).
+func (s *server) open(ctx context.Context, cfg *config) (closeAll func(), err error) {
+	var closers []func()
+	closeAll = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	s.reqlog, err = requestlog.Open(requestlog.Options{Path: cfg.LogFile, MaxSizeMB: cfg.LogMaxSizeMB, Backups: cfg.LogBackups, Logger: s.log})
+	if err != nil {
+		return closeAll, fmt.Errorf("LLMBRIDGE_LOG_FILE: %w", err)
+	}
+	closers = append(closers, s.closeRequestLog)
+	if err := s.openUsage(ctx, cfg); err != nil {
+		return closeAll, err
+	}
+	closers = append(closers, s.closeUsage)
+	s.throttle = llmbridge.NewAuthThrottle(llmbridge.AuthThrottleOptions{TrustedProxies: cfg.Proxies})
+	s.setPrices(cfg.allPrices())
+	if err := s.openLimits(ctx, cfg); err != nil {
+		return closeAll, err
+	}
+	closers = append(closers, s.closeLimits)
+	if err := s.openCache(cfg); err != nil {
+		return closeAll, err
+	}
+	closers = append(closers, s.closeCache)
+	if s.obs, err = newObservability(cfg, s.reqlog, s.usage, s.log, s.ejectedTargets, s.keyBudgets); err != nil {
+		return closeAll, err
+	}
+	closers = append(closers, s.obs.close)
+	s.extras = discover.NewExtras(s.opts.local, s.tokens, s.log)
+	closers = append(closers, s.extras.Close)
+	return closeAll, nil
+}
+
+// closeRequestLog writes what the request log still holds and closes it.
+func (s *server) closeRequestLog() {
+	if err := s.reqlog.Close(); err != nil {
+		s.log.Warn("closing the request log", "err", err)
+	}
+	if d := s.reqlog.Dropped(); d > 0 {
+		s.log.Warn("request log records dropped (queue full)", "dropped", d)
+	}
+}
+
+// configureAdmin gives the admin UI and a new admin API cfg's admin key
+// and prices (at start and on reload).
+func (s *server) configureAdmin(cfg *config, envs map[string]string) {
+	s.ui.Configure(cfg.AdminKey, envs)
+	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.allPrices()).SetSession(s.ui.Authorized).SetHealth(s.adminHealth()).SetCache(s.cacheAdmin()).
+		SetModels(s.modelIDs, s.priced))
+}
+
+// listenAndServe serves the main listener until ctx ends, reloading on
+// SIGHUP and .env changes meanwhile, then drains.
+func (s *server) listenAndServe(ctx context.Context, cfg *config) error {
 	srv := &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -248,19 +294,17 @@ func (s *server) serve(ctx context.Context) error {
 	if cfg.TLSCertFile != "" {
 		scheme = "https://"
 	}
-	s.log.Info("LLM Bridge listening", "addr", scheme+ln.Addr().String(), "models", len(b.Models()), "request_log", cfg.LogFile)
+	s.log.Info("LLM Bridge listening", "addr", scheme+ln.Addr().String(), "models", len(s.cur.Load().Models()), "request_log", cfg.LogFile)
 	if cfg.AdminKey == "" {
 		s.log.Info("admin API is off (set LLMBRIDGE_ADMIN_KEY to turn it on)")
 	}
 	if s.opts.ready != nil {
 		s.opts.ready(ln.Addr().String())
 	}
-
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { s.watch(watchCtx) })
 	defer func() { stopWatch(); wg.Wait() }()
-
 	select {
 	case err := <-errc:
 		return err
@@ -308,9 +352,9 @@ func (s *server) reload(why string) {
 		s.log.Error("TLS certificate reload failed; keeping the one in use", "err", err)
 	}
 	envs, err := s.environ()
-	var cfg *Config
+	var cfg *config
 	if err == nil {
-		cfg, err = LoadConfig(envs)
+		cfg, err = loadConfig(envs)
 	}
 	var b *llmbridge.Bridge
 	if err == nil {
@@ -323,17 +367,15 @@ func (s *server) reload(why string) {
 	if cfg.Addr != s.addr {
 		s.log.Warn("LLMBRIDGE_ADDR changed: restart the server to listen on the new address", "addr", s.addr)
 	}
-	if cfg.StoreDSN() != s.dsn {
+	if cfg.storeDSN() != s.dsn {
 		s.log.Warn("the usage store setting changed: restart the server to use it", "store", storeName(s.store))
 	}
 	if s.usage != nil {
-		s.usage.SetPrices(cfg.AllPrices())
+		s.usage.SetPrices(cfg.allPrices())
 	}
-	s.setPrices(cfg.AllPrices())
+	s.setPrices(cfg.allPrices())
 	s.reloadLimits(cfg)
-	s.ui.Configure(cfg.AdminKey, envs)
-	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.AllPrices()).SetSession(s.ui.Authorized).SetHealth(s.adminHealth()).SetCache(s.cacheAdmin()).
-		SetModels(s.modelIDs, s.priced))
+	s.configureAdmin(cfg, envs)
 	s.obs.reload(cfg)
 	old := s.cur.Swap(b)
 	old.Close() // idle connections only; streams in flight finish on it
@@ -341,56 +383,79 @@ func (s *server) reload(why string) {
 	s.log.Info("configuration reloaded", "why", why, "models", len(b.Models()))
 }
 
-// serveHTTP sends /admin/ to the admin API and UI, /metrics to the
-// metrics, and everything else to the current Bridge.
+// routes are the main listener's endpoints. Those that check a key of
+// their own go through throttled; /healthz and /readyz need no key and
+// are never throttled; the rest is the current Bridge's. A path is also
+// listed without its trailing slash where ServeMux would otherwise
+// redirect it to the subtree.
+func (s *server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", s.serveBridge)
+	mux.HandleFunc("/healthz", s.serveHealth) // limits.go
+	mux.HandleFunc("/readyz", s.serveProbe)   // lifecycle.go
+	for pattern, h := range map[string]http.HandlerFunc{
+		"/admin": s.ui.ServeHTTP, "/admin/": s.ui.ServeHTTP, "/admin/api": s.ui.ServeHTTP, // the admin web UI
+		"/admin/api/":         s.serveAdminAPI,
+		"/admin/api/live":     s.serveLive,
+		"/admin/api/live/{$}": s.obs.serveLive, // the admin key only
+		"/metrics":            s.serveMetrics,
+		"/metrics/{$}":        s.serveMetrics,
+	} {
+		mux.Handle(pattern, s.throttled(h)) // guard.go
+	}
+	return mux
+}
+
+// serveHTTP serves the main listener by s.mux. What falls to the
+// catch-all goes to the Bridge even when its path is not canonical (which
+// ServeMux would redirect itself): the Bridge answers it as it answers
+// every request, with X-Request-Id, its host check and its own redirect.
 func (s *server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.serveHealth(w, r) { // /healthz with the limits' state (limits.go)
+	if _, pattern := s.mux.Handler(r); pattern == "/" {
+		s.serveBridge(w, r)
 		return
 	}
-	if s.serveProbe(w, r) { // /readyz
-		return
-	}
-	if keyChecked(r.URL.Path) {
-		s.throttled(w, r, http.HandlerFunc(s.serveAdmin)) // guard.go
-		return
-	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// serveBridge hands r to the current Bridge, counted as in flight.
+func (s *server) serveBridge(w http.ResponseWriter, r *http.Request) {
 	done := s.life.track()
 	defer done()
 	s.cur.Load().ServeHTTP(w, r)
 }
 
-// serveAdmin serves the admin UI, the admin API, the live feed and
-// /metrics.
-func (s *server) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	if p := r.URL.Path; s.ui != nil && (p == "/admin" || strings.HasPrefix(p, "/admin/") && !strings.HasPrefix(p, "/admin/api/")) {
-		s.ui.ServeHTTP(w, r) // the admin web UI; /admin/api/… stays the API
+// serveAdminAPI serves /admin/api/… with the current admin API.
+func (s *server) serveAdminAPI(w http.ResponseWriter, r *http.Request) {
+	s.admin.Load().ServeHTTP(w, r)
+}
+
+// serveLive serves the live feed to the admin UI's session as to the
+// admin key; a feed the session opened ends when the session does
+// (sign-out, expiry, new admin key).
+func (s *server) serveLive(w http.ResponseWriter, r *http.Request) {
+	if ctx, cancel, ok := s.ui.Session(r); ok {
+		defer cancel()
+		s.obs.live.ServeHTTP(w, r.WithContext(ctx))
 		return
 	}
-	if s.ui != nil && r.URL.Path == "/admin/api/live" {
-		// The UI's session opens the live feed as the admin key does; the
-		// feed ends when the session does (sign-out, expiry, new admin key).
-		if ctx, cancel, ok := s.ui.Session(r); ok {
-			defer cancel()
-			s.obs.live.ServeHTTP(w, r.WithContext(ctx))
-			return
-		}
-	}
-	if s.obs.serveHTTP(w, r) { // /metrics, /admin/api/live
+	s.obs.serveLive(w, r)
+}
+
+// serveMetrics serves /metrics, unless it is on a listener of its own:
+// then the Bridge answers (404).
+func (s *server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if h := s.obs.metricsRoute.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
 		return
 	}
-	if strings.HasPrefix(r.URL.Path, "/admin/") {
-		s.admin.Load().ServeHTTP(w, r)
-		return
-	}
-	done := s.life.track()
-	defer done()
-	s.cur.Load().ServeHTTP(w, r) // /metrics on a listener of its own: the Bridge's 404
+	s.serveBridge(w, r)
 }
 
 // openUsage opens the usage store and starts its writer, unless the
 // store is off.
-func (s *server) openUsage(ctx context.Context, cfg *Config) error {
-	s.dsn = cfg.StoreDSN()
+func (s *server) openUsage(ctx context.Context, cfg *config) error {
+	s.dsn = cfg.storeDSN()
 	if s.dsn == "" {
 		s.log.Warn("usage store is off (LLMBRIDGE_DB=off): no usage statistics, costs or admin reports")
 		return nil
@@ -401,11 +466,11 @@ func (s *server) openUsage(ctx context.Context, cfg *Config) error {
 	if err != nil {
 		return fmt.Errorf("%w (set LLMBRIDGE_DB=off to run without the usage store)", err)
 	}
-	w, err := usage.NewWriter(st, usage.WriterOptions{Prices: cfg.AllPrices(), SpoolPath: cfg.SpoolPath(),
+	w, err := usage.NewWriter(st, usage.WriterOptions{Prices: cfg.allPrices(), SpoolPath: cfg.spoolPath(),
 		Retention: time.Duration(cfg.RetentionDays) * 24 * time.Hour, Logger: s.log})
 	if err != nil {
 		st.Close()
-		return fmt.Errorf("usage spool %s: %w", cfg.SpoolPath(), err)
+		return fmt.Errorf("usage spool %s: %w", cfg.spoolPath(), err)
 	}
 	s.store, s.usage = st, w
 	kind := "SQLite"

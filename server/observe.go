@@ -54,9 +54,9 @@ type observability struct {
 // ejected lists the routing targets taken out of service now, for
 // target_ejected rules, and budgets the keys' spend for key_budget rules
 // (nil: none).
-func newObservability(cfg *Config, reqlog *requestlog.Writer, uw *usage.Writer, log *slog.Logger, ejected func() []string, budgets func() []alerts.Budget) (*observability, error) {
+func newObservability(cfg *config, reqlog *requestlog.Writer, uw *usage.Writer, log *slog.Logger, ejected func() []string, budgets func() []alerts.Budget) (*observability, error) {
 	o := &observability{log: log, keyLabels: cfg.MetricsKeyLabels, metricsAddr: cfg.MetricsAddr}
-	p := cfg.AllPrices()
+	p := cfg.allPrices()
 	o.prices.Store(&p)
 	mo := metrics.Options{Cost: o.cost, KeyLabels: cfg.MetricsKeyLabels, RequestLogDropped: reqlog.Dropped}
 	if uw != nil {
@@ -103,7 +103,7 @@ func newObservability(cfg *Config, reqlog *requestlog.Writer, uw *usage.Writer, 
 
 // setRoutes (re)builds the guarded handlers of the main listener from
 // cfg's metrics token and admin key.
-func (o *observability) setRoutes(cfg *Config) {
+func (o *observability) setRoutes(cfg *config) {
 	if cfg.MetricsAddr == "" {
 		h := metrics.Guard(o.metrics.Handler(), cfg.MetricsToken)
 		o.metricsRoute.Store(&h)
@@ -139,28 +139,15 @@ func (o *observability) options() []llmbridge.Option {
 	return opts
 }
 
-// serveHTTP serves /metrics (unless it has a listener of its own) and
-// /admin/api/live, and reports whether the request was one of them.
-func (o *observability) serveHTTP(w http.ResponseWriter, r *http.Request) bool {
-	switch strings.TrimSuffix(r.URL.Path, "/") {
-	case "/metrics":
-		h := o.metricsRoute.Load()
-		if h == nil {
-			return false
-		}
-		(*h).ServeHTTP(w, r)
-	case "/admin/api/live":
-		(*o.liveRoute.Load()).ServeHTTP(w, r)
-	default:
-		return false
-	}
-	return true
+// serveLive serves /admin/api/live behind the admin key.
+func (o *observability) serveLive(w http.ResponseWriter, r *http.Request) {
+	(*o.liveRoute.Load()).ServeHTTP(w, r)
 }
 
 // reload takes a new configuration's prices, alert rules, metrics token
 // and admin key. The metrics listener and key labels need a restart.
-func (o *observability) reload(cfg *Config) {
-	p := cfg.AllPrices()
+func (o *observability) reload(cfg *config) {
+	p := cfg.allPrices()
 	o.prices.Store(&p)
 	o.setRoutes(cfg)
 	if cfg.MetricsAddr != o.metricsAddr || cfg.MetricsKeyLabels != o.keyLabels {
@@ -227,8 +214,8 @@ func adminOnly(adminKey string, h http.Handler) http.Handler {
 	})
 }
 
-// checkObserve validates the metrics settings (LoadConfig calls it).
-func (c *Config) checkObserve() error {
+// checkObserve validates the metrics settings (loadConfig calls it).
+func (c *config) checkObserve() error {
 	var errs []error
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
@@ -236,7 +223,7 @@ func (c *Config) checkObserve() error {
 		}
 	}
 	if t := c.MetricsToken; t != "" {
-		if slices.Contains(append(slices.Clone(c.AccessKeys), c.OpenAIKey, c.GoogleKey, c.DeepSeekKey, c.AnthropicKey, c.AdminKey), t) {
+		if slices.Contains(append(append(slices.Clone(c.AccessKeys), c.providerKeys()...), c.AdminKey), t) {
 			errs = append(errs, errors.New("LLMBRIDGE_METRICS_TOKEN must differ from every access key, provider key and the admin key"))
 		}
 	}

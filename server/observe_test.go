@@ -234,11 +234,11 @@ func TestObserveConfig(t *testing.T) {
 		}
 		return m
 	}
-	c, err := LoadConfig(with("LLMBRIDGE_METRICS_TOKEN", "t0k", "LLMBRIDGE_METRICS_ADDR", "127.0.0.1:9464", "LLMBRIDGE_METRICS_KEY_LABELS", "true"))
+	c, err := loadConfig(with("LLMBRIDGE_METRICS_TOKEN", "t0k", "LLMBRIDGE_METRICS_ADDR", "127.0.0.1:9464", "LLMBRIDGE_METRICS_KEY_LABELS", "true"))
 	if err != nil || c.MetricsToken != "t0k" || c.MetricsAddr != "127.0.0.1:9464" || !c.MetricsKeyLabels {
 		t.Fatalf("%+v %v", c, err)
 	}
-	_, err = LoadConfig(with("LLMBRIDGE_METRICS_ADDR", "9464", "OPENAI_API_KEY", canaryMetrics, "LLMBRIDGE_METRICS_TOKEN", canaryMetrics))
+	_, err = loadConfig(with("LLMBRIDGE_METRICS_ADDR", "9464", "OPENAI_API_KEY", canaryMetrics, "LLMBRIDGE_METRICS_TOKEN", canaryMetrics))
 	if err == nil || !strings.Contains(err.Error(), "LLMBRIDGE_METRICS_ADDR") || !strings.Contains(err.Error(), "LLMBRIDGE_METRICS_TOKEN must differ") {
 		t.Errorf("errors: %v", err)
 	}
@@ -247,7 +247,7 @@ func TestObserveConfig(t *testing.T) {
 	}
 	cfgFile := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(cfgFile, []byte("alerts:\n  webhooks: [{name: a, url: \"https://hooks.example/secret\"}]\n  rules: [{name: r, kind: cpu}]\n"), 0o600)
-	_, err = LoadConfig(with("LLMBRIDGE_CONFIG", cfgFile))
+	_, err = loadConfig(with("LLMBRIDGE_CONFIG", cfgFile))
 	if err == nil || !strings.Contains(err.Error(), `kind "cpu"`) || strings.Contains(err.Error(), "secret") {
 		t.Errorf("alerts errors: %v", err)
 	}

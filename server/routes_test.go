@@ -33,17 +33,17 @@ routes:
     fallbacks: [azure-eu/gpt-4o]
     retry_on: [connect, 5xx]
 `)
-	c, err := LoadConfig(map[string]string{"LLMBRIDGE_CONFIG": p, "OPENAI_API_KEY": "o1, o2,o3", "AZ3": "az3"})
+	c, err := loadConfig(map[string]string{"LLMBRIDGE_CONFIG": p, "OPENAI_API_KEY": "o1, o2,o3", "AZ3": "az3"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(c.Routes) != 1 || c.Routes[0].Targets[1].Weight != 1 || c.Routes[0].Targets[0].Weight != 3 {
 		t.Fatalf("routes %+v", c.Routes)
 	}
-	if got := c.Providers[0].more; strings.Join(got, ",") != "az1,az2,az3" {
+	if got := c.Providers[0].More; strings.Join(got, ",") != "az1,az2,az3" {
 		t.Errorf("keys %v", got)
 	}
-	b, err := llmbridge.New(c.Options(slog.New(slog.NewTextHandler(io.Discard, nil)))...)
+	b, err := llmbridge.New(c.options(slog.New(slog.NewTextHandler(io.Discard, nil)))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,17 +66,17 @@ routes:
   - {name: b, targets: [{model: x/m, weight: 0}], fallbacks: [a]}
   - {name: x/m2, targets: [{model: x/m}]}
 `)
-	c, err := LoadConfig(map[string]string{"LLMBRIDGE_CONFIG": p, "OPENAI_API_KEY": "o1,,o3"})
+	c, err := loadConfig(map[string]string{"LLMBRIDGE_CONFIG": p, "OPENAI_API_KEY": "o1,,o3"})
 	if err == nil {
-		t.Fatal("LoadConfig accepted bad keys and weights")
+		t.Fatal("loadConfig accepted bad keys and weights")
 	}
 	for _, want := range []string{"api_keys/api_key_envs is an empty list", "OPENAI_API_KEY: key 2 of the comma list is empty", "weight 0 must be positive"} {
 		if !strings.Contains(err.Error(), want) {
-			t.Errorf("LoadConfig error lacks %q:\n%v", want, err)
+			t.Errorf("loadConfig error lacks %q:\n%v", want, err)
 		}
 	}
-	c.OpenAIKey = "o1"
-	_, err = llmbridge.New(c.Options(slog.New(slog.NewTextHandler(io.Discard, nil)))...)
+	c.builtin("openai").Key = "o1"
+	_, err = llmbridge.New(c.options(slog.New(slog.NewTextHandler(io.Discard, nil)))...)
 	if err == nil {
 		t.Fatal("New accepted bad routes")
 	}

@@ -174,8 +174,8 @@ func TestKeysCommand(t *testing.T) {
 	if strings.Contains(out.String(), "a1") || strings.Contains(out.String(), "sk new") {
 		t.Errorf("keys printed: %s", out.String())
 	}
-	cfg, err := LoadConfig(mustRead(t, path))
-	if err != nil || cfg.OpenAIKey != "sk new#1" || strings.Join(cfg.AccessKeys, ",") != "a1,a2" {
+	cfg, err := loadConfig(mustRead(t, path))
+	if err != nil || cfg.builtin("openai").Key != "sk new#1" || strings.Join(cfg.AccessKeys, ",") != "a1,a2" {
 		t.Fatalf("read back: %+v %v", cfg, err)
 	}
 	if err := keysCommand([]string{"--env-file", path}, io.Discard); err == nil {
