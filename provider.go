@@ -297,3 +297,19 @@ func trimSlash(s string) string {
 	}
 	return s
 }
+
+// ModelOwner is implemented by providers whose models /v1/models lists
+// with an owned_by other than the provider's name (the demo's
+// "llmbridge-demo"). Model IDs keep the provider's name as their prefix.
+type ModelOwner interface {
+	OwnedBy() string
+}
+
+// modelOwner is the owned_by of p's models: OwnedBy when p is a
+// ModelOwner that returns a non-empty one, else name.
+func modelOwner(p Provider, name string) string {
+	if o, ok := p.(ModelOwner); ok && o.OwnedBy() != "" {
+		return o.OwnedBy()
+	}
+	return name
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/demo"
 )
 
 // Settings are what the configuration says about the extra providers.
@@ -49,8 +50,8 @@ type Extras struct {
 	mu      sync.Mutex
 	probed  bool
 	found   []Server
-	demos   map[time.Duration]*llmbridge.DemoProvider // by delay; closed by Close
-	demoLog string                                    // what was last said about the demo
+	demos   map[time.Duration]*demo.Provider // by delay; closed by Close
+	demoLog string                           // what was last said about the demo
 }
 
 // NewExtras returns the extras that probe cands (the first time Options
@@ -107,7 +108,7 @@ func (e *Extras) foundOptions(s Settings, first bool) []llmbridge.Option {
 
 // demo returns the demo provider when it is on under s (nil when off),
 // saying so when its state changes.
-func (e *Extras) demo(s Settings, first bool) *llmbridge.DemoProvider {
+func (e *Extras) demo(s Settings, first bool) *demo.Provider {
 	on, why := DemoReason(s)
 	if on && slices.Contains(s.Configured, "demo") {
 		on, why = false, "a configured provider is named demo"
@@ -129,11 +130,11 @@ func (e *Extras) demo(s Settings, first bool) *llmbridge.DemoProvider {
 		return nil
 	}
 	if e.demos == nil {
-		e.demos = map[time.Duration]*llmbridge.DemoProvider{}
+		e.demos = map[time.Duration]*demo.Provider{}
 	}
 	d := e.demos[s.DemoDelay]
 	if d == nil {
-		d = llmbridge.Demo(llmbridge.DemoConfig{Delay: s.DemoDelay, Tokens: e.tokens})
+		d = demo.New(demo.Config{Delay: s.DemoDelay, Tokens: e.tokens})
 		e.demos[s.DemoDelay] = d
 	}
 	return d

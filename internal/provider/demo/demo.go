@@ -15,7 +15,6 @@ import (
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	oaiwire "github.com/llmbridge/llmbridge/internal/provider/openai"
-	"github.com/llmbridge/llmbridge/internal/tokens"
 )
 
 // OwnedBy is the owned_by of the demo's models in /v1/models.
@@ -37,7 +36,14 @@ type Config struct {
 	APIKey string
 	// Tokens counts usage in the built-in upstream; a new counter when
 	// nil.
-	Tokens *tokens.Counter
+	Tokens Counter
+}
+
+// Counter counts the demo's usage: a *tokens.Counter, or the public
+// TokenCounter of the Bridge the demo serves (adapted by package demo).
+type Counter interface {
+	Prompt(model string, req *openai.ChatRequest) (int, bool)
+	Text(model, text string) int
 }
 
 // Provider is the demo provider. It is safe for concurrent use; Close it
@@ -47,7 +53,7 @@ type Provider struct {
 	base    string // fixed BaseURL, or "" for the built-in upstream
 	key     string
 	delay   time.Duration
-	counter *tokens.Counter
+	counter Counter
 
 	// dec decodes answers: the upstream speaks the OpenAI wire, so the
 	// OpenAI adapter's decoders serve (errors name this provider).

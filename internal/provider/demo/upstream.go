@@ -34,14 +34,14 @@ const maxRequestBytes = 32 << 20
 type Upstream struct {
 	key    string
 	delay  time.Duration
-	tokens *tokens.Counter
+	tokens Counter
 	now    func() time.Time
 }
 
 // NewUpstream returns an Upstream that requires "Authorization: Bearer
 // key" (any request when key is empty), waits delay before each streamed
 // word and counts usage with counter (a new one when nil).
-func NewUpstream(key string, delay time.Duration, counter *tokens.Counter) *Upstream {
+func NewUpstream(key string, delay time.Duration, counter Counter) *Upstream {
 	if counter == nil {
 		counter = tokens.NewCounter()
 	}

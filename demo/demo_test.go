@@ -1,4 +1,4 @@
-package llmbridge_test
+package demo_test
 
 import (
 	"context"
@@ -11,17 +11,21 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/demo"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // demoBridge serves a Bridge whose only provider is the demo, without
 // retries, and returns an openai-go client pointed at it.
-func demoBridge(t *testing.T, cfg llmbridge.DemoConfig) (*openai.Client, *llmbridge.Bridge) {
+func demoBridge(t *testing.T, cfg demo.Config) (*openai.Client, *llmbridge.Bridge) {
 	t.Helper()
-	demo := llmbridge.Demo(cfg)
-	b, err := llmbridge.New(llmbridge.WithProvider(demo), llmbridge.WithAccessKeys("demo-test-key"), llmbridge.WithRetry(llmbridge.RetryPolicy{}))
+	d := demo.New(cfg)
+	b, err := llmbridge.New(llmbridge.WithProvider(d), llmbridge.WithAccessKeys("demo-test-key"), llmbridge.WithRetry(llmbridge.RetryPolicy{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +33,7 @@ func demoBridge(t *testing.T, cfg llmbridge.DemoConfig) (*openai.Client, *llmbri
 	t.Cleanup(func() {
 		srv.Close()
 		b.Close()
-		if err := demo.Close(); err != nil {
+		if err := d.Close(); err != nil {
 			t.Error(err)
 		}
 	})
@@ -44,7 +48,7 @@ var demoWeatherTool = openai.ChatCompletionFunctionTool(shared.FunctionDefinitio
 })
 
 func TestDemoSDKNonStreaming(t *testing.T) {
-	c, _ := demoBridge(t, llmbridge.DemoConfig{})
+	c, _ := demoBridge(t, demo.Config{})
 	resp, err := c.Chat.Completions.New(ctxTimeout(t), openai.ChatCompletionNewParams{
 		Model:    "demo/echo",
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.SystemMessage("Be brief."), openai.UserMessage("Hello from the SDK")},
@@ -65,7 +69,7 @@ func TestDemoSDKNonStreaming(t *testing.T) {
 }
 
 func TestDemoSDKStreamAccumulated(t *testing.T) {
-	c, _ := demoBridge(t, llmbridge.DemoConfig{Delay: time.Millisecond})
+	c, _ := demoBridge(t, demo.Config{Delay: time.Millisecond})
 	const text = "The quick brown fox  jumps\nover the lazy dog."
 	for _, includeUsage := range []bool{false, true} {
 		t.Run(fmt.Sprint("include_usage=", includeUsage), func(t *testing.T) {
@@ -104,7 +108,7 @@ func TestDemoSDKStreamAccumulated(t *testing.T) {
 // TestDemoSDKToolConversation holds a two-turn tool conversation through
 // the SDK: the demo calls the offered tool, then reports its result.
 func TestDemoSDKToolConversation(t *testing.T) {
-	c, _ := demoBridge(t, llmbridge.DemoConfig{})
+	c, _ := demoBridge(t, demo.Config{})
 	params := openai.ChatCompletionNewParams{
 		Model:    "demo/echo",
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Use the tool: weather in Paris")},
@@ -142,7 +146,7 @@ func TestDemoSDKToolConversation(t *testing.T) {
 }
 
 func TestDemoSDKErrorModels(t *testing.T) {
-	c, _ := demoBridge(t, llmbridge.DemoConfig{})
+	c, _ := demoBridge(t, demo.Config{})
 	for _, tc := range []struct {
 		model  string
 		stream bool
@@ -181,7 +185,7 @@ func TestDemoSDKErrorModels(t *testing.T) {
 }
 
 func TestDemoModelsListed(t *testing.T) {
-	c, b := demoBridge(t, llmbridge.DemoConfig{})
+	c, b := demoBridge(t, demo.Config{})
 	page, err := c.Models.List(ctxTimeout(t))
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +205,7 @@ func TestDemoModelsListed(t *testing.T) {
 // TestDemoModelsOwnedBy pins the label: the demo's models are owned by
 // "llmbridge-demo" (ModelOwner), in the list and for one model.
 func TestDemoModelsOwnedBy(t *testing.T) {
-	c, b := demoBridge(t, llmbridge.DemoConfig{})
+	c, b := demoBridge(t, demo.Config{})
 	page, err := c.Models.List(ctxTimeout(t))
 	if err != nil {
 		t.Fatal(err)
@@ -223,9 +227,9 @@ func TestDemoModelsOwnedBy(t *testing.T) {
 }
 
 func TestDemoInProcess(t *testing.T) {
-	demo := llmbridge.Demo(llmbridge.DemoConfig{Name: "try"})
-	defer demo.Close()
-	b, err := llmbridge.New(llmbridge.WithProvider(demo))
+	d := demo.New(demo.Config{Name: "try"})
+	defer d.Close()
+	b, err := llmbridge.New(llmbridge.WithProvider(d))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +254,7 @@ func TestDemoInProcess(t *testing.T) {
 	if strings.Join(words, "|") != "one| two| three" || usage == nil || usage.CompletionTokens != 3 {
 		t.Errorf("words %q, usage %+v", words, usage)
 	}
-	demo.Close()
+	d.Close()
 	_, err = b.ChatCompletion(ctxTimeout(t), &llmbridge.ChatRequest{Model: "try/echo", Messages: req.Messages})
 	var ae *llmbridge.APIError
 	if !errors.As(err, &ae) || ae.Status != 500 {
@@ -260,10 +264,10 @@ func TestDemoInProcess(t *testing.T) {
 
 // The demo provider answers without any key: handy in examples and in the
 // tests of code that calls a Bridge.
-func ExampleDemo() {
-	demo := llmbridge.Demo(llmbridge.DemoConfig{})
-	defer demo.Close()
-	b, err := llmbridge.New(llmbridge.WithProvider(demo))
+func ExampleNew() {
+	d := demo.New(demo.Config{})
+	defer d.Close()
+	b, err := llmbridge.New(llmbridge.WithProvider(d))
 	if err != nil {
 		panic(err)
 	}
@@ -277,4 +281,10 @@ func ExampleDemo() {
 	}
 	fmt.Println(resp.Choices[0].Message.Content.String(), resp.Usage.CompletionTokens)
 	// Output: Hello, bridge 3
+}
+
+func ctxTimeout(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
 }

@@ -1,4 +1,11 @@
-package llmbridge
+// Package demo is LLM Bridge's built-in demo provider: a Provider that
+// needs no key and answers deterministically, for first runs, examples and
+// tests of code that calls the bridge.
+//
+//	d := demo.New(demo.Config{})
+//	defer d.Close()
+//	b, err := llmbridge.New(llmbridge.WithProvider(d))
+package demo
 
 import (
 	"context"
@@ -6,26 +13,27 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/openai"
 	demoprov "github.com/llmbridge/llmbridge/internal/provider/demo"
 )
 
-// DemoConfig configures the demo provider (Demo). The zero DemoConfig is
-// a demo named "demo" that streams without pauses, as tests want it.
-type DemoConfig struct {
+// Config configures the demo provider. The zero Config is a demo named
+// "demo" that streams without pauses, as tests want it.
+type Config struct {
 	// Name is the routing prefix ("demo" in "demo/echo"); "demo" when
 	// empty.
 	Name string
 	// Delay is the pause before each streamed word, to make a stream look
 	// like a model's (the server uses 40ms); 0 means none.
 	Delay time.Duration
-	// Tokens counts the demo's usage; nil means a TokenCounter of its own.
-	// Share the Bridge's (WithTokenCounter) to load the encoding once.
-	Tokens *TokenCounter
+	// Tokens counts the demo's usage; nil means a counter of its own.
+	// Share the Bridge's (llmbridge.WithTokenCounter) to load the encoding
+	// once.
+	Tokens *llmbridge.TokenCounter
 }
 
-// DemoProvider is the built-in demo provider: it needs no key and answers
-// deterministically, for first runs, examples and tests of code that calls
-// the bridge. Its models are
+// Provider is the demo provider. Its models are
 //
 //   - "echo" (and any name it does not list): the text of the last user
 //     message comes back, streamed one word per chunk; after a tool result,
@@ -42,85 +50,74 @@ type DemoConfig struct {
 // Usage is counted with the bridge's tokenizer (o200k_base): the prompt as
 // OpenAI counts it, and the reply's text or the tool call's name and
 // arguments. /v1/models lists the models with owned_by "llmbridge-demo"
-// (ModelOwner).
+// (llmbridge.ModelOwner).
 //
 // A Provider only translates and the Bridge does the I/O, so the demo
 // brings its own upstream: an OpenAI-compatible server on a loopback port
 // it opens on its first request, reachable only with a random key it
-// never shows. Close shuts that server down; a DemoProvider is safe for
+// never shows. Close shuts that server down; a Provider is safe for
 // concurrent use and may be shared by several Bridges (a server's
 // reloads) until then.
-type DemoProvider struct {
+type Provider struct {
 	p *demoprov.Provider
 }
 
-// Demo returns a demo provider configured by cfg (see DemoProvider). It
-// opens nothing until its first request; call Close when done with it.
-//
-//	demo := llmbridge.Demo(llmbridge.DemoConfig{})
-//	defer demo.Close()
-//	b, err := llmbridge.New(llmbridge.WithProvider(demo))
-func Demo(cfg DemoConfig) *DemoProvider {
+// New returns a demo provider configured by cfg. It opens nothing until
+// its first request; call Close when done with it.
+func New(cfg Config) *Provider {
 	c := demoprov.Config{Name: cfg.Name, Delay: cfg.Delay}
 	if cfg.Tokens != nil {
-		c.Tokens = cfg.Tokens.c
+		c.Tokens = counter{cfg.Tokens}
 	}
-	return &DemoProvider{p: demoprov.New(c)}
-}
-
-// ModelOwner is implemented by providers whose models /v1/models lists
-// with an owned_by other than the provider's name (the demo's
-// "llmbridge-demo"). Model IDs keep the provider's name as their prefix.
-type ModelOwner interface {
-	OwnedBy() string
+	return &Provider{p: demoprov.New(c)}
 }
 
 var (
-	_ Provider    = (*DemoProvider)(nil)
-	_ ModelLister = (*DemoProvider)(nil)
-	_ ModelOwner  = (*DemoProvider)(nil)
+	_ llmbridge.Provider    = (*Provider)(nil)
+	_ llmbridge.ModelLister = (*Provider)(nil)
+	_ llmbridge.ModelOwner  = (*Provider)(nil)
 )
 
 // Name returns the routing prefix.
-func (d *DemoProvider) Name() string { return d.p.Name() }
+func (d *Provider) Name() string { return d.p.Name() }
 
 // Models returns "echo", "error-429" and "error-500".
-func (d *DemoProvider) Models() []string { return d.p.Models() }
+func (d *Provider) Models() []string { return d.p.Models() }
 
 // OwnedBy returns "llmbridge-demo".
-func (d *DemoProvider) OwnedBy() string { return d.p.OwnedBy() }
+func (d *Provider) OwnedBy() string { return d.p.OwnedBy() }
 
 // NewRequest builds the request to the demo's own upstream, starting it on
 // the first call; after Close it fails.
-func (d *DemoProvider) NewRequest(ctx context.Context, req *ChatRequest) (*http.Request, error) {
+func (d *Provider) NewRequest(ctx context.Context, req *llmbridge.ChatRequest) (*http.Request, error) {
 	return d.p.NewRequest(ctx, req)
 }
 
 // DecodeResponse decodes a non-streamed response and closes its body.
-func (d *DemoProvider) DecodeResponse(resp *http.Response) (*ChatResponse, error) {
+func (d *Provider) DecodeResponse(resp *http.Response) (*llmbridge.ChatResponse, error) {
 	return d.p.DecodeResponse(resp)
 }
 
 // DecodeStream yields a stream's chunks; it owns resp.Body and closes it
 // on every exit, and a stream cut before its end ends with an error.
-func (d *DemoProvider) DecodeStream(resp *http.Response) iter.Seq2[*ChatChunk, error] {
+func (d *Provider) DecodeStream(resp *http.Response) iter.Seq2[*llmbridge.ChatChunk, error] {
 	return d.p.DecodeStream(resp)
 }
 
 // DecodeError returns the *APIError of a non-2xx response (status,
 // message, type, code and Retry-After kept) and closes its body.
-func (d *DemoProvider) DecodeError(resp *http.Response) error { return d.p.DecodeError(resp) }
+func (d *Provider) DecodeError(resp *http.Response) error { return d.p.DecodeError(resp) }
 
 // Close stops the demo's upstream, ending requests still running on it;
 // later requests fail with a 500. Close is idempotent and returns nil
 // when the upstream never started.
-func (d *DemoProvider) Close() error { return d.p.Close() }
+func (d *Provider) Close() error { return d.p.Close() }
 
-// modelOwner is the owned_by of p's models: OwnedBy when p is a
-// ModelOwner that returns a non-empty one, else name.
-func modelOwner(p Provider, name string) string {
-	if o, ok := p.(ModelOwner); ok && o.OwnedBy() != "" {
-		return o.OwnedBy()
-	}
-	return name
+// counter counts with the Bridge's public TokenCounter.
+type counter struct{ t *llmbridge.TokenCounter }
+
+func (c counter) Prompt(model string, req *openai.ChatRequest) (int, bool) {
+	return c.t.CountPrompt(model, req)
 }
+
+func (c counter) Text(model, text string) int { return c.t.CountText(model, text) }
