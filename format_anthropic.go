@@ -85,8 +85,9 @@ func (anthropicFormat) relayNative(c *call, o *httpOutput, resp *http.Response) 
 
 // relayAnthropic copies a Messages event stream to the client event by
 // event, noting its usage in c. It ends after message_stop; an upstream
-// "error" event is relayed and ends it with errReported; a stream that
-// stops before message_stop ends with ErrTruncated.
+// "error" event is relayed (the provider key redacted from it) and ends it
+// with errReported; a stream that stops before message_stop ends with
+// ErrTruncated.
 func relayAnthropic(sw *streamWriter, body io.Reader, c *call) error {
 	r := sse.NewReader(body)
 	var usage anthropicprov.StreamUsage
@@ -104,10 +105,14 @@ func relayAnthropic(sw *streamWriter, body io.Reader, c *call) error {
 			return err
 		}
 		typ := usage.Observe(ev.Data)
-		if (typ == "error" || ev.Name == "error") && c.failOverEvent(sw) {
-			return errFailedOver
+		data := ev.Data
+		if typ == "error" || ev.Name == "error" {
+			if c.failOverEvent(sw) {
+				return errFailedOver
+			}
+			data = redactKey(c, data) // the key an upstream echoes goes no further
 		}
-		if err := sw.event(ev.Name, ev.Data); err != nil {
+		if err := sw.event(ev.Name, data); err != nil {
 			return err
 		}
 		switch {

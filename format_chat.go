@@ -126,8 +126,9 @@ func (s *chatStream) end(err error) {
 
 // parseEnvelope validates the top level of a request body: valid JSON, an
 // object, "model" a non-empty string, "messages" a non-empty array,
-// "stream" a boolean and "stream_options" an object when present, and none
-// of these given twice. Whatever it could read is kept even when the body
+// "stream" a boolean and "stream_options" an object when present, none
+// of these given twice, and no member that differs from a member of the
+// API only in case. Whatever it could read is kept even when the body
 // is refused (envelope.bad), for the record.
 func parseEnvelope(body []byte) envelope {
 	var env envelope
@@ -145,6 +146,7 @@ func parseEnvelope(body []byte) envelope {
 	var model, messages, stream, opts gjson.Result
 	seen := map[string]bool{}
 	dup := ""
+	var variant *openai.MemberFault
 	root.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "model", "messages", "stream", "stream_options":
@@ -153,6 +155,12 @@ func parseEnvelope(body []byte) envelope {
 				return false
 			}
 			seen[k.Str] = true
+		default:
+			// "Model" beside or instead of "model": a Go upstream would
+			// read it as model, unseen by admission and validation.
+			// (ValidateChatJSON checks every object for names given twice.)
+			variant = openai.ChatMembers().CheckName(k.Str)
+			return variant == nil
 		}
 		switch k.Str {
 		case "model":
@@ -166,11 +174,14 @@ func parseEnvelope(body []byte) envelope {
 		}
 		return true
 	})
-	if dup == "" && model.Type == gjson.String {
+	if dup == "" && variant == nil && model.Type == gjson.String {
 		env.model = model.Str
 	}
 	env.stream = stream.Type == gjson.True
 	switch {
+	case variant != nil:
+		env.bad = variant.APIError()
+		return env
 	case dup != "":
 		return bad(dup, "invalid_request", "The member %q is given more than once.", dup)
 	case !model.Exists():
@@ -202,7 +213,15 @@ func decodeRequest(body []byte) (*ChatRequest, *APIError) {
 		msg := err.Error()
 		param := ""
 		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
+		var mf *openai.MemberFault
+		switch {
+		case errors.As(err, &mf):
+			// A member below the top level that differs from a known one
+			// only in case ("Content" in a message): the decoders refuse
+			// to bind it (openai.DecodeWithExtra). Its path is relative
+			// to the object that holds it.
+			return nil, mf.APIError()
+		case errors.As(err, &te):
 			param = te.Field
 			msg = fmt.Sprintf("Invalid type for '%s': expected %s, got %s.", te.Field, te.Type, te.Value)
 		}
@@ -242,9 +261,9 @@ func relayRaw(sw *streamWriter, body io.Reader, c *call) error {
 			if c.failOverEvent(sw) {
 				return errFailedOver
 			}
-			// The upstream's own error event: pass it on and end without
-			// [DONE], whatever follows.
-			if err := sw.data(data); err != nil {
+			// The upstream's own error event: pass it on, without the
+			// key it may echo, and end without [DONE], whatever follows.
+			if err := sw.data(redactKey(c, data)); err != nil {
 				return err
 			}
 			return errReported
@@ -259,6 +278,22 @@ func relayRaw(sw *streamWriter, body io.Reader, c *call) error {
 			return err
 		}
 	}
+}
+
+// redactKey removes the provider key of c's target from an upstream error
+// event before it is relayed: upstreams echo the key they were sent
+// ("Incorrect API key provided: sk-…"), and what the bridge says of a
+// non-streamed error has it redacted by the provider (Endpoint.Redact)
+// the same way.
+func redactKey(c *call, data []byte) []byte {
+	p := c.target.up.p
+	if c.target.key != nil {
+		p = c.target.key.p // the key this request used
+	}
+	if k, ok := p.(interface{ APIKey() string }); ok {
+		return openai.RedactJSON(data, k.APIKey())
+	}
+	return data
 }
 
 // writeChunk writes an OpenAI chunk to the client under the usage rules:

@@ -44,7 +44,9 @@ func (embeddingsFormat) parse(body []byte) envelope { return embeddingsEnvelope(
 // embeddingsEnvelope validates an embeddings body: a JSON object; model a
 // non-empty string; input a string, or a non-empty array of strings, of
 // token ids, or of non-empty arrays of token ids; encoding_format float
-// or base64; dimensions a positive integer; user a string. Other members
+// or base64; dimensions a positive integer; user a string; no member
+// named twice in any object (under case folding) and none that differs
+// from these members only in case (openai.CheckMembers). Other members
 // pass through.
 func embeddingsEnvelope(body []byte) envelope {
 	var env envelope
@@ -54,6 +56,10 @@ func embeddingsEnvelope(body []byte) envelope {
 	}
 	if _, e := jsonObject(body); e != nil {
 		env.bad = e
+		return env
+	}
+	if f := openai.CheckMembers(body, embeddingsMembers); f != nil {
+		env.bad = f.APIError()
 		return env
 	}
 	f := gjson.GetManyBytes(body, "model", "input", "encoding_format", "dimensions", "user")
@@ -84,6 +90,9 @@ func embeddingsEnvelope(body []byte) envelope {
 	}
 	return env
 }
+
+// embeddingsMembers are the members of an embeddings request.
+var embeddingsMembers = openai.NewFieldSet("model", "input", "encoding_format", "dimensions", "user")
 
 func positiveInt(r gjson.Result) bool {
 	n, err := strconv.ParseInt(r.Raw, 10, 64)

@@ -37,9 +37,10 @@ func (responsesFormat) patterns() []string {
 	return []string{"POST /v1/responses", "POST /responses"}
 }
 
-// parse checks what every route needs (a JSON object, a model, stream a
-// boolean). The members are validated in full by decode, on the translated
-// path only: an OpenAI upstream judges its own API, new members included.
+// parse checks what every route needs (a JSON object whose member names
+// every decoder reads alike, a model, stream a boolean). The members are
+// validated in full by decode, on the translated path only: an OpenAI
+// upstream judges its own API, new members included.
 func (responsesFormat) parse(body []byte) envelope { return responsesEnvelope(body) }
 
 func responsesEnvelope(body []byte) envelope {
@@ -51,6 +52,13 @@ func responsesEnvelope(body []byte) envelope {
 	root, e := jsonObject(body)
 	if e != nil {
 		env.bad = e
+		return env
+	}
+	// The pass-through sends the body as it came: no member may be one an
+	// upstream's decoder reads differently from gjson (a case variant of a
+	// documented member, a name given twice in any object).
+	if f := openai.CheckMembers(body, responses.Members()); f != nil {
+		env.bad = f.APIError()
 		return env
 	}
 	var model, stream gjson.Result
@@ -193,8 +201,9 @@ func (st *relayState) failed(e *APIError) responses.Event {
 // relayResponses copies a Responses event stream to the client event by
 // event, noting usage (or, without usage, the generated text) in c. It
 // ends after response.completed or response.incomplete; an upstream
-// response.failed or error event is relayed and ends it with errReported;
-// a stream that stops before any of these ends with ErrTruncated.
+// response.failed or error event is relayed (the provider key redacted
+// from it) and ends it with errReported; a stream that stops before any
+// of these ends with ErrTruncated.
 func relayResponses(sw *streamWriter, body io.Reader, c *call, st *relayState) error {
 	r := sse.NewReader(body)
 	st.seq = -1
@@ -226,13 +235,18 @@ func relayResponses(sw *streamWriter, body io.Reader, c *call, st *relayState) e
 				c.usage = responsesUsage(u)
 			}
 		}
-		if err := sw.event(ev.Name, ev.Data); err != nil {
+		failed := typ == "response.failed" || typ == "error" || ev.Name == "error"
+		data := ev.Data
+		if failed {
+			data = redactKey(c, data) // the key an upstream echoes goes no further
+		}
+		if err := sw.event(ev.Name, data); err != nil {
 			return err
 		}
 		switch {
 		case typ == "response.completed" || typ == "response.incomplete":
 			return sw.flush()
-		case typ == "response.failed" || typ == "error" || ev.Name == "error":
+		case failed:
 			if err := sw.flush(); err != nil {
 				return err
 			}

@@ -6,46 +6,242 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 )
 
-// FieldSet is the set of JSON member names a struct type models itself.
-type FieldSet map[string]struct{}
+// FieldSet is the set of JSON member names a type models itself, for the
+// decoders: what a member of that name holds (when it is a struct the
+// decoder fills by name), and every name under case folding, so that a
+// member encoding/json would bind although its name differs ("Content"
+// for content) is refused rather than read. A FieldSet does not change
+// after it is built and is safe for concurrent use.
+type FieldSet struct {
+	// fields maps a name to the set of its value: nil when nothing below
+	// is bound by name (a string, a raw member, a type that decodes
+	// itself and checks its own members).
+	fields map[string]*FieldSet
+	// folded maps a folded name (appendFolded) to the name.
+	folded map[string]string
+	// object: the set is a struct's. items: the set of an array's
+	// elements or a map's values.
+	object bool
+	items  *FieldSet
+	// lower: every name is ASCII without upper-case letters (CheckMembers'
+	// fast path).
+	lower bool
+}
 
-// JSONFields lists the JSON names of T's fields (those with a json tag other
-// than "-"). It is used once per type, at package initialisation.
-func JSONFields[T any]() FieldSet {
-	t := reflect.TypeFor[T]()
-	set := FieldSet{}
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name != "" && name != "-" {
-			set[name] = struct{}{}
+// NewFieldSet is the set of the given top-level names, with nothing known
+// below them: a format's request members, for CheckMembers.
+func NewFieldSet(names ...string) *FieldSet {
+	s := &FieldSet{fields: map[string]*FieldSet{}, folded: map[string]string{}, object: true, lower: true}
+	for _, n := range names {
+		s.add(n, nil)
+	}
+	return s
+}
+
+func (s *FieldSet) add(name string, sub *FieldSet) {
+	for _, c := range []byte(name) {
+		if 'A' <= c && c <= 'Z' || c >= utf8.RuneSelf {
+			s.lower = false
 		}
 	}
-	return set
+	s.fields[name] = sub
+	s.folded[string(appendFolded(nil, name))] = name
+}
+
+// Has reports whether name is one of the set's names, exactly.
+func (s *FieldSet) Has(name string) bool {
+	_, ok := s.fields[name]
+	return ok
+}
+
+// Variant returns the name of the set that name equals under case folding
+// when name is not itself one of them ("Model" → "model", true).
+func (s *FieldSet) Variant(name string) (string, bool) {
+	if _, ok := s.fields[name]; ok {
+		return "", false
+	}
+	return s.foldsOnto(name)
+}
+
+// CheckName is Variant as a refusal: a *MemberFault naming name when it
+// differs from a name of the set only in case, otherwise nil.
+func (s *FieldSet) CheckName(name string) *MemberFault {
+	if known, ok := s.Variant(name); ok {
+		return caseFault(name, known)
+	}
+	return nil
+}
+
+// foldsOnto returns the name of the set that name equals under folding.
+func (s *FieldSet) foldsOnto(name string) (string, bool) {
+	var buf [64]byte
+	known, ok := s.folded[string(appendFolded(buf[:0], name))]
+	return known, ok
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// JSONFields is the FieldSet of T: the JSON names of its fields (those
+// with a json tag other than "-"), and below each the set of a struct it
+// holds (directly, through pointers, slices, arrays or map values) that
+// encoding/json fills by name. A type that implements json.Unmarshaler
+// decodes itself and is not looked into: its UnmarshalJSON checks its own
+// members (DecodeWithExtra). Built once per type, when the package is
+// initialised.
+func JSONFields[T any]() *FieldSet {
+	s := fieldSetOf(reflect.TypeFor[T](), map[reflect.Type]bool{})
+	if s == nil {
+		s = NewFieldSet()
+	}
+	return s
+}
+
+func fieldSetOf(t reflect.Type, building map[reflect.Type]bool) *FieldSet {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if building[t] || reflect.PointerTo(t).Implements(unmarshalerType) {
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array, reflect.Map:
+		if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 {
+			return nil // []byte is a base64 string
+		}
+		if items := fieldSetOf(t.Elem(), building); items != nil {
+			return &FieldSet{items: items}
+		}
+		return nil
+	case reflect.Struct:
+	default:
+		return nil
+	}
+	building[t] = true
+	defer delete(building, t)
+	s := NewFieldSet()
+	addFields(s, t, building)
+	return s
+}
+
+// addFields adds t's tagged fields to s, those of embedded structs
+// included (encoding/json promotes them).
+func addFields(s *FieldSet, t reflect.Type, building map[reflect.Type]bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-":
+		case name != "":
+			s.add(name, fieldSetOf(f.Type, building))
+		case f.Anonymous && f.Type.Kind() == reflect.Struct && !reflect.PointerTo(f.Type).Implements(unmarshalerType):
+			addFields(s, f.Type, building)
+		}
+	}
+}
+
+// check refuses a member of v, at any depth the set knows, that folds onto
+// a name of its object's set without being it.
+func (s *FieldSet) check(v gjson.Result) *MemberFault {
+	var f *MemberFault
+	switch {
+	case s.object && v.IsObject():
+		v.ForEach(func(k, m gjson.Result) bool {
+			f = s.member(k.Str, m)
+			return f == nil
+		})
+	case s.items != nil && v.IsObject():
+		v.ForEach(func(k, m gjson.Result) bool {
+			f = s.items.check(m).in(k.Str)
+			return f == nil
+		})
+	case s.items != nil && v.IsArray():
+		i := 0
+		v.ForEach(func(_, e gjson.Result) bool {
+			f = s.items.check(e).at(i)
+			i++
+			return f == nil
+		})
+	}
+	return f
+}
+
+// member checks one member of an object of s's; unknown members pass.
+func (s *FieldSet) member(name string, v gjson.Result) *MemberFault {
+	sub, ok := s.fields[name]
+	switch {
+	case ok && sub != nil:
+		return sub.check(v).in(name)
+	case ok:
+		return nil
+	}
+	if known, ok := s.foldsOnto(name); ok {
+		return caseFault(name, known)
+	}
+	return nil
+}
+
+// view parses a read-only view of data, not a copy: nothing the decoders
+// keep refers to it (extra members are copied out, faults clone the names
+// they quote).
+func view(data []byte) gjson.Result {
+	if len(data) == 0 {
+		return gjson.Result{}
+	}
+	return gjson.Parse(unsafe.String(unsafe.SliceData(data), len(data)))
+}
+
+// DecodeExact decodes data into v as json.Unmarshal does, after refusing
+// with a *MemberFault any member, at a depth known's set reaches, whose
+// name folds onto a name of its object without being it: encoding/json
+// would bind it to that field, unseen by whatever read the JSON by exact
+// names. known is JSONFields of v's type.
+func DecodeExact(data []byte, v any, known *FieldSet) error {
+	if f := known.check(view(data)); f != nil {
+		return f
+	}
+	return json.Unmarshal(data, v)
 }
 
 // DecodeWithExtra decodes data into v (a pointer to a method-less alias of
 // the real type) and returns the members of data that known does not list
 // (nil when there are none), for types that keep what they do not model.
-func DecodeWithExtra(data []byte, v any, known FieldSet) (map[string]json.RawMessage, error) {
-	if err := json.Unmarshal(data, v); err != nil {
-		return nil, err
-	}
-	// Find the unknown members without building a map of all of them:
-	// most objects have none.
+// A member whose name folds onto a known one without being it is refused
+// with a *MemberFault, as DecodeExact refuses it.
+func DecodeWithExtra(data []byte, v any, known *FieldSet) (map[string]json.RawMessage, error) {
+	// One pass finds the unknown members (without building a map of all
+	// of them: most objects have none) and the refused ones.
 	var extra map[string]json.RawMessage
-	gjson.ParseBytes(data).ForEach(func(k, v gjson.Result) bool {
-		if _, ok := known[k.Str]; !ok {
+	var f *MemberFault
+	view(data).ForEach(func(k, m gjson.Result) bool {
+		sub, ok := known.fields[k.Str]
+		switch {
+		case ok && sub != nil:
+			f = sub.check(m).in(k.Str)
+		case ok:
+		default:
+			if other, clash := known.foldsOnto(k.Str); clash {
+				f = caseFault(k.Str, other)
+				break
+			}
 			if extra == nil {
 				extra = map[string]json.RawMessage{}
 			}
-			extra[k.Str] = json.RawMessage(v.Raw)
+			extra[k.Str] = json.RawMessage(m.Raw)
 		}
-		return true
+		return f == nil
 	})
+	if f != nil {
+		return nil, f
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return nil, err
+	}
 	return extra, nil
 }
 
@@ -64,14 +260,14 @@ func Marshal(v any) ([]byte, error) {
 // EncodeWithExtra encodes v (a method-less alias) and appends the extra
 // members in sorted order. Extra members whose names v already wrote are
 // skipped: the typed field wins. Extra values must be valid JSON.
-func EncodeWithExtra(v any, extra map[string]json.RawMessage, known FieldSet) ([]byte, error) {
+func EncodeWithExtra(v any, extra map[string]json.RawMessage, known *FieldSet) ([]byte, error) {
 	b, err := Marshal(v)
 	if err != nil || len(extra) == 0 {
 		return b, err
 	}
 	keys := make([]string, 0, len(extra))
 	for k := range extra {
-		if _, ok := known[k]; !ok {
+		if !known.Has(k) {
 			keys = append(keys, k)
 		}
 	}

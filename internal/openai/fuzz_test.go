@@ -12,6 +12,10 @@ func FuzzChatRequest(f *testing.F) {
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c","function":{"arguments":"{}"}}]}],"x":[1]}`))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":""},{"type":"image_url","image_url":{"url":"data:,"}}]}],"stream_options":{"include_usage":true,"z":1}}`))
+	// Issue 24: members that differ from a field's name only in case.
+	f.Add([]byte(`{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"Model":"o1"}`))
+	f.Add([]byte(`{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"c","function":{"name":"f","Arguments":"{}"}}],"Content":"x"}]}`))
+	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"URL":"u"}}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var req ChatRequest
 		if json.Unmarshal(data, &req) != nil {

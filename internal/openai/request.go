@@ -42,11 +42,19 @@ func (r *ChatRequest) ToolChoiceMode() (mode, name string, err error) {
 		}
 		return "", "", BadRequest("tool_choice", "tool_choice %q is not supported", mode)
 	}
-	var named struct {
-		Function struct{ Name string } `json:"function"`
-	}
-	if json.Unmarshal(r.ToolChoice, &named) != nil || named.Function.Name == "" {
+	var named namedChoice
+	if DecodeExact(r.ToolChoice, &named, namedChoiceFields) != nil || named.Function.Name == "" {
 		return "", "", BadRequest("tool_choice", "tool_choice must be auto, none, required or a named function")
 	}
 	return "function", named.Function.Name, nil
 }
+
+// namedChoice is tool_choice naming a function, decoded case-sensitively
+// (DecodeExact) as the validator read it.
+type namedChoice struct {
+	Function struct {
+		Name string `json:"name"`
+	} `json:"function"`
+}
+
+var namedChoiceFields = JSONFields[namedChoice]()

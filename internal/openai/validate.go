@@ -24,10 +24,14 @@ const MaxModelLen = 256
 // "messages" is a non-empty array of messages of a known role whose content
 // has the shape that role allows; and every other member the API documents
 // has its documented type and range (null is accepted for every optional
-// member, as the API does). Members it does not know are not looked at,
-// whatever they hold, and neither are values of discriminators it does
-// not know (a content part, tool or response format of a new "type"):
-// never reject what may be valid tomorrow.
+// member, as the API does); and no member name is one an encoding/json
+// decoder could read differently (CheckMembers: none given twice in any
+// object, under case folding, and none at the top level that differs from
+// a member the API documents only in case, nor in an object it checks one
+// that differs from a member it checks only in case). Members it does not
+// know are not looked at, whatever they hold, and neither are values of
+// discriminators it does not know (a content part, tool or response
+// format of a new "type"): never reject what may be valid tomorrow.
 //
 // It returns nil for an acceptable body, otherwise a 400
 // invalid_request_error whose Param names the member at fault in OpenAI's
@@ -61,11 +65,27 @@ func ValidateChatJSON(body []byte) *APIError {
 	var f *fault
 	if !utf8.Valid(body) {
 		f = badUTF8(root)
+	} else if mf := CheckMembers(body, chatMembers); mf != nil {
+		return mf.APIError()
 	} else {
 		f = chatObject(root)
 	}
 	return f.apiError()
 }
+
+// chatMembers are the top-level members of a Chat Completions request that
+// the bridge knows (the API's documented members): one that differs from
+// them only in case is refused.
+var chatMembers = NewFieldSet("model", "messages", "stream", "stream_options", "max_tokens",
+	"max_completion_tokens", "temperature", "top_p", "presence_penalty", "frequency_penalty", "n",
+	"top_logprobs", "seed", "logprobs", "store", "parallel_tool_calls", "user", "service_tier",
+	"reasoning_effort", "verbosity", "prompt_cache_key", "safety_identifier", "stop", "logit_bias",
+	"metadata", "tools", "tool_choice", "functions", "function_call", "response_format", "modalities",
+	"audio", "prediction", "web_search_options")
+
+// ChatMembers returns the set of a Chat Completions request's top-level
+// members, for CheckMembers and FieldSet.Variant.
+func ChatMembers() *FieldSet { return chatMembers }
 
 // ValidateChatRequest applies ValidateChat's rules to a typed request (the
 // in-process API), by checking the JSON the request encodes to: one set of
@@ -372,15 +392,19 @@ func object(v gjson.Result, rules ...rule) *fault {
 	var f *fault
 	var found uint64
 	v.ForEach(func(k, m gjson.Result) bool {
-		if m.Type == gjson.Null {
-			return true
-		}
+		known := false
 		for i, r := range rules {
 			if r.name == k.Str {
-				found |= 1 << i
-				f = r.check(m).in(k.Str)
+				known = true
+				if m.Type != gjson.Null {
+					found |= 1 << i
+					f = r.check(m).in(k.Str)
+				}
 				break
 			}
+		}
+		if !known {
+			f = caseVariant(k.Str, rules)
 		}
 		return f == nil
 	})
@@ -394,6 +418,25 @@ func object(v gjson.Result, rules ...rule) *fault {
 	}
 	return nil
 }
+
+// caseVariant refuses a member that the rules do not name but that equals
+// one of their names under case folding: an upstream decoding with
+// encoding/json would read it as that member, which was never checked.
+func caseVariant(name string, rules []rule) *fault {
+	for _, r := range rules {
+		if strings.EqualFold(r.name, name) {
+			return variantFault(name, r.name)
+		}
+	}
+	return nil
+}
+
+func variantFault(name, known string) *fault {
+	return (&fault{code: "invalid_request", msg: caseFault(name, known).Message()}).in(memberName(name))
+}
+
+// messageMembers are the members message checks, for caseVariant.
+var messageMembers = []string{"role", "content", "tool_calls", "tool_call_id", "name", "function_call", "audio", "refusal"}
 
 // discriminator returns the string member "type" of v, or a fault when v
 // is not an object or its type is missing or not a string.
@@ -523,6 +566,12 @@ func message(m gjson.Result) *fault {
 		case "refusal":
 			bit, refusal = mRefusal, v
 		default:
+			for _, known := range messageMembers {
+				if strings.EqualFold(known, k.Str) {
+					f = variantFault(k.Str, known)
+					return false
+				}
+			}
 			return true
 		}
 		if seen&bit != 0 {

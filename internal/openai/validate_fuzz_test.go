@@ -21,6 +21,9 @@ func FuzzValidateChat(f *testing.F) {
 			f.Add(c.Body)
 		}
 	}
+	for _, p := range memberProbes { // issue 24: case variants and duplicates
+		f.Add([]byte(p.body))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		e := ValidateChat(body)
 		var obj map[string]json.RawMessage

@@ -22,6 +22,10 @@ func FuzzToChat(f *testing.F) {
 	}
 	f.Add([]byte(`{"model":"m","input":"hi"}`))
 	f.Add([]byte(`{"model":"m","input":[{"type":"function_call_output","call_id":"c","output":[{"type":"input_image","image_url":"x"}]}]}`))
+	// Issue 24: case variants and duplicates.
+	f.Add([]byte(`{"model":"openai/gpt-4o-mini","input":"hi","Model":"o1"}`))
+	f.Add([]byte(`{"model":"m","input":[{"role":"user","content":"a","Content":"b"}]}`))
+	f.Add([]byte(`{"model":"m","input":"x","tools":[{"type":"function","name":"f"}],"tool_choice":{"type":"function","Name":"f"}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		chat, tr, e := ToChat(body)
 		if e != nil {

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 )
@@ -12,17 +13,23 @@ import (
 // decodeNamed is decodeWithExtra for type A (a method-less alias) whose
 // errors name the member at fault: when decoding fails, the members are
 // decoded one by one and the first that fails (in name order) is named.
-func decodeNamed[A any](data []byte, v *A, known openai.FieldSet) (map[string]json.RawMessage, error) {
+func decodeNamed[A any](data []byte, v *A, known *openai.FieldSet) (map[string]json.RawMessage, error) {
 	extra, err := openai.DecodeWithExtra(data, v, known)
 	if err == nil {
 		return extra, nil
+	}
+	if f, ok := err.(*openai.MemberFault); ok {
+		// A member of this object (or of a struct it holds) that differs
+		// from a known one only in case; nested objects that decode
+		// themselves have turned theirs into a ParamError already.
+		return nil, memberError(f)
 	}
 	var members map[string]json.RawMessage
 	if json.Unmarshal(data, &members) != nil {
 		return nil, err
 	}
 	for _, name := range slices.Sorted(maps.Keys(members)) {
-		if _, ok := known[name]; !ok {
+		if !known.Has(name) {
 			continue
 		}
 		one, _ := json.Marshal(map[string]json.RawMessage{name: members[name]})
@@ -32,6 +39,12 @@ func decodeNamed[A any](data []byte, v *A, known openai.FieldSet) (map[string]js
 		}
 	}
 	return nil, err
+}
+
+// memberError is a MemberFault as a ParamError relative to the object
+// being decoded, which the levels above prefix with their own path.
+func memberError(f *openai.MemberFault) *ParamError {
+	return &ParamError{Param: f.Param(), Message: strings.TrimSuffix(f.Message(), ".")}
 }
 
 // appendKey appends ,"name": (the comma only when dst does not end an

@@ -40,6 +40,19 @@ type requestAlias Request
 
 var requestFields = openai.JSONFields[requestAlias]()
 
+// members are the top-level members of a Responses request the API
+// documents: those Request models and those it keeps in Extra.
+var members = openai.NewFieldSet("model", "instructions", "input", "stream", "tools", "tool_choice",
+	"parallel_tool_calls", "max_output_tokens", "temperature", "top_p", "reasoning", "text",
+	"previous_response_id", "store", "include", "metadata", "background", "conversation", "prompt",
+	"prompt_cache_key", "prompt_cache_retention", "safety_identifier", "service_tier", "truncation",
+	"user", "top_logprobs", "max_tool_calls", "stream_options")
+
+// Members returns the set of a Responses request's top-level members: a
+// member that differs from one of them only in case is refused
+// (openai.CheckMembers).
+func Members() *openai.FieldSet { return members }
+
 // UnmarshalJSON implements json.Unmarshaler, keeping unknown members.
 func (r *Request) UnmarshalJSON(data []byte) error {
 	extra, err := decodeNamed(data, (*requestAlias)(r), requestFields)

@@ -189,13 +189,11 @@ func (r *Request) toolChoice(chat *openai.ChatRequest, t *Translation) *openai.A
 		chat.ToolChoice, _ = openai.Marshal(mode)
 		return nil
 	}
-	var obj struct {
-		Type  string      `json:"type"`
-		Name  string      `json:"name"`
-		Mode  string      `json:"mode"`
-		Tools []namedTool `json:"tools"`
-	}
-	if json.Unmarshal(raw, &obj) != nil {
+	var obj toolChoiceObject
+	if err := openai.DecodeExact(raw, &obj, toolChoiceFields); err != nil {
+		if f, ok := err.(*openai.MemberFault); ok {
+			return toAPIError(wrapParam("tool_choice", memberError(f)))
+		}
 		return badRequest("tool_choice", "invalid_type", "tool_choice must be a string or an object.")
 	}
 	switch obj.Type {
@@ -227,6 +225,18 @@ func (r *Request) toolChoice(chat *openai.ChatRequest, t *Translation) *openai.A
 	}
 	return nil
 }
+
+// toolChoiceObject is tool_choice in its object form.
+type toolChoiceObject struct {
+	Type  string      `json:"type"`
+	Name  string      `json:"name"`
+	Mode  string      `json:"mode"`
+	Tools []namedTool `json:"tools"`
+}
+
+// toolChoiceFields: tool_choice is decoded case-sensitively
+// (openai.DecodeExact), like the request around it.
+var toolChoiceFields = openai.JSONFields[toolChoiceObject]()
 
 // namedTool is a tool named in tool_choice.
 type namedTool struct {

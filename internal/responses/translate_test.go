@@ -60,6 +60,17 @@ func TestToChatRefusesBadRequests(t *testing.T) {
 		{"tool_choice unknown function", `{"model":"m","input":"x","tools":[{"type":"function","name":"f"}],"tool_choice":{"type":"function","name":"g"}}`, "tool_choice.name", "invalid_value", `"g"`},
 		{"tool_choice required without tools", `{"model":"m","input":"x","tools":[{"type":"file_search"}],"tool_choice":"required"}`, "tool_choice", "invalid_value", "file_search"},
 		{"tool_choice string", `{"model":"m","input":"x","tool_choice":"sometimes"}`, "tool_choice", "invalid_value", "sometimes"},
+		// Issue 24: decoding is case-sensitive; a member that differs from
+		// a field's name only in case is refused, never bound.
+		{"Model", `{"model":"m","input":"x","Model":"o1"}`, "Model", "invalid_value", `differs from "model" only in case`},
+		{"Input alone", `{"model":"m","Input":"x"}`, "Input", "invalid_value", "only in case"},
+		{"item Content", `{"model":"m","input":[{"role":"user","Content":"x"}]}`, "input[0].Content", "invalid_value", "only in case"},
+		{"part Text", `{"model":"m","input":[{"role":"user","content":[{"type":"input_text","Text":"x"}]}]}`, "input[0].content[0].Text", "invalid_value", "only in case"},
+		{"tool Parameters", `{"model":"m","input":"x","tools":[{"type":"function","name":"f","Parameters":5}]}`, "tools[0].Parameters", "invalid_value", "only in case"},
+		{"format Name", `{"model":"m","input":"x","text":{"format":{"type":"json_schema","Name":"n","schema":{}}}}`, "text.format.Name", "invalid_value", "only in case"},
+		{"reasoning Effort", `{"model":"m","input":"x","reasoning":{"Effort":"extreme"}}`, "reasoning.Effort", "invalid_value", "only in case"},
+		{"tool_choice Name", `{"model":"m","input":"x","tools":[{"type":"function","name":"f"}],"tool_choice":{"type":"function","Name":"f"}}`, "tool_choice.Name", "invalid_value", "only in case"},
+		{"tool_choice tools Name", `{"model":"m","input":"x","tools":[{"type":"function","name":"f"}],"tool_choice":{"type":"allowed_tools","mode":"auto","tools":[{"type":"function","NAME":"f"}]}}`, "tool_choice.tools[0].NAME", "invalid_value", "only in case"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			chat, _, e := ToChat([]byte(tc.body))
@@ -80,6 +91,17 @@ func TestToChatRefusesBadRequests(t *testing.T) {
 }
 
 func jsonQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// Members lists every member Request models: the envelope refuses case
+// variants of all of them.
+func TestMembersCoverRequestFields(t *testing.T) {
+	for _, name := range []string{"model", "instructions", "input", "stream", "tools", "tool_choice", "parallel_tool_calls",
+		"max_output_tokens", "temperature", "top_p", "reasoning", "text", "previous_response_id", "store", "include", "metadata"} {
+		if !requestFields.Has(name) || !Members().Has(name) {
+			t.Errorf("%s: in Request %v, in Members %v", name, requestFields.Has(name), Members().Has(name))
+		}
+	}
+}
 
 func TestToChatAcceptsStoreFalseHistoryAndNulls(t *testing.T) {
 	body := `{"model":"m","instructions":null,"previous_response_id":null,"conversation":null,"store":false,"input":[

@@ -24,16 +24,24 @@ type Envelope struct {
 	Stream bool
 }
 
+// requestMembers are the top-level members of a Messages request, as the
+// API documents them: a member that differs from one of them only in case
+// is refused.
+var requestMembers = openai.NewFieldSet("model", "messages", "max_tokens", "system", "stream", "tools",
+	"tool_choice", "stop_sequences", "temperature", "top_p", "top_k", "thinking", "metadata",
+	"output_config", "output_format", "service_tier", "container", "mcp_servers", "context_management")
+
 // CheckEnvelope validates a Messages request body's structure the way the
 // Messages API does before anything goes upstream: valid JSON, an object,
 // model a non-empty string, messages a non-empty array of objects each with
 // role "user" or "assistant" and content a string or an array of blocks
 // with a string type, max_tokens a positive integer (required unless
 // countTokens: count_tokens takes none), stream a boolean, system a string
-// or an array, tools an array; none of model, messages, max_tokens, stream
-// given twice. Unknown members and block types pass (pass-through keeps
-// them). Whatever it could read is returned also when the body is refused
-// with a 400 *openai.APIError.
+// or an array, tools an array; no member named twice in any object (under
+// case folding, as a Go decoder matches names) and none at the top level
+// that differs from a documented member only in case. Unknown members
+// and block types pass (pass-through keeps them). Whatever it could read
+// is returned also when the body is refused with a 400 *openai.APIError.
 func CheckEnvelope(body []byte, countTokens bool) (Envelope, *openai.APIError) {
 	var env Envelope
 	if !json.Valid(body) {
@@ -43,18 +51,11 @@ func CheckEnvelope(body []byte, countTokens bool) (Envelope, *openai.APIError) {
 	if !root.IsObject() {
 		return env, invalid("", "The request body must be a JSON object.")
 	}
+	// Before anything reads a member by name: no member differs from a
+	// known one only in case, no object has a name twice (openai.CheckMembers).
+	fault := openai.CheckMembers(body, requestMembers)
 	var model, messages, maxTokens, stream, system, tools gjson.Result
-	seen := map[string]bool{}
-	dup := ""
 	root.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "model", "messages", "max_tokens", "stream", "system", "tools":
-			if seen[k.Str] {
-				dup = k.Str
-				return false
-			}
-			seen[k.Str] = true
-		}
 		switch k.Str {
 		case "model":
 			model = v
@@ -71,13 +72,13 @@ func CheckEnvelope(body []byte, countTokens bool) (Envelope, *openai.APIError) {
 		}
 		return true
 	})
-	if dup == "" && model.Type == gjson.String {
+	if fault == nil && model.Type == gjson.String {
 		env.Model = model.Str
 	}
 	env.Stream = !countTokens && stream.Type == gjson.True
 	switch {
-	case dup != "":
-		return env, invalid(dup, "%s: given more than once", dup)
+	case fault != nil:
+		return env, memberInvalid("", fault)
 	case !model.Exists():
 		return env, invalid("model", "model: Field required")
 	case model.Type != gjson.String:
@@ -157,6 +158,16 @@ func checkMessage(m gjson.Result, i int) *openai.APIError {
 	return bad
 }
 
+// memberInvalid is the 400 for a member name openai.CheckMembers or the
+// decoders refuse, its path (relative to prefix) in the API's notation.
+func memberInvalid(prefix string, f *openai.MemberFault) *openai.APIError {
+	p := f.DottedParam()
+	if prefix != "" {
+		p = prefix + "." + p
+	}
+	return invalid(p, "%s: %s", p, f.Message())
+}
+
 func invalid(param, format string, args ...any) *openai.APIError {
 	return &openai.APIError{Status: http.StatusBadRequest, Type: openai.TypeInvalidRequest, Code: "invalid_request_error", Param: param, Message: fmt.Sprintf(format, args...)}
 }
@@ -221,6 +232,17 @@ type (
 	}
 )
 
+// The decoders' field sets: the translation decodes case-sensitively, so a
+// member that differs from one of these only in case ("Content" in a
+// message) is refused rather than bound to the field unseen by
+// CheckEnvelope (openai.DecodeExact). Raw members (message content, a
+// tool_result's content, a document's source content) are decoded as
+// block lists by blocksOf, with blockListFields.
+var (
+	inRequestFields = openai.JSONFields[inRequest]()
+	blockListFields = openai.JSONFields[[]inBlock]()
+)
+
 // Decoded is a Messages request in canonical form.
 type Decoded struct {
 	// Request is the Chat Completions request. Its Model is the client's;
@@ -253,7 +275,11 @@ type Decoded struct {
 // *openai.APIError naming the offending member.
 func DecodeMessages(body []byte) (*Decoded, error) {
 	var in inRequest
-	if err := json.Unmarshal(body, &in); err != nil {
+	if err := openai.DecodeExact(body, &in, inRequestFields); err != nil {
+		var f *openai.MemberFault
+		if errors.As(err, &f) {
+			return nil, memberInvalid("", f)
+		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			return nil, invalid(te.Field, "%s: Input should be a valid %s", te.Field, te.Type)
@@ -376,7 +402,10 @@ func systemText(raw json.RawMessage) (string, error) {
 		return s, err
 	}
 	var blocks []inBlock
-	if err := json.Unmarshal(raw, &blocks); err != nil {
+	if err := openai.DecodeExact(raw, &blocks, blockListFields); err != nil {
+		if f, ok := err.(*openai.MemberFault); ok {
+			return "", memberInvalid("system", f)
+		}
 		return "", invalid("system", "system: Input should be a valid string or a list of text blocks")
 	}
 	var texts []string
@@ -402,7 +431,10 @@ func blocksOf(raw json.RawMessage, param string) ([]inBlock, error) {
 		return []inBlock{{Type: "text", Text: s}}, nil
 	}
 	var blocks []inBlock
-	if err := json.Unmarshal(raw, &blocks); err != nil {
+	if err := openai.DecodeExact(raw, &blocks, blockListFields); err != nil {
+		if f, ok := err.(*openai.MemberFault); ok {
+			return nil, memberInvalid(param, f)
+		}
 		return nil, invalid(param, "%s: Input should be a valid string or a list of content blocks", param)
 	}
 	return blocks, nil

@@ -116,6 +116,12 @@ func TestCheckEnvelope(t *testing.T) {
 		{"stream a string", `{"model":"m","max_tokens":5,"stream":"yes",` + msgs + `}`, "stream", false},
 		{"system a number", `{"model":"m","max_tokens":5,"system":1,` + msgs + `}`, "system", false},
 		{"model twice", `{"model":"m","model":"n","max_tokens":5,` + msgs + `}`, "model", false},
+		// Issue 24: what a Go decoder reads differently from gjson.
+		{"model in another case", `{"model":"anthropic/claude-haiku","max_tokens":5,` + msgs + `,"Model":"claude-opus"}`, "Model", false},
+		{"messages in another case", `{"model":"m","max_tokens":5,"Messages":[{"role":"user","content":[{"type":"image"}]}],` + msgs + `}`, "Messages", false},
+		{"max_tokens with a Kelvin sign", `{"model":"m","max_tokens":5,"max_to` + "\u212a" + `ens":999999,` + msgs + `}`, "max_to\u212aens", false},
+		{"content twice in a message", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi","Content":"bye"}]}`, "messages.0.Content", false},
+		{"a name twice in a tool schema", `{"model":"m","max_tokens":5,` + msgs + `,"tools":[{"name":"f","input_schema":{"type":"object","properties":{"a":{},"a":{}}}}]}`, "tools.0.input_schema.properties.a", false},
 		{"count tokens without messages", `{"model":"m"}`, "messages", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,6 +138,30 @@ func TestCheckEnvelope(t *testing.T) {
 	env, bad = anthropic.CheckEnvelope([]byte(`{"model":"m","max_tokens":1024,`+msgs+`,"stream":true,"future_member":{"x":1},"messages_extra":[]}`), false)
 	if bad != nil || !env.Stream || env.Model != "m" {
 		t.Errorf("valid body refused: %+v %v", env, bad)
+	}
+}
+
+// The translation decodes case-sensitively: a member that differs from a
+// field's name only in case, which CheckEnvelope does not look at, is
+// refused rather than bound (encoding/json would bind "Text" to text).
+func TestDecodeMessagesRefusesCaseVariants(t *testing.T) {
+	msgs := `"messages":[{"role":"user","content":"hi"}]`
+	for _, c := range []struct{ body, param string }{
+		{`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text","Text":"x"}]}]}`, "messages.0.content.0.Text"},
+		{`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"image","Source":{"type":"url","url":"http://x"}}]}]}`, "messages.0.content.0.Source"},
+		{`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"url","URL":"http://x"}}]}]}`, "messages.0.content.0.source.URL"},
+		{`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":[{"type":"text","tExt":"x"}]}]}]}`, "messages.0.content.0.content.0.tExt"},
+		{`{"model":"m","max_tokens":5,"messages":[{"Role":"user","content":"hi"}]}`, "messages.0.Role"},
+		{`{"model":"m","max_tokens":5,` + msgs + `,"system":[{"type":"text","Text":"s"}]}`, "system.0.Text"},
+		{`{"model":"m","max_tokens":5,` + msgs + `,"tools":[{"name":"f","Input_Schema":{}}]}`, "tools.0.Input_Schema"},
+		{`{"model":"m","max_tokens":5,` + msgs + `,"thinking":{"type":"enabled","Budget_Tokens":99999}}`, "thinking.Budget_Tokens"},
+		{`{"model":"m","max_tokens":5,` + msgs + `,"Temperature":2}`, "Temperature"},
+	} {
+		_, err := anthropic.DecodeMessages([]byte(c.body))
+		var ae *openai.APIError
+		if !errors.As(err, &ae) || ae.Status != 400 || ae.Param != c.param || !strings.Contains(ae.Message, "only in case") {
+			t.Errorf("%s: %v, want a 400 at %s", c.body, err, c.param)
+		}
 	}
 }
 
@@ -338,6 +368,11 @@ func FuzzDecodeMessages(f *testing.F) {
 		`{"model":"m","max_tokens":5,"messages":[null]}`,
 		`{"model":"m","max_tokens":5,"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"a","name":"f","input":{"x":[1]}}]}],"system":[{"type":"text","text":"s"}]}`,
 		`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":[{"type":"image","source":{"type":"url","url":"http://x"}}]}]}]}`,
+		// Issue 24: case variants and duplicates.
+		`{"model":"anthropic/claude-haiku","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"Model":"claude-opus"}`,
+		`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi","Content":[{"type":"text","text":"x"}]}]}`,
+		`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text","Text":"x"}]}]}`,
+		`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"system":[{"type":"text","TEXT":"s"}],"tool_choice":{"type":"tool","NAME":"f"}}`,
 	} {
 		f.Add([]byte(s))
 	}
