@@ -18,6 +18,7 @@ import (
 	"unique"
 	"unsafe"
 
+	"github.com/llmbridge/llmbridge/internal/cache/codec"
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/tidwall/gjson"
 )
@@ -357,10 +358,7 @@ func (c *call) cacheKey(shared bool) (CacheKey, bool) {
 			buf = appendKeyField(buf, v)
 		}
 	}
-	if len(body) > 0 {
-		// A read-only view of the body: appendCanonical copies what it keeps.
-		buf = appendCanonical(buf, gjson.Parse(unsafe.String(&body[0], len(body))), true)
-	}
+	buf = codec.AppendCanonical(buf, body)
 	sum := sha256.Sum256(buf)
 	k.Hash = hex.EncodeToString(sum[:])
 	if cap(buf) <= 64<<10 {
@@ -381,7 +379,7 @@ var keyBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // lookup gets and decodes the answer under key, if it is there and no
 // older than maxAge (when >= 0). Any failure is a miss.
-func (c *call) lookup(rc *responseCache, key CacheKey, maxAge time.Duration) (*cacheEntry, time.Duration, bool) {
+func (c *call) lookup(rc *responseCache, key CacheKey, maxAge time.Duration) (*codec.Entry, time.Duration, bool) {
 	ctx, cancel := rc.budget(c.parent)
 	defer cancel()
 	v, ok, err := rc.c.Get(ctx, key)
@@ -392,7 +390,7 @@ func (c *call) lookup(rc *responseCache, key CacheKey, maxAge time.Duration) (*c
 	if !ok {
 		return nil, 0, false
 	}
-	e, err := decodeCacheEntry(v)
+	e, err := codec.Decode(v)
 	if err != nil {
 		c.b.log.Debug("cache value does not decode: a miss", "request_id", c.rec.RequestID, "error", err)
 		return nil, 0, false
@@ -412,9 +410,9 @@ func (c *call) lookup(rc *responseCache, key CacheKey, maxAge time.Duration) (*c
 // replay answers from a cached entry in the client's mode and format. The
 // record names who made the answer and keeps its usage in Saved; its own
 // token counts stay zero: nothing was spent.
-func (c *call) replay(out output, e *cacheEntry) {
+func (c *call) replay(out output, e *codec.Entry) {
 	c.rec.Provider, c.rec.UpstreamModel = e.Provider, e.UpstreamModel
-	raw := e.rawUsage()
+	raw := e.RawUsage()
 	if raw != nil {
 		n := openai.UsageCounts(raw)
 		c.rec.Saved = TokenCounts{Prompt: n.Prompt, Completion: n.Completion, Total: n.Total, Cached: n.Cached, Reasoning: n.Reasoning, CacheWrite: n.CacheWrite}
@@ -433,7 +431,7 @@ func (c *call) replay(out output, e *cacheEntry) {
 			// goes through the pass-through relay; no decoding.
 			switch {
 			case c.env.stream:
-				chunks, err := e.rawChunks()
+				chunks, err := e.RawChunks()
 				if err != nil {
 					o.fail(c, c.ownError("cache", err))
 					return
@@ -457,7 +455,7 @@ func (c *call) replay(out output, e *cacheEntry) {
 		}
 	}
 	if !c.env.stream {
-		r, err := e.response()
+		r, err := e.DecodeResponse()
 		if err != nil {
 			out.fail(c, c.ownError("cache", err))
 			return
@@ -465,7 +463,7 @@ func (c *call) replay(out output, e *cacheEntry) {
 		out.response(c, r)
 		return
 	}
-	chunks, err := e.chunks()
+	chunks, err := e.DecodeChunks()
 	if err != nil {
 		out.fail(c, c.ownError("cache", err))
 		return
@@ -479,10 +477,10 @@ func (c *call) replay(out output, e *cacheEntry) {
 	enc.end(err)
 }
 
-// replayNative answers from a native entry (cacheEntry.Format): its bytes
+// replayNative answers from a native entry (codec.Entry.Format): its bytes
 // go through the format's own pass-through relay, which notes the usage
 // they carry; the record keeps it in Saved.
-func (c *call) replayNative(out output, e *cacheEntry) {
+func (c *call) replayNative(out output, e *codec.Entry) {
 	o, isHTTP := out.(*httpOutput)
 	nf, ok := c.f.(nativeCachedFormat)
 	if !isHTTP || !ok || nf.name() != e.Format {
@@ -519,12 +517,12 @@ func (c *call) replayNative(out output, e *cacheEntry) {
 
 // store encodes and stores e under key when it is a clean answer of
 // acceptable size. It runs after the answer went to the client.
-func (c *call) store(rc *responseCache, key CacheKey, e *cacheEntry) {
-	if !c.storable() || !e.clean() {
+func (c *call) store(rc *responseCache, key CacheKey, e *codec.Entry) {
+	if !c.storable() || !e.Clean() {
 		return
 	}
 	c.stamp(e)
-	v, err := e.encode()
+	v, err := e.Encode()
 	if err != nil {
 		return
 	}
@@ -538,7 +536,7 @@ func (c *call) storable() bool {
 }
 
 // stamp sets when and by whom e was made.
-func (c *call) stamp(e *cacheEntry) {
+func (c *call) stamp(e *codec.Entry) {
 	e.Stored = c.b.clock.Now().UnixMilli()
 	if t := c.target; t.up != nil {
 		e.Provider, e.UpstreamModel = t.up.name, t.model

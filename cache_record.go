@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/llmbridge/llmbridge/internal/cache/codec"
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/llmbridge/llmbridge/internal/sse"
 	"github.com/tidwall/gjson"
@@ -33,7 +34,7 @@ type cacheRecorder struct {
 func (r *cacheRecorder) response(c *call, resp *ChatResponse) {
 	r.output.response(c, resp)
 	if c.rec.Error == "" {
-		if e, err := entryOf(resp, nil); err == nil {
+		if e, err := codec.EntryOf(resp, nil); err == nil {
 			c.store(r.rc, r.key, e)
 		}
 	}
@@ -59,7 +60,7 @@ func (r *cacheRecorder) native(c *call, resp *http.Response) {
 	if cb.over || c.rec.Error != "" {
 		return
 	}
-	var e *cacheEntry
+	var e *codec.Entry
 	if nf, ok := c.f.(nativeCachedFormat); ok {
 		e = nativeEntry(nf, cb.buf.Bytes(), c.env.stream)
 	} else {
@@ -72,7 +73,7 @@ func (r *cacheRecorder) native(c *call, resp *http.Response) {
 
 // nativeCachedFormat is a client format whose pass-through answers are
 // cached in its own wire, as they came: no provider decodes them to the
-// canonical form (the Responses API; see cacheEntry.Format).
+// canonical form (the Responses API; see codec.Entry.Format).
 type nativeCachedFormat interface {
 	clientFormat
 	// nativeEnd looks at a native answer's body (stream false) or at one
@@ -85,8 +86,8 @@ type nativeCachedFormat interface {
 // nativeEntry is the entry of f's native answer b: the body, or the
 // stream's events up to the one that ends it (their data copied into one
 // buffer); nil unless the answer completed normally.
-func nativeEntry(f nativeCachedFormat, b []byte, stream bool) *cacheEntry {
-	e := &cacheEntry{Format: f.name()}
+func nativeEntry(f nativeCachedFormat, b []byte, stream bool) *codec.Entry {
+	e := &codec.Entry{Format: f.name()}
 	if !stream {
 		if _, _, ok := f.nativeEnd(b, false); !ok {
 			return nil
@@ -106,7 +107,7 @@ func nativeEntry(f nativeCachedFormat, b []byte, stream bool) *cacheEntry {
 		}
 		start := len(all)
 		all = append(all, ev.Data...)
-		e.Events = append(e.Events, nativeEvent{Name: ev.Name, Data: all[start:len(all):len(all)]})
+		e.Events = append(e.Events, codec.Event{Name: ev.Name, Data: all[start:len(all):len(all)]})
 		if _, end, ok := f.nativeEnd(ev.Data, true); end {
 			if !ok {
 				return nil
@@ -118,8 +119,8 @@ func nativeEntry(f nativeCachedFormat, b []byte, stream bool) *cacheEntry {
 
 // cacheTap records a Chat Completions answer as the pass-through relay
 // (relayRaw, relayNative) reads it. A stream's events' data are written
-// in the encoded entry's form (cacheEntry.encode's: the chunks member
-// first, the tail appended when storing) into a pooled buffer, copied
+// in the encoded entry's form (codec.Entry.Encode's: the chunks member
+// first, the tail appended when storing: AppendTail) into a pooled buffer, copied
 // once into a value of the exact size when stored; a non-streamed body is
 // kept as the relay read it (its buffer is not reused).
 type cacheTap struct {
@@ -195,9 +196,9 @@ func (t *cacheTap) store(c *call, rc *responseCache, key CacheKey) {
 	}
 	if !c.env.stream {
 		if t.body != nil && t.finished > 0 && !t.bad {
-			e := &cacheEntry{Response: t.body}
+			e := &codec.Entry{Response: t.body}
 			c.stamp(e)
-			if v, err := e.encode(); err == nil {
+			if v, err := e.Encode(); err == nil {
 				c.storeValue(rc, key, v)
 			}
 		}
@@ -206,25 +207,25 @@ func (t *cacheTap) store(c *call, rc *responseCache, key CacheKey) {
 	if !t.done || t.over || t.buf == nil || t.finished == 0 || t.bad {
 		return
 	}
-	e := &cacheEntry{}
+	e := &codec.Entry{}
 	c.stamp(e)
-	v := make([]byte, 0, len(*t.buf)+1+tailSize(e))
+	v := make([]byte, 0, len(*t.buf)+1+e.TailSize())
 	v = append(v, *t.buf...)
-	c.storeValue(rc, key, e.appendTail(append(v, ']')))
+	c.storeValue(rc, key, e.AppendTail(append(v, ']')))
 }
 
 // decodedEntry is the entry of another format's native answer: the
 // provider's own decoder reads what the relay read, as if it came again.
 // A format whose native bytes the provider cannot decode (its chat
 // decoder given Responses events) yields nil and is not stored.
-func decodedEntry(p Provider, resp *http.Response, b []byte, stream bool) *cacheEntry {
+func decodedEntry(p Provider, resp *http.Response, b []byte, stream bool) *codec.Entry {
 	again := &http.Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: io.NopCloser(bytes.NewReader(b))}
 	if !stream {
 		r, err := p.DecodeResponse(again)
 		if err != nil {
 			return nil
 		}
-		e, _ := entryOf(r, nil)
+		e, _ := codec.EntryOf(r, nil)
 		return e
 	}
 	var chunks []*ChatChunk
@@ -234,7 +235,7 @@ func decodedEntry(p Provider, resp *http.Response, b []byte, stream bool) *cache
 		}
 		chunks = append(chunks, ch)
 	}
-	e, _ := entryOf(nil, chunks)
+	e, _ := codec.EntryOf(nil, chunks)
 	return e
 }
 
@@ -263,7 +264,7 @@ func (s *recordingStream) chunk(ch *ChatChunk) error {
 func (s *recordingStream) end(err error) {
 	s.streamEncoder.end(err)
 	if err == nil && !s.over && s.c.rec.Error == "" {
-		if e, err := entryOf(nil, s.chunks); err == nil {
+		if e, err := codec.EntryOf(nil, s.chunks); err == nil {
 			s.c.store(s.r.rc, s.r.key, e)
 		}
 	}

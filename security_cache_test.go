@@ -20,7 +20,7 @@ func cacheKeyOf(t *testing.T, f clientFormat, shared bool, body string, h http.H
 	if env.bad != nil {
 		t.Fatalf("bad body %s: %v", body, env.bad)
 	}
-	c := &call{f: f, body: []byte(body), env: env, req: Request{Header: h}, rec: UsageRecord{KeyID: "key-1"}}
+	c := &call{f: f, input: input{body: []byte(body), env: env}, req: Request{Header: h}, meter: meter{rec: UsageRecord{KeyID: "key-1"}}}
 	k, ok := c.cacheKey(shared)
 	if !ok {
 		t.Fatal("no key")

@@ -1,4 +1,4 @@
-package llmbridge
+package codec
 
 import (
 	"bytes"
@@ -16,7 +16,8 @@ import (
 	"github.com/tidwall/sjson"
 )
 
-func canonical(body []byte) string { return string(appendCanonical(nil, gjson.ParseBytes(body), true)) }
+// canonical is the canonical form of the request body.
+func canonical(body []byte) string { return string(AppendCanonical(nil, body)) }
 
 func TestCanonicalIgnoresOrderWhitespaceEscapesAndDeliveryMembers(t *testing.T) {
 	base := `{"model":"m","temperature":0,"messages":[{"role":"user","content":"hi <b>\"x\"</b> é"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"a":{"type":"string"}}}}}]}`
@@ -120,12 +121,12 @@ func TestCanonicalSurrogateKeysKeepTheirOrder(t *testing.T) {
 	}
 }
 
-// FuzzCacheCanonical checks the canonical form of any JSON object: it is
+// FuzzCanonical checks the canonical form of any JSON object: it is
 // JSON equal to the input without the ignored members; reordering the
 // members and reindenting does not change it; changing, adding or removing
 // any member that is not ignored does; and any two of its strings (values
 // or member names) share a form exactly when they are the same string.
-func FuzzCacheCanonical(f *testing.F) {
+func FuzzCanonical(f *testing.F) {
 	for _, s := range []string{
 		`{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0}`,
 		`{"a":[1,2.50,-3e5,true,false,null],"b":{"c":"\u00e9\n\t\"","d":{}},"stream":true}`,
@@ -157,7 +158,7 @@ func FuzzCacheCanonical(f *testing.F) {
 		if err := unmarshalNumbers([]byte(canon), &out); err != nil {
 			t.Fatal(err)
 		}
-		for _, k := range cacheIgnored {
+		for _, k := range ignored {
 			delete(in, k)
 		}
 		if !reflect.DeepEqual(in, out) {
@@ -172,7 +173,7 @@ func FuzzCacheCanonical(f *testing.F) {
 			}
 		}
 		gjson.ParseBytes(body).ForEach(func(k, v gjson.Result) bool {
-			if slices.Contains(cacheIgnored[:], k.Str) {
+			if slices.Contains(ignored[:], k.Str) {
 				if changed, _ := sjson.SetRawBytes(bytes.Clone(body), escapePath(k.Str), []byte(`{"changed":1}`)); canonical(changed) != canon {
 					t.Fatalf("changing ignored %q changed the canonical form", k.Str)
 				}
@@ -368,13 +369,4 @@ func indented(body []byte) []byte {
 		panic(fmt.Sprint("indent of valid JSON failed: ", err))
 	}
 	return b.Bytes()
-}
-
-func BenchmarkCacheKey(b *testing.B) {
-	c := &call{f: chatFormat{}, body: benchBody, env: envelope{model: "openai/gpt-4o-mini"}}
-	b.ReportAllocs()
-	b.SetBytes(int64(len(benchBody)))
-	for b.Loop() {
-		c.cacheKey(false)
-	}
 }

@@ -1,10 +1,11 @@
 package llmbridge
 
 import (
-	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/llmbridge/llmbridge/internal/cache/codec"
 )
 
 // respEvents is a Responses event stream as OpenAI sends it (event
@@ -48,14 +49,14 @@ func TestNativeEntryKeepsOnlyCompletedAnswers(t *testing.T) {
 			}
 			// Encoded and decoded, it is the same entry.
 			e.Stored, e.Provider, e.UpstreamModel = 1700000000000, "openai", "gpt-4o"
-			v, err := e.encode()
+			v, err := e.Encode()
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !json.Valid(v) {
 				t.Fatalf("encoded entry is not JSON: %s", v)
 			}
-			got, err := decodeCacheEntry(v)
+			got, err := codec.Decode(v)
 			if err != nil {
 				t.Fatalf("%v: %s", err, v)
 			}
@@ -66,78 +67,13 @@ func TestNativeEntryKeepsOnlyCompletedAnswers(t *testing.T) {
 	}
 }
 
-func TestDecodeCacheEntryRefusesMixedOrForeign(t *testing.T) {
-	for _, v := range []string{
-		`{"v":1,"stored":1,"response":{"id":"x"},"chunks":[{}]}`,
-		`{"v":1,"stored":1,"native":{"id":"x"}}`,                        // native without a format
-		`{"v":1,"stored":1,"format":"responses","response":{"id":"x"}}`, // format on a canonical answer
-		`{"v":1,"stored":1,"format":"responses","events":[["a"]]}`,      // an event without data
-		`{"v":1,"stored":1,"format":"responses","native":{},"events":[["a",{}]]}`,
-		`{"v":2,"stored":1,"response":{}}`,
-		`{"v":1,"stored":1}`,
-		`not json`,
-	} {
-		if e, err := decodeCacheEntry([]byte(v)); err == nil {
-			t.Errorf("%s decoded to %+v", v, e)
-		}
+// BenchmarkCacheKey: the key of a typical request (cacheKey: the
+// canonical form and its hash).
+func BenchmarkCacheKey(b *testing.B) {
+	c := &call{f: chatFormat{}, input: input{body: benchBody, env: envelope{model: "openai/gpt-4o-mini"}}}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchBody)))
+	for b.Loop() {
+		c.cacheKey(false)
 	}
-}
-
-// FuzzDecodeCacheEntry: any value a backend hands back decodes or is
-// refused, never panics; what decodes encodes to a value that decodes to
-// the same entry.
-func FuzzDecodeCacheEntry(f *testing.F) {
-	e := nativeEntry(responsesFormat{}, respEvents(completedEvent), true)
-	v, _ := e.encode()
-	f.Add(v)
-	f.Add([]byte(`{"v":1,"stored":5,"provider":"openai","upstream_model":"m","chunks":[{"choices":[]},{"a":1}]}`))
-	f.Add([]byte(`{"v":1,"stored":5,"response":{"choices":[{"finish_reason":"stop"}]}}`))
-	f.Add([]byte(`{"v":1,"stored":5,"format":"responses","native":{"status":"completed"}}`))
-	f.Fuzz(func(t *testing.T, v []byte) {
-		e, err := decodeCacheEntry(v)
-		if err != nil {
-			return
-		}
-		_ = e.clean()
-		_ = e.rawUsage()
-		again, err := e.encode()
-		if err != nil {
-			t.Fatal(err)
-		}
-		e2, err := decodeCacheEntry(again)
-		if err != nil {
-			t.Fatalf("re-encoded entry does not decode: %v\n%s\nfrom %s", err, again, v)
-		}
-		if !reflect.DeepEqual(normalize(e), normalize(e2)) {
-			t.Fatalf("round trip\n got %+v\nwant %+v", e2, e)
-		}
-	})
-}
-
-// normalize compacts an entry's raw members, which decode as they were
-// written (whitespace included) and encode as they are.
-func normalize(e *cacheEntry) *cacheEntry {
-	c := *e
-	compact := func(b []byte) []byte {
-		var buf bytes.Buffer
-		if json.Compact(&buf, b) != nil {
-			return b
-		}
-		return buf.Bytes()
-	}
-	if c.Response != nil {
-		c.Response = compact(c.Response)
-	}
-	if c.Native != nil {
-		c.Native = compact(c.Native)
-	}
-	c.Chunks = nil
-	for _, ch := range e.Chunks {
-		c.Chunks = append(c.Chunks, compact(ch))
-	}
-	c.Events = nil
-	for _, ev := range e.Events {
-		c.Events = append(c.Events, nativeEvent{ev.Name, compact(ev.Data)})
-	}
-	return &c
 }

@@ -1,0 +1,193 @@
+package codec
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+
+	"github.com/tidwall/gjson"
+)
+
+// Entry is one cached answer. A canonical entry holds exactly one of
+// Response (the chat.completion body of a non-streamed request) or
+// Chunks (the chunks of a streamed one, the usage chunk included),
+// whichever mode made it, as raw JSON in the Chat Completions wire; a
+// chat client's hit is replayed from these bytes with no decoding, other
+// formats and a hit in the other mode convert them (DecodeResponse,
+// DecodeChunks, RawChunks). A native entry (Format set) holds exactly one
+// of Native or Events instead.
+//
+// An Entry is not safe for concurrent use. The raw members of a decoded
+// Entry alias the value it was decoded from (see Decode).
+type Entry struct {
+	// Version is the codec's version; Encode and AppendTail set it, and
+	// Decode refuses any other.
+	Version int `json:"v"`
+	// Stored is when the answer was stored, in Unix milliseconds.
+	Stored int64 `json:"stored"`
+	// Provider and UpstreamModel name who made the answer.
+	Provider      string `json:"provider,omitempty"`
+	UpstreamModel string `json:"upstream_model,omitempty"`
+	// Response is a non-streamed answer: a chat.completion object.
+	Response json.RawMessage `json:"response,omitempty"`
+	// Chunks is a streamed answer: its chat.completion.chunk objects, in
+	// order.
+	Chunks []json.RawMessage `json:"chunks,omitempty"`
+
+	// Format names the client format whose own wire Native or Events
+	// hold: an answer with no canonical form here (OpenAI's Responses API
+	// passed through), kept as it came and replayed only to that format.
+	Format string `json:"format,omitempty"`
+	// Native is a native answer's response body (an object).
+	Native json.RawMessage `json:"native,omitempty"`
+	// Events is a native answer's stream, event by event; the last
+	// event's Data is never nil in a decoded entry.
+	Events []Event `json:"events,omitempty"`
+}
+
+// Event is one stream event of a native entry (Entry.Events), encoded as
+// the pair [name, data].
+type Event struct {
+	// Name is the event's name (its "event:" line), or "".
+	Name string
+	// Data is the event's data: one JSON value.
+	Data json.RawMessage
+}
+
+// version is the codec's current Entry.Version.
+const version = 1
+
+// Encode returns the entry's encoded value and sets e.Version. It writes
+// the JSON by hand: the raw members are copied as they are, which costs a
+// fraction of encoding/json's compacting; a raw member that is not JSON
+// makes the value fail to decode, which a cache treats as a miss. Of the
+// answer members, the first set of Native, Events, Response (in that
+// order) is written, else Chunks. The error is always nil today; it is
+// there for a future codec that can fail.
+func (e *Entry) Encode() ([]byte, error) {
+	n := 128 + len(e.Provider) + len(e.UpstreamModel) + len(e.Response)
+	for _, ch := range e.Chunks {
+		n += len(ch) + 1
+	}
+	for _, ev := range e.Events {
+		n += len(ev.Name) + len(ev.Data) + 8
+	}
+	n += len(e.Native)
+	out := make([]byte, 0, n)
+	switch {
+	case e.Native != nil:
+		out = append(out, `{"native":`...)
+		out = append(out, e.Native...)
+	case e.Events != nil:
+		out = append(out, `{"events":[`...)
+		for i, ev := range e.Events {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, '[')
+			out = appendString(out, ev.Name)
+			out = append(out, ',')
+			out = append(out, ev.Data...)
+			out = append(out, ']')
+		}
+		out = append(out, ']')
+	case e.Response != nil:
+		out = append(out, `{"response":`...)
+		out = append(out, e.Response...)
+	default:
+		out = append(out, `{"chunks":[`...)
+		for i, ch := range e.Chunks {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, ch...)
+		}
+		out = append(out, ']')
+	}
+	return e.AppendTail(out), nil
+}
+
+// TailSize bounds the length of what AppendTail appends for e, so a
+// caller can size the value's buffer once.
+func (e *Entry) TailSize() int {
+	return 96 + 6*(len(e.Provider)+len(e.UpstreamModel)) // \u00XX at worst
+}
+
+// AppendTail ends an encoded entry whose answer member out already holds
+// (`{"response":…` or `{"chunks":[…]`, written as Encode writes them): it
+// appends the other members (version, stored, provider, upstream model,
+// format) and the closing brace, sets e.Version and returns the extended
+// buffer. The members' order is free (Decode looks them up by name), so a
+// recorder can write the answer first, as it arrives, and this last.
+func (e *Entry) AppendTail(out []byte) []byte {
+	e.Version = version
+	out = append(out, `,"v":`...)
+	out = strconv.AppendInt(out, int64(e.Version), 10)
+	out = append(out, `,"stored":`...)
+	out = strconv.AppendInt(out, e.Stored, 10)
+	out = append(out, `,"provider":`...)
+	out = appendString(out, e.Provider)
+	out = append(out, `,"upstream_model":`...)
+	out = appendString(out, e.UpstreamModel)
+	if e.Format != "" {
+		out = append(out, `,"format":`...)
+		out = appendString(out, e.Format)
+	}
+	return append(out, '}')
+}
+
+// Decode reads an encoded entry without copying: its raw members alias
+// v, which the caller must not modify while the entry is in use. It
+// refuses (with an error, never a panic) any value that is not JSON, of
+// another version, or that does not hold exactly one answer member of
+// the kind its Format says (canonical without, native with).
+func Decode(v []byte) (*Entry, error) {
+	if !gjson.ValidBytes(v) {
+		return nil, errors.New("cache entry is not JSON")
+	}
+	raw := func(r gjson.Result) []byte {
+		if r.Index > 0 && r.Index+len(r.Raw) <= len(v) {
+			return v[r.Index : r.Index+len(r.Raw)]
+		}
+		return []byte(r.Raw)
+	}
+	f := gjson.GetManyBytes(v, "v", "stored", "provider", "upstream_model", "response", "chunks", "format", "native", "events")
+	e := &Entry{Version: int(f[0].Int()), Stored: f[1].Int(), Provider: f[2].Str, UpstreamModel: f[3].Str, Format: f[6].Str}
+	if f[4].IsObject() {
+		e.Response = raw(f[4])
+	}
+	f[5].ForEach(func(_, ch gjson.Result) bool {
+		e.Chunks = append(e.Chunks, raw(ch))
+		return true
+	})
+	if f[7].IsObject() {
+		e.Native = raw(f[7])
+	}
+	f[8].ForEach(func(_, pair gjson.Result) bool {
+		var ev Event
+		i := 0
+		pair.ForEach(func(_, m gjson.Result) bool {
+			switch i {
+			case 0:
+				ev.Name = m.Str
+			case 1:
+				ev.Data = raw(m)
+			}
+			i++
+			return true
+		})
+		e.Events = append(e.Events, ev)
+		return i == 2 && ev.Data != nil
+	})
+	answers := 0
+	for _, has := range []bool{e.Response != nil, len(e.Chunks) > 0, e.Native != nil, len(e.Events) > 0} {
+		if has {
+			answers++
+		}
+	}
+	native := e.Native != nil || len(e.Events) > 0
+	if e.Version != version || answers != 1 || native != (e.Format != "") || len(e.Events) > 0 && e.Events[len(e.Events)-1].Data == nil {
+		return nil, errors.New("not a cache entry of this version")
+	}
+	return e, nil
+}

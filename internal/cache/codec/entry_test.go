@@ -1,0 +1,94 @@
+package codec
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// completedStream is the native entry of a completed Responses stream
+// (OpenAI's events, a type in every event), as the root's nativeEntry
+// records it.
+func completedStream() *Entry {
+	return &Entry{Format: "responses", Events: []Event{
+		{"response.created", json.RawMessage(`{"type":"response.created","sequence_number":0,"response":{"id":"resp_1","status":"in_progress"}}`)},
+		{"response.output_text.delta", json.RawMessage(`{"type":"response.output_text.delta","sequence_number":1,"delta":"Hi \"there\""}`)},
+		{"response.completed", json.RawMessage(`{"type":"response.completed","sequence_number":2,"response":{"id":"resp_1","status":"completed","usage":{"input_tokens":5,"output_tokens":2,"total_tokens":7}}}`)},
+	}}
+}
+
+func TestDecodeEntryRefusesMixedOrForeign(t *testing.T) {
+	for _, v := range []string{
+		`{"v":1,"stored":1,"response":{"id":"x"},"chunks":[{}]}`,
+		`{"v":1,"stored":1,"native":{"id":"x"}}`,                        // native without a format
+		`{"v":1,"stored":1,"format":"responses","response":{"id":"x"}}`, // format on a canonical answer
+		`{"v":1,"stored":1,"format":"responses","events":[["a"]]}`,      // an event without data
+		`{"v":1,"stored":1,"format":"responses","native":{},"events":[["a",{}]]}`,
+		`{"v":2,"stored":1,"response":{}}`,
+		`{"v":1,"stored":1}`,
+		`not json`,
+	} {
+		if e, err := Decode([]byte(v)); err == nil {
+			t.Errorf("%s decoded to %+v", v, e)
+		}
+	}
+}
+
+// FuzzDecodeEntry: any value a backend hands back decodes or is refused,
+// never panics; what decodes encodes to a value that decodes to the same
+// entry.
+func FuzzDecodeEntry(f *testing.F) {
+	v, _ := completedStream().Encode()
+	f.Add(v)
+	f.Add([]byte(`{"v":1,"stored":5,"provider":"openai","upstream_model":"m","chunks":[{"choices":[]},{"a":1}]}`))
+	f.Add([]byte(`{"v":1,"stored":5,"response":{"choices":[{"finish_reason":"stop"}]}}`))
+	f.Add([]byte(`{"v":1,"stored":5,"format":"responses","native":{"status":"completed"}}`))
+	f.Fuzz(func(t *testing.T, v []byte) {
+		e, err := Decode(v)
+		if err != nil {
+			return
+		}
+		_ = e.Clean()
+		_ = e.RawUsage()
+		again, err := e.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e2, err := Decode(again)
+		if err != nil {
+			t.Fatalf("re-encoded entry does not decode: %v\n%s\nfrom %s", err, again, v)
+		}
+		if !reflect.DeepEqual(normalize(e), normalize(e2)) {
+			t.Fatalf("round trip\n got %+v\nwant %+v", e2, e)
+		}
+	})
+}
+
+// normalize compacts an entry's raw members, which decode as they were
+// written (whitespace included) and encode as they are.
+func normalize(e *Entry) *Entry {
+	c := *e
+	compact := func(b []byte) []byte {
+		var buf bytes.Buffer
+		if json.Compact(&buf, b) != nil {
+			return b
+		}
+		return buf.Bytes()
+	}
+	if c.Response != nil {
+		c.Response = compact(c.Response)
+	}
+	if c.Native != nil {
+		c.Native = compact(c.Native)
+	}
+	c.Chunks = nil
+	for _, ch := range e.Chunks {
+		c.Chunks = append(c.Chunks, compact(ch))
+	}
+	c.Events = nil
+	for _, ev := range e.Events {
+		c.Events = append(c.Events, Event{ev.Name, compact(ev.Data)})
+	}
+	return &c
+}
