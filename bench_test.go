@@ -157,8 +157,10 @@ func BenchmarkFallbackWhileEjected(b *testing.B) {
 	b.Cleanup(func() { br.Close() })
 	post := func(model string) {
 		rec := httptest.NewRecorder()
-		br.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/chat/completions",
-			strings.NewReader(`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`)))
+		req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions",
+			strings.NewReader(`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`))
+		req.Header.Set("Content-Type", "application/json")
+		br.ServeHTTP(rec, req)
 		if rec.Code != 200 {
 			b.Fatalf("%s: %d %s", model, rec.Code, rec.Body)
 		}

@@ -2,21 +2,27 @@ package llmbridge
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
 	"net"
 	"net/http"
 	"net/url"
-	"sync/atomic"
+	"strconv"
 	"time"
 
 	"golang.org/x/net/proxy"
+
+	"github.com/llmbridge/llmbridge/internal/health"
 )
 
 // upstream is one provider with its own transport and connection pool.
 // The attempt loop (retry.go) sends through it.
 type upstream struct {
 	p         Provider       // the first key's provider
-	keys      []*providerKey // one per key (route_keys.go), sharing the transport
-	next      atomic.Uint64  // key rotation
+	keys      []*providerKey // one per key, sharing the transport
+	ring      *health.Ring   // the keys' states and rotation, in the order of keys
 	name      string
 	transport *http.Transport
 	client    *http.Client
@@ -42,9 +48,82 @@ func newUpstream(p Provider, s providerSettings, cfg *config) *upstream {
 	}
 	// One client per upstream: its transport is the shared pool. It never
 	// follows a redirect (see refuseRedirect).
-	keys := providerKeys(p)
+	keys, states := providerKeys(p)
 	client := &http.Client{Transport: tr, CheckRedirect: refuseRedirect}
-	return &upstream{p: keys[0].p, keys: keys, name: p.Name(), transport: tr, client: client}
+	return &upstream{p: keys[0].p, keys: keys, ring: health.NewRing(states), name: p.Name(), transport: tr, client: client}
+}
+
+// keyOrder appends the keys of up to try for one request at now, in the
+// ring's order (health.Ring.Order): usable ones in rotation, resting ones
+// only when none is usable.
+func (up *upstream) keyOrder(dst []*providerKey, now time.Time) []*providerKey {
+	var idx [8]int
+	for _, i := range up.ring.Order(idx[:0], now) {
+		dst = append(dst, up.keys[i])
+	}
+	return dst
+}
+
+// attempt sends one request to t. The request is built afresh for every
+// attempt, so each gets its own body reader and headers.
+func (c *call) attempt(t target) (*http.Response, error) {
+	// The header timeout of this attempt: the answer's first byte for a
+	// stream, the whole answer for a non-streamed call. On success ctx
+	// lives on with the body and ends with the call's.
+	d := c.b.cfg.timeouts.Header
+	if !c.env.stream {
+		d = c.b.cfg.timeouts.NonStream
+	}
+	ctx, cancel := context.WithCancelCause(c.ctx)
+	hreq, err := c.newUpstreamRequest(ctx, t)
+	if err != nil {
+		cancel(nil)
+		var ae *APIError
+		if !errors.As(err, &ae) { // a provider's own verdict (e.g. 400) stands
+			c.b.log.Error("building the upstream request failed", "request_id", c.rec.RequestID, "provider", t.up.name, "error", err)
+			ae = &APIError{Status: http.StatusInternalServerError, Type: ErrorTypeServer, Code: "request_build_failed",
+				Message: "the bridge could not build the upstream request for " + t.up.name, Err: err}
+		}
+		return nil, ae
+	}
+	timer := time.AfterFunc(d, func() { cancel(errHeaderTimeout) })
+	resp, err := t.up.client.Do(hreq)
+	if !timer.Stop() && err != nil && errors.Is(context.Cause(ctx), errHeaderTimeout) {
+		err = errHeaderTimeout
+	}
+	if err != nil {
+		cancel(nil)
+	}
+	return resp, err
+}
+
+// decodeError turns a non-2xx response into the upstream's *APIError.
+func (c *call) decodeError(t target, resp *http.Response) error {
+	derr := t.prov().DecodeError(resp)
+	var ae *APIError
+	if !errors.As(derr, &ae) {
+		ae = &APIError{Status: resp.StatusCode, Type: ErrorTypeUpstream, Provider: t.up.name, Err: derr,
+			Message: "upstream " + t.up.name + " returned HTTP " + strconv.Itoa(resp.StatusCode)}
+	}
+	if ae.Status == 0 {
+		ae.Status = resp.StatusCode
+	}
+	return ae
+}
+
+// upstreamError names the target that failed without a response.
+func (c *call) upstreamError(t target, err error) error {
+	return c.b.asAPIError(c.parent, c.rec.RequestID, t.up.name, err)
+}
+
+// drain reads a little of a failed response so its connection can be
+// reused, and closes it.
+func drain(resp *http.Response) {
+	if resp == nil {
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+	resp.Body.Close()
 }
 
 // refuseRedirect is every upstream client's CheckRedirect: the 3xx
@@ -117,3 +196,138 @@ type proxyError struct {
 
 func (e *proxyError) Error() string { return "proxy " + e.host + ": " + e.err.Error() }
 func (e *proxyError) Unwrap() error { return e.err }
+
+// providerKey is one key of a provider: its own provider value, sharing
+// the upstream's transport, and its state (refused, cooling) across
+// models.
+type providerKey struct {
+	p Provider
+	*health.Key
+}
+
+// providerKeys returns the per-key providers of p (one for most) and their
+// states, in the same order.
+func providerKeys(p Provider) ([]*providerKey, []*health.Key) {
+	ps := keyProviders(p)
+	out, states := make([]*providerKey, len(ps)), make([]*health.Key, len(ps))
+	for i, q := range ps {
+		id := ""
+		if s := apiKey(q); s != "" {
+			id = KeyID(s)
+		}
+		states[i] = health.NewKey(p.Name(), id)
+		out[i] = &providerKey{p: q, Key: states[i]}
+	}
+	return out, states
+}
+
+// keyProviders returns the per-key providers of p: a keyring's, else p.
+func keyProviders(p Provider) []Provider {
+	if kr, ok := p.(*keyring); ok {
+		return kr.keys
+	}
+	return []Provider{p}
+}
+
+// apiKey returns the provider key p reports, "" when it reports none.
+func apiKey(p Provider) string {
+	if s, ok := p.(interface{ APIKey() string }); ok {
+		return s.APIKey()
+	}
+	return ""
+}
+
+// secrets returns the provider keys p can report.
+func secrets(p Provider) []string {
+	var out []string
+	for _, q := range keyProviders(p) {
+		if s := apiKey(q); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// keyring is a built-in provider configured with several keys
+// (ProviderConfig.APIKeys): one provider value per key behind one name.
+// The Bridge gives them one transport and spreads requests over them; used
+// directly, it behaves as its first key's provider.
+type keyring struct {
+	keys []Provider
+	errs []error
+}
+
+// withKeys builds mk(cfg), or a keyring of one mk per key when cfg has
+// several keys (APIKey, if set, first, then APIKeys).
+func withKeys(cfg ProviderConfig, mk func(ProviderConfig) Provider) Provider {
+	if len(cfg.APIKeys) == 0 {
+		return mk(cfg)
+	}
+	list := cfg.APIKeys
+	if cfg.APIKey != "" {
+		list = append([]string{cfg.APIKey}, list...)
+	}
+	kr := &keyring{}
+	seen := map[string]bool{}
+	for i, k := range list {
+		switch {
+		case k == "":
+			kr.errs = append(kr.errs, fmt.Errorf("key %d of the list is empty", i+1))
+			continue
+		case seen[k]:
+			kr.errs = append(kr.errs, fmt.Errorf("key %d of the list appears twice", i+1))
+			continue
+		}
+		seen[k] = true
+		c := cfg
+		c.APIKey, c.APIKeys = k, nil
+		kr.keys = append(kr.keys, mk(c))
+	}
+	if len(kr.keys) == 0 {
+		c := cfg
+		c.APIKey, c.APIKeys = "", nil
+		kr.keys = append(kr.keys, mk(c)) // for its name in the error
+	}
+	return kr
+}
+
+func (k *keyring) Name() string { return k.keys[0].Name() }
+
+func (k *keyring) NewRequest(ctx context.Context, req *ChatRequest) (*http.Request, error) {
+	return k.keys[0].NewRequest(ctx, req)
+}
+
+func (k *keyring) DecodeResponse(resp *http.Response) (*ChatResponse, error) {
+	return k.keys[0].DecodeResponse(resp)
+}
+
+func (k *keyring) DecodeStream(resp *http.Response) iter.Seq2[*ChatChunk, error] {
+	return k.keys[0].DecodeStream(resp)
+}
+
+func (k *keyring) DecodeError(resp *http.Response) error { return k.keys[0].DecodeError(resp) }
+
+// Models lists the first key's models (all keys share the config).
+func (k *keyring) Models() []string {
+	if l, ok := k.keys[0].(ModelLister); ok {
+		return l.Models()
+	}
+	return nil
+}
+
+// Validate reports the key list's problems and each key's provider's.
+func (k *keyring) Validate() error {
+	errs := make([]error, 0, len(k.errs)+1)
+	for _, e := range k.errs {
+		errs = append(errs, fmt.Errorf("provider %s: %w", k.Name(), e))
+	}
+	for _, p := range k.keys {
+		if v, ok := p.(Validator); ok {
+			if err := v.Validate(); err != nil {
+				errs = append(errs, err)
+				break // the same config: once is enough
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -245,7 +245,7 @@ func endStream(c *call, sw *streamWriter, err error) {
 // one that refuses connections.
 func (c *call) streamFailed(why string) {
 	if c.target.h != nil {
-		c.target.h.failure(c.b.clock.Now(), why, true)
+		c.target.h.Failure(c.b.clock.Now(), why, true)
 	}
 }
 

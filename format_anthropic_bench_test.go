@@ -54,6 +54,7 @@ func BenchmarkAnthropicMessages(b *testing.B) {
 					w := httptest.NewRecorder()
 					r := httptest.NewRequest(http.MethodPost, tc.path, strings.NewReader(body))
 					r.Header.Set("Anthropic-Version", "2023-06-01")
+					r.Header.Set("Content-Type", "application/json")
 					br.ServeHTTP(w, r)
 					if w.Code != 200 || !strings.Contains(w.Body.String(), "word") {
 						b.Fatalf("%d %s", w.Code, w.Body)

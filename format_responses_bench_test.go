@@ -54,7 +54,9 @@ func BenchmarkResponses(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					w := httptest.NewRecorder()
-					br.ServeHTTP(w, httptest.NewRequest(http.MethodPost, tc.path, strings.NewReader(body)))
+					r := httptest.NewRequest(http.MethodPost, tc.path, strings.NewReader(body))
+					r.Header.Set("Content-Type", "application/json")
+					br.ServeHTTP(w, r)
 					if w.Code != 200 || !strings.Contains(w.Body.String(), "word") {
 						b.Fatalf("%d %s", w.Code, w.Body)
 					}

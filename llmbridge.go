@@ -29,10 +29,12 @@ import (
 	"iter"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/llmbridge/llmbridge/internal/health"
 	"github.com/llmbridge/llmbridge/internal/openai"
 )
 
@@ -59,7 +61,7 @@ type Bridge struct {
 	modelList      []byte            // GET /v1/models body, built once
 	routeByName    map[string]*route // WithRoute's, by name (route.go)
 	routeList      []*route
-	health         healthSet // per-target breakers and key states (breaker.go)
+	health         *health.Set // per-target breakers and the retry budget (internal/health)
 	created        int64
 }
 
@@ -88,7 +90,35 @@ func New(opts ...Option) (*Bridge, error) {
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
-	for _, e := range cfg.providers {
+	provKeys := providerSecrets(cfg.providers)
+	b.health = health.NewSet(health.Policy(cfg.breaker), b.log, provKeys)
+	errs = append(errs, b.addProviders(cfg.providers)...)
+	errs = append(errs, b.addAdmitters(provKeys)...)
+	b.throttle = cfg.throttle
+	if !cfg.throttleSet {
+		b.throttle = NewAuthThrottle(AuthThrottleOptions{})
+	}
+	errs = append(errs, b.buildRoutes(cfg.routes)...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for _, rt := range b.routeList { // listed by Health from the start
+		for _, t := range rt.targets {
+			for _, k := range t.up.ring.Keys() {
+				b.health.Get(k, t.model)
+			}
+		}
+	}
+	b.modelList, _ = openai.Marshal(modelList{Object: "list", Data: b.Models()})
+	b.mux = b.routes(clientFormats()...)
+	return b, nil
+}
+
+// addProviders validates the providers and gives each its upstream,
+// indexed by name and by the models it lists.
+func (b *Bridge) addProviders(ps []providerEntry) []error {
+	var errs []error
+	for _, e := range ps {
 		p := e.p
 		if v, ok := p.(Validator); ok {
 			if err := v.Validate(); err != nil {
@@ -105,7 +135,7 @@ func New(opts ...Option) (*Bridge, error) {
 			errs = append(errs, fmt.Errorf("provider %q added twice", name))
 			continue
 		}
-		u := newUpstream(p, e.settings, &cfg)
+		u := newUpstream(p, e.settings, &b.cfg)
 		b.upstreams = append(b.upstreams, u)
 		b.byName[name] = u
 		if l, ok := p.(ModelLister); ok && !e.settings.prefixOnly {
@@ -114,10 +144,17 @@ func New(opts ...Option) (*Bridge, error) {
 			}
 		}
 	}
-	providerKeys := providerSecrets(cfg.providers)
+	return errs
+}
+
+// addAdmitters puts the access-key check (refusing access keys that equal
+// one of provKeys, the provider keys) before WithAdmitter's admitters and
+// finds the authenticators among them.
+func (b *Bridge) addAdmitters(provKeys []string) []error {
+	var errs []error
 	keys := &accessKeys{}
-	for _, k := range cfg.accessKeys {
-		if providerKeys[k] {
+	for _, k := range b.cfg.accessKeys {
+		if slices.Contains(provKeys, k) {
 			errs = append(errs, errors.New("an access key equals a provider key: provider keys are never accepted from clients"))
 			continue
 		}
@@ -127,43 +164,20 @@ func New(opts ...Option) (*Bridge, error) {
 	if len(keys.sums) > 0 {
 		b.admitters = append(b.admitters, keys)
 	}
-	b.admitters = append(b.admitters, cfg.admitters...)
+	b.admitters = append(b.admitters, b.cfg.admitters...)
 	for _, a := range b.admitters {
 		if au, ok := a.(Authenticator); ok {
 			b.authenticators = append(b.authenticators, au)
 		}
 	}
-	b.throttle = cfg.throttle
-	if !cfg.throttleSet {
-		b.throttle = NewAuthThrottle(AuthThrottleOptions{})
-	}
-	errs = append(errs, b.buildRoutes(cfg.routes)...)
-	b.health.pol, b.health.log = cfg.breaker, b.log
-	for _, e := range cfg.providers {
-		b.health.secrets = append(b.health.secrets, secrets(e.p)...)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	for _, rt := range b.routeList { // listed by Health from the start
-		for _, t := range rt.targets {
-			for _, k := range t.up.keys {
-				b.health.get(healthKey{t.up, k, t.model})
-			}
-		}
-	}
-	b.modelList, _ = openai.Marshal(modelList{Object: "list", Data: b.Models()})
-	b.mux = b.routes(clientFormats()...)
-	return b, nil
+	return errs
 }
 
 // providerSecrets collects the keys of providers that can report them.
-func providerSecrets(ps []providerEntry) map[string]bool {
-	out := map[string]bool{}
+func providerSecrets(ps []providerEntry) []string {
+	var out []string
 	for _, e := range ps {
-		for _, k := range secrets(e.p) {
-			out[k] = true
-		}
+		out = append(out, secrets(e.p)...)
 	}
 	return out
 }

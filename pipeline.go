@@ -10,20 +10,39 @@ import (
 // call is one request's life, from the decoded input to the final record.
 // run is the pipeline of DESIGN.md §8; every stage is a method or value
 // named in it, and the HTTP handler and the in-process API differ only in
-// the input they fill in and the output they pass.
+// the input they fill in and the output they pass. Its state is three
+// small holders — what came in (input), what the provider stage did
+// (attempts) and what was measured (meter) — beside the contexts and
+// admission's tickets.
 type call struct {
 	b   *Bridge
 	f   clientFormat // the format the client speaks (chat in-process)
 	req Request      // what admission and routing see
-	rec UsageRecord  // the record the call ends with
 
+	input    // the client's request
+	attempts // the provider stage: targets, tries, failover (retry.go)
+	meter    // the record and what the relays noted for it (record.go)
+
+	tickets []Ticket // admission's, settled at the end
+
+	parent context.Context // the caller's
+	ctx    context.Context // the upstream's: parent + max duration + idle
+	cancel context.CancelCauseFunc
+	stop   context.CancelFunc
+}
+
+// input is the client's request as the stages need it.
+type input struct {
 	env     envelope     // model, stream, usage option; bad holds a parse error
 	body    []byte       // the client's body (handler); nil in-process
 	chat    *ChatRequest // the canonical request: given in-process, else decoded on demand
 	chatErr *APIError    // why the body did not decode
 	state   any          // the format's per-call state, set by a callDecoder (the Responses translation)
+}
 
-	tickets []Ticket  // admission's, settled at the end
+// attempts is the provider stage's state: where the answer came from and
+// what is left to try.
+type attempts struct {
 	target  target    // the target that answered
 	rest    []target  // the targets after it, for a failover before commit
 	failed  *APIError // set when the answer failed before any byte reached the client and the next target is to be tried
@@ -32,19 +51,19 @@ type call struct {
 	retryOn failKind  // the route's RetryOn; 0: RetryPolicy.CheckRetry decides
 	inSend  bool      // counted among the active requests (retry.go, release)
 	retried bool      // holds a place in the retry budget
+}
 
-	parent context.Context // the caller's
-	ctx    context.Context // the upstream's: parent + max duration + idle
-	cancel context.CancelCauseFunc
-	stop   context.CancelFunc
-
-	accepted bool      // the upstream answered 2xx
-	rawUsage []byte    // usage object seen by a pass-through relay
-	usage    *Usage    // usage seen by the typed paths
-	text     []byte    // completion text relayed, for counting without usage (its first textKeep bytes)
-	textMore int       // bytes of completion text beyond text
-	first    time.Time // first byte to the client
-	tap      *cacheTap // records a pass-through answer for the cache (cache_record.go)
+// meter is what a call measures of its answer: the record it ends with
+// and what the relays note for it.
+type meter struct {
+	rec      UsageRecord // the record the call ends with
+	accepted bool        // the upstream answered 2xx
+	rawUsage []byte      // usage object seen by a pass-through relay
+	usage    *Usage      // usage seen by the typed paths
+	text     []byte      // completion text relayed, for counting without usage (its first textKeep bytes)
+	textMore int         // bytes of completion text beyond text
+	first    time.Time   // first byte to the client
+	tap      *cacheTap   // records a pass-through answer for the cache (cache_record.go)
 }
 
 // run is the pipeline. out is where the answer goes (an HTTP client in its
@@ -107,8 +126,8 @@ func (c *call) failOver(e *APIError) bool {
 		!(e.StatusCode() >= 500 || e.Status == http.StatusTooManyRequests) {
 		return false
 	}
-	c.target.h.failure(c.b.clock.Now(), e.Message, true)
-	c.target.h.inflight.Add(-1) // send counted it for the answer that failed
+	c.target.h.Failure(c.b.clock.Now(), e.Message, true)
+	c.target.h.Release() // send counted it for the answer that failed
 	c.target, c.failed = target{}, e
 	return true
 }
@@ -131,7 +150,7 @@ func (c *call) resend(out output) (*http.Response, error) {
 // newCall starts a call for a request that arrived now, with the client's
 // envelope; the caller sets body (handler) or chat (in-process).
 func (b *Bridge) newCall(parent context.Context, f clientFormat, rid string, env envelope) *call {
-	c := &call{b: b, f: f, parent: parent, env: env}
+	c := &call{b: b, f: f, parent: parent, input: input{env: env}}
 	now := b.clock.Now()
 	c.rec = UsageRecord{ID: NewRecordID(now), Time: now, RequestID: rid, Format: f.name(), Model: env.model, Stream: env.stream}
 	c.req = Request{ID: rid, Format: f.name(), Model: env.model, Stream: env.stream, c: c}

@@ -114,7 +114,7 @@ func (c *call) finish() {
 	r := &c.rec
 	r.Duration = c.b.clock.Now().Sub(r.Time)
 	if t := c.target; t.up != nil {
-		r.Provider, r.UpstreamModel, r.ProviderKey = t.up.name, t.model, t.key.id
+		r.Provider, r.UpstreamModel, r.ProviderKey = t.up.name, t.model, t.key.ID()
 	}
 	if r.Status == 0 {
 		r.Status = http.StatusOK
@@ -137,7 +137,7 @@ func (c *call) finish() {
 		r.Estimated = true
 	}
 	if c.target.h != nil && r.Error == "" {
-		c.target.h.clean()
+		c.target.h.Clean()
 	}
 	c.settle()
 	c.observeEnd()

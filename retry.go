@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -100,50 +99,36 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 // CheckRetry say, and is never retried on the same target; on the last
 // target the client gets the 502 of redirectError.
 //
-// Every attempt feeds the target's breaker (breaker.go) and its key's
+// Every attempt feeds the target's breaker (internal/health) and its key's
 // state; a target ejected meanwhile, or whose half-open probe another
 // request holds, is skipped. Going past the first attempt takes a place
 // in the retry budget; without one the last failure is the answer.
 func (c *call) send(targets []target) (*http.Response, error) {
-	pol := &c.b.cfg.retry
-	hs := &c.b.health
 	if !c.inSend {
 		c.inSend = true
-		hs.active.Add(1) // released by end (release)
+		c.b.health.Enter() // released by end (release)
 	}
 	var lastErr error
 	for i, t := range targets {
 		last := i == len(targets)-1
 		for try := 0; ; try++ {
-			if c.sent > 0 && !c.retried {
-				if !hs.retryAllowed() {
-					return nil, lastErr // the budget is spent: no retry storm
-				}
-				c.retried = true
-				hs.retrying.Add(1)
+			if !c.retryPlace() {
+				return nil, lastErr // the budget is spent: no retry storm
 			}
 			start := c.b.clock.Now()
-			if !t.h.begin(start) {
+			if !t.h.Begin(start) {
 				break // ejected meanwhile, or another request probes it
 			}
-			if c.sent > 0 {
-				c.rec.Retries++
-			}
-			c.sent++
-			t.h.inflight.Add(1)
-			resp, err := c.attempt(t)
+			resp, err := c.sendTo(t)
 			now := c.b.clock.Now()
 			if err == nil && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-				t.h.success(now, now.Sub(start))
-				c.target = t // holds its in-flight count until release
-				c.rest = targets[i+1:]
-				c.rec.Provider, c.rec.UpstreamModel, c.rec.ProviderKey = t.up.name, t.model, t.key.id
+				c.answered(t, now.Sub(start), now, targets[i+1:])
 				return resp, nil
 			}
-			t.h.inflight.Add(-1)
+			t.h.Release()
 			var buildErr *APIError
 			if errors.As(err, &buildErr) { // the request could not be built: no upstream involved
-				t.h.abandon()
+				t.h.Abandon()
 				return nil, err
 			}
 			if err == nil && isRedirect(resp.StatusCode) {
@@ -153,34 +138,15 @@ func (c *call) send(targets []target) (*http.Response, error) {
 				}
 				break // the next target, never this one again
 			}
-			kind := c.judge(t, now, resp, err)
-			retry, cerr := pol.checkRetry(c.ctx, resp, err)
-			if c.retryOn != 0 && cerr == nil {
-				retry = kind&c.retryOn != 0 && c.ctx.Err() == nil
+			again, final := c.retryable(t, now, resp, err, last, try)
+			if !again {
+				return nil, final
 			}
-			if kind == failAuth && !last {
-				retry = true // the bridge's key, not the request: try the others
-			}
-			if retry && cerr == nil && last {
-				retry = try < pol.Max && !c.tooPatient(resp)
-			}
-			if !retry || cerr != nil {
-				if resp != nil && cerr == nil {
-					return nil, c.decodeError(t, resp)
-				}
-				drain(resp)
-				return nil, c.upstreamError(t, errors.Join(err, cerr))
-			}
-			if resp != nil {
-				lastErr = c.decodeError(t, resp) // read and closed: the answer if nothing else works
-			} else {
-				lastErr = c.upstreamError(t, err)
-			}
+			lastErr = c.lastAnswer(t, resp, err)
 			if !last {
 				break // fail over at once: another target may be healthy
 			}
-			wait := min(pol.backoff(pol.MinBackoff, pol.MaxBackoff, try, resp), pol.MaxRetryAfter)
-			if err := c.b.clock.Sleep(c.ctx, wait); err != nil {
+			if err := c.backoff(try, resp); err != nil {
 				return nil, c.upstreamError(t, err) // cancelled or out of time while waiting
 			}
 		}
@@ -190,6 +156,89 @@ func (c *call) send(targets []target) (*http.Response, error) {
 	}
 	return nil, &APIError{Status: http.StatusServiceUnavailable, Type: ErrorTypeServer, Code: "targets_unavailable", RetryAfter: "1",
 		Message: fmt.Sprintf("every target for model `%s` is failing and ejected for now", c.req.Model)}
+}
+
+// retryPlace takes the call's place in the retry budget when it is about
+// to go past its first attempt (one place, whatever the number of
+// attempts), and reports false when the budget is spent.
+func (c *call) retryPlace() bool {
+	if c.sent == 0 || c.retried {
+		return true
+	}
+	if !c.b.health.StartRetry() {
+		return false
+	}
+	c.retried = true
+	return true
+}
+
+// sendTo makes one attempt at t, counting it in the record and in t's
+// requests in flight.
+func (c *call) sendTo(t target) (*http.Response, error) {
+	if c.sent > 0 {
+		c.rec.Retries++
+	}
+	c.sent++
+	t.h.Acquire()
+	return c.attempt(t)
+}
+
+// answered books t's 2xx answer, which came after latency at now: t's
+// breaker closes, the call holds t (and its in-flight count until
+// release) and the targets after it (rest, for a failover before commit).
+func (c *call) answered(t target, latency time.Duration, now time.Time, rest []target) {
+	t.h.Success(now, latency)
+	c.target = t
+	c.rest = rest
+	c.rec.Provider, c.rec.UpstreamModel, c.rec.ProviderKey = t.up.name, t.model, t.key.ID()
+}
+
+// retryable judges a failed attempt at t (judge) and decides whether
+// another may follow: the route's RetryOn, else CheckRetry, decides; a
+// refused key moves on to the next target whatever they say; on the last
+// target, up to RetryPolicy.Max retries unless the upstream asks to wait
+// longer than MaxRetryAfter. When none may follow, final is the error to
+// answer: the upstream's own, or the failure's.
+func (c *call) retryable(t target, now time.Time, resp *http.Response, err error, last bool, try int) (again bool, final error) {
+	pol := &c.b.cfg.retry
+	kind := c.judge(t, now, resp, err)
+	retry, cerr := pol.checkRetry(c.ctx, resp, err)
+	if c.retryOn != 0 && cerr == nil {
+		retry = kind&c.retryOn != 0 && c.ctx.Err() == nil
+	}
+	if kind == failAuth && !last {
+		retry = true // the bridge's key, not the request: try the others
+	}
+	if retry && cerr == nil && last {
+		retry = try < pol.Max && !c.tooPatient(resp)
+	}
+	if retry && cerr == nil {
+		return true, nil
+	}
+	if resp != nil && cerr == nil {
+		return false, c.decodeError(t, resp)
+	}
+	drain(resp)
+	return false, c.upstreamError(t, errors.Join(err, cerr))
+}
+
+// lastAnswer is the error of a failed attempt that will be tried again
+// elsewhere or later: the answer if nothing else works. resp is read and
+// closed.
+func (c *call) lastAnswer(t target, resp *http.Response, err error) error {
+	if resp != nil {
+		return c.decodeError(t, resp)
+	}
+	return c.upstreamError(t, err)
+}
+
+// backoff waits before retry number try on the same target, at most
+// RetryPolicy.MaxRetryAfter; it returns the context's error when the call
+// ends meanwhile.
+func (c *call) backoff(try int, resp *http.Response) error {
+	pol := &c.b.cfg.retry
+	wait := min(pol.backoff(pol.MinBackoff, pol.MaxBackoff, try, resp), pol.MaxRetryAfter)
+	return c.b.clock.Sleep(c.ctx, wait)
 }
 
 // isRedirect reports whether status is a redirect (3xx). The upstream
@@ -204,7 +253,7 @@ func isRedirect(status int) bool { return status >= 300 && status <= 399 }
 // The target's key is not at fault.
 func (c *call) redirected(t target, now time.Time, resp *http.Response) *APIError {
 	drain(resp)
-	t.h.failure(now, "HTTP "+strconv.Itoa(resp.StatusCode)+" (redirect, not followed)", true)
+	t.h.Failure(now, "HTTP "+strconv.Itoa(resp.StatusCode)+" (redirect, not followed)", true)
 	c.b.log.Warn("upstream answered with a redirect; not followed", "request_id", c.rec.RequestID, "provider", t.up.name, "status", resp.StatusCode)
 	return redirectError(t.up.name, resp.StatusCode)
 }
@@ -218,26 +267,26 @@ func (c *call) judge(t target, now time.Time, resp *http.Response, err error) fa
 	pol := &c.b.cfg.breaker
 	switch k {
 	case failConnect, failTimeout, fail5xx:
-		t.h.failure(now, failureText(resp, err), true)
+		t.h.Failure(now, failureText(resp, err), true)
 	case fail429:
-		t.h.failure(now, failureText(resp, err), true)
+		t.h.Failure(now, failureText(resp, err), true)
 		d, ok := retryAfter(resp.Header, now)
 		if !ok {
 			d = pol.KeyCooldown
 		}
-		t.key.coolDown(now, min(d, pol.MaxEjection))
+		t.key.CoolDown(now, min(d, pol.MaxEjection))
 	case failAuth:
-		t.h.failure(now, failureText(resp, err), false)
+		t.h.Failure(now, failureText(resp, err), false)
 		if len(t.up.keys) > 1 {
-			t.key.takeOut(c.b.log, t.up.name, resp.StatusCode)
+			t.key.TakeOut(c.b.log, resp.StatusCode)
 		}
 	case failClient:
-		t.h.neutral(now)
+		t.h.Neutral(now)
 	default:
 		if err != nil && c.parent.Err() == nil {
-			t.h.failure(now, failureText(resp, err), true) // reset, EOF: the upstream broke
+			t.h.Failure(now, failureText(resp, err), true) // reset, EOF: the upstream broke
 		} else {
-			t.h.abandon() // the client went away: nothing learnt
+			t.h.Abandon() // the client went away: nothing learnt
 		}
 	}
 	return k
@@ -283,12 +332,12 @@ func (c *call) release() {
 		return
 	}
 	c.inSend = false
-	c.b.health.active.Add(-1)
+	c.b.health.Leave()
 	if c.retried {
-		c.b.health.retrying.Add(-1)
+		c.b.health.EndRetry()
 	}
 	if c.target.h != nil {
-		c.target.h.inflight.Add(-1)
+		c.target.h.Release()
 	}
 }
 
@@ -300,68 +349,6 @@ func (c *call) tooPatient(resp *http.Response) bool {
 	}
 	d, ok := retryAfter(resp.Header, c.b.clock.Now())
 	return ok && d > c.b.cfg.retry.MaxRetryAfter
-}
-
-// attempt sends one request to t. The request is built afresh for every
-// attempt, so each gets its own body reader and headers.
-func (c *call) attempt(t target) (*http.Response, error) {
-	// The header timeout of this attempt: the answer's first byte for a
-	// stream, the whole answer for a non-streamed call. On success ctx
-	// lives on with the body and ends with the call's.
-	d := c.b.cfg.timeouts.Header
-	if !c.env.stream {
-		d = c.b.cfg.timeouts.NonStream
-	}
-	ctx, cancel := context.WithCancelCause(c.ctx)
-	hreq, err := c.newUpstreamRequest(ctx, t)
-	if err != nil {
-		cancel(nil)
-		var ae *APIError
-		if !errors.As(err, &ae) { // a provider's own verdict (e.g. 400) stands
-			c.b.log.Error("building the upstream request failed", "request_id", c.rec.RequestID, "provider", t.up.name, "error", err)
-			ae = &APIError{Status: http.StatusInternalServerError, Type: ErrorTypeServer, Code: "request_build_failed",
-				Message: "the bridge could not build the upstream request for " + t.up.name, Err: err}
-		}
-		return nil, ae
-	}
-	timer := time.AfterFunc(d, func() { cancel(errHeaderTimeout) })
-	resp, err := t.up.client.Do(hreq)
-	if !timer.Stop() && err != nil && errors.Is(context.Cause(ctx), errHeaderTimeout) {
-		err = errHeaderTimeout
-	}
-	if err != nil {
-		cancel(nil)
-	}
-	return resp, err
-}
-
-// decodeError turns a non-2xx response into the upstream's *APIError.
-func (c *call) decodeError(t target, resp *http.Response) error {
-	derr := t.prov().DecodeError(resp)
-	var ae *APIError
-	if !errors.As(derr, &ae) {
-		ae = &APIError{Status: resp.StatusCode, Type: ErrorTypeUpstream, Provider: t.up.name, Err: derr,
-			Message: "upstream " + t.up.name + " returned HTTP " + strconv.Itoa(resp.StatusCode)}
-	}
-	if ae.Status == 0 {
-		ae.Status = resp.StatusCode
-	}
-	return ae
-}
-
-// upstreamError names the target that failed without a response.
-func (c *call) upstreamError(t target, err error) error {
-	return c.b.asAPIError(c.parent, c.rec.RequestID, t.up.name, err)
-}
-
-// drain reads a little of a failed response so its connection can be
-// reused, and closes it.
-func drain(resp *http.Response) {
-	if resp == nil {
-		return
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-	resp.Body.Close()
 }
 
 // jitter returns a random duration in [0, min(max, min·2^attempt)].

@@ -2,9 +2,12 @@ package llmbridge
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/llmbridge/llmbridge/internal/health"
 )
 
 // Strategy names how a Route orders its Targets for each request.
@@ -142,7 +145,6 @@ func (b *Bridge) buildRoutes(list []Route) []error {
 	b.routeByName = map[string]*route{}
 	for i, r := range list {
 		where := fmt.Sprintf("route %d (%q)", i+1, r.Name)
-		rt := &route{Route: r, retryOn: retryOnAll}
 		switch {
 		case r.Name == "":
 			errs = append(errs, fmt.Errorf("%s: the name is empty", where))
@@ -151,57 +153,75 @@ func (b *Bridge) buildRoutes(list []Route) []error {
 			errs = append(errs, fmt.Errorf("%s: the name is used twice", where))
 			continue
 		}
-		if up, model, ok := b.providerModel(r.Name); ok {
-			if len(r.Targets) > 0 {
-				errs = append(errs, fmt.Errorf("%s: the name shadows the provider model %s/%s; name the route differently, or give it no targets to add fallbacks to that model", where, up.name, model))
-			} else {
-				rt.targets = []routeTarget{{up: up, model: model, weight: 1}}
-			}
-		} else if strings.Contains(r.Name, "/") && b.byName[r.Name[:strings.IndexByte(r.Name, '/')]] == nil && len(r.Targets) == 0 {
-			errs = append(errs, fmt.Errorf("%s: names no provider of this bridge and has no targets", where))
-		}
-		switch r.Strategy {
-		case "", StrategyWeighted:
-			rt.bal = weighted{}
-		case StrategyOrdered:
-			rt.bal = ordered{}
-		case StrategyLeastBusy:
-			rt.bal = leastBusy{}
-		case StrategyLowestLatency:
-			rt.bal = lowestLatency{}
-		default:
-			errs = append(errs, fmt.Errorf("%s: strategy %q is not one of weighted, ordered, least-busy, lowest-latency", where, r.Strategy))
-		}
-		if r.Balancer != nil {
-			rt.bal = r.Balancer
-		}
-		for j, t := range r.Targets {
-			up, model, ok := b.providerModel(t.Model)
-			switch {
-			case !ok:
-				errs = append(errs, fmt.Errorf("%s: target %d model %q is not provider/model with a provider of this bridge (%s)", where, j+1, t.Model, b.providerNames()))
-			case t.Weight < 0:
-				errs = append(errs, fmt.Errorf("%s: target %d (%s) has weight %d; weights must be positive", where, j+1, t.Model, t.Weight))
-			default:
-				rt.targets = append(rt.targets, routeTarget{up: up, model: model, weight: max(t.Weight, 1)})
-			}
-		}
-		if len(r.RetryOn) > 0 {
-			rt.retryOn = 0
-			for _, s := range r.RetryOn {
-				k, ok := retryOnNames[s]
-				if !ok {
-					errs = append(errs, fmt.Errorf("%s: retry_on %q is not one of connect, timeout, 429, 5xx", where, s))
-				}
-				rt.retryOn |= k
-			}
-		}
-		if len(rt.targets) == 0 && len(r.Fallbacks) == 0 && len(r.Targets) == 0 {
-			errs = append(errs, fmt.Errorf("%s: has neither targets nor fallbacks", where))
-		}
+		rt, rerrs := b.buildRoute(where, r)
+		errs = append(errs, rerrs...)
 		b.routeByName[r.Name] = rt
 		b.routeList = append(b.routeList, rt)
 	}
+	errs = append(errs, b.checkFallbacks()...)
+	errs = append(errs, b.routeCycles()...)
+	return errs
+}
+
+// buildRoute validates route r, named where in its errors, against the
+// providers: its name, strategy, targets and RetryOn.
+func (b *Bridge) buildRoute(where string, r Route) (*route, []error) {
+	var errs []error
+	rt := &route{Route: r, retryOn: retryOnAll}
+	if up, model, ok := b.providerModel(r.Name); ok {
+		if len(r.Targets) > 0 {
+			errs = append(errs, fmt.Errorf("%s: the name shadows the provider model %s/%s; name the route differently, or give it no targets to add fallbacks to that model", where, up.name, model))
+		} else {
+			rt.targets = []routeTarget{{up: up, model: model, weight: 1}}
+		}
+	} else if strings.Contains(r.Name, "/") && b.byName[r.Name[:strings.IndexByte(r.Name, '/')]] == nil && len(r.Targets) == 0 {
+		errs = append(errs, fmt.Errorf("%s: names no provider of this bridge and has no targets", where))
+	}
+	if rt.bal = strategyBalancer(r.Strategy); rt.bal == nil {
+		errs = append(errs, fmt.Errorf("%s: strategy %q is not one of weighted, ordered, least-busy, lowest-latency", where, r.Strategy))
+	}
+	if r.Balancer != nil {
+		rt.bal = r.Balancer
+	}
+	errs = append(errs, b.routeTargets(where, rt)...)
+	if len(r.RetryOn) > 0 {
+		rt.retryOn = 0
+		for _, s := range r.RetryOn {
+			k, ok := retryOnNames[s]
+			if !ok {
+				errs = append(errs, fmt.Errorf("%s: retry_on %q is not one of connect, timeout, 429, 5xx", where, s))
+			}
+			rt.retryOn |= k
+		}
+	}
+	if len(rt.targets) == 0 && len(r.Fallbacks) == 0 && len(r.Targets) == 0 {
+		errs = append(errs, fmt.Errorf("%s: has neither targets nor fallbacks", where))
+	}
+	return rt, errs
+}
+
+// routeTargets resolves rt's Targets to the providers, appending them to
+// rt.targets, and reports the ones that name none or weigh less than 0.
+func (b *Bridge) routeTargets(where string, rt *route) []error {
+	var errs []error
+	for j, t := range rt.Targets {
+		up, model, ok := b.providerModel(t.Model)
+		switch {
+		case !ok:
+			errs = append(errs, fmt.Errorf("%s: target %d model %q is not provider/model with a provider of this bridge (%s)", where, j+1, t.Model, b.providerNames()))
+		case t.Weight < 0:
+			errs = append(errs, fmt.Errorf("%s: target %d (%s) has weight %d; weights must be positive", where, j+1, t.Model, t.Weight))
+		default:
+			rt.targets = append(rt.targets, routeTarget{up: up, model: model, weight: max(t.Weight, 1)})
+		}
+	}
+	return errs
+}
+
+// checkFallbacks reports the routes' fallbacks that are neither a route
+// nor a model of the bridge.
+func (b *Bridge) checkFallbacks() []error {
+	var errs []error
 	for _, rt := range b.routeList {
 		for _, f := range rt.Fallbacks {
 			if b.routeByName[f] != nil {
@@ -212,8 +232,46 @@ func (b *Bridge) buildRoutes(list []Route) []error {
 			}
 		}
 	}
-	errs = append(errs, b.routeCycles()...)
 	return errs
+}
+
+// strategyBalancer returns the built-in balancer of s ("" is
+// StrategyWeighted), nil for an unknown strategy.
+func strategyBalancer(s Strategy) Balancer {
+	switch s {
+	case "", StrategyWeighted:
+		return weighted{}
+	case StrategyOrdered:
+		return ordered{}
+	case StrategyLeastBusy:
+		return leastBusy{}
+	case StrategyLowestLatency:
+		return lowestLatency{}
+	}
+	return nil
+}
+
+// The built-in balancers of the Strategy values: the engine's orders
+// (internal/health) over Candidates. None allocates.
+type (
+	ordered       struct{} // keeps the listed order
+	weighted      struct{} // draws without replacement in proportion to the weights
+	leastBusy     struct{} // the fewest requests in flight first
+	lowestLatency struct{} // the fastest first, unmeasured ones before all
+)
+
+func (ordered) Order(*Request, []Candidate) {}
+
+func (weighted) Order(_ *Request, cands []Candidate) {
+	health.Weighted(cands, func(c Candidate) int { return c.Weight }, rand.IntN)
+}
+
+func (leastBusy) Order(_ *Request, cands []Candidate) {
+	health.LeastBusy(cands, func(c Candidate) int { return c.InFlight })
+}
+
+func (lowestLatency) Order(_ *Request, cands []Candidate) {
+	health.LowestLatency(cands, func(c Candidate) time.Duration { return c.Latency })
 }
 
 // providerModel splits "provider/model" naming a provider of the Bridge.
@@ -263,7 +321,7 @@ func (b *Bridge) expand(dst []Target, r *Request, rt *route) []Target {
 		var buf [8]Candidate
 		cands := buf[:0]
 		for _, t := range rt.targets {
-			inflight, lat := b.health.load(t.up, t.model)
+			inflight, lat := b.health.Load(t.up.ring.Keys(), t.model)
 			cands = append(cands, Candidate{Target: Target{Provider: t.up.name, Model: t.model}, Weight: t.weight, InFlight: inflight, Latency: lat})
 		}
 		if n > 1 {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llmbridge/llmbridge/internal/health"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -303,12 +304,22 @@ func TestLeastBusyPrefersTheIdleTarget(t *testing.T) {
 	r := Route{Name: "lb", Strategy: StrategyLeastBusy, Targets: []RouteTarget{{Model: "a/m"}, {Model: "b/m"}}}
 	b, _, _, _ := routed(t, WithRoute(r))
 	ua := b.byName["a"]
-	b.health.get(healthKey{ua, ua.keys[0], "m"}).inflight.Add(2)
+	h := b.health.Get(ua.keys[0].Key, "m")
+	h.Acquire()
+	h.Acquire()
 	for range 100 {
 		ts, _ := b.router.Route(context.Background(), &Request{Model: "lb"})
 		if ts[0].Provider != "b" {
 			t.Fatalf("busy a first: %v", ts)
 		}
+	}
+}
+
+// The public circuit state names are the engine's (Health converts the
+// engine's Status to TargetHealth field by field).
+func TestBreakerStatesAreTheEngines(t *testing.T) {
+	if StateClosed != health.Closed || StateOpen != health.Open || StateHalfOpen != health.HalfOpen {
+		t.Errorf("states %q %q %q, engine's %q %q %q", StateClosed, StateOpen, StateHalfOpen, health.Closed, health.Open, health.HalfOpen)
 	}
 }
 

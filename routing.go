@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/llmbridge/llmbridge/internal/health"
 )
 
 // Target is one place a request can be sent: a provider added with
@@ -56,7 +58,7 @@ type target struct {
 	up    *upstream
 	key   *providerKey
 	model string
-	h     *health
+	h     *health.Breaker
 }
 
 // prov is the provider value of t's key.
@@ -65,10 +67,10 @@ func (t target) prov() Provider { return t.key.p }
 // name is "provider/model", with the key id when there is one, as the
 // X-LLMBridge-Target header names it.
 func (t target) name() string {
-	if t.key.id == "" {
+	if t.key.ID() == "" {
 		return t.up.name + "/" + t.model
 	}
-	return t.up.name + "/" + t.model + "; key=" + t.key.id
+	return t.up.name + "/" + t.model + "; key=" + t.key.ID()
 }
 
 // route asks the router for the targets, resolves them to keys and drops
@@ -97,7 +99,7 @@ func (c *call) route() ([]target, *APIError) {
 		}
 		ks := keys[:0]
 		if t.Key != "" {
-			i := slices.IndexFunc(up.keys, func(k *providerKey) bool { return k.id == t.Key })
+			i := slices.IndexFunc(up.keys, func(k *providerKey) bool { return k.ID() == t.Key })
 			if i < 0 {
 				return nil, c.ownError("routing", fmt.Errorf("target %s/%s names key %q, which provider %s does not have", t.Provider, t.Model, t.Key, t.Provider))
 			}
@@ -106,8 +108,8 @@ func (c *call) route() ([]target, *APIError) {
 			ks = up.keyOrder(ks, now)
 		}
 		for _, k := range ks {
-			h := c.b.health.get(healthKey{up, k, t.Model})
-			if ok, until := h.available(now); !ok {
+			h := c.b.health.Get(k.Key, t.Model)
+			if ok, until := h.Available(now); !ok {
 				if soonest.IsZero() || until.Before(soonest) {
 					soonest = until
 				}
@@ -187,4 +189,103 @@ func (b *Bridge) Targets(model string) []Target {
 		return nil
 	}
 	return []Target{{Provider: up.name, Model: m}}
+}
+
+// BreakerPolicy configures circuit breaking per target (provider + key +
+// model), Envoy-style outlier ejection, and the retry budget. Zero fields
+// keep their defaults (DefaultBreakerPolicy()).
+type BreakerPolicy struct {
+	// Failures is the number of consecutive failures (connect errors,
+	// timeouts, 429, 5xx) that eject a target.
+	Failures int
+	// BaseEjection is how long the first ejection lasts; the n-th lasts
+	// n times as long, at most MaxEjection. After it one probe request
+	// half-opens the target: success closes it, failure ejects it again.
+	BaseEjection, MaxEjection time.Duration
+	// KeyCooldown is how long a provider key rests after a 429 without
+	// Retry-After (with one, as long as it asks, at most MaxEjection).
+	KeyCooldown time.Duration
+	// RetryBudget caps the requests that are on a second or later attempt
+	// (retries and failovers) at this fraction of the requests in flight,
+	// but always allows MinRetryConcurrency of them.
+	RetryBudget         float64
+	MinRetryConcurrency int
+}
+
+// DefaultBreakerPolicy returns the policy of a Bridge built without
+// WithBreaker: 5 failures, 30 s × ejections up to 5 min, 10 s key
+// cooldown, retry budget 20 % with a minimum of 3.
+func DefaultBreakerPolicy() BreakerPolicy {
+	return BreakerPolicy{Failures: 5, BaseEjection: 30 * time.Second, MaxEjection: 5 * time.Minute,
+		KeyCooldown: 10 * time.Second, RetryBudget: 0.2, MinRetryConcurrency: 3}
+}
+
+// WithBreaker sets the circuit-breaking policy; zero fields keep their
+// defaults.
+func WithBreaker(p BreakerPolicy) Option {
+	return func(c *config) error {
+		if p.Failures < 0 || p.BaseEjection < 0 || p.MaxEjection < 0 || p.KeyCooldown < 0 || p.RetryBudget < 0 || p.RetryBudget > 1 || p.MinRetryConcurrency < 0 {
+			return fmt.Errorf("WithBreaker: invalid policy %+v: durations and counts must not be negative, RetryBudget within [0, 1]", p)
+		}
+		d := &c.breaker
+		setPos(&d.Failures, p.Failures)
+		setPos(&d.BaseEjection, p.BaseEjection)
+		setPos(&d.MaxEjection, p.MaxEjection)
+		setPos(&d.KeyCooldown, p.KeyCooldown)
+		setPos(&d.RetryBudget, p.RetryBudget)
+		setPos(&d.MinRetryConcurrency, p.MinRetryConcurrency)
+		return nil
+	}
+}
+
+func setPos[T int | float64 | time.Duration](dst *T, v T) {
+	if v > 0 {
+		*dst = v
+	}
+}
+
+// Circuit states, as TargetHealth reports them.
+const (
+	StateClosed   = "closed"
+	StateOpen     = "open"
+	StateHalfOpen = "half-open"
+)
+
+// TargetHealth is the Bridge's view of one target (provider + key + model).
+type TargetHealth struct {
+	Provider string `json:"provider"`
+	Model    string `json:"model"`
+	// Key is the provider key's id ("key-" and 8 hex digits of its
+	// SHA-256), never the key; empty for providers whose key is unknown.
+	Key string `json:"key,omitempty"`
+	// State is StateClosed, StateOpen or StateHalfOpen.
+	State string `json:"state"`
+	// KeyState is "ok", "cooling" (429, until KeyCooldownUntil) or
+	// "refused" (401/403: taken out).
+	KeyState            string    `json:"key_state"`
+	KeyCooldownUntil    time.Time `json:"key_cooldown_until,omitzero"`
+	ConsecutiveFailures int       `json:"consecutive_failures"`
+	Ejections           int       `json:"ejections"`
+	EjectedUntil        time.Time `json:"ejected_until,omitzero"`
+	// LastError is the last failure's summary, provider keys redacted.
+	LastError   string        `json:"last_error,omitempty"`
+	LastErrorAt time.Time     `json:"last_error_at,omitzero"`
+	InFlight    int           `json:"in_flight"`
+	Requests1m  int           `json:"requests_1m"`
+	ErrorRate1m float64       `json:"error_rate_1m"`
+	Requests5m  int           `json:"requests_5m"`
+	ErrorRate5m float64       `json:"error_rate_5m"`
+	P50         time.Duration `json:"p50_ns"` // time to response headers
+}
+
+// Health lists every target the Bridge knows (those of the routes from
+// the start, others once used), sorted by provider, model and key. It is
+// safe for concurrent use and reads a moment's state.
+func (b *Bridge) Health() []TargetHealth {
+	list := b.health.Snapshot(b.clock.Now())
+	out := make([]TargetHealth, len(list))
+	for i, s := range list {
+		out[i] = TargetHealth(s)
+	}
+	return out
 }
