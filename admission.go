@@ -366,3 +366,15 @@ func stringBytes(v gjson.Result) int {
 	}
 	return 0
 }
+
+// WithAuthThrottle sets the throttle of failed authentications (see
+// AuthThrottle). Without this option a Bridge has its own with the
+// default settings; share one between Bridges that replace each other and
+// the other handlers that check keys. A nil throttle turns throttling off
+// (an application that limits sources in front of the Bridge).
+func WithAuthThrottle(t *AuthThrottle) Option {
+	return func(c *config) error {
+		c.throttle, c.throttleSet = t, true
+		return nil
+	}
+}

@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -313,4 +316,65 @@ func (b *Bridge) refuse(w http.ResponseWriter, r *http.Request, write func(http.
 		b.safely(req.ID, func() { o.End(rec) })
 	}
 	b.logRecord(&rec)
+}
+
+// WithCORS lets browser-based clients (chat apps running the OpenAI JS SDK
+// in a page or an Electron renderer) call the bridge from the given
+// origins ("https://chat.example.com", or "*" for any). Preflight requests
+// are answered without authentication, as browsers send none; every other
+// request still needs an access key. Do not allow "*" on a bridge without
+// access keys: any web page the user opens could then spend the provider
+// keys.
+func WithCORS(origins ...string) Option {
+	return func(c *config) error {
+		for _, o := range origins {
+			if o != "*" {
+				u, err := url.Parse(o)
+				if err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
+					return fmt.Errorf("WithCORS: origin %q must be \"*\" or scheme://host[:port]", o)
+				}
+			}
+			if c.cors == nil {
+				c.cors = map[string]bool{}
+			}
+			c.cors[o] = true
+		}
+		return nil
+	}
+}
+
+// WithHosts serves only requests whose Host header allow accepts; others
+// get 403 host_not_allowed in the client's format before their key is
+// looked at. A Bridge that anyone on the machine may use without a key
+// should take WithHosts(LoopbackHost): a page on another site whose name
+// its attacker re-points at 127.0.0.1 (DNS rebinding) then reaches
+// nothing, because its requests name the attacker's host. The server sets
+// it when ACCESS_API_KEYS is empty.
+func WithHosts(allow func(host string) bool) Option {
+	return func(c *config) error {
+		if allow == nil {
+			return errors.New("WithHosts: nil function")
+		}
+		c.hosts = allow
+		return nil
+	}
+}
+
+// LoopbackHost reports whether host, a Host header with or without a
+// port, names this machine in a way no DNS answer can change: "localhost"
+// (any case) or a loopback IP literal (127.0.0.0/8, [::1], ::ffff:127.x).
+// Subdomains of localhost ("app.localhost") are refused: browsers resolve
+// them to loopback, but other clients may ask DNS, which an attacker
+// answers. An empty host is refused too.
+func LoopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else if len(host) > 2 && host[0] == '[' && host[len(host)-1] == ']' {
+		host = host[1 : len(host)-1]
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Zone() == "" && ip.Unmap().IsLoopback()
 }

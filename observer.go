@@ -1,6 +1,7 @@
 package llmbridge
 
 import (
+	"errors"
 	"fmt"
 	"runtime/debug"
 )
@@ -127,3 +128,32 @@ type usageSink func(UsageRecord)
 
 // End calls s(rec).
 func (s usageSink) End(rec UsageRecord) { s(rec) }
+
+// WithUsageSink adds a function called with the usage record of every
+// request, exactly once, after the response is complete (also after
+// errors, refusals, cancels and timeouts) — except requests refused before
+// their caller was known (UsageRecord.Unauthenticated), which are not
+// usage: a client without a key must not be able to fill a store. It is an Observer of End only
+// (ObserverFunc): it runs on the request's goroutine and must hand the
+// record to a queue rather than do slow I/O.
+func WithUsageSink(sink func(UsageRecord)) Option {
+	return func(c *config) error {
+		if sink == nil {
+			return errors.New("WithUsageSink: nil sink")
+		}
+		c.observers = append(c.observers, usageSink(sink))
+		return nil
+	}
+}
+
+// WithObserver adds an Observer (see its contract). Observers are called in
+// the order added.
+func WithObserver(o Observer) Option {
+	return func(c *config) error {
+		if o == nil {
+			return errors.New("WithObserver: nil observer")
+		}
+		c.observers = append(c.observers, o)
+		return nil
+	}
+}

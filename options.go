@@ -7,9 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -317,35 +315,6 @@ func WithMaxIdleConnsPerHost(n int) Option {
 	}
 }
 
-// WithUsageSink adds a function called with the usage record of every
-// request, exactly once, after the response is complete (also after
-// errors, refusals, cancels and timeouts) — except requests refused before
-// their caller was known (UsageRecord.Unauthenticated), which are not
-// usage: a client without a key must not be able to fill a store. It is an Observer of End only
-// (ObserverFunc): it runs on the request's goroutine and must hand the
-// record to a queue rather than do slow I/O.
-func WithUsageSink(sink func(UsageRecord)) Option {
-	return func(c *config) error {
-		if sink == nil {
-			return errors.New("WithUsageSink: nil sink")
-		}
-		c.observers = append(c.observers, usageSink(sink))
-		return nil
-	}
-}
-
-// WithObserver adds an Observer (see its contract). Observers are called in
-// the order added.
-func WithObserver(o Observer) Option {
-	return func(c *config) error {
-		if o == nil {
-			return errors.New("WithObserver: nil observer")
-		}
-		c.observers = append(c.observers, o)
-		return nil
-	}
-}
-
 // WithAdmitter adds an Admitter (see its contract). Admitters run in the
 // order added, after the access-key check of WithAccessKeys.
 func WithAdmitter(a Admitter) Option {
@@ -384,31 +353,6 @@ func WithTokenCounter(t *TokenCounter) Option {
 	}
 }
 
-// WithCORS lets browser-based clients (chat apps running the OpenAI JS SDK
-// in a page or an Electron renderer) call the bridge from the given
-// origins ("https://chat.example.com", or "*" for any). Preflight requests
-// are answered without authentication, as browsers send none; every other
-// request still needs an access key. Do not allow "*" on a bridge without
-// access keys: any web page the user opens could then spend the provider
-// keys.
-func WithCORS(origins ...string) Option {
-	return func(c *config) error {
-		for _, o := range origins {
-			if o != "*" {
-				u, err := url.Parse(o)
-				if err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
-					return fmt.Errorf("WithCORS: origin %q must be \"*\" or scheme://host[:port]", o)
-				}
-			}
-			if c.cors == nil {
-				c.cors = map[string]bool{}
-			}
-			c.cors[o] = true
-		}
-		return nil
-	}
-}
-
 // WithMaxConcurrent bounds the model calls the handler serves at once
 // (streams included). Above n, a call is answered at once with 503
 // server_overloaded and Retry-After: 1 in the client's format, before its
@@ -422,52 +366,4 @@ func WithMaxConcurrent(n int) Option {
 		c.maxActive = int64(n)
 		return nil
 	}
-}
-
-// WithAuthThrottle sets the throttle of failed authentications (see
-// AuthThrottle). Without this option a Bridge has its own with the
-// default settings; share one between Bridges that replace each other and
-// the other handlers that check keys. A nil throttle turns throttling off
-// (an application that limits sources in front of the Bridge).
-func WithAuthThrottle(t *AuthThrottle) Option {
-	return func(c *config) error {
-		c.throttle, c.throttleSet = t, true
-		return nil
-	}
-}
-
-// WithHosts serves only requests whose Host header allow accepts; others
-// get 403 host_not_allowed in the client's format before their key is
-// looked at. A Bridge that anyone on the machine may use without a key
-// should take WithHosts(LoopbackHost): a page on another site whose name
-// its attacker re-points at 127.0.0.1 (DNS rebinding) then reaches
-// nothing, because its requests name the attacker's host. The server sets
-// it when ACCESS_API_KEYS is empty.
-func WithHosts(allow func(host string) bool) Option {
-	return func(c *config) error {
-		if allow == nil {
-			return errors.New("WithHosts: nil function")
-		}
-		c.hosts = allow
-		return nil
-	}
-}
-
-// LoopbackHost reports whether host, a Host header with or without a
-// port, names this machine in a way no DNS answer can change: "localhost"
-// (any case) or a loopback IP literal (127.0.0.0/8, [::1], ::ffff:127.x).
-// Subdomains of localhost ("app.localhost") are refused: browsers resolve
-// them to loopback, but other clients may ask DNS, which an attacker
-// answers. An empty host is refused too.
-func LoopbackHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	} else if len(host) > 2 && host[0] == '[' && host[len(host)-1] == ']' {
-		host = host[1 : len(host)-1]
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Zone() == "" && ip.Unmap().IsLoopback()
 }
