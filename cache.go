@@ -1,19 +1,13 @@
 package llmbridge
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unique"
 	"unsafe"
@@ -198,10 +192,6 @@ func (rc *responseCache) covers(model string) bool {
 	return false
 }
 
-// uncachedFormat is implemented by client formats whose answers are not
-// completions (count_tokens): the cache stage leaves them alone.
-type uncachedFormat interface{ uncached() }
-
 // cacheControl is what the cache honours of a request's Cache-Control.
 type cacheControl struct {
 	noCache, noStore bool
@@ -248,37 +238,33 @@ func (c *call) cached(out *output) bool {
 	}
 	if cc.noStore || !rc.covers(c.env.model) || !c.deterministic(rc.p.Nondeterministic) {
 		c.rec.Cache = CacheBypass
-		(*out).header(xCacheBypass)
+		(*out).header(http.Header{"X-Cache": {"BYPASS"}})
 		return false
 	}
 	key, ok := c.cacheKey(rc.p.Shared)
 	if !ok {
 		return false
 	}
-	if cc.noCache {
-		c.rec.Cache = CacheBypass
-	} else if e, age, ok := c.lookup(rc, key, cc.maxAge); ok {
-		c.rec.Cache = CacheHit
-		(*out).header(http.Header{"X-Cache": {"HIT"}, "Age": {strconv.FormatInt(int64(age/time.Second), 10)}})
-		c.replay(*out, e)
-		return true
-	} else {
+	c.rec.Cache = CacheBypass
+	if !cc.noCache {
+		if e, age, ok := c.lookup(rc, key, cc.maxAge); ok {
+			c.rec.Cache = CacheHit
+			(*out).header(http.Header{"X-Cache": {"HIT"}, "Age": {strconv.FormatInt(int64(age/time.Second), 10)}})
+			c.replay(*out, e)
+			return true
+		}
 		c.rec.Cache = CacheMiss
 	}
+	// A header of its own for every response: nothing shared that a later
+	// writer could change.
+	v := "BYPASS"
 	if c.rec.Cache == CacheMiss {
-		(*out).header(xCacheMiss)
-	} else {
-		(*out).header(xCacheBypass)
+		v = "MISS"
 	}
+	(*out).header(http.Header{"X-Cache": {v}})
 	*out = &cacheRecorder{output: *out, rc: rc, key: key}
 	return false
 }
-
-// The X-Cache headers of misses and bypasses, shared (read-only).
-var (
-	xCacheMiss   = http.Header{"X-Cache": {"MISS"}}
-	xCacheBypass = http.Header{"X-Cache": {"BYPASS"}}
-)
 
 // deterministic reports whether the request's answer may be cached by
 // its sampling: n at most 1, and temperature 0 unless nondeterministic
@@ -309,25 +295,8 @@ func (c *call) deterministic(nondeterministic bool) bool {
 	return n <= 1 && (nondeterministic || hasTemp && temp <= 0)
 }
 
-// cacheKeyHeaders are the client request headers that reach the upstream
-// (AnthropicWire forwards them on the Messages pass-through; no other
-// client header goes upstream) and change its answer: the key includes
-// their values, in every scope and every format (a chat client that sends
-// them only misses more). A header a format or provider starts forwarding
-// belongs here too (TestCacheKeyCoversForwardedHeaders checks the
-// built-in ones).
-var cacheKeyHeaders = [...]string{"Anthropic-Version", "Anthropic-Beta"}
-
-// cacheKeyVersion starts every hashed key; a change of what is hashed or
-// how bumps it, so no old entry is served under a new meaning (v2: the
-// forwarded headers, lone surrogates, length-prefixed fields).
-const cacheKeyVersion = "llmbridge-cache-v2\x00"
-
-// cacheKey builds the request's key: the hash of the format, the model,
-// the scope, the forwarded headers (cacheKeyHeaders) and the canonical
-// request. Every field but the last is length-prefixed and the last runs
-// to the end, so no two different sets of fields hash the same bytes
-// (a model name may hold any character, NUL included).
+// cacheKey builds the request's key: codec.Hash of the format, the
+// model, the scope, the forwarded headers and the canonical request.
 func (c *call) cacheKey(shared bool) (CacheKey, bool) {
 	body := c.body
 	if body == nil {
@@ -344,38 +313,9 @@ func (c *call) cacheKey(shared bool) (CacheKey, bool) {
 	if !shared {
 		k.Scope = c.rec.KeyID
 	}
-	bp := keyBufs.Get().(*[]byte)
-	buf := append((*bp)[:0], cacheKeyVersion...)
-	buf = appendKeyField(buf, c.f.name())
-	buf = appendKeyField(buf, k.Model)
-	buf = appendKeyField(buf, k.Scope)
-	for _, name := range cacheKeyHeaders {
-		// Every value, in order: the provider forwards each line. (A nil
-		// Header, in-process, has none.)
-		vs := c.req.Header.Values(name)
-		buf = binary.AppendUvarint(buf, uint64(len(vs)))
-		for _, v := range vs {
-			buf = appendKeyField(buf, v)
-		}
-	}
-	buf = codec.AppendCanonical(buf, body)
-	sum := sha256.Sum256(buf)
-	k.Hash = hex.EncodeToString(sum[:])
-	if cap(buf) <= 64<<10 {
-		*bp = buf
-		keyBufs.Put(bp)
-	}
+	k.Hash = codec.Hash(c.f.name(), k.Model, k.Scope, c.req.Header, body)
 	return k, true
 }
-
-// appendKeyField appends s to a key's bytes, preceded by its length.
-func appendKeyField(dst []byte, s string) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(s)))
-	return append(dst, s...)
-}
-
-// keyBufs holds the buffers cacheKey writes canonical requests into.
-var keyBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // lookup gets and decodes the answer under key, if it is there and no
 // older than maxAge (when >= 0). Any failure is a miss.
@@ -419,31 +359,12 @@ func (c *call) replay(out output, e *codec.Entry) {
 	}
 	c.observeStart()
 	defer func() { c.usage, c.rawUsage, c.text, c.textMore = nil, nil, nil, 0 }()
-	if e.Format != "" {
-		c.replayNative(out, e)
-		return
+	if out.replay(c, e) {
+		return // the client's format replayed its own wire
 	}
-	if o, ok := out.(*httpOutput); ok {
-		if _, chat := c.f.(chatFormat); chat {
-			// The canonical wire is the chat client's own: stored chunks
-			// (or a stored body split into chunks) are written as they are
-			// under the relay's usage rules (replayChunks), a stored body
-			// goes through the pass-through relay; no decoding.
-			switch {
-			case c.env.stream:
-				chunks, err := e.RawChunks()
-				if err != nil {
-					o.fail(c, c.ownError("cache", err))
-					return
-				}
-				o.openStream(c)
-				endStream(c, o.sw, replayChunks(o.sw, chunks, c.env.includeUsage))
-				return
-			case e.Response != nil:
-				o.native(c, &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(e.Response))})
-				return
-			}
-		}
+	if e.Format != "" {
+		out.fail(c, c.ownError("cache", fmt.Errorf("a %s entry replayed to %s", e.Format, c.f.name())))
+		return
 	}
 	if _, ok := c.f.(callDecoder); ok {
 		c.request() // the format's encoders need its per-call state (Responses echoes the request)
@@ -475,83 +396,4 @@ func (c *call) replay(out output, e *codec.Entry) {
 		}
 	}
 	enc.end(err)
-}
-
-// replayNative answers from a native entry (codec.Entry.Format): its bytes
-// go through the format's own pass-through relay, which notes the usage
-// they carry; the record keeps it in Saved.
-func (c *call) replayNative(out output, e *codec.Entry) {
-	o, isHTTP := out.(*httpOutput)
-	nf, ok := c.f.(nativeCachedFormat)
-	if !isHTTP || !ok || nf.name() != e.Format {
-		out.fail(c, c.ownError("cache", fmt.Errorf("a %s entry replayed to %s", e.Format, c.f.name())))
-		return
-	}
-	body := e.Native
-	switch {
-	case c.env.stream:
-		n := 0
-		for _, ev := range e.Events {
-			n += len(ev.Name) + len(ev.Data) + 16
-		}
-		body = make([]byte, 0, n)
-		for _, ev := range e.Events {
-			if ev.Name != "" {
-				body = append(body, "event: "...)
-				body = append(body, ev.Name...)
-				body = append(body, '\n')
-			}
-			body = append(body, "data: "...)
-			body = append(body, ev.Data...)
-			body = append(body, "\n\n"...)
-		}
-	case body == nil:
-		body, _, _ = nf.nativeEnd(e.Events[len(e.Events)-1].Data, true)
-	}
-	o.native(c, &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body))})
-	if u := c.usage; u != nil {
-		c.rec.Saved = TokenCounts{Prompt: u.PromptTokens, Completion: u.CompletionTokens, Total: u.TotalTokens,
-			Cached: u.CachedTokens(), Reasoning: u.ReasoningTokens(), CacheWrite: u.CacheWriteTokens()}
-	}
-}
-
-// store encodes and stores e under key when it is a clean answer of
-// acceptable size. It runs after the answer went to the client.
-func (c *call) store(rc *responseCache, key CacheKey, e *codec.Entry) {
-	if !c.storable() || !e.Clean() {
-		return
-	}
-	c.stamp(e)
-	v, err := e.Encode()
-	if err != nil {
-		return
-	}
-	c.storeValue(rc, key, v)
-}
-
-// storable reports whether the call ended cleanly, as far as the call
-// knows: no error, and a 200 (or no status yet).
-func (c *call) storable() bool {
-	return c.rec.Error == "" && (c.rec.Status == 0 || c.rec.Status == http.StatusOK)
-}
-
-// stamp sets when and by whom e was made.
-func (c *call) stamp(e *codec.Entry) {
-	e.Stored = c.b.clock.Now().UnixMilli()
-	if t := c.target; t.up != nil {
-		e.Provider, e.UpstreamModel = t.up.name, t.model
-	}
-}
-
-// storeValue stores an encoded entry unless it is larger than the policy
-// allows.
-func (c *call) storeValue(rc *responseCache, key CacheKey, v []byte) {
-	if len(v) > rc.p.MaxValueBytes {
-		return
-	}
-	ctx, cancel := rc.budget(c.parent)
-	defer cancel()
-	if err := rc.c.Set(ctx, key, v, rc.p.TTL); err != nil {
-		c.b.log.Debug("cache set failed: not stored", "request_id", c.rec.RequestID, "error", err)
-	}
 }

@@ -44,8 +44,24 @@ func (r *cacheRecorder) stream(c *call, resp *http.Response) streamEncoder {
 	return &recordingStream{streamEncoder: r.output.stream(c, resp), r: r, c: c, room: r.rc.p.MaxValueBytes}
 }
 
+// uncachedFormat: formats whose answers are no completions (count_tokens).
+type uncachedFormat interface{ uncached() }
+
+// tappedFormat is implemented by client formats whose pass-through relay
+// feeds c.tap as it writes, so a miss is recorded in the canonical wire
+// without a copy of the body (chat).
+type tappedFormat interface{ tapped() }
+
+// cacheReplayer is implemented by client formats that answer a cache hit
+// from the stored wire as it is, through the HTTP output: replayEntry
+// reports false when e is not a wire it replays, and the call then decodes
+// the entry and encodes it as any answer.
+type cacheReplayer interface {
+	replayEntry(c *call, o *httpOutput, e *codec.Entry) bool
+}
+
 func (r *cacheRecorder) native(c *call, resp *http.Response) {
-	if _, chat := c.f.(chatFormat); chat {
+	if _, ok := c.f.(tappedFormat); ok {
 		t := &cacheTap{room: r.rc.p.MaxValueBytes}
 		c.tap = t
 		r.output.native(c, resp)
@@ -308,4 +324,77 @@ func (b *captureBody) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// replayNative answers from a native entry of nf (codec.Entry.Format): its
+// bytes go through the format's own pass-through relay, which notes the
+// usage they carry; the record keeps it in Saved.
+func replayNative(c *call, o *httpOutput, nf nativeCachedFormat, e *codec.Entry) {
+	body := e.Native
+	switch {
+	case c.env.stream:
+		n := 0
+		for _, ev := range e.Events {
+			n += len(ev.Name) + len(ev.Data) + 16
+		}
+		body = make([]byte, 0, n)
+		for _, ev := range e.Events {
+			if ev.Name != "" {
+				body = append(body, "event: "...)
+				body = append(body, ev.Name...)
+				body = append(body, '\n')
+			}
+			body = append(body, "data: "...)
+			body = append(body, ev.Data...)
+			body = append(body, "\n\n"...)
+		}
+	case body == nil:
+		body, _, _ = nf.nativeEnd(e.Events[len(e.Events)-1].Data, true)
+	}
+	o.native(c, &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body))})
+	if u := c.usage; u != nil {
+		c.rec.Saved = TokenCounts{Prompt: u.PromptTokens, Completion: u.CompletionTokens, Total: u.TotalTokens,
+			Cached: u.CachedTokens(), Reasoning: u.ReasoningTokens(), CacheWrite: u.CacheWriteTokens()}
+	}
+}
+
+// store encodes and stores e under key when it is a clean answer of
+// acceptable size. It runs after the answer went to the client.
+func (c *call) store(rc *responseCache, key CacheKey, e *codec.Entry) {
+	if !c.storable() || !e.Clean() {
+		return
+	}
+	c.stamp(e)
+	v, err := e.Encode()
+	if err != nil {
+		return
+	}
+	c.storeValue(rc, key, v)
+}
+
+// storable reports whether the call ended cleanly, as far as the call
+// knows: no error, and a 200 (or no status yet).
+func (c *call) storable() bool {
+	return c.rec.Error == "" && (c.rec.Status == 0 || c.rec.Status == http.StatusOK)
+}
+
+// stamp sets when and by whom e was made.
+func (c *call) stamp(e *codec.Entry) {
+	e.Stored = c.b.clock.Now().UnixMilli()
+	if t := c.target; t.up != nil {
+		e.Provider, e.UpstreamModel = t.up.name, t.model
+	}
+}
+
+// storeValue stores an encoded entry unless it is larger than the policy
+// allows.
+func (c *call) storeValue(rc *responseCache, key CacheKey, v []byte) {
+	if len(v) > rc.p.MaxValueBytes {
+		return
+	}
+	ctx, cancel := rc.budget(c.parent)
+	defer cancel()
+	if err := rc.c.Set(ctx, key, v, rc.p.TTL); err != nil {
+		c.b.log.Debug("cache set failed: not stored", "request_id", c.rec.RequestID, "error", err)
+	}
 }

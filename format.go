@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/llmbridge/llmbridge/internal/cache/codec"
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/tidwall/gjson"
 )
@@ -118,6 +119,10 @@ type output interface {
 	stream(c *call, resp *http.Response) streamEncoder
 	// native relays the bytes of a target that speaks the client's format.
 	native(c *call, resp *http.Response)
+	// replay answers a cache hit from the stored wire when the client's
+	// format can (cacheReplayer) and reports true; false leaves the hit to
+	// be decoded and encoded as any answer.
+	replay(c *call, e *codec.Entry) bool
 }
 
 // streamEncoder consumes a canonical stream: chunk for every chunk, then
@@ -196,6 +201,11 @@ func (o *httpOutput) native(c *call, resp *http.Response) {
 		resp.Body = &flushingBody{ReadCloser: resp.Body, sw: o.sw}
 	}
 	o.f.relayNative(c, o, resp)
+}
+
+func (o *httpOutput) replay(c *call, e *codec.Entry) bool {
+	r, ok := o.f.(cacheReplayer)
+	return ok && r.replayEntry(c, o, e)
 }
 
 // openStream starts the client's stream: the status and headers go out
@@ -313,6 +323,10 @@ type callerOutput struct {
 func (o *callerOutput) header(http.Header) {}
 
 func (o *callerOutput) reset() {}
+
+// replay leaves every hit to be decoded: an in-process caller gets typed
+// values, not wire bytes.
+func (o *callerOutput) replay(*call, *codec.Entry) bool { return false }
 
 func (o *callerOutput) fail(_ *call, e *APIError) {
 	if o.yield != nil {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"unsafe"
 
+	"github.com/llmbridge/llmbridge/internal/cache/codec"
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/llmbridge/llmbridge/internal/sse"
 	"github.com/tidwall/gjson"
@@ -381,3 +382,32 @@ func splitUsage(ch *ChatChunk, includeUsage bool) []*ChatChunk {
 	finish.Usage = nil
 	return []*ChatChunk{&finish, u}
 }
+
+// replayEntry makes the chat format a cacheReplayer: the canonical wire is
+// the chat client's own, so stored chunks (or a stored body split into
+// chunks) are written as they are under the relay's usage rules
+// (replayChunks) and a stored body goes through the pass-through relay;
+// nothing is decoded. Native entries of other formats are not its.
+func (chatFormat) replayEntry(c *call, o *httpOutput, e *codec.Entry) bool {
+	switch {
+	case e.Format != "":
+		return false
+	case c.env.stream:
+		chunks, err := e.RawChunks()
+		if err != nil {
+			o.fail(c, c.ownError("cache", err))
+			return true
+		}
+		o.openStream(c)
+		endStream(c, o.sw, replayChunks(o.sw, chunks, c.env.includeUsage))
+		return true
+	case e.Response != nil:
+		o.native(c, &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(e.Response))})
+		return true
+	}
+	return false
+}
+
+// tapped makes the chat format a tappedFormat: relayRaw and relayNative
+// feed c.tap as they write.
+func (chatFormat) tapped() {}

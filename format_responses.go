@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/llmbridge/llmbridge/internal/cache/codec"
 	"github.com/llmbridge/llmbridge/internal/openai"
 	openaiprov "github.com/llmbridge/llmbridge/internal/provider/openai"
 	"github.com/llmbridge/llmbridge/internal/responses"
@@ -394,3 +395,13 @@ func (responsesFormat) errorEvent(e *APIError) (string, []byte) {
 }
 
 func (responsesFormat) keepAlive() (string, []byte, bool) { return "", nil, false }
+
+// replayEntry makes the Responses format a cacheReplayer of the answers
+// it keeps in its own wire (replayNative).
+func (r responsesFormat) replayEntry(c *call, o *httpOutput, e *codec.Entry) bool {
+	if e.Format != r.name() {
+		return false
+	}
+	replayNative(c, o, r, e)
+	return true
+}

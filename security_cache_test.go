@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llmbridge/llmbridge/internal/cache/codec"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
 )
 
@@ -88,7 +89,7 @@ func TestCacheKeyIncludesForwardedHeaders(t *testing.T) {
 
 // TestCacheKeyCoversForwardedHeaders: every client header that any client
 // format's pass-through sends to any built-in provider is in
-// cacheKeyHeaders, so none can change an answer without changing its key.
+// codec.KeyHeaders, so none can change an answer without changing its key.
 func TestCacheKeyCoversForwardedHeaders(t *testing.T) {
 	names := []string{
 		"Anthropic-Version", "Anthropic-Beta", "Anthropic-Dangerous-Direct-Browser-Access",
@@ -139,7 +140,7 @@ func TestCacheKeyCoversForwardedHeaders(t *testing.T) {
 }
 
 func isCacheKeyHeader(name string) bool {
-	for _, n := range cacheKeyHeaders {
+	for _, n := range codec.KeyHeaders {
 		if http.CanonicalHeaderKey(name) == n {
 			return true
 		}
