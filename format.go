@@ -108,6 +108,9 @@ type output interface {
 	// reset forgets a stream opened for an answer that failed before
 	// anything was written (a failover follows).
 	reset()
+	// held returns the failure the output did not write because another
+	// target may answer (call.mayFailOver); run decides (relay returns it).
+	held() *APIError
 	// fail reports e: an error response when nothing was sent yet, an
 	// error event (or the caller's error) after.
 	fail(c *call, e *APIError)
@@ -144,6 +147,15 @@ func (o *httpOutput) reset() {
 		o.sw.close()
 		o.sw = nil
 	}
+}
+
+func (o *httpOutput) held() *APIError {
+	if o.sw == nil {
+		return nil
+	}
+	o.sw.mu.Lock()
+	defer o.sw.mu.Unlock()
+	return o.sw.held
 }
 
 func (o *httpOutput) header(h http.Header) {
@@ -243,7 +255,9 @@ func endStream(c *call, sw *streamWriter, err error) {
 		if committed {
 			c.rec.Status = http.StatusOK
 		}
-		sw.fail(c, e)
+		if sw.fail(c, e) {
+			return // held: run fails over and books the failure (failOver)
+		}
 		if c.target.h != nil && e.StatusCode() >= 500 {
 			c.streamFailed(e.Message)
 		}
@@ -285,14 +299,23 @@ func jsonObject(body []byte) (gjson.Result, *APIError) {
 // any byte reached the client: the next target answers (failOver).
 var errFailedOver = errors.New("failed over to the next target")
 
-// failOverEvent is failOver for an upstream error event that arrives
-// before anything was sent to the client.
+// failOverEvent reports, for an upstream error event that arrives before
+// anything was sent to the client, whether another target may answer
+// instead; if so the relay ends with errFailedOver and the stream holds
+// the failure for run (mayFailOver).
 func (c *call) failOverEvent(sw *streamWriter) bool {
 	if sw.committed() {
 		return false
 	}
-	return c.failOver(&APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "upstream_error",
-		Message: "upstream " + c.target.up.name + " sent an error event before any content"})
+	e := &APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "upstream_error",
+		Message: "upstream " + c.target.up.name + " sent an error event before any content"}
+	if !c.mayFailOver(e) {
+		return false
+	}
+	sw.mu.Lock()
+	sw.held = e
+	sw.mu.Unlock()
+	return true
 }
 
 // relayBody relays a native non-streamed answer unchanged: the body is
@@ -315,14 +338,17 @@ var errStopped = errors.New("the caller stopped reading the stream")
 // callerOutput answers an in-process caller: the response and error of
 // ChatCompletion, or the pairs yielded by ChatCompletionStream.
 type callerOutput struct {
-	resp  *ChatResponse
-	err   error
-	yield func(*ChatChunk, error) bool // set for streams
+	resp   *ChatResponse
+	err    error
+	yield  func(*ChatChunk, error) bool // set for streams
+	failed *APIError                    // held for run: another target may answer (callerStream.end)
 }
 
 func (o *callerOutput) header(http.Header) {}
 
-func (o *callerOutput) reset() {}
+func (o *callerOutput) reset() { o.failed = nil }
+
+func (o *callerOutput) held() *APIError { return o.failed }
 
 // replay leaves every hit to be decoded: an in-process caller gets typed
 // values, not wire bytes.
@@ -342,7 +368,7 @@ func (o *callerOutput) response(c *call, r *ChatResponse) {
 }
 
 func (o *callerOutput) stream(c *call, _ *http.Response) streamEncoder {
-	return &callerStream{c: c, yield: o.yield}
+	return &callerStream{c: c, o: o, yield: o.yield}
 }
 
 // native cannot happen in-process (there are no client bytes to pass
@@ -355,6 +381,7 @@ func (o *callerOutput) native(c *call, resp *http.Response) {
 // callerStream yields canonical chunks with the usage rules of splitUsage.
 type callerStream struct {
 	c     *call
+	o     *callerOutput
 	yield func(*ChatChunk, error) bool
 }
 
@@ -374,7 +401,9 @@ func (s *callerStream) end(err error) {
 	case errors.Is(err, errStopped):
 		s.c.note(&APIError{Status: StatusClientClosedRequest, Message: errStopped.Error()})
 	default:
-		if e := s.c.fail(err); !s.c.failOver(e) {
+		if e := s.c.fail(err); s.c.mayFailOver(e) {
+			s.o.failed = e // nothing was yielded: run has the next target answer
+		} else {
 			s.yield(nil, e)
 		}
 	}

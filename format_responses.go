@@ -203,8 +203,10 @@ func (st *relayState) failed(e *APIError) responses.Event {
 // event, noting usage (or, without usage, the generated text) in c. It
 // ends after response.completed or response.incomplete; an upstream
 // response.failed or error event is relayed (the provider key redacted
-// from it) and ends it with errReported; a stream that stops before any
-// of these ends with ErrTruncated.
+// from it) and ends it with errReported — unless nothing reached the
+// client yet and another target may answer (errFailedOver, as the chat and
+// Messages relays do); a stream that stops before any of these ends with
+// ErrTruncated.
 func relayResponses(sw *streamWriter, body io.Reader, c *call, st *relayState) error {
 	r := sse.NewReader(body)
 	st.seq = -1
@@ -237,6 +239,9 @@ func relayResponses(sw *streamWriter, body io.Reader, c *call, st *relayState) e
 			}
 		}
 		failed := typ == "response.failed" || typ == "error" || ev.Name == "error"
+		if failed && c.failOverEvent(sw) {
+			return errFailedOver // the same rule as the chat and Messages relays
+		}
 		data := ev.Data
 		if failed {
 			data = redactKey(c, data) // the key an upstream echoes goes no further

@@ -45,7 +45,6 @@ type input struct {
 type attempts struct {
 	target  target    // the target that answered
 	rest    []target  // the targets after it, for a failover before commit
-	failed  *APIError // set when the answer failed before any byte reached the client and the next target is to be tried
 	native  bool      // the target speaks the client's format: bytes pass through
 	sent    int       // upstream attempts made
 	retryOn failKind  // the route's RetryOn; 0: RetryPolicy.CheckRetry decides
@@ -105,38 +104,41 @@ func (c *call) run(out output) {
 		}
 		out.header(http.Header{"X-Llmbridge-Target": {c.target.name()}})
 		c.watchIdle(resp)
-		c.relay(out, resp) // to the client, in its format
-		if c.failed == nil {
+		failed := c.relay(out, resp) // to the client, in its format
+		if failed == nil {
 			return
 		}
-		// The answer failed before any byte reached the client: the next
-		// target answers instead (failOver).
-		resp, err = c.resend(out)
+		// The answer failed before any byte reached the client and another
+		// target may answer: the one decision to fail over, taken here.
+		c.failOver(failed)
+		resp, err = c.resend(out, failed)
 	}
 }
 
-// failOver decides, when an answer that began 2xx fails before any byte
-// reached the client, whether the router's next target answers instead:
-// only for upstream failures (5xx, 429, a cut or an error event), while
-// the client waits and the call has time, and only if a target is left.
-// It books the failure against the target that failed and reports true;
-// the output then writes nothing and run tries the next target.
-func (c *call) failOver(e *APIError) bool {
-	if len(c.rest) == 0 || !c.first.IsZero() || c.ctx.Err() != nil || c.target.h == nil ||
-		!(e.StatusCode() >= 500 || e.Status == http.StatusTooManyRequests) {
-		return false
-	}
+// mayFailOver reports whether, when an answer that began 2xx fails before
+// any byte reached the client, the router's next target may answer
+// instead: only for upstream failures (5xx, 429, a cut or an error
+// event), while the client waits and the call has time, and only if a
+// target is left. It decides nothing: a relay or output that may fail
+// over writes nothing and holds e, and run fails over (failOver).
+func (c *call) mayFailOver(e *APIError) bool {
+	return len(c.rest) > 0 && c.first.IsZero() && c.ctx.Err() == nil && c.target.h != nil &&
+		(e.StatusCode() >= 500 || e.Status == http.StatusTooManyRequests)
+}
+
+// failOver books the failure e against the target that failed, before
+// run tries the next one.
+func (c *call) failOver(e *APIError) {
 	c.target.h.Failure(c.b.clock.Now(), e.Message, true)
 	c.target.h.Release() // send counted it for the answer that failed
-	c.target, c.failed = target{}, e
-	return true
+	c.target = target{}
 }
 
 // resend sends to the targets left after a failover and forgets what the
 // failed answer left in the call.
-func (c *call) resend(out output) (*http.Response, error) {
-	failed, rest := c.failed, c.rest
-	c.failed, c.rest = nil, nil
+func (c *call) resend(out output, failed *APIError) (*http.Response, error) {
+	rest := c.rest
+	c.rest = nil
 	c.native, c.accepted, c.usage, c.rawUsage, c.text, c.textMore = false, false, nil, c.rawUsage[:0], c.text[:0], 0
 	c.rec.Error, c.rec.ErrorCode, c.rec.Status = "", "", 0
 	out.reset()
@@ -216,8 +218,10 @@ func (c *call) watchIdle(resp *http.Response) {
 
 // relay hands the upstream's 2xx response to the output: unchanged bytes
 // when the target speaks the client's format, otherwise the provider's
-// decoded response or chunks, encoded by the output.
-func (c *call) relay(out output, resp *http.Response) {
+// decoded response or chunks, encoded by the output. It returns the
+// failure the output held, unwritten, because another target may answer
+// (mayFailOver); nil when the answer went out, or its failure did.
+func (c *call) relay(out output, resp *http.Response) *APIError {
 	p := c.target.prov()
 	switch {
 	case c.native:
@@ -240,7 +244,7 @@ func (c *call) relay(out output, resp *http.Response) {
 		r, err := p.DecodeResponse(resp)
 		if err != nil {
 			out.fail(c, c.fail(err))
-			return
+			return nil
 		}
 		c.usage = r.Usage
 		if r.Usage == nil {
@@ -251,6 +255,7 @@ func (c *call) relay(out output, resp *http.Response) {
 		}
 		out.response(c, r)
 	}
+	return out.held()
 }
 
 // fail converts err to the APIError to report, preferring the reason the

@@ -352,3 +352,25 @@ func TestBrokenStreamsEjectTheTarget(t *testing.T) {
 	}
 	t.Fatal("no health entry for openai/gpt-4o")
 }
+
+// The Responses pass-through relay follows the same failover rule as the
+// chat and Messages relays: an upstream error event before anything
+// reached the client is answered by the next target.
+func TestResponsesFailoverOnAnErrorEventFirst(t *testing.T) {
+	recs := &records{}
+	router := llmbridge.RouterFunc(func(_ context.Context, r *llmbridge.Request) ([]llmbridge.Target, error) {
+		return []llmbridge.Target{{Provider: "openai", Model: "gpt-4o"}, {Provider: "deepseek", Model: "deepseek-chat"}}, nil
+	})
+	e := newEnv(t, llmbridge.WithRouter(router), llmbridge.WithUsageSink(recs.sink))
+	e.openai.Enqueue(testupstream.Reply{FailFirst: "error"})
+	resp, body := e.post(t, "/v1/responses", `{"model":"smart","input":"hi","stream":true}`)
+	if resp.StatusCode != 200 || !strings.Contains(body, "response.completed") || strings.Contains(body, "server_error") {
+		t.Fatalf("%d\n%s", resp.StatusCode, body)
+	}
+	if r := recs.wait(t, 1)[0]; r.Provider != "deepseek" || r.Retries != 1 || r.Error != "" {
+		t.Errorf("record %+v", r)
+	}
+	if len(e.openai.Requests()) != 1 || len(e.deepseek.Requests()) != 1 {
+		t.Errorf("upstream requests: openai %d, deepseek %d", len(e.openai.Requests()), len(e.deepseek.Requests()))
+	}
+}

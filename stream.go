@@ -66,6 +66,7 @@ type streamWriter struct {
 	closed  bool
 	pending bool      // events written but not flushed
 	sent    bool      // an event went out
+	held    *APIError // a failure not written because another target may answer (fail)
 	last    time.Time // last write, for the keep-alive timer
 }
 
@@ -209,22 +210,25 @@ func (b *flushingBody) Read(p []byte) (int, error) {
 
 // fail ends the stream with e: as a plain error response in the client's
 // format when nothing was sent yet, otherwise as one error event (and, for
-// chat, no [DONE]).
-func (s *streamWriter) fail(c *call, e *APIError) {
+// chat, no [DONE]). When nothing was sent and another target may answer
+// it writes nothing, holds e for run and reports true.
+func (s *streamWriter) fail(c *call, e *APIError) (held bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.started && c.failOver(e) {
-		return // nothing was written: the next target answers
+	if !s.started && c.mayFailOver(e) {
+		s.held = e // nothing was written: run has the next target answer
+		return true
 	}
 	if !s.started {
 		s.started = true
 		s.f.writeError(s.w, e)
-		return
+		return false
 	}
 	name, data := s.f.errorEvent(e)
 	if sse.WriteEvent(s.w, name, data) == nil {
 		_ = s.flushLocked()
 	}
+	return false
 }
 
 // close stops the keep-alive timer; nothing is written after it returns.

@@ -179,6 +179,11 @@ func (s *Server) streamResponses(w http.ResponseWriter, ctx context.Context, rs 
 	w.WriteHeader(200)
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
+	if rep.FailFirst == "error" { // an error event before anything else
+		fmt.Fprint(w, "event: error\ndata: {\"type\":\"error\",\"code\":\"server_error\",\"message\":\"The server had an error.\",\"param\":null,\"sequence_number\":0}\n\n")
+		_ = rc.Flush()
+		return
+	}
 	evs := rs.events()
 	if rep.ErrorEvent {
 		failed := strings.Replace(rs.response("failed", false), `"error":null`, `"error":{"code":"server_error","message":"The server had an error while processing your request."}`, 1)

@@ -62,8 +62,8 @@ type Reply struct {
 	CutAfter   int           // > 0: after this many events drop the connection without [DONE]
 	ErrorEvent bool          // end the stream with an in-stream {"error":…} event
 	// FailFirst fails a 200 stream before its first event: "error" sends
-	// the in-stream error event first, "cut" drops the connection (OpenAI
-	// flavors).
+	// the in-stream error event first (also on the Responses stream), "cut"
+	// drops the connection (OpenAI flavors).
 	FailFirst string
 	// StallHeaders (OpenAI chat path) sends no headers until the client
 	// goes away.
