@@ -43,13 +43,13 @@ type input struct {
 // attempts is the provider stage's state: where the answer came from and
 // what is left to try.
 type attempts struct {
-	target  target    // the target that answered
-	rest    []target  // the targets after it, for a failover before commit
-	native  bool      // the target speaks the client's format: bytes pass through
-	sent    int       // upstream attempts made
-	retryOn failKind  // the route's RetryOn; 0: RetryPolicy.CheckRetry decides
-	inSend  bool      // counted among the active requests (retry.go, release)
-	retried bool      // holds a place in the retry budget
+	target  target   // the target that answered
+	rest    []target // the targets after it, for a failover before commit
+	native  bool     // the target speaks the client's format: bytes pass through
+	sent    int      // upstream attempts made
+	retryOn failKind // the route's RetryOn; 0: RetryPolicy.CheckRetry decides
+	inSend  bool     // counted among the active requests (retry.go, release)
+	retried bool     // holds a place in the retry budget
 }
 
 // meter is what a call measures of its answer: the record it ends with
