@@ -3,16 +3,15 @@ package llmbridge
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/llmbridge/llmbridge/internal/authguard"
+	"github.com/llmbridge/llmbridge/internal/secret"
 	"github.com/tidwall/gjson"
 )
 
@@ -108,22 +107,14 @@ func (a *accessKeys) Admit(_ context.Context, r *Request) (Ticket, error) {
 	return nil, nil
 }
 
-// match returns the fingerprint of the access key equal to key.
+// match returns the fingerprint of the access key equal to key: every
+// key is compared, in constant time (secret.Set.Index).
 func (a *accessKeys) match(key string) (string, bool) {
-	if key == "" {
+	i := secret.Set(a.sums).Index(key)
+	if i < 0 {
 		return "", false
 	}
-	sum := sha256.Sum256([]byte(key))
-	found := -1
-	for i := range a.sums {
-		if subtle.ConstantTimeCompare(sum[:], a.sums[i][:]) == 1 {
-			found = i // no early exit: every key is compared
-		}
-	}
-	if found < 0 {
-		return "", false
-	}
-	return a.ids[found], true
+	return a.ids[i], true
 }
 
 func errUnauthorized() *APIError {
@@ -298,17 +289,10 @@ type Request struct {
 	c *call
 }
 
-// Credential returns the key the client presented (Authorization: Bearer
-// or x-api-key), or "". It is a secret: compare it, never log or store it.
-func (r *Request) Credential() string {
-	if r.Header == nil {
-		return ""
-	}
-	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		return strings.TrimSpace(h[7:])
-	}
-	return strings.TrimSpace(r.Header.Get("X-Api-Key"))
-}
+// Credential returns the key the client presented (Authorization: Bearer,
+// else x-api-key, trimmed), or "" — in-process calls present none. It is
+// a secret: compare it, never log or store it.
+func (r *Request) Credential() string { return secret.Credential(r.Header) }
 
 // InProcess reports whether the request came through ChatCompletion or
 // ChatCompletionStream rather than the HTTP handler.

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"errors"
-	"time"
-
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/admin"
 	"github.com/llmbridge/llmbridge/internal/cache"
@@ -39,13 +36,10 @@ func (s *server) openCache(cfg *config) error {
 	if s.limits != nil && s.limits.rdb != nil {
 		rdb = s.limits.rdb
 	} else {
-		opt, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
-			return errors.New("LLMBRIDGE_REDIS_URL does not parse: want redis://[user:password@]host:port[/db] or rediss://…") // the text may hold a password
+		var err error
+		if rdb, err = newRedis(cfg.RedisURL, 0); err != nil { // limits.go
+			return err
 		}
-		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
-		opt.PoolSize, opt.MaxRetries = 256, 0
-		rdb = redis.NewClient(opt)
 		s.cache.rdb = rdb
 	}
 	c, err := rcache.New(rcache.Options{Client: rdb, Logger: s.log})

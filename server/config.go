@@ -17,6 +17,7 @@ import (
 	"github.com/llmbridge/llmbridge/internal/alerts"
 	"github.com/llmbridge/llmbridge/internal/configfile"
 	"github.com/llmbridge/llmbridge/internal/keys"
+	"github.com/llmbridge/llmbridge/internal/observe"
 	"github.com/llmbridge/llmbridge/internal/usage"
 )
 
@@ -61,7 +62,7 @@ type config struct {
 	MetricsToken     string `env:"LLMBRIDGE_METRICS_TOKEN"`
 	MetricsAddr      string `env:"LLMBRIDGE_METRICS_ADDR"`
 	MetricsKeyLabels bool   `env:"LLMBRIDGE_METRICS_KEY_LABELS"`
-	// Alerts are the YAML file's alert rules and webhooks (observe.go).
+	// Alerts are the YAML file's alert rules and webhooks (internal/observe).
 	Alerts alerts.Config `env:"-"`
 	// Routes are the YAML file's routes (model groups, routes.go).
 	Routes []llmbridge.Route `env:"-"`
@@ -139,6 +140,20 @@ func (c *config) spoolPath() string {
 
 // allPrices are the built-in prices with the YAML file's over them.
 func (c *config) allPrices() usage.Prices { return usage.DefaultPrices().Merge(c.Prices) }
+
+// observeSettings are cfg's metrics, live feed and alert settings
+// (internal/observe).
+func (c *config) observeSettings() observe.Settings {
+	return observe.Settings{MetricsToken: c.MetricsToken, MetricsAddr: c.MetricsAddr, MetricsKeyLabels: c.MetricsKeyLabels,
+		AdminKey: c.AdminKey, Alerts: c.Alerts, Prices: c.allPrices()}
+}
+
+// checkObserve validates the metrics settings: the address, and a token
+// that is no other key.
+func (c *config) checkObserve() error {
+	s := observe.Settings{MetricsToken: c.MetricsToken, MetricsAddr: c.MetricsAddr}
+	return s.Check(append(append(slices.Clone(c.AccessKeys), c.providerKeys()...), c.AdminKey))
+}
 
 // loadConfig reads the configuration from environ (tests pass a map; main
 // passes .env overlaid with the real environment) and the YAML file it

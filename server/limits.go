@@ -41,13 +41,10 @@ func (s *server) openLimits(ctx context.Context, cfg *config) error {
 	}
 	l := &limits{}
 	if cfg.RedisURL != "" {
-		opt, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
-			return errors.New("LLMBRIDGE_REDIS_URL does not parse: want redis://[user:password@]host:port[/db] or rediss://…") // the text may hold a password
+		var err error
+		if l.rdb, err = newRedis(cfg.RedisURL, 1); err != nil {
+			return err
 		}
-		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
-		opt.PoolSize, opt.MaxRetries = 256, 1
-		l.rdb = redis.NewClient(opt)
 		o.Redis = l.rdb
 	}
 	a, err := keys.NewAdmitter(ctx, o)
@@ -66,6 +63,20 @@ func (s *server) openLimits(ctx context.Context, cfg *config) error {
 		}
 	}
 	return nil
+}
+
+// newRedis returns a client of LLMBRIDGE_REDIS_URL for the limits and the
+// response cache: short timeouts (a slow Redis must not hold requests), a
+// pool for many concurrent requests, and maxRetries retries. Its error
+// never repeats the URL, which may hold a password.
+func newRedis(url string, maxRetries int) (*redis.Client, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, errors.New("LLMBRIDGE_REDIS_URL does not parse: want redis://[user:password@]host:port[/db] or rediss://…")
+	}
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
+	opt.PoolSize, opt.MaxRetries = 256, maxRetries
+	return redis.NewClient(opt), nil
 }
 
 func hasKeyID(keys []string, id string) bool {

@@ -28,6 +28,8 @@ import (
 	"github.com/llmbridge/llmbridge/internal/admin"
 	"github.com/llmbridge/llmbridge/internal/admin/ui"
 	"github.com/llmbridge/llmbridge/internal/discover"
+	"github.com/llmbridge/llmbridge/internal/lifecycle"
+	"github.com/llmbridge/llmbridge/internal/observe"
 	"github.com/llmbridge/llmbridge/internal/requestlog"
 	"github.com/llmbridge/llmbridge/internal/usage"
 	"github.com/lmittmann/tint"
@@ -71,7 +73,7 @@ func run(ctx context.Context, o runOptions) error {
 	if len(o.args) > 0 {
 		return fmt.Errorf("unknown arguments %q (run without arguments to serve, or \"keys --help\", \"usage --help\")", o.args)
 	}
-	s := &server{opts: o, tokens: llmbridge.NewTokenCounter(), life: newLifecycle()}
+	s := &server{opts: o, tokens: llmbridge.NewTokenCounter(), life: lifecycle.NewRequests()}
 	return s.serve(ctx)
 }
 
@@ -88,11 +90,12 @@ type server struct {
 	cur    atomic.Pointer[llmbridge.Bridge]
 	admin  atomic.Pointer[admin.API]
 	addr   string
-	dsn    string           // the store's DSN, to notice a change on reload
-	life   *lifecycle       // readiness, requests in flight, TLS, drain (lifecycle.go)
-	extras *discover.Extras // the demo and the local model servers found at start
+	dsn    string                 // the store's DSN, to notice a change on reload
+	life   *lifecycle.Requests    // readiness, requests in flight, drain
+	cert   *lifecycle.Certificate // the TLS certificate, reloaded on SIGHUP; nil without TLS
+	extras *discover.Extras       // the demo and the local model servers found at start
 
-	obs *observability // metrics, live feed and alerts (observe.go)
+	obs *observe.Observability // metrics, live feed and alerts
 
 	limits *limits       // access and virtual keys, limits, budgets (limits.go); nil when off
 	cache  responseCache // the response cache's backend (cache.go)
@@ -168,7 +171,7 @@ func (s *server) build(cfg *config) (*llmbridge.Bridge, error) {
 		opts = append(opts, llmbridge.WithUsageSink(s.usage.Record))
 	}
 	if s.obs != nil {
-		opts = append(opts, s.obs.options()...)
+		opts = append(opts, s.obs.BridgeOptions()...)
 	}
 	b, err := llmbridge.New(opts...)
 	if err != nil {
@@ -244,10 +247,14 @@ func (s *server) open(ctx context.Context, cfg *config) (closeAll func(), err er
 		return closeAll, err
 	}
 	closers = append(closers, s.closeCache)
-	if s.obs, err = newObservability(cfg, s.reqlog, s.usage, s.log, s.ejectedTargets, s.keyBudgets); err != nil {
+	oo := observe.Options{Logger: s.log, RequestLogDropped: s.reqlog.Dropped, Bridge: s.cur.Load, Budgets: s.keyBudgets}
+	if s.usage != nil {
+		oo.UsageQueue = s.usage.Pending
+	}
+	if s.obs, err = observe.New(cfg.observeSettings(), oo); err != nil {
 		return closeAll, err
 	}
-	closers = append(closers, s.obs.close)
+	closers = append(closers, s.obs.Close)
 	s.extras = discover.NewExtras(s.opts.local, s.tokens, s.log)
 	closers = append(closers, s.extras.Close)
 	return closeAll, nil
@@ -280,14 +287,14 @@ func (s *server) listenAndServe(ctx context.Context, cfg *config) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		// Every request derives from the lifecycle's base context, which a
-		// shutdown past its deadline cancels (drain).
-		BaseContext: func(net.Listener) context.Context { return s.life.base },
+		// shutdown past its deadline cancels (Drain).
+		BaseContext: func(net.Listener) context.Context { return s.life.Base() },
 	}
-	ln, err := s.listen(cfg, srv)
+	ln, cert, err := lifecycle.Listen(cfg.Addr, cfg.TLSCertFile, cfg.TLSKeyFile, srv)
 	if err != nil {
 		return err
 	}
-	s.addr = cfg.Addr
+	s.addr, s.cert = cfg.Addr, cert
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	scheme := "http://"
@@ -310,7 +317,7 @@ func (s *server) listenAndServe(ctx context.Context, cfg *config) error {
 		return err
 	case <-ctx.Done():
 	}
-	return s.drain(srv, cfg.ShutdownTimeout)
+	return s.life.Drain(srv, cfg.ShutdownTimeout, llmbridge.ErrShuttingDown, s.log)
 }
 
 // watch reloads on SIGHUP and when the .env file changes.
@@ -348,7 +355,7 @@ func fileStamp(path string) string {
 // reload builds a new Bridge from the current configuration and swaps it
 // in. On any error the running Bridge stays.
 func (s *server) reload(why string) {
-	if err := s.life.reloadCert(); err != nil {
+	if err := s.cert.Reload(); err != nil {
 		s.log.Error("TLS certificate reload failed; keeping the one in use", "err", err)
 	}
 	envs, err := s.environ()
@@ -376,7 +383,7 @@ func (s *server) reload(why string) {
 	s.setPrices(cfg.allPrices())
 	s.reloadLimits(cfg)
 	s.configureAdmin(cfg, envs)
-	s.obs.reload(cfg)
+	s.obs.Reload(cfg.observeSettings())
 	old := s.cur.Swap(b)
 	old.Close() // idle connections only; streams in flight finish on it
 	s.warnUnpricedKeys(cfg)
@@ -393,13 +400,15 @@ func (s *server) routes() *http.ServeMux {
 	mux.HandleFunc("/", s.serveBridge)
 	mux.HandleFunc("/healthz", s.serveHealth) // limits.go
 	mux.HandleFunc("/readyz", s.serveProbe)   // lifecycle.go
-	for pattern, h := range map[string]http.HandlerFunc{
-		"/admin": s.ui.ServeHTTP, "/admin/": s.ui.ServeHTTP, "/admin/api": s.ui.ServeHTTP, // the admin web UI
-		"/admin/api/":         s.serveAdminAPI,
-		"/admin/api/live":     s.serveLive,
-		"/admin/api/live/{$}": s.obs.serveLive, // the admin key only
-		"/metrics":            s.serveMetrics,
-		"/metrics/{$}":        s.serveMetrics,
+	// /metrics falls to the Bridge (404) when it has a listener of its own.
+	metrics := s.obs.MetricsHandler(http.HandlerFunc(s.serveBridge))
+	for pattern, h := range map[string]http.Handler{
+		"/admin": s.ui, "/admin/": s.ui, "/admin/api": s.ui, // the admin web UI
+		"/admin/api/":         http.HandlerFunc(s.serveAdminAPI),
+		"/admin/api/live":     s.obs.LiveHandler(s.ui.Session),   // the UI's session or the admin key
+		"/admin/api/live/{$}": http.HandlerFunc(s.obs.ServeLive), // the admin key only
+		"/metrics":            metrics,
+		"/metrics/{$}":        metrics,
 	} {
 		mux.Handle(pattern, s.throttled(h)) // guard.go
 	}
@@ -420,7 +429,7 @@ func (s *server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serveBridge hands r to the current Bridge, counted as in flight.
 func (s *server) serveBridge(w http.ResponseWriter, r *http.Request) {
-	done := s.life.track()
+	done := s.life.Track()
 	defer done()
 	s.cur.Load().ServeHTTP(w, r)
 }
@@ -428,28 +437,6 @@ func (s *server) serveBridge(w http.ResponseWriter, r *http.Request) {
 // serveAdminAPI serves /admin/api/… with the current admin API.
 func (s *server) serveAdminAPI(w http.ResponseWriter, r *http.Request) {
 	s.admin.Load().ServeHTTP(w, r)
-}
-
-// serveLive serves the live feed to the admin UI's session as to the
-// admin key; a feed the session opened ends when the session does
-// (sign-out, expiry, new admin key).
-func (s *server) serveLive(w http.ResponseWriter, r *http.Request) {
-	if ctx, cancel, ok := s.ui.Session(r); ok {
-		defer cancel()
-		s.obs.live.ServeHTTP(w, r.WithContext(ctx))
-		return
-	}
-	s.obs.serveLive(w, r)
-}
-
-// serveMetrics serves /metrics, unless it is on a listener of its own:
-// then the Bridge answers (404).
-func (s *server) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	if h := s.obs.metricsRoute.Load(); h != nil {
-		(*h).ServeHTTP(w, r)
-		return
-	}
-	s.serveBridge(w, r)
 }
 
 // openUsage opens the usage store and starts its writer, unless the

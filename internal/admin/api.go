@@ -1,8 +1,6 @@
 package admin
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -10,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/secret"
 	"github.com/llmbridge/llmbridge/internal/usage"
 )
 
@@ -25,7 +24,7 @@ import (
 // the API is off and says so.
 type API struct {
 	store  *usage.Store
-	digest *[32]byte
+	digest *secret.Digest // the admin key's; nil: the API is off
 	now    func() time.Time
 	prices usage.Prices // for the key endpoints' budget warnings (keys.go)
 	// models and priced complete the budget warnings' catalog (SetModels).
@@ -55,7 +54,7 @@ func (a *API) SetSession(session func(*http.Request) bool) *API {
 func NewAPI(store *usage.Store, adminKey string) *API {
 	a := &API{store: store, now: time.Now}
 	if adminKey != "" {
-		d := sha256.Sum256([]byte(adminKey))
+		d := secret.Sum(adminKey)
 		a.digest = &d
 	}
 	return a
@@ -115,20 +114,11 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	serve(w, r)
 }
 
+// authorized reports whether r carries the admin key, by the admin
+// endpoints' rule (secret.StrictCredential: Bearer, or x-api-key when
+// there is no Authorization header).
 func (a *API) authorized(r *http.Request) bool {
-	key := r.Header.Get("x-api-key")
-	if h := r.Header.Get("Authorization"); h != "" {
-		if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-			key = strings.TrimSpace(h[7:])
-		} else {
-			return false
-		}
-	}
-	if key == "" {
-		return false
-	}
-	d := sha256.Sum256([]byte(key))
-	return subtle.ConstantTimeCompare(d[:], a.digest[:]) == 1
+	return a.digest.Matches(secret.StrictCredential(r.Header))
 }
 
 // ParseQuery reads from, to and group_by as the API and the CLI take

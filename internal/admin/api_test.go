@@ -148,6 +148,16 @@ func TestAdminAuthAndErrors(t *testing.T) {
 		t.Fatalf("POST: %v %v", resp.StatusCode, err)
 	}
 	resp.Body.Close()
+	// The admin endpoints' key rule (secret.StrictCredential): an
+	// Authorization header of another scheme is judged alone, so the
+	// admin key in x-api-key beside it does not open the API.
+	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/admin/api/usage", nil)
+	req.Header.Set("Authorization", "Basic eDp5")
+	req.Header.Set("x-api-key", adminKey)
+	if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != 401 {
+		t.Fatalf("Basic beside x-api-key: %v %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
 	noStore := adminServer(t, nil, adminKey)
 	if resp, body := get(t, noStore.URL+"/admin/api/usage", adminKey); resp.StatusCode != 503 || !strings.Contains(body, "usage_store_off") {
 		t.Fatalf("no store: %d %s", resp.StatusCode, body)

@@ -1,13 +1,11 @@
 package metrics
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"net"
 	"net/http"
-	"strings"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/secret"
 )
 
 // refusedLoopback is the answer to a caller without a token that is not
@@ -27,15 +25,15 @@ const refusedLoopback = "metrics are served without a token only to loopback cli
 // reverse proxy on the same host looks like a loopback client: set a
 // token when one is in front of the bridge.
 func Guard(h http.Handler, token string) http.Handler {
-	var digest *[32]byte
+	var digest *secret.Digest
 	if token != "" {
-		d := sha256.Sum256([]byte(token))
+		d := secret.Sum(token)
 		digest = &d
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		switch {
-		case digest != nil && !bearerMatches(r, digest):
+		case digest != nil && !digest.Matches(secret.Bearer(r.Header)): // Bearer only, not x-api-key
 			w.Header().Set("WWW-Authenticate", `Bearer realm="llmbridge-metrics"`)
 			http.Error(w, "metrics need the metrics token (LLMBRIDGE_METRICS_TOKEN) as a Bearer token", http.StatusUnauthorized)
 		case digest == nil && (!isLoopback(r.RemoteAddr) || !LoopbackHost(r.Host)):
@@ -67,15 +65,6 @@ func GuardHost(h http.Handler) http.Handler {
 // LoopbackHost reports whether host names this machine in a way no DNS
 // answer can change (llmbridge.LoopbackHost).
 func LoopbackHost(host string) bool { return llmbridge.LoopbackHost(host) }
-
-func bearerMatches(r *http.Request, digest *[32]byte) bool {
-	h := r.Header.Get("Authorization")
-	if len(h) <= 7 || !strings.EqualFold(h[:7], "bearer ") {
-		return false
-	}
-	d := sha256.Sum256([]byte(strings.TrimSpace(h[7:])))
-	return subtle.ConstantTimeCompare(d[:], digest[:]) == 1
-}
 
 // isLoopback reports whether a request's RemoteAddr is a loopback address.
 func isLoopback(remote string) bool {

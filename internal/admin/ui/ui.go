@@ -2,8 +2,6 @@ package ui
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"embed"
 	"html/template"
 	"io/fs"
@@ -13,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/llmbridge/llmbridge/internal/secret"
 )
 
 //go:embed templates/*.html
@@ -74,7 +74,7 @@ type Handler struct {
 	static   http.Handler
 
 	mu     sync.RWMutex
-	digest *[32]byte         // the admin key's SHA-256; nil: the UI is off
+	digest *secret.Digest    // the admin key's; nil: the UI is off
 	env    map[string]string // the configuration, for the Status page
 }
 
@@ -107,9 +107,9 @@ func New(o Options) *Handler {
 // server read them; secrets are masked when shown). A changed admin key
 // ends every session.
 func (h *Handler) Configure(adminKey string, env map[string]string) {
-	var d *[32]byte
+	var d *secret.Digest
 	if adminKey != "" {
-		sum := sha256.Sum256([]byte(adminKey))
+		sum := secret.Sum(adminKey)
 		d = &sum
 	}
 	h.mu.Lock()
@@ -121,7 +121,7 @@ func (h *Handler) Configure(adminKey string, env map[string]string) {
 	}
 }
 
-func (h *Handler) state() (*[32]byte, map[string]string) {
+func (h *Handler) state() (*secret.Digest, map[string]string) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	return h.digest, h.env
@@ -249,7 +249,7 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 // back to the form with the reason (GET /admin/login?failed=1): a 303
 // rather than a 401 page, so a mistyped key is no console error and a
 // reload does not post the form again.
-func (h *Handler) serveSignIn(w http.ResponseWriter, r *http.Request, digest *[32]byte) {
+func (h *Handler) serveSignIn(w http.ResponseWriter, r *http.Request, digest *secret.Digest) {
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		d := &pageData{Title: "Sign in", Next: validNext(r.URL.Query().Get("next"))}
 		if r.URL.Query().Get("failed") != "" {
@@ -269,8 +269,7 @@ func (h *Handler) serveSignIn(w http.ResponseWriter, r *http.Request, digest *[3
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	key := r.PostFormValue("key")
 	next := validNext(r.PostFormValue("next"))
-	d := sha256.Sum256([]byte(key))
-	if key == "" || subtle.ConstantTimeCompare(d[:], digest[:]) != 1 {
+	if !digest.Matches(key) { // the form's field as typed: not trimmed, "" refused
 		h.opts.Logger.Warn("admin UI sign-in refused: wrong admin key", "remote", r.RemoteAddr, "user_agent", clipUA(r.UserAgent()))
 		if h.opts.SignInFailed != nil {
 			h.opts.SignInFailed(r)
