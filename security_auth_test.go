@@ -217,35 +217,17 @@ func TestAuthThrottleIsShared(t *testing.T) {
 	}
 }
 
-// endRecords is an Observer keeping every End record.
-type endRecords struct {
-	mu   sync.Mutex
-	list []llmbridge.UsageRecord
-}
-
-func (o *endRecords) End(r llmbridge.UsageRecord) {
-	o.mu.Lock()
-	o.list = append(o.list, r)
-	o.mu.Unlock()
-}
-
-func (o *endRecords) all() []llmbridge.UsageRecord {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return append([]llmbridge.UsageRecord(nil), o.list...)
-}
-
 // Issue 24, item 6: a request refused for its key is no usage: usage
 // sinks never get it (nothing to store, whatever model it named),
 // observers get a record marked Unauthenticated with no client-chosen
 // name, and the console log samples such lines.
 func TestUnauthenticatedRequestsAreNotStored(t *testing.T) {
 	recs := &records{}
-	obs := &endRecords{}
+	obs := &records{}
 	var logs bytes.Buffer
 	var logMu sync.Mutex
 	log := slog.New(slog.NewJSONHandler(lockedWriter{&logs, &logMu}, nil))
-	e := newEnv(t, llmbridge.WithUsageSink(recs.sink), llmbridge.WithObserver(obs), llmbridge.WithLogger(log), llmbridge.WithAuthThrottle(nil))
+	e := newEnv(t, llmbridge.WithUsageSink(recs.sink), llmbridge.WithObserver(llmbridge.ObserverFunc(obs.sink)), llmbridge.WithLogger(log), llmbridge.WithAuthThrottle(nil))
 	const evil = `=HYPERLINK("http://evil.example")`
 	for i := range 50 {
 		resp, _ := e.do(t, http.MethodPost, "/v1/chat/completions", `{"model":"`+strings.ReplaceAll(evil, `"`, `\"`)+`","messages":[]}`,
@@ -256,7 +238,7 @@ func TestUnauthenticatedRequestsAreNotStored(t *testing.T) {
 	}
 	// An Admitter that checks keys only in Admit (no Authenticate): its 401
 	// is marked too, and the model it read is dropped.
-	custom := newEnv(t, llmbridge.WithUsageSink(recs.sink), llmbridge.WithObserver(obs), llmbridge.WithAuthThrottle(nil),
+	custom := newEnv(t, llmbridge.WithUsageSink(recs.sink), llmbridge.WithObserver(llmbridge.ObserverFunc(obs.sink)), llmbridge.WithAuthThrottle(nil),
 		llmbridge.WithAdmitter(llmbridge.AdmitterFunc(func(context.Context, *llmbridge.Request) (llmbridge.Ticket, error) {
 			return nil, &llmbridge.APIError{Status: http.StatusUnauthorized, Type: llmbridge.ErrorTypeInvalidRequest, Code: "invalid_api_key", Message: "no"}
 		})))
@@ -271,10 +253,7 @@ func TestUnauthenticatedRequestsAreNotStored(t *testing.T) {
 	if stored != 0 {
 		t.Errorf("%d unauthenticated records reached the usage sink", stored)
 	}
-	got := obs.all()
-	if len(got) != 51 {
-		t.Fatalf("%d observer records, want 51", len(got))
-	}
+	got := obs.wait(t, 51)
 	for i, r := range got {
 		if !r.Unauthenticated || r.Model != "" || r.Status != http.StatusUnauthorized || i < 50 && r.KeyID != "" {
 			t.Fatalf("record %+v", r)

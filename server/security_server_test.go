@@ -34,20 +34,7 @@ const (
 // and an optional bearer token.
 func getHost(t *testing.T, url, host, token string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
-	if host != "" {
-		req.Host = host
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return doWith(t, http.MethodGet, url, host, token, "")
 }
 
 // TestMetricsRefuseForeignHost is item 10: a web page on evil.example whose
