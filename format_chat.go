@@ -133,26 +133,45 @@ func (s *chatStream) end(err error) {
 // is refused (envelope.bad), for the record.
 func parseEnvelope(body []byte) envelope {
 	var env envelope
-	bad := func(param, code, format string, args ...any) envelope {
-		env.bad = &APIError{Status: http.StatusBadRequest, Type: ErrorTypeInvalidRequest, Param: param, Code: code, Message: fmt.Sprintf(format, args...)}
-		return env
-	}
 	if !json.Valid(body) {
-		return bad("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
+		env.bad = badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
+		return env
 	}
 	root := gjson.ParseBytes(body)
 	if !root.IsObject() {
-		return bad("", "invalid_request", "The request body must be a JSON object.")
+		env.bad = badRequest("", "invalid_request", "The request body must be a JSON object.")
+		return env
 	}
-	var model, messages, stream, opts gjson.Result
+	top := readChatTop(root)
+	if top.dup == "" && top.variant == nil && top.model.Type == gjson.String {
+		env.model = top.model.Str
+	}
+	env.stream = top.stream.Type == gjson.True
+	if env.bad = top.check(); env.bad == nil {
+		env.includeUsage = top.opts.Get("include_usage").Type == gjson.True
+	}
+	return env
+}
+
+// chatTop is what parseEnvelope reads of a request's top level: the
+// members it checks (the zero Result when not given), and the first
+// refused name, if any: one of them given twice (dup), or a member that
+// differs from a member of the API only in case (variant).
+type chatTop struct {
+	model, messages, stream, opts gjson.Result
+	dup                           string
+	variant                       *openai.MemberFault
+}
+
+// readChatTop reads root's members up to the first refused name.
+func readChatTop(root gjson.Result) chatTop {
+	var top chatTop
 	seen := map[string]bool{}
-	dup := ""
-	var variant *openai.MemberFault
 	root.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "model", "messages", "stream", "stream_options":
 			if seen[k.Str] {
-				dup = k.Str
+				top.dup = k.Str
 				return false
 			}
 			seen[k.Str] = true
@@ -160,50 +179,50 @@ func parseEnvelope(body []byte) envelope {
 			// "Model" beside or instead of "model": a Go upstream would
 			// read it as model, unseen by admission and validation.
 			// (ValidateChatJSON checks every object for names given twice.)
-			variant = openai.ChatMembers().CheckName(k.Str)
-			return variant == nil
+			top.variant = openai.ChatMembers().CheckName(k.Str)
+			return top.variant == nil
 		}
 		switch k.Str {
 		case "model":
-			model = v
+			top.model = v
 		case "messages":
-			messages = v
+			top.messages = v
 		case "stream":
-			stream = v
+			top.stream = v
 		case "stream_options":
-			opts = v
+			top.opts = v
 		}
 		return true
 	})
-	if dup == "" && variant == nil && model.Type == gjson.String {
-		env.model = model.Str
-	}
-	env.stream = stream.Type == gjson.True
+	return top
+}
+
+// check is the error for the top level's first problem: a refused name,
+// a missing or ill-typed member, or empty messages; nil when it has none.
+func (top *chatTop) check() *APIError {
 	switch {
-	case variant != nil:
-		env.bad = variant.APIError()
-		return env
-	case dup != "":
-		return bad(dup, "invalid_request", "The member %q is given more than once.", dup)
-	case !model.Exists():
-		return bad("model", "missing_required_parameter", "You must provide a model parameter.")
-	case model.Type != gjson.String:
-		return bad("model", "invalid_type", "model must be a string.")
-	case model.Str == "":
-		return bad("model", "invalid_value", "model must not be empty.")
-	case !messages.Exists():
-		return bad("messages", "missing_required_parameter", "Missing required parameter: 'messages'.")
-	case !messages.IsArray():
-		return bad("messages", "invalid_type", "messages must be an array.")
-	case len(messages.Array()) == 0:
-		return bad("messages", "invalid_value", "messages must contain at least one message.")
-	case stream.Exists() && stream.Type != gjson.True && stream.Type != gjson.False && stream.Type != gjson.Null:
-		return bad("stream", "invalid_type", "stream must be a boolean.")
-	case opts.Exists() && opts.Type != gjson.Null && !opts.IsObject():
-		return bad("stream_options", "invalid_type", "stream_options must be an object.")
+	case top.variant != nil:
+		return top.variant.APIError()
+	case top.dup != "":
+		return badRequest(top.dup, "invalid_request", "The member %q is given more than once.", top.dup)
+	case !top.model.Exists():
+		return badRequest("model", "missing_required_parameter", "You must provide a model parameter.")
+	case top.model.Type != gjson.String:
+		return badRequest("model", "invalid_type", "model must be a string.")
+	case top.model.Str == "":
+		return badRequest("model", "invalid_value", "model must not be empty.")
+	case !top.messages.Exists():
+		return badRequest("messages", "missing_required_parameter", "Missing required parameter: 'messages'.")
+	case !top.messages.IsArray():
+		return badRequest("messages", "invalid_type", "messages must be an array.")
+	case len(top.messages.Array()) == 0:
+		return badRequest("messages", "invalid_value", "messages must contain at least one message.")
+	case top.stream.Exists() && top.stream.Type != gjson.True && top.stream.Type != gjson.False && top.stream.Type != gjson.Null:
+		return badRequest("stream", "invalid_type", "stream must be a boolean.")
+	case top.opts.Exists() && top.opts.Type != gjson.Null && !top.opts.IsObject():
+		return badRequest("stream_options", "invalid_type", "stream_options must be an object.")
 	}
-	env.includeUsage = opts.Get("include_usage").Type == gjson.True
-	return env
+	return nil
 }
 
 // decodeRequest decodes a full typed request for providers without raw

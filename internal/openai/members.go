@@ -130,107 +130,130 @@ func caseFault(name, known string) *MemberFault {
 // for one of ordinary shape (objects of up to 16 members, names of up to
 // 64 bytes, at most 16 levels deep). Safe for concurrent use.
 func CheckMembers(body []byte, top *FieldSet) *MemberFault {
-	// The state lives in local arrays, passed down rather than kept in a
-	// struct, so that it stays on the stack for ordinary bodies: the
-	// members of every object open at the current position (innermost
-	// last), the containers open, and scratch for names undone or folded.
-	// The scan is a loop of three labels (a value starts, a value ended, a
-	// member starts): it runs on every request.
+	// The scan runs on every request: a loop of labels, its state in local
+	// arrays that stay on the stack for ordinary bodies (see clash).
 	var keyArr [32]nameRef
 	var frameArr [16]scanFrame
 	var bufArr, buf2Arr [64]byte
-	keys, frames, buf, buf2 := keyArr[:0], frameArr[:0], bufArr[:0], buf2Arr[:0]
-	d := body
-	i := 0
-	var f *scanFrame
-	var k nameRef
+	d, i, keys, frames, buf, buf2 := body, 0, keyArr[:0], frameArr[:0], bufArr[:0], buf2Arr[:0]
+	var fault *MemberFault
 value:
-	i = skipSpace(d, i)
-	if i >= len(d) {
+	if i = skipSpace(d, i); i >= len(d) {
 		return nil
 	}
-	switch d[i] {
+	switch c := d[i]; c {
 	case '"':
 		i = stringEnd(d, i+1) + 1
-	case '{':
-		frames = append(frames, scanFrame{object: true, first: len(keys)})
-		i = skipSpace(d, i+1)
-		if i >= len(d) || d[i] != '}' {
-			goto member
-		}
-		i++
-		frames = frames[:len(frames)-1]
-	case '[':
-		frames = append(frames, scanFrame{})
-		i = skipSpace(d, i+1)
-		if i >= len(d) || d[i] != ']' {
+	case '{', '[':
+		frames = append(frames, scanFrame{object: c == '{', first: len(keys)})
+		if i = skipSpace(d, i+1); i >= len(d) || d[i] != c+2 { // '}' is '{'+2, ']' is '['+2
+			if c == '{' {
+				goto member
+			}
 			goto value
 		}
-		i++
+		i++ // an empty container
 		frames = frames[:len(frames)-1]
 	default:
 		i = scalarEnd(d, i)
 	}
 after:
-	if len(frames) == 0 {
+	if i = skipSpace(d, i); len(frames) == 0 || i >= len(d) {
 		return nil
 	}
-	i = skipSpace(d, i)
-	if i >= len(d) {
-		return nil
-	}
-	f = &frames[len(frames)-1]
 	if d[i] == ',' {
 		i++
-		if f.object {
-			goto member
+		if f := &frames[len(frames)-1]; !f.object {
+			f.index++
+			goto value
 		}
-		f.index++
-		goto value
+		goto member
 	}
 	i++ // the container closes
+	if keys, frames, fault = closing(d, keys, frames); fault != nil {
+		return fault
+	}
+	goto after
+member:
+	if i = skipSpace(d, i); i >= len(d) || d[i] != '"' || len(frames) == 0 {
+		return nil // not valid JSON
+	}
+	k := nameEnd(d, i+1)
+	i = skipSpace(d, k.end+1) + 1 // past the colon
+	if mayClash(top, keys, frames, k) {
+		if buf, buf2, fault = clash(d, top, keys, frames, k, buf, buf2); fault != nil {
+			return fault
+		}
+	}
+	keys = append(keys, k)
+	goto value
+}
+
+// closing pops the innermost container as it ends. An object's members
+// are forgotten, a large object's checked for clashing names first.
+func closing(d []byte, keys []nameRef, frames []scanFrame) ([]nameRef, []scanFrame, *MemberFault) {
+	f := &frames[len(frames)-1]
 	if f.object {
 		if f.large {
 			if fault := sortedClash(d, keys, frames); fault != nil {
-				return fault
+				return keys, frames, fault
 			}
 		}
 		keys = keys[:f.first]
 	}
-	frames = frames[:len(frames)-1]
-	goto after
-member:
-	i = skipSpace(d, i)
-	if i >= len(d) || d[i] != '"' || len(frames) == 0 {
-		return nil // not valid JSON
+	return keys, frames[:len(frames)-1], nil
+}
+
+// mayClash is the quick test every member takes (inlined: keep it
+// small): whether clash must look at the name k of a member of the
+// innermost object. It need not when k cannot be a variant of a name of
+// top and no earlier member of a small object may have an equal name.
+func mayClash(top *FieldSet, keys []nameRef, frames []scanFrame, k nameRef) bool {
+	first := frames[len(frames)-1].first
+	if len(frames) == 1 && top != nil && (!k.plain || k.upper || !top.lower) || len(keys)-first >= smallObject {
+		return true
 	}
-	k = nameEnd(d, i+1)
-	i = skipSpace(d, k.end+1) + 1 // past the colon
+	for _, o := range keys[first:] {
+		if !o.plain || !k.plain || o.sum == k.sum && o.end-o.start == k.end-k.start {
+			return true
+		}
+	}
+	return false
+}
+
+// clash checks the name k of a member of the innermost object: at the
+// top level not a variant of a name of top, and in a small object not
+// equal to an earlier member's name. A larger object is marked to be
+// checked when it closes. The scratch buf and buf2 is returned for reuse.
+//
+// Like closing, it takes CheckMembers's slices by value and hands back
+// those it grows: kept in a struct behind a pointer and grown through
+// it, they would move CheckMembers's arrays to the heap.
+func clash(d []byte, top *FieldSet, keys []nameRef, frames []scanFrame, k nameRef, buf, buf2 []byte) ([]byte, []byte, *MemberFault) {
 	if len(frames) == 1 && top != nil && (!k.plain || k.upper || !top.lower) {
 		// A plain name without upper case letters folds onto a name of
 		// a set of such names only by being it: no lookup needed.
 		var known string
 		var ok bool
 		if known, ok, buf = variant(top, d, k, buf); ok {
-			return clashAt(d, keys, frames, k, known)
+			return buf, buf2, clashAt(d, keys, frames, k, known)
 		}
 	}
-	f = &frames[len(frames)-1]
-	if len(keys)-f.first < smallObject {
-		for _, o := range keys[f.first:] {
-			if o.plain && k.plain && (o.sum != k.sum || o.end-o.start != k.end-k.start) {
-				continue // cannot be equal
-			}
-			var c int
-			if c, buf, buf2 = compareNames(d, o, k, buf, buf2); c == 0 {
-				return clashAt(d, keys, frames, k, nameText(d, o))
-			}
-		}
-	} else {
+	f := &frames[len(frames)-1]
+	if len(keys)-f.first >= smallObject {
 		f.large = true
+		return buf, buf2, nil
 	}
-	keys = append(keys, k)
-	goto value
+	for _, o := range keys[f.first:] {
+		if o.plain && k.plain && (o.sum != k.sum || o.end-o.start != k.end-k.start) {
+			continue // cannot be equal
+		}
+		var c int
+		if c, buf, buf2 = compareNames(d, o, k, buf, buf2); c == 0 {
+			return buf, buf2, clashAt(d, keys, frames, k, nameText(d, o))
+		}
+	}
+	return buf, buf2, nil
 }
 
 // smallObject is the number of members up to which an object's names are

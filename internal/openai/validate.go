@@ -543,28 +543,66 @@ func message(m gjson.Result) *fault {
 	if !m.IsObject() {
 		return typeFault("an object", m)
 	}
-	var role, content, toolCalls, toolCallID, name, functionCall, audio, refusal gjson.Result
+	var mf msgMembers
+	if f := mf.collect(m); f != nil {
+		return f
+	}
+	switch {
+	case !mf.role.Exists():
+		return missing("role")
+	case mf.role.Type != gjson.String:
+		return typeFault("a string", mf.role).in("role")
+	}
+	if f := nullableStr(mf.name).in("name"); f != nil {
+		return f
+	}
+	switch mf.role.Str {
+	case "system", "developer", "user":
+		if !given(mf.content) {
+			return missing("content")
+		}
+		return messageContent(mf.content).in("content")
+	case "assistant":
+		return mf.assistant()
+	case "tool":
+		return mf.tool()
+	case "function":
+		return mf.function()
+	}
+	return valueFault("Invalid value for '"+ph+"': %s. Supported values are: 'system', 'developer', 'user', 'assistant', 'tool' and 'function'.",
+		quote(mf.role.Str)).in("role")
+}
+
+// msgMembers are the members of one message that its role's rules
+// read; a member not given is the zero Result.
+type msgMembers struct {
+	role, content, toolCalls, toolCallID, name, functionCall, audio, refusal gjson.Result
+}
+
+// collect reads m's members into mf, refusing a member given twice and
+// one that differs from a known member only in case.
+func (mf *msgMembers) collect(m gjson.Result) *fault {
 	var seen uint
 	var f *fault
 	m.ForEach(func(k, v gjson.Result) bool {
 		var bit uint
 		switch k.Str {
 		case "role":
-			bit, role = mRole, v
+			bit, mf.role = mRole, v
 		case "content":
-			bit, content = mContent, v
+			bit, mf.content = mContent, v
 		case "tool_calls":
-			bit, toolCalls = mToolCalls, v
+			bit, mf.toolCalls = mToolCalls, v
 		case "tool_call_id":
-			bit, toolCallID = mToolCallID, v
+			bit, mf.toolCallID = mToolCallID, v
 		case "name":
-			bit, name = mName, v
+			bit, mf.name = mName, v
 		case "function_call":
-			bit, functionCall = mFunctionCall, v
+			bit, mf.functionCall = mFunctionCall, v
 		case "audio":
-			bit, audio = mAudio, v
+			bit, mf.audio = mAudio, v
 		case "refusal":
-			bit, refusal = mRefusal, v
+			bit, mf.refusal = mRefusal, v
 		default:
 			for _, known := range messageMembers {
 				if strings.EqualFold(known, k.Str) {
@@ -581,72 +619,65 @@ func message(m gjson.Result) *fault {
 		seen |= bit
 		return true
 	})
-	if f != nil {
+	return f
+}
+
+// given reports whether a member is present and not null.
+func given(r gjson.Result) bool { return r.Exists() && r.Type != gjson.Null }
+
+// assistant checks an assistant message: content may be left out when
+// the message calls tools, a function, carries audio or a refusal.
+func (mf *msgMembers) assistant() *fault {
+	if f := nullableStr(mf.refusal).in("refusal"); f != nil {
 		return f
 	}
-	given := func(r gjson.Result) bool { return r.Exists() && r.Type != gjson.Null }
-	switch {
-	case !role.Exists():
-		return missing("role")
-	case role.Type != gjson.String:
-		return typeFault("a string", role).in("role")
-	}
-	if f := nullableStr(name).in("name"); f != nil {
-		return f
-	}
-	switch role.Str {
-	case "system", "developer", "user":
-		if !given(content) {
-			return missing("content")
-		}
-		return messageContent(content).in("content")
-	case "assistant":
-		if f := nullableStr(refusal).in("refusal"); f != nil {
+	if given(mf.toolCalls) {
+		if f := array(mf.toolCalls, toolCall).in("tool_calls"); f != nil {
 			return f
 		}
-		if given(toolCalls) {
-			if f := array(toolCalls, toolCall).in("tool_calls"); f != nil {
-				return f
-			}
-		}
-		if given(functionCall) {
-			if f := calledFunction(functionCall).in("function_call"); f != nil {
-				return f
-			}
-		}
-		if given(audio) {
-			if f := object(audio, rule{"id", str, false}).in("audio"); f != nil {
-				return f
-			}
-		}
-		if !given(content) {
-			if given(toolCalls) || given(functionCall) || given(audio) || given(refusal) {
-				return nil
-			}
-			return missing("content")
-		}
-		return messageContent(content).in("content")
-	case "tool":
-		switch {
-		case !given(toolCallID):
-			return missing("tool_call_id")
-		case toolCallID.Type != gjson.String:
-			return typeFault("a string", toolCallID).in("tool_call_id")
-		case !given(content):
-			return missing("content")
-		}
-		return messageContent(content).in("content")
-	case "function":
-		switch {
-		case !given(name):
-			return missing("name")
-		case given(content):
-			return str(content).in("content")
-		}
-		return nil
 	}
-	return valueFault("Invalid value for '"+ph+"': %s. Supported values are: 'system', 'developer', 'user', 'assistant', 'tool' and 'function'.",
-		quote(role.Str)).in("role")
+	if given(mf.functionCall) {
+		if f := calledFunction(mf.functionCall).in("function_call"); f != nil {
+			return f
+		}
+	}
+	if given(mf.audio) {
+		if f := object(mf.audio, rule{"id", str, false}).in("audio"); f != nil {
+			return f
+		}
+	}
+	if !given(mf.content) {
+		if given(mf.toolCalls) || given(mf.functionCall) || given(mf.audio) || given(mf.refusal) {
+			return nil
+		}
+		return missing("content")
+	}
+	return messageContent(mf.content).in("content")
+}
+
+// tool checks a tool message: a string tool_call_id and content.
+func (mf *msgMembers) tool() *fault {
+	switch {
+	case !given(mf.toolCallID):
+		return missing("tool_call_id")
+	case mf.toolCallID.Type != gjson.String:
+		return typeFault("a string", mf.toolCallID).in("tool_call_id")
+	case !given(mf.content):
+		return missing("content")
+	}
+	return messageContent(mf.content).in("content")
+}
+
+// function checks a (deprecated) function message: a name, and string
+// content when content is given.
+func (mf *msgMembers) function() *fault {
+	switch {
+	case !given(mf.name):
+		return missing("name")
+	case given(mf.content):
+		return str(mf.content).in("content")
+	}
+	return nil
 }
 
 // messageContent checks content that is present and not null: a string

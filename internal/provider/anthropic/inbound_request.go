@@ -54,52 +54,81 @@ func CheckEnvelope(body []byte, countTokens bool) (Envelope, *openai.APIError) {
 	// Before anything reads a member by name: no member differs from a
 	// known one only in case, no object has a name twice (openai.CheckMembers).
 	fault := openai.CheckMembers(body, requestMembers)
-	var model, messages, maxTokens, stream, system, tools gjson.Result
+	top := readTopMembers(root)
+	if fault == nil && top.model.Type == gjson.String {
+		env.Model = top.model.Str
+	}
+	env.Stream = !countTokens && top.stream.Type == gjson.True
+	if fault != nil {
+		return env, memberInvalid("", fault)
+	}
+	if bad := top.check(countTokens); bad != nil {
+		return env, bad
+	}
+	return env, checkMessages(top.messages)
+}
+
+// topMembers are the members of a Messages request that CheckEnvelope
+// checks; a member not given is the zero Result.
+type topMembers struct {
+	model, messages, maxTokens, stream, system, tools gjson.Result
+}
+
+// readTopMembers reads the top-level members CheckEnvelope checks, the
+// last of each where one is given twice.
+func readTopMembers(root gjson.Result) topMembers {
+	var top topMembers
 	root.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "model":
-			model = v
+			top.model = v
 		case "messages":
-			messages = v
+			top.messages = v
 		case "max_tokens":
-			maxTokens = v
+			top.maxTokens = v
 		case "stream":
-			stream = v
+			top.stream = v
 		case "system":
-			system = v
+			top.system = v
 		case "tools":
-			tools = v
+			top.tools = v
 		}
 		return true
 	})
-	if fault == nil && model.Type == gjson.String {
-		env.Model = model.Str
-	}
-	env.Stream = !countTokens && stream.Type == gjson.True
+	return top
+}
+
+// check validates the top-level members' presence and types; max_tokens
+// is not required when countTokens (count_tokens takes none).
+func (top *topMembers) check(countTokens bool) *openai.APIError {
 	switch {
-	case fault != nil:
-		return env, memberInvalid("", fault)
-	case !model.Exists():
-		return env, invalid("model", "model: Field required")
-	case model.Type != gjson.String:
-		return env, invalid("model", "model: Input should be a valid string")
-	case model.Str == "":
-		return env, invalid("model", "model: String should have at least 1 character")
-	case !messages.Exists():
-		return env, invalid("messages", "messages: Field required")
-	case !messages.IsArray():
-		return env, invalid("messages", "messages: Input should be a valid list")
-	case !countTokens && !maxTokens.Exists():
-		return env, invalid("max_tokens", "max_tokens: Field required")
-	case maxTokens.Exists() && !countTokens && !positiveInt(maxTokens):
-		return env, invalid("max_tokens", "max_tokens: Input should be a valid integer greater than or equal to 1")
-	case stream.Exists() && stream.Type != gjson.True && stream.Type != gjson.False:
-		return env, invalid("stream", "stream: Input should be a valid boolean")
-	case system.Exists() && system.Type != gjson.String && !system.IsArray():
-		return env, invalid("system", "system: Input should be a valid string or a list of text blocks")
-	case tools.Exists() && !tools.IsArray():
-		return env, invalid("tools", "tools: Input should be a valid list")
+	case !top.model.Exists():
+		return invalid("model", "model: Field required")
+	case top.model.Type != gjson.String:
+		return invalid("model", "model: Input should be a valid string")
+	case top.model.Str == "":
+		return invalid("model", "model: String should have at least 1 character")
+	case !top.messages.Exists():
+		return invalid("messages", "messages: Field required")
+	case !top.messages.IsArray():
+		return invalid("messages", "messages: Input should be a valid list")
+	case !countTokens && !top.maxTokens.Exists():
+		return invalid("max_tokens", "max_tokens: Field required")
+	case top.maxTokens.Exists() && !countTokens && !positiveInt(top.maxTokens):
+		return invalid("max_tokens", "max_tokens: Input should be a valid integer greater than or equal to 1")
+	case top.stream.Exists() && top.stream.Type != gjson.True && top.stream.Type != gjson.False:
+		return invalid("stream", "stream: Input should be a valid boolean")
+	case top.system.Exists() && top.system.Type != gjson.String && !top.system.IsArray():
+		return invalid("system", "system: Input should be a valid string or a list of text blocks")
+	case top.tools.Exists() && !top.tools.IsArray():
+		return invalid("tools", "tools: Input should be a valid list")
 	}
+	return nil
+}
+
+// checkMessages validates the entries of messages, an array: at least
+// one, each a valid message.
+func checkMessages(messages gjson.Result) *openai.APIError {
 	n := 0
 	var bad *openai.APIError
 	messages.ForEach(func(_, m gjson.Result) bool {
@@ -108,12 +137,12 @@ func CheckEnvelope(body []byte, countTokens bool) (Envelope, *openai.APIError) {
 		return bad == nil
 	})
 	if bad != nil {
-		return env, bad
+		return bad
 	}
 	if n == 0 {
-		return env, invalid("messages", "messages: at least one message is required")
+		return invalid("messages", "messages: at least one message is required")
 	}
-	return env, nil
+	return nil
 }
 
 func positiveInt(v gjson.Result) bool {

@@ -85,72 +85,14 @@ func DefaultMaxTokens(model string) int {
 // translateRequest turns an OpenAI chat request into a Messages request.
 func translateRequest(req *openai.ChatRequest) ([]byte, error) {
 	out := request{Model: req.Model, Stream: req.Stream, Temperature: req.Temperature, TopP: req.TopP}
-	var system []string
-	add := func(role string, blocks ...block) {
-		if len(blocks) == 0 {
-			return
-		}
-		if n := len(out.Messages); n > 0 && out.Messages[n-1].Role == role {
-			out.Messages[n-1].Content = append(out.Messages[n-1].Content, blocks...) // roles must alternate
-			return
-		}
-		out.Messages = append(out.Messages, message{Role: role, Content: blocks})
-	}
-	lastToolTurnThinks := true // does the latest assistant turn with tool calls carry its thinking?
-	for i, m := range req.Messages {
-		param := fmt.Sprintf("messages[%d]", i)
-		switch m.Role {
-		case "system", "developer":
-			system = append(system, m.Content.String())
-		case "user":
-			blocks, err := contentBlocks(m.Content, param)
-			if err != nil {
-				return nil, err
-			}
-			add("user", blocks...)
-		case "assistant":
-			var blocks []block
-			var sig string
-			if raw := m.Extra[SignatureField]; raw != nil {
-				_ = json.Unmarshal(raw, &sig)
-			}
-			if m.ReasoningContent != "" && sig != "" {
-				blocks = append(blocks, block{Type: "thinking", Thinking: m.ReasoningContent, Signature: sig})
-			}
-			if t := m.Content.String(); t != "" {
-				blocks = append(blocks, block{Type: "text", Text: t})
-			}
-			for j, tc := range m.ToolCalls {
-				input := json.RawMessage(tc.Function.Arguments)
-				if strings.TrimSpace(tc.Function.Arguments) == "" {
-					input = json.RawMessage("{}")
-				} else if !json.Valid(input) {
-					return nil, openai.BadRequest(fmt.Sprintf("%s.tool_calls[%d].function.arguments", param, j), "tool call arguments must be JSON for Anthropic")
-				}
-				blocks = append(blocks, block{Type: "tool_use", ID: tc.ID, Name: tc.Function.Name, Input: input})
-			}
-			if len(m.ToolCalls) > 0 {
-				lastToolTurnThinks = sig != ""
-			}
-			add("assistant", blocks...)
-		case "tool":
-			add("user", block{Type: "tool_result", ToolUseID: m.ToolCallID, Content: m.Content.String()})
-		default:
-			return nil, openai.BadRequest(param+".role", "role %q is not supported for Anthropic", m.Role)
-		}
+	lastToolTurnThinks, err := out.addMessages(req.Messages)
+	if err != nil {
+		return nil, err
 	}
 	if len(out.Messages) == 0 {
 		return nil, openai.BadRequest("messages", "Anthropic needs at least one user message besides system messages")
 	}
-	out.System = strings.Join(system, "\n")
-	switch {
-	case req.MaxCompletionTokens != nil:
-		out.MaxTokens = *req.MaxCompletionTokens
-	case req.MaxTokens != nil:
-		out.MaxTokens = *req.MaxTokens
-	default:
-		out.MaxTokens = DefaultMaxTokens(req.Model)
-	}
+	out.MaxTokens = maxTokens(req)
 	asked := out.MaxTokens
 	stop, err := req.StopSequences()
 	if err != nil {
@@ -160,34 +102,143 @@ func translateRequest(req *openai.ChatRequest) ([]byte, error) {
 	if err := translateTools(req, &out); err != nil {
 		return nil, err
 	}
-	if e := req.ReasoningEffort; e != "" && e != "none" {
-		budget, ok := thinkingBudgets[e]
-		if !ok {
-			return nil, openai.BadRequest("reasoning_effort", "reasoning_effort %q is not one of none, minimal, low, medium, high", e)
-		}
-		// Anthropic rejects a tool-result turn whose assistant turn lost
-		// its thinking block; clients that drop unknown fields lose it, so
-		// that turn goes without thinking rather than failing.
-		forced := out.ToolChoice != nil && (out.ToolChoice.Type == "any" || out.ToolChoice.Type == "tool")
-		// Anthropic also refuses thinking when tool_choice forces a tool;
-		// the client's explicit tool_choice wins over its effort hint.
-		if lastToolTurnThinks && !forced {
-			out.Thinking = &thinking{Type: "enabled", BudgetTokens: budget}
-			if out.MaxTokens <= budget {
-				// max_tokens counts thinking too and must exceed the
-				// budget: keep the client's cap for the visible answer.
-				out.MaxTokens = budget + asked
-			}
-			out.Temperature, out.TopP = nil, nil // thinking requires the defaults
-		}
+	if err := out.think(req.ReasoningEffort, asked, lastToolTurnThinks); err != nil {
+		return nil, err
 	}
-	if u, ok := req.Extra["user"]; ok {
-		var id string
-		if json.Unmarshal(u, &id) == nil && id != "" {
-			out.Metadata, _ = openai.Marshal(map[string]string{"user_id": id})
-		}
-	}
+	out.Metadata = userMetadata(req)
 	return openai.Marshal(out)
+}
+
+// addMessages translates the conversation into out: system and developer
+// messages join the system prompt, the others become turns. It reports
+// whether the latest assistant turn with tool calls carries its thinking
+// (true when there is none).
+func (out *request) addMessages(msgs []openai.Message) (lastToolTurnThinks bool, err error) {
+	var system []string
+	lastToolTurnThinks = true
+	for i := range msgs {
+		m := &msgs[i]
+		param := fmt.Sprintf("messages[%d]", i)
+		switch m.Role {
+		case "system", "developer":
+			system = append(system, m.Content.String())
+		case "user":
+			blocks, err := contentBlocks(m.Content, param)
+			if err != nil {
+				return false, err
+			}
+			out.add("user", blocks...)
+		case "assistant":
+			blocks, sig, err := assistantBlocks(m, param)
+			if err != nil {
+				return false, err
+			}
+			if len(m.ToolCalls) > 0 {
+				lastToolTurnThinks = sig != ""
+			}
+			out.add("assistant", blocks...)
+		case "tool":
+			out.add("user", block{Type: "tool_result", ToolUseID: m.ToolCallID, Content: m.Content.String()})
+		default:
+			return false, openai.BadRequest(param+".role", "role %q is not supported for Anthropic", m.Role)
+		}
+	}
+	out.System = strings.Join(system, "\n")
+	return lastToolTurnThinks, nil
+}
+
+// add appends blocks to the conversation as a turn of role, or to the
+// last turn when it has that role: roles must alternate.
+func (out *request) add(role string, blocks ...block) {
+	if len(blocks) == 0 {
+		return
+	}
+	if n := len(out.Messages); n > 0 && out.Messages[n-1].Role == role {
+		out.Messages[n-1].Content = append(out.Messages[n-1].Content, blocks...)
+		return
+	}
+	out.Messages = append(out.Messages, message{Role: role, Content: blocks})
+}
+
+// assistantBlocks translates an assistant message: its thinking (when it
+// kept the signature), text and tool calls. It returns the signature.
+func assistantBlocks(m *openai.Message, param string) ([]block, string, error) {
+	var blocks []block
+	var sig string
+	if raw := m.Extra[SignatureField]; raw != nil {
+		_ = json.Unmarshal(raw, &sig)
+	}
+	if m.ReasoningContent != "" && sig != "" {
+		blocks = append(blocks, block{Type: "thinking", Thinking: m.ReasoningContent, Signature: sig})
+	}
+	if t := m.Content.String(); t != "" {
+		blocks = append(blocks, block{Type: "text", Text: t})
+	}
+	for j, tc := range m.ToolCalls {
+		input := json.RawMessage(tc.Function.Arguments)
+		if strings.TrimSpace(tc.Function.Arguments) == "" {
+			input = json.RawMessage("{}")
+		} else if !json.Valid(input) {
+			return nil, "", openai.BadRequest(fmt.Sprintf("%s.tool_calls[%d].function.arguments", param, j), "tool call arguments must be JSON for Anthropic")
+		}
+		blocks = append(blocks, block{Type: "tool_use", ID: tc.ID, Name: tc.Function.Name, Input: input})
+	}
+	return blocks, sig, nil
+}
+
+// maxTokens is the max_tokens to send: the client's cap, or the model's
+// default.
+func maxTokens(req *openai.ChatRequest) int {
+	switch {
+	case req.MaxCompletionTokens != nil:
+		return *req.MaxCompletionTokens
+	case req.MaxTokens != nil:
+		return *req.MaxTokens
+	}
+	return DefaultMaxTokens(req.Model)
+}
+
+// think turns reasoning_effort into extended thinking; asked is the
+// client's max_tokens, for the visible answer.
+func (out *request) think(effort string, asked int, lastToolTurnThinks bool) error {
+	if effort == "" || effort == "none" {
+		return nil
+	}
+	budget, ok := thinkingBudgets[effort]
+	if !ok {
+		return openai.BadRequest("reasoning_effort", "reasoning_effort %q is not one of none, minimal, low, medium, high", effort)
+	}
+	// Anthropic rejects a tool-result turn whose assistant turn lost
+	// its thinking block; clients that drop unknown fields lose it, so
+	// that turn goes without thinking rather than failing.
+	forced := out.ToolChoice != nil && (out.ToolChoice.Type == "any" || out.ToolChoice.Type == "tool")
+	// Anthropic also refuses thinking when tool_choice forces a tool;
+	// the client's explicit tool_choice wins over its effort hint.
+	if !lastToolTurnThinks || forced {
+		return nil
+	}
+	out.Thinking = &thinking{Type: "enabled", BudgetTokens: budget}
+	if out.MaxTokens <= budget {
+		// max_tokens counts thinking too and must exceed the budget:
+		// keep the client's cap for the visible answer.
+		out.MaxTokens = budget + asked
+	}
+	out.Temperature, out.TopP = nil, nil // thinking requires the defaults
+	return nil
+}
+
+// userMetadata is metadata.user_id from the client's user member, or nil.
+func userMetadata(req *openai.ChatRequest) json.RawMessage {
+	u, ok := req.Extra["user"]
+	if !ok {
+		return nil
+	}
+	var id string
+	if json.Unmarshal(u, &id) != nil || id == "" {
+		return nil
+	}
+	meta, _ := openai.Marshal(map[string]string{"user_id": id})
+	return meta
 }
 
 // contentBlocks translates user content. Images become base64 blocks (data

@@ -137,20 +137,15 @@ type event struct {
 // usage chunk at message_stop. It owns and closes resp.Body.
 func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk, error] {
 	return func(yield func(*openai.ChatChunk, error) bool) {
+		// The only closer of the body: every return below, including a
+		// consumer that stops early, passes through here.
 		defer resp.Body.Close()
 		r := sse.NewReader(resp.Body)
-		created := time.Now().Unix()
-		var id, model string
-		var usage usageJSON
+		d := streamDecoder{p: p, created: time.Now().Unix()}
+		// The tool calls live apart from d: chunks carry d's strings to
+		// the consumer, and escape analysis would move a map stored in d
+		// to the heap with them.
 		toolIndex := map[int]int{} // content block index → tool call index
-		chunk := func(d openai.Delta, finish string) *openai.ChatChunk {
-			c := openai.ChunkChoice{Delta: d}
-			if finish != "" {
-				c.FinishReason = &finish
-			}
-			return &openai.ChatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: model, Choices: []openai.ChunkChoice{c}}
-		}
-		str := func(s string) *string { return &s }
 		for {
 			ev, err := r.Next()
 			if err == io.EOF {
@@ -161,60 +156,97 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 				yield(nil, err)
 				return
 			}
-			var e event
-			if err := json.Unmarshal(ev.Data, &e); err != nil {
-				yield(nil, fmt.Errorf("decoding Anthropic event: %w", err))
+			chunk, last, err := d.event(ev.Data, toolIndex)
+			if err != nil {
+				yield(nil, err)
 				return
 			}
-			var out *openai.ChatChunk
-			switch e.Type {
-			case "message_start":
-				id, model, usage = e.Message.ID, e.Message.Model, e.Message.Usage
-				out = chunk(openai.Delta{Role: "assistant", Content: str("")}, "")
-			case "content_block_start":
-				if e.Block.Type == "tool_use" {
-					idx := len(toolIndex)
-					toolIndex[e.Index] = idx
-					out = chunk(openai.Delta{ToolCalls: []openai.ToolCall{{Index: &idx, ID: e.Block.ID, Type: "function", Function: openai.FunctionCall{Name: e.Block.Name}}}}, "")
-				}
-			case "content_block_delta":
-				switch e.Delta.Type {
-				case "text_delta":
-					out = chunk(openai.Delta{Content: str(e.Delta.Text)}, "")
-				case "thinking_delta":
-					out = chunk(openai.Delta{ReasoningContent: str(e.Delta.Thinking)}, "")
-				case "signature_delta":
-					raw, _ := openai.Marshal(e.Delta.Signature)
-					out = chunk(openai.Delta{Extra: map[string]json.RawMessage{SignatureField: raw}}, "")
-				case "input_json_delta":
-					idx, ok := toolIndex[e.Index]
-					if ok {
-						out = chunk(openai.Delta{ToolCalls: []openai.ToolCall{{Index: &idx, Function: openai.FunctionCall{Arguments: e.Delta.PartialJSON}}}}, "")
-					}
-				}
-			case "message_delta":
-				if e.Usage != nil {
-					usage.OutputTokens = e.Usage.OutputTokens
-					if e.Usage.InputTokens > 0 {
-						usage.InputTokens = e.Usage.InputTokens
-					}
-				}
-				if e.Delta.StopReason != "" {
-					out = chunk(openai.Delta{}, finishReason(e.Delta.StopReason))
-				}
-			case "message_stop":
-				yield(&openai.ChatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: model, Choices: []openai.ChunkChoice{}, Usage: usage.usage()}, nil)
-				return
-			case "error":
-				yield(nil, p.apiError(0, e.Error.Type, e.Error.Message))
-				return
-			}
-			if out != nil && !yield(out, nil) {
+			if (chunk != nil && !yield(chunk, nil)) || last {
 				return
 			}
 		}
 	}
 }
+
+// streamDecoder is what a Messages stream remembers between events
+// besides its tool calls: message_start's id and model, and the usage so
+// far.
+type streamDecoder struct {
+	p         *Provider
+	created   int64
+	id, model string
+	usage     usageJSON
+}
+
+// event translates one SSE event into a chunk, or nil when it carries
+// nothing for the client; last is set at message_stop, after which the
+// stream ends. An error event becomes the error.
+func (d *streamDecoder) event(data []byte, toolIndex map[int]int) (chunk *openai.ChatChunk, last bool, err error) {
+	var e event
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, false, fmt.Errorf("decoding Anthropic event: %w", err)
+	}
+	switch e.Type {
+	case "message_start":
+		d.id, d.model, d.usage = e.Message.ID, e.Message.Model, e.Message.Usage
+		return d.chunk(openai.Delta{Role: "assistant", Content: ptr("")}, ""), false, nil
+	case "content_block_start":
+		if e.Block.Type == "tool_use" {
+			idx := len(toolIndex)
+			toolIndex[e.Index] = idx
+			return d.chunk(openai.Delta{ToolCalls: []openai.ToolCall{{Index: &idx, ID: e.Block.ID, Type: "function", Function: openai.FunctionCall{Name: e.Block.Name}}}}, ""), false, nil
+		}
+	case "content_block_delta":
+		return d.delta(&e, toolIndex), false, nil
+	case "message_delta":
+		if e.Usage != nil {
+			d.usage.OutputTokens = e.Usage.OutputTokens
+			if e.Usage.InputTokens > 0 {
+				d.usage.InputTokens = e.Usage.InputTokens
+			}
+		}
+		if e.Delta.StopReason != "" {
+			return d.chunk(openai.Delta{}, finishReason(e.Delta.StopReason)), false, nil
+		}
+	case "message_stop":
+		return &openai.ChatChunk{ID: d.id, Object: "chat.completion.chunk", Created: d.created, Model: d.model, Choices: []openai.ChunkChoice{}, Usage: d.usage.usage()}, true, nil
+	case "error":
+		return nil, true, d.p.apiError(0, e.Error.Type, e.Error.Message)
+	}
+	return nil, false, nil
+}
+
+// delta translates a content_block_delta: text, thinking, a thinking
+// block's signature, or a tool call's arguments.
+func (d *streamDecoder) delta(e *event, toolIndex map[int]int) *openai.ChatChunk {
+	switch e.Delta.Type {
+	case "text_delta":
+		return d.chunk(openai.Delta{Content: ptr(e.Delta.Text)}, "")
+	case "thinking_delta":
+		return d.chunk(openai.Delta{ReasoningContent: ptr(e.Delta.Thinking)}, "")
+	case "signature_delta":
+		raw, _ := openai.Marshal(e.Delta.Signature)
+		return d.chunk(openai.Delta{Extra: map[string]json.RawMessage{SignatureField: raw}}, "")
+	case "input_json_delta":
+		if idx, ok := toolIndex[e.Index]; ok {
+			return d.chunk(openai.Delta{ToolCalls: []openai.ToolCall{{Index: &idx, Function: openai.FunctionCall{Arguments: e.Delta.PartialJSON}}}}, "")
+		}
+	}
+	return nil
+}
+
+// chunk is a chunk of one choice carrying delta, and finish when it is
+// not empty.
+func (d *streamDecoder) chunk(delta openai.Delta, finish string) *openai.ChatChunk {
+	c := openai.ChunkChoice{Delta: delta}
+	if finish != "" {
+		c.FinishReason = &finish
+	}
+	return &openai.ChatChunk{ID: d.id, Object: "chat.completion.chunk", Created: d.created, Model: d.model, Choices: []openai.ChunkChoice{c}}
+}
+
+// ptr is a pointer to a copy of s.
+func ptr(s string) *string { return &s }
 
 // statusFor maps Anthropic error types to statuses, for in-stream errors.
 var statusFor = map[string]int{
