@@ -2,14 +2,17 @@ package llmbridge
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"unicode/utf8"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/tidwall/gjson"
 )
 
 // APIError is the error the bridge returns and serves: an HTTP status and
@@ -153,3 +156,25 @@ func isTimeout(err error) bool {
 
 // writeError writes e as an OpenAI error response.
 func writeError(w http.ResponseWriter, e *APIError) { openai.WriteError(w, e) }
+
+// badRequest is a 400 invalid_request_error naming param.
+func badRequest(param, code, format string, args ...any) *APIError {
+	return &APIError{Status: http.StatusBadRequest, Type: ErrorTypeInvalidRequest, Param: param, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// jsonObject parses a body that must be a JSON object in valid UTF-8 (from
+// invalid UTF-8, encoding/json would read another model name than the
+// router does).
+func jsonObject(body []byte) (gjson.Result, *APIError) {
+	if !json.Valid(body) {
+		return gjson.Result{}, badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
+	}
+	if !utf8.Valid(body) {
+		return gjson.Result{}, badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid UTF-8.")
+	}
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return gjson.Result{}, badRequest("", "invalid_request", "The request body must be a JSON object.")
+	}
+	return root, nil
+}

@@ -2,16 +2,12 @@ package llmbridge
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
-	"unicode/utf8"
 
 	"github.com/llmbridge/llmbridge/internal/cache/codec"
 	"github.com/llmbridge/llmbridge/internal/openai"
-	"github.com/tidwall/gjson"
 )
 
 // clientFormat is one API shape clients speak (Chat Completions today;
@@ -273,28 +269,6 @@ func (c *call) streamFailed(why string) {
 	}
 }
 
-// badRequest is a 400 invalid_request_error naming param.
-func badRequest(param, code, format string, args ...any) *APIError {
-	return &APIError{Status: http.StatusBadRequest, Type: ErrorTypeInvalidRequest, Param: param, Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
-// jsonObject parses a body that must be a JSON object in valid UTF-8 (from
-// invalid UTF-8, encoding/json would read another model name than the
-// router does).
-func jsonObject(body []byte) (gjson.Result, *APIError) {
-	if !json.Valid(body) {
-		return gjson.Result{}, badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
-	}
-	if !utf8.Valid(body) {
-		return gjson.Result{}, badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid UTF-8.")
-	}
-	root := gjson.ParseBytes(body)
-	if !root.IsObject() {
-		return gjson.Result{}, badRequest("", "invalid_request", "The request body must be a JSON object.")
-	}
-	return root, nil
-}
-
 // errFailedOver ends a relay at an upstream error event that came before
 // any byte reached the client: the next target answers (failOver).
 var errFailedOver = errors.New("failed over to the next target")
@@ -378,7 +352,7 @@ func (o *callerOutput) native(c *call, resp *http.Response) {
 	o.fail(c, c.ownError("relay", errors.New("pass-through relay without client bytes")))
 }
 
-// callerStream yields canonical chunks with the usage rules of splitUsage.
+// callerStream yields canonical chunks with the usage rules of openai.SplitUsage.
 type callerStream struct {
 	c     *call
 	o     *callerOutput
@@ -386,7 +360,7 @@ type callerStream struct {
 }
 
 func (s *callerStream) chunk(ch *ChatChunk) error {
-	for _, out := range splitUsage(ch, s.c.env.includeUsage) {
+	for _, out := range openai.SplitUsage(ch, s.c.env.includeUsage) {
 		s.c.observeFirstByte()
 		if !s.yield(out, nil) {
 			return errStopped

@@ -95,7 +95,7 @@ func (chatFormat) relayNative(c *call, o *httpOutput, resp *http.Response) {
 }
 
 // newStream encodes canonical chunks as OpenAI chunks, applying the usage
-// rules of splitUsage, and ends a finished stream with [DONE].
+// rules of openai.SplitUsage, and ends a finished stream with [DONE].
 func (chatFormat) newStream(c *call, sw *streamWriter) streamEncoder {
 	return &chatStream{c: c, sw: sw}
 }
@@ -106,7 +106,7 @@ type chatStream struct {
 }
 
 func (s *chatStream) chunk(ch *ChatChunk) error {
-	for _, out := range splitUsage(ch, s.c.env.includeUsage) {
+	for _, out := range openai.SplitUsage(ch, s.c.env.includeUsage) {
 		b, err := openai.Marshal(out)
 		if err != nil {
 			return err
@@ -332,7 +332,7 @@ func writeChunk(sw *streamWriter, data []byte, info *openai.ChunkInfo, includeUs
 			if err := sw.data(finish); err != nil {
 				return err
 			}
-			data = usageChunk(data, info.Usage)
+			data = openai.UsageChunk(data, info.Usage)
 		}
 	}
 	return sw.data(data)
@@ -357,49 +357,6 @@ func replayChunks(sw *streamWriter, chunks []json.RawMessage, includeUsage bool)
 		}
 	}
 	return sw.end("", sse.Done)
-}
-
-// usageChunk builds an OpenAI usage chunk ("choices":[]) from the identity
-// members of chunk.
-func usageChunk(chunk, usage []byte) []byte {
-	out := make([]byte, 0, 256+len(usage))
-	out = append(out, '{')
-	keys := [...]string{"id", "object", "created", "model", "system_fingerprint"}
-	for i, r := range gjson.GetManyBytes(chunk, keys[:]...) {
-		if !r.Exists() {
-			continue
-		}
-		out = append(out, '"')
-		out = append(out, keys[i]...)
-		out = append(out, `":`...)
-		out = append(out, r.Raw...)
-		out = append(out, ',')
-	}
-	out = append(out, `"choices":[],"usage":`...)
-	out = append(out, usage...)
-	return append(out, '}')
-}
-
-// splitUsage applies the same usage rules to a typed chunk: it returns the
-// chunks the consumer should see.
-func splitUsage(ch *ChatChunk, includeUsage bool) []*ChatChunk {
-	if ch.Usage == nil {
-		return []*ChatChunk{ch}
-	}
-	if len(ch.Choices) == 0 {
-		if includeUsage {
-			return []*ChatChunk{ch}
-		}
-		return nil
-	}
-	if !includeUsage {
-		return []*ChatChunk{ch}
-	}
-	u := &ChatChunk{ID: ch.ID, Object: ch.Object, Created: ch.Created, Model: ch.Model,
-		SystemFingerprint: ch.SystemFingerprint, Choices: []ChunkChoice{}, Usage: ch.Usage}
-	finish := *ch
-	finish.Usage = nil
-	return []*ChatChunk{&finish, u}
 }
 
 // replayEntry makes the chat format a cacheReplayer: the canonical wire is

@@ -145,9 +145,9 @@ func (responsesFormat) relayNative(c *call, o *httpOutput, resp *http.Response) 
 	o.relayBody(c, resp, func(out []byte) {
 		root := gjson.ParseBytes(out)
 		if u := root.Get("usage"); u.IsObject() {
-			c.usage = responsesUsage(u)
+			c.usage = responses.UsageOf(u)
 		} else {
-			c.text = appendOutputText(c.text, root.Get("output"))
+			c.text = responses.AppendOutputText(c.text, root.Get("output"))
 			c.boundText()
 		}
 	})
@@ -235,7 +235,7 @@ func relayResponses(sw *streamWriter, body io.Reader, c *call, st *relayState) e
 				st.id = id.Str
 			}
 			if u := resp.Get("usage"); u.IsObject() {
-				c.usage = responsesUsage(u)
+				c.usage = responses.UsageOf(u)
 			}
 		}
 		failed := typ == "response.failed" || typ == "error" || ev.Name == "error"
@@ -259,42 +259,6 @@ func relayResponses(sw *streamWriter, body io.Reader, c *call, st *relayState) e
 			return errReported
 		}
 	}
-}
-
-// responsesUsage reads a Response's usage object into the canonical
-// Usage.
-func responsesUsage(u gjson.Result) *Usage {
-	f := gjson.GetMany(u.Raw, "input_tokens", "output_tokens", "total_tokens", "input_tokens_details.cached_tokens", "output_tokens_details.reasoning_tokens")
-	out := &Usage{PromptTokens: int(f[0].Int()), CompletionTokens: int(f[1].Int()), TotalTokens: int(f[2].Int())}
-	if !f[2].Exists() {
-		out.TotalTokens = out.PromptTokens + out.CompletionTokens
-	}
-	if f[3].Exists() {
-		out.PromptTokensDetails = &openai.PromptTokensDetails{CachedTokens: int(f[3].Int())}
-	}
-	if f[4].Exists() {
-		out.CompletionTokensDetails = &openai.CompletionTokensDetails{ReasoningTokens: int(f[4].Int())}
-	}
-	return out
-}
-
-// appendOutputText appends the generated text of a Response's output
-// items (message text, refusals, reasoning summaries, function names and
-// arguments), for counting when the upstream reported no usage.
-func appendOutputText(dst []byte, output gjson.Result) []byte {
-	output.ForEach(func(_, it gjson.Result) bool {
-		dst = append(dst, it.Get("name").Str...)
-		dst = append(dst, it.Get("arguments").Str...)
-		for _, list := range []string{"content", "summary"} {
-			it.Get(list).ForEach(func(_, p gjson.Result) bool {
-				dst = append(dst, p.Get("text").Str...)
-				dst = append(dst, p.Get("refusal").Str...)
-				return true
-			})
-		}
-		return true
-	})
-	return dst
 }
 
 func (responsesFormat) encodeResponse(r *ChatResponse) ([]byte, error) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/llmbridge/llmbridge/internal/responses"
 	"github.com/tidwall/gjson"
 )
 
@@ -83,7 +84,7 @@ func FuzzResponsesUsage(f *testing.F) {
 		if !r.IsObject() {
 			return
 		}
-		u := responsesUsage(r)
+		u := responses.UsageOf(r)
 		if !r.Get("total_tokens").Exists() && u.TotalTokens != u.PromptTokens+u.CompletionTokens {
 			t.Fatalf("%s: %+v", raw, u)
 		}
