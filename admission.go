@@ -208,8 +208,8 @@ func NewAuthThrottle(o AuthThrottleOptions) *AuthThrottle {
 // Wait reports how long r's source must wait before a key it presents is
 // looked at again; 0 means go ahead. A nil AuthThrottle never waits.
 func (t *AuthThrottle) Wait(r *http.Request) time.Duration {
-	if t == nil {
-		return 0
+	if t == nil || !t.g.Waiting() {
+		return 0 // no source waits: the request's source need not be read
 	}
 	return t.g.Wait(t.source(r))
 }

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,9 +40,13 @@ type Options struct {
 // Guard counts failed authentications per source. The zero value is not
 // usable; build one with New. It is safe for concurrent use.
 type Guard struct {
-	o  Options
-	mu sync.Mutex
-	m  map[netip.Prefix]*source
+	o Options
+	// until is the latest backoff's end (Unix nanoseconds): once it has
+	// passed no source waits, and Waiting answers without the lock — the
+	// common case of a request whose source never failed.
+	until atomic.Int64
+	mu    sync.Mutex
+	m     map[netip.Prefix]*source
 }
 
 type source struct {
@@ -73,10 +78,16 @@ func New(o Options) *Guard {
 	return &Guard{o: o, m: make(map[netip.Prefix]*source)}
 }
 
+// Waiting reports whether any source is backed off now. It takes no lock:
+// callers skip working out a request's source when it is false.
+func (g *Guard) Waiting() bool {
+	return g != nil && g.o.Now().UnixNano() < g.until.Load()
+}
+
 // Wait reports how long src must wait before its next attempt is even
 // looked at; 0 means go ahead. A nil Guard never waits.
 func (g *Guard) Wait(src netip.Prefix) time.Duration {
-	if g == nil || !src.IsValid() {
+	if !g.Waiting() || !src.IsValid() {
 		return 0
 	}
 	now := g.o.Now()
@@ -119,6 +130,9 @@ func (g *Guard) Fail(src netip.Prefix) time.Duration {
 		d = min(g.o.Base<<(over-1), g.o.Max)
 	}
 	s.until = now.Add(d)
+	if u := s.until.UnixNano(); u > g.until.Load() {
+		g.until.Store(u) // under g.mu: no other writer
+	}
 	return d
 }
 
