@@ -55,17 +55,7 @@ func startObserved(t *testing.T, env ...string) (string, *lockedBuffer) {
 
 func getWith(t *testing.T, url, auth string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
-	if auth != "" {
-		req.Header.Set("Authorization", "Bearer "+auth)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return doWith(t, http.MethodGet, url, "", auth, "")
 }
 
 func TestMetricsLiveFeedAndAlertsEndToEnd(t *testing.T) {

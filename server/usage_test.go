@@ -67,20 +67,7 @@ func startServer(t *testing.T, environ []string) *instance {
 
 func (in *instance) do(t *testing.T, method, path, key, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(method, "http://"+in.addr+path, strings.NewReader(body))
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return doWith(t, method, "http://"+in.addr+path, "", key, body)
 }
 
 func (in *instance) chat(t *testing.T, key, model string, stream bool) int {
