@@ -219,6 +219,10 @@ func (s *streamWriter) fail(c *call, e *APIError) (held bool) {
 		s.held = e // nothing was written: run has the next target answer
 		return true
 	}
+	// Every write renews the deadline first: the one set at the last write
+	// may have passed while the upstream was silent, and a deadline must
+	// cut only a client that stopped reading.
+	s.wd.renew(time.Now())
 	if !s.started {
 		s.started = true
 		s.f.writeError(s.w, e)

@@ -99,3 +99,19 @@ func BenchmarkStuckClientMemory(b *testing.B) {
 		br.Close()
 	}
 }
+
+// Issue 25, item 1: a stream quiet for longer than the write timeout
+// still ends with its error event in a well-formed body: the deadline set
+// at the last write has passed, so the error event's write must renew it
+// first. A deadline cuts only a client that stopped reading.
+func TestErrorEventAfterSilenceLongerThanTheWriteTimeout(t *testing.T) {
+	e := newEnv(t, llmbridge.WithTimeouts(llmbridge.Timeouts{Write: 200 * time.Millisecond, StreamIdle: 900 * time.Millisecond}),
+		llmbridge.WithKeepAlive(time.Hour))
+	e.openai.Enqueue(testupstream.Reply{Content: []string{"a", "b", "c"}, StallAfter: 2})
+	resp, body := e.post(t, "/v1/chat/completions", `{"model":"openai/gpt-4o","messages":[{"role":"user","content":"x"}],"stream":true}`)
+	// e.post reads the whole body and fails the test on a broken chunked
+	// encoding (io.ReadAll: unexpected EOF).
+	if resp.StatusCode != 200 || !strings.Contains(body, `"error"`) || !strings.Contains(body, "idle") || strings.Contains(body, "[DONE]") {
+		t.Fatalf("%d %q", resp.StatusCode, body)
+	}
+}
