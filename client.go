@@ -53,12 +53,12 @@ func newUpstream(p Provider, s providerSettings, cfg *config) *upstream {
 	return &upstream{p: keys[0].p, keys: keys, ring: health.NewRing(states), name: p.Name(), transport: tr, client: client}
 }
 
-// keyOrder appends the keys of up to try for one request at now, in the
-// ring's order (health.Ring.Order): usable ones in rotation, resting ones
-// only when none is usable.
-func (up *upstream) keyOrder(dst []*providerKey, now time.Time) []*providerKey {
+// keyOrder appends the keys of up to try at now, starting with the key
+// at start (the request's health.Ring.Turn, see keyTurns): usable ones in
+// rotation, resting ones only when none is usable.
+func (up *upstream) keyOrder(dst []*providerKey, start int, now time.Time) []*providerKey {
 	var idx [8]int
-	for _, i := range up.ring.Order(idx[:0], now) {
+	for _, i := range up.ring.OrderFrom(idx[:0], start, now) {
 		dst = append(dst, up.keys[i])
 	}
 	return dst

@@ -91,6 +91,8 @@ func (c *call) route() ([]target, *APIError) {
 	now := c.b.clock.Now()
 	out := make([]target, 0, len(list)+2)
 	var keys [8]*providerKey
+	var turnBuf [4]keyTurn
+	turns := keyTurns(turnBuf[:0])
 	var soonest time.Time
 	for _, t := range list {
 		up := c.b.byName[t.Provider]
@@ -105,7 +107,9 @@ func (c *call) route() ([]target, *APIError) {
 			}
 			ks = append(ks, up.keys[i])
 		} else {
-			ks = up.keyOrder(ks, now)
+			var start int
+			start, turns = turns.of(up)
+			ks = up.keyOrder(ks, start, now)
 		}
 		for _, k := range ks {
 			h := c.b.health.Get(k.Key, t.Model)
@@ -126,6 +130,33 @@ func (c *call) route() ([]target, *APIError) {
 	}
 	c.rec.Provider, c.rec.UpstreamModel = out[0].up.name, out[0].model
 	return out, nil
+}
+
+// keyTurns holds the rotation turn (health.Ring.Turn) one request took of
+// each provider it meets. A provider's keys are one pool wherever its
+// models appear: a route with a target and a fallback on the same
+// provider must not turn its ring once per target, or with as many
+// targets as keys every request would start on the same key. The
+// route's balancer orders the models; the ring alone spreads the keys.
+type keyTurns []keyTurn
+
+type keyTurn struct {
+	up    *upstream
+	start int
+}
+
+// of returns the request's turn of up's keys, taking it the first time
+// the request meets up, and ts with it. It returns ts rather than append
+// through a pointer so that a caller's array behind ts stays on its
+// stack: route allocates nothing for its turns.
+func (ts keyTurns) of(up *upstream) (int, keyTurns) {
+	for _, t := range ts {
+		if t.up == up {
+			return t.start, ts
+		}
+	}
+	start := up.ring.Turn()
+	return start, append(ts, keyTurn{up: up, start: start})
 }
 
 // defaultRouter resolves model names as described on Router.

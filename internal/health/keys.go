@@ -73,8 +73,12 @@ func (k *Key) CoolDown(now time.Time, d time.Duration) {
 }
 
 // Ring is the keys of one provider with their rotation: each request
-// starts one key further. Build it with NewRing; its methods are safe for
-// concurrent use.
+// starts one key further. The rotation belongs to the request, not to the
+// places it may go: a request whose targets reach the provider several
+// times (a route's models, its fallbacks) takes one Turn and orders every
+// one of them from it, so the provider's keys are one pool however many
+// times a request meets them. Build it with NewRing; its methods are safe
+// for concurrent use.
 type Ring struct {
 	keys []*Key
 	next atomic.Uint64
@@ -88,17 +92,37 @@ func NewRing(keys []*Key) *Ring { return &Ring{keys: keys} }
 // the slice.
 func (r *Ring) Keys() []*Key { return r.keys }
 
-// Order appends to dst the indices (into Keys) of the keys to try for one
-// request at now: the usable ones in rotation, then, only when none is
-// usable, the resting ones, so that the client gets the upstream's own
-// answer rather than nothing. With one key it appends 0 and does not
-// rotate.
+// Turn advances the rotation for one request and returns the index of the
+// key it starts with, for OrderFrom. With one key it returns 0 and does
+// not rotate.
+func (r *Ring) Turn() int {
+	n := len(r.keys)
+	if n == 1 {
+		return 0
+	}
+	return int(r.next.Add(1) % uint64(n))
+}
+
+// Order appends to dst the indices of the keys to try for one request at
+// now, taking the request's Turn: OrderFrom(dst, r.Turn(), now). A
+// request that meets the provider more than once must take one Turn and
+// call OrderFrom for each; calling Order for each would advance the
+// rotation by as many steps per request, and with as many steps as keys
+// (two targets, two keys) every request would start with the same key.
 func (r *Ring) Order(dst []int, now time.Time) []int {
+	return r.OrderFrom(dst, r.Turn(), now)
+}
+
+// OrderFrom appends to dst the indices (into Keys) of the keys to try at
+// now, starting with the key at start (a Turn): the usable ones in
+// rotation, then, only when none is usable, the resting ones, so that the
+// client gets the upstream's own answer rather than nothing. It does not
+// rotate.
+func (r *Ring) OrderFrom(dst []int, start int, now time.Time) []int {
 	n := len(r.keys)
 	if n == 1 {
 		return append(dst, 0)
 	}
-	start := int(r.next.Add(1) % uint64(n))
 	mark := len(dst)
 	for i := range n {
 		if j := (start + i) % n; r.keys[j].usable(now) {

@@ -68,3 +68,30 @@ func TestRingSkipsRestingKeys(t *testing.T) {
 		t.Error("Keys or ID")
 	}
 }
+
+// One Turn per request, however many times the request meets the ring:
+// ordering twice from the same turn neither rotates nor repeats a start
+// across requests, and refused or cooling keys are still skipped.
+func TestRingTurnOncePerRequest(t *testing.T) {
+	r, keys := ring(2)
+	starts := map[int]int{}
+	for range 10 {
+		s := r.Turn()
+		a, b := r.OrderFrom(nil, s, t0), r.OrderFrom(nil, s, t0)
+		if !slices.Equal(a, b) || a[0] != s {
+			t.Fatalf("turn %d: %v then %v", s, a, b)
+		}
+		starts[s]++
+	}
+	if starts[0] != 5 || starts[1] != 5 {
+		t.Errorf("starts %v, want 5 each", starts)
+	}
+	keys[0].CoolDown(t0, time.Second)
+	if got := r.OrderFrom(nil, 0, t0); !slices.Equal(got, []int{1}) {
+		t.Errorf("a cooling key offered: %v", got)
+	}
+	one, _ := ring(1)
+	if one.Turn() != 0 || one.Turn() != 0 || one.next.Load() != 0 {
+		t.Error("a single key rotates")
+	}
+}
