@@ -98,6 +98,14 @@ func (s *server) closeLimits() {
 	}
 }
 
+// keysChanged applies a key change of the admin API before it answers.
+func (s *server) keysChanged(ctx context.Context) error {
+	if s.limits == nil {
+		return nil
+	}
+	return s.limits.a.Changed(ctx)
+}
+
 // bridgeOptions is cfg.Options with the access keys handed to the keys
 // admitter when it is on (it checks them as WithAccessKeys would, and the
 // virtual keys too). The Bridge's rule that a provider key is never an

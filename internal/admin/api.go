@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -37,6 +38,9 @@ type API struct {
 	healthSrc HealthSource
 	// cacheSrc serves /admin/api/cache (cache.go); nil: the cache is off.
 	cacheSrc CacheAdmin
+	// keysChanged applies a key change before the answer
+	// (SetKeysChanged, keys.go); nil: the admitter polls.
+	keysChanged func(context.Context) error
 }
 
 // SetSession makes the API accept requests for which session returns

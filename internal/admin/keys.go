@@ -1,12 +1,14 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/llmbridge/llmbridge/internal/keys"
 	"github.com/llmbridge/llmbridge/internal/openai"
@@ -19,7 +21,10 @@ import (
 //	GET    /admin/api/keys        every key with its spend (never a secret)
 //	GET    /admin/api/keys/{id}   one key with its spend
 //	PATCH  /admin/api/keys/{id}   change the fields sent
-//	DELETE /admin/api/keys/{id}   revoke (every replica within a second)
+//	DELETE /admin/api/keys/{id}   revoke
+//
+// A change holds on this instance when the call answers (SetKeysChanged),
+// on the other replicas at once over Redis, or within a second by polling.
 //
 // Bad input is a 400 whose param names the field.
 
@@ -46,6 +51,32 @@ func (a *API) SetPrices(p usage.Prices) *API {
 	return a
 }
 
+// SetKeysChanged sets what the key endpoints call after a key is
+// created, changed or revoked, before they answer, and returns a: the
+// server's admitter reads the keys again (keys.Admitter.Changed), so the
+// change holds for the very next request. When it fails, the change is
+// made all the same and the answer carries a warning. f must be safe for
+// concurrent use; nil: nothing is called.
+func (a *API) SetKeysChanged(f func(context.Context) error) *API {
+	a.keysChanged = f
+	return a
+}
+
+// changed runs the keysChanged hook after a successful change, returning
+// warnings with a warning added when it fails. The change is made: a
+// client that leaves does not cancel applying it.
+func (a *API) changed(r *http.Request, warnings []string) []string {
+	if a.keysChanged == nil {
+		return warnings
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+	defer cancel()
+	if err := a.keysChanged(ctx); err != nil {
+		return append(warnings, fmt.Sprintf("the change is stored, but this instance could not apply it at once (%s); it will within a second", err))
+	}
+	return warnings
+}
+
 func (a *API) serveKeys(w http.ResponseWriter, r *http.Request) {
 	if a.store == nil {
 		adminError(w, http.StatusServiceUnavailable, openai.TypeServer, "usage_store_off",
@@ -69,7 +100,11 @@ func (a *API) serveKeys(w http.ResponseWriter, r *http.Request) {
 		a.updateKey(w, r, st, id)
 	case one && r.Method == http.MethodDelete:
 		k, err := st.Revoke(r.Context(), id, a.now())
-		a.answerKey(w, r, http.StatusOK, k, err, nil)
+		var warnings []string
+		if err == nil {
+			warnings = a.changed(r, nil)
+		}
+		a.answerKey(w, r, http.StatusOK, k, err, warnings)
 	default:
 		allow := "GET, HEAD, POST"
 		if one {
@@ -90,7 +125,7 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request, st *keys.Store) 
 		a.answerKey(w, r, 0, nil, err, nil)
 		return
 	}
-	writeJSON(w, http.StatusCreated, KeyView{Key: k, Secret: secret, Spend: &keys.Spend{}, Warnings: a.warnings(k)})
+	writeJSON(w, http.StatusCreated, KeyView{Key: k, Secret: secret, Spend: &keys.Spend{}, Warnings: a.changed(r, a.warnings(k))})
 }
 
 func (a *API) updateKey(w http.ResponseWriter, r *http.Request, st *keys.Store, id string) {
@@ -99,7 +134,11 @@ func (a *API) updateKey(w http.ResponseWriter, r *http.Request, st *keys.Store, 
 		return
 	}
 	k, err := st.Update(r.Context(), id, p, a.now())
-	a.answerKey(w, r, http.StatusOK, k, err, a.warnings(k))
+	warnings := a.warnings(k)
+	if err == nil {
+		warnings = a.changed(r, warnings)
+	}
+	a.answerKey(w, r, http.StatusOK, k, err, warnings)
 }
 
 func (a *API) showKey(w http.ResponseWriter, r *http.Request, st *keys.Store, id string) {

@@ -59,7 +59,10 @@ type Options struct {
 	// stream).
 	LeaseTTL time.Duration
 	// Poll is how often the store's key version is checked (default
-	// 250ms: a change is seen everywhere within a second).
+	// 250ms: a change is seen everywhere within a second). It is the
+	// fallback: the process that makes a change applies it at once
+	// (Admitter.Changed), and with Redis the other replicas hear of it
+	// at once over pub/sub.
 	Poll time.Duration
 	// SpendRefresh is how often the spend of budgeted keys is read from
 	// the store (default 5s).
@@ -90,6 +93,8 @@ type Admitter struct {
 
 	unpricedMu sync.Mutex      // guards unpriced
 	unpriced   map[string]bool // provider/model settled unpriced, logged once
+
+	node string // this Admitter's id in change messages (notify.go)
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -166,7 +171,7 @@ func NewAdmitter(ctx context.Context, o Options) (*Admitter, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	a := &Admitter{o: o, now: o.Now, log: o.Logger, stop: make(chan struct{})}
+	a := &Admitter{o: o, now: o.Now, log: o.Logger, node: newNode(), stop: make(chan struct{})}
 	a.prices.Store(&o.Prices)
 	a.access, a.policies = o.AccessKeys, o.Policies
 	if o.Redis != nil {
@@ -181,11 +186,15 @@ func NewAdmitter(ctx context.Context, o Options) (*Admitter, error) {
 	a.refreshSpend(ctx)
 	if o.Store != nil {
 		a.wg.Go(a.watch)
+		if o.Redis != nil {
+			a.wg.Go(a.listen) // notify.go
+		}
 	}
 	return a, nil
 }
 
-// Close stops watching the store and sends what Redis is still owed.
+// Close stops watching the store and the Redis change channel, and sends
+// what Redis is still owed.
 func (a *Admitter) Close() error {
 	close(a.stop)
 	a.wg.Wait()

@@ -19,8 +19,11 @@
 //
 // Secrets are shown once, when a key is created ("sk-lb-" and 43
 // characters); the store keeps only their SHA-256 and last four
-// characters. Every replica reloads the keys within a second of a change
-// (it polls the store's key version), so a revocation takes effect
+// characters. A change made through the admin API holds on that
+// instance before the API answers (Admitter.Changed); with Redis, the
+// other replicas hear of it at once over pub/sub (channel <prefix>keys);
+// and every replica polls the store's key version as the fallback (a
+// missed message, a change from the CLI), so a revocation takes effect
 // everywhere within a second.
 //
 // The package imports the root and internal/usage; neither imports it.
