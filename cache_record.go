@@ -53,11 +53,11 @@ type uncachedFormat interface{ uncached() }
 type tappedFormat interface{ tapped() }
 
 // cacheReplayer is implemented by client formats that answer a cache hit
-// from the stored wire as it is, through the HTTP output: replayEntry
+// from the stored wire as it is, through the relay port: replayEntry
 // reports false when e is not a wire it replays, and the call then decodes
 // the entry and encodes it as any answer.
 type cacheReplayer interface {
-	replayEntry(c *call, o *httpOutput, e *codec.Entry) bool
+	replayEntry(r relay, e *codec.Entry) bool
 }
 
 func (r *cacheRecorder) native(c *call, resp *http.Response) {
@@ -134,7 +134,7 @@ func nativeEntry(f nativeCachedFormat, b []byte, stream bool) *codec.Entry {
 }
 
 // cacheTap records a Chat Completions answer as the pass-through relay
-// (relayRaw, relayNative) reads it. A stream's events' data are written
+// (relayRaw, relayNative) reads it; it hangs on the meter (meter.tap). A stream's events' data are written
 // in the encoded entry's form (codec.Entry.Encode's: the chunks member
 // first, the tail appended when storing: AppendTail) into a pooled buffer, copied
 // once into a value of the exact size when stored; a non-streamed body is
@@ -329,10 +329,10 @@ func (b *captureBody) Read(p []byte) (int, error) {
 // replayNative answers from a native entry of nf (codec.Entry.Format): its
 // bytes go through the format's own pass-through relay, which notes the
 // usage they carry; the record keeps it in Saved.
-func replayNative(c *call, o *httpOutput, nf nativeCachedFormat, e *codec.Entry) {
+func replayNative(r relay, nf nativeCachedFormat, e *codec.Entry) {
 	body := e.Native
 	switch {
-	case c.env.stream:
+	case r.stream():
 		n := 0
 		for _, ev := range e.Events {
 			n += len(ev.Name) + len(ev.Data) + 16
@@ -351,11 +351,8 @@ func replayNative(c *call, o *httpOutput, nf nativeCachedFormat, e *codec.Entry)
 	case body == nil:
 		body, _, _ = nf.nativeEnd(e.Events[len(e.Events)-1].Data, true)
 	}
-	o.native(c, &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body))})
-	if u := c.usage; u != nil {
-		c.rec.Saved = TokenCounts{Prompt: u.PromptTokens, Completion: u.CompletionTokens, Total: u.TotalTokens,
-			Cached: u.CachedTokens(), Reasoning: u.ReasoningTokens(), CacheWrite: u.CacheWriteTokens()}
-	}
+	r.native(&http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body))})
+	r.meter().saveUsage()
 }
 
 // store encodes and stores e under key when it is a clean answer of

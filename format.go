@@ -29,13 +29,13 @@ type clientFormat interface {
 	// passThrough returns how to send the client's body to p unchanged
 	// but for the model, or nil when p does not speak this format.
 	passThrough(p Provider) rawRequest
-	// relayNative relays a native 2xx response to the client, noting
-	// usage and text in c.
-	relayNative(c *call, o *httpOutput, resp *http.Response)
+	// relayNative relays a native 2xx response to the client through r,
+	// noting usage and text in its meter.
+	relayNative(r relay, resp *http.Response)
 	// encodeResponse encodes a canonical response.
 	encodeResponse(r *ChatResponse) ([]byte, error)
 	// newStream returns the encoder of a canonical stream onto sw.
-	newStream(c *call, sw *streamWriter) streamEncoder
+	newStream(r relay) streamEncoder
 	// writeError writes an error response in the format's shape.
 	writeError(w http.ResponseWriter, e *APIError)
 	// errorEvent returns the event that reports e in a started stream.
@@ -52,16 +52,16 @@ func clientFormats() []clientFormat {
 
 // callDecoder is implemented by formats whose translation keeps per-call
 // state for the encoders (Responses echoes its request): decodeCall
-// replaces decode, decoding c.body and keeping the state in c.state.
+// replaces decode, returning the state too; the call keeps it (relay.state).
 type callDecoder interface {
-	decodeCall(c *call) (*ChatRequest, *APIError)
+	decodeCall(body []byte) (*ChatRequest, any, *APIError)
 }
 
 // callEncoder is implemented by formats whose responses depend on that
 // per-call state: encodeCall replaces encodeResponse, and may add
-// response headers to h (nothing has been written yet).
+// response headers (r.header: nothing has been written yet).
 type callEncoder interface {
-	encodeCall(c *call, h http.Header, r *ChatResponse) ([]byte, error)
+	encodeCall(r relay, resp *ChatResponse) ([]byte, error)
 }
 
 // rawRequest builds an upstream request carrying the client's body. h is
@@ -176,7 +176,7 @@ func (o *httpOutput) response(c *call, r *ChatResponse) {
 	var body []byte
 	var err error
 	if e, ok := o.f.(callEncoder); ok {
-		body, err = e.encodeCall(c, o.w.Header(), r)
+		body, err = e.encodeCall(o.port(c), r)
 	} else {
 		body, err = o.f.encodeResponse(r)
 	}
@@ -200,7 +200,7 @@ func (o *httpOutput) write(c *call, body []byte) {
 func (o *httpOutput) stream(c *call, resp *http.Response) streamEncoder {
 	o.openStream(c)
 	resp.Body = &flushingBody{ReadCloser: resp.Body, sw: o.sw}
-	return o.f.newStream(c, o.sw)
+	return o.f.newStream(o.port(c))
 }
 
 func (o *httpOutput) native(c *call, resp *http.Response) {
@@ -208,12 +208,12 @@ func (o *httpOutput) native(c *call, resp *http.Response) {
 		o.openStream(c)
 		resp.Body = &flushingBody{ReadCloser: resp.Body, sw: o.sw}
 	}
-	o.f.relayNative(c, o, resp)
+	o.f.relayNative(o.port(c), resp)
 }
 
 func (o *httpOutput) replay(c *call, e *codec.Entry) bool {
 	r, ok := o.f.(cacheReplayer)
-	return ok && r.replayEntry(c, o, e)
+	return ok && r.replayEntry(o.port(c), e)
 }
 
 // openStream starts the client's stream: the status and headers go out
@@ -229,10 +229,79 @@ func (o *httpOutput) close() {
 	}
 }
 
+// relay is the port through which a client format's relay code touches
+// the request (DESIGN.md §8; Envoy's filter callbacks are the model):
+// write an event or data, flush, ask whether the response is committed,
+// reach the meter, and the few facts a relay needs of the client and the
+// target. Formats use its methods only, never the call or the output
+// behind it, so what a relay may do is read here. It is two pointers,
+// built once per answer: the hot path allocates nothing for it.
+type relay struct {
+	c *call
+	o *httpOutput
+}
+
+func (o *httpOutput) port(c *call) relay { return relay{c: c, o: o} }
+
+// event, data, flush, end and committed are the open stream's
+// (streamWriter); a non-streamed answer uses write and fail.
+func (r relay) event(name string, p []byte) error { return r.o.sw.event(name, p) }
+func (r relay) data(p []byte) error               { return r.o.sw.data(p) }
+func (r relay) flush() error                      { return r.o.sw.flush() }
+func (r relay) end(name string, p []byte) error   { return r.o.sw.end(name, p) }
+func (r relay) committed() bool                   { return r.o.sw.committed() }
+
+// meter is where a relay notes usage, text, the cache's tap.
+func (r relay) meter() *meter { return &r.c.meter }
+
+// The client's request as a relay needs it.
+func (r relay) stream() bool        { return r.c.env.stream }
+func (r relay) includeUsage() bool  { return r.c.env.includeUsage }
+func (r relay) model() string       { return r.c.env.model }
+func (r relay) body() []byte        { return r.c.body }
+func (r relay) state() any          { return r.c.state } // the format's per-call state (callDecoder)
+func (r relay) header() http.Header { return r.o.w.Header() }
+
+// upstream is the answering target's provider (its key's) and model;
+// fromUpstream is false for a cache hit, which has none.
+func (r relay) upstream() (Provider, string) { return r.c.target.prov(), r.c.target.model }
+func (r relay) fromUpstream() bool           { return r.c.target.up != nil }
+func (r relay) tokens() *TokenCounter        { return r.c.b.tokens }
+
+// estimatedUsage counts the prompt and the relayed text for a client
+// that must be told a usage the upstream did not report.
+func (r relay) estimatedUsage() *Usage { return r.c.estimatedUsage() }
+
+// write sends a non-streamed answer; fail reports err (converted as the
+// call converts upstream errors), failOwn the error of a bridge stage.
+func (r relay) write(body []byte)               { r.o.write(r.c, body) }
+func (r relay) fail(err error)                  { r.o.fail(r.c, r.c.fail(err)) }
+func (r relay) failOwn(stage string, err error) { r.o.fail(r.c, r.c.ownError(stage, err)) }
+func (r relay) openStream()                     { r.o.openStream(r.c) }
+func (r relay) native(resp *http.Response)      { r.o.native(r.c, resp) }
+
+// redact removes the provider key of the answering target from an
+// upstream error event before it is relayed: upstreams echo the key they
+// were sent ("Incorrect API key provided: sk-…"), and what the bridge
+// says of a non-streamed error has it redacted by the provider
+// (Endpoint.Redact) the same way.
+func (r relay) redact(data []byte) []byte {
+	t := r.c.target
+	p := t.up.p
+	if t.key != nil {
+		p = t.key.p // the key this request used
+	}
+	if k, ok := p.(interface{ APIKey() string }); ok {
+		return openai.RedactJSON(data, k.APIKey())
+	}
+	return data
+}
+
 // endStream records how a relayed stream ended and tells the client about
 // a failure: errReported when the upstream's own error event was relayed,
 // another error when the stream was cut.
-func endStream(c *call, sw *streamWriter, err error) {
+func (r relay) endStream(err error) {
+	c, sw := r.c, r.o.sw
 	switch {
 	case err == nil, errors.Is(err, errFailedOver):
 	case errors.Is(err, errReported):
@@ -260,6 +329,18 @@ func endStream(c *call, sw *streamWriter, err error) {
 	}
 }
 
+// failStarted notes err, which cut a committed stream, and returns the
+// error for the format to report in the stream's own terms; nil when the
+// client went away and nobody reads.
+func (r relay) failStarted(err error) *APIError {
+	e := r.c.fail(err)
+	if e.Status == StatusClientClosedRequest {
+		return nil
+	}
+	r.c.rec.Status = http.StatusOK
+	return e
+}
+
 // streamFailed books a stream that failed after its 2xx against the
 // target's breaker: a target whose streams keep breaking is ejected like
 // one that refuses connections.
@@ -277,13 +358,14 @@ var errFailedOver = errors.New("failed over to the next target")
 // anything was sent to the client, whether another target may answer
 // instead; if so the relay ends with errFailedOver and the stream holds
 // the failure for run (mayFailOver).
-func (c *call) failOverEvent(sw *streamWriter) bool {
+func (r relay) failOverEvent() bool {
+	sw := r.o.sw
 	if sw.committed() {
 		return false
 	}
 	e := &APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "upstream_error",
-		Message: "upstream " + c.target.up.name + " sent an error event before any content"}
-	if !c.mayFailOver(e) {
+		Message: "upstream " + r.c.target.up.name + " sent an error event before any content"}
+	if !r.c.mayFailOver(e) {
 		return false
 	}
 	sw.mu.Lock()
@@ -295,90 +377,13 @@ func (c *call) failOverEvent(sw *streamWriter) bool {
 // relayBody relays a native non-streamed answer unchanged: the body is
 // read (bounded, checked to be JSON), note takes the usage or text from
 // it, and it goes to the client as it came.
-func (o *httpOutput) relayBody(c *call, resp *http.Response, note func(body []byte)) {
+func (r relay) relayBody(resp *http.Response, note func(body []byte)) {
 	out, err := openai.ReadResponseBody(resp.Body)
 	resp.Body.Close()
 	if err != nil {
-		o.fail(c, c.fail(err))
+		r.fail(err)
 		return
 	}
 	note(out)
-	o.write(c, out)
-}
-
-// errStopped: the in-process caller stopped ranging over the stream.
-var errStopped = errors.New("the caller stopped reading the stream")
-
-// callerOutput answers an in-process caller: the response and error of
-// ChatCompletion, or the pairs yielded by ChatCompletionStream.
-type callerOutput struct {
-	resp   *ChatResponse
-	err    error
-	yield  func(*ChatChunk, error) bool // set for streams
-	failed *APIError                    // held for run: another target may answer (callerStream.end)
-}
-
-func (o *callerOutput) header(http.Header) {}
-
-func (o *callerOutput) reset() { o.failed = nil }
-
-func (o *callerOutput) held() *APIError { return o.failed }
-
-// replay leaves every hit to be decoded: an in-process caller gets typed
-// values, not wire bytes.
-func (o *callerOutput) replay(*call, *codec.Entry) bool { return false }
-
-func (o *callerOutput) fail(_ *call, e *APIError) {
-	if o.yield != nil {
-		o.yield(nil, e)
-		return
-	}
-	o.err = e
-}
-
-func (o *callerOutput) response(c *call, r *ChatResponse) {
-	c.observeFirstByte()
-	o.resp = r
-}
-
-func (o *callerOutput) stream(c *call, _ *http.Response) streamEncoder {
-	return &callerStream{c: c, o: o, yield: o.yield}
-}
-
-// native cannot happen in-process (there are no client bytes to pass
-// through); it is answered as the bridge's own failure.
-func (o *callerOutput) native(c *call, resp *http.Response) {
-	resp.Body.Close()
-	o.fail(c, c.ownError("relay", errors.New("pass-through relay without client bytes")))
-}
-
-// callerStream yields canonical chunks with the usage rules of openai.SplitUsage.
-type callerStream struct {
-	c     *call
-	o     *callerOutput
-	yield func(*ChatChunk, error) bool
-}
-
-func (s *callerStream) chunk(ch *ChatChunk) error {
-	for _, out := range openai.SplitUsage(ch, s.c.env.includeUsage) {
-		s.c.observeFirstByte()
-		if !s.yield(out, nil) {
-			return errStopped
-		}
-	}
-	return nil
-}
-
-func (s *callerStream) end(err error) {
-	switch {
-	case err == nil:
-	case errors.Is(err, errStopped):
-		s.c.note(&APIError{Status: StatusClientClosedRequest, Message: errStopped.Error()})
-	default:
-		if e := s.c.fail(err); s.c.mayFailOver(e) {
-			s.o.failed = e // nothing was yielded: run has the next target answer
-		} else {
-			s.yield(nil, e)
-		}
-	}
+	r.write(out)
 }

@@ -69,35 +69,35 @@ func (anthropicFormat) passThrough(p Provider) rawRequest {
 // relayNative relays a Messages answer unchanged: every stream event
 // (its "event:" line included) or the response body, reading the usage
 // (cache reads and writes too) from the bytes on the way.
-func (anthropicFormat) relayNative(c *call, o *httpOutput, resp *http.Response) {
-	if c.env.stream {
-		err := relayAnthropic(o.sw, resp.Body, c)
+func (anthropicFormat) relayNative(r relay, resp *http.Response) {
+	if r.stream() {
+		err := relayAnthropic(r, resp.Body)
 		resp.Body.Close()
-		endStream(c, o.sw, err)
+		r.endStream(err)
 		return
 	}
-	o.relayBody(c, resp, func(out []byte) {
+	r.relayBody(resp, func(out []byte) {
 		if u := gjson.GetBytes(out, "usage"); u.IsObject() {
-			c.usage = anthropicprov.UsageOf([]byte(u.Raw))
+			r.meter().noteUsage(anthropicprov.UsageOf([]byte(u.Raw)))
 		}
 	})
 }
 
 // relayAnthropic copies a Messages event stream to the client event by
-// event, noting its usage in c. It ends after message_stop; an upstream
+// event, noting its usage in r's meter. It ends after message_stop; an upstream
 // "error" event is relayed (the provider key redacted from it) and ends it
 // with errReported; a stream that stops before message_stop ends with
 // ErrTruncated.
-func relayAnthropic(sw *streamWriter, body io.Reader, c *call) error {
-	r := sse.NewReader(body)
+func relayAnthropic(r relay, body io.Reader) error {
+	sr := sse.NewReader(body)
 	var usage anthropicprov.StreamUsage
 	defer func() {
 		if u := usage.Usage(); u != nil {
-			c.usage = u
+			r.meter().noteUsage(u)
 		}
 	}()
 	for {
-		ev, err := r.Next()
+		ev, err := sr.Next()
 		if err != nil {
 			if err == io.EOF {
 				return openai.Truncated("no message_stop")
@@ -107,19 +107,19 @@ func relayAnthropic(sw *streamWriter, body io.Reader, c *call) error {
 		typ := usage.Observe(ev.Data)
 		data := ev.Data
 		if typ == "error" || ev.Name == "error" {
-			if c.failOverEvent(sw) {
+			if r.failOverEvent() {
 				return errFailedOver
 			}
-			data = redactKey(c, data) // the key an upstream echoes goes no further
+			data = r.redact(data) // the key an upstream echoes goes no further
 		}
-		if err := sw.event(ev.Name, data); err != nil {
+		if err := r.event(ev.Name, data); err != nil {
 			return err
 		}
 		switch {
 		case typ == "message_stop":
-			return sw.flush()
+			return r.flush()
 		case typ == "error" || ev.Name == "error":
-			if err := sw.flush(); err != nil {
+			if err := r.flush(); err != nil {
 				return err
 			}
 			return errReported
@@ -132,13 +132,12 @@ func (anthropicFormat) encodeResponse(r *ChatResponse) ([]byte, error) {
 }
 
 // newStream encodes a canonical stream as the Messages event sequence.
-func (anthropicFormat) newStream(c *call, sw *streamWriter) streamEncoder {
-	return &anthropicStream{c: c, sw: sw, enc: anthropicprov.NewStreamEncoder(c.env.model)}
+func (anthropicFormat) newStream(r relay) streamEncoder {
+	return &anthropicStream{r: r, enc: anthropicprov.NewStreamEncoder(r.model())}
 }
 
 type anthropicStream struct {
-	c   *call
-	sw  *streamWriter
+	r   relay
 	enc *anthropicprov.StreamEncoder
 }
 
@@ -151,37 +150,24 @@ func (s *anthropicStream) chunk(ch *ChatChunk) error {
 
 func (s *anthropicStream) write(events []anthropicprov.Event) error {
 	for _, ev := range events {
-		if err := s.sw.event(ev.Name, ev.Data); err != nil {
+		if err := s.r.event(ev.Name, ev.Data); err != nil {
 			return err
 		}
 	}
-	return s.sw.flush()
+	return s.r.flush()
 }
 
 // end closes a finished stream with message_delta (stop reason, usage)
 // and message_stop; a failed one gets an error event and no message_stop.
 func (s *anthropicStream) end(err error) {
 	if err == nil {
-		u := s.c.usage
+		u := s.r.meter().usage
 		if u == nil {
-			u = s.c.estimatedUsage()
+			u = s.r.estimatedUsage()
 		}
 		err = s.write(s.enc.End(u))
 	}
-	endStream(s.c, s.sw, err)
-}
-
-// estimatedUsage counts the prompt and the relayed text for a client that
-// must be told a usage the upstream did not report. (The record counts
-// again in finish and is marked estimated.)
-func (c *call) estimatedUsage() *Usage {
-	model := c.target.model
-	prompt := 0
-	if req, _ := c.request(); req != nil {
-		prompt, _ = c.b.tokens.CountPrompt(model, req)
-	}
-	n := c.completionTokens(model)
-	return &Usage{PromptTokens: prompt, CompletionTokens: n, TotalTokens: prompt + n}
+	s.r.endStream(err)
 }
 
 // writeError writes {"type":"error","error":{"type","message"}} with the
@@ -295,15 +281,15 @@ func (anthropicCountFormat) passThrough(p Provider) rawRequest {
 }
 
 // relayNative relays the upstream's count unchanged.
-func (anthropicCountFormat) relayNative(c *call, o *httpOutput, resp *http.Response) {
+func (anthropicCountFormat) relayNative(r relay, resp *http.Response) {
 	out, err := openai.ReadResponseBody(resp.Body)
 	resp.Body.Close()
 	if err != nil {
-		o.fail(c, c.fail(err))
+		r.fail(err)
 		return
 	}
-	c.usage = &Usage{} // counting uses no tokens
-	o.write(c, out)
+	r.meter().noteUsage(&Usage{}) // counting uses no tokens
+	r.write(out)
 }
 
 // answerLocally counts the prompt when the first target has no counting

@@ -62,14 +62,15 @@ func (chatFormat) errorEvent(e *APIError) (string, []byte) {
 
 // relayNative relays an OpenAI-format answer. A non-streamed body is
 // passed on as it came, its usage (or, without usage, its text) noted.
-func (chatFormat) relayNative(c *call, o *httpOutput, resp *http.Response) {
-	if c.env.stream {
-		err := relayRaw(o.sw, resp.Body, c)
+func (chatFormat) relayNative(r relay, resp *http.Response) {
+	if r.stream() {
+		err := relayRaw(r, resp.Body)
 		resp.Body.Close()
-		endStream(c, o.sw, err)
+		r.endStream(err)
 		return
 	}
-	o.relayBody(c, resp, func(out []byte) {
+	m := r.meter()
+	r.relayBody(resp, func(out []byte) {
 		// One pass over the top level of a read-only view (out is JSON,
 		// so not empty): the usage, and for the cache the finish reasons.
 		var u gjson.Result
@@ -78,40 +79,37 @@ func (chatFormat) relayNative(c *call, o *httpOutput, resp *http.Response) {
 			case "usage":
 				u = v
 			case "choices":
-				if c.tap != nil {
-					c.tap.body = out
-					c.tap.choices(v)
+				if m.tap != nil {
+					m.tap.body = out
+					m.tap.choices(v)
 				}
 			}
 			return true
 		})
 		if u.IsObject() {
-			c.rawUsage = []byte(u.Raw)
+			m.noteRawUsageString(u.Raw)
 		} else {
-			c.text = openai.AppendMessageText(c.text, out)
-			c.boundText()
+			m.text = openai.AppendMessageText(m.text, out)
+			m.boundText()
 		}
 	})
 }
 
 // newStream encodes canonical chunks as OpenAI chunks, applying the usage
 // rules of openai.SplitUsage, and ends a finished stream with [DONE].
-func (chatFormat) newStream(c *call, sw *streamWriter) streamEncoder {
-	return &chatStream{c: c, sw: sw}
+func (chatFormat) newStream(r relay) streamEncoder {
+	return &chatStream{r: r}
 }
 
-type chatStream struct {
-	c  *call
-	sw *streamWriter
-}
+type chatStream struct{ r relay }
 
 func (s *chatStream) chunk(ch *ChatChunk) error {
-	for _, out := range openai.SplitUsage(ch, s.c.env.includeUsage) {
+	for _, out := range openai.SplitUsage(ch, s.r.includeUsage()) {
 		b, err := openai.Marshal(out)
 		if err != nil {
 			return err
 		}
-		if err := s.sw.data(b); err != nil {
+		if err := s.r.data(b); err != nil {
 			return err
 		}
 	}
@@ -120,9 +118,9 @@ func (s *chatStream) chunk(ch *ChatChunk) error {
 
 func (s *chatStream) end(err error) {
 	if err == nil {
-		err = s.sw.end("", sse.Done)
+		err = s.r.end("", sse.Done)
 	}
-	endStream(s.c, s.sw, err)
+	s.r.endStream(err)
 }
 
 // parseEnvelope validates the top level of a request body: valid JSON, an
@@ -254,14 +252,15 @@ func decodeRequest(body []byte) (*ChatRequest, *APIError) {
 // unchanged except for usage handling: the usage chunk the bridge asked for
 // is dropped when the client did not ask for it, and a finish chunk carrying
 // usage (DeepSeek) is split into the finish chunk and an OpenAI-style usage
-// chunk when it did. Usage seen is stored in c.
-func relayRaw(sw *streamWriter, body io.Reader, c *call) error {
-	r := sse.NewReader(body)
-	if c.tap != nil {
-		c.tap.startStream()
+// chunk when it did. Usage and text seen are noted in r's meter.
+func relayRaw(r relay, body io.Reader) error {
+	sr := sse.NewReader(body)
+	m := r.meter()
+	if m.tap != nil {
+		m.tap.startStream()
 	}
 	for {
-		ev, err := r.Next()
+		ev, err := sr.Next()
 		if err != nil {
 			if err == io.EOF {
 				return ErrTruncated
@@ -270,72 +269,56 @@ func relayRaw(sw *streamWriter, body io.Reader, c *call) error {
 		}
 		data := ev.Data
 		if bytes.Equal(data, sse.Done) {
-			if c.tap != nil {
-				c.tap.done = true
+			if m.tap != nil {
+				m.tap.done = true
 			}
-			return sw.end("", data)
+			return r.end("", data)
 		}
-		info := openai.InspectChunk(data, &c.text)
-		c.boundText()
+		info := openai.InspectChunk(data, &m.text)
+		m.boundText()
 		if info.Error {
-			if c.failOverEvent(sw) {
+			if r.failOverEvent() {
 				return errFailedOver
 			}
 			// The upstream's own error event: pass it on, without the
 			// key it may echo, and end without [DONE], whatever follows.
-			if err := sw.data(redactKey(c, data)); err != nil {
+			if err := r.data(r.redact(data)); err != nil {
 				return err
 			}
 			return errReported
 		}
-		if c.tap != nil {
-			c.tap.event(data, &info)
+		if m.tap != nil {
+			m.tap.event(data, &info)
 		}
 		if info.Usage != nil {
-			c.rawUsage = append(c.rawUsage[:0], info.Usage...)
+			m.noteRawUsage(info.Usage)
 		}
-		if err := writeChunk(sw, data, &info, c.env.includeUsage); err != nil {
+		if err := writeChunk(r, data, &info); err != nil {
 			return err
 		}
 	}
 }
 
-// redactKey removes the provider key of c's target from an upstream error
-// event before it is relayed: upstreams echo the key they were sent
-// ("Incorrect API key provided: sk-…"), and what the bridge says of a
-// non-streamed error has it redacted by the provider (Endpoint.Redact)
-// the same way.
-func redactKey(c *call, data []byte) []byte {
-	p := c.target.up.p
-	if c.target.key != nil {
-		p = c.target.key.p // the key this request used
-	}
-	if k, ok := p.(interface{ APIKey() string }); ok {
-		return openai.RedactJSON(data, k.APIKey())
-	}
-	return data
-}
-
 // writeChunk writes an OpenAI chunk to the client under the usage rules:
 // a usage-only chunk only when the client asked for usage, and a chunk
 // with both choices and usage (DeepSeek's last) split in two when it did.
-func writeChunk(sw *streamWriter, data []byte, info *openai.ChunkInfo, includeUsage bool) error {
+func writeChunk(r relay, data []byte, info *openai.ChunkInfo) error {
 	if info.Usage != nil {
 		switch {
-		case info.NoChoices && !includeUsage:
+		case info.NoChoices && !r.includeUsage():
 			return nil
-		case !info.NoChoices && includeUsage:
+		case !info.NoChoices && r.includeUsage():
 			finish, err := sjson.SetRawBytes(data, "usage", []byte("null"))
 			if err != nil {
 				return err
 			}
-			if err := sw.data(finish); err != nil {
+			if err := r.data(finish); err != nil {
 				return err
 			}
 			data = openai.UsageChunk(data, info.Usage)
 		}
 	}
-	return sw.data(data)
+	return r.data(data)
 }
 
 // usageMember is how a usage object starts in a chunk. It cannot occur
@@ -346,17 +329,17 @@ var usageMember = []byte(`"usage":{`)
 // replayChunks writes stored OpenAI chunks (a cache hit) to the client:
 // the usage rules of the relay, without reading the chunks that carry no
 // usage.
-func replayChunks(sw *streamWriter, chunks []json.RawMessage, includeUsage bool) error {
+func replayChunks(r relay, chunks []json.RawMessage) error {
 	for _, ch := range chunks {
 		var info openai.ChunkInfo
 		if bytes.Contains(ch, usageMember) {
 			info = openai.InspectChunk(ch, nil)
 		}
-		if err := writeChunk(sw, ch, &info, includeUsage); err != nil {
+		if err := writeChunk(r, ch, &info); err != nil {
 			return err
 		}
 	}
-	return sw.end("", sse.Done)
+	return r.end("", sse.Done)
 }
 
 // replayEntry makes the chat format a cacheReplayer: the canonical wire is
@@ -364,26 +347,26 @@ func replayChunks(sw *streamWriter, chunks []json.RawMessage, includeUsage bool)
 // chunks) are written as they are under the relay's usage rules
 // (replayChunks) and a stored body goes through the pass-through relay;
 // nothing is decoded. Native entries of other formats are not its.
-func (chatFormat) replayEntry(c *call, o *httpOutput, e *codec.Entry) bool {
+func (chatFormat) replayEntry(r relay, e *codec.Entry) bool {
 	switch {
 	case e.Format != "":
 		return false
-	case c.env.stream:
+	case r.stream():
 		chunks, err := e.RawChunks()
 		if err != nil {
-			o.fail(c, c.ownError("cache", err))
+			r.failOwn("cache", err)
 			return true
 		}
-		o.openStream(c)
-		endStream(c, o.sw, replayChunks(o.sw, chunks, c.env.includeUsage))
+		r.openStream()
+		r.endStream(replayChunks(r, chunks))
 		return true
 	case e.Response != nil:
-		o.native(c, &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(e.Response))})
+		r.native(&http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(e.Response))})
 		return true
 	}
 	return false
 }
 
 // tapped makes the chat format a tappedFormat: relayRaw and relayNative
-// feed c.tap as they write.
+// feed the meter's tap as they write.
 func (chatFormat) tapped() {}

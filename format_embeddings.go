@@ -171,43 +171,44 @@ func (embeddingsFormat) passThrough(p Provider) rawRequest {
 // relayNative relays the embeddings response: unchanged from an
 // EmbeddingsWire upstream, translated from an Embedder's. The record
 // takes the response's usage, or counts the input when there is none.
-func (embeddingsFormat) relayNative(c *call, o *httpOutput, resp *http.Response) {
-	p, model := c.target.prov(), c.target.model // the key's provider, as passThrough saw it
+func (embeddingsFormat) relayNative(r relay, resp *http.Response) {
+	p, model := r.upstream() // the key's provider, as passThrough saw it
+	tokens := r.tokens()
 	var out []byte
 	var err error
 	if e, ok := p.(Embedder); ok && !isEmbeddingsWire(p) {
-		out, err = e.DecodeOpenAIEmbeddings(resp, c.body, model, func(text string) int { return c.b.tokens.CountText(model, text) })
+		out, err = e.DecodeOpenAIEmbeddings(resp, r.body(), model, func(text string) int { return tokens.CountText(model, text) })
 	} else {
 		out, err = openai.ReadResponseBody(resp.Body)
 		resp.Body.Close()
 	}
 	if err != nil {
-		o.fail(c, c.fail(err))
+		r.fail(err)
 		return
 	}
 	if u := gjson.GetBytes(out, "usage"); u.IsObject() && u.Get("prompt_tokens").Exists() {
-		c.rawUsage = []byte(u.Raw)
+		r.meter().noteRawUsageString(u.Raw)
 	} else {
-		n := embeddingInputTokens(c, model)
-		c.usage = &Usage{PromptTokens: n, TotalTokens: n}
+		n := embeddingInputTokens(tokens, r.body(), model)
+		r.meter().noteUsage(&Usage{PromptTokens: n, TotalTokens: n})
 	}
-	o.write(c, out)
+	r.write(out)
 }
 
 func isEmbeddingsWire(p Provider) bool { _, ok := p.(EmbeddingsWire); return ok }
 
 // embeddingInputTokens counts the client's input: texts with the
 // TokenCounter, token id arrays by their length.
-func embeddingInputTokens(c *call, model string) int {
-	input := gjson.GetBytes(c.body, "input")
+func embeddingInputTokens(tokens *TokenCounter, body []byte, model string) int {
+	input := gjson.GetBytes(body, "input")
 	if input.Type == gjson.String {
-		return c.b.tokens.CountText(model, input.Str)
+		return tokens.CountText(model, input.Str)
 	}
 	n, ids := 0, 0
 	input.ForEach(func(_, it gjson.Result) bool {
 		switch {
 		case it.Type == gjson.String:
-			n += c.b.tokens.CountText(model, it.Str)
+			n += tokens.CountText(model, it.Str)
 		case it.IsArray():
 			n += len(it.Array())
 		default:

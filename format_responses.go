@@ -23,8 +23,8 @@ import (
 // previous_response_id state, encrypted reasoning and hosted tools); for
 // every other provider the body is translated to the canonical Chat
 // request by internal/responses, and the answer back to a Response object
-// or event stream. The translation is per-call state (c.state) that the
-// encoders echo. Errors have OpenAI's shape; a stream that breaks after it
+// or event stream. The translation is per-call state (relay.state) that
+// the encoders echo. Errors have OpenAI's shape; a stream that breaks after it
 // started ends with a response.failed event continuing its sequence
 // numbers, never with a completion.
 type responsesFormat struct{}
@@ -105,20 +105,19 @@ func (responsesFormat) decode(body []byte) (*ChatRequest, *APIError) {
 	return chat, e
 }
 
-// decodeCall translates the body and keeps the Translation for the
-// encoders.
-func (responsesFormat) decodeCall(c *call) (*ChatRequest, *APIError) {
-	chat, t, e := responses.ToChat(c.body)
+// decodeCall translates the body and returns the Translation, kept for
+// the encoders.
+func (responsesFormat) decodeCall(body []byte) (*ChatRequest, any, *APIError) {
+	chat, t, e := responses.ToChat(body)
 	if e != nil {
-		return nil, e
+		return nil, nil, e
 	}
-	c.state = t
-	return chat, nil
+	return chat, t, nil
 }
 
 // translation returns the call's Translation (nil echoes defaults).
-func translation(c *call) *responses.Translation {
-	t, _ := c.state.(*responses.Translation)
+func translation(r relay) *responses.Translation {
+	t, _ := r.state().(*responses.Translation)
 	return t
 }
 
@@ -134,21 +133,22 @@ func (responsesFormat) passThrough(p Provider) rawRequest {
 // relayNative relays a Responses answer unchanged: every stream event
 // (its "event:" line included) or the response body, reading the usage
 // from the response object on the way.
-func (responsesFormat) relayNative(c *call, o *httpOutput, resp *http.Response) {
-	if c.env.stream {
+func (responsesFormat) relayNative(r relay, resp *http.Response) {
+	if r.stream() {
 		var st relayState
-		err := relayResponses(o.sw, resp.Body, c, &st)
+		err := relayResponses(r, resp.Body, &st)
 		resp.Body.Close()
-		endResponsesStream(c, o.sw, err, func(e *APIError) []responses.Event { return []responses.Event{st.failed(e)} })
+		endResponsesStream(r, err, func(e *APIError) []responses.Event { return []responses.Event{st.failed(e)} })
 		return
 	}
-	o.relayBody(c, resp, func(out []byte) {
+	m := r.meter()
+	r.relayBody(resp, func(out []byte) {
 		root := gjson.ParseBytes(out)
 		if u := root.Get("usage"); u.IsObject() {
-			c.usage = responses.UsageOf(u)
+			m.noteUsage(responses.UsageOf(u))
 		} else {
-			c.text = responses.AppendOutputText(c.text, root.Get("output"))
-			c.boundText()
+			m.text = responses.AppendOutputText(m.text, root.Get("output"))
+			m.boundText()
 		}
 	})
 }
@@ -200,18 +200,20 @@ func (st *relayState) failed(e *APIError) responses.Event {
 }
 
 // relayResponses copies a Responses event stream to the client event by
-// event, noting usage (or, without usage, the generated text) in c. It
+// event, noting usage (or, without usage, the generated text) in r's
+// meter. It
 // ends after response.completed or response.incomplete; an upstream
 // response.failed or error event is relayed (the provider key redacted
 // from it) and ends it with errReported — unless nothing reached the
 // client yet and another target may answer (errFailedOver, as the chat and
 // Messages relays do); a stream that stops before any of these ends with
 // ErrTruncated.
-func relayResponses(sw *streamWriter, body io.Reader, c *call, st *relayState) error {
-	r := sse.NewReader(body)
+func relayResponses(r relay, body io.Reader, st *relayState) error {
+	sr := sse.NewReader(body)
+	m := r.meter()
 	st.seq = -1
 	for {
-		ev, err := r.Next()
+		ev, err := sr.Next()
 		if err != nil {
 			if err == io.EOF {
 				return openai.Truncated("no response.completed")
@@ -224,8 +226,7 @@ func relayResponses(sw *streamWriter, body io.Reader, c *call, st *relayState) e
 			st.seq = f[1].Int()
 		}
 		if f[2].Type == gjson.String && strings.HasSuffix(typ, ".delta") {
-			c.text = append(c.text, f[2].Str...)
-			c.boundText()
+			m.noteText(f[2].Str)
 		}
 		var resp gjson.Result
 		switch typ {
@@ -235,25 +236,25 @@ func relayResponses(sw *streamWriter, body io.Reader, c *call, st *relayState) e
 				st.id = id.Str
 			}
 			if u := resp.Get("usage"); u.IsObject() {
-				c.usage = responses.UsageOf(u)
+				m.noteUsage(responses.UsageOf(u))
 			}
 		}
 		failed := typ == "response.failed" || typ == "error" || ev.Name == "error"
-		if failed && c.failOverEvent(sw) {
+		if failed && r.failOverEvent() {
 			return errFailedOver // the same rule as the chat and Messages relays
 		}
 		data := ev.Data
 		if failed {
-			data = redactKey(c, data) // the key an upstream echoes goes no further
+			data = r.redact(data) // the key an upstream echoes goes no further
 		}
-		if err := sw.event(ev.Name, data); err != nil {
+		if err := r.event(ev.Name, data); err != nil {
 			return err
 		}
 		switch {
 		case typ == "response.completed" || typ == "response.incomplete":
-			return sw.flush()
+			return r.flush()
 		case failed:
-			if err := sw.flush(); err != nil {
+			if err := r.flush(); err != nil {
 				return err
 			}
 			return errReported
@@ -269,31 +270,30 @@ func (responsesFormat) encodeResponse(r *ChatResponse) ([]byte, error) {
 // request, with the hosted tools dropped named in
 // X-LLMBridge-Dropped-Tools, and the usage estimated when the upstream
 // reported none.
-func (responsesFormat) encodeCall(c *call, h http.Header, r *ChatResponse) ([]byte, error) {
-	t := translation(c)
+func (responsesFormat) encodeCall(r relay, resp *ChatResponse) ([]byte, error) {
+	t := translation(r)
 	if v := t.DroppedToolsValue(); v != "" {
-		h.Set(responses.DroppedToolsHeader, v)
+		r.header().Set(responses.DroppedToolsHeader, v)
 	}
-	if r.Usage == nil && c.target.up != nil {
-		cp := *r
-		cp.Usage = c.estimatedUsage()
-		r = &cp
+	if resp.Usage == nil && r.fromUpstream() {
+		cp := *resp
+		cp.Usage = r.estimatedUsage()
+		resp = &cp
 	}
-	return responses.FromChat(r, t)
+	return responses.FromChat(resp, t)
 }
 
 // newStream encodes a canonical stream as the Responses event sequence.
-func (responsesFormat) newStream(c *call, sw *streamWriter) streamEncoder {
-	t := translation(c)
+func (responsesFormat) newStream(r relay) streamEncoder {
+	t := translation(r)
 	if v := t.DroppedToolsValue(); v != "" {
-		sw.w.Header().Set(responses.DroppedToolsHeader, v) // before the first event commits the headers
+		r.header().Set(responses.DroppedToolsHeader, v) // before the first event commits the headers
 	}
-	return &responsesStream{c: c, sw: sw, enc: responses.NewStreamEncoder(t)}
+	return &responsesStream{r: r, enc: responses.NewStreamEncoder(t)}
 }
 
 type responsesStream struct {
-	c   *call
-	sw  *streamWriter
+	r   relay
 	enc *responses.StreamEncoder
 	buf []responses.Event
 }
@@ -308,11 +308,11 @@ func (s *responsesStream) chunk(ch *ChatChunk) error {
 
 func (s *responsesStream) write() error {
 	for _, ev := range s.buf {
-		if err := s.sw.event(ev.Name, ev.Data); err != nil {
+		if err := s.r.event(ev.Name, ev.Data); err != nil {
 			return err
 		}
 	}
-	return s.sw.flush()
+	return s.r.flush()
 }
 
 // end closes a finished stream with response.completed (or
@@ -322,35 +322,34 @@ func (s *responsesStream) write() error {
 func (s *responsesStream) end(err error) {
 	if err == nil {
 		s.buf = s.buf[:0]
-		if s.c.usage == nil {
-			s.buf = s.enc.Chunk(s.buf, &ChatChunk{Usage: s.c.estimatedUsage()})
+		if s.r.meter().usage == nil {
+			s.buf = s.enc.Chunk(s.buf, &ChatChunk{Usage: s.r.estimatedUsage()})
 		}
 		s.buf = s.enc.End(s.buf)
 		err = s.write()
 	}
-	endResponsesStream(s.c, s.sw, err, func(e *APIError) []responses.Event { return s.enc.Fail(nil, e) })
+	endResponsesStream(s.r, err, func(e *APIError) []responses.Event { return s.enc.Fail(nil, e) })
 }
 
 // endResponsesStream is endStream for Responses streams: once the stream
 // has started, a failure is reported by the events failed returns (a
 // response.failed that continues the stream) rather than by the
 // format's stateless errorEvent.
-func endResponsesStream(c *call, sw *streamWriter, err error, failed func(*APIError) []responses.Event) {
-	if err == nil || errors.Is(err, errReported) || !sw.committed() {
-		endStream(c, sw, err) // done, relayed, or still able to answer with an error status
+func endResponsesStream(r relay, err error, failed func(*APIError) []responses.Event) {
+	if err == nil || errors.Is(err, errReported) || !r.committed() {
+		r.endStream(err) // done, relayed, or still able to answer with an error status
 		return
 	}
-	e := c.fail(err)
-	if e.Status == StatusClientClosedRequest {
+	e := r.failStarted(err)
+	if e == nil {
 		return // nobody reads any more
 	}
-	c.rec.Status = http.StatusOK
 	for _, ev := range failed(e) {
-		if sw.event(ev.Name, ev.Data) != nil {
+		if r.event(ev.Name, ev.Data) != nil {
 			return
 		}
 	}
-	_ = sw.flush()
+	_ = r.flush()
 }
 
 func (responsesFormat) writeError(w http.ResponseWriter, e *APIError) { openai.WriteError(w, e) }
@@ -367,10 +366,10 @@ func (responsesFormat) keepAlive() (string, []byte, bool) { return "", nil, fals
 
 // replayEntry makes the Responses format a cacheReplayer of the answers
 // it keeps in its own wire (replayNative).
-func (r responsesFormat) replayEntry(c *call, o *httpOutput, e *codec.Entry) bool {
-	if e.Format != r.name() {
+func (f responsesFormat) replayEntry(r relay, e *codec.Entry) bool {
+	if e.Format != f.name() {
 		return false
 	}
-	replayNative(c, o, r, e)
+	replayNative(r, f, e)
 	return true
 }

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"github.com/llmbridge/llmbridge/internal/cache/codec"
+	"github.com/llmbridge/llmbridge/internal/openai"
 )
 
 // call is one request's life, from the decoded input to the final record.
@@ -175,7 +178,7 @@ func (c *call) end() {
 func (c *call) request() (*ChatRequest, *APIError) {
 	if c.chat == nil && c.chatErr == nil && c.body != nil {
 		if d, ok := c.f.(callDecoder); ok {
-			c.chat, c.chatErr = d.decodeCall(c)
+			c.chat, c.state, c.chatErr = d.decodeCall(c.body)
 		} else {
 			c.chat, c.chatErr = c.f.decode(c.body)
 		}
@@ -295,4 +298,81 @@ func (c *call) note(e *APIError) *APIError {
 		c.rec.Status = e.StatusCode()
 	}
 	return e
+}
+
+// errStopped: the in-process caller stopped ranging over the stream.
+var errStopped = errors.New("the caller stopped reading the stream")
+
+// callerOutput answers an in-process caller: the response and error of
+// ChatCompletion, or the pairs yielded by ChatCompletionStream.
+type callerOutput struct {
+	resp   *ChatResponse
+	err    error
+	yield  func(*ChatChunk, error) bool // set for streams
+	failed *APIError                    // held for run: another target may answer (callerStream.end)
+}
+
+func (o *callerOutput) header(http.Header) {}
+
+func (o *callerOutput) reset() { o.failed = nil }
+
+func (o *callerOutput) held() *APIError { return o.failed }
+
+// replay leaves every hit to be decoded: an in-process caller gets typed
+// values, not wire bytes.
+func (o *callerOutput) replay(*call, *codec.Entry) bool { return false }
+
+func (o *callerOutput) fail(_ *call, e *APIError) {
+	if o.yield != nil {
+		o.yield(nil, e)
+		return
+	}
+	o.err = e
+}
+
+func (o *callerOutput) response(c *call, r *ChatResponse) {
+	c.observeFirstByte()
+	o.resp = r
+}
+
+func (o *callerOutput) stream(c *call, _ *http.Response) streamEncoder {
+	return &callerStream{c: c, o: o, yield: o.yield}
+}
+
+// native cannot happen in-process (there are no client bytes to pass
+// through); it is answered as the bridge's own failure.
+func (o *callerOutput) native(c *call, resp *http.Response) {
+	resp.Body.Close()
+	o.fail(c, c.ownError("relay", errors.New("pass-through relay without client bytes")))
+}
+
+// callerStream yields canonical chunks with the usage rules of openai.SplitUsage.
+type callerStream struct {
+	c     *call
+	o     *callerOutput
+	yield func(*ChatChunk, error) bool
+}
+
+func (s *callerStream) chunk(ch *ChatChunk) error {
+	for _, out := range openai.SplitUsage(ch, s.c.env.includeUsage) {
+		s.c.observeFirstByte()
+		if !s.yield(out, nil) {
+			return errStopped
+		}
+	}
+	return nil
+}
+
+func (s *callerStream) end(err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, errStopped):
+		s.c.note(&APIError{Status: StatusClientClosedRequest, Message: errStopped.Error()})
+	default:
+		if e := s.c.fail(err); s.c.mayFailOver(e) {
+			s.o.failed = e // nothing was yielded: run has the next target answer
+		} else {
+			s.yield(nil, e)
+		}
+	}
 }

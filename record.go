@@ -273,15 +273,53 @@ const textKeep = tokens.ExactBytes
 
 // boundText keeps the first textKeep bytes of the relayed text and counts
 // the rest.
-func (c *call) boundText() {
-	if len(c.text) > textKeep {
-		c.textMore += len(c.text) - textKeep
-		if cap(c.text) > textKeep+textKeep/4 {
-			c.text = append(make([]byte, 0, textKeep), c.text[:textKeep]...) // let the grown array go
+func (m *meter) boundText() {
+	if len(m.text) > textKeep {
+		m.textMore += len(m.text) - textKeep
+		if cap(m.text) > textKeep+textKeep/4 {
+			m.text = append(make([]byte, 0, textKeep), m.text[:textKeep]...) // let the grown array go
 		} else {
-			c.text = c.text[:textKeep]
+			m.text = m.text[:textKeep]
 		}
 	}
+}
+
+// noteUsage notes the usage an upstream reported.
+func (m *meter) noteUsage(u *Usage) { m.usage = u }
+
+// noteText notes relayed completion text, for counting without usage.
+func (m *meter) noteText(s string) {
+	m.text = append(m.text, s...)
+	m.boundText()
+}
+
+// noteRawUsage notes the usage object of relayed bytes (copied: the
+// relay's buffer is reused), read only if the call ends with it.
+func (m *meter) noteRawUsage(raw []byte) { m.rawUsage = append(m.rawUsage[:0], raw...) }
+
+// noteRawUsageString is noteRawUsage for a usage read as a string (gjson).
+func (m *meter) noteRawUsageString(raw string) { m.rawUsage = append(m.rawUsage[:0], raw...) }
+
+// saveUsage keeps the usage noted in Saved: a cache hit replayed through
+// a relay spent nothing, and the record says what it saved.
+func (m *meter) saveUsage() {
+	if u := m.usage; u != nil {
+		m.rec.Saved = TokenCounts{Prompt: u.PromptTokens, Completion: u.CompletionTokens, Total: u.TotalTokens,
+			Cached: u.CachedTokens(), Reasoning: u.ReasoningTokens(), CacheWrite: u.CacheWriteTokens()}
+	}
+}
+
+// estimatedUsage counts the prompt and the relayed text for a client that
+// must be told a usage the upstream did not report. (The record counts
+// again in finish and is marked estimated.)
+func (c *call) estimatedUsage() *Usage {
+	model := c.target.model
+	prompt := 0
+	if req, _ := c.request(); req != nil {
+		prompt, _ = c.b.tokens.CountPrompt(model, req)
+	}
+	n := c.completionTokens(model)
+	return &Usage{PromptTokens: prompt, CompletionTokens: n, TotalTokens: prompt + n}
 }
 
 // completionTokens estimates the relayed completion's tokens for model.
