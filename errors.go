@@ -54,7 +54,7 @@ func (b *Bridge) asAPIError(parent context.Context, rid, provider string, err er
 	if errors.As(err, &cw) {
 		msg := "the client went away"
 		if isTimeout(cw.err) {
-			msg = "the client stopped reading the answer (write timeout)"
+			msg = msgWriteTimeout
 		}
 		return &APIError{Status: StatusClientClosedRequest, Type: ErrorTypeInvalidRequest, Code: "client_closed_request",
 			Message: msg, Provider: provider, Err: err}
@@ -178,3 +178,7 @@ func jsonObject(body []byte) (gjson.Result, *APIError) {
 	}
 	return root, nil
 }
+
+// msgWriteTimeout is the record's error of a request whose client stopped
+// reading (the write timeout cut it): WithClientCut's hook runs for it.
+const msgWriteTimeout = "the client stopped reading the answer (write timeout)"

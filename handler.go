@@ -274,6 +274,9 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request, f clientFormat) {
 	out := &httpOutput{w: w, f: f}
 	defer out.close()
 	c.run(out)
+	if c.rec.Error == msgWriteTimeout && b.cfg.onCut != nil {
+		b.cfg.onCut(r.Context()) // the connection closes next: make it a reset
+	}
 	if c.rec.Unauthenticated {
 		b.throttle.Fail(r) // an Admitter without Authenticate refused the key
 	}

@@ -126,7 +126,8 @@ type config struct {
 	breaker      BreakerPolicy   // WithBreaker
 	throttle     *AuthThrottle   // WithAuthThrottle
 	throttleSet  bool
-	hosts        func(host string) bool // WithHosts; nil: any Host
+	hosts        func(host string) bool    // WithHosts; nil: any Host
+	onCut        func(ctx context.Context) // WithClientCut
 }
 
 func defaultConfig() config {
@@ -364,6 +365,25 @@ func WithMaxConcurrent(n int) Option {
 			return fmt.Errorf("WithMaxConcurrent: %d is negative", n)
 		}
 		c.maxActive = int64(n)
+		return nil
+	}
+}
+
+// WithClientCut sets a function the handler calls, with the request's
+// context, when it ends a request because its client stopped reading (the
+// write timeout), before it returns and net/http closes the connection.
+// The kernel otherwise keeps the unsent answer in the socket's send queue
+// until the peer's retransmissions give up (FIN-WAIT-1: megabytes per
+// connection, for minutes). An embedder that can reach the connection
+// (http.Server.ConnContext) should make its close a reset there
+// (net.TCPConn.SetLinger(0)), as nginx's reset_timedout_connection does;
+// the server does.
+func WithClientCut(f func(ctx context.Context)) Option {
+	return func(c *config) error {
+		if f == nil {
+			return errors.New("WithClientCut: nil function")
+		}
+		c.onCut = f
 		return nil
 	}
 }

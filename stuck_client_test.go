@@ -2,15 +2,20 @@ package llmbridge_test
 
 import (
 	"bufio"
+	"context"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/lifecycle"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
 )
 
@@ -113,5 +118,51 @@ func TestErrorEventAfterSilenceLongerThanTheWriteTimeout(t *testing.T) {
 	// encoding (io.ReadAll: unexpected EOF).
 	if resp.StatusCode != 200 || !strings.Contains(body, `"error"`) || !strings.Contains(body, "idle") || strings.Contains(body, "[DONE]") {
 		t.Fatalf("%d %q", resp.StatusCode, body)
+	}
+}
+
+// Issue 25, item 2: a connection cut for the write timeout is closed with
+// a reset, so the kernel frees the unsent stream at once rather than
+// retrying it to a client that does not read (FIN-WAIT-1). With the
+// server's wiring (lifecycle.ConnContext and WithClientCut(ResetConn)) the
+// client's next read is "connection reset by peer"; a plain close would
+// hand it the megabytes still queued, then EOF.
+func TestWriteTimeoutCutIsAReset(t *testing.T) {
+	recs := &records{}
+	cut := make(chan struct{}, 1)
+	e := newEnv(t, llmbridge.WithTimeouts(llmbridge.Timeouts{Write: 300 * time.Millisecond}), llmbridge.WithUsageSink(recs.sink),
+		llmbridge.WithClientCut(func(ctx context.Context) { lifecycle.ResetConn(ctx); cut <- struct{}{} }))
+	e.srv.Config.ConnContext = lifecycle.ConnContext
+	words := make([]string, 40000)
+	for i := range words {
+		words[i] = strings.Repeat("lorem ipsum ", 80)
+	}
+	e.openai.Enqueue(testupstream.Reply{Content: words})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.(*net.TCPConn).SetReadBuffer(4096)
+	body := `{"model":"openai/gpt-4o","messages":[{"role":"user","content":"x"}],"stream":true}`
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+accessKey)
+	req.Header.Set("Content-Type", "application/json")
+	if err := req.Write(conn); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-cut:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the write timeout never cut the client")
+	}
+	if r := recs.wait(t, 1)[0]; !strings.Contains(r.Error, "write timeout") {
+		t.Fatalf("record %+v", r)
+	}
+	time.Sleep(100 * time.Millisecond) // the handler returned and the connection closed
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := io.Copy(io.Discard, conn)
+	if err == nil || !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("after the cut the client read %d bytes and then %v; want a reset", n, err)
 	}
 }
