@@ -159,7 +159,8 @@ func (s *server) build(cfg *config) (*llmbridge.Bridge, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := append(base, llmbridge.WithTokenCounter(s.tokens), llmbridge.WithUsageSink(s.reqlog.Record), llmbridge.WithAuthThrottle(s.throttle))
+	opts := append(base, llmbridge.WithTokenCounter(s.tokens), llmbridge.WithUsageSink(s.reqlog.Record), llmbridge.WithAuthThrottle(s.throttle),
+		llmbridge.WithClientCut(lifecycle.ResetConn))
 	if len(cfg.AccessKeys) == 0 {
 		// Anyone on this machine may call without a key; a page elsewhere
 		// whose name re-resolves to 127.0.0.1 must not (DNS rebinding).
@@ -286,9 +287,9 @@ func (s *server) listenAndServe(ctx context.Context, cfg *config) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		// Every request derives from the lifecycle's base context, which a
-		// shutdown past its deadline cancels (Drain).
-		BaseContext: func(net.Listener) context.Context { return s.life.Base() },
+		// Requests derive from the base context, cancelled by a shutdown past
+		// its deadline (Drain), and carry their connection (ResetConn).
+		BaseContext: func(net.Listener) context.Context { return s.life.Base() }, ConnContext: lifecycle.ConnContext,
 	}
 	ln, cert, err := lifecycle.Listen(cfg.Addr, cfg.TLSCertFile, cfg.TLSKeyFile, srv)
 	if err != nil {
