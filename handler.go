@@ -274,8 +274,18 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request, f clientFormat) {
 	out := &httpOutput{w: w, f: f}
 	defer out.close()
 	c.run(out)
-	if c.rec.Error == msgWriteTimeout && b.cfg.onCut != nil {
-		b.cfg.onCut(r.Context()) // the connection closes next: make it a reset
+	switch {
+	case c.rec.Error == msgWriteTimeout:
+		if b.cfg.onCut != nil {
+			b.cfg.onCut(r.Context()) // the connection closes next: make it a reset
+		}
+	case b.cfg.timeouts.Write > 0:
+		// What net/http still writes once the handler returns (a stream's
+		// last chunk, buffered bytes) gets a deadline of its own: the call's
+		// end (counting tokens, observers) may have outlasted the one the
+		// last write set, and a deadline must cut only a client that stopped
+		// reading.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(b.cfg.timeouts.Write))
 	}
 	if c.rec.Unauthenticated {
 		b.throttle.Fail(r) // an Admitter without Authenticate refused the key
