@@ -88,6 +88,7 @@ func BenchmarkStuckClientMemory(b *testing.B) {
 			}
 			_ = c.(*net.TCPConn).SetReadBuffer(4096)
 			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/chat/completions", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
 			if err := req.Write(c); err != nil {
 				b.Fatal(err)
 			}
