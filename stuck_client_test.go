@@ -19,33 +19,40 @@ import (
 	"github.com/llmbridge/llmbridge/internal/testupstream"
 )
 
+// stuckStream sends a stream request whose answer is far more than the
+// loopback socket buffers hold (40,000 chunks of ~1 KiB) from a client
+// with a small read buffer, and returns its connection unread; it is
+// closed when the test ends.
+func stuckStream(t *testing.T, e *env) net.Conn {
+	t.Helper()
+	words := make([]string, 40000)
+	for i := range words {
+		words[i] = strings.Repeat("lorem ipsum ", 80)
+	}
+	e.openai.Enqueue(testupstream.Reply{Content: words})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.(*net.TCPConn).SetReadBuffer(4096) // stay small: the client is the slow party
+	body := `{"model":"openai/gpt-4o","messages":[{"role":"user","content":"x"}],"stream":true}`
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+accessKey)
+	req.Header.Set("Content-Type", "application/json")
+	if err := req.Write(conn); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
 // A client that sends a stream request and then never reads: once the
 // socket buffers are full, the bridge's write deadline ends the request,
 // the upstream is cancelled and the record says why.
 func TestStuckClientIsCutAtTheWriteTimeout(t *testing.T) {
 	recs := &records{}
 	e := newEnv(t, llmbridge.WithTimeouts(llmbridge.Timeouts{Write: 300 * time.Millisecond}), llmbridge.WithUsageSink(recs.sink))
-	// Far more than loopback socket buffers hold: 40,000 chunks of ~1 KiB.
-	words := make([]string, 40000)
-	for i := range words {
-		words[i] = strings.Repeat("lorem ipsum ", 80)
-	}
-	e.openai.Enqueue(testupstream.Reply{Content: words})
-
-	conn, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if tcp, ok := conn.(*net.TCPConn); ok {
-		_ = tcp.SetReadBuffer(4096) // stay small: the client is the slow party
-	}
-	body := `{"model":"openai/gpt-4o","messages":[{"role":"user","content":"x"}],"stream":true}`
-	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/v1/chat/completions", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+accessKey)
-	if err := req.Write(conn); err != nil {
-		t.Fatal(err)
-	}
+	conn := stuckStream(t, e)
 	// Read the status line only, then stop reading.
 	if line, err := bufio.NewReader(conn).ReadString('\n'); err != nil || !strings.Contains(line, "200") {
 		t.Fatalf("status line %q %v", line, err)
@@ -134,24 +141,7 @@ func TestWriteTimeoutCutIsAReset(t *testing.T) {
 	e := newEnv(t, llmbridge.WithTimeouts(llmbridge.Timeouts{Write: 300 * time.Millisecond}), llmbridge.WithUsageSink(recs.sink),
 		llmbridge.WithClientCut(func(ctx context.Context) { lifecycle.ResetConn(ctx); cut <- struct{}{} }))
 	e.srv.Config.ConnContext = lifecycle.ConnContext
-	words := make([]string, 40000)
-	for i := range words {
-		words[i] = strings.Repeat("lorem ipsum ", 80)
-	}
-	e.openai.Enqueue(testupstream.Reply{Content: words})
-	conn, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.(*net.TCPConn).SetReadBuffer(4096)
-	body := `{"model":"openai/gpt-4o","messages":[{"role":"user","content":"x"}],"stream":true}`
-	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/v1/chat/completions", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+accessKey)
-	req.Header.Set("Content-Type", "application/json")
-	if err := req.Write(conn); err != nil {
-		t.Fatal(err)
-	}
+	conn := stuckStream(t, e)
 	select {
 	case <-cut:
 	case <-time.After(20 * time.Second):
