@@ -3,6 +3,7 @@ package llmbridge
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -25,7 +26,7 @@ type clientFormat interface {
 	// not fail: a bad body is reported in envelope.bad, after admission.
 	parse(body []byte) envelope
 	// decode decodes a body into the canonical request.
-	decode(body []byte) (*ChatRequest, *APIError)
+	decode(body []byte, log *slog.Logger) (*ChatRequest, *APIError)
 	// passThrough returns how to send the client's body to p unchanged
 	// but for the model, or nil when p does not speak this format.
 	passThrough(p Provider) rawRequest

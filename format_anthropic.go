@@ -42,7 +42,7 @@ func anthropicEnvelope(body []byte, countTokens bool) envelope {
 	return env
 }
 
-func (anthropicFormat) decode(body []byte) (*ChatRequest, *APIError) {
+func (anthropicFormat) decode(body []byte, log *slog.Logger) (*ChatRequest, *APIError) {
 	d, err := anthropicprov.DecodeMessages(body)
 	if err != nil {
 		var ae *APIError
@@ -52,9 +52,7 @@ func (anthropicFormat) decode(body []byte) (*ChatRequest, *APIError) {
 		return nil, ae
 	}
 	if len(d.DroppedTools) > 0 {
-		// The format has no logger of the Bridge's at decode time; the
-		// process default logger gets the note.
-		slog.Debug("anthropic: server-side tools dropped for a translated request", "tool_types", d.DroppedTools)
+		log.Debug("anthropic: server-side tools dropped for a translated request", "tool_types", d.DroppedTools)
 	}
 	return d.Request, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"unsafe"
 
@@ -40,7 +41,9 @@ func (chatFormat) parse(body []byte) envelope {
 	return env
 }
 
-func (chatFormat) decode(body []byte) (*ChatRequest, *APIError) { return decodeRequest(body) }
+func (chatFormat) decode(body []byte, _ *slog.Logger) (*ChatRequest, *APIError) {
+	return decodeRequest(body)
+}
 
 func (chatFormat) passThrough(p Provider) rawRequest {
 	if w, ok := p.(OpenAIWire); ok {

@@ -3,6 +3,7 @@ package llmbridge
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -145,7 +146,7 @@ func isTokenID(r gjson.Result) bool {
 
 // decode refuses: an embeddings request has no chat form (Request.Chat
 // reports this error).
-func (embeddingsFormat) decode([]byte) (*ChatRequest, *APIError) {
+func (embeddingsFormat) decode([]byte, *slog.Logger) (*ChatRequest, *APIError) {
 	return nil, errorf(http.StatusBadRequest, ErrorTypeInvalidRequest, "invalid_request", "the embeddings endpoint has no chat request")
 }
 

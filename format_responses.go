@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -100,7 +101,7 @@ func responsesEnvelope(body []byte) envelope {
 	return env
 }
 
-func (responsesFormat) decode(body []byte) (*ChatRequest, *APIError) {
+func (responsesFormat) decode(body []byte, _ *slog.Logger) (*ChatRequest, *APIError) {
 	chat, _, e := responses.ToChat(body)
 	return chat, e
 }

@@ -180,7 +180,7 @@ func (c *call) request() (*ChatRequest, *APIError) {
 		if d, ok := c.f.(callDecoder); ok {
 			c.chat, c.state, c.chatErr = d.decodeCall(c.body)
 		} else {
-			c.chat, c.chatErr = c.f.decode(c.body)
+			c.chat, c.chatErr = c.f.decode(c.body, c.b.log)
 		}
 	}
 	if c.chat == nil && c.chatErr == nil {
