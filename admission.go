@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge/internal/authguard"
+	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/llmbridge/llmbridge/internal/secret"
 	"github.com/tidwall/gjson"
 )
@@ -309,7 +310,7 @@ func (r *Request) PromptTokensEstimate() int {
 		return 0
 	}
 	if r.c.body != nil {
-		return (stringBytes(gjson.ParseBytes(r.c.body)) + 3) / 4
+		return (stringBytes(openai.ParseView(r.c.body)) + 3) / 4
 	}
 	n := 0
 	if req := r.c.chat; req != nil {

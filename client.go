@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/proxy"
 
 	"github.com/llmbridge/llmbridge/internal/health"
+	"github.com/llmbridge/llmbridge/internal/reqbody"
 )
 
 // upstream is one provider with its own transport and connection pool.
@@ -87,7 +88,9 @@ func (c *call) attempt(t target) (*http.Response, error) {
 		return nil, ae
 	}
 	timer := time.AfterFunc(d, func() { cancel(errHeaderTimeout) })
+	release := reqbody.Hold(hreq) // the body is garbage once sent: a stream may last minutes
 	resp, err := t.up.client.Do(hreq)
+	release()
 	if !timer.Stop() && err != nil && errors.Is(context.Cause(ctx), errHeaderTimeout) {
 		err = errHeaderTimeout
 	}

@@ -172,7 +172,7 @@ func jsonObject(body []byte) (gjson.Result, *APIError) {
 	if !utf8.Valid(body) {
 		return gjson.Result{}, badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid UTF-8.")
 	}
-	root := gjson.ParseBytes(body)
+	root := openai.ParseView(body)
 	if !root.IsObject() {
 		return gjson.Result{}, badRequest("", "invalid_request", "The request body must be a JSON object.")
 	}

@@ -138,7 +138,7 @@ func parseEnvelope(body []byte) envelope {
 		env.bad = badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
 		return env
 	}
-	root := gjson.ParseBytes(body)
+	root := openai.ParseView(body)
 	if !root.IsObject() {
 		env.bad = badRequest("", "invalid_request", "The request body must be a JSON object.")
 		return env

@@ -231,7 +231,18 @@ func (b *Bridge) readBody(w http.ResponseWriter, r *http.Request, trusted bool) 
 		err = &APIError{Status: http.StatusRequestTimeout, Type: ErrorTypeInvalidRequest, Code: "request_timeout",
 			Message: fmt.Sprintf("the request body did not arrive within %s", b.cfg.timeouts.Body), Err: err}
 	}
-	return buf.Bytes(), err
+	return fitted(buf.Bytes()), err
+}
+
+// fitted returns b in a slice of its own length when growing the buffer
+// left more than a quarter of it unused (an untrusted caller's buffer
+// grows by doubling): the body lives as long as the call, a stream's
+// whole life.
+func fitted(b []byte) []byte {
+	if cap(b)-len(b) <= len(b)/4 {
+		return b
+	}
+	return append(make([]byte, 0, len(b)), b...)
 }
 
 // untrustedPresize bounds the buffer sized from the Content-Length of a
@@ -265,6 +276,7 @@ func (b *Bridge) serve(w http.ResponseWriter, r *http.Request, f clientFormat) {
 			body, env.bad = nil, b.asAPIError(r.Context(), rid, "", err)
 		} else {
 			env = f.parse(body)
+			env.model = strings.Clone(env.model) // the parse's strings share body's memory
 		}
 	}
 	c := b.newCall(r.Context(), f, rid, env)

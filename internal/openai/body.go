@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unsafe"
+
+	"github.com/tidwall/gjson"
 )
 
 // MaxResponseBytes bounds a non-streamed upstream response body.
@@ -36,4 +39,16 @@ func ReadResponseBody(r io.Reader) ([]byte, error) {
 		return nil, errors.New("upstream response is not valid JSON")
 	}
 	return body, nil
+}
+
+// ParseView parses body like gjson.ParseBytes without copying it: the
+// result and every string read from it share body's memory. A 100 kB
+// prompt is then neither copied per parse nor kept alive by a short
+// string cut from the copy (a model name held for the whole stream). body
+// must not change while the result is in use; clone what outlives it.
+func ParseView(body []byte) gjson.Result {
+	if len(body) == 0 {
+		return gjson.Result{}
+	}
+	return gjson.Parse(unsafe.String(&body[0], len(body)))
 }

@@ -47,7 +47,7 @@ func CheckEnvelope(body []byte, countTokens bool) (Envelope, *openai.APIError) {
 	if !json.Valid(body) {
 		return env, invalid("", "There was an error parsing the body of your request: it is not valid JSON.")
 	}
-	root := gjson.ParseBytes(body)
+	root := openai.ParseView(body)
 	if !root.IsObject() {
 		return env, invalid("", "The request body must be a JSON object.")
 	}

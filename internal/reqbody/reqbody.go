@@ -1,0 +1,91 @@
+// Package reqbody lets the bridge drop an upstream request's body once it
+// has been sent. An upstream request for a 100 kB prompt is a 100 kB
+// buffer that http.Request keeps reachable twice (the Body reader and the
+// GetBody closure) for as long as the response is read: a whole stream,
+// even one whose client stopped reading. Hold wraps both so that the
+// buffer is garbage once the transport closed the body and the response
+// arrived.
+package reqbody
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+)
+
+// Hold wraps req's Body and GetBody; the returned release, called once
+// the response arrived (no retry of the transport's can need GetBody any
+// more), forgets GetBody. The Body forgets its reader when the transport
+// closes it, which it does once it has written it. A request without a
+// body is left alone.
+func Hold(req *http.Request) (release func()) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return func() {}
+	}
+	h := &held{get: req.GetBody}
+	req.Body = newBody(req.Body)
+	if req.GetBody != nil {
+		req.GetBody = h.getBody
+	}
+	return h.release
+}
+
+// held is a request's GetBody until release.
+type held struct {
+	mu  sync.Mutex
+	get func() (io.ReadCloser, error)
+}
+
+func (h *held) getBody() (io.ReadCloser, error) {
+	h.mu.Lock()
+	get := h.get
+	h.mu.Unlock()
+	if get == nil {
+		return nil, errReleased
+	}
+	rc, err := get()
+	if err != nil {
+		return nil, err
+	}
+	return newBody(rc), nil
+}
+
+func (h *held) release() {
+	h.mu.Lock()
+	h.get = nil
+	h.mu.Unlock()
+}
+
+// body is a request body that drops its reader on Close. Read and Close
+// may come from different goroutines (the transport's writer and a
+// cancellation), as with any request body; Close never waits for a Read.
+type body struct {
+	rc atomic.Pointer[io.ReadCloser]
+}
+
+func newBody(rc io.ReadCloser) *body {
+	b := &body{}
+	b.rc.Store(&rc)
+	return b
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	rc := b.rc.Load()
+	if rc == nil {
+		return 0, errReleased
+	}
+	return (*rc).Read(p)
+}
+
+func (b *body) Close() error {
+	if rc := b.rc.Swap(nil); rc != nil {
+		return (*rc).Close()
+	}
+	return nil
+}
+
+// errReleased: the body was read after it was closed, or GetBody called
+// after the response arrived.
+var errReleased = errors.New("reqbody: the request body was already sent and released")
