@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -133,27 +136,78 @@ func TestErrorEventAfterSilenceLongerThanTheWriteTimeout(t *testing.T) {
 // a reset, so the kernel frees the unsent stream at once rather than
 // retrying it to a client that does not read (FIN-WAIT-1). With the
 // server's wiring (lifecycle.ConnContext and WithClientCut(ResetConn)) the
-// client's next read is "connection reset by peer"; a plain close would
-// hand it the megabytes still queued, then EOF.
+// server's socket is gone from /proc/net/tcp and the client's next read is
+// "connection reset by peer"; a plain close (the control case) leaves the
+// socket in FIN-WAIT-1 with megabytes of unsent stream queued.
 func TestWriteTimeoutCutIsAReset(t *testing.T) {
-	recs := &records{}
-	cut := make(chan struct{}, 1)
-	e := newEnv(t, llmbridge.WithTimeouts(llmbridge.Timeouts{Write: 300 * time.Millisecond}), llmbridge.WithUsageSink(recs.sink),
-		llmbridge.WithClientCut(func(ctx context.Context) { lifecycle.ResetConn(ctx); cut <- struct{}{} }))
-	e.srv.Config.ConnContext = lifecycle.ConnContext
-	conn := stuckStream(t, e)
-	select {
-	case <-cut:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the write timeout never cut the client")
+	for _, reset := range []bool{true, false} {
+		t.Run(map[bool]string{true: "reset", false: "plain close"}[reset], func(t *testing.T) {
+			recs := &records{}
+			cut := make(chan struct{}, 1)
+			e := newEnv(t, llmbridge.WithTimeouts(llmbridge.Timeouts{Write: 300 * time.Millisecond}), llmbridge.WithUsageSink(recs.sink),
+				llmbridge.WithClientCut(func(ctx context.Context) {
+					if reset {
+						lifecycle.ResetConn(ctx)
+					}
+					cut <- struct{}{}
+				}))
+			e.srv.Config.ConnContext = lifecycle.ConnContext
+			conn := stuckStream(t, e)
+			select {
+			case <-cut:
+			case <-time.After(20 * time.Second):
+				t.Fatal("the write timeout never cut the client")
+			}
+			if r := recs.wait(t, 1)[0]; !strings.Contains(r.Error, "write timeout") {
+				t.Fatalf("record %+v", r)
+			}
+			time.Sleep(100 * time.Millisecond) // the handler returned and the connection closed
+			state, queued, err := serverSocket(conn)
+			if err != nil {
+				t.Skip(err) // no /proc/net/tcp here
+			}
+			t.Logf("server socket: state %q, %d bytes queued", state, queued)
+			if reset && state != "" {
+				t.Errorf("after a reset the server's socket is %s with %d bytes queued", state, queued)
+			}
+			if !reset && (state != tcpFinWait1 || queued == 0) {
+				t.Errorf("control: a plain close left the socket %q with %d bytes queued; want FIN-WAIT-1 with a backlog", state, queued)
+			}
+			if !reset {
+				return // reading megabytes through a 4 KiB window proves nothing more
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			n, err := io.Copy(io.Discard, conn)
+			if !errors.Is(err, syscall.ECONNRESET) {
+				t.Errorf("after the cut the client read %d bytes and then %v; want a reset", n, err)
+			}
+		})
 	}
-	if r := recs.wait(t, 1)[0]; !strings.Contains(r.Error, "write timeout") {
-		t.Fatalf("record %+v", r)
+}
+
+// tcpFinWait1 is FIN-WAIT-1's number in /proc/net/tcp.
+const tcpFinWait1 = "04"
+
+// serverSocket finds the server's end of the client connection conn in
+// /proc/net/tcp (IPv4 loopback): its state (hex, as the kernel writes it;
+// "" when the socket is gone) and the bytes in its send queue.
+func serverSocket(conn net.Conn) (state string, queued int64, err error) {
+	data, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return "", 0, err
 	}
-	time.Sleep(100 * time.Millisecond) // the handler returned and the connection closed
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	n, err := io.Copy(io.Discard, conn)
-	if err == nil || !errors.Is(err, syscall.ECONNRESET) {
-		t.Errorf("after the cut the client read %d bytes and then %v; want a reset", n, err)
+	local := conn.LocalAddr().(*net.TCPAddr)
+	server := conn.RemoteAddr().(*net.TCPAddr)
+	want := fmt.Sprintf(":%04X", server.Port)
+	peer := fmt.Sprintf(":%04X", local.Port)
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 5 || !strings.HasSuffix(f[1], want) || !strings.HasSuffix(f[2], peer) {
+			continue
+		}
+		tx, _, _ := strings.Cut(f[4], ":")
+		q, _ := strconv.ParseInt(tx, 16, 64)
+		return f[3], q, nil
 	}
+	return "", 0, nil
 }
