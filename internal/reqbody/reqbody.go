@@ -18,10 +18,14 @@ import (
 // Hold wraps req's Body and GetBody; the returned release, called once
 // the response arrived (no retry of the transport's can need GetBody any
 // more), forgets GetBody. The Body forgets its reader when the transport
-// closes it, which it does once it has written it. A request without a
-// body is left alone.
+// closes it, which it does once it has written it.
+//
+// A body of at most Small bytes (or of unknown length) is left alone: the
+// transport sends the headers and an in-memory body it recognises in one
+// write, and a wrapped one in two, which costs a small request more than
+// its buffer is worth.
 func Hold(req *http.Request) (release func()) {
-	if req.Body == nil || req.Body == http.NoBody {
+	if req.Body == nil || req.Body == http.NoBody || req.ContentLength <= Small {
 		return func() {}
 	}
 	h := &held{get: req.GetBody}
@@ -31,6 +35,10 @@ func Hold(req *http.Request) (release func()) {
 	}
 	return h.release
 }
+
+// Small is the largest body Hold leaves alone. Above the transport's 4 KiB
+// write buffer, a body takes several writes anyway.
+const Small = 16 << 10
 
 // held is a request's GetBody until release.
 type held struct {

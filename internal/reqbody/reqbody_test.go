@@ -69,13 +69,14 @@ func TestSentBodyIsReleasedWhileTheResponseIsRead(t *testing.T) {
 // connection that failed) and refuses after it; a closed body reads as
 // released, and Close twice is harmless.
 func TestGetBodyUntilRelease(t *testing.T) {
-	req, _ := http.NewRequest(http.MethodPost, "http://example.invalid", bytes.NewReader([]byte("abc")))
+	want := bytes.Repeat([]byte("abc"), Small)
+	req, _ := http.NewRequest(http.MethodPost, "http://example.invalid", bytes.NewReader(want))
 	release := Hold(req)
 	rc, err := req.GetBody()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := io.ReadAll(rc); string(b) != "abc" {
+	if b, _ := io.ReadAll(rc); !bytes.Equal(b, want) {
 		t.Errorf("GetBody read %q", b)
 	}
 	release()
@@ -93,11 +94,18 @@ func TestGetBodyUntilRelease(t *testing.T) {
 	}
 }
 
-// A request without a body is left as it is.
-func TestNoBody(t *testing.T) {
+// A request without a body, or with a small one, is left as it is: the
+// transport writes a small in-memory body with its headers.
+func TestNoOrSmallBody(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, "http://example.invalid", nil)
 	Hold(req)()
 	if req.Body != nil || req.GetBody != nil {
 		t.Errorf("body %v getBody set %v", req.Body, req.GetBody != nil)
+	}
+	req, _ = http.NewRequest(http.MethodPost, "http://example.invalid", bytes.NewReader(make([]byte, Small)))
+	body := req.Body
+	Hold(req)()
+	if req.Body != body {
+		t.Errorf("a %d-byte body was wrapped", Small)
 	}
 }
