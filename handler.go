@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/reqbody"
 )
 
 // ServeHTTP serves the OpenAI-compatible API:
@@ -231,18 +232,7 @@ func (b *Bridge) readBody(w http.ResponseWriter, r *http.Request, trusted bool) 
 		err = &APIError{Status: http.StatusRequestTimeout, Type: ErrorTypeInvalidRequest, Code: "request_timeout",
 			Message: fmt.Sprintf("the request body did not arrive within %s", b.cfg.timeouts.Body), Err: err}
 	}
-	return fitted(buf.Bytes()), err
-}
-
-// fitted returns b in a slice of its own length when growing the buffer
-// left more than a quarter of it unused (an untrusted caller's buffer
-// grows by doubling): the body lives as long as the call, a stream's
-// whole life.
-func fitted(b []byte) []byte {
-	if cap(b)-len(b) <= len(b)/4 {
-		return b
-	}
-	return append(make([]byte, 0, len(b)), b...)
+	return reqbody.Fit(buf.Bytes()), err
 }
 
 // untrustedPresize bounds the buffer sized from the Content-Length of a

@@ -1,10 +1,10 @@
-// Package reqbody lets the bridge drop an upstream request's body once it
-// has been sent. An upstream request for a 100 kB prompt is a 100 kB
-// buffer that http.Request keeps reachable twice (the Body reader and the
-// GetBody closure) for as long as the response is read: a whole stream,
-// even one whose client stopped reading. Hold wraps both so that the
-// buffer is garbage once the transport closed the body and the response
-// arrived.
+// Package reqbody keeps request bodies from outliving their use. Hold
+// lets the bridge drop an upstream request's body once it has been sent:
+// an upstream request for a 100 kB prompt is a 100 kB buffer that
+// http.Request keeps reachable twice (the Body reader and the GetBody
+// closure) for as long as the response is read, a whole stream, even one
+// whose client stopped reading. Fit trims a client's body read into a
+// buffer that grew by doubling.
 package reqbody
 
 import (
@@ -97,3 +97,14 @@ func (b *body) Close() error {
 // errReleased: the body was read after it was closed, or GetBody called
 // after the response arrived.
 var errReleased = errors.New("reqbody: the request body was already sent and released")
+
+// Fit returns b in a slice of its own length when it leaves more than a
+// quarter of its capacity unused (a client's body read into a buffer that
+// grew by doubling, as it does for a caller no key vouched for): the body
+// lives as long as its call, a stream's whole life.
+func Fit(b []byte) []byte {
+	if cap(b)-len(b) <= len(b)/4 {
+		return b
+	}
+	return append(make([]byte, 0, len(b)), b...)
+}

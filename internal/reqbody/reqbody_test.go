@@ -109,3 +109,16 @@ func TestNoOrSmallBody(t *testing.T) {
 		t.Errorf("a %d-byte body was wrapped", Small)
 	}
 }
+
+// Fit copies only a body that wastes more than a quarter of its buffer.
+func TestFit(t *testing.T) {
+	tight := make([]byte, 100, 125)
+	if got := Fit(tight); &got[0] != &tight[0] {
+		t.Error("a buffer within a quarter of its length was copied")
+	}
+	loose := append(make([]byte, 0, 256), "0123456789"...)
+	got := Fit(loose)
+	if string(got) != "0123456789" || cap(got) != len(got) {
+		t.Errorf("Fit = %q cap %d", got, cap(got))
+	}
+}
