@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"iter"
 	"net/http"
@@ -55,6 +56,10 @@ func (f *FrameReader) Next() (eventstream.Message, error) {
 	}
 	if err != nil {
 		return eventstream.Message{}, fmt.Errorf("reading an event-stream prelude: %w", io.ErrUnexpectedEOF)
+	}
+	if crc32.ChecksumIEEE(prelude[:8]) != binary.BigEndian.Uint32(prelude[8:12]) {
+		// Checked before the length is trusted with an allocation.
+		return eventstream.Message{}, errors.New("event-stream prelude checksum mismatch")
 	}
 	total := binary.BigEndian.Uint32(prelude[0:4])
 	headers := binary.BigEndian.Uint32(prelude[4:8])
