@@ -132,7 +132,7 @@ func (out *request) addMessages(msgs []openai.Message) (lastToolTurnSigned bool,
 		param := fmt.Sprintf("messages[%d]", i)
 		switch m.Role {
 		case "system", "developer":
-			if t := m.Content.String(); t != "" {
+			if t := m.Content.String(); strings.TrimSpace(t) != "" {
 				out.System = append(out.System, systemBlock{Text: t})
 			}
 		case "user":
@@ -187,7 +187,7 @@ func assistantBlocks(m *openai.Message, param string) (blocks []block, signed bo
 	if m.ReasoningContent != "" && sig != "" {
 		blocks = append(blocks, block{ReasoningContent: &reasoningContent{ReasoningText: &reasoningText{Text: m.ReasoningContent, Signature: sig}}})
 	}
-	if t := m.Content.String(); t != "" {
+	if t := m.Content.String(); strings.TrimSpace(t) != "" {
 		blocks = append(blocks, block{Text: &t})
 	}
 	for j, tc := range m.ToolCalls {
@@ -216,7 +216,7 @@ var imageFormats = map[string]string{"image/png": "png", "image/jpeg": "jpeg", "
 // the bridge.
 func contentBlocks(c openai.Content, param string) ([]block, error) {
 	if c.Parts == nil {
-		if c.Text == "" {
+		if strings.TrimSpace(c.Text) == "" {
 			return nil, nil
 		}
 		t := c.Text
@@ -227,7 +227,7 @@ func contentBlocks(c openai.Content, param string) ([]block, error) {
 		where := fmt.Sprintf("%s.content[%d]", param, i)
 		switch p.Type {
 		case "text":
-			if p.Text != "" {
+			if strings.TrimSpace(p.Text) != "" { // Converse refuses blank text blocks
 				t := p.Text
 				out = append(out, block{Text: &t})
 			}
