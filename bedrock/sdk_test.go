@@ -276,3 +276,25 @@ func TestAnthropicSDKImageAndErrors(t *testing.T) {
 		}
 	}
 }
+
+// With no credentials anywhere in the default chain, a client gets a 500
+// naming the provider (the cause goes to the log), and nothing is sent.
+func TestNoCredentialsThroughTheBridge(t *testing.T) {
+	e := newEnv(t)
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+		t.Setenv(k, "")
+	}
+	p := bedrock.New(llmbridge.ProviderConfig{Region: testupstream.BedrockRegion, BaseURL: e.up.BaseURL()})
+	b, err := llmbridge.New(llmbridge.WithProvider(p), llmbridge.WithAccessKeys(accessKey), llmbridge.WithRetry(llmbridge.RetryPolicy{Max: 0}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(b)
+	defer func() { srv.Close(); b.Close() }()
+	c := openai.NewClient(option.WithBaseURL(srv.URL+"/v1"), option.WithAPIKey(accessKey), option.WithMaxRetries(0))
+	_, err = c.Chat.Completions.New(ctx(t), openai.ChatCompletionNewParams{Model: "bedrock/" + haiku, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+	var ae *openai.Error
+	if !errors.As(err, &ae) || ae.StatusCode != 500 || !strings.Contains(ae.Message, "bedrock") || len(e.up.Requests()) != 0 {
+		t.Fatalf("got %v (%d upstream requests)", err, len(e.up.Requests()))
+	}
+}

@@ -382,3 +382,46 @@ func TestStreamFailures(t *testing.T) {
 		t.Errorf("cut: %v", c.err)
 	}
 }
+
+// An upstream that echoes the session token (in an error response or an
+// in-stream exception) has it redacted.
+func TestEchoedSessionTokenIsRedacted(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		msg := `{"message":"token ` + r.Header.Get("X-Amz-Security-Token") + ` expired"}`
+		if r.URL.Path[len(r.URL.Path)-len("-stream"):] == "-stream" {
+			w.Write(testupstream.EncodeBedrockFrame("exception", "validationException", []byte(msg)))
+			return
+		}
+		w.Header().Set("X-Amzn-Errortype", "ExpiredTokenException")
+		w.WriteHeader(403)
+		io.WriteString(w, msg)
+	}))
+	defer srv.Close()
+	p := bedrock.New(bedrock.Config{Name: "bedrock", Region: "us-east-1", BaseURL: srv.URL, Credentials: staticCreds(testupstream.BedrockSecretKey)})
+	err := p.DecodeError(send(t, p, chat(profileModel, false)))
+	if err == nil || strings.Contains(err.Error(), testupstream.BedrockSessionToken) || !strings.Contains(err.Error(), "[redacted]") {
+		t.Errorf("error response: %v", err)
+	}
+	c := collect(p, send(t, p, chat(profileModel, true)))
+	if c.err == nil || strings.Contains(c.err.Error(), testupstream.BedrockSessionToken) || !strings.Contains(c.err.Error(), "[redacted]") {
+		t.Errorf("stream exception: %v", c.err)
+	}
+}
+
+// failingCreds is a credentials chain with nothing to give.
+type failingCreds struct{}
+
+func (failingCreds) Retrieve(context.Context) (aws.Credentials, error) {
+	return aws.Credentials{}, errors.New("no EC2 IMDS role found")
+}
+
+// Without credentials, NewRequest fails before anything is sent, with a
+// plain error the Bridge logs and answers with 500.
+func TestNoCredentials(t *testing.T) {
+	p := bedrock.New(bedrock.Config{Name: "bedrock", Region: "us-east-1", Credentials: failingCreds{}})
+	_, err := p.NewRequest(context.Background(), chat(profileModel, false))
+	var ae *openai.APIError
+	if err == nil || errors.As(err, &ae) || !strings.Contains(err.Error(), "retrieving AWS credentials") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -120,6 +120,19 @@ func inputJSON(raw json.RawMessage) string {
 	return string(raw)
 }
 
+// redactToken removes the request's session token from text an upstream
+// echoed back (the API key is redacted by apiError; the secret key is
+// never sent).
+func redactToken(resp *http.Response, s string) string {
+	if resp.Request == nil {
+		return s
+	}
+	if tok := resp.Request.Header.Get("X-Amz-Security-Token"); len(tok) >= 8 {
+		return strings.ReplaceAll(s, tok, "[redacted]")
+	}
+	return s
+}
+
 // exceptionStatus is the HTTP status of each Bedrock Runtime exception,
 // as the API reference lists it; in-stream exceptions carry no status of
 // their own.
@@ -193,7 +206,7 @@ func (p *Provider) DecodeError(resp *http.Response) error {
 		}
 		msg = fmt.Sprintf("upstream %s returned HTTP %d: %s", p.Name(), resp.StatusCode, text)
 	}
-	out := p.apiError(resp.StatusCode, name, msg)
+	out := p.apiError(resp.StatusCode, name, redactToken(resp, msg))
 	out.RetryAfter = resp.Header.Get("Retry-After")
 	return out
 }

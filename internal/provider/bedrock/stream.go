@@ -129,7 +129,7 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 		// consumer that stops early, passes through here.
 		defer resp.Body.Close()
 		r := NewFrameReader(resp.Body)
-		d := streamDecoder{p: p, id: responseID(resp), model: modelOf(resp), created: time.Now().Unix()}
+		d := streamDecoder{p: p, resp: resp, id: responseID(resp), model: modelOf(resp), created: time.Now().Unix()}
 		tools := map[int]*toolState{} // content block index → its tool call
 		for {
 			m, err := r.Next()
@@ -165,6 +165,7 @@ type toolState struct {
 // streamDecoder is what a stream remembers between messages.
 type streamDecoder struct {
 	p         *Provider
+	resp      *http.Response // for the session token to redact
 	id, model string
 	created   int64
 	stopped   bool // messageStop seen
@@ -177,9 +178,9 @@ func (d *streamDecoder) message(m *eventstream.Message, tools map[int]*toolState
 	case "exception":
 		var e event
 		_ = json.Unmarshal(m.Payload, &e)
-		return nil, true, d.p.apiError(0, exceptionName(header(m, ":exception-type")), e.Message)
+		return nil, true, d.p.apiError(0, exceptionName(header(m, ":exception-type")), redactToken(d.resp, e.Message))
 	case "error":
-		return nil, true, d.p.apiError(0, exceptionName(header(m, ":error-code")), header(m, ":error-message"))
+		return nil, true, d.p.apiError(0, exceptionName(header(m, ":error-code")), redactToken(d.resp, header(m, ":error-message")))
 	case "event":
 	default:
 		return nil, false, errors.New("event-stream message without a known :message-type")
