@@ -54,9 +54,11 @@ type Config struct {
 	BaseURL string
 	// APIKey is a Bedrock API key, sent as "Authorization: Bearer"
 	// instead of signing. Never logged.
-	APIKey  string
-	Models  []string
-	Headers map[string]string // sent, and signed, on every request
+	APIKey string
+	// Models are listed by /v1/models and resolve bare names.
+	Models []string
+	// Headers are sent, and signed, on every request.
+	Headers map[string]string
 	// Credentials replaces the default chain (tests, programs with their
 	// own provider); it is wrapped in the SDK's credentials cache.
 	Credentials aws.CredentialsProvider
