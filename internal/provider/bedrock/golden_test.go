@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/llmbridge/llmbridge/internal/golden"
@@ -74,4 +76,67 @@ func TestStreamGolden(t *testing.T) {
 		out.Write(append(b, '\n'))
 	}
 	golden.Check(t, "stream_tool.golden.jsonl", out.Bytes())
+}
+
+// bodyOf is the Converse body NewRequest builds for the request JSON, or
+// its error.
+func bodyOf(t *testing.T, reqJSON string) (string, error) {
+	t.Helper()
+	var req openai.ChatRequest
+	if err := json.Unmarshal([]byte(reqJSON), &req); err != nil {
+		t.Fatal(err)
+	}
+	p := bedrock.New(bedrock.Config{Name: "bedrock", Region: "us-east-1", APIKey: "k"})
+	hreq, err := p.NewRequest(context.Background(), &req)
+	if err != nil {
+		return "", err
+	}
+	b, _ := io.ReadAll(hreq.Body)
+	return string(b), nil
+}
+
+// tool_choice maps to Converse's toolChoice; "none" drops the tools
+// unless the history needs toolConfig.
+func TestToolChoice(t *testing.T) {
+	const tools = `"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]`
+	const hi = `"messages":[{"role":"user","content":"hi"}]`
+	const history = `"messages":[{"role":"user","content":"hi"},{"role":"assistant","tool_calls":[{"id":"t1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"t1","content":"ok"}]`
+	for _, tt := range []struct{ req, want, not string }{
+		{`{"model":"m",` + hi + `,` + tools + `,"tool_choice":"required"}`, `"toolChoice":{"any":{}}`, ""},
+		{`{"model":"m",` + hi + `,` + tools + `,"tool_choice":{"type":"function","function":{"name":"f"}}}`, `"toolChoice":{"tool":{"name":"f"}}`, ""},
+		{`{"model":"m",` + hi + `,` + tools + `,"tool_choice":"auto"}`, `"toolConfig":{"tools":[{"toolSpec":{"name":"f"`, "toolChoice"},
+		{`{"model":"m",` + hi + `,` + tools + `,"tool_choice":"none"}`, `"messages"`, "toolConfig"},
+		{`{"model":"m",` + history + `,` + tools + `,"tool_choice":"none"}`, `"toolConfig":{"tools"`, "toolChoice"},
+	} {
+		body, err := bodyOf(t, tt.req)
+		if err != nil || !strings.Contains(body, tt.want) || (tt.not != "" && strings.Contains(body, tt.not)) {
+			t.Errorf("%s\n→ %s %v", tt.req, body, err)
+		}
+	}
+}
+
+// Input Converse cannot take is a 400 naming the member, before anything
+// is sent.
+func TestBadInput(t *testing.T) {
+	img := func(url string) string {
+		return `{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"` + url + `"}}]}]}`
+	}
+	for _, tt := range []struct{ req, param string }{
+		{img("https://example.com/cat.png"), "messages[0].content[0].image_url.url"},
+		{img("data:image/png;base64,not base64!"), "messages[0].content[0].image_url.url"},
+		{img("data:image/bmp;base64,Qk0="), "messages[0].content[0].image_url.url"},
+		{`{"model":"m","messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"f"}}]}]}`, "messages[0].content[0].type"},
+		{`{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","tool_calls":[{"id":"t","type":"function","function":{"name":"f","arguments":"[1]"}}]}]}`, "messages[1].tool_calls[0].function.arguments"},
+		{`{"model":"m","messages":[{"role":"critic","content":"hi"}]}`, "messages[0].role"},
+		{`{"model":"m","messages":[{"role":"system","content":"only this"}]}`, "messages"},
+		{`{"model":"m","messages":[{"role":"tool","content":"no id"}]}`, "messages[0].tool_call_id"},
+		{`{"model":"anthropic.claude-x","messages":[{"role":"user","content":"hi"}],"reasoning_effort":"extreme"}`, "reasoning_effort"},
+		{`{"model":"","messages":[{"role":"user","content":"hi"}]}`, "model"},
+	} {
+		_, err := bodyOf(t, tt.req)
+		var ae *openai.APIError
+		if !errors.As(err, &ae) || ae.Status != 400 || ae.Param != tt.param {
+			t.Errorf("%s: %v", tt.req, err)
+		}
+	}
 }

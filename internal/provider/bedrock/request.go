@@ -285,9 +285,11 @@ func isBase64(s string) bool {
 	return true
 }
 
-// tools translates tools and tool_choice into toolConfig. Converse has
-// no "none": the tools stay only when the conversation already holds
-// tool blocks (Converse then requires toolConfig), without a choice.
+// tools translates tools and tool_choice into toolConfig. "auto" is
+// Converse's default and is not sent (only some models take a
+// toolChoice at all). Converse has no "none": the tools stay only when
+// the conversation already holds tool blocks (Converse then requires
+// toolConfig), without a choice.
 func (out *request) tools(req *openai.ChatRequest) error {
 	tc := &toolConfig{}
 	for i, t := range req.Tools {
@@ -310,8 +312,6 @@ func (out *request) tools(req *openai.ChatRequest) error {
 		if !out.hasToolBlocks() {
 			return nil
 		}
-	case "auto":
-		tc.ToolChoice = map[string]any{"auto": struct{}{}}
 	case "required":
 		tc.ToolChoice = map[string]any{"any": struct{}{}}
 	case "function":
