@@ -425,3 +425,37 @@ func TestNoCredentials(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// After an ExpiredTokenException the cached credentials are dropped: the
+// next request fetches new ones.
+func TestExpiredTokenRefreshesCredentials(t *testing.T) {
+	up := testupstream.New(t, testupstream.Bedrock)
+	creds := &countingCreds{}
+	creds.n.Store(1) // past the already-expired first hand-out
+	p := bedrock.New(bedrock.Config{Name: "bedrock", Region: testupstream.BedrockRegion, BaseURL: up.BaseURL(), Credentials: creds})
+	up.Enqueue(testupstream.Reply{Status: 403, ErrorBody: "ExpiredTokenException"})
+	var ae *openai.APIError
+	if err := p.DecodeError(send(t, p, chat(profileModel, false))); !errors.As(err, &ae) || ae.Code != "ExpiredTokenException" {
+		t.Fatalf("got %v", err)
+	}
+	for range 3 {
+		resp := send(t, p, chat(profileModel, false))
+		if resp.StatusCode != 200 {
+			t.Fatal(p.DecodeError(resp))
+		}
+		resp.Body.Close()
+	}
+	if n := creds.n.Load() - 1; n != 2 {
+		t.Errorf("Retrieve called %d times, want 2 (before and after the expired token)", n)
+	}
+}
+
+// An AWS_PROFILE that names no profile is a configuration error at New.
+func TestMissingProfileIsAConfigError(t *testing.T) {
+	isolate(t)
+	t.Setenv("AWS_PROFILE", "no-such-profile")
+	p := bedrock.New(bedrock.Config{Name: "bedrock", Region: "us-east-1"})
+	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "no-such-profile") {
+		t.Fatalf("Validate = %v", err)
+	}
+}

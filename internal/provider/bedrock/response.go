@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/llmbridge/llmbridge/internal/openai"
 )
 
@@ -208,5 +210,17 @@ func (p *Provider) DecodeError(resp *http.Response) error {
 	}
 	out := p.apiError(resp.StatusCode, name, redactToken(resp, msg))
 	out.RetryAfter = resp.Header.Get("Retry-After")
+	if name == "ExpiredTokenException" {
+		p.invalidate()
+	}
 	return out
+}
+
+// invalidate drops the cached credentials after AWS called them expired
+// (a revoked session, a skewed clock): the next request fetches new ones
+// instead of failing until the cache's own expiry.
+func (p *Provider) invalidate() {
+	if c, ok := p.creds.(*aws.CredentialsCache); ok {
+		c.Invalidate()
+	}
 }
