@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,11 +16,24 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"go.uber.org/goleak"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/llmbridge/llmbridge/internal/provider/bedrock"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
 )
+
+// TestMain checks for leaked goroutines once the idle connections the
+// tests left in http.DefaultClient's pool are closed.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	http.DefaultClient.CloseIdleConnections()
+	if err := goleak.Find(); code == 0 && err != nil {
+		fmt.Fprintln(os.Stderr, "goleak:", err)
+		code = 1
+	}
+	os.Exit(code)
+}
 
 // The model IDs the tests send: an inference profile (with ':') and an
 // ARN (with ':' and '/').
@@ -59,6 +74,7 @@ func send(t *testing.T, p *bedrock.Provider, req *openai.ChatRequest) *http.Resp
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { resp.Body.Close() }) // a second Close is harmless
 	return resp
 }
 
