@@ -171,6 +171,9 @@ type ProviderConfig struct {
 	Models []string
 	// Headers are sent upstream on every request (X-Tenant, …).
 	Headers map[string]string
+	// Region is the cloud region of providers that have one (Bedrock's
+	// us-east-1); the others ignore it.
+	Region string
 }
 
 // Default base URLs and model lists of the built-in providers.

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/bedrock"
 	"github.com/llmbridge/llmbridge/providertest"
 )
 
@@ -25,6 +26,10 @@ func TestBuiltin(t *testing.T) {
 		{"gemini-compat", providertest.WireGeminiCompat, llmbridge.GeminiOpenAICompat},
 		{"gemini", providertest.WireGemini, llmbridge.Gemini},
 		{"anthropic", providertest.WireAnthropic, llmbridge.Anthropic},
+		{"bedrock", providertest.WireBedrock, func(c llmbridge.ProviderConfig) llmbridge.Provider {
+			c.Region = "us-east-1" // not read from the machine's AWS configuration
+			return bedrock.New(c)
+		}},
 		{"openai-compatible", providertest.WireOpenAI, func(c llmbridge.ProviderConfig) llmbridge.Provider {
 			c.Name = "local" // required by OpenAICompatible
 			return llmbridge.OpenAICompatible(c)
@@ -44,7 +49,7 @@ func TestBuiltin(t *testing.T) {
 func TestWireString(t *testing.T) {
 	for w, want := range map[providertest.Wire]string{
 		providertest.WireOpenAI: "openai", providertest.WireDeepSeek: "deepseek", providertest.WireGeminiCompat: "gemini-compat",
-		providertest.WireGemini: "gemini", providertest.WireAnthropic: "anthropic", 0: "Wire(0)", 99: "Wire(99)",
+		providertest.WireGemini: "gemini", providertest.WireAnthropic: "anthropic", providertest.WireBedrock: "bedrock", 0: "Wire(0)", 99: "Wire(99)",
 	} {
 		if got := w.String(); got != want {
 			t.Errorf("Wire(%d).String() = %q, want %q", int(w), got, want)

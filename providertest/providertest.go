@@ -70,10 +70,20 @@ const (
 	// is named server-sent events from message_start to message_stop,
 	// without [DONE]. Errors are {"type":"error","error":{"type","message"}}.
 	WireAnthropic
+
+	// WireBedrock is the AWS Bedrock Runtime's Converse API. The fake
+	// serves POST {baseURL}/model/{modelId}/converse and
+	// /converse-stream, the model ID in the path escaped as the AWS SDKs
+	// escape it, the key as a Bedrock API key ("Authorization: Bearer
+	// {key}"; a SigV4 signature is checked too, see testupstream.Bedrock).
+	// A stream is binary event-stream frames from messageStart to
+	// metadata. Errors are {"message"} with the exception's name in the
+	// x-amzn-ErrorType header.
+	WireBedrock
 )
 
 // String returns the wire format's name ("openai", "deepseek",
-// "gemini-compat", "gemini", "anthropic"), or "Wire(n)" for a value that is
+// "gemini-compat", "gemini", "anthropic", "bedrock"), or "Wire(n)" for a value that is
 // not one of the constants.
 func (w Wire) String() string {
 	if s, ok := wires[w]; ok {
@@ -100,6 +110,10 @@ var wires = map[Wire]wire{
 	}},
 	WireAnthropic: {"anthropic", testupstream.Anthropic, func(r testupstream.Request) (string, string) {
 		return bodyModel(r), r.Header.Get("X-Api-Key")
+	}},
+	WireBedrock: {"bedrock", testupstream.Bedrock, func(r testupstream.Request) (string, string) {
+		model := strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(r.Path, "/model/"), "/converse-stream"), "/converse")
+		return model, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	}},
 }
 

@@ -342,7 +342,7 @@ func (c *config) options(log *slog.Logger) []llmbridge.Option {
 	}
 	opts = append(opts, c.builtinOptions(log)...) // kinds.go
 	for _, p := range c.Providers {
-		pc := llmbridge.ProviderConfig{Name: p.Name, BaseURL: p.BaseURL, APIKey: p.Key, APIKeys: p.More, Models: p.Models, Headers: p.Headers}
+		pc := llmbridge.ProviderConfig{Name: p.Name, BaseURL: p.BaseURL, APIKey: p.Key, APIKeys: p.More, Models: p.Models, Headers: p.Headers, Region: p.Region}
 		proxy := p.Proxy
 		if proxy == "" && p.UseProxy {
 			proxy = c.Proxy

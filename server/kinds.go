@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/bedrock"
 )
 
 // providerKind is one kind of provider the server builds: its
@@ -35,12 +36,11 @@ type providerKind struct {
 var providerKinds = []providerKind{
 	{name: "openai", new: llmbridge.OpenAI, env: "OPENAI", keyVars: []string{"OPENAI_API_KEY"}, flag: "openai", help: "OpenAI key", baseURL: "https://api.openai.com/v1"},
 	{new: llmbridge.OpenAICompatible, kinds: []string{"", "openai"}},
-	{name: "gemini", new: llmbridge.Gemini, kinds: []string{"gemini"}, env: "GEMINI", keyVars: []string{"GOOGLE_API_KEY", "GEMINI_API_KEY"}, flag: "google", help: "Google (Gemini) key",
-		baseURL: "https://generativelanguage.googleapis.com/v1beta", useProxy: true},
+	{name: "gemini", new: llmbridge.Gemini, kinds: []string{"gemini"}, env: "GEMINI", keyVars: []string{"GOOGLE_API_KEY", "GEMINI_API_KEY"}, flag: "google", help: "Google (Gemini) key", baseURL: "https://generativelanguage.googleapis.com/v1beta", useProxy: true},
 	{new: llmbridge.GeminiOpenAICompat, kinds: []string{"gemini-openai"}},
 	{name: "deepseek", new: llmbridge.DeepSeek, env: "DEEPSEEK", keyVars: []string{"DEEPSEEK_API_KEY"}, flag: "deepseek", help: "DeepSeek key", baseURL: "https://api.deepseek.com"},
-	{name: "anthropic", new: llmbridge.Anthropic, kinds: []string{"anthropic"}, env: "ANTHROPIC", keyVars: []string{"ANTHROPIC_API_KEY"}, flag: "anthropic", help: "Anthropic key",
-		baseURL: "https://api.anthropic.com/v1"},
+	{name: "anthropic", new: llmbridge.Anthropic, kinds: []string{"anthropic"}, env: "ANTHROPIC", keyVars: []string{"ANTHROPIC_API_KEY"}, flag: "anthropic", help: "Anthropic key", baseURL: "https://api.anthropic.com/v1"},
+	{new: bedrock.New, kinds: []string{"bedrock"}},
 }
 
 // builtinProvider is a built-in provider as the environment configures

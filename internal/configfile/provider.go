@@ -8,7 +8,7 @@ import (
 // Provider is one provider of the file.
 type Provider struct {
 	Name      string `yaml:"name"`
-	Kind      string `yaml:"kind"` // openai (default), gemini (native), gemini-openai (compat endpoint) or anthropic
+	Kind      string `yaml:"kind"` // openai (default), gemini (native), gemini-openai (compat endpoint), anthropic or bedrock
 	BaseURL   string `yaml:"base_url"`
 	APIKeyEnv string `yaml:"api_key_env"`
 	APIKey    string `yaml:"api_key"`
@@ -19,6 +19,7 @@ type Provider struct {
 	Models     []string          `yaml:"models"`
 	Headers    map[string]string `yaml:"headers"`
 	UseProxy   bool              `yaml:"use_proxy"`
+	Region     string            `yaml:"region"` // kind bedrock: the AWS region
 	Proxy      string            `yaml:"proxy"`
 
 	Key  string   `yaml:"-"` // resolved from APIKey or APIKeyEnv

@@ -122,6 +122,8 @@ func (s *Server) BaseURL() string {
 		return s.URL // the bridge appends /openai
 	case GeminiNative:
 		return s.URL + "/v1beta"
+	case Bedrock:
+		return s.URL // the provider appends /model/{modelId}/…
 	}
 	return s.URL + "/v1"
 }
@@ -166,6 +168,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	case Anthropic:
 		s.serveAnthropic(w, r, body)
+		return
+	case Bedrock:
+		s.serveBedrock(w, r, body)
 		return
 	}
 	if s.Flavor == OpenAI && s.serveOpenAIExtra(w, r, body) {

@@ -205,7 +205,8 @@ func f(v float64) *float64 { return &v }
 // PricesSource says where and when the built-in prices were read.
 const PricesSource = `USD per million tokens, standard (not batch, not priority) tier, as listed on 2025-12-09 on
 https://platform.openai.com/docs/pricing, https://docs.claude.com/en/docs/about-claude/pricing,
-https://ai.google.dev/gemini-api/docs/pricing (paid tier) and https://api-docs.deepseek.com/quick_start/pricing.
+https://ai.google.dev/gemini-api/docs/pricing (paid tier), https://api-docs.deepseek.com/quick_start/pricing and
+https://aws.amazon.com/bedrock/pricing/ (on-demand, US regions; Bedrock as of 2025-12).
 Providers change prices: check them and override in the YAML config's prices section.`
 
 // DefaultPrices are the built-in prices (see PricesSource). Experimental
@@ -265,5 +266,23 @@ func DefaultPrices() Prices {
 		"anthropic/claude-haiku-4-5":  {Input: 1.00, CachedInput: f(0.10), CacheWrite: f(1.25), Output: 5.00},
 		"anthropic/claude-3-5-haiku":  {Input: 0.80, CachedInput: f(0.08), CacheWrite: f(1.00), Output: 4.00},
 		"anthropic/claude-3-haiku":    {Input: 0.25, CachedInput: f(0.03), CacheWrite: f(0.30), Output: 1.25},
+
+		// AWS Bedrock (provider "bedrock"), on-demand: Claude at
+		// Anthropic's prices, cache reads 0.1 × and writes 1.25 × input;
+		// for the 4.5 models a geographic inference profile (us., eu.)
+		// costs 10% more than the global one. Nova cache reads are a
+		// quarter of input.
+		"bedrock/global.anthropic.claude-sonnet-4-5-20250929-v1:0": {Input: 3.00, CachedInput: f(0.30), CacheWrite: f(3.75), Output: 15.00},
+		"bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0":     {Input: 3.30, CachedInput: f(0.33), CacheWrite: f(4.125), Output: 16.50},
+		"bedrock/global.anthropic.claude-haiku-4-5-20251001-v1:0":  {Input: 1.00, CachedInput: f(0.10), CacheWrite: f(1.25), Output: 5.00},
+		"bedrock/us.anthropic.claude-haiku-4-5-20251001-v1:0":      {Input: 1.10, CachedInput: f(0.11), CacheWrite: f(1.375), Output: 5.50},
+		"bedrock/anthropic.claude-3-5-haiku-20241022-v1:0":         {Input: 0.80, CachedInput: f(0.08), CacheWrite: f(1.00), Output: 4.00},
+		"bedrock/us.anthropic.claude-3-5-haiku-20241022-v1:0":      {Input: 0.80, CachedInput: f(0.08), CacheWrite: f(1.00), Output: 4.00},
+		"bedrock/amazon.nova-pro-v1:0":                             {Input: 0.80, CachedInput: f(0.20), Output: 3.20},
+		"bedrock/us.amazon.nova-pro-v1:0":                          {Input: 0.80, CachedInput: f(0.20), Output: 3.20},
+		"bedrock/amazon.nova-lite-v1:0":                            {Input: 0.06, CachedInput: f(0.015), Output: 0.24},
+		"bedrock/us.amazon.nova-lite-v1:0":                         {Input: 0.06, CachedInput: f(0.015), Output: 0.24},
+		"bedrock/amazon.nova-micro-v1:0":                           {Input: 0.035, CachedInput: f(0.00875), Output: 0.14},
+		"bedrock/us.amazon.nova-micro-v1:0":                        {Input: 0.035, CachedInput: f(0.00875), Output: 0.14},
 	}
 }

@@ -46,6 +46,11 @@ func TestCostPerProvider(t *testing.T) {
 		{"deepseek reasoner", "deepseek", "deepseek-reasoner", 12, 0, 0, 789, 415, f(0.00033474)},
 		// DeepSeek cache hit: 4 × 0.28 + 16 × 0.028 + 2 × 0.42 = 2.408 µ$.
 		{"deepseek cache hit", "deepseek", "deepseek-chat", 20, 16, 0, 2, 0, f(0.000002408)},
+		// Bedrock, a us. profile of Sonnet 4.5 (input 20, cache write 5,
+		// cache read 100, output 10): 20 × 3.30 + 100 × 0.33 + 5 × 4.125 + 10 × 16.50 = 284.625 µ$.
+		{"bedrock cache read and write", "bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", 125, 100, 5, 10, 0, f(0.000284625)},
+		// Nova Lite: 1000 × 0.06 + 100 × 0.24.
+		{"bedrock nova", "bedrock", "amazon.nova-lite-v1:0", 1000, 0, 0, 100, 0, f(0.000084)},
 		{"no tokens, priced", "openai", "gpt-4o", 0, 0, 0, 0, 0, f(0)},
 		{"no tokens, unpriced", "", "", 0, 0, 0, 0, 0, nil},
 		{"unknown provider", "myvendor", "gpt-4o-mini", 10, 0, 0, 10, 0, nil},

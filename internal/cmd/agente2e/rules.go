@@ -22,6 +22,8 @@ func historyRules(f testupstream.Flavor, api string, body []byte) []string {
 	switch {
 	case f == testupstream.Anthropic:
 		return messagesRules(root.Get("messages"))
+	case f == testupstream.Bedrock:
+		return converseRules(root.Get("messages"))
 	case f == testupstream.GeminiNative || api == "responses":
 		return nil
 	}

@@ -53,6 +53,8 @@ func scenarios() []scenario {
 			Model: "gemini/gemini-3-pro-preview", Format: "anthropic", Route: "translated to Gemini generateContent"},
 		{Name: "claude-deepseek", Agent: "claude", Flavor: testupstream.DeepSeek, Provider: llmbridge.DeepSeek,
 			Model: "deepseek/deepseek-chat", Format: "anthropic", Route: "translated to Chat Completions"},
+		{Name: "claude-bedrock", Agent: "claude", Flavor: testupstream.Bedrock, Provider: signedBedrock, Models: []string{"us.anthropic.claude-sonnet-4-5-20250929-v1:0"},
+			Model: "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0", Format: "anthropic", Route: "translated to Converse, SigV4-signed"},
 		{Name: "codex-openai", Agent: "codex", Flavor: testupstream.OpenAI, API: "responses", Provider: llmbridge.OpenAI, Models: []string{"gpt-5"},
 			Model: "openai/gpt-5", Format: "responses", Route: "pass-through"},
 		{Name: "codex-anthropic", Agent: "codex", Flavor: testupstream.Anthropic, Provider: llmbridge.Anthropic, Models: claudeModels,
@@ -353,6 +355,8 @@ func flavorName(sc scenario) string {
 		return "Gemini native"
 	case testupstream.DeepSeek:
 		return "DeepSeek"
+	case testupstream.Bedrock:
+		return "Bedrock Converse"
 	case testupstream.OpenAI:
 		if sc.API == "responses" {
 			return "OpenAI Responses"

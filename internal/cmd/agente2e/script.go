@@ -69,6 +69,8 @@ func inspect(f testupstream.Flavor, api string, body []byte) inspection {
 			})
 			return true
 		})
+	case f == testupstream.Bedrock:
+		inspectConverse(root, &in)
 	case f == testupstream.GeminiNative:
 		root.Get("tools").ForEach(func(_, t gjson.Result) bool {
 			t.Get("functionDeclarations").ForEach(func(_, d gjson.Result) bool {
@@ -238,6 +240,8 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id := openAICallID
 		if s.fake.Flavor == testupstream.Anthropic {
 			id = anthropicCallID
+		} else if s.fake.Flavor == testupstream.Bedrock {
+			id = bedrockCallID
 		}
 		args := shellArgs(shell)
 		half := len(args) / 2

@@ -1,0 +1,258 @@
+package bedrock
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"iter"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
+)
+
+// maxFrame bounds one event-stream message: the format's 16 MiB payload
+// and 128 KiB headers, with room for the prelude. A larger length is a
+// broken stream, refused before anything is read into memory.
+const maxFrame = 16<<20 + 128<<10 + 64
+
+// preludeLen is the prelude (total and headers length, prelude CRC);
+// minFrame the smallest message (prelude and message CRC).
+const (
+	preludeLen = 12
+	minFrame   = 16
+)
+
+// FrameReader reads the binary event-stream messages of a
+// ConverseStream response, one at a time, with the AWS SDK's decoder
+// (which checks both CRCs). It bounds each message by maxFrame. A
+// message's payload is valid until the next call of Next.
+type FrameReader struct {
+	br      *bufio.Reader
+	dec     *eventstream.Decoder
+	frame   []byte
+	payload []byte
+	rd      bytes.Reader
+}
+
+// NewFrameReader returns a FrameReader reading r.
+func NewFrameReader(r io.Reader) *FrameReader {
+	return &FrameReader{br: bufio.NewReaderSize(r, 32<<10), dec: eventstream.NewDecoder()}
+}
+
+// Next returns the next message; io.EOF at a clean end between messages,
+// an error wrapping io.ErrUnexpectedEOF inside one.
+func (f *FrameReader) Next() (eventstream.Message, error) {
+	prelude, err := f.br.Peek(preludeLen)
+	if len(prelude) == 0 && err == io.EOF {
+		return eventstream.Message{}, io.EOF
+	}
+	if err != nil {
+		return eventstream.Message{}, fmt.Errorf("reading an event-stream prelude: %w", io.ErrUnexpectedEOF)
+	}
+	if crc32.ChecksumIEEE(prelude[:8]) != binary.BigEndian.Uint32(prelude[8:12]) {
+		// Checked before the length is trusted with an allocation.
+		return eventstream.Message{}, errors.New("event-stream prelude checksum mismatch")
+	}
+	total := binary.BigEndian.Uint32(prelude[0:4])
+	headers := binary.BigEndian.Uint32(prelude[4:8])
+	if total > maxFrame || total < minFrame || headers > total-minFrame {
+		return eventstream.Message{}, fmt.Errorf("event-stream message of %d bytes with %d bytes of headers is malformed", total, headers)
+	}
+	if cap(f.frame) < int(total) {
+		f.frame = make([]byte, total)
+	}
+	f.frame = f.frame[:total]
+	if _, err := io.ReadFull(f.br, f.frame); err != nil {
+		return eventstream.Message{}, fmt.Errorf("reading an event-stream message: %w", io.ErrUnexpectedEOF)
+	}
+	f.rd.Reset(f.frame)
+	m, err := f.dec.Decode(&f.rd, f.payload)
+	if err != nil {
+		return eventstream.Message{}, fmt.Errorf("decoding an event-stream message: %w", err)
+	}
+	f.payload = m.Payload[:0]
+	return m, nil
+}
+
+// header returns a string header of m, "" when absent.
+func header(m *eventstream.Message, name string) string {
+	if v := m.Headers.Get(name); v != nil {
+		if s, ok := v.(eventstream.StringValue); ok {
+			return string(s)
+		}
+	}
+	return ""
+}
+
+// errTruncated ends a stream that stopped before messageStop.
+var errTruncated = openai.Truncated("no messageStop")
+
+// event is the union of the ConverseStream event payloads.
+type event struct {
+	Role       string `json:"role"` // messageStart
+	Index      int    `json:"contentBlockIndex"`
+	StopReason string `json:"stopReason"` // messageStop
+	Start      struct {
+		ToolUse *rtool `json:"toolUse"`
+	} `json:"start"` // contentBlockStart
+	Delta struct {
+		Text    *string `json:"text"`
+		ToolUse *struct {
+			Input string `json:"input"`
+		} `json:"toolUse"`
+		ReasoningContent *struct {
+			Text      *string `json:"text"`
+			Signature string  `json:"signature"`
+		} `json:"reasoningContent"`
+	} `json:"delta"` // contentBlockDelta
+	Usage   *usageJSON `json:"usage"`   // metadata
+	Message string     `json:"message"` // exceptions
+}
+
+// DecodeStream translates ConverseStream's event-stream messages into
+// OpenAI chunks: a role chunk at messageStart, text, reasoning (and its
+// signature) and tool-call deltas with indexes, "{}" arguments for a
+// tool block closed without input, the finish chunk at messageStop and a
+// usage chunk at metadata, after which the stream ends. An exception
+// message becomes the error. It owns and closes resp.Body.
+func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk, error] {
+	return func(yield func(*openai.ChatChunk, error) bool) {
+		// The only closer of the body: every return below, including a
+		// consumer that stops early, passes through here.
+		defer resp.Body.Close()
+		r := NewFrameReader(resp.Body)
+		d := streamDecoder{p: p, resp: resp, id: responseID(resp), model: modelOf(resp), created: time.Now().Unix()}
+		tools := map[int]*toolState{} // content block index → its tool call
+		for {
+			m, err := r.Next()
+			if err == io.EOF && d.stopped {
+				return // metadata is optional: messageStop ended the answer
+			}
+			if err == io.EOF {
+				err = errTruncated
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			chunk, last, err := d.message(&m, tools)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if (chunk != nil && !yield(chunk, nil)) || last {
+				return
+			}
+		}
+	}
+}
+
+// toolState is a tool call of the stream: its index among the tool calls
+// and whether any input arrived.
+type toolState struct {
+	index int
+	input bool
+}
+
+// streamDecoder is what a stream remembers between messages.
+type streamDecoder struct {
+	p         *Provider
+	resp      *http.Response // for the session token to redact
+	id, model string
+	created   int64
+	stopped   bool // messageStop seen
+}
+
+// message translates one event-stream message into a chunk, or nil;
+// last is set at metadata, the stream's final event.
+func (d *streamDecoder) message(m *eventstream.Message, tools map[int]*toolState) (chunk *openai.ChatChunk, last bool, err error) {
+	switch header(m, ":message-type") {
+	case "exception":
+		var e event
+		_ = json.Unmarshal(m.Payload, &e)
+		return nil, true, d.p.apiError(0, exceptionName(header(m, ":exception-type")), redactToken(d.resp, e.Message))
+	case "error":
+		return nil, true, d.p.apiError(0, exceptionName(header(m, ":error-code")), redactToken(d.resp, header(m, ":error-message")))
+	case "event":
+	default:
+		return nil, false, errors.New("event-stream message without a known :message-type")
+	}
+	var e event
+	if err := json.Unmarshal(m.Payload, &e); err != nil {
+		return nil, false, fmt.Errorf("decoding a Bedrock %s event: %w", header(m, ":event-type"), err)
+	}
+	switch header(m, ":event-type") {
+	case "messageStart":
+		return d.chunk(openai.Delta{Role: "assistant", Content: ptr("")}, ""), false, nil
+	case "contentBlockStart":
+		if t := e.Start.ToolUse; t != nil {
+			idx := len(tools)
+			tools[e.Index] = &toolState{index: idx}
+			return d.chunk(openai.Delta{ToolCalls: []openai.ToolCall{{Index: &idx, ID: t.ToolUseID, Type: "function", Function: openai.FunctionCall{Name: t.Name}}}}, ""), false, nil
+		}
+	case "contentBlockDelta":
+		return d.delta(&e, tools), false, nil
+	case "contentBlockStop":
+		if t, ok := tools[e.Index]; ok && !t.input {
+			// A tool called without input still needs JSON arguments.
+			t.input = true
+			return d.chunk(openai.Delta{ToolCalls: []openai.ToolCall{{Index: &t.index, Function: openai.FunctionCall{Arguments: "{}"}}}}, ""), false, nil
+		}
+	case "messageStop":
+		d.stopped = true
+		return d.chunk(openai.Delta{}, finishReason(e.StopReason)), false, nil
+	case "metadata":
+		if e.Usage == nil {
+			return nil, true, nil
+		}
+		return &openai.ChatChunk{ID: d.id, Object: "chat.completion.chunk", Created: d.created, Model: d.model, Choices: []openai.ChunkChoice{}, Usage: e.Usage.usage()}, true, nil
+	}
+	return nil, false, nil
+}
+
+// delta translates a contentBlockDelta: text, reasoning text or
+// signature, or a tool call's input.
+func (d *streamDecoder) delta(e *event, tools map[int]*toolState) *openai.ChatChunk {
+	switch {
+	case e.Delta.Text != nil:
+		return d.chunk(openai.Delta{Content: e.Delta.Text}, "")
+	case e.Delta.ToolUse != nil:
+		t, ok := tools[e.Index]
+		if !ok || e.Delta.ToolUse.Input == "" {
+			return nil
+		}
+		t.input = true
+		return d.chunk(openai.Delta{ToolCalls: []openai.ToolCall{{Index: &t.index, Function: openai.FunctionCall{Arguments: e.Delta.ToolUse.Input}}}}, "")
+	case e.Delta.ReasoningContent != nil:
+		rc := e.Delta.ReasoningContent
+		if rc.Signature != "" {
+			raw, _ := openai.Marshal(rc.Signature)
+			return d.chunk(openai.Delta{Extra: map[string]json.RawMessage{SignatureField: raw}}, "")
+		}
+		if rc.Text != nil {
+			return d.chunk(openai.Delta{ReasoningContent: rc.Text}, "")
+		}
+	}
+	return nil
+}
+
+// chunk is a chunk of one choice carrying delta, and finish when it is
+// not empty.
+func (d *streamDecoder) chunk(delta openai.Delta, finish string) *openai.ChatChunk {
+	c := openai.ChunkChoice{Delta: delta}
+	if finish != "" {
+		c.FinishReason = &finish
+	}
+	return &openai.ChatChunk{ID: d.id, Object: "chat.completion.chunk", Created: d.created, Model: d.model, Choices: []openai.ChunkChoice{c}}
+}
+
+// ptr is a pointer to a copy of s.
+func ptr(s string) *string { return &s }
