@@ -87,7 +87,7 @@ func (c *call) attempt(t target) (*http.Response, error) {
 		return nil, ae
 	}
 	timer := time.AfterFunc(d, func() { cancel(errHeaderTimeout) })
-	resp, err := t.up.client.Do(hreq)
+	resp, err := c.do(ctx, t, hreq)
 	if !timer.Stop() && err != nil && errors.Is(context.Cause(ctx), errHeaderTimeout) {
 		err = errHeaderTimeout
 	}
@@ -95,6 +95,27 @@ func (c *call) attempt(t target) (*http.Response, error) {
 		cancel(nil)
 	}
 	return resp, err
+}
+
+// do sends hreq to t. A 401 that t's provider, a TokenRefresher, takes
+// for a stale token of its own is tried once more, with a request built
+// afresh (so a new token); otherwise, or when that cannot be built, the
+// 401 stands.
+func (c *call) do(ctx context.Context, t target, hreq *http.Request) (*http.Response, error) {
+	resp, err := t.up.client.Do(hreq)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	r, ok := t.prov().(TokenRefresher)
+	if !ok || !r.Refused(hreq) {
+		return resp, nil
+	}
+	again, berr := c.newUpstreamRequest(ctx, t)
+	if berr != nil {
+		return resp, nil
+	}
+	drain(resp)
+	return t.up.client.Do(again)
 }
 
 // decodeError turns a non-2xx response into the upstream's *APIError.

@@ -8,7 +8,7 @@ import (
 // Provider is one provider of the file.
 type Provider struct {
 	Name      string `yaml:"name"`
-	Kind      string `yaml:"kind"` // openai (default), gemini (native), gemini-openai (compat endpoint) or anthropic
+	Kind      string `yaml:"kind"` // openai (default), gemini (native), gemini-openai (compat endpoint), anthropic, azure or vertex
 	BaseURL   string `yaml:"base_url"`
 	APIKeyEnv string `yaml:"api_key_env"`
 	APIKey    string `yaml:"api_key"`
@@ -20,6 +20,9 @@ type Provider struct {
 	Headers    map[string]string `yaml:"headers"`
 	UseProxy   bool              `yaml:"use_proxy"`
 	Proxy      string            `yaml:"proxy"`
+	// The cloud kinds' own settings (cloud.go).
+	Azure  `yaml:",inline"`
+	Vertex `yaml:",inline"`
 
 	Key  string   `yaml:"-"` // resolved from APIKey or APIKeyEnv
 	More []string `yaml:"-"` // resolved from APIKeys and APIKeyEnvs
