@@ -106,6 +106,10 @@ func (s *Server) azureChat(w http.ResponseWriter, r *http.Request, body []byte, 
 		if rep.RetryAfter != "" {
 			w.Header().Set("Retry-After", rep.RetryAfter)
 		}
+		if rep.ErrorBody != "" {
+			s.writeError(w, rep)
+			return
+		}
 		azureError(w, rep.Status, fmt.Sprint(rep.Status), fmt.Sprintf("fake azure error %d", rep.Status))
 		return
 	}

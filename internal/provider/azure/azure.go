@@ -91,13 +91,14 @@ func New(cfg Config) *Provider {
 		errs = append(errs, fmt.Errorf("provider %s: api_version %q is not a version such as %s", cfg.Name, p.version, DefaultAPIVersion))
 	}
 	switch {
-	case cfg.Entra != nil && cfg.APIKey != "":
-		errs = append(errs, fmt.Errorf("provider %s: set an API key or Entra ID credentials, not both", cfg.Name))
 	case cfg.Entra != nil:
 		p.secret = cfg.Entra.ClientSecret
 		var err error
 		p.tokens, err = entraTokens(cfg)
 		errs = append(errs, err)
+		if cfg.APIKey != "" {
+			errs = append(errs, fmt.Errorf("provider %s: set an API key or Entra ID credentials, not both", cfg.Name))
+		}
 	case cfg.APIKey == "":
 		errs = append(errs, fmt.Errorf("provider %s: no credentials: set api_key_env (the resource's key) or entra", cfg.Name))
 	}

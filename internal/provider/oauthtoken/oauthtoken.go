@@ -40,7 +40,9 @@ type Cache struct {
 	now    func() time.Time
 
 	mu  sync.Mutex
-	tok *oauth2.Token
+	tok  *oauth2.Token
+	life time.Duration // tok's lifetime when fetched; 0: no expiry
+	exp  time.Time     // its expiry on the cache's clock
 }
 
 // New returns a Cache that gets its tokens from fetch; what names the
@@ -69,7 +71,7 @@ func Client() *http.Client {
 func (c *Cache) Token(ctx context.Context) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.tok != nil && c.fresh(c.tok) {
+	if c.tok != nil && c.fresh() {
 		return c.tok.AccessToken, nil
 	}
 	tok, err := c.fetch(context.WithValue(ctx, oauth2.HTTPClient, c.client))
@@ -79,21 +81,23 @@ func (c *Cache) Token(ctx context.Context) (string, error) {
 	if tok == nil || tok.AccessToken == "" {
 		return "", fmt.Errorf("%s answered without an access token", c.what)
 	}
-	c.tok = tok
+	// oauth2 sets Expiry from the real clock (now + expires_in); the
+	// cache keeps the lifetime on its own clock.
+	c.tok, c.life = tok, 0
+	if !tok.Expiry.IsZero() {
+		c.life = time.Until(tok.Expiry)
+		c.exp = c.now().Add(c.life)
+	}
 	return tok.AccessToken, nil
 }
 
-// fresh reports whether tok is good for a while yet. A token without an
-// expiry is kept until refused.
-func (c *Cache) fresh(tok *oauth2.Token) bool {
-	if tok.Expiry.IsZero() {
+// fresh reports whether the cached token is good for a while yet. A
+// token without an expiry is kept until refused.
+func (c *Cache) fresh() bool {
+	if c.life == 0 {
 		return true
 	}
-	early := Early
-	if left := tok.Expiry.Sub(c.now()); left < 10*early {
-		early = left / 10
-	}
-	return c.now().Add(early).Before(tok.Expiry)
+	return c.now().Add(min(Early, c.life/10)).Before(c.exp)
 }
 
 // Refused drops token when it is still the cached one (the upstream
