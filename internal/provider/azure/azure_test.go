@@ -245,4 +245,3 @@ func TestAzureValidate(t *testing.T) {
 		}
 	}
 }
-

@@ -39,7 +39,7 @@ type Cache struct {
 	client *http.Client
 	now    func() time.Time
 
-	mu  sync.Mutex
+	mu   sync.Mutex
 	tok  *oauth2.Token
 	life time.Duration // tok's lifetime when fetched; 0: no expiry
 	exp  time.Time     // its expiry on the cache's clock

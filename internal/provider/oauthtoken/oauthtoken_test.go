@@ -39,7 +39,7 @@ func TestCacheOneFetchThenRefreshAtExpiry(t *testing.T) {
 	var fetches atomic.Int32
 	c := New("test", func(context.Context) (*oauth2.Token, error) {
 		n := fetches.Add(1)
-		time.Sleep(5 * time.Millisecond) // callers pile up behind the fetch
+		time.Sleep(5 * time.Millisecond)                   // callers pile up behind the fetch
 		return tokenFor(n, time.Now().Add(time.Hour)), nil // as oauth2 sets it: real now + expires_in
 	}, nil, clock.now)
 	var wg sync.WaitGroup
