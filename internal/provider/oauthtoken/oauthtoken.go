@@ -8,6 +8,7 @@ package oauthtoken
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -126,7 +127,13 @@ func (c *Cache) describe(err error) error {
 		if re.Response != nil {
 			msg += fmt.Sprintf(": HTTP %d", re.Response.StatusCode)
 		}
-		if code := safeCode(re.ErrorCode); code != "" {
+		code := re.ErrorCode
+		if code == "" { // the JWT flow leaves it unparsed
+			var body struct{ Error string }
+			_ = json.Unmarshal(re.Body, &body)
+			code = body.Error
+		}
+		if code = safeCode(code); code != "" {
 			msg += " " + code
 		}
 		return errors.New(msg)
