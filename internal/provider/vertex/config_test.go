@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmbridge/llmbridge"
+	"golang.org/x/oauth2"
+
 	"github.com/llmbridge/llmbridge/internal/configfile"
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
@@ -17,17 +18,88 @@ import (
 	"github.com/llmbridge/llmbridge/internal/testupstream"
 )
 
-func TestBaseURL(t *testing.T) {
-	if got := vertex.BaseURL("global"); got != "https://aiplatform.googleapis.com" {
-		t.Errorf("global: %s", got)
+// The host follows the location: global has none in its name.
+func TestHosts(t *testing.T) {
+	static := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "ya29.static"})
+	for loc, want := range map[string]string{
+		"global":       "https://aiplatform.googleapis.com/v1/projects/p-1/locations/global/publishers/google/models/gemini-2.5-flash:generateContent",
+		"europe-west4": "https://europe-west4-aiplatform.googleapis.com/v1/projects/p-1/locations/europe-west4/publishers/google/models/gemini-2.5-flash:generateContent",
+	} {
+		p := vertex.New(vertex.Config{Config: endpoint.Config{Name: "v"}, Project: "p-1", Location: loc, TokenSource: static})
+		if err := p.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		req, err := p.NewRequest(context.Background(), &openai.ChatRequest{Model: "gemini-2.5-flash", Messages: []openai.Message{{Role: "user", Content: openai.TextContent("hi")}}})
+		if err != nil || req.URL.String() != want || req.Header.Get("Authorization") != "Bearer ya29.static" {
+			t.Errorf("%s: %v %v", loc, req.URL, err)
+		}
 	}
-	if got := vertex.BaseURL("europe-west4"); got != "https://europe-west4-aiplatform.googleapis.com" {
-		t.Errorf("region: %s", got)
+}
+
+func TestValidate(t *testing.T) {
+	err := vertex.New(vertex.Config{Config: endpoint.Config{Name: "v", APIKey: "AIza-key"}, Project: "My Project", Location: "", CredentialsFile: "/nonexistent/sa.json"}).Validate()
+	for _, want := range []string{"project", "location", "not an API key", "credentials_file"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
 	}
-	p := vertex.New(vertex.Config{Config: endpoint.Config{Name: "v"}, Project: "p-1", Location: "global", TokenSource: nil})
-	req, err := p.Family("gemini-2.5-flash").(interface {
-		NewRequest(context.Context, *openai.ChatRequest) (*http.Request, error)
-	}).NewRequest(context.Background(), &openai.ChatRequest{Model: "x"})
-	_ = req
-	_ = err
+	file := filepath.Join(t.TempDir(), "sa.json")
+	os.WriteFile(file, []byte(`{"type":"authorized_user","client_secret":"very-secret-value"}`), 0o600)
+	err = vertex.New(vertex.Config{Config: endpoint.Config{Name: "v"}, Project: "p", Location: "us-east5", CredentialsFile: file}).Validate()
+	if err == nil || !strings.Contains(err.Error(), "not a service-account key file") || strings.Contains(err.Error(), "very-secret-value") {
+		t.Errorf("error %v", err)
+	}
+}
+
+// The token is fetched again once it expires on the provider's clock.
+func TestTokenExpiry(t *testing.T) {
+	tokens := testupstream.NewGoogleTokens(t)
+	up := testupstream.New(t, testupstream.Vertex)
+	up.Bearer = tokens.Valid
+	file := filepath.Join(t.TempDir(), "sa.json")
+	os.WriteFile(file, tokens.ServiceAccountJSON(tokens.Key), 0o600)
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	p := configfile.VertexProvider{Provider: vertex.New(vertex.Config{Config: endpoint.Config{Name: "vertex", BaseURL: up.BaseURL()},
+		Project: "test-project", Location: "us-central1", CredentialsFile: file, Now: clock})}
+	call := func() {
+		t.Helper()
+		req, err := p.ForModel("claude-haiku-4-5@20251001").NewRequest(context.Background(), &openai.ChatRequest{Model: "claude-haiku-4-5@20251001", Messages: []openai.Message{{Role: "user", Content: openai.TextContent("hi")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := up.Client().Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%v %v", resp.Status, err)
+		}
+		if _, err := p.DecodeResponse(resp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	call()
+	call()
+	mu.Lock()
+	now = now.Add(59 * time.Minute)
+	mu.Unlock()
+	call()
+	if tokens.Issued() != 2 {
+		t.Errorf("%d token requests, want 2 (one, and one after expiry)", tokens.Issued())
+	}
+}
+
+func TestVertexBody(t *testing.T) {
+	out, err := vertex.VertexBody([]byte(`{"model":"claude-x","max_tokens":5,"messages":[],"metadata":{"model":"kept"}}`))
+	if err != nil || string(out) != `{"max_tokens":5,"messages":[],"metadata":{"model":"kept"},"anthropic_version":"vertex-2023-10-16"}` {
+		t.Errorf("%s %v", out, err)
+	}
+}
+
+func FuzzVertexBody(f *testing.F) {
+	f.Add([]byte(`{"model":"m","messages":[]}`))
+	f.Add([]byte(`{"anthropic_version":"x"}`))
+	f.Add([]byte(`[1,2]`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		_, _ = vertex.VertexBody(body) // must not panic
+	})
 }
