@@ -87,6 +87,12 @@ func TestEntraRefusedTwice(t *testing.T) {
 	if id.Issued() != 2 || len(up.Requests()) != 2 {
 		t.Errorf("%d token requests, %d upstream attempts; want 2 and 2", id.Issued(), len(up.Requests()))
 	}
+	// Once Azure takes tokens again (the role was granted), calls go
+	// through: the refusal did not take the provider out for good.
+	up.Bearer = id.Valid
+	if _, err := c.Chat.Completions.New(ctx(t), hi("azure/gpt-4o-mini")); err != nil {
+		t.Errorf("after the role was granted: %v", err)
+	}
 }
 
 // A wrong client secret: 502 naming Entra's answer, never the secret.
