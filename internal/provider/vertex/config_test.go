@@ -2,6 +2,8 @@ package vertex_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,4 +104,26 @@ func FuzzVertexBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		_, _ = vertex.VertexBody(body) // must not panic
 	})
+}
+
+// An upstream that echoes the token in an error (either family's shape):
+// the error the client gets has it redacted.
+func TestEchoedTokenRedacted(t *testing.T) {
+	const tok = "ya29.c.secret-access-token-value"
+	p := vertex.New(vertex.Config{Config: endpoint.Config{Name: "vertex"}, Project: "p", Location: "us-east5",
+		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: tok})})
+	for model, body := range map[string]string{
+		"claude-haiku-4-5@20251001": `{"type":"error","error":{"type":"invalid_request_error","message":"bad token ` + tok + `"}}`,
+		"gemini-2.5-flash":          `{"error":{"code":400,"message":"bad token ` + tok + `","status":"INVALID_ARGUMENT"}}`,
+	} {
+		req, err := p.NewRequest(context.Background(), &openai.ChatRequest{Model: model, Messages: []openai.Message{{Role: "user", Content: openai.TextContent("hi")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := &http.Response{StatusCode: 400, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body)), Request: req}
+		err = p.DecodeError(resp)
+		if err == nil || strings.Contains(err.Error(), tok) || !strings.Contains(err.Error(), "[redacted]") {
+			t.Errorf("%s: %v", model, err)
+		}
+	}
 }
