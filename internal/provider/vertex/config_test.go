@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/configfile"
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
@@ -124,6 +125,39 @@ func TestEchoedTokenRedacted(t *testing.T) {
 		err = p.DecodeError(resp)
 		if err == nil || strings.Contains(err.Error(), tok) || !strings.Contains(err.Error(), "[redacted]") {
 			t.Errorf("%s: %v", model, err)
+		}
+	}
+}
+
+// The in-process API reaches each family too (ModelFamilies serves every
+// path through the pipeline).
+func TestInProcess(t *testing.T) {
+	up := testupstream.New(t, testupstream.Vertex)
+	p := configfile.VertexProvider{Provider: vertex.New(vertex.Config{Config: endpoint.Config{Name: "vertex", BaseURL: up.BaseURL()},
+		Project: "test-project", Location: "us-east5", TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: up.Key})})}
+	b, err := llmbridge.New(llmbridge.WithProvider(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, model := range []string{"vertex/claude-opus-4-1@20250805", "vertex/gemini-2.5-pro"} {
+		resp, err := b.ChatCompletion(context.Background(), &llmbridge.ChatRequest{Model: model, Messages: []llmbridge.Message{llmbridge.UserMessage("hi")}})
+		if err != nil || resp.Choices[0].Message.Content.String() != "Hello world" {
+			t.Errorf("%s: %v", model, err)
+		}
+		var text strings.Builder
+		for ch, err := range b.ChatCompletionStream(context.Background(), &llmbridge.ChatRequest{Model: model, Stream: true, Messages: []llmbridge.Message{llmbridge.UserMessage("hi")}}) {
+			if err != nil {
+				t.Fatalf("%s stream: %v", model, err)
+			}
+			for _, c := range ch.Choices {
+				if c.Delta.Content != nil {
+					text.WriteString(*c.Delta.Content)
+				}
+			}
+		}
+		if text.String() != "Hello world" {
+			t.Errorf("%s stream: %q", model, text.String())
 		}
 	}
 }
