@@ -216,6 +216,16 @@ func (p *Provider) Refused(req *http.Request) bool {
 	return p.tokens.Refused(strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer "))
 }
 
+// APIKey returns the resource's key or, with Entra ID, the client secret:
+// the credential the Bridge must refuse as an access key and redact. It is
+// never logged.
+func (p *Provider) APIKey() string {
+	if p.secret != "" {
+		return p.secret
+	}
+	return p.Endpoint.APIKey()
+}
+
 // Redact removes the key and the Entra client secret from text an
 // upstream echoed back.
 func (p *Provider) Redact(s string) string {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 
+	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/provider/azure"
 	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
@@ -109,5 +110,15 @@ func TestEntraWrongSecret(t *testing.T) {
 	}
 	if len(up.Requests()) != 0 {
 		t.Error("a request went to Azure without a token")
+	}
+}
+
+// The Entra client secret is a provider credential: the Bridge refuses it
+// as an access key.
+func TestEntraSecretIsNoAccessKey(t *testing.T) {
+	p := azure.New(azure.Config{Config: endpoint.Config{Name: "azure", BaseURL: "https://r.openai.azure.com"},
+		Entra: &azure.Entra{TenantID: "t", ClientID: "c", ClientSecret: entraSecret}})
+	if _, err := llmbridge.New(llmbridge.WithProvider(p), llmbridge.WithAccessKeys(entraSecret)); err == nil {
+		t.Error("the client secret was accepted as an access key")
 	}
 }
