@@ -3,6 +3,8 @@ package testupstream
 import (
 	"net/http"
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -20,7 +22,8 @@ import (
 // A Gemini model asked on the anthropic path (or a Claude model on the
 // google path) is 404, as on Vertex. Errors of the platform (token, path)
 // are Google's {"error":{"code","message","status"}}; Claude's own are
-// Anthropic's.
+// Anthropic's. An anthropic-beta value Vertex does not know (Claude Code
+// sends several the first-party API alone takes) is a 400.
 const Vertex Flavor = 6
 
 var vertexPath = regexp.MustCompile(`^/v1/projects/[a-z][a-z0-9-]*/locations/[a-z0-9-]+/publishers/(google|anthropic)/models/([^/:]+):([A-Za-z]+)$`)
@@ -63,8 +66,30 @@ func (s *Server) vertexAuthorized(r *http.Request) bool {
 	return tok != "" && (s.Key == "" || tok == s.Key)
 }
 
+// vertexBetas are the anthropic-beta values Claude on Vertex AI accepts.
+var vertexBetas = []string{"tool-search-tool-2025-10-19", "compact-2026-01-12", "compact-2026-09-04", "computer-use-2025-01-24", "computer-use-2025-11-24",
+	"context-1m-2025-08-07", "context-management-2025-06-27", "dangerous-tool-use-2026-09-03", "interleaved-thinking-2025-05-14", "per-turn-control-2026-07-01",
+	"thinking-binding-controls-2026-08-01", "thinking-display-updates-2026-08-18", "web-search-2025-03-05"}
+
+// unexpectedBetas lists the request's anthropic-beta values Vertex refuses.
+func unexpectedBetas(h http.Header) []string {
+	var bad []string
+	for _, v := range h.Values("Anthropic-Beta") {
+		for b := range strings.SplitSeq(v, ",") {
+			if b = strings.TrimSpace(b); !slices.Contains(vertexBetas, b) {
+				bad = append(bad, "`"+b+"`")
+			}
+		}
+	}
+	return bad
+}
+
 func (s *Server) serveVertexClaude(w http.ResponseWriter, r *http.Request, body []byte, model, method string) {
 	root := gjson.ParseBytes(body)
+	if bad := unexpectedBetas(r.Header); len(bad) > 0 {
+		anthropicError(w, 400, "Unexpected value(s) "+strings.Join(bad, ", ")+" for the `anthropic-beta` header. Please consult our documentation at docs.anthropic.com or try again without the header.")
+		return
+	}
 	switch {
 	case method != "rawPredict" && method != "streamRawPredict":
 		geminiError(w, 400, "unsupported method "+method, "")

@@ -161,3 +161,22 @@ func TestInProcess(t *testing.T) {
 		}
 	}
 }
+
+// Of Claude Code's anthropic-beta values only those Vertex takes go
+// upstream (Vertex refuses a request naming any other), renamed where
+// Vertex names them otherwise, without repeats across header lines.
+func TestBetas(t *testing.T) {
+	for _, tc := range []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"claude-code-20250219,interleaved-thinking-2025-05-14,prompt-caching-scope-2026-01-05,effort-2025-11-24"}, "interleaved-thinking-2025-05-14"},
+		{[]string{"advanced-tool-use-2025-11-20, context-1m-2025-08-07", "context-1m-2025-08-07"}, "tool-search-tool-2025-10-19,context-1m-2025-08-07"},
+		{[]string{"oauth-2025-04-20"}, ""},
+		{nil, ""},
+	} {
+		if got := vertex.Betas(tc.in); got != tc.want {
+			t.Errorf("Betas(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

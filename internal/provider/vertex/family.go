@@ -7,6 +7,8 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -93,8 +95,8 @@ func (c *Claude) NewRequest(ctx context.Context, req *openai.ChatRequest) (*http
 
 // NewRawMessagesRequest passes a Messages API client's body through:
 // "model" removed (it is in the path), anthropic_version set, every other
-// member unchanged; the client's anthropic-beta headers go along, its
-// credentials never do. body is not modified.
+// member unchanged; the client's anthropic-beta values that Vertex accepts
+// go along (Betas), its credentials never do. body is not modified.
 func (c *Claude) NewRawMessagesRequest(ctx context.Context, body []byte, model string, stream bool, client http.Header) (*http.Request, error) {
 	return c.post(ctx, model, body, stream, client)
 }
@@ -136,10 +138,47 @@ func (c *Claude) send(ctx context.Context, u string, body []byte, stream bool, c
 	if stream {
 		hreq.Header.Set("Accept", "text/event-stream")
 	}
-	for _, b := range client.Values("Anthropic-Beta") {
-		hreq.Header.Add("Anthropic-Beta", b)
+	if betas := Betas(client.Values("Anthropic-Beta")); betas != "" {
+		hreq.Header.Set("Anthropic-Beta", betas)
 	}
 	return c.authorize(hreq)
+}
+
+// betas are the anthropic-beta values Claude on Vertex AI accepts, each
+// with the name Vertex knows it by; Vertex refuses a request naming any
+// other ("Unexpected value(s) … for the anthropic-beta header"), and
+// Claude Code sends several (prompt-caching-scope-…, effort-…,
+// claude-code-…).
+var betas = map[string]string{
+	"advanced-tool-use-2025-11-20":         "tool-search-tool-2025-10-19",
+	"tool-search-tool-2025-10-19":          "tool-search-tool-2025-10-19",
+	"compact-2026-01-12":                   "compact-2026-01-12",
+	"compact-2026-09-04":                   "compact-2026-09-04",
+	"dangerous-tool-use-2026-09-03":        "dangerous-tool-use-2026-09-03",
+	"per-turn-control-2026-07-01":          "per-turn-control-2026-07-01",
+	"thinking-binding-controls-2026-08-01": "thinking-binding-controls-2026-08-01",
+	"computer-use-2025-01-24":              "computer-use-2025-01-24",
+	"computer-use-2025-11-24":              "computer-use-2025-11-24",
+	"context-1m-2025-08-07":                "context-1m-2025-08-07",
+	"context-management-2025-06-27":        "context-management-2025-06-27",
+	"interleaved-thinking-2025-05-14":      "interleaved-thinking-2025-05-14",
+	"web-search-2025-03-05":                "web-search-2025-03-05",
+	"thinking-display-updates-2026-08-18":  "thinking-display-updates-2026-08-18",
+}
+
+// Betas keeps, of a client's anthropic-beta header values (each a comma
+// list), the ones Vertex AI accepts, renamed where Vertex names them
+// otherwise, in order and without repeats, as one comma list.
+func Betas(values []string) string {
+	var out []string
+	for _, v := range values {
+		for b := range strings.SplitSeq(v, ",") {
+			if name, ok := betas[strings.TrimSpace(b)]; ok && !slices.Contains(out, name) {
+				out = append(out, name)
+			}
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 // VertexBody turns a Messages request body into Vertex's: "model"

@@ -168,7 +168,7 @@ func TestVertexRefreshOn401(t *testing.T) {
 func TestVertexMessages(t *testing.T) {
 	e := newEnv(t, nil)
 	params := anthropic.MessageNewParams{Model: claude, MaxTokens: 1024, Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Hi"))}}
-	msg, err := e.anthropic().Messages.New(ctx(t), params, aoption.WithHeader("anthropic-beta", "interleaved-thinking-2025-05-14"))
+	msg, err := e.anthropic().Messages.New(ctx(t), params, aoption.WithHeader("anthropic-beta", "claude-code-20250219,interleaved-thinking-2025-05-14,prompt-caching-scope-2026-01-05"))
 	if err != nil {
 		t.Fatal(err)
 	}
