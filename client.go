@@ -88,9 +88,7 @@ func (c *call) attempt(t target) (*http.Response, error) {
 		return nil, ae
 	}
 	timer := time.AfterFunc(d, func() { cancel(errHeaderTimeout) })
-	release := reqbody.Hold(hreq) // the body is garbage once sent: a stream may last minutes
-	resp, err := t.up.client.Do(hreq)
-	release()
+	resp, err := c.do(ctx, t, hreq)
 	if !timer.Stop() && err != nil && errors.Is(context.Cause(ctx), errHeaderTimeout) {
 		err = errHeaderTimeout
 	}
@@ -98,6 +96,35 @@ func (c *call) attempt(t target) (*http.Response, error) {
 		cancel(nil)
 	}
 	return resp, err
+}
+
+// do sends hreq to t. A 401 that t's provider, a TokenRefresher, takes
+// for a stale token of its own is tried once more, with a request built
+// afresh (so a new token); otherwise, or when that cannot be built, the
+// 401 stands.
+func (c *call) do(ctx context.Context, t target, hreq *http.Request) (*http.Response, error) {
+	resp, err := sendHeld(t.up.client, hreq)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	r, ok := t.prov().(TokenRefresher)
+	if !ok || !r.Refused(hreq) {
+		return resp, nil
+	}
+	again, berr := c.newUpstreamRequest(ctx, t)
+	if berr != nil {
+		return resp, nil
+	}
+	drain(resp)
+	return sendHeld(t.up.client, again)
+}
+
+// sendHeld sends req with its body garbage once sent (reqbody.Hold): the
+// response, a stream maybe, may be read for minutes.
+func sendHeld(client *http.Client, req *http.Request) (*http.Response, error) {
+	release := reqbody.Hold(req)
+	defer release()
+	return client.Do(req)
 }
 
 // decodeError turns a non-2xx response into the upstream's *APIError.

@@ -294,7 +294,7 @@ func (anthropicCountFormat) relayNative(r relay, resp *http.Response) {
 // endpoint of its own.
 func (anthropicCountFormat) answerLocally(c *call, t target, out output) bool {
 	o, ok := out.(*httpOutput)
-	if _, native := t.up.p.(AnthropicWire); native || !ok {
+	if _, native := t.prov().(AnthropicWire); native || !ok {
 		return false
 	}
 	c.target = t

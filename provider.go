@@ -152,6 +152,28 @@ type Embedder interface {
 	DecodeOpenAIEmbeddings(resp *http.Response, body []byte, model string, count func(text string) int) ([]byte, error)
 }
 
+// ModelFamilies is implemented by providers that reach models of
+// different wire families behind one name (Vertex AI: Gemini models by
+// Google's API, Claude models by Anthropic's). For a request to model the
+// Bridge uses ForModel(model) in the provider's place for everything —
+// building the request, passing the client's body through (its wire
+// interfaces decide), decoding the answer, TokenRefresher. ForModel must
+// never return nil and must be safe for concurrent use.
+type ModelFamilies interface {
+	ForModel(model string) Provider
+}
+
+// TokenRefresher is implemented by providers that authenticate with an
+// access token they obtain and cache themselves (Azure with Entra ID,
+// Vertex AI). When the upstream answers an attempt 401, the Bridge calls
+// Refused with the request that was refused; when it returns true (the
+// provider dropped that token), the attempt is made once more with a
+// request built afresh, so with a new token. Refused is called
+// concurrently and must not block on I/O.
+type TokenRefresher interface {
+	Refused(req *http.Request) bool
+}
+
 // ProviderConfig configures a built-in provider. Zero fields take the
 // provider's defaults.
 type ProviderConfig struct {

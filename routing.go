@@ -61,8 +61,14 @@ type target struct {
 	h     *health.Breaker
 }
 
-// prov is the provider value of t's key.
-func (t target) prov() Provider { return t.key.p }
+// prov is the provider value of t's key, or the family of that
+// provider serving t's model (ModelFamilies).
+func (t target) prov() Provider {
+	if f, ok := t.key.p.(ModelFamilies); ok {
+		return f.ForModel(t.model)
+	}
+	return t.key.p
+}
 
 // name is "provider/model", with the key id when there is one, as the
 // X-LLMBridge-Target header names it.

@@ -49,7 +49,8 @@ func TestBuiltin(t *testing.T) {
 func TestWireString(t *testing.T) {
 	for w, want := range map[providertest.Wire]string{
 		providertest.WireOpenAI: "openai", providertest.WireDeepSeek: "deepseek", providertest.WireGeminiCompat: "gemini-compat",
-		providertest.WireGemini: "gemini", providertest.WireAnthropic: "anthropic", providertest.WireBedrock: "bedrock", 0: "Wire(0)", 99: "Wire(99)",
+		providertest.WireGemini: "gemini", providertest.WireAnthropic: "anthropic", providertest.WireBedrock: "bedrock", providertest.WireAzure: "azure",
+		providertest.WireVertex: "vertex", 0: "Wire(0)", 99: "Wire(99)",
 	} {
 		if got := w.String(); got != want {
 			t.Errorf("Wire(%d).String() = %q, want %q", int(w), got, want)

@@ -80,10 +80,27 @@ const (
 	// metadata. Errors are {"message"} with the exception's name in the
 	// x-amzn-ErrorType header.
 	WireBedrock
+
+	// WireAzure is Azure OpenAI's deployment API. baseURL is the
+	// resource's endpoint: the fake serves POST
+	// {baseURL}/openai/deployments/{deployment}/chat/completions?api-version=…
+	// (a deployment is named like its model; a missing or unknown
+	// api-version is refused) with the key in the api-key header. Answers
+	// and streams are WireOpenAI's plus Azure's prompt_filter_results (a
+	// stream's first chunk has only those, no choices) and
+	// content_filter_results. Errors are {"error":{"code","message"}}.
+	WireAzure
+
+	// WireVertex is Google Vertex AI with a Gemini model. baseURL is the
+	// API host: the fake serves POST
+	// {baseURL}/v1/projects/{p}/locations/{l}/publishers/google/models/{model}:generateContent
+	// and :streamGenerateContent?alt=sse, with the key as an OAuth bearer
+	// token ("Authorization: Bearer {key}"), answering as WireGemini.
+	WireVertex
 )
 
 // String returns the wire format's name ("openai", "deepseek",
-// "gemini-compat", "gemini", "anthropic", "bedrock"), or "Wire(n)" for a value that is
+// "gemini-compat", "gemini", "anthropic", "bedrock", "azure", "vertex"), or "Wire(n)" for a value that is
 // not one of the constants.
 func (w Wire) String() string {
 	if s, ok := wires[w]; ok {
@@ -113,6 +130,15 @@ var wires = map[Wire]wire{
 	}},
 	WireBedrock: {"bedrock", testupstream.Bedrock, func(r testupstream.Request) (string, string) {
 		model := strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(r.Path, "/model/"), "/converse-stream"), "/converse")
+		return model, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	}},
+	WireAzure: {"azure", testupstream.Azure, func(r testupstream.Request) (string, string) {
+		dep, _, _ := strings.Cut(strings.TrimPrefix(r.Path, "/openai/deployments/"), "/")
+		return dep, r.Header.Get("Api-Key")
+	}},
+	WireVertex: {"vertex", testupstream.Vertex, func(r testupstream.Request) (string, string) {
+		_, rest, _ := strings.Cut(r.Path, "/publishers/google/models/")
+		model, _, _ := strings.Cut(rest, ":")
 		return model, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	}},
 }

@@ -347,7 +347,7 @@ func (c *config) options(log *slog.Logger) []llmbridge.Option {
 		if proxy == "" && p.UseProxy {
 			proxy = c.Proxy
 		}
-		opts = append(opts, llmbridge.WithProvider(kindOf(p.Kind).new(pc), llmbridge.ViaProxy(proxy)))
+		opts = append(opts, llmbridge.WithProvider(kindOf(p.Kind).build(p, pc), llmbridge.ViaProxy(proxy)))
 		logRoute(log, p.Name, proxy)
 	}
 	for _, r := range c.Routes {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/bedrock"
+	"github.com/llmbridge/llmbridge/internal/configfile"
 )
 
 // providerKind is one kind of provider the server builds: its
@@ -19,7 +20,8 @@ import (
 // and {env}_USE_PROXY.
 type providerKind struct {
 	new   func(llmbridge.ProviderConfig) llmbridge.Provider
-	kinds []string // the YAML file's kind values; "" is the default kind
+	kinds []string                                                               // the YAML file's kind values; "" is the default kind
+	file  func(configfile.Provider, llmbridge.ProviderConfig) llmbridge.Provider // instead of new: kinds with settings of their own
 
 	name     string   // a built-in provider's name; "" for YAML kinds only
 	env      string   // the prefix of its variables
@@ -41,6 +43,8 @@ var providerKinds = []providerKind{
 	{name: "deepseek", new: llmbridge.DeepSeek, env: "DEEPSEEK", keyVars: []string{"DEEPSEEK_API_KEY"}, flag: "deepseek", help: "DeepSeek key", baseURL: "https://api.deepseek.com"},
 	{name: "anthropic", new: llmbridge.Anthropic, kinds: []string{"anthropic"}, env: "ANTHROPIC", keyVars: []string{"ANTHROPIC_API_KEY"}, flag: "anthropic", help: "Anthropic key", baseURL: "https://api.anthropic.com/v1"},
 	{new: bedrock.New, kinds: []string{"bedrock"}},
+	{file: configfile.NewAzure, kinds: []string{"azure"}},
+	{file: configfile.NewVertex, kinds: []string{"vertex"}},
 }
 
 // builtinProvider is a built-in provider as the environment configures
@@ -96,6 +100,15 @@ func kindOf(kind string) *providerKind {
 		}
 	}
 	return nil
+}
+
+// build makes the provider of the file's entry p, whose common settings
+// are pc.
+func (k *providerKind) build(p configfile.Provider, pc llmbridge.ProviderConfig) llmbridge.Provider {
+	if k.file != nil {
+		return k.file(p, pc)
+	}
+	return k.new(pc)
 }
 
 // kindNames lists the YAML file's kind values, for error messages.

@@ -78,7 +78,7 @@ func (s *schema) check(path string, environ map[string]string) (*File, error) {
 	in(s.Alerts.Validate())
 	f.Providers = s.Providers
 	for i := range f.Providers {
-		errs = append(errs, f.Providers[i].resolve(f.Where(i), environ))
+		errs = append(errs, f.Providers[i].resolve(f.Where(i), environ), f.Providers[i].resolveCloud(f.Where(i), environ))
 	}
 	return f, errors.Join(errs...)
 }

@@ -8,7 +8,7 @@ import (
 // Provider is one provider of the file.
 type Provider struct {
 	Name      string `yaml:"name"`
-	Kind      string `yaml:"kind"` // openai (default), gemini (native), gemini-openai (compat endpoint), anthropic or bedrock
+	Kind      string `yaml:"kind"` // openai (default), gemini (native), gemini-openai (compat endpoint), anthropic, azure, bedrock or vertex
 	BaseURL   string `yaml:"base_url"`
 	APIKeyEnv string `yaml:"api_key_env"`
 	APIKey    string `yaml:"api_key"`
@@ -21,6 +21,9 @@ type Provider struct {
 	UseProxy   bool              `yaml:"use_proxy"`
 	Region     string            `yaml:"region"` // kind bedrock: the AWS region
 	Proxy      string            `yaml:"proxy"`
+	// The cloud kinds' own settings (cloud.go).
+	Azure  `yaml:",inline"`
+	Vertex `yaml:",inline"`
 
 	Key  string   `yaml:"-"` // resolved from APIKey or APIKeyEnv
 	More []string `yaml:"-"` // resolved from APIKeys and APIKeyEnvs

@@ -36,10 +36,17 @@ func (s *Server) stream(w http.ResponseWriter, ctx context.Context, model string
 		if s.Flavor == OpenAI {
 			tail = `,"obfuscation":"C63r"}`
 		}
-		return head + `[{"index":0,"delta":` + delta + `,"logprobs":null,"finish_reason":` + f + `}]` + usageNull + tail
+		cf := ""
+		if s.Flavor == Azure {
+			cf = `,"content_filter_results":` + azureContentFilter
+		}
+		return head + `[{"index":0,"delta":` + delta + `,"logprobs":null,"finish_reason":` + f + cf + `}]` + usageNull + tail
 	}
 
 	var events []string
+	if s.Flavor == Azure { // the prompt's filter results come first, without choices
+		events = append(events, `{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":`+azurePromptFilter+`}`)
+	}
 	switch {
 	case len(rep.ToolCalls) > 0:
 		for i, tc := range rep.ToolCalls {

@@ -90,6 +90,11 @@ type Server struct {
 	*httptest.Server
 	Flavor Flavor
 	Key    string // expected bearer key; empty accepts any
+	// Bearer accepts the bearer tokens of the Azure (Entra ID) and Vertex
+	// flavors; Deployments maps the Azure flavor's deployments to models
+	// (nil: any deployment, named like its model).
+	Bearer      func(token string) bool
+	Deployments map[string]string
 
 	mu        sync.Mutex
 	replies   []Reply
@@ -122,8 +127,8 @@ func (s *Server) BaseURL() string {
 		return s.URL // the bridge appends /openai
 	case GeminiNative:
 		return s.URL + "/v1beta"
-	case Bedrock:
-		return s.URL // the provider appends /model/{modelId}/…
+	case Bedrock, Azure, Vertex:
+		return s.URL // the provider appends its path (Bedrock /model/{modelId}/…; the resource or API host)
 	}
 	return s.URL + "/v1"
 }
@@ -171,6 +176,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	case Bedrock:
 		s.serveBedrock(w, r, body)
+		return
+	case Azure:
+		s.serveAzure(w, r, body)
+		return
+	case Vertex:
+		s.serveVertex(w, r, body)
 		return
 	}
 	if s.Flavor == OpenAI && s.serveOpenAIExtra(w, r, body) {
@@ -289,6 +300,10 @@ func (s *Server) complete(w http.ResponseWriter, model string, rep Reply) {
 		"choices": []any{map[string]any{"index": 0, "message": msg, "logprobs": nil, "finish_reason": finish}}}
 	if !rep.NoUsage {
 		resp["usage"] = json.RawMessage(s.usageJSON(rep.Usage))
+	}
+	if s.Flavor == Azure {
+		resp["prompt_filter_results"] = json.RawMessage(azurePromptFilter)
+		resp["choices"].([]any)[0].(map[string]any)["content_filter_results"] = json.RawMessage(azureContentFilter)
 	}
 	json.NewEncoder(w).Encode(resp)
 }

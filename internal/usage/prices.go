@@ -31,13 +31,14 @@ type LongContextPrice struct {
 
 // Prices maps "provider/model" to a Price. A model's dated or versioned
 // names (gpt-4o-mini-2024-07-18, claude-sonnet-4-5-20250929,
-// gemini-2.0-flash-001, …-latest) use the undated entry.
+// gemini-2.0-flash-001, …-latest, Vertex's claude-sonnet-4-5@20250929)
+// use the undated entry.
 type Prices map[string]Price
 
 // Lookup returns the price of provider's model (the upstream name): the
 // exact entry, or else the entry of the name without its version suffix
-// (a release date -YYYY-MM-DD or -YYYYMMDD, a three-digit version, or
-// -latest).
+// (a release date -YYYY-MM-DD or -YYYYMMDD, a three-digit version,
+// -latest, or an @version).
 func (p Prices) Lookup(provider, model string) (Price, bool) {
 	key := provider + "/" + model
 	if pr, ok := p[key]; ok {
@@ -81,6 +82,9 @@ func trimVersion(name string) (string, bool) {
 			}
 		}
 		return true
+	}
+	if i := strings.LastIndexByte(name, '@'); i > 0 && !strings.Contains(name[i:], "/") {
+		return name[:i], true // Vertex AI's claude-sonnet-4-5@20250929
 	}
 	n := len(name)
 	switch {
@@ -284,5 +288,36 @@ func DefaultPrices() Prices {
 		"bedrock/us.amazon.nova-lite-v1:0":                         {Input: 0.06, CachedInput: f(0.015), Output: 0.24},
 		"bedrock/amazon.nova-micro-v1:0":                           {Input: 0.035, CachedInput: f(0.00875), Output: 0.14},
 		"bedrock/us.amazon.nova-micro-v1:0":                        {Input: 0.035, CachedInput: f(0.00875), Output: 0.14},
+
+		// Azure OpenAI (kind: azure, named azure), global standard
+		// deployments: OpenAI's own prices.
+		"azure/gpt-4o":                 {Input: 2.50, CachedInput: f(1.25), Output: 10.00},
+		"azure/gpt-4o-mini":            {Input: 0.15, CachedInput: f(0.075), Output: 0.60},
+		"azure/gpt-4.1":                {Input: 2.00, CachedInput: f(0.50), Output: 8.00},
+		"azure/gpt-4.1-mini":           {Input: 0.40, CachedInput: f(0.10), Output: 1.60},
+		"azure/gpt-4.1-nano":           {Input: 0.10, CachedInput: f(0.025), Output: 0.40},
+		"azure/gpt-5":                  {Input: 1.25, CachedInput: f(0.125), Output: 10.00},
+		"azure/gpt-5-mini":             {Input: 0.25, CachedInput: f(0.025), Output: 2.00},
+		"azure/o3-mini":                {Input: 1.10, CachedInput: f(0.55), Output: 4.40},
+		"azure/o4-mini":                {Input: 1.10, CachedInput: f(0.275), Output: 4.40},
+		"azure/text-embedding-3-small": {Input: 0.02},
+		"azure/text-embedding-3-large": {Input: 0.13},
+
+		// Google Vertex AI (kind: vertex, named vertex): Gemini at the
+		// Gemini API's paid prices; Claude at Anthropic's (global
+		// endpoint; regional endpoints cost 10% more for Claude 4.5
+		// models, which a prices: entry can say). Names with @version
+		// take the price of the name without it.
+		"vertex/gemini-2.5-pro": {Input: 1.25, CachedInput: f(0.125), Output: 10.00,
+			LongContext: &LongContextPrice{Above: 200_000, Price: Price{Input: 2.50, CachedInput: f(0.25), Output: 15.00}}},
+		"vertex/gemini-2.5-flash":      {Input: 0.30, CachedInput: f(0.03), Output: 2.50},
+		"vertex/gemini-2.5-flash-lite": {Input: 0.10, CachedInput: f(0.01), Output: 0.40},
+		"vertex/gemini-2.0-flash":      {Input: 0.15, CachedInput: f(0.0375), Output: 0.60},
+		"vertex/claude-opus-4-5":       {Input: 5.00, CachedInput: f(0.50), CacheWrite: f(6.25), Output: 25.00},
+		"vertex/claude-opus-4-1":       {Input: 15.00, CachedInput: f(1.50), CacheWrite: f(18.75), Output: 75.00},
+		"vertex/claude-sonnet-4-5":     {Input: 3.00, CachedInput: f(0.30), CacheWrite: f(3.75), Output: 15.00},
+		"vertex/claude-sonnet-4":       {Input: 3.00, CachedInput: f(0.30), CacheWrite: f(3.75), Output: 15.00},
+		"vertex/claude-haiku-4-5":      {Input: 1.00, CachedInput: f(0.10), CacheWrite: f(1.25), Output: 5.00},
+		"vertex/claude-3-5-haiku":      {Input: 0.80, CachedInput: f(0.08), CacheWrite: f(1.00), Output: 4.00},
 	}
 }

@@ -116,6 +116,7 @@ func TestTrimVersion(t *testing.T) {
 		"anthropic/claude-sonnet-4-5-20250929": "anthropic/claude-sonnet-4-5",
 		"gemini/gemini-2.0-flash-001":          "gemini/gemini-2.0-flash",
 		"anthropic/claude-3-5-haiku-latest":    "anthropic/claude-3-5-haiku",
+		"vertex/claude-sonnet-4-5@20250929":    "vertex/claude-sonnet-4-5",
 		"openai/gpt-4o-audio-preview":          "",
 		"openai/o1-mini-2024":                  "",
 		"x/-20250929":                          "x/",

@@ -20,7 +20,7 @@ func historyRules(f testupstream.Flavor, api string, body []byte) []string {
 	}
 	root := gjson.ParseBytes(body)
 	switch {
-	case f == testupstream.Anthropic:
+	case f == testupstream.Anthropic || f == testupstream.Vertex:
 		return messagesRules(root.Get("messages"))
 	case f == testupstream.Bedrock:
 		return converseRules(root.Get("messages"))

@@ -13,7 +13,13 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/configfile"
+	"github.com/llmbridge/llmbridge/internal/provider/azure"
+	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
+	"github.com/llmbridge/llmbridge/internal/provider/vertex"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
 )
 
@@ -61,7 +67,23 @@ func scenarios() []scenario {
 			Model: "anthropic/claude-sonnet-4-5", Format: "responses", Route: "translated to Messages"},
 		{Name: "codex-deepseek", Agent: "codex", Flavor: testupstream.DeepSeek, Provider: llmbridge.DeepSeek,
 			Model: "deepseek/deepseek-chat", Format: "responses", Route: "translated to Chat Completions"},
+		{Name: "claude-vertex", Agent: "claude", Flavor: testupstream.Vertex, Provider: vertexClaude,
+			Model: "vertex/claude-sonnet-4-5@20250929", Format: "anthropic", Route: "pass-through to Vertex AI streamRawPredict"},
+		{Name: "codex-azure", Agent: "codex", Flavor: testupstream.Azure, API: "chat", Provider: azureOpenAI,
+			Model: "azure/gpt-5", Format: "responses", Route: "translated to Azure OpenAI Chat Completions"},
 	}
+}
+
+// vertexClaude is a kind: vertex provider whose OAuth token is the fake's
+// key.
+func vertexClaude(pc llmbridge.ProviderConfig) llmbridge.Provider {
+	return configfile.VertexProvider{Provider: vertex.New(vertex.Config{Config: endpoint.Config{Name: "vertex", BaseURL: pc.BaseURL, Models: pc.Models},
+		Project: "agents-e2e", Location: "us-east5", TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: pc.APIKey})})}
+}
+
+// azureOpenAI is a kind: azure provider with the fake's key as api-key.
+func azureOpenAI(pc llmbridge.ProviderConfig) llmbridge.Provider {
+	return azure.New(azure.Config{Config: endpoint.Config{Name: "azure", BaseURL: pc.BaseURL, APIKey: pc.APIKey, Models: pc.Models}})
 }
 
 // agentRun is one invocation of the CLI.
@@ -357,6 +379,10 @@ func flavorName(sc scenario) string {
 		return "DeepSeek"
 	case testupstream.Bedrock:
 		return "Bedrock Converse"
+	case testupstream.Vertex:
+		return "Vertex AI (Claude)"
+	case testupstream.Azure:
+		return "Azure OpenAI Chat Completions"
 	case testupstream.OpenAI:
 		if sc.API == "responses" {
 			return "OpenAI Responses"

@@ -53,7 +53,7 @@ func inspect(f testupstream.Flavor, api string, body []byte) inspection {
 	}
 	root := gjson.ParseBytes(body)
 	switch {
-	case f == testupstream.Anthropic:
+	case f == testupstream.Anthropic || f == testupstream.Vertex:
 		root.Get("tools").ForEach(func(_, t gjson.Result) bool {
 			if n := t.Get("name"); n.Exists() && t.Get("input_schema").Exists() {
 				in.Tools = append(in.Tools, tool{n.String(), t.Get("input_schema")})
@@ -227,7 +227,7 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// fake refuses before taking a reply (count_tokens, a bad body) must
 	// not leave one behind for the next.
 	switch {
-	case strings.HasSuffix(r.URL.Path, "/count_tokens"):
+	case strings.HasSuffix(r.URL.Path, "/count_tokens"), strings.HasSuffix(r.URL.Path, "/count-tokens:rawPredict"):
 		ex.Reply = "count"
 	case hasShell && strings.Contains(string(body), followUpPrompt):
 		ex.Reply = "followup"
@@ -238,7 +238,7 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case hasShell:
 		ex.Reply = "tool_call"
 		id := openAICallID
-		if s.fake.Flavor == testupstream.Anthropic {
+		if s.fake.Flavor == testupstream.Anthropic || s.fake.Flavor == testupstream.Vertex {
 			id = anthropicCallID
 		} else if s.fake.Flavor == testupstream.Bedrock {
 			id = bedrockCallID
