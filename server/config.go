@@ -18,6 +18,7 @@ import (
 	"github.com/llmbridge/llmbridge/internal/configfile"
 	"github.com/llmbridge/llmbridge/internal/keys"
 	"github.com/llmbridge/llmbridge/internal/observe"
+	"github.com/llmbridge/llmbridge/internal/otelenv"
 	"github.com/llmbridge/llmbridge/internal/usage"
 )
 
@@ -62,6 +63,7 @@ type config struct {
 	MetricsToken     string `env:"LLMBRIDGE_METRICS_TOKEN"`
 	MetricsAddr      string `env:"LLMBRIDGE_METRICS_ADDR"`
 	MetricsKeyLabels bool   `env:"LLMBRIDGE_METRICS_KEY_LABELS"`
+	Tracing otelenv.Settings // OpenTelemetry's (OTEL_*, internal/otelenv)
 	// Alerts are the YAML file's alert rules and webhooks (internal/observe).
 	Alerts alerts.Config `env:"-"`
 	// Routes are the YAML file's routes (model groups, routes.go).
@@ -145,13 +147,13 @@ func (c *config) allPrices() usage.Prices { return usage.DefaultPrices().Merge(c
 // (internal/observe).
 func (c *config) observeSettings() observe.Settings {
 	return observe.Settings{MetricsToken: c.MetricsToken, MetricsAddr: c.MetricsAddr, MetricsKeyLabels: c.MetricsKeyLabels,
-		AdminKey: c.AdminKey, Alerts: c.Alerts, Prices: c.allPrices()}
+		AdminKey: c.AdminKey, Alerts: c.Alerts, Prices: c.allPrices(), Tracing: c.Tracing}
 }
 
 // checkObserve validates the metrics settings: the address, and a token
 // that is no other key.
 func (c *config) checkObserve() error {
-	s := observe.Settings{MetricsToken: c.MetricsToken, MetricsAddr: c.MetricsAddr}
+	s := observe.Settings{MetricsToken: c.MetricsToken, MetricsAddr: c.MetricsAddr, Tracing: c.Tracing}
 	return s.Check(append(append(slices.Clone(c.AccessKeys), c.providerKeys()...), c.AdminKey))
 }
 
@@ -163,6 +165,7 @@ func loadConfig(environ map[string]string) (*config, error) {
 	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
 		return nil, err
 	}
+	c.Tracing.Environ = environ
 	var err error
 	c.Builtins, err = readBuiltins(environ) // kinds.go
 	errs := []error{err, c.checkLimits(), c.parseProxies()}

@@ -1,0 +1,201 @@
+package otelenv
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/testupstream"
+	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"go.uber.org/goleak"
+	"google.golang.org/protobuf/proto"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// receiver is an OTLP/HTTP trace receiver: it decodes the collector's
+// export requests, as a real collector would, and keeps their spans.
+type receiver struct {
+	*httptest.Server
+	mu    sync.Mutex
+	spans []*tracepb.Span
+	attrs map[string]string // resource attributes
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{attrs: map[string]string{}}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path != "/v1/traces" || req.Header.Get("Content-Type") != "application/x-protobuf" {
+			http.Error(w, "not an OTLP/HTTP protobuf export", http.StatusBadRequest)
+			return
+		}
+		body, _ := io.ReadAll(req.Body)
+		var ex coltrace.ExportTraceServiceRequest
+		if err := proto.Unmarshal(body, &ex); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.mu.Lock()
+		for _, rs := range ex.ResourceSpans {
+			for _, a := range rs.Resource.Attributes {
+				r.attrs[a.Key] = a.Value.GetStringValue()
+			}
+			for _, ss := range rs.ScopeSpans {
+				r.spans = append(r.spans, ss.Spans...)
+			}
+		}
+		r.mu.Unlock()
+		out, _ := proto.Marshal(&coltrace.ExportTraceServiceResponse{})
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		_, _ = w.Write(out)
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+// serve starts tracing from s and sends one chat request with a client
+// trace context through a Bridge traced by it; tracing is closed (spans
+// flushed) when it returns.
+func serve(t *testing.T, s Settings) {
+	t.Helper()
+	tr, err := Start(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := testupstream.New(t, testupstream.OpenAI)
+	b, err := llmbridge.New(append(tr.Option(),
+		llmbridge.WithProvider(llmbridge.OpenAICompatible(llmbridge.ProviderConfig{Name: "a", BaseURL: up.BaseURL(), APIKey: up.Key})))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(b.Handler())
+	req, _ := http.NewRequest("POST", srv.URL+"/v1/chat/completions", strings.NewReader(`{"model":"a/m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	srv.Close()
+	b.Close()
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Three variables and every request reaches an OTLP receiver: the server
+// span continuing the client's trace, the attempt's client span under it,
+// GenAI attributes, the service name.
+func TestExportsToOTLPReceiver(t *testing.T) {
+	rcv := newReceiver(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rcv.URL)
+	t.Setenv("OTEL_SERVICE_NAME", "bridge-under-test")
+	serve(t, Settings{Endpoint: rcv.URL})
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if rcv.attrs["service.name"] != "bridge-under-test" {
+		t.Errorf("service.name = %q", rcv.attrs["service.name"])
+	}
+	if len(rcv.spans) != 2 {
+		t.Fatalf("%d spans exported, want 2", len(rcv.spans))
+	}
+	var server, client *tracepb.Span
+	for _, s := range rcv.spans {
+		switch s.Kind {
+		case tracepb.Span_SPAN_KIND_SERVER:
+			server = s
+		case tracepb.Span_SPAN_KIND_CLIENT:
+			client = s
+		}
+	}
+	if server == nil || client == nil {
+		t.Fatalf("spans %v", rcv.spans)
+	}
+	if string(client.ParentSpanId) != string(server.SpanId) || string(client.TraceId) != string(server.TraceId) {
+		t.Error("the client span is not the server span's child")
+	}
+	if got := hex(server.TraceId); got != "4bf92f3577b34da6a3ce929d0e0e4736" || hex(server.ParentSpanId) != "00f067aa0ba902b7" {
+		t.Errorf("server span trace %s parent %s: the client's trace was not continued", got, hex(server.ParentSpanId))
+	}
+	attrs := map[string]string{}
+	for _, a := range client.Attributes {
+		attrs[a.Key] = a.Value.String()
+	}
+	for _, k := range []string{"gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.response.finish_reasons"} {
+		if attrs[k] == "" {
+			t.Errorf("client span lacks %s: %v", k, attrs)
+		}
+	}
+}
+
+func hex(b []byte) string {
+	const d = "0123456789abcdef"
+	out := make([]byte, 0, 2*len(b))
+	for _, c := range b {
+		out = append(out, d[c>>4], d[c&15])
+	}
+	return string(out)
+}
+
+// The SDK's own variables apply: a sampler that samples nothing exports
+// nothing.
+func TestSamplerFromEnvironment(t *testing.T) {
+	rcv := newReceiver(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rcv.URL)
+	t.Setenv("OTEL_TRACES_SAMPLER", "always_off")
+	serve(t, Settings{Endpoint: rcv.URL})
+	if n := len(rcv.spans); n != 0 {
+		t.Errorf("%d spans exported with OTEL_TRACES_SAMPLER=always_off", n)
+	}
+}
+
+// The .env's OTEL_* variables reach the SDK; the real environment wins.
+func TestEnvironCopied(t *testing.T) {
+	rcv := newReceiver(t)
+	t.Setenv("OTEL_SERVICE_NAME", "from-the-real-environment")
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	os.Unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT") // t.Setenv restores it
+	serve(t, Settings{Endpoint: rcv.URL, Environ: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": rcv.URL, "OTEL_SERVICE_NAME": "from-dotenv", "OPENAI_API_KEY": "sk-not-copied"}})
+	if os.Getenv("OPENAI_API_KEY") == "sk-not-copied" {
+		t.Error("a variable other than OTEL_* was copied")
+	}
+	if len(rcv.spans) != 2 || rcv.attrs["service.name"] != "from-the-real-environment" {
+		t.Errorf("%d spans, service.name %q", len(rcv.spans), rcv.attrs["service.name"])
+	}
+}
+
+// Off without an endpoint or when the SDK is disabled; a protocol the
+// exporters do not speak is refused.
+func TestSettings(t *testing.T) {
+	for _, s := range []Settings{{}, {Endpoint: "http://x", Disabled: true}, {Protocol: "grpc"}} {
+		if tr, err := Start(context.Background(), s); tr != nil || err != nil || s.On() {
+			t.Errorf("%+v: tracing %v, error %v", s, tr, err)
+		}
+	}
+	var none *Tracing
+	if none.Option() != nil || none.Close() != nil {
+		t.Error("a nil Tracing is not inert")
+	}
+	if err := (Settings{Endpoint: "http://x", Protocol: "http/json"}).Check(); err == nil {
+		t.Error("http/json accepted")
+	}
+	if err := (Settings{TracesEndpoint: "http://x", TracesProtocol: "grpc", Protocol: "http/json"}).Check(); err != nil {
+		t.Errorf("the traces protocol does not win: %v", err)
+	}
+	tr, err := Start(context.Background(), Settings{TracesEndpoint: "http://127.0.0.1:1", TracesProtocol: "grpc"})
+	if err != nil || tr == nil {
+		t.Fatalf("grpc: %v", err)
+	}
+	if err := tr.Close(); err != nil {
+		t.Error(err)
+	}
+}
