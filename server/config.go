@@ -60,10 +60,10 @@ type config struct {
 	// MetricsToken guards /metrics (Bearer); unset, it is served to
 	// loopback clients only. MetricsAddr serves it on a listener of its
 	// own instead of the main one. MetricsKeyLabels adds per-key series.
-	MetricsToken     string `env:"LLMBRIDGE_METRICS_TOKEN"`
-	MetricsAddr      string `env:"LLMBRIDGE_METRICS_ADDR"`
-	MetricsKeyLabels bool   `env:"LLMBRIDGE_METRICS_KEY_LABELS"`
-	Tracing otelenv.Settings // OpenTelemetry's (OTEL_*, internal/otelenv)
+	MetricsToken     string           `env:"LLMBRIDGE_METRICS_TOKEN"`
+	MetricsAddr      string           `env:"LLMBRIDGE_METRICS_ADDR"`
+	MetricsKeyLabels bool             `env:"LLMBRIDGE_METRICS_KEY_LABELS"`
+	Tracing          otelenv.Settings // OpenTelemetry's (OTEL_*, internal/otelenv)
 	// Alerts are the YAML file's alert rules and webhooks (internal/observe).
 	Alerts alerts.Config `env:"-"`
 	// Routes are the YAML file's routes (model groups, routes.go).

@@ -120,7 +120,7 @@ func attr(s tracetest.SpanStub, k string) attribute.Value {
 func wantAttrs(t *testing.T, s tracetest.SpanStub, want map[string]string) {
 	t.Helper()
 	for k, v := range want {
-		if got := attr(s, k).Emit(); got != v {
+		if got := attr(s, k).String(); got != v {
 			t.Errorf("span %q: %s = %q, want %q", s.Name, k, got, v)
 		}
 	}
@@ -132,11 +132,11 @@ func noSecrets(t *testing.T, r *rig, promptAllowed bool) {
 	for _, s := range r.exp.GetSpans() {
 		all := s.Name
 		for _, a := range s.Attributes {
-			all += " " + a.Value.Emit()
+			all += " " + a.Value.String()
 		}
 		for _, e := range s.Events {
 			for _, a := range e.Attributes {
-				all += " " + a.Value.Emit()
+				all += " " + a.Value.String()
 			}
 		}
 		for _, secret := range []string{accessKey, r.a.Key, r.u.Key} {
@@ -235,7 +235,9 @@ func TestFailoverSpans(t *testing.T) {
 	}
 }
 
-func (r *rig) reqs(i int) []testupstream.Request { return []*testupstream.Server{r.a, r.u}[i].Requests() }
+func (r *rig) reqs(i int) []testupstream.Request {
+	return []*testupstream.Server{r.a, r.u}[i].Requests()
+}
 
 // Errors: an upstream's 400 fails both spans with its code, never its
 // message; an unreachable upstream fails the attempt without its URL.
@@ -261,8 +263,8 @@ func TestErrorSpans(t *testing.T) {
 	}
 	for _, s := range r.exp.GetSpans() {
 		for _, a := range s.Attributes {
-			if strings.Contains(a.Value.Emit(), "sk-") || strings.Contains(a.Value.Emit(), "key=") {
-				t.Errorf("span %q: %s = %q", s.Name, a.Key, a.Value.Emit())
+			if strings.Contains(a.Value.String(), "sk-") || strings.Contains(a.Value.String(), "key=") {
+				t.Errorf("span %q: %s = %q", s.Name, a.Key, a.Value.String())
 			}
 		}
 	}
