@@ -67,7 +67,8 @@ type config struct {
 	// Alerts are the YAML file's alert rules and webhooks (internal/observe).
 	Alerts alerts.Config `env:"-"`
 	// Routes are the YAML file's routes (model groups, routes.go).
-	Routes []llmbridge.Route `env:"-"`
+	Routes []llmbridge.Route       `env:"-"`
+	Checks []llmbridge.HealthCheck `env:"-"` // the YAML file's health_check:s
 	// Cache is the YAML file's cache: section (the response cache,
 	// cache.go); nil when it is off.
 	Cache *configfile.Cache `env:"-"`
@@ -293,7 +294,7 @@ func (c *config) loadFile(environ map[string]string) error {
 		return err
 	}
 	errs := []error{err}
-	c.Providers, c.Prices, c.Alerts, c.KeyPolicies, c.Routes, c.Cache = f.Providers, f.Prices, f.Alerts, f.KeyPolicies, f.Routes, f.Cache
+	c.Providers, c.Prices, c.Alerts, c.KeyPolicies, c.Routes, c.Cache, c.Checks = f.Providers, f.Prices, f.Alerts, f.KeyPolicies, f.Routes, f.Cache, f.HealthChecks
 	for i, p := range f.Providers {
 		if kindOf(p.Kind) == nil {
 			errs = append(errs, fmt.Errorf("%s: kind %q is not supported (%s)", f.Where(i), p.Kind, kindNames()))
@@ -356,7 +357,7 @@ func (c *config) options(log *slog.Logger) []llmbridge.Option {
 	for _, r := range c.Routes {
 		opts = append(opts, llmbridge.WithRoute(r))
 	}
-	return opts
+	return append(opts, llmbridge.WithHealthCheck(c.Checks...))
 }
 
 // logRoute says how a provider is reached, naming a proxy by host only.

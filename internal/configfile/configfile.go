@@ -26,6 +26,8 @@ type File struct {
 	KeyPolicies map[string]keys.Policy // the keys: section, by key_id
 	Routes      []llmbridge.Route
 	Cache       *Cache // nil when the cache is off
+	// HealthChecks are the providers' and route targets' health_check:s.
+	HealthChecks []llmbridge.HealthCheck
 }
 
 // schema is the file as written.
@@ -73,6 +75,8 @@ func (s *schema) check(path string, environ map[string]string) (*File, error) {
 	}
 	f.Cache, err = cacheConfig(s.Cache)
 	in(err)
+	f.HealthChecks, err = s.healthChecks("LLMBRIDGE_CONFIG " + path)
+	errs = append(errs, err)
 	f.KeyPolicies, err = keyPolicies(s.Keys)
 	in(err)
 	in(s.Alerts.Validate())

@@ -20,6 +20,8 @@ type Provider struct {
 	Headers    map[string]string `yaml:"headers"`
 	UseProxy   bool              `yaml:"use_proxy"`
 	Proxy      string            `yaml:"proxy"`
+	// HealthCheck turns on the provider's active health check.
+	HealthCheck *HealthCheckFile `yaml:"health_check"`
 
 	Key  string   `yaml:"-"` // resolved from APIKey or APIKeyEnv
 	More []string `yaml:"-"` // resolved from APIKeys and APIKeyEnvs

@@ -45,7 +45,9 @@ func TestProbe(t *testing.T) {
 	set := health.NewSet(health.Policy{Failures: 5, BaseEjection: 30 * time.Second, MaxEjection: time.Minute}, slog.New(slog.DiscardHandler), nil)
 	br := set.Get(health.NewKey("a", ""), "m")
 	now := time.Unix(1_800_000_000, 0)
-	newReq := func(ctx context.Context) (*http.Request, error) { return http.NewRequestWithContext(ctx, "POST", srv.URL, nil) }
+	newReq := func(ctx context.Context) (*http.Request, error) {
+		return http.NewRequestWithContext(ctx, "POST", srv.URL, nil)
+	}
 	if err := Probe(context.Background(), srv.Client(), newReq, br, func() time.Time { return now }); err == nil {
 		t.Fatal("a 503 passed")
 	}
