@@ -3,10 +3,13 @@ package main
 import (
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/llmbridge/llmbridge"
 )
@@ -83,6 +86,34 @@ routes:
 	for _, want := range []string{`strategy "fastest"`, `"ghost/m"`, "lead back", "shadows the provider model x/m2"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("New error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+// A provider's YAML health_check runs from the Bridge's start: a dead
+// upstream is ejected before any request, and the check shows in Health.
+func TestHealthCheckFromYAML(t *testing.T) {
+	dead := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
+	defer dead.Close()
+	p := writeConfig(t, `
+providers:
+  - {name: eu, base_url: "`+dead.URL+`/v1", api_key: k, models: [gpt-4o], health_check: {interval: 1m}}
+`)
+	c, err := loadConfig(map[string]string{"LLMBRIDGE_CONFIG": p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := llmbridge.New(c.options(slog.New(slog.NewTextHandler(io.Discard, nil)))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if hs := b.Health(); len(hs) == 1 && hs[0].State == llmbridge.StateOpen && strings.Contains(hs[0].CheckError, "503") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ejected by its check: %+v", b.Health())
 		}
 	}
 }
