@@ -126,6 +126,7 @@ func New(s Settings, o Options) (*Observability, error) {
 	ob.prices.Store(&s.Prices)
 	ob.metrics = metrics.New(metrics.Options{Cost: ob.cost, KeyLabels: s.MetricsKeyLabels, RequestLogDropped: o.RequestLogDropped, UsageQueue: o.UsageQueue})
 	ob.live = live.New(live.Options{Cost: ob.cost})
+	ob.metrics.Registry().MustRegister(metrics.Targets(health(o.Bridge)))
 	if len(s.Alerts.Rules) > 0 {
 		a, err := alerts.New(s.Alerts, alerts.Options{Logger: log, RequestLogDropped: o.RequestLogDropped, Ejected: ejected(o.Bridge), Budgets: o.Budgets})
 		if err != nil {
@@ -177,6 +178,19 @@ func (o *Observability) listenMetrics(s *Settings) error {
 	}()
 	o.log.Info("metrics listening", "addr", "http://"+ln.Addr().String()+"/metrics", "token", s.MetricsToken != "")
 	return nil
+}
+
+// health reads the targets of the Bridge served (none before the first).
+func health(bridge func() *llmbridge.Bridge) func() []llmbridge.TargetHealth {
+	return func() []llmbridge.TargetHealth {
+		if bridge == nil {
+			return nil
+		}
+		if b := bridge(); b != nil {
+			return b.Health()
+		}
+		return nil
+	}
 }
 
 // ejected lists the routing targets of bridge() whose circuit is open
