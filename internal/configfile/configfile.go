@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/alerts"
@@ -67,7 +68,7 @@ func (s *schema) check(path string, environ map[string]string) (*File, error) {
 			errs = append(errs, fmt.Errorf("LLMBRIDGE_CONFIG %s: %w", path, err))
 		}
 	}
-	f := &File{Path: path, Prices: s.Prices, Alerts: s.Alerts}
+	f := &File{Path: path, Prices: s.Prices.MarkSource("LLMBRIDGE_CONFIG "+path, time.Time{}), Alerts: s.Alerts}
 	in(s.Prices.Validate())
 	var err error
 	if f.Routes, err = routes(s.Routes, "LLMBRIDGE_CONFIG "+path); err != nil {
