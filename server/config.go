@@ -15,10 +15,12 @@ import (
 	"github.com/caarlos0/env/v11"
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/alerts"
+	"github.com/llmbridge/llmbridge/internal/authguard"
 	"github.com/llmbridge/llmbridge/internal/configfile"
 	"github.com/llmbridge/llmbridge/internal/keys"
 	"github.com/llmbridge/llmbridge/internal/observe"
 	"github.com/llmbridge/llmbridge/internal/otelenv"
+	"github.com/llmbridge/llmbridge/internal/pricesync"
 	"github.com/llmbridge/llmbridge/internal/usage"
 )
 
@@ -60,15 +62,13 @@ type config struct {
 	// MetricsToken guards /metrics (Bearer); unset, it is served to
 	// loopback clients only. MetricsAddr serves it on a listener of its
 	// own instead of the main one. MetricsKeyLabels adds per-key series.
-	MetricsToken     string           `env:"LLMBRIDGE_METRICS_TOKEN"`
-	MetricsAddr      string           `env:"LLMBRIDGE_METRICS_ADDR"`
-	MetricsKeyLabels bool             `env:"LLMBRIDGE_METRICS_KEY_LABELS"`
-	Tracing          otelenv.Settings // OpenTelemetry's (OTEL_*, internal/otelenv)
+	MetricsToken     string `env:"LLMBRIDGE_METRICS_TOKEN"`
+	MetricsAddr      string `env:"LLMBRIDGE_METRICS_ADDR"`
+	MetricsKeyLabels bool   `env:"LLMBRIDGE_METRICS_KEY_LABELS"`
 	// Alerts are the YAML file's alert rules and webhooks (internal/observe).
 	Alerts alerts.Config `env:"-"`
 	// Routes are the YAML file's routes (model groups, routes.go).
-	Routes []llmbridge.Route       `env:"-"`
-	Checks []llmbridge.HealthCheck `env:"-"` // the YAML file's health_check:s
+	Routes []llmbridge.Route `env:"-"`
 	// Cache is the YAML file's cache: section (the response cache,
 	// cache.go); nil when it is off.
 	Cache *configfile.Cache `env:"-"`
@@ -119,6 +119,10 @@ type config struct {
 	Providers []configfile.Provider `env:"-"`
 	// Prices are the YAML file's prices, over the built-in ones.
 	Prices usage.Prices `env:"-"`
+	// YAML health_check:s; OTEL_* (internal/otelenv); LLMBRIDGE_PRICES_* (internal/pricesync).
+	Checks    []llmbridge.HealthCheck `env:"-"`
+	Tracing   otelenv.Settings
+	PriceSync pricesync.Settings
 }
 
 // storeDSN is where usage is stored: the PostgreSQL URL, the SQLite path,
@@ -141,8 +145,10 @@ func (c *config) spoolPath() string {
 	return c.DB + "-spool.jsonl"
 }
 
-// allPrices are the built-in prices with the YAML file's over them.
-func (c *config) allPrices() usage.Prices { return usage.DefaultPrices().Merge(c.Prices) }
+// allPrices: the built-in prices, the synced ones over them, the YAML file's over both.
+func (c *config) allPrices() usage.Prices {
+	return usage.DefaultPrices().Merge(c.PriceSync.Prices()).Merge(c.Prices)
+}
 
 // observeSettings are cfg's metrics, live feed and alert settings
 // (internal/observe).
@@ -169,7 +175,7 @@ func loadConfig(environ map[string]string) (*config, error) {
 	c.Tracing.Environ = environ
 	var err error
 	c.Builtins, err = readBuiltins(environ) // kinds.go
-	errs := []error{err, c.checkLimits(), c.parseProxies()}
+	errs := []error{err, c.checkLimits(), c.parseProxies(), c.PriceSync.Load()}
 	c.AccessKeys = trimmed(c.AccessKeys)
 	errs = append(errs, c.checkCORS(environ))
 	if c.ConfigFile != "" {
@@ -201,24 +207,9 @@ func (c *config) checkLimits() error {
 }
 
 // parseProxies reads TrustedProxies into Proxies.
-func (c *config) parseProxies() error {
-	var errs []error
-	for _, s := range c.TrustedProxies {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			a, aerr := netip.ParseAddr(s)
-			if aerr != nil {
-				errs = append(errs, fmt.Errorf("LLMBRIDGE_TRUSTED_PROXIES: %q is neither an IP address nor a CIDR prefix", s))
-				continue
-			}
-			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
-		}
-		c.Proxies = append(c.Proxies, p.Masked())
-	}
-	return errors.Join(errs...)
+func (c *config) parseProxies() (err error) {
+	c.Proxies, err = authguard.ParseTrustedProxies(c.TrustedProxies)
+	return err
 }
 
 // trimmed is list with its entries trimmed and the empty ones dropped.

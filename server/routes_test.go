@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,9 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/pricesync"
+	"github.com/llmbridge/llmbridge/internal/testupstream"
+	"github.com/llmbridge/llmbridge/internal/usage"
 )
 
 func writeConfig(t *testing.T, yaml string) string {
@@ -115,5 +119,41 @@ providers:
 		if time.Now().After(deadline) {
 			t.Fatalf("not ejected by its check: %+v", b.Health())
 		}
+	}
+}
+
+// Synced prices sit over the built-in ones and under the YAML file's;
+// without a cache (offline, first start) the built-in ones stand.
+func TestSyncedPricesMerge(t *testing.T) {
+	src := testupstream.NewPriceSource(t, testupstream.LiteLLMPrices, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	cache := filepath.Join(t.TempDir(), "prices.json")
+	p := writeConfig(t, "prices:\n  openai/gpt-4o-mini: {input: 9, output: 9}\n")
+	env := map[string]string{"LLMBRIDGE_CONFIG": p, "LLMBRIDGE_PRICES_URL": src.URL, "LLMBRIDGE_PRICES_CACHE": cache}
+	c, err := loadConfig(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr := c.allPrices()["openai/o3"]; pr.Source != usage.BuiltinSource {
+		t.Errorf("before any sync: %+v", pr)
+	}
+	if err := pricesync.New(c.PriceSync, nil, slog.New(slog.DiscardHandler)).Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = loadConfig(env); err != nil {
+		t.Fatal(err)
+	}
+	all := c.allPrices()
+	if pr := all["openai/o3"]; pr.Source != src.URL || pr.Input != 2 {
+		t.Errorf("synced o3: %+v", pr)
+	}
+	if pr := all["openai/gpt-4o-mini"]; pr.Input != 9 || !strings.HasPrefix(pr.Source, "LLMBRIDGE_CONFIG") {
+		t.Errorf("the YAML price does not win: %+v", pr)
+	}
+	if pr := all["anthropic/claude-3-haiku"]; pr.Source != usage.BuiltinSource {
+		t.Errorf("a built-in price the list lacks: %+v", pr)
+	}
+	env["LLMBRIDGE_PRICES_REFRESH"] = "1s"
+	if _, err := loadConfig(env); err == nil || !strings.Contains(err.Error(), "LLMBRIDGE_PRICES_REFRESH") {
+		t.Errorf("a 1s refresh: %v", err)
 	}
 }

@@ -66,17 +66,19 @@ func (s *Settings) Check() error {
 	return nil
 }
 
-// Load reads the synced table from the cache file, if price sync is on
-// and the file holds a table of the configured URL that still checks;
-// otherwise the synced table is empty (the built-in prices stand).
-func (s *Settings) Load() {
+// Load checks the settings (Check, whose error it returns) and reads the
+// synced table from the cache file, if price sync is on and the file
+// holds a table of the configured URL that still checks; otherwise the
+// synced table is empty (the built-in prices stand).
+func (s *Settings) Load() error {
 	s.synced = nil
 	if s.URL == "" {
-		return
+		return nil
 	}
 	if c, err := readCache(s.CacheFile); err == nil && c.URL == s.URL {
 		s.synced = c.Prices
 	}
+	return s.Check()
 }
 
 // Prices is the synced table Load read; nil without one.
