@@ -330,7 +330,8 @@ func TestAdminUIInChromium(t *testing.T) {
 
 	do("providers page", chromedp.Click(css(`nav a[href="/admin/providers"]`)),
 		chromedp.WaitVisible(css(`body[data-ready="true"] #target-rows tr[data-target="openai/gpt-4o"]`)),
-		chromedp.WaitVisible(css(`#provider-table tr[data-provider="openai"]`)))
+		chromedp.WaitVisible(css(`#provider-table tr[data-provider="openai"]`)),
+		chromedp.WaitVisible(css(`#price-rows tr[data-model="openai/gpt-4o"]`))) // with its source and age (/admin/api/prices)
 	shot("3-providers")
 
 	// Create a key: its secret works once shown; revoked, it stops.
