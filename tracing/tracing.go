@@ -6,8 +6,8 @@
 // gen_ai.provider.name, gen_ai.request.model, gen_ai.response.model,
 // gen_ai.usage.input_tokens and output_tokens,
 // gen_ai.response.finish_reasons, gen_ai.response.time_to_first_chunk).
-// The client's W3C trace context (traceparent, tracestate, baggage) is
-// continued, and each attempt's own context is propagated upstream.
+// The client's W3C trace context (traceparent, tracestate) is continued,
+// and each attempt's own context is propagated upstream.
 //
 // Prompts are never recorded unless Options.CaptureContent is set;
 // provider and client keys never are: no header, URL query or upstream
@@ -38,7 +38,8 @@ type Options struct {
 	// TracerProvider makes the spans; nil uses otel.GetTracerProvider().
 	TracerProvider trace.TracerProvider
 	// Propagator reads the client's trace context and writes each
-	// attempt's upstream; nil uses W3C TraceContext and Baggage.
+	// attempt's upstream; nil uses W3C TraceContext (traceparent and
+	// tracestate) only: a client's baggage is not sent to providers.
 	Propagator propagation.TextMapPropagator
 	// CaptureContent records the prompt's messages (gen_ai.input.messages,
 	// at most MaxContentBytes) on the server span. Off by default:
@@ -75,7 +76,7 @@ func New(o Options) *Observer {
 	}
 	p := o.Propagator
 	if p == nil {
-		p = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+		p = propagation.TraceContext{}
 	}
 	return &Observer{tracer: tp.Tracer(ScopeName), prop: p, content: o.CaptureContent}
 }

@@ -325,3 +325,31 @@ func TestInProcessSpans(t *testing.T) {
 	}
 	noSecrets(t, r, false)
 }
+
+// A malformed or huge traceparent starts a new trace; a client's
+// tracestate and baggage do not reach a span's attributes.
+func TestBadTraceparent(t *testing.T) {
+	r := newRig(t, tracing.Options{})
+	for _, tp := range []string{"00-zz-yy-01", strings.Repeat("0", 100_000), "ff-" + parentTrace + "-" + parentSpan + "-01", "00-00000000000000000000000000000000-" + parentSpan + "-01"} {
+		r.exp.Reset()
+		req, _ := http.NewRequest("POST", r.srv.URL+"/v1/chat/completions", strings.NewReader(`{"model":"a/m","messages":[{"role":"user","content":"hi"}]}`))
+		req.Header.Set("Authorization", "Bearer "+accessKey)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("traceparent", tp)
+		req.Header.Set("baggage", "secret="+accessKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		srv, _ := r.spans(t)
+		if resp.StatusCode != 200 || srv.Parent.IsValid() || srv.SpanContext.TraceID().String() == parentTrace {
+			t.Errorf("traceparent %.40q: status %d, parent %v", tp, resp.StatusCode, srv.Parent)
+		}
+		noSecrets(t, r, false)
+		reqs := r.a.Requests()
+		if up := reqs[len(reqs)-1].Header; up.Get("baggage") != "" || up.Get("traceparent") == "" {
+			t.Errorf("upstream headers: baggage %q, traceparent %q", up.Get("baggage"), up.Get("traceparent"))
+		}
+	}
+}

@@ -1,11 +1,13 @@
 package otelenv
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -60,31 +62,39 @@ func newReceiver(t *testing.T) *receiver {
 	return r
 }
 
-// serve starts tracing from s and sends one chat request with a client
-// trace context through a Bridge traced by it; tracing is closed (spans
-// flushed) when it returns.
-func serve(t *testing.T, s Settings) {
+// serve starts tracing from s and sends chat requests (model, stream)
+// with a client trace context through a Bridge traced by it, with
+// upstreams a and b and a route "smart" (a/m, then b/m) where a answers
+// 503; tracing is closed (spans flushed) when it returns.
+func serve(t *testing.T, s Settings, calls ...string) {
 	t.Helper()
 	tr, err := Start(context.Background(), s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	up := testupstream.New(t, testupstream.OpenAI)
+	a, bu := testupstream.New(t, testupstream.OpenAI), testupstream.New(t, testupstream.OpenAI)
+	a.SetDefault(testupstream.Reply{Status: 503})
 	b, err := llmbridge.New(append(tr.Option(),
-		llmbridge.WithProvider(llmbridge.OpenAICompatible(llmbridge.ProviderConfig{Name: "a", BaseURL: up.BaseURL(), APIKey: up.Key})))...)
+		llmbridge.WithProvider(llmbridge.OpenAICompatible(llmbridge.ProviderConfig{Name: "a", BaseURL: a.BaseURL(), APIKey: a.Key})),
+		llmbridge.WithProvider(llmbridge.OpenAICompatible(llmbridge.ProviderConfig{Name: "b", BaseURL: bu.BaseURL(), APIKey: bu.Key})),
+		llmbridge.WithRetry(llmbridge.RetryPolicy{Max: 0}),
+		llmbridge.WithRoute(llmbridge.Route{Name: "smart", Strategy: llmbridge.StrategyOrdered, Targets: []llmbridge.RouteTarget{{Model: "a/m"}}, Fallbacks: []string{"b/m"}}))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(b.Handler())
-	req, _ := http.NewRequest("POST", srv.URL+"/v1/chat/completions", strings.NewReader(`{"model":"a/m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	for _, call := range calls {
+		model, stream, _ := strings.Cut(call, " ")
+		req, _ := http.NewRequest("POST", srv.URL+"/v1/chat/completions", strings.NewReader(`{"model":"`+model+`","stream":`+stream+`,"messages":[{"role":"user","content":"hi"}]}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
 	srv.Close()
 	b.Close()
 	if err := tr.Close(); err != nil {
@@ -92,47 +102,73 @@ func serve(t *testing.T, s Settings) {
 	}
 }
 
-// Three variables and every request reaches an OTLP receiver: the server
-// span continuing the client's trace, the attempt's client span under it,
-// GenAI attributes, the service name.
+// Three variables and every request reaches an OTLP receiver: per
+// request a server span continuing the client's trace, one client span
+// per attempt under it, GenAI attributes, the service name — for a
+// stream, a non-streamed answer, a failover and an upstream error.
 func TestExportsToOTLPReceiver(t *testing.T) {
-	rcv := newReceiver(t)
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rcv.URL)
-	t.Setenv("OTEL_SERVICE_NAME", "bridge-under-test")
-	serve(t, Settings{Endpoint: rcv.URL})
+	for _, c := range []struct {
+		call    string
+		clients []string // the attempts' providers, in order
+		failed  bool     // the request failed
+	}{{"b/m true", []string{"b"}, false}, {"b/m false", []string{"b"}, false}, {"smart true", []string{"a", "b"}, false}, {"a/m false", []string{"a"}, true}} {
+		t.Run(c.call, func(t *testing.T) {
+			rcv := newReceiver(t)
+			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rcv.URL)
+			t.Setenv("OTEL_SERVICE_NAME", "bridge-under-test")
+			serve(t, Settings{Endpoint: rcv.URL}, c.call)
+			rcv.check(t, c.clients, c.failed)
+		})
+	}
+}
+
+// check verifies one request's spans as the receiver decoded them.
+func (rcv *receiver) check(t *testing.T, providers []string, failed bool) {
+	t.Helper()
 	rcv.mu.Lock()
 	defer rcv.mu.Unlock()
 	if rcv.attrs["service.name"] != "bridge-under-test" {
 		t.Errorf("service.name = %q", rcv.attrs["service.name"])
 	}
-	if len(rcv.spans) != 2 {
-		t.Fatalf("%d spans exported, want 2", len(rcv.spans))
-	}
-	var server, client *tracepb.Span
+	var server *tracepb.Span
+	var clients []*tracepb.Span
 	for _, s := range rcv.spans {
 		switch s.Kind {
 		case tracepb.Span_SPAN_KIND_SERVER:
 			server = s
 		case tracepb.Span_SPAN_KIND_CLIENT:
-			client = s
+			clients = append(clients, s)
 		}
 	}
-	if server == nil || client == nil {
-		t.Fatalf("spans %v", rcv.spans)
-	}
-	if string(client.ParentSpanId) != string(server.SpanId) || string(client.TraceId) != string(server.TraceId) {
-		t.Error("the client span is not the server span's child")
+	if server == nil || len(clients) != len(providers) || len(rcv.spans) != len(providers)+1 {
+		t.Fatalf("%d spans exported: %v", len(rcv.spans), rcv.spans)
 	}
 	if got := hex(server.TraceId); got != "4bf92f3577b34da6a3ce929d0e0e4736" || hex(server.ParentSpanId) != "00f067aa0ba902b7" {
 		t.Errorf("server span trace %s parent %s: the client's trace was not continued", got, hex(server.ParentSpanId))
 	}
-	attrs := map[string]string{}
-	for _, a := range client.Attributes {
-		attrs[a.Key] = a.Value.String()
+	if (server.Status.GetCode() == tracepb.Status_STATUS_CODE_ERROR) != failed {
+		t.Errorf("server span status %v, want failed=%v", server.Status, failed)
 	}
-	for _, k := range []string{"gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.response.finish_reasons"} {
-		if attrs[k] == "" {
-			t.Errorf("client span lacks %s: %v", k, attrs)
+	slices.SortFunc(clients, func(x, y *tracepb.Span) int { return cmp.Compare(x.StartTimeUnixNano, y.StartTimeUnixNano) })
+	for i, c := range clients {
+		attrs := map[string]string{}
+		for _, a := range c.Attributes {
+			attrs[a.Key] = a.Value.String()
+		}
+		if string(c.ParentSpanId) != string(server.SpanId) || string(c.TraceId) != string(server.TraceId) {
+			t.Errorf("client span %d is not the server span's child", i)
+		}
+		if !strings.Contains(attrs["gen_ai.provider.name"], providers[i]) {
+			t.Errorf("client span %d: provider %s, want %s", i, attrs["gen_ai.provider.name"], providers[i])
+		}
+		keys := []string{"gen_ai.operation.name", "gen_ai.request.model", "http.response.status_code"}
+		if last := i == len(clients)-1; last && !failed {
+			keys = append(keys, "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.response.finish_reasons")
+		}
+		for _, k := range keys {
+			if attrs[k] == "" {
+				t.Errorf("client span %d lacks %s: %v", i, k, attrs)
+			}
 		}
 	}
 }
@@ -152,7 +188,7 @@ func TestSamplerFromEnvironment(t *testing.T) {
 	rcv := newReceiver(t)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rcv.URL)
 	t.Setenv("OTEL_TRACES_SAMPLER", "always_off")
-	serve(t, Settings{Endpoint: rcv.URL})
+	serve(t, Settings{Endpoint: rcv.URL}, "b/m true")
 	if n := len(rcv.spans); n != 0 {
 		t.Errorf("%d spans exported with OTEL_TRACES_SAMPLER=always_off", n)
 	}
@@ -164,7 +200,7 @@ func TestEnvironCopied(t *testing.T) {
 	t.Setenv("OTEL_SERVICE_NAME", "from-the-real-environment")
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
 	os.Unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT") // t.Setenv restores it
-	serve(t, Settings{Endpoint: rcv.URL, Environ: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": rcv.URL, "OTEL_SERVICE_NAME": "from-dotenv", "OPENAI_API_KEY": "sk-not-copied"}})
+	serve(t, Settings{Endpoint: rcv.URL, Environ: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": rcv.URL, "OTEL_SERVICE_NAME": "from-dotenv", "OPENAI_API_KEY": "sk-not-copied"}}, "b/m true")
 	if os.Getenv("OPENAI_API_KEY") == "sk-not-copied" {
 		t.Error("a variable other than OTEL_* was copied")
 	}
