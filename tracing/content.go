@@ -12,12 +12,14 @@ import (
 // scanBody passes an answer's bytes through unchanged and notes the
 // finish reasons it names, in any of the wire families' spellings
 // (OpenAI's finish_reason, Anthropic's stop_reason, Gemini's
-// finishReason), without decoding it: a key split between two reads is
-// found through the tail kept of the previous one.
+// finishReason), without decoding or copying it: each read is searched
+// where it lies, and a key or value split between two reads is found in
+// a small window of the previous read's tail and this one's head.
 type scanBody struct {
 	io.ReadCloser
-	tail    []byte   // the last bytes of the previous read
-	buf     []byte   // tail + the current read, reused
+	tail    []byte // the last bytes of the previous read (in tailBuf)
+	tailBuf [tailKeep]byte
+	win     [2 * tailKeep]byte
 	reasons []string // distinct, in order of appearance, at most maxReasons
 	closed  func()
 	done    bool
@@ -26,7 +28,7 @@ type scanBody struct {
 const (
 	maxReasons   = 8
 	maxReasonLen = 40
-	tailKeep     = 64
+	tailKeep     = 64 // longer than a key, its separator and a value
 )
 
 var reasonKeys = [][]byte{[]byte(`"finish_reason"`), []byte(`"stop_reason"`), []byte(`"finishReason"`)}
@@ -47,27 +49,34 @@ func (s *scanBody) Close() error {
 	return s.ReadCloser.Close()
 }
 
-// scan looks for finish reasons in the previous read's tail followed by
-// p; a match that lies wholly in the tail was found by the previous scan.
+// scan notes the reasons in p, and those whose key began in the previous
+// read's tail and ends in p.
 func (s *scanBody) scan(p []byte) {
-	s.buf = append(append(s.buf[:0], s.tail...), p...)
-	old := len(s.tail)
+	if len(s.tail) > 0 {
+		w := append(append(s.win[:0], s.tail...), p[:min(len(p), tailKeep)]...)
+		s.find(w, len(s.tail))
+	}
+	s.find(p, -1)
+	s.tail = append(s.tailBuf[:0], p[len(p)-min(len(p), tailKeep):]...)
+}
+
+// find notes the complete reasons in b; with split ≥ 0, only those whose
+// key starts before split and whose value ends after it.
+func (s *scanBody) find(b []byte, split int) {
 	for _, k := range reasonKeys {
 		for from := 0; ; {
-			i := bytes.Index(s.buf[from:], k)
-			if i < 0 {
+			i := bytes.Index(b[from:], k)
+			if i < 0 || split >= 0 && from+i >= split {
 				break
 			}
 			i += from
-			v, end, ok := quotedValue(s.buf, i+len(k))
 			from = i + len(k)
-			if ok && end > old && v != "" && !slices.Contains(s.reasons, v) && len(s.reasons) < maxReasons {
+			v, end, ok := quotedValue(b, from)
+			if ok && end > split && !slices.Contains(s.reasons, v) && len(s.reasons) < maxReasons && v != "" {
 				s.reasons = append(s.reasons, v)
 			}
 		}
 	}
-	keep := min(len(s.buf), tailKeep)
-	s.tail = append(s.tail[:0], s.buf[len(s.buf)-keep:]...)
 }
 
 // quotedValue reads `: "value"` at b[i:], a short string without escapes.
