@@ -69,9 +69,10 @@ func Probe(ctx context.Context, client *http.Client, newReq func(context.Context
 
 // Check is one target checked every Interval by Run.
 type Check struct {
-	Name     string // for the log: "provider/model"
-	Interval time.Duration
-	Run      func(ctx context.Context) error
+	Name     string        // for the log: "provider/model"
+	Interval time.Duration // between the end of one call and the next
+	// Run makes one check; ctx ends after min(Interval, MaxTimeout).
+	Run func(ctx context.Context) error
 }
 
 // Timer is the scheduler's clock; tests pass a fake one.

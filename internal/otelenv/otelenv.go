@@ -32,11 +32,16 @@ import (
 // the server's configuration loader parses them (caarlos0/env tags), so a
 // malformed one is reported with every other problem.
 type Settings struct {
+	// Endpoint and TracesEndpoint turn tracing on; the exporter reads
+	// them itself.
 	Endpoint       string `env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
 	TracesEndpoint string `env:"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"`
+	// Protocol and TracesProtocol (which wins) choose the exporter:
+	// "http/protobuf" (default) or "grpc".
 	Protocol       string `env:"OTEL_EXPORTER_OTLP_PROTOCOL"`
 	TracesProtocol string `env:"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"`
-	Disabled       bool   `env:"OTEL_SDK_DISABLED"`
+	// Disabled (OTEL_SDK_DISABLED=true) keeps tracing off.
+	Disabled bool `env:"OTEL_SDK_DISABLED"`
 	// CaptureContent records prompts on the spans (tracing.Options).
 	CaptureContent bool `env:"LLMBRIDGE_OTEL_CAPTURE_CONTENT"`
 	// Environ is the server's whole environment (.env overlaid with the

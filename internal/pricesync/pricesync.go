@@ -36,9 +36,12 @@ const StaleAfter = 90 * 24 * time.Hour
 // Settings are the variables of price sync (caarlos0/env tags); with URL
 // empty it is off and the built-in prices stand.
 type Settings struct {
-	URL       string        `env:"LLMBRIDGE_PRICES_URL"`
-	Refresh   time.Duration `env:"LLMBRIDGE_PRICES_REFRESH" envDefault:"24h"`
-	CacheFile string        `env:"LLMBRIDGE_PRICES_CACHE" envDefault:"data/prices.json"`
+	// URL is the price list's; empty turns sync off.
+	URL string `env:"LLMBRIDGE_PRICES_URL"`
+	// Refresh is how often the list is fetched again (at least 1m).
+	Refresh time.Duration `env:"LLMBRIDGE_PRICES_REFRESH" envDefault:"24h"`
+	// CacheFile keeps the last good table for offline starts.
+	CacheFile string `env:"LLMBRIDGE_PRICES_CACHE" envDefault:"data/prices.json"`
 
 	synced usage.Prices // read from CacheFile by Load
 }
