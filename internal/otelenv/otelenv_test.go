@@ -9,58 +9,15 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
-	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"go.uber.org/goleak"
-	"google.golang.org/protobuf/proto"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// receiver is an OTLP/HTTP trace receiver: it decodes the collector's
-// export requests, as a real collector would, and keeps their spans.
-type receiver struct {
-	*httptest.Server
-	mu    sync.Mutex
-	spans []*tracepb.Span
-	attrs map[string]string // resource attributes
-}
-
-func newReceiver(t *testing.T) *receiver {
-	r := &receiver{attrs: map[string]string{}}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.URL.Path != "/v1/traces" || req.Header.Get("Content-Type") != "application/x-protobuf" {
-			http.Error(w, "not an OTLP/HTTP protobuf export", http.StatusBadRequest)
-			return
-		}
-		body, _ := io.ReadAll(req.Body)
-		var ex coltrace.ExportTraceServiceRequest
-		if err := proto.Unmarshal(body, &ex); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		r.mu.Lock()
-		for _, rs := range ex.ResourceSpans {
-			for _, a := range rs.Resource.Attributes {
-				r.attrs[a.Key] = a.Value.GetStringValue()
-			}
-			for _, ss := range rs.ScopeSpans {
-				r.spans = append(r.spans, ss.Spans...)
-			}
-		}
-		r.mu.Unlock()
-		out, _ := proto.Marshal(&coltrace.ExportTraceServiceResponse{})
-		w.Header().Set("Content-Type", "application/x-protobuf")
-		_, _ = w.Write(out)
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
 
 // serve starts tracing from s and sends chat requests (model, stream)
 // with a client trace context through a Bridge traced by it, with
@@ -113,26 +70,25 @@ func TestExportsToOTLPReceiver(t *testing.T) {
 		failed  bool     // the request failed
 	}{{"b/m true", []string{"b"}, false}, {"b/m false", []string{"b"}, false}, {"smart true", []string{"a", "b"}, false}, {"a/m false", []string{"a"}, true}} {
 		t.Run(c.call, func(t *testing.T) {
-			rcv := newReceiver(t)
+			rcv := testupstream.NewOTLPReceiver(t)
 			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rcv.URL)
 			t.Setenv("OTEL_SERVICE_NAME", "bridge-under-test")
 			serve(t, Settings{Endpoint: rcv.URL}, c.call)
-			rcv.check(t, c.clients, c.failed)
+			check(t, rcv, c.clients, c.failed)
 		})
 	}
 }
 
 // check verifies one request's spans as the receiver decoded them.
-func (rcv *receiver) check(t *testing.T, providers []string, failed bool) {
+func check(t *testing.T, rcv *testupstream.OTLPReceiver, providers []string, failed bool) {
 	t.Helper()
-	rcv.mu.Lock()
-	defer rcv.mu.Unlock()
-	if rcv.attrs["service.name"] != "bridge-under-test" {
-		t.Errorf("service.name = %q", rcv.attrs["service.name"])
+	if got := rcv.Resource("service.name"); got != "bridge-under-test" {
+		t.Errorf("service.name = %q", got)
 	}
+	spans := rcv.Spans()
 	var server *tracepb.Span
 	var clients []*tracepb.Span
-	for _, s := range rcv.spans {
+	for _, s := range spans {
 		switch s.Kind {
 		case tracepb.Span_SPAN_KIND_SERVER:
 			server = s
@@ -140,8 +96,8 @@ func (rcv *receiver) check(t *testing.T, providers []string, failed bool) {
 			clients = append(clients, s)
 		}
 	}
-	if server == nil || len(clients) != len(providers) || len(rcv.spans) != len(providers)+1 {
-		t.Fatalf("%d spans exported: %v", len(rcv.spans), rcv.spans)
+	if server == nil || len(clients) != len(providers) || len(spans) != len(providers)+1 {
+		t.Fatalf("%d spans exported: %v", len(spans), spans)
 	}
 	if got := hex(server.TraceId); got != "4bf92f3577b34da6a3ce929d0e0e4736" || hex(server.ParentSpanId) != "00f067aa0ba902b7" {
 		t.Errorf("server span trace %s parent %s: the client's trace was not continued", got, hex(server.ParentSpanId))
@@ -185,18 +141,18 @@ func hex(b []byte) string {
 // The SDK's own variables apply: a sampler that samples nothing exports
 // nothing.
 func TestSamplerFromEnvironment(t *testing.T) {
-	rcv := newReceiver(t)
+	rcv := testupstream.NewOTLPReceiver(t)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rcv.URL)
 	t.Setenv("OTEL_TRACES_SAMPLER", "always_off")
 	serve(t, Settings{Endpoint: rcv.URL}, "b/m true")
-	if n := len(rcv.spans); n != 0 {
+	if n := len(rcv.Spans()); n != 0 {
 		t.Errorf("%d spans exported with OTEL_TRACES_SAMPLER=always_off", n)
 	}
 }
 
 // The .env's OTEL_* variables reach the SDK; the real environment wins.
 func TestEnvironCopied(t *testing.T) {
-	rcv := newReceiver(t)
+	rcv := testupstream.NewOTLPReceiver(t)
 	t.Setenv("OTEL_SERVICE_NAME", "from-the-real-environment")
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
 	os.Unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT") // t.Setenv restores it
@@ -204,8 +160,8 @@ func TestEnvironCopied(t *testing.T) {
 	if os.Getenv("OPENAI_API_KEY") == "sk-not-copied" {
 		t.Error("a variable other than OTEL_* was copied")
 	}
-	if len(rcv.spans) != 2 || rcv.attrs["service.name"] != "from-the-real-environment" {
-		t.Errorf("%d spans, service.name %q", len(rcv.spans), rcv.attrs["service.name"])
+	if len(rcv.Spans()) != 2 || rcv.Resource("service.name") != "from-the-real-environment" {
+		t.Errorf("%d spans, service.name %q", len(rcv.Spans()), rcv.Resource("service.name"))
 	}
 }
 
