@@ -286,7 +286,8 @@ func TestAdminUIInChromium(t *testing.T) {
 		Bars   float64                      `json:"bars"`
 		Series []string                     `json:"series"`
 	}
-	do("usage page", chromedp.Click(css(`nav a[href="/admin/usage"]`)), chromedp.WaitVisible(css(`body[data-ready="true"] #total-row`)))
+	do("usage page", chromedp.Click(css(`nav a[href="/admin/usage"]`)), chromedp.WaitVisible(css(`body[data-ready="true"] #total-row`)),
+		chromedp.WaitVisible(css(`#price-note:not(:empty)`))) // the prices' sources and age (/admin/api/prices)
 	shown := value(t, ctx, "usage numbers", chromedp.Evaluate[usageShown](`(() => {
 			const cells = (tr) => Object.fromEntries([...tr.querySelectorAll('td[data-field]')].map((td) => [td.dataset.field, td.dataset.value]));
 			const rows = {};

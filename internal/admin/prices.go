@@ -3,8 +3,11 @@ package admin
 import (
 	"cmp"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
@@ -51,8 +54,7 @@ func (a *API) servePrices(w http.ResponseWriter, r *http.Request) {
 
 // pricesPage lists p at now.
 func pricesPage(p usage.Prices, now time.Time) PricesPage {
-	page := PricesPage{Prices: make([]PriceRow, 0, len(p)), Sources: []PriceSource{}}
-	bySource := map[string]*PriceSource{}
+	page := PricesPage{Prices: make([]PriceRow, 0, len(p)), Sources: PriceSources(p)}
 	for model, pr := range p {
 		row := PriceRow{Model: model, Price: pr}
 		if !pr.AsOf.IsZero() {
@@ -60,6 +62,16 @@ func pricesPage(p usage.Prices, now time.Time) PricesPage {
 			row.AgeDays = &d
 		}
 		page.Prices = append(page.Prices, row)
+	}
+	slices.SortFunc(page.Prices, func(x, y PriceRow) int { return cmp.Compare(x.Model, y.Model) })
+	return page
+}
+
+// PriceSources counts p's prices by source, each with its newest date,
+// sorted by source.
+func PriceSources(p usage.Prices) []PriceSource {
+	bySource := map[string]*PriceSource{}
+	for _, pr := range p {
 		s := bySource[pr.Source]
 		if s == nil {
 			s = &PriceSource{Source: pr.Source}
@@ -70,10 +82,29 @@ func pricesPage(p usage.Prices, now time.Time) PricesPage {
 			s.AsOf = pr.AsOf
 		}
 	}
-	slices.SortFunc(page.Prices, func(x, y PriceRow) int { return cmp.Compare(x.Model, y.Model) })
+	out := make([]PriceSource, 0, len(bySource))
 	for _, s := range bySource {
-		page.Sources = append(page.Sources, *s)
+		out = append(out, *s)
 	}
-	slices.SortFunc(page.Sources, func(x, y PriceSource) int { return cmp.Compare(x.Source, y.Source) })
-	return page
+	slices.SortFunc(out, func(x, y PriceSource) int { return cmp.Compare(x.Source, y.Source) })
+	return out
+}
+
+// WritePriceSources writes the table report's footer line: where the
+// prices in force come from and how old they are (the report's costs were
+// priced when its requests were recorded).
+func WritePriceSources(w io.Writer, p usage.Prices) error {
+	var parts []string
+	for _, s := range PriceSources(p) {
+		part := fmt.Sprintf("%s (%d models", s.Source, s.Models)
+		if !s.AsOf.IsZero() {
+			part += ", as of " + s.AsOf.Format(time.DateOnly)
+		}
+		parts = append(parts, part+")")
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	_, err := fmt.Fprintf(w, "\nPrices in force: %s.\n", strings.Join(parts, "; "))
+	return err
 }
