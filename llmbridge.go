@@ -62,9 +62,9 @@ type Bridge struct {
 	modelList      []byte            // GET /v1/models body, built once
 	routeByName    map[string]*route // WithRoute's, by name (route.go)
 	routeList      []*route
-	health         *health.Set         // per-target breakers and the retry budget (internal/health)
-	checks         *healthcheck.Runner // WithHealthCheck's, until Close
+	health         *health.Set // per-target breakers and the retry budget (internal/health)
 	created        int64
+	checks         *healthcheck.Runner // WithHealthCheck's, until Close
 }
 
 // New builds a Bridge. It validates every option and provider and returns
