@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,8 +14,10 @@ import (
 
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
+	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"go.uber.org/goleak"
+	"google.golang.org/grpc"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -189,5 +192,42 @@ func TestSettings(t *testing.T) {
 	}
 	if err := tr.Close(); err != nil {
 		t.Error(err)
+	}
+}
+
+// grpcReceiver is an OTLP/gRPC trace receiver (the collector's service).
+type grpcReceiver struct {
+	coltrace.UnimplementedTraceServiceServer
+	spans chan *tracepb.Span
+}
+
+func (g *grpcReceiver) Export(_ context.Context, req *coltrace.ExportTraceServiceRequest) (*coltrace.ExportTraceServiceResponse, error) {
+	for _, rs := range req.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			for _, s := range ss.Spans {
+				g.spans <- s
+			}
+		}
+	}
+	return &coltrace.ExportTraceServiceResponse{}, nil
+}
+
+// OTEL_EXPORTER_OTLP_PROTOCOL=grpc exports over gRPC.
+func TestExportsOverGRPC(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv := &grpcReceiver{spans: make(chan *tracepb.Span, 16)}
+	srv := grpc.NewServer()
+	coltrace.RegisterTraceServiceServer(srv, rcv)
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Stop()
+	endpoint := "http://" + ln.Addr().String() // http: without TLS
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+	serve(t, Settings{Endpoint: endpoint, Protocol: "grpc"}, "b/m false")
+	if n := len(rcv.spans); n != 2 {
+		t.Errorf("%d spans over gRPC, want 2", n)
 	}
 }
