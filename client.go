@@ -87,10 +87,14 @@ func (c *call) attempt(t target) (*http.Response, error) {
 		}
 		return nil, ae
 	}
+	done := c.observeAttempt(hreq, t)
 	timer := time.AfterFunc(d, func() { cancel(errHeaderTimeout) })
 	resp, err := c.do(ctx, t, hreq)
 	if !timer.Stop() && err != nil && errors.Is(context.Cause(ctx), errHeaderTimeout) {
 		err = errHeaderTimeout
+	}
+	if done != nil {
+		done(resp, err)
 	}
 	if err != nil {
 		cancel(nil)

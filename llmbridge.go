@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge/internal/health"
+	"github.com/llmbridge/llmbridge/internal/healthcheck"
 	"github.com/llmbridge/llmbridge/internal/openai"
 )
 
@@ -63,6 +64,7 @@ type Bridge struct {
 	routeList      []*route
 	health         *health.Set // per-target breakers and the retry budget (internal/health)
 	created        int64
+	checks         *healthcheck.Runner // WithHealthCheck's, until Close
 }
 
 // New builds a Bridge. It validates every option and provider and returns
@@ -99,7 +101,8 @@ func New(opts ...Option) (*Bridge, error) {
 		b.throttle = NewAuthThrottle(AuthThrottleOptions{})
 	}
 	errs = append(errs, b.buildRoutes(cfg.routes)...)
-	if err := errors.Join(errs...); err != nil {
+	checks, cerrs := b.healthChecks(cfg.checks) // routing.go
+	if err := errors.Join(append(errs, cerrs...)...); err != nil {
 		return nil, err
 	}
 	for _, rt := range b.routeList { // listed by Health from the start
@@ -111,6 +114,7 @@ func New(opts ...Option) (*Bridge, error) {
 	}
 	b.modelList, _ = openai.Marshal(modelList{Object: "list", Data: b.Models()})
 	b.mux = b.routes(clientFormats()...)
+	b.checks = healthcheck.Start(checks, healthcheck.RealTimer{}, b.log)
 	return b, nil
 }
 
@@ -185,9 +189,11 @@ func providerSecrets(ps []providerEntry) []string {
 // Handler returns the Bridge as an http.Handler (the Bridge itself).
 func (b *Bridge) Handler() http.Handler { return b }
 
-// Close releases idle upstream connections. Requests in flight are not
-// affected; the Bridge stays usable.
+// Close stops the health checks (WithHealthCheck) and releases idle
+// upstream connections. Requests in flight are not affected; the Bridge
+// stays usable.
 func (b *Bridge) Close() error {
+	b.checks.Stop()
 	for _, u := range b.upstreams {
 		u.transport.CloseIdleConnections()
 	}

@@ -1,8 +1,10 @@
 package llmbridge
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"runtime/debug"
 )
 
@@ -46,6 +48,36 @@ type FirstByteObserver interface {
 	FirstByte(rec UsageRecord)
 }
 
+// ContextObserver is implemented by observers that carry something
+// through a request's context, such as a trace span. Context is called
+// once per request that gets a Start/End pair or an End (not for those
+// refused before their caller was known, UsageRecord.Unauthenticated),
+// first of all, before admission, with the caller's context (the HTTP
+// request's, or the in-process caller's), the request (its Header is nil
+// in-process; never log it) and the record so far (ID, Time, RequestID,
+// Format, Model, Stream, Method, Path). The context it returns — ctx or
+// one derived from it; nil keeps ctx — is the request's from then on:
+// admitters, the router and every upstream attempt's request see it.
+// End follows for the same record ID.
+type ContextObserver interface {
+	Context(ctx context.Context, r *Request, rec UsageRecord) context.Context
+}
+
+// AttemptObserver is implemented by observers that want each upstream
+// attempt (retries and failovers included). Attempt is called just before
+// req goes upstream, with the record so far, whose Provider,
+// UpstreamModel and ProviderKey name the attempt's target and whose
+// Retries is the attempt's number (0 for the first). It may add headers
+// to req (a trace context); it must not read or replace req's body, and
+// req's headers carry the provider's credential: never log them. The
+// function it returns, if not nil, is called once when the attempt has
+// its answer: the response (status and headers; its body is the relay's,
+// though the function may wrap it in a reader that passes every byte
+// through and closes the original on Close) or the round trip's error.
+type AttemptObserver interface {
+	Attempt(req *http.Request, rec UsageRecord) func(resp *http.Response, err error)
+}
+
 // ObserverFunc adapts a function to an Observer of End only.
 type ObserverFunc func(UsageRecord)
 
@@ -59,6 +91,8 @@ type observers struct {
 	refused []Observer // End's for UsageRecord.Unauthenticated: no usage sinks
 	start   []StartObserver
 	first   []FirstByteObserver
+	ctx     []ContextObserver
+	attempt []AttemptObserver
 }
 
 func newObservers(list []Observer) observers {
@@ -73,6 +107,12 @@ func newObservers(list []Observer) observers {
 		}
 		if f, ok := x.(FirstByteObserver); ok {
 			o.first = append(o.first, f)
+		}
+		if cx, ok := x.(ContextObserver); ok {
+			o.ctx = append(o.ctx, cx)
+		}
+		if a, ok := x.(AttemptObserver); ok {
+			o.attempt = append(o.attempt, a)
 		}
 	}
 	return o
@@ -97,6 +137,40 @@ func (b *Bridge) safely(rid string, fn func()) {
 		}
 	}()
 	fn()
+}
+
+// observeContext gives the ContextObservers the caller's context, in
+// turn, and returns the one the request carries from then on.
+func (c *call) observeContext(ctx context.Context) context.Context {
+	for _, o := range c.b.obs.ctx {
+		c.safely(func() {
+			if x := o.Context(ctx, &c.req, c.rec); x != nil {
+				ctx = x
+			}
+		})
+	}
+	return ctx
+}
+
+// observeAttempt tells the AttemptObservers of an attempt at t about to
+// send req, and returns what to call with its answer (nil without any).
+func (c *call) observeAttempt(req *http.Request, t target) func(*http.Response, error) {
+	if len(c.b.obs.attempt) == 0 {
+		return nil
+	}
+	rec := c.rec
+	rec.Provider, rec.UpstreamModel, rec.ProviderKey = t.up.name, t.model, t.key.ID()
+	var dones []func(*http.Response, error)
+	notify(c, c.b.obs.attempt, func(o AttemptObserver) {
+		if d := o.Attempt(req, rec); d != nil {
+			dones = append(dones, d)
+		}
+	})
+	return func(resp *http.Response, err error) {
+		for _, d := range dones {
+			c.safely(func() { d(resp, err) })
+		}
+	}
 }
 
 func (c *call) observeStart() {

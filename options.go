@@ -128,6 +128,7 @@ type config struct {
 	throttleSet  bool
 	hosts        func(host string) bool    // WithHosts; nil: any Host
 	onCut        func(ctx context.Context) // WithClientCut
+	checks       []HealthCheck             // WithHealthCheck
 }
 
 func defaultConfig() config {

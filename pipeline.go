@@ -75,6 +75,7 @@ type meter struct {
 //	admission → validation → cache → router → [observers: Start] → provider
 //	(attempts, failover) → relay → [observers: FirstByte … End]
 func (c *call) run(out output) {
+	c.begin()
 	defer c.finish()
 	defer c.end()
 	e := c.admit() // who calls, may they, now?
@@ -153,16 +154,24 @@ func (c *call) resend(out output, failed *APIError) (*http.Response, error) {
 }
 
 // newCall starts a call for a request that arrived now, with the client's
-// envelope; the caller sets body (handler) or chat (in-process).
+// envelope; the caller sets body (handler) or chat (in-process), and run
+// makes its contexts (begin).
 func (b *Bridge) newCall(parent context.Context, f clientFormat, rid string, env envelope) *call {
 	c := &call{b: b, f: f, parent: parent, input: input{env: env}}
 	now := b.clock.Now()
 	c.rec = UsageRecord{ID: NewRecordID(now), Time: now, RequestID: rid, Format: f.name(), Model: env.model, Stream: env.stream}
 	c.req = Request{ID: rid, Format: f.name(), Model: env.model, Stream: env.stream, c: c}
-	ctx, cancel := context.WithCancelCause(parent)
-	c.ctx, c.stop = context.WithTimeoutCause(ctx, b.cfg.timeouts.MaxDuration, errMaxDuration)
-	c.cancel = cancel
 	return c
+}
+
+// begin makes the call's contexts, first thing in run: the caller's as
+// the observers carry it (ContextObserver), then the upstream's, bounded
+// by the maximum duration.
+func (c *call) begin() {
+	c.parent = c.observeContext(c.parent)
+	ctx, cancel := context.WithCancelCause(c.parent)
+	c.ctx, c.stop = context.WithTimeoutCause(ctx, c.b.cfg.timeouts.MaxDuration, errMaxDuration)
+	c.cancel = cancel
 }
 
 // end releases the call's contexts; the upstream request is cancelled if

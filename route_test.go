@@ -416,6 +416,7 @@ func BenchmarkRouteThreeTargets(b *testing.B) {
 		WithRoute(Route{Name: "three", Targets: []RouteTarget{{Model: "a/m", Weight: 3}, {Model: "b/m"}, {Model: "c/m"}}}))
 	_, _ = a, bu
 	cl := br.newCall(context.Background(), chatFormat{}, "r", envelope{model: "three"})
+	cl.begin()
 	b.ReportAllocs()
 	for b.Loop() {
 		if ts, e := cl.route(); e != nil || len(ts) != 3 {

@@ -2,6 +2,7 @@ package llmbridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge/internal/health"
+	"github.com/llmbridge/llmbridge/internal/healthcheck"
 )
 
 // Target is one place a request can be sent: a provider added with
@@ -313,6 +315,11 @@ type TargetHealth struct {
 	Requests5m  int           `json:"requests_5m"`
 	ErrorRate5m float64       `json:"error_rate_5m"`
 	P50         time.Duration `json:"p50_ns"` // time to response headers
+	// CheckedAt is when the active health check (WithHealthCheck) last
+	// answered, CheckError its failure then ("" when it passed); zero
+	// without a check.
+	CheckedAt  time.Time `json:"checked_at,omitzero"`
+	CheckError string    `json:"check_error,omitempty"`
 }
 
 // Health lists every target the Bridge knows (those of the routes from
@@ -325,4 +332,68 @@ func (b *Bridge) Health() []TargetHealth {
 		out[i] = TargetHealth(s)
 	}
 	return out
+}
+
+// HealthCheck is an active health check (WithHealthCheck): every
+// Interval, a one-token completion ("ping", max_tokens 1) to Target's
+// model on each of its provider's keys (or Target.Key's only). A failed
+// check (connect error, timeout, redirect, 401, 403, 429, 5xx) ejects
+// that target at once, before a user's request finds it dead; a passed
+// one (2xx, or another 4xx: the upstream answers) lets a target whose
+// ejection ended back in. Checks are not traffic: no usage record, no
+// observer, no cost, no request statistics; TargetHealth shows the last
+// one (CheckedAt, CheckError).
+type HealthCheck struct {
+	Target   Target
+	Interval time.Duration // at least a second
+}
+
+// WithHealthCheck adds active health checks, run from New until Close.
+func WithHealthCheck(checks ...HealthCheck) Option {
+	return func(c *config) error {
+		c.checks = append(c.checks, checks...)
+		return nil
+	}
+}
+
+// healthChecks validates the checks of WithHealthCheck and makes them
+// runnable.
+func (b *Bridge) healthChecks(list []HealthCheck) ([]healthcheck.Check, []error) {
+	var out []healthcheck.Check
+	var errs []error
+	for _, hc := range list {
+		t := hc.Target
+		if b.byName[t.Provider] == nil || t.Model == "" || hc.Interval < time.Second {
+			errs = append(errs, fmt.Errorf("WithHealthCheck: %s/%s every %s: want a provider of this bridge, a model and an interval of at least 1s", t.Provider, t.Model, hc.Interval))
+			continue
+		}
+		out = append(out, healthcheck.Check{Name: t.Provider + "/" + t.Model, Interval: hc.Interval,
+			Run: func(ctx context.Context) error { return b.CheckHealth(ctx, t) }})
+	}
+	return out, errs
+}
+
+// CheckHealth checks target t now, as a HealthCheck does (every key of
+// its provider when t.Key is empty), feeds the targets' breakers with the
+// verdicts and returns the failures joined, or nil. It is safe for
+// concurrent use.
+func (b *Bridge) CheckHealth(ctx context.Context, t Target) error {
+	up := b.byName[t.Provider]
+	if up == nil || t.Model == "" {
+		return fmt.Errorf("CheckHealth: %s/%s is no target of this bridge", t.Provider, t.Model)
+	}
+	one := 1
+	req := &ChatRequest{Model: t.Model, MaxTokens: &one, Messages: []Message{{Role: "user", Content: TextContent("ping")}}}
+	var errs []error
+	for _, k := range up.keys {
+		if t.Key != "" && k.ID() != t.Key {
+			continue
+		}
+		p := k.p
+		newReq := func(ctx context.Context) (*http.Request, error) { r := *req; return p.NewRequest(ctx, &r) }
+		if err := healthcheck.Probe(ctx, up.client, newReq, b.health.Get(k.Key, t.Model), b.clock.Now); err != nil {
+			errs = append(errs, fmt.Errorf("%s/%s %s: %w", t.Provider, t.Model, k.ID(), err))
+		}
+	}
+	return errors.Join(errs...)
 }

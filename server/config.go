@@ -15,9 +15,12 @@ import (
 	"github.com/caarlos0/env/v11"
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/alerts"
+	"github.com/llmbridge/llmbridge/internal/authguard"
 	"github.com/llmbridge/llmbridge/internal/configfile"
 	"github.com/llmbridge/llmbridge/internal/keys"
 	"github.com/llmbridge/llmbridge/internal/observe"
+	"github.com/llmbridge/llmbridge/internal/otelenv"
+	"github.com/llmbridge/llmbridge/internal/pricesync"
 	"github.com/llmbridge/llmbridge/internal/usage"
 )
 
@@ -116,6 +119,10 @@ type config struct {
 	Providers []configfile.Provider `env:"-"`
 	// Prices are the YAML file's prices, over the built-in ones.
 	Prices usage.Prices `env:"-"`
+	// YAML health_check:s; OTEL_* (internal/otelenv); LLMBRIDGE_PRICES_* (internal/pricesync).
+	Checks    []llmbridge.HealthCheck `env:"-"`
+	Tracing   otelenv.Settings
+	PriceSync pricesync.Settings
 }
 
 // storeDSN is where usage is stored: the PostgreSQL URL, the SQLite path,
@@ -138,20 +145,22 @@ func (c *config) spoolPath() string {
 	return c.DB + "-spool.jsonl"
 }
 
-// allPrices are the built-in prices with the YAML file's over them.
-func (c *config) allPrices() usage.Prices { return usage.DefaultPrices().Merge(c.Prices) }
+// allPrices: the built-in prices, the synced ones over them, the YAML file's over both.
+func (c *config) allPrices() usage.Prices {
+	return usage.DefaultPrices().Merge(c.PriceSync.Prices()).Merge(c.Prices)
+}
 
 // observeSettings are cfg's metrics, live feed and alert settings
 // (internal/observe).
 func (c *config) observeSettings() observe.Settings {
 	return observe.Settings{MetricsToken: c.MetricsToken, MetricsAddr: c.MetricsAddr, MetricsKeyLabels: c.MetricsKeyLabels,
-		AdminKey: c.AdminKey, Alerts: c.Alerts, Prices: c.allPrices()}
+		AdminKey: c.AdminKey, Alerts: c.Alerts, Prices: c.allPrices(), Tracing: c.Tracing}
 }
 
 // checkObserve validates the metrics settings: the address, and a token
 // that is no other key.
 func (c *config) checkObserve() error {
-	s := observe.Settings{MetricsToken: c.MetricsToken, MetricsAddr: c.MetricsAddr}
+	s := observe.Settings{MetricsToken: c.MetricsToken, MetricsAddr: c.MetricsAddr, Tracing: c.Tracing}
 	return s.Check(append(append(slices.Clone(c.AccessKeys), c.providerKeys()...), c.AdminKey))
 }
 
@@ -163,9 +172,10 @@ func loadConfig(environ map[string]string) (*config, error) {
 	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
 		return nil, err
 	}
+	c.Tracing.Environ = environ
 	var err error
 	c.Builtins, err = readBuiltins(environ) // kinds.go
-	errs := []error{err, c.checkLimits(), c.parseProxies()}
+	errs := []error{err, c.checkLimits(), c.parseProxies(), c.PriceSync.Load()}
 	c.AccessKeys = trimmed(c.AccessKeys)
 	errs = append(errs, c.checkCORS(environ))
 	if c.ConfigFile != "" {
@@ -197,24 +207,9 @@ func (c *config) checkLimits() error {
 }
 
 // parseProxies reads TrustedProxies into Proxies.
-func (c *config) parseProxies() error {
-	var errs []error
-	for _, s := range c.TrustedProxies {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			a, aerr := netip.ParseAddr(s)
-			if aerr != nil {
-				errs = append(errs, fmt.Errorf("LLMBRIDGE_TRUSTED_PROXIES: %q is neither an IP address nor a CIDR prefix", s))
-				continue
-			}
-			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
-		}
-		c.Proxies = append(c.Proxies, p.Masked())
-	}
-	return errors.Join(errs...)
+func (c *config) parseProxies() (err error) {
+	c.Proxies, err = authguard.ParseTrustedProxies(c.TrustedProxies)
+	return err
 }
 
 // trimmed is list with its entries trimmed and the empty ones dropped.
@@ -290,7 +285,7 @@ func (c *config) loadFile(environ map[string]string) error {
 		return err
 	}
 	errs := []error{err}
-	c.Providers, c.Prices, c.Alerts, c.KeyPolicies, c.Routes, c.Cache = f.Providers, f.Prices, f.Alerts, f.KeyPolicies, f.Routes, f.Cache
+	c.Providers, c.Prices, c.Alerts, c.KeyPolicies, c.Routes, c.Cache, c.Checks = f.Providers, f.Prices, f.Alerts, f.KeyPolicies, f.Routes, f.Cache, f.HealthChecks
 	for i, p := range f.Providers {
 		if kindOf(p.Kind) == nil {
 			errs = append(errs, fmt.Errorf("%s: kind %q is not supported (%s)", f.Where(i), p.Kind, kindNames()))
@@ -353,7 +348,7 @@ func (c *config) options(log *slog.Logger) []llmbridge.Option {
 	for _, r := range c.Routes {
 		opts = append(opts, llmbridge.WithRoute(r))
 	}
-	return opts
+	return append(opts, llmbridge.WithHealthCheck(c.Checks...))
 }
 
 // logRoute says how a provider is reached, naming a proxy by host only.

@@ -30,6 +30,7 @@ import (
 	"github.com/llmbridge/llmbridge/internal/discover"
 	"github.com/llmbridge/llmbridge/internal/lifecycle"
 	"github.com/llmbridge/llmbridge/internal/observe"
+	"github.com/llmbridge/llmbridge/internal/pricesync"
 	"github.com/llmbridge/llmbridge/internal/requestlog"
 	"github.com/llmbridge/llmbridge/internal/usage"
 	"github.com/lmittmann/tint"
@@ -258,6 +259,7 @@ func (s *server) open(ctx context.Context, cfg *config) (closeAll func(), err er
 	closers = append(closers, s.obs.Close)
 	s.extras = discover.NewExtras(s.opts.local, s.tokens, s.log)
 	closers = append(closers, s.extras.Close)
+	closers = append(closers, pricesync.New(cfg.PriceSync, nil, s.log).Start().Stop) // its cache changing reloads (watch)
 	return closeAll, nil
 }
 
@@ -311,7 +313,7 @@ func (s *server) listenAndServe(ctx context.Context, cfg *config) error {
 	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { s.watch(watchCtx) })
+	wg.Go(func() { s.watch(watchCtx, cfg.PriceSync.CacheFile) })
 	defer func() { stopWatch(); wg.Wait() }()
 	select {
 	case err := <-errc:
@@ -321,15 +323,16 @@ func (s *server) listenAndServe(ctx context.Context, cfg *config) error {
 	return s.life.Drain(srv, cfg.ShutdownTimeout, llmbridge.ErrShuttingDown, s.log)
 }
 
-// watch reloads on SIGHUP and when the .env file changes.
-func (s *server) watch(ctx context.Context) {
+// watch reloads on SIGHUP and when .env or the synced prices' cache changes.
+func (s *server) watch(ctx context.Context, prices string) {
 	every := s.opts.poll
 	if every <= 0 {
 		every = 2 * time.Second
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
-	last := fileStamp(s.opts.envFile)
+	stamp := func() string { return fileStamp(s.opts.envFile) + "|" + fileStamp(prices) }
+	last := stamp()
 	for {
 		select {
 		case <-ctx.Done():
@@ -337,9 +340,9 @@ func (s *server) watch(ctx context.Context) {
 		case <-s.opts.reload:
 			s.reload("SIGHUP")
 		case <-t.C:
-			if st := fileStamp(s.opts.envFile); st != last {
+			if st := stamp(); st != last {
 				last = st
-				s.reload(s.opts.envFile + " changed")
+				s.reload(s.opts.envFile + " or " + prices + " changed")
 			}
 		}
 	}

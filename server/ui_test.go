@@ -286,7 +286,8 @@ func TestAdminUIInChromium(t *testing.T) {
 		Bars   float64                      `json:"bars"`
 		Series []string                     `json:"series"`
 	}
-	do("usage page", chromedp.Click(css(`nav a[href="/admin/usage"]`)), chromedp.WaitVisible(css(`body[data-ready="true"] #total-row`)))
+	do("usage page", chromedp.Click(css(`nav a[href="/admin/usage"]`)), chromedp.WaitVisible(css(`body[data-ready="true"] #total-row`)),
+		chromedp.WaitVisible(css(`#price-note:not(:empty)`))) // the prices' sources and age (/admin/api/prices)
 	shown := value(t, ctx, "usage numbers", chromedp.Evaluate[usageShown](`(() => {
 			const cells = (tr) => Object.fromEntries([...tr.querySelectorAll('td[data-field]')].map((td) => [td.dataset.field, td.dataset.value]));
 			const rows = {};
@@ -330,7 +331,8 @@ func TestAdminUIInChromium(t *testing.T) {
 
 	do("providers page", chromedp.Click(css(`nav a[href="/admin/providers"]`)),
 		chromedp.WaitVisible(css(`body[data-ready="true"] #target-rows tr[data-target="openai/gpt-4o"]`)),
-		chromedp.WaitVisible(css(`#provider-table tr[data-provider="openai"]`)))
+		chromedp.WaitVisible(css(`#provider-table tr[data-provider="openai"]`)),
+		chromedp.WaitVisible(css(`#price-rows tr[data-model="openai/gpt-4o"]`))) // with its source and age (/admin/api/prices)
 	shot("3-providers")
 
 	// Create a key: its secret works once shown; revoked, it stops.

@@ -10,6 +10,6 @@ func usageCommand(o runOptions, args []string) error {
 		if err != nil {
 			return usagecli.Config{}, err
 		}
-		return usagecli.Config{StoreDSN: cfg.storeDSN(), AccessKeys: cfg.AccessKeys}, nil
+		return usagecli.Config{StoreDSN: cfg.storeDSN(), AccessKeys: cfg.AccessKeys, Prices: cfg.allPrices()}, nil
 	})
 }

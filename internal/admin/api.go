@@ -19,6 +19,7 @@ import (
 //	GET /admin/api/requests?limit=N&before=ID
 //	POST, GET /admin/api/keys; GET, PATCH, DELETE /admin/api/keys/{id} (keys.go)
 //	GET /admin/api/health (health.go): every routing target's health
+//	GET /admin/api/prices (prices.go): every price in force, its source and age
 //
 // Every request needs the admin key (Authorization: Bearer, or
 // x-api-key); access keys are refused. Without an admin key configured
@@ -88,6 +89,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.TrimSuffix(r.URL.Path, "/") == "/admin/api/health" {
 		a.serveHealth(w, r) // health.go: needs no usage store
+		return
+	}
+	if strings.TrimSuffix(r.URL.Path, "/") == "/admin/api/prices" {
+		a.servePrices(w, r) // prices.go: needs no usage store
 		return
 	}
 	if strings.TrimSuffix(r.URL.Path, "/") == "/admin/api/cache" {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/alerts"
@@ -26,6 +27,8 @@ type File struct {
 	KeyPolicies map[string]keys.Policy // the keys: section, by key_id
 	Routes      []llmbridge.Route
 	Cache       *Cache // nil when the cache is off
+	// HealthChecks are the providers' and route targets' health_check:s.
+	HealthChecks []llmbridge.HealthCheck
 }
 
 // schema is the file as written.
@@ -65,7 +68,7 @@ func (s *schema) check(path string, environ map[string]string) (*File, error) {
 			errs = append(errs, fmt.Errorf("LLMBRIDGE_CONFIG %s: %w", path, err))
 		}
 	}
-	f := &File{Path: path, Prices: s.Prices, Alerts: s.Alerts}
+	f := &File{Path: path, Prices: s.Prices.MarkSource("LLMBRIDGE_CONFIG "+path, time.Time{}), Alerts: s.Alerts}
 	in(s.Prices.Validate())
 	var err error
 	if f.Routes, err = routes(s.Routes, "LLMBRIDGE_CONFIG "+path); err != nil {
@@ -73,6 +76,8 @@ func (s *schema) check(path string, environ map[string]string) (*File, error) {
 	}
 	f.Cache, err = cacheConfig(s.Cache)
 	in(err)
+	f.HealthChecks, err = s.healthChecks("LLMBRIDGE_CONFIG " + path)
+	errs = append(errs, err)
 	f.KeyPolicies, err = keyPolicies(s.Keys)
 	in(err)
 	in(s.Alerts.Validate())

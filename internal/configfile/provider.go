@@ -24,6 +24,8 @@ type Provider struct {
 	// The cloud kinds' own settings (cloud.go).
 	Azure  `yaml:",inline"`
 	Vertex `yaml:",inline"`
+	// HealthCheck turns on the provider's active health check.
+	HealthCheck *HealthCheckFile `yaml:"health_check"`
 
 	Key  string   `yaml:"-"` // resolved from APIKey or APIKeyEnv
 	More []string `yaml:"-"` // resolved from APIKeys and APIKeyEnvs

@@ -35,8 +35,9 @@ type RouteFile struct {
 
 // RouteTargetFile is one target of a RouteFile; weight defaults to 1.
 type RouteTargetFile struct {
-	Model  string `yaml:"model"`
-	Weight *int   `yaml:"weight"`
+	Model       string           `yaml:"model"`
+	Weight      *int             `yaml:"weight"`
+	HealthCheck *HealthCheckFile `yaml:"health_check"` // provider/model targets only
 }
 
 // routes converts the file's routes, reporting every problem at once.

@@ -37,6 +37,7 @@ type Breaker struct {
 	buckets   [300]bucket // one per second, 5 minutes
 	lat       [64]time.Duration
 	latN      int
+	check     checkState // the active health check's last verdict (check.go)
 }
 
 type bucket struct {
@@ -198,6 +199,7 @@ func (h *Breaker) Snapshot(now time.Time) Status {
 	if h.state == Open {
 		t.EjectedUntil = h.until
 	}
+	t.CheckedAt, t.CheckError = h.check.at, h.check.err
 	var r1, e1, r5, e5 int
 	sec := now.Unix()
 	for _, b := range h.buckets {

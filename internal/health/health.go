@@ -67,6 +67,8 @@ type Status struct {
 	Requests5m          int
 	ErrorRate5m         float64
 	P50                 time.Duration
+	CheckedAt           time.Time
+	CheckError          string
 }
 
 // target names a breaker: a key (which belongs to one provider) and the

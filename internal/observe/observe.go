@@ -25,6 +25,7 @@ import (
 	"github.com/llmbridge/llmbridge/internal/live"
 	"github.com/llmbridge/llmbridge/internal/metrics"
 	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/otelenv"
 	"github.com/llmbridge/llmbridge/internal/secret"
 	"github.com/llmbridge/llmbridge/internal/usage"
 )
@@ -48,6 +49,9 @@ type Settings struct {
 	Alerts alerts.Config
 	// Prices price the records the metrics and the feed count.
 	Prices usage.Prices
+	// Tracing is OpenTelemetry's configuration (internal/otelenv); it
+	// takes effect at start only.
+	Tracing otelenv.Settings
 }
 
 // Check validates the settings as the server's configuration loader
@@ -64,7 +68,7 @@ func (s *Settings) Check(otherKeys []string) error {
 	if s.MetricsToken != "" && slices.Contains(otherKeys, s.MetricsToken) {
 		errs = append(errs, errors.New("LLMBRIDGE_METRICS_TOKEN must differ from every access key, provider key and the admin key"))
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, s.Tracing.Check())...)
 }
 
 // Options are the sources New reads for the life of the bundle. Every
@@ -101,6 +105,7 @@ type Observability struct {
 	metricsSrv   *http.Server                 // on Settings.MetricsAddr
 	keyLabels    bool
 	metricsAddr  string
+	tracing      *otelenv.Tracing // nil when off
 
 	// The admin key's era: feeds opened with a key stop when it changes,
 	// as the UI's sessions do. Set by setRoutes (start and reloads, one
@@ -121,6 +126,7 @@ func New(s Settings, o Options) (*Observability, error) {
 	ob.prices.Store(&s.Prices)
 	ob.metrics = metrics.New(metrics.Options{Cost: ob.cost, KeyLabels: s.MetricsKeyLabels, RequestLogDropped: o.RequestLogDropped, UsageQueue: o.UsageQueue})
 	ob.live = live.New(live.Options{Cost: ob.cost})
+	ob.metrics.Registry().MustRegister(metrics.Targets(health(o.Bridge)))
 	if len(s.Alerts.Rules) > 0 {
 		a, err := alerts.New(s.Alerts, alerts.Options{Logger: log, RequestLogDropped: o.RequestLogDropped, Ejected: ejected(o.Bridge), Budgets: o.Budgets})
 		if err != nil {
@@ -128,9 +134,17 @@ func New(s Settings, o Options) (*Observability, error) {
 		}
 		ob.alerts = a
 	}
+	var err error
+	if ob.tracing, err = otelenv.Start(context.Background(), s.Tracing); err != nil {
+		return nil, err
+	}
+	if ob.tracing != nil {
+		log.Info("OpenTelemetry tracing on", "capture_content", s.Tracing.CaptureContent)
+	}
 	ob.setRoutes(&s)
 	if s.MetricsAddr != "" {
 		if err := ob.listenMetrics(&s); err != nil {
+			_ = ob.tracing.Close()
 			return nil, err
 		}
 	}
@@ -164,6 +178,19 @@ func (o *Observability) listenMetrics(s *Settings) error {
 	}()
 	o.log.Info("metrics listening", "addr", "http://"+ln.Addr().String()+"/metrics", "token", s.MetricsToken != "")
 	return nil
+}
+
+// health reads the targets of the Bridge served (none before the first).
+func health(bridge func() *llmbridge.Bridge) func() []llmbridge.TargetHealth {
+	return func() []llmbridge.TargetHealth {
+		if bridge == nil {
+			return nil
+		}
+		if b := bridge(); b != nil {
+			return b.Health()
+		}
+		return nil
+	}
 }
 
 // ejected lists the routing targets of bridge() whose circuit is open
@@ -222,7 +249,7 @@ func (o *Observability) BridgeOptions() []llmbridge.Option {
 	if o.alerts != nil {
 		opts = append(opts, llmbridge.WithObserver(o.alerts))
 	}
-	return opts
+	return append(opts, o.tracing.Option()...)
 }
 
 // ServeLive serves /admin/api/live to the admin key only (Bearer, or
@@ -292,6 +319,9 @@ func (o *Observability) Close() {
 	}
 	if o.alerts != nil {
 		o.alerts.Close()
+	}
+	if err := o.tracing.Close(); err != nil {
+		o.log.Warn("OpenTelemetry: exporting the last spans", "err", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/llmbridge/llmbridge"
 )
@@ -21,6 +22,11 @@ type Price struct {
 	// prompt has more than LongContext.Above tokens (Gemini 2.5 Pro bills
 	// the whole request at its higher rate above 200k prompt tokens).
 	LongContext *LongContextPrice `yaml:"long_context" json:"long_context,omitempty"`
+	// Source says where the price comes from (BuiltinSource, the YAML
+	// file, a price list's URL) and AsOf how recent it is (the list's
+	// date); the admin API shows both for every price.
+	Source string    `yaml:"-" json:"source,omitempty"`
+	AsOf   time.Time `yaml:"-" json:"as_of,omitzero"`
 }
 
 // LongContextPrice is a Price for prompts above a number of tokens.
@@ -217,6 +223,32 @@ Providers change prices: check them and override in the YAML config's prices sec
 // Gemini models (gemini-exp-1206, …-exp) have no published price and are
 // left unpriced.
 func DefaultPrices() Prices {
+	p := builtinPrices()
+	for k, v := range p {
+		v.Source, v.AsOf = BuiltinSource, time.Date(2025, 12, 9, 0, 0, 0, 0, time.UTC) // PricesSource's date
+		p[k] = v
+	}
+	return p
+}
+
+// BuiltinSource is the Source of the built-in prices.
+const BuiltinSource = "built-in"
+
+// MarkSource returns p with every price marked as from source at asOf
+// (nil for nil).
+func (p Prices) MarkSource(source string, asOf time.Time) Prices {
+	if p == nil {
+		return nil
+	}
+	out := make(Prices, len(p))
+	for k, v := range p {
+		v.Source, v.AsOf = source, asOf
+		out[k] = v
+	}
+	return out
+}
+
+func builtinPrices() Prices {
 	return Prices{
 		// OpenAI: cached input is half price on the 4o/o1 generation, a
 		// quarter on 4.1/o3/o4, a tenth on GPT-5; reasoning tokens are

@@ -19,8 +19,9 @@ import (
 
 // Config is what the usage command needs from the server's configuration.
 type Config struct {
-	StoreDSN   string   // the usage store; "" when it is off
-	AccessKeys []string // ACCESS_API_KEYS, for --keys
+	StoreDSN   string       // the usage store; "" when it is off
+	AccessKeys []string     // ACCESS_API_KEYS, for --keys
+	Prices     usage.Prices // the prices in force, whose sources the table's footer names
 }
 
 // flags are the command's parsed flags.
@@ -63,7 +64,10 @@ func Main(args []string, stdout, stderr io.Writer, load func() (Config, error)) 
 	if err != nil {
 		return err
 	}
-	return writeReport(stdout, rep, f.format)
+	if err := writeReport(stdout, rep, f.format); err != nil || f.format != "table" {
+		return err
+	}
+	return admin.WritePriceSources(stdout, cfg.Prices)
 }
 
 // parse reads the command's flags; nil without error when -help printed

@@ -2,12 +2,16 @@ package usagecli
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/usage"
 )
 
 func TestListKeyIDs(t *testing.T) {
@@ -54,5 +58,31 @@ func TestMainRefusesBeforeOpening(t *testing.T) {
 	}
 	if err := Main([]string{"-help"}, io.Discard, io.Discard, load("")); err != nil {
 		t.Errorf("help: %v", err)
+	}
+}
+
+// The table names where the prices in force come from and their age; CSV
+// and JSON stay machine-readable.
+func TestTableNamesPriceSources(t *testing.T) {
+	dsn := filepath.Join(t.TempDir(), "u.db")
+	st, err := usage.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	prices := usage.DefaultPrices().Merge(usage.Prices{"openai/gpt-4o": {Input: 3, Output: 12}}.MarkSource("https://prices.example/l.json", time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)))
+	load := func() (Config, error) { return Config{StoreDSN: dsn, Prices: prices}, nil }
+	var out bytes.Buffer
+	if err := Main([]string{"--from", "2026-11-01", "--to", "2026-11-30"}, &out, io.Discard, load); err != nil {
+		t.Fatal(err)
+	}
+	n := len(usage.DefaultPrices()) - 1
+	want := fmt.Sprintf("Prices in force: built-in (%d models, as of 2025-12-09); https://prices.example/l.json (1 models, as of 2026-11-20).\n", n)
+	if !strings.HasSuffix(out.String(), want) {
+		t.Errorf("table:\n%s\nwant it to end with %q", out.String(), want)
+	}
+	out.Reset()
+	if err := Main([]string{"--from", "2026-11-01", "--to", "2026-11-30", "--format", "json"}, &out, io.Discard, load); err != nil || strings.Contains(out.String(), "Prices in force") {
+		t.Errorf("json: %v %s", err, out.String())
 	}
 }

@@ -71,5 +71,28 @@
     document.getElementById('health').hidden = false;
   }
 
-  Promise.all([stats(), health()]).finally(() => { document.body.dataset.ready = 'true'; });
+  // prices lists every price in force (USD per million tokens) with where
+  // it comes from — built-in, the YAML file, a synced price list — and its
+  // age, from /admin/api/prices.
+  async function prices() {
+    let page;
+    try {
+      page = await api('GET', '/admin/api/prices');
+    } catch (e) {
+      return; // an older bridge: the section stays hidden
+    }
+    const num = (v) => (v === null || v === undefined ? '' : String(v));
+    const body = document.getElementById('price-rows');
+    clear(body);
+    for (const p of page.prices || []) {
+      body.append(el('tr', { 'data-model': p.model }, el('td', {}, p.model), el('td', { class: 'num' }, num(p.input)),
+        el('td', { class: 'num' }, num(p.cached_input)), el('td', { class: 'num' }, num(p.output)),
+        el('td', {}, p.source || ''), el('td', { class: 'num' }, num(p.age_days))));
+    }
+    document.getElementById('price-sources').textContent = (page.sources || [])
+      .map((s) => s.source + ': ' + s.models + ' models' + (s.as_of ? ' as of ' + s.as_of.slice(0, 10) : '')).join(' · ');
+    document.getElementById('prices').hidden = false;
+  }
+
+  Promise.all([stats(), health(), prices()]).finally(() => { document.body.dataset.ready = 'true'; });
 })();

@@ -184,5 +184,11 @@
     load();
   });
   tokenKind.addEventListener('change', () => { if (last) draw(last.data, last.q); });
+  // Where the prices in force come from and how old they are
+  // (/admin/api/prices): costs are priced when requests are recorded.
+  api('GET', '/admin/api/prices').then((page) => {
+    document.getElementById('price-note').textContent = 'Prices in force: ' + (page.sources || [])
+      .map((s) => s.source + ' (' + s.models + ' models' + (s.as_of ? ', as of ' + s.as_of.slice(0, 10) : '') + ')').join('; ') + '.';
+  }).catch(() => {});
   load();
 })();
