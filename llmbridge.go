@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge/internal/health"
+	"github.com/llmbridge/llmbridge/internal/models"
 	"github.com/llmbridge/llmbridge/internal/openai"
 )
 
@@ -58,7 +59,9 @@ type Bridge struct {
 	log            *slog.Logger
 	mux            *http.ServeMux    // the handler's routes, built once
 	gate           gate              // WithMaxConcurrent
-	modelList      []byte            // GET /v1/models body, built once
+	modelList      atomic.Pointer[[]byte] // GET /v1/models body, rebuilt when a live list changes (models.go)
+	families       models.Families        // the providers' model name patterns, by upstream index
+	catalog        *models.Catalog        // the upstreams' live model lists (WithModelRefresh)
 	routeByName    map[string]*route // WithRoute's, by name (route.go)
 	routeList      []*route
 	health         *health.Set // per-target breakers and the retry budget (internal/health)
@@ -93,6 +96,7 @@ func New(opts ...Option) (*Bridge, error) {
 	provKeys := providerSecrets(cfg.providers)
 	b.health = health.NewSet(health.Policy(cfg.breaker), b.log, provKeys)
 	errs = append(errs, b.addProviders(cfg.providers)...)
+	errs = append(errs, b.buildModels()...) // families and live lists (models.go)
 	errs = append(errs, b.addAdmitters(provKeys)...)
 	b.throttle = cfg.throttle
 	if !cfg.throttleSet {
@@ -109,8 +113,11 @@ func New(opts ...Option) (*Bridge, error) {
 			}
 		}
 	}
-	b.modelList, _ = openai.Marshal(modelList{Object: "list", Data: b.Models()})
+	b.renderModels()
 	b.mux = b.routes(clientFormats()...)
+	if cfg.modelRefresh > 0 {
+		b.catalog.Start()
+	}
 	return b, nil
 }
 
@@ -185,9 +192,11 @@ func providerSecrets(ps []providerEntry) []string {
 // Handler returns the Bridge as an http.Handler (the Bridge itself).
 func (b *Bridge) Handler() http.Handler { return b }
 
-// Close releases idle upstream connections. Requests in flight are not
-// affected; the Bridge stays usable.
+// Close releases idle upstream connections and stops refreshing the
+// model lists (WithModelRefresh; the last ones stay). Requests in flight
+// are not affected; the Bridge stays usable.
 func (b *Bridge) Close() error {
+	b.catalog.Close()
 	for _, u := range b.upstreams {
 		u.transport.CloseIdleConnections()
 	}
@@ -208,17 +217,15 @@ type modelList struct {
 }
 
 // Models lists every provider's models with their prefix, in the order the
-// providers were added, then the routes (WithRoute) with owned_by
-// "llmbridge".
+// providers were added — its configured list (ModelLister), then the names
+// only its upstream's live list has (WithModelRefresh), each once — then
+// the routes (WithRoute) with owned_by "llmbridge". It is safe for
+// concurrent use.
 func (b *Bridge) Models() []Model {
 	out := []Model{}
-	for _, u := range b.upstreams {
-		l, ok := u.p.(ModelLister)
-		if !ok {
-			continue
-		}
+	for i, u := range b.upstreams {
 		owner := modelOwner(u.p, u.name)
-		for _, m := range l.Models() {
+		for _, m := range b.providerModels(i) {
 			out = append(out, Model{ID: u.name + "/" + m, Object: "model", Created: b.created, OwnedBy: owner})
 		}
 	}

@@ -128,6 +128,7 @@ type config struct {
 	throttleSet  bool
 	hosts        func(host string) bool    // WithHosts; nil: any Host
 	onCut        func(ctx context.Context) // WithClientCut
+	modelRefresh time.Duration             // WithModelRefresh; 0: no live lists
 }
 
 func defaultConfig() config {
