@@ -57,12 +57,12 @@ type Bridge struct {
 	clock          clock
 	tokens         *TokenCounter
 	log            *slog.Logger
-	mux            *http.ServeMux    // the handler's routes, built once
-	gate           gate              // WithMaxConcurrent
+	mux            *http.ServeMux         // the handler's routes, built once
+	gate           gate                   // WithMaxConcurrent
 	modelList      atomic.Pointer[[]byte] // GET /v1/models body, rebuilt when a live list changes (models.go)
 	families       models.Families        // the providers' model name patterns, by upstream index
 	catalog        *models.Catalog        // the upstreams' live model lists (WithModelRefresh)
-	routeByName    map[string]*route // WithRoute's, by name (route.go)
+	routeByName    map[string]*route      // WithRoute's, by name (route.go)
 	routeList      []*route
 	health         *health.Set // per-target breakers and the retry budget (internal/health)
 	created        int64
