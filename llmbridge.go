@@ -18,7 +18,8 @@
 //	http.ListenAndServe("127.0.0.1:1219", b)
 //
 // Models are addressed as "provider/model" ("openai/gpt-4o"); the prefix is
-// removed upstream. A bare name works when exactly one provider lists it.
+// removed upstream. A bare name goes to the one provider that lists it,
+// else whose family claims it (ModelFamily, WithModelRefresh).
 package llmbridge
 
 import (
