@@ -61,45 +61,60 @@ func waitModel(t *testing.T, b *llmbridge.Bridge, id string) {
 }
 
 // TestBareNamesRouteByFamily: names no list has heard of reach the
-// provider of their family through every client format, with no model
-// configured (Claude Code's default, Codex's, an SDK's).
+// provider of their family through every client format — Chat
+// Completions, Anthropic Messages and Responses, each with its official
+// SDK — with no model configured (Claude Code's default, Codex's, an
+// SDK's).
 func TestBareNamesRouteByFamily(t *testing.T) {
 	e, _ := newModelsEnv(t, nil)
 	ctx := ctxTimeout(t)
+	formats := map[string]func(model string) error{
+		"chat": func(model string) error {
+			_, err := e.oai().Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: model,
+				Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+			return err
+		},
+		"messages": func(model string) error {
+			_, err := e.client().Messages.New(ctx, anthropic.MessageNewParams{Model: anthropic.Model(model), MaxTokens: 64,
+				Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}})
+			return err
+		},
+		"responses": func(model string) error {
+			_, err := e.oai().Responses.New(ctx, hiParams(model))
+			return err
+		},
+	}
+	for _, fam := range []struct {
+		model string
+		fake  *testupstream.Server
+	}{
+		{"gpt-5.5-mini", e.openai},
+		{"claude-opus-5-5", e.claude},
+		{"gemini-3.5-flash", e.gemini},
+		{"deepseek-v4", e.deepseek},
+	} {
+		for name, send := range formats {
+			t.Run(fam.model+"/"+name, func(t *testing.T) {
+				before := len(fam.fake.Requests())
+				if err := send(fam.model); err != nil {
+					t.Fatal(err)
+				}
+				reqs := fam.fake.Requests()
+				if len(reqs) != before+1 {
+					t.Fatalf("the %s fake got %d requests", fam.model, len(reqs)-before)
+				}
+				last := reqs[len(reqs)-1]
+				if !strings.Contains(last.Path, fam.model) && modelOf(t, last.Body) != fam.model {
+					t.Errorf("upstream got %s %s", last.Path, last.Body)
+				}
+			})
+		}
+	}
 
-	if _, err := e.oai().Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "gpt-5.5-mini",
-		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}}); err != nil {
-		t.Fatal(err)
-	}
-	if got := modelOf(t, lastBody(t, e.openai)); got != "gpt-5.5-mini" {
-		t.Errorf("openai got model %q", got)
-	}
-
-	if _, err := e.client().Messages.New(ctx, anthropic.MessageNewParams{Model: "claude-opus-5-5", MaxTokens: 64,
-		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}}); err != nil {
-		t.Fatal(err)
-	}
-	if r := e.claude.Requests(); r[len(r)-1].Path != "/v1/messages" || modelOf(t, r[len(r)-1].Body) != "claude-opus-5-5" {
-		t.Errorf("anthropic got %s %s", r[len(r)-1].Path, r[len(r)-1].Body)
-	}
-
-	if _, err := e.oai().Responses.New(ctx, hiParams("gemini-3.5-flash")); err != nil {
-		t.Fatal(err)
-	}
-	if r := e.gemini.Requests(); r[len(r)-1].Path != "/v1beta/models/gemini-3.5-flash:generateContent" {
-		t.Errorf("gemini got %s", r[len(r)-1].Path)
-	}
-
-	resp, body := (&env{srv: e.srv}).post(t, "/v1/chat/completions", `{"model":"deepseek-v4","messages":[{"role":"user","content":"hi"}]}`)
-	if resp.StatusCode != 200 || modelOf(t, lastBody(t, e.deepseek)) != "deepseek-v4" {
-		t.Errorf("deepseek: %d %s", resp.StatusCode, body)
-	}
-
-	resp, body = (&env{srv: e.srv}).do(t, http.MethodGet, "/v1/models/claude-opus-5-5", "", "Authorization", "Bearer "+accessKey)
+	resp, body := (&env{srv: e.srv}).do(t, http.MethodGet, "/v1/models/claude-opus-5-5", "", "Authorization", "Bearer "+accessKey)
 	if resp.StatusCode != 200 || !strings.Contains(body, `"id":"anthropic/claude-opus-5-5"`) {
 		t.Errorf("GET /v1/models/claude-opus-5-5: %d %s", resp.StatusCode, body)
 	}
-
 	// No family claims it: today's 404.
 	resp, body = (&env{srv: e.srv}).post(t, "/v1/chat/completions", `{"model":"mistral-large","messages":[{"role":"user","content":"hi"}]}`)
 	if resp.StatusCode != 404 || errorBody(t, body)["code"] != "model_not_found" {

@@ -5,11 +5,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/testupstream"
 )
 
 // TestModelFamiliesFromYAML: a generic provider claims a family only with
@@ -72,4 +74,35 @@ func TestModelFamiliesFromYAML(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "only * is a wildcard") {
 		t.Errorf("bad pattern: %v", err)
 	}
+}
+
+// TestServerServesLiveModelLists: the server fetches the upstream's list
+// at start by default, and a name only that list has is listed and
+// served, with no model variable.
+func TestServerServesLiveModelLists(t *testing.T) {
+	up := testupstream.New(t, testupstream.Anthropic)
+	up.SetModelList(&testupstream.ModelList{IDs: []string{"claude-opus-5-5", "claude-sonnet-4-5"}})
+	in := startWith(t, []string{"ANTHROPIC_API_KEY=" + up.Key, "ANTHROPIC_BASE_URL=" + up.BaseURL(), "LLMBRIDGE_MODELS_REFRESH=1h", "LLMBRIDGE_DISCOVER_LOCAL=false"}, nil)
+	defer in.stop()
+	for deadline := time.Now().Add(10 * time.Second); !slices.Contains(in.models(t), "anthropic/claude-opus-5-5"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never listed: %v", in.models(t))
+		}
+	}
+	if ids := in.models(t); countIn(ids, "anthropic/claude-sonnet-4-5") != 1 {
+		t.Errorf("listed twice or never: %v", ids)
+	}
+	status, body := in.do(t, "POST", "/v1/messages", "", `{"model":"claude-opus-5-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`)
+	if status != 200 || !strings.Contains(body, `"type":"message"`) {
+		t.Errorf("Messages: %d %s", status, body)
+	}
+}
+
+func countIn(list []string, s string) (n int) {
+	for _, x := range list {
+		if x == s {
+			n++
+		}
+	}
+	return n
 }
