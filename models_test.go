@@ -288,3 +288,31 @@ func TestFamilyAttackerNames(t *testing.T) {
 		t.Fatalf("New: %v", err)
 	}
 }
+
+// BenchmarkResolveBareName: what resolving a bare name costs, by how it
+// resolves — a configured list, a live list, a family, nothing.
+func BenchmarkResolveBareName(b *testing.B) {
+	up := testupstream.New(b, testupstream.OpenAI)
+	up.SetModelList(&testupstream.ModelList{IDs: []string{"ft:gpt-4o:acme::abc"}})
+	br, err := llmbridge.New(
+		llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: up.BaseURL(), APIKey: up.Key})),
+		llmbridge.WithProvider(llmbridge.Anthropic(llmbridge.ProviderConfig{BaseURL: "http://127.0.0.1:1/v1", APIKey: "k"})),
+		llmbridge.WithModelRefresh(time.Hour))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer br.Close()
+	for deadline := time.Now().Add(10 * time.Second); len(br.Targets("ft:gpt-4o:acme::abc")) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatal("no live list")
+		}
+	}
+	for _, name := range []string{"gpt-4o", "ft:gpt-4o:acme::abc", "claude-opus-5-5", "mistral"} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				br.Targets(name)
+			}
+		})
+	}
+}
