@@ -93,10 +93,17 @@ func (b *Bridge) providerModels(i int) []string {
 }
 
 // resolveBare resolves a bare name no configured list names: to the
-// provider whose live list names it, else whose family claims it most
-// specifically. Several are a 400 naming them; none a 404.
+// provider whose live list names it (of several, the one whose family
+// claims it), else whose family claims it most specifically. Several are
+// a 400 naming them; none a 404.
 func (b *Bridge) resolveBare(model string) (*upstream, string, *APIError) {
 	cands, why := b.catalog.Serving(model), "is listed by the upstreams of several providers"
+	if len(cands) > 1 {
+		fam := b.families.Match(model)
+		if mine := slices.DeleteFunc(slices.Clone(cands), func(i int) bool { return !slices.Contains(fam, i) }); len(mine) == 1 {
+			cands = mine // an aggregator lists a vendor's name: the vendor's own provider wins
+		}
+	}
 	if len(cands) == 0 {
 		cands, why = b.families.Match(model), "matches the model family of several providers equally"
 	}

@@ -316,3 +316,49 @@ func BenchmarkResolveBareName(b *testing.B) {
 		})
 	}
 }
+
+// TestLiveListPrecedence: a live list beats a family (a vLLM that lists
+// gpt-oss-20b gets it, not OpenAI's gpt-*); of several live lists the one
+// whose family claims the name wins (an aggregator listing a vendor's
+// bare name does not make it ambiguous); otherwise several live lists
+// are a 400 naming them.
+func TestLiveListPrecedence(t *testing.T) {
+	oa, cl := testupstream.New(t, testupstream.OpenAI), testupstream.New(t, testupstream.Anthropic)
+	gw, vl := testupstream.New(t, testupstream.OpenAI), testupstream.New(t, testupstream.OpenAI)
+	oa.SetModelList(&testupstream.ModelList{IDs: []string{"gpt-5.5"}})
+	cl.SetModelList(&testupstream.ModelList{IDs: []string{"claude-opus-5-5"}})
+	gw.SetModelList(&testupstream.ModelList{IDs: []string{"claude-opus-5-5", "llama-4", "gpt-5.5"}})
+	vl.SetModelList(&testupstream.ModelList{IDs: []string{"gpt-oss-20b", "llama-4"}})
+	compat := func(name string, f *testupstream.Server) llmbridge.Option {
+		return llmbridge.WithProvider(llmbridge.OpenAICompatible(llmbridge.ProviderConfig{Name: name, BaseURL: f.BaseURL(), APIKey: f.Key}))
+	}
+	b, err := llmbridge.New(
+		llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: oa.BaseURL(), APIKey: oa.Key})),
+		llmbridge.WithProvider(llmbridge.Anthropic(llmbridge.ProviderConfig{BaseURL: cl.BaseURL(), APIKey: cl.Key})),
+		compat("gateway", gw), compat("vllm", vl),
+		llmbridge.WithModelRefresh(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, id := range []string{"openai/gpt-5.5", "anthropic/claude-opus-5-5", "gateway/llama-4", "vllm/gpt-oss-20b"} {
+		waitModel(t, b, id)
+	}
+	for model, want := range map[string]string{
+		"gpt-oss-20b":     "vllm/gpt-oss-20b",
+		"claude-opus-5-5": "anthropic/claude-opus-5-5",
+		"gpt-5.5":         "openai/gpt-5.5",
+		"llama-4":         "",
+	} {
+		got := b.Targets(model)
+		if want == "" && got != nil || want != "" && (len(got) != 1 || got[0].Provider+"/"+got[0].Model != want) {
+			t.Errorf("Targets(%q) = %v, want %q", model, got, want)
+		}
+	}
+	srv := httptest.NewServer(b)
+	defer srv.Close()
+	resp, body := (&env{srv: srv}).do(t, http.MethodPost, "/v1/chat/completions", `{"model":"llama-4","messages":[{"role":"user","content":"hi"}]}`)
+	if eb := errorBody(t, body); resp.StatusCode != 400 || eb["code"] != "model_ambiguous" || !strings.Contains(eb["message"].(string), "gateway/llama-4, vllm/llama-4") {
+		t.Errorf("%d %s", resp.StatusCode, body)
+	}
+}
