@@ -89,7 +89,8 @@ type ModelLister interface {
 // their upstream serves, as patterns where "*" matches any run of
 // characters ("claude-*"; no other wildcard). A bare model name that no
 // provider lists (ModelLister) nor names in its live list
-// (WithModelRefresh) goes to the provider whose pattern matches it; when
+// (WithModelRefresh; of several live lists naming it, the one whose
+// family claims it wins) goes to the provider whose pattern matches it; when
 // several do, the most specific pattern (the most characters other than
 // "*") wins, and a tie is a 400 naming the candidates, to be asked for as
 // "provider/model". A provider added with PrefixOnly claims no family. The
