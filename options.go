@@ -330,7 +330,7 @@ func WithAdmitter(a Admitter) Option {
 }
 
 // WithRouter replaces the default model resolution ("provider/model", or a
-// bare name one provider lists) with r (see Router). GET /v1/models/{id}
+// bare name by list or family) with r (see Router). GET /v1/models/{id}
 // keeps using the default resolution.
 func WithRouter(r Router) Option {
 	return func(c *config) error {
