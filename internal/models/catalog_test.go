@@ -268,3 +268,38 @@ func TestCatalogBoundsPages(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestCatalogNeverLogsKeys: an upstream that echoes the key — in an error
+// body, a malformed list, a redirect's Location — never gets it into a
+// log line or an error.
+func TestCatalogNeverLogsKeys(t *testing.T) {
+	const key = "sk-echoed-key-0123456789abcdef"
+	var mode atomic.Int32
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		switch mode.Load() {
+		case 0:
+			w.WriteHeader(500)
+			w.Write([]byte(`{"error":{"message":"bad key ` + k + `"}}`))
+		case 1:
+			w.Write([]byte(`{"data":"` + k + `"}`))
+		default:
+			w.Header().Set("Location", "http://127.0.0.1:1/?key="+k)
+			w.WriteHeader(307)
+		}
+	}))
+	defer echo.Close()
+	var logs bytes.Buffer
+	src := openaiprov.New(endpoint.Config{Name: "p", BaseURL: echo.URL + "/v1", APIKey: key})
+	c := models.New([]models.Upstream{{Name: "p", Sources: []models.Source{src}, Client: noRedirects, Secrets: []string{key}}},
+		models.Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	for m := range int32(3) {
+		mode.Store(m)
+		if err := c.Refresh(context.Background()); err == nil || strings.Contains(err.Error(), key) {
+			t.Errorf("mode %d: err = %v", m, err)
+		}
+	}
+	if strings.Contains(logs.String(), key) || !strings.Contains(logs.String(), "model list fetch failed") {
+		t.Errorf("logs:\n%s", logs.String())
+	}
+}
