@@ -160,13 +160,22 @@ func (s *Server) anthropicModels(w http.ResponseWriter, r *http.Request, l *Mode
 		limit = min(limit, l.PageSize)
 	}
 	from, to := 0, len(l.IDs)
-	if a := q.Get("after_id"); a != "" {
-		i := slices.Index(l.IDs, a)
-		if i < 0 {
-			anthropicError(w, 400, "after_id: unknown model")
+	after, before := q.Get("after_id"), q.Get("before_id")
+	for _, c := range []string{after, before} {
+		if c != "" && !slices.Contains(l.IDs, c) {
+			anthropicError(w, 400, "unknown model id in after_id or before_id")
 			return
 		}
-		from = i + 1
+	}
+	switch {
+	case after != "" && before != "":
+		anthropicError(w, 400, "send after_id or before_id, not both")
+		return
+	case after != "":
+		from = slices.Index(l.IDs, after) + 1
+	case before != "":
+		to = slices.Index(l.IDs, before)
+		from = max(0, to-limit)
 	}
 	end := min(from+limit, to)
 	type model struct {
@@ -180,7 +189,7 @@ func (s *Server) anthropicModels(w http.ResponseWriter, r *http.Request, l *Mode
 		HasMore bool    `json:"has_more"`
 		FirstID *string `json:"first_id"`
 		LastID  *string `json:"last_id"`
-	}{Data: []model{}, HasMore: end < to}
+	}{Data: []model{}, HasMore: end < to || before != "" && from > 0}
 	for _, id := range l.IDs[from:end] {
 		page.Data = append(page.Data, model{Type: "model", ID: id, DisplayName: id, CreatedAt: "2026-11-24T00:00:00Z"})
 	}
