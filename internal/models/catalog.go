@@ -199,10 +199,14 @@ func (c *Catalog) publish(i int, ids []string, err error) error {
 		log.Info("model list fetched again", "provider", up.Name, "models", len(ids))
 	}
 	old := c.snap.Load()
-	if old.lists[i] != nil && slices.Equal(old.lists[i], ids) {
+	switch {
+	case old.lists[i] == nil:
+		log.Info("model list fetched from the upstream", "provider", up.Name, "models", len(ids))
+	case slices.Equal(old.lists[i], ids):
 		return nil
+	default:
+		log.Debug("model list changed", "provider", up.Name, "models", len(ids))
 	}
-	log.Debug("model list changed", "provider", up.Name, "models", len(ids))
 	next := &snapshot{lists: slices.Clone(old.lists), serving: map[string][]int{}}
 	next.lists[i] = ids
 	for j, list := range next.lists {
