@@ -362,3 +362,37 @@ func TestLiveListPrecedence(t *testing.T) {
 		t.Errorf("%d %s", resp.StatusCode, body)
 	}
 }
+
+// TestModelListNeverDelays: New returns and requests are served while the
+// upstream's list request still hangs; Close cancels it and returns.
+func TestModelListNeverDelays(t *testing.T) {
+	fake := testupstream.New(t, testupstream.OpenAI)
+	listing, released := make(chan struct{}), make(chan struct{})
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/v1/models" {
+			close(listing)
+			<-r.Context().Done() // hangs until the bridge gives up
+			close(released)
+			return
+		}
+		fake.Config.Handler.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	b, err := llmbridge.New(llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: front.URL + "/v1", APIKey: fake.Key})),
+		llmbridge.WithModelRefresh(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-listing // the fetch is under way, and hangs
+	resp, err := b.ChatCompletion(ctxTimeout(t), &llmbridge.ChatRequest{Model: "gpt-5.5-mini", Messages: []llmbridge.Message{llmbridge.UserMessage("hi")}})
+	if err != nil || resp.Choices[0].Message.Content.String() != "Hello world" {
+		t.Fatalf("%v %+v", err, resp)
+	}
+	select {
+	case <-released:
+		t.Fatal("the list request ended before Close")
+	default:
+	}
+	b.Close()
+	<-released
+}
