@@ -34,6 +34,20 @@ func WithModelRefresh(d time.Duration) Option {
 	}
 }
 
+// WithModelListsFrom starts the Bridge's live model lists
+// (WithModelRefresh) from prev's last good ones, by provider name, until
+// its own fetches answer: a configuration reload that builds a new Bridge
+// keeps listing and resolving what the upstreams serve meanwhile. A nil
+// prev, or a Bridge without WithModelRefresh, starts with none.
+func WithModelListsFrom(prev *Bridge) Option {
+	return func(c *config) error {
+		if prev != nil {
+			c.modelSeed = prev.catalog.Lists()
+		}
+		return nil
+	}
+}
+
 // buildModels builds the families (reporting invalid patterns) and the
 // catalog of live lists of b.upstreams.
 func (b *Bridge) buildModels() []error {
@@ -56,7 +70,11 @@ func (b *Bridge) buildModels() []error {
 	}
 	var errs []error
 	b.families, errs = models.NewFamilies(names, patterns)
-	b.catalog = models.New(ups, models.Options{Every: b.cfg.modelRefresh, Timeout: b.cfg.timeouts.Header, Logger: b.log, OnChange: b.renderModels})
+	o := models.Options{Every: b.cfg.modelRefresh, Timeout: b.cfg.timeouts.Header, Logger: b.log, OnChange: b.renderModels}
+	if b.cfg.modelRefresh > 0 {
+		o.Initial = b.cfg.modelSeed
+	}
+	b.catalog = models.New(ups, o)
 	return errs
 }
 

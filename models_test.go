@@ -396,3 +396,32 @@ func TestModelListNeverDelays(t *testing.T) {
 	b.Close()
 	<-released
 }
+
+// TestReloadKeepsLiveLists: a Bridge built WithModelListsFrom the one it
+// replaces lists and resolves the live names at once, before its own
+// fetch answers.
+func TestReloadKeepsLiveLists(t *testing.T) {
+	fake := testupstream.New(t, testupstream.OpenAI)
+	fake.SetModelList(&testupstream.ModelList{IDs: []string{"ft:gpt-4o:acme::abc"}})
+	mk := func(opts ...llmbridge.Option) *llmbridge.Bridge {
+		b, err := llmbridge.New(append([]llmbridge.Option{llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: fake.BaseURL(), APIKey: fake.Key}))}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		return b
+	}
+	old := mk(llmbridge.WithModelRefresh(time.Hour))
+	waitModel(t, old, "openai/ft:gpt-4o:acme::abc")
+	fake.SetModelList(&testupstream.ModelList{Status: 503}) // the new Bridge's own fetch fails
+	next := mk(llmbridge.WithModelRefresh(time.Hour), llmbridge.WithModelListsFrom(old))
+	if got := next.Targets("ft:gpt-4o:acme::abc"); len(got) != 1 || got[0].Provider != "openai" {
+		t.Errorf("Targets = %v", got)
+	}
+	if !slices.ContainsFunc(next.Models(), func(m llmbridge.Model) bool { return m.ID == "openai/ft:gpt-4o:acme::abc" }) {
+		t.Error("the live name is not listed")
+	}
+	if off := mk(llmbridge.WithModelListsFrom(old), llmbridge.WithModelListsFrom(nil)); len(off.Targets("ft:gpt-4o:acme::abc")) != 0 {
+		t.Error("a Bridge without WithModelRefresh took live lists")
+	}
+}

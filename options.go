@@ -129,6 +129,7 @@ type config struct {
 	hosts        func(host string) bool    // WithHosts; nil: any Host
 	onCut        func(ctx context.Context) // WithClientCut
 	modelRefresh time.Duration             // WithModelRefresh; 0: no live lists
+	modelSeed    map[string][]string       // WithModelListsFrom: live lists to start with
 }
 
 func defaultConfig() config {

@@ -64,6 +64,9 @@ type Options struct {
 	// OnChange is called after a provider's list changed, on the
 	// goroutine that fetched it (never concurrently with itself).
 	OnChange func()
+	// Initial are lists to start with, by upstream name (a previous
+	// Catalog's Lists), until the upstream's own fetch answers.
+	Initial map[string][]string
 }
 
 // Catalog holds the last good model list of each upstream and refreshes
@@ -104,8 +107,40 @@ func New(ups []Upstream, o Options) *Catalog {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Catalog{ups: ups, o: o, failing: make([]bool, len(ups)), done: make(chan struct{})}
-	c.snap.Store(&snapshot{lists: make([][]string, len(ups)), serving: map[string][]int{}})
+	lists := make([][]string, len(ups))
+	for i, up := range ups {
+		if len(up.Sources) > 0 {
+			lists[i] = o.Initial[up.Name]
+		}
+	}
+	c.snap.Store(c.index(lists))
 	return c
+}
+
+// index builds the snapshot of lists.
+func (c *Catalog) index(lists [][]string) *snapshot {
+	s := &snapshot{lists: lists, serving: map[string][]int{}}
+	for j, list := range lists {
+		if c.ups[j].PrefixOnly {
+			continue
+		}
+		for _, id := range list {
+			s.serving[id] = append(s.serving[id], j)
+		}
+	}
+	return s
+}
+
+// Lists returns the last good list of every upstream that has one, by
+// name: Options.Initial of the Catalog that replaces this one.
+func (c *Catalog) Lists() map[string][]string {
+	out := map[string][]string{}
+	for i, l := range c.snap.Load().lists {
+		if l != nil {
+			out[c.ups[i].Name] = l
+		}
+	}
+	return out
 }
 
 // Start fetches every list at once in the background, then every
@@ -207,17 +242,9 @@ func (c *Catalog) publish(i int, ids []string, err error) error {
 	default:
 		log.Debug("model list changed", "provider", up.Name, "models", len(ids))
 	}
-	next := &snapshot{lists: slices.Clone(old.lists), serving: map[string][]int{}}
-	next.lists[i] = ids
-	for j, list := range next.lists {
-		if c.ups[j].PrefixOnly {
-			continue
-		}
-		for _, id := range list {
-			next.serving[id] = append(next.serving[id], j)
-		}
-	}
-	c.snap.Store(next)
+	lists := slices.Clone(old.lists)
+	lists[i] = ids
+	c.snap.Store(c.index(lists))
 	if c.o.OnChange != nil {
 		c.o.OnChange()
 	}
