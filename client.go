@@ -25,6 +25,7 @@ type upstream struct {
 	keys      []*providerKey // one per key, sharing the transport
 	ring      *health.Ring   // the keys' states and rotation, in the order of keys
 	name      string
+	prefix    bool // PrefixOnly: no bare name resolves to it
 	transport *http.Transport
 	client    *http.Client
 }
@@ -51,7 +52,7 @@ func newUpstream(p Provider, s providerSettings, cfg *config) *upstream {
 	// follows a redirect (see refuseRedirect).
 	keys, states := providerKeys(p)
 	client := &http.Client{Transport: tr, CheckRedirect: refuseRedirect}
-	return &upstream{p: keys[0].p, keys: keys, ring: health.NewRing(states), name: p.Name(), transport: tr, client: client}
+	return &upstream{p: keys[0].p, keys: keys, ring: health.NewRing(states), name: p.Name(), prefix: s.prefixOnly, transport: tr, client: client}
 }
 
 // keyOrder appends the keys of up to try at now, starting with the key

@@ -87,7 +87,7 @@ func (b *Bridge) routes(formats ...clientFormat) *http.ServeMux {
 				return
 			}
 			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(b.modelList)
+			_, _ = w.Write(*b.modelList.Load())
 		}))
 		mux.HandleFunc("GET "+root+"/{id...}", b.authorized(func(w http.ResponseWriter, r *http.Request) {
 			if r.Header.Get("Anthropic-Version") != "" {

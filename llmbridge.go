@@ -18,7 +18,8 @@
 //	http.ListenAndServe("127.0.0.1:1219", b)
 //
 // Models are addressed as "provider/model" ("openai/gpt-4o"); the prefix is
-// removed upstream. A bare name works when exactly one provider lists it.
+// removed upstream. A bare name goes to the one provider that lists it,
+// else whose family claims it (ModelFamily, WithModelRefresh).
 package llmbridge
 
 import (
@@ -36,6 +37,7 @@ import (
 
 	"github.com/llmbridge/llmbridge/internal/health"
 	"github.com/llmbridge/llmbridge/internal/healthcheck"
+	"github.com/llmbridge/llmbridge/internal/models"
 	"github.com/llmbridge/llmbridge/internal/openai"
 )
 
@@ -57,10 +59,12 @@ type Bridge struct {
 	clock          clock
 	tokens         *TokenCounter
 	log            *slog.Logger
-	mux            *http.ServeMux    // the handler's routes, built once
-	gate           gate              // WithMaxConcurrent
-	modelList      []byte            // GET /v1/models body, built once
-	routeByName    map[string]*route // WithRoute's, by name (route.go)
+	mux            *http.ServeMux         // the handler's routes, built once
+	gate           gate                   // WithMaxConcurrent
+	modelList      atomic.Pointer[[]byte] // GET /v1/models body, rebuilt when a live list changes (models.go)
+	families       models.Families        // the providers' model name patterns, by upstream index
+	catalog        *models.Catalog        // the upstreams' live model lists (WithModelRefresh)
+	routeByName    map[string]*route      // WithRoute's, by name (route.go)
 	routeList      []*route
 	health         *health.Set // per-target breakers and the retry budget (internal/health)
 	created        int64
@@ -95,6 +99,7 @@ func New(opts ...Option) (*Bridge, error) {
 	provKeys := providerSecrets(cfg.providers)
 	b.health = health.NewSet(health.Policy(cfg.breaker), b.log, provKeys)
 	errs = append(errs, b.addProviders(cfg.providers)...)
+	errs = append(errs, b.buildModels()...) // families and live lists (models.go)
 	errs = append(errs, b.addAdmitters(provKeys)...)
 	b.throttle = cfg.throttle
 	if !cfg.throttleSet {
@@ -112,9 +117,12 @@ func New(opts ...Option) (*Bridge, error) {
 			}
 		}
 	}
-	b.modelList, _ = openai.Marshal(modelList{Object: "list", Data: b.Models()})
+	b.renderModels()
 	b.mux = b.routes(clientFormats()...)
 	b.checks = healthcheck.Start(checks, healthcheck.RealTimer{}, b.log)
+	if cfg.modelRefresh > 0 {
+		b.catalog.Start()
+	}
 	return b, nil
 }
 
@@ -189,11 +197,13 @@ func providerSecrets(ps []providerEntry) []string {
 // Handler returns the Bridge as an http.Handler (the Bridge itself).
 func (b *Bridge) Handler() http.Handler { return b }
 
-// Close stops the health checks (WithHealthCheck) and releases idle
+// Close stops the health checks (WithHealthCheck) and refreshing the
+// model lists (WithModelRefresh; the last ones stay), and releases idle
 // upstream connections. Requests in flight are not affected; the Bridge
 // stays usable.
 func (b *Bridge) Close() error {
 	b.checks.Stop()
+	b.catalog.Close()
 	for _, u := range b.upstreams {
 		u.transport.CloseIdleConnections()
 	}
@@ -214,17 +224,15 @@ type modelList struct {
 }
 
 // Models lists every provider's models with their prefix, in the order the
-// providers were added, then the routes (WithRoute) with owned_by
-// "llmbridge".
+// providers were added — its configured list (ModelLister), then the names
+// only its upstream's live list has (WithModelRefresh), each once — then
+// the routes (WithRoute) with owned_by "llmbridge". It is safe for
+// concurrent use.
 func (b *Bridge) Models() []Model {
 	out := []Model{}
-	for _, u := range b.upstreams {
-		l, ok := u.p.(ModelLister)
-		if !ok {
-			continue
-		}
+	for i, u := range b.upstreams {
 		owner := modelOwner(u.p, u.name)
-		for _, m := range l.Models() {
+		for _, m := range b.providerModels(i) {
 			out = append(out, Model{ID: u.name + "/" + m, Object: "model", Created: b.created, OwnedBy: owner})
 		}
 	}

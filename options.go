@@ -129,6 +129,8 @@ type config struct {
 	hosts        func(host string) bool    // WithHosts; nil: any Host
 	onCut        func(ctx context.Context) // WithClientCut
 	checks       []HealthCheck             // WithHealthCheck
+	modelRefresh time.Duration             // WithModelRefresh; 0: no live lists
+	modelSeed    map[string][]string       // WithModelListsFrom: live lists to start with
 }
 
 func defaultConfig() config {
@@ -330,7 +332,7 @@ func WithAdmitter(a Admitter) Option {
 }
 
 // WithRouter replaces the default model resolution ("provider/model", or a
-// bare name one provider lists) with r (see Router). GET /v1/models/{id}
+// bare name by list or family) with r (see Router). GET /v1/models/{id}
 // keeps using the default resolution.
 func WithRouter(r Router) Option {
 	return func(c *config) error {

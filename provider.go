@@ -5,6 +5,7 @@ import (
 	"iter"
 	"net/http"
 
+	"github.com/llmbridge/llmbridge/internal/models"
 	"github.com/llmbridge/llmbridge/internal/openai"
 	anthropicprov "github.com/llmbridge/llmbridge/internal/provider/anthropic"
 	geminiprov "github.com/llmbridge/llmbridge/internal/provider/gemini"
@@ -82,6 +83,37 @@ type Provider interface {
 // model names.
 type ModelLister interface {
 	Models() []string
+}
+
+// ModelFamily is implemented by providers that declare the model names
+// their upstream serves, as patterns where "*" matches any run of
+// characters ("claude-*"; no other wildcard). A bare model name that no
+// provider lists (ModelLister) nor names in its live list
+// (WithModelRefresh; of several live lists naming it, the one whose
+// family claims it wins) goes to the provider whose pattern matches it; when
+// several do, the most specific pattern (the most characters other than
+// "*") wins, and a tie is a 400 naming the candidates, to be asked for as
+// "provider/model". A provider added with PrefixOnly claims no family. The
+// built-in constructors fill in their vendor's (ProviderConfig.
+// ModelPatterns); a new provider kind adopts the mechanism by returning
+// its vendor's patterns here. New reports invalid patterns.
+type ModelFamily interface {
+	ModelPatterns() []string
+}
+
+// ModelSource is implemented by providers whose upstream lists the models
+// it serves (OpenAI-compatible GET /models, Anthropic's GET /v1/models,
+// Gemini's models.list). With WithModelRefresh the Bridge fetches the list
+// through the provider's own client (its proxy and connect timeout, a
+// timeout per page, no redirects followed, at most 8 MiB per page) and
+// keeps the last good one. NewModelsRequest builds the request for one
+// page, carrying the provider's key: page is "" for the first, else the
+// cursor DecodeModels returned. DecodeModels reads one page of a 2xx
+// answer into model ids, as a client sends them, and the next page's
+// cursor ("" at the end).
+type ModelSource interface {
+	NewModelsRequest(ctx context.Context, page string) (*http.Request, error)
+	DecodeModels(body []byte) (ids []string, next string, err error)
 }
 
 // Validator is implemented by providers that can report configuration
@@ -191,6 +223,12 @@ type ProviderConfig struct {
 	APIKeys []string
 	// Models lists model names for /v1/models and bare-name routing.
 	Models []string
+	// ModelPatterns are the model names the upstream serves (ModelFamily):
+	// nil takes the vendor's family of a built-in constructor (OpenAI:
+	// gpt-*, o1*, o3*, o4*, chatgpt-*, codex-*, text-embedding-*;
+	// Anthropic: claude-*; Gemini: gemini-*, gemma-*; DeepSeek:
+	// deepseek-*; OpenAICompatible: none); an empty list claims none.
+	ModelPatterns []string
 	// Headers are sent upstream on every request (X-Tenant, …).
 	Headers map[string]string
 	// Region is the cloud region of providers that have one (Bedrock's
@@ -228,7 +266,7 @@ func DefaultAnthropicModels() []string {
 	return []string{"claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5"}
 }
 
-func (c ProviderConfig) withDefaults(name, baseURL string, models []string) openaiprov.Config {
+func (c ProviderConfig) withDefaults(name, baseURL string, list, patterns []string) openaiprov.Config {
 	if c.Name == "" {
 		c.Name = name
 	}
@@ -236,9 +274,12 @@ func (c ProviderConfig) withDefaults(name, baseURL string, models []string) open
 		c.BaseURL = baseURL
 	}
 	if c.Models == nil {
-		c.Models = models
+		c.Models = list
 	}
-	return openaiprov.Config{Name: c.Name, BaseURL: c.BaseURL, APIKey: c.APIKey, Models: c.Models, Headers: c.Headers}
+	if c.ModelPatterns == nil {
+		c.ModelPatterns = patterns
+	}
+	return openaiprov.Config{Name: c.Name, BaseURL: c.BaseURL, APIKey: c.APIKey, Models: c.Models, Headers: c.Headers, Patterns: c.ModelPatterns}
 }
 
 // OpenAI returns the OpenAI provider (name "openai", DefaultOpenAIBaseURL).
@@ -247,7 +288,7 @@ func (c ProviderConfig) withDefaults(name, baseURL string, models []string) open
 // through unchanged.
 func OpenAI(cfg ProviderConfig) Provider {
 	return withKeys(cfg, func(cfg ProviderConfig) Provider {
-		return openaiprov.NewResponses(cfg.withDefaults("openai", DefaultOpenAIBaseURL, DefaultOpenAIModels()))
+		return openaiprov.NewResponses(cfg.withDefaults("openai", DefaultOpenAIBaseURL, DefaultOpenAIModels(), models.OpenAIPatterns()))
 	})
 }
 
@@ -256,7 +297,7 @@ func OpenAI(cfg ProviderConfig) Provider {
 // lines and usage inside the finish chunk are handled by the bridge.
 func DeepSeek(cfg ProviderConfig) Provider {
 	return withKeys(cfg, func(cfg ProviderConfig) Provider {
-		return openaiprov.New(cfg.withDefaults("deepseek", DefaultDeepSeekBaseURL, DefaultDeepSeekModels()))
+		return openaiprov.New(cfg.withDefaults("deepseek", DefaultDeepSeekBaseURL, DefaultDeepSeekModels(), models.DeepSeekPatterns()))
 	})
 }
 
@@ -268,7 +309,7 @@ func DeepSeek(cfg ProviderConfig) Provider {
 // choice; this one exists for deployments that must use the endpoint.
 func GeminiOpenAICompat(cfg ProviderConfig) Provider {
 	return withKeys(cfg, func(cfg ProviderConfig) Provider {
-		c := cfg.withDefaults("gemini", DefaultGeminiBaseURL, DefaultGeminiModels())
+		c := cfg.withDefaults("gemini", DefaultGeminiBaseURL, DefaultGeminiModels(), models.GeminiPatterns())
 		c.BaseURL = trimSlash(c.BaseURL) + "/openai"
 		return openaiprov.NewCompat(c)
 	})
@@ -285,7 +326,7 @@ func GeminiOpenAICompat(cfg ProviderConfig) Provider {
 // completion (reasoning) tokens.
 func Gemini(cfg ProviderConfig) Provider {
 	return withKeys(cfg, func(cfg ProviderConfig) Provider {
-		return geminiprov.New(geminiprov.Config(cfg.withDefaults("gemini", DefaultGeminiBaseURL, DefaultGeminiModels())))
+		return geminiprov.New(geminiprov.Config(cfg.withDefaults("gemini", DefaultGeminiBaseURL, DefaultGeminiModels(), models.GeminiPatterns())))
 	})
 }
 
@@ -303,16 +344,16 @@ func Gemini(cfg ProviderConfig) Provider {
 // routed to it pass through unchanged.
 func Anthropic(cfg ProviderConfig) Provider {
 	return withKeys(cfg, func(cfg ProviderConfig) Provider {
-		return anthropicprov.New(anthropicprov.Config(cfg.withDefaults("anthropic", DefaultAnthropicBaseURL, DefaultAnthropicModels())))
+		return anthropicprov.New(anthropicprov.Config(cfg.withDefaults("anthropic", DefaultAnthropicBaseURL, DefaultAnthropicModels(), models.AnthropicPatterns())))
 	})
 }
 
 // OpenAICompatible returns a provider for any vendor that speaks the OpenAI
 // Chat Completions API (vLLM, Ollama, OpenRouter, …). Name and BaseURL are
-// required.
+// required. It claims no model family unless ModelPatterns names one.
 func OpenAICompatible(cfg ProviderConfig) Provider {
 	return withKeys(cfg, func(cfg ProviderConfig) Provider {
-		return openaiprov.New(openaiprov.Config{Name: cfg.Name, BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, Models: cfg.Models, Headers: cfg.Headers})
+		return openaiprov.New(openaiprov.Config{Name: cfg.Name, BaseURL: cfg.BaseURL, APIKey: cfg.APIKey, Models: cfg.Models, Headers: cfg.Headers, Patterns: cfg.ModelPatterns})
 	})
 }
 

@@ -43,8 +43,10 @@ type Target struct {
 // naming a provider the Bridge does not have is a configuration error
 // reported as 500. The default router resolves "provider/model" to that
 // provider with the prefix removed, and a bare model name to the one
-// provider that lists it (ModelLister); a name added with WithRoute comes
-// first and yields that route's targets, then its fallbacks'.
+// provider that lists it (ModelLister), else whose upstream's live list
+// names it (WithModelRefresh), else whose family claims it (ModelFamily);
+// a name added with WithRoute comes first and yields that route's
+// targets, then its fallbacks'.
 type Router interface {
 	Route(ctx context.Context, r *Request) ([]Target, error)
 }
@@ -193,8 +195,7 @@ func (b *Bridge) resolve(model string) (*upstream, string, *APIError) {
 	case 1:
 		return ups[0], model, nil
 	case 0:
-		return nil, "", &APIError{Status: http.StatusNotFound, Type: ErrorTypeInvalidRequest, Code: "model_not_found", Param: "model",
-			Message: fmt.Sprintf("The model `%s` does not exist on this bridge: use provider/model with one of the providers %s.", model, b.providerNames())}
+		return b.resolveBare(model) // live lists, then families (models.go)
 	default:
 		names := make([]string, len(ups))
 		for i, u := range ups {

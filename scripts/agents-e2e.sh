@@ -4,14 +4,16 @@
 # and runs internal/cmd/agente2e, which starts scripted fake upstreams (the
 # providers' real wire formats), the bridge on a loopback port and each CLI
 # as a new user would configure it, and checks a shell-tool round trip and
-# a follow-up turn through the bridge. Not part of scripts/test.sh: it
-# needs the npm registry and Node.js, which CI does not install.
+# a follow-up turn through the bridge. scripts/test.sh runs it with the
+# pinned versions the README names; it needs Node.js and npm (and the npm
+# registry the first time a version is installed).
 #
 #   scripts/agents-e2e.sh                     # every scenario
 #   scripts/agents-e2e.sh -run claude-gemini  # flags go to agente2e (-run, -out, -v, -timeout)
 #
-# AGENTS_PREFIX reuses an installation (default: a new temporary directory);
-# CLAUDE_CODE_VERSION and CODEX_VERSION pin the CLIs (default: latest).
+# AGENTS_PREFIX reuses an installation, installing into it when the CLIs
+# are missing (default: a new temporary directory); CLAUDE_CODE_VERSION and
+# CODEX_VERSION pin the CLIs (default: latest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

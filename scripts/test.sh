@@ -69,3 +69,17 @@ fi
 
 go vet ./...
 go test -race ./...
+
+# The coding agents end to end (scripts/agents-e2e.sh): the real Claude Code
+# and Codex CLIs at the versions the README names, through the bridge to the
+# fakes, so a client-format regression fails here. The CLIs are installed
+# from npm once per version pair into a cache directory. A run with the
+# latest versions: CLAUDE_CODE_VERSION=latest CODEX_VERSION=latest
+# scripts/agents-e2e.sh. LLMBRIDGE_AGENTS_E2E=off skips it.
+export CLAUDE_CODE_VERSION="${CLAUDE_CODE_VERSION:-2.1.332}" CODEX_VERSION="${CODEX_VERSION:-0.171.0}"
+if [[ ${LLMBRIDGE_AGENTS_E2E:-on} == off ]]; then
+	echo "test.sh: LLMBRIDGE_AGENTS_E2E=off: skipping the coding-agent end-to-end check" >&2
+else
+	export AGENTS_PREFIX="${AGENTS_PREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/llmbridge-agents/claude-$CLAUDE_CODE_VERSION-codex-$CODEX_VERSION}"
+	./scripts/agents-e2e.sh
+fi

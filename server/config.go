@@ -110,7 +110,8 @@ type config struct {
 	// before ending them with an error event.
 	ShutdownTimeout time.Duration `env:"LLMBRIDGE_SHUTDOWN_TIMEOUT" envDefault:"30s"`
 	// MaxConcurrent bounds model calls in progress (503 above it).
-	MaxConcurrent int `env:"LLMBRIDGE_MAX_CONCURRENT" envDefault:"10000"`
+	MaxConcurrent int           `env:"LLMBRIDGE_MAX_CONCURRENT" envDefault:"10000"`
+	ModelsRefresh time.Duration `env:"LLMBRIDGE_MODELS_REFRESH" envDefault:"1h"` // how often the upstreams' model lists are fetched; 0: never
 	// TLSCertFile and TLSKeyFile serve HTTPS (and HTTP/2); reloaded on SIGHUP.
 	TLSCertFile string `env:"LLMBRIDGE_TLS_CERT_FILE"`
 	TLSKeyFile  string `env:"LLMBRIDGE_TLS_KEY_FILE"`
@@ -200,8 +201,8 @@ func (c *config) checkLimits() error {
 	if c.MaxConcurrent < 0 {
 		errs = append(errs, fmt.Errorf("LLMBRIDGE_MAX_CONCURRENT must not be negative (0 = unbounded), got %d", c.MaxConcurrent))
 	}
-	if c.ShutdownTimeout <= 0 || c.WriteTimeout < 0 || c.NonStreamTimeout < 0 || c.BodyTimeout < 0 {
-		errs = append(errs, errors.New("LLMBRIDGE_SHUTDOWN_TIMEOUT must be positive, LLMBRIDGE_WRITE_TIMEOUT, LLMBRIDGE_NONSTREAM_TIMEOUT and LLMBRIDGE_BODY_TIMEOUT not negative"))
+	if c.ShutdownTimeout <= 0 || c.WriteTimeout < 0 || c.NonStreamTimeout < 0 || c.BodyTimeout < 0 || c.ModelsRefresh < 0 {
+		errs = append(errs, errors.New("LLMBRIDGE_SHUTDOWN_TIMEOUT must be positive, LLMBRIDGE_WRITE_TIMEOUT, LLMBRIDGE_NONSTREAM_TIMEOUT, LLMBRIDGE_BODY_TIMEOUT and LLMBRIDGE_MODELS_REFRESH not negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -324,7 +325,7 @@ func (c *config) options(log *slog.Logger) []llmbridge.Option {
 			StreamIdle: c.StreamIdleTimeout, MaxDuration: c.MaxStream, Write: c.WriteTimeout, Body: c.BodyTimeout}),
 		llmbridge.WithMaxConcurrent(c.MaxConcurrent),
 		llmbridge.WithMaxBodyBytes(int64(c.MaxBodyMB) << 20),
-		llmbridge.WithKeepAlive(c.KeepAlive),
+		llmbridge.WithKeepAlive(c.KeepAlive), llmbridge.WithModelRefresh(c.ModelsRefresh),
 	}
 	retry := llmbridge.DefaultRetryPolicy()
 	retry.Max = c.Retries
@@ -337,7 +338,7 @@ func (c *config) options(log *slog.Logger) []llmbridge.Option {
 	}
 	opts = append(opts, c.builtinOptions(log)...) // kinds.go
 	for _, p := range c.Providers {
-		pc := llmbridge.ProviderConfig{Name: p.Name, BaseURL: p.BaseURL, APIKey: p.Key, APIKeys: p.More, Models: p.Models, Headers: p.Headers, Region: p.Region}
+		pc := llmbridge.ProviderConfig{Name: p.Name, BaseURL: p.BaseURL, APIKey: p.Key, APIKeys: p.More, Models: p.Models, Headers: p.Headers, Region: p.Region, ModelPatterns: p.ModelPatterns}
 		proxy := p.Proxy
 		if proxy == "" && p.UseProxy {
 			proxy = c.Proxy

@@ -11,8 +11,7 @@ import (
 // the server adds by itself: local model servers and the demo
 // (internal/discover).
 func (c *config) discoverSettings() discover.Settings {
-	return discover.Settings{Discover: c.DiscoverLocal, OllamaBaseURL: c.OllamaBaseURL, Demo: c.Demo, DemoDelay: c.DemoDelay,
-		Configured: c.configuredProviders()}
+	return discover.Settings{Discover: c.DiscoverLocal, OllamaBaseURL: c.OllamaBaseURL, Demo: c.Demo, DemoDelay: c.DemoDelay, Configured: c.configuredProviders()}
 }
 
 // configuredProviders are the names of the providers the configuration

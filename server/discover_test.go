@@ -113,7 +113,8 @@ func startWith(t *testing.T, environ []string, local []discover.Candidate) *inst
 	addrc := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	environ = append([]string{"LLMBRIDGE_ADDR=127.0.0.1:0", "LLMBRIDGE_DB=off", "LLMBRIDGE_DEMO_DELAY=0s", "LLMBRIDGE_RETRIES=0",
+	// No live model lists: the local servers' probes are counted.
+	environ = append([]string{"LLMBRIDGE_ADDR=127.0.0.1:0", "LLMBRIDGE_DB=off", "LLMBRIDGE_DEMO_DELAY=0s", "LLMBRIDGE_RETRIES=0", "LLMBRIDGE_MODELS_REFRESH=0",
 		"LLMBRIDGE_LOG_FILE=" + filepath.Join(t.TempDir(), "requests.log")}, environ...)
 	go func() {
 		done <- run(ctx, runOptions{envFile: filepath.Join(t.TempDir(), ".env"), environ: environ, stderr: in.console, stdout: io.Discard,

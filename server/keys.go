@@ -44,7 +44,7 @@ func envKeyVars() []keyscli.EnvVar {
 // discovers at start (LLMBRIDGE_DISCOVER_LOCAL) are not known here.
 func keyCatalog(cfg *config) keys.Catalog {
 	c := keys.Catalog{Prices: cfg.allPrices()}
-	b, err := llmbridge.New(cfg.options(slog.New(slog.DiscardHandler))...)
+	b, err := llmbridge.New(append(cfg.options(slog.New(slog.DiscardHandler)), llmbridge.WithModelRefresh(0))...)
 	if err != nil {
 		return c // the server would not start with it either, and says why
 	}

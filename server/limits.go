@@ -35,7 +35,7 @@ func (s *server) openLimits(ctx context.Context, cfg *config) error {
 		return nil
 	}
 	o := keys.Options{AccessKeys: cfg.AccessKeys, Policies: cfg.KeyPolicies, Tokens: s.tokens, Prices: cfg.allPrices(),
-		Replicas: cfg.ExpectedReplicas, Logger: s.log, Priced: s.priced}
+		Replicas: cfg.ExpectedReplicas, Logger: s.log, Priced: s.priced, Targets: func(m string) []llmbridge.Target { return s.cur.Load().Targets(m) }}
 	if s.store != nil {
 		o.Store = keys.NewStore(s.store)
 	}

@@ -161,7 +161,7 @@ func (s *server) build(cfg *config) (*llmbridge.Bridge, error) {
 		return nil, err
 	}
 	opts := append(base, llmbridge.WithTokenCounter(s.tokens), llmbridge.WithUsageSink(s.reqlog.Record), llmbridge.WithAuthThrottle(s.throttle),
-		llmbridge.WithClientCut(lifecycle.ResetConn))
+		llmbridge.WithClientCut(lifecycle.ResetConn), llmbridge.WithModelListsFrom(s.cur.Load())) // a reload keeps the live model lists
 	if len(cfg.AccessKeys) == 0 {
 		// Anyone on this machine may call without a key; a page elsewhere
 		// whose name re-resolves to 127.0.0.1 must not (DNS rebinding).

@@ -14,13 +14,17 @@ type Provider struct {
 	APIKey    string `yaml:"api_key"`
 	// APIKeys and APIKeyEnvs give several keys; with api_key/api_key_env
 	// they add to the list.
-	APIKeys    []string          `yaml:"api_keys"`
-	APIKeyEnvs []string          `yaml:"api_key_envs"`
-	Models     []string          `yaml:"models"`
-	Headers    map[string]string `yaml:"headers"`
-	UseProxy   bool              `yaml:"use_proxy"`
-	Region     string            `yaml:"region"` // kind bedrock: the AWS region
-	Proxy      string            `yaml:"proxy"`
+	APIKeys    []string `yaml:"api_keys"`
+	APIKeyEnvs []string `yaml:"api_key_envs"`
+	Models     []string `yaml:"models"`
+	// ModelPatterns claim a model family ("llama-*"): bare names no list
+	// names go here (llmbridge.ProviderConfig.ModelPatterns). Absent: the
+	// kind's vendor family (none for kind openai); [] claims none.
+	ModelPatterns []string          `yaml:"model_patterns"`
+	Headers       map[string]string `yaml:"headers"`
+	UseProxy      bool              `yaml:"use_proxy"`
+	Region        string            `yaml:"region"` // kind bedrock: the AWS region
+	Proxy         string            `yaml:"proxy"`
 	// The cloud kinds' own settings (cloud.go).
 	Azure  `yaml:",inline"`
 	Vertex `yaml:",inline"`

@@ -46,6 +46,14 @@ type Options struct {
 	// counts as unpriced. It is called on the request path, only for keys
 	// with a budget, and must be safe for concurrent use.
 	Priced func(model string) bool
+	// Targets returns where the Bridge sends the client's model name
+	// (llmbridge.Bridge.Targets). A key's model patterns allow a name they
+	// match as sent, or one whose every target ("provider/model") they
+	// match: "anthropic/*" allows the bare "claude-opus-5-5" that its
+	// family routes there, and a glob in the name itself widens nothing.
+	// Nil: only the name as sent is matched. It is called on the request
+	// path for keys with models and must be safe for concurrent use.
+	Targets func(model string) []llmbridge.Target
 	// Redis, when set, holds the limits every replica shares. Nil: the
 	// limits are exact in this process.
 	Redis *redis.Client
@@ -368,7 +376,7 @@ func (a *Admitter) Admit(ctx context.Context, r *llmbridge.Request) (llmbridge.T
 	if r.Format == "models" {
 		return nil, nil // listing models costs nothing
 	}
-	if r.Model != "" && !e.policy.Allows(r.Model) {
+	if r.Model != "" && !a.allows(&e.policy, r.Model) {
 		return nil, &llmbridge.APIError{Status: http.StatusForbidden, Type: llmbridge.ErrorTypeInvalidRequest, Code: "model_not_allowed", Param: "model",
 			Message: fmt.Sprintf("This key may not use the model `%s`; it may use %s.", r.Model, strings.Join(e.policy.Models, ", "))}
 	}
@@ -393,6 +401,24 @@ func (a *Admitter) Admit(ctx context.Context, r *llmbridge.Request) (llmbridge.T
 		return t, refusal(e.id, lim, t.d)
 	}
 	return t, nil
+}
+
+// allows reports whether p lets the key call model: the name as sent, or
+// every provider/model it resolves to (Options.Targets).
+func (a *Admitter) allows(p *Policy, model string) bool {
+	if p.Allows(model) {
+		return true
+	}
+	if a.o.Targets == nil {
+		return false
+	}
+	ts := a.o.Targets(model)
+	for _, t := range ts {
+		if !p.Allows(t.Provider + "/" + t.Model) {
+			return false
+		}
+	}
+	return len(ts) > 0
 }
 
 // priced reports whether a budget can count the cost of model (the

@@ -13,6 +13,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/llmbridge/llmbridge/internal/models"
 	"unicode"
 	"unicode/utf8"
 )
@@ -59,32 +61,9 @@ func (p *Policy) Allows(model string) bool {
 }
 
 // Match reports whether name matches pattern, where "*" matches any run
-// of characters (including "/") and every other character itself.
-func Match(pattern, name string) bool {
-	// Iterative wildcard match with one backtrack point: linear in
-	// practice, never exponential.
-	p, n, star, mark := 0, 0, -1, 0
-	for n < len(name) {
-		switch {
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, n
-			p++
-		case p < len(pattern) && pattern[p] == name[n]:
-			p++
-			n++
-		case star >= 0:
-			p = star + 1
-			mark++
-			n = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
-}
+// of characters (including "/") and every other character itself: the
+// same rule as the providers' model families (internal/models).
+func Match(pattern, name string) bool { return models.Match(pattern, name) }
 
 // Key is a virtual key as stored and shown: never its secret.
 type Key struct {

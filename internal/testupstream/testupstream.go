@@ -102,6 +102,7 @@ type Server struct {
 	requests  []Request
 	cancelled chan struct{}
 	keyed     map[string]*keyScript // per-key scripts (keys.go)
+	models    *ModelList            // the model list (models.go); nil: 404
 }
 
 // New starts a fake of flavor f that answers "Hello world" by default and
@@ -167,6 +168,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body,
 		ContentLength: r.ContentLength, TransferEncoding: r.TransferEncoding})
 	s.mu.Unlock()
+	if s.serveModelList(w, r) { // models.go
+		return
+	}
 	switch s.Flavor {
 	case GeminiNative:
 		s.serveGemini(w, r, body)

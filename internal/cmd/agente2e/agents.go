@@ -92,15 +92,20 @@ func agentCommand(ctx context.Context, sc scenario, prefix, bridgeURL, home, wor
 }
 
 // codexConfig is config.toml as the README tells a new user to write it:
-// a model provider pointing at the bridge with the Responses wire API.
+// a model provider pointing at the bridge with the Responses wire API,
+// and the model only when one is routed elsewhere (empty: Codex's own
+// default, which the bridge routes by its family).
 func codexConfig(model, bridgeURL string) string {
-	return fmt.Sprintf(`model = %q
-model_provider = "llmbridge"
+	line := ""
+	if model != "" {
+		line = fmt.Sprintf("model = %q\n", model)
+	}
+	return line + fmt.Sprintf(`model_provider = "llmbridge"
 
 [model_providers.llmbridge]
 name = "LLM Bridge"
 base_url = "%s/v1"
 env_key = "LLMBRIDGE_API_KEY"
 wire_api = "responses"
-`, model, bridgeURL)
+`, bridgeURL)
 }

@@ -33,7 +33,10 @@ type scenario struct {
 	Flavor   testupstream.Flavor
 	API      string // the OpenAI flavor's upstream API: "chat" or "responses"
 	Provider func(llmbridge.ProviderConfig) llmbridge.Provider
-	Models   []string // the provider's model list
+	Models   []string // the provider's configured model list; nil: its default
+	// Upstream is what the fake's model list names (the bridge fetches it
+	// at start): brand-new names the configured list has never heard of.
+	Upstream []string
 	// Model is the routed name the agent is configured with; empty leaves
 	// the agent's own default (Claude Code with only the two variables).
 	Model string
@@ -46,24 +49,28 @@ type scenario struct {
 // for Claude Code.
 func scenarios() []scenario {
 	// Claude Code with no model variables asks for its own default names
-	// (2.1.197: claude-opus-4-8, and its haiku for side requests); the
-	// bridge routes a bare name only to a provider that lists it, so the
-	// Anthropic provider lists them as ANTHROPIC_MODELS would.
-	claudeModels := []string{"claude-opus-4-8", "claude-sonnet-4-6", "claude-haiku-4-5", "claude-sonnet-4-5", "claude-opus-4-1"}
+	// (2.1.332: claude-opus-5-5, and its haiku for side requests), which
+	// no configured list names: the Anthropic provider's family (claude-*)
+	// routes them, and its upstream's live list shows them in /v1/models.
+	claudeUpstream := []string{"claude-opus-5-5", "claude-sonnet-5", "claude-haiku-5", "claude-sonnet-4-5"}
 	return []scenario{
-		{Name: "claude-anthropic", Agent: "claude", Flavor: testupstream.Anthropic, Provider: llmbridge.Anthropic, Models: claudeModels,
+		{Name: "claude-anthropic", Agent: "claude", Flavor: testupstream.Anthropic, Provider: llmbridge.Anthropic, Upstream: claudeUpstream,
 			Format: "anthropic", Route: "pass-through"},
 		{Name: "claude-openai", Agent: "claude", Flavor: testupstream.OpenAI, API: "chat", Provider: llmbridge.OpenAI,
 			Model: "openai/gpt-4o", Format: "anthropic", Route: "translated to Chat Completions"},
-		{Name: "claude-gemini", Agent: "claude", Flavor: testupstream.GeminiNative, Provider: llmbridge.Gemini, Models: []string{"gemini-3-pro-preview"},
+		{Name: "claude-gemini", Agent: "claude", Flavor: testupstream.GeminiNative, Provider: llmbridge.Gemini, Upstream: []string{"gemini-3-pro-preview", "gemini-3.5-flash"},
 			Model: "gemini/gemini-3-pro-preview", Format: "anthropic", Route: "translated to Gemini generateContent"},
 		{Name: "claude-deepseek", Agent: "claude", Flavor: testupstream.DeepSeek, Provider: llmbridge.DeepSeek,
 			Model: "deepseek/deepseek-chat", Format: "anthropic", Route: "translated to Chat Completions"},
 		{Name: "claude-bedrock", Agent: "claude", Flavor: testupstream.Bedrock, Provider: signedBedrock, Models: []string{"us.anthropic.claude-sonnet-4-5-20250929-v1:0"},
 			Model: "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0", Format: "anthropic", Route: "translated to Converse, SigV4-signed"},
-		{Name: "codex-openai", Agent: "codex", Flavor: testupstream.OpenAI, API: "responses", Provider: llmbridge.OpenAI, Models: []string{"gpt-5"},
-			Model: "openai/gpt-5", Format: "responses", Route: "pass-through"},
-		{Name: "codex-anthropic", Agent: "codex", Flavor: testupstream.Anthropic, Provider: llmbridge.Anthropic, Models: claudeModels,
+		// A bare name no list names, routed by OpenAI's family. Codex's own
+		// default (0.171: gpt-6.2-sol) is routed the same way, but its
+		// catalog marks it "code_mode_only" with "use_responses_lite": it
+		// sends no tools the fake could script a shell call for.
+		{Name: "codex-openai", Agent: "codex", Flavor: testupstream.OpenAI, API: "responses", Provider: llmbridge.OpenAI, Upstream: []string{"gpt-5.5", "gpt-5"},
+			Model: "gpt-5.5", Format: "responses", Route: "pass-through"},
+		{Name: "codex-anthropic", Agent: "codex", Flavor: testupstream.Anthropic, Provider: llmbridge.Anthropic, Upstream: claudeUpstream,
 			Model: "anthropic/claude-sonnet-4-5", Format: "responses", Route: "translated to Messages"},
 		{Name: "codex-deepseek", Agent: "codex", Flavor: testupstream.DeepSeek, Provider: llmbridge.DeepSeek,
 			Model: "deepseek/deepseek-chat", Format: "responses", Route: "translated to Chat Completions"},
@@ -146,6 +153,9 @@ func runScenario(ctx context.Context, sc scenario, cfg config) *result {
 	// The fake, behind the scripting front.
 	fake := testupstream.Start(sc.Flavor)
 	defer fake.Close()
+	if sc.Upstream != nil {
+		fake.SetModelList(&testupstream.ModelList{IDs: sc.Upstream})
+	}
 	front := &scripted{fake: fake, api: sc.API}
 	frontURL, stopFront, err := serve(front)
 	if err != nil {
@@ -167,6 +177,7 @@ func runScenario(ctx context.Context, sc scenario, cfg config) *result {
 	b, err := llmbridge.New(
 		llmbridge.WithProvider(sc.Provider(llmbridge.ProviderConfig{BaseURL: upstreamBase, APIKey: fake.Key, Models: sc.Models})),
 		llmbridge.WithAccessKeys(accessKey),
+		llmbridge.WithModelRefresh(time.Hour), // as the server does (LLMBRIDGE_MODELS_REFRESH)
 		llmbridge.WithUsageSink(rec.add),
 		llmbridge.WithLogger(slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelDebug}))),
 	)

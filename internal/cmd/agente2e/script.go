@@ -208,6 +208,10 @@ type scripted struct {
 }
 
 func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/models") {
+		s.fake.Config.Handler.ServeHTTP(w, r) // the bridge's own list fetch: no exchange of the agent's
+		return
+	}
 	s.serve.Lock()
 	defer s.serve.Unlock()
 	body, err := readAll(r)

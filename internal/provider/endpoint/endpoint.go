@@ -4,6 +4,7 @@
 package endpoint
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -19,6 +20,10 @@ type Config struct {
 	APIKey  string            // sent upstream by the adapter's auth scheme, never logged
 	Models  []string          // listed by /v1/models and used for bare names
 	Headers map[string]string // sent on every upstream request
+	// Patterns are the model names the upstream serves ("claude-*"): a
+	// bare name no list names goes to the provider whose family matches
+	// (internal/models). The root constructors fill in the vendor's.
+	Patterns []string
 }
 
 // Endpoint is a validated Config. Adapters embed it to get Name, Models,
@@ -26,6 +31,7 @@ type Config struct {
 type Endpoint struct {
 	name, base, key string
 	models          []string
+	patterns        []string
 	header          http.Header
 	err             error
 }
@@ -34,7 +40,7 @@ type Endpoint struct {
 // them all) and builds the header template: JSON content type, the
 // configured headers, then auth(header, key) when there is a key.
 func New(cfg Config, auth func(h http.Header, key string)) Endpoint {
-	e := Endpoint{name: cfg.Name, base: strings.TrimRight(cfg.BaseURL, "/"), key: cfg.APIKey, models: cfg.Models, header: http.Header{}}
+	e := Endpoint{name: cfg.Name, base: strings.TrimRight(cfg.BaseURL, "/"), key: cfg.APIKey, models: cfg.Models, patterns: cfg.Patterns, header: http.Header{}}
 	var errs []error
 	if cfg.Name == "" || strings.ContainsAny(cfg.Name, "/ \t") {
 		errs = append(errs, fmt.Errorf("provider name %q must be non-empty without slashes or spaces", cfg.Name))
@@ -59,6 +65,10 @@ func (e *Endpoint) Name() string { return e.name }
 // Models returns the configured model names.
 func (e *Endpoint) Models() []string { return e.models }
 
+// ModelPatterns returns the configured model name patterns (the
+// provider's family).
+func (e *Endpoint) ModelPatterns() []string { return e.patterns }
+
 // Validate reports configuration errors.
 func (e *Endpoint) Validate() error { return e.err }
 
@@ -78,4 +88,18 @@ func (e *Endpoint) Redact(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(s, e.key, "[redacted]")
+}
+
+// NewGet builds a GET request of u with the header template (without its
+// Content-Type: a GET has no body), accepting JSON: the model list
+// requests.
+func (e *Endpoint) NewGet(ctx context.Context, u string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header = e.Header()
+	req.Header.Del("Content-Type")
+	req.Header.Set("Accept", "application/json")
+	return req, nil
 }
