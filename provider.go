@@ -184,14 +184,14 @@ type Embedder interface {
 	DecodeOpenAIEmbeddings(resp *http.Response, body []byte, model string, count func(text string) int) ([]byte, error)
 }
 
-// ModelFamilies is implemented by providers that reach models of
+// PerModelProvider is implemented by providers that reach models of
 // different wire families behind one name (Vertex AI: Gemini models by
 // Google's API, Claude models by Anthropic's). For a request to model the
 // Bridge uses ForModel(model) in the provider's place for everything —
 // building the request, passing the client's body through (its wire
 // interfaces decide), decoding the answer, TokenRefresher. ForModel must
 // never return nil and must be safe for concurrent use.
-type ModelFamilies interface {
+type PerModelProvider interface {
 	ForModel(model string) Provider
 }
 

@@ -66,9 +66,9 @@ type target struct {
 }
 
 // prov is the provider value of t's key, or the family of that
-// provider serving t's model (ModelFamilies).
+// provider serving t's model (PerModelProvider).
 func (t target) prov() Provider {
-	if f, ok := t.key.p.(ModelFamilies); ok {
+	if f, ok := t.key.p.(PerModelProvider); ok {
 		return f.ForModel(t.model)
 	}
 	return t.key.p

@@ -12,6 +12,7 @@ import (
 	"errors"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/models"
 	bedrockprov "github.com/llmbridge/llmbridge/internal/provider/bedrock"
 )
 
@@ -46,8 +47,11 @@ func New(cfg llmbridge.ProviderConfig) llmbridge.Provider {
 	if cfg.Models == nil {
 		cfg.Models = DefaultModels()
 	}
+	if cfg.ModelPatterns == nil {
+		cfg.ModelPatterns = models.BedrockPatterns()
+	}
 	p := bedrockprov.New(bedrockprov.Config{Name: cfg.Name, Region: cfg.Region, BaseURL: cfg.BaseURL, APIKey: cfg.APIKey,
-		Models: cfg.Models, Headers: cfg.Headers})
+		Models: cfg.Models, Headers: cfg.Headers, Patterns: cfg.ModelPatterns})
 	if len(cfg.APIKeys) > 0 {
 		return &oneKey{p}
 	}

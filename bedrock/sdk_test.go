@@ -298,3 +298,31 @@ func TestNoCredentialsThroughTheBridge(t *testing.T) {
 		t.Fatalf("got %v (%d upstream requests)", err, len(e.up.Requests()))
 	}
 }
+
+// A Bedrock ID no list names reaches Bedrock by its family (the day AWS
+// ships it), beside an Anthropic provider whose family is "claude-*":
+// the dotted IDs are Bedrock's alone, and a bare "claude-…" stays
+// Anthropic's.
+func TestNewModelIDsRouteByFamily(t *testing.T) {
+	e := newEnv(t)
+	anth := testupstream.New(t, testupstream.Anthropic)
+	p := bedrock.New(llmbridge.ProviderConfig{Region: testupstream.BedrockRegion, BaseURL: e.up.BaseURL(), Models: []string{haiku}})
+	b, err := llmbridge.New(llmbridge.WithProvider(p), llmbridge.WithProvider(llmbridge.Anthropic(llmbridge.ProviderConfig{BaseURL: anth.BaseURL(), APIKey: anth.Key})),
+		llmbridge.WithAccessKeys(accessKey), llmbridge.WithRetry(llmbridge.RetryPolicy{Max: 0}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(b)
+	t.Cleanup(func() { srv.Close(); b.Close() })
+	c := openai.NewClient(option.WithBaseURL(srv.URL+"/v1"), option.WithAPIKey(accessKey), option.WithMaxRetries(0))
+	for model, want := range map[string]*testupstream.Server{"global.anthropic.claude-opus-9-20270101-v1:0": e.up, "amazon.nova-premier-v9:0": e.up, "claude-opus-9": anth} {
+		before := len(want.Requests())
+		if _, err := c.Chat.Completions.New(ctx(t), openai.ChatCompletionNewParams{Model: model,
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}}); err != nil {
+			t.Fatalf("%s: %v", model, err)
+		}
+		if len(want.Requests()) != before+1 {
+			t.Errorf("%s did not reach its family's provider", model)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/models"
 	"github.com/llmbridge/llmbridge/internal/provider/azure"
 	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
 	"github.com/llmbridge/llmbridge/internal/provider/vertex"
@@ -65,7 +66,7 @@ func (p *Provider) resolveCloud(where string, environ map[string]string) error {
 
 // endpointOf is the common part of a provider's settings.
 func endpointOf(pc llmbridge.ProviderConfig) endpoint.Config {
-	return endpoint.Config{Name: pc.Name, BaseURL: pc.BaseURL, APIKey: pc.APIKey, Models: pc.Models, Headers: pc.Headers}
+	return endpoint.Config{Name: pc.Name, BaseURL: pc.BaseURL, APIKey: pc.APIKey, Models: pc.Models, Headers: pc.Headers, Patterns: pc.ModelPatterns}
 }
 
 // NewAzure builds the kind: azure provider of the file's entry p, whose
@@ -82,11 +83,14 @@ func NewAzure(p Provider, pc llmbridge.ProviderConfig) llmbridge.Provider {
 // NewVertex builds the kind: vertex provider of the file's entry p, whose
 // common settings are pc.
 func NewVertex(p Provider, pc llmbridge.ProviderConfig) llmbridge.Provider {
+	if pc.ModelPatterns == nil {
+		pc.ModelPatterns = models.VertexPatterns()
+	}
 	return VertexProvider{vertex.New(vertex.Config{Config: endpointOf(pc), Project: p.Project, Location: p.Location, CredentialsFile: p.CredentialsFile})}
 }
 
 // VertexProvider gives the Bridge a Vertex AI provider's model families
-// (llmbridge.ModelFamilies).
+// (llmbridge.PerModelProvider).
 type VertexProvider struct{ *vertex.Provider }
 
 // ForModel is the family serving model.

@@ -3,6 +3,7 @@ package configfile
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -40,8 +41,17 @@ func TestReadCloudKinds(t *testing.T) {
 	if err := p.(llmbridge.Validator).Validate(); err != nil {
 		t.Errorf("azure: %v", err)
 	}
-	if _, ok := NewVertex(vx, llmbridge.ProviderConfig{Name: vx.Name, Models: vx.Models}).(llmbridge.ModelFamilies); !ok {
-		t.Error("vertex is not a ModelFamilies")
+	vp := NewVertex(vx, llmbridge.ProviderConfig{Name: vx.Name, Models: vx.Models})
+	if _, ok := vp.(llmbridge.PerModelProvider); !ok {
+		t.Error("vertex is not a PerModelProvider")
+	}
+	// Vertex's own names (a partner model @version) are its family; an
+	// Azure resource's deployments claim none unless model_patterns says.
+	if f, ok := vp.(llmbridge.ModelFamily); !ok || !slices.Equal(f.ModelPatterns(), []string{"claude-*@*"}) {
+		t.Errorf("vertex family %v", vp)
+	}
+	if f, ok := p.(llmbridge.ModelFamily); ok && len(f.ModelPatterns()) > 0 {
+		t.Errorf("azure family %v", f.ModelPatterns())
 	}
 
 	os.WriteFile(path, []byte(`providers:

@@ -22,6 +22,20 @@ func GeminiPatterns() []string { return []string{"gemini-*", "gemma-*"} }
 // DeepSeekPatterns are DeepSeek's model names.
 func DeepSeekPatterns() []string { return []string{"deepseek-*"} }
 
+// BedrockPatterns are AWS Bedrock's model IDs: "{vendor}.{model}"
+// foundation models, "{geography}.{vendor}.{model}" inference profiles
+// and ARNs. Dots set them apart from the vendors' own names
+// ("anthropic.claude-…", not "claude-…").
+func BedrockPatterns() []string {
+	return []string{"anthropic.*", "amazon.*", "meta.*", "mistral.*", "cohere.*", "ai21.*", "deepseek.*", "openai.*",
+		"qwen.*", "writer.*", "us.*", "eu.*", "apac.*", "jp.*", "au.*", "global.*", "arn:aws:bedrock:*"}
+}
+
+// VertexPatterns are Vertex AI's names of its own: partner models with
+// a version ("claude-sonnet-4-5@20250929"). Gemini names on Vertex are
+// the Gemini API's; a Vertex provider serves those it lists.
+func VertexPatterns() []string { return []string{"claude-*@*"} }
+
 // Families holds the patterns each provider declares, by the provider's
 // index (the order providers were added). The zero value matches nothing.
 // It is immutable and safe for concurrent use.

@@ -59,6 +59,8 @@ type Config struct {
 	Models []string
 	// Headers are sent, and signed, on every request.
 	Headers map[string]string
+	// Patterns are the model IDs bare names may claim (llmbridge.ModelFamily).
+	Patterns []string
 	// Credentials replaces the default chain (tests, programs with their
 	// own provider); it is wrapped in the SDK's credentials cache.
 	Credentials aws.CredentialsProvider
@@ -110,7 +112,7 @@ func New(cfg Config) *Provider {
 	if base == "" {
 		base = "https://bedrock-runtime." + p.region + ".amazonaws.com"
 	}
-	ec := endpoint.Config{Name: cfg.Name, BaseURL: base, APIKey: cfg.APIKey, Models: cfg.Models, Headers: cfg.Headers}
+	ec := endpoint.Config{Name: cfg.Name, BaseURL: base, APIKey: cfg.APIKey, Models: cfg.Models, Headers: cfg.Headers, Patterns: cfg.Patterns}
 	p.Endpoint = endpoint.New(ec, func(h http.Header, key string) { h.Set("Authorization", "Bearer "+key) })
 	p.err = errors.Join(errs...)
 	return p

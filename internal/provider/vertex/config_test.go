@@ -129,7 +129,7 @@ func TestEchoedTokenRedacted(t *testing.T) {
 	}
 }
 
-// The in-process API reaches each family too (ModelFamilies serves every
+// The in-process API reaches each family too (PerModelProvider serves every
 // path through the pipeline).
 func TestInProcess(t *testing.T) {
 	up := testupstream.New(t, testupstream.Vertex)
