@@ -68,6 +68,11 @@ type Reply struct {
 	// StallHeaders (OpenAI chat path) sends no headers until the client
 	// goes away.
 	StallHeaders bool
+	// GeminiFinishInLast (GeminiNative flavor) puts the finish reason in
+	// the event of the last text or function calls, with no closing
+	// event of its own; GeminiNoResponseID leaves responseId out of every
+	// event. Both are as Gemini 2.x streams a function call.
+	GeminiFinishInLast, GeminiNoResponseID bool
 	// RawEvents (Anthropic flavor, and the OpenAI flavor's Responses
 	// stream) are whole SSE frames ("event: x\ndata: {…}\n\n") sent right
 	// after message_start (response.in_progress), as new event types

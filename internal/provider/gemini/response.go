@@ -123,7 +123,11 @@ func (p *Provider) DecodeResponse(resp *http.Response) (*openai.ChatResponse, er
 	if len(r.Candidates) == 0 && r.PromptFeedback != nil && r.PromptFeedback.BlockReason != "" {
 		return nil, blocked(r.PromptFeedback.BlockReason)
 	}
-	out := &openai.ChatResponse{ID: "chatcmpl-" + r.ResponseID, Object: "chat.completion", Created: time.Now().Unix(), Model: r.ModelVersion, Choices: []openai.Choice{}}
+	id := "chatcmpl-" + r.ResponseID
+	if r.ResponseID == "" {
+		id = mintID()
+	}
+	out := &openai.ChatResponse{ID: id, Object: "chat.completion", Created: time.Now().Unix(), Model: r.ModelVersion, Choices: []openai.Choice{}}
 	for _, c := range r.Candidates {
 		msg := openai.Message{Role: "assistant"}
 		var text, thoughts strings.Builder
