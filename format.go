@@ -205,6 +205,9 @@ func (o *httpOutput) stream(c *call, resp *http.Response) streamEncoder {
 }
 
 func (o *httpOutput) native(c *call, resp *http.Response) {
+	if h, ok := o.f.(headerFormat); ok {
+		h.nativeHeaders(o.w.Header(), resp.Header)
+	}
 	if c.env.stream {
 		o.openStream(c)
 		resp.Body = &flushingBody{ReadCloser: resp.Body, sw: o.sw}

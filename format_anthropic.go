@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	anthropicprov "github.com/llmbridge/llmbridge/internal/provider/anthropic"
@@ -192,6 +193,30 @@ func (anthropicFormat) errorEvent(e *APIError) (string, []byte) {
 
 func (anthropicFormat) keepAlive() (string, []byte, bool) {
 	return "ping", []byte(`{"type": "ping"}`), true
+}
+
+// headerFormat is implemented by formats whose clients read response
+// headers of their API's own. startHeaders runs when a call of the
+// format starts, before anything is written, with the bridge's request
+// id; nativeHeaders runs before the first byte of a native answer, with
+// the upstream's response headers, and sets those that pass on.
+type headerFormat interface {
+	startHeaders(h http.Header, rid string)
+	nativeHeaders(dst, upstream http.Header)
+}
+
+// startHeaders sets request-id, which the Anthropic SDKs read
+// (message._request_id, APIStatusError.request_id) and tell users to log.
+func (anthropicFormat) startHeaders(h http.Header, rid string) { h.Set("Request-Id", rid) }
+
+// nativeHeaders passes on the upstream's request-id (the id Anthropic's
+// support knows) and its anthropic-ratelimit-* headers.
+func (anthropicFormat) nativeHeaders(dst, upstream http.Header) {
+	for k, v := range upstream {
+		if k == "Request-Id" || strings.HasPrefix(k, "Anthropic-Ratelimit-") {
+			dst[k] = v
+		}
+	}
 }
 
 // anthropicErrorBody is e in Anthropic's error shape.
