@@ -71,7 +71,7 @@ func TestGeminiNativeErrorsAndImages(t *testing.T) {
 	up.Enqueue(testupstream.Reply{Status: 429, RetryAfter: "0"}, testupstream.Reply{Status: 429, RetryAfter: "0"}, testupstream.Reply{Status: 429, RetryAfter: "0"})
 	_, err := client.Chat.Completions.New(ctxTimeout(t), openai.ChatCompletionNewParams{Model: "gemini/gemini-2.5-flash", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("x")}})
 	var apiErr *openai.Error
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.Code != "resource_exhausted" {
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.Code != "rate_limit_exceeded" {
 		t.Fatalf("429: %v", err)
 	}
 	n := len(up.Requests())

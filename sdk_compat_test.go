@@ -7,7 +7,9 @@ import (
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	aoption "github.com/anthropics/anthropic-sdk-go/v2/option"
+	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
+	"github.com/openai/openai-go/v3"
 )
 
 // The Anthropic SDK reads the request id from request-id (on a message
@@ -51,5 +53,35 @@ func TestAnthropicSDKReadsTheRequestID(t *testing.T) {
 	var ae *anthropic.Error
 	if !errors.As(err, &ae) || ae.RequestID != "trace-42" || ae.StatusCode != 429 || ae.Type() != "rate_limit_error" {
 		t.Fatalf("got %v (request id %q), want a 429 rate_limit_error with request id trace-42", err, ae.RequestID)
+	}
+}
+
+// openai-go sees a translated upstream's rate limit, overload or refused
+// key with OpenAI's own codes, whatever the upstream called it
+// (rate_limit_error, RESOURCE_EXHAUSTED, …): the OpenAI clients' table.
+func TestOpenAISDKSeesOpenAICodesFromEveryUpstream(t *testing.T) {
+	for _, up := range []struct {
+		name   string
+		flavor testupstream.Flavor
+		prov   func(llmbridge.ProviderConfig) llmbridge.Provider
+		model  string
+	}{
+		{"anthropic", testupstream.Anthropic, llmbridge.Anthropic, "anthropic/claude-haiku-4-5"},
+		{"gemini", testupstream.GeminiNative, llmbridge.Gemini, "gemini/gemini-2.5-flash"},
+		{"gemini-openai", testupstream.GeminiCompat, llmbridge.GeminiOpenAICompat, "gemini/gemini-2.5-flash"},
+	} {
+		for _, tc := range []struct {
+			status    int
+			typ, code string
+		}{{429, "requests", "rate_limit_exceeded"}, {401, "invalid_request_error", "invalid_api_key"}, {500, "server_error", ""}} {
+			client, fake, _ := sdkFor(t, up.flavor, up.prov)
+			rep := testupstream.Reply{Status: tc.status, RetryAfter: "0"}
+			fake.Enqueue(rep, rep, rep)
+			_, err := client.Chat.Completions.New(ctxTimeout(t), openai.ChatCompletionNewParams{Model: up.model, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("x")}})
+			var ae *openai.Error
+			if !errors.As(err, &ae) || ae.StatusCode != tc.status || ae.Type != tc.typ || ae.Code != tc.code {
+				t.Errorf("%s %d: got %v, want type %q code %q", up.name, tc.status, err, tc.typ, tc.code)
+			}
+		}
 	}
 }

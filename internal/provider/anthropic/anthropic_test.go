@@ -129,8 +129,8 @@ func TestDecodeErrors(t *testing.T) {
 		body, code, typ string
 	}{
 		{401, `{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key sk-ant-secret"}}`, "invalid_api_key", "invalid_request_error"},
-		{429, `{"type":"error","error":{"type":"rate_limit_error","message":"Number of requests has exceeded your rate limit"}}`, "rate_limit_error", "rate_limit_exceeded"},
-		{529, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, "overloaded_error", "server_error"},
+		{429, `{"type":"error","error":{"type":"rate_limit_error","message":"Number of requests has exceeded your rate limit"}}`, "rate_limit_exceeded", "requests"},
+		{529, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, "", "server_error"},
 		{502, `<html>bad gateway</html>`, "", "server_error"},
 	} {
 		e := p.DecodeError(&http.Response{StatusCode: tc.status, Header: http.Header{"Retry-After": {"3"}}, Body: io.NopCloser(strings.NewReader(tc.body))}).(*openai.APIError)

@@ -160,10 +160,10 @@ func TestDecodeErrors(t *testing.T) {
 		want       int
 	}{
 		{400, `{"error":{"code":400,"message":"API key not valid. Please pass a valid API key. AIza-secret","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}`, "invalid_api_key", 401},
-		{429, `{"error":{"code":429,"message":"Resource has been exhausted","status":"RESOURCE_EXHAUSTED"}}`, "resource_exhausted", 429},
-		{400, `[{"error":{"code":400,"message":"bad","status":"INVALID_ARGUMENT"}}]`, "invalid_argument", 400},
-		{503, `{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}`, "unavailable", 503},
-		{504, `{"error":{"code":504,"message":"Deadline","status":"DEADLINE_EXCEEDED"}}`, "deadline_exceeded", 504},
+		{429, `{"error":{"code":429,"message":"Resource has been exhausted","status":"RESOURCE_EXHAUSTED"}}`, "rate_limit_exceeded", 429},
+		{400, `[{"error":{"code":400,"message":"bad","status":"INVALID_ARGUMENT"}}]`, "", 400},
+		{503, `{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}`, "", 503},
+		{504, `{"error":{"code":504,"message":"Deadline","status":"DEADLINE_EXCEEDED"}}`, "", 504},
 		{500, `<html>oops</html>`, "", 500},
 	} {
 		e := p.DecodeError(&http.Response{StatusCode: tc.status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(tc.body))}).(*openai.APIError)
