@@ -1,8 +1,11 @@
 package llmbridge_test
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
@@ -10,6 +13,9 @@ import (
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
 	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/responses"
+	"github.com/openai/openai-go/v3/shared"
+	"github.com/tidwall/gjson"
 )
 
 // The Anthropic SDK reads the request id from request-id (on a message
@@ -83,5 +89,121 @@ func TestOpenAISDKSeesOpenAICodesFromEveryUpstream(t *testing.T) {
 				t.Errorf("%s %d: got %v, want type %q code %q", up.name, tc.status, err, tc.typ, tc.code)
 			}
 		}
+	}
+}
+
+// personSchema is a strict-mode schema with a constraint Anthropic does
+// not take (maxLength).
+func personSchema() map[string]any {
+	return map[string]any{"type": "object", "properties": map[string]any{
+		"name": map[string]any{"type": "string", "maxLength": 40}, "age": map[string]any{"type": "integer"}},
+		"required": []any{"name", "age"}, "additionalProperties": false}
+}
+
+// sameJSON reports whether raw is the JSON of v.
+func sameJSON(raw string, v any) bool {
+	var a, b any
+	vb, _ := json.Marshal(v)
+	return json.Unmarshal([]byte(raw), &a) == nil && json.Unmarshal(vb, &b) == nil && reflect.DeepEqual(a, b)
+}
+
+// Structured outputs, asked for the way each official SDK asks, reach
+// every upstream in its own member, as the fake received it: OpenAI's
+// response_format (or text.format on a Responses pass-through),
+// Gemini's generationConfig.responseJsonSchema, Anthropic's
+// output_config.format (the schema as anthropic-sdk-go would send it).
+// DeepSeek takes JSON mode only: it gets the json_schema and refuses it,
+// and the client hears that 400, never an answer without its schema.
+func TestStructuredOutputsReachEveryUpstream(t *testing.T) {
+	e := newClaudeEnv(t)
+	schema := personSchema()
+	forAnthropic, _ := anthropic.BetaJSONSchemaOutputFormat(personSchema()).Schema.(map[string]any)
+	member := map[string]string{"openai": "response_format.json_schema.schema", "deepseek": "response_format.json_schema.schema",
+		"gemini": "generationConfig.responseJsonSchema", "anthropic": "output_config.format.schema"}
+	clients := map[string]func(model string) error{
+		"chat": func(model string) error {
+			_, err := e.oai().Chat.Completions.New(ctxTimeout(t), openai.ChatCompletionNewParams{Model: model,
+				Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Ada, 36")},
+				ResponseFormat: openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
+					JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{Name: "person", Schema: schema, Strict: openai.Bool(true)}}}})
+			return err
+		},
+		"responses": func(model string) error {
+			p := hiParams(model)
+			p.Text = responses.ResponseTextConfigParam{Format: responses.ResponseFormatTextConfigUnionParam{OfJSONSchema: &responses.ResponseFormatTextJSONSchemaConfigParam{
+				Name: "person", Schema: schema, Strict: openai.Bool(true)}}}
+			_, err := e.oai().Responses.New(ctxTimeout(t), p)
+			return err
+		},
+		"messages": func(model string) error {
+			p := hi(model)
+			p.OutputConfig = anthropic.OutputConfigParam{Format: anthropic.JSONOutputFormatParam{Schema: forAnthropic}}
+			_, err := e.client().Messages.New(ctxTimeout(t), p)
+			return err
+		},
+	}
+	for client, call := range clients {
+		for _, model := range claudeModels {
+			t.Run(client+" to "+model, func(t *testing.T) {
+				fake := e.fake(model)
+				n := len(fake.Requests())
+				err := call(model)
+				provider, _, _ := strings.Cut(model, "/")
+				path := member[provider]
+				want := any(schema)
+				switch {
+				case provider == "anthropic" || client == "messages":
+					want = forAnthropic // the Anthropic SDK's, or the bridge's by its rules
+				case provider == "openai" && client == "responses":
+					path = "text.format.schema" // a pass-through
+				}
+				if len(fake.Requests()) != n+1 {
+					t.Fatalf("%d requests reached %s (err %v)", len(fake.Requests())-n, provider, err)
+				}
+				got := gjson.GetBytes(fake.Requests()[n].Body, path)
+				if !sameJSON(got.Raw, want) {
+					t.Errorf("%s got %s = %s, want %v", provider, path, got.Raw, want)
+				}
+				if client == "messages" && provider == "openai" && gjson.GetBytes(fake.Requests()[n].Body, "response_format.json_schema.strict").Raw != "true" {
+					t.Errorf("a schema fit for strict mode was not sent strict: %s", fake.Requests()[n].Body)
+				}
+				if provider == "deepseek" {
+					if !isStatus(err, 400) {
+						t.Errorf("DeepSeek refused the schema; the client got %v", err)
+					}
+				} else if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+}
+
+// isStatus reports whether err is either SDK's API error with status.
+func isStatus(err error, status int) bool {
+	var oe *openai.Error
+	var ae *anthropic.Error
+	return errors.As(err, &oe) && oe.StatusCode == status || errors.As(err, &ae) && ae.StatusCode == status
+}
+
+// JSON mode without a schema has no Anthropic equivalent: a chat or
+// Responses client asking Claude for it gets a 400 naming the member,
+// before anything goes upstream, instead of free text.
+func TestJSONModeToAnthropicIsRefusedNotDropped(t *testing.T) {
+	e := newClaudeEnv(t)
+	_, err := e.oai().Chat.Completions.New(ctxTimeout(t), openai.ChatCompletionNewParams{Model: "anthropic/claude-sonnet-4-5",
+		Messages:       []openai.ChatCompletionMessageParamUnion{openai.UserMessage("json please")},
+		ResponseFormat: openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONObject: &shared.ResponseFormatJSONObjectParam{}}})
+	var oe *openai.Error
+	if !errors.As(err, &oe) || oe.StatusCode != 400 || oe.Param != "response_format" {
+		t.Errorf("chat: got %v", err)
+	}
+	p := hiParams("anthropic/claude-sonnet-4-5")
+	p.Text = responses.ResponseTextConfigParam{Format: responses.ResponseFormatTextConfigUnionParam{OfJSONObject: &shared.ResponseFormatJSONObjectParam{}}}
+	if _, err := e.oai().Responses.New(ctxTimeout(t), p); !isStatus(err, 400) {
+		t.Errorf("responses: got %v", err)
+	}
+	if n := len(e.claude.Requests()); n != 0 {
+		t.Errorf("%d requests reached Anthropic", n)
 	}
 }

@@ -107,6 +107,10 @@ func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, body []b
 			}
 		}
 	}
+	if msg := anthropicFormatError(body); msg != "" {
+		anthropicError(w, 400, msg)
+		return
+	}
 	rep := s.next()
 	if rep.Status >= 400 {
 		if rep.RetryAfter != "" {

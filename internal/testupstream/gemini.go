@@ -60,6 +60,10 @@ func (s *Server) serveGemini(w http.ResponseWriter, r *http.Request, body []byte
 		geminiError(w, 400, "Invalid JSON payload received.", "")
 		return
 	}
+	if msg := geminiConfigError(body); msg != "" {
+		geminiError(w, 400, msg, "")
+		return
+	}
 	gemini3 := strings.HasPrefix(model, "gemini-3")
 	if gemini3 {
 		for _, c := range req.Contents {

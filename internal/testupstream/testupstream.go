@@ -199,6 +199,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, Reply{Status: 400, ErrorBody: `{"error":{"message":"We could not parse the JSON body of your request.","type":"invalid_request_error","param":null,"code":null}}`})
 		return
 	}
+	if msg := openAIFormatError(s.Flavor, body); msg != "" {
+		s.writeError(w, Reply{Status: 400, ErrorBody: fmt.Sprintf(`{"error":{"message":%q,"type":"invalid_request_error","param":"response_format","code":null}}`, msg)})
+		return
+	}
 	rep := s.nextFor(bearer(r))
 	if rep.StallHeaders {
 		<-r.Context().Done() // nothing at all until the client gives up
