@@ -110,8 +110,8 @@ func TestSDKToolCallStream(t *testing.T) {
 			if acc.Choices[0].FinishReason != "tool_calls" {
 				t.Errorf("finish reason %q, want tool_calls", acc.Choices[0].FinishReason)
 			}
-			if len(finished) == 0 {
-				t.Errorf("the SDK never saw a tool call finish")
+			if len(finished) != 2 {
+				t.Errorf("the SDK saw tool calls finish %q, want both", finished)
 			}
 		})
 	}

@@ -51,7 +51,10 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 			if chunk == nil {
 				continue
 			}
-			if !yieldSplit(chunk, yield) {
+			// OpenAI's stream shape, which the SDKs' helpers rely on:
+			// Gemini sends calls whole, several in one event, often
+			// with the finish reason.
+			if !openai.YieldShaped(chunk, yield) {
 				return
 			}
 		}
@@ -185,82 +188,6 @@ func (states choiceStates) finished() bool {
 		}
 	}
 	return true
-}
-
-// split reshapes an event's chunk the way OpenAI streams, which the
-// SDKs' stream helpers rely on (a tool call is done when a chunk no
-// longer continues it): one tool call per chunk, and a finishing
-// choice's finish reason in a closing chunk of its own whose delta is
-// empty. Gemini sends calls whole, several in one event, often with the
-// finish reason. It returns nil when chunk needs no reshaping.
-func split(chunk *openai.ChatChunk) []*openai.ChatChunk {
-	if !needsSplit(chunk) {
-		return nil
-	}
-	with := func(choices ...openai.ChunkChoice) *openai.ChatChunk {
-		c := *chunk
-		c.Choices = choices
-		return &c
-	}
-	var first, finishing []openai.ChunkChoice
-	var more []*openai.ChatChunk // further tool calls, one per chunk
-	for _, ch := range chunk.Choices {
-		c := ch
-		c.FinishReason = nil
-		if calls := ch.Delta.ToolCalls; len(calls) > 1 {
-			c.Delta.ToolCalls = calls[:1]
-			for _, tc := range calls[1:] {
-				more = append(more, with(openai.ChunkChoice{Index: ch.Index, Delta: openai.Delta{ToolCalls: []openai.ToolCall{tc}}}))
-			}
-		}
-		if !emptyDelta(&c.Delta) {
-			first = append(first, c)
-		}
-		if ch.FinishReason != nil {
-			finishing = append(finishing, openai.ChunkChoice{Index: ch.Index, FinishReason: ch.FinishReason})
-		}
-	}
-	var out []*openai.ChatChunk
-	if len(first) > 0 {
-		out = append(out, with(first...))
-	}
-	out = append(out, more...)
-	if len(finishing) > 0 {
-		out = append(out, with(finishing...))
-	}
-	return out
-}
-
-// needsSplit reports whether a choice of chunk carries several tool
-// calls, or content together with its finish reason.
-func needsSplit(chunk *openai.ChatChunk) bool {
-	for i := range chunk.Choices {
-		ch := &chunk.Choices[i]
-		if len(ch.Delta.ToolCalls) > 1 || ch.FinishReason != nil && !emptyDelta(&ch.Delta) {
-			return true
-		}
-	}
-	return false
-}
-
-// yieldSplit yields chunk, reshaped by split; false when the consumer
-// stopped.
-func yieldSplit(chunk *openai.ChatChunk, yield func(*openai.ChatChunk, error) bool) bool {
-	parts := split(chunk)
-	if parts == nil {
-		return yield(chunk, nil)
-	}
-	for _, c := range parts {
-		if !yield(c, nil) {
-			return false
-		}
-	}
-	return true
-}
-
-// emptyDelta reports whether d carries nothing.
-func emptyDelta(d *openai.Delta) bool {
-	return d.Role == "" && d.Content == nil && d.ReasoningContent == nil && d.Refusal == nil && len(d.ToolCalls) == 0 && len(d.Extra) == 0
 }
 
 // mintID is a stream's chunk id until an event gives its responseId

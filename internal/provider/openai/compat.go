@@ -74,7 +74,8 @@ func (c *Compat) DecodeResponse(resp *http.Response) (*openai.ChatResponse, erro
 }
 
 // DecodeStream yields the upstream chunks with tool-call indexes and ids
-// filled in and finish_reason "tool_calls" when the choice called tools.
+// filled in, finish_reason "tool_calls" when the choice called tools,
+// in OpenAI's stream shape (openai.Shape).
 func (c *Compat) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk, error] {
 	return func(yield func(*openai.ChatChunk, error) bool) {
 		type state struct {
@@ -113,7 +114,7 @@ func (c *Compat) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk, 
 					ch.FinishReason = &reason
 				}
 			}
-			if !yield(chunk, nil) {
+			if !openai.YieldShaped(chunk, yield) {
 				return
 			}
 		}
