@@ -144,6 +144,9 @@ func (o *httpOutput) reset() {
 		o.sw.close()
 		o.sw = nil
 	}
+	if h, ok := o.f.(headerFormat); ok { // the failed answer's own headers go with it
+		h.startHeaders(o.w.Header(), o.w.Header().Get("X-Request-Id"))
+	}
 }
 
 func (o *httpOutput) held() *APIError {

@@ -197,17 +197,26 @@ func (anthropicFormat) keepAlive() (string, []byte, bool) {
 
 // headerFormat is implemented by formats whose clients read response
 // headers of their API's own. startHeaders runs when a call of the
-// format starts, before anything is written, with the bridge's request
-// id; nativeHeaders runs before the first byte of a native answer, with
-// the upstream's response headers, and sets those that pass on.
+// format starts, and again when a failover forgets an answer, before
+// anything is written, with the bridge's request id; nativeHeaders runs
+// before the first byte of a native answer, with the upstream's response
+// headers, and sets those that pass on.
 type headerFormat interface {
 	startHeaders(h http.Header, rid string)
 	nativeHeaders(dst, upstream http.Header)
 }
 
 // startHeaders sets request-id, which the Anthropic SDKs read
-// (message._request_id, APIStatusError.request_id) and tell users to log.
-func (anthropicFormat) startHeaders(h http.Header, rid string) { h.Set("Request-Id", rid) }
+// (message._request_id, APIStatusError.request_id) and tell users to log,
+// and removes an upstream's rate-limit headers.
+func (anthropicFormat) startHeaders(h http.Header, rid string) {
+	for k := range h {
+		if strings.HasPrefix(k, "Anthropic-Ratelimit-") {
+			delete(h, k)
+		}
+	}
+	h.Set("Request-Id", rid)
+}
 
 // nativeHeaders passes on the upstream's request-id (the id Anthropic's
 // support knows) and its anthropic-ratelimit-* headers.

@@ -207,3 +207,25 @@ func TestJSONModeToAnthropicIsRefusedNotDropped(t *testing.T) {
 		t.Errorf("%d requests reached Anthropic", n)
 	}
 }
+
+// A native Anthropic answer that fails before its first byte, followed
+// by a fallback's translated answer: the client sees the fallback's
+// request id (the bridge's), not the failed upstream's, nor its limits.
+func TestRequestIDAfterFailover(t *testing.T) {
+	e := newClaudeEnv(t, llmbridge.WithRoute(llmbridge.Route{Name: "claude-or-gpt", Strategy: llmbridge.StrategyOrdered,
+		Targets: []llmbridge.RouteTarget{{Model: "anthropic/claude-sonnet-4-5"}}, Fallbacks: []string{"openai/gpt-4o"}}))
+	e.claude.Enqueue(testupstream.Reply{FailFirst: "cut"})
+	var resp *http.Response
+	s := e.client(aoption.WithResponseInto(&resp)).Messages.NewStreaming(ctxTimeout(t), hi("claude-or-gpt"))
+	for s.Next() {
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.claude.Requests()) != 1 || len(e.openai.Requests()) != 1 {
+		t.Fatalf("requests: anthropic %d, openai %d: want a failover", len(e.claude.Requests()), len(e.openai.Requests()))
+	}
+	if rid := resp.Header.Get("request-id"); rid != resp.Header.Get("X-Request-Id") || resp.Header.Get("anthropic-ratelimit-requests-limit") != "" {
+		t.Errorf("request-id %q (X-Request-Id %q), ratelimit %q after a failover", rid, resp.Header.Get("X-Request-Id"), resp.Header.Get("anthropic-ratelimit-requests-limit"))
+	}
+}

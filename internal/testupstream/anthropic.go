@@ -182,7 +182,7 @@ func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, body []b
 	w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
 	rc := http.NewResponseController(w)
 	for i, e := range events {
-		if rep.CutAfter > 0 && i == rep.CutAfter {
+		if rep.CutAfter > 0 && i == rep.CutAfter || rep.FailFirst == "cut" {
 			s.cut(w)
 			return
 		}

@@ -63,7 +63,7 @@ type Reply struct {
 	ErrorEvent bool          // end the stream with an in-stream {"error":…} event
 	// FailFirst fails a 200 stream before its first event: "error" sends
 	// the in-stream error event first (also on the Responses stream), "cut"
-	// drops the connection (OpenAI flavors).
+	// drops the connection (OpenAI flavors; "cut" also Anthropic's stream).
 	FailFirst string
 	// StallHeaders (OpenAI chat path) sends no headers until the client
 	// goes away.
