@@ -483,6 +483,8 @@ func TestDecodeMessagesStructuredOutput(t *testing.T) {
 		`"output_config":{"format":{"type":"json_object"}}}`,
 		`"output_config":{"format":{"type":"json_schema","schema":[1]}}}`,
 		`"output_format":{"type":"json_schema"}}`,
+		`"output_config":{"FORMAT":{"type":"json_schema","schema":{"type":"object"}}}}`, // case variants: refused, never bound unseen
+		`"output_config":{"format":{"Type":"json_schema","schema":{"type":"object"}}}}`,
 	} {
 		_, err := anthropic.DecodeMessages([]byte(base + bad))
 		var ae *openai.APIError
