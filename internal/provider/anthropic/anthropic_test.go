@@ -168,6 +168,8 @@ func TestDecodeErrors(t *testing.T) {
 func FuzzTranslateRequest(f *testing.F) {
 	b, _ := os.ReadFile("testdata/request_openai.json")
 	f.Add(b)
+	b, _ = os.ReadFile("testdata/request_structured_openai.json")
+	f.Add(b)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var req openai.ChatRequest
 		if json.Unmarshal(in, &req) != nil {

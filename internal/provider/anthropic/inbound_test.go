@@ -363,6 +363,7 @@ func TestStreamUsage(t *testing.T) {
 // request that encodes as JSON.
 func FuzzDecodeMessages(f *testing.F) {
 	f.Add(readFile(f, "inbound_request.json"))
+	f.Add(readFile(f, "inbound_structured.json"))
 	for _, s := range []string{
 		`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`,
 		`{"model":"m","max_tokens":5,"messages":[null]}`,
