@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
+	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -227,5 +229,45 @@ func TestRequestIDAfterFailover(t *testing.T) {
 	}
 	if rid := resp.Header.Get("request-id"); rid != resp.Header.Get("X-Request-Id") || resp.Header.Get("anthropic-ratelimit-requests-limit") != "" {
 		t.Errorf("request-id %q (X-Request-Id %q), ratelimit %q after a failover", rid, resp.Header.Get("X-Request-Id"), resp.Header.Get("anthropic-ratelimit-requests-limit"))
+	}
+}
+
+// nodeStreamHelper is openai-node's chat.completions.stream helper run
+// against the bridge at BASE: it prints each tool call its documented
+// tool_calls.function.arguments.done event reports, then the finish
+// reason.
+const nodeStreamHelper = `
+const { OpenAI } = require('openai');
+const client = new OpenAI({ baseURL: process.env.BASE, apiKey: 'unused', maxRetries: 0 });
+(async () => {
+  const fn = (name) => ({ type: 'function', function: { name, parameters: { type: 'object' } } });
+  const stream = client.chat.completions.stream({ model: 'gemini/gemini-2.5-flash',
+    messages: [{ role: 'user', content: 'Weather and time in Paris?' }], tools: [fn('get_weather'), fn('get_time')] });
+  stream.on('tool_calls.function.arguments.done', (e) => console.log(e.name + ' ' + e.arguments));
+  const done = await stream.finalChatCompletion();
+  console.log('finish ' + done.choices[0].finish_reason);
+})().catch((e) => { console.error(e); process.exit(1); });
+`
+
+// openai-node's stream helper over a Gemini stream that sends both
+// function calls with the finish reason in one event: the documented
+// tool_calls.function.arguments.done fires for each call. It needs
+// Node.js and the openai package: LLMBRIDGE_NODE_MODULES names a
+// directory holding node_modules/openai (npm install openai there).
+func TestOpenAINodeStreamHelperSeesGeminiToolCallsDone(t *testing.T) {
+	dir := os.Getenv("LLMBRIDGE_NODE_MODULES")
+	node, err := exec.LookPath("node")
+	if dir == "" || err != nil {
+		t.Skip("SKIPPING: needs node and LLMBRIDGE_NODE_MODULES (a directory where npm install openai ran)")
+	}
+	_, up, url := sdkFor(t, testupstream.GeminiNative, llmbridge.Gemini)
+	up.Enqueue(testupstream.Reply{ToolCalls: []testupstream.ToolCall{{Name: "get_weather", Args: []string{`{"city":"Paris"}`}}, {Name: "get_time", Args: []string{`{"zone":"CET"}`}}},
+		GeminiFinishInLast: true, GeminiNoResponseID: true})
+	cmd := exec.CommandContext(ctxTimeout(t), node, "-e", nodeStreamHelper)
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), "BASE="+url+"/v1")
+	out, err := cmd.CombinedOutput()
+	want := "get_weather {\"city\":\"Paris\"}\nget_time {\"zone\":\"CET\"}\nfinish tool_calls\n"
+	if err != nil || string(out) != want {
+		t.Errorf("openai-node printed (err %v):\n%s\nwant:\n%s", err, out, want)
 	}
 }
