@@ -104,7 +104,7 @@ func TestClaudeErrors(t *testing.T) {
 	up.Enqueue(testupstream.Reply{Status: 529}, testupstream.Reply{Status: 529}, testupstream.Reply{Status: 529})
 	_, err := client.Chat.Completions.New(ctxTimeout(t), openai.ChatCompletionNewParams{Model: "anthropic/claude-haiku-4-5", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("x")}})
 	var apiErr *openai.Error
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != 529 || apiErr.Code != "overloaded_error" || len(up.Requests()) != 3 {
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 529 || apiErr.Type != "server_error" || apiErr.Code != "" || len(up.Requests()) != 3 {
 		t.Fatalf("529 (retried, %d attempts): %v", len(up.Requests()), err)
 	}
 	up.Enqueue(testupstream.Reply{Content: []string{"a", "b"}, ErrorEvent: true})

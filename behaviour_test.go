@@ -91,8 +91,8 @@ func TestDeepSeekStream(t *testing.T) {
 			if !strings.HasPrefix(last, `{"id":"33be18fc`) || !strings.Contains(last, `"choices":[],"usage":{"prompt_tokens":6,"completion_tokens":212`) {
 				t.Errorf("usage chunk %s", last)
 			}
-		} else if strings.Contains(body, `"choices":[]`) {
-			t.Error("usage-only chunk shown to a client that did not ask")
+		} else if strings.Contains(body, `"choices":[]`) || strings.Contains(body, `"usage":{`) {
+			t.Errorf("usage shown to a client that did not ask: %s", finish)
 		}
 	}
 }

@@ -144,6 +144,9 @@ func (o *httpOutput) reset() {
 		o.sw.close()
 		o.sw = nil
 	}
+	if h, ok := o.f.(headerFormat); ok { // the failed answer's own headers go with it
+		h.startHeaders(o.w.Header(), o.w.Header().Get("X-Request-Id"))
+	}
 }
 
 func (o *httpOutput) held() *APIError {
@@ -205,6 +208,9 @@ func (o *httpOutput) stream(c *call, resp *http.Response) streamEncoder {
 }
 
 func (o *httpOutput) native(c *call, resp *http.Response) {
+	if h, ok := o.f.(headerFormat); ok {
+		h.nativeHeaders(o.w.Header(), resp.Header)
+	}
 	if c.env.stream {
 		o.openStream(c)
 		resp.Body = &flushingBody{ReadCloser: resp.Body, sw: o.sw}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	anthropicprov "github.com/llmbridge/llmbridge/internal/provider/anthropic"
@@ -194,6 +195,39 @@ func (anthropicFormat) keepAlive() (string, []byte, bool) {
 	return "ping", []byte(`{"type": "ping"}`), true
 }
 
+// headerFormat is implemented by formats whose clients read response
+// headers of their API's own. startHeaders runs when a call of the
+// format starts, and again when a failover forgets an answer, before
+// anything is written, with the bridge's request id; nativeHeaders runs
+// before the first byte of a native answer, with the upstream's response
+// headers, and sets those that pass on.
+type headerFormat interface {
+	startHeaders(h http.Header, rid string)
+	nativeHeaders(dst, upstream http.Header)
+}
+
+// startHeaders sets request-id, which the Anthropic SDKs read
+// (message._request_id, APIStatusError.request_id) and tell users to log,
+// and removes an upstream's rate-limit headers.
+func (anthropicFormat) startHeaders(h http.Header, rid string) {
+	for k := range h {
+		if strings.HasPrefix(k, "Anthropic-Ratelimit-") {
+			delete(h, k)
+		}
+	}
+	h.Set("Request-Id", rid)
+}
+
+// nativeHeaders passes on the upstream's request-id (the id Anthropic's
+// support knows) and its anthropic-ratelimit-* headers.
+func (anthropicFormat) nativeHeaders(dst, upstream http.Header) {
+	for k, v := range upstream {
+		if k == "Request-Id" || strings.HasPrefix(k, "Anthropic-Ratelimit-") {
+			dst[k] = v
+		}
+	}
+}
+
 // anthropicErrorBody is e in Anthropic's error shape.
 func anthropicErrorBody(e *APIError) []byte {
 	body, _ := openai.Marshal(struct {
@@ -209,37 +243,29 @@ func anthropicErrorBody(e *APIError) []byte {
 	return body
 }
 
-// anthropicErrorTypes are the error types of the Messages API.
-var anthropicErrorTypes = map[string]bool{
-	"invalid_request_error": true, "authentication_error": true, "billing_error": true, "permission_error": true,
-	"not_found_error": true, "request_too_large": true, "rate_limit_error": true, "timeout_error": true,
-	"api_error": true, "overloaded_error": true,
+// anthropicErrorTypes is the error table of Anthropic-format clients:
+// the Messages API's error type for each status. Every error they get,
+// the bridge's own or an upstream's in any vocabulary (OpenAI's codes,
+// Gemini's statuses), is typed by its status; an unlisted one is
+// api_error from 500, invalid_request_error below.
+var anthropicErrorTypes = map[int]string{
+	http.StatusBadRequest: "invalid_request_error", http.StatusUnauthorized: "authentication_error",
+	http.StatusPaymentRequired: "billing_error", http.StatusForbidden: "permission_error",
+	http.StatusNotFound: "not_found_error", http.StatusRequestEntityTooLarge: "request_too_large",
+	http.StatusTooManyRequests: "rate_limit_error", http.StatusGatewayTimeout: "timeout_error",
+	http.StatusServiceUnavailable: "overloaded_error", statusOverloaded: "overloaded_error",
 }
 
-// anthropicErrorType names e's type: an Anthropic upstream's own type when
-// the error carries it as its code, otherwise the type of its status.
+// anthropicErrorType names e's type in the Messages API (anthropicErrorTypes).
 func anthropicErrorType(e *APIError) string {
-	if anthropicErrorTypes[e.Code] {
-		return e.Code
-	}
-	switch status := e.StatusCode(); {
-	case e.Code == "invalid_api_key" || status == http.StatusUnauthorized:
+	status := e.StatusCode()
+	if e.Code == "invalid_api_key" {
 		return "authentication_error"
-	case status == http.StatusPaymentRequired:
-		return "billing_error"
-	case status == http.StatusForbidden:
-		return "permission_error"
-	case status == http.StatusNotFound:
-		return "not_found_error"
-	case status == http.StatusRequestEntityTooLarge:
-		return "request_too_large"
-	case status == http.StatusTooManyRequests:
-		return "rate_limit_error"
-	case status == http.StatusGatewayTimeout:
-		return "timeout_error"
-	case status == statusOverloaded || status == http.StatusServiceUnavailable:
-		return "overloaded_error"
-	case status >= 500:
+	}
+	if t, ok := anthropicErrorTypes[status]; ok {
+		return t
+	}
+	if status >= 500 {
 		return "api_error"
 	}
 	return "invalid_request_error"

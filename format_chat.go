@@ -304,13 +304,19 @@ func relayRaw(r relay, body io.Reader) error {
 
 // writeChunk writes an OpenAI chunk to the client under the usage rules:
 // a usage-only chunk only when the client asked for usage, and a chunk
-// with both choices and usage (DeepSeek's last) split in two when it did.
+// with both choices and usage (DeepSeek's last) split in two when it did,
+// or without its usage when it did not (the bridge asked for it).
 func writeChunk(r relay, data []byte, info *openai.ChunkInfo) error {
 	if info.Usage != nil {
 		switch {
 		case info.NoChoices && !r.includeUsage():
 			return nil
-		case !info.NoChoices && r.includeUsage():
+		case !r.includeUsage():
+			var err error
+			if data, err = sjson.DeleteBytes(data, "usage"); err != nil {
+				return err
+			}
+		case !info.NoChoices:
 			finish, err := sjson.SetRawBytes(data, "usage", []byte("null"))
 			if err != nil {
 				return err

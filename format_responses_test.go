@@ -244,12 +244,13 @@ func TestResponsesSDKReasoningEffort(t *testing.T) {
 
 func TestResponsesSDKStructuredOutput(t *testing.T) {
 	e := newClaudeEnv(t)
-	// Where each upstream got the schema; the Anthropic provider has no
-	// structured output, so its answer only echoes the format.
+	// Where each upstream got the schema. DeepSeek takes JSON mode only
+	// and refuses it (the client hears its 400).
 	schemaAt := map[string]string{
-		"openai":   "text.format.schema.properties.city",
-		"deepseek": "response_format.json_schema.schema.properties.city",
-		"gemini":   "generationConfig.responseMimeType",
+		"openai":    "text.format.schema.properties.city",
+		"deepseek":  "response_format.json_schema.schema.properties.city",
+		"gemini":    "generationConfig.responseJsonSchema.properties.city",
+		"anthropic": "output_config.format.schema.properties.city",
 	}
 	for _, model := range claudeModels {
 		t.Run(model, func(t *testing.T) {
@@ -260,6 +261,17 @@ func TestResponsesSDKStructuredOutput(t *testing.T) {
 				OfJSONSchema: &responses.ResponseFormatTextJSONSchemaConfigParam{Name: "place", Strict: openai.Bool(true), Schema: map[string]any{
 					"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}, "required": []string{"city"}, "additionalProperties": false}}}}
 			resp, err := e.oai().Responses.New(ctxTimeout(t), params)
+			path := schemaAt[model[:strings.IndexByte(model, '/')]]
+			if !gjson.GetBytes(lastBody(t, fake), path).Exists() {
+				t.Errorf("%s missing upstream: %s", path, lastBody(t, fake))
+			}
+			if strings.HasPrefix(model, "deepseek/") {
+				var ae *openai.Error
+				if !errors.As(err, &ae) || ae.StatusCode != 400 || !strings.Contains(ae.Message, "response_format") {
+					t.Errorf("DeepSeek's refusal of the schema: got %v", err)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -270,9 +282,6 @@ func TestResponsesSDKStructuredOutput(t *testing.T) {
 			// A translated answer echoes the format (the OpenAI fake's does not).
 			if !strings.HasPrefix(model, "openai/") && (resp.Text.Format.Type != "json_schema" || resp.Text.Format.Name != "place") {
 				t.Errorf("text.format echoed as %s", resp.Text.RawJSON())
-			}
-			if path, ok := schemaAt[model[:strings.IndexByte(model, '/')]]; ok && !gjson.GetBytes(lastBody(t, fake), path).Exists() {
-				t.Errorf("%s missing upstream: %s", path, lastBody(t, fake))
 			}
 		})
 	}

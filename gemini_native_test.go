@@ -71,7 +71,7 @@ func TestGeminiNativeErrorsAndImages(t *testing.T) {
 	up.Enqueue(testupstream.Reply{Status: 429, RetryAfter: "0"}, testupstream.Reply{Status: 429, RetryAfter: "0"}, testupstream.Reply{Status: 429, RetryAfter: "0"})
 	_, err := client.Chat.Completions.New(ctxTimeout(t), openai.ChatCompletionNewParams{Model: "gemini/gemini-2.5-flash", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("x")}})
 	var apiErr *openai.Error
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.Code != "resource_exhausted" {
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.Code != "rate_limit_exceeded" {
 		t.Fatalf("429: %v", err)
 	}
 	n := len(up.Requests())
@@ -87,5 +87,52 @@ func TestGeminiNativeErrorsAndImages(t *testing.T) {
 	}
 	if last := up.Requests()[len(up.Requests())-1]; !strings.Contains(string(last.Body), `"inlineData":{"mimeType":"image/png","data":"iVBORw0KGgo="}`) {
 		t.Errorf("image not inlined: %s", last.Body)
+	}
+}
+
+// Gemini 2.x streams function calls in the event that finishes the turn,
+// often with no responseId. openai-go's accumulator must see each tool
+// call finish (JustFinishedToolCall, its documented way to act on a
+// call while streaming): that needs OpenAI's closing chunk, whose delta
+// is empty, after the calls; and every chunk has a non-empty id.
+func TestGeminiNativeToolCallsFinishForTheSDK(t *testing.T) {
+	client, up := nativeGemini(t)
+	srvCalls := []testupstream.ToolCall{{Name: "get_weather", Args: []string{`{"city":"Paris"}`}}, {Name: "get_time", Args: []string{`{"zone":"CET"}`}}}
+	for _, includeUsage := range []bool{false, true} {
+		up.Enqueue(testupstream.Reply{ToolCalls: srvCalls, GeminiFinishInLast: true, GeminiNoResponseID: true, Usage: testupstream.Usage{Prompt: 20, Completion: 5}})
+		params := openai.ChatCompletionNewParams{
+			Model:    "gemini/gemini-2.5-flash",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Weather and time in Paris?")},
+			Tools: []openai.ChatCompletionToolUnionParam{
+				openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{Name: "get_weather", Parameters: shared.FunctionParameters{"type": "object"}}),
+				openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{Name: "get_time", Parameters: shared.FunctionParameters{"type": "object"}}),
+			},
+		}
+		if includeUsage {
+			params.StreamOptions.IncludeUsage = openai.Bool(true)
+		}
+		stream := client.Chat.Completions.NewStreaming(ctxTimeout(t), params)
+		acc := openai.ChatCompletionAccumulator{}
+		var finished []string
+		for stream.Next() {
+			c := stream.Current()
+			if c.ID == "" {
+				t.Errorf("chunk without an id: %s", c.RawJSON())
+			}
+			acc.AddChunk(c)
+			if tool, ok := acc.JustFinishedToolCall(); ok {
+				finished = append(finished, tool.Name+tool.Arguments)
+			}
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{`get_weather{"city":"Paris"}`, `get_time{"zone":"CET"}`}
+		if strings.Join(finished, " ") != strings.Join(want, " ") {
+			t.Errorf("include_usage %v: the SDK saw tool calls finish %q, want %q", includeUsage, finished, want)
+		}
+		if acc.Choices[0].FinishReason != "tool_calls" || acc.ID == "" {
+			t.Errorf("finish reason %q, id %q", acc.Choices[0].FinishReason, acc.ID)
+		}
 	}
 }

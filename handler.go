@@ -153,7 +153,7 @@ func (b *Bridge) cors(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	h.Set("Access-Control-Allow-Origin", origin)
-	h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, "+
+	h.Set("Access-Control-Expose-Headers", "X-Request-Id, request-id, Retry-After, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, "+
 		"x-ratelimit-reset-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens")
 	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
 		return false
@@ -245,6 +245,9 @@ const untrustedPresize = 16 << 10
 // a client before its key is checked.
 func (b *Bridge) serve(w http.ResponseWriter, r *http.Request, f clientFormat) {
 	rid := w.Header().Get("X-Request-Id")
+	if h, ok := f.(headerFormat); ok {
+		h.startHeaders(w.Header(), rid)
+	}
 	pre := Request{ID: rid, Format: f.name(), Header: r.Header}
 	if e := b.authenticate(r, &pre); e != nil {
 		b.refuse(w, r, f.writeError, &pre, e)

@@ -131,9 +131,9 @@ func (c *call) mayFailOver(e *APIError) bool {
 }
 
 // failOver books the failure e against the target that failed, before
-// run tries the next one.
+// run tries the next one; a rate limit (429) is no health failure (judge).
 func (c *call) failOver(e *APIError) {
-	c.target.h.Failure(c.b.clock.Now(), e.Message, true)
+	c.target.h.Failure(c.b.clock.Now(), e.Message, e.Status != http.StatusTooManyRequests)
 	c.target.h.Release() // send counted it for the answer that failed
 	c.target = target{}
 }

@@ -319,8 +319,8 @@ func GeminiOpenAICompat(cfg ProviderConfig) Provider {
 // own API ({BaseURL}/models/{model}:generateContent and
 // :streamGenerateContent?alt=sse, key in x-goog-api-key): system messages,
 // images (data URLs), tools with Gemini-safe schemas, tool_choice,
-// reasoning_effort (thinking budget), response_format and the usual
-// sampling options are translated; thoughts come back as
+// reasoning_effort (thinking budget), response_format (a json_schema as
+// responseJsonSchema) and the usual sampling options are translated; thoughts come back as
 // reasoning_content, function calls as tool calls whose ids carry Gemini 3
 // thought signatures across turns, and usage counts thoughts as
 // completion (reasoning) tokens.
@@ -334,7 +334,9 @@ func Gemini(cfg ProviderConfig) Provider {
 // DefaultAnthropicBaseURL), speaking the Messages API with x-api-key and
 // anthropic-version: system messages, images (data URLs as base64, http(s)
 // URLs for Anthropic to fetch), tools, tool_choice, tool calls and results,
-// stop, and reasoning_effort (a thinking budget) are translated; max_tokens,
+// stop, reasoning_effort (a thinking budget) and response_format json_schema
+// (structured outputs, output_config.format; json_object, which Anthropic
+// has no schema-less form of, is a 400) are translated; max_tokens,
 // which Anthropic requires, defaults per model. Thinking comes back as
 // reasoning_content with its signature in "reasoning_signature" (clients
 // that send it back keep thinking across tool turns; for those that drop

@@ -259,9 +259,11 @@ func (c *call) redirected(t target, now time.Time, resp *http.Response) *APIErro
 }
 
 // judge classifies a failed attempt and feeds the target's breaker and
-// its key's state: connect errors, timeouts, 429 and 5xx count towards
-// ejection; 429 also rests the key; 401/403 take the key out; other 4xx
-// prove the upstream alive.
+// its key's state: connect errors, timeouts and 5xx count towards
+// ejection; 429 rests the key but is no health failure (as in Envoy's
+// outlier detection: a rate-limit burst must not take a route's only
+// target out, nor waste the Retry-After wait before the last attempt);
+// 401/403 take the key out; other 4xx prove the upstream alive.
 func (c *call) judge(t target, now time.Time, resp *http.Response, err error) failKind {
 	k := failureKind(c.parent, resp, err)
 	pol := &c.b.cfg.breaker
@@ -269,7 +271,7 @@ func (c *call) judge(t target, now time.Time, resp *http.Response, err error) fa
 	case failConnect, failTimeout, fail5xx:
 		t.h.Failure(now, failureText(resp, err), true)
 	case fail429:
-		t.h.Failure(now, failureText(resp, err), true)
+		t.h.Failure(now, failureText(resp, err), false)
 		d, ok := retryAfter(resp.Header, now)
 		if !ok {
 			d = pol.KeyCooldown

@@ -237,3 +237,36 @@ func TestDefaultCheckRetry(t *testing.T) {
 		t.Error("retried after the context ended")
 	}
 }
+
+// TestRateLimitBurstDoesNotEject: a burst of 429s on a route's only target
+// (more than BreakerPolicy.Failures of them) followed by a success. The
+// 429s rest the key but are no health failures, so the last retry after
+// the Retry-After wait reaches the target, and the target stays closed.
+func TestRateLimitBurstDoesNotEject(t *testing.T) {
+	b, up, clk := clocked(t, RetryPolicy{Max: 8, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond, MaxRetryAfter: 10 * time.Second})
+	burst := make([]testupstream.Reply, 7)
+	for i := range burst {
+		burst[i] = testupstream.Reply{Status: 429, RetryAfter: "1"}
+	}
+	up.Enqueue(burst...)
+	rec := post(b, chatBody)
+	if rec.Code != 200 || len(up.Requests()) != 8 {
+		t.Fatalf("status %d after %d attempts (waits %v): want 200 after 8", rec.Code, len(up.Requests()), clk.waits())
+	}
+	// Without retries: each client sees its 429, none ejects the target.
+	b, up, _ = clocked(t, RetryPolicy{Max: 0})
+	up.Enqueue(burst...)
+	for range burst {
+		if rec := post(b, chatBody); rec.Code != 429 {
+			t.Fatalf("status %d during the burst", rec.Code)
+		}
+	}
+	if rec := post(b, chatBody); rec.Code != 200 {
+		t.Fatalf("status %d after the burst: %s", rec.Code, rec.Body)
+	}
+	for _, h := range b.Health() {
+		if h.State != StateClosed || h.ConsecutiveFailures != 0 || h.LastError == "" {
+			t.Errorf("health after a rate-limit burst: %+v (want closed, no breaking failures, the 429 noted)", h)
+		}
+	}
+}

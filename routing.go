@@ -236,7 +236,8 @@ func (b *Bridge) Targets(model string) []Target {
 // keep their defaults (DefaultBreakerPolicy()).
 type BreakerPolicy struct {
 	// Failures is the number of consecutive failures (connect errors,
-	// timeouts, 429, 5xx) that eject a target.
+	// timeouts, 5xx; not 429, which only rests the key) that eject a
+	// target.
 	Failures int
 	// BaseEjection is how long the first ejection lasts; the n-th lasts
 	// n times as long, at most MaxEjection. After it one probe request

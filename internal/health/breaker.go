@@ -153,10 +153,10 @@ func (h *Breaker) Neutral(now time.Time) {
 }
 
 // Failure records a failure described by what (kept, secrets redacted,
-// as the last error). A breaking one (connect error, timeout, 429, 5xx,
-// a broken stream) counts towards ejection: the Failures-th in a row
+// as the last error). A breaking one (connect error, timeout, 5xx, a
+// broken stream) counts towards ejection: the Failures-th in a row
 // ejects the target, and so does the half-open probe's. A non-breaking
-// one (a refused key) only frees the probe.
+// one (a refused key, a 429) only frees the probe.
 func (h *Breaker) Failure(now time.Time, what string, breaking bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

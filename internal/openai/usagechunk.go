@@ -26,7 +26,8 @@ func UsageChunk(chunk, usage []byte) []byte {
 // SplitUsage applies the chat stream's usage rules to a typed chunk and
 // returns the chunks a consumer should see: a usage-only chunk only when
 // it asked for usage, and a finish chunk that carries usage (DeepSeek)
-// split into the finish chunk and OpenAI's usage chunk when it did.
+// split into the finish chunk and OpenAI's usage chunk when it did, or
+// without its usage when it did not (the bridge asked for it upstream).
 func SplitUsage(ch *ChatChunk, includeUsage bool) []*ChatChunk {
 	if ch.Usage == nil {
 		return []*ChatChunk{ch}
@@ -37,12 +38,12 @@ func SplitUsage(ch *ChatChunk, includeUsage bool) []*ChatChunk {
 		}
 		return nil
 	}
+	finish := *ch
+	finish.Usage = nil
 	if !includeUsage {
-		return []*ChatChunk{ch}
+		return []*ChatChunk{&finish}
 	}
 	u := &ChatChunk{ID: ch.ID, Object: ch.Object, Created: ch.Created, Model: ch.Model,
 		SystemFingerprint: ch.SystemFingerprint, Choices: []ChunkChoice{}, Usage: ch.Usage}
-	finish := *ch
-	finish.Usage = nil
 	return []*ChatChunk{&finish, u}
 }

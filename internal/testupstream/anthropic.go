@@ -24,7 +24,19 @@ func anthropicError(w http.ResponseWriter, status int, msg string) {
 	fmt.Fprintf(w, `{"type":"error","error":{"type":%q,"message":%q}}`, anthropicErrType[status], msg)
 }
 
+// AnthropicRequestID is the request-id header of every answer of the
+// Anthropic fake, which also sends anthropic-ratelimit-* headers, as the
+// API does.
+const AnthropicRequestID = "req_011CUpstreamFakeId"
+
 func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, body []byte) {
+	h := w.Header()
+	h.Set("Request-Id", AnthropicRequestID)
+	h.Set("Anthropic-Ratelimit-Requests-Limit", "50")
+	h.Set("Anthropic-Ratelimit-Requests-Remaining", "49")
+	h.Set("Anthropic-Ratelimit-Requests-Reset", "2026-01-01T00:00:01Z")
+	h.Set("Anthropic-Ratelimit-Tokens-Limit", "30000")
+	h.Set("Anthropic-Organization-Id", "org-fake") // not a rate limit: stays upstream
 	if r.URL.Path != "/v1/messages" && r.URL.Path != "/v1/messages/count_tokens" {
 		anthropicError(w, 404, "not found")
 		return
@@ -94,6 +106,10 @@ func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, body []b
 				return
 			}
 		}
+	}
+	if msg := anthropicFormatError(body); msg != "" {
+		anthropicError(w, 400, msg)
+		return
 	}
 	rep := s.next()
 	if rep.Status >= 400 {
@@ -166,7 +182,7 @@ func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, body []b
 	w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
 	rc := http.NewResponseController(w)
 	for i, e := range events {
-		if rep.CutAfter > 0 && i == rep.CutAfter {
+		if rep.CutAfter > 0 && i == rep.CutAfter || rep.FailFirst == "cut" {
 			s.cut(w)
 			return
 		}

@@ -60,6 +60,10 @@ func (s *Server) serveGemini(w http.ResponseWriter, r *http.Request, body []byte
 		geminiError(w, 400, "Invalid JSON payload received.", "")
 		return
 	}
+	if msg := geminiConfigError(body); msg != "" {
+		geminiError(w, 400, msg, "")
+		return
+	}
 	gemini3 := strings.HasPrefix(model, "gemini-3")
 	if gemini3 {
 		for _, c := range req.Contents {
@@ -111,8 +115,12 @@ func (s *Server) serveGemini(w http.ResponseWriter, r *http.Request, body []byte
 		if !rep.NoUsage {
 			u = `,"usageMetadata":` + usage(final)
 		}
-		return fmt.Sprintf(`{"candidates": [{"content": {"parts": [%s],"role": "model"}%s,"index": 0}]%s,"modelVersion": %q,"responseId": "w1peaMz6INOvnvgPgYfPiQY"}`,
-			strings.Join(ps, ","), f, u, model)
+		id := `,"responseId": "w1peaMz6INOvnvgPgYfPiQY"`
+		if rep.GeminiNoResponseID {
+			id = ""
+		}
+		return fmt.Sprintf(`{"candidates": [{"content": {"parts": [%s],"role": "model"}%s,"index": 0}]%s,"modelVersion": %q%s}`,
+			strings.Join(ps, ","), f, u, model, id)
 	}
 	if method == "generateContent" {
 		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
@@ -129,7 +137,17 @@ func (s *Server) serveGemini(w http.ResponseWriter, r *http.Request, body []byte
 	if len(calls) > 0 {
 		events = append(events, event(calls, "", false))
 	}
-	events = append(events, event([]string{`{"text": ""}`}, "STOP", true))
+	if n := len(events); rep.GeminiFinishInLast && n > 0 {
+		last := parts
+		if len(calls) > 0 {
+			last = calls
+		} else {
+			last = parts[len(parts)-1:]
+		}
+		events[n-1] = event(last, "STOP", true)
+	} else {
+		events = append(events, event([]string{`{"text": ""}`}, "STOP", true))
+	}
 	for i, ev := range events {
 		if rep.CutAfter > 0 && i == rep.CutAfter {
 			s.cut(w)

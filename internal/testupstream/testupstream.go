@@ -63,11 +63,16 @@ type Reply struct {
 	ErrorEvent bool          // end the stream with an in-stream {"error":…} event
 	// FailFirst fails a 200 stream before its first event: "error" sends
 	// the in-stream error event first (also on the Responses stream), "cut"
-	// drops the connection (OpenAI flavors).
+	// drops the connection (OpenAI flavors; "cut" also Anthropic's stream).
 	FailFirst string
 	// StallHeaders (OpenAI chat path) sends no headers until the client
 	// goes away.
 	StallHeaders bool
+	// GeminiFinishInLast (GeminiNative flavor) puts the finish reason in
+	// the event of the last text or function calls, with no closing
+	// event of its own; GeminiNoResponseID leaves responseId out of every
+	// event. Both are as Gemini 2.x streams a function call.
+	GeminiFinishInLast, GeminiNoResponseID bool
 	// RawEvents (Anthropic flavor, and the OpenAI flavor's Responses
 	// stream) are whole SSE frames ("event: x\ndata: {…}\n\n") sent right
 	// after message_start (response.in_progress), as new event types
@@ -212,6 +217,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
 		s.writeError(w, Reply{Status: 400, ErrorBody: `{"error":{"message":"We could not parse the JSON body of your request.","type":"invalid_request_error","param":null,"code":null}}`})
+		return
+	}
+	if msg := openAIFormatError(s.Flavor, body); msg != "" {
+		s.writeError(w, Reply{Status: 400, ErrorBody: fmt.Sprintf(`{"error":{"message":%q,"type":"invalid_request_error","param":"response_format","code":null}}`, msg)})
 		return
 	}
 	rep := s.nextFor(bearer(r))

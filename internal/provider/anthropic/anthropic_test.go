@@ -43,6 +43,28 @@ func TestTranslateRequestGolden(t *testing.T) {
 	golden.Check(t, "request_anthropic.golden.json", golden.IndentJSON(t, body))
 }
 
+// response_format json_schema (a Pydantic model, as openai-python's
+// parse sends it) becomes output_config.format with the schema Anthropic
+// accepts (constraints moved to descriptions).
+func TestTranslateStructuredOutputGolden(t *testing.T) {
+	raw, _ := os.ReadFile("testdata/request_structured_openai.json")
+	var req openai.ChatRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		t.Fatal(err)
+	}
+	_, body, err := translate(t, &req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, "request_structured_anthropic.golden.json", golden.IndentJSON(t, body))
+	for _, rf := range []string{`{"type":"text"}`, `null`} {
+		req.ResponseFormat = json.RawMessage(rf)
+		if _, body, err = translate(t, &req); err != nil || bytes.Contains(body, []byte("output_config")) {
+			t.Errorf("response_format %s: %v %s", rf, err, body)
+		}
+	}
+}
+
 func TestThinkingDroppedWhenTheSignatureWasLost(t *testing.T) {
 	req := openai.ChatRequest{Model: "claude-sonnet-4-5", ReasoningEffort: "low", Messages: []openai.Message{
 		{Role: "user", Content: openai.TextContent("weather?")},
@@ -68,6 +90,9 @@ func TestTranslateRequestErrors(t *testing.T) {
 		"only system":        `{"model":"c","messages":[{"role":"system","content":"x"}]}`,
 		"bad effort":         `{"model":"c","messages":[{"role":"user","content":"x"}],"reasoning_effort":"extreme"}`,
 		"file image":         `{"model":"c","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"file:///etc/passwd"}}]}]}`,
+		"json_object":        `{"model":"c","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object"}}`,
+		"schema not object":  `{"model":"c","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"n","schema":[1]}}}`,
+		"no schema":          `{"model":"c","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"n"}}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			var req openai.ChatRequest
@@ -129,8 +154,8 @@ func TestDecodeErrors(t *testing.T) {
 		body, code, typ string
 	}{
 		{401, `{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key sk-ant-secret"}}`, "invalid_api_key", "invalid_request_error"},
-		{429, `{"type":"error","error":{"type":"rate_limit_error","message":"Number of requests has exceeded your rate limit"}}`, "rate_limit_error", "rate_limit_exceeded"},
-		{529, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, "overloaded_error", "server_error"},
+		{429, `{"type":"error","error":{"type":"rate_limit_error","message":"Number of requests has exceeded your rate limit"}}`, "rate_limit_exceeded", "requests"},
+		{529, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, "", "server_error"},
 		{502, `<html>bad gateway</html>`, "", "server_error"},
 	} {
 		e := p.DecodeError(&http.Response{StatusCode: tc.status, Header: http.Header{"Retry-After": {"3"}}, Body: io.NopCloser(strings.NewReader(tc.body))}).(*openai.APIError)
@@ -142,6 +167,8 @@ func TestDecodeErrors(t *testing.T) {
 
 func FuzzTranslateRequest(f *testing.F) {
 	b, _ := os.ReadFile("testdata/request_openai.json")
+	f.Add(b)
+	b, _ = os.ReadFile("testdata/request_structured_openai.json")
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var req openai.ChatRequest

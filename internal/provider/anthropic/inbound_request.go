@@ -218,9 +218,11 @@ type (
 			BudgetTokens int    `json:"budget_tokens"`
 		} `json:"thinking"`
 		OutputConfig *struct {
-			Effort string `json:"effort"`
+			Effort string          `json:"effort"`
+			Format *inOutputFormat `json:"format"`
 		} `json:"output_config"`
-		Metadata *struct {
+		OutputFormat *inOutputFormat `json:"output_format"` // the structured-outputs beta's name
+		Metadata     *struct {
 			UserID string `json:"user_id"`
 		} `json:"metadata"`
 	}
@@ -253,6 +255,10 @@ type (
 		Name        string          `json:"name"`
 		Description string          `json:"description"`
 		InputSchema json.RawMessage `json:"input_schema"`
+	}
+	inOutputFormat struct {
+		Type   string          `json:"type"`
+		Schema json.RawMessage `json:"schema"`
 	}
 	inToolChoice struct {
 		Type                   string `json:"type"`
@@ -298,7 +304,9 @@ type Decoded struct {
 // signatures) round-trip. tools, tool_choice (auto, any, tool, none,
 // disable_parallel_tool_use), stop_sequences, max_tokens, temperature,
 // top_p, thinking (a reasoning_effort by budget, or output_config.effort
-// for adaptive thinking) and metadata.user_id (as user) are mapped; what
+// for adaptive thinking), structured outputs (output_config.format, as
+// response_format json_schema) and metadata.user_id (as user) are
+// mapped; what
 // has no Chat equivalent (top_k, cache_control, context_management,
 // server tools, redacted thinking, …) is dropped. It fails only with a 400
 // *openai.APIError naming the offending member.
@@ -333,7 +341,29 @@ func DecodeMessages(body []byte) (*Decoded, error) {
 	if len(in.StopSequences) > 0 {
 		out.Stop, _ = openai.Marshal(in.StopSequences)
 	}
-	for i, t := range in.Tools {
+	if err := d.addTools(in.Tools); err != nil {
+		return nil, err
+	}
+	if err := translateToolChoice(in.ToolChoice, out); err != nil {
+		return nil, err
+	}
+	out.ReasoningEffort = effort(&in)
+	rf, err := responseFormat(&in)
+	if err != nil {
+		return nil, err
+	}
+	out.ResponseFormat = rf
+	if in.Metadata != nil && in.Metadata.UserID != "" {
+		u, _ := openai.Marshal(in.Metadata.UserID)
+		out.Extra = map[string]json.RawMessage{"user": u}
+	}
+	return d, nil
+}
+
+// addTools translates the client's tools to functions; server tools and
+// tools of unknown types are dropped and listed in DroppedTools.
+func (d *Decoded) addTools(tools []inTool) error {
+	for i, t := range tools {
 		switch t.Type {
 		case "", "custom":
 		default:
@@ -341,23 +371,87 @@ func DecodeMessages(body []byte) (*Decoded, error) {
 			continue
 		}
 		if t.Name == "" {
-			return nil, invalid(fmt.Sprintf("tools.%d.name", i), "tools.%d.name: Field required", i)
+			return invalid(fmt.Sprintf("tools.%d.name", i), "tools.%d.name: Field required", i)
 		}
 		schema := t.InputSchema
 		if len(schema) == 0 || string(schema) == "null" {
 			schema = json.RawMessage(`{"type":"object","properties":{}}`)
 		}
-		out.Tools = append(out.Tools, openai.Tool{Type: "function", Function: &openai.FunctionDefinition{Name: t.Name, Description: t.Description, Parameters: schema}})
+		d.Request.Tools = append(d.Request.Tools, openai.Tool{Type: "function", Function: &openai.FunctionDefinition{Name: t.Name, Description: t.Description, Parameters: schema}})
 	}
-	if err := translateToolChoice(in.ToolChoice, out); err != nil {
-		return nil, err
+	return nil
+}
+
+// responseFormat translates structured outputs (output_config.format,
+// or output_format as the beta named it) to response_format json_schema,
+// strict when the schema meets OpenAI's strict rules (strictable):
+// Anthropic's outputs always follow the schema, so the strictest form
+// the target accepts is asked for.
+func responseFormat(in *inRequest) (json.RawMessage, error) {
+	f, param := in.OutputFormat, "output_format"
+	if in.OutputConfig != nil && in.OutputConfig.Format != nil {
+		f, param = in.OutputConfig.Format, "output_config.format"
 	}
-	out.ReasoningEffort = effort(&in)
-	if in.Metadata != nil && in.Metadata.UserID != "" {
-		u, _ := openai.Marshal(in.Metadata.UserID)
-		out.Extra = map[string]json.RawMessage{"user": u}
+	if f == nil {
+		return nil, nil
 	}
-	return d, nil
+	if f.Type != "json_schema" {
+		return nil, invalid(param+".type", "%s.type: Input should be 'json_schema'", param)
+	}
+	var schema map[string]any
+	if json.Unmarshal(f.Schema, &schema) != nil || schema == nil {
+		return nil, invalid(param+".schema", "%s.schema: Input should be a valid dictionary", param)
+	}
+	type jsonSchema struct {
+		Name   string          `json:"name"`
+		Schema json.RawMessage `json:"schema"`
+		Strict bool            `json:"strict,omitempty"`
+	}
+	return openai.Marshal(struct {
+		Type       string     `json:"type"`
+		JSONSchema jsonSchema `json:"json_schema"`
+	}{"json_schema", jsonSchema{Name: "output", Schema: f.Schema, Strict: strictable(schema)}})
+}
+
+// strictable reports whether a schema meets OpenAI's strict mode: every
+// object lists all its properties as required and allows no others.
+func strictable(v any) bool {
+	switch v := v.(type) {
+	case []any:
+		for _, x := range v {
+			if !strictable(x) {
+				return false
+			}
+		}
+	case map[string]any:
+		if props, ok := v["properties"].(map[string]any); ok {
+			if v["additionalProperties"] != false {
+				return false
+			}
+			req, _ := v["required"].([]any)
+			if len(req) != len(props) {
+				return false
+			}
+			for _, p := range props {
+				if !strictable(p) {
+					return false
+				}
+			}
+		}
+		for _, k := range []string{"items", "anyOf", "allOf"} {
+			if x, ok := v[k]; ok && !strictable(x) {
+				return false
+			}
+		}
+		if defs, ok := v["$defs"].(map[string]any); ok {
+			for _, d := range defs {
+				if !strictable(d) {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 // effort maps thinking to a reasoning_effort: a budget by size (Gemini's

@@ -363,6 +363,7 @@ func TestStreamUsage(t *testing.T) {
 // request that encodes as JSON.
 func FuzzDecodeMessages(f *testing.F) {
 	f.Add(readFile(f, "inbound_request.json"))
+	f.Add(readFile(f, "inbound_structured.json"))
 	for _, s := range []string{
 		`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`,
 		`{"model":"m","max_tokens":5,"messages":[null]}`,
@@ -456,5 +457,40 @@ func TestSystemMessageInTheList(t *testing.T) {
 	}
 	if got := strings.Join(roles, "|"); got != "user:hi|system:Agents: a, b|user:go" {
 		t.Errorf("messages %s", got)
+	}
+}
+
+// Structured outputs as anthropic-sdk-go's and anthropic-python's parse
+// send them (output_config.format) become response_format json_schema,
+// strict when the schema allows; the beta's output_format too.
+func TestDecodeMessagesStructuredOutput(t *testing.T) {
+	d, err := anthropic.DecodeMessages(readFile(t, "inbound_structured.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := openai.Marshal(d.Request)
+	golden.Check(t, "inbound_structured.golden.json", golden.IndentJSON(t, out))
+	base := `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"x"}],`
+	for _, tc := range []struct{ body, want string }{
+		{`"output_format":{"type":"json_schema","schema":{"type":"object","properties":{"a":{"type":"string"}}}}}`, `{"type":"json_schema","json_schema":{"name":"output","schema":{"type":"object","properties":{"a":{"type":"string"}}}}}`},
+		{`"output_config":{"effort":"high"}}`, ``},
+	} {
+		d, err := anthropic.DecodeMessages([]byte(base + tc.body))
+		if err != nil || string(d.Request.ResponseFormat) != tc.want {
+			t.Errorf("%s: %v %s", tc.body, err, d.Request.ResponseFormat)
+		}
+	}
+	for _, bad := range []string{
+		`"output_config":{"format":{"type":"json_object"}}}`,
+		`"output_config":{"format":{"type":"json_schema","schema":[1]}}}`,
+		`"output_format":{"type":"json_schema"}}`,
+		`"output_config":{"FORMAT":{"type":"json_schema","schema":{"type":"object"}}}}`, // case variants: refused, never bound unseen
+		`"output_config":{"format":{"Type":"json_schema","schema":{"type":"object"}}}}`,
+	} {
+		_, err := anthropic.DecodeMessages([]byte(base + bad))
+		var ae *openai.APIError
+		if !errors.As(err, &ae) || ae.Status != 400 || !strings.HasPrefix(ae.Param, "output_") {
+			t.Errorf("%s: got %v, want a 400 naming the member", bad, err)
+		}
 	}
 }

@@ -26,6 +26,16 @@ type (
 		StopSequences []string        `json:"stop_sequences,omitempty"`
 		Thinking      *thinking       `json:"thinking,omitempty"`
 		Metadata      json.RawMessage `json:"metadata,omitempty"`
+		OutputConfig  *outputConfig   `json:"output_config,omitempty"`
+	}
+	// outputConfig carries structured outputs: format is
+	// {"type":"json_schema","schema":…}.
+	outputConfig struct {
+		Format outputFormat `json:"format"`
+	}
+	outputFormat struct {
+		Type   string          `json:"type"`
+		Schema json.RawMessage `json:"schema"`
 	}
 	message struct {
 		Role    string  `json:"role"`
@@ -106,7 +116,46 @@ func translateRequest(req *openai.ChatRequest) ([]byte, error) {
 		return nil, err
 	}
 	out.Metadata = userMetadata(req)
+	if out.OutputConfig, err = outputConfigOf(req.ResponseFormat); err != nil {
+		return nil, err
+	}
 	return openai.Marshal(out)
+}
+
+// outputConfigOf translates response_format (from a Responses client,
+// text.format) to structured outputs: a json_schema becomes
+// output_config.format with the schema in the form Anthropic accepts
+// (outputSchema); text asks for nothing. json_object has no Anthropic
+// equivalent (it takes a schema), so it is refused rather than dropped.
+func outputConfigOf(raw json.RawMessage) (*outputConfig, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var rf struct {
+		Type       string `json:"type"`
+		JSONSchema *struct {
+			Schema json.RawMessage `json:"schema"`
+		} `json:"json_schema"`
+	}
+	if json.Unmarshal(raw, &rf) != nil {
+		return nil, openai.BadRequest("response_format", "response_format must be an object")
+	}
+	switch rf.Type {
+	case "text":
+		return nil, nil
+	case "json_schema":
+		if rf.JSONSchema == nil || len(rf.JSONSchema.Schema) == 0 {
+			return nil, openai.BadRequest("response_format.json_schema.schema", "Anthropic's structured outputs need response_format.json_schema.schema")
+		}
+		schema, err := outputSchema(rf.JSONSchema.Schema, "response_format.json_schema.schema")
+		if err != nil {
+			return nil, err
+		}
+		return &outputConfig{Format: outputFormat{Type: "json_schema", Schema: schema}}, nil
+	case "json_object":
+		return nil, openai.BadRequest("response_format", "response_format json_object is not supported for Anthropic, whose structured outputs take a schema: send response_format json_schema (text.format json_schema in the Responses API)")
+	}
+	return nil, openai.BadRequest("response_format.type", "response_format type %q is not supported for Anthropic", rf.Type)
 }
 
 // addMessages translates the conversation into out: system and developer

@@ -263,18 +263,9 @@ func (p *Provider) apiError(status int, typ, msg string) *openai.APIError {
 			status = s
 		}
 	}
-	t := openai.TypeInvalidRequest
-	switch {
-	case status == http.StatusTooManyRequests:
-		t = "rate_limit_exceeded"
-	case status >= 500:
-		t = openai.TypeServer
-	}
-	code := typ
-	if typ == "authentication_error" {
-		code = "invalid_api_key"
-	}
-	return &openai.APIError{Status: status, Type: t, Code: code, Message: p.Redact(msg), Provider: p.Name()}
+	// OpenAI's type and code for the status (openai.TranslatedError):
+	// the Anthropic client format maps them back to Anthropic's types.
+	return openai.TranslatedError(status, p.Name(), p.Redact(msg), "")
 }
 
 // DecodeError translates {"type":"error","error":{"type","message"}} into

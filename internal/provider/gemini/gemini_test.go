@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -90,7 +91,7 @@ func response(t *testing.T, name, contentType string) *http.Response {
 // with its thought signature; thought parts), translated to OpenAI chunks.
 func TestDecodeStreamGolden(t *testing.T) {
 	p := gemini.New(gemini.Config{Name: "gemini", BaseURL: "https://x/v1beta"})
-	for _, name := range []string{"stream_text", "stream_toolcall_signature", "stream_thoughts"} {
+	for _, name := range []string{"stream_text", "stream_toolcall_signature", "stream_thoughts", "stream_toolcall_finish"} {
 		t.Run(name, func(t *testing.T) {
 			var out bytes.Buffer
 			for ch, err := range p.DecodeStream(response(t, name+".sse", "text/event-stream")) {
@@ -118,9 +119,13 @@ func TestDecodeResponseGolden(t *testing.T) {
 	golden.Check(t, "response_thinking.golden.json", golden.IndentJSON(t, maskIDs(b)))
 }
 
-// maskIDs replaces minted random tool-call ids with a stable marker.
+// mintedID is a chunk or response id the translation minted (the
+// upstream gave no responseId).
+var mintedID = regexp.MustCompile(`"chatcmpl-[0-9a-f]{24}"`)
+
+// maskIDs replaces minted random ids with stable markers.
 func maskIDs(b []byte) []byte {
-	s := string(b)
+	s := mintedID.ReplaceAllString(string(b), `"chatcmpl-MINTED"`)
 	for {
 		i := strings.Index(s, `"id":"call_g`)
 		if i < 0 {
@@ -155,10 +160,10 @@ func TestDecodeErrors(t *testing.T) {
 		want       int
 	}{
 		{400, `{"error":{"code":400,"message":"API key not valid. Please pass a valid API key. AIza-secret","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}`, "invalid_api_key", 401},
-		{429, `{"error":{"code":429,"message":"Resource has been exhausted","status":"RESOURCE_EXHAUSTED"}}`, "resource_exhausted", 429},
-		{400, `[{"error":{"code":400,"message":"bad","status":"INVALID_ARGUMENT"}}]`, "invalid_argument", 400},
-		{503, `{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}`, "unavailable", 503},
-		{504, `{"error":{"code":504,"message":"Deadline","status":"DEADLINE_EXCEEDED"}}`, "deadline_exceeded", 504},
+		{429, `{"error":{"code":429,"message":"Resource has been exhausted","status":"RESOURCE_EXHAUSTED"}}`, "rate_limit_exceeded", 429},
+		{400, `[{"error":{"code":400,"message":"bad","status":"INVALID_ARGUMENT"}}]`, "", 400},
+		{503, `{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}`, "", 503},
+		{504, `{"error":{"code":504,"message":"Deadline","status":"DEADLINE_EXCEEDED"}}`, "", 504},
 		{500, `<html>oops</html>`, "", 500},
 	} {
 		e := p.DecodeError(&http.Response{StatusCode: tc.status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(tc.body))}).(*openai.APIError)

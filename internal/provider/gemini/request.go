@@ -62,17 +62,20 @@ type (
 		} `json:"functionCallingConfig"`
 	}
 	generationConfig struct {
-		Temperature      *float64        `json:"temperature,omitempty"`
-		TopP             *float64        `json:"topP,omitempty"`
-		MaxOutputTokens  *int            `json:"maxOutputTokens,omitempty"`
-		StopSequences    []string        `json:"stopSequences,omitempty"`
-		CandidateCount   *int            `json:"candidateCount,omitempty"`
-		Seed             *int64          `json:"seed,omitempty"`
-		PresencePenalty  *float64        `json:"presencePenalty,omitempty"`
-		FrequencyPenalty *float64        `json:"frequencyPenalty,omitempty"`
-		ResponseMimeType string          `json:"responseMimeType,omitempty"`
-		ResponseSchema   json.RawMessage `json:"responseSchema,omitempty"`
-		ThinkingConfig   *thinkingConfig `json:"thinkingConfig,omitempty"`
+		Temperature      *float64 `json:"temperature,omitempty"`
+		TopP             *float64 `json:"topP,omitempty"`
+		MaxOutputTokens  *int     `json:"maxOutputTokens,omitempty"`
+		StopSequences    []string `json:"stopSequences,omitempty"`
+		CandidateCount   *int     `json:"candidateCount,omitempty"`
+		Seed             *int64   `json:"seed,omitempty"`
+		PresencePenalty  *float64 `json:"presencePenalty,omitempty"`
+		FrequencyPenalty *float64 `json:"frequencyPenalty,omitempty"`
+		ResponseMimeType string   `json:"responseMimeType,omitempty"`
+		// ResponseJSONSchema is a JSON Schema as clients write it (Gemini
+		// takes $ref, anyOf, additionalProperties, … here, unlike in the
+		// OpenAPI-subset responseSchema), sent unchanged.
+		ResponseJSONSchema json.RawMessage `json:"responseJsonSchema,omitempty"`
+		ThinkingConfig     *thinkingConfig `json:"thinkingConfig,omitempty"`
 	}
 	thinkingConfig struct {
 		IncludeThoughts bool `json:"includeThoughts"`
@@ -284,6 +287,41 @@ func translateTools(req *openai.ChatRequest, out *request) error {
 // thinking budgets for reasoning_effort.
 var thinkingBudgets = map[string]int{"none": 0, "minimal": 512, "low": 1024, "medium": 8192, "high": 24576}
 
+// responseFormat translates response_format (from a Responses client,
+// text.format; from a Messages client, output_config.format): JSON mode
+// is responseMimeType application/json, a schema goes unchanged in
+// responseJsonSchema; a type Gemini cannot honour is a 400.
+func (gc *generationConfig) responseFormat(raw json.RawMessage) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var rf struct {
+		Type       string `json:"type"`
+		JSONSchema *struct {
+			Schema json.RawMessage `json:"schema"`
+		} `json:"json_schema"`
+	}
+	if json.Unmarshal(raw, &rf) != nil {
+		return openai.BadRequest("response_format", "response_format must be an object")
+	}
+	switch rf.Type {
+	case "text":
+	case "json_object":
+		gc.ResponseMimeType = "application/json"
+	case "json_schema":
+		gc.ResponseMimeType = "application/json"
+		if rf.JSONSchema != nil && len(rf.JSONSchema.Schema) > 0 && string(rf.JSONSchema.Schema) != "null" {
+			if !json.Valid(rf.JSONSchema.Schema) || rf.JSONSchema.Schema[0] != '{' {
+				return openai.BadRequest("response_format.json_schema.schema", "response_format.json_schema.schema must be a JSON Schema object")
+			}
+			gc.ResponseJSONSchema = rf.JSONSchema.Schema
+		}
+	default:
+		return openai.BadRequest("response_format.type", "response_format type %q is not supported for Gemini", rf.Type)
+	}
+	return nil
+}
+
 func translateConfig(req *openai.ChatRequest) (*generationConfig, error) {
 	gc := &generationConfig{Temperature: req.Temperature, TopP: req.TopP, CandidateCount: req.N, Seed: req.Seed,
 		PresencePenalty: req.PresencePenalty, FrequencyPenalty: req.FrequencyPenalty, MaxOutputTokens: req.MaxCompletionTokens}
@@ -295,23 +333,8 @@ func translateConfig(req *openai.ChatRequest) (*generationConfig, error) {
 		return nil, err
 	}
 	gc.StopSequences = stop
-	if len(req.ResponseFormat) > 0 {
-		var rf struct {
-			Type       string `json:"type"`
-			JSONSchema struct {
-				Schema json.RawMessage `json:"schema"`
-			} `json:"json_schema"`
-		}
-		if json.Unmarshal(req.ResponseFormat, &rf) != nil {
-			return nil, openai.BadRequest("response_format", "response_format must be an object")
-		}
-		switch rf.Type {
-		case "json_object":
-			gc.ResponseMimeType = "application/json"
-		case "json_schema":
-			gc.ResponseMimeType = "application/json"
-			gc.ResponseSchema = sanitizeSchema(rf.JSONSchema.Schema)
-		}
+	if err := gc.responseFormat(req.ResponseFormat); err != nil {
+		return nil, err
 	}
 	if e := req.ReasoningEffort; e != "" {
 		budget, ok := thinkingBudgets[e]

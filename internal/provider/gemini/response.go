@@ -123,7 +123,11 @@ func (p *Provider) DecodeResponse(resp *http.Response) (*openai.ChatResponse, er
 	if len(r.Candidates) == 0 && r.PromptFeedback != nil && r.PromptFeedback.BlockReason != "" {
 		return nil, blocked(r.PromptFeedback.BlockReason)
 	}
-	out := &openai.ChatResponse{ID: "chatcmpl-" + r.ResponseID, Object: "chat.completion", Created: time.Now().Unix(), Model: r.ModelVersion, Choices: []openai.Choice{}}
+	id := "chatcmpl-" + r.ResponseID
+	if r.ResponseID == "" {
+		id = mintID()
+	}
+	out := &openai.ChatResponse{ID: id, Object: "chat.completion", Created: time.Now().Unix(), Model: r.ModelVersion, Choices: []openai.Choice{}}
 	for _, c := range r.Candidates {
 		msg := openai.Message{Role: "assistant"}
 		var text, thoughts strings.Builder
@@ -166,8 +170,9 @@ var statusFor = map[string]int{
 }
 
 // DecodeError translates {"error":{"code","message","status","details"}}
-// (or its array form) into an OpenAI-shaped *openai.APIError with the
-// matching status; an invalid key (400 API_KEY_INVALID) becomes 401.
+// (or its array form) into an OpenAI *openai.APIError with the matching
+// status and OpenAI's type and code for it (openai.TranslatedError); an
+// invalid key (400 API_KEY_INVALID) becomes 401 invalid_api_key.
 func (p *Provider) DecodeError(resp *http.Response) error {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -190,13 +195,13 @@ func (p *Provider) DecodeError(resp *http.Response) error {
 	}
 	e := &openai.APIError{Status: resp.StatusCode, Provider: p.Name(), RetryAfter: resp.Header.Get("Retry-After")}
 	if json.Unmarshal(body, &g) == nil && g.Error.Message != "" {
-		e.Message, e.Code = g.Error.Message, strings.ToLower(g.Error.Status)
+		e.Message = g.Error.Message
 		if s, ok := statusFor[g.Error.Status]; ok {
 			e.Status = s
 		}
 		for _, d := range g.Error.Details {
 			if d.Reason == "API_KEY_INVALID" {
-				e.Status, e.Code = http.StatusUnauthorized, "invalid_api_key"
+				e.Status = http.StatusUnauthorized
 			}
 		}
 	} else {
@@ -206,14 +211,6 @@ func (p *Provider) DecodeError(resp *http.Response) error {
 		}
 		e.Message = fmt.Sprintf("upstream %s returned HTTP %d: %s", p.Name(), resp.StatusCode, text)
 	}
-	switch {
-	case e.Status == http.StatusTooManyRequests:
-		e.Type = "rate_limit_exceeded"
-	case e.Status >= 500:
-		e.Type = openai.TypeServer
-	default:
-		e.Type = openai.TypeInvalidRequest
-	}
-	e.Message = p.Redact(e.Message)
-	return e
+	// OpenAI's type and code for the status, not Gemini's status name.
+	return openai.TranslatedError(e.Status, p.Name(), p.Redact(e.Message), e.RetryAfter)
 }

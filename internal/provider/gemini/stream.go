@@ -1,6 +1,8 @@
 package gemini
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,7 +28,7 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 		// The only closer of the body: every return below, including a
 		// consumer that stops early, passes through here.
 		defer resp.Body.Close()
-		d := streamDecoder{created: time.Now().Unix()}
+		d := streamDecoder{created: time.Now().Unix(), id: mintID()}
 		// The candidates' progress lives apart from d: chunks carry d's
 		// strings to the consumer, and escape analysis would move a map
 		// stored in d to the heap with them.
@@ -46,7 +48,13 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 				yield(nil, err)
 				return
 			}
-			if chunk != nil && !yield(chunk, nil) {
+			if chunk == nil {
+				continue
+			}
+			// OpenAI's stream shape, which the SDKs' helpers rely on:
+			// Gemini sends calls whole, several in one event, often
+			// with the finish reason.
+			if !openai.YieldShaped(chunk, yield) {
 				return
 			}
 		}
@@ -66,6 +74,7 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 type streamDecoder struct {
 	created   int64
 	id, model string
+	idSent    bool           // a chunk went out with id: it stays
 	last      *usageMetadata // cumulative: the last one counts
 }
 
@@ -97,6 +106,7 @@ func (d *streamDecoder) event(data []byte, states choiceStates) (*openai.ChatChu
 	if len(chunk.Choices) == 0 {
 		return nil, nil
 	}
+	d.idSent = true
 	return chunk, nil
 }
 
@@ -106,7 +116,7 @@ func (d *streamDecoder) note(g *response) {
 	if g.UsageMetadata != nil {
 		d.last = g.UsageMetadata
 	}
-	if g.ResponseID != "" {
+	if g.ResponseID != "" && !d.idSent {
 		d.id = "chatcmpl-" + g.ResponseID
 	}
 	if g.ModelVersion != "" {
@@ -178,6 +188,14 @@ func (states choiceStates) finished() bool {
 		}
 	}
 	return true
+}
+
+// mintID is a stream's chunk id until an event gives its responseId
+// ("id" is never empty: clients key their accumulators on it).
+func mintID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "chatcmpl-" + hex.EncodeToString(b[:])
 }
 
 // usageChunk is the closing usage chunk, or nil when Gemini sent no

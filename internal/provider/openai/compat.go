@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"net/http"
+	"strings"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 )
@@ -39,8 +40,18 @@ func (c *Compat) NewRequest(ctx context.Context, req *openai.ChatRequest) (*http
 	return c.p.NewRequest(ctx, req)
 }
 
-// DecodeError decodes an error response (object or array form).
-func (c *Compat) DecodeError(resp *http.Response) error { return c.p.DecodeError(resp) }
+// DecodeError decodes an error response (object or array form). An
+// error in Google's shape ({"code":429,"status":"RESOURCE_EXHAUSTED"})
+// gets OpenAI's type and code for its status (openai.TranslatedError):
+// clients match on "rate_limit_exceeded", not on Google's names.
+func (c *Compat) DecodeError(resp *http.Response) error {
+	err := c.p.DecodeError(resp)
+	e, ok := err.(*openai.APIError)
+	if !ok || e.Type == "" || strings.ToUpper(e.Type) != e.Type {
+		return err
+	}
+	return openai.TranslatedError(e.Status, e.Provider, e.Message, e.RetryAfter)
+}
 
 // DecodeResponse decodes a response, giving tool calls without an id one.
 func (c *Compat) DecodeResponse(resp *http.Response) (*openai.ChatResponse, error) {
@@ -63,7 +74,8 @@ func (c *Compat) DecodeResponse(resp *http.Response) (*openai.ChatResponse, erro
 }
 
 // DecodeStream yields the upstream chunks with tool-call indexes and ids
-// filled in and finish_reason "tool_calls" when the choice called tools.
+// filled in, finish_reason "tool_calls" when the choice called tools,
+// in OpenAI's stream shape (openai.Shape).
 func (c *Compat) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk, error] {
 	return func(yield func(*openai.ChatChunk, error) bool) {
 		type state struct {
@@ -102,7 +114,7 @@ func (c *Compat) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk, 
 					ch.FinishReason = &reason
 				}
 			}
-			if !yield(chunk, nil) {
+			if !openai.YieldShaped(chunk, yield) {
 				return
 			}
 		}

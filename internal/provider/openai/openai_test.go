@@ -2,6 +2,7 @@ package openai_test
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -115,5 +116,25 @@ func TestCompatRepairsToolCalls(t *testing.T) {
 	_ = json.Unmarshal(up.Requests()[0].Body, &sent)
 	if string(sent["stream_options"]) != `{"include_usage":true}` {
 		t.Errorf("stream usage not requested: %s", sent["stream_options"])
+	}
+}
+
+// Gemini's compatibility endpoint answers errors in Google's shape; an
+// OpenAI client gets OpenAI's code for the status.
+func TestCompatErrorsGetOpenAICodes(t *testing.T) {
+	c := prov.NewCompat(prov.Config{Name: "gemini", BaseURL: "http://127.0.0.1:1"})
+	for _, tc := range []struct {
+		status     int
+		body, code string
+	}{
+		{429, `[{"error":{"code":429,"message":"Quota exceeded","status":"RESOURCE_EXHAUSTED"}}]`, "rate_limit_exceeded"},
+		{401, `{"error":{"code":401,"message":"no","status":"UNAUTHENTICATED"}}`, "invalid_api_key"},
+		{400, `{"error":{"message":"bad","type":"invalid_request_error","code":"bad_thing"}}`, "bad_thing"}, // OpenAI's shape stays
+	} {
+		var e *openai.APIError
+		err := c.DecodeError(&http.Response{StatusCode: tc.status, Header: http.Header{"Retry-After": {"2"}}, Body: readCloser(tc.body)})
+		if !errors.As(err, &e) || e.Code != tc.code || e.Status != tc.status || e.RetryAfter != "2" || e.Message == "" {
+			t.Errorf("%s: %+v", tc.body, e)
+		}
 	}
 }
