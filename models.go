@@ -214,3 +214,12 @@ func (b *Bridge) serveAnthropicModel(w http.ResponseWriter, id string) {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(body)
 }
+
+// providerNames lists the Bridge's providers for an error message.
+func (b *Bridge) providerNames() string {
+	names := make([]string, len(b.upstreams))
+	for i, u := range b.upstreams {
+		names[i] = u.name
+	}
+	return "[" + strings.Join(names, ", ") + "]"
+}

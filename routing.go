@@ -206,14 +206,6 @@ func (b *Bridge) resolve(model string) (*upstream, string, *APIError) {
 	}
 }
 
-func (b *Bridge) providerNames() string {
-	names := make([]string, len(b.upstreams))
-	for i, u := range b.upstreams {
-		names[i] = u.name
-	}
-	return "[" + strings.Join(names, ", ") + "]"
-}
-
 // Targets returns where the Bridge's own resolution sends a client's model
 // name: a route's targets and fallbacks (in its balancer's order now), or
 // the one provider model the name resolves to; nil for a name nothing
