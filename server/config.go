@@ -17,6 +17,7 @@ import (
 	"github.com/llmbridge/llmbridge/internal/alerts"
 	"github.com/llmbridge/llmbridge/internal/configfile"
 	"github.com/llmbridge/llmbridge/internal/keys"
+	"github.com/llmbridge/llmbridge/internal/mcpgw"
 	"github.com/llmbridge/llmbridge/internal/observe"
 	"github.com/llmbridge/llmbridge/internal/usage"
 )
@@ -116,6 +117,7 @@ type config struct {
 	Providers []configfile.Provider `env:"-"`
 	// Prices are the YAML file's prices, over the built-in ones.
 	Prices usage.Prices `env:"-"`
+	MCP    mcpgw.Config `env:"-"` // the YAML file's mcp: servers (mcp.go)
 }
 
 // storeDSN is where usage is stored: the PostgreSQL URL, the SQLite path,
@@ -290,7 +292,7 @@ func (c *config) loadFile(environ map[string]string) error {
 		return err
 	}
 	errs := []error{err}
-	c.Providers, c.Prices, c.Alerts, c.KeyPolicies, c.Routes, c.Cache = f.Providers, f.Prices, f.Alerts, f.KeyPolicies, f.Routes, f.Cache
+	c.Providers, c.Prices, c.Alerts, c.KeyPolicies, c.Routes, c.Cache, c.MCP = f.Providers, f.Prices, f.Alerts, f.KeyPolicies, f.Routes, f.Cache, f.MCP
 	for i, p := range f.Providers {
 		if kindOf(p.Kind) == nil {
 			errs = append(errs, fmt.Errorf("%s: kind %q is not supported (%s)", f.Where(i), p.Kind, kindNames()))

@@ -29,6 +29,7 @@ import (
 	"github.com/llmbridge/llmbridge/internal/admin/ui"
 	"github.com/llmbridge/llmbridge/internal/discover"
 	"github.com/llmbridge/llmbridge/internal/lifecycle"
+	"github.com/llmbridge/llmbridge/internal/mcpgw"
 	"github.com/llmbridge/llmbridge/internal/observe"
 	"github.com/llmbridge/llmbridge/internal/requestlog"
 	"github.com/llmbridge/llmbridge/internal/usage"
@@ -97,8 +98,9 @@ type server struct {
 
 	obs *observe.Observability // metrics, live feed and alerts
 
-	limits *limits       // access and virtual keys, limits, budgets (limits.go); nil when off
-	cache  responseCache // the response cache's backend (cache.go)
+	limits *limits        // access and virtual keys, limits, budgets (limits.go); nil when off
+	mcp    *mcpgw.Gateway // /mcp (mcp.go); nil without mcp: servers
+	cache  responseCache  // the response cache's backend (cache.go)
 
 	ui  *ui.Handler    // the admin web UI under /admin/ (internal/admin/ui); on with the admin key
 	mux *http.ServeMux // the main listener's routes
@@ -256,6 +258,11 @@ func (s *server) open(ctx context.Context, cfg *config) (closeAll func(), err er
 		return closeAll, err
 	}
 	closers = append(closers, s.obs.Close)
+	if err := s.openMCP(cfg); err != nil {
+		return closeAll, fmt.Errorf("LLMBRIDGE_CONFIG mcp: %w", err)
+	} else if s.mcp != nil {
+		closers = append(closers, func() { _ = s.mcp.Close() })
+	}
 	s.extras = discover.NewExtras(s.opts.local, s.tokens, s.log)
 	closers = append(closers, s.extras.Close)
 	return closeAll, nil
@@ -410,6 +417,7 @@ func (s *server) routes() *http.ServeMux {
 		"/admin/api/live/{$}": http.HandlerFunc(s.obs.ServeLive), // the admin key only
 		"/metrics":            metrics,
 		"/metrics/{$}":        metrics,
+		"/mcp":                http.HandlerFunc(s.serveMCP), // mcp.go
 	} {
 		mux.Handle(pattern, s.throttled(h)) // guard.go
 	}
