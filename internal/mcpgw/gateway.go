@@ -100,6 +100,8 @@ type Gateway struct {
 	recent   recent
 	stop     chan struct{}
 	stopOnce sync.Once
+	calls    context.Context // cancelled by Close: ends the calls in flight
+	endCalls context.CancelFunc
 	wg       sync.WaitGroup
 	now      func() time.Time
 }
@@ -123,6 +125,7 @@ func New(cfg Config, o Options) (*Gateway, error) {
 		cfg.SessionTimeout = 30 * time.Minute
 	}
 	g := &Gateway{cfg: cfg, opts: o, log: o.Logger, byName: map[string]*upstream{}, stop: make(chan struct{}), now: time.Now}
+	g.calls, g.endCalls = context.WithCancel(context.Background())
 	g.metrics = newMetrics(o.Registerer)
 	for _, s := range cfg.Servers {
 		if s.UseProxy && o.ProxyURL == "" {
@@ -199,6 +202,7 @@ func (g *Gateway) originAllowed(r *http.Request) bool {
 // Client sessions end with it.
 func (g *Gateway) Close() error {
 	g.stopOnce.Do(func() { close(g.stop) })
+	g.endCalls() // an upstream session closes only once its calls return
 	for _, u := range g.ups {
 		u.close()
 	}
@@ -241,4 +245,14 @@ func (g *Gateway) lookup(c *Caller, server string) *upstream {
 		return u
 	}
 	return nil
+}
+
+// bound is ctx with timeout d, also ended by Close.
+func (g *Gateway) bound(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	stop := context.AfterFunc(g.calls, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+	}
 }

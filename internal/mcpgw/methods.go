@@ -66,7 +66,7 @@ func each[T any](g *Gateway, ctx context.Context, c *Caller, what string, fn fun
 	var wg sync.WaitGroup
 	for i, u := range ups {
 		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(ctx, g.opts.ListTimeout)
+			ctx, cancel := g.bound(ctx, g.opts.ListTimeout)
 			defer cancel()
 			list, err := fn(ctx, u)
 			if err != nil {
@@ -107,7 +107,7 @@ func (g *Gateway) callTool(ctx context.Context, c *Caller, req *mcp.CallToolRequ
 	}
 	start := g.now()
 	call := Call{Time: start, KeyID: c.KeyID, Server: server, Tool: tool, RequestID: llmbridge.NewRecordID(start)}
-	ctx, cancel := context.WithTimeout(ctx, u.cfg.callTimeout())
+	ctx, cancel := g.bound(ctx, u.cfg.callTimeout())
 	defer cancel()
 	params := &mcp.CallToolParams{Name: tool, Arguments: req.Params.Arguments, Meta: mcp.Meta{}}
 	for k, v := range req.Params.Meta {
@@ -190,7 +190,7 @@ func (g *Gateway) getPrompt(ctx context.Context, c *Caller, req *mcp.GetPromptRe
 	if !ok || u == nil {
 		return nil, errUnknown("prompt", req.Params.Name)
 	}
-	ctx, cancel := context.WithTimeout(ctx, u.cfg.callTimeout())
+	ctx, cancel := g.bound(ctx, u.cfg.callTimeout())
 	defer cancel()
 	cs, err := u.session(ctx)
 	var res *mcp.GetPromptResult
@@ -237,7 +237,7 @@ func (g *Gateway) readResource(ctx context.Context, c *Caller, req *mcp.ReadReso
 	if !ok || u == nil {
 		return nil, errUnknown("resource", req.Params.URI)
 	}
-	ctx, cancel := context.WithTimeout(ctx, u.cfg.callTimeout())
+	ctx, cancel := g.bound(ctx, u.cfg.callTimeout())
 	defer cancel()
 	cs, err := u.session(ctx)
 	var res *mcp.ReadResourceResult

@@ -117,6 +117,9 @@ func (u *upstream) run() {
 				_ = cs.Close()
 			}
 			werr := cs.Wait()
+			// A session the server ended still holds what only Close
+			// releases (its subscriptions/listen call, keepalive).
+			_ = cs.Close()
 			if u.stopped() {
 				u.set(nil, errClosed, time.Now())
 				return

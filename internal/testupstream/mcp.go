@@ -38,7 +38,12 @@ import (
 type MCPTools struct {
 	Server    *mcp.Server
 	cancelled atomic.Int64
+	release   chan struct{} // closed: hang and slow return (the test is over)
 }
+
+// Release ends every hanging call: a server's sessions cannot close
+// while a handler runs.
+func (t *MCPTools) Release() { close(t.release) }
 
 type textIn struct {
 	Text string `json:"text"`
@@ -54,7 +59,7 @@ func text(s string) *mcp.CallToolResult {
 
 // NewMCPTools returns the server; stdio adds the crash tool.
 func NewMCPTools(stdio bool) *MCPTools {
-	t := &MCPTools{Server: mcp.NewServer(&mcp.Implementation{Name: "testupstream", Version: "1"}, nil)}
+	t := &MCPTools{Server: mcp.NewServer(&mcp.Implementation{Name: "testupstream", Version: "1"}, nil), release: make(chan struct{})}
 	s := t.Server
 	mcp.AddTool(s, &mcp.Tool{Name: "echo", Description: "echoes text"}, func(_ context.Context, _ *mcp.CallToolRequest, in textIn) (*mcp.CallToolResult, any, error) {
 		return text(in.Text), nil, nil
@@ -90,17 +95,25 @@ func NewMCPTools(stdio bool) *MCPTools {
 				_ = req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: float64(i), Total: float64(in.Steps), Message: "step"})
 			}
 		}
-		<-ctx.Done()
-		t.cancelled.Add(1)
-		return nil, nil, ctx.Err()
+		select {
+		case <-ctx.Done():
+			t.cancelled.Add(1)
+			return nil, nil, ctx.Err()
+		case <-t.release:
+			return text("released"), nil, nil
+		}
 	})
 	mcp.AddTool(s, &mcp.Tool{Name: "cancelled"}, func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
 		b, _ := json.Marshal(t.cancelled.Load())
 		return text(string(b)), nil, nil
 	})
 	mcp.AddTool(s, &mcp.Tool{Name: "hang"}, func(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, any, error) {
-		<-ctx.Done()
-		return nil, nil, ctx.Err()
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-t.release:
+			return text("released"), nil, nil
+		}
 	})
 	if stdio {
 		mcp.AddTool(s, &mcp.Tool{Name: "crash"}, func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
@@ -133,6 +146,9 @@ func NewMCPHTTP(tb testing.TB, token string) *httptest.Server {
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", auth.RequireBearerToken(verify, nil)(h))
 	srv := httptest.NewServer(mux)
-	tb.Cleanup(srv.Close)
+	tb.Cleanup(func() {
+		t.Release()
+		srv.Close()
+	})
 	return srv
 }
