@@ -204,19 +204,8 @@ func (h healthWithLimits) Limits() (mode, reason string) {
 // keyBudgets is the keys' spend against their budgets for the key_budget
 // alert (called by the alert loop, off the request path).
 func (s *server) keyBudgets() []alerts.Budget {
-	if s.limits == nil || s.limits.a == nil {
+	if s.limits == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	list, err := s.limits.a.Budgets(ctx)
-	if err != nil {
-		s.log.Warn("budget alerts: reading the keys' spend failed", "err", err)
-		return nil
-	}
-	out := make([]alerts.Budget, len(list))
-	for i, b := range list {
-		out[i] = alerts.Budget{KeyID: b.KeyID, Name: b.Name, SpentUSD: b.SpentUSD, LimitUSD: b.LimitUSD}
-	}
-	return out
+	return s.limits.a.AlertBudgets()
 }

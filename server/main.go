@@ -258,11 +258,10 @@ func (s *server) open(ctx context.Context, cfg *config) (closeAll func(), err er
 		return closeAll, err
 	}
 	closers = append(closers, s.obs.Close)
-	if err := s.openMCP(cfg); err != nil {
+	if err := s.openMCP(cfg); err != nil { // mcp.go
 		return closeAll, fmt.Errorf("LLMBRIDGE_CONFIG mcp: %w", err)
-	} else if s.mcp != nil {
-		closers = append(closers, func() { _ = s.mcp.Close() })
 	}
+	closers = append(closers, s.mcp.Close)
 	s.extras = discover.NewExtras(s.opts.local, s.tokens, s.log)
 	closers = append(closers, s.extras.Close)
 	return closeAll, nil
@@ -417,7 +416,7 @@ func (s *server) routes() *http.ServeMux {
 		"/admin/api/live/{$}": http.HandlerFunc(s.obs.ServeLive), // the admin key only
 		"/metrics":            metrics,
 		"/metrics/{$}":        metrics,
-		"/mcp":                http.HandlerFunc(s.serveMCP), // mcp.go
+		"/mcp":                s.mcp, // 404 without mcp: servers
 	} {
 		mux.Handle(pattern, s.throttled(h)) // guard.go
 	}

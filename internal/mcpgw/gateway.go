@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/llmbridge/llmbridge"
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,8 +44,9 @@ type Options struct {
 	Authenticate func(h http.Header) (Caller, error)
 	// Open lets requests without an Authorization header through as an
 	// anonymous caller allowed every server: the bridge without access
-	// keys, which serves loopback only. A request that presents a key is
-	// still authenticated.
+	// keys, which serves loopback only (without Hosts, an open Gateway
+	// serves only loopback Host headers: llmbridge.LoopbackHost). A
+	// request that presents a key is still authenticated.
 	Open bool
 	// Hosts, when set, is the Host headers served; others are refused 403
 	// (DNS rebinding: a name that re-resolves to this machine).
@@ -118,6 +120,9 @@ func New(cfg Config, o Options) (*Gateway, error) {
 	if o.Backoff == nil {
 		o.Backoff = DefaultBackoff
 	}
+	if o.Open && o.Hosts == nil {
+		o.Hosts = llmbridge.LoopbackHost
+	}
 	if o.ListTimeout <= 0 {
 		o.ListTimeout = 10 * time.Second
 	}
@@ -167,8 +172,12 @@ func (g *Gateway) verify(_ context.Context, _ string, r *http.Request) (*auth.To
 
 // ServeHTTP serves /mcp: the Host and Origin checks the MCP transport
 // requires (DNS rebinding), the key, then the SDK's Streamable HTTP
-// handler.
+// handler. A nil Gateway (no servers configured) answers 404.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g == nil {
+		http.Error(w, "404 page not found: the bridge has no MCP servers (mcp: in LLMBRIDGE_CONFIG)", http.StatusNotFound)
+		return
+	}
 	if g.opts.Hosts != nil && !g.opts.Hosts(r.Host) {
 		http.Error(w, "Forbidden: this Host is not served", http.StatusForbidden)
 		return
@@ -199,8 +208,11 @@ func (g *Gateway) originAllowed(r *http.Request) bool {
 }
 
 // Close stops every upstream server and waits for their supervisors.
-// Client sessions end with it.
-func (g *Gateway) Close() error {
+// Client sessions end with it. Closing a nil Gateway does nothing.
+func (g *Gateway) Close() {
+	if g == nil {
+		return
+	}
 	g.stopOnce.Do(func() { close(g.stop) })
 	g.endCalls() // an upstream session closes only once its calls return
 	for _, u := range g.ups {
@@ -210,7 +222,6 @@ func (g *Gateway) Close() error {
 	for ss := range g.server.Sessions() {
 		_ = ss.Close()
 	}
-	return nil
 }
 
 // Status is the gateway's state for the admin API.
