@@ -282,7 +282,7 @@ func (s *server) closeRequestLog() {
 func (s *server) configureAdmin(cfg *config, envs map[string]string) {
 	s.ui.Configure(cfg.AdminKey, envs)
 	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.allPrices()).SetSession(s.ui.Authorized).SetHealth(s.adminHealth()).SetCache(s.cacheAdmin()).
-		SetModels(s.modelIDs, s.priced).SetKeysChanged(s.keysChanged))
+		SetModels(s.modelIDs, s.priced).SetKeysChanged(s.keysChanged).SetTools(s.mcp.AdminStatus()))
 }
 
 // listenAndServe serves the main listener until ctx ends, reloading on

@@ -99,7 +99,11 @@ keys:
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if strings.Contains(in.console.String(), "team-token-for-the-bridge") {
+	code, st := in.do(t, "GET", "/admin/api/mcp", canaryAdmin, "")
+	if code != 200 || !strings.Contains(st, `"state":"up"`) || !strings.Contains(st, `"team__echo"`) || !strings.Contains(st, `"tool":"echo","status":"ok"`) {
+		t.Errorf("/admin/api/mcp: %d %s", code, st)
+	}
+	if strings.Contains(in.console.String()+st, "team-token-for-the-bridge") {
 		t.Error("the upstream's token reached the log")
 	}
 }

@@ -239,6 +239,16 @@ func (g *Gateway) Status() Status {
 	return s
 }
 
+// AdminStatus is the admin API's source of /admin/api/mcp
+// (admin.API.SetTools): Status as a value to encode; nil for a nil
+// Gateway (the gateway is off).
+func (g *Gateway) AdminStatus() func() any {
+	if g == nil {
+		return nil
+	}
+	return func() any { return g.Status() }
+}
+
 // allowed are the servers c may use, in configuration order.
 func (g *Gateway) allowed(c *Caller) []*upstream {
 	var out []*upstream
