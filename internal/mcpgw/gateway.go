@@ -142,6 +142,9 @@ func New(cfg Config, o Options) (*Gateway, error) {
 	}
 	g.server = mcp.NewServer(&mcp.Implementation{Name: "llmbridge", Title: "LLM Bridge MCP gateway", Version: "1"}, &mcp.ServerOptions{
 		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}, Prompts: &mcp.PromptCapabilities{}, Resources: &mcp.ResourceCapabilities{}},
+		// Stateful Streamable HTTP: sessions are what binds a client to
+		// its key. (2026-07-28 is sessionless.)
+		SupportedProtocolVersions: ProtocolVersions,
 	})
 	g.server.AddReceivingMiddleware(g.route)
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return g.server }, &mcp.StreamableHTTPOptions{
@@ -152,6 +155,9 @@ func New(cfg Config, o Options) (*Gateway, error) {
 	g.authed = auth.RequireBearerToken(g.verify, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(h)
 	return g, nil
 }
+
+// ProtocolVersions are the MCP revisions /mcp negotiates, newest first.
+var ProtocolVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26"}
 
 // callerKey holds the *Caller in a request's auth.TokenInfo.
 const callerKey = "llmbridge.caller"

@@ -142,3 +142,15 @@ func TestCallsCounted(t *testing.T) {
 		t.Errorf("recent calls, newest first: %+v", st.Recent)
 	}
 }
+
+func TestProtocolVersionsNegotiated(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tc := range []struct{ asked, got string }{{"2025-03-26", "2025-03-26"}, {"2025-06-18", "2025-06-18"}, {"2025-11-25", "2025-11-25"}, {"2024-11-05", "2025-11-25"}} {
+		body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"` + tc.asked + `","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`
+		resp := post(t, e.srv.URL, keyAll, "", strings.NewReader(body), nil)
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"protocolVersion":"`+tc.got+`"`) {
+			t.Errorf("asked %s: %d %s, want %s", tc.asked, resp.StatusCode, b, tc.got)
+		}
+	}
+}
