@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/mcpgw"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
 )
 
@@ -34,6 +36,9 @@ type scenario struct {
 	// Format is the client format the usage records must name.
 	Format string
 	Route  string // how the bridge serves it, for the report
+	// MCP makes the task a tool of the bridge's /mcp instead of the shell
+	// (mcp.go); there is no follow-up run.
+	MCP bool
 }
 
 // scenarios are the combinations issues 13 and 14 name, plus DeepSeek
@@ -47,6 +52,8 @@ func scenarios() []scenario {
 	return []scenario{
 		{Name: "claude-anthropic", Agent: "claude", Flavor: testupstream.Anthropic, Provider: llmbridge.Anthropic, Models: claudeModels,
 			Format: "anthropic", Route: "pass-through"},
+		{Name: "claude-mcp", Agent: "claude", Flavor: testupstream.Anthropic, Provider: llmbridge.Anthropic, Models: claudeModels,
+			Model: "anthropic/claude-sonnet-4-5", Format: "anthropic", Route: "pass-through, tools through /mcp", MCP: true},
 		{Name: "claude-openai", Agent: "claude", Flavor: testupstream.OpenAI, API: "chat", Provider: llmbridge.OpenAI,
 			Model: "openai/gpt-4o", Format: "anthropic", Route: "translated to Chat Completions"},
 		{Name: "claude-gemini", Agent: "claude", Flavor: testupstream.GeminiNative, Provider: llmbridge.Gemini, Models: []string{"gemini-3-pro-preview"},
@@ -123,6 +130,9 @@ func runScenario(ctx context.Context, sc scenario, cfg config) *result {
 	fake := testupstream.Start(sc.Flavor)
 	defer fake.Close()
 	front := &scripted{fake: fake, api: sc.API}
+	if sc.MCP {
+		front.tool = mcpTool
+	}
 	frontURL, stopFront, err := serve(front)
 	if err != nil {
 		res.fail("fake: %v", err)
@@ -150,7 +160,17 @@ func runScenario(ctx context.Context, sc scenario, cfg config) *result {
 		res.fail("bridge: %v", err)
 		return res
 	}
-	clients := &clientLog{next: b.Handler()}
+	var handler http.Handler = b.Handler()
+	mcpCalls := func() []mcpgw.Call { return nil }
+	if sc.MCP {
+		var stopMCP func()
+		if handler, mcpCalls, stopMCP, err = mcpFront(handler); err != nil {
+			res.fail("mcp: %v", err)
+			return res
+		}
+		defer stopMCP()
+	}
+	clients := &clientLog{next: handler}
 	bridgeURL, stopBridge, err := serve(clients)
 	if err != nil {
 		res.fail("bridge: %v", err)
@@ -159,6 +179,9 @@ func runScenario(ctx context.Context, sc scenario, cfg config) *result {
 
 	// The agent: the task, then a follow-up question in the same session.
 	for _, followUp := range []bool{false, true} {
+		if followUp && sc.MCP {
+			break
+		}
 		run, err := runAgent(ctx, sc, cfg, bridgeURL, home, work, followUp)
 		if err != nil {
 			res.fail("%v", err)
@@ -176,7 +199,11 @@ func runScenario(ctx context.Context, sc scenario, cfg config) *result {
 	res.clients = clients.all()
 	writeLogs(cfg.dir, res)
 	writeClientLogs(cfg.dir, res.clients)
-	check(res, work)
+	if sc.MCP {
+		checkMCP(res, mcpCalls())
+	} else {
+		check(res, work)
+	}
 	return res
 }
 
