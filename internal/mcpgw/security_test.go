@@ -3,6 +3,7 @@ package mcpgw
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -152,5 +153,32 @@ func TestProtocolVersionsNegotiated(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"protocolVersion":"`+tc.got+`"`) {
 			t.Errorf("asked %s: %d %s, want %s", tc.asked, resp.StatusCode, b, tc.got)
 		}
+	}
+}
+
+// TestUpstreamRedirectNotFollowed: a server URL that redirects elsewhere
+// does not take the credential there.
+func TestUpstreamRedirectNotFollowed(t *testing.T) {
+	got := make(chan string, 10)
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get("Authorization")
+		http.Error(w, "no", http.StatusNotFound)
+	}))
+	t.Cleanup(elsewhere.Close)
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+"/mcp", http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(redirector.Close)
+	e := newEnv(t, func(c *Config, _ *Options) {
+		c.Servers = append(c.Servers, ServerConfig{Name: "moved", URL: redirector.URL + "/mcp", Headers: map[string]string{"Authorization": "Bearer " + teamToken}})
+	})
+	cs := e.connect(t, keyAll, nil)
+	if _, err := call(t, cs, "moved__echo", map[string]any{"text": "x"}); err == nil {
+		t.Error("a call through a redirect succeeded")
+	}
+	select {
+	case a := <-got:
+		t.Errorf("the redirect target got a request (Authorization %q)", a)
+	default:
 	}
 }
