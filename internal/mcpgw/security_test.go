@@ -182,3 +182,36 @@ func TestUpstreamRedirectNotFollowed(t *testing.T) {
 	default:
 	}
 }
+
+// TestUseProxy: a server with use_proxy is reached through ProxyURL, one
+// without it directly.
+func TestUseProxy(t *testing.T) {
+	via := make(chan string, 10)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		via <- r.URL.Host // an absolute-form request: the proxy was used
+		http.Error(w, "proxy says no", http.StatusBadGateway)
+	}))
+	t.Cleanup(proxy.Close)
+	e := newEnv(t, func(c *Config, o *Options) {
+		c.Servers = append(c.Servers, ServerConfig{Name: "far", URL: "http://far.example/mcp", UseProxy: true})
+		o.ProxyURL = proxy.URL
+	})
+	cs := e.connect(t, keyAll, nil)
+	if _, err := call(t, cs, "far__echo", nil); err == nil {
+		t.Fatal("the call through a refusing proxy succeeded")
+	}
+	if _, err := call(t, cs, "team__echo", map[string]any{"text": "direct"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(via) == 0 {
+		t.Error("the use_proxy server was not reached through the proxy")
+	}
+	for len(via) > 0 {
+		if host := <-via; host != "far.example" {
+			t.Errorf("the proxy got a request for %q: only use_proxy servers go through it", host)
+		}
+	}
+	if _, err := New(Config{Servers: []ServerConfig{{Name: "far", URL: "http://far.example/mcp", UseProxy: true}}}, Options{Authenticate: testAuth}); err == nil {
+		t.Error("use_proxy without a proxy was accepted")
+	}
+}
