@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/sse"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -81,9 +82,22 @@ keys:
 	if _, names := mcpTools(t, in.addr, vk.Key); !slices.Contains(names, "team__whoami") {
 		t.Errorf("virtual key with mcp_servers [te*] sees %v", names)
 	}
+	ctx, stopFeed := context.WithCancel(context.Background())
+	defer stopFeed()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+in.addr+"/admin/api/live", nil)
+	req.Header.Set("Authorization", "Bearer "+canaryAdmin)
+	feed, err := http.DefaultClient.Do(req)
+	if err != nil || feed.StatusCode != 200 {
+		t.Fatalf("live feed: %v %v", err, feed)
+	}
+	defer feed.Body.Close()
 	res, err := csA.CallTool(context.Background(), &mcp.CallToolParams{Name: "team__echo", Arguments: map[string]any{"text": "through the bridge"}})
 	if err != nil || res.IsError {
 		t.Fatalf("call: %v %+v", err, res)
+	}
+	ev, err := sse.NewReader(feed.Body).Next()
+	if err != nil || !strings.Contains(string(ev.Data), `"format":"mcp"`) || !strings.Contains(string(ev.Data), `"model":"team__echo"`) {
+		t.Errorf("live feed event: %v %s", err, ev.Data)
 	}
 	if _, m := in.do(t, "GET", "/metrics", "", ""); !strings.Contains(m, `llmbridge_mcp_tool_calls_total{server="team",status="ok",tool="echo"} 1`) {
 		t.Errorf("metrics lack the call:\n%s", grepLines(m, "mcp"))
