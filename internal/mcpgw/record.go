@@ -27,15 +27,19 @@ type Call struct {
 	Status    string        `json:"status"`
 	Duration  time.Duration `json:"duration_ns"`
 	Error     string        `json:"error,omitempty"` // what the client was told, for StatusError
-	RequestID string        `json:"request_id"`
+	RequestID string        `json:"request_id"` // unique, minted by the gateway (llmbridge.NewRecordID)
 }
 
 // UsageRecord is the call as the usage store and the live feed record a
-// request: Format "mcp", Provider the server, Model "<server>__<tool>",
+// request, the same (ID = RequestID) every time it is called: Format "mcp", Provider the server, Model "<server>__<tool>",
 // UpstreamModel the tool; Status 200 for an answer (ErrorCode
 // "tool_error" when the tool reported an error), 502 for a failure.
 func (c Call) UsageRecord() llmbridge.UsageRecord {
-	r := llmbridge.UsageRecord{ID: llmbridge.NewRecordID(c.Time), Time: c.Time, RequestID: c.RequestID, KeyID: c.KeyID,
+	id := c.RequestID // minted by the gateway like a record id: one id wherever the call is recorded
+	if id == "" {
+		id = llmbridge.NewRecordID(c.Time)
+	}
+	r := llmbridge.UsageRecord{ID: id, Time: c.Time, RequestID: c.RequestID, KeyID: c.KeyID,
 		Method: http.MethodPost, Path: "/mcp", Format: "mcp", Provider: c.Server, Model: joinName(c.Server, c.Tool),
 		UpstreamModel: c.Tool, Status: http.StatusOK, Duration: c.Duration}
 	switch c.Status {
