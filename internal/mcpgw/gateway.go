@@ -141,7 +141,7 @@ func New(cfg Config, o Options) (*Gateway, error) {
 		g.byName[s.Name] = u
 	}
 	g.server = mcp.NewServer(&mcp.Implementation{Name: "llmbridge", Title: "LLM Bridge MCP gateway", Version: "1"}, &mcp.ServerOptions{
-		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}, Prompts: &mcp.PromptCapabilities{}, Resources: &mcp.ResourceCapabilities{}},
+		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{ListChanged: true}, Prompts: &mcp.PromptCapabilities{}, Resources: &mcp.ResourceCapabilities{}},
 		// Stateful Streamable HTTP: sessions are what binds a client to
 		// its key. (2026-07-28 is sessionless.)
 		SupportedProtocolVersions: ProtocolVersions,
@@ -272,6 +272,22 @@ func (g *Gateway) lookup(c *Caller, server string) *upstream {
 		return u
 	}
 	return nil
+}
+
+// placeholder is the tool announceTools adds and removes at once.
+const placeholder = "llmbridge-tools-changed"
+
+// announceTools tells every client session that the tool list changed
+// (notifications/tools/list_changed): a server came up, came back or
+// said its list changed. The SDK announces changes of its own tool
+// registry, which the gateway does not otherwise use (route answers
+// tools/list), so a placeholder added and removed is the announcement;
+// clients never see it, and a call of it is an unknown tool.
+func (g *Gateway) announceTools() {
+	g.server.AddTool(&mcp.Tool{Name: placeholder, InputSchema: map[string]any{"type": "object"}}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return nil, errUnknown("tool", placeholder)
+	})
+	g.server.RemoveTools(placeholder)
 }
 
 // bound is ctx with timeout d, also ended by Close.

@@ -27,7 +27,7 @@ type Call struct {
 	Status    string        `json:"status"`
 	Duration  time.Duration `json:"duration_ns"`
 	Error     string        `json:"error,omitempty"` // what the client was told, for StatusError
-	RequestID string        `json:"request_id"` // unique, minted by the gateway (llmbridge.NewRecordID)
+	RequestID string        `json:"request_id"`      // unique, minted by the gateway (llmbridge.NewRecordID)
 }
 
 // UsageRecord is the call as the usage store and the live feed record a

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -200,4 +201,33 @@ func TestHangingUpstreamBlocksNobody(t *testing.T) {
 	if n := failed.Load(); n > 0 {
 		t.Errorf("%d of 200 calls failed while one upstream hung", n)
 	}
+}
+
+// TestClientsToldWhenAServerComesBack: a server that restarts announces
+// notifications/tools/list_changed to the connected clients, so a list
+// taken while it was down is taken again.
+func TestClientsToldWhenAServerComesBack(t *testing.T) {
+	e := newEnv(t, nil)
+	var told atomic.Int64
+	cs := e.connect(t, keyAll, &mcp.ClientOptions{ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) { told.Add(1) }})
+	toolNames(t, cs)
+	time.Sleep(200 * time.Millisecond) // the announcements of the first start are debounced
+	before := told.Load()
+	call(t, cs, "local__crash", nil)
+	eventually(t, "a list_changed notification after the restart", func() error {
+		if told.Load() == before {
+			return errors.New("none yet")
+		}
+		return nil
+	})
+	eventually(t, "the restarted server's tools", func() error {
+		names := toolNames(t, cs)
+		if slices.Contains(names, placeholder) {
+			t.Fatalf("the placeholder was listed: %v", names)
+		}
+		if !slices.Contains(names, "local__echo") {
+			return fmt.Errorf("tools %v", names)
+		}
+		return nil
+	})
 }

@@ -18,13 +18,14 @@ import (
 // backoff and connects again. Callers never connect themselves; they
 // take the current session or the reason there is none.
 type upstream struct {
-	cfg     ServerConfig
-	log     *slog.Logger
-	connect func(ctx context.Context) (*mcp.ClientSession, error)
-	backoff func(attempt int) time.Duration
-	redact  *redactor
-	stop    <-chan struct{}
-	wg      *sync.WaitGroup
+	cfg      ServerConfig
+	log      *slog.Logger
+	connect  func(ctx context.Context) (*mcp.ClientSession, error)
+	announce func() // the server came up or its tools changed: tell the clients
+	backoff  func(attempt int) time.Duration
+	redact   *redactor
+	stop     <-chan struct{}
+	wg       *sync.WaitGroup
 
 	start    sync.Once
 	progress progressTable
@@ -47,6 +48,7 @@ func newUpstream(cfg ServerConfig, g *Gateway) *upstream {
 	u := &upstream{cfg: cfg, log: g.log.With("mcp_server", cfg.Name), backoff: g.opts.Backoff, redact: newRedactor(cfg.secrets()),
 		stop: g.stop, wg: &g.wg, changed: make(chan struct{}), since: g.now()}
 	u.connect = func(ctx context.Context) (*mcp.ClientSession, error) { return g.dial(ctx, u) }
+	u.announce = g.announceTools
 	return u
 }
 
@@ -115,6 +117,8 @@ func (u *upstream) run() {
 			u.set(cs, nil, time.Now())
 			if u.stopped() { // Close may have looked for a session before this one was set
 				_ = cs.Close()
+			} else {
+				u.announce()
 			}
 			werr := cs.Wait()
 			// A session the server ended still holds what only Close
@@ -202,11 +206,13 @@ func (u *upstream) listTools(ctx context.Context) ([]*mcp.Tool, error) {
 	return tools, nil
 }
 
-// forgetTools drops the cached tool list (notifications/tools/list_changed).
+// forgetTools drops the cached tool list and tells the clients
+// (notifications/tools/list_changed).
 func (u *upstream) forgetTools() {
 	u.mu.Lock()
 	u.toolsOf = nil
 	u.mu.Unlock()
+	u.announce()
 }
 
 // maxListed bounds what one server may add to a list.
