@@ -18,6 +18,7 @@ import (
 	"github.com/llmbridge/llmbridge/internal/authguard"
 	"github.com/llmbridge/llmbridge/internal/configfile"
 	"github.com/llmbridge/llmbridge/internal/keys"
+	"github.com/llmbridge/llmbridge/internal/mcpgw"
 	"github.com/llmbridge/llmbridge/internal/observe"
 	"github.com/llmbridge/llmbridge/internal/otelenv"
 	"github.com/llmbridge/llmbridge/internal/pricesync"
@@ -124,6 +125,7 @@ type config struct {
 	Checks    []llmbridge.HealthCheck `env:"-"`
 	Tracing   otelenv.Settings
 	PriceSync pricesync.Settings
+	MCP       mcpgw.Config `env:"-"` // the YAML file's mcp: servers (mcp.go)
 }
 
 // storeDSN is where usage is stored: the PostgreSQL URL, the SQLite path,
@@ -286,7 +288,7 @@ func (c *config) loadFile(environ map[string]string) error {
 		return err
 	}
 	errs := []error{err}
-	c.Providers, c.Prices, c.Alerts, c.KeyPolicies, c.Routes, c.Cache, c.Checks = f.Providers, f.Prices, f.Alerts, f.KeyPolicies, f.Routes, f.Cache, f.HealthChecks
+	c.Providers, c.Prices, c.Alerts, c.KeyPolicies, c.Routes, c.Cache, c.Checks, c.MCP = f.Providers, f.Prices, f.Alerts, f.KeyPolicies, f.Routes, f.Cache, f.HealthChecks, f.MCP
 	for i, p := range f.Providers {
 		if kindOf(p.Kind) == nil {
 			errs = append(errs, fmt.Errorf("%s: kind %q is not supported (%s)", f.Where(i), p.Kind, kindNames()))

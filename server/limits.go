@@ -23,12 +23,13 @@ type limits struct {
 }
 
 // openLimits builds the admitter when there is something to admit with:
-// the usage store (virtual keys) or limits for access keys.
+// the usage store (virtual keys), limits for access keys or the MCP
+// gateway (which identifies callers through it).
 func (s *server) openLimits(ctx context.Context, cfg *config) error {
 	if cfg.ExpectedReplicas < 1 {
 		return fmt.Errorf("LLMBRIDGE_EXPECTED_REPLICAS must be at least 1, got %d", cfg.ExpectedReplicas)
 	}
-	if s.store == nil && len(cfg.KeyPolicies) == 0 {
+	if s.store == nil && len(cfg.KeyPolicies) == 0 && len(cfg.MCP.Servers) == 0 {
 		if cfg.RedisURL != "" {
 			s.log.Warn("LLMBRIDGE_REDIS_URL is set but there are no limits to share (the usage store is off and the YAML file has no keys:)")
 		}
@@ -203,19 +204,8 @@ func (h healthWithLimits) Limits() (mode, reason string) {
 // keyBudgets is the keys' spend against their budgets for the key_budget
 // alert (called by the alert loop, off the request path).
 func (s *server) keyBudgets() []alerts.Budget {
-	if s.limits == nil || s.limits.a == nil {
+	if s.limits == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	list, err := s.limits.a.Budgets(ctx)
-	if err != nil {
-		s.log.Warn("budget alerts: reading the keys' spend failed", "err", err)
-		return nil
-	}
-	out := make([]alerts.Budget, len(list))
-	for i, b := range list {
-		out[i] = alerts.Budget{KeyID: b.KeyID, Name: b.Name, SpentUSD: b.SpentUSD, LimitUSD: b.LimitUSD}
-	}
-	return out
+	return s.limits.a.AlertBudgets()
 }

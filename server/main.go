@@ -29,6 +29,7 @@ import (
 	"github.com/llmbridge/llmbridge/internal/admin/ui"
 	"github.com/llmbridge/llmbridge/internal/discover"
 	"github.com/llmbridge/llmbridge/internal/lifecycle"
+	"github.com/llmbridge/llmbridge/internal/mcpgw"
 	"github.com/llmbridge/llmbridge/internal/observe"
 	"github.com/llmbridge/llmbridge/internal/pricesync"
 	"github.com/llmbridge/llmbridge/internal/requestlog"
@@ -98,8 +99,9 @@ type server struct {
 
 	obs *observe.Observability // metrics, live feed and alerts
 
-	limits *limits       // access and virtual keys, limits, budgets (limits.go); nil when off
-	cache  responseCache // the response cache's backend (cache.go)
+	limits *limits        // access and virtual keys, limits, budgets (limits.go); nil when off
+	mcp    *mcpgw.Gateway // /mcp (mcp.go); nil without mcp: servers
+	cache  responseCache  // the response cache's backend (cache.go)
 
 	ui  *ui.Handler    // the admin web UI under /admin/ (internal/admin/ui); on with the admin key
 	mux *http.ServeMux // the main listener's routes
@@ -257,6 +259,10 @@ func (s *server) open(ctx context.Context, cfg *config) (closeAll func(), err er
 		return closeAll, err
 	}
 	closers = append(closers, s.obs.Close)
+	if err := s.openMCP(cfg); err != nil { // mcp.go
+		return closeAll, fmt.Errorf("LLMBRIDGE_CONFIG mcp: %w", err)
+	}
+	closers = append(closers, s.mcp.Close)
 	s.extras = discover.NewExtras(s.opts.local, s.tokens, s.log)
 	closers = append(closers, s.extras.Close)
 	closers = append(closers, pricesync.New(cfg.PriceSync, nil, s.log).Start().Stop) // its cache changing reloads (watch)
@@ -278,7 +284,7 @@ func (s *server) closeRequestLog() {
 func (s *server) configureAdmin(cfg *config, envs map[string]string) {
 	s.ui.Configure(cfg.AdminKey, envs)
 	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.allPrices()).SetSession(s.ui.Authorized).SetHealth(s.adminHealth()).SetCache(s.cacheAdmin()).
-		SetModels(s.modelIDs, s.priced).SetKeysChanged(s.keysChanged))
+		SetModels(s.modelIDs, s.priced).SetKeysChanged(s.keysChanged).SetTools(s.mcp.AdminStatus()))
 }
 
 // listenAndServe serves the main listener until ctx ends, reloading on
@@ -413,6 +419,7 @@ func (s *server) routes() *http.ServeMux {
 		"/admin/api/live/{$}": http.HandlerFunc(s.obs.ServeLive), // the admin key only
 		"/metrics":            metrics,
 		"/metrics/{$}":        metrics,
+		"/mcp":                s.mcp, // 404 without mcp: servers
 	} {
 		mux.Handle(pattern, s.throttled(h)) // guard.go
 	}

@@ -20,6 +20,7 @@ import (
 //	POST, GET /admin/api/keys; GET, PATCH, DELETE /admin/api/keys/{id} (keys.go)
 //	GET /admin/api/health (health.go): every routing target's health
 //	GET /admin/api/prices (prices.go): every price in force, its source and age
+//	GET /admin/api/mcp (tools.go): the MCP gateway's servers and recent calls
 //
 // Every request needs the admin key (Authorization: Bearer, or
 // x-api-key); access keys are refused. Without an admin key configured
@@ -39,6 +40,8 @@ type API struct {
 	healthSrc HealthSource
 	// cacheSrc serves /admin/api/cache (cache.go); nil: the cache is off.
 	cacheSrc CacheAdmin
+	// toolsSrc serves /admin/api/mcp (tools.go); nil: the gateway is off.
+	toolsSrc func() any
 	// keysChanged applies a key change before the answer
 	// (SetKeysChanged, keys.go); nil: the admitter polls.
 	keysChanged func(context.Context) error
@@ -97,6 +100,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.TrimSuffix(r.URL.Path, "/") == "/admin/api/cache" {
 		a.serveCache(w, r) // cache.go: needs no usage store
+		return
+	}
+	if strings.TrimSuffix(r.URL.Path, "/") == "/admin/api/mcp" {
+		a.serveTools(w, r) // tools.go
 		return
 	}
 	var serve func(http.ResponseWriter, *http.Request)

@@ -1,6 +1,6 @@
 // Package configfile reads the optional LLMBRIDGE_CONFIG YAML file — extra
-// providers, prices, alerts, access keys' limits, routes and the response
-// cache — and checks what the file alone can tell, reporting every
+// providers, prices, alerts, access keys' limits, routes, the response
+// cache and the MCP gateway's servers — and checks what the file alone can tell, reporting every
 // problem at once. The server checks the rest (provider kinds, proxies;
 // llmbridge.New the routes' names) and builds from it.
 package configfile
@@ -14,6 +14,7 @@ import (
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/alerts"
 	"github.com/llmbridge/llmbridge/internal/keys"
+	"github.com/llmbridge/llmbridge/internal/mcpgw"
 	"github.com/llmbridge/llmbridge/internal/usage"
 	"go.yaml.in/yaml/v3"
 )
@@ -26,7 +27,8 @@ type File struct {
 	Alerts      alerts.Config
 	KeyPolicies map[string]keys.Policy // the keys: section, by key_id
 	Routes      []llmbridge.Route
-	Cache       *Cache // nil when the cache is off
+	Cache       *Cache       // nil when the cache is off
+	MCP         mcpgw.Config // the mcp: section (resolved); no servers: /mcp is off
 	// HealthChecks are the providers' and route targets' health_check:s.
 	HealthChecks []llmbridge.HealthCheck
 }
@@ -39,6 +41,7 @@ type schema struct {
 	Keys      []KeyFile     `yaml:"keys"`
 	Routes    []RouteFile   `yaml:"routes"`
 	Cache     *CacheFile    `yaml:"cache"`
+	MCP       mcpgw.Config  `yaml:"mcp"`
 }
 
 // Read reads the file at path, resolving the providers' key variables
@@ -68,7 +71,8 @@ func (s *schema) check(path string, environ map[string]string) (*File, error) {
 			errs = append(errs, fmt.Errorf("LLMBRIDGE_CONFIG %s: %w", path, err))
 		}
 	}
-	f := &File{Path: path, Prices: s.Prices.MarkSource("LLMBRIDGE_CONFIG "+path, time.Time{}), Alerts: s.Alerts}
+	f := &File{Path: path, Prices: s.Prices.MarkSource("LLMBRIDGE_CONFIG "+path, time.Time{}), Alerts: s.Alerts, MCP: s.MCP}
+	in(f.MCP.Resolve(environ))
 	in(s.Prices.Validate())
 	var err error
 	if f.Routes, err = routes(s.Routes, "LLMBRIDGE_CONFIG "+path); err != nil {

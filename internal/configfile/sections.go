@@ -77,7 +77,7 @@ func keyPolicies(list []KeyFile) (map[string]keys.Policy, error) {
 	var errs []error
 	for i, k := range list {
 		where := fmt.Sprintf("keys[%d] (%s)", i, k.KeyID)
-		p := keys.Params{Models: &k.Models, RPM: &k.RPM, TPM: &k.TPM, MaxParallel: &k.MaxParallel,
+		p := keys.Params{Models: &k.Models, MCPServers: &k.MCPServers, RPM: &k.RPM, TPM: &k.TPM, MaxParallel: &k.MaxParallel,
 			DailyBudgetUSD: &k.DailyBudgetUSD, MonthlyBudgetUSD: &k.MonthlyBudgetUSD}
 		switch _, dup := out[k.KeyID]; {
 		case k.KeyID == "":

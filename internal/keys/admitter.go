@@ -615,3 +615,21 @@ func (a *Admitter) Budgets(ctx context.Context) ([]BudgetStatus, error) {
 	}
 	return out, nil
 }
+
+// Identify tells who presents the key of h (Authorization: Bearer, or
+// x-api-key), for endpoints outside the model API (the MCP gateway): the
+// key's id and policy. An anonymous caller of an open Admitter (no
+// access keys) gets "" and the zero Policy, which allows everything. An
+// unknown, revoked or expired key is the 401 of Authenticate (an
+// *llmbridge.APIError). It reserves nothing and is safe for concurrent
+// use.
+func (a *Admitter) Identify(h http.Header) (id string, p Policy, err error) {
+	if h == nil {
+		h = http.Header{} // never the in-process caller
+	}
+	e, err := a.caller(&llmbridge.Request{Header: h}, a.now())
+	if e == nil {
+		return "", Policy{}, err
+	}
+	return e.id, e.policy, nil
+}

@@ -1,10 +1,13 @@
 package keys
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/llmbridge/llmbridge/internal/alerts"
 	"github.com/llmbridge/llmbridge/internal/usage"
 )
 
@@ -94,4 +97,22 @@ func names(list []string) string {
 		return strings.Join(list, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(list[:maxNamed], ", "), len(list)-maxNamed)
+}
+
+// AlertBudgets is Budgets for the key_budget alert rules (called by the
+// alert loop, off the request path): bounded to 5 seconds, and nothing
+// when the store cannot be read (logged).
+func (a *Admitter) AlertBudgets() []alerts.Budget {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	list, err := a.Budgets(ctx)
+	if err != nil {
+		a.log.Warn("budget alerts: reading the keys' spend failed", "err", err)
+		return nil
+	}
+	out := make([]alerts.Budget, len(list))
+	for i, b := range list {
+		out[i] = alerts.Budget{KeyID: b.KeyID, Name: b.Name, SpentUSD: b.SpentUSD, LimitUSD: b.LimitUSD}
+	}
+	return out
 }

@@ -26,7 +26,12 @@
 // missed message, a change from the CLI), so a revocation takes effect
 // everywhere within a second.
 //
-// The package imports the root and internal/usage; neither imports it.
+// A key's mcp_servers (Policy.MCPServers) say which servers of the MCP
+// gateway (internal/mcpgw, /mcp) it may use; the gateway tells callers
+// apart with Identify, the same check as Authenticate.
+//
+// The package imports the root, internal/usage and internal/alerts (the
+// budget alert's input, AlertBudgets); none of them imports it.
 // The server wires it (server/limits.go); the admin API
 // (internal/admin/keys.go) and the server's "keys" command manage keys
 // through Store.

@@ -44,7 +44,26 @@ type Policy struct {
 	// name); "*" matches any run of characters, "/" included. Empty: any
 	// model.
 	Models []string `json:"models" yaml:"models"`
-	Limits `yaml:",inline"`
+	// MCPServers are patterns of the MCP servers (the YAML file's
+	// mcp.servers names) whose tools, prompts and resources the key may
+	// see and use through /mcp; "*" matches any run of characters.
+	// Empty: every server.
+	MCPServers []string `json:"mcp_servers" yaml:"mcp_servers"`
+	Limits     `yaml:",inline"`
+}
+
+// AllowsMCP reports whether the policy lets the key use the MCP server
+// named server.
+func (p *Policy) AllowsMCP(server string) bool {
+	if len(p.MCPServers) == 0 {
+		return true
+	}
+	for _, m := range p.MCPServers {
+		if Match(m, server) {
+			return true
+		}
+	}
+	return false
 }
 
 // Allows reports whether the policy lets the key call model.
@@ -132,6 +151,7 @@ type Params struct {
 	Name             *string   `json:"name"`
 	Owner            *string   `json:"owner"`
 	Models           *[]string `json:"models"`
+	MCPServers       *[]string `json:"mcp_servers"`
 	RPM              *int64    `json:"rpm"`
 	TPM              *int64    `json:"tpm"`
 	MaxParallel      *int64    `json:"max_parallel"`
@@ -178,7 +198,7 @@ func jsonFieldError(err error) error {
 		if unq := strings.Trim(name, `"`); unq != "" {
 			name = unq // an empty name stays `""`, still naming the field
 		}
-		return &FieldError{Field: name, Message: "unknown field (there are name, owner, models, rpm, tpm, max_parallel, daily_budget_usd, monthly_budget_usd, expires_at)"}
+		return &FieldError{Field: name, Message: "unknown field (there are name, owner, models, mcp_servers, rpm, tpm, max_parallel, daily_budget_usd, monthly_budget_usd, expires_at)"}
 	}
 	return &FieldError{Field: "body", Message: "not a JSON object of key fields: " + err.Error()}
 }
@@ -195,16 +215,11 @@ func (p *Params) Validate() error {
 			return err
 		}
 	}
-	if p.Models != nil {
-		if len(*p.Models) > maxPatterns {
-			return &FieldError{"models", fmt.Sprintf("at most %d patterns", maxPatterns)}
-		}
-		for i, m := range *p.Models {
-			field := fmt.Sprintf("models[%d]", i)
-			if m == "" || len(m) > maxPatternLen || !utf8.ValidString(m) || strings.IndexFunc(m, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
-				return &FieldError{field, fmt.Sprintf("want a model name or pattern (\"openai/*\") of 1 to %d characters without spaces", maxPatternLen)}
-			}
-		}
+	if err := patterns("models", "a model name or pattern (\"openai/*\")", p.Models); err != nil {
+		return err
+	}
+	if err := patterns("mcp_servers", "an MCP server name or pattern (\"team-*\")", p.MCPServers); err != nil {
+		return err
 	}
 	for _, f := range []struct {
 		name string
@@ -225,6 +240,22 @@ func (p *Params) Validate() error {
 	if p.ExpiresAt != nil && *p.ExpiresAt != "" {
 		if _, err := time.Parse(time.RFC3339, *p.ExpiresAt); err != nil {
 			return &FieldError{"expires_at", fmt.Sprintf("%q is not an RFC 3339 time (2026-12-31T23:59:59Z)", *p.ExpiresAt)}
+		}
+	}
+	return nil
+}
+
+// patterns checks a list of name patterns (nil: not set).
+func patterns(field, want string, list *[]string) error {
+	if list == nil {
+		return nil
+	}
+	if len(*list) > maxPatterns {
+		return &FieldError{field, fmt.Sprintf("at most %d patterns", maxPatterns)}
+	}
+	for i, m := range *list {
+		if m == "" || len(m) > maxPatternLen || !utf8.ValidString(m) || strings.IndexFunc(m, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+			return &FieldError{fmt.Sprintf("%s[%d]", field, i), fmt.Sprintf("want %s of 1 to %d characters without spaces", want, maxPatternLen)}
 		}
 	}
 	return nil
@@ -255,6 +286,9 @@ func (p *Params) apply(k *Key) {
 	}
 	if p.Models != nil {
 		k.Models = append([]string{}, *p.Models...)
+	}
+	if p.MCPServers != nil {
+		k.MCPServers = append([]string{}, *p.MCPServers...)
 	}
 	set(&k.RPM, p.RPM)
 	set(&k.TPM, p.TPM)

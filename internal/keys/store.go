@@ -25,7 +25,7 @@ type Store struct {
 // NewStore returns the key store of a usage store.
 func NewStore(u *usage.Store) *Store { return &Store{u: u} }
 
-const keyCols = `id, name, owner, secret_sha256, last4, models, rpm, tpm, max_parallel, daily_budget_usd, monthly_budget_usd,
+const keyCols = `id, name, owner, secret_sha256, last4, models, mcp_servers, rpm, tpm, max_parallel, daily_budget_usd, monthly_budget_usd,
 created_at, updated_at, expires_at, revoked_at`
 
 // Create stores a new key from p (its name is required) and returns it
@@ -41,13 +41,12 @@ func (s *Store) Create(ctx context.Context, p *Params, now time.Time) (*Key, str
 	now = now.UTC().Truncate(time.Millisecond)
 	k := &Key{ID: newID(), Last4: secret[len(secret)-4:], CreatedAt: now, UpdatedAt: now, hash: digest(secret)}
 	p.apply(k)
-	if k.Models == nil {
-		k.Models = []string{}
-	}
+	k.Models, k.MCPServers = nonNil(k.Models), nonNil(k.MCPServers)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		models, _ := json.Marshal(k.Models)
-		_, err := tx.ExecContext(ctx, `INSERT INTO virtual_keys (`+keyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-			k.ID, k.Name, k.Owner, hex.EncodeToString(k.hash[:]), k.Last4, string(models), k.RPM, k.TPM, k.MaxParallel,
+		servers, _ := json.Marshal(k.MCPServers)
+		_, err := tx.ExecContext(ctx, `INSERT INTO virtual_keys (`+keyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+			k.ID, k.Name, k.Owner, hex.EncodeToString(k.hash[:]), k.Last4, string(models), string(servers), k.RPM, k.TPM, k.MaxParallel,
 			k.DailyBudgetUSD, k.MonthlyBudgetUSD, k.CreatedAt.UnixMilli(), k.UpdatedAt.UnixMilli(), millis(k.ExpiresAt), nil)
 		return err
 	})
@@ -103,10 +102,11 @@ func (s *Store) Update(ctx context.Context, id string, p *Params, now time.Time)
 		p.apply(k)
 		k.UpdatedAt = now.UTC().Truncate(time.Millisecond)
 		models, _ := json.Marshal(k.Models)
+		servers, _ := json.Marshal(nonNil(k.MCPServers))
 		_, err = tx.ExecContext(ctx, `UPDATE virtual_keys SET name = $1, owner = $2, models = $3, rpm = $4, tpm = $5, max_parallel = $6,
-daily_budget_usd = $7, monthly_budget_usd = $8, updated_at = $9, expires_at = $10 WHERE id = $11`,
+daily_budget_usd = $7, monthly_budget_usd = $8, updated_at = $9, expires_at = $10, mcp_servers = $11 WHERE id = $12`,
 			k.Name, k.Owner, string(models), k.RPM, k.TPM, k.MaxParallel, k.DailyBudgetUSD, k.MonthlyBudgetUSD,
-			k.UpdatedAt.UnixMilli(), millis(k.ExpiresAt), id)
+			k.UpdatedAt.UnixMilli(), millis(k.ExpiresAt), string(servers), id)
 		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -200,10 +200,10 @@ type scanner interface{ Scan(dst ...any) error }
 
 func scanKey(r scanner) (*Key, error) {
 	var k Key
-	var hash, models string
+	var hash, models, servers string
 	var created, updated int64
 	var expires, revoked sql.NullInt64
-	if err := r.Scan(&k.ID, &k.Name, &k.Owner, &hash, &k.Last4, &models, &k.RPM, &k.TPM, &k.MaxParallel,
+	if err := r.Scan(&k.ID, &k.Name, &k.Owner, &hash, &k.Last4, &models, &servers, &k.RPM, &k.TPM, &k.MaxParallel,
 		&k.DailyBudgetUSD, &k.MonthlyBudgetUSD, &created, &updated, &expires, &revoked); err != nil {
 		return nil, err
 	}
@@ -215,12 +215,21 @@ func scanKey(r scanner) (*Key, error) {
 	if err := json.Unmarshal([]byte(models), &k.Models); err != nil {
 		return nil, fmt.Errorf("key %s: stored models: %w", k.ID, err)
 	}
-	if k.Models == nil {
-		k.Models = []string{}
+	if err := json.Unmarshal([]byte(servers), &k.MCPServers); err != nil {
+		return nil, fmt.Errorf("key %s: stored mcp_servers: %w", k.ID, err)
 	}
+	k.Models, k.MCPServers = nonNil(k.Models), nonNil(k.MCPServers)
 	k.CreatedAt, k.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	k.ExpiresAt, k.RevokedAt = fromMillis(expires), fromMillis(revoked)
 	return &k, nil
+}
+
+// nonNil is l, or an empty list for nil (stored and shown as []).
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
 }
 
 func millis(t *time.Time) any {

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net"
 	"net/http"
@@ -355,3 +356,11 @@ func adminOnly(adminKey string, h http.Handler) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
+
+// Registry is the registry /metrics serves, for the series of other
+// parts (the MCP gateway's).
+func (o *Observability) Registry() *prometheus.Registry { return o.metrics.Registry() }
+
+// Publish sends a finished record that did not come through a Bridge
+// (an MCP tool call) to the live feed.
+func (o *Observability) Publish(r llmbridge.UsageRecord) { o.live.End(r) }

@@ -65,6 +65,15 @@ func agentCommand(ctx context.Context, sc scenario, prefix, bridgeURL, home, wor
 			)
 		}
 		args := []string{"-p", prompt, "--allowedTools", "Bash", "--max-turns", "6"}
+		if sc.MCP {
+			if err := claudeMCPAdd(ctx, bin, env, work, bridgeURL); err != nil {
+				return nil, err
+			}
+			args = []string{"-p", mcpPrompt, "--allowedTools", mcpTool, "--max-turns", "6"}
+			// The scripted model cannot search for deferred tools: offer
+			// the MCP tools in the request itself.
+			env = append(env, "ENABLE_TOOL_SEARCH=false")
+		}
 		if followUp {
 			args = []string{"-p", followUpPrompt, "--continue", "--allowedTools", "Bash", "--max-turns", "6"}
 		}

@@ -16,6 +16,12 @@
 // received the tool result in the agent's follow-up request, and the
 // bridge's usage records show both turns with status 200.
 //
+// The claude-mcp scenario (mcp.go) registers the bridge's /mcp with
+// `claude mcp add --transport http …` as the README says; the fake calls
+// the MCP tool mcp__bridge__team__echo, which Claude Code calls through the
+// bridge's MCP gateway to a server built with the official MCP Go SDK,
+// while its model calls go through the same bridge.
+//
 // The CLIs are not part of the module: install them with npm into a
 // prefix and point -agents at it (scripts/agents-e2e.sh does both). No
 // network beyond loopback is used; the CLIs' non-essential traffic is

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/configfile"
+	"github.com/llmbridge/llmbridge/internal/mcpgw"
 	"github.com/llmbridge/llmbridge/internal/provider/azure"
 	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
 	"github.com/llmbridge/llmbridge/internal/provider/vertex"
@@ -43,6 +45,9 @@ type scenario struct {
 	// Format is the client format the usage records must name.
 	Format string
 	Route  string // how the bridge serves it, for the report
+	// MCP makes the task a tool of the bridge's /mcp instead of the shell
+	// (mcp.go); there is no follow-up run.
+	MCP bool
 }
 
 // scenarios are the combinations issues 13 and 14 name, plus DeepSeek
@@ -56,6 +61,8 @@ func scenarios() []scenario {
 	return []scenario{
 		{Name: "claude-anthropic", Agent: "claude", Flavor: testupstream.Anthropic, Provider: llmbridge.Anthropic, Upstream: claudeUpstream,
 			Format: "anthropic", Route: "pass-through"},
+		{Name: "claude-mcp", Agent: "claude", Flavor: testupstream.Anthropic, Provider: llmbridge.Anthropic, Upstream: claudeUpstream,
+			Model: "anthropic/claude-sonnet-4-5", Format: "anthropic", Route: "pass-through, tools through /mcp", MCP: true},
 		{Name: "claude-openai", Agent: "claude", Flavor: testupstream.OpenAI, API: "chat", Provider: llmbridge.OpenAI,
 			Model: "openai/gpt-4o", Format: "anthropic", Route: "translated to Chat Completions"},
 		{Name: "claude-gemini", Agent: "claude", Flavor: testupstream.GeminiNative, Provider: llmbridge.Gemini, Upstream: []string{"gemini-3-pro-preview", "gemini-3.5-flash"},
@@ -157,6 +164,9 @@ func runScenario(ctx context.Context, sc scenario, cfg config) *result {
 		fake.SetModelList(&testupstream.ModelList{IDs: sc.Upstream})
 	}
 	front := &scripted{fake: fake, api: sc.API}
+	if sc.MCP {
+		front.tool = mcpTool
+	}
 	frontURL, stopFront, err := serve(front)
 	if err != nil {
 		res.fail("fake: %v", err)
@@ -185,7 +195,17 @@ func runScenario(ctx context.Context, sc scenario, cfg config) *result {
 		res.fail("bridge: %v", err)
 		return res
 	}
-	clients := &clientLog{next: b.Handler()}
+	var handler http.Handler = b.Handler()
+	mcpCalls := func() []mcpgw.Call { return nil }
+	if sc.MCP {
+		var stopMCP func()
+		if handler, mcpCalls, stopMCP, err = mcpFront(handler); err != nil {
+			res.fail("mcp: %v", err)
+			return res
+		}
+		defer stopMCP()
+	}
+	clients := &clientLog{next: handler}
 	bridgeURL, stopBridge, err := serve(clients)
 	if err != nil {
 		res.fail("bridge: %v", err)
@@ -194,6 +214,9 @@ func runScenario(ctx context.Context, sc scenario, cfg config) *result {
 
 	// The agent: the task, then a follow-up question in the same session.
 	for _, followUp := range []bool{false, true} {
+		if followUp && sc.MCP {
+			break
+		}
 		run, err := runAgent(ctx, sc, cfg, bridgeURL, home, work, followUp)
 		if err != nil {
 			res.fail("%v", err)
@@ -211,7 +234,11 @@ func runScenario(ctx context.Context, sc scenario, cfg config) *result {
 	res.clients = clients.all()
 	writeLogs(cfg.dir, res)
 	writeClientLogs(cfg.dir, res.clients)
-	check(res, work)
+	if sc.MCP {
+		checkMCP(res, mcpCalls())
+	} else {
+		check(res, work)
+	}
 	return res
 }
 

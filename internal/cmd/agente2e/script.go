@@ -158,6 +158,16 @@ func pickShell(tools []tool) (tool, bool) {
 	return tool{}, false
 }
 
+// pickNamed returns the offered tool called name, if any.
+func pickNamed(tools []tool, name string) (tool, bool) {
+	for _, t := range tools {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return tool{}, false
+}
+
 // shellArgs builds the tool's arguments for shellCommand from its schema:
 // "command" as a string or an argv array, or "cmd"; Claude Code's Bash
 // also takes a description.
@@ -201,6 +211,7 @@ type exchange struct {
 type scripted struct {
 	fake *testupstream.Server
 	api  string // "chat" or "responses" for the OpenAI-wire flavors
+	tool string // the tool to call instead of the shell (the MCP scenario); "": the shell
 
 	serve     sync.Mutex // one request at a time through the fake
 	mu        sync.Mutex
@@ -227,6 +238,9 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex := exchange{Path: r.URL.Path, Body: body, In: in, Reply: "text", Broken: historyRules(s.fake.Flavor, api, body)}
 	usage := testupstream.Usage{Prompt: 100 + len(body)/4, Completion: 12}
 	shell, hasShell := pickShell(in.Tools)
+	if s.tool != "" {
+		shell, hasShell = pickNamed(in.Tools, s.tool)
+	}
 	// The reply goes in as the fake's default, not queued: a request the
 	// fake refuses before taking a reply (count_tokens, a bad body) must
 	// not leave one behind for the next.
@@ -248,6 +262,9 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			id = bedrockCallID
 		}
 		args := shellArgs(shell)
+		if s.tool != "" {
+			args = `{"text":"` + mcpText + `"}`
+		}
 		half := len(args) / 2
 		s.fake.SetDefault(testupstream.Reply{Reasoning: []string{"The user wants a file; ", "a shell command writes it."}, Content: []string{"I'll run it."},
 			ToolCalls: []testupstream.ToolCall{{ID: id, Name: shell.Name, Args: []string{args[:half], args[half:]}}}, Usage: usage})

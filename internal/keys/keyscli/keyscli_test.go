@@ -54,8 +54,9 @@ func TestRotate(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
-	in, err := parse("update", []string{"--rpm", "120", "--models", "openai/*, smart", "vk_0123456789abcdef"}, io.Discard)
-	if err != nil || in.id != "vk_0123456789abcdef" || *in.params.RPM != 120 || strings.Join(*in.params.Models, "|") != "openai/*|smart" || in.params.TPM != nil {
+	in, err := parse("update", []string{"--rpm", "120", "--models", "openai/*, smart", "--mcp-servers", "team,db-*", "vk_0123456789abcdef"}, io.Discard)
+	if err != nil || in.id != "vk_0123456789abcdef" || *in.params.RPM != 120 || strings.Join(*in.params.Models, "|") != "openai/*|smart" || in.params.TPM != nil ||
+		strings.Join(*in.params.MCPServers, "|") != "team|db-*" {
 		t.Fatalf("%+v %v", in, err)
 	}
 	for _, tc := range []struct {

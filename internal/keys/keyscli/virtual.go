@@ -42,7 +42,7 @@ var commands = []string{"create", "list", "show", "update", "revoke"}
 
 // Main is the "keys" command: the virtual-key subcommands
 //
-//	go run ./server keys create --name ann --models 'openai/*' --rpm 60 --daily-budget-usd 5
+//	go run ./server keys create --name ann --models 'openai/*' --mcp-servers team --rpm 60 --daily-budget-usd 5
 //	go run ./server keys list [--format table|json]
 //	go run ./server keys show vk_…
 //	go run ./server keys update vk_… --rpm 120
@@ -140,16 +140,20 @@ func paramFlags(fs *flag.FlagSet, p *keys.Params) {
 	}
 	str("name", "who or what uses the key", &p.Name)
 	str("owner", "owner or tag", &p.Owner)
-	fs.Func("models", "allowed models, comma-separated patterns (openai/*); empty: any", func(v string) error {
-		list := []string{}
-		for _, m := range strings.Split(v, ",") {
-			if m = strings.TrimSpace(m); m != "" {
-				list = append(list, m)
+	patterns := func(name, help string, dst **[]string) {
+		fs.Func(name, help, func(v string) error {
+			list := []string{}
+			for _, m := range strings.Split(v, ",") {
+				if m = strings.TrimSpace(m); m != "" {
+					list = append(list, m)
+				}
 			}
-		}
-		p.Models = &list
-		return nil
-	})
+			*dst = &list
+			return nil
+		})
+	}
+	patterns("models", "allowed models, comma-separated patterns (openai/*); empty: any", &p.Models)
+	patterns("mcp-servers", "MCP servers of /mcp the key may use, comma-separated patterns (team-*); empty: every one", &p.MCPServers)
 	num("rpm", "requests per minute (0: no limit)", &p.RPM)
 	num("tpm", "tokens per minute (0: no limit)", &p.TPM)
 	num("max-parallel", "requests in flight (0: no limit)", &p.MaxParallel)

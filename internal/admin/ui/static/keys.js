@@ -93,6 +93,7 @@
     f('name').value = k.name;
     f('owner').value = k.owner || '';
     f('models').value = (k.models || []).join(', ');
+    f('mcp').value = (k.mcp_servers || []).join(', ');
     for (const [id, field] of Object.entries(numFields)) f(id).value = k[field] || '';
     f('expires').value = k.expires_at || '';
     title.textContent = 'Edit ' + k.name + ' (' + k.id + ')';
@@ -104,6 +105,7 @@
   function params() {
     const p = { name: f('name').value.trim(), owner: f('owner').value.trim() };
     p.models = f('models').value.split(',').map((s) => s.trim()).filter(Boolean);
+    p.mcp_servers = f('mcp').value.split(',').map((s) => s.trim()).filter(Boolean);
     for (const [id, field] of Object.entries(numFields)) p[field] = f(id).value === '' ? 0 : Number(f(id).value);
     const exp = f('expires').value.trim();
     p.expires_at = exp === '' ? null : exp;

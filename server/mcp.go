@@ -1,0 +1,21 @@
+package main
+
+import "github.com/llmbridge/llmbridge/internal/mcpgw"
+
+// openMCP builds /mcp's gateway (internal/mcpgw) for the YAML file's mcp:
+// servers, behind the model API's keys (openLimits builds their admitter).
+func (s *server) openMCP(cfg *config) (err error) {
+	if len(cfg.MCP.Servers) > 0 {
+		s.mcp, err = mcpgw.New(cfg.MCP, mcpgw.Options{Authenticate: mcpgw.KeysAuth(s.limits.a), Open: len(cfg.AccessKeys) == 0, Logger: s.log,
+			ProxyURL: cfg.Proxy, Registerer: s.obs.Registry(), MaxBodyBytes: int64(cfg.MaxBodyMB) << 20, Observers: []func(mcpgw.Call){s.recordCall}})
+	}
+	return err
+}
+
+// recordCall puts a tool call in the live feed and the usage store.
+func (s *server) recordCall(c mcpgw.Call) {
+	s.obs.Publish(c.UsageRecord())
+	if s.usage != nil {
+		s.usage.Record(c.UsageRecord())
+	}
+}
