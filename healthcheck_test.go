@@ -23,8 +23,8 @@ func TestHealthCheckEjectsBeforeUsersFail(t *testing.T) {
 	if err := b.CheckHealth(context.Background(), target); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Fatalf("check of a dead target: %v", err)
 	}
-	if got := a.Requests(); len(got) != 1 || !strings.Contains(string(got[0].Body), `"max_tokens":1`) {
-		t.Fatalf("the check sent %d requests: %v", len(got), got)
+	if got := a.Requests(); len(got) != 1 || got[0].Method != "GET" || !strings.HasSuffix(got[0].Path, "/models") {
+		t.Fatalf("the check sent %d requests, not one models list: %v", len(got), got) // the cheapest call: no tokens
 	}
 	th := healthOf(b, "a")
 	if th.State != StateOpen || th.CheckError == "" || th.Requests1m != 0 {
@@ -81,5 +81,25 @@ func TestWithHealthCheck(t *testing.T) {
 		if _, err := New(WithProvider(OpenAICompatible(ProviderConfig{Name: "a", BaseURL: down.BaseURL(), APIKey: down.Key})), WithHealthCheck(hc)); err == nil {
 			t.Errorf("%+v accepted", hc)
 		}
+	}
+}
+
+// noList is a provider without a models list (no ModelSource).
+type noList struct{ Provider }
+
+// A provider without a models list is checked with a one-token
+// completion to the target's model.
+func TestHealthCheckWithoutAModelsList(t *testing.T) {
+	up := testupstream.New(t, testupstream.OpenAI)
+	b, err := New(WithProvider(noList{OpenAICompatible(ProviderConfig{Name: "a", BaseURL: up.BaseURL(), APIKey: up.Key})}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.CheckHealth(context.Background(), Target{Provider: "a", Model: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := up.Requests(); len(got) != 1 || !strings.Contains(string(got[0].Body), `"max_tokens":1`) || !strings.Contains(string(got[0].Body), `"model":"m"`) {
+		t.Fatalf("the check sent %v", got)
 	}
 }

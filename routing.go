@@ -329,8 +329,9 @@ func (b *Bridge) Health() []TargetHealth {
 }
 
 // HealthCheck is an active health check (WithHealthCheck): every
-// Interval, a one-token completion ("ping", max_tokens 1) to Target's
-// model on each of its provider's keys (or Target.Key's only). A failed
+// Interval, the cheapest call of Target's provider on each of its keys
+// (or Target.Key's only): its models list (ModelSource), else a one-token
+// completion ("ping", max_tokens 1) to Target's model. A failed
 // check (connect error, timeout, redirect, 401, 403, 429, 5xx) ejects
 // that target at once, before a user's request finds it dead; a passed
 // one (2xx, or another 4xx: the upstream answers) lets a target whose
@@ -385,6 +386,9 @@ func (b *Bridge) CheckHealth(ctx context.Context, t Target) error {
 		}
 		p := k.p
 		newReq := func(ctx context.Context) (*http.Request, error) { r := *req; return p.NewRequest(ctx, &r) }
+		if src, ok := p.(ModelSource); ok { // the models list: no tokens spent
+			newReq = func(ctx context.Context) (*http.Request, error) { return src.NewModelsRequest(ctx, "") }
+		}
 		if err := healthcheck.Probe(ctx, up.client, newReq, b.health.Get(k.Key, t.Model), b.clock.Now); err != nil {
 			errs = append(errs, fmt.Errorf("%s/%s %s: %w", t.Provider, t.Model, k.ID(), err))
 		}

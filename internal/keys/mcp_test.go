@@ -44,7 +44,7 @@ func TestMCPServersParamsChecked(t *testing.T) {
 }
 
 // TestMCPServersStoredAndIdentified: mcp_servers is kept by the store
-// (migration 0010), changed by Update, and Identify gives the key's id
+// (migration 0004), changed by Update, and Identify gives the key's id
 // and policy — 401 for a revoked key, as for the model API.
 func TestMCPServersStoredAndIdentified(t *testing.T) {
 	for name, dsn := range map[string]func(t testing.TB) string{"sqlite": sqlitePath, "postgres": pgtest.URL} {

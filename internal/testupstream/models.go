@@ -57,9 +57,12 @@ func (s *Server) serveModelList(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	s.mu.Lock()
-	l := s.models
+	l, down := s.models, s.def.Status >= 500
+	status := s.def.Status
 	s.mu.Unlock()
 	switch {
+	case down: // a server set to fail (SetDefault) fails its list too
+		s.modelListError(w, status)
 	case l == nil:
 		s.modelListError(w, http.StatusNotFound)
 	case l.Status >= 300 && l.Status < 400:
