@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/configfile"
 )
 
 // providerKind is one kind of provider the server builds: its
@@ -149,7 +150,7 @@ func (c *config) builtinOptions(log *slog.Logger) []llmbridge.Option {
 			proxy = c.Proxy
 		}
 		opts = append(opts, llmbridge.WithProvider(b.new(pc), llmbridge.ViaProxy(proxy)))
-		logRoute(log, b.name, proxy)
+		configfile.LogRoute(log, b.name, proxy)
 	}
 	return opts
 }
@@ -177,4 +178,33 @@ func withKeys(pc llmbridge.ProviderConfig, keys []string) llmbridge.ProviderConf
 		pc.APIKey, pc.APIKeys = keys[0], keys[1:]
 	}
 	return pc
+}
+
+// builtinProviders are the built-in providers the environment turns on,
+// in the file's shape (for the admin API's view of the configuration).
+func (c *config) builtinProviders() []configfile.Provider {
+	var out []configfile.Provider
+	for _, b := range c.Builtins {
+		if b.Key != "" {
+			keys, _ := splitKeys(b.keyVars[0], b.Key)
+			p := configfile.Provider{Name: b.name, Kind: b.name, BaseURL: b.BaseURL, Models: b.Models, UseProxy: b.UseProxy, APIKeyEnv: b.keyVars[0]}
+			if len(keys) > 0 {
+				p.Key, p.More = keys[0], keys[1:]
+			}
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// builtinNames are the built-in providers the environment turns on (with
+// a key): a stored provider may not take their names.
+func (c *config) builtinNames() []string {
+	var names []string
+	for _, b := range c.Builtins {
+		if b.Key != "" {
+			names = append(names, b.name)
+		}
+	}
+	return names
 }

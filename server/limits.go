@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -144,60 +143,31 @@ func (s *server) reloadLimits(cfg *config) {
 	s.limits.a.SetPrices(cfg.allPrices())
 }
 
-// serveHealth answers GET /healthz with where the limits are kept, so a
-// replica running on per-instance limits (Redis unreachable) shows it.
-// It is always 200: the bridge serves either way. It needs no key, so it
-// says only "Redis unreachable": Redis's error names its address (and
-// what else the network told us), which stays in the server log and on
-// the admin health page (adminHealth). Without limits, and for methods
-// other than GET, the Bridge answers.
+// serveHealth answers GET /healthz with where the limits are kept
+// (keys.Admitter.ServeHealthz). Without limits, and for methods other
+// than GET, the Bridge answers.
 func (s *server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	if s.limits == nil || r.Method != http.MethodGet {
 		s.serveBridge(w, r)
 		return
 	}
-	mode, reason := s.limits.a.Status()
-	if reason != "" {
-		reason = "Redis unreachable" // the only reason Status gives; never its detail
-	}
-	body, _ := json.Marshal(struct {
-		Status       string `json:"status"`
-		Limits       string `json:"limits"`
-		LimitsReason string `json:"limits_reason,omitempty"`
-	}{"ok", mode, reason})
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(append(body, '\n'))
+	s.limits.a.ServeHealthz(w)
 }
 
 // adminHealth is the admin API's health source: the routing targets of
-// the bridge served now (health) and where the limits are kept, with the
-// whole reason (admin.LimitsSource).
+// the bridge served now and where the limits are kept, with the whole
+// reason (admin.LimitsSource).
 func (s *server) adminHealth() admin.HealthSource {
-	return healthWithLimits{s.health(), s.limits}
-}
-
-// health is the admin API's view of the bridge being served now.
-func (s *server) health() admin.HealthSource {
-	return admin.HealthFunc(func() []llmbridge.TargetHealth {
+	var limits func() (string, string)
+	if s.limits != nil {
+		limits = s.limits.a.Status
+	}
+	return admin.WithLimits(admin.HealthFunc(func() []llmbridge.TargetHealth {
 		if b := s.cur.Load(); b != nil {
 			return b.Health()
 		}
 		return nil
-	})
-}
-
-// healthWithLimits adds the limits' state to a health source.
-type healthWithLimits struct {
-	admin.HealthSource
-	l *limits // nil when off
-}
-
-// Limits implements admin.LimitsSource.
-func (h healthWithLimits) Limits() (mode, reason string) {
-	if h.l == nil {
-		return "", ""
-	}
-	return h.l.a.Status()
+	}), limits)
 }
 
 // keyBudgets is the keys' spend against their budgets for the key_budget
@@ -206,16 +176,9 @@ func (s *server) keyBudgets() []alerts.Budget {
 	if s.limits == nil || s.limits.a == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	list, err := s.limits.a.Budgets(ctx)
+	out, err := s.limits.a.AlertBudgets()
 	if err != nil {
 		s.log.Warn("budget alerts: reading the keys' spend failed", "err", err)
-		return nil
-	}
-	out := make([]alerts.Budget, len(list))
-	for i, b := range list {
-		out[i] = alerts.Budget{KeyID: b.KeyID, Name: b.Name, SpentUSD: b.SpentUSD, LimitUSD: b.LimitUSD}
 	}
 	return out
 }

@@ -26,6 +26,8 @@ type File struct {
 	KeyPolicies map[string]keys.Policy // the keys: section, by key_id
 	Routes      []llmbridge.Route
 	Cache       *Cache // nil when the cache is off
+
+	label string // names the source in messages: "LLMBRIDGE_CONFIG <path>"
 }
 
 // schema is the file as written.
@@ -54,21 +56,22 @@ func Read(path string, environ map[string]string) (*File, error) {
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("LLMBRIDGE_CONFIG %s: %w", path, err)
 	}
-	return s.check(path, environ)
+	return s.check("LLMBRIDGE_CONFIG "+path, path, environ)
 }
 
-// check turns the schema into a File, reporting every problem.
-func (s *schema) check(path string, environ map[string]string) (*File, error) {
+// check turns the schema into a File, reporting every problem; label
+// starts every message.
+func (s *schema) check(label, path string, environ map[string]string) (*File, error) {
 	var errs []error
 	in := func(err error) {
 		if err != nil {
-			errs = append(errs, fmt.Errorf("LLMBRIDGE_CONFIG %s: %w", path, err))
+			errs = append(errs, fmt.Errorf("%s: %w", label, err))
 		}
 	}
-	f := &File{Path: path, Prices: s.Prices, Alerts: s.Alerts}
+	f := &File{Path: path, Prices: s.Prices, Alerts: s.Alerts, label: label}
 	in(s.Prices.Validate())
 	var err error
-	if f.Routes, err = routes(s.Routes, "LLMBRIDGE_CONFIG "+path); err != nil {
+	if f.Routes, err = routes(s.Routes, label); err != nil {
 		errs = append(errs, err)
 	}
 	f.Cache, err = cacheConfig(s.Cache)
@@ -85,5 +88,5 @@ func (s *schema) check(path string, environ map[string]string) (*File, error) {
 
 // Where names provider i of the file in messages.
 func (f *File) Where(i int) string {
-	return fmt.Sprintf("LLMBRIDGE_CONFIG %s: provider %d (%s)", f.Path, i+1, f.Providers[i].Name)
+	return fmt.Sprintf("%s: provider %d (%s)", f.label, i+1, f.Providers[i].Name)
 }

@@ -1,0 +1,46 @@
+package keys
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/llmbridge/llmbridge/internal/alerts"
+)
+
+// ServeHealthz answers GET /healthz with where the limits are kept, so a
+// replica running on per-instance limits (Redis unreachable) shows it.
+// It is always 200: the bridge serves either way. It needs no key, so it
+// says only "Redis unreachable": Redis's error names its address (and
+// what else the network told us), which stays in the server log and on
+// the admin health page.
+func (a *Admitter) ServeHealthz(w http.ResponseWriter) {
+	mode, reason := a.Status()
+	if reason != "" {
+		reason = "Redis unreachable" // the only reason Status gives; never its detail
+	}
+	body, _ := json.Marshal(struct {
+		Status       string `json:"status"`
+		Limits       string `json:"limits"`
+		LimitsReason string `json:"limits_reason,omitempty"`
+	}{"ok", mode, reason})
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// AlertBudgets is the keys' spend against their budgets for the
+// key_budget alert (called by the alert loop, off the request path).
+func (a *Admitter) AlertBudgets() ([]alerts.Budget, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	list, err := a.Budgets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]alerts.Budget, len(list))
+	for i, b := range list {
+		out[i] = alerts.Budget{KeyID: b.KeyID, Name: b.Name, SpentUSD: b.SpentUSD, LimitUSD: b.LimitUSD}
+	}
+	return out, nil
+}
