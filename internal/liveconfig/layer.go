@@ -49,8 +49,8 @@ func rowsOf(l *configfile.Layer) []row {
 	for _, rt := range l.Routes {
 		out = append(out, row{Kind: KindRoute, Name: rt.Name, Body: mustYAML(rt)})
 	}
-	for m, p := range l.Prices {
-		out = append(out, row{Kind: KindPrice, Name: m, Body: mustYAML(p)})
+	for _, m := range sortedKeys(l.Prices) {
+		out = append(out, row{Kind: KindPrice, Name: m, Body: mustYAML(l.Prices[m])})
 	}
 	if l.Cache != nil {
 		out = append(out, row{Kind: KindCache, Body: mustYAML(l.Cache)})
