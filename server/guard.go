@@ -5,6 +5,7 @@ import (
 
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/keys"
+	"github.com/llmbridge/llmbridge/internal/lifecycle"
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/llmbridge/llmbridge/internal/usage"
 )
@@ -23,41 +24,13 @@ func (s *server) throttled(h http.Handler) http.Handler {
 			openai.WriteError(w, openai.Errorf(e.Status, e.Type, e.Code, "%s", e.Message))
 			return
 		}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &lifecycle.StatusWriter{ResponseWriter: w}
 		h.ServeHTTP(sw, r)
-		if sw.status == http.StatusUnauthorized {
+		if sw.Status == http.StatusUnauthorized {
 			s.throttle.Fail(r)
 		}
 	})
 }
-
-// statusWriter notes the status a handler answers with. It keeps the
-// writer's Flush and the rest reachable (Unwrap) for streamed answers such
-// as the live feed.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-// Flush implements http.Flusher.
-func (w *statusWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
-
-// Unwrap gives http.ResponseController the connection's writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // priced reports whether every target the current Bridge sends a model
 // name to has a price (keys.Options.Priced: budgets refuse the rest). A

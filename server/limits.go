@@ -57,7 +57,7 @@ func (s *server) openLimits(ctx context.Context, cfg *config) error {
 	mode, _ := a.Status()
 	s.log.Info("keys and limits on", "limits", mode, "expected_replicas", cfg.ExpectedReplicas, "access_keys_with_limits", len(cfg.KeyPolicies))
 	for id := range cfg.KeyPolicies {
-		if !hasKeyID(cfg.AccessKeys, id) {
+		if !keys.HasKeyID(cfg.AccessKeys, id) {
 			s.log.Warn("YAML keys: names a key_id that is not one of ACCESS_API_KEYS", "key_id", id)
 		}
 	}
@@ -76,15 +76,6 @@ func newRedis(url string, maxRetries int) (*redis.Client, error) {
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
 	opt.PoolSize, opt.MaxRetries = 256, maxRetries
 	return redis.NewClient(opt), nil
-}
-
-func hasKeyID(keys []string, id string) bool {
-	for _, k := range keys {
-		if llmbridge.KeyID(k) == id {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *server) closeLimits() {

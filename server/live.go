@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/llmbridge/llmbridge/internal/configfile"
+	"github.com/llmbridge/llmbridge/internal/lifecycle"
 	"github.com/llmbridge/llmbridge/internal/liveconfig"
 )
 
@@ -87,4 +88,32 @@ func (s *server) liveRoutes(mux *http.ServeMux, adminAPI http.Handler) http.Hand
 		mux.Handle(p, s.throttled(guarded))
 	}
 	return s.live.AuditAdmin(adminAPI)
+}
+
+// adminKey is cfg's admin key or, on a first run (none set, loopback), one
+// nobody knows: the admin UI then opens by the one-time link only.
+func (s *server) adminKey(cfg *config) string {
+	if cfg.AdminKey != "" || !lifecycle.IsLoopback(cfg.Addr) {
+		return cfg.AdminKey
+	}
+	return s.firstRun
+}
+
+// logAdmin says how the admin UI opens: on a first run, by the one-time
+// sign-in link it logs (base is the listener's URL).
+func (s *server) logAdmin(cfg *config, base string) {
+	switch {
+	case cfg.AdminKey != "":
+	case lifecycle.IsLoopback(cfg.Addr):
+		s.log.Warn("FIRST RUN: no LLMBRIDGE_ADMIN_KEY is set. Open this one-time link to sign in to the admin UI (it works once): " + base + s.ui.FirstRun())
+	default:
+		s.log.Info("admin API is off (set LLMBRIDGE_ADMIN_KEY to turn it on)")
+	}
+}
+
+// auditSignIn puts an admin UI sign-in in the audit log.
+func (s *server) auditSignIn(r *http.Request, how string) {
+	if s.live != nil {
+		_ = s.live.Audit(r.Context(), liveconfig.Entry{Actor: how, Action: "signin", Target: "admin ui", Fields: map[string]any{"remote": r.RemoteAddr}})
+	}
 }

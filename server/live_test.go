@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -163,4 +167,59 @@ func TestStoredConfigurationReadOnly(t *testing.T) {
 	if code != 200 || strings.Contains(body, canaryDeepSeek) || !strings.Contains(body, `"source":"env"`) || !strings.Contains(body, `"source":"file"`) {
 		t.Fatalf("config: %d %s", code, body)
 	}
+}
+
+// On loopback without an admin key the console shows a one-time sign-in
+// link: it signs one browser in, and is refused the second time.
+func TestFirstRunLink(t *testing.T) {
+	dir := t.TempDir()
+	in := startServer(t, []string{"LLMBRIDGE_ADDR=127.0.0.1:0", "LLMBRIDGE_LOG_FILE=" + filepath.Join(dir, "r.log"), "LLMBRIDGE_DB=" + filepath.Join(dir, "u.db"),
+		"LLMBRIDGE_DISCOVER_LOCAL=false"})
+	link := firstRunLink(t, in)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err := c.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/admin/" {
+		t.Fatalf("first use: %d %s", resp.StatusCode, resp.Request.URL)
+	}
+	resp, err = c.Get("http://" + in.addr + "/admin/api/audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(audit), `"actor":"first-run link","action":"signin"`) {
+		t.Fatalf("the signed-in browser reads the audit log: %d %s", resp.StatusCode, audit)
+	}
+	resp, err = http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Fatalf("second use: %d, want 403", resp.StatusCode)
+	}
+	_, body := in.do(t, "GET", "/admin/api/audit", "", "")
+	if !strings.Contains(body, "authentication") {
+		t.Fatalf("the audit log is not open without a session: %s", body)
+	}
+	// Beyond loopback without an admin key the UI stays off.
+	off := startServer(t, []string{"LLMBRIDGE_ADDR=0.0.0.0:0", "ACCESS_API_KEYS=" + canaryAccess, "LLMBRIDGE_LOG_FILE=" + filepath.Join(dir, "r2.log"), "LLMBRIDGE_DB=off"})
+	if code, _ := off.do(t, "GET", "/admin/", "", ""); code != 404 || strings.Contains(off.console.String(), "first-run") {
+		t.Fatalf("non-loopback: %d\n%s", code, off.console)
+	}
+}
+
+// firstRunLink finds the one-time link in the console.
+func firstRunLink(t *testing.T, in *instance) string {
+	t.Helper()
+	m := regexp.MustCompile(`http://127\.0\.0\.1:\d+/admin/first-run\?token=[A-Za-z0-9_-]+`).FindString(in.console.String())
+	if m == "" {
+		t.Fatalf("no one-time link in the console:\n%s", in.console)
+	}
+	return m
 }

@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -71,7 +72,7 @@ func run(ctx context.Context, o runOptions) error {
 	if len(o.args) > 0 {
 		return fmt.Errorf("unknown arguments %q (run without arguments to serve, or \"keys --help\", \"usage --help\")", o.args)
 	}
-	s := &server{opts: o, tokens: llmbridge.NewTokenCounter(), life: lifecycle.NewRequests()}
+	s := &server{opts: o, tokens: llmbridge.NewTokenCounter(), life: lifecycle.NewRequests(), firstRun: rand.Text()}
 	return s.serve(ctx)
 }
 
@@ -107,6 +108,7 @@ type server struct {
 	live     *liveconfig.Manager    // the configuration stored by the admin API (live.go); nil when the store is off
 	cfg      atomic.Pointer[config] // the configuration in force
 	reloadMu sync.Mutex             // one reload at a time (SIGHUP, .env, the stored configuration)
+	firstRun string                 // the admin key of a first run, which nobody knows (live.go: adminKey)
 }
 
 // readConfig reads the configuration of the environment o names.
@@ -191,7 +193,7 @@ func (s *server) serve(ctx context.Context) error {
 	defer func() { s.cur.Load().Close() }()
 	s.warnUnpricedKeys(cfg)
 	s.ui = ui.New(ui.Options{Logger: s.log, Store: func() string { return s.store.Name() }, RequestLogDropped: s.reqlog.Dropped,
-		Models: s.modelIDs, SignInFailed: s.throttle.Fail})
+		Models: s.modelIDs, SignInFailed: s.throttle.Fail, SignedIn: s.auditSignIn})
 	s.configureAdmin(cfg, envs)
 	s.mux = s.routes()
 	if s.live != nil {
@@ -250,8 +252,8 @@ func (s *server) open(ctx context.Context, cfg *config) (closeAll func(), err er
 // configureAdmin gives the admin UI and a new admin API cfg's admin key
 // and prices (at start and on reload).
 func (s *server) configureAdmin(cfg *config, envs map[string]string) {
-	s.ui.Configure(cfg.AdminKey, envs)
-	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.allPrices()).SetSession(s.ui.Authorized).SetHealth(s.adminHealth()).SetCache(s.cacheAdmin()).
+	s.ui.Configure(s.adminKey(cfg), envs)
+	s.admin.Store(admin.NewAPI(s.store, s.adminKey(cfg)).SetPrices(cfg.allPrices()).SetSession(s.ui.Authorized).SetHealth(s.adminHealth()).SetCache(s.cacheAdmin()).
 		SetModels(s.modelIDs, s.priced).SetKeysChanged(s.keysChanged))
 }
 
@@ -279,9 +281,7 @@ func (s *server) listenAndServe(ctx context.Context, cfg *config) error {
 		scheme = "https://"
 	}
 	s.log.Info("LLM Bridge listening", "addr", scheme+ln.Addr().String(), "models", len(s.cur.Load().Models()), "request_log", cfg.LogFile)
-	if cfg.AdminKey == "" {
-		s.log.Info("admin API is off (set LLMBRIDGE_ADMIN_KEY to turn it on)")
-	}
+	s.logAdmin(cfg, scheme+ln.Addr().String()) // live.go
 	if s.opts.ready != nil {
 		s.opts.ready(ln.Addr().String())
 	}

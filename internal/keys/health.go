@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/alerts"
 )
 
@@ -43,4 +44,14 @@ func (a *Admitter) AlertBudgets() ([]alerts.Budget, error) {
 		out[i] = alerts.Budget{KeyID: b.KeyID, Name: b.Name, SpentUSD: b.SpentUSD, LimitUSD: b.LimitUSD}
 	}
 	return out, nil
+}
+
+// HasKeyID reports whether one of keys has the key_id id.
+func HasKeyID(keys []string, id string) bool {
+	for _, k := range keys {
+		if llmbridge.KeyID(k) == id {
+			return true
+		}
+	}
+	return false
 }

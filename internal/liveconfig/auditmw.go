@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/llmbridge/llmbridge/internal/lifecycle"
 )
 
 // maxAuditBody is how much of a request body AuditAdmin reads for the
@@ -33,9 +35,9 @@ func (m *Manager) AuditAdmin(h http.Handler) http.Handler {
 				io.Closer
 			}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
 		}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &lifecycle.StatusWriter{ResponseWriter: w}
 		h.ServeHTTP(sw, r)
-		if sw.status < 200 || sw.status > 299 {
+		if sw.Status < 200 || sw.Status > 299 {
 			return
 		}
 		action, target := adminAction(r.Method, r.URL.Path)
@@ -97,26 +99,3 @@ func auditFields(body []byte) map[string]any {
 	}
 	return out
 }
-
-// statusWriter notes the status a handler answers with.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-// Unwrap gives http.ResponseController the connection's writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
