@@ -24,7 +24,7 @@ func (s *server) openLive(ctx context.Context, cfg *config) error {
 		return err
 	}
 	s.live, err = liveconfig.New(ctx, liveconfig.Options{Store: s.store, Sealer: seal, Check: s.checkLayer, Apply: s.applyLayer,
-		Base: s.liveBase, Bridge: s.cur.Load, Logger: s.log, Poll: s.opts.poll})
+		Base: s.liveBase, Bridge: s.cur.Load, Logger: s.log})
 	stored, cerr := s.loadWith(s.live.Layer())
 	if err = errors.Join(err, cerr); err != nil {
 		s.log.Error("the stored configuration is left out: fix or delete it in the admin UI", "err", err)

@@ -210,11 +210,13 @@ func methodNotAllowed(w http.ResponseWriter, allow string) {
 }
 
 // pageNames are the signed-in pages, in navigation order.
-func pageNames() []string { return []string{"live", "usage", "providers", "keys", "status"} }
+func pageNames() []string {
+	return []string{"live", "usage", "providers", "prices", "keys", "audit", "status"}
+}
 
 // pageTitles name the pages in the navigation.
 var pageTitles = map[string]string{"live": "Live", "usage": "Usage & cost", "providers": "Providers & routes",
-	"keys": "Keys", "status": "Status"}
+	"prices": "Prices", "keys": "Keys", "audit": "Audit", "status": "Status"}
 
 // pageOf maps a path to its page: /admin/ opens on Live.
 func pageOf(path string) (string, bool) {
