@@ -30,7 +30,7 @@ func (s *server) openLive(ctx context.Context, cfg *config) error {
 		s.log.Error("the stored configuration is left out: fix or delete it in the admin UI", "err", err)
 		return nil
 	}
-	*cfg = *stored
+	*cfg, s.stored = *stored, s.live.Layer()
 	return nil
 }
 
@@ -41,14 +41,6 @@ func (s *server) loadWith(l *configfile.Layer) (*config, error) {
 		return nil, err
 	}
 	return loadConfig(envs, l)
-}
-
-// layer is the stored configuration in force (nil: none).
-func (s *server) layer() *configfile.Layer {
-	if s.live == nil {
-		return nil
-	}
-	return s.live.Layer()
 }
 
 // checkLayer validates the environment, the file and l together as at

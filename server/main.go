@@ -109,6 +109,7 @@ type server struct {
 	cfg      atomic.Pointer[config] // the configuration in force
 	reloadMu sync.Mutex             // one reload at a time (SIGHUP, .env, the stored configuration)
 	firstRun string                 // the admin key of a first run, which nobody knows (live.go: adminKey)
+	stored   *configfile.Layer      // the stored configuration in force; under reloadMu after start
 }
 
 // readConfig reads the configuration of the environment o names.
@@ -327,14 +328,17 @@ func (s *server) reload(why string) {
 	if err := s.cert.Reload(); err != nil {
 		s.log.Error("TLS certificate reload failed; keeping the one in use", "err", err)
 	}
-	_ = s.reloadWith(why, s.layer())
+	_ = s.reloadWith(why, nil)
 }
 
-// reloadWith is reload with l as the stored configuration; its error
-// says why the running configuration stayed.
+// reloadWith is reload with l as the stored configuration (nil: the one
+// in force); its error says why the running configuration stayed.
 func (s *server) reloadWith(why string, l *configfile.Layer) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
+	if l == nil {
+		l = s.stored
+	}
 	envs, err := s.environ()
 	var cfg *config
 	if err == nil {
@@ -363,6 +367,7 @@ func (s *server) reloadWith(why string, l *configfile.Layer) error {
 	s.obs.Reload(cfg.observeSettings())
 	old := s.cur.Swap(b)
 	s.cfg.Store(cfg)
+	s.stored = l
 	old.Close() // idle connections only; streams in flight finish on it
 	s.warnUnpricedKeys(cfg)
 	s.log.Info("configuration reloaded", "why", why, "models", len(b.Models()))
