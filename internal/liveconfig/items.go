@@ -72,10 +72,15 @@ func hasKeys(p *configfile.Provider) bool {
 }
 
 // keepKeys gives p old's keys when p names none (an omitted api_key
-// keeps the stored one).
+// keeps the stored one), and old's value of a header p names without one.
 func keepKeys(p, old *configfile.Provider) {
 	if !hasKeys(p) {
 		p.APIKey, p.APIKeyEnv, p.APIKeys, p.APIKeyEnvs = old.APIKey, old.APIKeyEnv, old.APIKeys, old.APIKeyEnvs
+	}
+	for h, v := range p.Headers {
+		if v == "" && old.Headers[h] != "" {
+			p.Headers[h] = old.Headers[h]
+		}
 	}
 }
 
@@ -185,7 +190,7 @@ func (m *Manager) putProvider(w http.ResponseWriter, r *http.Request) {
 		}
 		keepKeys(&p, &l.Providers[i])
 		e.Fields = changed(auditProvider(&l.Providers[i]), auditProvider(&p))
-		if hasKeys(&p) && !reflect.DeepEqual(keys{p.APIKey, p.APIKeys}, keys{l.Providers[i].APIKey, l.Providers[i].APIKeys}) {
+		if hasKeys(&p) && !reflect.DeepEqual(keys{APIKey: p.APIKey, APIKeys: p.APIKeys}, keys{APIKey: l.Providers[i].APIKey, APIKeys: l.Providers[i].APIKeys}) {
 			e.Fields["api_key"] = "changed"
 		}
 		l.Providers[i] = p

@@ -11,10 +11,13 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// keys are a provider's secrets, as a row's secret holds them.
+// keys are a provider's secrets, as a row's secret holds them: its keys,
+// and its headers and proxy URL, which may carry credentials too.
 type keys struct {
-	APIKey  string   `json:"api_key,omitempty"`
-	APIKeys []string `json:"api_keys,omitempty"`
+	APIKey  string            `json:"api_key,omitempty"`
+	APIKeys []string          `json:"api_keys,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Proxy   string            `json:"proxy,omitempty"`
 }
 
 // decodeStrict decodes YAML (or JSON, which is YAML) into v; unknown
@@ -38,11 +41,11 @@ func rowsOf(l *configfile.Layer) []row {
 	var out []row
 	for _, p := range l.Providers {
 		r := row{Kind: KindProvider, Name: p.Name}
-		if p.APIKey != "" || len(p.APIKeys) > 0 {
-			b, _ := json.Marshal(keys{p.APIKey, p.APIKeys})
+		if k := (keys{p.APIKey, p.APIKeys, p.Headers, p.Proxy}); k.APIKey != "" || len(k.APIKeys)+len(k.Headers) > 0 || k.Proxy != "" {
+			b, _ := json.Marshal(k)
 			r.Secret = string(b)
 		}
-		p.APIKey, p.APIKeys, p.Key, p.More = "", nil, "", nil
+		p.APIKey, p.APIKeys, p.Key, p.More, p.Headers, p.Proxy = "", nil, "", nil, nil, ""
 		r.Body = mustYAML(p)
 		out = append(out, r)
 	}
@@ -73,11 +76,11 @@ func layerOf(rows []row) (*configfile.Layer, error) {
 			if len(p.APIKeyEnvs) == 0 {
 				p.APIKeyEnvs = nil // written as [] by rowsOf: none
 			}
-			p.APIKeys = nil // never in the body: the secret has them
+			p.APIKeys, p.Headers = nil, nil // never in the body: the secret has them
 			if err == nil && r.Secret != "" {
 				var k keys
 				err = json.Unmarshal([]byte(r.Secret), &k)
-				p.APIKey, p.APIKeys = k.APIKey, k.APIKeys
+				p.APIKey, p.APIKeys, p.Headers, p.Proxy = k.APIKey, k.APIKeys, k.Headers, k.Proxy
 			}
 			l.Providers = append(l.Providers, p)
 		case KindRoute:

@@ -48,7 +48,7 @@ type rig struct {
 	base    Base
 }
 
-func newRig(t *testing.T, dsn string, keyFile string) *rig {
+func newRig(t testing.TB, dsn string, keyFile string) *rig {
 	t.Helper()
 	st, err := usage.Open(context.Background(), dsn)
 	if err != nil {
@@ -58,7 +58,7 @@ func newRig(t *testing.T, dsn string, keyFile string) *rig {
 	return newRigOn(t, st, keyFile)
 }
 
-func newRigOn(t *testing.T, st *usage.Store, keyFile string) *rig {
+func newRigOn(t testing.TB, st *usage.Store, keyFile string) *rig {
 	t.Helper()
 	seal, err := NewSealer("", keyFile)
 	if err != nil {
@@ -90,7 +90,7 @@ func newRigOn(t *testing.T, st *usage.Store, keyFile string) *rig {
 	return r
 }
 
-func (r *rig) do(t *testing.T, method, path, body string) (int, string) {
+func (r *rig) do(t testing.TB, method, path, body string) (int, string) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer admin-key-for-tests")
@@ -240,7 +240,7 @@ func TestItemsAndExportImport(t *testing.T) {
 	dsn, keyFile := sqliteDSN(t)
 	r := newRig(t, dsn, keyFile)
 	steps := []struct{ method, path, body string }{
-		{"POST", "/admin/api/providers", `{"name":"acme","api_key":"` + plainKey + `","models":["m1"]}`},
+		{"POST", "/admin/api/providers", `{"name":"acme","api_key":"` + plainKey + `","models":["m1"],"headers":{"X-Org":"org-secret-hdr"},"proxy":"http://u:proxy-pass-123@127.0.0.1:3128"}`},
 		{"PUT", "/admin/api/routes/smart", `{"strategy":"ordered","targets":[{"model":"acme/m1"}]}`},
 		{"PUT", "/admin/api/prices/acme/m1", `{"input":1.5,"output":3}`},
 		{"PUT", "/admin/api/cache/policy", `{"ttl":"1h","models":["acme/*"]}`},
@@ -252,7 +252,8 @@ func TestItemsAndExportImport(t *testing.T) {
 		}
 	}
 	code, yml := r.do(t, "GET", "/admin/api/config?format=yaml", "")
-	if code != 200 || strings.Contains(yml, plainKey) || !strings.Contains(yml, "acme/m1") || !strings.Contains(yml, "ttl: 1h0m0s") {
+	if code != 200 || strings.Contains(yml, plainKey) || strings.Contains(yml, "org-secret-hdr") || strings.Contains(yml, "proxy-pass-123") ||
+		!strings.Contains(yml, "acme/m1") || !strings.Contains(yml, "ttl: 1h0m0s") {
 		t.Fatalf("export: %d\n%s", code, yml)
 	}
 	// Delete everything, import the export: the same items, and the
@@ -269,8 +270,17 @@ func TestItemsAndExportImport(t *testing.T) {
 	if len(l.Routes) != 1 || l.Prices["acme/m1"].Input != 1.5 || l.Cache == nil || l.Cache.TTL != time.Hour || len(l.AlertRules) != 1 {
 		t.Fatalf("after import: %+v", l)
 	}
-	if l.Providers[0].APIKey != plainKey {
-		t.Fatal("import without a key dropped the stored key")
+	if p := l.Providers[0]; p.APIKey != plainKey || p.Headers["X-Org"] != "org-secret-hdr" || !strings.Contains(p.Proxy, "proxy-pass-123") {
+		t.Fatalf("import without the secrets dropped the stored ones: %+v", p)
+	}
+	if _, body := r.do(t, "GET", "/admin/api/config", ""); strings.Contains(body, "org-secret-hdr") || strings.Contains(body, "proxy-pass-123") {
+		t.Fatalf("the config view shows a header value or the proxy password: %s", body)
+	}
+	// Header values and the proxy URL are sealed like the keys.
+	for _, f := range []string{dsn, dsn + "-wal"} {
+		if b, _ := os.ReadFile(f); bytes.Contains(b, []byte("org-secret-hdr")) || bytes.Contains(b, []byte("proxy-pass-123")) {
+			t.Fatalf("%s holds a header value or the proxy password in plain text", f)
+		}
 	}
 }
 

@@ -117,6 +117,14 @@ func (m *Manager) testProvider(w http.ResponseWriter, r *http.Request) {
 	if model == "" && len(p.Models) > 0 {
 		model = p.Models[0]
 	}
+	if model == "" && m.o.Bridge != nil { // the models it lists upstream
+		for _, bm := range m.o.Bridge().Models() {
+			if rest, ok := strings.CutPrefix(bm.ID, name+"/"); ok {
+				model = rest
+				break
+			}
+		}
+	}
 	if model == "" || m.o.Bridge == nil {
 		fail(w, badFields([]string{"model: the provider lists no models; name one to test with"}, []string{"model"}))
 		return
@@ -185,11 +193,19 @@ type document struct {
 	} `yaml:"alerts,omitempty"`
 }
 
-// exportYAML is the stored layer as a YAML file, without its keys.
+// exportYAML is the stored layer as a YAML file, without its secrets
+// (keys, header values, the proxy URL).
 func exportYAML(l *configfile.Layer) string {
 	d := document{Prices: l.Prices, Routes: l.Routes, Cache: l.Cache}
 	for _, p := range l.Providers {
-		p.APIKey, p.APIKeys = "", nil
+		p.APIKey, p.APIKeys, p.Proxy = "", nil, ""
+		names := map[string]string{}
+		for h := range p.Headers {
+			names[h] = "" // the names only
+		}
+		if len(names) > 0 {
+			p.Headers = names
+		}
 		d.Providers = append(d.Providers, p)
 	}
 	if len(l.AlertRules) > 0 {
@@ -204,7 +220,8 @@ func exportYAML(l *configfile.Layer) string {
 
 // serveImport adds or replaces the stored items a YAML (or JSON) document
 // names, validated together and written in one transaction. A provider
-// without a key keeps its stored one.
+// without a key, proxy or header value keeps its stored one (as export
+// leaves them out).
 func (m *Manager) serveImport(w http.ResponseWriter, r *http.Request) {
 	var d document
 	if err := readBody(w, r, &d); err != nil {
@@ -233,6 +250,9 @@ func importInto(l *configfile.Layer, d *document) {
 	for _, p := range d.Providers {
 		if i := indexProvider(l, p.Name); i >= 0 {
 			keepKeys(&p, &l.Providers[i])
+			if p.Proxy == "" { // exported without it
+				p.Proxy = l.Providers[i].Proxy
+			}
 			l.Providers[i] = p
 		} else {
 			l.Providers = append(l.Providers, p)
