@@ -159,16 +159,18 @@ func (m *Manager) refresh(ctx context.Context, force bool) error {
 		}
 	}
 	l, v, err := m.read(ctx)
-	if err == nil {
-		err = m.o.Apply(l)
-	}
 	if err != nil {
-		m.ver.Store(v) // not again until the next change
+		return err
+	}
+	// In force (Layer) before Apply swaps the Bridge, so nothing serves a
+	// configuration Layer does not show yet; put back if Apply refuses it.
+	prev := m.cur.Swap(l)
+	m.ver.Store(v) // a refused version is not tried again until the next change
+	if err := m.o.Apply(l); err != nil {
+		m.cur.Store(prev)
 		m.o.Logger.Error("the stored configuration was refused; keeping the running one", "version", v, "err", err)
 		return errors.New("the change was stored but applying it failed: " + err.Error())
 	}
-	m.cur.Store(l)
-	m.ver.Store(v)
 	return nil
 }
 
