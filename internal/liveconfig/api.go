@@ -84,6 +84,7 @@ type httpError struct {
 	msg         string
 }
 
+// Error implements error.
 func (e *httpError) Error() string { return e.msg }
 
 func conflict(format string, args ...any) error {
@@ -153,11 +154,11 @@ func (m *Manager) change(w http.ResponseWriter, r *http.Request, e *Entry, edit 
 	if strings.HasSuffix(e.Action, ".create") {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, m.view(r.Context()))
+	writeJSON(w, status, m.view())
 }
 
 // view is the View in force now.
-func (m *Manager) view(ctx context.Context) *View {
+func (m *Manager) view() *View {
 	base := Base{}
 	if m.o.Base != nil {
 		base = m.o.Base()
@@ -170,7 +171,7 @@ func (m *Manager) view(ctx context.Context) *View {
 func (m *Manager) serveConfig(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Query().Get("format") {
 	case "", "json":
-		writeJSON(w, http.StatusOK, m.view(r.Context()))
+		writeJSON(w, http.StatusOK, m.view())
 	case "yaml":
 		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="llmbridge-stored-config.yaml"`)
