@@ -94,7 +94,7 @@ func changed(before, after any) map[string]any {
 	_ = json.Unmarshal(aj, &a)
 	out := map[string]any{}
 	for k, v := range a {
-		if !reflect.DeepEqual(b[k], v) {
+		if !reflect.DeepEqual(b[k], v) && (b != nil || !empty(v)) {
 			out[k] = v
 		}
 	}
@@ -105,6 +105,21 @@ func changed(before, after any) map[string]any {
 	}
 	delete(out, "source")
 	return out
+}
+
+// empty reports whether a JSON value says nothing: null, "", [] or {}.
+func empty(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case []any:
+		return len(x) == 0
+	case map[string]any:
+		return len(x) == 0
+	}
+	return false
 }
 
 // auditProvider is a provider as the audit log shows it: no secret, not

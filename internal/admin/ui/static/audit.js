@@ -21,7 +21,7 @@
     }
     for (const e of r.entries) {
       body.append(el('tr', { 'data-action': e.action },
-        el('td', { class: 'nowrap' }, when(e.time)), el('td', {}, e.actor), el('td', {}, e.action), el('td', {}, e.target),
+        el('td', { class: 'nowrap' }, when(e.time)), el('td', {}, e.actor), el('td', { class: 'nowrap' }, e.action), el('td', {}, e.target),
         el('td', { class: 'fields' }, fields(e.fields))));
     }
     if (r.entries.length === 0 && !before) body.append(el('tr', {}, el('td', { colspan: 5, class: 'muted' }, 'No admin action yet.')));
