@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -72,12 +73,25 @@ func TestConfigUIInChromium(t *testing.T) {
 	if code := in.chat(t, "", "acme/gpt-4o-mini", false); code != 200 {
 		t.Fatalf("the provider added in the browser is not served: %d", code)
 	}
+	// A second replica on the same store serves it too (it read it at
+	// start; later changes it follows by polling, see
+	// TestStoredConfigurationReplicas).
+	second := startServer(t, []string{"LLMBRIDGE_ADDR=127.0.0.1:0", "LLMBRIDGE_LOG_FILE=" + filepath.Join(dir, "r2.log"), "LLMBRIDGE_DB=" + filepath.Join(dir, "u.db"),
+		"LLMBRIDGE_DISCOVER_LOCAL=false", "LLMBRIDGE_DEMO=false"})
+	if code := second.chat(t, "", "acme/gpt-4o-mini", false); code != 200 {
+		t.Fatalf("the second replica does not serve the provider: %d", code)
+	}
 	do("test button", chromedp.Click(css(`#config-providers tr[data-name="acme"] button[data-action="test"]`)),
 		chromedp.WaitVisible(css(`#config-providers tr[data-name="acme"] .test-result[data-ok="true"]`)))
 	do("add route", chromedp.SendKeys(css(`#r-name`), "smart"), chromedp.SendKeys(css(`#r-targets`), "acme/gpt-4o-mini=2, acme/gpt-4o"),
 		chromedp.Click(css(`#save-route`)), chromedp.WaitVisible(css(`#config-routes tr[data-name="smart"][data-source="store"]`)))
 	if code := in.chat(t, "", "smart", false); code != 200 {
 		t.Fatalf("the route added in the browser is not served: %d", code)
+	}
+	for deadline := time.Now().Add(2 * time.Second); second.chat(t, "", "smart", false) != 200; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the second replica does not serve the route within 2 s")
+		}
 	}
 	do("bad provider", chromedp.SendKeys(css(`#p-name`), "odd"), chromedp.SendKeys(css(`#p-kind`), "nope"), chromedp.Click(css(`#save-provider`)),
 		chromedp.WaitVisible(css(`#provider-error:not([hidden])`)))
