@@ -105,7 +105,7 @@ func layerOf(rows []row) (*configfile.Layer, error) {
 			err = fmt.Errorf("unknown kind")
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: stored item %s does not read: %w", configfile.StoreLabel, r.id(), err)
+			return nil, &unreadable{fmt.Errorf("%s: stored item %s does not read: %w", configfile.StoreLabel, r.id(), err)}
 		}
 	}
 	return l, nil

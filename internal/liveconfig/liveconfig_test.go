@@ -381,3 +381,33 @@ func TestSealer(t *testing.T) {
 		t.Fatal("opened without a key file")
 	}
 }
+
+// A replica whose key does not open the stored secrets keeps its running
+// configuration, says why once, and picks up the next readable change.
+func TestUnreadableStoreKeepsRunning(t *testing.T) {
+	dsn, keyFile := sqliteDSN(t)
+	r := newRig(t, dsn, keyFile)
+	st2, err := usage.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	other := newRigOn(t, st2, filepath.Join(t.TempDir(), KeyFileName)) // another key file
+	if code, body := r.do(t, "POST", "/admin/api/providers", `{"name":"a","api_key":"`+plainKey+`","models":["m"]}`); code != 201 {
+		t.Fatal(code, body)
+	}
+	err = other.m.refresh(context.Background(), false)
+	var bad *unreadable
+	if !errors.As(err, &bad) || !strings.Contains(err.Error(), "secret key file") || other.applies.Load() != 0 {
+		t.Fatalf("refresh with the wrong key: %v (applied %d)", err, other.applies.Load())
+	}
+	if err := other.m.refresh(context.Background(), false); err != nil {
+		t.Fatalf("the same version was tried again: %v", err)
+	}
+	if code, body := r.do(t, "DELETE", "/admin/api/providers/a", ""); code != 200 {
+		t.Fatal(code, body)
+	}
+	if err := other.m.refresh(context.Background(), false); err != nil || other.applies.Load() != 1 {
+		t.Fatalf("the next change: %v (applied %d)", err, other.applies.Load())
+	}
+}

@@ -93,6 +93,10 @@ func New(ctx context.Context, o Options) (*Manager, error) {
 	_, _ = rand.Read(b[:])
 	m := &Manager{o: o, st: &store{u: o.Store, seal: o.Sealer}, node: hex.EncodeToString(b[:]), stop: make(chan struct{})}
 	m.cur.Store(&configfile.Layer{})
+	if o.Store.Postgres() && o.Sealer.env == "" {
+		o.Logger.Warn("LLMBRIDGE_SECRET_KEY is not set: provider keys stored through the admin UI are sealed with " + o.Sealer.path +
+			", which other replicas sharing this database do not have; set the same LLMBRIDGE_SECRET_KEY on every replica")
+	}
 	l, v, err := m.read(ctx)
 	if err != nil {
 		return m, err
@@ -159,6 +163,12 @@ func (m *Manager) refresh(ctx context.Context, force bool) error {
 		}
 	}
 	l, v, err := m.read(ctx)
+	var bad *unreadable
+	if errors.As(err, &bad) {
+		v, _ := m.st.version(ctx)
+		m.ver.Store(v) // not again until the next change
+		m.o.Logger.Error("the stored configuration does not read; keeping the running one", "version", v, "err", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,7 @@ func (s *store) rows(ctx context.Context) ([]row, int64, error) {
 			return nil, 0, s.u.Scrub(err)
 		}
 		if r.Secret, err = s.seal.Open(r.Secret, r.id()); err != nil {
-			return nil, 0, errors.New(r.id() + ": " + err.Error())
+			return nil, 0, &unreadable{errors.New(r.id() + ": " + err.Error())}
 		}
 		out = append(out, r)
 	}
@@ -104,3 +104,10 @@ ON CONFLICT (kind, name) DO UPDATE SET body = excluded.body, secret = excluded.s
 	}
 	return s.u.Scrub(tx.Commit())
 }
+
+// unreadable is a stored item that does not open or decode: retrying
+// cannot help (unlike an unreachable database) until the next change.
+type unreadable struct{ err error }
+
+// Error implements error.
+func (e *unreadable) Error() string { return e.err.Error() }
