@@ -104,7 +104,7 @@ func TestConfigUIInChromium(t *testing.T) {
 	do("prices page", chromedp.Click(css(`nav a[href="/admin/prices"]`)), chromedp.WaitVisible(css(`body[data-ready="true"] #price-form`)),
 		chromedp.SendKeys(css(`#pr-model`), "acme/gpt-4o-mini"), chromedp.SendKeys(css(`#pr-input`), "0.5"), chromedp.SendKeys(css(`#pr-output`), "1.5"),
 		chromedp.Click(css(`#save-price`)), chromedp.WaitVisible(css(`#prices-table tr[data-model="acme/gpt-4o-mini"][data-source="store"]`)))
-	if cell := value(t, ctx, "price", chromedp.Text(css(`#prices-table tr[data-model="acme/gpt-4o-mini"] td:nth-child(2)`))); cell != "$0.5" {
+	if cell := value(t, ctx, "price", chromedp.Text(css(`#prices-table tr[data-model="acme/gpt-4o-mini"] td:nth-child(2)`))); cell != "$0.50" {
 		t.Errorf("input price shown as %q", cell)
 	}
 	shot("2-prices")

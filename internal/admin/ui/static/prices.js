@@ -7,7 +7,7 @@
   const form = document.getElementById('price-form');
   const f = (id) => document.getElementById('pr-' + id);
   // perM shows a price per million tokens in dollars.
-  const perM = (v) => (v === null || v === undefined ? '–' : '$' + (+v.toFixed(4)).toLocaleString('en-US', { maximumFractionDigits: 4 }));
+  const perM = (v) => (v === null || v === undefined ? '–' : '$' + v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 4 }));
 
   function actions(p) {
     const td = el('td', {});
