@@ -2,6 +2,7 @@ package liveconfig
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/llmbridge/llmbridge/internal/configfile"
@@ -32,6 +33,27 @@ func FuzzImportDocument(f *testing.F) {
 		}
 		if !reflect.DeepEqual(rowsOf(back), rowsOf(l)) {
 			t.Fatalf("round trip changed the rows:\n%+v\n%+v", rowsOf(l), rowsOf(back))
+		}
+	})
+}
+
+// FuzzAuditFields: whatever an admin request's body and path, the audit
+// entry never holds the value of a member named like a secret, and
+// naming the action never panics.
+func FuzzAuditFields(f *testing.F) {
+	f.Add([]byte(`{"name":"a","api_key":"sk-x","Token":"t","models":["m"],"rpm":5}`), "/admin/api/keys/vk_1")
+	f.Add([]byte(`{"PASSWORD":"p","nested":{"secret":"s"}}`), "/admin/api/cache")
+	f.Add([]byte(`[1,2]`), "/admin/api/")
+	f.Fuzz(func(t *testing.T, body []byte, path string) {
+		_, _ = adminAction("POST", path)
+		for k, v := range auditFields(body) {
+			lk := strings.ToLower(k)
+			if (strings.Contains(lk, "key") || strings.Contains(lk, "secret") || strings.Contains(lk, "token") || strings.Contains(lk, "password")) && v != "set" {
+				t.Fatalf("member %q recorded as %v", k, v)
+			}
+			if s, ok := v.(string); ok && len(s) > 200 {
+				t.Fatalf("member %q recorded whole (%d bytes)", k, len(s))
+			}
 		}
 	})
 }
