@@ -32,7 +32,7 @@ func TestConfigUIInChromium(t *testing.T) {
 		// The second use of the link answers 403 and the bad provider 400
 		// (the test wants both), and
 		// /admin/api/health may not exist yet.
-		return strings.Contains(u, "/admin/first-run") || strings.HasSuffix(u, "/admin/api/providers") || healthCode == http.StatusNotFound && strings.HasSuffix(u, "/admin/api/health")
+		return strings.Contains(u, "/admin/first-run") || strings.HasSuffix(u, "/admin/api/providers") || strings.Contains(u, "/admin/api/alerts/rules/") || healthCode == http.StatusNotFound && strings.HasSuffix(u, "/admin/api/health")
 	}}
 	ctx := browser(t, exe, w)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
@@ -97,6 +97,18 @@ func TestConfigUIInChromium(t *testing.T) {
 		chromedp.WaitVisible(css(`#provider-error:not([hidden])`)))
 	if msg := value(t, ctx, "error", chromedp.Text(css(`#provider-error`))); !strings.Contains(msg, `kind "nope" is not supported`) {
 		t.Errorf("refused provider's message: %q", msg)
+	}
+	do("cache policy", chromedp.SendKeys(css(`#c-ttl`), "1h"), chromedp.SendKeys(css(`#c-models`), "acme/*"), chromedp.Click(css(`#save-cache`)),
+		chromedp.WaitVisible(css(`#delete-cache:not([hidden])`)))
+	if now := value(t, ctx, "cache", chromedp.Text(css(`#cache-now`))); !strings.Contains(now, "(store)") || !strings.Contains(now, "1h0m0s") {
+		t.Errorf("cache policy shown as %q", now)
+	}
+	// An alert rule without a webhook to send to is refused with the
+	// start-up's message.
+	do("alert rule", chromedp.SendKeys(css(`#a-name`), "errors"), chromedp.SendKeys(css(`#a-above`), "5%"), chromedp.Click(css(`#save-rule`)),
+		chromedp.WaitVisible(css(`#rule-error:not([hidden])`)))
+	if msg := value(t, ctx, "rule error", chromedp.Text(css(`#rule-error`))); !strings.Contains(msg, "webhook") {
+		t.Errorf("alert rule without webhooks: %q", msg)
 	}
 	do("reload providers", chromedp.Navigate(base+"/admin/providers"), chromedp.WaitVisible(css(`body[data-ready="true"] #config-providers tr[data-name="acme"]`)))
 	shot("1-providers-and-routes")

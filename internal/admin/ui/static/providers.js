@@ -174,7 +174,7 @@
       c = await api('GET', '/admin/api/config');
     } catch (e) {
       msg.textContent = 'The stored configuration is not available: ' + e.message;
-      pform.hidden = rform.hidden = true;
+      for (const f of document.querySelectorAll('#config-section form')) f.hidden = true;
       return;
     }
     const pbody = document.querySelector('#config-providers tbody');
@@ -185,6 +185,14 @@
         el('td', {}, keyCell(p)), el('td', {}, p.source + (p.shadowed_by ? ' (hidden by ' + p.shadowed_by + ')' : '')),
         actions('providers', p, () => editProvider(p))));
     }
+    showCache(c.cache);
+    const abody = document.querySelector('#config-rules tbody');
+    clear(abody);
+    for (const a of c.alert_rules) {
+      abody.append(el('tr', { 'data-name': a.name, 'data-source': a.source },
+        el('td', {}, a.name), el('td', {}, a.kind), el('td', {}, a.provider || 'each'), el('td', {}, a.above || ''),
+        el('td', {}, a.source + (a.shadowed_by ? ' (hidden by ' + a.shadowed_by + ')' : '')), actions('alerts/rules', a, () => editRule(a))));
+    }
     const rbody = document.querySelector('#config-routes tbody');
     clear(rbody);
     for (const r of c.routes) {
@@ -194,6 +202,61 @@
         el('td', {}, (r.fallbacks || []).join(', ')), el('td', {}, r.source), actions('routes', r, () => editRoute(r))));
     }
   }
+
+  function showCache(p) {
+    const now = document.getElementById('cache-now');
+    const del = document.getElementById('delete-cache');
+    del.hidden = !p || p.source !== 'store';
+    document.getElementById('cache-form').hidden = Boolean(p && p.source !== 'store');
+    if (!p) {
+      now.textContent = 'No cache policy.';
+      return;
+    }
+    now.textContent = 'In force (' + p.source + '): answers kept ' + (p.ttl || '0s') + ', scope ' + (p.scope || 'key') +
+      ', models ' + ((p.models || []).join(', ') || 'all') + '.';
+  }
+
+  function editRule(a) {
+    document.getElementById('a-name').value = a.name;
+    document.getElementById('a-kind').value = a.kind;
+    document.getElementById('a-provider').value = a.provider || '';
+    document.getElementById('a-above').value = a.above || '';
+    document.getElementById('a-above').focus();
+  }
+
+  // save sends a form's body and shows the outcome.
+  async function save(form, errNode, method, path, body, done) {
+    try {
+      await api(method, path, body);
+      msg.textContent = done;
+      formError(errNode, null);
+      form.reset();
+      await config();
+    } catch (e) { formError(errNode, e); }
+  }
+
+  const cform = document.getElementById('cache-form');
+  cform.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const body = { ttl: document.getElementById('c-ttl').value.trim(), scope: document.getElementById('c-scope').value,
+      models: list(document.getElementById('c-models').value) };
+    save(cform, document.getElementById('cache-error'), 'PUT', '/admin/api/cache/policy', body, 'Saved the cache policy.');
+  });
+  document.getElementById('delete-cache').addEventListener('click', async () => {
+    try {
+      await api('DELETE', '/admin/api/cache/policy');
+      msg.textContent = 'Deleted the cache policy.';
+      await config();
+    } catch (e) { msg.textContent = 'Deleting failed: ' + e.message; }
+  });
+  const aform = document.getElementById('rule-form');
+  aform.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const name = document.getElementById('a-name').value.trim();
+    const body = { kind: document.getElementById('a-kind').value, provider: document.getElementById('a-provider').value.trim(),
+      above: document.getElementById('a-above').value.trim() };
+    save(aform, document.getElementById('rule-error'), 'PUT', '/admin/api/alerts/rules/' + encodeURIComponent(name), body, 'Saved alert rule ' + name + '.');
+  });
 
   pform.addEventListener('submit', async (ev) => {
     ev.preventDefault();
