@@ -4,20 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
-	"net/url"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/caarlos0/env/v11"
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/alerts"
-	"github.com/llmbridge/llmbridge/internal/authguard"
 	"github.com/llmbridge/llmbridge/internal/configfile"
 	"github.com/llmbridge/llmbridge/internal/keys"
+	"github.com/llmbridge/llmbridge/internal/kinds"
+	"github.com/llmbridge/llmbridge/internal/lifecycle"
 	"github.com/llmbridge/llmbridge/internal/mcpgw"
 	"github.com/llmbridge/llmbridge/internal/observe"
 	"github.com/llmbridge/llmbridge/internal/otelenv"
@@ -32,9 +30,9 @@ type config struct {
 	AccessKeys []string `env:"ACCESS_API_KEYS" envSeparator:","`
 
 	// Builtins are the built-in providers, read from the environment by
-	// the providerKinds table (kinds.go), in its order.
-	Builtins []builtinProvider `env:"-"`
-	Proxy    string            `env:"LLMBRIDGE_PROXY"`
+	// the provider kinds table (internal/kinds), in its order.
+	Builtins []kinds.Builtin `env:"-"`
+	Proxy    string          `env:"LLMBRIDGE_PROXY"`
 
 	LogFile      string `env:"LLMBRIDGE_LOG_FILE" envDefault:"logs/requests.log"`
 	LogMaxSizeMB int    `env:"LLMBRIDGE_LOG_MAX_SIZE_MB" envDefault:"10"`
@@ -126,6 +124,10 @@ type config struct {
 	Tracing   otelenv.Settings
 	PriceSync pricesync.Settings
 	MCP       mcpgw.Config `env:"-"` // the YAML file's mcp: servers (mcp.go)
+	// File is the YAML file as read (nil without one); SecretKey seals
+	// the stored providers' keys (internal/liveconfig).
+	File      *configfile.File `env:"-"`
+	SecretKey string           `env:"LLMBRIDGE_SECRET_KEY"`
 }
 
 // storeDSN is where usage is stored: the PostgreSQL URL, the SQLite path,
@@ -168,21 +170,27 @@ func (c *config) checkObserve() error {
 }
 
 // loadConfig reads the configuration from environ (tests pass a map; main
-// passes .env overlaid with the real environment) and the YAML file it
-// names. All problems are reported at once.
-func loadConfig(environ map[string]string) (*config, error) {
+// passes .env overlaid with the real environment), the YAML file it
+// names and the stored configuration (store; nil: none), beneath them.
+// All problems are reported at once.
+func loadConfig(environ map[string]string, store ...*configfile.Layer) (*config, error) {
 	var c config
 	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
 		return nil, err
 	}
 	c.Tracing.Environ = environ
 	var err error
-	c.Builtins, err = readBuiltins(environ) // kinds.go
-	errs := []error{err, c.checkLimits(), c.parseProxies(), c.PriceSync.Load()}
-	c.AccessKeys = trimmed(c.AccessKeys)
+	c.Builtins, err = kinds.ReadBuiltins(environ) // internal/kinds
+	var perr error
+	c.Proxies, perr = configfile.ParseProxies(c.TrustedProxies)
+	errs := []error{err, c.checkLimits(), perr, c.PriceSync.Load()}
+	c.AccessKeys = configfile.Trimmed(c.AccessKeys)
 	errs = append(errs, c.checkCORS(environ))
 	if c.ConfigFile != "" {
 		errs = append(errs, c.loadFile(environ))
+	}
+	if len(store) > 0 && store[0] != nil {
+		errs = append(errs, c.addStore(store[0], environ))
 	}
 	errs = append(errs, c.checkStore(), c.checkLocal(), c.checkObserve(), c.checkAdminKey(), c.checkListener())
 	return &c, errors.Join(errs...)
@@ -209,30 +217,13 @@ func (c *config) checkLimits() error {
 	return errors.Join(errs...)
 }
 
-// parseProxies reads TrustedProxies into Proxies.
-func (c *config) parseProxies() (err error) {
-	c.Proxies, err = authguard.ParseTrustedProxies(c.TrustedProxies)
-	return err
-}
-
-// trimmed is list with its entries trimmed and the empty ones dropped.
-func trimmed(list []string) []string {
-	out := list[:0]
-	for _, s := range list {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // checkCORS settles CORSOrigins: "*" by default when access keys are
 // set, none without; "none" is none.
 func (c *config) checkCORS(environ map[string]string) error {
 	if _, set := environ["LLMBRIDGE_CORS_ORIGINS"]; !set && len(c.AccessKeys) > 0 {
 		c.CORSOrigins = []string{"*"}
 	}
-	c.CORSOrigins = slices.DeleteFunc(trimmed(c.CORSOrigins), func(o string) bool { return o == "none" })
+	c.CORSOrigins = slices.DeleteFunc(configfile.Trimmed(c.CORSOrigins), func(o string) bool { return o == "none" })
 	if len(c.AccessKeys) == 0 && slices.Contains(c.CORSOrigins, "*") {
 		return errors.New(`LLMBRIDGE_CORS_ORIGINS="*" without ACCESS_API_KEYS would let any web page use your provider keys: set access keys or name the allowed origins`)
 	}
@@ -273,7 +264,7 @@ func (c *config) checkListener() error {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("LLMBRIDGE_TLS_CERT_FILE and LLMBRIDGE_TLS_KEY_FILE go together: set both or neither"))
 	}
-	if len(c.AccessKeys) == 0 && !isLoopback(c.Addr) {
+	if len(c.AccessKeys) == 0 && !lifecycle.IsLoopback(c.Addr) {
 		errs = append(errs, fmt.Errorf("ACCESS_API_KEYS is empty: without access keys the bridge only serves on a loopback address, not %q (set ACCESS_API_KEYS, or LLMBRIDGE_ADDR=127.0.0.1:1219)", c.Addr))
 	}
 	return errors.Join(errs...)
@@ -281,17 +272,24 @@ func (c *config) checkListener() error {
 
 // loadFile reads the LLMBRIDGE_CONFIG file (internal/configfile) and
 // checks what needs the rest of the configuration: the providers' kinds
-// (kinds.go) and proxies.
+// (internal/kinds) and proxies.
 func (c *config) loadFile(environ map[string]string) error {
 	f, err := configfile.Read(c.ConfigFile, environ)
 	if f == nil {
 		return err
 	}
-	errs := []error{err}
+	c.File = f
 	c.Providers, c.Prices, c.Alerts, c.KeyPolicies, c.Routes, c.Cache, c.Checks, c.MCP = f.Providers, f.Prices, f.Alerts, f.KeyPolicies, f.Routes, f.Cache, f.HealthChecks, f.MCP
+	return errors.Join(err, c.checkProviders(f))
+}
+
+// checkProviders checks what f's providers need the rest of the
+// configuration for: their kinds (internal/kinds) and proxies.
+func (c *config) checkProviders(f *configfile.File) error {
+	var errs []error
 	for i, p := range f.Providers {
-		if kindOf(p.Kind) == nil {
-			errs = append(errs, fmt.Errorf("%s: kind %q is not supported (%s)", f.Where(i), p.Kind, kindNames()))
+		if kinds.Of(p.Kind) == nil {
+			errs = append(errs, fmt.Errorf("%s: kind %q is not supported (%s)", f.Where(i), p.Kind, kinds.Names()))
 		}
 		if p.UseProxy && p.Proxy == "" && c.Proxy == "" {
 			errs = append(errs, fmt.Errorf("%s: use_proxy is set but LLMBRIDGE_PROXY is empty", f.Where(i)))
@@ -300,23 +298,28 @@ func (c *config) loadFile(environ map[string]string) error {
 	return errors.Join(errs...)
 }
 
+// addStore puts the stored configuration (internal/liveconfig) beneath
+// the environment's and the file's, checked by the file's code: an item
+// they define hides the stored one of the same name.
+func (c *config) addStore(l *configfile.Layer, environ map[string]string) error {
+	f, err := configfile.CheckLayer(l, environ)
+	if f == nil {
+		return err
+	}
+	top := &configfile.File{Providers: c.Providers, Prices: c.Prices, Alerts: c.Alerts, Routes: c.Routes, Cache: c.Cache}
+	m := configfile.Under(top, f, c.builtinNames())
+	c.Providers, c.Prices, c.Alerts, c.Routes, c.Cache = m.Providers, m.Prices, m.Alerts, m.Routes, m.Cache
+	errs := []error{err, c.checkProviders(f)}
+	if len(f.Alerts.Rules) > 0 { // with the file's webhooks
+		errs = append(errs, c.Alerts.Validate())
+	}
+	return errors.Join(errs...)
+}
+
 // minAdminKey is the shortest admin key accepted: it guards every key,
 // price and provider, so it must not be guessable even at the throttled
 // rate of failed sign-ins.
 const minAdminKey = 16
-
-// isLoopback reports whether addr (host:port) listens on loopback only.
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
 
 // options turns the configuration into Bridge options. Built-in providers
 // without a key are skipped (and said so in the log).
@@ -338,31 +341,18 @@ func (c *config) options(log *slog.Logger) []llmbridge.Option {
 	if len(c.CORSOrigins) > 0 {
 		opts = append(opts, llmbridge.WithCORS(c.CORSOrigins...))
 	}
-	opts = append(opts, c.builtinOptions(log)...) // kinds.go
+	opts = append(opts, c.builtinOptions(log)...) // builtins.go
 	for _, p := range c.Providers {
 		pc := llmbridge.ProviderConfig{Name: p.Name, BaseURL: p.BaseURL, APIKey: p.Key, APIKeys: p.More, Models: p.Models, Headers: p.Headers, Region: p.Region, ModelPatterns: p.ModelPatterns}
 		proxy := p.Proxy
 		if proxy == "" && p.UseProxy {
 			proxy = c.Proxy
 		}
-		opts = append(opts, llmbridge.WithProvider(kindOf(p.Kind).build(p, pc), llmbridge.ViaProxy(proxy)))
-		logRoute(log, p.Name, proxy)
+		opts = append(opts, llmbridge.WithProvider(kinds.Of(p.Kind).Build(p, pc), llmbridge.ViaProxy(proxy)))
+		configfile.LogRoute(log, p.Name, proxy)
 	}
 	for _, r := range c.Routes {
 		opts = append(opts, llmbridge.WithRoute(r))
 	}
 	return append(opts, llmbridge.WithHealthCheck(c.Checks...))
-}
-
-// logRoute says how a provider is reached, naming a proxy by host only.
-func logRoute(log *slog.Logger, name, proxy string) {
-	if proxy == "" {
-		log.Debug("provider connects directly", "provider", name)
-		return
-	}
-	host := "(unparsable proxy URL)"
-	if u, err := url.Parse(proxy); err == nil {
-		host = u.Scheme + "://" + u.Host
-	}
-	log.Info("provider goes through proxy", "provider", name, "proxy", host)
 }

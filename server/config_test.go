@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/kinds"
 	"github.com/llmbridge/llmbridge/internal/pgtest"
 	"go.uber.org/goleak"
 )
@@ -33,9 +34,9 @@ func TestLoadConfigDefaults(t *testing.T) {
 }
 
 // builtin is the built-in provider name as c configures it.
-func (c *config) builtin(name string) *builtinProvider {
+func (c *config) builtin(name string) *kinds.Builtin {
 	for i := range c.Builtins {
-		if c.Builtins[i].name == name {
+		if c.Builtins[i].Name == name {
 			return &c.Builtins[i]
 		}
 	}

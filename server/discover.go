@@ -17,12 +17,7 @@ func (c *config) discoverSettings() discover.Settings {
 // configuredProviders are the names of the providers the configuration
 // itself serves: built-ins with a key and the YAML file's providers.
 func (c *config) configuredProviders() []string {
-	var names []string
-	for _, b := range c.Builtins {
-		if b.Key != "" {
-			names = append(names, b.name)
-		}
-	}
+	names := c.builtinNames() // builtins.go
 	for _, p := range c.Providers {
 		names = append(names, p.Name)
 	}

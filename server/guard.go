@@ -4,8 +4,8 @@ import (
 	"net/http"
 
 	"github.com/llmbridge/llmbridge"
-	"github.com/llmbridge/llmbridge/internal/authguard"
 	"github.com/llmbridge/llmbridge/internal/keys"
+	"github.com/llmbridge/llmbridge/internal/lifecycle"
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/llmbridge/llmbridge/internal/usage"
 )
@@ -24,7 +24,7 @@ func (s *server) throttled(h http.Handler) http.Handler {
 			openai.WriteError(w, openai.Errorf(e.Status, e.Type, e.Code, "%s", e.Message))
 			return
 		}
-		sw := &authguard.StatusWriter{ResponseWriter: w}
+		sw := &lifecycle.StatusWriter{ResponseWriter: w}
 		h.ServeHTTP(sw, r)
 		if sw.Status == http.StatusUnauthorized {
 			s.throttle.Fail(r)

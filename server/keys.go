@@ -7,6 +7,7 @@ import (
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/keys"
 	"github.com/llmbridge/llmbridge/internal/keys/keyscli"
+	"github.com/llmbridge/llmbridge/internal/kinds"
 )
 
 // keysMain is the "keys" command (internal/keys/keyscli): the virtual
@@ -29,9 +30,9 @@ func keysCommand(args []string, out io.Writer) error { return keyscli.Rotate(arg
 // envKeyVars are the .env variables the keys command sets, by flag.
 func envKeyVars() []keyscli.EnvVar {
 	vars := []keyscli.EnvVar{{Flag: "access", Name: "ACCESS_API_KEYS", Help: "client access keys, comma-separated"}}
-	for _, k := range providerKinds {
-		if k.name != "" {
-			vars = append(vars, keyscli.EnvVar{Flag: k.flag, Name: k.keyVars[0], Help: k.help})
+	for _, k := range kinds.All {
+		if k.Name != "" {
+			vars = append(vars, keyscli.EnvVar{Flag: k.Flag, Name: k.KeyVars[0], Help: k.Help})
 		}
 	}
 	return append(vars, keyscli.EnvVar{Flag: "admin", Name: "LLMBRIDGE_ADMIN_KEY", Help: "admin API key"})

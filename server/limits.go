@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -59,7 +58,7 @@ func (s *server) openLimits(ctx context.Context, cfg *config) error {
 	mode, _ := a.Status()
 	s.log.Info("keys and limits on", "limits", mode, "expected_replicas", cfg.ExpectedReplicas, "access_keys_with_limits", len(cfg.KeyPolicies))
 	for id := range cfg.KeyPolicies {
-		if !hasKeyID(cfg.AccessKeys, id) {
+		if !keys.HasKeyID(cfg.AccessKeys, id) {
 			s.log.Warn("YAML keys: names a key_id that is not one of ACCESS_API_KEYS", "key_id", id)
 		}
 	}
@@ -78,15 +77,6 @@ func newRedis(url string, maxRetries int) (*redis.Client, error) {
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
 	opt.PoolSize, opt.MaxRetries = 256, maxRetries
 	return redis.NewClient(opt), nil
-}
-
-func hasKeyID(keys []string, id string) bool {
-	for _, k := range keys {
-		if llmbridge.KeyID(k) == id {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *server) closeLimits() {
@@ -145,60 +135,31 @@ func (s *server) reloadLimits(cfg *config) {
 	s.limits.a.SetPrices(cfg.allPrices())
 }
 
-// serveHealth answers GET /healthz with where the limits are kept, so a
-// replica running on per-instance limits (Redis unreachable) shows it.
-// It is always 200: the bridge serves either way. It needs no key, so it
-// says only "Redis unreachable": Redis's error names its address (and
-// what else the network told us), which stays in the server log and on
-// the admin health page (adminHealth). Without limits, and for methods
-// other than GET, the Bridge answers.
+// serveHealth answers GET /healthz with where the limits are kept
+// (keys.Admitter.ServeHealthz). Without limits, and for methods other
+// than GET, the Bridge answers.
 func (s *server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	if s.limits == nil || r.Method != http.MethodGet {
 		s.serveBridge(w, r)
 		return
 	}
-	mode, reason := s.limits.a.Status()
-	if reason != "" {
-		reason = "Redis unreachable" // the only reason Status gives; never its detail
-	}
-	body, _ := json.Marshal(struct {
-		Status       string `json:"status"`
-		Limits       string `json:"limits"`
-		LimitsReason string `json:"limits_reason,omitempty"`
-	}{"ok", mode, reason})
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(append(body, '\n'))
+	s.limits.a.ServeHealthz(w)
 }
 
 // adminHealth is the admin API's health source: the routing targets of
-// the bridge served now (health) and where the limits are kept, with the
-// whole reason (admin.LimitsSource).
+// the bridge served now and where the limits are kept, with the whole
+// reason (admin.LimitsSource).
 func (s *server) adminHealth() admin.HealthSource {
-	return healthWithLimits{s.health(), s.limits}
-}
-
-// health is the admin API's view of the bridge being served now.
-func (s *server) health() admin.HealthSource {
-	return admin.HealthFunc(func() []llmbridge.TargetHealth {
+	var limits func() (string, string)
+	if s.limits != nil {
+		limits = s.limits.a.Status
+	}
+	return admin.WithLimits(admin.HealthFunc(func() []llmbridge.TargetHealth {
 		if b := s.cur.Load(); b != nil {
 			return b.Health()
 		}
 		return nil
-	})
-}
-
-// healthWithLimits adds the limits' state to a health source.
-type healthWithLimits struct {
-	admin.HealthSource
-	l *limits // nil when off
-}
-
-// Limits implements admin.LimitsSource.
-func (h healthWithLimits) Limits() (mode, reason string) {
-	if h.l == nil {
-		return "", ""
-	}
-	return h.l.a.Status()
+	}), limits)
 }
 
 // keyBudgets is the keys' spend against their budgets for the key_budget

@@ -9,7 +9,7 @@ package main
 
 import (
 	"context"
-	"errors"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,24 +17,24 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/joho/godotenv"
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/admin"
 	"github.com/llmbridge/llmbridge/internal/admin/ui"
+	"github.com/llmbridge/llmbridge/internal/configfile"
 	"github.com/llmbridge/llmbridge/internal/discover"
+	"github.com/llmbridge/llmbridge/internal/kinds"
 	"github.com/llmbridge/llmbridge/internal/lifecycle"
+	"github.com/llmbridge/llmbridge/internal/liveconfig"
 	"github.com/llmbridge/llmbridge/internal/mcpgw"
 	"github.com/llmbridge/llmbridge/internal/observe"
 	"github.com/llmbridge/llmbridge/internal/pricesync"
 	"github.com/llmbridge/llmbridge/internal/requestlog"
 	"github.com/llmbridge/llmbridge/internal/usage"
-	"github.com/lmittmann/tint"
 )
 
 func main() {
@@ -75,7 +75,7 @@ func run(ctx context.Context, o runOptions) error {
 	if len(o.args) > 0 {
 		return fmt.Errorf("unknown arguments %q (run without arguments to serve, or \"keys --help\", \"usage --help\")", o.args)
 	}
-	s := &server{opts: o, tokens: llmbridge.NewTokenCounter(), life: lifecycle.NewRequests()}
+	s := &server{opts: o, tokens: llmbridge.NewTokenCounter(), life: lifecycle.NewRequests(), firstRun: rand.Text()}
 	return s.serve(ctx)
 }
 
@@ -108,6 +108,12 @@ type server struct {
 
 	throttle *llmbridge.AuthThrottle      // failed keys by source, for every Bridge and the admin endpoints (guard.go)
 	prices   atomic.Pointer[usage.Prices] // the prices in force, for budgets (guard.go)
+
+	live     *liveconfig.Manager    // the configuration stored by the admin API (live.go); nil when the store is off
+	cfg      atomic.Pointer[config] // the configuration in force
+	reloadMu sync.Mutex             // one reload at a time (SIGHUP, .env, the stored configuration)
+	firstRun string                 // the admin key of a first run, which nobody knows (live.go: adminKey)
+	stored   *configfile.Layer      // the stored configuration in force; under reloadMu after start
 }
 
 // readConfig reads the configuration of the environment o names.
@@ -123,41 +129,27 @@ func (o *runOptions) readConfig() (*config, error) {
 func (s *server) environ() (map[string]string, error) { return s.opts.readEnviron() }
 
 func (o *runOptions) readEnviron() (map[string]string, error) {
-	m, err := godotenv.Read(o.envFile)
-	if err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w", o.envFile, err)
-		}
-		m = map[string]string{}
-	}
-	env := o.environ
-	if env == nil {
-		env = os.Environ()
-	}
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			m[k] = v
-		}
-	}
-	return m, nil
+	return configfile.Environ(o.envFile, o.environ)
 }
 
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("LLMBRIDGE_LOG_LEVEL: %w", err)
-	}
-	noColor := true
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			noColor = false
-		}
-	}
-	return slog.New(tint.NewTextHandler(w, &tint.Options{Level: lvl, TimeFormat: time.DateTime, NoColor: noColor})), nil
-}
-
-// build makes a Bridge from cfg with the server's shared parts.
+// build makes a Bridge from cfg with the server's shared parts, and
+// warns of what is off.
 func (s *server) build(cfg *config) (*llmbridge.Bridge, error) {
+	b, err := s.newBridge(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.AccessKeys) == 0 {
+		s.log.Warn("AUTHENTICATION IS OFF: ACCESS_API_KEYS is empty, so anyone who can reach " + cfg.Addr + " can use your provider keys. Serving on loopback only.")
+	}
+	if len(b.Models()) == 0 {
+		s.log.Warn("no provider is configured: set " + kinds.KeyVarList() + " or LLMBRIDGE_CONFIG")
+	}
+	return b, nil
+}
+
+// newBridge makes a Bridge from cfg with the server's shared parts.
+func (s *server) newBridge(cfg *config) (*llmbridge.Bridge, error) {
 	base, err := s.bridgeOptions(cfg) // limits.go
 	if err != nil {
 		return nil, err
@@ -177,17 +169,7 @@ func (s *server) build(cfg *config) (*llmbridge.Bridge, error) {
 	if s.obs != nil {
 		opts = append(opts, s.obs.BridgeOptions()...)
 	}
-	b, err := llmbridge.New(opts...)
-	if err != nil {
-		return nil, err
-	}
-	if len(cfg.AccessKeys) == 0 {
-		s.log.Warn("AUTHENTICATION IS OFF: ACCESS_API_KEYS is empty, so anyone who can reach " + cfg.Addr + " can use your provider keys. Serving on loopback only.")
-	}
-	if len(b.Models()) == 0 {
-		s.log.Warn("no provider is configured: set " + keyVars() + " or LLMBRIDGE_CONFIG")
-	}
-	return b, nil
+	return llmbridge.New(opts...)
 }
 
 func (s *server) serve(ctx context.Context) error {
@@ -199,7 +181,7 @@ func (s *server) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.log, err = newLogger(s.opts.stderr, cfg.LogLevel); err != nil {
+	if s.log, err = lifecycle.NewLogger(s.opts.stderr, cfg.LogLevel); err != nil {
 		return err
 	}
 	closeAll, err := s.open(ctx, cfg)
@@ -212,12 +194,17 @@ func (s *server) serve(ctx context.Context) error {
 		return err
 	}
 	s.cur.Store(b)
+	s.cfg.Store(cfg)
 	defer func() { s.cur.Load().Close() }()
 	s.warnUnpricedKeys(cfg)
-	s.ui = ui.New(ui.Options{Logger: s.log, Store: func() string { return storeName(s.store) }, RequestLogDropped: s.reqlog.Dropped,
-		Models: s.modelIDs, SignInFailed: s.throttle.Fail})
+	s.ui = ui.New(ui.Options{Logger: s.log, Store: func() string { return s.store.Name() }, RequestLogDropped: s.reqlog.Dropped,
+		Models: s.modelIDs, SignInFailed: s.throttle.Fail, SignedIn: s.auditSignIn})
 	s.configureAdmin(cfg, envs)
 	s.mux = s.routes()
+	if s.live != nil {
+		s.live.Start(s.limits.rdb) // follows the other replicas' changes (live.go)
+		defer s.live.Close()
+	}
 	return s.listenAndServe(ctx, cfg)
 }
 
@@ -236,11 +223,14 @@ func (s *server) open(ctx context.Context, cfg *config) (closeAll func(), err er
 	if err != nil {
 		return closeAll, fmt.Errorf("LLMBRIDGE_LOG_FILE: %w", err)
 	}
-	closers = append(closers, s.closeRequestLog)
+	closers = append(closers, func() { s.reqlog.CloseLogged(s.log) })
 	if err := s.openUsage(ctx, cfg); err != nil {
 		return closeAll, err
 	}
 	closers = append(closers, s.closeUsage)
+	if err := s.openLive(ctx, cfg); err != nil { // live.go
+		return closeAll, err
+	}
 	s.throttle = llmbridge.NewAuthThrottle(llmbridge.AuthThrottleOptions{TrustedProxies: cfg.Proxies})
 	s.setPrices(cfg.allPrices())
 	if err := s.openLimits(ctx, cfg); err != nil {
@@ -269,21 +259,11 @@ func (s *server) open(ctx context.Context, cfg *config) (closeAll func(), err er
 	return closeAll, nil
 }
 
-// closeRequestLog writes what the request log still holds and closes it.
-func (s *server) closeRequestLog() {
-	if err := s.reqlog.Close(); err != nil {
-		s.log.Warn("closing the request log", "err", err)
-	}
-	if d := s.reqlog.Dropped(); d > 0 {
-		s.log.Warn("request log records dropped (queue full)", "dropped", d)
-	}
-}
-
 // configureAdmin gives the admin UI and a new admin API cfg's admin key
 // and prices (at start and on reload).
 func (s *server) configureAdmin(cfg *config, envs map[string]string) {
-	s.ui.Configure(cfg.AdminKey, envs)
-	s.admin.Store(admin.NewAPI(s.store, cfg.AdminKey).SetPrices(cfg.allPrices()).SetSession(s.ui.Authorized).SetHealth(s.adminHealth()).SetCache(s.cacheAdmin()).
+	s.ui.Configure(s.adminKey(cfg), envs)
+	s.admin.Store(admin.NewAPI(s.store, s.adminKey(cfg)).SetPrices(cfg.allPrices()).SetSession(s.ui.Authorized).SetHealth(s.adminHealth()).SetCache(s.cacheAdmin()).
 		SetModels(s.modelIDs, s.priced).SetKeysChanged(s.keysChanged).SetTools(s.mcp.AdminStatus()))
 }
 
@@ -311,9 +291,7 @@ func (s *server) listenAndServe(ctx context.Context, cfg *config) error {
 		scheme = "https://"
 	}
 	s.log.Info("LLM Bridge listening", "addr", scheme+ln.Addr().String(), "models", len(s.cur.Load().Models()), "request_log", cfg.LogFile)
-	if cfg.AdminKey == "" {
-		s.log.Info("admin API is off (set LLMBRIDGE_ADMIN_KEY to turn it on)")
-	}
+	s.logAdmin(cfg, scheme+ln.Addr().String()) // live.go
 	if s.opts.ready != nil {
 		s.opts.ready(ln.Addr().String())
 	}
@@ -337,7 +315,7 @@ func (s *server) watch(ctx context.Context, prices string) {
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
-	stamp := func() string { return fileStamp(s.opts.envFile) + "|" + fileStamp(prices) }
+	stamp := func() string { return lifecycle.FileStamp(s.opts.envFile) + "|" + lifecycle.FileStamp(prices) }
 	last := stamp()
 	for {
 		select {
@@ -354,24 +332,27 @@ func (s *server) watch(ctx context.Context, prices string) {
 	}
 }
 
-func fileStamp(path string) string {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return ""
-	}
-	return fmt.Sprint(fi.ModTime().UnixNano(), fi.Size())
-}
-
 // reload builds a new Bridge from the current configuration and swaps it
 // in. On any error the running Bridge stays.
 func (s *server) reload(why string) {
 	if err := s.cert.Reload(); err != nil {
 		s.log.Error("TLS certificate reload failed; keeping the one in use", "err", err)
 	}
+	_ = s.reloadWith(why, nil)
+}
+
+// reloadWith is reload with l as the stored configuration (nil: the one
+// in force); its error says why the running configuration stayed.
+func (s *server) reloadWith(why string, l *configfile.Layer) error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	if l == nil {
+		l = s.stored
+	}
 	envs, err := s.environ()
 	var cfg *config
 	if err == nil {
-		cfg, err = loadConfig(envs)
+		cfg, err = loadConfig(envs, l)
 	}
 	var b *llmbridge.Bridge
 	if err == nil {
@@ -379,13 +360,13 @@ func (s *server) reload(why string) {
 	}
 	if err != nil {
 		s.log.Error("reload failed; keeping the running configuration", "why", why, "err", err)
-		return
+		return err
 	}
 	if cfg.Addr != s.addr {
 		s.log.Warn("LLMBRIDGE_ADDR changed: restart the server to listen on the new address", "addr", s.addr)
 	}
 	if cfg.storeDSN() != s.dsn {
-		s.log.Warn("the usage store setting changed: restart the server to use it", "store", storeName(s.store))
+		s.log.Warn("the usage store setting changed: restart the server to use it", "store", s.store.Name())
 	}
 	if s.usage != nil {
 		s.usage.SetPrices(cfg.allPrices())
@@ -395,9 +376,12 @@ func (s *server) reload(why string) {
 	s.configureAdmin(cfg, envs)
 	s.obs.Reload(cfg.observeSettings())
 	old := s.cur.Swap(b)
+	s.cfg.Store(cfg)
+	s.stored = l
 	old.Close() // idle connections only; streams in flight finish on it
 	s.warnUnpricedKeys(cfg)
 	s.log.Info("configuration reloaded", "why", why, "models", len(b.Models()))
+	return nil
 }
 
 // routes are the main listener's endpoints. Those that check a key of
@@ -414,9 +398,9 @@ func (s *server) routes() *http.ServeMux {
 	metrics := s.obs.MetricsHandler(http.HandlerFunc(s.serveBridge))
 	for pattern, h := range map[string]http.Handler{
 		"/admin": s.ui, "/admin/": s.ui, "/admin/api": s.ui, // the admin web UI
-		"/admin/api/":         http.HandlerFunc(s.serveAdminAPI),
-		"/admin/api/live":     s.obs.LiveHandler(s.ui.Session),   // the UI's session or the admin key
-		"/admin/api/live/{$}": http.HandlerFunc(s.obs.ServeLive), // the admin key only
+		"/admin/api/":         s.liveRoutes(mux, http.HandlerFunc(s.serveAdminAPI)), // live.go: the stored configuration's endpoints
+		"/admin/api/live":     s.obs.LiveHandler(s.ui.Session),                      // the UI's session or the admin key
+		"/admin/api/live/{$}": http.HandlerFunc(s.obs.ServeLive),                    // the admin key only
 		"/metrics":            metrics,
 		"/metrics/{$}":        metrics,
 		"/mcp":                s.mcp, // 404 without mcp: servers
@@ -451,54 +435,19 @@ func (s *server) serveAdminAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 // openUsage opens the usage store and starts its writer, unless the
-// store is off.
-func (s *server) openUsage(ctx context.Context, cfg *config) error {
-	s.dsn = cfg.storeDSN()
-	if s.dsn == "" {
+// store is off; closeUsage writes what the writer holds and closes it.
+func (s *server) openUsage(ctx context.Context, cfg *config) (err error) {
+	if s.dsn = cfg.storeDSN(); s.dsn == "" {
 		s.log.Warn("usage store is off (LLMBRIDGE_DB=off): no usage statistics, costs or admin reports")
 		return nil
 	}
-	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	st, err := usage.Open(octx, s.dsn)
-	if err != nil {
-		return fmt.Errorf("%w (set LLMBRIDGE_DB=off to run without the usage store)", err)
-	}
-	w, err := usage.NewWriter(st, usage.WriterOptions{Prices: cfg.allPrices(), SpoolPath: cfg.spoolPath(),
+	s.store, s.usage, err = usage.Start(ctx, s.dsn, usage.WriterOptions{Prices: cfg.allPrices(), SpoolPath: cfg.spoolPath(),
 		Retention: time.Duration(cfg.RetentionDays) * 24 * time.Hour, Logger: s.log})
-	if err != nil {
-		st.Close()
-		return fmt.Errorf("usage spool %s: %w", cfg.spoolPath(), err)
-	}
-	s.store, s.usage = st, w
-	kind := "SQLite"
-	if st.Postgres() {
-		kind = "PostgreSQL"
-	}
-	s.log.Info("usage store open", "kind", kind, "store", st.String(), "retention_days", cfg.RetentionDays)
-	return nil
+	return err
 }
 
-// closeUsage writes what the usage writer still holds (saving it to the
-// spool file if the store is down) and closes the store.
 func (s *server) closeUsage() {
-	if s.usage == nil {
-		return
+	if s.usage != nil {
+		usage.Stop(s.store, s.usage, s.log)
 	}
-	if err := s.usage.Close(10 * time.Second); err != nil {
-		s.log.Error("closing the usage writer", "err", err)
-	}
-	if d := s.usage.Dropped(); d > 0 {
-		s.log.Warn("usage records dropped (too many waiting while the store was down); the request log has them", "dropped", d)
-	}
-	if err := s.store.Close(); err != nil {
-		s.log.Warn("closing the usage store", "err", err)
-	}
-}
-
-func storeName(st *usage.Store) string {
-	if st == nil {
-		return "off"
-	}
-	return st.String()
 }

@@ -234,7 +234,9 @@ func TestUsageEndToEnd(t *testing.T) {
 
 func TestUsageStoreOffAndAdminOff(t *testing.T) {
 	in := startServer(t, []string{"LLMBRIDGE_ADDR=127.0.0.1:0", "LLMBRIDGE_DB=off", "LLMBRIDGE_LOG_FILE=" + filepath.Join(t.TempDir(), "r.log")})
-	if status, body := in.do(t, "GET", "/admin/api/usage", "x", ""); status != 404 || !strings.Contains(body, "LLMBRIDGE_ADMIN_KEY") {
+	// On loopback without an admin key the admin API opens only to the
+	// browser signed in by the first run's one-time link (issue 29.6).
+	if status, body := in.do(t, "GET", "/admin/api/usage", "x", ""); status != 401 || !strings.Contains(body, "LLMBRIDGE_ADMIN_KEY") {
 		t.Fatalf("%d %s", status, body)
 	}
 	if status, body := in.do(t, "GET", "/v1/models", "", ""); status != 200 {

@@ -72,18 +72,38 @@ func adminError(w http.ResponseWriter, status int, typ, code, format string, arg
 	openai.WriteError(w, openai.Errorf(status, typ, code, format, args...))
 }
 
-// ServeHTTP implements http.Handler.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// Guard serves h to the requests the API accepts (the admin key, or a
+// signed-in UI session) and answers the rest as ServeHTTP does: for
+// endpoints served outside this package (internal/liveconfig).
+func (a *API) Guard(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.allowed(w, r) {
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+// allowed answers a request the API does not accept and reports whether
+// it accepts r.
+func (a *API) allowed(w http.ResponseWriter, r *http.Request) bool {
 	w.Header().Set("Cache-Control", "no-store")
 	if a.digest == nil {
 		adminError(w, http.StatusNotFound, openai.TypeInvalidRequest, "admin_api_disabled",
 			"the admin API is off: set LLMBRIDGE_ADMIN_KEY to turn it on")
-		return
+		return false
 	}
 	if !a.authorized(r) && (a.session == nil || !a.session(r)) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="llmbridge-admin"`)
 		adminError(w, http.StatusUnauthorized, openai.TypeAuthentication, "invalid_api_key",
 			"the admin API needs the admin key (LLMBRIDGE_ADMIN_KEY) as a Bearer token; access keys are not accepted here")
+		return false
+	}
+	return true
+}
+
+// ServeHTTP implements http.Handler.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !a.allowed(w, r) {
 		return
 	}
 	if p := strings.TrimSuffix(r.URL.Path, "/"); p == "/admin/api/keys" || strings.HasPrefix(p, "/admin/api/keys/") {

@@ -89,3 +89,22 @@ func (a *API) serveHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(append(body, '\n'))
 }
+
+// WithLimits is src that also says where the key limits are kept
+// (LimitsSource) by asking limits; nil limits: they are off.
+func WithLimits(src HealthSource, limits func() (mode, reason string)) HealthSource {
+	return healthWithLimits{src, limits}
+}
+
+type healthWithLimits struct {
+	HealthSource
+	limits func() (mode, reason string)
+}
+
+// Limits implements LimitsSource.
+func (h healthWithLimits) Limits() (mode, reason string) {
+	if h.limits == nil {
+		return "", ""
+	}
+	return h.limits()
+}

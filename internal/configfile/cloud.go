@@ -21,9 +21,9 @@ import (
 //     entra: {tenant_id: T, client_id: C, client_secret_env: AZURE_CLIENT_SECRET}
 //     deployments: {gpt-4o-mini: prod-4o-mini}
 type Azure struct {
-	APIVersion  string            `yaml:"api_version"`
-	Deployments map[string]string `yaml:"deployments"`
-	Entra       *EntraFile        `yaml:"entra"`
+	APIVersion  string            `yaml:"api_version,omitempty"`
+	Deployments map[string]string `yaml:"deployments,omitempty"`
+	Entra       *EntraFile        `yaml:"entra,omitempty"`
 }
 
 // EntraFile is an Azure provider's Microsoft Entra ID client credentials;
@@ -41,16 +41,16 @@ type EntraFile struct {
 // and, instead of Application Default Credentials, a service-account key
 // file).
 type Vertex struct {
-	Project         string `yaml:"project"`
-	Location        string `yaml:"location"`
-	CredentialsFile string `yaml:"credentials_file"`
+	Project         string `yaml:"project,omitempty"`
+	Location        string `yaml:"location,omitempty"`
+	CredentialsFile string `yaml:"credentials_file,omitempty"`
 }
 
 // resolveCloud reads the Entra client secret from environ and refuses a
 // cloud setting on a provider of another kind; where names p in messages.
 func (p *Provider) resolveCloud(where string, environ map[string]string) error {
 	var errs []error
-	if p.Kind != "azure" && (p.APIVersion != "" || p.Deployments != nil || p.Entra != nil) {
+	if p.Kind != "azure" && (p.APIVersion != "" || len(p.Deployments) > 0 || p.Entra != nil) {
 		errs = append(errs, fmt.Errorf("%s: api_version, deployments and entra are settings of kind azure", where))
 	}
 	if p.Kind != "vertex" && (p.Project != "" || p.Location != "" || p.CredentialsFile != "") {

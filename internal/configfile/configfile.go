@@ -31,6 +31,8 @@ type File struct {
 	MCP         mcpgw.Config // the mcp: section (resolved); no servers: /mcp is off
 	// HealthChecks are the providers' and route targets' health_check:s.
 	HealthChecks []llmbridge.HealthCheck
+
+	label string // names the source in messages: "LLMBRIDGE_CONFIG <path>"
 }
 
 // schema is the file as written.
@@ -60,22 +62,23 @@ func Read(path string, environ map[string]string) (*File, error) {
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("LLMBRIDGE_CONFIG %s: %w", path, err)
 	}
-	return s.check(path, environ)
+	return s.check("LLMBRIDGE_CONFIG "+path, path, environ)
 }
 
-// check turns the schema into a File, reporting every problem.
-func (s *schema) check(path string, environ map[string]string) (*File, error) {
+// check turns the schema into a File, reporting every problem; label
+// starts every message.
+func (s *schema) check(label, path string, environ map[string]string) (*File, error) {
 	var errs []error
 	in := func(err error) {
 		if err != nil {
-			errs = append(errs, fmt.Errorf("LLMBRIDGE_CONFIG %s: %w", path, err))
+			errs = append(errs, fmt.Errorf("%s: %w", label, err))
 		}
 	}
-	f := &File{Path: path, Prices: s.Prices.MarkSource("LLMBRIDGE_CONFIG "+path, time.Time{}), Alerts: s.Alerts, MCP: s.MCP}
+	f := &File{Path: path, Prices: s.Prices.MarkSource(label, time.Time{}), Alerts: s.Alerts, MCP: s.MCP, label: label}
 	in(f.MCP.Resolve(environ))
 	in(s.Prices.Validate())
 	var err error
-	if f.Routes, err = routes(s.Routes, "LLMBRIDGE_CONFIG "+path); err != nil {
+	if f.Routes, err = routes(s.Routes, label); err != nil {
 		errs = append(errs, err)
 	}
 	f.Cache, err = cacheConfig(s.Cache)
@@ -94,5 +97,5 @@ func (s *schema) check(path string, environ map[string]string) (*File, error) {
 
 // Where names provider i of the file in messages.
 func (f *File) Where(i int) string {
-	return fmt.Sprintf("LLMBRIDGE_CONFIG %s: provider %d (%s)", f.Path, i+1, f.Providers[i].Name)
+	return fmt.Sprintf("%s: provider %d (%s)", f.label, i+1, f.Providers[i].Name)
 }

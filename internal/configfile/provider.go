@@ -20,16 +20,16 @@ type Provider struct {
 	// ModelPatterns claim a model family ("llama-*"): bare names no list
 	// names go here (llmbridge.ProviderConfig.ModelPatterns). Absent: the
 	// kind's vendor family (none for kind openai); [] claims none.
-	ModelPatterns []string          `yaml:"model_patterns"`
+	ModelPatterns []string          `yaml:"model_patterns,omitempty"`
 	Headers       map[string]string `yaml:"headers"`
 	UseProxy      bool              `yaml:"use_proxy"`
-	Region        string            `yaml:"region"` // kind bedrock: the AWS region
+	Region        string            `yaml:"region,omitempty"` // kind bedrock: the AWS region
 	Proxy         string            `yaml:"proxy"`
 	// The cloud kinds' own settings (cloud.go).
 	Azure  `yaml:",inline"`
 	Vertex `yaml:",inline"`
 	// HealthCheck turns on the provider's active health check.
-	HealthCheck *HealthCheckFile `yaml:"health_check"`
+	HealthCheck *HealthCheckFile `yaml:"health_check,omitempty"`
 
 	Key  string   `yaml:"-"` // resolved from APIKey or APIKeyEnv
 	More []string `yaml:"-"` // resolved from APIKeys and APIKeyEnvs

@@ -222,15 +222,20 @@ func (o *Observability) setRoutes(s *Settings) {
 		h := metrics.Guard(o.metrics.Handler(), s.MetricsToken)
 		o.metricsRoute.Store(&h)
 	}
+	var endOld context.CancelFunc
 	if d := secret.Sum(s.AdminKey); o.endEra == nil || d != o.adminDigest {
-		if o.endEra != nil {
-			o.endEra() // a rotated admin key also ends the feeds the old one opened
-		}
+		endOld = o.endEra
 		o.adminDigest = d
 		o.adminEra, o.endEra = context.WithCancel(context.Background())
 	}
 	l := adminOnly(s.AdminKey, until(o.adminEra, o.live))
 	o.liveRoute.Store(&l)
+	if endOld != nil {
+		// A rotated admin key also ends the feeds the old one opened — once
+		// the new route is in place, so a client that reconnects at once
+		// meets the new key.
+		endOld()
+	}
 }
 
 // until serves h with a request context that also ends when ctx does.

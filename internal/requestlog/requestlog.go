@@ -141,6 +141,17 @@ func (w *Writer) Written() int64 { return w.written.Load() }
 // writer goes on with the next record after each.
 func (w *Writer) Failed() int64 { return w.failed.Load() }
 
+// CloseLogged is Close that tells log what went wrong and how many
+// records were dropped.
+func (w *Writer) CloseLogged(log *slog.Logger) {
+	if err := w.Close(); err != nil {
+		log.Warn("closing the request log", "err", err)
+	}
+	if d := w.Dropped(); d > 0 {
+		log.Warn("request log records dropped (queue full)", "dropped", d)
+	}
+}
+
 // Close stops accepting records, writes those queued, flushes and closes
 // the file.
 func (w *Writer) Close() error {

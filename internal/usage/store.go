@@ -113,6 +113,14 @@ func sqliteDSN(path string) string {
 // String names the store for messages; it never contains credentials.
 func (s *Store) String() string { return s.where }
 
+// Name is String, or "off" for a nil Store (the store is off).
+func (s *Store) Name() string {
+	if s == nil {
+		return "off"
+	}
+	return s.where
+}
+
 // Postgres reports whether the store is PostgreSQL.
 func (s *Store) Postgres() bool { return s.postgres }
 

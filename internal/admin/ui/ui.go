@@ -60,6 +60,9 @@ type Options struct {
 	// SignInFailed, when set, is told of every sign-in refused for a wrong
 	// key (the server counts it against the source, as it counts a 401).
 	SignInFailed func(r *http.Request)
+	// SignedIn, when set, is told of every sign-in (how: "admin key" or
+	// "first-run link"), for the audit log.
+	SignedIn func(r *http.Request, how string)
 	// Now replaces time.Now in tests.
 	Now func() time.Time
 }
@@ -73,9 +76,10 @@ type Handler struct {
 	pages    map[string]*template.Template
 	static   http.Handler
 
-	mu     sync.RWMutex
-	digest *secret.Digest    // the admin key's; nil: the UI is off
-	env    map[string]string // the configuration, for the Status page
+	mu       sync.RWMutex
+	digest   *secret.Digest    // the admin key's; nil: the UI is off
+	env      map[string]string // the configuration, for the Status page
+	firstRun *[32]byte         // the one-time link's token's SHA-256 (firstrun.go); nil: none
 }
 
 // New returns the UI, off until Configure gives it an admin key.
@@ -189,6 +193,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Cache-Control", "no-cache")
 		h.static.ServeHTTP(w, r)
+	case p == FirstRunPath:
+		h.serveFirstRun(w, r)
 	case p == "/admin/login":
 		h.serveSignIn(w, r, digest)
 	case p == "/admin/logout":
@@ -204,11 +210,13 @@ func methodNotAllowed(w http.ResponseWriter, allow string) {
 }
 
 // pageNames are the signed-in pages, in navigation order.
-func pageNames() []string { return []string{"live", "usage", "providers", "tools", "keys", "status"} }
+func pageNames() []string {
+	return []string{"live", "usage", "providers", "prices", "tools", "keys", "audit", "status"}
+}
 
 // pageTitles name the pages in the navigation.
 var pageTitles = map[string]string{"live": "Live", "usage": "Usage & cost", "providers": "Providers & routes",
-	"tools": "Tools", "keys": "Keys", "status": "Status"}
+	"prices": "Prices", "tools": "Tools", "keys": "Keys", "audit": "Audit", "status": "Status"}
 
 // pageOf maps a path to its page: /admin/ opens on Live.
 func pageOf(path string) (string, bool) {
@@ -280,6 +288,9 @@ func (h *Handler) serveSignIn(w http.ResponseWriter, r *http.Request, digest *se
 	value, expires := h.sessions.create()
 	http.SetCookie(w, sessionCookie(r, value, expires, h.opts.SessionTTL))
 	h.opts.Logger.Info("admin UI sign-in", "remote", r.RemoteAddr)
+	if h.opts.SignedIn != nil {
+		h.opts.SignedIn(r, "admin key")
+	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 

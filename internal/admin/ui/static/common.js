@@ -64,6 +64,19 @@ const LB = (() => {
     return d.toISOString().slice(0, 10);
   };
   const clear = (e) => { while (e.firstChild) e.firstChild.remove(); };
+  // pct shows a 0–1 ratio as a percentage; when a timestamp as local date
+  // and time; list a comma-separated input as a trimmed array.
+  const pct = (v) => (v === null || v === undefined ? '–' : (v * 100).toFixed(v > 0 && v < 0.01 ? 2 : 1) + '%');
+  const when = (iso) => {
+    const d = new Date(iso);
+    return isNaN(d) || d.getFullYear() < 2000 ? '' : d.toLocaleString('en-GB', { hour12: false });
+  };
+  const list = (s) => String(s || '').split(',').map((x) => x.trim()).filter(Boolean);
+  // formError shows an API error in a form's alert element.
+  const formError = (node, e) => {
+    node.textContent = e ? e.message : '';
+    node.hidden = !e;
+  };
 
-  return { api, el, num, usd, ms, time, isError, today, addDays, clear };
+  return { api, el, num, usd, ms, time, isError, today, addDays, clear, pct, when, list, formError };
 })();

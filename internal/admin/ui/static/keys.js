@@ -3,7 +3,7 @@
 // /admin/api/keys.
 'use strict';
 (() => {
-  const { api, el, usd, clear } = LB;
+  const { api, el, usd, num, clear } = LB;
   const body = document.getElementById('keys-rows');
   const msg = document.getElementById('keys-message');
   const form = document.getElementById('key-form');
@@ -26,9 +26,9 @@
 
   function limits(k) {
     const parts = [];
-    if (k.rpm) parts.push(k.rpm + ' req/min');
-    if (k.tpm) parts.push(k.tpm + ' tok/min');
-    if (k.max_parallel) parts.push(k.max_parallel + ' in flight');
+    if (k.rpm) parts.push(num(k.rpm) + ' req/min');
+    if (k.tpm) parts.push(num(k.tpm) + ' tok/min');
+    if (k.max_parallel) parts.push(num(k.max_parallel) + ' in flight');
     return parts.join(', ') || 'none';
   }
 

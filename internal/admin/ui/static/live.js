@@ -113,7 +113,7 @@
       old.remove();
       inFlight.delete(ev.request_id);
     } else insert(tr, rows.firstChild);
-    flightCount.textContent = String(inFlight.size);
+    flightCount.textContent = num(inFlight.size);
     while (rows.children.length > maxRows * 2) rows.lastChild.remove();
   }
 

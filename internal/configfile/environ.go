@@ -1,0 +1,81 @@
+package configfile
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/joho/godotenv"
+)
+
+// Environ returns the .env file at envFile (missing: none) overlaid with
+// environ ("KEY=value" entries, the real environment; nil: os.Environ()).
+func Environ(envFile string, environ []string) (map[string]string, error) {
+	m, err := godotenv.Read(envFile)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w", envFile, err)
+		}
+		m = map[string]string{}
+	}
+	if environ == nil {
+		environ = os.Environ()
+	}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m, nil
+}
+
+// Trimmed is list with its entries trimmed and the empty ones dropped.
+func Trimmed(list []string) []string {
+	out := list[:0]
+	for _, s := range list {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ParseProxies reads LLMBRIDGE_TRUSTED_PROXIES' entries: IP addresses or
+// CIDR prefixes.
+func ParseProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	var errs []error
+	for _, s := range list {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				errs = append(errs, fmt.Errorf("LLMBRIDGE_TRUSTED_PROXIES: %q is neither an IP address nor a CIDR prefix", s))
+				continue
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, errors.Join(errs...)
+}
+
+// LogRoute says how a provider is reached, naming a proxy by host only.
+func LogRoute(log *slog.Logger, name, proxy string) {
+	if proxy == "" {
+		log.Debug("provider connects directly", "provider", name)
+		return
+	}
+	host := "(unparsable proxy URL)"
+	if u, err := url.Parse(proxy); err == nil {
+		host = u.Scheme + "://" + u.Host
+	}
+	log.Info("provider goes through proxy", "provider", name, "proxy", host)
+}
