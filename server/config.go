@@ -12,6 +12,7 @@ import (
 	"github.com/caarlos0/env/v11"
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/alerts"
+	"github.com/llmbridge/llmbridge/internal/authguard"
 	"github.com/llmbridge/llmbridge/internal/configfile"
 	"github.com/llmbridge/llmbridge/internal/keys"
 	"github.com/llmbridge/llmbridge/internal/kinds"
@@ -182,7 +183,7 @@ func loadConfig(environ map[string]string, store ...*configfile.Layer) (*config,
 	var err error
 	c.Builtins, err = kinds.ReadBuiltins(environ) // internal/kinds
 	var perr error
-	c.Proxies, perr = configfile.ParseProxies(c.TrustedProxies)
+	c.Proxies, perr = authguard.ParseTrustedProxies(c.TrustedProxies)
 	errs := []error{err, c.checkLimits(), perr, c.PriceSync.Load()}
 	c.AccessKeys = configfile.Trimmed(c.AccessKeys)
 	errs = append(errs, c.checkCORS(environ))

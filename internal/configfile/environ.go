@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -42,29 +41,6 @@ func Trimmed(list []string) []string {
 		}
 	}
 	return out
-}
-
-// ParseProxies reads LLMBRIDGE_TRUSTED_PROXIES' entries: IP addresses or
-// CIDR prefixes.
-func ParseProxies(list []string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	var errs []error
-	for _, s := range list {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			a, aerr := netip.ParseAddr(s)
-			if aerr != nil {
-				errs = append(errs, fmt.Errorf("LLMBRIDGE_TRUSTED_PROXIES: %q is neither an IP address nor a CIDR prefix", s))
-				continue
-			}
-			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
-		}
-		out = append(out, p.Masked())
-	}
-	return out, errors.Join(errs...)
 }
 
 // LogRoute says how a provider is reached, naming a proxy by host only.

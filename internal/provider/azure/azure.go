@@ -180,20 +180,11 @@ func (p *Provider) NewRawRequest(ctx context.Context, body []byte, model string,
 // NewRequest builds the chat/completions request from a typed request
 // (in-process callers, and clients of other formats).
 func (p *Provider) NewRequest(ctx context.Context, req *openai.ChatRequest) (*http.Request, error) {
-	r := *req
-	if r.Stream {
-		so := openai.StreamOptions{}
-		if r.StreamOptions != nil {
-			so = *r.StreamOptions
-		}
-		so.IncludeUsage = true
-		r.StreamOptions = &so
-	}
-	body, err := openai.Marshal(r)
+	body, err := openaiprov.MarshalRequest(req)
 	if err != nil {
 		return nil, err
 	}
-	return p.post(ctx, p.deploymentURL(r.Model, "chat/completions"), body, r.Stream)
+	return p.post(ctx, p.deploymentURL(req.Model, "chat/completions"), body, req.Stream)
 }
 
 // NewRawEmbeddingsRequest builds the deployment's embeddings request from

@@ -95,6 +95,18 @@ func RewriteBody(body []byte, model string, stream bool) ([]byte, error) {
 // NewRequest builds the upstream request from a typed request whose Model
 // is already the upstream model name.
 func (p *Provider) NewRequest(ctx context.Context, req *openai.ChatRequest) (*http.Request, error) {
+	body, err := MarshalRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	return p.newRequest(ctx, body, req.Stream)
+}
+
+// MarshalRequest encodes a typed request for an OpenAI-format upstream,
+// asking a stream for its usage (stream_options.include_usage), which the
+// bridge meters; the client's own choice is applied on the way back
+// (openai.SplitUsage).
+func MarshalRequest(req *openai.ChatRequest) ([]byte, error) {
 	r := *req
 	if r.Stream {
 		so := openai.StreamOptions{}
@@ -104,11 +116,7 @@ func (p *Provider) NewRequest(ctx context.Context, req *openai.ChatRequest) (*ht
 		so.IncludeUsage = true
 		r.StreamOptions = &so
 	}
-	body, err := openai.Marshal(r)
-	if err != nil {
-		return nil, err
-	}
-	return p.newRequest(ctx, body, r.Stream)
+	return openai.Marshal(r)
 }
 
 // DecodeResponse decodes a non-streamed 2xx response and closes its body.
