@@ -175,12 +175,12 @@ func TestCatalogRefusesBadLists(t *testing.T) {
 
 func TestCatalogDropsInvalidIDs(t *testing.T) {
 	f := testupstream.New(t, testupstream.OpenAI)
-	f.SetModelList(&testupstream.ModelList{IDs: []string{"a", "a", "", "with space", "ctl\x01", strings.Repeat("x", models.MaxNameLen+1), "gpt-*", "b"}})
+	f.SetModelList(&testupstream.ModelList{IDs: []string{"a", "a", "", "with space", "ctl\x01", "\u202eevil-rtl", "c1\u009b31m", "line\u2028sep", "nbsp\u00a0x", "模型-é", strings.Repeat("x", models.MaxNameLen+1), "gpt-*", "b"}})
 	c := catalog(t, f, models.Options{})
 	if err := c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := c.List(0); !slices.Equal(got, []string{"a", "gpt-*", "b"}) {
+	if got := c.List(0); !slices.Equal(got, []string{"a", "模型-é", "gpt-*", "b"}) {
 		t.Fatalf("List = %v", got)
 	}
 	if got := c.Serving("gpt-4o"); got != nil {

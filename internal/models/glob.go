@@ -3,6 +3,8 @@ package models
 import (
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // MaxNameLen is the longest model name a family or a live list considers:
@@ -65,13 +67,15 @@ func CheckPattern(p string) error {
 func literals(p string) int { return len(p) - strings.Count(p, "*") }
 
 // validName reports whether name can be a model id: non-empty, at most
-// MaxNameLen bytes, printable, without spaces.
+// MaxNameLen bytes of valid UTF-8, every character graphic and none a
+// space, a line or paragraph separator or a bidirectional control (which
+// would make a listed name read as another in a terminal or a page).
 func validName(name string) bool {
-	if name == "" || len(name) > MaxNameLen {
+	if name == "" || len(name) > MaxNameLen || !utf8.ValidString(name) {
 		return false
 	}
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; c <= ' ' || c == 0x7f {
+	for _, r := range name {
+		if r <= ' ' || r == 0x7f || !unicode.IsGraphic(r) || unicode.IsSpace(r) || unicode.Is(unicode.Bidi_Control, r) {
 			return false
 		}
 	}

@@ -109,7 +109,7 @@ func New(o Options) *Handler {
 // Configure sets the admin key (empty turns the UI off) and the
 // configuration the Status page summarizes (env: the variables as the
 // server read them; secrets are masked when shown). A changed admin key
-// ends every session.
+// ends every session and disarms the one-time link (FirstRun).
 func (h *Handler) Configure(adminKey string, env map[string]string) {
 	var d *secret.Digest
 	if adminKey != "" {
@@ -119,6 +119,9 @@ func (h *Handler) Configure(adminKey string, env map[string]string) {
 	h.mu.Lock()
 	changed := (d == nil) != (h.digest == nil) || d != nil && *d != *h.digest
 	h.digest, h.env = d, env
+	if changed {
+		h.firstRun = nil // the link belonged to the first run's key
+	}
 	h.mu.Unlock()
 	if changed {
 		h.sessions.clear()
