@@ -24,7 +24,7 @@ func (s *server) openLive(ctx context.Context, cfg *config) error {
 		return err
 	}
 	s.live, err = liveconfig.New(ctx, liveconfig.Options{Store: s.store, Sealer: seal, Check: s.checkLayer, Apply: s.applyLayer,
-		Base: s.liveBase, Bridge: s.cur.Load, Logger: s.log})
+		Base: s.liveBase, Bridge: s.cur.Load, Logger: s.log, AdminKey: s.adminKeyInForce})
 	stored, cerr := s.loadWith(s.live.Layer())
 	if err = errors.Join(err, cerr); err != nil {
 		s.log.Error("the stored configuration is left out: fix or delete it in the admin UI", "err", err)
@@ -89,6 +89,15 @@ func (s *server) adminKey(cfg *config) string {
 		return cfg.AdminKey
 	}
 	return s.firstRun
+}
+
+// adminKeyInForce is the admin key of the configuration in force ("" before
+// there is one), for the audit log's actor.
+func (s *server) adminKeyInForce() string {
+	if c := s.cfg.Load(); c != nil {
+		return s.adminKey(c)
+	}
+	return ""
 }
 
 // logAdmin says how the admin UI opens: on a first run, by the one-time

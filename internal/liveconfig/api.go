@@ -57,10 +57,22 @@ func (m *Manager) Handler() http.Handler {
 	})
 }
 
-// Actor names who sent r, for the audit log: the admin key, or a signed
-// in UI session.
-func Actor(r *http.Request) string {
-	if secret.StrictCredential(r.Header) != "" {
+// Actor names who sent r, for the audit log: "admin key" when r carries
+// the admin key (Options.AdminKey) itself, else "ui session" (the admin
+// API's check let r through, so its other way in, a signed-in session,
+// succeeded). A header that is present but not the admin key (sent
+// alongside a valid session) does not make r the admin key's. Without
+// Options.AdminKey the key cannot be checked: a credential then shows as
+// "admin key (unverified)".
+func (m *Manager) Actor(r *http.Request) string {
+	cred := secret.StrictCredential(r.Header)
+	if cred == "" {
+		return "ui session"
+	}
+	if m.o.AdminKey == nil {
+		return "admin key (unverified)"
+	}
+	if key := m.o.AdminKey(); key != "" && secret.Sum(key).Matches(cred) {
 		return "admin key"
 	}
 	return "ui session"
@@ -146,7 +158,7 @@ func (m *Manager) change(w http.ResponseWriter, r *http.Request, e *Entry, edit 
 		fail(w, err)
 		return
 	}
-	e.Actor = Actor(r)
+	e.Actor = m.Actor(r)
 	if err := m.Audit(context.WithoutCancel(r.Context()), *e); err != nil {
 		m.o.Logger.Error("audit log: writing an entry failed", "action", e.Action, "err", err)
 	}

@@ -20,32 +20,53 @@ const maxAuditBody = 64 << 10
 // 2xx goes to the audit log, with the changed fields' names and their
 // values where they are plain numbers, booleans or short strings that
 // are no secret (a member named like key, secret, token or password
-// shows only as set).
+// shows only as set). The body is recorded as h reads it, so nothing of
+// a request h refuses unread (unauthenticated) is read.
 func (m *Manager) AuditAdmin(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
 			h.ServeHTTP(w, r)
 			return
 		}
-		var body []byte
-		if r.Body != nil {
-			body, _ = io.ReadAll(io.LimitReader(r.Body, maxAuditBody))
-			r.Body = struct {
-				io.Reader
-				io.Closer
-			}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+		// The body is recorded as the wrapped handler reads it, and only
+		// then: the handler authenticates first, so nothing of an
+		// unauthenticated request's body is read here.
+		var rec *capture
+		if r.Body != nil && r.Body != http.NoBody {
+			rec = &capture{ReadCloser: r.Body}
+			r.Body = rec
 		}
 		sw := &lifecycle.StatusWriter{ResponseWriter: w}
 		h.ServeHTTP(sw, r)
 		if sw.Status < 200 || sw.Status > 299 {
 			return
 		}
+		var body []byte
+		if rec != nil {
+			body = rec.buf.Bytes()
+		}
 		action, target := adminAction(r.Method, r.URL.Path)
-		e := Entry{Actor: Actor(r), Action: action, Target: target, Fields: auditFields(body)}
+		e := Entry{Actor: m.Actor(r), Action: action, Target: target, Fields: auditFields(body)}
 		if err := m.Audit(context.WithoutCancel(r.Context()), e); err != nil {
 			m.o.Logger.Error("audit log: writing an entry failed", "action", action, "err", err)
 		}
 	})
+}
+
+// capture is a request body that keeps the first maxAuditBody bytes its
+// reader read.
+type capture struct {
+	io.ReadCloser
+	buf bytes.Buffer
+}
+
+// Read implements io.Reader.
+func (c *capture) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	if room := maxAuditBody - c.buf.Len(); room > 0 {
+		c.buf.Write(p[:min(n, room)])
+	}
+	return n, err
 }
 
 // adminAction names an admin API call: key.create, key.update,

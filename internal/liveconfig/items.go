@@ -3,6 +3,7 @@ package liveconfig
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -40,6 +41,10 @@ func checkName(field, name string) (problem string) {
 
 // checkProvider checks what the fields alone can tell; the rest (kind,
 // keys, proxy) is checked with the whole configuration, as at start-up.
+// A provider stored by the admin API carries its own secrets (api_key,
+// api_keys, sealed): it may not name an environment variable, a file or
+// the bridge's own cloud identity, which the API would then send to the
+// base_url it names.
 func checkProvider(p *configfile.Provider) error {
 	var problems, params []string
 	add := func(param, problem string) {
@@ -49,9 +54,7 @@ func checkProvider(p *configfile.Provider) error {
 	}
 	add("name", checkName("name", p.Name))
 	if p.BaseURL != "" {
-		if u, err := url.Parse(p.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			add("base_url", fmt.Sprintf("base_url %q: want an http:// or https:// URL", p.BaseURL))
-		}
+		add("base_url", checkBaseURL(p.BaseURL))
 	}
 	for i, m := range p.Models {
 		if strings.TrimSpace(m) == "" {
@@ -63,7 +66,57 @@ func checkProvider(p *configfile.Provider) error {
 			add("proxy", "proxy: want a URL such as http://host:port or socks5h://host:port")
 		}
 	}
+	if p.APIKeyEnv != "" {
+		add("api_key_env", "api_key_env: not accepted by the admin API (it would read the bridge's environment): send the key itself as api_key, or configure the provider in the YAML file")
+	}
+	if len(p.APIKeyEnvs) > 0 {
+		add("api_key_envs", "api_key_envs: not accepted by the admin API (it would read the bridge's environment): send the keys themselves as api_keys, or configure the provider in the YAML file")
+	}
+	if p.Entra != nil {
+		if p.Entra.ClientSecretEnv != "" {
+			add("entra.client_secret_env", "entra.client_secret_env: not accepted by the admin API (it would read the bridge's environment)")
+		}
+		add("entra", "entra: Microsoft Entra ID credentials are not accepted by the admin API: use api_key, or configure the provider in the YAML file (LLMBRIDGE_CONFIG)")
+	}
+	if p.CredentialsFile != "" {
+		add("credentials_file", "credentials_file: not accepted by the admin API (it would read a file of the bridge's host): configure the provider in the YAML file (LLMBRIDGE_CONFIG)")
+	}
+	if p.Kind == "vertex" {
+		add("kind", "kind vertex: not accepted by the admin API (it would use the bridge's own Google credentials): configure the provider in the YAML file (LLMBRIDGE_CONFIG)")
+	}
 	return badFields(problems, params)
+}
+
+// secretQuery are the query parameters base_url may not carry: the view,
+// the audit log and the export show base_url in clear.
+var secretQuery = []string{"key", "api_key", "apikey", "api-key", "token", "access_token"}
+
+// checkBaseURL checks base_url: an http(s) URL without user info or a
+// key in its query.
+func checkBaseURL(s string) (problem string) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Sprintf("base_url %q: want an http:// or https:// URL", s)
+	}
+	if u.User != nil {
+		return "base_url: user info (user:password@) is not accepted: base_url is shown in clear; send the key as api_key or a header"
+	}
+	for q := range u.Query() {
+		if slices.Contains(secretQuery, strings.ToLower(q)) {
+			return fmt.Sprintf("base_url: the query parameter %q is not accepted: base_url is shown in clear; send the key as api_key or a header", q)
+		}
+	}
+	return ""
+}
+
+// checkIdentity refuses a stored provider that would use the bridge's
+// own cloud identity: kind bedrock without a key of its own (the host's
+// AWS credentials). It checks p as it will be stored (keys kept).
+func checkIdentity(p *configfile.Provider) error {
+	if p.Kind == "bedrock" && p.APIKey == "" && len(p.APIKeys) == 0 {
+		return badFields([]string{"api_key: kind bedrock needs api_key from the admin API (without one it would use the bridge's own AWS credentials): send it, or configure the provider in the YAML file (LLMBRIDGE_CONFIG)"}, []string{"api_key"})
+	}
+	return nil
 }
 
 // hasKeys reports whether p names any key.
@@ -71,17 +124,47 @@ func hasKeys(p *configfile.Provider) bool {
 	return p.APIKey != "" || p.APIKeyEnv != "" || len(p.APIKeys)+len(p.APIKeyEnvs) > 0
 }
 
-// keepKeys gives p old's keys when p names none (an omitted api_key
-// keeps the stored one), and old's value of a header p names without one.
-func keepKeys(p, old *configfile.Provider) {
-	if !hasKeys(p) {
-		p.APIKey, p.APIKeyEnv, p.APIKeys, p.APIKeyEnvs = old.APIKey, old.APIKeyEnv, old.APIKeys, old.APIKeyEnvs
+// sameDestination reports whether p sends its requests where old does:
+// the same base_url, no new proxy and the same Entra authority.
+func sameDestination(p, old *configfile.Provider) bool {
+	authority := func(x *configfile.Provider) string {
+		if x.Entra == nil {
+			return ""
+		}
+		return x.Entra.Authority
 	}
-	for h, v := range p.Headers {
-		if v == "" && old.Headers[h] != "" {
+	return p.BaseURL == old.BaseURL && (p.Proxy == "" || p.Proxy == old.Proxy) && authority(p) == authority(old)
+}
+
+// keepKeys gives p old's keys when p names none (an omitted api_key
+// keeps the stored one), and old's value of a header p names without one
+// — only while p sends them where old did (sameDestination): otherwise
+// it is a 400 asking for the secrets again, so a change of base_url,
+// proxy or authority cannot send the stored secrets to another host.
+// Variables (api_key_env, api_key_envs) are never carried over.
+func keepKeys(p, old *configfile.Provider) error {
+	var problems, params []string
+	same := sameDestination(p, old)
+	if !hasKeys(p) {
+		p.APIKeyEnv, p.APIKeyEnvs, p.APIKeys = "", nil, nil // an exported [] says nothing
+	}
+	if !hasKeys(p) && (old.APIKey != "" || len(old.APIKeys) > 0) {
+		if !same {
+			problems, params = append(problems, "api_key: base_url, proxy or the Entra authority changed: send the key (api_key or api_keys) again"), append(params, "api_key")
+		} else {
+			p.APIKey, p.APIKeys = old.APIKey, old.APIKeys
+		}
+	}
+	for _, h := range slices.Sorted(maps.Keys(p.Headers)) {
+		if p.Headers[h] == "" && old.Headers[h] != "" {
+			if !same {
+				problems, params = append(problems, fmt.Sprintf("headers: base_url, proxy or the Entra authority changed: send the value of %s again", h)), append(params, "headers")
+				continue
+			}
 			p.Headers[h] = old.Headers[h]
 		}
 	}
+	return badFields(problems, params)
 }
 
 // changed are the fields of after (JSON names) that differ from before;
@@ -164,6 +247,10 @@ func (m *Manager) createProvider(w http.ResponseWriter, r *http.Request) {
 	if hasKeys(&p) {
 		fields["api_key"] = "set"
 	}
+	if err := checkIdentity(&p); err != nil {
+		fail(w, err)
+		return
+	}
 	m.change(w, r, &Entry{Action: "provider.create", Target: "provider/" + p.Name, Fields: fields}, func(l *configfile.Layer) error {
 		if indexProvider(l, p.Name) >= 0 {
 			return conflict("provider %q exists: PUT /admin/api/providers/%s changes it", p.Name, p.Name)
@@ -199,11 +286,19 @@ func (m *Manager) putProvider(w http.ResponseWriter, r *http.Request) {
 	m.change(w, r, &e, func(l *configfile.Layer) error {
 		i := indexProvider(l, name)
 		if i < 0 {
+			if err := checkIdentity(&p); err != nil {
+				return err
+			}
 			e.Action, e.Fields = "provider.create", changed(nil, auditProvider(&p))
 			l.Providers = append(l.Providers, p)
 			return nil
 		}
-		keepKeys(&p, &l.Providers[i])
+		if err := keepKeys(&p, &l.Providers[i]); err != nil {
+			return err
+		}
+		if err := checkIdentity(&p); err != nil {
+			return err
+		}
 		e.Fields = changed(auditProvider(&l.Providers[i]), auditProvider(&p))
 		if hasKeys(&p) && !reflect.DeepEqual(keys{APIKey: p.APIKey, APIKeys: p.APIKeys}, keys{APIKey: l.Providers[i].APIKey, APIKeys: l.Providers[i].APIKeys}) {
 			e.Fields["api_key"] = "changed"

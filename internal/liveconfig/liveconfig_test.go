@@ -82,7 +82,8 @@ func newRigOn(t testing.TB, st *usage.Store, keyFile string) *rig {
 		r.applies.Add(1)
 		return nil
 	}
-	r.m, err = New(context.Background(), Options{Store: st, Sealer: seal, Check: check, Apply: apply, Base: func() Base { return r.base }, Poll: 50 * time.Millisecond})
+	r.m, err = New(context.Background(), Options{Store: st, Sealer: seal, Check: check, Apply: apply, Base: func() Base { return r.base }, Poll: 50 * time.Millisecond,
+		AdminKey: func() string { return "admin-key-for-tests" }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,8 +138,8 @@ func testStoredProvider(t *testing.T, dsn, keyFile string) {
 	if l := r.applied.Load(); l == nil || len(l.Providers) != 1 || l.Providers[0].APIKey != plainKey {
 		t.Fatalf("not applied before the answer: %+v", l)
 	}
-	// An omitted api_key keeps the stored one.
-	if code, body := r.do(t, "PUT", "/admin/api/providers/acme", `{"kind":"openai","models":["m3"]}`); code != 200 {
+	// An omitted api_key keeps the stored one (base_url unchanged).
+	if code, body := r.do(t, "PUT", "/admin/api/providers/acme", `{"kind":"openai","base_url":"https://acme.example/v1","models":["m3"]}`); code != 200 {
 		t.Fatalf("put: %d %s", code, body)
 	}
 	if p := r.applied.Load().Providers[0]; p.APIKey != plainKey || len(p.Models) != 1 || p.Models[0] != "m3" {

@@ -33,6 +33,10 @@ type Options struct {
 	Base func() Base
 	// Bridge is the Bridge in force, for the providers' Test.
 	Bridge func() *llmbridge.Bridge
+	// AdminKey returns the admin key in force (LLMBRIDGE_ADMIN_KEY, or the
+	// first run's), so the audit log names the admin key only for a
+	// request that carries it (Manager.Actor); nil cannot tell.
+	AdminKey func() string
 	// Redis, when set, carries change messages between replicas on the
 	// channel <RedisPrefix>config; polling (Poll) catches what it misses.
 	Redis       *redis.Client

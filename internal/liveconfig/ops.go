@@ -2,6 +2,7 @@ package liveconfig
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -130,7 +131,7 @@ func (m *Manager) testProvider(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := m.runTest(r.Context(), name+"/"+model, secretsOf(p))
-	e := &Entry{Actor: Actor(r), Action: "provider.test", Target: "provider/" + name, Fields: map[string]any{"model": model, "ok": res.OK}}
+	e := &Entry{Actor: m.Actor(r), Action: "provider.test", Target: "provider/" + name, Fields: map[string]any{"model": model, "ok": res.OK}}
 	if err := m.Audit(context.WithoutCancel(r.Context()), *e); err != nil {
 		m.o.Logger.Error("audit log: writing an entry failed", "action", e.Action, "err", err)
 	}
@@ -221,7 +222,7 @@ func exportYAML(l *configfile.Layer) string {
 // serveImport adds or replaces the stored items a YAML (or JSON) document
 // names, validated together and written in one transaction. A provider
 // without a key, proxy or header value keeps its stored one (as export
-// leaves them out).
+// leaves them out) while its base_url and Entra authority are unchanged.
 func (m *Manager) serveImport(w http.ResponseWriter, r *http.Request) {
 	var d document
 	if err := readBody(w, r, &d); err != nil {
@@ -242,21 +243,41 @@ func (m *Manager) serveImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e := &Entry{Action: "config.import", Target: "config", Fields: map[string]any{"providers": len(d.Providers), "routes": len(d.Routes), "prices": len(d.Prices)}}
-	m.change(w, r, e, func(l *configfile.Layer) error { importInto(l, &d); return nil })
+	m.change(w, r, e, func(l *configfile.Layer) error { return importInto(l, &d) })
 }
 
-// importInto merges d into l, item by item.
-func importInto(l *configfile.Layer, d *document) {
+// importInto merges d into l, item by item. A provider keeps its stored
+// secrets only while it sends them where it did (keepKeys).
+func importInto(l *configfile.Layer, d *document) error {
+	var errs []error
 	for _, p := range d.Providers {
 		if i := indexProvider(l, p.Name); i >= 0 {
-			keepKeys(&p, &l.Providers[i])
+			if err := keepKeys(&p, &l.Providers[i]); err != nil {
+				errs = append(errs, fmt.Errorf("provider %s: %w", p.Name, err))
+				continue
+			}
 			if p.Proxy == "" { // exported without it
 				p.Proxy = l.Providers[i].Proxy
 			}
+			if err := checkIdentity(&p); err != nil {
+				errs = append(errs, fmt.Errorf("provider %s: %w", p.Name, err))
+				continue
+			}
 			l.Providers[i] = p
 		} else {
+			if err := checkIdentity(&p); err != nil {
+				errs = append(errs, fmt.Errorf("provider %s: %w", p.Name, err))
+				continue
+			}
 			l.Providers = append(l.Providers, p)
 		}
+	}
+	if len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, err := range errs {
+			msgs[i] = err.Error()
+		}
+		return badFields([]string{strings.Join(msgs, "; ")}, []string{"providers"})
 	}
 	for _, rt := range d.Routes {
 		l.Routes = slices.DeleteFunc(l.Routes, func(x configfile.RouteFile) bool { return x.Name == rt.Name })
@@ -277,4 +298,5 @@ func importInto(l *configfile.Layer, d *document) {
 			l.AlertRules = append(l.AlertRules, a)
 		}
 	}
+	return nil
 }
