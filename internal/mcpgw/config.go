@@ -52,6 +52,10 @@ type ServerConfig struct {
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 	// Timeout bounds one call to the server (default 5m).
 	Timeout time.Duration `yaml:"timeout"`
+
+	// vars are the values Resolve put in place of the ${NAME} references
+	// of URL and Headers: secrets wherever they ended up.
+	vars []string
 }
 
 // serverName is the form of a server's name: no "__" (the separator of
@@ -116,9 +120,12 @@ func (s *ServerConfig) resolve(where string, environ map[string]string) error {
 		bad("connect_timeout and timeout must not be negative")
 	}
 	expand := func(field, v string) string {
-		out, err := expandVars(v, environ)
+		out, vals, err := expandVars(v, environ)
 		if err != nil {
 			bad("%s: %v", field, err)
+		}
+		if field != "env" && !strings.HasPrefix(field, "env.") {
+			s.vars = append(s.vars, vals...)
 		}
 		return out
 	}
@@ -143,26 +150,30 @@ func (s *ServerConfig) resolve(where string, environ map[string]string) error {
 	return errors.Join(errs...)
 }
 
-// expandVars replaces ${NAME} in v with environ[NAME].
-func expandVars(v string, environ map[string]string) (string, error) {
+// expandVars replaces ${NAME} in v with environ[NAME]; vals are the
+// values put in.
+func expandVars(v string, environ map[string]string) (out string, vals []string, err error) {
 	var missing []string
-	out := varRef.ReplaceAllStringFunc(v, func(m string) string {
+	out = varRef.ReplaceAllStringFunc(v, func(m string) string {
 		name := m[2 : len(m)-1]
 		val := environ[name]
 		if val == "" {
 			missing = append(missing, name)
 		}
+		vals = append(vals, val)
 		return val
 	})
 	if len(missing) > 0 {
-		return "", fmt.Errorf("${%s} is not set", strings.Join(missing, "}, ${"))
+		return "", nil, fmt.Errorf("${%s} is not set", strings.Join(missing, "}, ${"))
 	}
-	return out, nil
+	return out, vals, nil
 }
 
 // secrets are the values of s that must never reach a client or a log:
 // its headers' values and env values (and any part of them after a
-// scheme word, such as the token of "Bearer <token>").
+// scheme word, such as the token of "Bearer <token>"), the values of
+// ${NAME} references in its url and headers, and its URL's password and
+// query values.
 func (s *ServerConfig) secrets() []string {
 	var out []string
 	add := func(v string) {
@@ -179,9 +190,22 @@ func (s *ServerConfig) secrets() []string {
 	for _, v := range s.Env {
 		add(v)
 	}
-	if u, err := url.Parse(s.URL); err == nil && u.User != nil {
-		if p, ok := u.User.Password(); ok {
-			add(p)
+	for _, v := range s.vars {
+		add(v)
+		if e := url.QueryEscape(v); e != v {
+			add(e)
+		}
+	}
+	if u, err := url.Parse(s.URL); err == nil {
+		if u.User != nil {
+			if p, ok := u.User.Password(); ok {
+				add(p)
+			}
+		}
+		for _, vs := range u.Query() {
+			for _, v := range vs {
+				add(v)
+			}
 		}
 	}
 	return out

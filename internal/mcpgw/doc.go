@@ -20,7 +20,10 @@
 // refused (403). Every tool call is counted: metrics
 // (llmbridge_mcp_tool_calls_total, llmbridge_mcp_tool_call_duration_seconds),
 // the Call observers the Gateway is given (usage store, live feed) and a
-// ring of recent calls for the admin API.
+// ring of recent calls for the admin API. A call of a name the server
+// never listed is counted as tool "other", and a name longer than 256
+// bytes is an unknown tool, never sent to a server: a client cannot make
+// the gateway keep what it sends.
 //
 // The package imports the root (for UsageRecord) and the SDK; the root
 // does not import it. The server wires it (server/mcp.go).

@@ -42,12 +42,15 @@ type Options struct {
 	// every HTTP request to /mcp, must be safe for concurrent use and must
 	// not block. Required.
 	Authenticate func(h http.Header) (Caller, error)
-	// Open lets requests without an Authorization header through as an
-	// anonymous caller allowed every server: the bridge without access
-	// keys, which serves loopback only (without Hosts, an open Gateway
-	// serves only loopback Host headers: llmbridge.LoopbackHost). A
-	// request that presents a key is still authenticated.
-	Open bool
+	// Open reports whether requests without an Authorization header go
+	// through as an anonymous caller allowed every server: the bridge
+	// without access keys, which serves loopback only (without Hosts, an
+	// open Gateway serves only loopback Host headers:
+	// llmbridge.LoopbackHost). It is asked on every request (a reload may
+	// add or remove the access keys), must be safe for concurrent use and
+	// must not block; nil: never open. A request that presents a key is
+	// still authenticated.
+	Open func() bool
 	// Hosts, when set, is the Host headers served; others are refused 403
 	// (DNS rebinding: a name that re-resolves to this machine).
 	Hosts func(host string) bool
@@ -120,9 +123,6 @@ func New(cfg Config, o Options) (*Gateway, error) {
 	if o.Backoff == nil {
 		o.Backoff = DefaultBackoff
 	}
-	if o.Open && o.Hosts == nil {
-		o.Hosts = llmbridge.LoopbackHost
-	}
 	if o.ListTimeout <= 0 {
 		o.ListTimeout = 10 * time.Second
 	}
@@ -184,7 +184,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "404 page not found: the bridge has no MCP servers (mcp: in LLMBRIDGE_CONFIG)", http.StatusNotFound)
 		return
 	}
-	if g.opts.Hosts != nil && !g.opts.Hosts(r.Host) {
+	open := g.open()
+	hosts := g.opts.Hosts
+	if hosts == nil && open {
+		hosts = llmbridge.LoopbackHost
+	}
+	if hosts != nil && !hosts(r.Host) {
 		http.Error(w, "Forbidden: this Host is not served", http.StatusForbidden)
 		return
 	}
@@ -192,12 +197,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Forbidden: cross-origin request", http.StatusForbidden)
 		return
 	}
-	if g.opts.Open && r.Header.Get("Authorization") == "" {
+	if open && r.Header.Get("Authorization") == "" {
 		g.sdk.ServeHTTP(w, r)
 		return
 	}
 	g.authed.ServeHTTP(w, r)
 }
+
+// open reports whether the gateway serves anonymous callers now.
+func (g *Gateway) open() bool { return g.opts.Open != nil && g.opts.Open() }
 
 // originAllowed: a request without Origin (not a browser) passes; a
 // browser's must be the bridge's own origin or one of AllowedOrigins.

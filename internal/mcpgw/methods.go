@@ -51,7 +51,7 @@ func (g *Gateway) caller(req mcp.Request) *Caller {
 		c, _ := ex.TokenInfo.Extra[callerKey].(*Caller)
 		return c
 	}
-	if g.opts.Open {
+	if g.open() {
 		return &Caller{}
 	}
 	return nil
@@ -70,7 +70,7 @@ func each[T any](g *Gateway, ctx context.Context, c *Caller, what string, fn fun
 			defer cancel()
 			list, err := fn(ctx, u)
 			if err != nil {
-				g.log.Warn("MCP gateway: listing "+what+" failed; the server is left out", "mcp_server", u.cfg.Name, "error", u.redact.String(err.Error()))
+				g.log.Warn("MCP gateway: listing "+what+" failed; the server is left out", "mcp_server", u.cfg.Name, "error", u.redact.err(err))
 				return
 			}
 			parts[i] = list
@@ -106,9 +106,22 @@ func (g *Gateway) callTool(ctx context.Context, c *Caller, req *mcp.CallToolRequ
 		return nil, errUnknown("tool", req.Params.Name)
 	}
 	start := g.now()
-	call := Call{Time: start, KeyID: c.KeyID, Server: server, Tool: tool, RequestID: llmbridge.NewRecordID(start)}
 	ctx, cancel := g.bound(ctx, u.cfg.callTimeout())
 	defer cancel()
+	// The name is the client's: only a tool the server listed is
+	// recorded as such (the call, the usage record, the metric label);
+	// any other is "other".
+	known := u.knows(tool)
+	if !known {
+		if _, err := u.listTools(ctx); err == nil {
+			known = u.knows(tool)
+		}
+	}
+	recorded := tool
+	if !known {
+		recorded = otherTool
+	}
+	call := Call{Time: start, KeyID: c.KeyID, Server: server, Tool: recorded, RequestID: llmbridge.NewRecordID(start)}
 	params := &mcp.CallToolParams{Name: tool, Arguments: req.Params.Arguments, Meta: mcp.Meta{}}
 	for k, v := range req.Params.Meta {
 		if k != "progressToken" {
@@ -125,17 +138,24 @@ func (g *Gateway) callTool(ctx context.Context, c *Caller, req *mcp.CallToolRequ
 	if err != nil {
 		e, transport := upstreamError(server, err, u.redact)
 		if transport {
-			g.log.Warn("MCP tool call failed", "mcp_server", server, "tool", tool, "key_id", c.KeyID, "error", u.redact.String(err.Error()))
+			g.log.Warn("MCP tool call failed", "mcp_server", server, "tool", recorded, "key_id", c.KeyID, "error", u.redact.err(err))
 		}
 		call.Status, call.Error = StatusError, e.Message
-		g.record(call, u.knows(tool))
+		g.record(call)
 		return nil, e
 	}
 	call.Status = StatusOK
 	if res.IsError {
 		call.Status = StatusToolError
+		// A tool's error text is as likely as a JSON-RPC error's to
+		// quote the server's credentials back.
+		for _, ct := range res.Content {
+			if tc, ok := ct.(*mcp.TextContent); ok {
+				tc.Text = u.redact.String(tc.Text)
+			}
+		}
 	}
-	g.record(call, u.knows(tool))
+	g.record(call)
 	wrapContent(server, res.Content)
 	return res, nil
 }

@@ -15,9 +15,19 @@ const sep = "__"
 
 func joinName(server, name string) string { return server + sep + name }
 
+// maxName bounds the "<server>__<name>" a client may name a tool or a
+// prompt by: a server name (at most 32 bytes), the separator and the
+// tool's name, which the MCP specification (2025-11-25) would keep to 128
+// characters, with room to spare. A longer name is unknown: it never
+// reaches a server, a log, a metric or the usage store.
+const maxName = 256
+
 // splitName splits "<server>__<name>"; ok is false when name has no
-// server part.
+// server part or is longer than maxName.
 func splitName(full string) (server, name string, ok bool) {
+	if len(full) > maxName {
+		return "", "", false
+	}
 	server, name, ok = strings.Cut(full, sep)
 	return server, name, ok && server != "" && name != ""
 }

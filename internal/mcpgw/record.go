@@ -23,7 +23,7 @@ type Call struct {
 	Time      time.Time     `json:"time"`
 	KeyID     string        `json:"key_id,omitempty"`
 	Server    string        `json:"server"`
-	Tool      string        `json:"tool"` // the server's name of the tool
+	Tool      string        `json:"tool"` // the server's name of the tool; "other" for a name the server never listed
 	Status    string        `json:"status"`
 	Duration  time.Duration `json:"duration_ns"`
 	Error     string        `json:"error,omitempty"` // what the client was told, for StatusError
@@ -32,7 +32,7 @@ type Call struct {
 
 // UsageRecord is the call as the usage store and the live feed record a
 // request, the same (ID = RequestID) every time it is called: Format "mcp", Provider the server, Model "<server>__<tool>",
-// UpstreamModel the tool; Status 200 for an answer (ErrorCode
+// UpstreamModel the tool ("other" for a name the server never listed); Status 200 for an answer (ErrorCode
 // "tool_error" when the tool reported an error), 502 for a failure.
 func (c Call) UsageRecord() llmbridge.UsageRecord {
 	id := c.RequestID // minted by the gateway like a record id: one id wherever the call is recorded
@@ -122,14 +122,15 @@ func (r *recent) list() []Call {
 	return out
 }
 
+// otherTool is what a call of a tool the server never listed is
+// recorded as: the name is the client's, not a label, a usage record or
+// a log line a client may mint.
+const otherTool = "other"
+
 // record counts a finished call everywhere. Observers are called on the
 // caller's goroutine and must not block; a panic in one is logged.
-func (g *Gateway) record(c Call, knownTool bool) {
-	tool := c.Tool
-	if !knownTool {
-		tool = "other" // a name the server never listed: not a label a client may mint
-	}
-	g.metrics.calls.WithLabelValues(c.Server, tool, c.Status).Inc()
+func (g *Gateway) record(c Call) {
+	g.metrics.calls.WithLabelValues(c.Server, c.Tool, c.Status).Inc()
 	g.metrics.duration.WithLabelValues(c.Server, c.Status).Observe(c.Duration.Seconds())
 	g.recent.add(c)
 	for _, o := range g.opts.Observers {

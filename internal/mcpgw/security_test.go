@@ -61,7 +61,7 @@ func TestSessionBelongsToItsKey(t *testing.T) {
 func TestOriginAndHostChecked(t *testing.T) {
 	e := newEnv(t, func(c *Config, o *Options) {
 		c.AllowedOrigins = []string{"https://ide.example.com"}
-		o.Open = true
+		o.Open = func() bool { return true }
 		o.Hosts = func(h string) bool { return strings.HasPrefix(h, "127.0.0.1:") }
 	})
 	for _, tc := range []struct {
@@ -139,7 +139,7 @@ func TestCallsCounted(t *testing.T) {
 		t.Errorf("usage record %+v", rec)
 	}
 	st := e.g.Status()
-	if len(st.Recent) != 4 || st.Recent[0].Tool != "made-up-by-the-client" {
+	if len(st.Recent) != 4 || st.Recent[0].Tool != "other" {
 		t.Errorf("recent calls, newest first: %+v", st.Recent)
 	}
 }

@@ -2,6 +2,7 @@ package mcpgw
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -135,6 +136,21 @@ func newRedactor(secrets []string) *redactor {
 		pairs = append(pairs, s, "[redacted]")
 	}
 	return &redactor{strings.NewReplacer(pairs...)}
+}
+
+// err is err's text for a log or a health report: without the URL a
+// *url.Error adds ("Post \"https://…?token=…\": …": a server's URL may
+// carry a credential in its path or query) and without the secrets.
+func (r *redactor) err(err error) string {
+	text := err.Error()
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		text = strings.ReplaceAll(text, ue.Error(), ue.Op+": "+ue.Err.Error())
+		if ue.URL != "" {
+			text = strings.ReplaceAll(text, ue.URL, "[url]")
+		}
+	}
+	return r.String(text)
 }
 
 // String returns s without the secrets.

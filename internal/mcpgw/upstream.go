@@ -141,7 +141,7 @@ func (u *upstream) run() {
 			return
 		}
 		d := u.backoff(attempt)
-		u.log.Warn("MCP server down; retrying", "error", u.redact.String(err.Error()), "retry_in", d)
+		u.log.Warn("MCP server down; retrying", "error", u.redact.err(err), "retry_in", d)
 		u.set(nil, fmt.Errorf("MCP server %s is unavailable (retrying in %s)", u.cfg.Name, d.Round(time.Millisecond)), time.Now())
 		t := time.NewTimer(d)
 		select {
@@ -195,8 +195,7 @@ func (u *upstream) listTools(ctx context.Context) ([]*mcp.Tool, error) {
 		if err != nil {
 			return nil, err
 		}
-		tools = append(tools, t)
-		if len(tools) > maxListed {
+		if tools = append(tools, t); len(tools) >= maxListed {
 			break
 		}
 	}
