@@ -15,7 +15,7 @@
     const first = !before;
     // The first page fills the table (loading, error with Retry); older
     // pages append below it.
-    const r = first ? await loading(body, 'the audit log', () => api('GET', '/admin/api/audit?limit=100'))
+    const r = first ? await loading(body, 'the audit log', () => api('GET', '/admin/api/audit?limit=100'), page)
       : await api('GET', '/admin/api/audit?limit=100&before=' + encodeURIComponent(before)).catch((e) => {
         more.textContent = 'Older entries (the last try failed: ' + e.message + ')';
       });

@@ -96,6 +96,13 @@ const LB = (() => {
     const exact = isNaN(d) ? '' : d.toLocaleString('en-GB', { hour12: false }) + ' (' + d.toISOString() + ')';
     return el('td', { class: 'nowrap', title: exact }, el('time', { datetime: iso || null }, (fmt || time)(iso)));
   };
+  // words shows names or ids (models, targets) as a comma-separated list
+  // whose items never break inside; empty shows as none.
+  const words = (items, none) => {
+    const out = [];
+    (items || []).forEach((w, i) => { if (i) out.push(', '); out.push(el('span', { class: 'nw' }, w)); });
+    return out.length ? out : [none === undefined ? '' : none];
+  };
   const list = (s) => String(s || '').split(',').map((x) => x.trim()).filter(Boolean);
   // formError shows an API error in a form's alert element.
   const formError = (node, e) => {
@@ -116,13 +123,14 @@ const LB = (() => {
     tbody.append(el('tr', { 'data-state-row': kind, role: kind === 'error' ? 'alert' : null }, td));
   }
   // loading runs fetch with a loading row in tbody; when it throws, an
-  // error row (what failed, why) with Retry runs it again.
-  async function loading(tbody, what, fetch) {
+  // error row says what failed and why, with a Retry that calls again
+  // (the page's loader, which calls loading again).
+  async function loading(tbody, what, fetch, again) {
     stateRow(tbody, 'loading', 'Loading ' + what + '…');
     try {
       return await fetch();
     } catch (e) {
-      stateRow(tbody, 'error', 'Could not load ' + what + ': ' + e.message, () => loading(tbody, what, fetch));
+      stateRow(tbody, 'error', 'Could not load ' + what + ': ' + e.message, again);
       return undefined;
     }
   }
@@ -154,5 +162,5 @@ const LB = (() => {
   }
   regions();
 
-  return { api, el, num, usd, ms, time, isError, today, addDays, clear, pct, when, ago, timeCell, list, formError, stateRow, loading, regions };
+  return { api, el, num, usd, ms, time, isError, today, addDays, clear, pct, when, ago, timeCell, words, list, formError, stateRow, loading, regions };
 })();

@@ -29,7 +29,7 @@
     if (k.rpm) parts.push(num(k.rpm) + ' req/min');
     if (k.tpm) parts.push(num(k.tpm) + ' tok/min');
     if (k.max_parallel) parts.push(num(k.max_parallel) + ' in flight');
-    return parts.join(', ') || 'none';
+    return LB.words(parts, 'none');
   }
 
   // stateOf tells a key's state as the gateway applies it: revoked,
@@ -74,13 +74,13 @@
     const sp = k.spend || {};
     return el('tr', { 'data-key-id': k.id, 'data-state': state, class: state === 'revoked' || state === 'expired' ? 'flight' : null },
       el('td', {}, k.name), el('td', {}, el('span', { class: 'id' }, k.id), ' ', el('span', { class: 'id muted' }, '…' + k.last4)), el('td', {}, k.owner || ''),
-      el('td', {}, (k.models || []).join(', ') || 'any'), el('td', {}, limits(k)),
+      el('td', {}, LB.words(k.models, 'any')), el('td', {}, limits(k)),
       el('td', { class: 'nowrap' }, meter(sp.today_usd, k.daily_budget_usd)), el('td', { class: 'nowrap' }, meter(sp.month_usd, k.monthly_budget_usd)),
       expiry(k), el('td', {}, el('span', { class: 'key-state', 'data-state': state }, label)), actions);
   }
 
   async function list() {
-    const data = await loading(body, 'keys', () => api('GET', '/admin/api/keys'));
+    const data = await loading(body, 'keys', () => api('GET', '/admin/api/keys'), list);
     if (data) {
       body.replaceChildren(...data.keys.map(row));
       if (data.keys.length === 0) stateRow(body, 'empty', 'No virtual keys yet: create one below.');

@@ -116,7 +116,7 @@
       tr.detail = det;
     } else statusCell = el('td', { class: 'status nowrap', title: 'HTTP ' + ev.status }, 'OK ' + ev.status);
     tr.append(
-      timeCell(ev.time), keyCell(ev), el('td', {}, model), statusCell,
+      timeCell(ev.time), keyCell(ev), el('td', {}, el('span', { class: 'nw' }, ev.model), target && target !== ev.model ? [' → ', el('span', { class: 'nw' }, target)] : null), statusCell,
       el('td', { class: 'num' }, flight ? '' : num(ev.prompt_tokens) + ' / ' + num(ev.completion_tokens)),
       flight ? el('td', { class: 'num' }, '') : costCell(ev),
       el('td', { class: 'num' }, flight ? '' : ms(ev.ttft_ms)),

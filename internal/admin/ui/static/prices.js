@@ -38,7 +38,7 @@
 
   async function load() {
     const body = document.querySelector('#prices-table tbody');
-    const c = await loading(body, 'the prices', () => api('GET', '/admin/api/config'));
+    const c = await loading(body, 'the prices', () => api('GET', '/admin/api/config'), load);
     form.hidden = !c;
     if (!c) return;
     clear(body);

@@ -12,7 +12,7 @@
 
   async function stats() {
     const body = document.getElementById('target-rows');
-    const page = await loading(body, 'the stored requests', () => api('GET', '/admin/api/requests?limit=1000'));
+    const page = await loading(body, 'the stored requests', () => api('GET', '/admin/api/requests?limit=1000'), stats);
     if (!page) return;
     body.replaceChildren();
     const by = new Map();
@@ -191,7 +191,7 @@
     const pbody = document.querySelector('#config-providers tbody');
     const others = ['#config-routes tbody', '#config-rules tbody'].map((q) => document.querySelector(q));
     for (const b of others) stateRow(b, 'loading', 'Loading…');
-    const c = await loading(pbody, 'the configuration', () => api('GET', '/admin/api/config'));
+    const c = await loading(pbody, 'the configuration', () => api('GET', '/admin/api/config'), config);
     if (!c) {
       for (const b of others) stateRow(b, 'error', 'Not loaded: the configuration failed (see above).');
       return;
@@ -199,8 +199,8 @@
     clear(pbody);
     for (const p of c.providers) {
       pbody.append(el('tr', { 'data-name': p.name, 'data-source': p.source, class: p.shadowed_by ? 'muted' : null },
-        el('td', {}, p.name), el('td', {}, p.kind || 'openai'), el('td', {}, p.base_url || 'default'), el('td', {}, (p.models || []).join(', ')),
-        el('td', {}, keyCell(p)), el('td', {}, p.source + (p.shadowed_by ? ' (hidden by ' + p.shadowed_by + ')' : '')),
+        el('td', {}, p.name), el('td', {}, p.kind || 'openai'), el('td', { class: 'nowrap' }, p.base_url || 'default'), el('td', {}, LB.words(p.models)),
+        el('td', { class: 'nowrap' }, keyCell(p)), el('td', {}, p.source + (p.shadowed_by ? ' (hidden by ' + p.shadowed_by + ')' : '')),
         actions('providers', p, () => editProvider(p))));
     }
     if (c.providers.length === 0) stateRow(pbody, 'empty', 'No provider configured yet: add one below.');
@@ -218,8 +218,8 @@
     for (const r of c.routes) {
       rbody.append(el('tr', { 'data-name': r.name, 'data-source': r.source },
         el('td', {}, r.name), el('td', {}, r.strategy || 'weighted'),
-        el('td', {}, (r.targets || []).map((t) => t.model + (t.weight && t.weight !== 1 ? ' ×' + num(t.weight) : '')).join(', ')),
-        el('td', {}, (r.fallbacks || []).join(', ')), el('td', {}, r.source), actions('routes', r, () => editRoute(r))));
+        el('td', {}, LB.words((r.targets || []).map((t) => t.model + (t.weight && t.weight !== 1 ? ' ×' + num(t.weight) : '')))),
+        el('td', {}, LB.words(r.fallbacks)), el('td', {}, r.source), actions('routes', r, () => editRoute(r))));
     }
     if (c.routes.length === 0) stateRow(rbody, 'empty', 'No routes: each model is served by its own provider.');
   }

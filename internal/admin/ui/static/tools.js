@@ -12,7 +12,7 @@
     const st = await loading(servers, 'the MCP servers', () => api('GET', '/admin/api/mcp').catch((e) => {
       if (e.status === 404) return { off: e.message, servers: [], recent: [] };
       throw e;
-    }));
+    }), load);
     if (!st) {
       stateRow(calls, 'error', 'Not loaded: the MCP status failed (see above).');
       return;
@@ -22,7 +22,7 @@
     for (const s of st.servers) {
       servers.append(el('tr', { class: s.state === 'down' ? 'err' : null, 'data-server': s.name },
         el('td', {}, s.name), el('td', {}, s.kind), el('td', { class: 'nowrap' }, s.state), el('td', { class: 'num' }, num(s.restarts)),
-        el('td', { class: 'nowrap', title: s.since }, el('time', { datetime: s.since }, ago(s.since))), el('td', {}, s.tools.join(', ')), el('td', {}, s.error || '')));
+        el('td', { class: 'nowrap', title: s.since }, el('time', { datetime: s.since }, ago(s.since))), el('td', {}, LB.words(s.tools)), el('td', {}, s.error || '')));
     }
     for (const c of st.recent) {
       calls.append(el('tr', { class: c.status === 'ok' ? null : 'err' },
