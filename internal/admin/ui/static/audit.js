@@ -23,7 +23,7 @@
     if (first) body.replaceChildren();
     for (const e of r.entries) {
       body.append(el('tr', { 'data-action': e.action },
-        timeCell(e.time, when), el('td', {}, e.actor), el('td', { class: 'nowrap' }, e.action), el('td', {}, e.target),
+        timeCell(e.time, when), el('td', {}, e.actor), el('td', { class: 'nowrap' }, e.action), el('td', {}, el('span', { class: 'nw' }, e.target)),
         el('td', { class: 'fields' }, fields(e.fields))));
     }
     if (r.entries.length === 0 && first) stateRow(body, 'empty', 'No admin action yet.');

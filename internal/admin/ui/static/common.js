@@ -60,7 +60,7 @@ const LB = (() => {
     if (a >= 1) return (v < 0 ? '-$' : '$') + a.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
     return (v < 0 ? '-$' : '$') + (+a.toPrecision(2)).toString();
   };
-  const ms = (v) => (v === null || v === undefined || v === 0 ? '–' : (v >= 60000 ? (v / 60000).toFixed(1) + ' min' : v >= 1000 ? (v / 1000).toFixed(2) + ' s' : Math.round(v) + ' ms'));
+  const ms = (v) => (v === null || v === undefined || v === 0 ? '–' : (v >= 60000 ? (v / 60000).toFixed(1) + ' min' : v >= 1000 ? (v / 1000).toFixed(2) + ' s' : v < 1 ? '<1 ms' : Math.round(v) + ' ms'));
   const time = (iso) => {
     const d = new Date(iso);
     return isNaN(d) ? '' : d.toLocaleTimeString('en-GB', { hour12: false }) + '.' + String(d.getMilliseconds()).padStart(3, '0');

@@ -73,10 +73,12 @@
     }
     const sp = k.spend || {};
     return el('tr', { 'data-key-id': k.id, 'data-state': state, class: state === 'revoked' || state === 'expired' ? 'flight' : null },
-      el('td', {}, k.name), el('td', {}, el('span', { class: 'id' }, k.id), ' ', el('span', { class: 'id muted' }, '…' + k.last4)), el('td', {}, k.owner || ''),
-      el('td', {}, LB.words(k.models, 'any')), el('td', {}, limits(k)),
+      // The columns an operator looks for first come first: on a phone
+      // they show without scrolling.
+      el('td', {}, k.name), el('td', {}, el('span', { class: 'key-state', 'data-state': state }, label)),
       el('td', { class: 'nowrap' }, meter(sp.today_usd, k.daily_budget_usd)), el('td', { class: 'nowrap' }, meter(sp.month_usd, k.monthly_budget_usd)),
-      expiry(k), el('td', {}, el('span', { class: 'key-state', 'data-state': state }, label)), actions);
+      expiry(k), el('td', {}, limits(k)), el('td', {}, LB.words(k.models, 'any')), el('td', {}, k.owner || ''),
+      el('td', {}, el('span', { class: 'id' }, k.id), el('br'), el('span', { class: 'id muted' }, '…' + k.last4)), actions);
   }
 
   async function list() {

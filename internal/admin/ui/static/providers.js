@@ -5,7 +5,7 @@
 // routes, and a Test button per provider.
 'use strict';
 (() => {
-  const { api, el, ms, clear, num, when, list, formError, usd, loading, stateRow } = LB;
+  const { api, el, ms, clear, num, when, list, formError, loading, stateRow } = LB;
   const percent = LB.pct;
 
   const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1)] : null);
@@ -38,7 +38,7 @@
         el('td', {}, t), el('td', { class: 'num' }, num(s.n)), el('td', { class: 'num' }, LB.pct(rate)),
         el('td', { class: 'num' }, ms(pct(s.dur, 50))), el('td', { class: 'num' }, ms(pct(s.dur, 95))),
         el('td', { class: 'num' }, ms(pct(s.ttft, 50))), el('td', { class: 'num' }, ms(pct(s.ttft, 95))),
-        el('td', {}, s.lastError)));
+        el('td', { class: 'free' }, s.lastError)));
     }
     if (by.size === 0) stateRow(body, 'empty', 'No requests stored yet: traffic per target shows here once requests arrive.');
   }
@@ -94,7 +94,7 @@
     } catch (e) {
       return; // an older bridge: the section stays hidden
     }
-    const perM = (v) => (v === null || v === undefined ? '–' : usd(v));
+    const perM = (v) => (v === null || v === undefined ? '–' : '$' + v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 4 }));
     const body = document.getElementById('price-rows');
     clear(body);
     for (const p of page.prices || []) {
@@ -103,7 +103,7 @@
         el('td', {}, p.source || ''), el('td', { class: 'num' }, p.age_days === undefined || p.age_days === null ? '–' : num(p.age_days))));
     }
     document.getElementById('price-sources').textContent = (page.sources || [])
-      .map((s) => s.source + ': ' + num(s.models) + ' models' + (s.as_of ? ' as of ' + s.as_of.slice(0, 10) : '')).join(' · ');
+      .map((s) => s.source + ': ' + num(s.models) + (s.models === 1 ? ' model' : ' models') + (s.as_of ? ' as of ' + s.as_of.slice(0, 10) : '')).join(' · ');
     document.getElementById('prices').hidden = false;
   }
 

@@ -269,11 +269,11 @@
     const w = document.getElementById('chart-requests').clientWidth;
     if (last && Math.abs(w - drawnAt) > 20) { drawnAt = w; draw(last.data, last.q); }
   }).observe(document.querySelector('.charts'));
+  load();
   // Where the prices in force come from and how old they are
   // (/admin/api/prices): costs are priced when requests are recorded.
   api('GET', '/admin/api/prices').then((page) => {
     document.getElementById('price-note').textContent = 'Prices in force: ' + (page.sources || [])
-      .map((s) => s.source + ' (' + num(s.models) + ' models' + (s.as_of ? ', as of ' + s.as_of.slice(0, 10) : '') + ')').join('; ') + '.';
+      .map((s) => s.source + ' (' + num(s.models) + (s.models === 1 ? ' model' : ' models') + (s.as_of ? ', as of ' + s.as_of.slice(0, 10) : '') + ')').join('; ') + '.';
   }).catch(() => {});
-  load();
 })();
