@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
@@ -212,12 +213,23 @@ func TestAdminUIPagesInChromium(t *testing.T) {
 
 	seedUIData(t, base, up)
 
-	// With data.
-	sweep("data", map[string]string{
+	// With data, in the light and the dark colour scheme.
+	withData := map[string]string{
 		"live": `#live-rows tr[data-kind]`, "usage": `#usage-rows tr[data-group]`, "providers": `#target-rows tr[data-target]`,
 		"prices": `#prices-table tr[data-source="store"]`, "tools": `#server-rows tr[data-state-row="empty"]`,
 		"keys": `#keys-rows tr[data-key-id]`, "audit": `#audit-rows tr[data-action="price.put"]`, "status": `#limits[data-mode]`,
-	})
+	}
+	sweep("data", withData)
+	scheme := func(v string) {
+		t.Helper()
+		if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: v}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scheme("dark")
+	sweep("dark", withData)
+	scheme("light")
 	do("viewport", chromedp.ResetViewport())
 	checkLabels(t, ctx, base)
 	for _, width := range widths {
@@ -227,6 +239,12 @@ func TestAdminUIPagesInChromium(t *testing.T) {
 		do("hourly", chromedp.SetValue(css(`#bucket`), "hour"), chromedp.Click(css(`#usage-form button[type="submit"]`)),
 			chromedp.WaitVisible(css(`body[data-ready="true"] #usage-rows tr[data-group]`)))
 		checkCharts(t, ctx, width)
+		if *uiShots != "" {
+			buf := value(t, ctx, "screenshot", chromedp.FullScreenshot(100))
+			if err := os.WriteFile(filepath.Join(*uiShots, fmt.Sprintf("usage-hourly-%d.png", width)), buf, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	w.check(t)
 }
