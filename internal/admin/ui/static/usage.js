@@ -155,6 +155,8 @@
     const L = 12 + 7 * Math.max(...axis.ticks.map((v) => fmt(v).length));
     const total = sums.reduce((a, b) => a + b, 0);
     const peak = sums.indexOf(Math.max(...sums));
+    const n = data.buckets.length;
+    const bw = (W - L) / n;
     const svg = el('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img',
       'aria-label': `${what} per ${bucket.value}, ${data.buckets.length} ${bucket.value}s: total ${fmt(total)}` +
         (total > 0 ? `, highest ${fmt(sums[peak])} on ${label(data.buckets[peak]).filter(Boolean).join(' ')}` : '') + '. The table below has every value.' });
@@ -163,10 +165,12 @@
       svg.append(el('line', { x1: L, x2: W, y1: y, y2: y, class: 'grid-line' }));
       svg.append(el('text', { x: L - 6, y: y + 4, 'text-anchor': 'end' }, fmt(v)));
     }
-    const n = data.buckets.length;
-    const bw = (W - L) / n;
-    const every = Math.max(1, Math.ceil(n / Math.max(2, Math.floor((W - L) / 60))));
-    let lastDay = '';
+    // Label every k-th bucket, k a whole number of hours that divides a
+    // day (or whole days), so hour labels fall on the same clock times.
+    const raw = Math.ceil(n / Math.max(2, Math.floor((W - L) / 60)));
+    const hourly = bucket.value === 'hour';
+    const every = hourly ? [1, 2, 3, 4, 6, 12, 24, 48, 72, 96, 168, 336].find((k) => k >= raw) || raw : raw;
+    const sep = bw * 0.8 >= 4 ? 'sep' : null; // a gap between stacked layers where bars are wide enough
     data.buckets.forEach((b, i) => {
       let y = H - B;
       const x = L + i * bw + bw * 0.1;
@@ -175,15 +179,17 @@
         if (v <= 0) return;
         const h = (H - B - T) * v / axis.top;
         y -= h;
-        svg.append(el('rect', { x, y, width: Math.max(bw * 0.8, 1), height: h, fill: `url(#pat-s${si})`, 'data-bucket': b, 'data-series': name, 'data-value': v },
+        svg.append(el('rect', { x, y, width: Math.max(bw * 0.8, 1), height: h, fill: `url(#pat-s${si})`, class: sep, 'data-bucket': b, 'data-series': name, 'data-value': v },
           el('title', {}, `${label(b).filter(Boolean).join(' ')} · ${name}: ${fmt(v)}`)));
       });
       if (i % every === 0) {
+        // Hours: the clock time, and the date under each midnight; whole
+        // days per label: the date alone.
         const [top, day] = label(b);
-        const t = el('text', { x: x + bw * 0.4, y: H - B + 16, 'text-anchor': 'middle' }, top);
-        svg.append(t);
-        if (day && day !== lastDay) svg.append(el('text', { x: x + bw * 0.4, y: H - B + 32, 'text-anchor': 'middle' }, day));
-        lastDay = day || lastDay;
+        const midnight = hourly && top === '00:00';
+        const cx = x + bw * 0.4;
+        svg.append(el('text', { x: cx, y: H - B + 16, 'text-anchor': 'middle' }, hourly && every >= 24 ? day : top));
+        if (midnight && every < 24) svg.append(el('text', { x: cx, y: H - B + 32, 'text-anchor': 'middle' }, day));
       }
     });
     if (total === 0) svg.append(el('text', { x: (L + W) / 2, y: (H - B) / 2, 'text-anchor': 'middle', class: 'axis-title' }, 'Nothing in this range'));
