@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // uiShots, when set (go test ./server -run TestAdminUIPages -args
@@ -105,14 +106,14 @@ func TestAdminUIPagesInChromium(t *testing.T) {
 	axeJS := axeSource(t)
 	up := testupstream.New(t, testupstream.OpenAI)
 	up.Key = uiOpenAIKey
+	team := testupstream.NewMCPHTTP(t, "team-token-for-the-pages")
+	yaml := writeConfig(t, "mcp:\n  servers:\n    - name: team\n      url: "+team.URL+"/mcp\n      headers: {Authorization: \"Bearer ${TEAM_TOOLS_TOKEN}\"}\n")
 	addr, console := startObserved(t, "ACCESS_API_KEYS="+uiAccessKey, "OPENAI_API_KEY="+uiOpenAIKey, "OPENAI_BASE_URL="+up.BaseURL(),
-		"LLMBRIDGE_ADMIN_KEY="+uiAdminKey, "LLMBRIDGE_DB="+filepath.Join(t.TempDir(), "u.db"))
+		"LLMBRIDGE_ADMIN_KEY="+uiAdminKey, "LLMBRIDGE_DB="+filepath.Join(t.TempDir(), "u.db"),
+		"LLMBRIDGE_CONFIG="+yaml, "TEAM_TOOLS_TOKEN=team-token-for-the-pages")
 	base := "http://" + addr
-	// Expected 404s: the Tools page's probe while the MCP gateway is off,
-	// and the route health where this bridge has none.
-	w := &browserWatch{allow: func(u string) bool {
-		return strings.HasSuffix(u, "/admin/api/mcp") || strings.HasSuffix(u, "/admin/api/health")
-	}}
+	// An expected 404: the route health, where this bridge has none.
+	w := &browserWatch{allow: func(u string) bool { return strings.HasSuffix(u, "/admin/api/health") }}
 	ctx := longBrowser(t, exe, w, time.Duration(envInt("LLMBRIDGE_UI_TEST_SECONDS", 480))*time.Second)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -207,7 +208,7 @@ func TestAdminUIPagesInChromium(t *testing.T) {
 	sweep("empty", map[string]string{
 		"live": `#live-state[data-kind="empty"]`, "usage": `#usage-rows tr[data-state-row="empty"]`,
 		"providers": `#target-rows tr[data-state-row="empty"]`, "prices": `#prices-table tr[data-state-row="empty"]`,
-		"tools": `#server-rows tr[data-state-row="empty"]`, "keys": `#keys-rows tr[data-state-row="empty"]`,
+		"tools": `#call-rows tr[data-state-row="empty"]`, "keys": `#keys-rows tr[data-state-row="empty"]`,
 		"audit": `#audit-rows tr[data-action="signin"]`, "status": `#limits[data-mode]`,
 	})
 
@@ -216,7 +217,7 @@ func TestAdminUIPagesInChromium(t *testing.T) {
 	// With data, in the light and the dark colour scheme.
 	withData := map[string]string{
 		"live": `#live-rows tr[data-kind]`, "usage": `#usage-rows tr[data-group]`, "providers": `#target-rows tr[data-target]`,
-		"prices": `#prices-table tr[data-source="store"]`, "tools": `#server-rows tr[data-state-row="empty"]`,
+		"prices": `#prices-table tr[data-source="store"]`, "tools": `#call-rows tr[data-tool]`,
 		"keys": `#keys-rows tr[data-key-id]`, "audit": `#audit-rows tr[data-action="price.put"]`, "status": `#limits[data-mode]`,
 	}
 	sweep("data", withData)
@@ -250,7 +251,7 @@ func TestAdminUIPagesInChromium(t *testing.T) {
 }
 
 // seedUIData sends traffic (two models, an upstream error, a stream cut
-// short after its 200), sets a stored price and makes a key that is over
+// short after its 200, a tool call), sets a stored price and makes a key that is over
 // its daily budget and expires in three days.
 func seedUIData(t *testing.T, base string, up *testupstream.Server) {
 	t.Helper()
@@ -274,6 +275,10 @@ func seedUIData(t *testing.T, base string, up *testupstream.Server) {
 	chat(uiAccessKey, "openai/gpt-4o", "req-pages-500", false)
 	up.Enqueue(testupstream.Reply{Content: []string{"one", " two", " three", " four"}, CutAfter: 2})
 	chat(uiAccessKey, "openai/gpt-4o", "req-pages-cut", true)
+	cs, _ := mcpTools(t, strings.TrimPrefix(base, "http://"), uiAccessKey)
+	if res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "team__echo", Arguments: map[string]any{"text": "from the pages test"}}); err != nil || res.IsError {
+		t.Fatalf("tool call: %v %+v", err, res)
+	}
 
 	if code, body := doWith(t, http.MethodPut, base+"/admin/api/prices/acme/model-x", "", uiAdminKey, `{"input":0.5,"output":1.5}`); code != 200 {
 		t.Fatalf("price: %d %s", code, body)

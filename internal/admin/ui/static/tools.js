@@ -25,7 +25,7 @@
         el('td', { class: 'nowrap', title: s.since }, el('time', { datetime: s.since }, ago(s.since))), el('td', {}, LB.words(s.tools)), el('td', { class: 'free' }, s.error || '')));
     }
     for (const c of st.recent) {
-      calls.append(el('tr', { class: c.status === 'ok' ? null : 'err' },
+      calls.append(el('tr', { class: c.status === 'ok' ? null : 'err', 'data-tool': c.server + '__' + c.tool },
         timeCell(c.time, when), el('td', {}, el('span', { class: 'id' }, c.key_id || '–')), el('td', {}, el('code', {}, c.server + '__' + c.tool)),
         el('td', { class: 'nowrap' }, c.status), el('td', { class: 'num' }, ms(c.duration_ns / 1e6)), el('td', { class: 'free' }, c.error || '')));
     }
