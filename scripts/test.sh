@@ -53,6 +53,17 @@ fi
 require have_redis redis-server LLMBRIDGE_REQUIRE_REDIS "shared-limits and cache"
 # server/ui_test.go drives Chromium headless through chromedp.
 require have_chromium chromium LLMBRIDGE_REQUIRE_CHROMIUM "admin UI browser"
+# server/ui_pages_test.go injects axe-core (npm, this exact version) into
+# every admin page; it is installed once into a cache directory.
+axe_dir="${XDG_CACHE_HOME:-$HOME/.cache}/llmbridge/axe-core-4.14.1"
+if [[ ! -f $axe_dir/node_modules/axe-core/axe.min.js ]] && command -v npm >/dev/null 2>&1; then
+	npm install --prefix "$axe_dir" --no-audit --no-fund --silent axe-core@4.14.1 >/dev/null 2>&1 || true
+fi
+if [[ -f $axe_dir/node_modules/axe-core/axe.min.js ]]; then
+	export LLMBRIDGE_AXE_JS="$axe_dir/node_modules/axe-core/axe.min.js" LLMBRIDGE_REQUIRE_AXE=1
+else
+	echo "test.sh: axe-core cannot be installed from npm here: the admin UI accessibility test will SKIP" >&2
+fi
 
 # The container's binary: static, CGO off (the SQLite driver is pure Go).
 # The shutdown test runs this build of the server (LLMBRIDGE_SERVER_BIN).

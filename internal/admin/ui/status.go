@@ -77,7 +77,7 @@ func call[T any](f func() T) (v T) {
 func (h *Handler) status(env map[string]string) *statusView {
 	up := h.opts.Now().Sub(h.opts.Started).Round(time.Second)
 	v := &statusView{Version: h.opts.Version, GoVersion: runtime.Version(), Started: h.opts.Started.UTC().Format(time.RFC3339),
-		Uptime: up.String(), Store: "unknown", RequestLogDropped: "unknown", Config: MaskConfig(env)}
+		Uptime: humanDuration(up), Store: "unknown", RequestLogDropped: "unknown", Config: MaskConfig(env)}
 	if v.Version == "" {
 		v.Version = buildVersion()
 	}
@@ -224,4 +224,19 @@ func providers(models []string, env map[string]string) []providerView {
 		out = append(out, v)
 	}
 	return out
+}
+
+// humanDuration says how long in days, hours and minutes ("3 d 4 h",
+// "2 h 5 min", "40 s"): the two largest units.
+func humanDuration(d time.Duration) string {
+	s := int64(d / time.Second)
+	switch {
+	case s < 60:
+		return fmt.Sprintf("%d s", s)
+	case s < 3600:
+		return fmt.Sprintf("%d min %d s", s/60, s%60)
+	case s < 86400:
+		return fmt.Sprintf("%d h %d min", s/3600, s%3600/60)
+	}
+	return fmt.Sprintf("%d d %d h", s/86400, s%86400/3600)
 }

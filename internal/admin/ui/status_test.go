@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/llmbridge/llmbridge/internal/golden"
 )
@@ -60,6 +61,19 @@ func TestPageOf(t *testing.T) {
 		got, ok := pageOf(path)
 		if ok != (want != "") || ok && got != want {
 			t.Errorf("pageOf(%q) = %q, %v", path, got, ok)
+		}
+	}
+}
+
+func TestHumanDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		40 * time.Second:                 "40 s",
+		2*time.Minute + 5*time.Second:    "2 min 5 s",
+		2*time.Hour + 5*time.Minute:      "2 h 5 min",
+		3*24*time.Hour + 4*time.Hour + 1: "3 d 4 h",
+	} {
+		if got := humanDuration(d); got != want {
+			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
 		}
 	}
 }

@@ -476,8 +476,8 @@ func TestStatusAndProvidersPagesShowNoSecret(t *testing.T) {
 			t.Errorf("status page lacks %q", want)
 		}
 	}
-	for _, want := range []string{`<tr data-provider="gemini"><td>gemini</td><td>proxy.example (socks5h)</td><td>gemini-2.0-flash-exp</td></tr>`,
-		`<tr data-provider="openai"><td>openai</td><td>direct</td><td>gpt-4o, o1</td></tr>`} {
+	for _, want := range []string{`<tr data-provider="gemini"><td>gemini</td><td>proxy.example (socks5h)</td><td><span class="nw">gemini-2.0-flash-exp</span></td></tr>`,
+		`<tr data-provider="openai"><td>openai</td><td>direct</td><td><span class="nw">gpt-4o</span>, <span class="nw">o1</span></td></tr>`} {
 		if !strings.Contains(prov, want) {
 			t.Errorf("providers page lacks %q:\n%s", want, prov)
 		}

@@ -2,7 +2,7 @@
 // at a time.
 'use strict';
 (() => {
-  const { api, el, when } = LB;
+  const { api, el, when, timeCell, stateRow, loading } = LB;
   const body = document.getElementById('audit-rows');
   const more = document.getElementById('audit-more');
   let before = '';
@@ -12,20 +12,23 @@
     k + ': ' + (v === null ? '(removed)' : typeof v === 'object' ? JSON.stringify(v) : typeof v === 'number' ? v.toLocaleString('en-US') : String(v))).join('\n');
 
   async function page() {
-    let r;
-    try {
-      r = await api('GET', '/admin/api/audit?limit=100' + (before ? '&before=' + encodeURIComponent(before) : ''));
-    } catch (e) {
-      body.append(el('tr', {}, el('td', { colspan: 5, class: 'muted' }, 'The audit log is not available: ' + e.message)));
-      return;
-    }
+    const first = !before;
+    // The first page fills the table (loading, error with Retry); older
+    // pages append below it.
+    const r = first ? await loading(body, 'the audit log', () => api('GET', '/admin/api/audit?limit=100'), page)
+      : await api('GET', '/admin/api/audit?limit=100&before=' + encodeURIComponent(before)).catch((e) => {
+        more.textContent = 'Older entries (the last try failed: ' + e.message + ')';
+      });
+    if (!r) return;
+    if (first) body.replaceChildren();
     for (const e of r.entries) {
       body.append(el('tr', { 'data-action': e.action },
-        el('td', { class: 'nowrap' }, when(e.time)), el('td', {}, e.actor), el('td', { class: 'nowrap' }, e.action), el('td', {}, e.target),
+        timeCell(e.time, when), el('td', {}, e.actor), el('td', { class: 'nowrap' }, e.action), el('td', {}, el('span', { class: 'nw' }, e.target)),
         el('td', { class: 'fields' }, fields(e.fields))));
     }
-    if (r.entries.length === 0 && !before) body.append(el('tr', {}, el('td', { colspan: 5, class: 'muted' }, 'No admin action yet.')));
+    if (r.entries.length === 0 && first) stateRow(body, 'empty', 'No admin action yet.');
     before = r.entries.length ? r.entries[r.entries.length - 1].id : '';
+    more.textContent = 'Older entries';
     more.hidden = r.entries.length < 100;
   }
   more.addEventListener('click', page);

@@ -3,7 +3,7 @@
 // /admin/api/keys.
 'use strict';
 (() => {
-  const { api, el, usd, num, clear } = LB;
+  const { api, el, usd, num, when, ago, loading, stateRow } = LB;
   const body = document.getElementById('keys-rows');
   const msg = document.getElementById('keys-message');
   const form = document.getElementById('key-form');
@@ -29,17 +29,30 @@
     if (k.rpm) parts.push(num(k.rpm) + ' req/min');
     if (k.tpm) parts.push(num(k.tpm) + ' tok/min');
     if (k.max_parallel) parts.push(num(k.max_parallel) + ' in flight');
-    return parts.join(', ') || 'none';
+    return LB.words(parts, 'none');
   }
 
+  // stateOf tells a key's state as the gateway applies it: revoked,
+  // expired, over a budget (requests refused until the day or month
+  // turns), expiring within a week, or active.
   function stateOf(k) {
-    if (k.revoked_at) return 'revoked';
-    if (k.expires_at && new Date(k.expires_at) <= new Date()) return 'expired';
-    return 'active';
+    const sp = k.spend || {};
+    if (k.revoked_at) return ['revoked', 'revoked'];
+    if (k.expires_at && new Date(k.expires_at) <= new Date()) return ['expired', 'expired'];
+    if (k.daily_budget_usd && (sp.today_usd || 0) >= k.daily_budget_usd) return ['over-budget', 'over daily budget'];
+    if (k.monthly_budget_usd && (sp.month_usd || 0) >= k.monthly_budget_usd) return ['over-budget', 'over monthly budget'];
+    if (k.expires_at && new Date(k.expires_at) - Date.now() < 7 * 86400e3) return ['expiring', 'expires ' + ago(k.expires_at)];
+    return ['active', 'active'];
+  }
+
+  function expiry(k) {
+    if (!k.expires_at) return el('td', { class: 'nowrap' }, 'never');
+    return el('td', { class: 'nowrap', title: k.expires_at }, el('time', { datetime: k.expires_at }, when(k.expires_at)),
+      el('br'), el('span', { class: 'muted' }, ago(k.expires_at)));
   }
 
   function row(k) {
-    const state = stateOf(k);
+    const [state, label] = stateOf(k);
     const actions = el('td', {});
     if (state !== 'revoked') {
       actions.append(el('button', { type: 'button', class: 'secondary', 'data-action': 'edit', onclick: () => edit(k) }, 'Edit'), ' ');
@@ -59,21 +72,20 @@
       actions.append(revoke);
     }
     const sp = k.spend || {};
-    return el('tr', { 'data-key-id': k.id, 'data-state': state, class: state === 'active' ? null : 'flight' },
-      el('td', {}, k.name), el('td', {}, k.id + ' …' + k.last4), el('td', {}, k.owner || ''),
-      el('td', {}, (k.models || []).join(', ') || 'any'), el('td', {}, limits(k)),
-      el('td', {}, meter(sp.today_usd, k.daily_budget_usd)), el('td', {}, meter(sp.month_usd, k.monthly_budget_usd)),
-      el('td', {}, state), actions);
+    return el('tr', { 'data-key-id': k.id, 'data-state': state, class: state === 'revoked' || state === 'expired' ? 'flight' : null },
+      // The columns an operator looks for first come first: on a phone
+      // they show without scrolling.
+      el('td', {}, k.name), el('td', {}, el('span', { class: 'key-state', 'data-state': state }, label)),
+      el('td', { class: 'nowrap' }, meter(sp.today_usd, k.daily_budget_usd)), el('td', { class: 'nowrap' }, meter(sp.month_usd, k.monthly_budget_usd)),
+      expiry(k), el('td', {}, limits(k)), el('td', {}, LB.words(k.models, 'any')), el('td', {}, k.owner || ''),
+      el('td', {}, el('span', { class: 'id' }, k.id), el('br'), el('span', { class: 'id muted' }, '…' + k.last4)), actions);
   }
 
   async function list() {
-    try {
-      const data = await api('GET', '/admin/api/keys');
-      clear(body);
-      for (const k of data.keys) body.append(row(k));
-      if (data.keys.length === 0) body.append(el('tr', {}, el('td', { colspan: 9, class: 'muted' }, 'No virtual keys yet: create one below.')));
-    } catch (e) {
-      msg.textContent = 'Could not list keys: ' + e.message;
+    const data = await loading(body, 'keys', () => api('GET', '/admin/api/keys'), list);
+    if (data) {
+      body.replaceChildren(...data.keys.map(row));
+      if (data.keys.length === 0) stateRow(body, 'empty', 'No virtual keys yet: create one below.');
     }
     document.body.dataset.ready = 'true';
   }

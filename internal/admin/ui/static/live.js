@@ -2,7 +2,8 @@
 // from the live feed (/admin/api/live, Server-Sent Events).
 'use strict';
 (() => {
-  const { api, el, num, usd, ms, time, isError } = LB;
+  const { api, el, num, usd, ms, isError, timeCell, clear } = LB;
+  const note = document.getElementById('live-state');
   const rows = document.getElementById('live-rows');
   const state = document.getElementById('feed-state');
   const flightCount = document.getElementById('in-flight');
@@ -62,6 +63,34 @@
     return el('tr', { class: 'detail', hidden: true, 'data-open': 'false' }, el('td', { colspan: 8 }, lines.join('\n')));
   }
 
+  // outcome says how a failed request ended: an HTTP error status, or a
+  // failure after the status line went out (a stream cut short) — then
+  // the client saw a 200 and the request still failed.
+  function outcome(ev) {
+    if (ev.status >= 400) return el('span', { class: 'badge err' }, 'error ' + ev.status);
+    const sent = ev.status ? ' after HTTP ' + ev.status : '';
+    return el('span', { class: 'badge err', title: 'The response had started' + sent + ' when the request failed' },
+      (ev.stream === false ? 'failed' : 'stream failed') + sent);
+  }
+
+  // keyCell shows the key's name and id; the id never breaks.
+  function keyCell(ev) {
+    if (!ev.key_id) return el('td', {}, '–');
+    if (!ev.key_name) return el('td', {}, el('span', { class: 'id' }, ev.key_id));
+    return el('td', {}, ev.key_name + ' ', el('span', { class: 'id' }, '(' + ev.key_id + ')'));
+  }
+
+  // empty says why the table shows no row: nothing yet, or the filters.
+  function empty() {
+    const all = rows.querySelectorAll('tr[data-kind]');
+    if (note.dataset.kind === 'loading' || note.dataset.kind === 'error') return;
+    const shown = [...all].some((tr) => !tr.hidden);
+    note.dataset.kind = shown ? '' : 'empty';
+    note.hidden = shown;
+    note.textContent = all.length === 0 ? 'No requests yet. They appear here as they happen.'
+      : 'No request matches these filters (' + num(all.length) + ' hidden).';
+  }
+
   function render(ev) {
     const flight = ev.type === 'start';
     const err = !flight && isError(ev.status, ev.error);
@@ -73,7 +102,7 @@
       'data-key': key, 'data-model': model, 'data-kind': flight ? 'flight' : err ? 'error' : 'ok',
     });
     let statusCell;
-    if (flight) statusCell = el('td', { class: 'status' }, ev.stream ? 'streaming…' : 'in flight…');
+    if (flight) statusCell = el('td', { class: 'status nowrap' }, ev.stream ? 'streaming…' : 'in flight…');
     else if (err) {
       const det = detailRow(ev);
       const btn = el('button', { type: 'button', class: 'link', 'aria-expanded': 'false', title: 'Show the error' }, 'details');
@@ -83,11 +112,11 @@
         det.hidden = !open;
         btn.setAttribute('aria-expanded', String(open));
       });
-      statusCell = el('td', { class: 'status' }, String(ev.status || 'error') + ' ', btn);
+      statusCell = el('td', { class: 'status nowrap' }, outcome(ev), ' ', btn);
       tr.detail = det;
-    } else statusCell = el('td', { class: 'status' }, String(ev.status));
+    } else statusCell = el('td', { class: 'status nowrap', title: 'HTTP ' + ev.status }, 'OK ' + ev.status);
     tr.append(
-      el('td', {}, time(ev.time)), el('td', {}, key), el('td', {}, model), statusCell,
+      timeCell(ev.time), keyCell(ev), el('td', {}, el('span', { class: 'nw' }, ev.model), target && target !== ev.model ? [' → ', el('span', { class: 'nw' }, target)] : null), statusCell,
       el('td', { class: 'num' }, flight ? '' : num(ev.prompt_tokens) + ' / ' + num(ev.completion_tokens)),
       flight ? el('td', { class: 'num' }, '') : costCell(ev),
       el('td', { class: 'num' }, flight ? '' : ms(ev.ttft_ms)),
@@ -115,6 +144,7 @@
     } else insert(tr, rows.firstChild);
     flightCount.textContent = num(inFlight.size);
     while (rows.children.length > maxRows * 2) rows.lastChild.remove();
+    empty();
   }
 
   function receive(ev) {
@@ -136,7 +166,7 @@
     }
   });
   for (const f of [fKey, fModel, fStatus]) {
-    f.addEventListener('input', () => { for (const tr of rows.querySelectorAll('tr[data-kind]')) applyFilter(tr); });
+    f.addEventListener('input', () => { for (const tr of rows.querySelectorAll('tr[data-kind]')) applyFilter(tr); empty(); });
   }
 
   function connect() {
@@ -160,9 +190,25 @@
     });
   }
 
-  // History first, so the feed's newer rows land above it.
-  api('GET', '/admin/api/requests?limit=25')
-    .then((page) => { for (const r of page.requests.slice().reverse()) show(fromStored(r)); })
-    .catch((e) => { rows.append(el('tr', {}, el('td', { colspan: 8, class: 'muted' }, 'No stored requests: ' + e.message))); })
-    .finally(() => { document.body.dataset.ready = 'true'; connect(); });
+  // History first, so the feed's newer rows land above it; a failure
+  // says so with a Retry, and the feed runs either way.
+  function history() {
+    note.dataset.kind = 'loading';
+    note.hidden = false;
+    clear(note);
+    note.append('Loading the last requests…');
+    return api('GET', '/admin/api/requests?limit=25')
+      .then((page) => {
+        note.dataset.kind = '';
+        for (const r of page.requests.slice().reverse()) show(fromStored(r));
+        empty();
+      })
+      .catch((e) => {
+        note.dataset.kind = 'error';
+        clear(note);
+        note.append('Could not load the stored requests: ' + e.message + ' ',
+          el('button', { type: 'button', class: 'secondary retry', onclick: history }, 'Retry'));
+      });
+  }
+  history().finally(() => { document.body.dataset.ready = 'true'; connect(); });
 })();

@@ -2,7 +2,7 @@
 // (/admin/api/config), a form to set a stored price, delete buttons.
 'use strict';
 (() => {
-  const { api, el, clear, formError } = LB;
+  const { api, el, clear, formError, num, loading, stateRow } = LB;
   const msg = document.getElementById('prices-message');
   const form = document.getElementById('price-form');
   const f = (id) => document.getElementById('pr-' + id);
@@ -38,14 +38,9 @@
 
   async function load() {
     const body = document.querySelector('#prices-table tbody');
-    let c;
-    try {
-      c = await api('GET', '/admin/api/config');
-    } catch (e) {
-      msg.textContent = 'The stored configuration is not available: ' + e.message;
-      form.hidden = true;
-      return;
-    }
+    const c = await loading(body, 'the prices', () => api('GET', '/admin/api/config'), load);
+    form.hidden = !c;
+    if (!c) return;
     clear(body);
     for (const p of c.prices) {
       body.append(el('tr', { 'data-model': p.model, 'data-source': p.source },
@@ -53,7 +48,7 @@
         el('td', { class: 'num' }, p.price.cached_input === undefined ? 'as input' : perM(p.price.cached_input)),
         el('td', { class: 'num' }, perM(p.price.output)), el('td', {}, p.source + (p.shadowed_by ? ' (hidden by ' + p.shadowed_by + ')' : '')), actions(p)));
     }
-    if (c.prices.length === 0) body.append(el('tr', {}, el('td', { colspan: 6, class: 'muted' }, 'Only the built-in prices (' + c.defaults.prices.toLocaleString('en-US') + ' models).')));
+    if (c.prices.length === 0) stateRow(body, 'empty', 'No price set here: the built-in prices apply (' + num(c.defaults.prices) + ' models).');
   }
 
   form.addEventListener('submit', async (ev) => {

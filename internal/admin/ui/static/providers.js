@@ -5,20 +5,16 @@
 // routes, and a Test button per provider.
 'use strict';
 (() => {
-  const { api, el, ms, clear, num, when, list, formError } = LB;
+  const { api, el, ms, clear, num, when, list, formError, loading, stateRow } = LB;
   const percent = LB.pct;
 
   const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1)] : null);
 
   async function stats() {
     const body = document.getElementById('target-rows');
-    let page;
-    try {
-      page = await api('GET', '/admin/api/requests?limit=1000');
-    } catch (e) {
-      body.append(el('tr', {}, el('td', { colspan: 8, class: 'muted' }, 'No stored requests: ' + e.message)));
-      return;
-    }
+    const page = await loading(body, 'the stored requests', () => api('GET', '/admin/api/requests?limit=1000'), stats);
+    if (!page) return;
+    body.replaceChildren();
     const by = new Map();
     for (const r of page.requests) {
       const t = r.model || r.provider || '(unrouted)';
@@ -32,19 +28,19 @@
       if (r.duration_ms > 0) s.dur.push(r.duration_ms);
       if (r.ttft_ms > 0) s.ttft.push(r.ttft_ms);
     }
-    document.getElementById('stats-note').textContent = 'From the last ' + page.requests.length + ' stored requests (/admin/api/requests).';
+    document.getElementById('stats-note').textContent = 'From the last ' + num(page.requests.length) + ' stored requests (/admin/api/requests).';
     for (const t of [...by.keys()].sort()) {
       const s = by.get(t);
       s.dur.sort((a, b) => a - b);
       s.ttft.sort((a, b) => a - b);
       const rate = s.errors / s.n;
       body.append(el('tr', { class: rate > 0.2 ? 'err' : null, 'data-target': t },
-        el('td', {}, t), el('td', { class: 'num' }, num(s.n)), el('td', { class: 'num' }, (rate * 100).toFixed(1) + '%'),
+        el('td', {}, t), el('td', { class: 'num' }, num(s.n)), el('td', { class: 'num' }, LB.pct(rate)),
         el('td', { class: 'num' }, ms(pct(s.dur, 50))), el('td', { class: 'num' }, ms(pct(s.dur, 95))),
         el('td', { class: 'num' }, ms(pct(s.ttft, 50))), el('td', { class: 'num' }, ms(pct(s.ttft, 95))),
-        el('td', {}, s.lastError)));
+        el('td', { class: 'free' }, s.lastError)));
     }
-    if (by.size === 0) body.append(el('tr', {}, el('td', { colspan: 8, class: 'muted' }, 'No requests stored yet.')));
+    if (by.size === 0) stateRow(body, 'empty', 'No requests stored yet: traffic per target shows here once requests arrive.');
   }
 
   // cell formats one health field for people: durations (…_ns) in ms,
@@ -83,7 +79,7 @@
     for (const t of list) {
       const state = String(t.state || '');
       body.append(el('tr', { class: state && state !== 'closed' ? 'err' : null },
-        cols.map((c) => el('td', { class: numeric(c) ? 'num' : (c.endsWith('state') || c === 'key' ? 'nowrap' : null), 'data-field': c }, cell(c, t[c])))));
+        cols.map((c) => el('td', { class: numeric(c) ? 'num' : (c.endsWith('state') || c === 'key' || c === 'target' || /_(until|at)$/.test(c) ? 'nowrap' : null), title: /_(until|at)$/.test(c) && t[c] ? String(t[c]) : null, 'data-field': c }, cell(c, t[c])))));
     }
     document.getElementById('health').hidden = false;
   }
@@ -98,16 +94,16 @@
     } catch (e) {
       return; // an older bridge: the section stays hidden
     }
-    const num = (v) => (v === null || v === undefined ? '' : String(v));
+    const perM = (v) => (v === null || v === undefined ? '–' : '$' + v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 4 }));
     const body = document.getElementById('price-rows');
     clear(body);
     for (const p of page.prices || []) {
-      body.append(el('tr', { 'data-model': p.model }, el('td', {}, p.model), el('td', { class: 'num' }, num(p.input)),
-        el('td', { class: 'num' }, num(p.cached_input)), el('td', { class: 'num' }, num(p.output)),
-        el('td', {}, p.source || ''), el('td', { class: 'num' }, num(p.age_days))));
+      body.append(el('tr', { 'data-model': p.model }, el('td', {}, p.model), el('td', { class: 'num' }, perM(p.input)),
+        el('td', { class: 'num' }, perM(p.cached_input)), el('td', { class: 'num' }, perM(p.output)),
+        el('td', {}, p.source || ''), el('td', { class: 'num' }, p.age_days === undefined || p.age_days === null ? '–' : num(p.age_days))));
     }
     document.getElementById('price-sources').textContent = (page.sources || [])
-      .map((s) => s.source + ': ' + s.models + ' models' + (s.as_of ? ' as of ' + s.as_of.slice(0, 10) : '')).join(' · ');
+      .map((s) => s.source + ': ' + num(s.models) + (s.models === 1 ? ' model' : ' models') + (s.as_of ? ' as of ' + s.as_of.slice(0, 10) : '')).join(' · ');
     document.getElementById('prices').hidden = false;
   }
 
@@ -192,22 +188,22 @@
   }
 
   async function config() {
-    let c;
-    try {
-      c = await api('GET', '/admin/api/config');
-    } catch (e) {
-      msg.textContent = 'The stored configuration is not available: ' + e.message;
-      for (const f of document.querySelectorAll('#config-section form')) f.hidden = true;
+    const pbody = document.querySelector('#config-providers tbody');
+    const others = ['#config-routes tbody', '#config-rules tbody'].map((q) => document.querySelector(q));
+    for (const b of others) stateRow(b, 'loading', 'Loading…');
+    const c = await loading(pbody, 'the configuration', () => api('GET', '/admin/api/config'), config);
+    if (!c) {
+      for (const b of others) stateRow(b, 'error', 'Not loaded: the configuration failed (see above).');
       return;
     }
-    const pbody = document.querySelector('#config-providers tbody');
     clear(pbody);
     for (const p of c.providers) {
       pbody.append(el('tr', { 'data-name': p.name, 'data-source': p.source, class: p.shadowed_by ? 'muted' : null },
-        el('td', {}, p.name), el('td', {}, p.kind || 'openai'), el('td', {}, p.base_url || 'default'), el('td', {}, (p.models || []).join(', ')),
-        el('td', {}, keyCell(p)), el('td', {}, p.source + (p.shadowed_by ? ' (hidden by ' + p.shadowed_by + ')' : '')),
+        el('td', {}, p.name), el('td', {}, p.kind || 'openai'), el('td', { class: 'nowrap' }, p.base_url || 'default'), el('td', {}, LB.words(p.models)),
+        el('td', { class: 'nowrap' }, keyCell(p)), el('td', {}, p.source + (p.shadowed_by ? ' (hidden by ' + p.shadowed_by + ')' : '')),
         actions('providers', p, () => editProvider(p))));
     }
+    if (c.providers.length === 0) stateRow(pbody, 'empty', 'No provider configured yet: add one below.');
     showCache(c.cache);
     const abody = document.querySelector('#config-rules tbody');
     clear(abody);
@@ -216,14 +212,16 @@
         el('td', {}, a.name), el('td', {}, a.kind), el('td', {}, a.provider || 'each'), el('td', {}, a.above || ''),
         el('td', {}, a.source + (a.shadowed_by ? ' (hidden by ' + a.shadowed_by + ')' : '')), actions('alerts/rules', a, () => editRule(a))));
     }
+    if (c.alert_rules.length === 0) stateRow(abody, 'empty', 'No alert rules.');
     const rbody = document.querySelector('#config-routes tbody');
     clear(rbody);
     for (const r of c.routes) {
       rbody.append(el('tr', { 'data-name': r.name, 'data-source': r.source },
         el('td', {}, r.name), el('td', {}, r.strategy || 'weighted'),
-        el('td', {}, (r.targets || []).map((t) => t.model + (t.weight && t.weight !== 1 ? ' ×' + num(t.weight) : '')).join(', ')),
-        el('td', {}, (r.fallbacks || []).join(', ')), el('td', {}, r.source), actions('routes', r, () => editRoute(r))));
+        el('td', {}, LB.words((r.targets || []).map((t) => t.model + (t.weight && t.weight !== 1 ? ' ×' + num(t.weight) : '')))),
+        el('td', {}, LB.words(r.fallbacks)), el('td', {}, r.source), actions('routes', r, () => editRoute(r))));
     }
+    if (c.routes.length === 0) stateRow(rbody, 'empty', 'No routes: each model is served by its own provider.');
   }
 
   function showCache(p) {
