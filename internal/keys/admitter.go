@@ -616,20 +616,26 @@ func (a *Admitter) Budgets(ctx context.Context) ([]BudgetStatus, error) {
 	return out, nil
 }
 
-// Identify tells who presents the key of h (Authorization: Bearer, or
-// x-api-key), for endpoints outside the model API (the MCP gateway): the
-// key's id and policy. An anonymous caller of an open Admitter (no
-// access keys) gets "" and the zero Policy, which allows everything. An
-// unknown, revoked or expired key is the 401 of Authenticate (an
-// *llmbridge.APIError). It reserves nothing and is safe for concurrent
-// use.
-func (a *Admitter) Identify(h http.Header) (id string, p Policy, err error) {
+// MCPAccess tells who presents the key of h (Authorization: Bearer, or
+// x-api-key), for the MCP gateway, and which MCP servers that key may
+// use: a virtual key only those its mcp_servers name (none when it names
+// none), an access key those of its policy (every one when it names
+// none), an anonymous caller of an open Admitter every one. An unknown, revoked or expired key is the 401 of
+// Authenticate (an *llmbridge.APIError). It reserves nothing and is safe
+// for concurrent use.
+func (a *Admitter) MCPAccess(h http.Header) (id string, allows func(server string) bool, err error) {
 	if h == nil {
-		h = http.Header{} // never the in-process caller
+		h = http.Header{}
 	}
 	e, err := a.caller(&llmbridge.Request{Header: h}, a.now())
-	if e == nil {
-		return "", Policy{}, err
+	switch {
+	case e == nil && err != nil:
+		return "", nil, err
+	case e == nil:
+		return "", func(string) bool { return true }, nil
+	case e.key != nil && len(e.policy.MCPServers) == 0:
+		return e.id, func(string) bool { return false }, nil
 	}
-	return e.id, e.policy, nil
+	p := e.policy
+	return e.id, p.AllowsMCP, nil
 }

@@ -47,7 +47,10 @@ type Policy struct {
 	// MCPServers are patterns of the MCP servers (the YAML file's
 	// mcp.servers names) whose tools, prompts and resources the key may
 	// see and use through /mcp; "*" matches any run of characters.
-	// Empty: every server.
+	// Empty: every server for an access key (ACCESS_API_KEYS and the
+	// YAML file's keys: entries), none for a virtual key, which names its
+	// servers ("*": every one), so a key made before the MCP gateway, or
+	// for models only, never gains tools (Admitter.MCPAccess).
 	MCPServers []string `json:"mcp_servers" yaml:"mcp_servers"`
 	Limits     `yaml:",inline"`
 }

@@ -44,8 +44,10 @@ func TestMCPServersParamsChecked(t *testing.T) {
 }
 
 // TestMCPServersStoredAndIdentified: mcp_servers is kept by the store
-// (migration 0004), changed by Update, and Identify gives the key's id
-// and policy — 401 for a revoked key, as for the model API.
+// (migration 0004), changed by Update, and MCPAccess gives the key's id
+// and the servers it may use — none for a virtual key that names none,
+// every one for an access key that names none — and 401 for a revoked
+// key, as for the model API.
 func TestMCPServersStoredAndIdentified(t *testing.T) {
 	for name, dsn := range map[string]func(t testing.TB) string{"sqlite": sqlitePath, "postgres": pgtest.URL} {
 		t.Run(name, func(t *testing.T) {
@@ -62,12 +64,19 @@ func TestMCPServersStoredAndIdentified(t *testing.T) {
 			}
 			a := newAdmitter(t, Options{Store: s, AccessKeys: []string{"sk-static"}, Policies: map[string]Policy{llmbridge.KeyID("sk-static"): {MCPServers: []string{"fs"}}}})
 			h := http.Header{"Authorization": {"Bearer " + secret}}
-			id, p, err := a.Identify(h)
-			if err != nil || id != k.ID || !p.AllowsMCP("team") || p.AllowsMCP("fs") {
-				t.Fatalf("Identify virtual key: %s %+v %v", id, p, err)
+			id, allows, err := a.MCPAccess(h)
+			if err != nil || id != k.ID || !allows("team") || allows("fs") {
+				t.Fatalf("MCPAccess virtual key: %s %v", id, err)
 			}
-			if id, p, err := a.Identify(http.Header{"X-Api-Key": {"sk-static"}}); err != nil || id != llmbridge.KeyID("sk-static") || p.AllowsMCP("team") {
-				t.Errorf("Identify access key: %s %+v %v", id, p, err)
+			if id, allows, err := a.MCPAccess(http.Header{"X-Api-Key": {"sk-static"}}); err != nil || id != llmbridge.KeyID("sk-static") || allows("team") || !allows("fs") {
+				t.Errorf("MCPAccess access key: %s %v", id, err)
+			}
+			if _, allows, err := a.MCPAccess(http.Header{"Authorization": {"Bearer " + plainSecret}}); err != nil || allows("team") || allows("fs") {
+				t.Errorf("a virtual key without mcp_servers may use a server (%v)", err)
+			}
+			open := newAdmitter(t, Options{Store: s, AccessKeys: []string{"sk-open"}})
+			if _, allows, err := open.MCPAccess(http.Header{"X-Api-Key": {"sk-open"}}); err != nil || !allows("team") {
+				t.Errorf("an access key without mcp_servers may not use a server (%v)", err)
 			}
 			if _, err := s.Update(ctx, k.ID, &Params{MCPServers: &[]string{"team", "fs"}}, time.Now()); err != nil {
 				t.Fatal(err)
@@ -78,13 +87,13 @@ func TestMCPServersStoredAndIdentified(t *testing.T) {
 			if err := a.Changed(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if _, p, _ := a.Identify(h); !p.AllowsMCP("fs") {
-				t.Errorf("after Update: %+v", p)
+			if _, allows, _ := a.MCPAccess(h); !allows("fs") {
+				t.Error("after Update: fs not allowed")
 			}
 			var ae *llmbridge.APIError
 			for _, bad := range []http.Header{nil, {"Authorization": {"Bearer sk-lb-nope"}}, {"Authorization": {"Bearer " + plainSecret}}} {
-				if _, _, err := a.Identify(bad); !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized {
-					t.Errorf("Identify %v: %v, want 401", bad, err)
+				if _, _, err := a.MCPAccess(bad); !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized {
+					t.Errorf("MCPAccess %v: %v, want 401", bad, err)
 				}
 			}
 		})

@@ -153,7 +153,7 @@ func paramFlags(fs *flag.FlagSet, p *keys.Params) {
 		})
 	}
 	patterns("models", "allowed models, comma-separated patterns (openai/*); empty: any", &p.Models)
-	patterns("mcp-servers", "MCP servers of /mcp the key may use, comma-separated patterns (team-*); empty: every one", &p.MCPServers)
+	patterns("mcp-servers", "MCP servers of /mcp the key may use, comma-separated patterns (team-*, or * for every one); empty: none", &p.MCPServers)
 	num("rpm", "requests per minute (0: no limit)", &p.RPM)
 	num("tpm", "tokens per minute (0: no limit)", &p.TPM)
 	num("max-parallel", "requests in flight (0: no limit)", &p.MaxParallel)
