@@ -1,7 +1,6 @@
 package live
 
 import (
-	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -214,6 +213,5 @@ func (h *Hub) encode(typ string, r llmbridge.UsageRecord) []byte {
 			}
 		}
 	}
-	b, _ := json.Marshal(e) // plain fields: cannot fail
-	return b
+	return appendEvent(make([]byte, 0, 512), &e)
 }
