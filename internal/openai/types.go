@@ -551,3 +551,19 @@ func (d *CompletionTokensDetails) UnmarshalJSON(data []byte) error {
 func (d CompletionTokensDetails) MarshalJSON() ([]byte, error) {
 	return EncodeWithExtra(completionDetailsAlias(d), d.Extra, completionDetailsFields)
 }
+
+// SignatureField is the message/delta member that carries a reasoning
+// block's signature next to reasoning_content, for upstreams that sign
+// their reasoning (Anthropic's thinking, Bedrock's reasoningContent): one
+// convention for every client.
+const SignatureField = "reasoning_signature"
+
+// CacheUsage is the usage of an upstream that counts cache reads and
+// writes apart from its input tokens (Anthropic, Bedrock): the prompt
+// includes both, cache reads are cached tokens and cache writes
+// cache_write_tokens.
+func CacheUsage(input, output, cacheRead, cacheWrite int) *Usage {
+	prompt := input + cacheRead + cacheWrite
+	return &Usage{PromptTokens: prompt, CompletionTokens: output, TotalTokens: prompt + output,
+		PromptTokensDetails: &PromptTokensDetails{CachedTokens: cacheRead, CacheWriteTokens: cacheWrite}}
+}

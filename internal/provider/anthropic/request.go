@@ -9,8 +9,8 @@ import (
 )
 
 // SignatureField is the message/delta member that carries a thinking
-// block's signature next to reasoning_content.
-const SignatureField = "reasoning_signature"
+// block's signature next to reasoning_content (openai.SignatureField).
+const SignatureField = openai.SignatureField
 
 type (
 	request struct {

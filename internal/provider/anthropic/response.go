@@ -43,9 +43,7 @@ type (
 // prompt (input_tokens excludes them), cache reads are cached tokens and
 // cache writes are cache_write_tokens.
 func (u usageJSON) usage() *openai.Usage {
-	prompt := u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens
-	return &openai.Usage{PromptTokens: prompt, CompletionTokens: u.OutputTokens, TotalTokens: prompt + u.OutputTokens,
-		PromptTokensDetails: &openai.PromptTokensDetails{CachedTokens: u.CacheReadInputTokens, CacheWriteTokens: u.CacheCreationInputTokens}}
+	return openai.CacheUsage(u.InputTokens, u.OutputTokens, u.CacheReadInputTokens, u.CacheCreationInputTokens)
 }
 
 func finishReason(r string) string {

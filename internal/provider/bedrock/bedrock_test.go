@@ -334,7 +334,7 @@ func collect(p *bedrock.Provider, resp *http.Response) collected {
 			if d.ReasoningContent != nil {
 				c.reasoning += *d.ReasoningContent
 			}
-			if raw := d.Extra[bedrock.SignatureField]; raw != nil {
+			if raw := d.Extra[openai.SignatureField]; raw != nil {
 				_ = json.Unmarshal(raw, &c.signature)
 			}
 			for _, tc := range d.ToolCalls {

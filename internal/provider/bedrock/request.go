@@ -8,11 +8,6 @@ import (
 	"github.com/llmbridge/llmbridge/internal/openai"
 )
 
-// SignatureField is the message/delta member that carries a reasoning
-// block's signature next to reasoning_content (the same member the
-// Anthropic adapter uses, so clients keep one convention).
-const SignatureField = "reasoning_signature"
-
 // The Converse request, as the API reference names its members.
 type (
 	request struct {
@@ -181,7 +176,7 @@ func (out *request) add(role string, blocks ...block) {
 // the signature came back.
 func assistantBlocks(m *openai.Message, param string) (blocks []block, signed bool, err error) {
 	var sig string
-	if raw := m.Extra[SignatureField]; raw != nil {
+	if raw := m.Extra[openai.SignatureField]; raw != nil {
 		_ = json.Unmarshal(raw, &sig)
 	}
 	if m.ReasoningContent != "" && sig != "" {

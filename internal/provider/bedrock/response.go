@@ -49,9 +49,7 @@ type (
 // writes, which the prompt includes; cache reads are cached tokens and
 // cache writes cache_write_tokens.
 func (u usageJSON) usage() *openai.Usage {
-	prompt := u.InputTokens + u.CacheReadInputTokens + u.CacheWriteInputTokens
-	return &openai.Usage{PromptTokens: prompt, CompletionTokens: u.OutputTokens, TotalTokens: prompt + u.OutputTokens,
-		PromptTokensDetails: &openai.PromptTokensDetails{CachedTokens: u.CacheReadInputTokens, CacheWriteTokens: u.CacheWriteInputTokens}}
+	return openai.CacheUsage(u.InputTokens, u.OutputTokens, u.CacheReadInputTokens, u.CacheWriteInputTokens)
 }
 
 // finishReason maps Converse's stopReason.
@@ -108,7 +106,7 @@ func (p *Provider) DecodeResponse(resp *http.Response) (*openai.ChatResponse, er
 	msg.ReasoningContent = thoughts.String()
 	if sig != "" {
 		raw, _ := openai.Marshal(sig)
-		msg.Extra = map[string]json.RawMessage{SignatureField: raw}
+		msg.Extra = map[string]json.RawMessage{openai.SignatureField: raw}
 	}
 	return &openai.ChatResponse{ID: responseID(resp), Object: "chat.completion", Created: time.Now().Unix(), Model: modelOf(resp),
 		Choices: []openai.Choice{{Message: msg, FinishReason: finishReason(r.StopReason)}}, Usage: r.Usage.usage()}, nil

@@ -235,7 +235,7 @@ func (d *streamDecoder) delta(e *event, tools map[int]*toolState) *openai.ChatCh
 		rc := e.Delta.ReasoningContent
 		if rc.Signature != "" {
 			raw, _ := openai.Marshal(rc.Signature)
-			return d.chunk(openai.Delta{Extra: map[string]json.RawMessage{SignatureField: raw}}, "")
+			return d.chunk(openai.Delta{Extra: map[string]json.RawMessage{openai.SignatureField: raw}}, "")
 		}
 		if rc.Text != nil {
 			return d.chunk(openai.Delta{ReasoningContent: rc.Text}, "")
