@@ -120,10 +120,11 @@ func (e *Entry) DecodeChunks() ([]*openai.ChatChunk, error) {
 	}
 	out := make([]*openai.ChatChunk, len(e.Chunks))
 	for i, raw := range e.Chunks {
-		out[i] = new(openai.ChatChunk)
-		if err := json.Unmarshal(raw, out[i]); err != nil {
+		c, err := openai.DecodeChunk(raw)
+		if err != nil {
 			return nil, err
 		}
+		out[i] = c
 	}
 	return out, nil
 }

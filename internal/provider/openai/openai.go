@@ -162,12 +162,12 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 				yield(nil, p.parseError(http.StatusBadGateway, ev.Data))
 				return
 			}
-			var c openai.ChatChunk
-			if err := json.Unmarshal(ev.Data, &c); err != nil {
+			c, err := openai.DecodeChunk(ev.Data)
+			if err != nil {
 				yield(nil, fmt.Errorf("decoding upstream chunk: %w", err))
 				return
 			}
-			if !yield(&c, nil) {
+			if !yield(c, nil) {
 				return
 			}
 		}

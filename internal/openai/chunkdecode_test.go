@@ -1,0 +1,128 @@
+package openai
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"testing"
+)
+
+// chunkSeeds are chunks as OpenAI-compatible upstreams send them, and
+// shapes that must take encoding/json's path.
+var chunkSeeds = []string{
+	`{"id":"chatcmpl-Dx0XpqH8w09uBXwq1zFGYdETjtnEl","object":"chat.completion.chunk","created":1782955817,"model":"gpt-4o-mini-2024-07-18","service_tier":"default","system_fingerprint":"fp_d0469e1700","choices":[{"index":0,"delta":{"content":" word"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"C63r"}`,
+	`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"finish_reason":null}]}`,
+	`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`,
+	`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":12,"total_tokens":21,"prompt_tokens_details":{"cached_tokens":0}}}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"reasoning_content":"think"}}]}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":""}}]}}]}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"content":"caf\u00e9 \"q\""}}]}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"content":"café ☕"}},{"index":1,"delta":{"content":"b"}}]}`,
+	`{"id":"a","id":"b","choices":null}`,
+	`{"ID":"a"}`,
+	`{"id":"a","choices":[{"Delta":{}}]}`,
+	`{"id":"a","choices":[{"delta":{"Content":"x"}}]}`,
+	`{"id":"a","usage":{"Prompt_Tokens":1}}`,
+	`{"created":1.5}`,
+	`{"created":1e3}`,
+	`{"created":-7}`,
+	`{"created":99999999999999999999}`,
+	`{"id":7}`,
+	`{"choices":[{"delta":null}]}`,
+	`{"choices":[1]}`,
+	`{"choices":{}}`,
+	`{"choices":[{"index":0,"delta":{"content":"a"}}],"choices":[]}`,
+	`[]`, `null`, `{}`, `{"a":`, `{"id":"\ud800"}`, "{\"id\":\"\xff\"}", `{"x":{"y":[1,2,{"z":null}]}}`,
+	`{"choices":[{"index":0,"logprobs":{"content":[{"token":"a","logprob":-0.1}]},"delta":{"content":"a","extra_content":{"google":{"thought_signature":"x"}}}}]}`,
+	` { "id" : "sp" , "choices" : [ { "index" : 0 , "delta" : { "content" : "a" } } ] } `,
+}
+
+func slowChunk(data []byte) (*ChatChunk, error) {
+	c := new(ChatChunk)
+	if err := json.Unmarshal(data, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// sameChunk fails t unless DecodeChunk and json.Unmarshal agree on data.
+func sameChunk(t *testing.T, data []byte) {
+	t.Helper()
+	fast, ferr := DecodeChunk(data)
+	slow, serr := slowChunk(data)
+	if (ferr == nil) != (serr == nil) {
+		t.Fatalf("%q: DecodeChunk error %v, json.Unmarshal error %v", data, ferr, serr)
+	}
+	if ferr != nil {
+		if ferr.Error() != serr.Error() {
+			t.Fatalf("%q: error %q, json.Unmarshal's %q", data, ferr, serr)
+		}
+		return
+	}
+	if !reflect.DeepEqual(fast, slow) {
+		fj, _ := json.Marshal(fast)
+		sj, _ := json.Marshal(slow)
+		t.Fatalf("%q:\nDecodeChunk  %s %#v\njson.Unmarshal %s %#v", data, fj, fast, sj, slow)
+	}
+}
+
+func TestDecodeChunkIsJSONUnmarshal(t *testing.T) {
+	for _, s := range chunkSeeds {
+		sameChunk(t, []byte(s))
+	}
+	tc, err := os.ReadFile("testdata/chunk_toolcall.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameChunk(t, tc)
+}
+
+// TestDecodeChunkFastPath: the usual chunk does not fall back, and its
+// strings do not share memory with the caller's buffer, which the SSE
+// reader reuses.
+func TestDecodeChunkFastPath(t *testing.T) {
+	data := []byte(chunkSeeds[0])
+	if decodeChunkFast(data) == nil {
+		t.Fatal("the usual chunk fell back to encoding/json")
+	}
+	c, _ := DecodeChunk(data)
+	for i := range data {
+		data[i] = 'x'
+	}
+	if c.ID != "chatcmpl-Dx0XpqH8w09uBXwq1zFGYdETjtnEl" || *c.Choices[0].Delta.Content != " word" || string(c.Extra["obfuscation"]) != `"C63r"` {
+		t.Fatalf("the chunk changed with the caller's buffer: %+v", c)
+	}
+	role := []byte(chunkSeeds[1])
+	if n := testing.AllocsPerRun(100, func() { _, _ = DecodeChunk(role) }); n > 3 {
+		t.Errorf("%v allocations for a role chunk without unknown members, want ≤ 3", n)
+	}
+}
+
+func FuzzDecodeChunk(f *testing.F) {
+	for _, s := range chunkSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { sameChunk(t, data) })
+}
+
+// BenchmarkDecodeChunk: one content chunk as OpenAI sends it, decoded
+// by DecodeChunk and by json.Unmarshal.
+func BenchmarkDecodeChunk(b *testing.B) {
+	data := []byte(chunkSeeds[0])
+	b.Run("DecodeChunk", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeChunk(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json.Unmarshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := slowChunk(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
