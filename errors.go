@@ -2,7 +2,6 @@ package llmbridge
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -166,7 +165,7 @@ func badRequest(param, code, format string, args ...any) *APIError {
 // invalid UTF-8, encoding/json would read another model name than the
 // router does).
 func jsonObject(body []byte) (gjson.Result, *APIError) {
-	if !json.Valid(body) {
+	if !openai.ValidJSON(body) {
 		return gjson.Result{}, badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
 	}
 	if !utf8.Valid(body) {

@@ -134,7 +134,7 @@ func (s *chatStream) end(err error) {
 // is refused (envelope.bad), for the record.
 func parseEnvelope(body []byte) envelope {
 	var env envelope
-	if !json.Valid(body) {
+	if !openai.ValidJSON(body) {
 		env.bad = badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
 		return env
 	}

@@ -2,7 +2,6 @@ package openai
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -35,7 +34,7 @@ func ReadResponseBody(r io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("upstream response larger than %d bytes", MaxResponseBytes)
 	}
 	body = bytes.TrimLeft(body, " \t\r\n")
-	if !json.Valid(body) {
+	if !ValidJSON(body) {
 		return nil, errors.New("upstream response is not valid JSON")
 	}
 	return body, nil

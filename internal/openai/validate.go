@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"encoding/json"
 	"math"
 	"net/http"
 	"strconv"
@@ -39,7 +38,7 @@ const MaxModelLen = 256
 // empty only when the body as a whole is not a JSON object. Safe for
 // concurrent use; it allocates nothing for an acceptable body.
 func ValidateChat(body []byte) *APIError {
-	if !json.Valid(body) {
+	if !ValidJSON(body) {
 		return &APIError{Status: http.StatusBadRequest, Type: TypeInvalidRequest, Code: "invalid_json",
 			Message: "We could not parse the JSON body of your request: it is not valid JSON."}
 	}

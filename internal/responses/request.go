@@ -421,7 +421,7 @@ func jsonKind(goType string) string {
 // Decode decodes and validates a Responses request body. Every error is a
 // 400 invalid_request_error naming the member in Param.
 func Decode(body []byte) (*Request, *openai.APIError) {
-	if !json.Valid(body) {
+	if !openai.ValidJSON(body) {
 		return nil, badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
 	}
 	if b := bytes.TrimSpace(body); len(b) == 0 || b[0] != '{' {

@@ -44,7 +44,7 @@ var requestMembers = openai.NewFieldSet("model", "messages", "max_tokens", "syst
 // is returned also when the body is refused with a 400 *openai.APIError.
 func CheckEnvelope(body []byte, countTokens bool) (Envelope, *openai.APIError) {
 	var env Envelope
-	if !json.Valid(body) {
+	if !openai.ValidJSON(body) {
 		return env, invalid("", "There was an error parsing the body of your request: it is not valid JSON.")
 	}
 	root := openai.ParseView(body)
