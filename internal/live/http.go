@@ -53,9 +53,36 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				}
 				return
 			}
-			if !send(func() error { return sse.WriteEvent(w, ev.Name, ev.Data) }) {
+			if !send(func() error { return writeBatch(w, ev, sub.C) }) {
 				return
 			}
 		}
 	}
+}
+
+// maxBatch bounds the events written between two flushes.
+const maxBatch = 256
+
+// writeBatch writes ev and the events already waiting behind it (up to
+// maxBatch), so that a busy gateway's feed costs one flush — one write
+// system call — per batch rather than per event, and the subscriber keeps
+// up. A closed channel is left for the caller's next receive.
+func writeBatch(w http.ResponseWriter, ev Event, c <-chan Event) error {
+	if err := sse.WriteEvent(w, ev.Name, ev.Data); err != nil {
+		return err
+	}
+	for range maxBatch - 1 {
+		select {
+		case next, ok := <-c:
+			if !ok {
+				return nil
+			}
+			if err := sse.WriteEvent(w, next.Name, next.Data); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -244,11 +245,12 @@ type blockingWriter struct {
 	once    sync.Once
 	mu      sync.Mutex
 	body    strings.Builder
+	flushes int
 }
 
 func (w *blockingWriter) Header() http.Header { return w.header }
 func (w *blockingWriter) WriteHeader(int)     {}
-func (w *blockingWriter) Flush()              {}
+func (w *blockingWriter) Flush()              { w.mu.Lock(); w.flushes++; w.mu.Unlock() }
 func (w *blockingWriter) Write(p []byte) (int, error) {
 	w.once.Do(func() { close(w.entered) })
 	<-w.release
@@ -296,6 +298,53 @@ func TestHTTPSubscriberThatFallsBehindGetsDroppedEvent(t *testing.T) {
 	if strings.Join(names, ",") != "end,end,dropped" || ids[0] != "r0" || ids[1] != "r1" {
 		t.Errorf("events %v %v, want the two buffered ends then dropped", names, ids)
 	}
+}
+
+// TestBusyFeedIsWrittenInBatches: the events that wait while the
+// subscriber's connection is busy go out together, in order, with one
+// flush (one write system call) per batch rather than per event.
+func TestBusyFeedIsWrittenInBatches(t *testing.T) {
+	hub := New(Options{})
+	w := &blockingWriter{header: http.Header{}, release: make(chan struct{}), entered: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		hub.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/admin/api/live", nil).WithContext(ctx))
+	}()
+	<-w.entered // busy writing ": connected"
+	const n = 300
+	for i := range n {
+		hub.End(llmbridge.UsageRecord{RequestID: fmt.Sprint("r", i), Status: 200})
+	}
+	close(w.release)
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Count(w.String(), "event: end") < n && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-served
+	body := w.String()
+	for i := range n {
+		want := fmt.Sprintf(`"request_id":"r%d"`, i)
+		at := strings.Index(body, want)
+		if at < 0 {
+			t.Fatalf("event %d missing", i)
+		}
+		body = body[at:]
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	// ": connected", then 300 events in batches of at most maxBatch.
+	if w.flushes > 1+(n+maxBatch-1)/maxBatch {
+		t.Errorf("%d flushes for %d waiting events, want at most %d", w.flushes, n, 1+(n+maxBatch-1)/maxBatch)
+	}
+}
+
+func (w *blockingWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.body.String()
 }
 
 func TestNoSubscribersNoWork(t *testing.T) {

@@ -320,13 +320,8 @@ func runBridge(args []string) {
 			mo.UsageQueue = uw.Pending
 		}
 		hub := live.New(live.Options{Cost: cost})
-		for range *liveSubs {
-			sub := hub.Subscribe()
-			go func() {
-				for range sub.C {
-				}
-				fmt.Fprintln(os.Stderr, "bridge: a live-feed subscriber fell behind and was dropped")
-			}()
+		if *liveSubs > 0 {
+			subscribeLive(hub, *liveSubs)
 		}
 		opts = append(opts, llmbridge.WithObserver(metrics.New(mo)), llmbridge.WithObserver(hub))
 	}
@@ -394,6 +389,29 @@ func createBenchKey(dsn string) (string, error) {
 	defer st.Close()
 	_, secret, err := keys.NewStore(st).Create(ctx, benchKeyParams(), time.Now())
 	return secret, err
+}
+
+// subscribeLive serves hub's feed on a loopback listener of its own and
+// opens n subscribers reading it over HTTP to the end, as open dashboards
+// do (the bridge pays for encoding and writing every event), before it
+// returns. A subscriber whose stream ends (dropped for falling behind)
+// says so on stderr.
+func subscribeLive(hub *live.Hub, n int) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	go http.Serve(ln, hub) //nolint:errcheck // serves until the process ends
+	for range n {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/")
+		if err != nil {
+			log.Fatal(err)
+		}
+		go func() {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			fmt.Fprintf(os.Stderr, "bridge: a live-feed subscriber's stream ended (%d dropped for falling behind)\n", hub.DroppedSubscribers())
+		}()
+	}
 }
 
 // reportDrops reports dropped request-log records on stderr (the process
