@@ -125,11 +125,20 @@ func (c *call) do(ctx context.Context, t target, hreq *http.Request) (*http.Resp
 }
 
 // sendHeld sends req with its body garbage once sent (reqbody.Hold): the
-// response, a stream maybe, may be read for minutes.
+// response, a stream maybe, may be read for minutes. It asks the
+// transport directly: http.Client.Do would only add a redirect loop that
+// refuseRedirect ends at once, a *url.Error naming the URL (which
+// redactedCause then strips), and about ten allocations per request. A
+// base URL's user:password becomes Basic authorization, as Do would
+// make it.
 func sendHeld(client *http.Client, req *http.Request) (*http.Response, error) {
+	if u := req.URL.User; u != nil && req.Header.Get("Authorization") == "" {
+		pw, _ := u.Password()
+		req.SetBasicAuth(u.Username(), pw)
+	}
 	release := reqbody.Hold(req)
 	defer release()
-	return client.Do(req)
+	return client.Transport.RoundTrip(req)
 }
 
 // decodeError turns a non-2xx response into the upstream's *APIError.
