@@ -3,8 +3,6 @@ package openai
 import (
 	"encoding/json"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/tidwall/gjson"
@@ -18,11 +16,11 @@ import (
 //
 // The usual chunk (known members with plain values, one choice, text
 // deltas, a few unknown members kept in Extra) is read in one pass over
-// one copy of data, which every string and raw member of the result
-// points into; anything else (tool calls and usage are decoded by
-// encoding/json; a name given twice, a number that is not a plain
-// integer, a string with escapes or a member a case-variant away from a
-// known one) takes json.Unmarshal's path, so the answer and the error
+// one copy of data, which every string without escapes and every raw
+// member of the result points into; anything else (tool calls and usage
+// are decoded by encoding/json; a name given twice, a number that is not
+// a plain integer or a member a case-variant away from a known one)
+// takes json.Unmarshal's path, so the answer and the error
 // are encoding/json's. FuzzDecodeChunk holds the two equal.
 func DecodeChunk(data []byte) (*ChatChunk, error) {
 	if c := decodeChunkFast(data); c != nil {
@@ -117,17 +115,13 @@ func (d *chunkDecoder) extra(m *map[string]json.RawMessage, known *FieldSet, k, 
 	return true
 }
 
-// plainString reads a JSON string without escapes and in valid UTF-8
-// (its text is its raw bytes); ok is false for anything else.
+// plainString reads a JSON string as encoding/json does (Unquote); ok is
+// false for any other value.
 func plainString(v gjson.Result) (s string, ok bool) {
-	if v.Type != gjson.String || len(v.Raw) < 2 {
+	if v.Type != gjson.String {
 		return "", false
 	}
-	in := v.Raw[1 : len(v.Raw)-1]
-	if strings.IndexByte(in, '\\') >= 0 || !utf8.ValidString(in) {
-		return "", false
-	}
-	return in, true
+	return Unquote(v.Raw)
 }
 
 // stringField reads a string member the way encoding/json does for a

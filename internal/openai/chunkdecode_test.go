@@ -85,6 +85,9 @@ func TestDecodeChunkFastPath(t *testing.T) {
 	if decodeChunkFast(data) == nil {
 		t.Fatal("the usual chunk fell back to encoding/json")
 	}
+	if decodeChunkFast([]byte(`{"id":"c","choices":[{"index":0,"delta":{"content":"a\n\"b\" \u00e9"}}]}`)) == nil {
+		t.Fatal("a delta with escapes fell back to encoding/json")
+	}
 	c, _ := DecodeChunk(data)
 	for i := range data {
 		data[i] = 'x'
