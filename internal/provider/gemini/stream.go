@@ -3,7 +3,6 @@ package gemini
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"iter"
@@ -92,7 +91,7 @@ type choiceState struct {
 // carries no candidate (a usage-only event still updates the usage).
 func (d *streamDecoder) event(data []byte, states choiceStates) (*openai.ChatChunk, error) {
 	var g response
-	if err := json.Unmarshal(data, &g); err != nil {
+	if err := decodeEvent(data, &g); err != nil {
 		return nil, fmt.Errorf("decoding Gemini event: %w", err)
 	}
 	if len(g.Candidates) == 0 && g.PromptFeedback != nil && g.PromptFeedback.BlockReason != "" {
@@ -119,8 +118,8 @@ func (d *streamDecoder) note(g *response) {
 	if g.ResponseID != "" && !d.idSent {
 		d.id = "chatcmpl-" + g.ResponseID
 	}
-	if g.ModelVersion != "" {
-		d.model = g.ModelVersion
+	if g.ModelVersion != "" && g.ModelVersion != d.model {
+		d.model = strings.Clone(g.ModelVersion) // g's strings are data's (decodeEvent)
 	}
 }
 
