@@ -181,7 +181,7 @@ type streamDecoder struct {
 // stream ends. An error event becomes the error.
 func (d *streamDecoder) event(data []byte, toolIndex map[int]int) (chunk *openai.ChatChunk, last bool, err error) {
 	var e event
-	if err := json.Unmarshal(data, &e); err != nil {
+	if err := decodeEvent(data, &e); err != nil {
 		return nil, false, fmt.Errorf("decoding Anthropic event: %w", err)
 	}
 	switch e.Type {

@@ -2,8 +2,6 @@ package gemini
 
 import (
 	"encoding/json"
-	"strconv"
-	"strings"
 	"unsafe"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
@@ -35,7 +33,7 @@ func fastEvent(data []byte, g *response) bool {
 	if !root.IsObject() {
 		return false
 	}
-	return members(root, responseNames, func(i int, v gjson.Result) bool {
+	return openai.KnownMembers(root, responseNames, func(i int, v gjson.Result) bool {
 		switch i {
 		case 0:
 			return candidates(v, g)
@@ -45,9 +43,9 @@ func fastEvent(data []byte, g *response) bool {
 			g.UsageMetadata = new(usageMetadata)
 			return usageOf(v, g.UsageMetadata)
 		case 3:
-			return str(v, &g.ModelVersion)
+			return openai.StringMember(v, &g.ModelVersion)
 		default:
-			return str(v, &g.ResponseID)
+			return openai.StringMember(v, &g.ResponseID)
 		}
 	})
 }
@@ -63,67 +61,6 @@ var (
 	usageNames     = []string{"promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "toolUsePromptTokenCount", "cachedContentTokenCount", "totalTokenCount"}
 )
 
-// members calls f for each member of o whose name is one of names (its
-// index), and reports false when f does, when such a name comes twice,
-// when a value is null (encoding/json's null rules differ per type) or
-// when another name folds onto one of names.
-func members(o gjson.Result, names []string, f func(i int, v gjson.Result) bool) bool {
-	var seen uint8
-	ok := true
-	o.ForEach(func(k, v gjson.Result) bool {
-		i := indexOf(names, k.Str)
-		switch {
-		case i < 0:
-			ok = !foldsOnto(names, k.Str)
-		case seen&(1<<i) != 0 || v.Type == gjson.Null:
-			ok = false
-		default:
-			seen |= 1 << i
-			ok = f(i, v)
-		}
-		return ok
-	})
-	return ok
-}
-
-func indexOf(names []string, n string) int {
-	for i, m := range names {
-		if m == n {
-			return i
-		}
-	}
-	return -1
-}
-
-func foldsOnto(names []string, n string) bool {
-	for _, m := range names {
-		if strings.EqualFold(m, n) {
-			return true
-		}
-	}
-	return false
-}
-
-// str reads a string member.
-func str(v gjson.Result, dst *string) bool {
-	if v.Type != gjson.String {
-		return false
-	}
-	s, ok := openai.Unquote(v.Raw)
-	*dst = s
-	return ok
-}
-
-// integer reads an int member written as a plain integer.
-func integer(v gjson.Result, dst *int) bool {
-	if v.Type != gjson.Number {
-		return false
-	}
-	n, err := strconv.Atoi(v.Raw)
-	*dst = n
-	return err == nil
-}
-
 // candidates reads the candidates array.
 func candidates(v gjson.Result, g *response) bool {
 	if !v.IsArray() {
@@ -134,14 +71,14 @@ func candidates(v gjson.Result, g *response) bool {
 	v.ForEach(func(_, e gjson.Result) bool {
 		g.Candidates = append(g.Candidates, candidate{})
 		c := &g.Candidates[len(g.Candidates)-1]
-		ok = e.IsObject() && members(e, candidateNames, func(i int, v gjson.Result) bool {
+		ok = e.IsObject() && openai.KnownMembers(e, candidateNames, func(i int, v gjson.Result) bool {
 			switch i {
 			case 0:
 				return v.IsObject() && contentOf(v, &c.Content)
 			case 1:
-				return str(v, &c.FinishReason)
+				return openai.StringMember(v, &c.FinishReason)
 			default:
-				return integer(v, &c.Index)
+				return openai.IntMember(v, &c.Index)
 			}
 		})
 		return ok
@@ -151,9 +88,9 @@ func candidates(v gjson.Result, g *response) bool {
 
 // contentOf reads a candidate's content: its role and text parts.
 func contentOf(o gjson.Result, c *content) bool {
-	return members(o, contentNames, func(i int, v gjson.Result) bool {
+	return openai.KnownMembers(o, contentNames, func(i int, v gjson.Result) bool {
 		if i == 0 {
-			return str(v, &c.Role)
+			return openai.StringMember(v, &c.Role)
 		}
 		if !v.IsArray() {
 			return false
@@ -163,15 +100,15 @@ func contentOf(o gjson.Result, c *content) bool {
 		v.ForEach(func(_, e gjson.Result) bool {
 			c.Parts = append(c.Parts, part{})
 			p := &c.Parts[len(c.Parts)-1]
-			ok = e.IsObject() && members(e, partNames, func(i int, v gjson.Result) bool {
+			ok = e.IsObject() && openai.KnownMembers(e, partNames, func(i int, v gjson.Result) bool {
 				switch i {
 				case 0:
-					return str(v, &p.Text)
+					return openai.StringMember(v, &p.Text)
 				case 1:
 					p.Thought = v.Type == gjson.True
 					return v.Type == gjson.True || v.Type == gjson.False
 				case 2:
-					return str(v, &p.ThoughtSignature)
+					return openai.StringMember(v, &p.ThoughtSignature)
 				default:
 					return false // inline data, function calls: encoding/json's
 				}
@@ -188,5 +125,5 @@ func usageOf(v gjson.Result, u *usageMetadata) bool {
 		return false
 	}
 	dst := [...]*int{&u.PromptTokenCount, &u.CandidatesTokenCount, &u.ThoughtsTokenCount, &u.ToolUsePromptTokenCount, &u.CachedContentTokenCount, &u.TotalTokenCount}
-	return members(v, usageNames, func(i int, v gjson.Result) bool { return integer(v, dst[i]) })
+	return openai.KnownMembers(v, usageNames, func(i int, v gjson.Result) bool { return openai.IntMember(v, dst[i]) })
 }
