@@ -56,7 +56,9 @@ func ValidateChatJSON(body []byte) *APIError {
 	}
 	// A read-only view of body, not a copy: nothing keeps a reference past
 	// this call (error messages copy what they quote).
-	root := gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body)))
+	t := readTape(unsafe.String(unsafe.SliceData(body), len(body)))
+	defer putTape(t)
+	root := t.root()
 	if !root.IsObject() {
 		return &APIError{Status: http.StatusBadRequest, Type: TypeInvalidRequest, Code: "invalid_request",
 			Message: "The request body must be a JSON object."}
@@ -147,12 +149,12 @@ func (f *fault) apiError() *APIError {
 }
 
 // kind names v's JSON type in an error message.
-func kind(v gjson.Result) string {
-	switch v.Type {
+func kind(v val) string {
+	switch v.Type() {
 	case gjson.String:
 		return "a string"
 	case gjson.Number:
-		if isInteger(v.Raw) {
+		if isInteger(v.Raw()) {
 			return "an integer"
 		}
 		return "a decimal"
@@ -167,7 +169,7 @@ func kind(v gjson.Result) string {
 	return "an object"
 }
 
-func typeFault(want string, v gjson.Result) *fault {
+func typeFault(want string, v val) *fault {
 	return &fault{code: "invalid_type", msg: "Invalid type for '" + ph + "': expected " + want + ", but got " + kind(v) + " instead."}
 }
 
@@ -202,17 +204,17 @@ func bounded(s string) string {
 
 // chatObject checks every member of a request object it knows, and that
 // model and messages are there.
-func chatObject(root gjson.Result) *fault {
+func chatObject(root val) *fault {
 	var f *fault
 	var model, messages bool
-	root.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
+	root.ForEach(func(k, v val) bool {
+		switch k.Str() {
 		case "model":
 			model = true
 		case "messages":
 			messages = true
 		}
-		f = member(k.Str, v)
+		f = member(k.Str(), v)
 		return f == nil
 	})
 	switch {
@@ -228,8 +230,8 @@ func chatObject(root gjson.Result) *fault {
 
 // member checks one top-level member of a request; members it does not
 // know pass.
-func member(name string, v gjson.Result) *fault {
-	if v.Type == gjson.Null && name != "model" && name != "messages" {
+func member(name string, v val) *fault {
+	if v.Type() == gjson.Null && name != "model" && name != "messages" {
 		return nil // every optional member may be null
 	}
 	var f *fault
@@ -288,51 +290,51 @@ func member(name string, v gjson.Result) *fault {
 	return f.in(name)
 }
 
-func modelName(v gjson.Result) *fault {
+func modelName(v val) *fault {
 	switch {
-	case v.Type != gjson.String:
+	case v.Type() != gjson.String:
 		return typeFault("a string", v)
-	case v.Str == "":
+	case v.Str() == "":
 		return valueFault("Invalid '" + ph + "': empty string. Expected a model name.")
-	case len(v.Str) > MaxModelLen:
+	case len(v.Str()) > MaxModelLen:
 		return &fault{code: "string_above_max_length", msg: "Invalid '" + ph + "': string too long. Expected a string with maximum length " +
-			strconv.Itoa(MaxModelLen) + ", but got a string with length " + strconv.Itoa(len(v.Str)) + " instead."}
+			strconv.Itoa(MaxModelLen) + ", but got a string with length " + strconv.Itoa(len(v.Str())) + " instead."}
 	}
 	return nil
 }
 
-func str(v gjson.Result) *fault {
-	if v.Type != gjson.String {
+func str(v val) *fault {
+	if v.Type() != gjson.String {
 		return typeFault("a string", v)
 	}
 	return nil
 }
 
 // nullableStr is str that also accepts null (members inside objects).
-func nullableStr(v gjson.Result) *fault {
-	if v.Type == gjson.Null {
+func nullableStr(v val) *fault {
+	if v.Type() == gjson.Null {
 		return nil
 	}
 	return str(v)
 }
 
-func boolean(v gjson.Result) *fault {
-	if v.Type != gjson.True && v.Type != gjson.False && v.Type != gjson.Null {
+func boolean(v val) *fault {
+	if v.Type() != gjson.True && v.Type() != gjson.False && v.Type() != gjson.Null {
 		return typeFault("a boolean", v)
 	}
 	return nil
 }
 
-func decimal(v gjson.Result, min, max float64) *fault {
+func decimal(v val, min, max float64) *fault {
 	switch {
-	case v.Type != gjson.Number:
+	case v.Type() != gjson.Number:
 		return typeFault("a decimal", v)
-	case v.Num < min:
+	case v.Num() < min:
 		return &fault{code: "decimal_below_min_value", msg: "Invalid '" + ph + "': decimal below minimum value. Expected a value >= " +
-			strconv.FormatFloat(min, 'g', -1, 64) + ", but got " + bounded(v.Raw) + " instead."}
-	case v.Num > max:
+			strconv.FormatFloat(min, 'g', -1, 64) + ", but got " + bounded(v.Raw()) + " instead."}
+	case v.Num() > max:
 		return &fault{code: "decimal_above_max_value", msg: "Invalid '" + ph + "': decimal above maximum value. Expected a value <= " +
-			strconv.FormatFloat(max, 'g', -1, 64) + ", but got " + bounded(v.Raw) + " instead."}
+			strconv.FormatFloat(max, 'g', -1, 64) + ", but got " + bounded(v.Raw()) + " instead."}
 	}
 	return nil
 }
@@ -342,30 +344,30 @@ func isInteger(raw string) bool {
 	return raw != "" && !strings.ContainsAny(raw, ".eE")
 }
 
-func integer(v gjson.Result, min, max int64) *fault {
-	if v.Type != gjson.Number || !isInteger(v.Raw) {
+func integer(v val, min, max int64) *fault {
+	if v.Type() != gjson.Number || !isInteger(v.Raw()) {
 		return typeFault("an integer", v)
 	}
-	n, err := strconv.ParseInt(v.Raw, 10, 64)
+	n, err := strconv.ParseInt(v.Raw(), 10, 64)
 	switch {
-	case err != nil && v.Raw[0] == '-', err == nil && n < min:
+	case err != nil && v.Raw()[0] == '-', err == nil && n < min:
 		return &fault{code: "integer_below_min_value", msg: "Invalid '" + ph + "': integer below minimum value. Expected a value >= " +
-			strconv.FormatInt(min, 10) + ", but got " + bounded(v.Raw) + " instead."}
+			strconv.FormatInt(min, 10) + ", but got " + bounded(v.Raw()) + " instead."}
 	case err != nil, n > max:
 		return &fault{code: "integer_above_max_value", msg: "Invalid '" + ph + "': integer above maximum value. Expected a value <= " +
-			strconv.FormatInt(max, 10) + ", but got " + bounded(v.Raw) + " instead."}
+			strconv.FormatInt(max, 10) + ", but got " + bounded(v.Raw()) + " instead."}
 	}
 	return nil
 }
 
 // array checks that v is an array and each element passes elem.
-func array(v gjson.Result, elem func(gjson.Result) *fault) *fault {
+func array(v val, elem func(val) *fault) *fault {
 	if !v.IsArray() {
 		return typeFault("an array", v)
 	}
 	var f *fault
 	i := 0
-	v.ForEach(func(_, e gjson.Result) bool {
+	v.ForEach(func(_, e val) bool {
 		f = elem(e).at(i)
 		i++
 		return f == nil
@@ -376,7 +378,7 @@ func array(v gjson.Result, elem func(gjson.Result) *fault) *fault {
 // rule is the check of one member of an object.
 type rule struct {
 	name  string
-	check func(gjson.Result) *fault
+	check func(val) *fault
 	// need: the member must be present and not null.
 	need bool
 }
@@ -384,26 +386,26 @@ type rule struct {
 // object checks that v is an object whose members named in rules pass
 // their check when present and not null, and that the members rules need
 // are there; other members pass. It reads v once.
-func object(v gjson.Result, rules ...rule) *fault {
+func object(v val, rules ...rule) *fault {
 	if !v.IsObject() {
 		return typeFault("an object", v)
 	}
 	var f *fault
 	var found uint64
-	v.ForEach(func(k, m gjson.Result) bool {
+	v.ForEach(func(k, m val) bool {
 		known := false
 		for i, r := range rules {
-			if r.name == k.Str {
+			if r.name == k.Str() {
 				known = true
-				if m.Type != gjson.Null {
+				if m.Type() != gjson.Null {
 					found |= 1 << i
-					f = r.check(m).in(k.Str)
+					f = r.check(m).in(k.Str())
 				}
 				break
 			}
 		}
 		if !known {
-			f = caseVariant(k.Str, rules)
+			f = caseVariant(k.Str(), rules)
 		}
 		return f == nil
 	})
@@ -439,33 +441,33 @@ var messageMembers = []string{"role", "content", "tool_calls", "tool_call_id", "
 
 // discriminator returns the string member "type" of v, or a fault when v
 // is not an object or its type is missing or not a string.
-func discriminator(v gjson.Result) (string, *fault) {
+func discriminator(v val) (string, *fault) {
 	if !v.IsObject() {
 		return "", typeFault("an object", v)
 	}
 	t := v.Get("type")
 	switch {
-	case !t.Exists() || t.Type == gjson.Null:
+	case !t.Exists() || t.Type() == gjson.Null:
 		return "", missing("type")
-	case t.Type != gjson.String:
+	case t.Type() != gjson.String:
 		return "", typeFault("a string", t).in("type")
 	}
-	return t.Str, nil
+	return t.Str(), nil
 }
 
 // name checks a required name: a non-empty string.
-func name(v gjson.Result) *fault {
-	if v.Type != gjson.String {
+func name(v val) *fault {
+	if v.Type() != gjson.String {
 		return typeFault("a string", v)
 	}
-	if v.Str == "" {
+	if v.Str() == "" {
 		return valueFault("Invalid '" + ph + "': empty string. Expected a name.")
 	}
 	return nil
 }
 
-func stop(v gjson.Result) *fault {
-	if v.Type == gjson.String {
+func stop(v val) *fault {
+	if v.Type() == gjson.String {
 		return nil
 	}
 	if !v.IsArray() {
@@ -474,42 +476,42 @@ func stop(v gjson.Result) *fault {
 	if f := array(v, str); f != nil {
 		return f
 	}
-	if n := len(v.Array()); n > 4 {
+	if n := v.Len(); n > 4 {
 		return &fault{code: "array_above_max_length", msg: "Invalid '" + ph + "': array too long. Expected an array with maximum length 4, but got an array with length " +
 			strconv.Itoa(n) + " instead."}
 	}
 	return nil
 }
 
-func logitBias(v gjson.Result) *fault {
+func logitBias(v val) *fault {
 	if !v.IsObject() {
 		return typeFault("an object", v)
 	}
 	var f *fault
-	v.ForEach(func(_, b gjson.Result) bool {
+	v.ForEach(func(_, b val) bool {
 		f = decimal(b, -100, 100)
 		return f == nil
 	})
 	return f
 }
 
-func metadata(v gjson.Result) *fault {
+func metadata(v val) *fault {
 	if !v.IsObject() {
 		return typeFault("an object", v)
 	}
 	var f *fault
 	n := 0
-	v.ForEach(func(k, s gjson.Result) bool {
+	v.ForEach(func(k, s val) bool {
 		n++
 		switch {
 		case n > 16:
 			f = &fault{code: "object_above_max_properties", msg: "Invalid '" + ph + "': too many properties. Expected an object with at most 16 properties."}
-		case utf8.RuneCountInString(k.Str) > 64:
-			f = &fault{code: "string_above_max_length", msg: "Invalid '" + ph + "': a key is longer than 64 characters: " + quote(k.Str) + "."}
-		case s.Type != gjson.String:
-			f = typeFault("a string", s).in(memberName(k.Str))
-		case utf8.RuneCountInString(s.Str) > 512:
-			f = (&fault{code: "string_above_max_length", msg: "Invalid '" + ph + "': string too long. Expected a string with maximum length 512."}).in(memberName(bounded(k.Str)))
+		case utf8.RuneCountInString(k.Str()) > 64:
+			f = &fault{code: "string_above_max_length", msg: "Invalid '" + ph + "': a key is longer than 64 characters: " + quote(k.Str()) + "."}
+		case s.Type() != gjson.String:
+			f = typeFault("a string", s).in(memberName(k.Str()))
+		case utf8.RuneCountInString(s.Str()) > 512:
+			f = (&fault{code: "string_above_max_length", msg: "Invalid '" + ph + "': string too long. Expected a string with maximum length 512."}).in(memberName(bounded(k.Str())))
 		}
 		return f == nil
 	})
@@ -517,8 +519,8 @@ func metadata(v gjson.Result) *fault {
 }
 
 // messages checks the conversation: a non-empty array of messages.
-func messages(v gjson.Result) *fault {
-	if v.IsArray() && isEmptyArray(v.Raw) {
+func messages(v val) *fault {
+	if v.IsArray() && isEmptyArray(v.Raw()) {
 		return &fault{code: "empty_array", msg: "Invalid '" + ph + "': empty array. Expected an array with minimum length 1, but got an empty array instead."}
 	}
 	return array(v, message)
@@ -538,7 +540,7 @@ const (
 
 // message checks one message: an object with a known role, and the
 // members that role requires in the shapes it allows.
-func message(m gjson.Result) *fault {
+func message(m val) *fault {
 	if !m.IsObject() {
 		return typeFault("an object", m)
 	}
@@ -549,13 +551,13 @@ func message(m gjson.Result) *fault {
 	switch {
 	case !mf.role.Exists():
 		return missing("role")
-	case mf.role.Type != gjson.String:
+	case mf.role.Type() != gjson.String:
 		return typeFault("a string", mf.role).in("role")
 	}
 	if f := nullableStr(mf.name).in("name"); f != nil {
 		return f
 	}
-	switch mf.role.Str {
+	switch mf.role.Str() {
 	case "system", "developer", "user":
 		if !given(mf.content) {
 			return missing("content")
@@ -569,23 +571,23 @@ func message(m gjson.Result) *fault {
 		return mf.function()
 	}
 	return valueFault("Invalid value for '"+ph+"': %s. Supported values are: 'system', 'developer', 'user', 'assistant', 'tool' and 'function'.",
-		quote(mf.role.Str)).in("role")
+		quote(mf.role.Str())).in("role")
 }
 
 // msgMembers are the members of one message that its role's rules
 // read; a member not given is the zero Result.
 type msgMembers struct {
-	role, content, toolCalls, toolCallID, name, functionCall, audio, refusal gjson.Result
+	role, content, toolCalls, toolCallID, name, functionCall, audio, refusal val
 }
 
 // collect reads m's members into mf, refusing a member given twice and
 // one that differs from a known member only in case.
-func (mf *msgMembers) collect(m gjson.Result) *fault {
+func (mf *msgMembers) collect(m val) *fault {
 	var seen uint
 	var f *fault
-	m.ForEach(func(k, v gjson.Result) bool {
+	m.ForEach(func(k, v val) bool {
 		var bit uint
-		switch k.Str {
+		switch k.Str() {
 		case "role":
 			bit, mf.role = mRole, v
 		case "content":
@@ -604,15 +606,15 @@ func (mf *msgMembers) collect(m gjson.Result) *fault {
 			bit, mf.refusal = mRefusal, v
 		default:
 			for _, known := range messageMembers {
-				if strings.EqualFold(known, k.Str) {
-					f = variantFault(k.Str, known)
+				if strings.EqualFold(known, k.Str()) {
+					f = variantFault(k.Str(), known)
 					return false
 				}
 			}
 			return true
 		}
 		if seen&bit != 0 {
-			f = valueFault("Invalid '" + ph + "': the member is given more than once.").in(k.Str)
+			f = valueFault("Invalid '" + ph + "': the member is given more than once.").in(k.Str())
 			return false
 		}
 		seen |= bit
@@ -622,7 +624,7 @@ func (mf *msgMembers) collect(m gjson.Result) *fault {
 }
 
 // given reports whether a member is present and not null.
-func given(r gjson.Result) bool { return r.Exists() && r.Type != gjson.Null }
+func given(r val) bool { return r.Exists() && r.Type() != gjson.Null }
 
 // assistant checks an assistant message: content may be left out when
 // the message calls tools, a function, carries audio or a refusal.
@@ -659,7 +661,7 @@ func (mf *msgMembers) tool() *fault {
 	switch {
 	case !given(mf.toolCallID):
 		return missing("tool_call_id")
-	case mf.toolCallID.Type != gjson.String:
+	case mf.toolCallID.Type() != gjson.String:
 		return typeFault("a string", mf.toolCallID).in("tool_call_id")
 	case !given(mf.content):
 		return missing("content")
@@ -681,9 +683,9 @@ func (mf *msgMembers) function() *fault {
 
 // messageContent checks content that is present and not null: a string
 // or an array of content parts.
-func messageContent(v gjson.Result) *fault {
+func messageContent(v val) *fault {
 	switch {
-	case v.Type == gjson.String:
+	case v.Type() == gjson.String:
 		return nil
 	case v.IsArray():
 		return array(v, contentPart)
@@ -693,7 +695,7 @@ func messageContent(v gjson.Result) *fault {
 
 // contentPart checks one part of array content; a part of a type it does
 // not know passes if its type is a string.
-func contentPart(p gjson.Result) *fault {
+func contentPart(p val) *fault {
 	typ, f := discriminator(p)
 	if f != nil {
 		return f
@@ -713,25 +715,25 @@ func contentPart(p gjson.Result) *fault {
 	return nil
 }
 
-func imageURL(v gjson.Result) *fault {
+func imageURL(v val) *fault {
 	return object(v, rule{"url", str, true}, rule{"detail", str, false})
 }
 
-func inputAudio(v gjson.Result) *fault {
+func inputAudio(v val) *fault {
 	return object(v, rule{"data", str, true}, rule{"format", str, true})
 }
 
-func file(v gjson.Result) *fault {
+func file(v val) *fault {
 	return object(v, rule{"file_data", str, false}, rule{"file_id", str, false}, rule{"filename", str, false})
 }
 
 // toolCall checks one of an assistant message's tool calls; type defaults
 // to function, and a type it does not know passes.
-func toolCall(v gjson.Result) *fault {
+func toolCall(v val) *fault {
 	if !v.IsObject() {
 		return typeFault("an object", v)
 	}
-	switch v.Get("type").Str {
+	switch v.Get("type").Str() {
 	case "", "function":
 		return object(v, rule{"id", str, false}, rule{"type", str, false}, rule{"function", calledFunction, true})
 	case "custom":
@@ -740,17 +742,17 @@ func toolCall(v gjson.Result) *fault {
 	return object(v, rule{"id", str, false}, rule{"type", str, false})
 }
 
-func calledFunction(v gjson.Result) *fault {
+func calledFunction(v val) *fault {
 	return object(v, rule{"name", name, true}, rule{"arguments", str, false})
 }
 
-func calledCustom(v gjson.Result) *fault {
+func calledCustom(v val) *fault {
 	return object(v, rule{"name", name, true}, rule{"input", str, false})
 }
 
 // tool checks one entry of tools: an object with a type; a function tool
 // needs a named function.
-func tool(v gjson.Result) *fault {
+func tool(v val) *fault {
 	typ, f := discriminator(v)
 	if f != nil {
 		return f
@@ -764,7 +766,7 @@ func tool(v gjson.Result) *fault {
 	return nil
 }
 
-func anyObject(v gjson.Result) *fault {
+func anyObject(v val) *fault {
 	if !v.IsObject() {
 		return typeFault("an object", v)
 	}
@@ -772,19 +774,19 @@ func anyObject(v gjson.Result) *fault {
 }
 
 // function checks a function definition (tools[i].function, functions[i]).
-func function(v gjson.Result) *fault {
+func function(v val) *fault {
 	return object(v, rule{"name", name, true}, rule{"description", str, false}, rule{"parameters", anyObject, false}, rule{"strict", boolean, false})
 }
 
-func customTool(v gjson.Result) *fault {
+func customTool(v val) *fault {
 	return object(v, rule{"name", name, true}, rule{"description", str, false}, rule{"format", anyObject, false})
 }
 
 // named checks an object with a required name ({"name":"f"}).
-func named(v gjson.Result) *fault { return object(v, rule{"name", name, true}) }
+func named(v val) *fault { return object(v, rule{"name", name, true}) }
 
-func toolChoice(v gjson.Result) *fault {
-	if v.Type == gjson.String {
+func toolChoice(v val) *fault {
+	if v.Type() == gjson.String {
 		return nil
 	}
 	if !v.IsObject() {
@@ -803,12 +805,12 @@ func toolChoice(v gjson.Result) *fault {
 	return nil
 }
 
-func allowedTools(v gjson.Result) *fault {
-	return object(v, rule{"mode", str, false}, rule{"tools", func(a gjson.Result) *fault { return array(a, anyObject) }, false})
+func allowedTools(v val) *fault {
+	return object(v, rule{"mode", str, false}, rule{"tools", func(a val) *fault { return array(a, anyObject) }, false})
 }
 
-func functionCall(v gjson.Result) *fault {
-	if v.Type == gjson.String {
+func functionCall(v val) *fault {
+	if v.Type() == gjson.String {
 		return nil
 	}
 	if !v.IsObject() {
@@ -817,7 +819,7 @@ func functionCall(v gjson.Result) *fault {
 	return named(v)
 }
 
-func responseFormat(v gjson.Result) *fault {
+func responseFormat(v val) *fault {
 	typ, f := discriminator(v)
 	if f != nil {
 		return f
@@ -828,16 +830,16 @@ func responseFormat(v gjson.Result) *fault {
 	return nil
 }
 
-func jsonSchema(v gjson.Result) *fault {
+func jsonSchema(v val) *fault {
 	return object(v, rule{"name", name, true}, rule{"description", str, false}, rule{"schema", anyObject, false}, rule{"strict", boolean, false})
 }
 
-func audioOutput(v gjson.Result) *fault {
+func audioOutput(v val) *fault {
 	return object(v, rule{"voice", voice, true}, rule{"format", str, true})
 }
 
-func voice(v gjson.Result) *fault {
-	if v.Type == gjson.String {
+func voice(v val) *fault {
+	if v.Type() == gjson.String {
 		return nil
 	}
 	if !v.IsObject() {
@@ -846,15 +848,15 @@ func voice(v gjson.Result) *fault {
 	return object(v, rule{"id", str, false})
 }
 
-func prediction(v gjson.Result) *fault {
+func prediction(v val) *fault {
 	return object(v, rule{"type", str, true}, rule{"content", messageContent, true})
 }
 
-func userLocation(v gjson.Result) *fault {
+func userLocation(v val) *fault {
 	return object(v, rule{"type", str, false}, rule{"approximate", approximate, false})
 }
 
-func approximate(v gjson.Result) *fault {
+func approximate(v val) *fault {
 	return object(v, rule{"city", str, false}, rule{"country", str, false}, rule{"region", str, false}, rule{"timezone", str, false})
 }
 
@@ -869,16 +871,16 @@ func memberName(k string) string {
 
 // badUTF8 finds the string that is not valid UTF-8 (some string is not,
 // the caller checked) and names it.
-func badUTF8(v gjson.Result) *fault {
+func badUTF8(v val) *fault {
 	switch {
-	case v.Type == gjson.String:
-		if !utf8.ValidString(v.Raw) {
+	case v.Type() == gjson.String:
+		if !utf8.ValidString(v.Raw()) {
 			return valueFault("Invalid '" + ph + "': the string is not valid UTF-8.")
 		}
 	case v.IsArray():
 		var f *fault
 		i := 0
-		v.ForEach(func(_, e gjson.Result) bool {
+		v.ForEach(func(_, e val) bool {
 			f = badUTF8(e).at(i)
 			i++
 			return f == nil
@@ -886,12 +888,12 @@ func badUTF8(v gjson.Result) *fault {
 		return f
 	case v.IsObject():
 		var f *fault
-		v.ForEach(func(k, e gjson.Result) bool {
-			if !utf8.ValidString(k.Raw) {
-				f = valueFault("Invalid '" + ph + "': the member name is not valid UTF-8.").in(strings.ToValidUTF8(memberName(k.Str), "\uFFFD"))
+		v.ForEach(func(k, e val) bool {
+			if !utf8.ValidString(k.Raw()) {
+				f = valueFault("Invalid '" + ph + "': the member name is not valid UTF-8.").in(strings.ToValidUTF8(memberName(k.Str()), "\uFFFD"))
 				return false
 			}
-			f = badUTF8(e).in(memberName(k.Str))
+			f = badUTF8(e).in(memberName(k.Str()))
 			return f == nil
 		})
 		return f

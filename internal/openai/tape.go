@@ -1,0 +1,229 @@
+package openai
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/tidwall/gjson"
+)
+
+// tape is a JSON document read once into a flat list of its tokens, each
+// knowing where its value ends in the list, so that walking an object's
+// members skips a nested value in one step: the validator visits every
+// value once instead of rescanning each nested value at every level, as
+// walking gjson.Results does (a 2 kB request five levels deep was read
+// about five times).
+type tape struct {
+	s     string
+	toks  []tok
+	stack []int32
+}
+
+// tok is one token: a value, or an object member's name (followed by its
+// value).
+type tok struct {
+	kind       byte  // '{', '[', '"', 't', 'f', 'n', or '0' for a number
+	esc        bool  // a string with escapes
+	start, end int32 // the raw text, s[start:end]
+	next       int32 // the index of the token after this value
+}
+
+var tapes = sync.Pool{New: func() any { return new(tape) }}
+
+// readTape reads s, which must be valid JSON (ValidJSON), into a tape
+// from the pool; the caller returns it with putTape.
+func readTape(s string) *tape {
+	t := tapes.Get().(*tape)
+	t.s, t.toks, t.stack = s, t.toks[:0], t.stack[:0]
+	for i := 0; i < len(s); {
+		switch c := s[i]; c {
+		case ' ', '\t', '\n', '\r', ',', ':':
+			i++
+		case '{', '[':
+			t.stack = append(t.stack, int32(len(t.toks)))
+			t.toks = append(t.toks, tok{kind: c, start: int32(i)})
+			i++
+		case '}', ']':
+			if len(t.stack) == 0 { // not valid JSON: the caller broke the contract
+				i++
+				continue
+			}
+			j := t.stack[len(t.stack)-1]
+			t.stack = t.stack[:len(t.stack)-1]
+			t.toks[j].end, t.toks[j].next = int32(i+1), int32(len(t.toks))
+			i++
+		case '"':
+			start, esc := i, false
+			i++
+			for {
+				q := strings.IndexByte(s[i:], '"')
+				if q < 0 { // not valid JSON: the caller broke the contract
+					i = len(s)
+					break
+				}
+				if b := strings.IndexByte(s[i:i+q], '\\'); b >= 0 {
+					esc = true
+					i += b + 2
+					continue
+				}
+				i += q + 1
+				break
+			}
+			t.toks = append(t.toks, tok{kind: '"', esc: esc, start: int32(start), end: int32(i), next: int32(len(t.toks) + 1)})
+		default:
+			start := i
+			for i < len(s) && !delimiter(s[i]) {
+				i++
+			}
+			kind := c
+			if c != 't' && c != 'f' && c != 'n' {
+				kind = '0'
+			}
+			t.toks = append(t.toks, tok{kind: kind, start: int32(start), end: int32(i), next: int32(len(t.toks) + 1)})
+		}
+	}
+	for _, j := range t.stack { // unclosed (not valid JSON): end at the end
+		t.toks[j].end, t.toks[j].next = int32(len(s)), int32(len(t.toks))
+	}
+	return t
+}
+
+func delimiter(c byte) bool {
+	return c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ':'
+}
+
+// putTape returns t to the pool, keeping its buffers unless a large
+// document grew them.
+func putTape(t *tape) {
+	if cap(t.toks) > 1<<16 {
+		return
+	}
+	t.s = ""
+	tapes.Put(t)
+}
+
+// root is the document's value.
+func (t *tape) root() val {
+	if len(t.toks) == 0 {
+		return val{}
+	}
+	return t.val(0)
+}
+
+// val is one value of a tape, with the methods of a gjson.Result the
+// validator reads: Type, Raw, Str (strings, unescaped as encoding/json
+// does) and Num (numbers). The zero val does not exist, as gjson's zero
+// Result.
+type val struct {
+	t *tape
+	i int32 // the token's index + 1; 0: no value
+}
+
+func (t *tape) val(i int32) val { return val{t: t, i: i + 1} }
+
+func (v val) tok() *tok { return &v.t.toks[v.i-1] }
+
+// Type is v's JSON type (gjson.JSON for objects and arrays).
+func (v val) Type() gjson.Type {
+	if v.i == 0 {
+		return gjson.Null
+	}
+	switch v.tok().kind {
+	case '{', '[':
+		return gjson.JSON
+	case '"':
+		return gjson.String
+	case 't':
+		return gjson.True
+	case 'f':
+		return gjson.False
+	case 'n':
+		return gjson.Null
+	}
+	return gjson.Number
+}
+
+// Raw is v's text.
+func (v val) Raw() string {
+	if v.i == 0 {
+		return ""
+	}
+	k := v.tok()
+	return v.t.s[k.start:k.end]
+}
+
+// Str is a string's text, unescaped as encoding/json does; "" for other
+// values.
+func (v val) Str() string {
+	if v.i == 0 || v.tok().kind != '"' {
+		return ""
+	}
+	raw := v.Raw()
+	if !v.tok().esc && len(raw) >= 2 {
+		return raw[1 : len(raw)-1]
+	}
+	s, _ := Unquote(raw)
+	return s
+}
+
+// Num is a number's value; 0 for other values.
+func (v val) Num() float64 {
+	if v.i == 0 || v.tok().kind != '0' {
+		return 0
+	}
+	n, _ := strconv.ParseFloat(v.Raw(), 64)
+	return n
+}
+
+// Exists reports whether v is a value (not a member that was not given).
+func (v val) Exists() bool { return v.i > 0 }
+
+// IsObject reports whether v is an object.
+func (v val) IsObject() bool { return v.i > 0 && v.tok().kind == '{' }
+
+// IsArray reports whether v is an array.
+func (v val) IsArray() bool { return v.i > 0 && v.tok().kind == '[' }
+
+// ForEach calls f with each member of an object (name, value) or each
+// element of an array (a zero name), in order, until f returns false.
+func (v val) ForEach(f func(k, e val) bool) {
+	if v.i == 0 || v.tok().kind != '{' && v.tok().kind != '[' {
+		return
+	}
+	t := v.t
+	end := t.toks[v.i-1].next
+	if t.toks[v.i-1].kind == '{' {
+		for j := v.i; j+1 < end; j = t.toks[j+1].next {
+			if !f(t.val(j), t.val(j+1)) {
+				return
+			}
+		}
+		return
+	}
+	for j := v.i; j < end; j = t.toks[j].next {
+		if !f(val{}, t.val(j)) {
+			return
+		}
+	}
+}
+
+// Get returns the first member of an object named name, or the zero val.
+func (v val) Get(name string) val {
+	var out val
+	v.ForEach(func(k, e val) bool {
+		if k.Str() == name {
+			out = e
+			return false
+		}
+		return true
+	})
+	return out
+}
+
+// Len is the number of an array's elements.
+func (v val) Len() int {
+	n := 0
+	v.ForEach(func(_, _ val) bool { n++; return true })
+	return n
+}
