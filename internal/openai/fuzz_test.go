@@ -1,9 +1,12 @@
 package openai
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/tidwall/gjson"
 )
 
 // FuzzChatRequest checks that any request the decoder accepts re-encodes to
@@ -55,6 +58,68 @@ func FuzzInspectChunk(f *testing.F) {
 		isEmpty := json.Unmarshal(m["choices"], &choices) == nil && choices != nil && len(choices) == 0
 		if isEmpty != info.NoChoices {
 			t.Fatalf("NoChoices=%v, full decode says %v for %s", info.NoChoices, isEmpty, data)
+		}
+	})
+}
+
+// inspectChunkGJSON is InspectChunk as it was written over gjson, the
+// oracle of FuzzInspectChunkTape.
+func inspectChunkGJSON(data []byte, text *[]byte) ChunkInfo {
+	var info ChunkInfo
+	gjson.ParseBytes(data).ForEach(func(key, value gjson.Result) bool {
+		switch key.Str {
+		case "usage":
+			if value.IsObject() {
+				info.Usage = []byte(value.Raw)
+			}
+		case "choices":
+			info.NoChoices = value.IsArray() && isEmptyArray(value.Raw)
+			if !info.NoChoices {
+				value.ForEach(func(_, ch gjson.Result) bool {
+					ch.ForEach(func(k, v gjson.Result) bool {
+						switch k.Str {
+						case "delta":
+							appendText(text, v)
+						case "finish_reason":
+							if v.Type == gjson.String {
+								info.Finished++
+								info.BadFinish = info.BadFinish || BadFinish(v.Str)
+							}
+						}
+						return true
+					})
+					return true
+				})
+			}
+		case "error":
+			info.Error = value.Exists() && value.Type != gjson.Null
+		}
+		return true
+	})
+	return info
+}
+
+// FuzzInspectChunkTape: on valid JSON, InspectChunk over its tape finds
+// what the gjson walk found (the text too, when no \u escape could be
+// decoded differently).
+func FuzzInspectChunkTape(f *testing.F) {
+	for _, s := range chunkSeeds {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(`{"choices":[{"index":0,"delta":{"tool_calls":[{"function":{"name":"f","arguments":"{\"a\":1}"}}]},"finish_reason":"length"}],"usage":{"prompt_tokens":3},"usage":null}`))
+	f.Add([]byte(`{"error":{"message":"x"},"choices":[{"delta":{"content":"a","refusal":"b","reasoning_content":"c"},"finish_reason":"stop"},{"finish_reason":""}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var got, want []byte
+		gi := InspectChunk(data, &got)
+		if !ValidJSON(data) {
+			return
+		}
+		wi := inspectChunkGJSON(data, &want)
+		if !reflect.DeepEqual(gi, wi) {
+			t.Fatalf("%q: tape %+v, gjson %+v", data, gi, wi)
+		}
+		if !bytes.Contains(data, []byte(`\u`)) && !bytes.Equal(got, want) {
+			t.Fatalf("%q: text %q, gjson %q", data, got, want)
 		}
 	})
 }

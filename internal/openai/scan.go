@@ -34,41 +34,71 @@ func InspectChunk(data []byte, text *[]byte) ChunkInfo {
 	if len(data) == 0 {
 		return info
 	}
-	// A read-only view of data, not a copy: nothing below keeps a
-	// reference past this call (Usage and text are copied out).
-	gjson.Parse(unsafe.String(&data[0], len(data))).ForEach(func(key, value gjson.Result) bool {
-		switch key.Str {
+	// A read-only view of data, not a copy, read once into a tape (each
+	// level below is walked without rescanning the ones inside it):
+	// nothing below keeps a reference past this call (Usage and text are
+	// copied out).
+	t := readTape(unsafe.String(&data[0], len(data)))
+	defer putTape(t)
+	t.root().ForEach(func(key, value val) bool {
+		switch key.Str() {
 		case "usage":
 			if value.IsObject() {
-				info.Usage = []byte(value.Raw)
+				info.Usage = []byte(value.Raw())
 			}
 		case "choices":
-			info.NoChoices = value.IsArray() && isEmptyArray(value.Raw)
+			info.NoChoices = value.IsArray() && isEmptyArray(value.Raw())
 			if !info.NoChoices {
-				value.ForEach(func(_, ch gjson.Result) bool {
-					ch.ForEach(func(k, v gjson.Result) bool {
-						switch k.Str {
-						case "delta":
-							if text != nil {
-								appendText(text, v)
-							}
-						case "finish_reason":
-							if v.Type == gjson.String {
-								info.Finished++
-								info.BadFinish = info.BadFinish || BadFinish(v.Str)
-							}
-						}
-						return true
-					})
+				value.ForEach(func(_, ch val) bool {
+					inspectChoice(ch, text, &info)
 					return true
 				})
 			}
 		case "error":
-			info.Error = value.Exists() && value.Type != gjson.Null
+			info.Error = value.Exists() && value.Type() != gjson.Null
 		}
 		return true
 	})
 	return info
+}
+
+// inspectChoice notes a chunk choice's finish reason and appends its
+// delta's text.
+func inspectChoice(ch val, text *[]byte, info *ChunkInfo) {
+	ch.ForEach(func(k, v val) bool {
+		switch k.Str() {
+		case "delta":
+			if text != nil {
+				appendDeltaText(text, v)
+			}
+		case "finish_reason":
+			if v.Type() == gjson.String {
+				info.Finished++
+				info.BadFinish = info.BadFinish || BadFinish(v.Str())
+			}
+		}
+		return true
+	})
+}
+
+// appendDeltaText is appendText over a tape.
+func appendDeltaText(dst *[]byte, msg val) {
+	msg.ForEach(func(k, v val) bool {
+		switch k.Str() {
+		case "content", "reasoning_content", "refusal":
+			if v.Type() == gjson.String {
+				*dst = append(*dst, v.Str()...)
+			}
+		case "tool_calls":
+			v.ForEach(func(_, tc val) bool {
+				f := tc.Get("function")
+				*dst = append(*dst, f.Get("name").Str()...)
+				*dst = append(*dst, f.Get("arguments").Str()...)
+				return true
+			})
+		}
+		return true
+	})
 }
 
 // BadFinish reports whether a finish reason is not a normal end: an
