@@ -271,7 +271,9 @@ func TestSSOInChromium(t *testing.T) {
 		}
 	})
 	_, body := in.do(t, "GET", "/admin/api/audit?limit=100", ssoAdminKey, "")
-	var audit struct{ Entries []struct{ Actor, Action string } }
+	var audit struct {
+		Entries []struct{ Actor, Action string }
+	}
 	_ = json.Unmarshal([]byte(body), &audit)
 	seen := map[string]bool{}
 	for _, e := range audit.Entries {
