@@ -64,7 +64,9 @@ func TestActorIsTheSignedInPerson(t *testing.T) {
 	if got := r.m.Actor(req.WithContext(admin.WithPrincipal(req.Context(), p))); got != "alice@example.com (sso)" {
 		t.Errorf("from the context: %q", got)
 	}
-	r.m.o.Identify = func(*http.Request) (admin.Principal, bool) { return admin.Principal{Via: "sso", Subject: "sub-7"}, true }
+	r.m.o.Identify = func(*http.Request) (admin.Principal, bool) {
+		return admin.Principal{Via: "sso", Subject: "sub-7"}, true
+	}
 	if got := r.m.Actor(req); got != "sub-7 (sso)" {
 		t.Errorf("by Identify: %q", got)
 	}
