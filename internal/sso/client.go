@@ -72,6 +72,9 @@ func New(cfg Config, o Options) *Client {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if cfg.PublicURL == "" {
+		o.Logger.Warn("single sign-on: LLMBRIDGE_PUBLIC_URL is not set, so the redirect URI is taken from each request's Host; set it to the URL browsers use (behind a proxy, surely)")
+	}
 	return &Client{cfg: cfg, o: o, box: NewBox(o.Secret, "oidc state"), used: &spent{m: map[string]time.Time{}}}
 }
 
