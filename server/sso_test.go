@@ -172,7 +172,7 @@ func TestSSOInChromium(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/admin/"), chromedp.WaitVisible(chromedp.CSS(`#sso`))); err != nil {
 			t.Fatalf("sign-in page: %v\n%s", err, in.console)
 		}
-		label := value(t, ctx, "button", chromedp.Text(chromedp.CSS(`#sso`)))
+		label := value(t, ctx, "button", chromedp.Evaluate[string](`document.querySelector('#sso').textContent`))
 		if label != "Sign in with Test IdP" {
 			t.Errorf("the button says %q", label)
 		}
@@ -197,7 +197,7 @@ func TestSSOInChromium(t *testing.T) {
 
 	t.Run("admin", func(t *testing.T) {
 		c := signIn(t, "alice", "pw-alice", `#live-table`)
-		if who := value(t, c.ctx, "who", chromedp.Text(chromedp.CSS(`#who`))); !strings.Contains(who, "alice@example.com") || !strings.Contains(who, "admin") {
+		if who := value(t, c.ctx, "who", chromedp.Evaluate[string](`document.querySelector('#who').textContent`)); !strings.Contains(who, "alice@example.com") || !strings.Contains(who, "admin") {
 			t.Errorf("signed in as %q", who)
 		}
 		res, err := chromedp.Call(c.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{base + "/admin/", base + "/admin/oidc/callback", base + "/admin/oidc/complete"}})
@@ -240,7 +240,7 @@ func TestSSOInChromium(t *testing.T) {
 	})
 	t.Run("member", func(t *testing.T) {
 		c := signIn(t, "mia", "pw-mia", `#keys-table`)
-		nav := value(t, c.ctx, "nav", chromedp.Text(chromedp.CSS(`nav`)))
+		nav := value(t, c.ctx, "nav", chromedp.Evaluate[string](`document.querySelector('nav').textContent`))
 		if strings.TrimSpace(nav) != "Keys" {
 			t.Errorf("the member's navigation: %q", nav)
 		}
@@ -262,7 +262,7 @@ func TestSSOInChromium(t *testing.T) {
 	})
 	t.Run("outsider", func(t *testing.T) {
 		c := signIn(t, "oscar", "pw-oscar", `#signin-error`)
-		msg := value(t, c.ctx, "error", chromedp.Text(chromedp.CSS(`#signin-error`)))
+		msg := value(t, c.ctx, "error", chromedp.Evaluate[string](`document.querySelector('#signin-error').textContent`))
 		if !strings.Contains(msg, "not in a group allowed") {
 			t.Errorf("the outsider sees %q", msg)
 		}
@@ -270,6 +270,9 @@ func TestSSOInChromium(t *testing.T) {
 			t.Errorf("the outsider reads keys: %d", got)
 		}
 	})
+	if log := in.console.String(); strings.Contains(log, op.ClientSecret) || strings.Contains(log, "eyJ") || strings.Contains(log, "code=") {
+		t.Errorf("the server log holds the client secret, a token or a code:\n%s", log)
+	}
 	_, body := in.do(t, "GET", "/admin/api/audit?limit=100", ssoAdminKey, "")
 	var audit struct {
 		Entries []struct{ Actor, Action string }
