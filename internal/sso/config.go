@@ -83,6 +83,9 @@ func (c *Config) Check() error {
 	if c.Name == "" {
 		c.Name = "SSO"
 	}
+	if strings.TrimSpace(c.Scopes) == "" {
+		c.Scopes = "openid email profile"
+	}
 	return errors.Join(errs...)
 }
 

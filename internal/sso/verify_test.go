@@ -26,6 +26,9 @@ type fakeIdP struct {
 	*httptest.Server
 	key   *ecdsa.PrivateKey
 	token func(nonce string) string // the id_token to answer
+	// userinfo is the userinfo endpoint's claims; nil: the endpoint is
+	// not advertised.
+	userinfo map[string]any
 
 	mu    sync.Mutex
 	nonce string
@@ -37,8 +40,19 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 	f.key, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(map[string]any{"issuer": f.URL, "authorization_endpoint": f.URL + "/authorize",
-			"token_endpoint": f.URL + "/token", "jwks_uri": f.URL + "/keys", "id_token_signing_alg_values_supported": []string{"ES256"}})
+		d := map[string]any{"issuer": f.URL, "authorization_endpoint": f.URL + "/authorize",
+			"token_endpoint": f.URL + "/token", "jwks_uri": f.URL + "/keys", "id_token_signing_alg_values_supported": []string{"ES256"}}
+		if f.userinfo != nil {
+			d["userinfo_endpoint"] = f.URL + "/userinfo"
+		}
+		_ = json.NewEncoder(w).Encode(d)
+	})
+	mux.HandleFunc("/userinfo", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer at-1" {
+			http.Error(w, "no token", http.StatusUnauthorized)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(f.userinfo)
 	})
 	mux.HandleFunc("/keys", func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &f.key.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"}}})
@@ -188,4 +202,61 @@ func runFlow(t *testing.T, c *Client) (int, string) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body)
+}
+
+// TestUserInfoCompletesTheIDToken: an ID token without the email or the
+// groups (Okta's org server, Entra with many groups) is completed from
+// the userinfo endpoint, which must name the same subject.
+func TestUserInfoCompletesTheIDToken(t *testing.T) {
+	f := newFakeIdP(t)
+	cfg := Config{Issuer: f.URL, ClientID: "bridge", Viewers: []string{"auditors"}, Teams: "ml=ml-team"}
+	if err := cfg.Check(); err != nil {
+		t.Fatal(err)
+	}
+	f.token = func(nonce string) string {
+		now := time.Now()
+		return sign(t, f.key, map[string]any{"iss": f.URL, "sub": "u1", "aud": "bridge", "exp": now.Add(time.Minute).Unix(), "iat": now.Unix(), "nonce": nonce})
+	}
+	f.userinfo = map[string]any{"sub": "u1", "email": "a@example.com", "email_verified": true, "groups": []string{"auditors"}}
+	status, body := runFlow(t, New(cfg, Options{Secret: []byte("k"), Logger: slog.New(slog.DiscardHandler)}))
+	if status != 200 || !strings.Contains(body, `"role":"viewer"`) || !strings.Contains(body, `"email":"a@example.com"`) {
+		t.Fatalf("%d %s", status, body)
+	}
+	f.userinfo = map[string]any{"sub": "someone-else", "email": "boss@example.com", "groups": []string{"auditors"}}
+	if status, body := runFlow(t, New(cfg, Options{Secret: []byte("k"), Logger: slog.New(slog.DiscardHandler)})); status == 200 || !strings.Contains(body, "another subject") {
+		t.Fatalf("another subject at userinfo: %d %s", status, body)
+	}
+}
+
+// TestPublicURLAndDiscovery: with LLMBRIDGE_PUBLIC_URL the redirect URI
+// is its callback and the state cookie is Secure; a provider that cannot
+// be reached makes Start fail (the UI says so) without a cookie.
+func TestPublicURLAndDiscovery(t *testing.T) {
+	f := newFakeIdP(t)
+	cfg := Config{Issuer: f.URL, ClientID: "bridge", PublicURL: "https://llm.example.com/"}
+	if err := cfg.Check(); err != nil {
+		t.Fatal(err)
+	}
+	c := New(cfg, Options{Secret: []byte("k"), Logger: slog.New(slog.DiscardHandler)})
+	rec := httptest.NewRecorder()
+	if err := c.Start(rec, httptest.NewRequest("GET", "http://10.0.0.7:1219/admin/oidc/login", nil), "/admin/"); err != nil {
+		t.Fatal(err)
+	}
+	loc, _ := url.Parse(rec.Header().Get("Location"))
+	q := loc.Query()
+	if q.Get("redirect_uri") != "https://llm.example.com/admin/oidc/callback" || q.Get("code_challenge_method") != "S256" ||
+		q.Get("response_type") != "code" || q.Get("scope") != "openid email profile" || q.Get("nonce") == "" || q.Get("state") == "" {
+		t.Errorf("authorize URL %s", loc)
+	}
+	ck := rec.Result().Cookies()
+	if len(ck) != 1 || !ck[0].Secure || !ck[0].HttpOnly || ck[0].SameSite != http.SameSiteLaxMode || ck[0].MaxAge != 600 || ck[0].Path != "/admin/oidc/" {
+		t.Errorf("state cookie %+v", ck)
+	}
+	f.Close()
+	down := Config{Issuer: f.URL, ClientID: "bridge"}
+	_ = down.Check()
+	rec = httptest.NewRecorder()
+	if err := New(down, Options{Logger: slog.New(slog.DiscardHandler)}).Start(rec, httptest.NewRequest("GET", "/admin/oidc/login", nil), "/admin/"); err == nil || len(rec.Result().Cookies()) != 0 {
+		t.Errorf("an unreachable provider: %v %v", err, rec.Result().Cookies())
+	}
 }
