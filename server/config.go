@@ -247,6 +247,9 @@ func (c *config) checkStore() error {
 
 // checkAdminKey validates the admin key: long enough, and no other key.
 func (c *config) checkAdminKey() error {
+	if c.AdminKey == "" && c.SSO.On() && !lifecycle.IsLoopback(c.Addr) {
+		return errors.New("LLMBRIDGE_OIDC_ISSUER needs LLMBRIDGE_ADMIN_KEY: the admin UI is off without it")
+	}
 	if c.AdminKey == "" {
 		return nil
 	}

@@ -294,3 +294,20 @@ type tab struct {
 	ctx context.Context
 	w   *browserWatch
 }
+
+// TestSSOConfig: the OIDC settings load from the environment and are
+// checked with the rest, every problem at once.
+func TestSSOConfig(t *testing.T) {
+	c, err := loadConfig(map[string]string{"LLMBRIDGE_OIDC_ISSUER": "https://idp.example", "LLMBRIDGE_OIDC_CLIENT_ID": "bridge",
+		"LLMBRIDGE_OIDC_ADMINS": "a@example.com, admins", "LLMBRIDGE_OIDC_TEAMS": "ml-eng=ml", "LLMBRIDGE_PUBLIC_URL": "https://llm.example.com"})
+	if err != nil || !c.SSO.On() || c.SSO.Name != "SSO" || c.SSO.GroupsClaim != "groups" || len(c.SSO.Admins) != 2 || c.SSO.Admins[1] != "admins" {
+		t.Fatalf("%+v %v", c.SSO, err)
+	}
+	_, err = loadConfig(map[string]string{"LLMBRIDGE_ADDR": "0.0.0.0:1219", "ACCESS_API_KEYS": "sk-a", "LLMBRIDGE_OIDC_ISSUER": "http://idp.example",
+		"LLMBRIDGE_OIDC_TEAMS": "nope", "LLMBRIDGE_RETRIES": "-1"})
+	for _, want := range []string{"want an https:// URL", "LLMBRIDGE_OIDC_CLIENT_ID is required", "not group=team", "needs LLMBRIDGE_ADMIN_KEY", "LLMBRIDGE_RETRIES"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v lacks %q", err, want)
+		}
+	}
+}
