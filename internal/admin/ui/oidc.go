@@ -106,7 +106,7 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request, so SignO
 	if h.opts.SignedIn != nil {
 		h.opts.SignedIn(r, p.Actor())
 	}
-	h.render(w, http.StatusOK, "handoff", &pageData{Title: "Signing in", Next: completePath})
+	h.render(w, http.StatusOK, "handoff", &pageData{Title: "Signing in", Refresh: completePath})
 }
 
 // serveComplete is the same-site step: the handoff cookie becomes the

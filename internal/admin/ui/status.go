@@ -23,6 +23,7 @@ type pageData struct {
 	Next    string // sign-in: the page to open afterwards; handoff: the next step
 	Error   string // sign-in: why the last attempt failed
 	SSOName string // sign-in: the single sign-on button's name; "" without one
+	Refresh string // where the page moves on to by itself (the sign-on handoff)
 
 	Role string // the signed-in role (body's data-role: CSS hides what it may not do)
 	Who  string // who signed in, beside Sign out
