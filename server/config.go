@@ -21,6 +21,7 @@ import (
 	"github.com/llmbridge/llmbridge/internal/observe"
 	"github.com/llmbridge/llmbridge/internal/otelenv"
 	"github.com/llmbridge/llmbridge/internal/pricesync"
+	"github.com/llmbridge/llmbridge/internal/sso"
 	"github.com/llmbridge/llmbridge/internal/usage"
 )
 
@@ -124,6 +125,7 @@ type config struct {
 	Checks    []llmbridge.HealthCheck `env:"-"`
 	Tracing   otelenv.Settings
 	PriceSync pricesync.Settings
+	SSO       sso.Config   // LLMBRIDGE_OIDC_*, LLMBRIDGE_PUBLIC_URL (internal/sso)
 	MCP       mcpgw.Config `env:"-"` // the YAML file's mcp: servers (mcp.go)
 	// File is the YAML file as read (nil without one); SecretKey seals
 	// the stored providers' keys (internal/liveconfig).
@@ -184,7 +186,7 @@ func loadConfig(environ map[string]string, store ...*configfile.Layer) (*config,
 	c.Builtins, err = kinds.ReadBuiltins(environ) // internal/kinds
 	var perr error
 	c.Proxies, perr = authguard.ParseTrustedProxies(c.TrustedProxies)
-	errs := []error{err, c.checkLimits(), perr, c.PriceSync.Load()}
+	errs := []error{err, c.checkLimits(), perr, c.PriceSync.Load(), c.SSO.Check()}
 	c.AccessKeys = configfile.Trimmed(c.AccessKeys)
 	errs = append(errs, c.checkCORS(environ))
 	if c.ConfigFile != "" {
@@ -245,6 +247,9 @@ func (c *config) checkStore() error {
 
 // checkAdminKey validates the admin key: long enough, and no other key.
 func (c *config) checkAdminKey() error {
+	if c.AdminKey == "" && c.SSO.On() && !lifecycle.IsLoopback(c.Addr) {
+		return errors.New("LLMBRIDGE_OIDC_ISSUER needs LLMBRIDGE_ADMIN_KEY: the admin UI is off without it")
+	}
 	if c.AdminKey == "" {
 		return nil
 	}

@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"net/http"
 	"path/filepath"
 
+	"github.com/llmbridge/llmbridge/internal/admin"
+	"github.com/llmbridge/llmbridge/internal/admin/ui"
 	"github.com/llmbridge/llmbridge/internal/configfile"
 	"github.com/llmbridge/llmbridge/internal/lifecycle"
 	"github.com/llmbridge/llmbridge/internal/liveconfig"
+	"github.com/llmbridge/llmbridge/internal/sso"
 )
 
 // openLive opens the configuration stored by the admin API
@@ -24,7 +28,8 @@ func (s *server) openLive(ctx context.Context, cfg *config) error {
 		return err
 	}
 	s.live, err = liveconfig.New(ctx, liveconfig.Options{Store: s.store, Sealer: seal, Check: s.checkLayer, Apply: s.applyLayer,
-		Base: s.liveBase, Bridge: s.cur.Load, Logger: s.log, AdminKey: s.adminKeyInForce})
+		Base: s.liveBase, Bridge: s.cur.Load, Logger: s.log, AdminKey: s.adminKeyInForce,
+		Identify: func(r *http.Request) (admin.Principal, bool) { return s.admin.Load().Identify(r) }})
 	stored, cerr := s.loadWith(s.live.Layer())
 	if err = errors.Join(err, cerr); err != nil {
 		s.log.Error("the stored configuration is left out: fix or delete it in the admin UI", "err", err)
@@ -116,5 +121,32 @@ func (s *server) logAdmin(cfg *config, base string) {
 func (s *server) auditSignIn(r *http.Request, how string) {
 	if s.live != nil {
 		_ = s.live.Audit(r.Context(), liveconfig.Entry{Actor: how, Action: "signin", Target: "admin ui", Fields: map[string]any{"remote": r.RemoteAddr}})
+	}
+}
+
+// revocations are the admin UI's signed-out sessions: in the store every
+// replica shares, else (nil) in this process only.
+func (s *server) revocations() ui.Revocations {
+	if s.live == nil {
+		return nil
+	}
+	return s.live
+}
+
+// openSSO keys the admin UI's session cookies — with the store's sealing
+// key beside the admin key, so replicas with the same configuration share
+// sessions — and turns single sign-on on when it is configured.
+func (s *server) openSSO(cfg *config) {
+	var secret []byte
+	if s.live != nil {
+		var err error
+		if secret, err = s.live.SessionSecret(); err != nil {
+			s.log.Error("admin UI sessions are keyed by the admin key alone: the secret key does not read", "err", err)
+		}
+	}
+	s.ui.SetSessionSecret(secret)
+	if cfg.SSO.On() {
+		state := sha256.Sum256(append(append([]byte{}, secret...), s.adminKey(cfg)...))
+		s.ui.SetSignOn(sso.New(cfg.SSO, sso.Options{Secret: state[:], Logger: s.log}))
 	}
 }

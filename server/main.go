@@ -198,7 +198,8 @@ func (s *server) serve(ctx context.Context) error {
 	defer func() { s.cur.Load().Close() }()
 	s.warnUnpricedKeys(cfg)
 	s.ui = ui.New(ui.Options{Logger: s.log, Store: func() string { return s.store.Name() }, RequestLogDropped: s.reqlog.Dropped,
-		Models: s.modelIDs, SignInFailed: s.throttle.Fail, SignedIn: s.auditSignIn})
+		Models: s.modelIDs, SignInFailed: s.throttle.Fail, SignedIn: s.auditSignIn, Revocations: s.revocations()})
+	s.openSSO(cfg) // live.go
 	s.configureAdmin(cfg, envs)
 	s.mux = s.routes()
 	if s.live != nil {
@@ -263,7 +264,7 @@ func (s *server) open(ctx context.Context, cfg *config) (closeAll func(), err er
 // and prices (at start and on reload).
 func (s *server) configureAdmin(cfg *config, envs map[string]string) {
 	s.ui.Configure(s.adminKey(cfg), envs)
-	s.admin.Store(admin.NewAPI(s.store, s.adminKey(cfg)).SetPrices(cfg.allPrices()).SetSession(s.ui.Authorized).SetHealth(s.adminHealth()).SetCache(s.cacheAdmin()).
+	s.admin.Store(admin.NewAPI(s.store, s.adminKey(cfg)).SetPrices(cfg.allPrices()).SetSession(s.ui.Principal).SetHealth(s.adminHealth()).SetCache(s.cacheAdmin()).
 		SetModels(s.modelIDs, s.priced).SetKeysChanged(s.keysChanged).SetTools(s.mcp.AdminStatus()))
 }
 

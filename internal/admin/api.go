@@ -35,7 +35,7 @@ type API struct {
 	priced func(model string) bool
 	// session accepts a signed-in admin UI browser (SetSession); nil:
 	// only the admin key.
-	session func(*http.Request) bool
+	session func(*http.Request) (Principal, bool)
 	// healthSrc serves GET /admin/api/health (health.go); nil: off.
 	healthSrc HealthSource
 	// cacheSrc serves /admin/api/cache (cache.go); nil: the cache is off.
@@ -48,11 +48,11 @@ type API struct {
 }
 
 // SetSession makes the API accept requests for which session returns
-// true, besides those carrying the admin key, and returns a. The admin
-// UI passes its session check (internal/admin/ui: Handler.Authorized),
-// which demands the CSRF token on state-changing methods. session must
-// be safe for concurrent use.
-func (a *API) SetSession(session func(*http.Request) bool) *API {
+// true, as the principal it returns, besides those carrying the admin
+// key, and returns a. The admin UI passes its session check
+// (internal/admin/ui: Handler.Principal), which demands the CSRF token
+// on state-changing methods. session must be safe for concurrent use.
+func (a *API) SetSession(session func(*http.Request) (Principal, bool)) *API {
 	a.session = session
 	return a
 }
@@ -73,37 +73,60 @@ func adminError(w http.ResponseWriter, status int, typ, code, format string, arg
 }
 
 // Guard serves h to the requests the API accepts (the admin key, or a
-// signed-in UI session) and answers the rest as ServeHTTP does: for
-// endpoints served outside this package (internal/liveconfig).
+// signed-in UI session whose role allows the request) and answers the
+// rest as ServeHTTP does: for endpoints served outside this package
+// (internal/liveconfig). h finds the caller with PrincipalFrom.
 func (a *API) Guard(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.allowed(w, r) {
+		if r, ok := a.allowed(w, r); ok {
 			h.ServeHTTP(w, r)
 		}
 	})
 }
 
-// allowed answers a request the API does not accept and reports whether
-// it accepts r.
-func (a *API) allowed(w http.ResponseWriter, r *http.Request) bool {
+// Identify returns who r comes from: the admin key, or a signed-in UI
+// session; ok is false for anyone else (or while the API is off). It
+// does not check the role.
+func (a *API) Identify(r *http.Request) (p Principal, ok bool) {
+	switch {
+	case a.digest == nil:
+		return p, false
+	case a.authorized(r):
+		return Principal{Role: RoleAdmin, Via: "admin key"}, true
+	case a.session != nil:
+		return a.session(r)
+	}
+	return p, false
+}
+
+// allowed answers a request the API does not accept — no admin key or
+// session (401), or a role that does not allow it (403) — and reports
+// whether it accepts r, returning r with its principal in the context.
+func (a *API) allowed(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
 	w.Header().Set("Cache-Control", "no-store")
 	if a.digest == nil {
 		adminError(w, http.StatusNotFound, openai.TypeInvalidRequest, "admin_api_disabled",
 			"the admin API is off: set LLMBRIDGE_ADMIN_KEY to turn it on")
-		return false
+		return r, false
 	}
-	if !a.authorized(r) && (a.session == nil || !a.session(r)) {
+	p, ok := a.Identify(r)
+	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="llmbridge-admin"`)
 		adminError(w, http.StatusUnauthorized, openai.TypeAuthentication, "invalid_api_key",
 			"the admin API needs the admin key (LLMBRIDGE_ADMIN_KEY) as a Bearer token; access keys are not accepted here")
-		return false
+		return r, false
 	}
-	return true
+	if why := permit(p, r); why != "" {
+		forbidden(w, why)
+		return r, false
+	}
+	return r.WithContext(WithPrincipal(r.Context(), p)), true
 }
 
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !a.allowed(w, r) {
+	r, ok := a.allowed(w, r)
+	if !ok {
 		return
 	}
 	if p := strings.TrimSuffix(r.URL.Path, "/"); p == "/admin/api/keys" || strings.HasPrefix(p, "/admin/api/keys/") {

@@ -89,6 +89,13 @@ func (a *API) serveKeys(w http.ResponseWriter, r *http.Request) {
 		fieldError(w, &keys.FieldError{Field: "id", Message: fmt.Sprintf("%q is not a key id (vk_ and 16 lower-case hex digits)", clip(id))})
 		return
 	}
+	scope := scopeOf(r) // a member's keys only (principal.go)
+	if one && scope.Limited() && (r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodPatch || r.Method == http.MethodDelete) {
+		if k, err := st.Get(r.Context(), id); err == nil && !scope.Allows(k) {
+			adminError(w, http.StatusNotFound, openai.TypeInvalidRequest, "key_not_found", "there is no key with this id")
+			return
+		}
+	}
 	switch {
 	case !one && r.Method == http.MethodPost:
 		a.createKey(w, r, st)
@@ -159,7 +166,11 @@ func (a *API) listKeys(w http.ResponseWriter, r *http.Request, st *keys.Store) {
 	out := struct {
 		Keys []KeyView `json:"keys"`
 	}{Keys: make([]KeyView, 0, len(list))}
+	scope := scopeOf(r)
 	for _, k := range list {
+		if !scope.Allows(k) {
+			continue
+		}
 		sp := spend[k.ID]
 		out.Keys = append(out.Keys, KeyView{Key: k, Spend: &sp})
 	}
@@ -212,7 +223,20 @@ func (a *API) warnings(k *keys.Key) []string {
 	return c.Warnings(&k.Policy)
 }
 
+// readParams reads a create or update body, kept in the caller's key
+// scope (KeyScope.Apply: a member's keys are their own).
 func readParams(w http.ResponseWriter, r *http.Request) (*keys.Params, bool) {
+	p, ok := parseParams(w, r)
+	if ok {
+		if why := scopeOf(r).Apply(p); why != "" {
+			forbidden(w, why)
+			return nil, false
+		}
+	}
+	return p, ok
+}
+
+func parseParams(w http.ResponseWriter, r *http.Request) (*keys.Params, bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxKeyBody))
 	if err != nil {
 		fieldError(w, &keys.FieldError{Field: "body", Message: fmt.Sprintf("unreadable or over %d bytes", maxKeyBody)})

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/llmbridge/llmbridge/internal/admin"
 	"github.com/llmbridge/llmbridge/internal/configfile"
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/llmbridge/llmbridge/internal/secret"
@@ -57,14 +58,24 @@ func (m *Manager) Handler() http.Handler {
 	})
 }
 
-// Actor names who sent r, for the audit log: "admin key" when r carries
-// the admin key (Options.AdminKey) itself, else "ui session" (the admin
-// API's check let r through, so its other way in, a signed-in session,
-// succeeded). A header that is present but not the admin key (sent
-// alongside a valid session) does not make r the admin key's. Without
-// Options.AdminKey the key cannot be checked: a credential then shows as
-// "admin key (unverified)".
+// Actor names who sent r, for the audit log: the principal the admin
+// API's guard put in r's context (admin.PrincipalFrom), else the one
+// Options.Identify finds for r — "alice@example.com (sso)", "admin key",
+// "ui session" (the UI signed in with the admin key). Without either,
+// "admin key" when r carries the admin key (Options.AdminKey) itself,
+// else "ui session". A header that is present but not the admin key
+// (sent alongside a valid session) does not make r the admin key's.
+// Without Options.AdminKey the key cannot be checked: a credential then
+// shows as "admin key (unverified)".
 func (m *Manager) Actor(r *http.Request) string {
+	if p, ok := admin.PrincipalFrom(r.Context()); ok {
+		return p.Actor()
+	}
+	if m.o.Identify != nil {
+		if p, ok := m.o.Identify(r); ok {
+			return p.Actor()
+		}
+	}
 	cred := secret.StrictCredential(r.Header)
 	if cred == "" {
 		return "ui session"

@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/admin"
 	"github.com/llmbridge/llmbridge/internal/configfile"
 	"github.com/llmbridge/llmbridge/internal/usage"
 	"github.com/redis/go-redis/v9"
@@ -37,6 +39,10 @@ type Options struct {
 	// first run's), so the audit log names the admin key only for a
 	// request that carries it (Manager.Actor); nil cannot tell.
 	AdminKey func() string
+	// Identify, when set, names who sent an admin request for the audit
+	// log (the admin API's admin.API.Identify: the signed-in person);
+	// Actor falls back to AdminKey's rule without it.
+	Identify func(*http.Request) (admin.Principal, bool)
 	// Redis, when set, carries change messages between replicas on the
 	// channel <RedisPrefix>config; polling (Poll) catches what it misses.
 	Redis       *redis.Client

@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"net/url"
+
+	"github.com/llmbridge/llmbridge/internal/admin"
 )
 
 // FirstRunPath is the one-time sign-in link's path; its token is the
@@ -46,7 +48,7 @@ func (h *Handler) serveFirstRun(w http.ResponseWriter, r *http.Request) {
 			Error: "This one-time sign-in link was used already (or is not valid). Set LLMBRIDGE_ADMIN_KEY and sign in with it, or restart the server for a new link."})
 		return
 	}
-	value, expires := h.sessions.create()
+	value, expires := h.sessions.create(admin.Principal{Role: admin.RoleAdmin, Via: "first-run link"})
 	http.SetCookie(w, sessionCookie(r, value, expires, h.opts.SessionTTL))
 	h.opts.Logger.Info("admin UI sign-in with the one-time link", "remote", r.RemoteAddr)
 	if h.opts.SignedIn != nil {

@@ -20,8 +20,13 @@ type pageData struct {
 	Nav   []navItem
 	CSRF  string
 
-	Next  string // sign-in: the page to open afterwards
-	Error string // sign-in: why the last attempt failed
+	Next    string // sign-in: the page to open afterwards; handoff: the next step
+	Error   string // sign-in: why the last attempt failed
+	SSOName string // sign-in: the single sign-on button's name; "" without one
+	Refresh string // where the page moves on to by itself (the sign-on handoff)
+
+	Role string // the signed-in role (body's data-role: CSS hides what it may not do)
+	Who  string // who signed in, beside Sign out
 
 	Status    *statusView    // status page
 	Providers []providerView // providers page
@@ -49,11 +54,14 @@ type providerView struct {
 var funcs = template.FuncMap{"join": strings.Join}
 
 func (h *Handler) data(r *http.Request, page string, se session) *pageData {
-	d := &pageData{Title: pageTitles[page], Page: page, CSRF: se.csrf}
+	d := &pageData{Title: pageTitles[page], Page: page, CSRF: se.csrf, Role: string(se.Principal.Role), Who: se.Principal.Email}
 	if page == "" {
 		d.Title = "Not found"
 	}
 	for _, n := range pageNames() {
+		if !allowedPage(se.Principal.Role, n) {
+			continue
+		}
 		d.Nav = append(d.Nav, navItem{Name: n, Title: pageTitles[n], Href: "/admin/" + n, Current: n == page})
 	}
 	_, env := h.state()

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/llmbridge/llmbridge/internal/admin"
 	"github.com/llmbridge/llmbridge/internal/secret"
 )
 
@@ -63,6 +64,9 @@ type Options struct {
 	// SignedIn, when set, is told of every sign-in (how: "admin key" or
 	// "first-run link"), for the audit log.
 	SignedIn func(r *http.Request, how string)
+	// Revocations remember signed-out sessions; nil: this process only
+	// (a copy of a signed-out cookie still opens on other replicas).
+	Revocations Revocations
 	// Now replaces time.Now in tests.
 	Now func() time.Time
 }
@@ -77,6 +81,8 @@ type Handler struct {
 	static   http.Handler
 
 	mu       sync.RWMutex
+	secret   []byte            // SetSessionSecret's
+	signOn   SignOn            // SetSignOn's; nil: no single sign-on
 	digest   *secret.Digest    // the admin key's; nil: the UI is off
 	env      map[string]string // the configuration, for the Status page
 	firstRun *[32]byte         // the one-time link's token's SHA-256 (firstrun.go); nil: none
@@ -97,9 +103,9 @@ func New(o Options) *Handler {
 		o.SessionTTL = DefaultSessionTTL
 	}
 	sub, _ := fs.Sub(staticFS, "static") // a constant, embedded path
-	h := &Handler{opts: o, sessions: newSessions(o.SessionTTL, o.Now), pages: map[string]*template.Template{},
+	h := &Handler{opts: o, sessions: newSessions(o.SessionTTL, o.Now, o.Revocations), pages: map[string]*template.Template{},
 		static: http.StripPrefix("/admin/static/", http.FileServerFS(sub))}
-	for _, p := range append([]string{"signin", "notfound"}, pageNames()...) {
+	for _, p := range append([]string{"signin", "notfound", "handoff"}, pageNames()...) {
 		files := []string{"templates/layout.html", "templates/" + p + ".html"}
 		h.pages[p] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, files...))
 	}
@@ -124,8 +130,33 @@ func (h *Handler) Configure(adminKey string, env map[string]string) {
 	}
 	h.mu.Unlock()
 	if changed {
-		h.sessions.clear()
+		h.rekey()
 	}
+}
+
+// SetSessionSecret sets the secret the session cookies are sealed with,
+// beside the admin key: the store's sealing key (LLMBRIDGE_SECRET_KEY or
+// its key file), so that a session cookie opens on every replica with
+// the same configuration and only there. nil: the admin key alone. It
+// ends every session.
+func (h *Handler) SetSessionSecret(secret []byte) {
+	h.mu.Lock()
+	h.secret = secret
+	h.mu.Unlock()
+	h.rekey()
+}
+
+// rekey derives the session keys from the secret and the admin key: a
+// changed admin key ends every session, on every replica that has it.
+func (h *Handler) rekey() {
+	h.mu.RLock()
+	d, secret := h.digest, h.secret
+	h.mu.RUnlock()
+	if d == nil {
+		h.sessions.rekey(nil)
+		return
+	}
+	h.sessions.rekey(append(append([]byte{}, secret...), d[:]...))
 }
 
 func (h *Handler) state() (*secret.Digest, map[string]string) {
@@ -136,30 +167,36 @@ func (h *Handler) state() (*secret.Digest, map[string]string) {
 
 // Authorized reports whether r comes from a signed-in browser: a live
 // session cookie and, unless r's method is GET, HEAD or OPTIONS, the
-// session's CSRF token in the X-CSRF-Token header. The admin API accepts
-// such requests as it accepts the bearer admin key. It is false while
+// session's CSRF token in the X-CSRF-Token header. It is false while
 // the UI is off.
 func (h *Handler) Authorized(r *http.Request) bool {
 	_, ok := h.authorized(r)
 	return ok
 }
 
-// Session is Authorized for a response that lasts: for an authorized r
-// it returns a context derived from r's that is also cancelled when the
-// session ends — sign-out, expiry, a changed admin key (Configure), or
-// the session being evicted by newer ones. Serving with it, a stream the
-// session opened (the live feed) stops with the session instead of
-// outliving it. The caller must call cancel when done; ctx and cancel
-// are nil when ok is false.
+// Principal is Authorized with who signed in: the admin API
+// (admin.API.SetSession) accepts such requests as it accepts the bearer
+// admin key, with the principal's role.
+func (h *Handler) Principal(r *http.Request) (admin.Principal, bool) {
+	se, ok := h.authorized(r)
+	return se.Principal, ok
+}
+
+// Session is Authorized for a response that lasts, for admins and
+// viewers (a member sees only their keys): for an authorized r it
+// returns a context derived from r's that is also cancelled when the
+// session ends — sign-out (on this replica at once, on another within
+// seconds when the revocations are shared), expiry, or a changed admin
+// key (Configure). Serving with it, a stream the session opened (the
+// live feed) stops with the session instead of outliving it. The caller
+// must call cancel when done; ctx and cancel are nil when ok is false.
 func (h *Handler) Session(r *http.Request) (ctx context.Context, cancel context.CancelFunc, ok bool) {
 	se, ok := h.authorized(r)
-	if !ok {
+	if !ok || se.Principal.Role == admin.RoleMember {
 		return nil, nil, false
 	}
-	ctx, cancelReq := context.WithCancel(r.Context())
-	// Runs at once if the session ended since the lookup.
-	stop := context.AfterFunc(se.ctx, cancelReq)
-	return ctx, func() { stop(); cancelReq() }, true
+	ctx, cancel = h.sessions.stream(r.Context(), se)
+	return ctx, cancel, true
 }
 
 // authorized returns r's session when Authorized would report true.
@@ -202,6 +239,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveSignIn(w, r, digest)
 	case p == "/admin/logout":
 		h.serveSignOut(w, r)
+	case strings.HasPrefix(p, "/admin/oidc/"):
+		h.serveOIDC(w, r) // oidc.go
 	default:
 		h.servePage(w, r)
 	}
@@ -246,7 +285,9 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			next = "/admin/"
 		}
-		h.render(w, http.StatusOK, "signin", &pageData{Title: "Sign in", Next: next})
+		h.render(w, http.StatusOK, "signin", h.signInData(next, ""))
+	case ok && !allowedPage(se.Principal.Role, name):
+		http.Redirect(w, r, "/admin/keys", http.StatusSeeOther) // a member's one page
 	case !ok:
 		h.render(w, http.StatusNotFound, "notfound", h.data(r, "", se))
 	default:
@@ -262,7 +303,7 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 // reload does not post the form again.
 func (h *Handler) serveSignIn(w http.ResponseWriter, r *http.Request, digest *secret.Digest) {
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		d := &pageData{Title: "Sign in", Next: validNext(r.URL.Query().Get("next"))}
+		d := h.signInData(validNext(r.URL.Query().Get("next")), "")
 		if r.URL.Query().Get("failed") != "" {
 			d.Error = wrongKey
 		}
@@ -288,7 +329,7 @@ func (h *Handler) serveSignIn(w http.ResponseWriter, r *http.Request, digest *se
 		http.Redirect(w, r, "/admin/login?"+url.Values{"failed": {"1"}, "next": {next}}.Encode(), http.StatusSeeOther)
 		return
 	}
-	value, expires := h.sessions.create()
+	value, expires := h.sessions.create(admin.Principal{Role: admin.RoleAdmin, Via: "ui session"})
 	http.SetCookie(w, sessionCookie(r, value, expires, h.opts.SessionTTL))
 	h.opts.Logger.Info("admin UI sign-in", "remote", r.RemoteAddr)
 	if h.opts.SignedIn != nil {
@@ -321,7 +362,9 @@ func (h *Handler) serveSignOut(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "sign-out refused: missing or wrong CSRF token", http.StatusForbidden)
 		return
 	}
-	h.sessions.end(r)
+	if err := h.sessions.end(r); err != nil {
+		h.opts.Logger.Error("admin UI sign-out: the session could not be revoked in the store", "err", err)
+	}
 	http.SetCookie(w, sessionCookie(r, "", time.Time{}, 0))
 	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
 }

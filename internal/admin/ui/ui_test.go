@@ -52,7 +52,7 @@ func newFixture(t *testing.T, tls bool) *fixture {
 		Store:  func() string { return "data/usage.db" }, RequestLogDropped: func() int64 { return 3 }})
 	f.h.Configure(adminKey, map[string]string{"LLMBRIDGE_ADMIN_KEY": adminKey, "ACCESS_API_KEYS": accessKey,
 		"LLMBRIDGE_PROXY": "socks5h://u:pw-secret@proxy.example:1080", "GEMINI_USE_PROXY": "true"})
-	api := admin.NewAPI(nil, adminKey).SetSession(f.h.Authorized)
+	api := admin.NewAPI(nil, adminKey).SetSession(f.h.Principal)
 	mux := http.NewServeMux()
 	mux.Handle("/admin/api/", api)
 	mux.Handle("/admin/", f.h)
