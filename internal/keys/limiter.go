@@ -2,6 +2,7 @@ package keys
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -150,10 +151,27 @@ func (l *local) slot(id string) *slot {
 	return s
 }
 
+// dayMonth is t's UTC day ("2006-01-02") and month ("2006-01"), the
+// budget periods. Every request asks; the strings of the current day
+// are kept, so only the first request of a day formats them.
 func dayMonth(t time.Time) (string, string) {
 	t = t.UTC()
-	return t.Format(time.DateOnly), t.Format("2006-01")
+	d := t.Unix() / 86400
+	if c := periods.Load(); c != nil && c.unixDay == d {
+		return c.day, c.month
+	}
+	c := &dayPeriods{unixDay: d, day: t.Format(time.DateOnly), month: t.Format("2006-01")}
+	periods.Store(c)
+	return c.day, c.month
 }
+
+// dayPeriods are one UTC day's period names (dayMonth).
+type dayPeriods struct {
+	unixDay    int64
+	day, month string
+}
+
+var periods atomic.Pointer[dayPeriods]
 
 // untilTomorrow and untilNextMonth are the Retry-After of a spent budget.
 func untilTomorrow(t time.Time) time.Duration {
