@@ -69,7 +69,9 @@ type Ticket interface {
 // admitters ran and before anything is written, also when a later admitter
 // refused the request; an Admitter that refuses may return such a ticket
 // together with its error so the refusal carries the headers too. It is
-// not called for in-process requests.
+// not called for in-process requests. The header returned is the
+// caller's: the bridge may hand it to the response as it is, so return
+// a fresh one each time.
 type HeaderTicket interface {
 	Ticket
 	Header() http.Header
@@ -146,12 +148,22 @@ func (c *call) admit() *APIError {
 // ticketHeader merges the headers of the tickets that have some.
 func (c *call) ticketHeader() http.Header {
 	var h http.Header
+	merged := false // h is a map of our own, not a ticket's
 	for _, t := range c.tickets {
-		if ht, ok := t.(HeaderTicket); ok {
-			for k, v := range ht.Header() {
-				if h == nil {
-					h = http.Header{}
-				}
+		ht, ok := t.(HeaderTicket)
+		if !ok {
+			continue
+		}
+		th := ht.Header()
+		switch {
+		case len(th) == 0:
+		case h == nil:
+			h = th // the usual single ticket: no copy
+		default:
+			if !merged {
+				h, merged = h.Clone(), true
+			}
+			for k, v := range th {
 				h[k] = v
 			}
 		}

@@ -497,16 +497,26 @@ type ticket struct {
 // Header implements llmbridge.HeaderTicket: OpenAI's x-ratelimit-* headers
 // for the limits the key has.
 func (t *ticket) Header() http.Header {
-	h := http.Header{}
+	if t.lim.RPM <= 0 && t.lim.TPM <= 0 {
+		return nil
+	}
+	// One array holds every value; each header gets a one-element,
+	// full-capacity slice of it (an append copies).
+	vals := make([]string, 0, 6)
+	h := make(http.Header, 6)
+	set := func(k, v string) {
+		vals = append(vals, v)
+		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
 	if t.lim.RPM > 0 {
-		h["X-Ratelimit-Limit-Requests"] = []string{strconv.FormatInt(t.lim.RPM, 10)}
-		h["X-Ratelimit-Remaining-Requests"] = []string{strconv.FormatInt(t.d.remReq, 10)}
-		h["X-Ratelimit-Reset-Requests"] = []string{resetValue(t.d.resetReq)}
+		set("X-Ratelimit-Limit-Requests", strconv.FormatInt(t.lim.RPM, 10))
+		set("X-Ratelimit-Remaining-Requests", strconv.FormatInt(t.d.remReq, 10))
+		set("X-Ratelimit-Reset-Requests", resetValue(t.d.resetReq))
 	}
 	if t.lim.TPM > 0 {
-		h["X-Ratelimit-Limit-Tokens"] = []string{strconv.FormatInt(t.lim.TPM, 10)}
-		h["X-Ratelimit-Remaining-Tokens"] = []string{strconv.FormatInt(t.d.remTok, 10)}
-		h["X-Ratelimit-Reset-Tokens"] = []string{resetValue(t.d.resetTok)}
+		set("X-Ratelimit-Limit-Tokens", strconv.FormatInt(t.lim.TPM, 10))
+		set("X-Ratelimit-Remaining-Tokens", strconv.FormatInt(t.d.remTok, 10))
+		set("X-Ratelimit-Reset-Tokens", resetValue(t.d.resetTok))
 	}
 	return h
 }
