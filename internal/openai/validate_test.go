@@ -136,9 +136,13 @@ func TestTypicalBodySizeAndNoAllocations(t *testing.T) {
 	if e := ValidateChat(body); e != nil {
 		t.Fatal(e)
 	}
-	// gjson unescapes the strings with escapes it meets (here the tool
-	// call's arguments and the tool result): those allocate, nothing else.
-	if n := testing.AllocsPerRun(100, func() { _ = ValidateChatJSON(body) }); n > 4 {
+	if raceEnabled {
+		t.Skip("under the race detector sync.Pool drops tapes: allocation counts do not hold")
+	}
+	// The tape comes from a pool and strings are unescaped only when a
+	// check reads them (the tool call's arguments and the tool result,
+	// which have escapes, are not read).
+	if n := testing.AllocsPerRun(100, func() { _ = ValidateChatJSON(body) }); n != 0 {
 		t.Errorf("%v allocations validating the typical body", n)
 	}
 	plain := bytes.ReplaceAll(body, []byte(`\"`), []byte(`'`))
