@@ -210,7 +210,8 @@ func jsonFieldError(err error) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &te) && te.Field != "":
-		return &FieldError{Field: te.Field, Message: fmt.Sprintf("want %s, not a JSON %s", te.Type, te.Value)}
+		field := te.Field[strings.LastIndexByte(te.Field, '.')+1:] // "Limits.rpm": the embedded struct's member
+		return &FieldError{Field: field, Message: fmt.Sprintf("want %s, not a JSON %s", te.Type, te.Value)}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.TrimPrefix(err.Error(), "json: unknown field ")
 		if unq := strings.Trim(name, `"`); unq != "" {
