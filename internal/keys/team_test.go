@@ -365,3 +365,35 @@ func TestTeamSharedThroughRedis(t *testing.T) {
 		t.Fatalf("counted in Redis: key a %d (admitted %d), key b %d (admitted %d), team %d (admitted %d)", c1, ok1.Load(), c2, ok2.Load(), ct, total)
 	}
 }
+
+// A key joining a team while the team is deleted: one of the two wins,
+// never both — no live key is left in a team that is gone (the version
+// row, updated first, orders the two transactions on PostgreSQL too).
+func TestTeamDeleteRacesKeyJoin(t *testing.T) {
+	for name, dsn := range map[string]func(t testing.TB) string{"sqlite": sqlitePath, "postgres": pgtest.URL} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			u := openStore(t, dsn(t))
+			s := NewStore(u)
+			for i := range 20 {
+				tm := createTeam(t, s, TeamParams{Name: "race-" + string(rune('a'+i))})
+				var wg sync.WaitGroup
+				var keyErr, delErr error
+				wg.Go(func() { _, _, keyErr = s.Create(ctx, &Params{Name: ptr("k"), Team: ptr(tm.ID)}, time.Now()) })
+				wg.Go(func() { delErr = s.DeleteTeam(ctx, tm.ID) })
+				wg.Wait()
+				var inUse *TeamInUseError
+				switch {
+				case keyErr == nil && errors.As(delErr, &inUse), isField(keyErr, "team") && delErr == nil:
+				default:
+					t.Fatalf("round %d: key %v, delete %v", i, keyErr, delErr)
+				}
+			}
+			var orphans int
+			if err := u.DB().QueryRow(`SELECT COUNT(*) FROM virtual_keys k WHERE k.team_id <> '' AND k.revoked_at IS NULL
+AND NOT EXISTS (SELECT 1 FROM teams t WHERE t.id = k.team_id)`).Scan(&orphans); err != nil || orphans != 0 {
+				t.Fatalf("%d live keys in teams that are gone (%v)", orphans, err)
+			}
+		})
+	}
+}
