@@ -62,13 +62,11 @@ func (a *Admitter) admitTeam(ctx context.Context, r *llmbridge.Request, e *entry
 	if kl.TPM > 0 || tl.TPM > 0 {
 		est = int64(r.PromptTokensEstimate())
 	}
-	if tl.IsZero() {
-		// The team only restricts models: the key's limits alone.
-		t := &ticket{a: a, id: e.id, lim: kl}
-		if t.d = a.backend.reserve(ctx, e.id, kl, est, now); !t.d.ok {
-			return t, refusal("key "+e.id, kl, t.d)
-		}
-		return t, nil
+	switch {
+	case tl.IsZero(): // the team only restricts models: the key's limits alone
+		return a.admitOne(ctx, "key "+e.id, e.id, kl, est, now)
+	case kl.IsZero(): // the key has no limits of its own: the team's alone
+		return a.admitOne(ctx, "team "+tm.name, tm.id, tl, est, now)
 	}
 	t := &teamTicket{a: a, kid: e.id, tid: tm.id, kl: kl, tl: tl}
 	t.kd, t.td = a.backend.reservePair(ctx, e.id, kl, tm.id, tl, est, now)
@@ -79,6 +77,16 @@ func (a *Admitter) admitTeam(ctx context.Context, r *llmbridge.Request, e *entry
 		return t, refusal("team "+tm.name, tl, t.td)
 	case !t.kd.ok || !t.td.ok:
 		return t, refusal("key "+e.id, kl, t.kd) // not reached: a refusal has a reason
+	}
+	return t, nil
+}
+
+// admitOne reserves against one set of limits, lim of id (who names it
+// in a refusal).
+func (a *Admitter) admitOne(ctx context.Context, who, id string, lim Limits, est int64, now time.Time) (llmbridge.Ticket, error) {
+	t := &ticket{a: a, id: id, lim: lim}
+	if t.d = a.backend.reserve(ctx, id, lim, est, now); !t.d.ok {
+		return t, refusal(who, lim, t.d)
 	}
 	return t, nil
 }
