@@ -227,6 +227,10 @@ func TestTeamBudgetCountsEveryEndpoint(t *testing.T) {
 			t.Errorf("%s: 429 without Retry-After", c.name)
 		}
 	}
+	status, body = in.do(t, "GET", "/admin/api/audit", teamsAdmin, "")
+	if status != 200 || !strings.Contains(body, `"team.create"`) || !strings.Contains(body, `"team.update"`) || !strings.Contains(body, `"target":"team/`+team.ID+`"`) {
+		t.Errorf("the audit log lacks the team's changes: %d %s", status, body)
+	}
 	status, body = in.do(t, "GET", "/admin/api/usage?group_by=team,user", teamsAdmin, "")
 	if status != 200 || !strings.Contains(body, `{"team":"research","user":"ann@example.com","requests":`) {
 		t.Errorf("usage by team and user: %d %s", status, body)
