@@ -227,6 +227,31 @@ func TestTeamBudgetCountsEveryEndpoint(t *testing.T) {
 			t.Errorf("%s: 429 without Retry-After", c.name)
 		}
 	}
+	// A team's models restrict its keys on every endpoint: 403 naming
+	// the team, in each client's format.
+	in.do(t, "POST", "/admin/api/teams", teamsAdmin, `{"name":"narrow","models":["deepseek/*"]}`)
+	status, body = in.do(t, "POST", "/admin/api/keys", teamsAdmin, `{"name":"nat","team":"narrow"}`)
+	if status != 201 || json.Unmarshal([]byte(body), &key) != nil {
+		t.Fatalf("key: %d %s", status, body)
+	}
+	noc, nac := sdkClients(in.addr, key.Key)
+	for _, c := range everyEndpoint() {
+		err := c.do(ctx, noc, nac, "narrow-"+c.name)
+		var oe *openai.Error
+		var ae *anthropic.Error
+		switch {
+		case errors.As(err, &oe):
+			if oe.StatusCode != 403 || oe.Code != "model_not_allowed" || !strings.Contains(oe.Message, "team narrow may not use") {
+				t.Errorf("%s: %d %s %q", c.name, oe.StatusCode, oe.Code, oe.Message)
+			}
+		case errors.As(err, &ae):
+			if ae.StatusCode != 403 || !strings.Contains(ae.RawJSON(), `"type":"permission_error"`) || !strings.Contains(ae.RawJSON(), "team narrow may not use") {
+				t.Errorf("%s: %d %s", c.name, ae.StatusCode, ae.RawJSON())
+			}
+		default:
+			t.Errorf("%s outside the team's models: %v", c.name, err)
+		}
+	}
 	status, body = in.do(t, "GET", "/admin/api/audit", teamsAdmin, "")
 	if status != 200 || !strings.Contains(body, `"team.create"`) || !strings.Contains(body, `"team.update"`) || !strings.Contains(body, `"target":"team/`+team.ID+`"`) {
 		t.Errorf("the audit log lacks the team's changes: %d %s", status, body)
