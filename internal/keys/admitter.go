@@ -398,7 +398,9 @@ func (a *Admitter) Authenticate(_ context.Context, r *llmbridge.Request) error {
 // model_not_allowed; for a key with a budget, 403 model_not_priced when
 // the model has no price, see Options.Priced), and do their limits and
 // budgets allow it now (429 rate_limit_exceeded or budget_exceeded, with
-// Retry-After). Admitted and refused requests of a key with limits get
+// Retry-After). For a key of a team, the team's models, limits and
+// budgets must allow it too, and the refusal names the team
+// (teamadmit.go). Admitted and refused requests of a key with limits get
 // the x-ratelimit-* headers.
 func (a *Admitter) Admit(ctx context.Context, r *llmbridge.Request) (llmbridge.Ticket, error) {
 	if r.InProcess() {
