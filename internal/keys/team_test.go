@@ -408,3 +408,27 @@ AND NOT EXISTS (SELECT 1 FROM teams t WHERE t.id = k.team_id)`).Scan(&orphans); 
 		})
 	}
 }
+
+// A team's budget spent through one replica, by one of its keys, refuses
+// the team's other key on the other replica, through Redis.
+func TestTeamBudgetSharedThroughRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	s := NewStore(openStore(t, sqlitePath(t)))
+	createTeam(t, s, TeamParams{Name: "ops", Limits: Limits{DailyBudgetUSD: 0.00004}})
+	_, k1 := create(t, s, Params{Name: ptr("a"), Team: ptr("ops")})
+	_, k2 := create(t, s, Params{Name: ptr("b"), Team: ptr("ops"), RPM: ptr[int64](100)})
+	h1 := newHarness(t, newAdmitter(t, Options{Store: s, Redis: redisClient(t, srv)}))
+	h2 := newHarness(t, newAdmitter(t, Options{Store: s, Redis: redisClient(t, srv)}))
+	if rec := h1.post(k1, chatBody); rec.Code != 200 {
+		t.Fatalf("first: %d %s", rec.Code, rec.Body)
+	}
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		rec := h2.post(k2, chatBody)
+		if rec.Code == 429 && strings.Contains(rec.Body.String(), "of team ops is spent") {
+			return
+		}
+		if rec.Code != 200 || time.Now().After(deadline) {
+			t.Fatalf("the other key on the other replica: %d %s", rec.Code, rec.Body)
+		}
+	}
+}
