@@ -29,40 +29,7 @@ import (
 // Returns {ok, refusing subject (1-based; 0 when ok), reason, retry_ms,
 // second, then 4 per subject: rem_req, reset_req_ms, rem_tok,
 // reset_tok_ms}.
-var admitScript = redis.NewScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1])
-local nowms = now * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl, member = tonumber(ARGV[1]), ARGV[2]
-local function load(key)
-  local all = redis.call('HGETALL', key)
-  local b, sum = {}, 0
-  for i = 1, #all, 2 do
-    local s, v = tonumber(all[i]), tonumber(all[i + 1])
-    if s <= now - 60 or s > now then
-      redis.call('HDEL', key, all[i])
-    else
-      b[s] = v
-      sum = sum + v
-    end
-  end
-  return b, sum
-end
-local function wait(b, sum, need, limit)
-  if sum + need <= limit then return 0 end
-  local freed = 0
-  for s = now - 59, now do
-    freed = freed + (b[s] or 0)
-    if sum - freed + need <= limit then return (s + 60) * 1000 - nowms end
-  end
-  return 60000
-end
-local function reset(b)
-  for s = now - 59, now do
-    if (b[s] or 0) > 0 then return (s + 60) * 1000 - nowms end
-  end
-  return 0
-end
+var admitScript = redis.NewScript(admitLib + `
 local n = #KEYS / 5
 local S = {}
 for i = 1, n do
@@ -116,6 +83,78 @@ for i = 1, n do
 end
 return reply(1, 0, '', 0)
 `)
+
+// admitOneScript is admitScript for one subject (a key without a team),
+// with the same arguments and reply, in plain locals: the common case
+// pays nothing for teams.
+var admitOneScript = redis.NewScript(admitLib + `
+local rpm, tpm, est, par, db, mb = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local rb, rs = load(KEYS[1])
+local tb, ts = load(KEYS[2])
+local function refuse(reason, retry)
+  return {0, 1, reason, retry, now, math.max(0, rpm - rs), reset(rb), math.max(0, tpm - ts), reset(tb)}
+end
+if db > 0 and tonumber(redis.call('GET', KEYS[4]) or '0') >= db then return refuse('daily_budget', 0) end
+if mb > 0 and tonumber(redis.call('GET', KEYS[5]) or '0') >= mb then return refuse('monthly_budget', 0) end
+if par > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', nowms)
+  if redis.call('ZCARD', KEYS[3]) >= par then return refuse('parallel', 1000) end
+end
+if rpm > 0 and rs + 1 > rpm then return refuse('requests', wait(rb, rs, 1, rpm)) end
+if tpm > 0 and ts + est > tpm then return refuse('tokens', wait(tb, ts, est, tpm)) end
+if rpm > 0 then
+  redis.call('HINCRBY', KEYS[1], now, 1)
+  redis.call('PEXPIRE', KEYS[1], 61000)
+  rb[now] = (rb[now] or 0) + 1
+end
+if tpm > 0 then
+  redis.call('HINCRBY', KEYS[2], now, est)
+  redis.call('PEXPIRE', KEYS[2], 61000)
+  tb[now] = (tb[now] or 0) + est
+end
+if par > 0 then
+  redis.call('ZADD', KEYS[3], nowms + ttl, member)
+  redis.call('PEXPIRE', KEYS[3], ttl + 1000)
+end
+return {1, 0, '', 0, now, math.max(0, rpm - rs - 1), reset(rb), math.max(0, tpm - ts - est), reset(tb)}
+`)
+
+// admitLib is the scripts' clock and window helpers.
+const admitLib = `
+local t = redis.call('TIME')
+local now = tonumber(t[1])
+local nowms = now * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl, member = tonumber(ARGV[1]), ARGV[2]
+local function load(key)
+  local all = redis.call('HGETALL', key)
+  local b, sum = {}, 0
+  for i = 1, #all, 2 do
+    local s, v = tonumber(all[i]), tonumber(all[i + 1])
+    if s <= now - 60 or s > now then
+      redis.call('HDEL', key, all[i])
+    else
+      b[s] = v
+      sum = sum + v
+    end
+  end
+  return b, sum
+end
+local function wait(b, sum, need, limit)
+  if sum + need <= limit then return 0 end
+  local freed = 0
+  for s = now - 59, now do
+    freed = freed + (b[s] or 0)
+    if sum - freed + need <= limit then return (s + 60) * 1000 - nowms end
+  end
+  return 60000
+end
+local function reset(b)
+  for s = now - 59, now do
+    if (b[s] or 0) > 0 then return (s + 60) * 1000 - nowms end
+  end
+  return 0
+end
+`
 
 // settleScript ends a reservation: corrects the reserved tokens, frees
 // the lease and adds the cost to the day's and month's spend.
@@ -250,7 +289,11 @@ func (s *shared) run(ctx context.Context, subs []subject, est int64, now time.Ti
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 	defer cancel()
-	res, err := admitScript.Run(ctx, s.rdb, keys, args...).Slice()
+	script := admitScript
+	if len(subs) == 1 {
+		script = admitOneScript
+	}
+	res, err := script.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil || len(res) != 5+4*len(subs) {
 		if err == nil {
 			err = errors.New("unexpected reply to the admission script")

@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"github.com/llmbridge/llmbridge/internal/pgtest"
 	"github.com/llmbridge/llmbridge/internal/redistest"
 	"github.com/llmbridge/llmbridge/internal/usage"
+	"github.com/redis/go-redis/v9"
 )
 
 func createTeam(t testing.TB, s *Store, p TeamParams) *Team {
@@ -429,6 +431,32 @@ func TestTeamBudgetSharedThroughRedis(t *testing.T) {
 		}
 		if rec.Code != 200 || time.Now().After(deadline) {
 			t.Fatalf("the other key on the other replica: %d %s", rec.Code, rec.Body)
+		}
+	}
+}
+
+// admitOneScript (a key alone) and admitScript (any number of subjects)
+// decide one subject alike: the same admissions, refusals and remaining
+// counts, call after call.
+func TestAdmitScriptsAgree(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := redisClient(t, srv)
+	ctx := context.Background()
+	for _, lim := range []Limits{{RPM: 3}, {TPM: 250}, {MaxParallel: 2}, {RPM: 4, TPM: 1000, MaxParallel: 3}} {
+		var got [2][]string
+		for i, script := range []*redis.Script{admitOneScript, admitScript} {
+			p := fmt.Sprintf("agree:%d:%v:", i, lim)
+			keys := []string{p + "r", p + "t", p + "p", p + "sd", p + "sm"}
+			for range 5 {
+				res, err := script.Run(ctx, rdb, keys, 60000, "lease-"+p, lim.RPM, lim.TPM, 100, lim.MaxParallel, "0", "0").Slice()
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[i] = append(got[i], fmt.Sprint(res[0], res[1], res[2], res[5], res[7]))
+			}
+		}
+		if strings.Join(got[0], " ") != strings.Join(got[1], " ") {
+			t.Errorf("%+v: one %v, any %v", lim, got[0], got[1])
 		}
 	}
 }
