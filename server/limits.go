@@ -55,6 +55,9 @@ func (s *server) openLimits(ctx context.Context, cfg *config) error {
 		return fmt.Errorf("virtual keys: %w", err)
 	}
 	l.a, s.limits = a, l
+	if s.usage != nil {
+		s.usage.SetAttribution(a.Attribution) // usage records carry the key's team and owner
+	}
 	mode, _ := a.Status()
 	s.log.Info("keys and limits on", "limits", mode, "expected_replicas", cfg.ExpectedReplicas, "access_keys_with_limits", len(cfg.KeyPolicies))
 	for id := range cfg.KeyPolicies {

@@ -160,6 +160,10 @@ func TestSSOInChromium(t *testing.T) {
 	in := startServer(t, env)
 	base := "http://" + in.addr
 	op.AllowRedirect(base + "/admin/oidc/callback")
+	// The team mia's group maps to: a member's keys are made in it.
+	if code, body := in.do(t, "POST", "/admin/api/teams", ssoAdminKey, `{"name":"ml","monthly_budget_usd":50}`); code != http.StatusCreated {
+		t.Fatalf("creating team ml: %d %s", code, body)
+	}
 
 	signIn := func(t *testing.T, user, pw string, landing string) tab {
 		t.Helper()
@@ -256,8 +260,8 @@ func TestSSOInChromium(t *testing.T) {
 		}
 		c.w.check(t)
 		_, body := in.do(t, "GET", "/admin/api/keys", ssoAdminKey, "")
-		if !strings.Contains(body, `"owner":"mia@example.com"`) {
-			t.Errorf("the member's key is not theirs: %s", body)
+		if !strings.Contains(body, `"owner":"mia@example.com"`) || !strings.Contains(body, `"team":"ml"`) {
+			t.Errorf("the member's key is not theirs, in their team: %s", body)
 		}
 	})
 	t.Run("outsider", func(t *testing.T) {

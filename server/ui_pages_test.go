@@ -112,8 +112,11 @@ func TestAdminUIPagesInChromium(t *testing.T) {
 		"LLMBRIDGE_ADMIN_KEY="+uiAdminKey, "LLMBRIDGE_DB="+filepath.Join(t.TempDir(), "u.db"),
 		"LLMBRIDGE_CONFIG="+yaml, "TEAM_TOOLS_TOKEN=team-token-for-the-pages")
 	base := "http://" + addr
-	// An expected 404: the route health, where this bridge has none.
-	w := &browserWatch{allow: func(u string) bool { return strings.HasSuffix(u, "/admin/api/health") }}
+	// An expected 404: the route health, where this bridge has none; an
+	// expected 409: deleting a team that still has a key (checkTeams).
+	w := &browserWatch{allow: func(u string) bool {
+		return strings.HasSuffix(u, "/admin/api/health") || strings.Contains(u, "/admin/api/teams/tm_")
+	}}
 	ctx := longBrowser(t, exe, w, time.Duration(envInt("LLMBRIDGE_UI_TEST_SECONDS", 480))*time.Second)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -142,7 +145,7 @@ func TestAdminUIPagesInChromium(t *testing.T) {
 	do("sign in", chromedp.Navigate(base+"/admin/"), chromedp.WaitVisible(css(`#key`)),
 		chromedp.SendKeys(css(`#key`), uiAdminKey+"\r"), chromedp.WaitVisible(css(`#live-table`)))
 
-	pages := []string{"live", "usage", "providers", "prices", "tools", "keys", "audit", "status"}
+	pages := []string{"live", "usage", "providers", "prices", "tools", "keys", "teams", "audit", "status"}
 	widths := []int{1280, 390}
 	sweep := func(pass string, ready map[string]string) {
 		t.Helper()
@@ -189,7 +192,7 @@ func TestAdminUIPagesInChromium(t *testing.T) {
 	}
 
 	// Loading and error-with-retry states, on a table page and on Live.
-	for _, p := range []struct{ page, table string }{{"keys", "#keys-rows"}, {"usage", "#usage-rows"}, {"prices", "#prices-table tbody"}} {
+	for _, p := range []struct{ page, table string }{{"keys", "#keys-rows"}, {"teams", "#teams-rows"}, {"usage", "#usage-rows"}, {"prices", "#prices-table tbody"}} {
 		do("hold "+p.page, chromedp.Evaluate[chromedp.Void](`sessionStorage.setItem('lb-mode', 'hold')`), chromedp.Navigate(base+"/admin/"+p.page))
 		do("loading "+p.page, chromedp.WaitVisible(css(p.table+` tr[data-state-row="loading"]`)))
 		do("release "+p.page, chromedp.Evaluate[chromedp.Void](`window.lbRelease()`), chromedp.WaitVisible(css(p.table+` tr[data-state-row="empty"]`)))
@@ -208,7 +211,7 @@ func TestAdminUIPagesInChromium(t *testing.T) {
 	sweep("empty", map[string]string{
 		"live": `#live-state[data-kind="empty"]`, "usage": `#usage-rows tr[data-state-row="empty"]`,
 		"providers": `#target-rows tr[data-state-row="empty"]`, "prices": `#prices-table tr[data-state-row="empty"]`,
-		"tools": `#call-rows tr[data-state-row="empty"]`, "keys": `#keys-rows tr[data-state-row="empty"]`,
+		"tools": `#call-rows tr[data-state-row="empty"]`, "keys": `#keys-rows tr[data-state-row="empty"]`, "teams": `#teams-rows tr[data-state-row="empty"]`,
 		"audit": `#audit-rows tr[data-action="signin"]`, "status": `#limits[data-mode]`,
 	})
 
@@ -218,7 +221,7 @@ func TestAdminUIPagesInChromium(t *testing.T) {
 	withData := map[string]string{
 		"live": `#live-rows tr[data-kind]`, "usage": `#usage-rows tr[data-group]`, "providers": `#target-rows tr[data-target]`,
 		"prices": `#prices-table tr[data-source="store"]`, "tools": `#call-rows tr[data-tool]`,
-		"keys": `#keys-rows tr[data-key-id]`, "audit": `#audit-rows tr[data-action="price.put"]`, "status": `#limits[data-mode]`,
+		"keys": `#keys-rows tr[data-key-id]`, "teams": `#teams-rows tr[data-team-id]`, "audit": `#audit-rows tr[data-action="price.put"]`, "status": `#limits[data-mode]`,
 	}
 	sweep("data", withData)
 	scheme := func(v string) {
@@ -233,6 +236,7 @@ func TestAdminUIPagesInChromium(t *testing.T) {
 	scheme("light")
 	do("viewport", chromedp.ResetViewport())
 	checkLabels(t, ctx, base)
+	checkTeams(t, ctx, base)
 	for _, width := range widths {
 		do("viewport", chromedp.EmulateViewport(int64(width), 900), chromedp.Navigate(base+"/admin/usage"),
 			chromedp.WaitVisible(css(`body[data-ready="true"] #usage-rows tr[data-group]`)))
@@ -283,9 +287,12 @@ func seedUIData(t *testing.T, base string, up *testupstream.Server) {
 	if code, body := doWith(t, http.MethodPut, base+"/admin/api/prices/acme/model-x", "", uiAdminKey, `{"input":0.5,"output":1.5}`); code != 200 {
 		t.Fatalf("price: %d %s", code, body)
 	}
+	if code, body := doWith(t, http.MethodPost, base+"/admin/api/teams", "", uiAdminKey, `{"name":"Mobile Platform","rpm":600,"monthly_budget_usd":250}`); code != 201 {
+		t.Fatalf("team: %d %s", code, body)
+	}
 	expires := time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)
 	code, body := doWith(t, http.MethodPost, base+"/admin/api/keys", "", uiAdminKey,
-		`{"name":"phone-budget","owner":"ops","daily_budget_usd":0.000001,"expires_at":"`+expires+`"}`)
+		`{"name":"phone-budget","owner":"ops@example.com","team":"Mobile Platform","daily_budget_usd":0.000001,"expires_at":"`+expires+`"}`)
 	if code != 200 && code != 201 {
 		t.Fatalf("key: %d %s", code, body)
 	}
@@ -339,6 +346,51 @@ func checkLabels(t *testing.T, ctx context.Context, base string) {
 	facts := value(t, ctx, "facts", chromedp.Text(css(`dl.facts`)))
 	if strings.Contains(facts, "Limits (Redis)") || !strings.Contains(facts, "in this process only") {
 		t.Errorf("Status tells the limits backend as %q", facts)
+	}
+}
+
+// checkTeams drives the Teams page: a team created, edited and deleted
+// through its form, a team with a key refused deletion with the reason;
+// the key shows its team, and Usage stacks by team and by user.
+func checkTeams(t *testing.T, ctx context.Context, base string) {
+	t.Helper()
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("teams page: %s: %v", what, err)
+		}
+	}
+	row := `#teams-rows tr[data-team="UI Team"]`
+	do("create", chromedp.Navigate(base+"/admin/teams"), chromedp.WaitVisible(css(`body[data-ready="true"] #teams-rows tr[data-team-id]`)),
+		chromedp.SendKeys(css(`#t-name`), "UI Team"), chromedp.SendKeys(css(`#t-rpm`), "5"), chromedp.Click(css(`#save-team`)), chromedp.WaitVisible(css(row)))
+	do("edit", chromedp.Click(css(row+` button[data-action="edit"]`)), chromedp.SetValue(css(`#t-monthly`), "10"), chromedp.Click(css(`#save-team`)))
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		got := value(t, ctx, "edited row", chromedp.Text(css(row)))
+		if strings.Contains(got, "of $10.00") && strings.Contains(got, "5 req/min") {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the edited team reads %q", got)
+		}
+	}
+	do("delete", chromedp.Click(css(row+` button[data-action="delete"]`)), chromedp.Click(css(row+` button[data-action="delete"]`)),
+		chromedp.WaitNotPresent(css(row)))
+	busy := `#teams-rows tr[data-team="Mobile Platform"] button[data-action="delete"]`
+	do("delete a team with a key", chromedp.Click(css(busy)), chromedp.Click(css(busy)))
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if msg := value(t, ctx, "message", chromedp.Text(css(`#teams-message`))); strings.Contains(msg, "live key") {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("deleting a team with a key says %q", msg)
+		}
+	}
+	do("keys", chromedp.Navigate(base+"/admin/keys"), chromedp.WaitVisible(css(`#keys-rows td[data-team-id]`)))
+	if got := value(t, ctx, "key's team", chromedp.Text(css(`#keys-rows td[data-team-id]`))); got != "Mobile Platform" {
+		t.Errorf("the key's team reads %q", got)
+	}
+	for stack, group := range map[string]string{"team": "Mobile Platform", "user": "ops@example.com"} {
+		do("usage by "+stack, chromedp.Navigate(base+"/admin/usage?stack="+stack),
+			chromedp.WaitVisible(css(`body[data-ready="true"] #usage-rows tr[data-group="`+group+`"]`)))
 	}
 }
 

@@ -15,9 +15,10 @@ import (
 
 // API serves the admin API:
 //
-//	GET /admin/api/usage?from=YYYY-MM-DD&to=YYYY-MM-DD&group_by=day,model,provider,key[&format=csv]
+//	GET /admin/api/usage?from=YYYY-MM-DD&to=YYYY-MM-DD&group_by=day,model,provider,key,team,user[&format=csv]
 //	GET /admin/api/requests?limit=N&before=ID
 //	POST, GET /admin/api/keys; GET, PATCH, DELETE /admin/api/keys/{id} (keys.go)
+//	POST, GET /admin/api/teams; GET, PUT, DELETE /admin/api/teams/{id} (teams.go)
 //	GET /admin/api/health (health.go): every routing target's health
 //	GET /admin/api/prices (prices.go): every price in force, its source and age
 //	GET /admin/api/mcp (tools.go): the MCP gateway's servers and recent calls
@@ -45,6 +46,8 @@ type API struct {
 	// keysChanged applies a key change before the answer
 	// (SetKeysChanged, keys.go); nil: the admitter polls.
 	keysChanged func(context.Context) error
+	// teams serves /admin/api/teams… (teams.go).
+	teams http.Handler
 }
 
 // SetSession makes the API accept requests for which session returns
@@ -61,6 +64,7 @@ func (a *API) SetSession(session func(*http.Request) (Principal, bool)) *API {
 // off). An empty adminKey turns the API off.
 func NewAPI(store *usage.Store, adminKey string) *API {
 	a := &API{store: store, now: time.Now}
+	a.teams = a.teamRoutes()
 	if adminKey != "" {
 		d := secret.Sum(adminKey)
 		a.digest = &d
@@ -127,6 +131,10 @@ func (a *API) allowed(w http.ResponseWriter, r *http.Request) (*http.Request, bo
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r, ok := a.allowed(w, r)
 	if !ok {
+		return
+	}
+	if p := r.URL.Path; p == "/admin/api/teams" || strings.HasPrefix(p, "/admin/api/teams/") {
+		a.teams.ServeHTTP(w, r) // teams.go: ServeMux patterns
 		return
 	}
 	if p := strings.TrimSuffix(r.URL.Path, "/"); p == "/admin/api/keys" || strings.HasPrefix(p, "/admin/api/keys/") {

@@ -18,7 +18,8 @@ import (
 // The virtual-key endpoints (internal/keys), behind the same admin key:
 //
 //	POST   /admin/api/keys        create; 201 with the record and "key", the secret, this once
-//	GET    /admin/api/keys        every key with its spend (never a secret)
+//	GET    /admin/api/keys        every key with its spend (never a secret); ?owner= one
+//	                              owner's keys (exactly), ?team= one team's (its id or name)
 //	GET    /admin/api/keys/{id}   one key with its spend
 //	PATCH  /admin/api/keys/{id}   change the fields sent
 //	DELETE /admin/api/keys/{id}   revoke
@@ -26,7 +27,9 @@ import (
 // A change holds on this instance when the call answers (SetKeysChanged),
 // on the other replicas at once over Redis, or within a second by polling.
 //
-// Bad input is a 400 whose param names the field.
+// Bad input is a 400 whose param names the field. A key's "team" is the
+// name or id of a team (GET /admin/api/teams), "" for none; the key is
+// shown with the team's id (team_id) and name (team).
 
 // maxKeyBody bounds a create or update body.
 const maxKeyBody = 64 << 10
@@ -153,8 +156,40 @@ func (a *API) showKey(w http.ResponseWriter, r *http.Request, st *keys.Store, id
 	a.answerKey(w, r, http.StatusOK, k, err, nil)
 }
 
+// keyFilter reads listKeys' owner= and team= (a team's id or name),
+// answering the request when they are bad.
+func keyFilter(w http.ResponseWriter, r *http.Request, st *keys.Store) (keys.Filter, bool) {
+	q := r.URL.Query()
+	f := keys.Filter{Owner: q.Get("owner")}
+	if err := (&keys.Params{Owner: &f.Owner}).Validate(); err != nil {
+		var fe *keys.FieldError
+		errors.As(err, &fe)
+		fieldError(w, fe)
+		return f, false
+	}
+	if ref := q.Get("team"); ref != "" {
+		if err := (&keys.Params{Team: &ref}).Validate(); err != nil {
+			var fe *keys.FieldError
+			errors.As(err, &fe)
+			fieldError(w, fe)
+			return f, false
+		}
+		t, err := st.Team(r.Context(), ref)
+		if err != nil {
+			teamError(w, err)
+			return f, false
+		}
+		f.TeamID = t.ID
+	}
+	return f, true
+}
+
 func (a *API) listKeys(w http.ResponseWriter, r *http.Request, st *keys.Store) {
-	list, err := st.List(r.Context())
+	f, ok := keyFilter(w, r, st)
+	if !ok {
+		return
+	}
+	list, err := st.ListWhere(r.Context(), f)
 	var spend map[string]keys.Spend
 	if err == nil {
 		spend, err = st.Spend(r.Context(), a.now())

@@ -31,7 +31,7 @@ func call(a http.Handler, method, path, body string) *httptest.ResponseRecorder 
 }
 
 type keyJSON struct {
-	ID, Name, Owner, Last4, Key string
+	ID, Name, Owner, Last4, Key, Team string
 	Models                      []string
 	RPM                         int64   `json:"rpm"`
 	DailyBudgetUSD              float64 `json:"daily_budget_usd"`

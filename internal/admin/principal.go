@@ -59,7 +59,7 @@ func (p Principal) Actor() string {
 // email, else the subject.
 func (p Principal) Owner() string {
 	if p.Email != "" {
-		return p.Email
+		return strings.ToLower(p.Email) // owners match exactly: one spelling per person
 	}
 	return p.Subject
 }
@@ -132,10 +132,11 @@ func scopeOf(r *http.Request) KeyScope {
 // Limited reports whether s limits anything.
 func (s KeyScope) Limited() bool { return s.Owner != "" }
 
-// Allows reports whether k is in scope.
+// Allows reports whether k is in scope: the member owns it (whatever
+// team it is in now, so that a member who changed teams can still revoke
+// the keys of the old one).
 func (s KeyScope) Allows(k *keys.Key) bool {
 	return !s.Limited() || k != nil && k.Owner == s.Owner
-	// Part A (teams) adds: && (s.Team == "" || k.Team == s.Team)
 }
 
 // Apply makes a create or update request stay in scope: the owner is
@@ -151,6 +152,19 @@ func (s KeyScope) Apply(p *keys.Params) string {
 	}
 	owner := s.Owner
 	p.Owner = &owner
-	// Part A (teams) adds: team := s.Team; p.Team = &team (refusing another team as above).
+	// Every member's key is in the member's team, whose limits and
+	// budgets then hold on it: a member cannot make a key that spends
+	// without a cap the admins set.
+	switch {
+	case s.Team == "":
+		return "a member needs a team to create or change keys (their group maps to none: LLMBRIDGE_OIDC_TEAMS)"
+	case p.Team != nil && *p.Team != "" && !strings.EqualFold(*p.Team, s.Team):
+		return "a member's keys belong to their team: team must be " + s.Team
+	}
+	team := s.Team
+	p.Team = &team
+	if p.MCPServers != nil && len(*p.MCPServers) > 0 {
+		return "only an admin grants a key MCP servers"
+	}
 	return ""
 }

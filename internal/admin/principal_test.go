@@ -82,16 +82,31 @@ func TestRolesAreEnforcedByTheGuard(t *testing.T) {
 func TestMembersManageOnlyTheirOwnKeys(t *testing.T) {
 	a := NewAPI(keyStore(t), adminKey)
 	do := asRole(a)
+	for _, team := range []string{"ml", "infra"} {
+		if rec := call(a, "POST", "/admin/api/teams", `{"name":"`+team+`","monthly_budget_usd":100}`); rec.Code != 201 {
+			t.Fatalf("team %s: %d %s", team, rec.Code, rec.Body)
+		}
+	}
 	adminKeyID := createdID(t, call(a, "POST", "/admin/api/keys", `{"name":"ops","owner":"ops-team"}`))
 	mine := createdID(t, do("mia", "POST", "/admin/api/keys", `{"name":"mine","rpm":10}`))
-	maxs := createdID(t, do("max", "POST", "/admin/api/keys", `{"name":"his","owner":"max@example.com"}`))
-	if rec := do("mia", "POST", "/admin/api/keys", `{"name":"x","owner":"ops-team"}`); rec.Code != 403 {
-		t.Errorf("a member's key for another owner: %d %s", rec.Code, rec.Body)
+	// max's group maps to no team: a key of his would spend uncapped.
+	if rec := do("max", "POST", "/admin/api/keys", `{"name":"his"}`); rec.Code != 403 {
+		t.Errorf("a member without a team made a key: %d %s", rec.Code, rec.Body)
+	}
+	maxs := createdID(t, call(a, "POST", "/admin/api/keys", `{"name":"his","owner":"max@example.com"}`))
+	for body, what := range map[string]string{
+		`{"name":"x","owner":"ops-team"}`:  "a member's key for another owner",
+		`{"name":"x","team":"infra"}`:      "a member's key in another team",
+		`{"name":"x","mcp_servers":["*"]}`: "a member granting a key MCP servers",
+	} {
+		if rec := do("mia", "POST", "/admin/api/keys", body); rec.Code != 403 {
+			t.Errorf("%s: %d %s", what, rec.Code, rec.Body)
+		}
 	}
 	rec := do("mia", "GET", "/admin/api/keys", "")
 	var list struct{ Keys []keyJSON }
 	_ = json.Unmarshal(rec.Body.Bytes(), &list)
-	if len(list.Keys) != 1 || list.Keys[0].ID != mine || list.Keys[0].Owner != "mia@example.com" {
+	if len(list.Keys) != 1 || list.Keys[0].ID != mine || list.Keys[0].Owner != "mia@example.com" || list.Keys[0].Team != "ml" {
 		t.Fatalf("mia's list: %s", rec.Body)
 	}
 	for _, id := range []string{adminKeyID, maxs} {

@@ -94,6 +94,7 @@ type Admitter struct {
 
 	mu       sync.Mutex // serialises snapshot rebuilds
 	virtual  []*Key
+	teams    []*Team
 	access   []string
 	policies map[string]Policy
 	version  int64
@@ -111,19 +112,34 @@ type Admitter struct {
 // snapshot is what Admit reads: immutable, swapped whole.
 type snapshot struct {
 	byHash map[[sha256.Size]byte]*entry
+	byID   map[string]*entry // virtual keys with a team or an owner, for Attribution
 	open   bool
-	ids    []string // key ids with a budget, for the spend refresh
+	ids    []string    // key ids with a budget, for the spend refresh
+	teams  []*teamInfo // teams with a budget, for the spend refresh
 }
 
 type entry struct {
 	id     string
 	policy Policy
-	key    *Key // nil for an access key
+	key    *Key      // nil for an access key
+	team   *teamInfo // nil: no team
+}
+
+// teamInfo is a team as Admit checks it. A key whose team is not in the
+// store (deleted under a revoked key, or by hand) has one with missing
+// set, and is refused: its team's budget could not hold.
+type teamInfo struct {
+	id, name string
+	policy   Policy
+	missing  bool
 }
 
 // backend is where limits are kept: in process, or in Redis.
 type backend interface {
 	reserve(ctx context.Context, id string, lim Limits, est int64, now time.Time) decision
+	// reservePair reserves for a key and its team, both or neither
+	// (local.reservePair).
+	reservePair(ctx context.Context, kid string, kl Limits, tid string, tl Limits, est int64, now time.Time) (kd, td decision)
 	settle(id string, d decision, used int64, usd float64, now time.Time)
 	stored(ctx context.Context, id string, sp Spend, now time.Time)
 	status() (mode, reason string)
@@ -134,6 +150,10 @@ type inProcess struct{ *local }
 
 func (b inProcess) reserve(_ context.Context, id string, lim Limits, est int64, now time.Time) decision {
 	return b.local.reserve(id, lim, est, now)
+}
+
+func (b inProcess) reservePair(_ context.Context, kid string, kl Limits, tid string, tl Limits, est int64, now time.Time) (decision, decision) {
+	return b.local.reservePair(kid, kl, tid, tl, est, now)
 }
 
 func (b inProcess) settle(id string, d decision, used int64, usd float64, now time.Time) {
@@ -241,7 +261,11 @@ func (a *Admitter) reload(ctx context.Context, force bool) error {
 			if err != nil {
 				return err
 			}
-			a.virtual, a.version = list, v
+			teams, err := a.o.Store.Teams(ctx)
+			if err != nil {
+				return err
+			}
+			a.virtual, a.teams, a.version = list, teams, v
 		} else {
 			return nil
 		}
@@ -252,7 +276,7 @@ func (a *Admitter) reload(ctx context.Context, force bool) error {
 
 // rebuild makes a new snapshot (a.mu held).
 func (a *Admitter) rebuild() {
-	s := &snapshot{byHash: make(map[[sha256.Size]byte]*entry, len(a.access)+len(a.virtual)), open: len(a.access) == 0}
+	s := &snapshot{byHash: make(map[[sha256.Size]byte]*entry, len(a.access)+len(a.virtual)), byID: map[string]*entry{}, open: len(a.access) == 0}
 	for _, k := range a.access {
 		id := llmbridge.KeyID(k)
 		e := &entry{id: id, policy: a.policies[id]}
@@ -261,8 +285,18 @@ func (a *Admitter) rebuild() {
 			s.ids = append(s.ids, id)
 		}
 	}
+	teams := a.teamInfos(s) // teamadmit.go
 	for _, k := range a.virtual {
-		s.byHash[k.hash] = &entry{id: k.ID, policy: k.Policy, key: k}
+		e := &entry{id: k.ID, policy: k.Policy, key: k}
+		if k.TeamID != "" {
+			if e.team = teams[k.TeamID]; e.team == nil {
+				e.team = &teamInfo{id: k.TeamID, missing: true}
+			}
+		}
+		s.byHash[k.hash] = e
+		if k.TeamID != "" || k.Owner != "" {
+			s.byID[k.ID] = e
+		}
 		if k.budgeted() && k.RevokedAt == nil {
 			s.ids = append(s.ids, k.ID)
 		}
@@ -302,18 +336,21 @@ func (a *Admitter) watch() {
 // refreshSpend hands the store's spend of budgeted keys to the backend.
 func (a *Admitter) refreshSpend(ctx context.Context) {
 	s := a.snap.Load()
-	if a.o.Store == nil || len(s.ids) == 0 {
+	if a.o.Store == nil {
 		return
 	}
 	now := a.now()
-	spend, err := a.o.Store.Spend(ctx, now)
-	if err != nil {
-		a.log.Warn("virtual keys: reading the spend failed", "error", err)
-		return
+	if len(s.ids) > 0 {
+		spend, err := a.o.Store.Spend(ctx, now)
+		if err != nil {
+			a.log.Warn("virtual keys: reading the spend failed", "error", err)
+			return
+		}
+		for _, id := range s.ids {
+			a.backend.stored(ctx, id, spend[id], now)
+		}
 	}
-	for _, id := range s.ids {
-		a.backend.stored(ctx, id, spend[id], now)
-	}
+	a.refreshTeamSpend(ctx, s, now) // teamadmit.go
 }
 
 // The Admitter tells who is calling from the headers alone, before the
@@ -361,7 +398,9 @@ func (a *Admitter) Authenticate(_ context.Context, r *llmbridge.Request) error {
 // model_not_allowed; for a key with a budget, 403 model_not_priced when
 // the model has no price, see Options.Priced), and do their limits and
 // budgets allow it now (429 rate_limit_exceeded or budget_exceeded, with
-// Retry-After). Admitted and refused requests of a key with limits get
+// Retry-After). For a key of a team, the team's models, limits and
+// budgets must allow it too, and the refusal names the team
+// (teamadmit.go). Admitted and refused requests of a key with limits get
 // the x-ratelimit-* headers.
 func (a *Admitter) Admit(ctx context.Context, r *llmbridge.Request) (llmbridge.Ticket, error) {
 	if r.InProcess() {
@@ -380,13 +419,16 @@ func (a *Admitter) Admit(ctx context.Context, r *llmbridge.Request) (llmbridge.T
 		return nil, &llmbridge.APIError{Status: http.StatusForbidden, Type: llmbridge.ErrorTypeInvalidRequest, Code: "model_not_allowed", Param: "model",
 			Message: fmt.Sprintf("This key may not use the model `%s`; it may use %s.", r.Model, strings.Join(e.policy.Models, ", "))}
 	}
+	if e.team != nil {
+		return a.admitTeam(ctx, r, e, now) // teamadmit.go
+	}
 	lim := e.policy.Limits
 	if lim.IsZero() {
 		return nil, nil
 	}
 	// Counting tokens is not billed, so a budget needs no price for it.
 	if lim.budgeted() && r.Model != "" && r.Format != "anthropic_count_tokens" && !a.priced(r.Model) {
-		return nil, errNotPriced(r.Model)
+		return nil, errNotPriced(r.Model, "this key has")
 	}
 	var est int64
 	if lim.TPM > 0 {
@@ -398,7 +440,7 @@ func (a *Admitter) Admit(ctx context.Context, r *llmbridge.Request) (llmbridge.T
 	t := &ticket{a: a, id: e.id, lim: lim}
 	t.d = a.backend.reserve(ctx, e.id, lim, est, now)
 	if !t.d.ok {
-		return t, refusal(e.id, lim, t.d)
+		return t, refusal("key "+e.id, lim, t.d)
 	}
 	return t, nil
 }
@@ -433,10 +475,11 @@ func (a *Admitter) priced(model string) bool {
 // errNotPriced refuses a budgeted key's request to a model without a
 // price: its spend could not be counted, and an unpriced model must not
 // be a way around the budget.
-func errNotPriced(model string) *llmbridge.APIError {
+// who says whose budget: "this key has", "this key's team has".
+func errNotPriced(model, who string) *llmbridge.APIError {
 	return &llmbridge.APIError{Status: http.StatusForbidden, Type: llmbridge.ErrorTypeInvalidRequest, Code: "model_not_priced", Param: "model",
-		Message: fmt.Sprintf("The model `%s` has no price, and this key has a budget that could not count its cost. "+
-			"The bridge's operator can set its price under `prices:` in the YAML configuration file (LLMBRIDGE_CONFIG), or remove the key's budget.", model)}
+		Message: fmt.Sprintf("The model `%s` has no price, and %s a budget that could not count its cost. "+
+			"The bridge's operator can set its price under `prices:` in the YAML configuration file (LLMBRIDGE_CONFIG), or remove the budget.", model, who)}
 }
 
 // estimate counts the request's prompt for the TPM reservation.
@@ -452,29 +495,30 @@ func errUnauthorized() *llmbridge.APIError {
 		Message: "Missing or invalid access key: send Authorization: Bearer <key> or x-api-key: <key>."}
 }
 
-// refusal is the 429 of a refused reservation.
-func refusal(id string, lim Limits, d decision) *llmbridge.APIError {
+// refusal is the 429 of a refused reservation of who ("key vk_…",
+// "team research").
+func refusal(who string, lim Limits, d decision) *llmbridge.APIError {
 	e := &llmbridge.APIError{Status: http.StatusTooManyRequests, Code: "rate_limit_exceeded", RetryAfter: retryAfter(d.retry)}
 	wait := d.retry.Round(time.Millisecond)
 	switch d.reason {
 	case reasonRequests:
 		e.Type = "requests"
-		e.Message = fmt.Sprintf("Rate limit reached for requests on key %s: limit %d per minute. Please try again in %s.", id, lim.RPM, wait)
+		e.Message = fmt.Sprintf("Rate limit reached for requests on %s: limit %d per minute. Please try again in %s.", who, lim.RPM, wait)
 	case reasonTokens:
 		e.Type = "tokens"
-		e.Message = fmt.Sprintf("Rate limit reached for tokens on key %s: limit %d per minute, remaining %d. Please try again in %s.", id, lim.TPM, d.remTok, wait)
+		e.Message = fmt.Sprintf("Rate limit reached for tokens on %s: limit %d per minute, remaining %d. Please try again in %s.", who, lim.TPM, d.remTok, wait)
 	case reasonParallel:
 		e.Type = "requests"
-		e.Message = fmt.Sprintf("Too many requests in flight on key %s: limit %d at a time. Please try again when one has finished.", id, lim.MaxParallel)
+		e.Message = fmt.Sprintf("Too many requests in flight on %s: limit %d at a time. Please try again when one has finished.", who, lim.MaxParallel)
 	case reasonDaily:
 		e.Type, e.Code = "insufficient_quota", "budget_exceeded"
-		e.Message = fmt.Sprintf("The daily budget of $%s of key %s is spent; it renews at 00:00 UTC.", usd(lim.DailyBudgetUSD), id)
+		e.Message = fmt.Sprintf("The daily budget of $%s of %s is spent; it renews at 00:00 UTC.", usd(lim.DailyBudgetUSD), who)
 	case reasonMonthly:
 		e.Type, e.Code = "insufficient_quota", "budget_exceeded"
-		e.Message = fmt.Sprintf("The monthly budget of $%s of key %s is spent; it renews on the 1st at 00:00 UTC.", usd(lim.MonthlyBudgetUSD), id)
+		e.Message = fmt.Sprintf("The monthly budget of $%s of %s is spent; it renews on the 1st at 00:00 UTC.", usd(lim.MonthlyBudgetUSD), who)
 	default:
 		e.Type = "requests"
-		e.Message = "Rate limit reached on key " + id + "."
+		e.Message = "Rate limit reached on " + who + "."
 	}
 	return e
 }
@@ -543,19 +587,25 @@ func (t *ticket) Settle(rec llmbridge.UsageRecord) {
 	if !t.d.ok {
 		return
 	}
-	used := int64(rec.TotalTokens)
+	used, cost := t.a.charge(&rec, t.lim.budgeted())
+	t.a.backend.settle(t.id, t.d, used, cost, t.a.now())
+}
+
+// charge is what a finished request used: its tokens and, when priced
+// (a budget counts it), its cost.
+func (a *Admitter) charge(rec *llmbridge.UsageRecord, priced bool) (used int64, cost float64) {
+	used = int64(rec.TotalTokens)
 	if used == 0 {
 		used = int64(rec.PromptTokens + rec.CompletionTokens)
 	}
-	var cost float64
-	if t.lim.budgeted() {
-		if c := (*t.a.prices.Load()).CostOf(&rec); c != nil {
+	if priced {
+		if c := (*a.prices.Load()).CostOf(rec); c != nil {
 			cost = *c
 		} else if used > 0 {
-			t.a.warnUnpriced(rec.Provider, rec.UpstreamModel)
+			a.warnUnpriced(rec.Provider, rec.UpstreamModel)
 		}
 	}
-	t.a.backend.settle(t.id, t.d, used, cost, t.a.now())
+	return used, cost
 }
 
 // maxUnpricedLogged bounds the models warnUnpriced remembers: upstream
@@ -585,14 +635,14 @@ func (a *Admitter) warnUnpriced(provider, model string) {
 // BudgetStatus is one budget of a key against what the key spent in the
 // budget's period.
 type BudgetStatus struct {
-	KeyID    string  // the key's id (a virtual key's vk_…, an access key's key-…)
+	KeyID    string  // the key's id (a virtual key's vk_…, an access key's key-…), or a team's tm_…
 	Name     string  // the key's name and the period: "alice (daily)"
 	SpentUSD float64 // spent this UTC day or month
 	LimitUSD float64 // the budget
 }
 
-// Budgets returns the spend of every budgeted key against each of its
-// budgets (daily and monthly), read from the store. It queries the store:
+// Budgets returns the spend of every budgeted key and team against each
+// of its budgets (daily and monthly), read from the store. It queries the store:
 // call it from a background loop (the alerter), never on the request path.
 // Without a store it returns nothing.
 func (a *Admitter) Budgets(ctx context.Context) ([]BudgetStatus, error) {
@@ -623,7 +673,7 @@ func (a *Admitter) Budgets(ctx context.Context) ([]BudgetStatus, error) {
 			out = append(out, BudgetStatus{KeyID: e.id, Name: name + " (monthly)", SpentUSD: sp.MonthUSD, LimitUSD: lim.MonthlyBudgetUSD})
 		}
 	}
-	return out, nil
+	return a.teamBudgets(ctx, out) // teamadmit.go
 }
 
 // MCPAccess tells who presents the key of h (Authorization: Bearer, or

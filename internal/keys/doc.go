@@ -12,6 +12,16 @@
 // (each limit divided by the expected number of replicas), says so in
 // the log and in Status, and returns to Redis by itself.
 //
+// A Team (team.go) groups virtual keys under limits, budgets and models
+// of its own that hold on top of each key's: Admit reserves a request
+// against the key and its team together (teamadmit.go) — in process under
+// both locks, in Redis in one script run — so a request is admitted by
+// both or reserved on neither. Teams live in the same store (migration
+// 0006); a key names its team by id (Key.TeamID), and its owner
+// (Key.Owner) is the person using it: Store.ListWhere lists one owner's
+// keys, and Admitter.Attribution gives every usage record its team and
+// user.
+//
 // A budget can only count what has a price: a key with a budget is
 // refused models without one (403 model_not_priced) rather than using
 // them for free, and creating or changing such a key warns about the

@@ -29,6 +29,28 @@ func FuzzParseParams(f *testing.F) {
 	})
 }
 
+// FuzzParseTeamParams: any body is either a valid team that passes
+// Validate or a FieldError naming a member; never a panic.
+func FuzzParseTeamParams(f *testing.F) {
+	for _, s := range []string{`{"name":"research","models":["openai/*"],"rpm":60,"monthly_budget_usd":100}`, `{"Name":"a"}`,
+		`{"name":"a","name":"b"}`, `{"name":"tm_0123456789abcdef"}`, `{"name":"a'--"}`, `[]`, `{"name":"a"} 1`, `{"name":"a","rpm":1e300}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, err := ParseTeamParams(body)
+		if err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field == "" || fe.Message == "" {
+				t.Fatalf("%q: %v is not a FieldError", body, err)
+			}
+			return
+		}
+		if err := p.Validate(); err != nil || ValidTeamName(p.Name) != nil {
+			t.Fatalf("%q parsed but does not validate: %v", body, err)
+		}
+	})
+}
+
 // FuzzMatch: "*" alone matches everything; a pattern without "*" matches
 // only itself.
 func FuzzMatch(f *testing.F) {

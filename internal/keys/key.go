@@ -91,7 +91,11 @@ func Match(pattern, name string) bool { return models.Match(pattern, name) }
 type Key struct {
 	ID    string `json:"id"` // "vk_" and 16 hex digits; the KeyID of its usage records
 	Name  string `json:"name"`
-	Owner string `json:"owner"` // a person, team or tag
+	Owner string `json:"owner"` // who uses it: a person (the signed-in user's email), or a tag
+	// TeamID is the key's team ("" for none); Team is that team's name, ""
+	// when the team no longer exists (a revoked key keeps its team's id).
+	TeamID string `json:"team_id"`
+	Team   string `json:"team"`
 	Policy
 	Last4     string     `json:"last4"` // the secret's last four characters
 	CreatedAt time.Time  `json:"created_at"`
@@ -125,8 +129,11 @@ func newID() string {
 
 // ValidID reports whether id has the form of a key id ("vk_" and 16
 // lower-case hex digits).
-func ValidID(id string) bool {
-	if len(id) != 19 || !strings.HasPrefix(id, "vk_") {
+func ValidID(id string) bool { return validID(id, "vk_") }
+
+// validID reports whether id is prefix and 16 lower-case hex digits.
+func validID(id, prefix string) bool {
+	if len(id) != 19 || !strings.HasPrefix(id, prefix) {
 		return false
 	}
 	for i := 3; i < len(id); i++ {
@@ -153,6 +160,7 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 type Params struct {
 	Name             *string   `json:"name"`
 	Owner            *string   `json:"owner"`
+	Team             *string   `json:"team"` // the team's name or id; "" for none
 	Models           *[]string `json:"models"`
 	MCPServers       *[]string `json:"mcp_servers"`
 	RPM              *int64    `json:"rpm"`
@@ -172,10 +180,17 @@ const (
 	maxBudget     = 1e9
 )
 
-// ParseParams decodes a JSON object of Params. Unknown fields, wrong
-// types, trailing data and values Validate refuses are *FieldError
-// naming the field (or "body").
+// keyMembers are Params' JSON members.
+var keyMembers = []string{"name", "owner", "team", "models", "mcp_servers", "rpm", "tpm", "max_parallel", "daily_budget_usd", "monthly_budget_usd", "expires_at"}
+
+// ParseParams decodes a JSON object of Params. Unknown fields, fields
+// spelled in another case ("Name"), repeated fields, wrong types,
+// trailing data and values Validate refuses are *FieldError naming the
+// field (or "body").
 func ParseParams(body []byte) (*Params, error) {
+	if err := strictMembers(body, keyMembers); err != nil {
+		return nil, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	var p Params
@@ -195,13 +210,14 @@ func jsonFieldError(err error) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &te) && te.Field != "":
-		return &FieldError{Field: te.Field, Message: fmt.Sprintf("want %s, not a JSON %s", te.Type, te.Value)}
+		field := te.Field[strings.LastIndexByte(te.Field, '.')+1:] // "Limits.rpm": the embedded struct's member
+		return &FieldError{Field: field, Message: fmt.Sprintf("want %s, not a JSON %s", te.Type, te.Value)}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.TrimPrefix(err.Error(), "json: unknown field ")
 		if unq := strings.Trim(name, `"`); unq != "" {
 			name = unq // an empty name stays `""`, still naming the field
 		}
-		return &FieldError{Field: name, Message: "unknown field (there are name, owner, models, mcp_servers, rpm, tpm, max_parallel, daily_budget_usd, monthly_budget_usd, expires_at)"}
+		return &FieldError{Field: name, Message: "unknown field (there are " + strings.Join(keyMembers, ", ") + ")"}
 	}
 	return &FieldError{Field: "body", Message: "not a JSON object of key fields: " + err.Error()}
 }
@@ -216,6 +232,11 @@ func (p *Params) Validate() error {
 	if p.Owner != nil {
 		if err := text("owner", *p.Owner); err != nil {
 			return err
+		}
+	}
+	if p.Team != nil && *p.Team != "" && !ValidTeamID(*p.Team) {
+		if err := ValidTeamName(*p.Team); err != nil {
+			return &FieldError{"team", fmt.Sprintf("%q is neither a team id nor a team name", clip(*p.Team))}
 		}
 	}
 	if err := patterns("models", "a model name or pattern (\"openai/*\")", p.Models); err != nil {
@@ -314,3 +335,11 @@ func (p *Params) apply(k *Key) {
 
 // digest is the SHA-256 of a secret, the form the store keeps.
 func digest(secret string) [sha256.Size]byte { return sha256.Sum256([]byte(secret)) }
+
+// clip shortens what is echoed back in an error.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}

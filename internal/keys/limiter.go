@@ -188,10 +188,45 @@ func untilNextMonth(t time.Time) time.Duration {
 // one request, est tokens and one slot in flight.
 func (l *local) reserve(id string, lim Limits, est int64, now time.Time) decision {
 	s := l.slot(id)
-	sec := now.Unix()
-	day, month := dayMonth(now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	d := s.check(lim, est, now)
+	if d.ok {
+		s.commit(&d, lim, est, now)
+	}
+	return d
+}
+
+// reservePair reserves for a key (kid, kl) and its team (tid, tl) at
+// once: both slots are locked (the key's first, always, so two pairs
+// cannot deadlock), both are checked, and only when both allow is either
+// reserved. A refusal has its reason in the refusing side's decision;
+// neither decision is ok then, and nothing is reserved.
+func (l *local) reservePair(kid string, kl Limits, tid string, tl Limits, est int64, now time.Time) (kd, td decision) {
+	ks, ts := l.slot(kid), l.slot(tid)
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	kd, td = ks.check(kl, est, now), ts.check(tl, est, now)
+	if !kd.ok || !td.ok {
+		if kd.ok {
+			kd.ok = false // the team refused: the key reserves nothing
+		} else {
+			td.ok, td.reason = false, "" // the key refused first
+		}
+		return kd, td
+	}
+	ks.commit(&kd, kl, est, now)
+	ts.commit(&td, tl, est, now)
+	return kd, td
+}
+
+// check decides whether lim allows one more request of est tokens now
+// (s.mu held); it reserves nothing (commit does).
+func (s *slot) check(lim Limits, est int64, now time.Time) decision {
+	sec := now.Unix()
+	day, month := dayMonth(now)
 	s.spend.roll(day, month)
 	d := decision{local: true}
 	rs, ts := s.req.sum(sec), s.tok.sum(sec)
@@ -210,14 +245,21 @@ func (l *local) reserve(id string, lim Limits, est int64, now time.Time) decisio
 	case lim.TPM > 0 && ts+est > lim.TPM:
 		d.reason, d.retry = reasonTokens, s.tok.wait(sec, now, ts, est, lim.TPM)
 	default:
-		d.ok, d.sec, d.est = true, sec, est
-		s.req.add(sec, 1)
-		s.tok.add(sec, est)
-		s.inflight++
-		d.remReq, d.remTok = max(0, lim.RPM-rs-1), max(0, lim.TPM-ts-est)
-		d.resetReq, d.resetTok = s.req.reset(sec, now), s.tok.reset(sec, now)
+		d.ok = true
 	}
 	return d
+}
+
+// commit reserves what check allowed in d (s.mu held, nothing changed
+// since): one request, est tokens and one slot in flight.
+func (s *slot) commit(d *decision, lim Limits, est int64, now time.Time) {
+	sec := now.Unix()
+	d.sec, d.est = sec, est
+	s.req.add(sec, 1)
+	s.tok.add(sec, est)
+	s.inflight++
+	d.remReq, d.remTok = max(0, d.remReq-1), max(0, d.remTok-est)
+	d.resetReq, d.resetTok = s.req.reset(sec, now), s.tok.reset(sec, now)
 }
 
 // settle ends a reservation made by reserve: the slot in flight is freed

@@ -15,22 +15,116 @@ import (
 )
 
 // admitScript checks and reserves in one step, atomically for every
-// replica: budgets, requests in flight (a sorted set of leases that expire,
-// so a crashed replica's leases do not hold slots for ever), then requests
-// and tokens per minute (hashes of one-second buckets: a sliding window
-// exact to the second). Time is Redis's own, so replicas' clocks do not
-// matter.
+// replica, for one subject (a key) or several (a key and its team): each
+// subject's budgets, requests in flight (a sorted set of leases that
+// expire, so a crashed replica's leases do not hold slots for ever), then
+// requests and tokens per minute (hashes of one-second buckets: a sliding
+// window exact to the second). Only when every subject allows is any of
+// them reserved. Time is Redis's own, so replicas' clocks do not matter.
 //
-// KEYS: requests hash, tokens hash, leases zset, day spend, month spend.
-// ARGV: rpm, tpm, est, max_parallel, lease ttl ms, lease member,
-// daily budget, monthly budget.
-// Returns {ok, reason, rem_req, reset_req_ms, rem_tok, reset_tok_ms,
-// retry_ms, second}.
-var admitScript = redis.NewScript(`
+// KEYS, 5 per subject: requests hash, tokens hash, leases zset, day
+// spend, month spend.
+// ARGV: lease ttl ms, lease member, then 6 per subject: rpm, tpm, est,
+// max_parallel, daily budget, monthly budget.
+// Returns {ok, refusing subject (1-based; 0 when ok), reason, retry_ms,
+// second, then 4 per subject: rem_req, reset_req_ms, rem_tok,
+// reset_tok_ms}.
+var admitScript = redis.NewScript(admitLib + `
+local n = #KEYS / 5
+local S = {}
+for i = 1, n do
+  local a = 2 + (i - 1) * 6
+  local s = {k = (i - 1) * 5, rpm = tonumber(ARGV[a + 1]), tpm = tonumber(ARGV[a + 2]), est = tonumber(ARGV[a + 3]),
+    par = tonumber(ARGV[a + 4]), db = tonumber(ARGV[a + 5]), mb = tonumber(ARGV[a + 6])}
+  s.rb, s.rs = load(KEYS[s.k + 1])
+  s.tb, s.ts = load(KEYS[s.k + 2])
+  S[i] = s
+end
+local function reply(ok, who, reason, retry)
+  local out = {ok, who, reason, retry, now}
+  for i = 1, n do
+    local s = S[i]
+    local r, e = 0, 0
+    if ok == 1 then r, e = 1, s.est end
+    out[#out + 1] = math.max(0, s.rpm - s.rs - r)
+    out[#out + 1] = reset(s.rb)
+    out[#out + 1] = math.max(0, s.tpm - s.ts - e)
+    out[#out + 1] = reset(s.tb)
+  end
+  return out
+end
+for i = 1, n do
+  local s, k = S[i], S[i].k
+  if s.db > 0 and tonumber(redis.call('GET', KEYS[k + 4]) or '0') >= s.db then return reply(0, i, 'daily_budget', 0) end
+  if s.mb > 0 and tonumber(redis.call('GET', KEYS[k + 5]) or '0') >= s.mb then return reply(0, i, 'monthly_budget', 0) end
+  if s.par > 0 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[k + 3], '-inf', nowms)
+    if redis.call('ZCARD', KEYS[k + 3]) >= s.par then return reply(0, i, 'parallel', 1000) end
+  end
+  if s.rpm > 0 and s.rs + 1 > s.rpm then return reply(0, i, 'requests', wait(s.rb, s.rs, 1, s.rpm)) end
+  if s.tpm > 0 and s.ts + s.est > s.tpm then return reply(0, i, 'tokens', wait(s.tb, s.ts, s.est, s.tpm)) end
+end
+for i = 1, n do
+  local s, k = S[i], S[i].k
+  if s.rpm > 0 then
+    redis.call('HINCRBY', KEYS[k + 1], now, 1)
+    redis.call('PEXPIRE', KEYS[k + 1], 61000)
+    s.rb[now] = (s.rb[now] or 0) + 1
+  end
+  if s.tpm > 0 then
+    redis.call('HINCRBY', KEYS[k + 2], now, s.est)
+    redis.call('PEXPIRE', KEYS[k + 2], 61000)
+    s.tb[now] = (s.tb[now] or 0) + s.est
+  end
+  if s.par > 0 then
+    redis.call('ZADD', KEYS[k + 3], nowms + ttl, member)
+    redis.call('PEXPIRE', KEYS[k + 3], ttl + 1000)
+  end
+end
+return reply(1, 0, '', 0)
+`)
+
+// admitOneScript is admitScript for one subject (a key without a team),
+// with the same arguments and reply, in plain locals: the common case
+// pays nothing for teams.
+var admitOneScript = redis.NewScript(admitLib + `
+local rpm, tpm, est, par, db, mb = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local rb, rs = load(KEYS[1])
+local tb, ts = load(KEYS[2])
+local function refuse(reason, retry)
+  return {0, 1, reason, retry, now, math.max(0, rpm - rs), reset(rb), math.max(0, tpm - ts), reset(tb)}
+end
+if db > 0 and tonumber(redis.call('GET', KEYS[4]) or '0') >= db then return refuse('daily_budget', 0) end
+if mb > 0 and tonumber(redis.call('GET', KEYS[5]) or '0') >= mb then return refuse('monthly_budget', 0) end
+if par > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', nowms)
+  if redis.call('ZCARD', KEYS[3]) >= par then return refuse('parallel', 1000) end
+end
+if rpm > 0 and rs + 1 > rpm then return refuse('requests', wait(rb, rs, 1, rpm)) end
+if tpm > 0 and ts + est > tpm then return refuse('tokens', wait(tb, ts, est, tpm)) end
+if rpm > 0 then
+  redis.call('HINCRBY', KEYS[1], now, 1)
+  redis.call('PEXPIRE', KEYS[1], 61000)
+  rb[now] = (rb[now] or 0) + 1
+end
+if tpm > 0 then
+  redis.call('HINCRBY', KEYS[2], now, est)
+  redis.call('PEXPIRE', KEYS[2], 61000)
+  tb[now] = (tb[now] or 0) + est
+end
+if par > 0 then
+  redis.call('ZADD', KEYS[3], nowms + ttl, member)
+  redis.call('PEXPIRE', KEYS[3], ttl + 1000)
+end
+return {1, 0, '', 0, now, math.max(0, rpm - rs - 1), reset(rb), math.max(0, tpm - ts - est), reset(tb)}
+`)
+
+// admitLib is the scripts' clock and window helpers.
+const admitLib = `
 local t = redis.call('TIME')
 local now = tonumber(t[1])
 local nowms = now * 1000 + math.floor(tonumber(t[2]) / 1000)
-local rpm, tpm, est, par = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local ttl, member = tonumber(ARGV[1]), ARGV[2]
 local function load(key)
   local all = redis.call('HGETALL', key)
   local b, sum = {}, 0
@@ -60,37 +154,7 @@ local function reset(b)
   end
   return 0
 end
-local rb, rs = load(KEYS[1])
-local tb, ts = load(KEYS[2])
-local remr, remt = math.max(0, rpm - rs), math.max(0, tpm - ts)
-local function refuse(reason, retry)
-  return {0, reason, remr, reset(rb), remt, reset(tb), retry, now}
-end
-local db, mb = tonumber(ARGV[7]), tonumber(ARGV[8])
-if db > 0 and tonumber(redis.call('GET', KEYS[4]) or '0') >= db then return refuse('daily_budget', 0) end
-if mb > 0 and tonumber(redis.call('GET', KEYS[5]) or '0') >= mb then return refuse('monthly_budget', 0) end
-if par > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', nowms)
-  if redis.call('ZCARD', KEYS[3]) >= par then return refuse('parallel', 1000) end
-end
-if rpm > 0 and rs + 1 > rpm then return refuse('requests', wait(rb, rs, 1, rpm)) end
-if tpm > 0 and ts + est > tpm then return refuse('tokens', wait(tb, ts, est, tpm)) end
-if rpm > 0 then
-  redis.call('HINCRBY', KEYS[1], now, 1)
-  redis.call('PEXPIRE', KEYS[1], 61000)
-  rb[now] = (rb[now] or 0) + 1
-end
-if tpm > 0 then
-  redis.call('HINCRBY', KEYS[2], now, est)
-  redis.call('PEXPIRE', KEYS[2], 61000)
-  tb[now] = (tb[now] or 0) + est
-end
-if par > 0 then
-  redis.call('ZADD', KEYS[3], nowms + tonumber(ARGV[5]), ARGV[6])
-  redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[5]) + 1000)
-end
-return {1, '', math.max(0, rpm - rs - 1), reset(rb), math.max(0, tpm - ts - est), reset(tb), 0, now}
-`)
+`
 
 // settleScript ends a reservation: corrects the reserved tokens, frees
 // the lease and adds the cost to the day's and month's spend.
@@ -172,34 +236,93 @@ func (s *shared) reserve(ctx context.Context, id string, lim Limits, est int64, 
 	if s.down.Load() {
 		return s.fallback.reserve(id, s.divided(lim), est, now)
 	}
+	var d [1]decision
+	if !s.run(ctx, []subject{{id, lim}}, est, now, d[:]) {
+		return s.fallback.reserve(id, s.divided(lim), est, now)
+	}
+	return d[0]
+}
+
+// reservePair is local.reservePair in Redis: one script run checks the
+// key and its team and reserves for both or neither.
+func (s *shared) reservePair(ctx context.Context, kid string, kl Limits, tid string, tl Limits, est int64, now time.Time) (decision, decision) {
+	if s.down.Load() {
+		return s.fallback.reservePair(kid, s.divided(kl), tid, s.divided(tl), est, now)
+	}
+	var d [2]decision
+	if !s.run(ctx, []subject{{kid, kl}, {tid, tl}}, est, now, d[:]) {
+		return s.fallback.reservePair(kid, s.divided(kl), tid, s.divided(tl), est, now)
+	}
+	return d[0], d[1]
+}
+
+// subject is one set of limits a request is reserved against: a key's,
+// or its team's.
+type subject struct {
+	id  string
+	lim Limits
+}
+
+// run runs admitScript for subs and fills out (one decision each). It
+// reports false when Redis failed (s.fail was told; the caller falls
+// back).
+func (s *shared) run(ctx context.Context, subs []subject, est int64, now time.Time, out []decision) bool {
 	var lease string
-	if lim.MaxParallel > 0 {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		lease = hex.EncodeToString(b[:])
+	for _, sub := range subs {
+		if sub.lim.MaxParallel > 0 && lease == "" {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			lease = hex.EncodeToString(b[:])
+		}
+	}
+	var keys []string
+	args := make([]any, 0, 2+6*len(subs))
+	args = append(args, s.leaseTTL.Milliseconds(), lease)
+	for _, sub := range subs {
+		if keys == nil {
+			keys = s.keys(sub.id, now) // one subject: no copy
+		} else {
+			keys = append(keys, s.keys(sub.id, now)...)
+		}
+		args = append(args, sub.lim.RPM, sub.lim.TPM, est, sub.lim.MaxParallel,
+			strconv.FormatFloat(sub.lim.DailyBudgetUSD, 'f', -1, 64), strconv.FormatFloat(sub.lim.MonthlyBudgetUSD, 'f', -1, 64))
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 	defer cancel()
-	res, err := admitScript.Run(ctx, s.rdb, s.keys(id, now), lim.RPM, lim.TPM, est, lim.MaxParallel, s.leaseTTL.Milliseconds(), lease,
-		strconv.FormatFloat(lim.DailyBudgetUSD, 'f', -1, 64), strconv.FormatFloat(lim.MonthlyBudgetUSD, 'f', -1, 64)).Slice()
-	if err != nil || len(res) != 8 {
+	script := admitScript
+	if len(subs) == 1 {
+		script = admitOneScript
+	}
+	res, err := script.Run(ctx, s.rdb, keys, args...).Slice()
+	if err != nil || len(res) != 5+4*len(subs) {
 		if err == nil {
 			err = errors.New("unexpected reply to the admission script")
 		}
 		s.fail(err)
-		return s.fallback.reserve(id, s.divided(lim), est, now)
+		return false
 	}
 	n := func(i int) int64 { v, _ := res[i].(int64); return v }
 	ms := func(i int) time.Duration { return time.Duration(n(i)) * time.Millisecond }
-	d := decision{ok: n(0) == 1, remReq: n(2), resetReq: ms(3), remTok: n(4), resetTok: ms(5), retry: ms(6), sec: n(7), est: est, lease: lease}
-	d.reason, _ = res[1].(string)
-	switch d.reason {
-	case reasonDaily:
-		d.retry = untilTomorrow(now)
-	case reasonMonthly:
-		d.retry = untilNextMonth(now)
+	ok, who := n(0) == 1, int(n(1))
+	for i, sub := range subs {
+		j := 5 + 4*i
+		d := decision{ok: ok, remReq: n(j), resetReq: ms(j + 1), remTok: n(j + 2), resetTok: ms(j + 3), sec: n(4), est: est}
+		if sub.lim.MaxParallel > 0 {
+			d.lease = lease
+		}
+		if i+1 == who {
+			d.reason, _ = res[2].(string)
+			d.retry = ms(3)
+			switch d.reason {
+			case reasonDaily:
+				d.retry = untilTomorrow(now)
+			case reasonMonthly:
+				d.retry = untilNextMonth(now)
+			}
+		}
+		out[i] = d
 	}
-	return d
+	return true
 }
 
 // settle hands the reservation's end to the worker; the spend is also

@@ -26,7 +26,12 @@ type Store struct {
 func NewStore(u *usage.Store) *Store { return &Store{u: u} }
 
 const keyCols = `id, name, owner, secret_sha256, last4, models, mcp_servers, rpm, tpm, max_parallel, daily_budget_usd, monthly_budget_usd,
-created_at, updated_at, expires_at, revoked_at`
+created_at, updated_at, expires_at, revoked_at, team_id`
+
+// selectKeys reads keys with their team's name.
+const selectKeys = `SELECT k.id, k.name, k.owner, k.secret_sha256, k.last4, k.models, k.mcp_servers, k.rpm, k.tpm, k.max_parallel,
+k.daily_budget_usd, k.monthly_budget_usd, k.created_at, k.updated_at, k.expires_at, k.revoked_at, k.team_id, COALESCE(t.name, '')
+FROM virtual_keys k LEFT JOIN teams t ON t.id = k.team_id`
 
 // Create stores a new key from p (its name is required) and returns it
 // with its secret, which is not kept and cannot be shown again.
@@ -43,11 +48,14 @@ func (s *Store) Create(ctx context.Context, p *Params, now time.Time) (*Key, str
 	p.apply(k)
 	k.Models, k.MCPServers = nonNil(k.Models), nonNil(k.MCPServers)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := joinTeam(ctx, tx, k, p.Team); err != nil {
+			return err
+		}
 		models, _ := json.Marshal(k.Models)
 		servers, _ := json.Marshal(k.MCPServers)
-		_, err := tx.ExecContext(ctx, `INSERT INTO virtual_keys (`+keyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO virtual_keys (`+keyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 			k.ID, k.Name, k.Owner, hex.EncodeToString(k.hash[:]), k.Last4, string(models), string(servers), k.RPM, k.TPM, k.MaxParallel,
-			k.DailyBudgetUSD, k.MonthlyBudgetUSD, k.CreatedAt.UnixMilli(), k.UpdatedAt.UnixMilli(), millis(k.ExpiresAt), nil)
+			k.DailyBudgetUSD, k.MonthlyBudgetUSD, k.CreatedAt.UnixMilli(), k.UpdatedAt.UnixMilli(), millis(k.ExpiresAt), nil, k.TeamID)
 		return err
 	})
 	if err != nil {
@@ -56,9 +64,27 @@ func (s *Store) Create(ctx context.Context, p *Params, now time.Time) (*Key, str
 	return k, secret, nil
 }
 
+// joinTeam sets k's team from ref (a team's id or name; "" for none; nil
+// leaves it), inside tx: a team deleted meanwhile cannot be joined.
+func joinTeam(ctx context.Context, tx *sql.Tx, k *Key, ref *string) error {
+	if ref == nil {
+		return nil
+	}
+	if *ref == "" {
+		k.TeamID, k.Team = "", ""
+		return nil
+	}
+	err := tx.QueryRowContext(ctx, `SELECT id, name FROM teams WHERE id = $1 OR LOWER(name) = LOWER($1)
+ORDER BY CASE WHEN id = $1 THEN 0 ELSE 1 END LIMIT 1`, *ref).Scan(&k.TeamID, &k.Team)
+	if errors.Is(err, sql.ErrNoRows) {
+		return &FieldError{"team", fmt.Sprintf("there is no team named or with the id %q (GET /admin/api/teams lists them)", clip(*ref))}
+	}
+	return err
+}
+
 // Get returns the key with id, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string) (*Key, error) {
-	row := s.u.DB().QueryRowContext(ctx, `SELECT `+keyCols+` FROM virtual_keys WHERE id = $1`, id)
+	row := s.u.DB().QueryRowContext(ctx, selectKeys+` WHERE k.id = $1`, id)
 	k, err := scanKey(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -66,9 +92,28 @@ func (s *Store) Get(ctx context.Context, id string) (*Key, error) {
 	return k, s.u.Scrub(err)
 }
 
+// Filter selects keys for ListWhere; an empty field selects any.
+type Filter struct {
+	Owner  string // exactly this owner (Key.Owner, case-sensitive)
+	TeamID string // members of this team ("tm_…")
+}
+
 // List returns every key, revoked and expired ones too, oldest first.
-func (s *Store) List(ctx context.Context) ([]*Key, error) {
-	rows, err := s.u.DB().QueryContext(ctx, `SELECT `+keyCols+` FROM virtual_keys ORDER BY created_at, id`)
+func (s *Store) List(ctx context.Context) ([]*Key, error) { return s.ListWhere(ctx, Filter{}) }
+
+// ListWhere returns the keys f selects, revoked and expired ones too,
+// oldest first: Filter{Owner: email} is one person's keys.
+func (s *Store) ListWhere(ctx context.Context, f Filter) ([]*Key, error) {
+	q, args := selectKeys+` WHERE 1 = 1`, []any{}
+	if f.Owner != "" {
+		args = append(args, f.Owner)
+		q += fmt.Sprintf(` AND k.owner = $%d`, len(args))
+	}
+	if f.TeamID != "" {
+		args = append(args, f.TeamID)
+		q += fmt.Sprintf(` AND k.team_id = $%d`, len(args))
+	}
+	rows, err := s.u.DB().QueryContext(ctx, q+` ORDER BY k.created_at, k.id`, args...)
 	if err != nil {
 		return nil, s.u.Scrub(err)
 	}
@@ -96,17 +141,20 @@ func (s *Store) Update(ctx context.Context, id string, p *Params, now time.Time)
 	var k *Key
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if k, err = scanKey(tx.QueryRowContext(ctx, `SELECT `+keyCols+` FROM virtual_keys WHERE id = $1`, id)); err != nil {
+		if k, err = scanKey(tx.QueryRowContext(ctx, selectKeys+` WHERE k.id = $1`, id)); err != nil {
 			return err
 		}
 		p.apply(k)
+		if err := joinTeam(ctx, tx, k, p.Team); err != nil {
+			return err
+		}
 		k.UpdatedAt = now.UTC().Truncate(time.Millisecond)
 		models, _ := json.Marshal(k.Models)
 		servers, _ := json.Marshal(nonNil(k.MCPServers))
 		_, err = tx.ExecContext(ctx, `UPDATE virtual_keys SET name = $1, owner = $2, models = $3, rpm = $4, tpm = $5, max_parallel = $6,
-daily_budget_usd = $7, monthly_budget_usd = $8, updated_at = $9, expires_at = $10, mcp_servers = $11 WHERE id = $12`,
+daily_budget_usd = $7, monthly_budget_usd = $8, updated_at = $9, expires_at = $10, mcp_servers = $11, team_id = $12 WHERE id = $13`,
 			k.Name, k.Owner, string(models), k.RPM, k.TPM, k.MaxParallel, k.DailyBudgetUSD, k.MonthlyBudgetUSD,
-			k.UpdatedAt.UnixMilli(), millis(k.ExpiresAt), string(servers), id)
+			k.UpdatedAt.UnixMilli(), millis(k.ExpiresAt), string(servers), k.TeamID, id)
 		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -122,7 +170,7 @@ func (s *Store) Revoke(ctx context.Context, id string, now time.Time) (*Key, err
 	var k *Key
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if k, err = scanKey(tx.QueryRowContext(ctx, `SELECT `+keyCols+` FROM virtual_keys WHERE id = $1`, id)); err != nil {
+		if k, err = scanKey(tx.QueryRowContext(ctx, selectKeys+` WHERE k.id = $1`, id)); err != nil {
 			return err
 		}
 		if k.RevokedAt != nil {
@@ -157,40 +205,30 @@ type Spend struct {
 // Spend returns the spend of every key_id (virtual and static) that has
 // any, as of now.
 func (s *Store) Spend(ctx context.Context, now time.Time) (map[string]Spend, error) {
-	day, month := now.UTC().Format(time.DateOnly), now.UTC().Format("2006-01")+"-01"
-	rows, err := s.u.DB().QueryContext(ctx, `SELECT key_id,
- SUM(CASE WHEN day = $1 THEN cost_usd ELSE 0 END), SUM(CASE WHEN day >= $2 THEN cost_usd ELSE 0 END), SUM(cost_usd)
- FROM usage_daily WHERE key_id <> '' GROUP BY key_id`, day, month)
-	if err != nil {
-		return nil, s.u.Scrub(err)
-	}
-	defer rows.Close()
-	out := map[string]Spend{}
-	for rows.Next() {
-		var id string
-		var sp Spend
-		if err := rows.Scan(&id, &sp.TodayUSD, &sp.MonthUSD, &sp.TotalUSD); err != nil {
-			return nil, s.u.Scrub(err)
-		}
-		out[id] = Spend{usage.RoundUSD(sp.TodayUSD), usage.RoundUSD(sp.MonthUSD), usage.RoundUSD(sp.TotalUSD)}
-	}
-	return out, s.u.Scrub(rows.Err())
+	return s.spend(ctx, "key_id", now)
 }
 
-// tx runs f in a transaction that also bumps the key version.
+// tx runs f in a transaction that also bumps the key version (teams
+// included: the admitter reloads both). The version row is updated
+// first: its row lock makes every change to keys and teams wait for the
+// one before on PostgreSQL (SQLite's transactions take the write lock at
+// once anyway), so a key cannot join a team that a concurrent delete
+// found unused.
 func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
 	tx, err := s.u.DB().BeginTx(ctx, nil)
 	if err != nil {
 		return s.u.Scrub(err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if err := f(tx); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
+	if _, err := tx.ExecContext(ctx, `UPDATE virtual_keys_version SET version = version + 1 WHERE id = 1`); err != nil {
 		return s.u.Scrub(err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE virtual_keys_version SET version = version + 1 WHERE id = 1`); err != nil {
+	if err := f(tx); err != nil {
+		var fe *FieldError
+		var inUse *TeamInUseError
+		if errors.Is(err, sql.ErrNoRows) || errors.Is(err, ErrTeamExists) || errors.As(err, &fe) || errors.As(err, &inUse) {
+			return err
+		}
 		return s.u.Scrub(err)
 	}
 	return s.u.Scrub(tx.Commit())
@@ -204,7 +242,7 @@ func scanKey(r scanner) (*Key, error) {
 	var created, updated int64
 	var expires, revoked sql.NullInt64
 	if err := r.Scan(&k.ID, &k.Name, &k.Owner, &hash, &k.Last4, &models, &servers, &k.RPM, &k.TPM, &k.MaxParallel,
-		&k.DailyBudgetUSD, &k.MonthlyBudgetUSD, &created, &updated, &expires, &revoked); err != nil {
+		&k.DailyBudgetUSD, &k.MonthlyBudgetUSD, &created, &updated, &expires, &revoked, &k.TeamID, &k.Team); err != nil {
 		return nil, err
 	}
 	if b, err := hex.DecodeString(hash); err != nil || len(b) != len(k.hash) {

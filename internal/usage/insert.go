@@ -41,6 +41,10 @@ type Row struct {
 	// (UsageRecord.Saved) priced like any request of its model; 0 for
 	// every other row and for hits of a model without a known price.
 	SavedUSD float64 `json:"saved_usd"`
+	// TeamID and User are the key's team ("tm_…") and owner when the
+	// request was made ("" for none), set by the Writer's Attribution.
+	TeamID string `json:"team_id,omitempty"`
+	User   string `json:"user,omitempty"`
 }
 
 // RowOf prices a record, and on a cache hit what the hit saved
@@ -80,14 +84,14 @@ func (r *Row) failed() bool { return r.Status >= 400 || r.Error != "" }
 func (r *Row) hit() bool { return r.Cache == llmbridge.CacheHit }
 
 const requestCols = `id, ts, day, request_id, key_id, provider, model, client_model, stream, status, prompt_tokens, completion_tokens,
-cached_tokens, reasoning_tokens, cache_write_tokens, estimated, duration_ms, ttft_ms, cost_usd, error, cache, saved_usd`
+cached_tokens, reasoning_tokens, cache_write_tokens, estimated, duration_ms, ttft_ms, cost_usd, error, cache, saved_usd, team_id, user_name`
 
-const nRequestCols = 22
+const nRequestCols = 24
 
 func (r *Row) args(dst []any) []any {
 	return append(dst, r.ID, r.Time.UnixMilli(), r.Time.UTC().Format(time.DateOnly), r.RequestID, r.KeyID, r.Provider, r.Model, r.ClientModel,
 		b2i(r.Stream), r.Status, r.PromptTokens, r.CompletionTokens, r.CachedTokens, r.ReasoningTokens, r.CacheWriteTokens,
-		b2i(r.Estimated), r.DurationMS, r.TTFTMS, r.CostUSD, r.Error, r.Cache, r.SavedUSD)
+		b2i(r.Estimated), r.DurationMS, r.TTFTMS, r.CostUSD, r.Error, r.Cache, r.SavedUSD, r.TeamID, r.User)
 }
 
 func b2i(b bool) int {
@@ -98,7 +102,7 @@ func b2i(b bool) int {
 }
 
 // dailyKey is a usage_daily primary key.
-type dailyKey struct{ day, keyID, provider, model string }
+type dailyKey struct{ day, keyID, teamID, user, provider, model string }
 
 // values appends "($n,…,$m)" with n starting at *next — or "(?,…,?)"
 // for SQLite, whose driver looks "$n" names up one by one (quadratic in
@@ -126,9 +130,9 @@ func (s *Store) values(sb *strings.Builder, cols int, next *int) {
 // pieces of these sizes (256 = 4 × 64).
 var pieceSizes = []int{64, 16, 4, 1}
 
-const dailyCols = 15
+const dailyCols = 17
 
-const upsertDaily = ` ON CONFLICT (day, key_id, provider, model) DO UPDATE SET
+const upsertDaily = ` ON CONFLICT (day, key_id, team_id, user_name, provider, model) DO UPDATE SET
 requests = usage_daily.requests + excluded.requests, errors = usage_daily.errors + excluded.errors,
 prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens,
 completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens,
@@ -155,7 +159,7 @@ func (s *Store) stmt(ctx context.Context, k stmtKey) (*sql.Stmt, error) {
 	var sb strings.Builder
 	cols, tail := nRequestCols, " ON CONFLICT (id) DO NOTHING RETURNING id"
 	if k.daily {
-		sb.WriteString(`INSERT INTO usage_daily (day, key_id, provider, model, requests, errors, prompt_tokens, completion_tokens,
+		sb.WriteString(`INSERT INTO usage_daily (day, key_id, team_id, user_name, provider, model, requests, errors, prompt_tokens, completion_tokens,
 cached_tokens, reasoning_tokens, cache_write_tokens, cost_usd, unpriced, cache_hits, saved_usd) VALUES `)
 		cols, tail = dailyCols, upsertDaily
 	} else {
@@ -279,7 +283,7 @@ func (s *Store) insertPiece(ctx context.Context, tx *sql.Tx, part []Row, args []
 
 // dailyKey is the usage_daily row r counts in.
 func (r *Row) dailyKey() dailyKey {
-	return dailyKey{r.Time.UTC().Format(time.DateOnly), r.KeyID, r.Provider, r.Model}
+	return dailyKey{r.Time.UTC().Format(time.DateOnly), r.KeyID, r.TeamID, r.User, r.Provider, r.Model}
 }
 
 // upsertDaily adds daily to usage_daily, in pieces like the rows, reusing
@@ -288,8 +292,8 @@ func (s *Store) upsertDaily(ctx context.Context, tx *sql.Tx, daily map[dailyKey]
 	// The same order in every transaction: two instances upserting the
 	// same rollup rows then wait for each other instead of deadlocking.
 	slices.SortFunc(order, func(a, b dailyKey) int {
-		return cmp.Or(strings.Compare(a.day, b.day), strings.Compare(a.keyID, b.keyID),
-			strings.Compare(a.provider, b.provider), strings.Compare(a.model, b.model))
+		return cmp.Or(strings.Compare(a.day, b.day), strings.Compare(a.keyID, b.keyID), strings.Compare(a.teamID, b.teamID),
+			strings.Compare(a.user, b.user), strings.Compare(a.provider, b.provider), strings.Compare(a.model, b.model))
 	})
 	start := 0
 	for _, n := range pieces(len(order)) {
@@ -313,6 +317,6 @@ func (s *Store) upsertDaily(ctx context.Context, tx *sql.Tx, daily map[dailyKey]
 // dailyArgs appends the arguments of k's usage_daily upsert, in the
 // order of the statement's columns.
 func (t *Totals) dailyArgs(dst []any, k dailyKey) []any {
-	return append(dst, k.day, k.keyID, k.provider, k.model, t.Requests, t.Errors, t.PromptTokens, t.CompletionTokens,
+	return append(dst, k.day, k.keyID, k.teamID, k.user, k.provider, k.model, t.Requests, t.Errors, t.PromptTokens, t.CompletionTokens,
 		t.CachedTokens, t.ReasoningTokens, t.CacheWriteTokens, t.CostUSD, t.Unpriced, t.CacheHits, t.SavedUSD)
 }

@@ -96,7 +96,7 @@ func (s *Store) Requests(ctx context.Context, limit int, before string) ([]Row, 
 		var stream, estimated int
 		if err := rows.Scan(&r.ID, &ts, &day, &r.RequestID, &r.KeyID, &r.Provider, &r.Model, &r.ClientModel, &stream, &r.Status,
 			&r.PromptTokens, &r.CompletionTokens, &r.CachedTokens, &r.ReasoningTokens, &r.CacheWriteTokens, &estimated,
-			&r.DurationMS, &r.TTFTMS, &r.CostUSD, &r.Error, &r.Cache, &r.SavedUSD); err != nil {
+			&r.DurationMS, &r.TTFTMS, &r.CostUSD, &r.Error, &r.Cache, &r.SavedUSD, &r.TeamID, &r.User); err != nil {
 			return nil, s.scrub(err)
 		}
 		r.Time = time.UnixMilli(ts).UTC()
@@ -127,11 +127,14 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time) (int64, error) {
 	}
 }
 
-// Group names accepted by Report, and the column each reads.
-var groupColumns = map[string]string{"day": "day", "model": "model", "provider": "provider", "key": "key_id"}
+// Group names accepted by Report, and the column each reads: "team" is
+// the key's team when the request was made (shown by its name, see
+// Report), "user" the key's owner then.
+var groupColumns = map[string]string{"day": "day", "model": "model", "provider": "provider", "key": "key_id",
+	"team": "team_id", "user": "user_name"}
 
 // GroupNames lists the groups a report can use, in a stable order.
-var GroupNames = []string{"day", "model", "provider", "key"}
+var GroupNames = []string{"day", "model", "provider", "key", "team", "user"}
 
 // Query selects a report: the UTC days From..To (YYYY-MM-DD, inclusive)
 // summed per distinct combination of GroupBy.
@@ -185,7 +188,8 @@ type ReportRow struct {
 }
 
 // Report sums the daily rollups (kept forever, so reports reach further
-// back than the request rows).
+// back than the request rows). A "team" group shows the team's name
+// (nameTeams).
 func (s *Store) Report(ctx context.Context, q Query) (*Report, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
@@ -233,5 +237,37 @@ SUM(cache_hits), SUM(saved_usd)`), ", ")
 		rep.Rows = append(rep.Rows, r)
 		rep.Totals.plus(&r.Totals)
 	}
-	return rep, s.scrub(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, s.scrub(err)
+	}
+	return rep, s.nameTeams(ctx, rep)
+}
+
+// nameTeams shows a report's team groups by the team's name; a team
+// that no longer exists keeps its id (a later team of the same name is
+// another team).
+func (s *Store) nameTeams(ctx context.Context, rep *Report) error {
+	col := slices.Index(rep.GroupBy, "team")
+	if col < 0 || len(rep.Rows) == 0 {
+		return nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name FROM teams`)
+	if err != nil {
+		return s.scrub(err)
+	}
+	defer rows.Close()
+	names := map[string]string{}
+	for rows.Next() {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return s.scrub(err)
+		}
+		names[id] = name
+	}
+	for i := range rep.Rows {
+		if name, ok := names[rep.Rows[i].Group[col]]; ok {
+			rep.Rows[i].Group[col] = name
+		}
+	}
+	return s.scrub(rows.Err())
 }

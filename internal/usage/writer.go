@@ -48,6 +48,7 @@ type Writer struct {
 	store  *Store
 	opts   WriterOptions
 	prices atomic.Pointer[Prices]
+	attr   atomic.Pointer[Attribution]
 	log    *slog.Logger
 
 	mu      sync.Mutex
@@ -104,10 +105,31 @@ func NewWriter(store *Store, o WriterOptions) (*Writer, error) {
 // reload). Stored costs are not recomputed.
 func (w *Writer) SetPrices(p Prices) { w.prices.Store(&p) }
 
+// Attribution names the team ("tm_…") and the user (the key's owner) of
+// the caller with key_id keyID, "" for none. It is called on the request
+// path, once per finished request with a key, and must be safe for
+// concurrent use and quick (a map lookup: keys.Admitter.Attribution).
+type Attribution func(keyID string) (teamID, user string)
+
+// SetAttribution sets who records are attributed to from now on (nil:
+// nobody). Records carry the team and user of their key when they
+// finish, which is when the request was made for all but the requests
+// in flight while the key changed team.
+func (w *Writer) SetAttribution(f Attribution) {
+	if f == nil {
+		w.attr.Store(nil)
+		return
+	}
+	w.attr.Store(&f)
+}
+
 // Record is the llmbridge usage sink (llmbridge.WithUsageSink): it prices
-// the record and queues it.
+// the record, attributes it (SetAttribution) and queues it.
 func (w *Writer) Record(r llmbridge.UsageRecord) {
 	row := RowOf(r, *w.prices.Load())
+	if f := w.attr.Load(); f != nil && r.KeyID != "" {
+		row.TeamID, row.User = (*f)(r.KeyID)
+	}
 	w.mu.Lock()
 	if w.closed || len(w.pending)-w.head >= w.opts.MaxPending {
 		w.mu.Unlock()

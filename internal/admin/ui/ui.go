@@ -253,12 +253,12 @@ func methodNotAllowed(w http.ResponseWriter, allow string) {
 
 // pageNames are the signed-in pages, in navigation order.
 func pageNames() []string {
-	return []string{"live", "usage", "providers", "prices", "tools", "keys", "audit", "status"}
+	return []string{"live", "usage", "providers", "prices", "tools", "keys", "teams", "audit", "status"}
 }
 
 // pageTitles name the pages in the navigation.
 var pageTitles = map[string]string{"live": "Live", "usage": "Usage & cost", "providers": "Providers & routes",
-	"prices": "Prices", "tools": "Tools", "keys": "Keys", "audit": "Audit", "status": "Status"}
+	"prices": "Prices", "tools": "Tools", "keys": "Keys", "teams": "Teams", "audit": "Audit", "status": "Status"}
 
 // pageOf maps a path to its page: /admin/ opens on Live.
 func pageOf(path string) (string, bool) {

@@ -75,6 +75,10 @@ func TestParse(t *testing.T) {
 			t.Errorf("%s %q: %v", tc.cmd, tc.args, err)
 		}
 	}
+	if in, err := parse("create", []string{"--name", "ann", "--owner", "ann@example.com", "--team", "research"}, io.Discard); err != nil ||
+		*in.params.Team != "research" || *in.params.Owner != "ann@example.com" {
+		t.Errorf("--team: %+v %v", in, err)
+	}
 	if in, err := parse("list", []string{"-help"}, io.Discard); in != nil || err != nil {
 		t.Errorf("help: %v %v", in, err)
 	}

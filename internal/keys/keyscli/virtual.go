@@ -139,7 +139,8 @@ func paramFlags(fs *flag.FlagSet, p *keys.Params) {
 		})
 	}
 	str("name", "who or what uses the key", &p.Name)
-	str("owner", "owner or tag", &p.Owner)
+	str("owner", "who uses it: a person (email) or a tag", &p.Owner)
+	str("team", "the team's name or id (empty: none); teams are managed at /admin/api/teams", &p.Team)
 	patterns := func(name, help string, dst **[]string) {
 		fs.Func(name, help, func(v string) error {
 			list := []string{}

@@ -78,11 +78,11 @@ func parse(args []string, stderr io.Writer) (*flags, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.from, "from", "", "first UTC day, YYYY-MM-DD (default: six days before --to)")
 	fs.StringVar(&f.to, "to", "", "last UTC day, YYYY-MM-DD (default: today)")
-	fs.StringVar(&f.groupBy, "group-by", "day", "day, model, provider, key — comma-separated to combine; none for one total")
+	fs.StringVar(&f.groupBy, "group-by", "day", "day, model, provider, key, team, user — comma-separated to combine; none for one total")
 	fs.StringVar(&f.format, "format", "table", "table, csv or json")
 	fs.BoolVar(&f.keys, "keys", false, "list the key_id of each configured access key (to read reports by key) and exit")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: server usage [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group-by day,model,provider,key] [--format table|csv|json]")
+		fmt.Fprintln(stderr, "usage: server usage [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group-by day,model,provider,key,team,user] [--format table|csv|json]")
 		fmt.Fprintln(stderr, "Reads the usage store the server writes (LLMBRIDGE_DB or LLMBRIDGE_DATABASE_URL, from the environment or .env).")
 		fs.PrintDefaults()
 	}

@@ -78,7 +78,16 @@
       el('td', {}, k.name), el('td', {}, el('span', { class: 'key-state', 'data-state': state }, label)),
       el('td', { class: 'nowrap' }, meter(sp.today_usd, k.daily_budget_usd)), el('td', { class: 'nowrap' }, meter(sp.month_usd, k.monthly_budget_usd)),
       expiry(k), el('td', {}, limits(k)), el('td', {}, LB.words(k.models, 'any')), el('td', {}, k.owner || ''),
+      el('td', { 'data-team-id': k.team_id || null }, k.team_id ? el('span', { class: 'nw' }, k.team || k.team_id + ' (deleted)') : ''),
       el('td', {}, el('span', { class: 'id' }, k.id), el('br'), el('span', { class: 'id muted' }, '…' + k.last4)), actions);
+  }
+
+  // teams fills the team field's suggestions (the team names).
+  async function teams() {
+    try {
+      const data = await api('GET', '/admin/api/teams');
+      document.getElementById('team-names').replaceChildren(...data.teams.map((t) => el('option', { value: t.name })));
+    } catch (e) { /* suggestions only: the field still takes a name or id */ }
   }
 
   async function list() {
@@ -104,6 +113,7 @@
     editId.value = k.id;
     f('name').value = k.name;
     f('owner').value = k.owner || '';
+    f('team').value = k.team || k.team_id || '';
     f('models').value = (k.models || []).join(', ');
     f('mcp').value = (k.mcp_servers || []).join(', ');
     for (const [id, field] of Object.entries(numFields)) f(id).value = k[field] || '';
@@ -115,7 +125,7 @@
   }
 
   function params() {
-    const p = { name: f('name').value.trim(), owner: f('owner').value.trim() };
+    const p = { name: f('name').value.trim(), owner: f('owner').value.trim(), team: f('team').value.trim() };
     p.models = f('models').value.split(',').map((s) => s.trim()).filter(Boolean);
     p.mcp_servers = f('mcp').value.split(',').map((s) => s.trim()).filter(Boolean);
     for (const [id, field] of Object.entries(numFields)) p[field] = f(id).value === '' ? 0 : Number(f(id).value);
@@ -160,5 +170,6 @@
     }
   });
 
-  list();
+  list(); // first: its fetch is the page's loading state
+  teams();
 })();

@@ -44,8 +44,15 @@
     return { buckets, points, totals: rep.totals, source: 'the usage report (/admin/api/usage), UTC days' };
   }
 
+  // hourGroup is a stored request's group: the key's id, its team's
+  // name (names: id to name; a deleted team keeps its id), its user, or
+  // its model or provider.
+  const hourGroup = (stack, r, names) => (stack === 'key' ? r.key_id : stack === 'team' ? (r.team_id && (names.get(r.team_id) || r.team_id)) : r[stack]);
+
   // byHour sums the stored requests of the range per UTC hour.
   async function byHour(q) {
+    const names = new Map();
+    if (q.stack === 'team') for (const t of (await api('GET', '/admin/api/teams')).teams) names.set(t.id, t.name);
     const start = q.from + 'T00:00:00Z';
     const end = addDays(q.to, 1) + 'T00:00:00Z';
     const rows = [];
@@ -68,7 +75,7 @@
     const totals = zero();
     const points = rows.map((r) => {
       const p = {
-        bucket: new Date(r.time).toISOString().slice(0, 13), group: (q.stack === 'key' ? r.key_id : r[q.stack]) || '(none)',
+        bucket: new Date(r.time).toISOString().slice(0, 13), group: hourGroup(q.stack, r, names) || '(none)',
         requests: 1, errors: r.status >= 400 || r.error ? 1 : 0, prompt_tokens: r.prompt_tokens,
         completion_tokens: r.completion_tokens, cached_tokens: r.cached_tokens, cost_usd: r.cost_usd,
         cache_hits: r.cache === 'hit' ? 1 : 0, saved_usd: r.saved_usd || 0,
@@ -223,7 +230,7 @@
       el('rect', { width: 16, height: 16, fill: `url(#pat-s${i})` })), n)));
     if (ser.names.length === 0) legend.append(el('li', { class: 'muted' }, 'No series: nothing was requested in this range.'));
 
-    document.getElementById('group-col').textContent = { model: 'Model', provider: 'Provider', key: 'Key id' }[q.stack];
+    document.getElementById('group-col').textContent = { model: 'Model', provider: 'Provider', key: 'Key id', team: 'Team', user: 'User' }[q.stack];
     const groups = new Map();
     for (const p of data.points) {
       if (!groups.has(p.group)) groups.set(p.group, zero());
