@@ -43,33 +43,7 @@ func Unquote(raw string) (s string, ok bool) {
 	for r < len(in) {
 		switch c := in[r]; {
 		case c == '\\':
-			r++
-			if r >= len(in) {
-				return "", false
-			}
-			switch e := in[r]; e {
-			case '"', '\\', '/', '\'':
-				b = append(b, e)
-				r++
-			case 'b', 'f', 'n', 'r', 't':
-				b = append(b, "\b\f\n\r\t"[indexByte("bfnrt", e)])
-				r++
-			case 'u':
-				rr := getu4(in[r-1:])
-				if rr < 0 {
-					return "", false
-				}
-				r += 5
-				if utf16.IsSurrogate(rr) {
-					if dec := utf16.DecodeRune(rr, getu4(in[r:])); dec != unicode.ReplacementChar {
-						r += 6
-						b = utf8.AppendRune(b, dec)
-						break
-					}
-					rr = unicode.ReplacementChar
-				}
-				b = utf8.AppendRune(b, rr)
-			default:
+			if b, r, ok = unescapeAt(b, in, r); !ok {
 				return "", false
 			}
 		case c == '"', c < ' ':
@@ -84,6 +58,35 @@ func Unquote(raw string) (s string, ok bool) {
 		}
 	}
 	return unsafe.String(unsafe.SliceData(b), len(b)), true
+}
+
+// unescapeAt appends the text of the escape at in[r] (a backslash) to b
+// and returns where the escape ends; ok is false for a bad escape.
+func unescapeAt(b []byte, in string, r int) (_ []byte, end int, ok bool) {
+	r++
+	if r >= len(in) {
+		return b, r, false
+	}
+	switch e := in[r]; e {
+	case '"', '\\', '/', '\'':
+		return append(b, e), r + 1, true
+	case 'b', 'f', 'n', 'r', 't':
+		return append(b, "\b\f\n\r\t"[indexByte("bfnrt", e)]), r + 1, true
+	case 'u':
+		rr := getu4(in[r-1:])
+		if rr < 0 {
+			return b, r, false
+		}
+		r += 5
+		if utf16.IsSurrogate(rr) {
+			if dec := utf16.DecodeRune(rr, getu4(in[r:])); dec != unicode.ReplacementChar {
+				return utf8.AppendRune(b, dec), r + 6, true
+			}
+			rr = unicode.ReplacementChar
+		}
+		return utf8.AppendRune(b, rr), r, true
+	}
+	return b, r, false
 }
 
 func indexByte(s string, c byte) int {
