@@ -83,19 +83,20 @@ func run(ctx context.Context, o runOptions) error {
 // log and the listener. Reloading builds a new Bridge and swaps it in;
 // requests already running finish on the old one.
 type server struct {
-	opts   runOptions
-	log    *slog.Logger
-	tokens *llmbridge.TokenCounter
-	reqlog *requestlog.Writer
-	store  *usage.Store  // nil when LLMBRIDGE_DB=off
-	usage  *usage.Writer // nil when the store is off
-	cur    atomic.Pointer[llmbridge.Bridge]
-	admin  atomic.Pointer[admin.API]
-	addr   string
-	dsn    string                 // the store's DSN, to notice a change on reload
-	life   *lifecycle.Requests    // readiness, requests in flight, drain
-	cert   *lifecycle.Certificate // the TLS certificate, reloaded on SIGHUP; nil without TLS
-	extras *discover.Extras       // the demo and the local model servers found at start
+	opts      runOptions
+	watchFrom string // the watched files' stamp before the first price sync (watch)
+	log       *slog.Logger
+	tokens    *llmbridge.TokenCounter
+	reqlog    *requestlog.Writer
+	store     *usage.Store  // nil when LLMBRIDGE_DB=off
+	usage     *usage.Writer // nil when the store is off
+	cur       atomic.Pointer[llmbridge.Bridge]
+	admin     atomic.Pointer[admin.API]
+	addr      string
+	dsn       string                 // the store's DSN, to notice a change on reload
+	life      *lifecycle.Requests    // readiness, requests in flight, drain
+	cert      *lifecycle.Certificate // the TLS certificate, reloaded on SIGHUP; nil without TLS
+	extras    *discover.Extras       // the demo and the local model servers found at start
 
 	obs *observe.Observability // metrics, live feed and alerts
 
@@ -256,6 +257,9 @@ func (s *server) open(ctx context.Context, cfg *config) (closeAll func(), err er
 	closers = append(closers, s.mcp.Close)
 	s.extras = discover.NewExtras(s.opts.local, s.tokens, s.log)
 	closers = append(closers, s.extras.Close)
+	// The watcher compares with the files as they were before the first
+	// sync, which may write the cache before the watcher starts.
+	s.watchFrom = s.watchStamp(cfg.PriceSync.CacheFile)
 	closers = append(closers, pricesync.New(cfg.PriceSync, nil, s.log).Start().Stop) // its cache changing reloads (watch)
 	return closeAll, nil
 }
@@ -316,8 +320,7 @@ func (s *server) watch(ctx context.Context, prices string) {
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
-	stamp := func() string { return lifecycle.FileStamp(s.opts.envFile) + "|" + lifecycle.FileStamp(prices) }
-	last := stamp()
+	last := s.watchFrom
 	for {
 		select {
 		case <-ctx.Done():
@@ -325,12 +328,18 @@ func (s *server) watch(ctx context.Context, prices string) {
 		case <-s.opts.reload:
 			s.reload("SIGHUP")
 		case <-t.C:
-			if st := stamp(); st != last {
+			if st := s.watchStamp(prices); st != last {
 				last = st
 				s.reload(s.opts.envFile + " or " + prices + " changed")
 			}
 		}
 	}
+}
+
+// watchStamp is what watch compares: the stamps of .env and the synced
+// prices' cache.
+func (s *server) watchStamp(prices string) string {
+	return lifecycle.FileStamp(s.opts.envFile) + "|" + lifecycle.FileStamp(prices)
 }
 
 // reload builds a new Bridge from the current configuration and swaps it
