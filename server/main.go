@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -199,7 +200,8 @@ func (s *server) serve(ctx context.Context) error {
 	defer func() { s.cur.Load().Close() }()
 	s.warnUnpricedKeys(cfg)
 	s.ui = ui.New(ui.Options{Logger: s.log, Store: func() string { return s.store.Name() }, RequestLogDropped: s.reqlog.Dropped,
-		Models: s.modelIDs, SignInFailed: s.throttle.Fail, SignedIn: s.auditSignIn, Revocations: s.revocations()})
+		Models: s.modelIDs, SignInFailed: s.throttle.Fail, SignedIn: s.auditSignIn, Revocations: s.revocations(),
+		SecureCookies: strings.HasPrefix(cfg.SSO.PublicURL, "https://")})
 	s.openSSO(cfg) // live.go
 	s.configureAdmin(cfg, envs)
 	s.mux = s.routes()

@@ -49,7 +49,7 @@ func (h *Handler) serveFirstRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	value, expires := h.sessions.create(admin.Principal{Role: admin.RoleAdmin, Via: "first-run link"})
-	http.SetCookie(w, sessionCookie(r, value, expires, h.opts.SessionTTL))
+	http.SetCookie(w, sessionCookie(h.secure(r), value, expires, h.opts.SessionTTL))
 	h.opts.Logger.Info("admin UI sign-in with the one-time link", "remote", r.RemoteAddr)
 	if h.opts.SignedIn != nil {
 		h.opts.SignedIn(r, "first-run link")

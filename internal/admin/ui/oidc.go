@@ -101,7 +101,7 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request, so SignO
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: handoffName, Value: sealed, Path: completePath, MaxAge: int(handoffTTL / time.Second),
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode})
 	h.opts.Logger.Info("admin UI sign-in", "remote", r.RemoteAddr, "via", "sso", "role", p.Role)
 	if h.opts.SignedIn != nil {
 		h.opts.SignedIn(r, p.Actor())
@@ -114,7 +114,7 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request, so SignO
 // another site cannot complete a sign-in in this browser.
 func (h *Handler) serveComplete(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: handoffName, Value: "", Path: completePath, MaxAge: -1, HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+		Secure: h.secure(r), SameSite: http.SameSiteLaxMode})
 	var hf handoff
 	c, err := r.Cookie(handoffName)
 	if !sameOrigin(r) || err != nil || h.sessions.unseal(c.Value, handoffName, &hf) != nil {
@@ -127,7 +127,7 @@ func (h *Handler) serveComplete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	expires := time.UnixMilli(se.Expires)
-	http.SetCookie(w, sessionCookie(r, hf.Session, expires, expires.Sub(h.opts.Now())))
+	http.SetCookie(w, sessionCookie(h.secure(r), hf.Session, expires, expires.Sub(h.opts.Now())))
 	next := validNext(hf.Next)
 	if !allowedPage(se.Principal.Role, pageName(next)) {
 		next = "/admin/keys"

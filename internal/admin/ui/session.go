@@ -242,11 +242,11 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
-// sessionCookie is the cookie that carries value for ttl; an empty value
-// removes the cookie.
-func sessionCookie(r *http.Request, value string, expires time.Time, ttl time.Duration) *http.Cookie {
+// sessionCookie is the cookie that carries value for ttl, Secure when
+// secure; an empty value removes the cookie.
+func sessionCookie(secure bool, value string, expires time.Time, ttl time.Duration) *http.Cookie {
 	c := &http.Cookie{Name: CookieName, Value: value, Path: "/admin/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, Expires: expires, MaxAge: int(ttl / time.Second)}
+		SameSite: http.SameSiteStrictMode, Secure: secure, Expires: expires, MaxAge: int(ttl / time.Second)}
 	if value == "" {
 		c.MaxAge, c.Expires = -1, time.Unix(0, 0)
 	}

@@ -67,6 +67,10 @@ type Options struct {
 	// Revocations remember signed-out sessions; nil: this process only
 	// (a copy of a signed-out cookie still opens on other replicas).
 	Revocations Revocations
+	// SecureCookies marks every cookie Secure even on plain HTTP: TLS
+	// ends at a proxy in front (LLMBRIDGE_PUBLIC_URL is https://). Over
+	// TLS they are Secure anyway.
+	SecureCookies bool
 	// Now replaces time.Now in tests.
 	Now func() time.Time
 }
@@ -330,7 +334,7 @@ func (h *Handler) serveSignIn(w http.ResponseWriter, r *http.Request, digest *se
 		return
 	}
 	value, expires := h.sessions.create(admin.Principal{Role: admin.RoleAdmin, Via: "ui session"})
-	http.SetCookie(w, sessionCookie(r, value, expires, h.opts.SessionTTL))
+	http.SetCookie(w, sessionCookie(h.secure(r), value, expires, h.opts.SessionTTL))
 	h.opts.Logger.Info("admin UI sign-in", "remote", r.RemoteAddr)
 	if h.opts.SignedIn != nil {
 		h.opts.SignedIn(r, "admin key")
@@ -365,7 +369,7 @@ func (h *Handler) serveSignOut(w http.ResponseWriter, r *http.Request) {
 	if err := h.sessions.end(r); err != nil {
 		h.opts.Logger.Error("admin UI sign-out: the session could not be revoked in the store", "err", err)
 	}
-	http.SetCookie(w, sessionCookie(r, "", time.Time{}, 0))
+	http.SetCookie(w, sessionCookie(h.secure(r), "", time.Time{}, 0))
 	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
 }
 
@@ -406,3 +410,6 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, d *page
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(b.String()))
 }
+
+// secure reports whether the cookies set for r must be Secure.
+func (h *Handler) secure(r *http.Request) bool { return r.TLS != nil || h.opts.SecureCookies }

@@ -201,6 +201,14 @@ func TestSignInSetsAStrictHttpOnlyExpiringCookie(t *testing.T) {
 			t.Error("the admin key was logged")
 		}
 	}
+	// Behind a TLS-terminating proxy (LLMBRIDGE_PUBLIC_URL https://) the
+	// cookie is Secure although the bridge itself speaks plain HTTP.
+	f := newFixture(t, false)
+	f.h.opts.SecureCookies = true
+	resp := f.signIn(t, f.client(t), adminKey)
+	if cs := resp.Cookies(); len(cs) != 1 || !cs[0].Secure {
+		t.Errorf("behind a TLS proxy: cookies %+v, want one Secure", cs)
+	}
 }
 
 func TestSignInFromAnotherSiteIsRefused(t *testing.T) {
