@@ -104,6 +104,24 @@ const LB = (() => {
     return out.length ? out : [none === undefined ? '' : none];
   };
   const list = (s) => String(s || '').split(',').map((x) => x.trim()).filter(Boolean);
+  // meter shows spend against a budget (a bar, red when over); without
+  // a budget, the spend alone. Keys and Teams show it.
+  const meter = (spent, budget) => {
+    if (!budget) return el('span', {}, usd(spent || 0));
+    const ratio = (spent || 0) / budget;
+    const bar = el('span', { class: ratio >= 1 ? 'over' : null });
+    bar.style.width = Math.min(100, ratio * 100).toFixed(1) + '%';
+    return el('span', {}, usd(spent || 0) + ' of ' + usd(budget),
+      el('span', { class: 'meter', role: 'img', 'aria-label': Math.round(ratio * 100) + '% of the budget' }, bar));
+  };
+  // limits shows a key's or team's rate limits in words.
+  const limits = (x) => {
+    const parts = [];
+    if (x.rpm) parts.push(num(x.rpm) + ' req/min');
+    if (x.tpm) parts.push(num(x.tpm) + ' tok/min');
+    if (x.max_parallel) parts.push(num(x.max_parallel) + ' in flight');
+    return words(parts, 'none');
+  };
   // formError shows an API error in a form's alert element.
   const formError = (node, e) => {
     node.textContent = e ? e.message : '';
@@ -162,5 +180,5 @@ const LB = (() => {
   }
   regions();
 
-  return { api, el, num, usd, ms, time, isError, today, addDays, clear, pct, when, ago, timeCell, words, list, formError, stateRow, loading, regions };
+  return { api, el, num, usd, ms, time, isError, today, addDays, clear, pct, when, ago, timeCell, words, list, meter, limits, formError, stateRow, loading, regions };
 })();

@@ -3,7 +3,7 @@
 // /admin/api/keys.
 'use strict';
 (() => {
-  const { api, el, usd, num, when, ago, loading, stateRow } = LB;
+  const { api, el, usd, num, when, ago, loading, stateRow, meter, limits } = LB;
   const body = document.getElementById('keys-rows');
   const msg = document.getElementById('keys-message');
   const form = document.getElementById('key-form');
@@ -15,22 +15,6 @@
   const f = (id) => document.getElementById('k-' + id);
   const numFields = { rpm: 'rpm', tpm: 'tpm', parallel: 'max_parallel', daily: 'daily_budget_usd', monthly: 'monthly_budget_usd' };
 
-  function meter(spent, budget) {
-    if (!budget) return el('span', {}, usd(spent || 0));
-    const ratio = (spent || 0) / budget;
-    const bar = el('span', { class: ratio >= 1 ? 'over' : null });
-    bar.style.width = Math.min(100, ratio * 100).toFixed(1) + '%';
-    return el('span', {}, usd(spent || 0) + ' of ' + usd(budget),
-      el('span', { class: 'meter', role: 'img', 'aria-label': Math.round(ratio * 100) + '% of the budget' }, bar));
-  }
-
-  function limits(k) {
-    const parts = [];
-    if (k.rpm) parts.push(num(k.rpm) + ' req/min');
-    if (k.tpm) parts.push(num(k.tpm) + ' tok/min');
-    if (k.max_parallel) parts.push(num(k.max_parallel) + ' in flight');
-    return LB.words(parts, 'none');
-  }
 
   // stateOf tells a key's state as the gateway applies it: revoked,
   // expired, over a budget (requests refused until the day or month

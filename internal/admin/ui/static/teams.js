@@ -3,7 +3,7 @@
 // delete — all through /admin/api/teams.
 'use strict';
 (() => {
-  const { api, el, usd, num, loading, stateRow, formError } = LB;
+  const { api, el, usd, num, loading, stateRow, formError, meter, limits } = LB;
   const body = document.getElementById('teams-rows');
   const msg = document.getElementById('teams-message');
   const form = document.getElementById('team-form');
@@ -15,22 +15,6 @@
   const f = (id) => document.getElementById('t-' + id);
   const numFields = { rpm: 'rpm', tpm: 'tpm', parallel: 'max_parallel', daily: 'daily_budget_usd', monthly: 'monthly_budget_usd' };
 
-  function meter(spent, budget) {
-    if (!budget) return el('span', {}, usd(spent || 0));
-    const ratio = (spent || 0) / budget;
-    const bar = el('span', { class: ratio >= 1 ? 'over' : null });
-    bar.style.width = Math.min(100, ratio * 100).toFixed(1) + '%';
-    return el('span', {}, usd(spent || 0) + ' of ' + usd(budget),
-      el('span', { class: 'meter', role: 'img', 'aria-label': Math.round(ratio * 100) + '% of the budget' }, bar));
-  }
-
-  function limits(t) {
-    const parts = [];
-    if (t.rpm) parts.push(num(t.rpm) + ' req/min');
-    if (t.tpm) parts.push(num(t.tpm) + ' tok/min');
-    if (t.max_parallel) parts.push(num(t.max_parallel) + ' in flight');
-    return LB.words(parts, 'none');
-  }
 
   function row(t) {
     const del = el('button', { type: 'button', class: 'danger', 'data-action': 'delete' }, 'Delete');
