@@ -114,6 +114,24 @@ const LB = (() => {
     return el('span', {}, usd(spent || 0) + ' of ' + usd(budget),
       el('span', { class: 'meter', role: 'img', 'aria-label': Math.round(ratio * 100) + '% of the budget' }, bar));
   };
+  // deleteButton is a Delete button that asks once more ("Confirm
+  // delete") and then runs del; msg tells what happened (done: the text
+  // on success, what: the thing named when it failed).
+  const deleteButton = (msg, done, what, del) => {
+    const b = el('button', { type: 'button', class: 'danger', 'data-action': 'delete' }, 'Delete');
+    b.addEventListener('click', async () => {
+      if (b.dataset.confirm !== 'true') {
+        b.dataset.confirm = 'true';
+        b.textContent = 'Confirm delete';
+        return;
+      }
+      try {
+        await del();
+        msg.textContent = done;
+      } catch (e) { msg.textContent = 'Deleting ' + what + ' failed: ' + e.message; }
+    });
+    return b;
+  };
   // limits shows a key's or team's rate limits in words.
   const limits = (x) => {
     const parts = [];
@@ -180,5 +198,5 @@ const LB = (() => {
   }
   regions();
 
-  return { api, el, num, usd, ms, time, isError, today, addDays, clear, pct, when, ago, timeCell, words, list, meter, limits, formError, stateRow, loading, regions };
+  return { api, el, num, usd, ms, time, isError, today, addDays, clear, pct, when, ago, timeCell, words, list, meter, limits, deleteButton, formError, stateRow, loading, regions };
 })();

@@ -19,18 +19,9 @@
       f('output').value = p.price.output;
       f('input').focus();
     } }, 'Edit'), ' ');
-    const del = el('button', { type: 'button', class: 'danger', 'data-action': 'delete' }, 'Delete');
-    del.addEventListener('click', async () => {
-      if (del.dataset.confirm !== 'true') {
-        del.dataset.confirm = 'true';
-        del.textContent = 'Confirm delete';
-        return;
-      }
-      try {
-        await api('DELETE', '/admin/api/prices/' + p.model.split('/').map(encodeURIComponent).join('/'));
-        msg.textContent = 'Deleted the price of ' + p.model + '.';
-        await load();
-      } catch (e) { msg.textContent = 'Deleting failed: ' + e.message; }
+    const del = LB.deleteButton(msg, 'Deleted the price of ' + p.model + '.', 'the price of ' + p.model, async () => {
+      await api('DELETE', '/admin/api/prices/' + p.model.split('/').map(encodeURIComponent).join('/'));
+      await load();
     });
     td.append(del);
     return td;

@@ -125,18 +125,9 @@
     }
     if (item.source !== 'store') return td;
     td.append(el('button', { type: 'button', class: 'secondary', 'data-action': 'edit', onclick: onEdit }, 'Edit'), ' ');
-    const del = el('button', { type: 'button', class: 'danger', 'data-action': 'delete' }, 'Delete');
-    del.addEventListener('click', async () => {
-      if (del.dataset.confirm !== 'true') {
-        del.dataset.confirm = 'true';
-        del.textContent = 'Confirm delete';
-        return;
-      }
-      try {
-        await api('DELETE', '/admin/api/' + kind + '/' + encodeURIComponent(item.name));
-        msg.textContent = 'Deleted ' + item.name + '.';
-        await config();
-      } catch (e) { msg.textContent = 'Deleting failed: ' + e.message; }
+    const del = LB.deleteButton(msg, 'Deleted ' + item.name + '.', item.name, async () => {
+      await api('DELETE', '/admin/api/' + kind + '/' + encodeURIComponent(item.name));
+      await config();
     });
     td.append(del);
     return td;

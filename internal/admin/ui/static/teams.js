@@ -17,18 +17,9 @@
 
 
   function row(t) {
-    const del = el('button', { type: 'button', class: 'danger', 'data-action': 'delete' }, 'Delete');
-    del.addEventListener('click', async () => {
-      if (del.dataset.confirm !== 'true') {
-        del.dataset.confirm = 'true';
-        del.textContent = 'Confirm delete';
-        return;
-      }
-      try {
-        await api('DELETE', '/admin/api/teams/' + encodeURIComponent(t.id));
-        msg.textContent = 'Deleted ' + t.name + '.';
-        await list();
-      } catch (e) { msg.textContent = 'Deleting ' + t.name + ' failed: ' + e.message; }
+    const del = LB.deleteButton(msg, 'Deleted ' + t.name + '.', t.name, async () => {
+      await api('DELETE', '/admin/api/teams/' + encodeURIComponent(t.id));
+      await list();
     });
     const sp = t.spend || {};
     return el('tr', { 'data-team-id': t.id, 'data-team': t.name },
