@@ -144,7 +144,8 @@ func (s *server) openSSO(cfg *config) {
 			s.log.Error("admin UI sessions are keyed by the admin key alone: the secret key does not read", "err", err)
 		}
 	}
-	s.ui.SetSessionSecret(secret)
+	// Sessions seal their role: changed SSO settings end them.
+	s.ui.SetSessionSecret(append(append([]byte{}, secret...), cfg.SSO.Fingerprint()...))
 	if cfg.SSO.On() {
 		state := sha256.Sum256(append(append([]byte{}, secret...), s.adminKey(cfg)...))
 		s.ui.SetSignOn(sso.New(cfg.SSO, sso.Options{Secret: state[:], Logger: s.log}))

@@ -98,6 +98,38 @@ func csrfOf(t *testing.T, in *instance, ck *http.Cookie) string {
 	return tok
 }
 
+// TestSessionsEndWhenSSOSettingsChange: a session seals its role, so a
+// server started with other sign-in settings (someone taken out of
+// LLMBRIDGE_OIDC_ADMINS, SSO turned off) does not open it; the same
+// settings do.
+func TestSessionsEndWhenSSOSettingsChange(t *testing.T) {
+	op := testupstream.NewOP(t, ssoUsers...)
+	db := func() string { return "LLMBRIDGE_DB=" + filepath.Join(t.TempDir(), "u.db") }
+	a := startServer(t, ssoEnv(op, db()))
+	ck := adminSession(t, a)
+	same := startServer(t, ssoEnv(op, db()))
+	if got := withCookie(t, same, ck, "GET", "/admin/api/keys", "", ""); got != 200 {
+		t.Fatalf("the same settings: %d", got)
+	}
+	fewer := ssoEnv(op, db())
+	for i, kv := range fewer {
+		if strings.HasPrefix(kv, "LLMBRIDGE_OIDC_ADMINS=") {
+			fewer[i] = "LLMBRIDGE_OIDC_ADMINS=someone-else@example.com"
+		}
+	}
+	var off []string
+	for _, kv := range ssoEnv(op, db()) {
+		if !strings.HasPrefix(kv, "LLMBRIDGE_OIDC_") {
+			off = append(off, kv)
+		}
+	}
+	for name, env := range map[string][]string{"other admins": fewer, "SSO off": off} {
+		if got := withCookie(t, startServer(t, env), ck, "GET", "/admin/api/keys", "", ""); got != 401 {
+			t.Errorf("%s: the old session still opens: %d", name, got)
+		}
+	}
+}
+
 // TestSessionsAcrossReplicas: two replicas with the same configuration
 // and store accept one session cookie (and its CSRF token) without
 // sticky sessions; signing out on one ends it on both; a tampered

@@ -92,12 +92,8 @@ func (a *API) serveKeys(w http.ResponseWriter, r *http.Request) {
 		fieldError(w, &keys.FieldError{Field: "id", Message: fmt.Sprintf("%q is not a key id (vk_ and 16 lower-case hex digits)", clip(id))})
 		return
 	}
-	scope := scopeOf(r) // a member's keys only (principal.go)
-	if one && scope.Limited() && (r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodPatch || r.Method == http.MethodDelete) {
-		if k, err := st.Get(r.Context(), id); err == nil && !scope.Allows(k) {
-			adminError(w, http.StatusNotFound, openai.TypeInvalidRequest, "key_not_found", "there is no key with this id")
-			return
-		}
+	if one && !a.inScope(w, r, st, id) {
+		return
 	}
 	switch {
 	case !one && r.Method == http.MethodPost:
@@ -125,10 +121,53 @@ func (a *API) serveKeys(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// inScope answers and reports false when the caller's key scope
+// (principal.go) does not reach key id: another person's key is "not
+// found" to a member, and a member changes only keys of their own team
+// (one an admin put in another team they may read and revoke, not move
+// or lift). Any other failure to read the key is the store's error:
+// the check never passes by default.
+func (a *API) inScope(w http.ResponseWriter, r *http.Request, st *keys.Store, id string) bool {
+	scope := scopeOf(r)
+	if !scope.Limited() {
+		return true
+	}
+	k, err := st.Get(r.Context(), id)
+	switch {
+	case errors.Is(err, keys.ErrNotFound):
+		return true // the handler answers 404
+	case err != nil:
+		storeError(w, err)
+		return false
+	case !scope.Allows(k):
+		adminError(w, http.StatusNotFound, openai.TypeInvalidRequest, "key_not_found", "there is no key with this id")
+		return false
+	case r.Method == http.MethodPatch && !strings.EqualFold(k.Team, scope.Team):
+		forbidden(w, "a member may change only keys of their own team; revoke this one instead")
+		return false
+	}
+	return true
+}
+
+// maxMemberKeys bounds the keys one member may own, revoked ones
+// included: every replica holds every key in memory.
+const maxMemberKeys = 100
+
 func (a *API) createKey(w http.ResponseWriter, r *http.Request, st *keys.Store) {
 	p, ok := readParams(w, r)
 	if !ok {
 		return
+	}
+	if scope := scopeOf(r); scope.Limited() {
+		mine, err := st.ListWhere(r.Context(), keys.Filter{Owner: scope.Owner})
+		if err != nil {
+			storeError(w, err)
+			return
+		}
+		if len(mine) >= maxMemberKeys {
+			forbidden(w, fmt.Sprintf("a member may own at most %d keys, revoked ones included; ask an admin", maxMemberKeys))
+			return
+		}
 	}
 	k, secret, err := st.Create(r.Context(), p, a.now())
 	if err != nil {
@@ -167,7 +206,7 @@ func keyFilter(w http.ResponseWriter, r *http.Request, st *keys.Store) (keys.Fil
 		fieldError(w, fe)
 		return f, false
 	}
-	if ref := q.Get("team"); ref != "" {
+	if ref := q.Get("team"); ref != "" && !scopeOf(r).Limited() { // a member's keys are in their team: no team names to probe
 		if err := (&keys.Params{Team: &ref}).Validate(); err != nil {
 			var fe *keys.FieldError
 			errors.As(err, &fe)

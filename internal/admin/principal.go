@@ -136,7 +136,7 @@ func (s KeyScope) Limited() bool { return s.Owner != "" }
 // team it is in now, so that a member who changed teams can still revoke
 // the keys of the old one).
 func (s KeyScope) Allows(k *keys.Key) bool {
-	return !s.Limited() || k != nil && k.Owner == s.Owner
+	return !s.Limited() || k != nil && strings.EqualFold(k.Owner, s.Owner)
 }
 
 // Apply makes a create or update request stay in scope: the owner is

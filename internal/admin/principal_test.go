@@ -23,7 +23,7 @@ func asRole(a *API) func(who, method, path, body string) *httptest.ResponseRecor
 	})
 	return func(who, method, path, body string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(method, "/", strings.NewReader(body))
-		req.URL.Path = path
+		req.URL.Path, req.URL.RawQuery, _ = strings.Cut(path, "?")
 		req.Header.Set("X-Test-Who", who)
 		rec := httptest.NewRecorder()
 		a.ServeHTTP(rec, req)
@@ -127,6 +127,49 @@ func TestMembersManageOnlyTheirOwnKeys(t *testing.T) {
 	}
 	if rec := call(a, "GET", "/admin/api/keys", ""); strings.Count(rec.Body.String(), `"id":"vk_`) != 3 {
 		t.Errorf("the admin key lists every key: %s", rec.Body)
+	}
+	// A key an admin gave mia in another team, with caps: she may read
+	// and revoke it, not move it to her team or lift its caps.
+	capped := createdID(t, call(a, "POST", "/admin/api/keys", `{"name":"capped","owner":"Mia@Example.com","team":"infra","rpm":1,"models":["cheap/*"]}`))
+	if rec := do("mia", "GET", "/admin/api/keys/"+capped, ""); rec.Code != 200 {
+		t.Errorf("mia reading her key of another team (owner in other case): %d %s", rec.Code, rec.Body)
+	}
+	if rec := do("mia", "PATCH", "/admin/api/keys/"+capped, `{"rpm":0,"models":[]}`); rec.Code != 403 {
+		t.Errorf("mia lifting the caps of her key in another team: %d %s", rec.Code, rec.Body)
+	}
+	if rec := call(a, "GET", "/admin/api/keys/"+capped, ""); !strings.Contains(rec.Body.String(), `"team":"infra"`) || !strings.Contains(rec.Body.String(), `"rpm":1`) {
+		t.Errorf("the capped key changed: %s", rec.Body)
+	}
+	if rec := do("mia", "DELETE", "/admin/api/keys/"+capped, ""); rec.Code != 200 {
+		t.Errorf("mia revoking her key of another team: %d %s", rec.Code, rec.Body)
+	}
+	// No team names to probe: a member's team= filter is ignored.
+	for _, team := range []string{"infra", "no-such-team"} {
+		if rec := do("mia", "GET", "/admin/api/keys?team="+team, ""); rec.Code != 200 {
+			t.Errorf("mia filtering by team %s: %d %s", team, rec.Code, rec.Body)
+		}
+	}
+}
+
+// TestMembersOwnBoundedKeys: every replica holds every key, so a member
+// may own at most maxMemberKeys, revoked ones included.
+func TestMembersOwnBoundedKeys(t *testing.T) {
+	a := NewAPI(keyStore(t), adminKey)
+	do := asRole(a)
+	if rec := call(a, "POST", "/admin/api/teams", `{"name":"ml"}`); rec.Code != 201 {
+		t.Fatalf("team: %d %s", rec.Code, rec.Body)
+	}
+	for i := range maxMemberKeys {
+		id := createdID(t, do("mia", "POST", "/admin/api/keys", `{"name":"k"}`))
+		if i%2 == 0 {
+			do("mia", "DELETE", "/admin/api/keys/"+id, "")
+		}
+	}
+	if rec := do("mia", "POST", "/admin/api/keys", `{"name":"one too many"}`); rec.Code != 403 {
+		t.Errorf("key %d of a member: %d %s", maxMemberKeys+1, rec.Code, rec.Body)
+	}
+	if rec := call(a, "POST", "/admin/api/keys", `{"name":"admin's","owner":"mia@example.com"}`); rec.Code != 201 {
+		t.Errorf("the admin key is not bounded: %d %s", rec.Code, rec.Body)
 	}
 }
 

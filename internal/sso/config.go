@@ -1,6 +1,7 @@
 package sso
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -49,6 +50,24 @@ const CallbackPath = "/admin/oidc/callback"
 
 // On reports whether single sign-on is configured.
 func (c *Config) On() bool { return c.Issuer != "" }
+
+// Fingerprint is a digest of the settings that decide who signs in and
+// with which role (nil when single sign-on is off). The admin UI seals
+// its sessions with it, so that a session's sealed role ends when these
+// settings change — someone taken out of LLMBRIDGE_OIDC_ADMINS, or SSO
+// turned off — rather than lasting its 12 hours.
+func (c *Config) Fingerprint() []byte {
+	if !c.On() {
+		return nil
+	}
+	h := sha256.New()
+	for _, v := range []string{c.Issuer, c.ClientID, c.Scopes, c.GroupsClaim, strings.Join(c.Admins, ","),
+		strings.Join(c.Viewers, ","), strings.Join(c.AllowedGroups, ","), c.Teams} {
+		h.Write([]byte(v))
+		h.Write([]byte{0})
+	}
+	return h.Sum(nil)
+}
 
 // Check validates c, reporting every problem at once, and parses Teams.
 // Settings of SSO without LLMBRIDGE_OIDC_ISSUER are refused: they would

@@ -62,11 +62,26 @@ func TestPrincipalMapping(t *testing.T) {
 		{Identity{Subject: "6", Groups: []string{"ml"}}, admin.Principal{}, "not in a group allowed"},
 		{Identity{Subject: "7", Email: "boss@example.com", EmailVerified: &no}, admin.Principal{}, "not verified"},
 		{Identity{Email: "boss@example.com"}, admin.Principal{}, "no subject"},
+		// Not an admin: "boſs" (long s) and a Kelvin-sign name are other
+		// addresses, although strings.EqualFold would match them.
+		{Identity{Subject: "8", Email: "bo\u017fs@example.com", Groups: []string{"staff"}}, admin.Principal{Role: admin.RoleMember, Via: "sso", Subject: "8", Email: "bo\u017fs@example.com"}, ""},
+		{Identity{Subject: "9", Email: "BOSS@EXAMPLE.COM"}, admin.Principal{Role: admin.RoleAdmin, Via: "sso", Subject: "9", Email: "BOSS@EXAMPLE.COM"}, ""},
 	} {
 		p, err := c.Principal(tc.id)
 		if p != tc.want || (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("%+v: got %+v %v, want %+v %q", tc.id, p, err, tc.want, tc.err)
 		}
+	}
+}
+
+// TestFingerprint: the sessions' seal changes with who may sign in as
+// what, and is nil with single sign-on off.
+func TestFingerprint(t *testing.T) {
+	a := Config{Issuer: "https://x.example", ClientID: "id", Admins: []string{"a@example.com"}}
+	b := a
+	b.Admins = []string{"b@example.com"}
+	if (&Config{}).Fingerprint() != nil || string(a.Fingerprint()) == string(b.Fingerprint()) || string(a.Fingerprint()) != string((&Config{Issuer: "https://x.example", ClientID: "id", Admins: []string{"a@example.com"}}).Fingerprint()) {
+		t.Error("the fingerprint does not follow the settings")
 	}
 }
 

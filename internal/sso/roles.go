@@ -2,7 +2,6 @@ package sso
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/llmbridge/llmbridge/internal/admin"
 )
@@ -56,14 +55,38 @@ func (c *Config) Principal(id Identity) (admin.Principal, error) {
 	return p, nil
 }
 
-// names reports whether list names id's email (any case) or a group.
+// names reports whether list names id's email (in any ASCII case) or a
+// group.
 func (c *Config) names(list []string, id Identity) bool {
 	for _, e := range list {
-		if id.Email != "" && strings.EqualFold(e, id.Email) || slices.Contains(id.Groups, e) {
+		if id.Email != "" && sameEmail(e, id.Email) || slices.Contains(id.Groups, e) {
 			return true
 		}
 	}
 	return false
+}
+
+// sameEmail compares two emails folding ASCII letters only:
+// strings.EqualFold would also take the Kelvin sign (U+212A) for "k" and
+// the long s (U+017F) for "s", so "\u212Aate@example.com" would be an
+// admin named kate@example.com.
+func sameEmail(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range len(a) {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // team is the team of the first pair of LLMBRIDGE_OIDC_TEAMS whose
