@@ -32,12 +32,12 @@ func call(a http.Handler, method, path, body string) *httptest.ResponseRecorder 
 
 type keyJSON struct {
 	ID, Name, Owner, Last4, Key, Team string
-	Models                      []string
-	RPM                         int64   `json:"rpm"`
-	DailyBudgetUSD              float64 `json:"daily_budget_usd"`
-	RevokedAt                   *string `json:"revoked_at"`
-	ExpiresAt                   *string `json:"expires_at"`
-	Spend                       *struct {
+	Models                            []string
+	RPM                               int64   `json:"rpm"`
+	DailyBudgetUSD                    float64 `json:"daily_budget_usd"`
+	RevokedAt                         *string `json:"revoked_at"`
+	ExpiresAt                         *string `json:"expires_at"`
+	Spend                             *struct {
 		TodayUSD float64 `json:"today_usd"`
 	}
 	Warnings []string
