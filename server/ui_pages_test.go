@@ -364,7 +364,10 @@ func checkTeams(t *testing.T, ctx context.Context, base string) {
 	row := `#teams-rows tr[data-team="UI Team"]`
 	do("create", chromedp.Navigate(base+"/admin/teams"), chromedp.WaitVisible(css(`body[data-ready="true"] #teams-rows tr[data-team-id]`)),
 		chromedp.SendKeys(css(`#t-name`), "UI Team"), chromedp.SendKeys(css(`#t-rpm`), "5"), chromedp.Click(css(`#save-team`)), chromedp.WaitVisible(css(row)))
-	do("edit", chromedp.Click(css(row+` button[data-action="edit"]`)), chromedp.SetValue(css(`#t-monthly`), "10"), chromedp.Click(css(`#save-team`)))
+	// A script click: a mouse click lands by coordinates, and the page's
+	// message line above the table can still move the row.
+	do("edit", chromedp.Evaluate[chromedp.Void](`document.querySelector('`+row+` button[data-action="edit"]').click()`),
+		chromedp.WaitVisible(css(`#cancel-team:not([hidden])`)), chromedp.SetValue(css(`#t-monthly`), "10"), chromedp.Click(css(`#save-team`)))
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		got := value(t, ctx, "edited row", chromedp.Text(css(row)))
 		if strings.Contains(got, "of $10.00") && strings.Contains(got, "5 req/min") {
@@ -373,10 +376,13 @@ func checkTeams(t *testing.T, ctx context.Context, base string) {
 			t.Fatalf("the edited team reads %q", got)
 		}
 	}
-	do("delete", chromedp.Click(css(row+` button[data-action="delete"]`)), chromedp.Click(css(row+` button[data-action="delete"]`)),
-		chromedp.WaitNotPresent(css(row)))
+	click := func(sel string) chromedp.Action[chromedp.Void] {
+		return chromedp.Evaluate[chromedp.Void](`document.querySelector('` + sel + `').click()`)
+	}
+	del := row + ` button[data-action="delete"]`
+	do("delete", chromedp.WaitVisible(css(`body[data-ready="true"] `+del)), click(del), click(del), chromedp.WaitNotPresent(css(row)))
 	busy := `#teams-rows tr[data-team="Mobile Platform"] button[data-action="delete"]`
-	do("delete a team with a key", chromedp.Click(css(busy)), chromedp.Click(css(busy)))
+	do("delete a team with a key", chromedp.WaitVisible(css(`body[data-ready="true"] `+busy)), click(busy), click(busy))
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if msg := value(t, ctx, "message", chromedp.Text(css(`#teams-message`))); strings.Contains(msg, "live key") {
 			break
