@@ -36,6 +36,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	tick := time.NewTicker(h.opts.KeepAlive)
 	defer tick.Stop()
+	gather := time.NewTimer(time.Hour)
+	defer gather.Stop()
+	var last time.Time // the last flush of events
 	for {
 		select {
 		case <-r.Context().Done():
@@ -53,35 +56,60 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				}
 				return
 			}
-			if !send(func() error { return writeBatch(w, ev, sub.C) }) {
+			// An event after a quiet spell goes out at once; while the
+			// feed is busy, events are gathered and written at most once
+			// per FlushInterval: a flush is a write system call for the
+			// bridge and a wake-up for the dashboard.
+			var until <-chan time.Time
+			if wait := h.opts.FlushInterval - time.Since(last); wait > 0 {
+				gather.Reset(wait)
+				until = gather.C
+			}
+			if !send(func() error { return writeBatch(w, ev, sub.C, until) }) {
 				return
 			}
+			last = time.Now()
 		}
 	}
 }
 
 // maxBatch bounds the events written between two flushes.
-const maxBatch = 256
+const maxBatch = 1024
 
-// writeBatch writes ev and the events already waiting behind it (up to
-// maxBatch), so that a busy gateway's feed costs one flush — one write
-// system call — per batch rather than per event, and the subscriber keeps
-// up. A closed channel is left for the caller's next receive.
-func writeBatch(w http.ResponseWriter, ev Event, c <-chan Event) error {
+// writeBatch writes ev and the events behind it, up to maxBatch: those
+// already waiting, and, when until is not nil, those that arrive before
+// it fires. A closed channel is left for the caller's next receive.
+func writeBatch(w http.ResponseWriter, ev Event, c <-chan Event, until <-chan time.Time) error {
 	if err := sse.WriteEvent(w, ev.Name, ev.Data); err != nil {
 		return err
 	}
 	for range maxBatch - 1 {
-		select {
-		case next, ok := <-c:
-			if !ok {
+		var next Event
+		var ok bool
+		if until == nil {
+			select {
+			case next, ok = <-c:
+			default:
 				return nil
 			}
-			if err := sse.WriteEvent(w, next.Name, next.Data); err != nil {
-				return err
+		} else {
+			select {
+			case next, ok = <-c:
+			case <-until:
+				return nil
 			}
-		default:
+		}
+		if !ok {
 			return nil
+		}
+		if err := sse.WriteEvent(w, next.Name, next.Data); err != nil {
+			return err
+		}
+	}
+	if until != nil { // a full batch before the timer: drain it for the next Reset
+		select {
+		case <-until:
+		default:
 		}
 	}
 	return nil

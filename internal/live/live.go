@@ -26,6 +26,10 @@ type Options struct {
 	// WriteTimeout bounds one write to an HTTP subscriber (default 30s);
 	// a subscriber that cannot take it in time is disconnected.
 	WriteTimeout time.Duration
+	// FlushInterval is how often at most an HTTP subscriber's events are
+	// written while the feed is busy (default 100ms); an event after a
+	// quiet spell goes out at once.
+	FlushInterval time.Duration
 }
 
 // Event is one message of the feed: Name is "start" or "end", Data its
@@ -56,6 +60,9 @@ func New(o Options) *Hub {
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 30 * time.Second
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = 100 * time.Millisecond
 	}
 	return &Hub{opts: o, subs: map[*Subscription]struct{}{}}
 }

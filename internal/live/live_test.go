@@ -341,6 +341,48 @@ func TestBusyFeedIsWrittenInBatches(t *testing.T) {
 	}
 }
 
+// TestBusyFeedIsGathered: an event after a quiet spell goes out at once;
+// events that follow within FlushInterval are gathered into one flush.
+func TestBusyFeedIsGathered(t *testing.T) {
+	hub := New(Options{FlushInterval: 300 * time.Millisecond})
+	w := &blockingWriter{header: http.Header{}, release: make(chan struct{}), entered: make(chan struct{})}
+	close(w.release)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		hub.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/admin/api/live", nil).WithContext(ctx))
+	}()
+	for hub.Subscribers() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	flushes := func() int { w.mu.Lock(); defer w.mu.Unlock(); return w.flushes }
+	time.Sleep(350 * time.Millisecond) // a quiet spell after ": connected"
+	hub.End(llmbridge.UsageRecord{RequestID: "first", Status: 200})
+	// ": connected" and then the first event: two flushes.
+	for deadline := time.Now().Add(time.Second); !strings.Contains(w.String(), `"first"`) || flushes() < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first event after a quiet spell was held back")
+		}
+	}
+	before := flushes()
+	for i := range 5 {
+		hub.End(llmbridge.UsageRecord{RequestID: fmt.Sprint("busy", i), Status: 200})
+		time.Sleep(10 * time.Millisecond)
+	}
+	for deadline := time.Now().Add(2 * time.Second); !strings.Contains(w.String(), `"busy4"`) || flushes() == before; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the gathered events never went out")
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := flushes() - before; n != 1 {
+		t.Errorf("%d flushes for 5 events within the interval, want 1", n)
+	}
+	cancel()
+	<-served
+}
+
 func (w *blockingWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
