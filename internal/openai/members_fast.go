@@ -48,10 +48,7 @@ func KnownMembers(o gjson.Result, names []string, f func(i int, v gjson.Result) 
 // StringMember reads v into *dst as encoding/json reads a JSON string
 // into a string (Unquote); false for any other value.
 func StringMember(v gjson.Result, dst *string) bool {
-	if v.Type != gjson.String {
-		return false
-	}
-	s, ok := Unquote(v.Raw)
+	s, ok := plainString(v)
 	*dst = s
 	return ok
 }

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -71,7 +72,7 @@ func unescapeAt(b []byte, in string, r int) (_ []byte, end int, ok bool) {
 	case '"', '\\', '/', '\'':
 		return append(b, e), r + 1, true
 	case 'b', 'f', 'n', 'r', 't':
-		return append(b, "\b\f\n\r\t"[indexByte("bfnrt", e)]), r + 1, true
+		return append(b, "\b\f\n\r\t"[strings.IndexByte("bfnrt", e)]), r + 1, true
 	case 'u':
 		rr := getu4(in[r-1:])
 		if rr < 0 {
@@ -87,15 +88,6 @@ func unescapeAt(b []byte, in string, r int) (_ []byte, end int, ok bool) {
 		return utf8.AppendRune(b, rr), r, true
 	}
 	return b, r, false
-}
-
-func indexByte(s string, c byte) int {
-	for i := range len(s) {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // getu4 decodes \uXXXX from the beginning of s, returning the hex value,
