@@ -29,16 +29,12 @@ func (chatFormat) patterns() []string {
 	return []string{"POST /v1/chat/completions", "POST /chat/completions"}
 }
 
-// parse reads the envelope and, when it is good, checks every member the
-// API documents (the envelope parser has checked the JSON already); a
-// model name refused for its length is clipped for the record.
+// parse reads the envelope and checks every member the API documents, in
+// one reading of the body (openai.ParseChat); a model name refused for
+// its length is clipped for the record.
 func (chatFormat) parse(body []byte) envelope {
-	env := parseEnvelope(body)
-	if env.bad == nil {
-		env.bad = openai.ValidateChatJSON(body)
-	}
-	env.model = openai.ClipModel(env.model)
-	return env
+	e, bad := openai.ParseChat(body)
+	return envelope{model: openai.ClipModel(e.Model), stream: e.Stream, includeUsage: e.IncludeUsage, bad: bad}
 }
 
 func (chatFormat) decode(body []byte, _ *slog.Logger) (*ChatRequest, *APIError) {
@@ -124,106 +120,6 @@ func (s *chatStream) end(err error) {
 		err = s.r.end("", sse.Done)
 	}
 	s.r.endStream(err)
-}
-
-// parseEnvelope validates the top level of a request body: valid JSON, an
-// object, "model" a non-empty string, "messages" a non-empty array,
-// "stream" a boolean and "stream_options" an object when present, none
-// of these given twice, and no member that differs from a member of the
-// API only in case. Whatever it could read is kept even when the body
-// is refused (envelope.bad), for the record.
-func parseEnvelope(body []byte) envelope {
-	var env envelope
-	if !openai.ValidJSON(body) {
-		env.bad = badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
-		return env
-	}
-	root := openai.ParseView(body)
-	if !root.IsObject() {
-		env.bad = badRequest("", "invalid_request", "The request body must be a JSON object.")
-		return env
-	}
-	top := readChatTop(root)
-	if top.dup == "" && top.variant == nil && top.model.Type == gjson.String {
-		env.model = top.model.Str
-	}
-	env.stream = top.stream.Type == gjson.True
-	if env.bad = top.check(); env.bad == nil {
-		env.includeUsage = top.opts.Get("include_usage").Type == gjson.True
-	}
-	return env
-}
-
-// chatTop is what parseEnvelope reads of a request's top level: the
-// members it checks (the zero Result when not given), and the first
-// refused name, if any: one of them given twice (dup), or a member that
-// differs from a member of the API only in case (variant).
-type chatTop struct {
-	model, messages, stream, opts gjson.Result
-	dup                           string
-	variant                       *openai.MemberFault
-}
-
-// readChatTop reads root's members up to the first refused name.
-func readChatTop(root gjson.Result) chatTop {
-	var top chatTop
-	seen := map[string]bool{}
-	root.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "model", "messages", "stream", "stream_options":
-			if seen[k.Str] {
-				top.dup = k.Str
-				return false
-			}
-			seen[k.Str] = true
-		default:
-			// "Model" beside or instead of "model": a Go upstream would
-			// read it as model, unseen by admission and validation.
-			// (ValidateChatJSON checks every object for names given twice.)
-			top.variant = openai.ChatMembers().CheckName(k.Str)
-			return top.variant == nil
-		}
-		switch k.Str {
-		case "model":
-			top.model = v
-		case "messages":
-			top.messages = v
-		case "stream":
-			top.stream = v
-		case "stream_options":
-			top.opts = v
-		}
-		return true
-	})
-	return top
-}
-
-// check is the error for the top level's first problem: a refused name,
-// a missing or ill-typed member, or empty messages; nil when it has none.
-func (top *chatTop) check() *APIError {
-	switch {
-	case top.variant != nil:
-		return top.variant.APIError()
-	case top.dup != "":
-		return badRequest(top.dup, "invalid_request", "The member %q is given more than once.", top.dup)
-	case !top.model.Exists():
-		return badRequest("model", "missing_required_parameter", "You must provide a model parameter.")
-	case top.model.Type != gjson.String:
-		return badRequest("model", "invalid_type", "model must be a string.")
-	case top.model.Str == "":
-		return badRequest("model", "invalid_value", "model must not be empty.")
-	case !top.messages.Exists():
-		return badRequest("messages", "missing_required_parameter", "Missing required parameter: 'messages'.")
-	case !top.messages.IsArray():
-		return badRequest("messages", "invalid_type", "messages must be an array.")
-	case len(top.messages.Array()) == 0:
-		return badRequest("messages", "invalid_value", "messages must contain at least one message.")
-	case top.stream.Exists() && top.stream.Type != gjson.True && top.stream.Type != gjson.False && top.stream.Type != gjson.Null:
-		return badRequest("stream", "invalid_type", "stream must be a boolean.")
-	case top.opts.Exists() && top.opts.Type != gjson.Null && !top.opts.IsObject():
-		return badRequest("stream_options", "invalid_type", "stream_options must be an object.")
-	}
-	return nil
 }
 
 // decodeRequest decodes a full typed request for providers without raw

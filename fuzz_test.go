@@ -20,7 +20,7 @@ func FuzzParseEnvelope(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		env := parseEnvelope(body)
+		env := (chatFormat{}).parse(body)
 		if aerr := env.bad; aerr != nil {
 			if aerr.Status != 400 || aerr.Message == "" {
 				t.Fatalf("bad error %+v", aerr)

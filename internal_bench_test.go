@@ -9,11 +9,11 @@ import (
 
 var benchBody = []byte(`{"model":"openai/gpt-4o-mini","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Write twenty words about the sea, the sky and the wind, please."}],"stream":true,"temperature":0.2,"stream_options":{"include_usage":false},"metadata":{"k":"v"}}`)
 
-// BenchmarkParseEnvelope: validating and reading a request's top level.
+// BenchmarkParseEnvelope: reading and checking a chat request before admission (the envelope and every member).
 func BenchmarkParseEnvelope(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if env := parseEnvelope(benchBody); env.bad != nil {
+		if env := (chatFormat{}).parse(benchBody); env.bad != nil {
 			b.Fatal(env.bad)
 		}
 	}

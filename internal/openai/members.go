@@ -180,7 +180,7 @@ member:
 	}
 	k := nameEnd(d, i+1)
 	i = skipSpace(d, k.end+1) + 1 // past the colon
-	if mayClash(top, keys, frames, k) {
+	if mayClash(top, keys, frames, &k) {
 		if buf, buf2, fault = clash(d, top, keys, frames, k, buf, buf2); fault != nil {
 			return fault
 		}
@@ -204,21 +204,20 @@ func closing(d []byte, keys []nameRef, frames []scanFrame) ([]nameRef, []scanFra
 	return keys, frames[:len(frames)-1], nil
 }
 
-// mayClash is the quick test every member takes (inlined: keep it
-// small): whether clash must look at the name k of a member of the
-// innermost object. It need not when k cannot be a variant of a name of
-// top and no earlier member of a small object may have an equal name.
-func mayClash(top *FieldSet, keys []nameRef, frames []scanFrame, k nameRef) bool {
-	first := frames[len(frames)-1].first
-	if len(frames) == 1 && top != nil && (!k.plain || k.upper || !top.lower) || len(keys)-first >= smallObject {
-		return true
-	}
-	for _, o := range keys[first:] {
-		if !o.plain || !k.plain || o.sum == k.sum && o.end-o.start == k.end-k.start {
-			return true
-		}
-	}
-	return false
+// mayClash is the quick test every member takes: whether clash must
+// look at the name k of a member of the innermost object. It need not
+// when k cannot be a variant of a name of top and no earlier member of a
+// small object may have an equal name: the object's names so far are
+// kept as a 64-bit filter of their sums and lengths (plain names only: a
+// name that is not makes every later one look), so that an object of n
+// members costs n tests, not n²/2.
+func mayClash(top *FieldSet, keys []nameRef, frames []scanFrame, k *nameRef) bool {
+	f := &frames[len(frames)-1]
+	bit := uint64(1) << ((k.sum*31 + uint32(k.end-k.start)) & 63)
+	seen := f.names&bit != 0 || f.unplain
+	f.names |= bit
+	f.unplain = f.unplain || !k.plain
+	return seen || !k.plain || len(frames) == 1 && top != nil && (k.upper || !top.lower) || len(keys)-f.first >= smallObject
 }
 
 // clash checks the name k of a member of the innermost object: at the
@@ -277,8 +276,12 @@ type nameRef struct {
 type scanFrame struct {
 	object bool
 	large  bool // an object with more than smallObject members
-	first  int  // objects: the index in keys of its first member
-	index  int  // arrays: the index of the current element
+	// names: mayClash's filter of the object's plain names; unplain: it
+	// has a name that is not plain.
+	names   uint64
+	unplain bool
+	first   int // objects: the index in keys of its first member
+	index   int // arrays: the index of the current element
 }
 
 func skipSpace(d []byte, i int) int {
@@ -336,6 +339,7 @@ const (
 	nameStop  = 1 // the closing quote or an escape
 	nameUpper = 2
 	nameWide  = 4 // not ASCII
+	nameRead  = 8 // tok.class: the name was classed as it was read
 )
 
 // nameEnd reads the member name whose text starts at i. Names are short

@@ -18,6 +18,7 @@ type tape struct {
 	s     string
 	toks  []tok
 	stack []int32
+	wide  bool // scanTape: some string has a byte that is not ASCII
 }
 
 // tok is one token: a value, or an object member's name (followed by its
@@ -25,6 +26,7 @@ type tape struct {
 type tok struct {
 	kind       byte  // '{', '[', '"', 't', 'f', 'n', or '0' for a number
 	esc        bool  // a string with escapes
+	class      uint8 // a member name scanTape classed: nameRead|nameUpper|nameWide
 	start, end int32 // the raw text, s[start:end]
 	next       int32 // the index of the token after this value
 }
@@ -42,7 +44,7 @@ func readTape(s string) *tape {
 			i++
 		case '{', '[':
 			t.stack = append(t.stack, int32(len(t.toks)))
-			t.toks = append(t.toks, tok{kind: c, start: int32(i)})
+			t.toks = pushTok(t.toks, c, false, i, 0)
 			i++
 		case '}', ']':
 			if len(t.stack) == 0 { // not valid JSON: the caller broke the contract
@@ -70,7 +72,7 @@ func readTape(s string) *tape {
 				i += q + 1
 				break
 			}
-			t.toks = append(t.toks, tok{kind: '"', esc: esc, start: int32(start), end: int32(i), next: int32(len(t.toks) + 1)})
+			t.toks = pushTok(t.toks, '"', esc, start, i)
 		default:
 			start := i
 			for i < len(s) && !delimiter(s[i]) {
@@ -80,7 +82,7 @@ func readTape(s string) *tape {
 			if c != 't' && c != 'f' && c != 'n' {
 				kind = '0'
 			}
-			t.toks = append(t.toks, tok{kind: kind, start: int32(start), end: int32(i), next: int32(len(t.toks) + 1)})
+			t.toks = pushTok(t.toks, kind, false, start, i)
 		}
 	}
 	for _, j := range t.stack { // unclosed (not valid JSON): end at the end

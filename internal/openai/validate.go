@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/tidwall/gjson"
 )
@@ -17,7 +16,8 @@ import (
 const MaxModelLen = 256
 
 // ValidateChat checks a Chat Completions request body the way the OpenAI
-// API does, byte-level and without decoding it: the body is valid JSON
+// API does, byte-level and without decoding it, in one reading of the
+// body (scanTape) and a walk of its tokens: the body is valid JSON
 // (at most 10,000 levels deep, as encoding/json allows), a JSON object and
 // valid UTF-8; "model" is a non-empty string of at most MaxModelLen bytes;
 // "messages" is a non-empty array of messages of a known role whose content
@@ -38,35 +38,25 @@ const MaxModelLen = 256
 // empty only when the body as a whole is not a JSON object. Safe for
 // concurrent use; it allocates nothing for an acceptable body.
 func ValidateChat(body []byte) *APIError {
-	if !ValidJSON(body) {
-		return &APIError{Status: http.StatusBadRequest, Type: TypeInvalidRequest, Code: "invalid_json",
-			Message: "We could not parse the JSON body of your request: it is not valid JSON."}
+	t, ok := scanTape(body)
+	defer putTape(t)
+	if !ok {
+		return notJSON()
 	}
-	return ValidateChatJSON(body)
+	if !t.root().IsObject() {
+		return notObject()
+	}
+	return validateChat(t, body)
 }
 
-// ValidateChatJSON is ValidateChat for a body already known to be valid
-// JSON (encoding/json's json.Valid accepted it), which it does not check
-// again. On a body that is not valid JSON its result is undefined, but it
-// does not panic.
-func ValidateChatJSON(body []byte) *APIError {
-	if len(body) == 0 {
-		return &APIError{Status: http.StatusBadRequest, Type: TypeInvalidRequest, Code: "invalid_request",
-			Message: "The request body must be a JSON object."}
-	}
-	// A read-only view of body, not a copy: nothing keeps a reference past
-	// this call (error messages copy what they quote).
-	t := readTape(unsafe.String(unsafe.SliceData(body), len(body)))
-	defer putTape(t)
+// validateChat is ValidateChat's check of a body read onto t, a JSON
+// object.
+func validateChat(t *tape, body []byte) *APIError {
 	root := t.root()
-	if !root.IsObject() {
-		return &APIError{Status: http.StatusBadRequest, Type: TypeInvalidRequest, Code: "invalid_request",
-			Message: "The request body must be a JSON object."}
-	}
 	var f *fault
-	if !utf8.Valid(body) {
+	if t.wide && !utf8.Valid(body) {
 		f = badUTF8(root)
-	} else if mf := CheckMembers(body, chatMembers); mf != nil {
+	} else if mf := t.checkMembers(body, chatMembers); mf != nil {
 		return mf.APIError()
 	} else {
 		f = chatObject(root)
@@ -100,7 +90,7 @@ func ValidateChatRequest(r *ChatRequest) *APIError {
 		return &APIError{Status: http.StatusBadRequest, Type: TypeInvalidRequest, Code: "invalid_request",
 			Message: "The request cannot be encoded as JSON: a raw member is not valid JSON.", Err: err}
 	}
-	return ValidateChatJSON(body)
+	return ValidateChat(body)
 }
 
 // fault is a validation failure on its way up: param grows a prefix at

@@ -1,0 +1,269 @@
+package openai
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"slices"
+	"unsafe"
+)
+
+// scanTape reads d into a tape from the pool and checks, in the same
+// pass, that d is valid JSON exactly as json.Valid decides (FuzzScanTape
+// holds the two equal): one reading of the body instead of a validator's
+// followed by a tokenizer's. It reports false when d is not valid JSON;
+// the tape is then incomplete, and the caller still returns it with
+// putTape. The tape's wide is set when a string holds a byte that is not
+// ASCII (UTF-8 validity is not JSON validity: the caller checks it).
+//
+// Strings, most of a request's bytes, are searched eight bytes at a time
+// for the bytes that end the fast path: a quote, a backslash, a control
+// character, and (until the first is seen) a byte that is not ASCII.
+func scanTape(d []byte) (*tape, bool) {
+	t := tapes.Get().(*tape)
+	t.s = unsafe.String(unsafe.SliceData(d), len(d))
+	// The tape's slices are kept in locals while they grow (stored back
+	// once, at the end), so that appending does not go through t.
+	toks, stack, wide := t.toks[:0], t.stack[:0], false
+	defer func() { t.toks, t.stack, t.wide = toks, stack, wide }()
+	i := 0
+	var ok bool
+	var j int32
+value:
+	if i = skipSpace(d, i); i >= len(d) {
+		return t, false
+	}
+	switch c := d[i]; c {
+	case '{', '[':
+		if len(stack) >= maxNesting {
+			return t, false
+		}
+		stack = append(stack, int32(len(toks)))
+		toks = pushTok(toks, c, false, i, 0)
+		if i = skipSpace(d, i+1); i < len(d) && d[i] == c+2 { // '}' is '{'+2, ']' is '['+2
+			goto closing
+		}
+		if c == '{' {
+			goto name
+		}
+		goto value
+	case '"':
+		if toks, i, ok = scanString(d, i, toks, &wide); !ok {
+			return t, false
+		}
+	case 't', 'f', 'n':
+		lit := literal(c)
+		if len(d)-i < len(lit) || string(d[i:i+len(lit)]) != lit {
+			return t, false
+		}
+		toks = pushTok(toks, c, false, i, i+len(lit))
+		i += len(lit)
+	default:
+		end := numberEnd(d, i)
+		if end < 0 {
+			return t, false
+		}
+		toks = pushTok(toks, '0', false, i, end)
+		i = end
+	}
+after:
+	i = skipSpace(d, i)
+	if len(stack) == 0 {
+		return t, i == len(d)
+	}
+	if i >= len(d) {
+		return t, false
+	}
+	if open := toks[stack[len(stack)-1]].kind; d[i] == ',' {
+		i++
+		if open == '{' {
+			goto name
+		}
+		goto value
+	} else if d[i] != open+2 {
+		return t, false
+	}
+closing:
+	j = stack[len(stack)-1]
+	stack = stack[:len(stack)-1]
+	toks[j].end, toks[j].next = int32(i+1), int32(len(toks))
+	i++
+	goto after
+name:
+	if i = skipSpace(d, i); i >= len(d) || d[i] != '"' {
+		return t, false
+	}
+	if toks, i, ok = scanName(d, i, toks, &wide); !ok {
+		return t, false
+	}
+	if i = skipSpace(d, i); i >= len(d) || d[i] != ':' {
+		return t, false
+	}
+	i++
+	goto value
+}
+
+// pushTok appends a token for s[start:end] (a scalar; next is the token
+// after it). The fields are stored one by one into the slice: a tok built
+// on the stack and copied in whole stalls the copy's 16-byte load on the
+// narrower stores before it (store-to-load forwarding fails), which cost
+// a third of the reading time.
+func pushTok(toks []tok, kind byte, esc bool, start, end int) []tok {
+	n := len(toks)
+	if n == cap(toks) {
+		toks = slices.Grow(toks, 1)
+	}
+	toks = toks[:n+1]
+	k := &toks[n]
+	k.kind, k.esc, k.class, k.start, k.end, k.next = kind, esc, 0, int32(start), int32(end), int32(n+1)
+	return toks
+}
+
+func literal(c byte) string {
+	switch c {
+	case 't':
+		return "true"
+	case 'f':
+		return "false"
+	}
+	return "null"
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// scanString appends the string whose opening quote is at d[i] to toks and
+// returns the index after its closing quote, or false when it is not a
+// valid JSON string (a control character, a bad escape, no end). It sets
+// *wide at the first byte that is not ASCII.
+func scanString(d []byte, i int, toks []tok, wide *bool) ([]tok, int, bool) {
+	start, esc, w := i, false, *wide
+	i++
+	for {
+		// Eight bytes at a time: the lowest byte the mask marks is the
+		// first that needs a look (marks above it may be false).
+		for ; i+8 <= len(d); i += 8 {
+			v := binary.LittleEndian.Uint64(d[i:])
+			q, b := v^(lsb*'"'), v^(lsb*'\\')
+			m := (q-lsb)&^q | (b-lsb)&^b | (v-lsb*0x20)&^v
+			if !w {
+				m |= v
+			}
+			if m &= msb; m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+		}
+		if i >= len(d) {
+			return toks, i, false
+		}
+		switch c := d[i]; {
+		case c == '"':
+			i++
+			return pushTok(toks, '"', esc, start, i), i, true
+		case c == '\\':
+			esc = true
+			if i = escapeEnd(d, i); i < 0 {
+				return toks, 0, false
+			}
+		case c < 0x20:
+			return toks, i, false
+		default:
+			if c >= 0x80 {
+				w, *wide = true, true
+			}
+			i++
+		}
+	}
+}
+
+// scanName is scanString for a member name. Names are short: they are
+// read a byte at a time with one table lookup, which also classes them
+// for checkMembers (tok.class); a name with an escape or a control
+// character is left to scanString.
+func scanName(d []byte, i int, toks []tok, wide *bool) ([]tok, int, bool) {
+	var class uint8
+	for j := i + 1; j < len(d); j++ {
+		c := d[j]
+		cl := nameChar[c]
+		if cl&nameStop != 0 || c < 0x20 {
+			if c != '"' {
+				break
+			}
+			toks = pushTok(toks, '"', false, i, j+1)
+			toks[len(toks)-1].class = class | nameRead
+			*wide = *wide || class&nameWide != 0
+			return toks, j + 1, true
+		}
+		class |= cl
+	}
+	return scanString(d, i, toks, wide)
+}
+
+// escapeEnd returns the index after the escape at d[i] (a backslash), or
+// -1 when it is not one JSON allows.
+func escapeEnd(d []byte, i int) int {
+	if i+1 >= len(d) {
+		return -1
+	}
+	switch d[i+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return i + 2
+	case 'u':
+		if i+6 > len(d) {
+			return -1
+		}
+		for _, c := range d[i+2 : i+6] {
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return -1
+			}
+		}
+		return i + 6
+	}
+	return -1
+}
+
+// numberEnd returns the index after the JSON number at d[i], or -1 when
+// none starts there: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func numberEnd(d []byte, i int) int {
+	if i < len(d) && d[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(d):
+		return -1
+	case d[i] == '0':
+		i++
+	case '1' <= d[i] && d[i] <= '9':
+		i = digitsEnd(d, i+1)
+	default:
+		return -1
+	}
+	if i < len(d) && d[i] == '.' {
+		if j := digitsEnd(d, i+1); j > i+1 {
+			i = j
+		} else {
+			return -1
+		}
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		if j := digitsEnd(d, i); j > i {
+			i = j
+		} else {
+			return -1
+		}
+	}
+	return i
+}
+
+func digitsEnd(d []byte, i int) int {
+	for i < len(d) && '0' <= d[i] && d[i] <= '9' {
+		i++
+	}
+	return i
+}

@@ -1,0 +1,122 @@
+package openai
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// checkScanTape holds scanTape to json.Valid, and its tape, for valid
+// JSON, to the one readTape (which trusts its input) reads.
+func checkScanTape(t *testing.T, d []byte) {
+	t.Helper()
+	st, ok := scanTape(d)
+	defer putTape(st)
+	if want := json.Valid(d); ok != want {
+		t.Fatalf("scanTape(%.60q) = %v, json.Valid %v", d, ok, want)
+	}
+	if !ok {
+		return
+	}
+	rt := readTape(string(d))
+	defer putTape(rt)
+	toks := slices.Clone(st.toks)
+	for i := range toks {
+		toks[i].class = 0 // readTape does not class names
+	}
+	if !slices.Equal(toks, rt.toks) {
+		t.Fatalf("scanTape(%.60q): tape %v, readTape's %v", d, st.toks, rt.toks)
+	}
+	if wide := strings.IndexFunc(string(d), func(r rune) bool { return r >= utf8.RuneSelf }) >= 0; st.wide != wide {
+		t.Fatalf("scanTape(%.60q): wide %v, want %v", d, st.wide, wide)
+	}
+}
+
+func TestScanTapeIsJSONValid(t *testing.T) {
+	seeds := append(slices.Clone(validSeeds), string(typicalBody()),
+		`"0123456789abcdef\"0123456789"`, `"0123456789abcdefé0123456789\u00e9"`, "\"0123456789abcdef\x1f\"",
+		"\"0123456789abcdef\\", `"01234567\"`, `"é0123456789abcdef\n"`, "\"0123456789abcdef\x7f\"",
+		`{"a":[1,{"b":"c"},[]],"d":{}}`, `{"a":1 , "b" : [ true ,false,null ] }`, "\"\xe9\"", `[1e5,-0.5E-7,0e+1]`)
+	for _, s := range seeds {
+		checkScanTape(t, []byte(s))
+	}
+}
+
+func FuzzScanTape(f *testing.F) {
+	for _, s := range validSeeds {
+		if len(s) < 1000 {
+			f.Add([]byte(s))
+		}
+	}
+	f.Add(typicalBody())
+	f.Fuzz(func(t *testing.T, d []byte) { checkScanTape(t, d) })
+}
+
+// BenchmarkScanTape: reading and checking the typical 2 kB body in one
+// pass, against ValidJSON followed by readTape.
+func BenchmarkScanTape(b *testing.B) {
+	body := typicalBody()
+	b.Run("scanTape", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			t, ok := scanTape(body)
+			if !ok {
+				b.Fatal("refused")
+			}
+			putTape(t)
+		}
+	})
+	b.Run("ValidJSON+readTape", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if !ValidJSON(body) {
+				b.Fatal("refused")
+			}
+			putTape(readTape(string(body)))
+		}
+	})
+}
+
+// FuzzTapeCheckMembers holds the tape's member check to CheckMembers, on
+// valid JSON, with and without a top-level field set.
+func FuzzTapeCheckMembers(f *testing.F) {
+	for _, s := range memberSeeds() {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, d []byte) { checkTapeMembers(t, d) })
+}
+
+func checkTapeMembers(t *testing.T, d []byte) {
+	t.Helper()
+	tp, ok := scanTape(d)
+	defer putTape(tp)
+	if !ok {
+		return
+	}
+	for _, top := range []*FieldSet{nil, chatMembers} {
+		got, want := tp.checkMembers(d, top), CheckMembers(d, top)
+		if (got == nil) != (want == nil) || got != nil && (got.Param() != want.Param() || got.Message() != want.Message() || got.Name != want.Name || got.Other != want.Other) {
+			t.Fatalf("%.80q: tape %v, CheckMembers %v", d, got, want)
+		}
+	}
+}
+
+func TestTapeCheckMembers(t *testing.T) {
+	for _, s := range memberSeeds() {
+		checkTapeMembers(t, []byte(s))
+	}
+}
+
+func memberSeeds() []string {
+	s := []string{string(typicalBody()), bigObject(40, 3), `{"a":{"b":[{"c":1,"C":2}]}}`, `{"\xff":1,"\ufffd":2}`,
+		`{"a\"b":1,"A\u0022B":2}`, `[{"a":1,"a":2}]`, `[[],[{}],{"x":[{"y":1,"Y":2}]}]`, `{"a":[1,2,{"b":{"c":1,"c":2}}]}`,
+		`{"a":{},"b":[],"A":1}`, `1`, `"x"`, `[]`}
+	for _, p := range memberProbes {
+		s = append(s, p.body)
+	}
+	return s
+}
