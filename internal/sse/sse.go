@@ -52,7 +52,16 @@ type Reader struct {
 	name    []byte
 	hasData bool
 	skipLF  bool // the previous line ended in CR: a following LF belongs to it
+	burst   bool // the last read filled the buffer: the source had more ready
 }
+
+// burstSize is what the buffer grows to once a read fills it: a relay
+// flushes its client before each read of the upstream (where it may
+// wait), so the events of one burst read 1 KiB at a time went out in one
+// write each; 4 KiB is what net/http's transport buffers of a response,
+// so one read now takes whatever it holds. A stream whose events come one
+// at a time keeps its 1 KiB.
+const burstSize = 4 << 10
 
 // NewReader returns a Reader over r with DefaultMaxEventSize.
 func NewReader(r io.Reader) *Reader {
@@ -201,8 +210,14 @@ func (r *Reader) fill() {
 	}
 	if r.w == len(r.buf) {
 		r.buf = append(r.buf, make([]byte, len(r.buf))...)
+	} else if r.burst && len(r.buf) < burstSize {
+		b := make([]byte, burstSize)
+		r.w = copy(b, r.buf[:r.w])
+		r.buf = b
 	}
+	free := len(r.buf) - r.w
 	n, err := r.src.Read(r.buf[r.w:])
+	r.burst = n == free
 	r.w += n
 	if err != nil {
 		r.err = err

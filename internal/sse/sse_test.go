@@ -157,3 +157,69 @@ func TestWriteEventRoundTrip(t *testing.T) {
 		t.Fatalf("second event %q %q %v", ev.Name, ev.Data, err)
 	}
 }
+
+// countingReader hands out what it has, up to len(p), and counts reads: a
+// relay flushes its client before each, so each is a write to the client.
+type countingReader struct {
+	data  []byte
+	reads int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	c.reads++
+	n := copy(p, c.data)
+	c.data = c.data[n:]
+	return n, nil
+}
+
+// A burst of events the source has ready is read in 4 KiB pieces once a
+// read fills the 1 KiB buffer; events that come one at a time keep it.
+func TestReaderReadsBurstsWhole(t *testing.T) {
+	var stream []byte
+	for range 22 {
+		stream = append(stream, "data: "+strings.Repeat("x", 190)+"\n\n"...)
+	}
+	src := &countingReader{data: stream}
+	r := NewReader(src)
+	n := 0
+	for {
+		if _, err := r.Next(); err != nil {
+			break
+		}
+		n++
+	}
+	if n != 22 {
+		t.Fatalf("%d events, want 22", n)
+	}
+	// 4,396 bytes: one 1 KiB read, then 4 KiB reads.
+	if src.reads > 3 {
+		t.Errorf("%d reads for a %d-byte burst, want at most 3", src.reads, len(stream))
+	}
+	if len(r.buf) != burstSize {
+		t.Errorf("buffer %d after a burst, want %d", len(r.buf), burstSize)
+	}
+
+	slow := NewReader(&oneEventReader{events: 22})
+	for {
+		if _, err := slow.Next(); err != nil {
+			break
+		}
+	}
+	if len(slow.buf) != 1<<10 {
+		t.Errorf("buffer %d for events that come one at a time, want 1 KiB", len(slow.buf))
+	}
+}
+
+// oneEventReader returns one 200-byte event per read.
+type oneEventReader struct{ events int }
+
+func (o *oneEventReader) Read(p []byte) (int, error) {
+	if o.events == 0 {
+		return 0, io.EOF
+	}
+	o.events--
+	return copy(p, "data: "+strings.Repeat("y", 192)+"\n\n"), nil
+}

@@ -133,6 +133,8 @@ type sample struct {
 	seqNonStream, seqStr *result
 	cpuNonStream         time.Duration // front CPU per non-streamed request
 	cpuStream            time.Duration // front CPU per stream
+	sysNonStream         float64       // front read+write system calls per non-streamed request
+	sysStream            float64       // and per stream
 }
 
 // variant is one bridge process: its name (a -targets entry), the
@@ -288,16 +290,18 @@ func bench(o options) error {
 			s := sample{}
 			pid := t.proc.cmd.Process.Pid
 			ns, st := t.call(t.w.nonStream, false), t.call(t.w.stream, true)
-			cpu0 := cpuTime(pid)
+			cpu0, sys0 := cpuTime(pid), syscallCount(pid)
 			s.nonStream = load(client, ns, o)
-			cpu1 := cpuTime(pid)
+			cpu1, sys1 := cpuTime(pid), syscallCount(pid)
 			s.stream = load(client, st, o)
-			cpu2 := cpuTime(pid)
-			if s.nonStream.requests > 0 {
-				s.cpuNonStream = (cpu1 - cpu0) / time.Duration(s.nonStream.requests)
+			cpu2, sys2 := cpuTime(pid), syscallCount(pid)
+			if n := s.nonStream.requests; n > 0 {
+				s.cpuNonStream = (cpu1 - cpu0) / time.Duration(n)
+				s.sysNonStream = float64(sys1-sys0) / float64(n)
 			}
-			if s.stream.requests > 0 {
-				s.cpuStream = (cpu2 - cpu1) / time.Duration(s.stream.requests)
+			if n := s.stream.requests; n > 0 {
+				s.cpuStream = (cpu2 - cpu1) / time.Duration(n)
+				s.sysStream = float64(sys2-sys1) / float64(n)
 			}
 			seq := o.d / 2
 			s.seqNonStream = closedLoop(client, ns, 1, seq)

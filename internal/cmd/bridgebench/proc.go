@@ -43,3 +43,24 @@ func rss(pid int) int64 {
 	}
 	return 0
 }
+
+// syscallCount returns the read and write system calls a process has
+// made, from /proc/<pid>/io (syscr + syscw): what a relay pays per event
+// when it writes each one on its own.
+func syscallCount(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "syscr: "); ok {
+			c, _ := strconv.ParseInt(v, 10, 64)
+			n += c
+		} else if v, ok := strings.CutPrefix(line, "syscw: "); ok {
+			c, _ := strconv.ParseInt(v, 10, 64)
+			n += c
+		}
+	}
+	return n
+}

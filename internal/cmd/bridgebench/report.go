@@ -113,6 +113,13 @@ func report(w io.Writer, o options, targets []target, vs map[string]*variant, sa
 				r.rps/b.rps, r.sps/b.sps, cpuRatio(r.cpuReq, b.cpuReq), cpuRatio(r.cpuStrm, b.cpuStrm), v.stages)
 		}
 	}
+	fmt.Fprintf(w, "\nread+write system calls of the front (/proc/<pid>/io), per request and per stream:\n")
+	for _, t := range targets {
+		ss := samples[t.name]
+		fmt.Fprintf(w, "  %-14s %6.1f per request   %6.1f per stream\n", t.name,
+			median(collect(ss, func(s sample) float64 { return s.sysNonStream })),
+			median(collect(ss, func(s sample) float64 { return s.sysStream })))
+	}
 	if d, ok := samples["direct"]; ok {
 		fmt.Fprintf(w, "\none request at a time (p50, added over direct):\n")
 		base := median(collect(d, func(s sample) time.Duration { return pct(s.seqNonStream.lat, 0.5) }))
