@@ -75,8 +75,18 @@ func (p *Provider) NewRawRequest(ctx context.Context, body []byte, model string,
 
 // RewriteBody sets "model" and, when stream is true, forces
 // stream_options.include_usage in an OpenAI request body, leaving every
-// other byte alone.
+// other byte alone. The output is sjson's (FuzzRewriteBody holds the two
+// equal), made in one copy of the body (rewriteInOne) for a body that
+// has a "model" (every body the bridge passes through does).
 func RewriteBody(body []byte, model string, stream bool) ([]byte, error) {
+	if out, ok := rewriteInOne(body, model, stream); ok {
+		return out, nil
+	}
+	return rewriteSJSON(body, model, stream)
+}
+
+// rewriteSJSON is RewriteBody by sjson: a copy of the body per change.
+func rewriteSJSON(body []byte, model string, stream bool) ([]byte, error) {
 	out, err := sjson.SetBytes(body, "model", model)
 	if err != nil {
 		return nil, err
