@@ -63,6 +63,7 @@ func main() {
 	fs.StringVar(&o.api, "api", "chat", "workload: chat (Chat Completions), messages (Anthropic Messages translated to the OpenAI mock; baselines send Chat Completions) messages-native (Messages passed through to the Anthropic mock; baselines send the same) or responses (OpenAI Responses translated to the OpenAI mock; baselines send Chat Completions)")
 	fs.IntVar(&o.liveSubs, "live-subs", 1, "live-feed subscribers in bridge-metrics and bridge-all (an open dashboard)")
 	fs.IntVar(&o.cacheMB, "cache-mb", 256, "bridge-cache and bridge-all: the memory response cache's bound in MiB")
+	fs.BoolVar(&o.tls, "tls", false, "the mock upstream serves HTTPS with HTTP/2 by ALPN, as every hosted provider does (the fronts share a few connections instead of one per stream); the fronts are still called over plain HTTP")
 	fs.BoolVar(&o.unique, "unique", true, "number every request's prompt, so no two are equal and a response cache misses every one (bridge-cache, bridge-all: the cache's miss overhead); -unique=false repeats the same requests (bridge-cache answers them from its cache: hits)")
 	fs.Parse(os.Args[1:])
 	if err := bench(o); err != nil {
@@ -76,7 +77,7 @@ type options struct {
 	up                          upstreamParams
 	only, store, api            string
 	liveSubs, cacheMB           int
-	unique                      bool
+	unique, tls                 bool
 }
 
 // child is one server process.
@@ -213,12 +214,26 @@ func bench(o options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	up, err := start("upstream", "upstream", "-latency", o.up.Latency.String(), "-ttft", o.up.TTFT.String(),
-		"-chunks", fmt.Sprint(o.up.Chunks), "-chunk-delay", o.up.ChunkDelay.String())
+	upArgs := []string{"upstream", "-latency", o.up.Latency.String(), "-ttft", o.up.TTFT.String(),
+		"-chunks", fmt.Sprint(o.up.Chunks), "-chunk-delay", o.up.ChunkDelay.String()}
+	if o.tls {
+		cert, key, err := selfSigned(dir)
+		if err != nil {
+			return err
+		}
+		upArgs = append(upArgs, "-cert", cert, "-key", key)
+		// Every process started from here on, and this one's client of the
+		// direct target, trusts the mock as a provider's certificate.
+		os.Setenv("SSL_CERT_FILE", cert)
+	}
+	up, err := start("upstream", upArgs...)
 	if err != nil {
 		return err
 	}
 	defer up.stop()
+	if o.tls {
+		up.url = "https://" + strings.TrimPrefix(up.url, "http://")
+	}
 	var targets []target
 	if selected("direct") {
 		targets = append(targets, target{"direct", up.url, benchKey, baseW, up, nil})

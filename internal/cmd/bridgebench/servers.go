@@ -4,11 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
 	"log"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -17,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -73,7 +81,13 @@ func runUpstream(args []string) {
 	fs.DurationVar(&p.TTFT, "ttft", 0, "time to first token")
 	fs.IntVar(&p.Chunks, "chunks", 20, "content chunks per stream (plus role, finish and usage: 20 → 23 events)")
 	fs.DurationVar(&p.ChunkDelay, "chunk-delay", 0, "delay between chunks")
+	cert := fs.String("cert", "", "serve HTTPS (HTTP/2 by ALPN) with this certificate (PEM), -key its key")
+	key := fs.String("key", "", "the -cert's private key (PEM)")
 	fs.Parse(args)
+	if *cert != "" {
+		srv := &http.Server{Handler: mockUpstream(p), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+		log.Fatal(srv.ServeTLS(listen(*addr), *cert, *key))
+	}
 	serve(listen(*addr), mockUpstream(p))
 }
 
@@ -362,6 +376,9 @@ func runBridge(args []string) {
 		log.Fatal(err)
 	}
 	if a := *pprofAddr; a != "" {
+		if r, err := strconv.Atoi(os.Getenv("BRIDGEBENCH_MEMPROFILERATE")); err == nil {
+			runtime.MemProfileRate = r // e.g. 1: every allocation, for the held streams' heap profile
+		}
 		go func() { log.Println(http.ListenAndServe(a, nil)) }() // http.DefaultServeMux has net/http/pprof
 	}
 	serve(listen(*addr), b)
@@ -437,4 +454,34 @@ func readyAddr(r io.Reader) (string, error) {
 		return "", fmt.Errorf("unexpected child output %q", line)
 	}
 	return addr, nil
+}
+
+// selfSigned writes a self-signed certificate for 127.0.0.1 and its key
+// into dir, for the -tls mock upstream; the fronts trust it through
+// SSL_CERT_FILE, as they would a provider's public certificate.
+func selfSigned(dir string) (certFile, keyFile string, err error) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", "", err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bridgebench upstream"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA: true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		return "", "", err
+	}
+	kder, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		return "", "", err
+	}
+	certFile, keyFile = filepath.Join(dir, "upstream.crt"), filepath.Join(dir, "upstream.key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		return "", "", err
+	}
+	return certFile, keyFile, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
 }
