@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"unicode/utf8"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/tidwall/gjson"
@@ -163,17 +162,23 @@ func badRequest(param, code, format string, args ...any) *APIError {
 
 // jsonObject parses a body that must be a JSON object in valid UTF-8 (from
 // invalid UTF-8, encoding/json would read another model name than the
-// router does).
-func jsonObject(body []byte) (gjson.Result, *APIError) {
-	if !openai.ValidJSON(body) {
+// router does) with no member name an upstream's decoder could read
+// differently from gjson (openai.CheckMembers with the format's top-level
+// members): all three checked in one reading of the body.
+func jsonObject(body []byte, members *openai.FieldSet) (gjson.Result, *APIError) {
+	valid, utf8OK, fault := openai.CheckJSON(body, members)
+	if !valid {
 		return gjson.Result{}, badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
 	}
-	if !utf8.Valid(body) {
+	if !utf8OK {
 		return gjson.Result{}, badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid UTF-8.")
 	}
 	root := openai.ParseView(body)
 	if !root.IsObject() {
 		return gjson.Result{}, badRequest("", "invalid_request", "The request body must be a JSON object.")
+	}
+	if fault != nil {
+		return gjson.Result{}, fault.APIError()
 	}
 	return root, nil
 }

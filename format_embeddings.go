@@ -55,12 +55,8 @@ func embeddingsEnvelope(body []byte) envelope {
 		env.bad = badRequest(param, code, format, args...)
 		return env
 	}
-	if _, e := jsonObject(body); e != nil {
+	if _, e := jsonObject(body, embeddingsMembers); e != nil {
 		env.bad = e
-		return env
-	}
-	if f := openai.CheckMembers(body, embeddingsMembers); f != nil {
-		env.bad = f.APIError()
 		return env
 	}
 	f := gjson.GetManyBytes(body, "model", "input", "encoding_format", "dimensions", "user")

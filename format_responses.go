@@ -51,16 +51,12 @@ func responsesEnvelope(body []byte) envelope {
 		env.bad = badRequest(param, code, format, args...)
 		return env
 	}
-	root, e := jsonObject(body)
-	if e != nil {
-		env.bad = e
-		return env
-	}
 	// The pass-through sends the body as it came: no member may be one an
 	// upstream's decoder reads differently from gjson (a case variant of a
 	// documented member, a name given twice in any object).
-	if f := openai.CheckMembers(body, responses.Members()); f != nil {
-		env.bad = f.APIError()
+	root, e := jsonObject(body, responses.Members())
+	if e != nil {
+		env.bad = e
 		return env
 	}
 	var model, stream gjson.Result

@@ -1,6 +1,9 @@
 package openai
 
-import "slices"
+import (
+	"slices"
+	"unicode/utf8"
+)
 
 // checkMembers is CheckMembers on a tape of the body d (scanTape's, of
 // valid JSON): the same checks in the same order, with the same result
@@ -71,4 +74,17 @@ func tokName(keys []nameRef, d []byte, n *tok) []nameRef {
 		k.sum = uint32(upper(d[k.start]))<<8 | uint32(upper(d[k.end-1]))
 	}
 	return keys
+}
+
+// CheckJSON reports, in one reading of body, whether it is valid JSON
+// (json.Valid's answer), whether it is ASCII or valid UTF-8, and, for
+// valid JSON, CheckMembers(body, top): what ValidJSON, utf8.Valid and
+// CheckMembers find in three.
+func CheckJSON(body []byte, top *FieldSet) (valid, utf8OK bool, fault *MemberFault) {
+	t, ok := scanTape(body)
+	defer putTape(t)
+	if !ok {
+		return false, false, nil
+	}
+	return true, !t.wide || utf8.Valid(body), t.checkMembers(body, top)
 }

@@ -120,3 +120,14 @@ func memberSeeds() []string {
 	}
 	return s
 }
+
+// TestCheckJSON: CheckJSON is ValidJSON, utf8.Valid and CheckMembers.
+func TestCheckJSON(t *testing.T) {
+	for _, s := range append(memberSeeds(), validSeeds...) {
+		d := []byte(s)
+		valid, utf, f := CheckJSON(d, chatMembers)
+		if valid != ValidJSON(d) || valid && (utf != utf8.Valid(d) || (f == nil) != (CheckMembers(d, chatMembers) == nil)) {
+			t.Errorf("CheckJSON(%.60q) = %v %v %v", d, valid, utf, f)
+		}
+	}
+}

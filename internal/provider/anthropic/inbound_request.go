@@ -44,16 +44,17 @@ var requestMembers = openai.NewFieldSet("model", "messages", "max_tokens", "syst
 // is returned also when the body is refused with a 400 *openai.APIError.
 func CheckEnvelope(body []byte, countTokens bool) (Envelope, *openai.APIError) {
 	var env Envelope
-	if !openai.ValidJSON(body) {
+	// One reading of the body: its validity and, before anything reads a
+	// member by name, that no member differs from a known one only in
+	// case and no object has a name twice (openai.CheckMembers's checks).
+	valid, _, fault := openai.CheckJSON(body, requestMembers)
+	if !valid {
 		return env, invalid("", "There was an error parsing the body of your request: it is not valid JSON.")
 	}
 	root := openai.ParseView(body)
 	if !root.IsObject() {
 		return env, invalid("", "The request body must be a JSON object.")
 	}
-	// Before anything reads a member by name: no member differs from a
-	// known one only in case, no object has a name twice (openai.CheckMembers).
-	fault := openai.CheckMembers(body, requestMembers)
 	top := readTopMembers(root)
 	if fault == nil && top.model.Type == gjson.String {
 		env.Model = top.model.Str
