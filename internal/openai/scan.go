@@ -45,65 +45,73 @@ func InspectChunk(data []byte, text *[]byte) ChunkInfo {
 		t = readTape(unsafe.String(&data[0], len(data)))
 	}
 	defer putTape(t)
-	t.root().ForEach(func(key, value val) bool {
-		switch key.Str() {
+	if len(t.toks) == 0 {
+		return info
+	}
+	for j, end := t.members(0); j < end; j = t.nextMember(j) {
+		v := j + 1
+		switch t.name(j) {
 		case "usage":
-			if value.IsObject() {
-				info.Usage = []byte(value.Raw())
+			if t.kindOf(v) == '{' {
+				info.Usage = []byte(t.val(v).Raw())
 			}
 		case "choices":
-			info.NoChoices = value.IsArray() && isEmptyArray(value.Raw())
+			info.NoChoices = t.kindOf(v) == '[' && isEmptyArray(t.val(v).Raw())
 			if !info.NoChoices {
-				value.ForEach(func(_, ch val) bool {
-					inspectChoice(ch, text, &info)
-					return true
-				})
+				t.eachValue(v, func(ch int32) { inspectChoice(t, ch, text, &info) })
 			}
 		case "error":
-			info.Error = value.Exists() && value.Type() != gjson.Null
+			info.Error = t.kindOf(v) != 'n'
 		}
-		return true
-	})
+	}
 	return info
+}
+
+// eachValue calls f with each element of the array v, or each member's
+// value of the object v (as ForEach visits them).
+func (t *tape) eachValue(v int32, f func(int32)) {
+	for j, end := t.elems(v); j < end; j = t.toks[j].next {
+		f(j)
+	}
+	for j, end := t.members(v); j < end; j = t.nextMember(j) {
+		f(j + 1)
+	}
 }
 
 // inspectChoice notes a chunk choice's finish reason and appends its
 // delta's text.
-func inspectChoice(ch val, text *[]byte, info *ChunkInfo) {
-	ch.ForEach(func(k, v val) bool {
-		switch k.Str() {
+func inspectChoice(t *tape, ch int32, text *[]byte, info *ChunkInfo) {
+	for j, end := t.members(ch); j < end; j = t.nextMember(j) {
+		switch v := j + 1; t.name(j) {
 		case "delta":
 			if text != nil {
-				appendDeltaText(text, v)
+				appendDeltaText(t, text, v)
 			}
 		case "finish_reason":
-			if v.Type() == gjson.String {
+			if t.kindOf(v) == '"' {
 				info.Finished++
-				info.BadFinish = info.BadFinish || BadFinish(v.Str())
+				info.BadFinish = info.BadFinish || BadFinish(t.str(v))
 			}
 		}
-		return true
-	})
+	}
 }
 
 // appendDeltaText is appendText over a tape.
-func appendDeltaText(dst *[]byte, msg val) {
-	msg.ForEach(func(k, v val) bool {
-		switch k.Str() {
+func appendDeltaText(t *tape, dst *[]byte, msg int32) {
+	for j, end := t.members(msg); j < end; j = t.nextMember(j) {
+		switch v := j + 1; t.name(j) {
 		case "content", "reasoning_content", "refusal":
-			if v.Type() == gjson.String {
-				*dst = append(*dst, v.Str()...)
+			if t.kindOf(v) == '"' {
+				*dst = append(*dst, t.str(v)...)
 			}
 		case "tool_calls":
-			v.ForEach(func(_, tc val) bool {
-				f := tc.Get("function")
+			t.eachValue(v, func(tc int32) {
+				f := t.val(tc).Get("function")
 				*dst = append(*dst, f.Get("name").Str()...)
 				*dst = append(*dst, f.Get("arguments").Str()...)
-				return true
 			})
 		}
-		return true
-	})
+	}
 }
 
 // BadFinish reports whether a finish reason is not a normal end: an

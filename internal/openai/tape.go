@@ -229,3 +229,49 @@ func (v val) Len() int {
 	v.ForEach(func(_, _ val) bool { n++; return true })
 	return n
 }
+
+// Closure-free iteration, for the per-event paths (a ForEach callback is
+// a call that is not inlined, per member):
+//
+//	for j, end := t.members(v); j < end; j = t.nextMember(j) { name, value := t.name(j), j+1 }
+//	for j, end := t.elems(v); j < end; j = t.toks[j].next { element := j }
+//
+// An object's members and an array's elements are visited as ForEach
+// visits them, on the same guards (a trusting reader's tape of a body
+// that is not JSON included).
+
+// members returns the index of the first member name of the object token
+// v and the end of its members; an empty range for anything else.
+func (t *tape) members(v int32) (int32, int32) {
+	if v < 0 || int(v) >= len(t.toks) || t.toks[v].kind != '{' {
+		return 0, 0
+	}
+	return v + 1, t.toks[v].next - 1
+}
+
+// nextMember returns the index of the member name after the one at j.
+func (t *tape) nextMember(j int32) int32 { return t.toks[j+1].next }
+
+// elems returns the index of the first element of the array token v and
+// the end of its elements; an empty range for anything else.
+func (t *tape) elems(v int32) (int32, int32) {
+	if v < 0 || int(v) >= len(t.toks) || t.toks[v].kind != '[' {
+		return 0, 0
+	}
+	return v + 1, t.toks[v].next
+}
+
+// name is the text of the name token j, its escapes undone.
+func (t *tape) name(j int32) string {
+	k := &t.toks[j]
+	if !k.esc && k.end-k.start >= 2 {
+		return t.s[k.start+1 : k.end-1]
+	}
+	return t.val(j).Str()
+}
+
+// str is the string token j's text, unescaped; "" when j is not a string.
+func (t *tape) str(j int32) string { return t.val(j).Str() }
+
+// kindOf is token j's kind.
+func (t *tape) kindOf(j int32) byte { return t.toks[j].kind }
