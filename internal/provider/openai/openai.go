@@ -144,6 +144,7 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 	return func(yield func(*openai.ChatChunk, error) bool) {
 		defer resp.Body.Close()
 		r := sse.NewReader(resp.Body)
+		var dec openai.ChunkDecoder
 		for {
 			ev, err := r.Next()
 			if err != nil {
@@ -162,7 +163,7 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 				yield(nil, p.parseError(http.StatusBadGateway, ev.Data))
 				return
 			}
-			c, err := openai.DecodeChunk(ev.Data)
+			c, err := dec.Decode(ev.Data)
 			if err != nil {
 				yield(nil, fmt.Errorf("decoding upstream chunk: %w", err))
 				return
