@@ -217,7 +217,7 @@ func relayResponses(r relay, body io.Reader, st *relayState) error {
 			}
 			return err
 		}
-		f := gjson.GetManyBytes(ev.Data, "type", "sequence_number", "delta")
+		f := responses.EventMembers(ev.Data)
 		typ := f[0].Str
 		if f[1].Exists() {
 			st.seq = f[1].Int()

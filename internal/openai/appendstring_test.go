@@ -8,7 +8,7 @@ import (
 
 // AppendString writes what encoding/json writes without HTML escaping.
 func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "plain", "quote \" back \\ slash", "\n\r\t\x00\x1f", "<&>", "\u2028\u2029", "bad \xff utf8", "日本語"} {
+	for _, s := range []string{"", "plain", "quote \" back \\ slash", "\n\r\t\x00\x1f\b\f", "<&>", "\u2028\u2029", "bad \xff utf8", "日本語"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

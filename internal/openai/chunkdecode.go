@@ -23,7 +23,26 @@ import (
 // takes json.Unmarshal's path, so the answer and the error
 // are encoding/json's. FuzzDecodeChunk holds the two equal.
 func DecodeChunk(data []byte) (*ChatChunk, error) {
-	if c := decodeChunkFast(data); c != nil {
+	return decodeChunk(data, nil)
+}
+
+// ChunkDecoder decodes the chunks of one stream as DecodeChunk does,
+// taking the copies of the data and the chunks from an Arena and a Slab:
+// a few allocations for a stream's many chunks instead of two per chunk.
+// The chunks it returns are the caller's to keep, like DecodeChunk's.
+// The zero value is ready; a ChunkDecoder is not safe for concurrent use.
+type ChunkDecoder struct {
+	arena  Arena
+	blocks Slab[chunkBlock]
+}
+
+// Decode decodes one chunk (DecodeChunk).
+func (d *ChunkDecoder) Decode(data []byte) (*ChatChunk, error) {
+	return decodeChunk(data, d)
+}
+
+func decodeChunk(data []byte, from *ChunkDecoder) (*ChatChunk, error) {
+	if c := decodeChunkFast(data, from); c != nil {
 		return c, nil
 	}
 	c := new(ChatChunk)
@@ -63,12 +82,18 @@ type chunkDecoder struct {
 }
 
 // decodeChunkFast returns the chunk, or nil when data is not of the usual
-// shape (DecodeChunk then asks encoding/json).
-func decodeChunkFast(data []byte) *ChatChunk {
+// shape (DecodeChunk then asks encoding/json). The copy and the chunk come
+// from the stream's decoder when there is one.
+func decodeChunkFast(data []byte, from *ChunkDecoder) *ChatChunk {
 	if !gjson.ValidBytes(data) {
 		return nil
 	}
-	d := chunkDecoder{own: append([]byte(nil), data...), b: new(chunkBlock)}
+	var d chunkDecoder
+	if from != nil {
+		d = chunkDecoder{own: from.arena.Bytes(data), b: from.blocks.New()}
+	} else {
+		d = chunkDecoder{own: append([]byte(nil), data...), b: new(chunkBlock)}
+	}
 	root := gjson.Parse(d.str(d.own))
 	if !root.IsObject() || !d.chunk(root) {
 		return nil

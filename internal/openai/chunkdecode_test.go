@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -45,10 +48,24 @@ func slowChunk(data []byte) (*ChatChunk, error) {
 	return c, nil
 }
 
-// sameChunk fails t unless DecodeChunk and json.Unmarshal agree on data.
+// streamDecoder is a ChunkDecoder that every sameChunk shares, as the
+// chunks of one long stream.
+var streamDecoder struct {
+	sync.Mutex
+	ChunkDecoder
+}
+
+// sameChunk fails t unless DecodeChunk, a ChunkDecoder and json.Unmarshal
+// agree on data.
 func sameChunk(t *testing.T, data []byte) {
 	t.Helper()
+	streamDecoder.Lock()
+	fromStream, derr := streamDecoder.Decode(data)
+	streamDecoder.Unlock()
 	fast, ferr := DecodeChunk(data)
+	if (derr == nil) != (ferr == nil) || !reflect.DeepEqual(fast, fromStream) {
+		t.Fatalf("%q: ChunkDecoder %+v %v, DecodeChunk %+v %v", data, fromStream, derr, fast, ferr)
+	}
 	slow, serr := slowChunk(data)
 	if (ferr == nil) != (serr == nil) {
 		t.Fatalf("%q: DecodeChunk error %v, json.Unmarshal error %v", data, ferr, serr)
@@ -82,10 +99,10 @@ func TestDecodeChunkIsJSONUnmarshal(t *testing.T) {
 // reader reuses.
 func TestDecodeChunkFastPath(t *testing.T) {
 	data := []byte(chunkSeeds[0])
-	if decodeChunkFast(data) == nil {
+	if decodeChunkFast(data, nil) == nil {
 		t.Fatal("the usual chunk fell back to encoding/json")
 	}
-	if decodeChunkFast([]byte(`{"id":"c","choices":[{"index":0,"delta":{"content":"a\n\"b\" \u00e9"}}]}`)) == nil {
+	if decodeChunkFast([]byte(`{"id":"c","choices":[{"index":0,"delta":{"content":"a\n\"b\" \u00e9"}}]}`), nil) == nil {
 		t.Fatal("a delta with escapes fell back to encoding/json")
 	}
 	c, _ := DecodeChunk(data)
@@ -98,6 +115,36 @@ func TestDecodeChunkFastPath(t *testing.T) {
 	role := []byte(chunkSeeds[1])
 	if n := testing.AllocsPerRun(100, func() { _, _ = DecodeChunk(role) }); n > 3 {
 		t.Errorf("%v allocations for a role chunk without unknown members, want ≤ 3", n)
+	}
+}
+
+// TestChunkDecoderKeepsChunks: the chunks of a stream stay as decoded
+// while the decoder goes on (their memory is never handed out again),
+// and a long stream costs far fewer allocations than chunks.
+func TestChunkDecoderKeepsChunks(t *testing.T) {
+	var d ChunkDecoder
+	var kept []*ChatChunk
+	var want []string
+	for i := range 300 {
+		s := strings.Repeat("w", i%40)
+		data := []byte(`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"` + s + `"},"finish_reason":null}],"x":[` + strconv.Itoa(i) + `]}`)
+		c, err := d.Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range data {
+			data[j] = '#'
+		}
+		kept, want = append(kept, c), append(want, s)
+	}
+	for i, c := range kept {
+		if *c.Choices[0].Delta.Content != want[i] || string(c.Extra["x"]) != "["+strconv.Itoa(i)+"]" {
+			t.Fatalf("chunk %d changed: %q %s", i, *c.Choices[0].Delta.Content, c.Extra["x"])
+		}
+	}
+	data := []byte(chunkSeeds[1])
+	if n := testing.AllocsPerRun(200, func() { _, _ = d.Decode(data) }); n > 0.5 {
+		t.Errorf("%v allocations per role chunk from a ChunkDecoder, want ≤ 0.5", n)
 	}
 }
 
@@ -116,6 +163,15 @@ func BenchmarkDecodeChunk(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := DecodeChunk(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("ChunkDecoder", func(b *testing.B) {
+		var d ChunkDecoder
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := d.Decode(data); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -55,7 +55,8 @@ type StreamEncoder struct {
 	calls     []*item // open function calls
 	finish    string
 	usage     *openai.Usage
-	buf       []byte // scratch for event bodies
+	buf       []byte       // scratch for event bodies
+	arena     openai.Arena // the events' data, allocated a block at a time
 }
 
 // NewStreamEncoder returns an encoder for the stream answering the request
@@ -223,7 +224,7 @@ func (e *StreamEncoder) emitResponse(dst []Event, name string) []Event {
 // emit appends the event name with body (members without braces) and the
 // next sequence number.
 func (e *StreamEncoder) emit(dst []Event, name string, body []byte) []Event {
-	b := make([]byte, 0, len(body)+len(name)+40)
+	b := e.arena.Alloc(len(body) + len(name) + 52)[:0] // never written again: callers may keep events
 	b = append(b, `{"type":`...)
 	b = openai.AppendString(b, name)
 	if len(body) > 0 {

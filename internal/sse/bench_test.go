@@ -53,3 +53,34 @@ func BenchmarkSSEWrite(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSSEReadNamed: an Anthropic-style stream, every event named,
+// most of them content_block_delta; the names are not allocated again.
+func BenchmarkSSEReadNamed(b *testing.B) {
+	var buf bytes.Buffer
+	for _, name := range []string{"message_start", "content_block_start", "ping"} {
+		buf.WriteString("event: " + name + "\ndata: {\"type\":\"" + name + "\"}\n\n")
+	}
+	for range 20 {
+		buf.WriteString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" word\"}}\n\n")
+	}
+	for _, name := range []string{"content_block_stop", "message_delta", "message_stop"} {
+		buf.WriteString("event: " + name + "\ndata: {\"type\":\"" + name + "\"}\n\n")
+	}
+	stream := buf.Bytes()
+	src := bytes.NewReader(stream)
+	b.SetBytes(int64(len(stream)))
+	b.ReportAllocs()
+	for b.Loop() {
+		src.Reset(stream)
+		r := NewReader(src)
+		for {
+			if _, err := r.Next(); err == io.EOF {
+				break
+			} else if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/26, "ns/event")
+}

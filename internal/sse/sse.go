@@ -53,6 +53,10 @@ type Reader struct {
 	hasData bool
 	skipLF  bool // the previous line ended in CR: a following LF belongs to it
 	burst   bool // the last read filled the buffer: the source had more ready
+	// names are the event names read lately, reused rather than
+	// allocated again: a stream repeats a handful of names.
+	names [4]string
+	next  int // the entry of names the next new name replaces
 }
 
 // burstSize is what the buffer grows to once a read fills it: a relay
@@ -131,9 +135,22 @@ func (r *Reader) Next() (Event, error) {
 func (r *Reader) event() Event {
 	ev := Event{Data: r.data}
 	if len(r.name) > 0 {
-		ev.Name = string(r.name)
+		ev.Name = r.intern(r.name)
 	}
 	return ev
+}
+
+// intern returns name as a string, one of r.names when it is there.
+func (r *Reader) intern(name []byte) string {
+	for _, s := range r.names {
+		if s == string(name) {
+			return s
+		}
+	}
+	s := string(name)
+	r.names[r.next] = s
+	r.next = (r.next + 1) % len(r.names)
+	return s
 }
 
 // readLine returns the next line without its terminator (LF, CRLF or CR).

@@ -223,3 +223,30 @@ func (o *oneEventReader) Read(p []byte) (int, error) {
 	o.events--
 	return copy(p, "data: "+strings.Repeat("y", 192)+"\n\n"), nil
 }
+
+// TestReaderNames: the names a Reader keeps for reuse never stand in for
+// another name, whether a stream has fewer names than it keeps or more.
+func TestReaderNames(t *testing.T) {
+	var in strings.Builder
+	var want []string
+	for i := range 40 {
+		name := string(rune('a'+i*7%6)) + strings.Repeat("x", i%3)
+		want = append(want, name)
+		in.WriteString("event: " + name + "\ndata: {}\n\n")
+	}
+	r := NewReader(strings.NewReader(in.String()))
+	for i, w := range want {
+		ev, err := r.Next()
+		if err != nil || ev.Name != w {
+			t.Fatalf("event %d: name %q, %v; want %q", i, ev.Name, err, w)
+		}
+	}
+	repeated := "event: content_block_delta\ndata: {}\n\n"
+	r = NewReader(strings.NewReader(strings.Repeat(repeated, 200)))
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = r.Next() }); n != 0 {
+		t.Errorf("%v allocations per repeated named event, want 0", n)
+	}
+}

@@ -13,8 +13,11 @@ import (
 // content_block_stop and message_stop around it — are read by hand over
 // one copy of data; message_start, content_block_start, message_delta,
 // errors and anything unusual go to json.Unmarshal.
-func decodeEvent(data []byte, e *event) error {
-	if fastEvent(data, e) {
+//
+// The copy of data comes from arena when it is not nil (a stream's
+// decoder), otherwise from a string of its own.
+func decodeEvent(data []byte, e *event, arena *openai.Arena) error {
+	if fastEvent(data, e, arena) {
 		return nil
 	}
 	*e = event{}
@@ -28,11 +31,17 @@ var (
 )
 
 // fastEvent fills e from data and reports whether it could.
-func fastEvent(data []byte, e *event) bool {
+func fastEvent(data []byte, e *event, arena *openai.Arena) bool {
 	if len(data) == 0 || !openai.ValidJSON(data) {
 		return false
 	}
-	own := string(data) // the strings below outlive data, which the SSE reader reuses
+	// The strings below outlive data, which the SSE reader reuses.
+	var own string
+	if arena != nil {
+		own = arena.String(data)
+	} else {
+		own = string(data)
+	}
 	root := gjson.Parse(own)
 	if !root.IsObject() {
 		return false

@@ -40,7 +40,7 @@ func eventSeeds(t testing.TB) [][]byte {
 func sameEvent(t *testing.T, data []byte) {
 	t.Helper()
 	var fast, slow event
-	ferr := decodeEvent(data, &fast)
+	ferr := decodeEvent(data, &fast, nil)
 	serr := json.Unmarshal(data, &slow)
 	if (ferr == nil) != (serr == nil) {
 		t.Fatalf("%q: decodeEvent error %v, json.Unmarshal error %v", data, ferr, serr)
@@ -57,7 +57,7 @@ func TestDecodeEventIsJSONUnmarshal(t *testing.T) {
 	}
 	var e event
 	delta := []byte(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}`)
-	if !fastEvent(delta, &e) {
+	if !fastEvent(delta, &e, nil) {
 		t.Fatal("a text delta fell back to encoding/json")
 	}
 	// The text outlives the SSE reader's buffer.
@@ -83,7 +83,7 @@ func BenchmarkDecodeEvent(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			var e event
-			if err := decodeEvent(data, &e); err != nil {
+			if err := decodeEvent(data, &e, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

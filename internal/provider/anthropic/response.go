@@ -144,6 +144,7 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 		// the consumer, and escape analysis would move a map stored in d
 		// to the heap with them.
 		toolIndex := map[int]int{} // content block index → tool call index
+		var e event
 		for {
 			ev, err := r.Next()
 			if err == io.EOF {
@@ -154,7 +155,8 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 				yield(nil, err)
 				return
 			}
-			chunk, last, err := d.event(ev.Data, toolIndex)
+			e = event{}
+			chunk, last, err := d.event(ev.Data, &e, toolIndex)
 			if err != nil {
 				yield(nil, err)
 				return
@@ -168,34 +170,50 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 
 // streamDecoder is what a Messages stream remembers between events
 // besides its tool calls: message_start's id and model, and the usage so
-// far.
+// far; and where its events' copies and its chunks come from, a few
+// allocations for many events.
 type streamDecoder struct {
 	p         *Provider
 	created   int64
 	id, model string
 	usage     usageJSON
+	arena     openai.Arena
+	blocks    openai.Slab[chunkBlock]
 }
 
-// event translates one SSE event into a chunk, or nil when it carries
-// nothing for the client; last is set at message_stop, after which the
-// stream ends. An error event becomes the error.
-func (d *streamDecoder) event(data []byte, toolIndex map[int]int) (chunk *openai.ChatChunk, last bool, err error) {
-	var e event
-	if err := decodeEvent(data, &e); err != nil {
+// chunkBlock is a chunk of one choice with room for what it points to.
+type chunkBlock struct {
+	c      openai.ChatChunk
+	choice [1]openai.ChunkChoice
+	call   [1]openai.ToolCall
+	text   string
+	finish string
+	index  int
+}
+
+// event translates one SSE event, decoded into e (zero), into a chunk, or
+// nil when it carries nothing for the client; last is set at
+// message_stop, after which the stream ends. An error event becomes the
+// error.
+func (d *streamDecoder) event(data []byte, e *event, toolIndex map[int]int) (chunk *openai.ChatChunk, last bool, err error) {
+	if err := decodeEvent(data, e, &d.arena); err != nil {
 		return nil, false, fmt.Errorf("decoding Anthropic event: %w", err)
 	}
 	switch e.Type {
 	case "message_start":
 		d.id, d.model, d.usage = e.Message.ID, e.Message.Model, e.Message.Usage
-		return d.chunk(openai.Delta{Role: "assistant", Content: ptr("")}, ""), false, nil
+		b := d.blocks.New()
+		return d.chunk(b, openai.Delta{Role: "assistant", Content: &b.text}, ""), false, nil
 	case "content_block_start":
 		if e.Block.Type == "tool_use" {
-			idx := len(toolIndex)
-			toolIndex[e.Index] = idx
-			return d.chunk(openai.Delta{ToolCalls: []openai.ToolCall{{Index: &idx, ID: e.Block.ID, Type: "function", Function: openai.FunctionCall{Name: e.Block.Name}}}}, ""), false, nil
+			b := d.blocks.New()
+			b.index = len(toolIndex)
+			toolIndex[e.Index] = b.index
+			b.call[0] = openai.ToolCall{Index: &b.index, ID: e.Block.ID, Type: "function", Function: openai.FunctionCall{Name: e.Block.Name}}
+			return d.chunk(b, openai.Delta{ToolCalls: b.call[:]}, ""), false, nil
 		}
 	case "content_block_delta":
-		return d.delta(&e, toolIndex), false, nil
+		return d.delta(e, toolIndex), false, nil
 	case "message_delta":
 		if e.Usage != nil {
 			d.usage.OutputTokens = e.Usage.OutputTokens
@@ -204,7 +222,7 @@ func (d *streamDecoder) event(data []byte, toolIndex map[int]int) (chunk *openai
 			}
 		}
 		if e.Delta.StopReason != "" {
-			return d.chunk(openai.Delta{}, finishReason(e.Delta.StopReason)), false, nil
+			return d.chunk(d.blocks.New(), openai.Delta{}, finishReason(e.Delta.StopReason)), false, nil
 		}
 	case "message_stop":
 		return &openai.ChatChunk{ID: d.id, Object: "chat.completion.chunk", Created: d.created, Model: d.model, Choices: []openai.ChunkChoice{}, Usage: d.usage.usage()}, true, nil
@@ -219,32 +237,38 @@ func (d *streamDecoder) event(data []byte, toolIndex map[int]int) (chunk *openai
 func (d *streamDecoder) delta(e *event, toolIndex map[int]int) *openai.ChatChunk {
 	switch e.Delta.Type {
 	case "text_delta":
-		return d.chunk(openai.Delta{Content: ptr(e.Delta.Text)}, "")
+		b := d.blocks.New()
+		b.text = e.Delta.Text
+		return d.chunk(b, openai.Delta{Content: &b.text}, "")
 	case "thinking_delta":
-		return d.chunk(openai.Delta{ReasoningContent: ptr(e.Delta.Thinking)}, "")
+		b := d.blocks.New()
+		b.text = e.Delta.Thinking
+		return d.chunk(b, openai.Delta{ReasoningContent: &b.text}, "")
 	case "signature_delta":
 		raw, _ := openai.Marshal(e.Delta.Signature)
-		return d.chunk(openai.Delta{Extra: map[string]json.RawMessage{SignatureField: raw}}, "")
+		return d.chunk(d.blocks.New(), openai.Delta{Extra: map[string]json.RawMessage{SignatureField: raw}}, "")
 	case "input_json_delta":
 		if idx, ok := toolIndex[e.Index]; ok {
-			return d.chunk(openai.Delta{ToolCalls: []openai.ToolCall{{Index: &idx, Function: openai.FunctionCall{Arguments: e.Delta.PartialJSON}}}}, "")
+			b := d.blocks.New()
+			b.index = idx
+			b.call[0] = openai.ToolCall{Index: &b.index, Function: openai.FunctionCall{Arguments: e.Delta.PartialJSON}}
+			return d.chunk(b, openai.Delta{ToolCalls: b.call[:]}, "")
 		}
 	}
 	return nil
 }
 
-// chunk is a chunk of one choice carrying delta, and finish when it is
-// not empty.
-func (d *streamDecoder) chunk(delta openai.Delta, finish string) *openai.ChatChunk {
-	c := openai.ChunkChoice{Delta: delta}
+// chunk fills b (new from d.blocks) as a chunk of one choice carrying
+// delta, and finish when it is not empty, and returns it.
+func (d *streamDecoder) chunk(b *chunkBlock, delta openai.Delta, finish string) *openai.ChatChunk {
+	b.choice[0] = openai.ChunkChoice{Delta: delta}
 	if finish != "" {
-		c.FinishReason = &finish
+		b.finish = finish
+		b.choice[0].FinishReason = &b.finish
 	}
-	return &openai.ChatChunk{ID: d.id, Object: "chat.completion.chunk", Created: d.created, Model: d.model, Choices: []openai.ChunkChoice{c}}
+	b.c = openai.ChatChunk{ID: d.id, Object: "chat.completion.chunk", Created: d.created, Model: d.model, Choices: b.choice[:]}
+	return &b.c
 }
-
-// ptr is a pointer to a copy of s.
-func ptr(s string) *string { return &s }
 
 // statusFor maps Anthropic error types to statuses, for in-stream errors.
 var statusFor = map[string]int{

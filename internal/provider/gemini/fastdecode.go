@@ -16,8 +16,12 @@ import (
 // keeps. Anything else — function calls, inline data, a prompt
 // feedback, nulls, a member a case-variant away from a known one, a name
 // given twice — goes to json.Unmarshal.
-func decodeEvent(data []byte, g *response) error {
-	if fastEvent(data, g) {
+//
+// A stream decodes every event into the same g: the candidates and parts
+// arrays g holds are reused, and the usage is read into room when it is
+// not nil (the caller copies it before the next event).
+func decodeEvent(data []byte, g *response, room *usageMetadata) error {
+	if fastEvent(data, g, room) {
 		return nil
 	}
 	*g = response{}
@@ -25,7 +29,7 @@ func decodeEvent(data []byte, g *response) error {
 }
 
 // fastEvent fills g from data and reports whether it could.
-func fastEvent(data []byte, g *response) bool {
+func fastEvent(data []byte, g *response, room *usageMetadata) bool {
 	if len(data) == 0 || !openai.ValidJSON(data) {
 		return false
 	}
@@ -40,8 +44,12 @@ func fastEvent(data []byte, g *response) bool {
 		case 1:
 			return false // promptFeedback: rare, encoding/json's
 		case 2:
-			g.UsageMetadata = new(usageMetadata)
-			return usageOf(v, g.UsageMetadata)
+			if room == nil {
+				room = new(usageMetadata)
+			}
+			*room = usageMetadata{}
+			g.UsageMetadata = room
+			return usageOf(v, room)
 		case 3:
 			return openai.StringMember(v, &g.ModelVersion)
 		default:
@@ -66,11 +74,13 @@ func candidates(v gjson.Result, g *response) bool {
 	if !v.IsArray() {
 		return false
 	}
-	g.Candidates = make([]candidate, 0, 1)
+	if g.Candidates == nil {
+		g.Candidates = make([]candidate, 0, 1)
+	}
+	g.Candidates = g.Candidates[:0]
 	ok := true
 	v.ForEach(func(_, e gjson.Result) bool {
-		g.Candidates = append(g.Candidates, candidate{})
-		c := &g.Candidates[len(g.Candidates)-1]
+		c := nextCandidate(g)
 		ok = e.IsObject() && openai.KnownMembers(e, candidateNames, func(i int, v gjson.Result) bool {
 			switch i {
 			case 0:
@@ -86,6 +96,20 @@ func candidates(v gjson.Result, g *response) bool {
 	return ok
 }
 
+// nextCandidate appends a zero candidate to g.Candidates, keeping the
+// parts array a candidate held there in an earlier event.
+func nextCandidate(g *response) *candidate {
+	n := len(g.Candidates)
+	if n == cap(g.Candidates) {
+		g.Candidates = append(g.Candidates, candidate{})
+		return &g.Candidates[n]
+	}
+	g.Candidates = g.Candidates[:n+1]
+	c := &g.Candidates[n]
+	*c = candidate{Content: content{Parts: c.Content.Parts[:0]}}
+	return c
+}
+
 // contentOf reads a candidate's content: its role and text parts.
 func contentOf(o gjson.Result, c *content) bool {
 	return openai.KnownMembers(o, contentNames, func(i int, v gjson.Result) bool {
@@ -95,7 +119,10 @@ func contentOf(o gjson.Result, c *content) bool {
 		if !v.IsArray() {
 			return false
 		}
-		c.Parts = make([]part, 0, 1)
+		if c.Parts == nil {
+			c.Parts = make([]part, 0, 1)
+		}
+		c.Parts = c.Parts[:0]
 		ok := true
 		v.ForEach(func(_, e gjson.Result) bool {
 			c.Parts = append(c.Parts, part{})

@@ -44,7 +44,7 @@ func eventSeeds(t testing.TB) [][]byte {
 func sameEvent(t *testing.T, data []byte) {
 	t.Helper()
 	var fast, slow response
-	ferr := decodeEvent(data, &fast)
+	ferr := decodeEvent(data, &fast, nil)
 	serr := json.Unmarshal(data, &slow)
 	if (ferr == nil) != (serr == nil) {
 		t.Fatalf("%q: decodeEvent error %v, json.Unmarshal error %v", data, ferr, serr)
@@ -63,7 +63,7 @@ func TestDecodeEventIsJSONUnmarshal(t *testing.T) {
 		sameEvent(t, s)
 	}
 	var g response
-	if !fastEvent(seeds[0], &g) {
+	if !fastEvent(seeds[0], &g, nil) {
 		t.Fatalf("a text event of the recorded stream fell back to encoding/json: %s", seeds[0])
 	}
 }
@@ -82,7 +82,7 @@ func BenchmarkDecodeEvent(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			var g response
-			if err := decodeEvent(data, &g); err != nil {
+			if err := decodeEvent(data, &g, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -94,6 +94,46 @@ func BenchmarkDecodeEvent(b *testing.B) {
 			if err := json.Unmarshal(data, &g); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+}
+
+// normal is g with empty arrays as nil, for comparing a decode into a
+// reused response (whose arrays are kept) with a fresh one.
+func normal(g response) response {
+	if len(g.Candidates) == 0 {
+		g.Candidates = nil
+	}
+	g.Candidates = append([]candidate(nil), g.Candidates...)
+	for i := range g.Candidates {
+		if c := &g.Candidates[i].Content; len(c.Parts) == 0 {
+			c.Parts = nil
+		}
+	}
+	return g
+}
+
+// FuzzDecodeEventReused: an event decoded into the response and usage
+// room of the one before it, as a stream decodes, reads as it does into
+// fresh ones.
+func FuzzDecodeEventReused(f *testing.F) {
+	seeds := eventSeeds(f)
+	for i := range seeds {
+		f.Add(seeds[i], seeds[(i+1)%len(seeds)])
+	}
+	f.Fuzz(func(t *testing.T, first, second []byte) {
+		var g response
+		var room usageMetadata
+		_ = decodeEvent(first, &g, &room)
+		g = response{Candidates: g.Candidates[:0]}
+		err := decodeEvent(second, &g, &room)
+		var fresh response
+		ferr := decodeEvent(second, &fresh, nil)
+		if (err == nil) != (ferr == nil) {
+			t.Fatalf("%q after %q: error %v, fresh %v", second, first, err, ferr)
+		}
+		if err == nil && !reflect.DeepEqual(normal(g), normal(fresh)) {
+			t.Fatalf("%q after %q:\nreused %+v\nfresh  %+v", second, first, normal(g), normal(fresh))
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/llmbridge/llmbridge/internal/sse"
@@ -33,6 +34,7 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 		// stored in d to the heap with them.
 		states := choiceStates{}
 		r := sse.NewReader(resp.Body)
+		var g response // every event's, its arrays reused (decodeEvent)
 		for {
 			ev, err := r.Next()
 			if err == io.EOF {
@@ -42,7 +44,8 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 				yield(nil, err)
 				return
 			}
-			chunk, err := d.event(ev.Data, states)
+			g = response{Candidates: g.Candidates[:0]}
+			chunk, err := d.event(ev.Data, &g, states)
 			if err != nil {
 				yield(nil, err)
 				return
@@ -70,11 +73,25 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 // streamDecoder is what a Gemini stream remembers between events besides
 // each candidate's progress. Each event is a whole generateContent
 // response, so the ids, model and usage of the latest one win.
+//
+// Its chunks, and the texts they carry, come from a Slab and an Arena: a
+// few allocations for many events, and nothing handed out is reused.
 type streamDecoder struct {
 	created   int64
 	id, model string
 	idSent    bool           // a chunk went out with id: it stays
-	last      *usageMetadata // cumulative: the last one counts
+	last      *usageMetadata // cumulative: the last one counts (&lastUsage)
+	lastUsage usageMetadata
+	room      usageMetadata // where each event's usage is read
+	arena     openai.Arena
+	blocks    openai.Slab[chunkBlock]
+}
+
+// chunkBlock is a chunk with room for one choice and its strings.
+type chunkBlock struct {
+	c                      openai.ChatChunk
+	choice                 [1]openai.ChunkChoice
+	text, thoughts, finish string
 }
 
 // choiceStates is the progress of each candidate, by candidate index.
@@ -89,31 +106,36 @@ type choiceState struct {
 
 // event translates one SSE event into a chunk, or nil when the event
 // carries no candidate (a usage-only event still updates the usage).
-func (d *streamDecoder) event(data []byte, states choiceStates) (*openai.ChatChunk, error) {
-	var g response
-	if err := decodeEvent(data, &g); err != nil {
+func (d *streamDecoder) event(data []byte, g *response, states choiceStates) (*openai.ChatChunk, error) {
+	if err := decodeEvent(data, g, &d.room); err != nil {
 		return nil, fmt.Errorf("decoding Gemini event: %w", err)
 	}
 	if len(g.Candidates) == 0 && g.PromptFeedback != nil && g.PromptFeedback.BlockReason != "" {
 		return nil, blocked(g.PromptFeedback.BlockReason)
 	}
-	d.note(&g)
-	chunk := &openai.ChatChunk{ID: d.id, Object: "chat.completion.chunk", Created: d.created, Model: d.model}
-	for i := range g.Candidates {
-		chunk.Choices = append(chunk.Choices, states.choice(&g.Candidates[i]))
-	}
-	if len(chunk.Choices) == 0 {
+	d.note(g)
+	if len(g.Candidates) == 0 {
 		return nil, nil
 	}
+	b := d.blocks.New()
+	b.c = openai.ChatChunk{ID: d.id, Object: "chat.completion.chunk", Created: d.created, Model: d.model, Choices: b.choice[:0]}
+	for i := range g.Candidates {
+		into := b
+		if i > 0 {
+			into = new(chunkBlock) // the strings of further candidates
+		}
+		b.c.Choices = append(b.c.Choices, states.choice(&g.Candidates[i], into, &d.arena))
+	}
 	d.idSent = true
-	return chunk, nil
+	return &b.c, nil
 }
 
 // note keeps the event's usage, response id and model version. Later
 // events may omit them, so an empty value keeps the earlier one.
 func (d *streamDecoder) note(g *response) {
 	if g.UsageMetadata != nil {
-		d.last = g.UsageMetadata
+		d.lastUsage = *g.UsageMetadata // g's is d.room, read again next event
+		d.last = &d.lastUsage
 	}
 	if g.ResponseID != "" && !d.idSent {
 		d.id = "chatcmpl-" + g.ResponseID
@@ -126,7 +148,10 @@ func (d *streamDecoder) note(g *response) {
 // choice translates one candidate of an event. Its first appearance
 // carries the assistant role; OpenAI clients expect a content member on
 // that chunk unless it calls tools, so an empty one is sent then.
-func (states choiceStates) choice(c *candidate) openai.ChunkChoice {
+//
+// The strings the choice points to are kept in b, the texts' bytes copied
+// from the event (whose data the SSE reader reuses) into arena.
+func (states choiceStates) choice(c *candidate, b *chunkBlock, arena *openai.Arena) openai.ChunkChoice {
 	st := states[c.Index]
 	if st == nil {
 		st = &choiceState{}
@@ -137,18 +162,16 @@ func (states choiceStates) choice(c *candidate) openai.ChunkChoice {
 		ch.Delta.Role = "assistant"
 		st.started = true
 	}
-	text, thoughts := st.parts(c.Content.Parts, &ch.Delta)
-	if len(text) > 0 || ch.Delta.Role != "" && len(ch.Delta.ToolCalls) == 0 {
-		s := text // a copy inside the branch: heap-allocated only when sent
-		ch.Delta.Content = &s
+	b.text, b.thoughts = st.parts(c.Content.Parts, &ch.Delta, arena)
+	if len(b.text) > 0 || ch.Delta.Role != "" && len(ch.Delta.ToolCalls) == 0 {
+		ch.Delta.Content = &b.text
 	}
-	if len(thoughts) > 0 {
-		s := thoughts
-		ch.Delta.ReasoningContent = &s
+	if len(b.thoughts) > 0 {
+		ch.Delta.ReasoningContent = &b.thoughts
 	}
 	// A choice that called tools in any event finishes with "tool_calls".
-	if fr := finishReason(c.FinishReason, st.calls > 0); fr != "" {
-		ch.FinishReason = &fr
+	if b.finish = finishReason(c.FinishReason, st.calls > 0); b.finish != "" {
+		ch.FinishReason = &b.finish
 		st.finished = true
 	}
 	return ch
@@ -156,9 +179,10 @@ func (states choiceStates) choice(c *candidate) openai.ChunkChoice {
 
 // parts sorts a candidate's parts: function calls become whole OpenAI
 // tool calls in delta (numbered across the whole stream, since Gemini
-// sends each call complete), thoughts and text are joined and returned.
-func (st *choiceState) parts(parts []part, delta *openai.Delta) (text, thoughts string) {
-	var t, th strings.Builder
+// sends each call complete), thoughts and text are joined, copied into
+// arena, and returned.
+func (st *choiceState) parts(parts []part, delta *openai.Delta, arena *openai.Arena) (text, thoughts string) {
+	var nText, nThoughts int
 	for _, pt := range parts {
 		switch {
 		case pt.FunctionCall != nil:
@@ -167,12 +191,27 @@ func (st *choiceState) parts(parts []part, delta *openai.Delta) (text, thoughts 
 			delta.ToolCalls = append(delta.ToolCalls, openai.ToolCall{Index: &idx, ID: callID(pt.FunctionCall, pt.ThoughtSignature), Type: "function",
 				Function: openai.FunctionCall{Name: pt.FunctionCall.Name, Arguments: args(pt.FunctionCall.Args)}})
 		case pt.Thought:
-			th.WriteString(pt.Text)
+			nThoughts += len(pt.Text)
 		default:
-			t.WriteString(pt.Text)
+			nText += len(pt.Text)
 		}
 	}
-	return t.String(), th.String()
+	return joinParts(parts, false, nText, arena), joinParts(parts, true, nThoughts, arena)
+}
+
+// joinParts is the texts of the parts that are thoughts (or not), n bytes
+// in all, copied into arena.
+func joinParts(parts []part, thought bool, n int, arena *openai.Arena) string {
+	if n == 0 {
+		return ""
+	}
+	b := arena.Alloc(n)[:0]
+	for _, pt := range parts {
+		if pt.FunctionCall == nil && pt.Thought == thought {
+			b = append(b, pt.Text...)
+		}
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // finished reports whether the stream ended properly: at least one

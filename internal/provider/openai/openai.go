@@ -154,6 +154,7 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 	return func(yield func(*openai.ChatChunk, error) bool) {
 		defer resp.Body.Close()
 		r := sse.NewReader(resp.Body)
+		var dec openai.ChunkDecoder
 		for {
 			ev, err := r.Next()
 			if err != nil {
@@ -166,13 +167,13 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 			if bytes.Equal(ev.Data, sse.Done) {
 				return
 			}
-			if openai.InspectChunk(ev.Data, nil).Error {
+			if mayBeError(ev.Data) && openai.InspectChunk(ev.Data, nil).Error {
 				// An upstream error event mid-stream; 502 is only the status
 				// recorded for it, the client already has its 200.
 				yield(nil, p.parseError(http.StatusBadGateway, ev.Data))
 				return
 			}
-			c, err := openai.DecodeChunk(ev.Data)
+			c, err := dec.Decode(ev.Data)
 			if err != nil {
 				yield(nil, fmt.Errorf("decoding upstream chunk: %w", err))
 				return
@@ -182,6 +183,13 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 			}
 		}
 	}
+}
+
+// mayBeError reports whether data may have a top-level "error" member,
+// so that the usual chunk skips InspectChunk's scan: the member's name is
+// in data as it is, or spelled with a \u escape.
+func mayBeError(data []byte) bool {
+	return bytes.Contains(data, []byte(`"error"`)) || bytes.Contains(data, []byte(`\u`))
 }
 
 // DecodeError turns a non-2xx response into an *openai.APIError that keeps
