@@ -238,6 +238,9 @@ func runReverseProxy(args []string) {
 	}}
 	rp.Transport = &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true}
 	rp.ErrorLog = log.New(io.Discard, "", 0)
+	if a := os.Getenv("BRIDGEBENCH_PPROF"); a != "" {
+		go func() { log.Println(http.ListenAndServe(a, nil)) }() // to compare profiles with a bridge's: run it alone
+	}
 	if os.Getenv("BRIDGEBENCH_RP_ERRORS") != "" {
 		rp.ErrorLog = log.New(os.Stderr, "reverseproxy: ", 0)
 	}
