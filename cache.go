@@ -359,6 +359,9 @@ func (c *call) replay(out output, e *codec.Entry) {
 	}
 	c.observeStart()
 	defer func() { c.usage, c.rawUsage, c.text, c.textMore = nil, nil, nil, 0 }()
+	if j := joined(c, e); j != nil && out.replay(c, j) {
+		return // a stored stream's body, joined from its raw chunks
+	}
 	if out.replay(c, e) {
 		return // the client's format replayed its own wire
 	}
@@ -396,4 +399,21 @@ func (c *call) replay(out output, e *codec.Entry) {
 		}
 	}
 	enc.end(err)
+}
+
+// joined is, for a chat client's non-streamed hit of a stored stream, the
+// entry as if the joined body had been stored (codec.Entry.JoinedResponse:
+// the bytes the typed path would write), which the chat format replays
+// as a stored body; nil otherwise.
+func joined(c *call, e *codec.Entry) *codec.Entry {
+	if _, ok := c.f.(chatFormat); !ok || c.env.stream {
+		return nil
+	}
+	body, ok := e.JoinedResponse()
+	if !ok {
+		return nil
+	}
+	j := *e
+	j.Chunks, j.Response = nil, body
+	return &j
 }

@@ -1,0 +1,661 @@
+package codec
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/tidwall/gjson"
+)
+
+// JoinedResponse returns the chat.completion body a stored stream's
+// Chunks join into, byte for byte what openai.Marshal writes of
+// DecodeResponse's response, read from the raw chunks in one pass each
+// with no typed decoding: a non-streamed hit of a stored stream then
+// costs about what a streamed hit does. ok is false for an entry that is
+// not a stored stream, and for a chunk of a shape it does not read (a
+// member name that is not lower-case ASCII, a known member given twice
+// or of an unusual type, …): the caller then takes DecodeResponse, which
+// is right for every entry. FuzzJoinedResponse holds the two equal.
+func (e *Entry) JoinedResponse() (body []byte, ok bool) {
+	if e.Format != "" || e.Response != nil || len(e.Chunks) == 0 {
+		return nil, false
+	}
+	var j joiner
+	for _, ch := range e.Chunks {
+		if !gjson.ValidBytes(ch) || !j.chunk(view(ch)) {
+			return nil, false
+		}
+	}
+	return j.encode()
+}
+
+// view is a read-only view of b (a chunk of the entry, which nothing
+// modifies while the joiner reads it).
+func view(b []byte) gjson.Result {
+	if len(b) == 0 {
+		return gjson.Result{}
+	}
+	return gjson.Parse(unsafe.String(unsafe.SliceData(b), len(b)))
+}
+
+// joiner gathers a stream's chunks as accumulate does, from raw members.
+type joiner struct {
+	haveID        bool // a chunk with a non-empty id gave the head
+	id, model, fp string
+	created       int64
+	extra         members // the head's unknown members
+	usage         string  // the last usage object, raw
+	choices       []*joinChoice
+}
+
+// joinChoice gathers one choice's deltas (choiceAcc's raw twin).
+type joinChoice struct {
+	index                       int
+	role, finish                string
+	content, reasoning, refusal []byte
+	extra                       members
+	calls                       []joinCall
+}
+
+// joinCall is one tool call of a choice, as addToolCalls builds it.
+type joinCall struct {
+	index         int
+	id, typ, name string
+	args          []byte
+	extra         members
+}
+
+// members are the unknown members of an object, raw: a later value of a
+// name replaces the earlier one, as in the typed Extra maps.
+type members []member
+
+type member struct{ key, raw string }
+
+func (m *members) set(k, raw string) {
+	for i := range *m {
+		if (*m)[i].key == k {
+			(*m)[i].raw = raw
+			return
+		}
+	}
+	*m = append(*m, member{k, raw})
+}
+
+// plainName reports whether the member name raw (quotes included) is
+// lower-case ASCII letters, digits and underscores: it then decodes to
+// itself, and folds onto no known name it is not (encoding/json binds
+// names case-insensitively).
+func plainName(raw string) bool {
+	if len(raw) < 3 {
+		return false
+	}
+	for _, c := range []byte(raw[1 : len(raw)-1]) {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// once marks bit i of *seen and reports whether it was clear: a known
+// member given twice is left to encoding/json (DecodeResponse).
+func once(seen *uint16, i uint) bool {
+	if *seen&(1<<i) != 0 {
+		return false
+	}
+	*seen |= 1 << i
+	return true
+}
+
+// str reads a string member as encoding/json does into a string field:
+// null leaves *dst as it is.
+func str(v gjson.Result, dst *string) bool {
+	if v.Type == gjson.Null {
+		return true
+	}
+	s, ok := unquote(v)
+	*dst = s
+	return ok
+}
+
+// unquote is a JSON string's text as encoding/json decodes it.
+func unquote(v gjson.Result) (string, bool) {
+	if v.Type != gjson.String {
+		return "", false
+	}
+	return openai.Unquote(v.Raw)
+}
+
+// integer reads a plain integer (encoding/json's int field; null leaves
+// *dst as it is).
+func integer(v gjson.Result, dst *int64) bool {
+	if v.Type == gjson.Null {
+		return true
+	}
+	if v.Type != gjson.Number {
+		return false
+	}
+	n, err := strconv.ParseInt(v.Raw, 10, 64)
+	*dst = n
+	return err == nil
+}
+
+// text appends a string delta (null: nothing) to *dst.
+func text(v gjson.Result, dst *[]byte) bool {
+	if v.Type == gjson.Null {
+		return true
+	}
+	s, ok := unquote(v)
+	*dst = append(*dst, s...)
+	return ok
+}
+
+// chunk reads one chunk's top level (ChatChunk).
+func (j *joiner) chunk(root gjson.Result) bool {
+	if !root.IsObject() {
+		return false
+	}
+	var seen uint16
+	var id, model, fp string
+	var created int64
+	var extra members
+	var usage string
+	ok := true
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch {
+		case !plainName(k.Raw):
+			ok = false
+		case k.Str == "id":
+			ok = once(&seen, 0) && str(v, &id)
+		case k.Str == "object":
+			var s string
+			ok = once(&seen, 1) && str(v, &s)
+		case k.Str == "created":
+			ok = once(&seen, 2) && integer(v, &created)
+		case k.Str == "model":
+			ok = once(&seen, 3) && str(v, &model)
+		case k.Str == "system_fingerprint":
+			ok = once(&seen, 4) && str(v, &fp)
+		case k.Str == "choices":
+			ok = once(&seen, 5) && j.chunkChoices(v)
+		case k.Str == "usage":
+			ok = once(&seen, 6) && (v.Type == gjson.Null || v.IsObject())
+			if v.IsObject() {
+				usage = v.Raw
+			}
+		default:
+			if k.Str != "obfuscation" { // each chunk's own padding: never the response's
+				extra.set(k.Str, v.Raw)
+			}
+		}
+		return ok
+	})
+	if !ok {
+		return false
+	}
+	if !j.haveID { // takeHead: every chunk's head until one has an id
+		j.id, j.created, j.model, j.fp, j.haveID = id, created, model, fp, id != ""
+		for _, m := range extra {
+			j.extra.set(m.key, m.raw)
+		}
+	}
+	if usage != "" {
+		j.usage = usage
+	}
+	return true
+}
+
+// chunkChoices reads a chunk's choices (ChunkChoice).
+func (j *joiner) chunkChoices(v gjson.Result) bool {
+	if v.Type == gjson.Null {
+		return true
+	}
+	if !v.IsArray() {
+		return false
+	}
+	ok := true
+	v.ForEach(func(_, cv gjson.Result) bool {
+		ok = j.chunkChoice(cv)
+		return ok
+	})
+	return ok
+}
+
+func (j *joiner) chunkChoice(cv gjson.Result) bool {
+	if !cv.IsObject() {
+		return false
+	}
+	var seen uint16
+	var index int64
+	var delta gjson.Result
+	var finish *string
+	ok := true
+	cv.ForEach(func(k, v gjson.Result) bool {
+		switch {
+		case !plainName(k.Raw):
+			ok = false
+		case k.Str == "index":
+			ok = once(&seen, 0) && integer(v, &index)
+		case k.Str == "delta":
+			// A null delta is left to DecodeResponse: it decodes to a
+			// message with an unknown member "" (a bug of its own).
+			ok = once(&seen, 1) && v.IsObject()
+			delta = v
+		case k.Str == "finish_reason":
+			ok = once(&seen, 2)
+			if ok && v.Type != gjson.Null {
+				s, good := unquote(v)
+				finish, ok = &s, good
+			}
+		case k.Str == "logprobs":
+			ok = once(&seen, 3) // kept by no joined response
+		}
+		return ok // other members: the choice's Extra, which no response keeps
+	})
+	if !ok || index != int64(int(index)) {
+		return false
+	}
+	a := j.choice(int(index))
+	if delta.IsObject() && !a.delta(delta) {
+		return false
+	}
+	if finish != nil {
+		a.finish = *finish
+	}
+	return true
+}
+
+// choice is the choice at index i, added on its first delta.
+func (j *joiner) choice(i int) *joinChoice {
+	for _, c := range j.choices {
+		if c.index == i {
+			return c
+		}
+	}
+	c := &joinChoice{index: i}
+	j.choices = append(j.choices, c)
+	return c
+}
+
+// delta gathers one delta (Delta) into the choice.
+func (a *joinChoice) delta(d gjson.Result) bool {
+	var seen uint16
+	ok := true
+	d.ForEach(func(k, v gjson.Result) bool {
+		switch {
+		case !plainName(k.Raw):
+			ok = false
+		case k.Str == "role":
+			var role string
+			ok = once(&seen, 0) && str(v, &role)
+			if role != "" {
+				a.role = role
+			}
+		case k.Str == "content":
+			ok = once(&seen, 1) && text(v, &a.content)
+		case k.Str == "reasoning_content":
+			ok = once(&seen, 2) && text(v, &a.reasoning)
+		case k.Str == "refusal":
+			ok = once(&seen, 3) && text(v, &a.refusal)
+		case k.Str == "tool_calls":
+			ok = once(&seen, 4) && a.toolCalls(v)
+		case k.Str == "obfuscation":
+		default:
+			a.extra.set(k.Str, v.Raw)
+		}
+		return ok
+	})
+	return ok
+}
+
+// toolCalls merges a delta's tool calls into the choice's, as
+// addToolCalls merges typed ones.
+func (a *joinChoice) toolCalls(v gjson.Result) bool {
+	if v.Type == gjson.Null {
+		return true
+	}
+	if !v.IsArray() {
+		return false
+	}
+	ok := true
+	v.ForEach(func(_, tv gjson.Result) bool {
+		ok = a.toolCall(tv)
+		return ok
+	})
+	return ok
+}
+
+// toolCall merges one tool-call delta (ToolCall) into the choice's calls.
+func (a *joinChoice) toolCall(tv gjson.Result) bool {
+	if !tv.IsObject() {
+		return false
+	}
+	var seen uint16
+	var d joinCall
+	var index int64
+	hasIndex, ok := false, true
+	tv.ForEach(func(k, v gjson.Result) bool {
+		switch {
+		case !plainName(k.Raw):
+			ok = false
+		case k.Str == "index":
+			hasIndex = v.Type != gjson.Null
+			ok = once(&seen, 0) && integer(v, &index) && index == int64(int(index))
+		case k.Str == "id":
+			ok = once(&seen, 1) && str(v, &d.id)
+		case k.Str == "type":
+			ok = once(&seen, 2) && str(v, &d.typ)
+		case k.Str == "function":
+			ok = once(&seen, 3) && d.function(v)
+		default:
+			d.extra.set(k.Str, v.Raw)
+		}
+		return ok
+	})
+	if !ok {
+		return false
+	}
+	at := -1
+	if hasIndex {
+		for i := range a.calls {
+			if a.calls[i].index == int(index) {
+				at = i
+			}
+		}
+	} else if d.id == "" && len(a.calls) > 0 {
+		at = len(a.calls) - 1
+	}
+	if at < 0 {
+		d.index = len(a.calls)
+		if hasIndex {
+			d.index = int(index)
+		}
+		if d.typ == "" {
+			d.typ = "function"
+		}
+		a.calls = append(a.calls, d)
+		return true
+	}
+	c := &a.calls[at]
+	if d.id != "" {
+		c.id = d.id
+	}
+	if d.name != "" {
+		c.name = d.name
+	}
+	c.args = append(c.args, d.args...)
+	for _, m := range d.extra {
+		c.extra.set(m.key, m.raw)
+	}
+	return true
+}
+
+// function reads a tool call's function (FunctionCall: no unknown
+// members kept).
+func (d *joinCall) function(v gjson.Result) bool {
+	if v.Type == gjson.Null {
+		return true
+	}
+	if !v.IsObject() {
+		return false
+	}
+	var seen uint16
+	ok := true
+	v.ForEach(func(k, m gjson.Result) bool {
+		switch {
+		case !plainName(k.Raw):
+			ok = false
+		case k.Str == "name":
+			ok = once(&seen, 0) && str(m, &d.name)
+		case k.Str == "arguments":
+			var s string
+			ok = once(&seen, 1) && str(m, &s)
+			d.args = append(d.args, s...)
+		}
+		return ok
+	})
+	return ok
+}
+
+// encode writes the joined response as openai.Marshal writes a
+// ChatResponse: the typed members in their fields' order, then the
+// unknown ones sorted by name.
+func (j *joiner) encode() ([]byte, bool) {
+	out := make([]byte, 0, 256+j.size())
+	out = append(out, `{"id":`...)
+	out = appendText(out, j.id)
+	out = append(out, `,"object":"chat.completion","created":`...)
+	out = strconv.AppendInt(out, j.created, 10)
+	out = append(out, `,"model":`...)
+	out = appendText(out, j.model)
+	out = append(out, `,"choices":[`...)
+	slices.SortFunc(j.choices, func(a, b *joinChoice) int { return cmp.Compare(a.index, b.index) })
+	for i, c := range j.choices {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = c.encode(out)
+	}
+	out = append(out, ']')
+	if j.usage != "" {
+		var ok bool
+		if out, ok = appendUsage(append(out, `,"usage":`...), j.usage); !ok {
+			return nil, false
+		}
+	}
+	if j.fp != "" {
+		out = append(out, `,"system_fingerprint":`...)
+		out = appendText(out, j.fp)
+	}
+	return append(j.extra.appendSorted(out, nil), '}'), true
+}
+
+// size is about the length of the joined texts.
+func (j *joiner) size() int {
+	n := len(j.usage)
+	for _, c := range j.choices {
+		n += len(c.content) + len(c.reasoning) + len(c.refusal) + 64
+		for _, tc := range c.calls {
+			n += len(tc.args) + len(tc.id) + len(tc.name) + 64
+		}
+	}
+	return n
+}
+
+// messageFields are the members of a Message that its Extra never
+// writes (EncodeWithExtra skips them).
+var messageFields = []string{"role", "content", "name", "tool_calls", "tool_call_id", "reasoning_content"}
+
+// encode writes the choice as choiceAcc.choice makes it and Marshal
+// writes it.
+func (a *joinChoice) encode(out []byte) []byte {
+	out = append(out, `{"index":`...)
+	out = strconv.AppendInt(out, int64(a.index), 10)
+	out = append(out, `,"message":{"role":`...)
+	role := a.role
+	if role == "" {
+		role = "assistant"
+	}
+	out = appendText(out, role)
+	out = append(out, `,"content":`...)
+	if len(a.content) > 0 || len(a.calls) == 0 {
+		out = appendText(out, bytesText(a.content))
+	} else {
+		out = append(out, "null"...)
+	}
+	if len(a.calls) > 0 {
+		out = append(out, `,"tool_calls":[`...)
+		for i := range a.calls {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = a.calls[i].encode(out)
+		}
+		out = append(out, ']')
+	}
+	if len(a.reasoning) > 0 {
+		out = append(out, `,"reasoning_content":`...)
+		out = appendText(out, bytesText(a.reasoning))
+	}
+	extra := a.extra
+	if len(a.refusal) > 0 {
+		extra = append(slices.Clip(extra), member{"refusal", string(appendText(nil, bytesText(a.refusal)))})
+	}
+	out = extra.appendSorted(out, messageFields)
+	out = append(out, `},"finish_reason":`...)
+	out = appendText(out, a.finish)
+	return append(out, '}')
+}
+
+// encode writes a joined tool call (its index dropped).
+func (c *joinCall) encode(out []byte) []byte {
+	out = append(out, '{')
+	if c.id != "" {
+		out = append(out, `"id":`...)
+		out = appendText(out, c.id)
+		out = append(out, ',')
+	}
+	if c.typ != "" {
+		out = append(out, `"type":`...)
+		out = appendText(out, c.typ)
+		out = append(out, ',')
+	}
+	out = append(out, `"function":{`...)
+	if c.name != "" {
+		out = append(out, `"name":`...)
+		out = appendText(out, c.name)
+		out = append(out, ',')
+	}
+	out = append(out, `"arguments":`...)
+	out = appendText(out, bytesText(c.args))
+	out = append(out, '}')
+	return append(c.extra.appendSorted(out, []string{"index", "id", "type", "function"}), '}')
+}
+
+// appendSorted appends the members but those named in skip, sorted by
+// name, each as `,"name":value` with the value compacted (as
+// EncodeWithExtra writes a type's Extra). out ends an object's members.
+func (m members) appendSorted(out []byte, skip []string) []byte {
+	if len(m) == 0 {
+		return out
+	}
+	sorted := slices.SortedFunc(slices.Values(m), func(a, b member) int { return strings.Compare(a.key, b.key) })
+	for _, x := range sorted {
+		if slices.Contains(skip, x.key) {
+			continue
+		}
+		out = append(out, ',', '"')
+		out = append(out, x.key...) // a plainName: no escapes
+		out = append(out, '"', ':')
+		out = appendCompact(out, x.raw)
+	}
+	return out
+}
+
+// appendCompact appends the JSON value raw without insignificant
+// whitespace (json.Compact, which leaves everything else as it is).
+func appendCompact(out []byte, raw string) []byte {
+	if !strings.ContainsAny(raw, " \t\r\n") {
+		return append(out, raw...)
+	}
+	b := bytes.NewBuffer(out)
+	if json.Compact(b, []byte(raw)) != nil {
+		return append(out, raw...) // not reached: raw was read from valid JSON
+	}
+	return b.Bytes()
+}
+
+// appendUsage appends the usage object raw as the Usage type writes it:
+// by hand for the usual three counts, else through the type itself.
+func appendUsage(out []byte, raw string) ([]byte, bool) {
+	var n [3]int64
+	var seen uint16
+	ok := true
+	gjson.Parse(raw).ForEach(func(k, v gjson.Result) bool {
+		i := uint(slices.Index([]string{"prompt_tokens", "completion_tokens", "total_tokens"}, k.Str))
+		ok = i < 3 && plainName(k.Raw) && once(&seen, i) && v.Type == gjson.Number && integer(v, &n[i]) && n[i] == int64(int(n[i]))
+		return ok
+	})
+	if ok {
+		out = append(out, `{"prompt_tokens":`...)
+		out = strconv.AppendInt(out, n[0], 10)
+		out = append(out, `,"completion_tokens":`...)
+		out = strconv.AppendInt(out, n[1], 10)
+		out = append(out, `,"total_tokens":`...)
+		out = strconv.AppendInt(out, n[2], 10)
+		return append(out, '}'), true
+	}
+	u := new(openai.Usage)
+	if json.Unmarshal([]byte(raw), u) != nil {
+		return nil, false
+	}
+	b, err := openai.Marshal(u)
+	if err != nil {
+		return nil, false
+	}
+	return append(out, b...), true
+}
+
+// bytesText is a view of b as a string, for the encoder.
+func bytesText(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// appendText appends s as a JSON string exactly as encoding/json writes
+// it without HTML escaping: '"' and '\\' escaped, \b \f \n \r \t as
+// such, other control characters as \u00XX, invalid UTF-8 as \ufffd and
+// U+2028, U+2029 escaped.
+func appendText(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', lowerHex[c>>4], lowerHex[c&15])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', lowerHex[r&15])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
