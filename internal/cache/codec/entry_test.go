@@ -92,3 +92,18 @@ func normalize(e *Entry) *Entry {
 	}
 	return &c
 }
+
+// BenchmarkDecode: the entry of BenchmarkCacheHit's stored 22-chunk
+// stream, decoded as every hit decodes it.
+func BenchmarkDecode(b *testing.B) {
+	e := entryOf(stream22())
+	e.Stored, e.Provider, e.UpstreamModel = 1700000000000, "openai", "gpt-4o-mini"
+	v, _ := e.Encode()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(v)))
+	for b.Loop() {
+		if _, err := Decode(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

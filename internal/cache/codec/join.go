@@ -23,13 +23,16 @@ import (
 // member name that is not lower-case ASCII, a known member given twice
 // or of an unusual type, …): the caller then takes DecodeResponse, which
 // is right for every entry. FuzzJoinedResponse holds the two equal.
+//
+// The chunks must be valid JSON, as Decode (which checks the whole
+// value) and EntryOf make them: they are not checked again here.
 func (e *Entry) JoinedResponse() (body []byte, ok bool) {
 	if e.Format != "" || e.Response != nil || len(e.Chunks) == 0 {
 		return nil, false
 	}
-	var j joiner
+	j := joiner{textCap: 16 * len(e.Chunks)}
 	for _, ch := range e.Chunks {
-		if !gjson.ValidBytes(ch) || !j.chunk(view(ch)) {
+		if !j.chunk(view(ch)) {
 			return nil, false
 		}
 	}
@@ -53,6 +56,7 @@ type joiner struct {
 	extra         members // the head's unknown members
 	usage         string  // the last usage object, raw
 	choices       []*joinChoice
+	textCap       int // the room a choice's first text gets
 }
 
 // joinChoice gathers one choice's deltas (choiceAcc's raw twin).
@@ -165,8 +169,8 @@ func (j *joiner) chunk(root gjson.Result) bool {
 	var seen uint16
 	var id, model, fp string
 	var created int64
-	var extra members
 	var usage string
+	head := !j.haveID // takeHead: every chunk's head until one has an id
 	ok := true
 	root.ForEach(func(k, v gjson.Result) bool {
 		switch {
@@ -190,21 +194,16 @@ func (j *joiner) chunk(root gjson.Result) bool {
 			if v.IsObject() {
 				usage = v.Raw
 			}
-		default:
-			if k.Str != "obfuscation" { // each chunk's own padding: never the response's
-				extra.set(k.Str, v.Raw)
-			}
+		case head && k.Str != "obfuscation": // each chunk's own padding: never the response's
+			j.extra.set(k.Str, v.Raw)
 		}
 		return ok
 	})
 	if !ok {
 		return false
 	}
-	if !j.haveID { // takeHead: every chunk's head until one has an id
+	if head {
 		j.id, j.created, j.model, j.fp, j.haveID = id, created, model, fp, id != ""
-		for _, m := range extra {
-			j.extra.set(m.key, m.raw)
-		}
 	}
 	if usage != "" {
 		j.usage = usage
@@ -279,7 +278,7 @@ func (j *joiner) choice(i int) *joinChoice {
 			return c
 		}
 	}
-	c := &joinChoice{index: i}
+	c := &joinChoice{index: i, content: make([]byte, 0, j.textCap)}
 	j.choices = append(j.choices, c)
 	return c
 }

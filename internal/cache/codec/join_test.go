@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/tidwall/gjson"
 )
 
 // slowJoin is what a non-streamed hit of a stored stream answered before
@@ -101,7 +102,6 @@ func TestJoinedResponseLeavesOddShapes(t *testing.T) {
 		`{"id":"c","choices":[{"index":0,"delta":{"tool_calls":[{"index":"0"}]}}]}`,
 		`{"id":"c","usage":{"prompt_tokens":1},"usage":{"total_tokens":1}}`,
 		`[1]`,
-		`{"id":"c",`,
 	} {
 		if b, ok := entryOf(lines).JoinedResponse(); ok {
 			t.Errorf("%s joined to %s", lines, b)
@@ -125,6 +125,11 @@ func FuzzJoinedResponse(f *testing.F) {
 	f.Add(`{"id":"c","choices":[{"index":-1,"delta":null,"finish_reason":"stop"},{"index":0,"delta":{"role":null,"content":"a\tb"}}],"created":null,"model":null}`)
 	f.Fuzz(func(t *testing.T, lines string) {
 		e := entryOf(lines)
+		for _, ch := range e.Chunks {
+			if !gjson.ValidBytes(ch) {
+				return // not an entry Decode returns
+			}
+		}
 		got, ok := e.JoinedResponse()
 		if !ok {
 			return
