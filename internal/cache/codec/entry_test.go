@@ -107,3 +107,15 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRawUsage: the usage of a stored 22-chunk stream, which every
+// hit reads for its record.
+func BenchmarkRawUsage(b *testing.B) {
+	e := entryOf(stream22())
+	b.ReportAllocs()
+	for b.Loop() {
+		if e.RawUsage() == nil {
+			b.Fatal("no usage")
+		}
+	}
+}
