@@ -88,7 +88,7 @@ func BenchmarkCacheKey(b *testing.B) {
 // the cache stage's own cost, without a backend's.
 type missCache struct{}
 
-func (missCache) Get(context.Context, CacheKey) ([]byte, bool, error)         { return nil, false, nil }
+func (missCache) Get(context.Context, CacheKey) ([]byte, bool, error)        { return nil, false, nil }
 func (missCache) Set(context.Context, CacheKey, []byte, time.Duration) error { return nil }
 func (missCache) Local() bool                                                { return true }
 
