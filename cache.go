@@ -230,12 +230,7 @@ func (c *call) cached(out *output) bool {
 	if _, ok := c.f.(uncachedFormat); ok {
 		return false
 	}
-	var cc cacheControl
-	if c.req.Header != nil {
-		cc = parseCacheControl(c.req.Header.Get("Cache-Control"))
-	} else {
-		cc.maxAge = -1
-	}
+	cc := parseCacheControl(c.req.Header.Get("Cache-Control")) // a nil Header has none
 	if cc.noStore || !rc.covers(c.env.model) || !c.deterministic(rc.p.Nondeterministic) {
 		c.rec.Cache = CacheBypass
 		(*out).header(http.Header{"X-Cache": {"BYPASS"}})
@@ -359,8 +354,10 @@ func (c *call) replay(out output, e *codec.Entry) {
 	}
 	c.observeStart()
 	defer func() { c.usage, c.rawUsage, c.text, c.textMore = nil, nil, nil, 0 }()
-	if j := joined(c, e); j != nil && out.replay(c, j) {
-		return // a stored stream's body, joined from its raw chunks
+	if _, chat := c.f.(chatFormat); chat && !c.env.stream {
+		if j, ok := e.Joined(); ok && out.replay(c, j) {
+			return // a stored stream replayed as the body its raw chunks join into
+		}
 	}
 	if out.replay(c, e) {
 		return // the client's format replayed its own wire
@@ -399,21 +396,4 @@ func (c *call) replay(out output, e *codec.Entry) {
 		}
 	}
 	enc.end(err)
-}
-
-// joined is, for a chat client's non-streamed hit of a stored stream, the
-// entry as if the joined body had been stored (codec.Entry.JoinedResponse:
-// the bytes the typed path would write), which the chat format replays
-// as a stored body; nil otherwise.
-func joined(c *call, e *codec.Entry) *codec.Entry {
-	if _, ok := c.f.(chatFormat); !ok || c.env.stream {
-		return nil
-	}
-	body, ok := e.JoinedResponse()
-	if !ok {
-		return nil
-	}
-	j := *e
-	j.Chunks, j.Response = nil, body
-	return &j
 }

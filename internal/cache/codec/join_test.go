@@ -86,6 +86,10 @@ func TestJoinedResponseIsTheSlowAnswer(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Errorf("joined\n got %s\nwant %s", got, want)
 			}
+			j, ok := e.Joined()
+			if !ok || !bytes.Equal(j.Response, want) || j.Chunks != nil || len(e.Chunks) == 0 || e.Response != nil {
+				t.Errorf("Joined: %v %+v, from %+v", ok, j, e)
+			}
 		})
 	}
 }
