@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -170,5 +172,20 @@ func BenchmarkJoinedResponseSlow(b *testing.B) {
 		if _, err := slowJoin(e); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestJoinerKnowsTheMessageFields: the names a joined message's unknown
+// members may not take are the Message type's own (EncodeWithExtra skips
+// them); a field added to the type must be added to the joiner too.
+func TestJoinerKnowsTheMessageFields(t *testing.T) {
+	var names []string
+	for f := range reflect.TypeFor[openai.Message]().Fields() {
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "-" && name != "" {
+			names = append(names, name)
+		}
+	}
+	if !slices.Equal(names, messageFields) {
+		t.Errorf("openai.Message's members %q, the joiner's %q", names, messageFields)
 	}
 }
