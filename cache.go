@@ -354,8 +354,8 @@ func (c *call) replay(out output, e *codec.Entry) {
 	}
 	c.observeStart()
 	defer func() { c.usage, c.rawUsage, c.text, c.textMore = nil, nil, nil, 0 }()
-	if _, chat := c.f.(chatFormat); chat && !c.env.stream {
-		if j, ok := e.Joined(); ok && out.replay(c, j) {
+	if _, h := out.(*httpOutput); h && !c.env.stream && c.f.name() == "chat" {
+		if j, ok := e.Joined(); ok && out.replay(c, j) { // an in-process caller gets typed values
 			return // a stored stream replayed as the body its raw chunks join into
 		}
 	}
