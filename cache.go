@@ -230,12 +230,7 @@ func (c *call) cached(out *output) bool {
 	if _, ok := c.f.(uncachedFormat); ok {
 		return false
 	}
-	var cc cacheControl
-	if c.req.Header != nil {
-		cc = parseCacheControl(c.req.Header.Get("Cache-Control"))
-	} else {
-		cc.maxAge = -1
-	}
+	cc := parseCacheControl(c.req.Header.Get("Cache-Control")) // a nil Header has none
 	if cc.noStore || !rc.covers(c.env.model) || !c.deterministic(rc.p.Nondeterministic) {
 		c.rec.Cache = CacheBypass
 		(*out).header(http.Header{"X-Cache": {"BYPASS"}})
@@ -359,6 +354,11 @@ func (c *call) replay(out output, e *codec.Entry) {
 	}
 	c.observeStart()
 	defer func() { c.usage, c.rawUsage, c.text, c.textMore = nil, nil, nil, 0 }()
+	if _, h := out.(*httpOutput); h && !c.env.stream && c.f.name() == "chat" {
+		if j, ok := e.Joined(); ok && out.replay(c, j) { // an in-process caller gets typed values
+			return // a stored stream replayed as the body its raw chunks join into
+		}
+	}
 	if out.replay(c, e) {
 		return // the client's format replayed its own wire
 	}

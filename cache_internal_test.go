@@ -1,11 +1,17 @@
 package llmbridge
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/llmbridge/llmbridge/internal/cache/codec"
+	"github.com/llmbridge/llmbridge/internal/openai"
 )
 
 // respEvents is a Responses event stream as OpenAI sends it (event
@@ -75,5 +81,73 @@ func BenchmarkCacheKey(b *testing.B) {
 	b.SetBytes(int64(len(benchBody)))
 	for b.Loop() {
 		c.cacheKey(false)
+	}
+}
+
+// missCache is a local cache that never has an answer and keeps nothing:
+// the cache stage's own cost, without a backend's.
+type missCache struct{}
+
+func (missCache) Get(context.Context, CacheKey) ([]byte, bool, error)        { return nil, false, nil }
+func (missCache) Set(context.Context, CacheKey, []byte, time.Duration) error { return nil }
+func (missCache) Local() bool                                                { return true }
+
+// relayedOutput is an output whose pass-through relay feeds the call's
+// tap the events of a 22-chunk stream, as relayRaw does, and writes
+// nothing.
+type relayedOutput struct {
+	output
+	events [][]byte
+	infos  []openai.ChunkInfo
+}
+
+func (o *relayedOutput) header(http.Header) {}
+
+func (o *relayedOutput) native(c *call, _ *http.Response) {
+	if c.tap == nil {
+		return
+	}
+	c.tap.startStream()
+	for i, ev := range o.events {
+		c.tap.event(ev, &o.infos[i])
+	}
+	c.tap.done = true
+}
+
+// BenchmarkCacheStageMiss: the cache stage's own work on a streamed
+// request that misses and is stored (the lookup's key, the policy
+// checks, the recorder taking the relayed events, the stored value),
+// without HTTP, the relay or a backend.
+func BenchmarkCacheStageMiss(b *testing.B) {
+	br, err := New(WithCache(missCache{}, CachePolicy{}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer br.Close()
+	o := &relayedOutput{}
+	// BenchmarkCacheMiss's stream: 22 chunks as OpenAI sends them.
+	head := `{"id":"chatcmpl-Dx0XpqH8w09uBXwq1zFGYdETjtnEl","object":"chat.completion.chunk","created":1782955817,"model":"gpt-4o-mini-2024-07-18","service_tier":"default","system_fingerprint":"fp_d0469e1700","choices":`
+	events := []string{head + `[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"C63r"}`}
+	for i := range 19 {
+		events = append(events, fmt.Sprintf(`%s[{"index":0,"delta":{"content":" word%d"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"qfQVOwfh"}`, head, i))
+	}
+	events = append(events, head+`[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null,"obfuscation":"VskH"}`,
+		head+`[],"usage":{"prompt_tokens":53,"completion_tokens":19,"total_tokens":72}}`)
+	for _, ev := range events {
+		o.events = append(o.events, []byte(ev))
+		o.infos = append(o.infos, openai.InspectChunk([]byte(ev), nil))
+	}
+	body := []byte(strings.Replace(string(benchBody), `"temperature":0.2`, `"temperature":0`, 1))
+	h := http.Header{"Content-Type": {"application/json"}}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		c := &call{b: br, f: chatFormat{}, req: Request{Header: h}, parent: ctx,
+			input: input{body: body, env: envelope{model: "openai/gpt-4o-mini", stream: true}}}
+		var out output = o
+		if c.cached(&out) {
+			b.Fatal("a hit")
+		}
+		out.native(c, &http.Response{})
 	}
 }

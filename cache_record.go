@@ -29,6 +29,7 @@ type cacheRecorder struct {
 	output
 	rc  *responseCache
 	key CacheKey
+	tap cacheTap // a tapped format's pass-through: in the recorder's allocation
 }
 
 func (r *cacheRecorder) response(c *call, resp *ChatResponse) {
@@ -62,7 +63,8 @@ type cacheReplayer interface {
 
 func (r *cacheRecorder) native(c *call, resp *http.Response) {
 	if _, ok := c.f.(tappedFormat); ok {
-		t := &cacheTap{room: r.rc.p.MaxValueBytes}
+		t := &r.tap
+		*t = cacheTap{room: r.rc.p.MaxValueBytes}
 		c.tap = t
 		r.output.native(c, resp)
 		c.tap = nil

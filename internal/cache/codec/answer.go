@@ -70,7 +70,7 @@ func (e *Entry) Clean() bool {
 
 // RawUsage returns a canonical answer's usage object as raw JSON (the
 // last one of a stream), or nil when it has none. The result may alias
-// the entry's members.
+// the entry's members (it is capped: an append copies).
 func (e *Entry) RawUsage() []byte {
 	if e.Response != nil {
 		if u := gjson.GetBytes(e.Response, "usage"); u.IsObject() {
@@ -78,13 +78,15 @@ func (e *Entry) RawUsage() []byte {
 		}
 		return nil
 	}
-	var out []byte
-	for _, ch := range e.Chunks {
-		if u := gjson.GetBytes(ch, "usage"); u.IsObject() {
-			out = []byte(u.Raw)
+	// From the end: the usage chunk is the last (or next to last) one, so
+	// one or two chunks are read, not all. Each is read through a view
+	// (gjson.GetBytes copies what it finds).
+	for i := len(e.Chunks) - 1; i >= 0; i-- {
+		if u := view(e.Chunks[i]).Get("usage"); u.IsObject() {
+			return part(e.Chunks[i], u.Raw)
 		}
 	}
-	return out
+	return nil
 }
 
 // RawChunks returns a canonical answer as encoded chat.completion.chunk

@@ -1,13 +1,10 @@
 package codec
 
 import (
-	"slices"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
-
-	"github.com/tidwall/gjson"
 )
 
 // ignored are the top-level request members that do not change the
@@ -34,58 +31,16 @@ func AppendCanonical(dst, body []byte) []byte {
 	if len(body) == 0 {
 		return dst
 	}
-	// A read-only view of the body: appendCanonical copies what it keeps.
-	return appendCanonical(dst, gjson.Parse(unsafe.String(&body[0], len(body))), true)
-}
-
-// appendCanonical appends the canonical form of the JSON value v to dst
-// (see AppendCanonical); at the top level (top) the ignored members are
-// left out.
-func appendCanonical(dst []byte, v gjson.Result, top bool) []byte {
-	switch {
-	case v.IsObject():
-		type member struct {
-			key, raw string // decoded (the order), as written (the output)
-			val      gjson.Result
-		}
-		var small [16]member // most objects: no allocation
-		ms := small[:0]
-		v.ForEach(func(k, val gjson.Result) bool {
-			if !top || !slices.Contains(ignored[:], k.Str) {
-				ms = append(ms, member{k.Str, k.Raw, val})
-			}
-			return true
-		})
-		slices.SortStableFunc(ms, func(a, b member) int { return strings.Compare(a.key, b.key) })
-		dst = append(dst, '{')
-		for i, m := range ms {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			// The key as written, canonically escaped: the decoded key
-			// (m.key) has lost its lone surrogates.
-			dst = appendLiteral(dst, m.raw)
-			dst = append(dst, ':')
-			dst = appendCanonical(dst, m.val, false)
-		}
-		return append(dst, '}')
-	case v.IsArray():
-		dst = append(dst, '[')
-		first := true
-		v.ForEach(func(_, val gjson.Result) bool {
-			if !first {
-				dst = append(dst, ',')
-			}
-			first = false
-			dst = appendCanonical(dst, val, false)
-			return true
-		})
-		return append(dst, ']')
-	case v.Type == gjson.String:
-		return appendLiteral(dst, v.Raw)
-	default:
-		return append(dst, v.Raw...)
+	// A read-only view of the body: what is kept of it is copied.
+	p := canonScans.Get().(*canonScan)
+	p.s, p.i = unsafe.String(&body[0], len(body)), 0
+	dst = p.value(dst, true)
+	p.s = "" // the pool keeps no request
+	if cap(p.scratch) <= 64<<10 && cap(p.refs) <= 1024 {
+		clear(p.refs[:cap(p.refs)]) // nor its member names
+		canonScans.Put(p)
 	}
+	return dst
 }
 
 // appendLiteral appends the JSON string literal raw (quotes included, as

@@ -370,3 +370,82 @@ func indented(body []byte) []byte {
 	}
 	return b.Bytes()
 }
+
+// appendCanonicalGJSON is AppendCanonical as it was written before
+// canonScan, on gjson's parse: the reference FuzzCanonicalScan holds
+// canonScan to. It appends the canonical form of the JSON value v to dst
+// (see AppendCanonical); at the top level (top) the ignored members are
+// left out.
+func appendCanonicalGJSON(dst []byte, v gjson.Result, top bool) []byte {
+	switch {
+	case v.IsObject():
+		type member struct {
+			key, raw string // decoded (the order), as written (the output)
+			val      gjson.Result
+		}
+		var small [16]member // most objects: no allocation
+		ms := small[:0]
+		v.ForEach(func(k, val gjson.Result) bool {
+			if !top || !slices.Contains(ignored[:], k.Str) {
+				ms = append(ms, member{k.Str, k.Raw, val})
+			}
+			return true
+		})
+		slices.SortStableFunc(ms, func(a, b member) int { return strings.Compare(a.key, b.key) })
+		dst = append(dst, '{')
+		for i, m := range ms {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			// The key as written, canonically escaped: the decoded key
+			// (m.key) has lost its lone surrogates.
+			dst = appendLiteral(dst, m.raw)
+			dst = append(dst, ':')
+			dst = appendCanonicalGJSON(dst, m.val, false)
+		}
+		return append(dst, '}')
+	case v.IsArray():
+		dst = append(dst, '[')
+		first := true
+		v.ForEach(func(_, val gjson.Result) bool {
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = appendCanonicalGJSON(dst, val, false)
+			return true
+		})
+		return append(dst, ']')
+	case v.Type == gjson.String:
+		return appendLiteral(dst, v.Raw)
+	default:
+		return append(dst, v.Raw...)
+	}
+}
+
+// FuzzCanonicalScan: the one-pass canonical form (canonScan) is byte for
+// byte the one gjson's parse gave (appendCanonicalGJSON) for every valid
+// JSON text, and reads anything else without a panic.
+func FuzzCanonicalScan(f *testing.F) {
+	for _, s := range []string{
+		`{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0}`,
+		`{"a":[1,2.50,-3e5,true,false,null],"b":{"c":"\u00e9\n\t\"","d":{}},"stream":true}`,
+		`{"model":"x","messages":[],"metadata":{"user_id":"u"},"user":"me","stream_options":{}}`,
+		` { "z" : [ { "b" : 1 , "a" : [ ] } , "s\\\"" ] , "\u0061" : 1 , "a" : 2 , "stream" : { "x" : [1,{"y":2}] } } `,
+		`{"\ud800":1,"\udfff":2,"\ufffd":3,"b\"":{"d":1,"c":2},"b":0}`,
+		`{"a":["\ud800\udc00","\udc00\ud800","\ud83d\ude00","😀","\ud83d","\ude00","\\ud800"]}`,
+		`[{"b":1,"a":2},3]`, `"x"`, `1`, `{"a":{"b":{"c":{"e":1,"d":2},"a":0}}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got := AppendCanonical(nil, body) // no panic, whatever body is
+		if !gjson.ValidBytes(body) {
+			return
+		}
+		want := appendCanonicalGJSON(nil, gjson.ParseBytes(body), true)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("canonical form of %s\n got %s\nwant %s", body, got, want)
+		}
+	})
+}

@@ -2,7 +2,8 @@
 // request that its key hashes (AppendCanonical), and the codec of the
 // cached answers (Entry: Encode, Decode, EntryOf) with the conversions a
 // replay needs between a stored body and a stored stream (DecodeResponse,
-// DecodeChunks, RawChunks).
+// DecodeChunks, RawChunks, and JoinedResponse: a stored stream's body
+// joined from its raw chunks, the typed path's bytes without its decoding).
 //
 // Everything here is a pure function of its arguments: no I/O, no state.
 // The answers are in the canonical form of the Chat Completions wire

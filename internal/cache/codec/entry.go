@@ -3,7 +3,9 @@ package codec
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 )
@@ -145,39 +147,18 @@ func Decode(v []byte) (*Entry, error) {
 	if !gjson.ValidBytes(v) {
 		return nil, errors.New("cache entry is not JSON")
 	}
-	raw := func(r gjson.Result) []byte {
-		if r.Index > 0 && r.Index+len(r.Raw) <= len(v) {
-			return v[r.Index : r.Index+len(r.Raw)]
-		}
-		return []byte(r.Raw)
-	}
-	f := gjson.GetManyBytes(v, "v", "stored", "provider", "upstream_model", "response", "chunks", "format", "native", "events")
-	e := &Entry{Version: int(f[0].Int()), Stored: f[1].Int(), Provider: f[2].Str, UpstreamModel: f[3].Str, Format: f[6].Str}
-	if f[4].IsObject() {
-		e.Response = raw(f[4])
-	}
-	f[5].ForEach(func(_, ch gjson.Result) bool {
-		e.Chunks = append(e.Chunks, raw(ch))
-		return true
-	})
-	if f[7].IsObject() {
-		e.Native = raw(f[7])
-	}
-	f[8].ForEach(func(_, pair gjson.Result) bool {
-		var ev Event
-		i := 0
-		pair.ForEach(func(_, m gjson.Result) bool {
-			switch i {
-			case 0:
-				ev.Name = m.Str
-			case 1:
-				ev.Data = raw(m)
-			}
-			i++
+	// One pass over the top level of a read-only view of v: every raw
+	// member is a part of v, taken without a copy. A name given twice
+	// counts once, the first time (as gjson's Get reads it).
+	e := &Entry{}
+	var seen uint16
+	view(v).ForEach(func(k, m gjson.Result) bool {
+		i := slices.Index(entryMembers[:], k.Str)
+		if i < 0 || !once(&seen, uint(i)) {
 			return true
-		})
-		e.Events = append(e.Events, ev)
-		return i == 2 && ev.Data != nil
+		}
+		e.member(i, m, v)
+		return true
 	})
 	answers := 0
 	for _, has := range []bool{e.Response != nil, len(e.Chunks) > 0, e.Native != nil, len(e.Events) > 0} {
@@ -190,4 +171,69 @@ func Decode(v []byte) (*Entry, error) {
 		return nil, errors.New("not a cache entry of this version")
 	}
 	return e, nil
+}
+
+// entryMembers are the names of an encoded entry's members, in the order
+// Entry.member knows them.
+var entryMembers = [...]string{"v", "stored", "provider", "upstream_model", "response", "chunks", "format", "native", "events"}
+
+// member sets the member entryMembers[i] of e from m, a part of v.
+func (e *Entry) member(i int, m gjson.Result, v []byte) {
+	raw := func(r gjson.Result) []byte { return part(v, r.Raw) }
+	switch i {
+	case 0:
+		e.Version = int(m.Int())
+	case 1:
+		e.Stored = m.Int()
+	case 2:
+		e.Provider = m.Str
+	case 3:
+		e.UpstreamModel = m.Str
+	case 4:
+		if m.IsObject() {
+			e.Response = raw(m)
+		}
+	case 5:
+		m.ForEach(func(_, ch gjson.Result) bool {
+			e.Chunks = append(e.Chunks, raw(ch))
+			return true
+		})
+	case 6:
+		e.Format = m.Str
+	case 7:
+		if m.IsObject() {
+			e.Native = raw(m)
+		}
+	case 8:
+		m.ForEach(func(_, pair gjson.Result) bool {
+			var ev Event
+			i := 0
+			pair.ForEach(func(_, m gjson.Result) bool {
+				switch i {
+				case 0:
+					ev.Name = m.Str
+				case 1:
+					ev.Data = raw(m)
+				}
+				i++
+				return true
+			})
+			e.Events = append(e.Events, ev)
+			return i == 2 && ev.Data != nil
+		})
+	}
+}
+
+// part returns raw, a part of v's memory read through a view of v, as
+// that part of v (capped: an append copies), or as a copy if it is not in
+// v.
+func part(v []byte, raw string) []byte {
+	if len(raw) == 0 || len(v) == 0 {
+		return []byte(raw)
+	}
+	off := uintptr(unsafe.Pointer(unsafe.StringData(raw))) - uintptr(unsafe.Pointer(unsafe.SliceData(v)))
+	if off <= uintptr(len(v)) && uintptr(len(raw)) <= uintptr(len(v))-off {
+		return v[off : off+uintptr(len(raw)) : off+uintptr(len(raw))]
+	}
+	return []byte(raw)
 }

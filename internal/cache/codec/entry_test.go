@@ -3,8 +3,11 @@ package codec
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
+
+	"github.com/tidwall/gjson"
 )
 
 // completedStream is the native entry of a completed Responses stream
@@ -46,6 +49,9 @@ func FuzzDecodeEntry(f *testing.F) {
 	f.Add([]byte(`{"v":1,"stored":5,"format":"responses","native":{"status":"completed"}}`))
 	f.Fuzz(func(t *testing.T, v []byte) {
 		e, err := Decode(v)
+		if old, oldErr := decodeGetMany(v); (err == nil) != (oldErr == nil) || err == nil && !reflect.DeepEqual(e, old) {
+			t.Fatalf("Decode %+v, %v; before %+v, %v", e, err, old, oldErr)
+		}
 		if err != nil {
 			return
 		}
@@ -91,4 +97,84 @@ func normalize(e *Entry) *Entry {
 		c.Events = append(c.Events, Event{ev.Name, compact(ev.Data)})
 	}
 	return &c
+}
+
+// BenchmarkDecode: the entry of BenchmarkCacheHit's stored 22-chunk
+// stream, decoded as every hit decodes it.
+func BenchmarkDecode(b *testing.B) {
+	e := entryOf(stream22())
+	e.Stored, e.Provider, e.UpstreamModel = 1700000000000, "openai", "gpt-4o-mini"
+	v, _ := e.Encode()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(v)))
+	for b.Loop() {
+		if _, err := Decode(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRawUsage: the usage of a stored 22-chunk stream, which every
+// hit reads for its record.
+func BenchmarkRawUsage(b *testing.B) {
+	e := entryOf(stream22())
+	b.ReportAllocs()
+	for b.Loop() {
+		if e.RawUsage() == nil {
+			b.Fatal("no usage")
+		}
+	}
+}
+
+// decodeGetMany is Decode as it was before the one-pass read (a
+// gjson.GetManyBytes of every member): FuzzDecodeEntry holds Decode to it.
+func decodeGetMany(v []byte) (*Entry, error) {
+	if !gjson.ValidBytes(v) {
+		return nil, errors.New("cache entry is not JSON")
+	}
+	raw := func(r gjson.Result) []byte {
+		if r.Index > 0 && r.Index+len(r.Raw) <= len(v) {
+			return v[r.Index : r.Index+len(r.Raw)]
+		}
+		return []byte(r.Raw)
+	}
+	f := gjson.GetManyBytes(v, "v", "stored", "provider", "upstream_model", "response", "chunks", "format", "native", "events")
+	e := &Entry{Version: int(f[0].Int()), Stored: f[1].Int(), Provider: f[2].Str, UpstreamModel: f[3].Str, Format: f[6].Str}
+	if f[4].IsObject() {
+		e.Response = raw(f[4])
+	}
+	f[5].ForEach(func(_, ch gjson.Result) bool {
+		e.Chunks = append(e.Chunks, raw(ch))
+		return true
+	})
+	if f[7].IsObject() {
+		e.Native = raw(f[7])
+	}
+	f[8].ForEach(func(_, pair gjson.Result) bool {
+		var ev Event
+		i := 0
+		pair.ForEach(func(_, m gjson.Result) bool {
+			switch i {
+			case 0:
+				ev.Name = m.Str
+			case 1:
+				ev.Data = raw(m)
+			}
+			i++
+			return true
+		})
+		e.Events = append(e.Events, ev)
+		return i == 2 && ev.Data != nil
+	})
+	answers := 0
+	for _, has := range []bool{e.Response != nil, len(e.Chunks) > 0, e.Native != nil, len(e.Events) > 0} {
+		if has {
+			answers++
+		}
+	}
+	native := e.Native != nil || len(e.Events) > 0
+	if e.Version != version || answers != 1 || native != (e.Format != "") || len(e.Events) > 0 && e.Events[len(e.Events)-1].Data == nil {
+		return nil, errors.New("not a cache entry of this version")
+	}
+	return e, nil
 }

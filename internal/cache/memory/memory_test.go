@@ -183,3 +183,24 @@ func BenchmarkHeapPerCachedKB(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSetEvicting: storing a new stream's answer (7 KiB) in a full
+// cache, which evicts an older one: what a miss costs the memory backend
+// once the cache is warm.
+func BenchmarkSetEvicting(b *testing.B) {
+	c := newCache(b, 8<<20)
+	ctx := context.Background()
+	keys := make([]llmbridge.CacheKey, 1<<14)
+	for i := range keys {
+		keys[i] = key("vk_0123456789abcdef", "openai/gpt-4o", i)
+	}
+	for i := range keys {
+		_ = c.Set(ctx, keys[i], make([]byte, 7<<10), time.Hour)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		_ = c.Set(ctx, keys[i%len(keys)], make([]byte, 7<<10), time.Hour)
+	}
+}
