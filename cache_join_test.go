@@ -133,3 +133,49 @@ func postChat(t *testing.T, url, body string) (string, http.Header) {
 	}
 	return string(b), resp.Header
 }
+
+// TestCacheReplayAppliesUsageRulesToSpacedUsage: a stored stream whose
+// upstream writes `"usage": {` (space after the colon) is replayed with the
+// usage rules, as it was relayed live: a client that did not ask for usage
+// gets no usage-only chunk from a hit either (the replay's quick test
+// looked for `"usage":{` only, and passed such a chunk through).
+func TestCacheReplayAppliesUsageRulesToSpacedUsage(t *testing.T) {
+	head := `"object":"chat.completion.chunk","created":1782955817,"model":"gpt-4o-mini"`
+	sse := "data: {\"id\":\"c\"," + head + ",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":null}], \"usage\": null}\n\n" +
+		"data: {\"id\":\"c\"," + head + ",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}], \"usage\": null}\n\n" +
+		"data: {\"id\":\"c\"," + head + ",\"choices\":[], \"usage\": {\"prompt_tokens\":5,\"completion_tokens\":1,\"total_tokens\":6}}\n\n" +
+		"data: [DONE]\n\n"
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, sse)
+	}))
+	t.Cleanup(upstream.Close)
+	kc := &keptCache{Cache: newMemoryCache(t)}
+	br, err := llmbridge.New(llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: upstream.URL + "/v1", APIKey: "sk-x"})),
+		llmbridge.WithAccessKeys("k"), llmbridge.WithCache(kc, llmbridge.CachePolicy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { br.Close() })
+	srv := httptest.NewServer(br)
+	t.Cleanup(srv.Close)
+	body := `{"model":"openai/gpt-4o-mini","temperature":0,"messages":[{"role":"user","content":"spaced"}],"stream":true}`
+	live, h := postChat(t, srv.URL, body)
+	if h.Get("X-Cache") != "MISS" {
+		t.Fatalf("first X-Cache %q", h.Get("X-Cache"))
+	}
+	kc.stored(t)
+	hit, h := postChat(t, srv.URL, body)
+	if h.Get("X-Cache") != "HIT" {
+		t.Fatalf("repeat X-Cache %q", h.Get("X-Cache"))
+	}
+	for name, s := range map[string]string{"live": live, "hit": hit} {
+		if strings.Contains(s, "prompt_tokens") {
+			t.Errorf("%s answer has the usage chunk the client did not ask for:\n%s", name, s)
+		}
+		if !strings.HasSuffix(s, "data: [DONE]\n\n") {
+			t.Errorf("%s answer does not end with [DONE]:\n%s", name, s)
+		}
+	}
+}

@@ -226,10 +226,11 @@ func writeChunk(r relay, data []byte, info *openai.ChunkInfo) error {
 	return r.data(data)
 }
 
-// usageMember is how a usage object starts in a chunk. It cannot occur
-// inside a JSON string (a quote there is escaped), so a chunk without it
-// has no usage (replayChunks' fast path).
-var usageMember = []byte(`"usage":{`)
+// usageName is the name of a chunk's usage member, quoted: a chunk
+// without these bytes has no usage (replayChunks' fast path). Only the
+// name: an upstream may write space before the colon or the brace
+// ("usage": {), which a test for `"usage":{` missed.
+var usageName = []byte(`"usage"`)
 
 // replayChunks writes stored OpenAI chunks (a cache hit) to the client:
 // the usage rules of the relay, without reading the chunks that carry no
@@ -237,7 +238,7 @@ var usageMember = []byte(`"usage":{`)
 func replayChunks(r relay, chunks []json.RawMessage) error {
 	for _, ch := range chunks {
 		var info openai.ChunkInfo
-		if bytes.Contains(ch, usageMember) {
+		if bytes.Contains(ch, usageName) {
 			info = openai.InspectChunk(ch, nil)
 		}
 		if err := writeChunk(r, ch, &info); err != nil {

@@ -218,7 +218,14 @@ func DecodeWithExtra(data []byte, v any, known *FieldSet) (map[string]json.RawMe
 	// of them: most objects have none) and the refused ones.
 	var extra map[string]json.RawMessage
 	var f *MemberFault
-	view(data).ForEach(func(k, m gjson.Result) bool {
+	root := view(data)
+	if !root.IsObject() {
+		// null (a no-op for encoding/json) has no members; gjson's ForEach
+		// would hand it over as one value named "", an unknown member ""
+		// that the encoder then wrote out as "":null.
+		return nil, json.Unmarshal(data, v)
+	}
+	root.ForEach(func(k, m gjson.Result) bool {
 		sub, ok := known.fields[k.Str]
 		switch {
 		case ok && sub != nil:

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"reflect"
@@ -181,5 +182,25 @@ func TestUsageCounts(t *testing.T) {
 		if got := UsageCounts([]byte(tc.raw)); got != tc.want {
 			t.Errorf("%s: got %+v, want %+v", tc.raw, got, tc.want)
 		}
+	}
+}
+
+// A member sent as null decodes as encoding/json decodes it (nothing),
+// and encodes without an unknown member "" (it came out as "":null).
+func TestNullObjectHasNoExtra(t *testing.T) {
+	var ch ChatChunk
+	if err := json.Unmarshal([]byte(`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":null,"finish_reason":"stop"}]}`), &ch); err != nil {
+		t.Fatal(err)
+	}
+	out, err := Marshal(&ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(out, []byte(`"":`)) {
+		t.Fatalf("a null delta encodes with an unknown member \"\": %s", out)
+	}
+	var m Message
+	if err := json.Unmarshal([]byte(`null`), &m); err != nil || m.Extra != nil {
+		t.Fatalf("null message: %v, extra %v", err, m.Extra)
 	}
 }
