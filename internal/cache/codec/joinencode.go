@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
@@ -20,11 +19,11 @@ import (
 func (j *joiner) encode() ([]byte, bool) {
 	out := make([]byte, 0, 256+j.size())
 	out = append(out, `{"id":`...)
-	out = appendText(out, j.id)
+	out = openai.AppendString(out, j.id)
 	out = append(out, `,"object":"chat.completion","created":`...)
 	out = strconv.AppendInt(out, j.created, 10)
 	out = append(out, `,"model":`...)
-	out = appendText(out, j.model)
+	out = openai.AppendString(out, j.model)
 	out = append(out, `,"choices":[`...)
 	slices.SortFunc(j.choices, func(a, b *joinChoice) int { return cmp.Compare(a.index, b.index) })
 	for i, c := range j.choices {
@@ -42,7 +41,7 @@ func (j *joiner) encode() ([]byte, bool) {
 	}
 	if j.fp != "" {
 		out = append(out, `,"system_fingerprint":`...)
-		out = appendText(out, j.fp)
+		out = openai.AppendString(out, j.fp)
 	}
 	return append(j.extra.appendSorted(out, nil), '}'), true
 }
@@ -73,10 +72,10 @@ func (a *joinChoice) encode(out []byte) []byte {
 	if role == "" {
 		role = "assistant"
 	}
-	out = appendText(out, role)
+	out = openai.AppendString(out, role)
 	out = append(out, `,"content":`...)
 	if len(a.content) > 0 || len(a.calls) == 0 {
-		out = appendText(out, bytesText(a.content))
+		out = openai.AppendString(out, bytesText(a.content))
 	} else {
 		out = append(out, "null"...)
 	}
@@ -92,15 +91,15 @@ func (a *joinChoice) encode(out []byte) []byte {
 	}
 	if len(a.reasoning) > 0 {
 		out = append(out, `,"reasoning_content":`...)
-		out = appendText(out, bytesText(a.reasoning))
+		out = openai.AppendString(out, bytesText(a.reasoning))
 	}
 	extra := a.extra
 	if len(a.refusal) > 0 {
-		extra = append(slices.Clip(extra), member{"refusal", string(appendText(nil, bytesText(a.refusal)))})
+		extra = append(slices.Clip(extra), member{"refusal", string(openai.AppendString(nil, bytesText(a.refusal)))})
 	}
 	out = extra.appendSorted(out, messageFields)
 	out = append(out, `},"finish_reason":`...)
-	out = appendText(out, a.finish)
+	out = openai.AppendString(out, a.finish)
 	return append(out, '}')
 }
 
@@ -109,22 +108,22 @@ func (c *joinCall) encode(out []byte) []byte {
 	out = append(out, '{')
 	if c.id != "" {
 		out = append(out, `"id":`...)
-		out = appendText(out, c.id)
+		out = openai.AppendString(out, c.id)
 		out = append(out, ',')
 	}
 	if c.typ != "" {
 		out = append(out, `"type":`...)
-		out = appendText(out, c.typ)
+		out = openai.AppendString(out, c.typ)
 		out = append(out, ',')
 	}
 	out = append(out, `"function":{`...)
 	if c.name != "" {
 		out = append(out, `"name":`...)
-		out = appendText(out, c.name)
+		out = openai.AppendString(out, c.name)
 		out = append(out, ',')
 	}
 	out = append(out, `"arguments":`...)
-	out = appendText(out, bytesText(c.args))
+	out = openai.AppendString(out, bytesText(c.args))
 	out = append(out, '}')
 	return append(c.extra.appendSorted(out, []string{"index", "id", "type", "function"}), '}')
 }
@@ -195,57 +194,3 @@ func appendUsage(out []byte, raw string) ([]byte, bool) {
 
 // bytesText is a view of b as a string, for the encoder.
 func bytesText(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
-// appendText appends s as a JSON string exactly as encoding/json writes
-// it without HTML escaping: '"' and '\\' escaped, \b \f \n \r \t as
-// such, other control characters as \u00XX, invalid UTF-8 as \ufffd and
-// U+2028, U+2029 escaped.
-func appendText(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', lowerHex[c>>4], lowerHex[c&15])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', lowerHex[r&15])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
