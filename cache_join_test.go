@@ -75,21 +75,7 @@ func TestCacheNonStreamHitOfStreamIsTheTypedAnswer(t *testing.T) {
 				sse.WriteString("data: " + ch + "\n\n")
 			}
 			sse.WriteString("data: [DONE]\n\n")
-			upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				_, _ = io.Copy(io.Discard, r.Body)
-				w.Header().Set("Content-Type", "text/event-stream")
-				_, _ = io.WriteString(w, sse.String())
-			}))
-			t.Cleanup(upstream.Close)
-			kc := &keptCache{Cache: newMemoryCache(t)}
-			br, err := llmbridge.New(llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: upstream.URL + "/v1", APIKey: "sk-x"})),
-				llmbridge.WithAccessKeys("k"), llmbridge.WithCache(kc, llmbridge.CachePolicy{}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { br.Close() })
-			srv := httptest.NewServer(br)
-			t.Cleanup(srv.Close)
+			srv, kc := cachingBridge(t, sse.String())
 			body := `{"model":"openai/gpt-4o-mini","temperature":0,"messages":[{"role":"user","content":"` + name + `"}],"stream":true}`
 			if _, h := postChat(t, srv.URL, body); h.Get("X-Cache") != "MISS" {
 				t.Fatalf("first X-Cache %q", h.Get("X-Cache"))
@@ -145,21 +131,7 @@ func TestCacheReplayAppliesUsageRulesToSpacedUsage(t *testing.T) {
 		"data: {\"id\":\"c\"," + head + ",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}], \"usage\": null}\n\n" +
 		"data: {\"id\":\"c\"," + head + ",\"choices\":[], \"usage\": {\"prompt_tokens\":5,\"completion_tokens\":1,\"total_tokens\":6}}\n\n" +
 		"data: [DONE]\n\n"
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "text/event-stream")
-		_, _ = io.WriteString(w, sse)
-	}))
-	t.Cleanup(upstream.Close)
-	kc := &keptCache{Cache: newMemoryCache(t)}
-	br, err := llmbridge.New(llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: upstream.URL + "/v1", APIKey: "sk-x"})),
-		llmbridge.WithAccessKeys("k"), llmbridge.WithCache(kc, llmbridge.CachePolicy{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { br.Close() })
-	srv := httptest.NewServer(br)
-	t.Cleanup(srv.Close)
+	srv, kc := cachingBridge(t, sse)
 	body := `{"model":"openai/gpt-4o-mini","temperature":0,"messages":[{"role":"user","content":"spaced"}],"stream":true}`
 	live, h := postChat(t, srv.URL, body)
 	if h.Get("X-Cache") != "MISS" {
@@ -178,4 +150,26 @@ func TestCacheReplayAppliesUsageRulesToSpacedUsage(t *testing.T) {
 			t.Errorf("%s answer does not end with [DONE]:\n%s", name, s)
 		}
 	}
+}
+
+// cachingBridge is a bridge with a kept memory cache in front of an
+// upstream that answers every request with the stream sse.
+func cachingBridge(t *testing.T, sse string) (*httptest.Server, *keptCache) {
+	t.Helper()
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, sse)
+	}))
+	t.Cleanup(upstream.Close)
+	kc := &keptCache{Cache: newMemoryCache(t)}
+	br, err := llmbridge.New(llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: upstream.URL + "/v1", APIKey: "sk-x"})),
+		llmbridge.WithAccessKeys("k"), llmbridge.WithCache(kc, llmbridge.CachePolicy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { br.Close() })
+	srv := httptest.NewServer(br)
+	t.Cleanup(srv.Close)
+	return srv, kc
 }
