@@ -32,7 +32,7 @@ type ChatEnvelope struct {
 // order, nil for an acceptable body; it allocates nothing for one.
 func ParseChat(body []byte) (ChatEnvelope, *APIError) {
 	var env ChatEnvelope
-	t, ok := scanTape(body)
+	t, ok, mf := scanTapeMembers(body, chatMembers)
 	defer putTape(t)
 	if !ok {
 		return env, notJSON()
@@ -50,7 +50,7 @@ func ParseChat(body []byte) (ChatEnvelope, *APIError) {
 		return env, bad
 	}
 	env.IncludeUsage = top.opts.Get("include_usage").Type() == gjson.True
-	return env, validateChat(t, body)
+	return env, validateChat(t, body, mf)
 }
 
 func notJSON() *APIError {
@@ -92,7 +92,7 @@ func readChatTop(root val) chatTop {
 		default:
 			// "Model" beside or instead of "model": a Go upstream would
 			// read it as model, unseen by admission and validation.
-			// (checkMembers then checks every object for names given
+			// (scanTapeMembers checks every object for names given
 			// twice.)
 			if mayFold(k) {
 				top.variant = chatMembers.CheckName(name)

@@ -19,6 +19,7 @@ type tape struct {
 	toks  []tok
 	stack []int32
 	wide  bool // scanTape: some string has a byte that is not ASCII
+	chk   memberCheck
 }
 
 // tok is one token: a value, or an object member's name (followed by its
@@ -98,7 +99,7 @@ func delimiter(c byte) bool {
 // putTape returns t to the pool, keeping its buffers unless a large
 // document grew them.
 func putTape(t *tape) {
-	if cap(t.toks) > 1<<16 {
+	if cap(t.toks) > 1<<16 || cap(t.chk.frames) > 1<<10 || cap(t.chk.buf)+cap(t.chk.buf2) > 1<<12 {
 		return
 	}
 	t.s = ""

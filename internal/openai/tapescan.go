@@ -14,12 +14,35 @@ import (
 // the tape is then incomplete, and the caller still returns it with
 // putTape. The tape's wide is set when a string holds a byte that is not
 // ASCII (UTF-8 validity is not JSON validity: the caller checks it).
+func scanTape(d []byte) (*tape, bool) {
+	t := tapes.Get().(*tape)
+	return t, t.scan(d, nil)
+}
+
+// scanTapeMembers is scanTape that also checks d's member names as
+// CheckMembers(d, top) does, in the same pass: each name as it is read,
+// each object's as it closes. It returns CheckMembers' first fault for
+// valid JSON (FuzzTapeCheckMembers holds the two equal), nil otherwise.
+func scanTapeMembers(d []byte, top *FieldSet) (*tape, bool, *MemberFault) {
+	t := tapes.Get().(*tape)
+	c := &t.chk
+	c.top, c.keys, c.frames, c.fault = top, c.keys[:0], c.frames[:0], nil
+	ok := t.scan(d, c)
+	f := c.fault
+	c.top, c.fault = nil, nil
+	if !ok {
+		return t, false, nil
+	}
+	return t, true, f
+}
+
+// scan is scanTape's reading of d onto t, checking member names on c
+// when c is not nil (until c finds the first fault).
 //
 // Strings, most of a request's bytes, are searched eight bytes at a time
 // for the bytes that end the fast path: a quote, a backslash, a control
 // character, and (until the first is seen) a byte that is not ASCII.
-func scanTape(d []byte) (*tape, bool) {
-	t := tapes.Get().(*tape)
+func (t *tape) scan(d []byte, c *memberCheck) bool {
 	t.s = unsafe.String(unsafe.SliceData(d), len(d))
 	// The tape's slices are kept in locals while they grow (stored back
 	// once, at the end), so that appending does not go through t.
@@ -30,76 +53,94 @@ func scanTape(d []byte) (*tape, bool) {
 	var j int32
 value:
 	if i = skipSpace(d, i); i >= len(d) {
-		return t, false
+		return false
 	}
-	switch c := d[i]; c {
-	case '{', '[':
+	if b := d[i]; b == '{' || b == '[' {
 		if len(stack) >= maxNesting {
-			return t, false
+			return false
 		}
 		stack = append(stack, int32(len(toks)))
-		toks = pushTok(toks, c, false, i, 0)
-		if i = skipSpace(d, i+1); i < len(d) && d[i] == c+2 { // '}' is '{'+2, ']' is '['+2
+		toks = pushTok(toks, b, false, i, 0)
+		if c != nil {
+			c.open(b == '{')
+		}
+		if i = skipSpace(d, i+1); i < len(d) && d[i] == b+2 { // '}' is '{'+2, ']' is '['+2
 			goto closing
 		}
-		if c == '{' {
+		if b == '{' {
 			goto name
 		}
-		goto value
-	case '"':
-		if toks, i, ok = scanString(d, i, toks, &wide); !ok {
-			return t, false
-		}
-	case 't', 'f', 'n':
-		lit := literal(c)
-		if len(d)-i < len(lit) || string(d[i:i+len(lit)]) != lit {
-			return t, false
-		}
-		toks = pushTok(toks, c, false, i, i+len(lit))
-		i += len(lit)
-	default:
-		end := numberEnd(d, i)
-		if end < 0 {
-			return t, false
-		}
-		toks = pushTok(toks, '0', false, i, end)
-		i = end
+		goto element
+	}
+	if toks, i, ok = scanScalar(d, i, toks, &wide); !ok {
+		return false
 	}
 after:
 	i = skipSpace(d, i)
 	if len(stack) == 0 {
-		return t, i == len(d)
+		return i == len(d)
 	}
 	if i >= len(d) {
-		return t, false
+		return false
 	}
 	if open := toks[stack[len(stack)-1]].kind; d[i] == ',' {
 		i++
 		if open == '{' {
 			goto name
 		}
-		goto value
+		goto element
 	} else if d[i] != open+2 {
-		return t, false
+		return false
 	}
 closing:
 	j = stack[len(stack)-1]
 	stack = stack[:len(stack)-1]
 	toks[j].end, toks[j].next = int32(i+1), int32(len(toks))
 	i++
+	if c != nil && !c.closing(d) {
+		c = nil // the first fault is found: the rest is only read
+	}
 	goto after
+element:
+	if c != nil {
+		c.frames[len(c.frames)-1].index++
+	}
+	goto value
 name:
 	if i = skipSpace(d, i); i >= len(d) || d[i] != '"' {
-		return t, false
+		return false
 	}
 	if toks, i, ok = scanName(d, i, toks, &wide); !ok {
-		return t, false
+		return false
+	}
+	if c != nil && !c.name(d, &toks[len(toks)-1]) {
+		c = nil
 	}
 	if i = skipSpace(d, i); i >= len(d) || d[i] != ':' {
-		return t, false
+		return false
 	}
 	i++
 	goto value
+}
+
+// scanScalar appends the string, literal or number at d[i] to toks and
+// returns the index after it, or false when none valid starts there.
+func scanScalar(d []byte, i int, toks []tok, wide *bool) ([]tok, int, bool) {
+	switch c := d[i]; c {
+	case '"':
+		return scanString(d, i, toks, wide)
+	case 't', 'f', 'n':
+		lit := literal(c)
+		if len(d)-i < len(lit) || string(d[i:i+len(lit)]) != lit {
+			return toks, i, false
+		}
+		return pushTok(toks, c, false, i, i+len(lit)), i + len(lit), true
+	}
+	end := numberEnd(d, i)
+	if end < 0 {
+		return toks, i, false
+	}
+	return pushTok(toks, '0', false, i, end), end, true
 }
 
 // pushTok appends a token for s[start:end] (a scalar; next is the token

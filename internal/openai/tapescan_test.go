@@ -92,13 +92,16 @@ func FuzzTapeCheckMembers(f *testing.F) {
 
 func checkTapeMembers(t *testing.T, d []byte) {
 	t.Helper()
-	tp, ok := scanTape(d)
-	defer putTape(tp)
-	if !ok {
-		return
-	}
 	for _, top := range []*FieldSet{nil, chatMembers} {
-		got, want := tp.checkMembers(d, top), CheckMembers(d, top)
+		tp, ok, got := scanTapeMembers(d, top)
+		putTape(tp)
+		if !ok {
+			if got != nil {
+				t.Fatalf("%.80q: not JSON, yet a fault %v", d, got)
+			}
+			return
+		}
+		want := CheckMembers(d, top)
 		if (got == nil) != (want == nil) || got != nil && (got.Param() != want.Param() || got.Message() != want.Message() || got.Name != want.Name || got.Other != want.Other) {
 			t.Fatalf("%.80q: tape %v, CheckMembers %v", d, got, want)
 		}

@@ -38,7 +38,7 @@ const MaxModelLen = 256
 // empty only when the body as a whole is not a JSON object. Safe for
 // concurrent use; it allocates nothing for an acceptable body.
 func ValidateChat(body []byte) *APIError {
-	t, ok := scanTape(body)
+	t, ok, mf := scanTapeMembers(body, chatMembers)
 	defer putTape(t)
 	if !ok {
 		return notJSON()
@@ -46,17 +46,17 @@ func ValidateChat(body []byte) *APIError {
 	if !t.root().IsObject() {
 		return notObject()
 	}
-	return validateChat(t, body)
+	return validateChat(t, body, mf)
 }
 
 // validateChat is ValidateChat's check of a body read onto t, a JSON
-// object.
-func validateChat(t *tape, body []byte) *APIError {
+// object, whose member names scanTapeMembers refused with mf (nil: none).
+func validateChat(t *tape, body []byte, mf *MemberFault) *APIError {
 	root := t.root()
 	var f *fault
 	if t.wide && !utf8.Valid(body) {
 		f = badUTF8(root)
-	} else if mf := t.checkMembers(body, chatMembers); mf != nil {
+	} else if mf != nil {
 		return mf.APIError()
 	} else {
 		f = chatObject(root)
