@@ -77,10 +77,11 @@ type chatTop struct {
 func readChatTop(root val) chatTop {
 	var top chatTop
 	var seen uint8
-	root.ForEach(func(k, v val) bool {
+	t := root.t
+	for j, end := root.members(); j < end; j = t.nextMember(j) {
 		var bit uint8
 		var dst *val
-		switch name := k.Str(); name {
+		switch name := t.name(j); name {
 		case "model":
 			bit, dst = 1, &top.model
 		case "messages":
@@ -94,18 +95,19 @@ func readChatTop(root val) chatTop {
 			// read it as model, unseen by admission and validation.
 			// (scanTapeMembers checks every object for names given
 			// twice.)
-			if mayFold(k) {
-				top.variant = chatMembers.CheckName(name)
+			if mayFold(t.val(j)) {
+				if top.variant = chatMembers.CheckName(name); top.variant != nil {
+					return top
+				}
 			}
-			return top.variant == nil
+			continue
 		}
 		if seen&bit != 0 {
-			top.dup = k.Str()
-			return false
+			top.dup = t.name(j)
+			return top
 		}
-		seen, *dst = seen|bit, v
-		return true
-	})
+		seen, *dst = seen|bit, t.val(j+1)
+	}
 	return top
 }
 
