@@ -44,20 +44,26 @@ func scanTapeMembers(d []byte, top *FieldSet) (*tape, bool, *MemberFault) {
 // character, and (until the first is seen) a byte that is not ASCII.
 func (t *tape) scan(d []byte, c *memberCheck) bool {
 	t.s = unsafe.String(unsafe.SliceData(d), len(d))
-	// The tape's slices are kept in locals while they grow (stored back
-	// once, at the end), so that appending does not go through t.
-	toks, stack, wide := t.toks[:0], t.stack[:0], false
-	defer func() { t.toks, t.stack, t.wide = toks, stack, wide }()
-	i := 0
+	var ok bool
+	t.toks, t.stack, t.wide, ok = scanTokens(d, t.toks[:0], t.stack[:0], c)
+	return ok
+}
+
+// scanTokens is scan's loop. The tape's slices are kept in locals while
+// they grow and handed back at the end, so that appending does not go
+// through t (nor through a deferred closure's references, which would
+// keep them in memory rather than registers).
+func scanTokens(d []byte, toks []tok, stack []int32, c *memberCheck) ([]tok, []int32, bool, bool) {
+	i, wide := 0, false
 	var ok bool
 	var j int32
 value:
 	if i = skipSpace(d, i); i >= len(d) {
-		return false
+		return toks, stack, wide, false
 	}
 	if b := d[i]; b == '{' || b == '[' {
 		if len(stack) >= maxNesting {
-			return false
+			return toks, stack, wide, false
 		}
 		stack = append(stack, int32(len(toks)))
 		toks = pushTok(toks, b, false, i, 0)
@@ -73,15 +79,15 @@ value:
 		goto element
 	}
 	if toks, i, ok = scanScalar(d, i, toks, &wide); !ok {
-		return false
+		return toks, stack, wide, false
 	}
 after:
 	i = skipSpace(d, i)
 	if len(stack) == 0 {
-		return i == len(d)
+		return toks, stack, wide, i == len(d)
 	}
 	if i >= len(d) {
-		return false
+		return toks, stack, wide, false
 	}
 	if open := toks[stack[len(stack)-1]].kind; d[i] == ',' {
 		i++
@@ -90,7 +96,7 @@ after:
 		}
 		goto element
 	} else if d[i] != open+2 {
-		return false
+		return toks, stack, wide, false
 	}
 closing:
 	j = stack[len(stack)-1]
@@ -108,16 +114,16 @@ element:
 	goto value
 name:
 	if i = skipSpace(d, i); i >= len(d) || d[i] != '"' {
-		return false
+		return toks, stack, wide, false
 	}
 	if toks, i, ok = scanName(d, i, toks, &wide); !ok {
-		return false
+		return toks, stack, wide, false
 	}
 	if c != nil && !c.name(d, &toks[len(toks)-1]) {
 		c = nil
 	}
 	if i = skipSpace(d, i); i >= len(d) || d[i] != ':' {
-		return false
+		return toks, stack, wide, false
 	}
 	i++
 	goto value
