@@ -115,6 +115,9 @@ func readChatTop(root val) chatTop {
 // of a set of ASCII lower-case names without being one: not when it is
 // itself ASCII without escapes or upper-case letters.
 func mayFold(k val) bool {
+	if c := k.tok().class; c&nameRead != 0 { // scanName classed it
+		return c&(nameUpper|nameWide) != 0
+	}
 	if k.tok().esc {
 		return true
 	}

@@ -30,9 +30,32 @@ func (c *memberCheck) open(object bool) {
 // name checks the member name token n of the innermost object; false
 // when it is refused (c.fault).
 func (c *memberCheck) name(d []byte, n *tok) bool {
-	// The name is made in its slot of keys, field by field: a nameRef
-	// made elsewhere and copied in stalls the copy's wide loads on the
-	// narrow stores before them.
+	if n.class&nameRead == 0 || len(c.keys) == cap(c.keys) {
+		return c.slowName(d, n)
+	}
+	// The name classed as scanName read it: its nameRef is made in its
+	// slot of keys, field by field (a nameRef made elsewhere and copied
+	// in stalls the copy's wide loads on the narrow stores before them),
+	// and the quick test reads the fields from registers, not back from
+	// keys.
+	start, end := int(n.start)+1, int(n.end)-1
+	plain, up := n.class&nameWide == 0, n.class&nameUpper != 0
+	var sum uint32
+	if end > start {
+		sum = uint32(upper(d[start]))<<8 | uint32(upper(d[end-1]))
+	}
+	keys := c.keys[:len(c.keys)+1]
+	c.keys = keys
+	k := &keys[len(keys)-1]
+	k.start, k.end, k.sum, k.plain, k.upper = start, end, sum, plain, up
+	if mayClashName(c.top, len(keys)-1, c.frames, sum, end-start, plain, up) {
+		c.buf, c.buf2, c.fault = clash(d, c.top, keys[:len(keys)-1], c.frames, *k, c.buf, c.buf2)
+	}
+	return c.fault == nil
+}
+
+// slowName is name for a name with escapes, or when keys must grow.
+func (c *memberCheck) slowName(d []byte, n *tok) bool {
 	c.keys = tokName(c.keys, d, n)
 	keys := c.keys[:len(c.keys)-1]
 	if k := &c.keys[len(c.keys)-1]; mayClash(c.top, keys, c.frames, k) {

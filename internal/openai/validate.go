@@ -316,13 +316,14 @@ func boolean(v val) *fault {
 }
 
 func decimal(v val, min, max float64) *fault {
-	switch {
-	case v.Type() != gjson.Number:
+	if v.Type() != gjson.Number {
 		return typeFault("a decimal", v)
-	case v.Num() < min:
+	}
+	switch n := v.Num(); {
+	case n < min:
 		return &fault{code: "decimal_below_min_value", msg: "Invalid '" + ph + "': decimal below minimum value. Expected a value >= " +
 			strconv.FormatFloat(min, 'g', -1, 64) + ", but got " + bounded(v.Raw()) + " instead."}
-	case v.Num() > max:
+	case n > max:
 		return &fault{code: "decimal_above_max_value", msg: "Invalid '" + ph + "': decimal above maximum value. Expected a value <= " +
 			strconv.FormatFloat(max, 'g', -1, 64) + ", but got " + bounded(v.Raw()) + " instead."}
 	}
