@@ -23,8 +23,7 @@ func (c *memberCheck) open(object bool) {
 		c.frames = slices.Grow(c.frames, 1)
 	}
 	c.frames = c.frames[:len(c.frames)+1]
-	f := &c.frames[len(c.frames)-1]
-	f.object, f.large, f.names, f.unplain, f.first, f.index = object, false, 0, false, len(c.keys), -1
+	c.frames[len(c.frames)-1] = scanFrame{object: object, first: len(c.keys), index: -1}
 }
 
 // name checks the member name token n of the innermost object; false
@@ -67,8 +66,16 @@ func (c *memberCheck) slowName(d []byte, n *tok) bool {
 // closing pops the innermost container as it closes; false when a large
 // object's names clash (c.fault).
 func (c *memberCheck) closing(d []byte) bool {
-	c.keys, c.frames, c.fault = closing(d, c.keys, c.frames)
-	return c.fault == nil
+	f := &c.frames[len(c.frames)-1]
+	if f.large {
+		c.keys, c.frames, c.fault = closing(d, c.keys, c.frames)
+		return c.fault == nil
+	}
+	if f.object { // closing's work for an object without a sort
+		c.keys = c.keys[:f.first]
+	}
+	c.frames = c.frames[:len(c.frames)-1]
+	return true
 }
 
 // tokName appends the nameRef of a name token to keys: from the class

@@ -69,6 +69,17 @@ func BenchmarkScanTape(b *testing.B) {
 			putTape(t)
 		}
 	})
+	b.Run("scanTapeMembers", func(b *testing.B) { // and the member-name check
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			t, ok, f := scanTapeMembers(body, chatMembers)
+			if !ok || f != nil {
+				b.Fatal("refused")
+			}
+			putTape(t)
+		}
+	})
 	b.Run("ValidJSON+readTape", func(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		b.ReportAllocs()
