@@ -57,6 +57,7 @@ func scanTokens(d []byte, toks []tok, stack []int32, c *memberCheck) ([]tok, []i
 	i, wide := 0, false
 	var ok bool
 	var j int32
+	var open byte // the kind of the innermost container open
 value:
 	if i = skipSpace(d, i); i >= len(d) {
 		return toks, stack, wide, false
@@ -67,6 +68,7 @@ value:
 		}
 		stack = append(stack, int32(len(toks)))
 		toks = pushTok(toks, b, false, i, 0)
+		open = b
 		if c != nil {
 			c.open(b == '{')
 		}
@@ -78,7 +80,12 @@ value:
 		}
 		goto element
 	}
-	if toks, i, ok = scanScalar(d, i, toks, &wide); !ok {
+	if d[i] == '"' { // most values: a call less
+		toks, i, ok = scanString(d, i, toks, &wide)
+	} else {
+		toks, i, ok = scanScalar(d, i, toks)
+	}
+	if !ok {
 		return toks, stack, wide, false
 	}
 after:
@@ -89,7 +96,7 @@ after:
 	if i >= len(d) {
 		return toks, stack, wide, false
 	}
-	if open := toks[stack[len(stack)-1]].kind; d[i] == ',' {
+	if d[i] == ',' {
 		i++
 		if open == '{' {
 			goto name
@@ -103,6 +110,9 @@ closing:
 	stack = stack[:len(stack)-1]
 	toks[j].end, toks[j].next = int32(i+1), int32(len(toks))
 	i++
+	if len(stack) > 0 {
+		open = toks[stack[len(stack)-1]].kind
+	}
 	if c != nil && !c.closing(d) {
 		c = nil // the first fault is found: the rest is only read
 	}
@@ -129,12 +139,10 @@ name:
 	goto value
 }
 
-// scanScalar appends the string, literal or number at d[i] to toks and
-// returns the index after it, or false when none valid starts there.
-func scanScalar(d []byte, i int, toks []tok, wide *bool) ([]tok, int, bool) {
+// scanScalar appends the literal or number at d[i] to toks and returns
+// the index after it, or false when none valid starts there.
+func scanScalar(d []byte, i int, toks []tok) ([]tok, int, bool) {
 	switch c := d[i]; c {
-	case '"':
-		return scanString(d, i, toks, wide)
 	case 't', 'f', 'n':
 		lit := literal(c)
 		if len(d)-i < len(lit) || string(d[i:i+len(lit)]) != lit {
