@@ -220,9 +220,11 @@ func mayClash(top *FieldSet, keys []nameRef, frames []scanFrame, k *nameRef) boo
 func mayClashName(top *FieldSet, nkeys int, frames []scanFrame, sum uint32, n int, plain, upper bool) bool {
 	f := &frames[len(frames)-1]
 	bit := uint64(1) << ((sum*31 + uint32(n)) & 63)
-	seen := f.names&bit != 0 || f.unplain
+	seen := f.names&bit != 0
 	f.names |= bit
-	f.unplain = f.unplain || !plain
+	if !plain { // every later name must look
+		f.names = ^uint64(0)
+	}
 	return seen || !plain || len(frames) == 1 && top != nil && (upper || !top.lower) || nkeys-f.first >= smallObject
 }
 
@@ -282,10 +284,9 @@ type nameRef struct {
 type scanFrame struct {
 	object bool
 	large  bool // an object with more than smallObject members
-	// names: mayClash's filter of the object's plain names; unplain: it
-	// has a name that is not plain.
-	names   uint64
-	unplain bool
+	// names: mayClash's filter of the object's plain names, all bits
+	// set once a name that is not plain was seen.
+	names uint64
 	first   int // objects: the index in keys of its first member
 	index   int // arrays: the index of the current element
 }

@@ -47,9 +47,10 @@ func (c *memberCheck) name(d []byte, n *tok) bool {
 	c.keys = keys
 	k := &keys[len(keys)-1]
 	k.start, k.end, k.sum, k.plain, k.upper = start, end, sum, plain, up
-	if mayClashName(c.top, len(keys)-1, c.frames, sum, end-start, plain, up) {
-		c.buf, c.buf2, c.fault = clash(d, c.top, keys[:len(keys)-1], c.frames, *k, c.buf, c.buf2)
+	if !mayClashName(c.top, len(keys)-1, c.frames, sum, end-start, plain, up) {
+		return true
 	}
+	c.buf, c.buf2, c.fault = clash(d, c.top, keys[:len(keys)-1], c.frames, *k, c.buf, c.buf2)
 	return c.fault == nil
 }
 
