@@ -287,8 +287,8 @@ type scanFrame struct {
 	// names: mayClash's filter of the object's plain names, all bits
 	// set once a name that is not plain was seen.
 	names uint64
-	first   int // objects: the index in keys of its first member
-	index   int // arrays: the index of the current element
+	first int // objects: the index in keys of its first member
+	index int // arrays: the index of the current element
 }
 
 func skipSpace(d []byte, i int) int {

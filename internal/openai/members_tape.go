@@ -17,6 +17,34 @@ type memberCheck struct {
 	fault     *MemberFault
 }
 
+// The scan's calls (c is nil when names are not checked, or no longer;
+// the caller tests it for open, which is then inlined):
+
+// element counts an element of the innermost container, an array.
+func (c *memberCheck) element() {
+	if c != nil {
+		c.frames[len(c.frames)-1].index++
+	}
+}
+
+// named checks the member name token n; it returns c, or nil once c
+// has found a fault.
+func (c *memberCheck) named(d []byte, n *tok) *memberCheck {
+	if c != nil && !c.name(d, n) {
+		return nil
+	}
+	return c
+}
+
+// closed pops the innermost container as it closes; it returns c, or
+// nil once c has found a fault.
+func (c *memberCheck) closed(d []byte) *memberCheck {
+	if c != nil && !c.closing(d) {
+		return nil
+	}
+	return c
+}
+
 // open pushes a container that opens.
 func (c *memberCheck) open(object bool) {
 	if len(c.frames) == cap(c.frames) {

@@ -37,7 +37,8 @@ func scanTapeMembers(d []byte, top *FieldSet) (*tape, bool, *MemberFault) {
 }
 
 // scan is scanTape's reading of d onto t, checking member names on c
-// when c is not nil (until c finds the first fault).
+// when c is not nil (c is dropped once it finds the first fault: the
+// rest is only read).
 //
 // Strings, most of a request's bytes, are searched eight bytes at a time
 // for the bytes that end the fast path: a quote, a backslash, a control
@@ -54,10 +55,8 @@ func (t *tape) scan(d []byte, c *memberCheck) bool {
 // through t (nor through a deferred closure's references, which would
 // keep them in memory rather than registers).
 func scanTokens(d []byte, toks []tok, stack []int32, c *memberCheck) ([]tok, []int32, bool, bool) {
-	i, wide := 0, false
 	var ok bool
-	var j int32
-	var open byte // the kind of the innermost container open
+	i, wide, open := 0, false, byte(0) // open: the kind of the innermost container open
 value:
 	if i = skipSpace(d, i); i >= len(d) {
 		return toks, stack, wide, false
@@ -67,8 +66,7 @@ value:
 			return toks, stack, wide, false
 		}
 		stack = append(stack, int32(len(toks)))
-		toks = pushTok(toks, b, false, i, 0)
-		open = b
+		toks, open = pushTok(toks, b, false, i, 0), b
 		if c != nil {
 			c.open(b == '{')
 		}
@@ -89,54 +87,41 @@ value:
 		return toks, stack, wide, false
 	}
 after:
-	i = skipSpace(d, i)
-	if len(stack) == 0 {
+	if i = skipSpace(d, i); len(stack) == 0 {
 		return toks, stack, wide, i == len(d)
 	}
-	if i >= len(d) {
-		return toks, stack, wide, false
-	}
-	if d[i] == ',' {
-		i++
-		if open == '{' {
+	if i < len(d) && d[i] == ',' {
+		if i++; open == '{' {
 			goto name
 		}
 		goto element
-	} else if d[i] != open+2 {
+	} else if i >= len(d) || d[i] != open+2 {
 		return toks, stack, wide, false
 	}
 closing:
-	j = stack[len(stack)-1]
-	stack = stack[:len(stack)-1]
-	toks[j].end, toks[j].next = int32(i+1), int32(len(toks))
-	i++
-	if len(stack) > 0 {
+	stack, open = closeTok(toks, stack, i), 0
+	if i++; len(stack) > 0 {
 		open = toks[stack[len(stack)-1]].kind
 	}
-	if c != nil && !c.closing(d) {
-		c = nil // the first fault is found: the rest is only read
-	}
+	c = c.closed(d)
 	goto after
 element:
-	if c != nil {
-		c.frames[len(c.frames)-1].index++
-	}
+	c.element()
 	goto value
 name:
-	if i = skipSpace(d, i); i >= len(d) || d[i] != '"' {
-		return toks, stack, wide, false
-	}
 	if toks, i, ok = scanName(d, i, toks, &wide); !ok {
 		return toks, stack, wide, false
 	}
-	if c != nil && !c.name(d, &toks[len(toks)-1]) {
-		c = nil
-	}
-	if i = skipSpace(d, i); i >= len(d) || d[i] != ':' {
-		return toks, stack, wide, false
-	}
-	i++
+	c = c.named(d, &toks[len(toks)-1])
 	goto value
+}
+
+// closeTok ends the innermost container open at d[i] (its closing
+// bracket) and pops it from stack.
+func closeTok(toks []tok, stack []int32, i int) []int32 {
+	j := stack[len(stack)-1]
+	toks[j].end, toks[j].next = int32(i+1), int32(len(toks))
+	return stack[:len(stack)-1]
 }
 
 // scanScalar appends the literal or number at d[i] to toks and returns
@@ -233,27 +218,39 @@ func scanString(d []byte, i int, toks []tok, wide *bool) ([]tok, int, bool) {
 	}
 }
 
-// scanName is scanString for a member name. Names are short: they are
-// read a byte at a time with one table lookup, which also classes them
-// for checkMembers (tok.class); a name with an escape or a control
-// character is left to scanString.
+// scanName reads a member up to its value: the name, whose opening quote
+// is the first byte at d[i] after white space, appended to toks, and the
+// colon after it; it returns the index after the colon. Names are short:
+// they are read a byte at a time with one table lookup, which also
+// classes them for the member check (tok.class); a name with an escape
+// or a control character is left to scanString.
 func scanName(d []byte, i int, toks []tok, wide *bool) ([]tok, int, bool) {
+	if i = skipSpace(d, i); i >= len(d) || d[i] != '"' {
+		return toks, i, false
+	}
 	var class uint8
-	for j := i + 1; j < len(d); j++ {
+	j := i + 1
+	for ; j < len(d); j++ {
 		c := d[j]
 		cl := nameChar[c]
 		if cl&nameStop != 0 || c < 0x20 {
-			if c != '"' {
-				break
-			}
-			toks = pushTok(toks, '"', false, i, j+1)
-			toks[len(toks)-1].class = class | nameRead
-			*wide = *wide || class&nameWide != 0
-			return toks, j + 1, true
+			break
 		}
 		class |= cl
 	}
-	return scanString(d, i, toks, wide)
+	var ok bool
+	if j < len(d) && d[j] == '"' {
+		toks = pushTok(toks, '"', false, i, j+1)
+		toks[len(toks)-1].class = class | nameRead
+		*wide = *wide || class&nameWide != 0
+		i = j + 1
+	} else if toks, i, ok = scanString(d, i, toks, wide); !ok {
+		return toks, i, false
+	}
+	if i = skipSpace(d, i); i >= len(d) || d[i] != ':' {
+		return toks, i, false
+	}
+	return toks, i + 1, true
 }
 
 // escapeEnd returns the index after the escape at d[i] (a backslash), or
