@@ -32,7 +32,7 @@ type ChatEnvelope struct {
 // order, nil for an acceptable body; it allocates nothing for one.
 func ParseChat(body []byte) (ChatEnvelope, *APIError) {
 	var env ChatEnvelope
-	t, ok := scanTape(body)
+	t, ok, mf := scanTapeMembers(body, chatMembers)
 	defer putTape(t)
 	if !ok {
 		return env, notJSON()
@@ -50,7 +50,7 @@ func ParseChat(body []byte) (ChatEnvelope, *APIError) {
 		return env, bad
 	}
 	env.IncludeUsage = top.opts.Get("include_usage").Type() == gjson.True
-	return env, validateChat(t, body)
+	return env, validateChat(t, body, mf)
 }
 
 func notJSON() *APIError {
@@ -77,10 +77,11 @@ type chatTop struct {
 func readChatTop(root val) chatTop {
 	var top chatTop
 	var seen uint8
-	root.ForEach(func(k, v val) bool {
+	t := root.t
+	for j, end := root.members(); j < end; j = t.nextMember(j) {
 		var bit uint8
 		var dst *val
-		switch name := k.Str(); name {
+		switch name := t.name(j); name {
 		case "model":
 			bit, dst = 1, &top.model
 		case "messages":
@@ -92,20 +93,21 @@ func readChatTop(root val) chatTop {
 		default:
 			// "Model" beside or instead of "model": a Go upstream would
 			// read it as model, unseen by admission and validation.
-			// (checkMembers then checks every object for names given
+			// (scanTapeMembers checks every object for names given
 			// twice.)
-			if mayFold(k) {
-				top.variant = chatMembers.CheckName(name)
+			if mayFold(t.val(j)) {
+				if top.variant = chatMembers.CheckName(name); top.variant != nil {
+					return top
+				}
 			}
-			return top.variant == nil
+			continue
 		}
 		if seen&bit != 0 {
-			top.dup = k.Str()
-			return false
+			top.dup = t.name(j)
+			return top
 		}
-		seen, *dst = seen|bit, v
-		return true
-	})
+		seen, *dst = seen|bit, t.val(j+1)
+	}
 	return top
 }
 
@@ -113,6 +115,9 @@ func readChatTop(root val) chatTop {
 // of a set of ASCII lower-case names without being one: not when it is
 // itself ASCII without escapes or upper-case letters.
 func mayFold(k val) bool {
+	if c := k.tok().class; c&nameRead != 0 { // scanName classed it
+		return c&(nameUpper|nameWide) != 0
+	}
 	if k.tok().esc {
 		return true
 	}

@@ -212,12 +212,20 @@ func closing(d []byte, keys []nameRef, frames []scanFrame) ([]nameRef, []scanFra
 // name that is not makes every later one look), so that an object of n
 // members costs n tests, not n²/2.
 func mayClash(top *FieldSet, keys []nameRef, frames []scanFrame, k *nameRef) bool {
+	return mayClashName(top, len(keys), frames, k.sum, k.end-k.start, k.plain, k.upper)
+}
+
+// mayClashName is mayClash of a name given by its fields (sum, length,
+// plain, upper), nkeys the number of names before it.
+func mayClashName(top *FieldSet, nkeys int, frames []scanFrame, sum uint32, n int, plain, upper bool) bool {
 	f := &frames[len(frames)-1]
-	bit := uint64(1) << ((k.sum*31 + uint32(k.end-k.start)) & 63)
-	seen := f.names&bit != 0 || f.unplain
+	bit := uint64(1) << ((sum*31 + uint32(n)) & 63)
+	seen := f.names&bit != 0
 	f.names |= bit
-	f.unplain = f.unplain || !k.plain
-	return seen || !k.plain || len(frames) == 1 && top != nil && (k.upper || !top.lower) || len(keys)-f.first >= smallObject
+	if !plain { // every later name must look
+		f.names = ^uint64(0)
+	}
+	return seen || !plain || len(frames) == 1 && top != nil && (upper || !top.lower) || nkeys-f.first >= smallObject
 }
 
 // clash checks the name k of a member of the innermost object: at the
@@ -276,12 +284,11 @@ type nameRef struct {
 type scanFrame struct {
 	object bool
 	large  bool // an object with more than smallObject members
-	// names: mayClash's filter of the object's plain names; unplain: it
-	// has a name that is not plain.
-	names   uint64
-	unplain bool
-	first   int // objects: the index in keys of its first member
-	index   int // arrays: the index of the current element
+	// names: mayClash's filter of the object's plain names, all bits
+	// set once a name that is not plain was seen.
+	names uint64
+	first int // objects: the index in keys of its first member
+	index int // arrays: the index of the current element
 }
 
 func skipSpace(d []byte, i int) int {

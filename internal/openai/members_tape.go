@@ -5,56 +5,106 @@ import (
 	"unicode/utf8"
 )
 
-// checkMembers is CheckMembers on a tape of the body d (scanTape's, of
-// valid JSON): the same checks in the same order, with the same result
-// (FuzzTapeCheckMembers holds the two equal), walking the tokens instead
-// of rescanning the bytes. It is what lets a request be read once.
-func (t *tape) checkMembers(d []byte, top *FieldSet) *MemberFault {
-	var keyArr [32]nameRef
-	var frameArr [16]scanFrame
-	var endArr [16]int32
-	var bufArr, buf2Arr [64]byte
-	keys, frames, ends, buf, buf2 := keyArr[:0], frameArr[:0], endArr[:0], bufArr[:0], buf2Arr[:0]
-	var fault *MemberFault
-	toks := t.toks
-	for j := int32(0); ; {
-		for len(ends) > 0 && ends[len(ends)-1] <= j { // containers that ended
-			if keys, frames, fault = closing(d, keys, frames); fault != nil {
-				return fault
-			}
-			ends = ends[:len(ends)-1]
-		}
-		if j >= int32(len(toks)) {
-			return nil
-		}
-		v := j // the value: an element, or a member's after its name
-		if len(frames) > 0 {
-			if f := &frames[len(frames)-1]; !f.object {
-				f.index++
-			} else {
-				// The name is made in its slot of keys, field by field:
-				// a nameRef made elsewhere and copied in stalls the
-				// copy's wide loads on the narrow stores before them.
-				keys = tokName(keys, d, &toks[j])
-				if k := &keys[len(keys)-1]; mayClash(top, keys[:len(keys)-1], frames, k) {
-					if buf, buf2, fault = clash(d, top, keys[:len(keys)-1], frames, *k, buf, buf2); fault != nil {
-						return fault
-					}
-				}
-				v = j + 1
-			}
-		}
-		if c := toks[v].kind; c == '{' || c == '[' {
-			if len(frames) == cap(frames) {
-				frames = slices.Grow(frames, 1)
-			}
-			frames = frames[:len(frames)+1]
-			f := &frames[len(frames)-1]
-			f.object, f.large, f.names, f.unplain, f.first, f.index = c == '{', false, 0, false, len(keys), -1
-			ends = append(ends, toks[v].next)
-		}
-		j = v + 1
+// memberCheck is CheckMembers done by scanTapeMembers as it reads the
+// tokens: the same checks in the same order, with the same result, with
+// no second walk over the body or the tape. Its slices live in the
+// pooled tape, so that an ordinary body costs no allocation.
+type memberCheck struct {
+	top       *FieldSet
+	keys      []nameRef   // the names of the objects open, outermost first
+	frames    []scanFrame // the containers open, outermost first
+	buf, buf2 []byte      // clash's scratch
+	fault     *MemberFault
+}
+
+// The scan's calls (c is nil when names are not checked, or no longer;
+// the caller tests it for open, which is then inlined):
+
+// element counts an element of the innermost container, an array.
+func (c *memberCheck) element() {
+	if c != nil {
+		c.frames[len(c.frames)-1].index++
 	}
+}
+
+// named checks the member name token n; it returns c, or nil once c
+// has found a fault.
+func (c *memberCheck) named(d []byte, n *tok) *memberCheck {
+	if c != nil && !c.name(d, n) {
+		return nil
+	}
+	return c
+}
+
+// closed pops the innermost container as it closes; it returns c, or
+// nil once c has found a fault.
+func (c *memberCheck) closed(d []byte) *memberCheck {
+	if c != nil && !c.closing(d) {
+		return nil
+	}
+	return c
+}
+
+// open pushes a container that opens.
+func (c *memberCheck) open(object bool) {
+	if len(c.frames) == cap(c.frames) {
+		c.frames = slices.Grow(c.frames, 1)
+	}
+	c.frames = c.frames[:len(c.frames)+1]
+	c.frames[len(c.frames)-1] = scanFrame{object: object, first: len(c.keys), index: -1}
+}
+
+// name checks the member name token n of the innermost object; false
+// when it is refused (c.fault).
+func (c *memberCheck) name(d []byte, n *tok) bool {
+	if n.class&nameRead == 0 || len(c.keys) == cap(c.keys) {
+		return c.slowName(d, n)
+	}
+	// The name classed as scanName read it: its nameRef is made in its
+	// slot of keys, field by field (a nameRef made elsewhere and copied
+	// in stalls the copy's wide loads on the narrow stores before them),
+	// and the quick test reads the fields from registers, not back from
+	// keys.
+	start, end := int(n.start)+1, int(n.end)-1
+	plain, up := n.class&nameWide == 0, n.class&nameUpper != 0
+	var sum uint32
+	if end > start {
+		sum = uint32(upper(d[start]))<<8 | uint32(upper(d[end-1]))
+	}
+	keys := c.keys[:len(c.keys)+1]
+	c.keys = keys
+	k := &keys[len(keys)-1]
+	k.start, k.end, k.sum, k.plain, k.upper = start, end, sum, plain, up
+	if !mayClashName(c.top, len(keys)-1, c.frames, sum, end-start, plain, up) {
+		return true
+	}
+	c.buf, c.buf2, c.fault = clash(d, c.top, keys[:len(keys)-1], c.frames, *k, c.buf, c.buf2)
+	return c.fault == nil
+}
+
+// slowName is name for a name with escapes, or when keys must grow.
+func (c *memberCheck) slowName(d []byte, n *tok) bool {
+	c.keys = tokName(c.keys, d, n)
+	keys := c.keys[:len(c.keys)-1]
+	if k := &c.keys[len(c.keys)-1]; mayClash(c.top, keys, c.frames, k) {
+		c.buf, c.buf2, c.fault = clash(d, c.top, keys, c.frames, *k, c.buf, c.buf2)
+	}
+	return c.fault == nil
+}
+
+// closing pops the innermost container as it closes; false when a large
+// object's names clash (c.fault).
+func (c *memberCheck) closing(d []byte) bool {
+	f := &c.frames[len(c.frames)-1]
+	if f.large {
+		c.keys, c.frames, c.fault = closing(d, c.keys, c.frames)
+		return c.fault == nil
+	}
+	if f.object { // closing's work for an object without a sort
+		c.keys = c.keys[:f.first]
+	}
+	c.frames = c.frames[:len(c.frames)-1]
+	return true
 }
 
 // tokName appends the nameRef of a name token to keys: from the class
@@ -81,10 +131,10 @@ func tokName(keys []nameRef, d []byte, n *tok) []nameRef {
 // valid JSON, CheckMembers(body, top): what ValidJSON, utf8.Valid and
 // CheckMembers find in three.
 func CheckJSON(body []byte, top *FieldSet) (valid, utf8OK bool, fault *MemberFault) {
-	t, ok := scanTape(body)
+	t, ok, fault := scanTapeMembers(body, top)
 	defer putTape(t)
 	if !ok {
 		return false, false, nil
 	}
-	return true, !t.wide || utf8.Valid(body), t.checkMembers(body, top)
+	return true, !t.wide || utf8.Valid(body), fault
 }

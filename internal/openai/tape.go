@@ -19,6 +19,7 @@ type tape struct {
 	toks  []tok
 	stack []int32
 	wide  bool // scanTape: some string has a byte that is not ASCII
+	chk   memberCheck
 }
 
 // tok is one token: a value, or an object member's name (followed by its
@@ -98,7 +99,7 @@ func delimiter(c byte) bool {
 // putTape returns t to the pool, keeping its buffers unless a large
 // document grew them.
 func putTape(t *tape) {
-	if cap(t.toks) > 1<<16 {
+	if cap(t.toks) > 1<<16 || cap(t.chk.frames) > 1<<10 || cap(t.chk.buf)+cap(t.chk.buf2) > 1<<12 {
 		return
 	}
 	t.s = ""
@@ -212,22 +213,39 @@ func (v val) ForEach(f func(k, e val) bool) {
 
 // Get returns the first member of an object named name, or the zero val.
 func (v val) Get(name string) val {
-	var out val
-	v.ForEach(func(k, e val) bool {
-		if k.Str() == name {
-			out = e
-			return false
+	t := v.t
+	for j, end := v.members(); j < end; j = t.nextMember(j) {
+		if t.name(j) == name {
+			return t.val(j + 1)
 		}
-		return true
-	})
-	return out
+	}
+	return val{}
 }
 
 // Len is the number of an array's elements.
 func (v val) Len() int {
 	n := 0
-	v.ForEach(func(_, _ val) bool { n++; return true })
+	for j, end := v.elems(); j < end; j = v.t.toks[j].next {
+		n++
+	}
 	return n
+}
+
+// members is tape.members of v: the validator's loops over an object's
+// members, closure-free (a ForEach callback is a call per member).
+func (v val) members() (int32, int32) {
+	if v.i == 0 {
+		return 0, 0
+	}
+	return v.t.members(v.i - 1)
+}
+
+// elems is tape.elems of v.
+func (v val) elems() (int32, int32) {
+	if v.i == 0 {
+		return 0, 0
+	}
+	return v.t.elems(v.i - 1)
 }
 
 // Closure-free iteration, for the per-event paths (a ForEach callback is

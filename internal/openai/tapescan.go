@@ -14,92 +14,132 @@ import (
 // the tape is then incomplete, and the caller still returns it with
 // putTape. The tape's wide is set when a string holds a byte that is not
 // ASCII (UTF-8 validity is not JSON validity: the caller checks it).
+func scanTape(d []byte) (*tape, bool) {
+	t := tapes.Get().(*tape)
+	return t, t.scan(d, nil)
+}
+
+// scanTapeMembers is scanTape that also checks d's member names as
+// CheckMembers(d, top) does, in the same pass: each name as it is read,
+// each object's as it closes. It returns CheckMembers' first fault for
+// valid JSON (FuzzTapeCheckMembers holds the two equal), nil otherwise.
+func scanTapeMembers(d []byte, top *FieldSet) (*tape, bool, *MemberFault) {
+	t := tapes.Get().(*tape)
+	c := &t.chk
+	c.top, c.keys, c.frames, c.fault = top, c.keys[:0], c.frames[:0], nil
+	ok := t.scan(d, c)
+	f := c.fault
+	c.top, c.fault = nil, nil
+	if !ok {
+		return t, false, nil
+	}
+	return t, true, f
+}
+
+// scan is scanTape's reading of d onto t, checking member names on c
+// when c is not nil (c is dropped once it finds the first fault: the
+// rest is only read).
 //
 // Strings, most of a request's bytes, are searched eight bytes at a time
 // for the bytes that end the fast path: a quote, a backslash, a control
 // character, and (until the first is seen) a byte that is not ASCII.
-func scanTape(d []byte) (*tape, bool) {
-	t := tapes.Get().(*tape)
+func (t *tape) scan(d []byte, c *memberCheck) bool {
 	t.s = unsafe.String(unsafe.SliceData(d), len(d))
-	// The tape's slices are kept in locals while they grow (stored back
-	// once, at the end), so that appending does not go through t.
-	toks, stack, wide := t.toks[:0], t.stack[:0], false
-	defer func() { t.toks, t.stack, t.wide = toks, stack, wide }()
-	i := 0
 	var ok bool
-	var j int32
+	t.toks, t.stack, t.wide, ok = scanTokens(d, t.toks[:0], t.stack[:0], c)
+	return ok
+}
+
+// scanTokens is scan's loop. The tape's slices are kept in locals while
+// they grow and handed back at the end, so that appending does not go
+// through t (nor through a deferred closure's references, which would
+// keep them in memory rather than registers).
+func scanTokens(d []byte, toks []tok, stack []int32, c *memberCheck) ([]tok, []int32, bool, bool) {
+	var ok bool
+	i, wide, open := 0, false, byte(0) // open: the kind of the innermost container open
 value:
 	if i = skipSpace(d, i); i >= len(d) {
-		return t, false
+		return toks, stack, wide, false
 	}
-	switch c := d[i]; c {
-	case '{', '[':
+	if b := d[i]; b == '{' || b == '[' {
 		if len(stack) >= maxNesting {
-			return t, false
+			return toks, stack, wide, false
 		}
 		stack = append(stack, int32(len(toks)))
-		toks = pushTok(toks, c, false, i, 0)
-		if i = skipSpace(d, i+1); i < len(d) && d[i] == c+2 { // '}' is '{'+2, ']' is '['+2
+		toks, open = pushTok(toks, b, false, i, 0), b
+		if c != nil {
+			c.open(b == '{')
+		}
+		if i = skipSpace(d, i+1); i < len(d) && d[i] == b+2 { // '}' is '{'+2, ']' is '['+2
 			goto closing
 		}
-		if c == '{' {
+		if b == '{' {
 			goto name
 		}
-		goto value
-	case '"':
-		if toks, i, ok = scanString(d, i, toks, &wide); !ok {
-			return t, false
+		goto element
+	}
+	if d[i] == '"' { // most values: a call less
+		toks, i, ok = scanString(d, i, toks, &wide)
+	} else {
+		toks, i, ok = scanScalar(d, i, toks)
+	}
+	if !ok {
+		return toks, stack, wide, false
+	}
+after:
+	if i = skipSpace(d, i); len(stack) == 0 {
+		return toks, stack, wide, i == len(d)
+	}
+	if i < len(d) && d[i] == ',' {
+		if i++; open == '{' {
+			goto name
 		}
+		goto element
+	} else if i >= len(d) || d[i] != open+2 {
+		return toks, stack, wide, false
+	}
+closing:
+	stack, open = closeTok(toks, stack, i), 0
+	if i++; len(stack) > 0 {
+		open = toks[stack[len(stack)-1]].kind
+	}
+	c = c.closed(d)
+	goto after
+element:
+	c.element()
+	goto value
+name:
+	if toks, i, ok = scanName(d, i, toks, &wide); !ok {
+		return toks, stack, wide, false
+	}
+	c = c.named(d, &toks[len(toks)-1])
+	goto value
+}
+
+// closeTok ends the innermost container open at d[i] (its closing
+// bracket) and pops it from stack.
+func closeTok(toks []tok, stack []int32, i int) []int32 {
+	j := stack[len(stack)-1]
+	toks[j].end, toks[j].next = int32(i+1), int32(len(toks))
+	return stack[:len(stack)-1]
+}
+
+// scanScalar appends the literal or number at d[i] to toks and returns
+// the index after it, or false when none valid starts there.
+func scanScalar(d []byte, i int, toks []tok) ([]tok, int, bool) {
+	switch c := d[i]; c {
 	case 't', 'f', 'n':
 		lit := literal(c)
 		if len(d)-i < len(lit) || string(d[i:i+len(lit)]) != lit {
-			return t, false
+			return toks, i, false
 		}
-		toks = pushTok(toks, c, false, i, i+len(lit))
-		i += len(lit)
-	default:
-		end := numberEnd(d, i)
-		if end < 0 {
-			return t, false
-		}
-		toks = pushTok(toks, '0', false, i, end)
-		i = end
+		return pushTok(toks, c, false, i, i+len(lit)), i + len(lit), true
 	}
-after:
-	i = skipSpace(d, i)
-	if len(stack) == 0 {
-		return t, i == len(d)
+	end := numberEnd(d, i)
+	if end < 0 {
+		return toks, i, false
 	}
-	if i >= len(d) {
-		return t, false
-	}
-	if open := toks[stack[len(stack)-1]].kind; d[i] == ',' {
-		i++
-		if open == '{' {
-			goto name
-		}
-		goto value
-	} else if d[i] != open+2 {
-		return t, false
-	}
-closing:
-	j = stack[len(stack)-1]
-	stack = stack[:len(stack)-1]
-	toks[j].end, toks[j].next = int32(i+1), int32(len(toks))
-	i++
-	goto after
-name:
-	if i = skipSpace(d, i); i >= len(d) || d[i] != '"' {
-		return t, false
-	}
-	if toks, i, ok = scanName(d, i, toks, &wide); !ok {
-		return t, false
-	}
-	if i = skipSpace(d, i); i >= len(d) || d[i] != ':' {
-		return t, false
-	}
-	i++
-	goto value
+	return pushTok(toks, '0', false, i, end), end, true
 }
 
 // pushTok appends a token for s[start:end] (a scalar; next is the token
@@ -178,27 +218,39 @@ func scanString(d []byte, i int, toks []tok, wide *bool) ([]tok, int, bool) {
 	}
 }
 
-// scanName is scanString for a member name. Names are short: they are
-// read a byte at a time with one table lookup, which also classes them
-// for checkMembers (tok.class); a name with an escape or a control
-// character is left to scanString.
+// scanName reads a member up to its value: the name, whose opening quote
+// is the first byte at d[i] after white space, appended to toks, and the
+// colon after it; it returns the index after the colon. Names are short:
+// they are read a byte at a time with one table lookup, which also
+// classes them for the member check (tok.class); a name with an escape
+// or a control character is left to scanString.
 func scanName(d []byte, i int, toks []tok, wide *bool) ([]tok, int, bool) {
+	if i = skipSpace(d, i); i >= len(d) || d[i] != '"' {
+		return toks, i, false
+	}
 	var class uint8
-	for j := i + 1; j < len(d); j++ {
+	j := i + 1
+	for ; j < len(d); j++ {
 		c := d[j]
 		cl := nameChar[c]
 		if cl&nameStop != 0 || c < 0x20 {
-			if c != '"' {
-				break
-			}
-			toks = pushTok(toks, '"', false, i, j+1)
-			toks[len(toks)-1].class = class | nameRead
-			*wide = *wide || class&nameWide != 0
-			return toks, j + 1, true
+			break
 		}
 		class |= cl
 	}
-	return scanString(d, i, toks, wide)
+	var ok bool
+	if j < len(d) && d[j] == '"' {
+		toks = pushTok(toks, '"', false, i, j+1)
+		toks[len(toks)-1].class = class | nameRead
+		*wide = *wide || class&nameWide != 0
+		i = j + 1
+	} else if toks, i, ok = scanString(d, i, toks, wide); !ok {
+		return toks, i, false
+	}
+	if i = skipSpace(d, i); i >= len(d) || d[i] != ':' {
+		return toks, i, false
+	}
+	return toks, i + 1, true
 }
 
 // escapeEnd returns the index after the escape at d[i] (a backslash), or

@@ -69,6 +69,17 @@ func BenchmarkScanTape(b *testing.B) {
 			putTape(t)
 		}
 	})
+	b.Run("scanTapeMembers", func(b *testing.B) { // and the member-name check
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			t, ok, f := scanTapeMembers(body, chatMembers)
+			if !ok || f != nil {
+				b.Fatal("refused")
+			}
+			putTape(t)
+		}
+	})
 	b.Run("ValidJSON+readTape", func(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		b.ReportAllocs()
@@ -92,13 +103,16 @@ func FuzzTapeCheckMembers(f *testing.F) {
 
 func checkTapeMembers(t *testing.T, d []byte) {
 	t.Helper()
-	tp, ok := scanTape(d)
-	defer putTape(tp)
-	if !ok {
-		return
-	}
 	for _, top := range []*FieldSet{nil, chatMembers} {
-		got, want := tp.checkMembers(d, top), CheckMembers(d, top)
+		tp, ok, got := scanTapeMembers(d, top)
+		putTape(tp)
+		if !ok {
+			if got != nil {
+				t.Fatalf("%.80q: not JSON, yet a fault %v", d, got)
+			}
+			return
+		}
+		want := CheckMembers(d, top)
 		if (got == nil) != (want == nil) || got != nil && (got.Param() != want.Param() || got.Message() != want.Message() || got.Name != want.Name || got.Other != want.Other) {
 			t.Fatalf("%.80q: tape %v, CheckMembers %v", d, got, want)
 		}

@@ -38,7 +38,7 @@ const MaxModelLen = 256
 // empty only when the body as a whole is not a JSON object. Safe for
 // concurrent use; it allocates nothing for an acceptable body.
 func ValidateChat(body []byte) *APIError {
-	t, ok := scanTape(body)
+	t, ok, mf := scanTapeMembers(body, chatMembers)
 	defer putTape(t)
 	if !ok {
 		return notJSON()
@@ -46,17 +46,17 @@ func ValidateChat(body []byte) *APIError {
 	if !t.root().IsObject() {
 		return notObject()
 	}
-	return validateChat(t, body)
+	return validateChat(t, body, mf)
 }
 
 // validateChat is ValidateChat's check of a body read onto t, a JSON
-// object.
-func validateChat(t *tape, body []byte) *APIError {
+// object, whose member names scanTapeMembers refused with mf (nil: none).
+func validateChat(t *tape, body []byte, mf *MemberFault) *APIError {
 	root := t.root()
 	var f *fault
 	if t.wide && !utf8.Valid(body) {
 		f = badUTF8(root)
-	} else if mf := t.checkMembers(body, chatMembers); mf != nil {
+	} else if mf != nil {
 		return mf.APIError()
 	} else {
 		f = chatObject(root)
@@ -195,21 +195,21 @@ func bounded(s string) string {
 // chatObject checks every member of a request object it knows, and that
 // model and messages are there.
 func chatObject(root val) *fault {
-	var f *fault
 	var model, messages bool
-	root.ForEach(func(k, v val) bool {
-		switch k.Str() {
+	t := root.t
+	for j, end := root.members(); j < end; j = t.nextMember(j) {
+		name := t.name(j)
+		switch name {
 		case "model":
 			model = true
 		case "messages":
 			messages = true
 		}
-		f = member(k.Str(), v)
-		return f == nil
-	})
+		if f := member(name, t.val(j+1)); f != nil {
+			return f
+		}
+	}
 	switch {
-	case f != nil:
-		return f
 	case !model:
 		return missing("model")
 	case !messages:
@@ -316,13 +316,14 @@ func boolean(v val) *fault {
 }
 
 func decimal(v val, min, max float64) *fault {
-	switch {
-	case v.Type() != gjson.Number:
+	if v.Type() != gjson.Number {
 		return typeFault("a decimal", v)
-	case v.Num() < min:
+	}
+	switch n := v.Num(); {
+	case n < min:
 		return &fault{code: "decimal_below_min_value", msg: "Invalid '" + ph + "': decimal below minimum value. Expected a value >= " +
 			strconv.FormatFloat(min, 'g', -1, 64) + ", but got " + bounded(v.Raw()) + " instead."}
-	case v.Num() > max:
+	case n > max:
 		return &fault{code: "decimal_above_max_value", msg: "Invalid '" + ph + "': decimal above maximum value. Expected a value <= " +
 			strconv.FormatFloat(max, 'g', -1, 64) + ", but got " + bounded(v.Raw()) + " instead."}
 	}
@@ -355,14 +356,14 @@ func array(v val, elem func(val) *fault) *fault {
 	if !v.IsArray() {
 		return typeFault("an array", v)
 	}
-	var f *fault
-	i := 0
-	v.ForEach(func(_, e val) bool {
-		f = elem(e).at(i)
+	t, i := v.t, 0
+	for j, end := v.elems(); j < end; j = t.toks[j].next {
+		if f := elem(t.val(j)); f != nil {
+			return f.at(i)
+		}
 		i++
-		return f == nil
-	})
-	return f
+	}
+	return nil
 }
 
 // rule is the check of one member of an object.
@@ -380,27 +381,25 @@ func object(v val, rules ...rule) *fault {
 	if !v.IsObject() {
 		return typeFault("an object", v)
 	}
-	var f *fault
 	var found uint64
-	v.ForEach(func(k, m val) bool {
-		known := false
-		for i, r := range rules {
-			if r.name == k.Str() {
-				known = true
-				if m.Type() != gjson.Null {
-					found |= 1 << i
-					f = r.check(m).in(k.Str())
-				}
-				break
-			}
+	t := v.t
+	for j, end := v.members(); j < end; j = t.nextMember(j) {
+		name, m := t.name(j), j+1
+		i := 0
+		for i < len(rules) && rules[i].name != name {
+			i++
 		}
-		if !known {
-			f = caseVariant(k.Str(), rules)
+		var f *fault
+		switch {
+		case i == len(rules):
+			f = caseVariant(name, rules)
+		case t.toks[m].kind != 'n':
+			found |= 1 << i
+			f = rules[i].check(t.val(m)).in(name)
 		}
-		return f == nil
-	})
-	if f != nil {
-		return f
+		if f != nil {
+			return f
+		}
 	}
 	for i, r := range rules {
 		if r.need && found&(1<<i) == 0 {
@@ -574,10 +573,11 @@ type msgMembers struct {
 // one that differs from a known member only in case.
 func (mf *msgMembers) collect(m val) *fault {
 	var seen uint
-	var f *fault
-	m.ForEach(func(k, v val) bool {
+	t := m.t
+	for j, end := m.members(); j < end; j = t.nextMember(j) {
 		var bit uint
-		switch k.Str() {
+		name, v := t.name(j), t.val(j+1)
+		switch name {
 		case "role":
 			bit, mf.role = mRole, v
 		case "content":
@@ -596,21 +596,18 @@ func (mf *msgMembers) collect(m val) *fault {
 			bit, mf.refusal = mRefusal, v
 		default:
 			for _, known := range messageMembers {
-				if strings.EqualFold(known, k.Str()) {
-					f = variantFault(k.Str(), known)
-					return false
+				if strings.EqualFold(known, name) {
+					return variantFault(name, known)
 				}
 			}
-			return true
+			continue
 		}
 		if seen&bit != 0 {
-			f = valueFault("Invalid '" + ph + "': the member is given more than once.").in(k.Str())
-			return false
+			return valueFault("Invalid '" + ph + "': the member is given more than once.").in(name)
 		}
 		seen |= bit
-		return true
-	})
-	return f
+	}
+	return nil
 }
 
 // given reports whether a member is present and not null.
