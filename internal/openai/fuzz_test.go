@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 )
@@ -101,7 +102,9 @@ func inspectChunkGJSON(data []byte, text *[]byte) ChunkInfo {
 
 // FuzzInspectChunkTape: on valid JSON, InspectChunk over its tape finds
 // what the gjson walk found (the text too, when no \u escape could be
-// decoded differently).
+// decoded differently and the chunk is UTF-8: the tape unescapes a string
+// as encoding/json does, invalid bytes becoming U+FFFD, where gjson keeps
+// them once the string has an escape).
 func FuzzInspectChunkTape(f *testing.F) {
 	for _, s := range chunkSeeds {
 		f.Add([]byte(s))
@@ -118,7 +121,7 @@ func FuzzInspectChunkTape(f *testing.F) {
 		if !reflect.DeepEqual(gi, wi) {
 			t.Fatalf("%q: tape %+v, gjson %+v", data, gi, wi)
 		}
-		if !bytes.Contains(data, []byte(`\u`)) && !bytes.Equal(got, want) {
+		if !bytes.Contains(data, []byte(`\u`)) && utf8.Valid(data) && !bytes.Equal(got, want) {
 			t.Fatalf("%q: text %q, gjson %q", data, got, want)
 		}
 	})

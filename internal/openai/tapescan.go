@@ -55,8 +55,7 @@ func (t *tape) scan(d []byte, c *memberCheck) bool {
 // through t (nor through a deferred closure's references, which would
 // keep them in memory rather than registers).
 func scanTokens(d []byte, toks []tok, stack []int32, c *memberCheck) ([]tok, []int32, bool, bool) {
-	var ok bool
-	i, wide, open := 0, false, byte(0) // open: the kind of the innermost container open
+	i, wide, open, ok := 0, false, byte(0), false // open: the kind of the innermost container open
 value:
 	if i = skipSpace(d, i); i >= len(d) {
 		return toks, stack, wide, false
