@@ -464,3 +464,22 @@ func TestInProcess(t *testing.T) {
 		t.Fatal("breaking out of the stream did not cancel the upstream")
 	}
 }
+
+// TestTooManyJSONValuesIs413: a chat body of more JSON values than the
+// request reader keeps (2M numbers, 4 MiB) is refused with a 413 in
+// OpenAI's shape before anything goes upstream, instead of a tape of
+// eight times the body.
+func TestTooManyJSONValuesIs413(t *testing.T) {
+	e := newEnv(t)
+	body := `{"model":"openai/gpt-4o","messages":[{"role":"user","content":"x"}],"x_ids":[` + strings.Repeat("0,", 2<<20) + `0]}`
+	resp, got := e.post(t, "/v1/chat/completions", body)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d: %.200s", resp.StatusCode, got)
+	}
+	if f := errorBody(t, got); f["code"] != "request_too_large" || f["type"] != "invalid_request_error" {
+		t.Errorf("error %v", f)
+	}
+	if n := len(e.openai.Requests()); n != 0 {
+		t.Errorf("%d requests reached the upstream", n)
+	}
+}

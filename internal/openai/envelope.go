@@ -34,7 +34,9 @@ func ParseChat(body []byte) (ChatEnvelope, *APIError) {
 	var env ChatEnvelope
 	t, ok, mf := scanTapeMembers(body, chatMembers)
 	defer putTape(t)
-	if !ok {
+	if !ok && t.tooManyValues() {
+		return env, tooManyValuesError()
+	} else if !ok {
 		return env, notJSON()
 	}
 	root := t.root()

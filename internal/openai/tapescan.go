@@ -3,7 +3,9 @@ package openai
 import (
 	"encoding/binary"
 	"math/bits"
+	"net/http"
 	"slices"
+	"strconv"
 	"unsafe"
 )
 
@@ -57,7 +59,7 @@ func (t *tape) scan(d []byte, c *memberCheck) bool {
 func scanTokens(d []byte, toks []tok, stack []int32, c *memberCheck) ([]tok, []int32, bool, bool) {
 	i, wide, open, ok := 0, false, byte(0), false // open: the kind of the innermost container open
 value:
-	if i = skipSpace(d, i); i >= len(d) {
+	if i = skipSpace(d, i); i >= len(d) || len(toks) >= maxTapeValues {
 		return toks, stack, wide, false
 	}
 	if b := d[i]; b == '{' || b == '[' {
@@ -149,7 +151,9 @@ func scanScalar(d []byte, i int, toks []tok) ([]tok, int, bool) {
 func pushTok(toks []tok, kind byte, esc bool, start, end int) []tok {
 	n := len(toks)
 	if n == cap(toks) {
-		toks = slices.Grow(toks, 1)
+		// Doubled: append's 1.25× for large slices allocates five times
+		// the final tape along the way.
+		toks = slices.Grow(toks, max(n, 64))
 	}
 	toks = toks[:n+1]
 	k := &toks[n]
@@ -317,4 +321,20 @@ func digitsEnd(d []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+// maxTapeValues bounds the tokens (values and member names) a tape holds:
+// 16 MiB of tape. A body with more (a request's tokens are 16 bytes each
+// on the tape, up to eight times the body for "[0,0,0,…") is not read
+// further: the scan fails and tooManyValues tells the caller why.
+const maxTapeValues = 1 << 20
+
+// tooManyValues reports whether a scan of t failed for maxTapeValues.
+func (t *tape) tooManyValues() bool { return len(t.toks) >= maxTapeValues }
+
+// tooManyValuesError is the refusal of a body with more than
+// maxTapeValues values.
+func tooManyValuesError() *APIError {
+	return &APIError{Status: http.StatusRequestEntityTooLarge, Type: TypeInvalidRequest, Code: "request_too_large",
+		Message: "The request body holds more than " + strconv.Itoa(maxTapeValues) + " JSON values; the bridge does not read such a body."}
 }

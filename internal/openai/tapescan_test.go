@@ -2,6 +2,7 @@ package openai
 
 import (
 	"encoding/json"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -143,5 +144,53 @@ func TestCheckJSON(t *testing.T) {
 		if valid != ValidJSON(d) || valid && (utf != utf8.Valid(d) || (f == nil) != (CheckMembers(d, chatMembers) == nil)) {
 			t.Errorf("CheckJSON(%.60q) = %v %v %v", d, valid, utf, f)
 		}
+	}
+}
+
+// TestCheckJSONLargeBodyNeedsNoTape: a large body of small tokens (token
+// ids) is checked without a tape of eight times its size, with the same
+// answers.
+func TestCheckJSONLargeBodyNeedsNoTape(t *testing.T) {
+	body := []byte(`{"model":"m","input":[` + strings.Repeat("0,", 2<<20) + `0],"Input":1}`)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	valid, utf, f := CheckJSON(body, NewFieldSet("model", "input"))
+	runtime.ReadMemStats(&after)
+	if !valid || !utf || f == nil || f.Param() != "Input" {
+		t.Fatalf("CheckJSON = %v %v %v", valid, utf, f)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Errorf("checking a %d-byte body allocated %d bytes", len(body), grew)
+	}
+	if valid, _, _ := CheckJSON(body[:len(body)-1], nil); valid {
+		t.Error("a cut body is valid")
+	}
+}
+
+// TestParseChatBoundsItsTape: a chat body of more than maxTapeValues
+// values is refused with a 413 before its tape outgrows 16 MiB; one just
+// under the bound is read.
+func TestParseChatBoundsItsTape(t *testing.T) {
+	big := func(n int) []byte {
+		return []byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"x_ids":[` + strings.Repeat("0,", n) + `0]}`)
+	}
+	body := big(4 << 20)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, e := ParseChat(body)
+	runtime.ReadMemStats(&after)
+	if e == nil || e.Status != 413 || e.Code != "request_too_large" {
+		t.Fatalf("ParseChat of 4M values = %+v", e)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 40<<20 {
+		t.Errorf("refusing it allocated %d MiB", grew>>20)
+	}
+	if e := ValidateChat(body); e == nil || e.Status != 413 {
+		t.Fatalf("ValidateChat of 4M values = %+v", e)
+	}
+	if _, e := ParseChat(big(maxTapeValues - 100)); e != nil {
+		t.Fatalf("ParseChat just under the bound: %+v", e)
 	}
 }

@@ -40,7 +40,9 @@ const MaxModelLen = 256
 func ValidateChat(body []byte) *APIError {
 	t, ok, mf := scanTapeMembers(body, chatMembers)
 	defer putTape(t)
-	if !ok {
+	if !ok && t.tooManyValues() {
+		return tooManyValuesError()
+	} else if !ok {
 		return notJSON()
 	}
 	if !t.root().IsObject() {
