@@ -184,7 +184,9 @@ func TestParseChatBoundsItsTape(t *testing.T) {
 	if e == nil || e.Status != 413 || e.Code != "request_too_large" {
 		t.Fatalf("ParseChat of 4M values = %+v", e)
 	}
-	if grew := after.TotalAlloc - before.TotalAlloc; grew > 40<<20 {
+	// 16 MiB of tape and at most as much again while it doubled; under
+	// the race detector sync.Pool and allocation sizes differ.
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 40<<20 && !raceEnabled {
 		t.Errorf("refusing it allocated %d MiB", grew>>20)
 	}
 	if e := ValidateChat(body); e == nil || e.Status != 413 {
