@@ -39,7 +39,9 @@ var tapes = sync.Pool{New: func() any { return new(tape) }}
 func readTape(s string) *tape {
 	t := tapes.Get().(*tape)
 	t.s, t.toks, t.stack = s, t.toks[:0], t.stack[:0]
-	for i := 0; i < len(s); {
+	// At most maxTapeValues tokens, as scanTape: the rest of a body that
+	// large (an upstream's chunk may be 32 MiB) is not read.
+	for i := 0; i < len(s) && len(t.toks) < maxTapeValues; {
 		switch c := s[i]; c {
 		case ' ', '\t', '\n', '\r', ',', ':':
 			i++

@@ -196,3 +196,23 @@ func TestParseChatBoundsItsTape(t *testing.T) {
 		t.Fatalf("ParseChat just under the bound: %+v", e)
 	}
 }
+
+// TestInspectChunkBoundsItsTape: an upstream's chunk of millions of values
+// (valid JSON or not) is inspected within the tape's bound.
+func TestInspectChunkBoundsItsTape(t *testing.T) {
+	for _, tail := range []string{"0]}", "0"} { // valid, and cut short
+		chunk := []byte(`{"choices":[{"delta":{"content":"a"}}],"x":[` + strings.Repeat("0,", 4<<20) + tail)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		var text []byte
+		InspectChunk(chunk, &text)
+		runtime.ReadMemStats(&after)
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 80<<20 && !raceEnabled {
+			t.Errorf("inspecting a %d-byte chunk allocated %d MiB", len(chunk), grew>>20)
+		}
+		if string(text) != "a" {
+			t.Errorf("text %q", text)
+		}
+	}
+}
