@@ -57,8 +57,11 @@ func (c *memberCheck) open(object bool) {
 // name checks the member name token n of the innermost object; false
 // when it is refused (c.fault).
 func (c *memberCheck) name(d []byte, n *tok) bool {
-	if n.class&nameRead == 0 || len(c.keys) == cap(c.keys) {
+	if n.class&nameRead == 0 {
 		return c.slowName(d, n)
+	}
+	if len(c.keys) == cap(c.keys) {
+		c.keys = slices.Grow(c.keys, 1)
 	}
 	// The name classed as scanName read it: its nameRef is made in its
 	// slot of keys, field by field (a nameRef made elsewhere and copied
@@ -82,9 +85,9 @@ func (c *memberCheck) name(d []byte, n *tok) bool {
 	return c.fault == nil
 }
 
-// slowName is name for a name with escapes, or when keys must grow.
+// slowName is name for a name with escapes, read again (nameEnd).
 func (c *memberCheck) slowName(d []byte, n *tok) bool {
-	c.keys = tokName(c.keys, d, n)
+	c.keys = append(c.keys, nameEnd(d, int(n.start)+1))
 	keys := c.keys[:len(c.keys)-1]
 	if k := &c.keys[len(c.keys)-1]; mayClash(c.top, keys, c.frames, k) {
 		c.buf, c.buf2, c.fault = clash(d, c.top, keys, c.frames, *k, c.buf, c.buf2)
@@ -105,25 +108,6 @@ func (c *memberCheck) closing(d []byte) bool {
 	}
 	c.frames = c.frames[:len(c.frames)-1]
 	return true
-}
-
-// tokName appends the nameRef of a name token to keys: from the class
-// scanTape gave it when it has one, otherwise read again (a name with
-// escapes).
-func tokName(keys []nameRef, d []byte, n *tok) []nameRef {
-	if n.class&nameRead == 0 {
-		return append(keys, nameEnd(d, int(n.start)+1))
-	}
-	if len(keys) == cap(keys) {
-		keys = slices.Grow(keys, 1)
-	}
-	keys = keys[:len(keys)+1]
-	k := &keys[len(keys)-1]
-	k.start, k.end, k.plain, k.upper, k.sum = int(n.start)+1, int(n.end)-1, n.class&nameWide == 0, n.class&nameUpper != 0, 0
-	if k.end > k.start {
-		k.sum = uint32(upper(d[k.start]))<<8 | uint32(upper(d[k.end-1]))
-	}
-	return keys
 }
 
 // CheckJSON reports, in one reading of body, whether it is valid JSON
