@@ -48,7 +48,8 @@ func (k *keptCache) stored(t *testing.T) []byte {
 // non-streamed hit of a stored stream (now joined from the raw chunks)
 // answers byte for byte what the typed path answered (the chunks decoded,
 // accumulated and encoded), for streams with tool calls, several choices,
-// usage with details, logprobs, refusals, reasoning, escapes and unknown
+// usage with details, logprobs (kept, joined as the API answers them
+// unstreamed), refusals, reasoning, escapes and unknown
 // members, and for one the joiner leaves to the typed path.
 func TestCacheNonStreamHitOfStreamIsTheTypedAnswer(t *testing.T) {
 	head := `"object":"chat.completion.chunk","created":1782955817,"model":"gpt-4o-mini","service_tier":"default","system_fingerprint":"fp_1"`
@@ -98,6 +99,16 @@ func TestCacheNonStreamHitOfStreamIsTheTypedAnswer(t *testing.T) {
 			}
 			if got != string(want) {
 				t.Errorf("non-streamed hit\n got %s\nwant %s", got, want)
+			}
+			// The stream's log probabilities, as the API answers them
+			// unstreamed (they were dropped from such hits).
+			for _, lp := range []string{
+				`"finish_reason":"stop","logprobs":{"content":[{"token":"Line","logprob":-0.2,"bytes":[76],"top_logprobs":[]}],"refusal":null}}`,
+				`"finish_reason":"stop","logprobs":{"content":null,"refusal":[{"token":"I","logprob":-0.01,"bytes":[73],"top_logprobs":[]}]}}`,
+			} {
+				if strings.Contains(name, "logprobs") && !strings.Contains(got, lp) {
+					t.Errorf("non-streamed hit without %s:\n%s", lp, got)
+				}
 			}
 		})
 	}

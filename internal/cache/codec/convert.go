@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/tidwall/gjson"
 )
 
 // accumulate joins chunks into the response they stream, the way the
@@ -68,6 +69,7 @@ type choiceAcc struct {
 	msg                         openai.Message // role and unknown members
 	finish                      string
 	calls                       []openai.ToolCall
+	logprobs                    logprobsAcc
 }
 
 // add gathers one chunk's delta of the choice.
@@ -88,6 +90,9 @@ func (a *choiceAcc) add(cc *openai.ChunkChoice) {
 	a.calls = addToolCalls(a.calls, d.ToolCalls)
 	if cc.FinishReason != nil {
 		a.finish = *cc.FinishReason
+	}
+	if len(cc.Logprobs) > 0 {
+		a.logprobs.add(gjson.ParseBytes(cc.Logprobs))
 	}
 }
 
@@ -117,7 +122,68 @@ func (a *choiceAcc) choice(i int) openai.Choice {
 		a.calls[j].Index = nil
 	}
 	m.ToolCalls = a.calls
-	return openai.Choice{Index: i, Message: m, FinishReason: a.finish}
+	return openai.Choice{Index: i, Message: m, FinishReason: a.finish, Logprobs: a.logprobs.raw()}
+}
+
+// logprobsAcc gathers a choice's streamed log probabilities as the
+// non-streamed answer has them, {"content":[…],"refusal":[…]}: the items
+// of every chunk's "content" and "refusal" arrays, in order (null when
+// no chunk had that array). A choice none of whose chunks had a logprobs
+// object has none: the member is left out. The typed accumulator and the
+// joiner both gather with it, so they agree.
+type logprobsAcc struct {
+	seen             bool   // a chunk had a logprobs object
+	content, refusal []byte // the arrays' items, comma-separated; nil: no array
+}
+
+// add gathers one chunk's logprobs value.
+func (l *logprobsAcc) add(v gjson.Result) {
+	if !v.IsObject() {
+		return
+	}
+	l.seen = true
+	v.ForEach(func(k, arr gjson.Result) bool {
+		var dst *[]byte
+		switch k.Str {
+		case "content":
+			dst = &l.content
+		case "refusal":
+			dst = &l.refusal
+		}
+		if dst == nil || !arr.IsArray() {
+			return true
+		}
+		if *dst == nil {
+			*dst = make([]byte, 0, len(arr.Raw))
+		}
+		arr.ForEach(func(_, item gjson.Result) bool {
+			if len(*dst) > 0 {
+				*dst = append(*dst, ',')
+			}
+			*dst = append(*dst, item.Raw...)
+			return true
+		})
+		return true
+	})
+}
+
+// raw is the gathered logprobs object (not compacted), nil for none.
+func (l *logprobsAcc) raw() []byte {
+	if !l.seen {
+		return nil
+	}
+	b := make([]byte, 0, 32+len(l.content)+len(l.refusal))
+	b = appendItems(append(b, `{"content":`...), l.content)
+	b = appendItems(append(b, `,"refusal":`...), l.refusal)
+	return append(b, '}')
+}
+
+// appendItems appends items as an array, or null when nil.
+func appendItems(b, items []byte) []byte {
+	if items == nil {
+		return append(b, "null"...)
+	}
+	return append(append(append(b, '['), items...), ']')
 }
 
 // addToolCalls merges tool-call deltas into calls: a delta with a new

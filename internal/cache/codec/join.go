@@ -74,6 +74,7 @@ type joinChoice struct {
 	content, reasoning, refusal []byte
 	extra                       members
 	calls                       []joinCall
+	logprobs                    logprobsAcc
 }
 
 // joinCall is one tool call of a choice, as addToolCalls builds it.
@@ -241,7 +242,7 @@ func (j *joiner) chunkChoice(cv gjson.Result) bool {
 	}
 	var seen uint16
 	var index int64
-	var delta gjson.Result
+	var delta, logprobs gjson.Result
 	var finish *string
 	ok := true
 	cv.ForEach(func(k, v gjson.Result) bool {
@@ -262,7 +263,8 @@ func (j *joiner) chunkChoice(cv gjson.Result) bool {
 				finish, ok = &s, good
 			}
 		case k.Str == "logprobs":
-			ok = once(&seen, 3) // kept by no joined response
+			ok = once(&seen, 3)
+			logprobs = v
 		}
 		return ok // other members: the choice's Extra, which no response keeps
 	})
@@ -276,6 +278,7 @@ func (j *joiner) chunkChoice(cv gjson.Result) bool {
 	if finish != nil {
 		a.finish = *finish
 	}
+	a.logprobs.add(logprobs)
 	return true
 }
 

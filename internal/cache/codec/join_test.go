@@ -189,3 +189,27 @@ func TestJoinerKnowsTheMessageFields(t *testing.T) {
 		t.Errorf("openai.Message's members %q, the joiner's %q", names, messageFields)
 	}
 }
+
+// TestJoinedResponseKeepsLogprobs: a stored stream's log probabilities
+// reach a non-streamed hit as the API answers them unstreamed — every
+// chunk's tokens in one "content" array, "refusal" null when no chunk had
+// one — by both the joiner and the typed accumulator; a choice whose
+// chunks had none still has no logprobs member.
+func TestJoinedResponseKeepsLogprobs(t *testing.T) {
+	e := entryOf(`
+{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"logprobs":{"content":[{"token":"Hi","logprob":-0.1,"bytes":[72,105],"top_logprobs":[]}],"refusal":null},"finish_reason":null},{"index":1,"delta":{"content":"x"},"logprobs":null,"finish_reason":null}]}
+{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":" <there>"},"logprobs":{"content":[ {"token":" <there>", "logprob":-0.25,"bytes":[32],"top_logprobs":[]} ]},"finish_reason":null}]}
+{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"},{"index":1,"delta":{},"finish_reason":"stop"}]}`)
+	want := `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[` +
+		`{"index":0,"message":{"role":"assistant","content":"Hi <there>"},"finish_reason":"stop","logprobs":{"content":[` +
+		`{"token":"Hi","logprob":-0.1,"bytes":[72,105],"top_logprobs":[]},{"token":" <there>","logprob":-0.25,"bytes":[32],"top_logprobs":[]}],"refusal":null}},` +
+		`{"index":1,"message":{"role":"assistant","content":"x"},"finish_reason":"stop"}]}`
+	got, ok := e.JoinedResponse()
+	if !ok || string(got) != want {
+		t.Fatalf("joined (ok %v):\n%s\nwant\n%s", ok, got, want)
+	}
+	slow, err := slowJoin(e)
+	if err != nil || string(slow) != want {
+		t.Fatalf("accumulated (err %v):\n%s\nwant\n%s", err, slow, want)
+	}
+}

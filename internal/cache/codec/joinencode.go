@@ -50,7 +50,7 @@ func (j *joiner) encode() ([]byte, bool) {
 func (j *joiner) size() int {
 	n := len(j.usage)
 	for _, c := range j.choices {
-		n += len(c.content) + len(c.reasoning) + len(c.refusal) + 64
+		n += len(c.content) + len(c.reasoning) + len(c.refusal) + len(c.logprobs.content) + len(c.logprobs.refusal) + 64
 		for _, tc := range c.calls {
 			n += len(tc.args) + len(tc.id) + len(tc.name) + 64
 		}
@@ -100,6 +100,9 @@ func (a *joinChoice) encode(out []byte) []byte {
 	out = extra.appendSorted(out, messageFields)
 	out = append(out, `},"finish_reason":`...)
 	out = openai.AppendString(out, a.finish)
+	if lp := a.logprobs.raw(); lp != nil {
+		out = appendCompact(append(out, `,"logprobs":`...), bytesText(lp))
+	}
 	return append(out, '}')
 }
 
