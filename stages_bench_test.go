@@ -130,13 +130,7 @@ func stagedBridge(b *testing.B, upstream *httptest.Server, st stageSet) (*llmbri
 		opts = append(opts, llmbridge.WithUsageSink(w.Record))
 	}
 	if st.metrics {
-		cost := func(r llmbridge.UsageRecord) (float64, bool) {
-			pr, ok := prices.Lookup(r.Provider, r.UpstreamModel)
-			if !ok {
-				return 0, false
-			}
-			return pr.Cost(&r), true
-		}
+		cost := prices.RecordCost
 		m := metrics.New(metrics.Options{Cost: cost})
 		hub := live.New(live.Options{Cost: cost})
 		feed := httptest.NewServer(hub)

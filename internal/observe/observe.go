@@ -333,11 +333,7 @@ func (o *Observability) Close() {
 
 // cost prices a record with the current price table.
 func (o *Observability) cost(r llmbridge.UsageRecord) (float64, bool) {
-	pr, ok := o.prices.Load().Lookup(r.Provider, r.UpstreamModel)
-	if !ok {
-		return 0, false
-	}
-	return pr.Cost(&r), true
+	return o.prices.Load().RecordCost(r)
 }
 
 // adminOnly serves h to callers presenting the admin key

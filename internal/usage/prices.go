@@ -210,6 +210,16 @@ func (p Prices) CostOf(r *llmbridge.UsageRecord) *float64 {
 	return &c
 }
 
+// RecordCost is the cost of a record and whether its model has a known
+// price: the shape of metrics.Options.Cost and live.Options.Cost.
+func (p Prices) RecordCost(r llmbridge.UsageRecord) (usd float64, ok bool) {
+	pr, ok := p.Lookup(r.Provider, r.UpstreamModel)
+	if !ok {
+		return 0, false
+	}
+	return pr.Cost(&r), true
+}
+
 func f(v float64) *float64 { return &v }
 
 // PricesSource says where and when the built-in prices were read.

@@ -322,13 +322,7 @@ func runBridge(args []string) {
 		opts = append(opts, llmbridge.WithUsageSink(func(r llmbridge.UsageRecord) { records.Add(1); w.Record(r) }))
 	}
 	if *withMetrics {
-		cost := func(r llmbridge.UsageRecord) (float64, bool) {
-			pr, ok := prices.Lookup(r.Provider, r.UpstreamModel)
-			if !ok {
-				return 0, false
-			}
-			return pr.Cost(&r), true
-		}
+		cost := prices.RecordCost
 		mo := metrics.Options{Cost: cost}
 		if reqlog != nil {
 			mo.RequestLogDropped = reqlog.Dropped
