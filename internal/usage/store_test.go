@@ -89,6 +89,16 @@ func TestStoreInsertIsIdempotentAndRollsUp(t *testing.T) {
 		if n, err := s.Insert(ctx, batch); err != nil || n != 0 {
 			t.Fatalf("second insert: %d %v", n, err)
 		}
+		// A batch of stored rows and a new one (a spool replayed after a
+		// crash) stores and counts only the new one (its year is outside
+		// the reports below).
+		late := rows(p, rec(day1.AddDate(1, 0, 0), "key-a", "openai", "gpt-4o-mini", 1, 0, 1, 200))
+		if n, err := s.Insert(ctx, append(batch[:2:2], late...)); err != nil || n != 1 {
+			t.Fatalf("insert of two stored rows and a new one: %d %v", n, err)
+		}
+		if rep, err := s.Report(ctx, Query{From: "2027-11-23", To: "2027-11-23"}); err != nil || rep.Totals.Requests != 1 {
+			t.Fatalf("the new row's day: %+v %v", rep.Totals, err)
+		}
 		rep, err := s.Report(ctx, Query{From: "2026-11-23", To: "2026-11-24", GroupBy: []string{"day", "model"}})
 		if err != nil {
 			t.Fatal(err)
