@@ -158,6 +158,7 @@ func relayRaw(r relay, body io.Reader) error {
 	if m.tap != nil {
 		m.tap.startStream()
 	}
+	var chunks openai.ChunkInspector // reads each chunk from its stream's repeated head on
 	for {
 		ev, err := sr.Next()
 		if err != nil {
@@ -173,7 +174,7 @@ func relayRaw(r relay, body io.Reader) error {
 			}
 			return r.end("", data)
 		}
-		info := openai.InspectChunk(data, &m.text)
+		info := chunks.Inspect(data, &m.text)
 		m.boundText()
 		if info.Error {
 			if r.failOverEvent() {

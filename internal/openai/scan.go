@@ -45,6 +45,12 @@ func InspectChunk(data []byte, text *[]byte) ChunkInfo {
 		t = readTape(unsafe.String(&data[0], len(data)))
 	}
 	defer putTape(t)
+	return inspectTape(t, text)
+}
+
+// inspectTape is InspectChunk over the chunk's tape.
+func inspectTape(t *tape, text *[]byte) ChunkInfo {
+	var info ChunkInfo
 	if len(t.toks) == 0 {
 		return info
 	}

@@ -1,0 +1,72 @@
+package openai
+
+import "bytes"
+
+// ChunkInspector is InspectChunk for the chunks of one stream, which
+// mostly begin with the same bytes: every OpenAI chunk repeats its
+// stream's id, object, created, model, service_tier and
+// system_fingerprint before "choices" — two thirds of a content chunk.
+// Once a chunk was read whole, the inspector keeps its head (the bytes
+// before its first member InspectChunk reads); a later chunk that begins
+// with the same head is read from there on, as the object "{" + the rest.
+// It answers exactly as InspectChunk does: the head holds no member
+// InspectChunk reads, and a chunk is valid JSON exactly when "{" + its
+// rest is, when the rest begins with a member's name (the head ends
+// after a member of the top-level object, its comma and any space, as it
+// did in the valid chunk it was cut from); anything else is read whole. FuzzChunkInspector holds the two equal. The zero value is
+// ready to use; it is not safe for concurrent use.
+type ChunkInspector struct {
+	head     []byte // bytes before the first member InspectChunk reads, of the last chunk read whole
+	headToks int    // the tape tokens of the head's members
+	buf      []byte // "{" + the rest of a chunk
+}
+
+// Inspect returns InspectChunk(data, text).
+func (ci *ChunkInspector) Inspect(data []byte, text *[]byte) ChunkInfo {
+	// The rest must begin with a member's name, as where the head was
+	// cut: "{" + "}" is an object, the head + "}" is not JSON.
+	if n := len(ci.head); n > 0 && len(data) > n && data[n] == '"' && bytes.Equal(data[:n], ci.head) {
+		ci.buf = append(append(ci.buf[:0], '{'), data[n:]...)
+		t, ok := scanTape(ci.buf)
+		// The whole chunk's tape would hold the head's tokens too: read
+		// whole a chunk that would pass scanTape's bound with them.
+		ok = ok && len(t.toks)+ci.headToks < maxTapeValues
+		var info ChunkInfo
+		if ok {
+			info = inspectTape(t, text)
+		}
+		putTape(t)
+		if cap(ci.buf) > 4<<10 {
+			ci.buf = nil // a stream holds no more than small chunks need between them
+		}
+		if ok {
+			return info
+		}
+	}
+	t, ok := scanTape(data)
+	if !ok {
+		putTape(t)
+		ci.head = ci.head[:0]
+		return InspectChunk(data, text) // not JSON: read as well as it can be
+	}
+	info := inspectTape(t, text)
+	ci.head, ci.headToks = ci.head[:0], 0
+	if cut, toks := headCut(t); cut > 1 {
+		ci.head, ci.headToks = append(ci.head, data[:cut]...), toks
+	}
+	putTape(t)
+	return info
+}
+
+// headCut returns where the first top-level member that inspectTape reads
+// begins in a valid chunk's tape, and how many tokens the members before
+// it take; 0 when there is none.
+func headCut(t *tape) (cut, toks int) {
+	for j, end := t.members(0); j < end; j = t.nextMember(j) {
+		switch t.name(j) {
+		case "usage", "choices", "error":
+			return int(t.toks[j].start), int(j) - 1
+		}
+	}
+	return 0, 0
+}
