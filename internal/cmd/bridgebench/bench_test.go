@@ -114,3 +114,39 @@ func TestStreamCutIsLost(t *testing.T) {
 		}
 	}
 }
+
+// TestShippedServerAnswers: the "server" target builds the standalone
+// server and runs it as shipped in front of the mock; a chat request, a
+// stream and a Messages pass-through each come back whole through it, so
+// a renamed setting or config key fails here rather than in a bench run.
+func TestShippedServerAnswers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the server")
+	}
+	up := httptest.NewServer(mockUpstream(upstreamParams{Chunks: 5}))
+	defer up.Close()
+	c, store, err := startShipped(t.TempDir(), up.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.stop()
+	if !strings.HasSuffix(store, ".db") {
+		t.Errorf("usage store %q", store)
+	}
+	hc := &http.Client{Timeout: 10 * time.Second}
+	for _, w := range []workload{chatWorkload, messagesWorkload("messages-native", anthropicProvider+"/m")} {
+		tg := &target{name: "server", base: c.url, key: benchKey, w: w}
+		for _, stream := range []bool{false, true} {
+			body := w.nonStream
+			if stream {
+				body = w.stream
+			}
+			r := &result{}
+			one(context.Background(), hc, tg.call(body, stream), time.Now(), r)
+			if r.requests != 1 || r.errors != 0 || r.lost != 0 {
+				t.Errorf("%s stream=%v: %+v", w.name, stream, r)
+			}
+		}
+	}
+	hc.CloseIdleConnections()
+}

@@ -145,10 +145,11 @@ type variant struct {
 	args         []string
 	storeDSN     string // usage store checked after the run ("": none)
 	keyDSN       string // store holding its virtual key ("": access key)
+	shipped      string // the standalone server's directory: run it (startShipped), not a bridge child
 }
 
 // Every bridge variant, in the order of the report.
-var bridgeVariants = []string{"bridge", "bridge-store", "bridge-nolog", "bridge-metrics", "bridge-limits", "bridge-cache", "bridge-all"}
+var bridgeVariants = []string{"bridge", "bridge-store", "bridge-nolog", "bridge-metrics", "bridge-limits", "bridge-cache", "bridge-all", "server"}
 
 // variants returns the bridge variants' flags, each with its own files
 // under dir.
@@ -177,6 +178,7 @@ func variants(dir, store string, liveSubs, cacheMB int) map[string]*variant {
 			args: []string{"-logdir", sub("bridge-cache"), "-cache", "-cache-mb", fmt.Sprint(cacheMB)}},
 		"bridge-all": {name: "bridge-all", stages: "request log + usage store + metrics + live hub + limits + response cache", storeDSN: allStore, keyDSN: allStore,
 			args: []string{"-logdir", sub("bridge-all"), "-store", allStore, "-metrics", "-live-subs", subs, "-keys", allStore, "-cache", "-cache-mb", fmt.Sprint(cacheMB)}},
+		"server": {name: "server", stages: "the server as shipped: request log, SQLite usage store, metrics, live hub, console log", shipped: sub("server")},
 	}
 }
 
@@ -260,7 +262,12 @@ func bench(o options) error {
 				return fmt.Errorf("%s: creating its virtual key: %w", name, err)
 			}
 		}
-		c, err := start(name, append([]string{"bridge", "-target", up.url}, v.args...)...)
+		var c *child
+		if v.shipped != "" {
+			c, v.storeDSN, err = startShipped(v.shipped, up.url)
+		} else {
+			c, err = start(name, append([]string{"bridge", "-target", up.url}, v.args...)...)
+		}
 		if err != nil {
 			return err
 		}
