@@ -8,13 +8,15 @@ import "bytes"
 // system_fingerprint before "choices" — two thirds of a content chunk.
 // Once a chunk was read whole, the inspector keeps its head (the bytes
 // before its first member InspectChunk reads); a later chunk that begins
-// with the same head is read from there on, as the object "{" + the rest.
+// with the same head and then a member's name is read from there on, as
+// the object "{" + the rest.
+//
 // It answers exactly as InspectChunk does: the head holds no member
-// InspectChunk reads, and a chunk is valid JSON exactly when "{" + its
-// rest is, when the rest begins with a member's name (the head ends
-// after a member of the top-level object, its comma and any space, as it
-// did in the valid chunk it was cut from); anything else is read whole. FuzzChunkInspector holds the two equal. The zero value is
-// ready to use; it is not safe for concurrent use.
+// InspectChunk reads, and such a chunk is valid JSON exactly when "{" +
+// its rest is (the head ends after a member of the top-level object, its
+// comma and any space, as it did in the valid chunk it was cut from);
+// anything else is read whole. FuzzChunkInspector holds the two equal.
+// The zero value is ready to use; it is not safe for concurrent use.
 type ChunkInspector struct {
 	head     []byte // bytes before the first member InspectChunk reads, of the last chunk read whole
 	headToks int    // the tape tokens of the head's members
