@@ -1,7 +1,7 @@
 // Command server runs LLM Bridge as a standalone OpenAI-compatible gateway
 // on 127.0.0.1:1219. It only reads configuration (environment, .env, the
 // optional LLMBRIDGE_CONFIG YAML file) and wires the llmbridge library:
-// console logs (tint), the request log (internal/requestlog), the usage
+// console logs (tint on a terminal, logfmt piped), the request log (internal/requestlog), the usage
 // store (internal/usage) and admin API (internal/admin), reloads on
 // SIGHUP or a changed .env, the "keys" command that rewrites .env and
 // the "usage" command that prints reports.

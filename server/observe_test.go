@@ -182,7 +182,7 @@ alerts:
 	}
 }
 
-var metricsAt = regexp.MustCompile(`metrics listening addr=(http://\S+)`)
+var metricsAt = regexp.MustCompile(`metrics listening"? addr=(http://\S+)`)
 
 func TestMetricsTokenAndOwnListener(t *testing.T) {
 	t.Run("token on the main listener", func(t *testing.T) {
