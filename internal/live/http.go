@@ -1,6 +1,8 @@
 package live
 
 import (
+	"bufio"
+	"io"
 	"net/http"
 	"time"
 
@@ -27,11 +29,15 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
+	// A batch is gathered in a buffer of its own and handed to w whole:
+	// through w's 4 KiB buffer alone, a busy feed cost a write system
+	// call every ten events.
+	bw := bufio.NewWriterSize(w, batchBuffer)
 	send := func(write func() error) bool {
 		_ = rc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout)) // not every writer has deadlines
-		return write() == nil && rc.Flush() == nil
+		return write() == nil && bw.Flush() == nil && rc.Flush() == nil
 	}
-	if !send(func() error { return sse.WriteComment(w, "connected") }) {
+	if !send(func() error { return sse.WriteComment(bw, "connected") }) {
 		return
 	}
 	tick := time.NewTicker(h.opts.KeepAlive)
@@ -44,14 +50,14 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
-			if !send(func() error { return sse.WriteComment(w, "keep-alive") }) {
+			if !send(func() error { return sse.WriteComment(bw, "keep-alive") }) {
 				return
 			}
 		case ev, ok := <-sub.C:
 			if !ok {
 				if sub.Dropped() {
 					send(func() error {
-						return sse.WriteEvent(w, "dropped", []byte(`{"type":"dropped","message":"this subscriber fell behind the live feed and was dropped; reconnect"}`))
+						return sse.WriteEvent(bw, "dropped", []byte(`{"type":"dropped","message":"this subscriber fell behind the live feed and was dropped; reconnect"}`))
 					})
 				}
 				return
@@ -65,7 +71,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				gather.Reset(wait)
 				until = gather.C
 			}
-			if !send(func() error { return writeBatch(w, ev, sub.C, until) }) {
+			if !send(func() error { return writeBatch(bw, ev, sub.C, until) }) {
 				return
 			}
 			last = time.Now()
@@ -76,10 +82,14 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // maxBatch bounds the events written between two flushes.
 const maxBatch = 1024
 
+// batchBuffer is the size of a subscriber's batch buffer: a batch larger
+// than it goes out in writes of this size.
+const batchBuffer = 64 << 10
+
 // writeBatch writes ev and the events behind it, up to maxBatch: those
 // already waiting, and, when until is not nil, those that arrive before
 // it fires. A closed channel is left for the caller's next receive.
-func writeBatch(w http.ResponseWriter, ev Event, c <-chan Event, until <-chan time.Time) error {
+func writeBatch(w io.Writer, ev Event, c <-chan Event, until <-chan time.Time) error {
 	if err := sse.WriteEvent(w, ev.Name, ev.Data); err != nil {
 		return err
 	}

@@ -59,10 +59,17 @@ type Metrics struct {
 	unauth                      *prometheus.CounterVec
 	unauthByStatus              map[int]prometheus.Counter // 401 and 429, resolved up front
 
-	mu     sync.RWMutex
-	series map[seriesKey]*series // by provider, admitted model, format
-	keys   map[string]*keySeries // by admitted key id
-	models map[string]bool       // model label values admitted
+	mu      sync.RWMutex
+	series  map[seriesKey]*series          // by provider, admitted model, format
+	actives map[activeKey]prometheus.Gauge // active's children, by format and streaming
+	keys    map[string]*keySeries          // by admitted key id
+	models  map[string]bool                // model label values admitted
+}
+
+// activeKey names a child of llmbridge_active_requests.
+type activeKey struct {
+	format string
+	stream bool
 }
 
 // seriesKey names the series of one provider, model and format.
@@ -97,7 +104,7 @@ func New(o Options) *Metrics {
 	}
 	m := &Metrics{
 		reg: prometheus.NewRegistry(), opts: o,
-		series: map[seriesKey]*series{}, keys: map[string]*keySeries{}, models: map[string]bool{},
+		series: map[seriesKey]*series{}, keys: map[string]*keySeries{}, models: map[string]bool{}, actives: map[activeKey]prometheus.Gauge{},
 	}
 	m.registerRequests()
 	m.registerCache()
@@ -201,7 +208,7 @@ func (m *Metrics) Handler() http.Handler {
 
 // Start counts a routed request as active.
 func (m *Metrics) Start(r llmbridge.UsageRecord) {
-	m.active.WithLabelValues(r.Format, strconv.FormatBool(r.Stream)).Inc()
+	m.activeGauge(r.Format, r.Stream).Inc()
 }
 
 // FirstByte observes a stream's time to first token.
@@ -228,7 +235,7 @@ func (m *Metrics) End(r llmbridge.UsageRecord) {
 		return
 	}
 	if r.Provider != "" {
-		m.active.WithLabelValues(r.Format, strconv.FormatBool(r.Stream)).Dec()
+		m.activeGauge(r.Format, r.Stream).Dec()
 	}
 	s := m.lookup(r.Provider, r.UpstreamModel, r.Format)
 	if c := byClass(&s.byClass, r.Status); c != nil {
@@ -308,6 +315,26 @@ func statusClass(status int) string {
 		return "other"
 	}
 	return strconv.Itoa(status/100) + "xx"
+}
+
+// activeGauge is the llmbridge_active_requests child of format and
+// stream, resolved once (a request's Start and End then hash no labels;
+// formats are the bridge's few client formats).
+func (m *Metrics) activeGauge(format string, stream bool) prometheus.Gauge {
+	k := activeKey{format, stream}
+	m.mu.RLock()
+	g := m.actives[k]
+	m.mu.RUnlock()
+	if g != nil {
+		return g
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if g = m.actives[k]; g == nil {
+		g = m.active.WithLabelValues(format, strconv.FormatBool(stream))
+		m.actives[k] = g
+	}
+	return g
 }
 
 // lookup returns the series of provider, model and format, creating them
