@@ -23,20 +23,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sub := h.Subscribe()
 	defer sub.Close()
-	hdr := w.Header()
-	hdr.Set("Content-Type", "text/event-stream")
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	// A batch is gathered in a buffer of its own and handed to w whole:
-	// through w's 4 KiB buffer alone, a busy feed cost a write system
-	// call every ten events.
-	bw := bufio.NewWriterSize(w, batchBuffer)
-	send := func(write func() error) bool {
-		_ = rc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout)) // not every writer has deadlines
-		return write() == nil && bw.Flush() == nil && rc.Flush() == nil
-	}
+	bw, send := h.open(w)
 	if !send(func() error { return sse.WriteComment(bw, "connected") }) {
 		return
 	}
@@ -76,6 +63,25 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			last = time.Now()
 		}
+	}
+}
+
+// open starts a subscriber's response and returns the buffer its
+// batches are gathered in and send, which writes with write, hands the
+// buffer to w whole and flushes w, within the write timeout. Through w's
+// 4 KiB buffer alone, a busy feed cost a write system call every ten
+// events.
+func (h *Hub) open(w http.ResponseWriter) (*bufio.Writer, func(write func() error) bool) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/event-stream")
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	bw := bufio.NewWriterSize(w, batchBuffer)
+	return bw, func(write func() error) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout)) // not every writer has deadlines
+		return write() == nil && bw.Flush() == nil && rc.Flush() == nil
 	}
 }
 
