@@ -5,7 +5,8 @@
 #          (getrusage: counts the stage's background goroutines, and the
 #          host's noise — ±10 µs on a shared 2-core machine);
 #   share  the stage's own code as a share of the variant's CPU profile
-#          (sampled at LLMBRIDGE_PROFILE_HZ, default 2000), times its CPU
+#          (asked for LLMBRIDGE_PROFILE_HZ, default 1000: some times the
+#          default's samples, see stages_bench_test.go), times its CPU
 #          per request: the stage's own cost, without the noise, but
 #          blind to what it costs others (GC of its allocations).
 # Usage: scripts/stage-cost.sh [requests per variant, default 20000]
@@ -15,7 +16,7 @@ n=${1:-20000}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 go test -c -o "$dir/t.test" . >/dev/null
-export LLMBRIDGE_PROFILE_HZ=${LLMBRIDGE_PROFILE_HZ:-2000}
+export LLMBRIDGE_PROFILE_HZ=${LLMBRIDGE_PROFILE_HZ:-1000}
 
 # Each stage's own code, as pprof -focus regular expressions.
 declare -A focus=(
