@@ -57,20 +57,7 @@ func TestMockWorkloads(t *testing.T) {
 	hc := srv.Client()
 	for _, w := range []workload{chatWorkload, messagesWorkload("messages-native", anthropicProvider+"/m")} {
 		tg := &target{name: "direct", base: srv.URL, key: benchKey, w: w}
-		for _, stream := range []bool{false, true} {
-			body := w.nonStream
-			if stream {
-				body = w.stream
-			}
-			r := &result{}
-			one(context.Background(), hc, tg.call(body, stream), time.Now(), r)
-			if r.requests != 1 || r.errors != 0 || r.lost != 0 {
-				t.Errorf("%s stream=%v: %+v", w.name, stream, r)
-			}
-			if stream && len(r.ttft) != 1 {
-				t.Errorf("%s: time to first event not measured", w.name)
-			}
-		}
+		sendBoth(t, hc, tg)
 		resp, err := hc.Do(tg.call(w.holdBody(3, 1), true).request(context.Background()))
 		if err != nil {
 			t.Fatal(err)
@@ -135,18 +122,27 @@ func TestShippedServerAnswers(t *testing.T) {
 	}
 	hc := &http.Client{Timeout: 10 * time.Second}
 	for _, w := range []workload{chatWorkload, messagesWorkload("messages-native", anthropicProvider+"/m")} {
-		tg := &target{name: "server", base: c.url, key: benchKey, w: w}
-		for _, stream := range []bool{false, true} {
-			body := w.nonStream
-			if stream {
-				body = w.stream
-			}
-			r := &result{}
-			one(context.Background(), hc, tg.call(body, stream), time.Now(), r)
-			if r.requests != 1 || r.errors != 0 || r.lost != 0 {
-				t.Errorf("%s stream=%v: %+v", w.name, stream, r)
-			}
-		}
+		sendBoth(t, hc, &target{name: "server", base: c.url, key: benchKey, w: w})
 	}
 	hc.CloseIdleConnections()
+}
+
+// sendBoth sends tg its workload's request and stream once each and
+// checks that both came back whole, the stream's first event timed.
+func sendBoth(t *testing.T, hc *http.Client, tg *target) {
+	t.Helper()
+	for _, stream := range []bool{false, true} {
+		body := tg.w.nonStream
+		if stream {
+			body = tg.w.stream
+		}
+		r := &result{}
+		one(context.Background(), hc, tg.call(body, stream), time.Now(), r)
+		if r.requests != 1 || r.errors != 0 || r.lost != 0 {
+			t.Errorf("%s stream=%v: %+v", tg.w.name, stream, r)
+		}
+		if stream && len(r.ttft) != 1 {
+			t.Errorf("%s: time to first event not measured", tg.w.name)
+		}
+	}
 }
