@@ -1,7 +1,6 @@
 package live
 
 import (
-	"math"
 	"strconv"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
@@ -76,26 +75,5 @@ func optFloat(b []byte, name string, v *float64) []byte {
 	if v == nil {
 		return b
 	}
-	return appendFloat(append(b, name...), *v)
-}
-
-// appendFloat writes f as encoding/json does: the shortest decimal that
-// reads back as f, in exponent form below 1e-6 and from 1e21 on, with a
-// two-digit negative exponent cut to one ("1e-7", not "1e-07").
-func appendFloat(b []byte, f float64) []byte {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return append(b, "null"...)
-	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b
+	return openai.AppendFloat(append(b, name...), *v)
 }

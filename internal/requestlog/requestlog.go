@@ -10,8 +10,6 @@
 package requestlog
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -203,8 +201,6 @@ const flushSize = 64 << 10
 func (w *Writer) run() {
 	defer close(w.done)
 	b := &batch{}
-	b.enc = json.NewEncoder(&b.line)
-	b.enc.SetEscapeHTML(false)
 	reported := int64(0)
 	var flush <-chan time.Time
 	timer := time.NewTimer(w.every)
@@ -238,8 +234,7 @@ func (w *Writer) run() {
 
 // batch is the writer's state: lines waiting to be written.
 type batch struct {
-	line    bytes.Buffer // the line being encoded
-	enc     *json.Encoder
+	line    []byte // the line being encoded
 	pending []byte // whole lines
 	lines   int    // in pending
 	torn    bool   // a failed write left part of a line in the file
@@ -248,21 +243,22 @@ type batch struct {
 // add encodes r onto the batch; a record that cannot be written is
 // counted and dropped.
 func (w *Writer) add(b *batch, r llmbridge.UsageRecord) {
-	b.line.Reset()
-	if err := b.enc.Encode(toLine(r)); err != nil {
+	l := toLine(r)
+	var err error
+	if b.line, err = appendLine(b.line[:0], &l); err != nil {
 		w.failed.Add(1)
 		w.log.Warn("request log: record not encoded", "err", err, "failed_total", w.failed.Load())
 		return
 	}
-	if b.line.Len() > w.maxLine {
+	if len(b.line) > w.maxLine {
 		w.failed.Add(1)
-		w.log.Warn("request log: line longer than the file size limit", "bytes", b.line.Len(), "failed_total", w.failed.Load())
+		w.log.Warn("request log: line longer than the file size limit", "bytes", len(b.line), "failed_total", w.failed.Load())
 		return
 	}
-	if len(b.pending)+b.line.Len() > w.maxLine {
+	if len(b.pending)+len(b.line) > w.maxLine {
 		w.flush(b)
 	}
-	b.pending = append(b.pending, b.line.Bytes()...)
+	b.pending = append(b.pending, b.line...)
 	b.lines++
 }
 

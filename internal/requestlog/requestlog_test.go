@@ -315,3 +315,29 @@ func TestBound(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAppendLine holds appendLine byte-equal to the json.Encoder (HTML
+// escaping off) it replaced, for any strings (invalid UTF-8, control
+// characters, U+2028, HTML characters), numbers and flags.
+func FuzzAppendLine(f *testing.F) {
+	f.Add("01HX", "2026-12-06T07:00:00.123456789Z", "req_1", "k", "POST", "/v1/chat/completions", "openai", "openai/gpt-4o", "gpt-4o-2024", "upstream: <bad> & \"worse\"\n\x00\u2028\xff",
+		true, 200, 1234.5, 0.001, 10, 20, 30, 5, 0, 7, false)
+	f.Add("", "", "", "", "", "", "", "", "", "", false, -1, 1e-7, 1e21, -3, 0, 0, 0, 0, 0, true)
+	f.Fuzz(func(t *testing.T, id, tm, rid, key, method, path, prov, model, up, errText string, stream bool, status int,
+		dur, ttft float64, p, c, tot, cached, reasoning, cacheWrite int, est bool) {
+		l := line{ID: id, Time: tm, RequestID: rid, KeyID: key, Method: method, Path: path, Provider: prov, Model: model,
+			UpstreamModel: up, Stream: stream, Status: status, DurationMS: dur, TTFTMS: ttft, PromptTokens: p, CompletionTokens: c,
+			TotalTokens: tot, CachedTokens: cached, ReasoningTokens: reasoning, CacheWriteTokens: cacheWrite, Estimated: est, Error: errText}
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		werr := enc.Encode(l)
+		got, gerr := appendLine(nil, &l)
+		if (werr != nil) != (gerr != nil) {
+			t.Fatalf("errors differ: encoder %v, appendLine %v", werr, gerr)
+		}
+		if werr == nil && !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("\n got %s\nwant %s", got, want.Bytes())
+		}
+	})
+}
