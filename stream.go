@@ -269,6 +269,13 @@ const endFlush = time.Millisecond
 // longer than endFlush (a cache or limiter across the network), the
 // timer flushes the event then, so the client's end of stream never
 // waits on it longer.
+//
+// The price: a client that goes away while its last event waits is not
+// noticed — the answer was complete upstream and the record says so (a
+// failed last flush used to record 499), and a client that stopped
+// reading exactly then is cut by net/http's write deadline after the
+// handler returns rather than by the relay. Either way the client has
+// every event but the last.
 func (s *streamWriter) end(name string, p []byte) error {
 	if err := s.event(name, p); err != nil {
 		return err

@@ -71,8 +71,10 @@ prices:
 		_, _ = io.Copy(io.Discard, out)
 	}()
 	c := &child{name: "server", cmd: cmd, url: "http://" + addr}
+	probe := &http.Client{Timeout: 2 * time.Second}
+	defer probe.CloseIdleConnections()
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(c.url + "/readyz"); err == nil {
+		if resp, err := probe.Get(c.url + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return c, store, nil
