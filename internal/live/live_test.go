@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -84,7 +85,7 @@ func TestFeedDeliversEveryRecordInOrderToTwoSubscribers(t *testing.T) {
 	up := testupstream.New(t, testupstream.OpenAI)
 	hub := New(Options{Cost: func(r llmbridge.UsageRecord) (float64, bool) { return 0.5, r.UpstreamModel == "gpt-4o" }})
 	var mu sync.Mutex
-	var order []string // request ids as the observers saw their ends
+	var order []string // request ids as the usage sink saw their ends
 	b, err := llmbridge.New(
 		llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: up.BaseURL(), APIKey: "sk-upstream-test"})),
 		llmbridge.WithObserver(hub),
@@ -105,10 +106,15 @@ func TestFeedDeliversEveryRecordInOrderToTwoSubscribers(t *testing.T) {
 	for hub.Subscribers() < 2 {
 		time.Sleep(time.Millisecond)
 	}
+	// The hub's own order, read in process: the observers of concurrent
+	// requests run side by side, so the usage sink's order may differ
+	// from the hub's; every subscriber must see the hub's.
+	direct := hub.Subscribe()
+	defer direct.Close()
 
 	const n = 20
 	var wg sync.WaitGroup
-	for i := range n { // concurrent requests: the order is the observers' order
+	for i := range n { // concurrent requests: every subscriber sees the hub.s order
 		wg.Go(func() {
 			model := "openai/gpt-4o"
 			if i%5 == 0 {
@@ -126,10 +132,28 @@ func TestFeedDeliversEveryRecordInOrderToTwoSubscribers(t *testing.T) {
 	}
 	wg.Wait()
 	mu.Lock()
-	want := append([]string(nil), order...)
+	records := append([]string(nil), order...)
 	mu.Unlock()
-	if len(want) != n {
-		t.Fatalf("%d records, want %d", len(want), n)
+	if len(records) != n {
+		t.Fatalf("%d records, want %d", len(records), n)
+	}
+	var want []string
+	for len(want) < n {
+		select {
+		case ev := <-direct.C:
+			if ev.Name == "end" {
+				var e feedEvent
+				if err := json.Unmarshal(ev.Data, &e); err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, e.RequestID)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the hub published %d of %d ends", len(want), n)
+		}
+	}
+	if fmt.Sprint(slices.Sorted(slices.Values(want))) != fmt.Sprint(slices.Sorted(slices.Values(records))) {
+		t.Fatalf("the hub's ends %v are not the records %v", want, records)
 	}
 	for i, sub := range subs {
 		var ends []string
