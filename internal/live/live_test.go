@@ -114,7 +114,7 @@ func TestFeedDeliversEveryRecordInOrderToTwoSubscribers(t *testing.T) {
 
 	const n = 20
 	var wg sync.WaitGroup
-	for i := range n { // concurrent requests: every subscriber sees the hub.s order
+	for i := range n { // concurrent requests: every subscriber sees the hub's order
 		wg.Go(func() {
 			model := "openai/gpt-4o"
 			if i%5 == 0 {
