@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -33,9 +34,11 @@ import (
 // shares agree (the cache stage's: 9.8% at either rate): scripts/
 // stage-cost.sh reads shares, not times.
 func init() {
-	if hz, err := strconv.Atoi(os.Getenv("LLMBRIDGE_PROFILE_HZ")); err == nil && hz > 0 {
-		runtime.SetCPUProfileRate(hz)
+	hz, err := strconv.Atoi(os.Getenv("LLMBRIDGE_PROFILE_HZ"))
+	if err != nil || hz <= 0 || !slices.ContainsFunc(os.Args, func(a string) bool { return strings.HasPrefix(a, "-test.cpuprofile") }) {
+		return // no profile asked for: nothing would read the samples
 	}
+	runtime.SetCPUProfileRate(hz)
 }
 
 // BenchmarkStages measures what each stage costs a request, one stage on
