@@ -246,6 +246,12 @@ func (w *discardWriter) Write(p []byte) (int, error) {
 }
 func (w *discardWriter) Flush() {}
 
+// SetWriteDeadline and SetReadDeadline make the deadlines net/http's
+// writer keeps cost what they cost there (a writer without them gets a
+// freshly formatted error from http.ResponseController each time).
+func (w *discardWriter) SetWriteDeadline(time.Time) error { return nil }
+func (w *discardWriter) SetReadDeadline(time.Time) error  { return nil }
+
 var benchSeq atomic.Int64
 
 // runStaged sends b.N chat requests, each with its own prompt, straight
