@@ -1,7 +1,6 @@
 package llmbridge
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -220,19 +219,19 @@ func (b *Bridge) readBody(w http.ResponseWriter, r *http.Request, trusted bool) 
 		}
 	}
 	body := http.MaxBytesReader(w, r.Body, b.cfg.maxBodyBytes)
-	var buf bytes.Buffer
+	hint := 0
 	if n := r.ContentLength; n > 0 && n <= b.cfg.maxBodyBytes {
 		if !trusted {
 			n = min(n, untrustedPresize)
 		}
-		buf.Grow(int(n) + 1)
+		hint = int(n)
 	}
-	_, err := buf.ReadFrom(body)
+	buf, err := reqbody.Read(body, hint)
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		err = &APIError{Status: http.StatusRequestTimeout, Type: ErrorTypeInvalidRequest, Code: "request_timeout",
 			Message: fmt.Sprintf("the request body did not arrive within %s", b.cfg.timeouts.Body), Err: err}
 	}
-	return reqbody.Fit(buf.Bytes()), err
+	return buf, err
 }
 
 // untrustedPresize bounds the buffer sized from the Content-Length of a

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"testing"
+	"testing/iotest"
 	"weak"
 
 	"go.uber.org/goleak"
@@ -121,4 +122,62 @@ func TestFit(t *testing.T) {
 	if string(got) != "0123456789" || cap(got) != len(got) {
 		t.Errorf("Fit = %q cap %d", got, cap(got))
 	}
+}
+
+// TestReadOneAllocation: a body of the length it declared is read into
+// one buffer of that length; a longer one (or one of no declared length)
+// grows and is trimmed; errors come back with what was read.
+func TestReadOneAllocation(t *testing.T) {
+	body := bytes.Repeat([]byte("0123456789"), 10_000)
+	r := bytes.NewReader(body)
+	if n := testing.AllocsPerRun(20, func() {
+		r.Reset(body)
+		if b, err := Read(r, len(body)); err != nil || len(b) != len(body) {
+			t.Fatalf("read %d, %v", len(b), err)
+		}
+	}); n != 1 {
+		t.Errorf("%v allocations for a body of its declared length, want 1", n)
+	}
+	for _, hint := range []int{0, 1, 600, len(body) - 1, len(body), 2 * len(body)} {
+		b, err := Read(bytes.NewReader(body), hint)
+		if err != nil || !bytes.Equal(b, body) {
+			t.Fatalf("hint %d: %d bytes, %v", hint, len(b), err)
+		}
+		if cap(b)-len(b) > len(b)/4 {
+			t.Errorf("hint %d: %d bytes in a buffer of %d", hint, len(b), cap(b))
+		}
+	}
+	b, err := Read(io.MultiReader(bytes.NewReader(body[:100]), iotest.ErrReader(io.ErrUnexpectedEOF)), len(body))
+	if !errors.Is(err, io.ErrUnexpectedEOF) || len(b) != 100 {
+		t.Errorf("a cut body: %d bytes, %v", len(b), err)
+	}
+}
+
+// BenchmarkRead: a coding agent's 100 kB body of its declared length,
+// read by Read and as the handler read it before (bytes.Buffer sized from
+// the Content-Length, ReadFrom, Fit).
+func BenchmarkRead(b *testing.B) {
+	body := bytes.Repeat([]byte("0123456789"), 10_000)
+	r := bytes.NewReader(body)
+	b.Run("Read", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Reset(body)
+			if got, _ := Read(r, len(body)); len(got) != len(body) {
+				b.Fatal(len(got))
+			}
+		}
+	})
+	b.Run("bytes.Buffer", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Reset(body)
+			var buf bytes.Buffer
+			buf.Grow(len(body) + 1)
+			_, _ = buf.ReadFrom(r)
+			if got := Fit(buf.Bytes()); len(got) != len(body) {
+				b.Fatal(len(got))
+			}
+		}
+	})
 }
