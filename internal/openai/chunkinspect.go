@@ -44,12 +44,16 @@ func (ci *ChunkInspector) Inspect(data []byte, text *[]byte) ChunkInfo {
 		if ok {
 			return info
 		}
+		// The whole chunk is not JSON either, or would pass the bound:
+		// scanTape would refuse it too.
+		ci.head = ci.head[:0]
+		return inspectTrusting(data, text)
 	}
 	t, ok := scanTape(data)
 	if !ok {
 		putTape(t)
 		ci.head = ci.head[:0]
-		return InspectChunk(data, text) // not JSON: read as well as it can be
+		return inspectTrusting(data, text) // not JSON: read as well as it can be
 	}
 	info := inspectTape(t, text)
 	ci.head, ci.headToks = ci.head[:0], 0

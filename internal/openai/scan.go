@@ -42,8 +42,19 @@ func InspectChunk(data []byte, text *[]byte) ChunkInfo {
 	t, ok := scanTape(data)
 	if !ok {
 		putTape(t)
-		t = readTape(unsafe.String(&data[0], len(data)))
+		return inspectTrusting(data, text)
 	}
+	defer putTape(t)
+	return inspectTape(t, text)
+}
+
+// inspectTrusting is InspectChunk of a chunk scanTape refused (not JSON,
+// or past its bound), read as well as it can be by the trusting reader.
+func inspectTrusting(data []byte, text *[]byte) ChunkInfo {
+	if len(data) == 0 {
+		return ChunkInfo{}
+	}
+	t := readTape(unsafe.String(&data[0], len(data)))
 	defer putTape(t)
 	return inspectTape(t, text)
 }
