@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/openai/corpus"
 )
 
 // TestPromptEstimateIsTheWalk: the prompt-token estimate read off a tape
@@ -31,16 +32,7 @@ func TestPromptEstimateIsTheWalk(t *testing.T) {
 // BenchmarkPromptEstimate: the estimate of a coding agent's 100 kB
 // Messages request, read off a tape against the gjson walk.
 func BenchmarkPromptEstimate(b *testing.B) {
-	var sb strings.Builder
-	sb.WriteString(`{"model":"anthropic/claude-sonnet-4-5","max_tokens":32000,"stream":true,"messages":[`)
-	for i := range 200 {
-		if i > 0 {
-			sb.WriteString(",")
-		}
-		sb.WriteString(`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_01","content":"` + strings.Repeat(`line of code with \"quotes\" and text\n`, 12) + `"}]}`)
-	}
-	sb.WriteString(`]}`)
-	body := []byte(sb.String())
+	body := corpus.AgentMessages(200)
 	b.Run("tape", func(b *testing.B) {
 		c := &call{input: input{body: body}}
 		b.ReportAllocs()

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/llmbridge/llmbridge/internal/openai/corpus"
 )
 
 // refTextBytes is textBytes by encoding/json: the string values of the
@@ -80,16 +82,7 @@ func TestTextBytes(t *testing.T) {
 
 // BenchmarkTextBytes: a coding agent's 100 kB Messages request.
 func BenchmarkTextBytes(b *testing.B) {
-	var sb strings.Builder
-	sb.WriteString(`{"model":"claude-sonnet-4-5","max_tokens":32000,"stream":true,"messages":[`)
-	for i := range 200 {
-		if i > 0 {
-			sb.WriteString(",")
-		}
-		sb.WriteString(`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_01","content":"` + strings.Repeat(`line of code with \"quotes\" and text\n`, 12) + `"}]}`)
-	}
-	sb.WriteString(`]}`)
-	body := []byte(sb.String())
+	body := corpus.AgentMessages(200)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
