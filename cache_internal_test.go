@@ -1,6 +1,7 @@
 package llmbridge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -97,8 +98,9 @@ func (missCache) Local() bool                                                { r
 // nothing.
 type relayedOutput struct {
 	output
-	events [][]byte
-	infos  []openai.ChunkInfo
+	events       [][]byte
+	infos        []openai.ChunkInfo
+	heads, rests [][]byte // what the relay's inspector's Short said
 }
 
 func (o *relayedOutput) header(http.Header) {}
@@ -109,7 +111,7 @@ func (o *relayedOutput) native(c *call, _ *http.Response) {
 	}
 	c.tap.startStream()
 	for i, ev := range o.events {
-		c.tap.event(ev, &o.infos[i])
+		c.tap.event(ev, &o.infos[i], o.heads[i], o.rests[i])
 	}
 	c.tap.done = true
 }
@@ -133,9 +135,12 @@ func BenchmarkCacheStageMiss(b *testing.B) {
 	}
 	events = append(events, head+`[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null,"obfuscation":"VskH"}`,
 		head+`[],"usage":{"prompt_tokens":53,"completion_tokens":19,"total_tokens":72}}`)
+	var ci openai.ChunkInspector
 	for _, ev := range events {
 		o.events = append(o.events, []byte(ev))
-		o.infos = append(o.infos, openai.InspectChunk([]byte(ev), nil))
+		o.infos = append(o.infos, ci.Inspect([]byte(ev), nil))
+		h, r := ci.Short()
+		o.heads, o.rests = append(o.heads, bytes.Clone(h)), append(o.rests, bytes.Clone(r))
 	}
 	body := []byte(strings.Replace(string(benchBody), `"temperature":0.2`, `"temperature":0`, 1))
 	h := http.Header{"Content-Type": {"application/json"}}

@@ -141,6 +141,12 @@ func nativeEntry(f nativeCachedFormat, b []byte, stream bool) *codec.Entry {
 // first, the tail appended when storing: AppendTail) into a pooled buffer, copied
 // once into a value of the exact size when stored; a non-streamed body is
 // kept as the relay read it (its buffer is not reused).
+//
+// A chunk the relay's inspector read from the head of the chunk before
+// it on, when that one was written whole, is written short, as "{" + its
+// rest, and so is every later chunk with that head; which ones and where
+// the head is are said once, when stored (codec.AppendChunkHead): an
+// OpenAI stream's value takes half the bytes.
 type cacheTap struct {
 	buf      *[]byte // from tapBufs: `{"chunks":[` and the events' data, comma-separated
 	room     int     // the largest value allowed (MaxValueBytes)
@@ -149,6 +155,14 @@ type cacheTap struct {
 	bad      bool    // one of them did not end normally
 	done     bool    // [DONE] was read
 	body     []byte  // the non-streamed answer
+	marks    []byte  // per chunk: '1' written short, '0' whole
+	markBuf  [32]byte
+	// The head the short chunks lost is the first headLen bytes of chunk
+	// headFrom (-1: none yet), at headStart in buf; the last chunk
+	// written whole is chunk lastFrom (-1: none), lastLen bytes at
+	// lastStart.
+	headFrom, headStart, headLen int
+	lastFrom, lastStart, lastLen int
 }
 
 // tapBufs holds the buffers of cacheTaps; buffers above maxTapBuf are
@@ -161,6 +175,7 @@ const maxTapBuf = 256 << 10
 func (t *cacheTap) startStream() {
 	t.release()
 	t.over, t.finished, t.bad, t.done = false, 0, false, false
+	t.marks, t.headFrom, t.lastFrom = t.markBuf[:0], -1, -1
 }
 
 // release returns the tap's buffer to the pool.
@@ -172,8 +187,9 @@ func (t *cacheTap) release() {
 }
 
 // event records one event's data (before any change made for the
-// client: the usage chunk is kept) and what the relay saw in it.
-func (t *cacheTap) event(data []byte, info *openai.ChunkInfo) {
+// client: the usage chunk is kept) and what the relay saw in it; head and
+// rest are what its inspector's Short said of it.
+func (t *cacheTap) event(data []byte, info *openai.ChunkInfo, head, rest []byte) {
 	t.finished += info.Finished
 	t.bad = t.bad || info.BadFinish
 	if t.over || len(data) == 0 {
@@ -185,12 +201,26 @@ func (t *cacheTap) event(data []byte, info *openai.ChunkInfo) {
 	} else {
 		*t.buf = append(*t.buf, ',')
 	}
-	if len(*t.buf)+len(data) > t.room {
+	i, at := len(t.marks), len(*t.buf)
+	mark := byte('0')
+	if rest != nil {
+		if t.headFrom < 0 && t.lastFrom >= 0 && len(head) < t.lastLen && bytes.HasPrefix((*t.buf)[t.lastStart:], head) {
+			t.headFrom, t.headStart, t.headLen = t.lastFrom, t.lastStart, len(head)
+		}
+		if t.headFrom >= 0 && bytes.Equal(head, (*t.buf)[t.headStart:t.headStart+t.headLen]) {
+			data, mark = rest, '1'
+		}
+	}
+	if len(*t.buf)+len(data)+codec.ChunkHeadSize(t.marks) > t.room {
 		t.over = true
 		t.release()
 		return
 	}
 	*t.buf = append(*t.buf, data...)
+	t.marks = append(t.marks, mark)
+	if mark == '0' {
+		t.lastFrom, t.lastStart, t.lastLen = i, at, len(data)
+	}
 }
 
 // choices notes the finish reasons of a non-streamed answer's choices.
@@ -227,9 +257,12 @@ func (t *cacheTap) store(c *call, rc *responseCache, key CacheKey) {
 	}
 	e := &codec.Entry{}
 	c.stamp(e)
-	v := make([]byte, 0, len(*t.buf)+1+e.TailSize())
-	v = append(v, *t.buf...)
-	c.storeValue(rc, key, e.AppendTail(append(v, ']')))
+	v := append(make([]byte, 0, len(*t.buf)+1+codec.ChunkHeadSize(t.marks)+e.TailSize()), *t.buf...)
+	v = append(v, ']')
+	if t.headFrom >= 0 {
+		v = codec.AppendChunkHead(v, t.headFrom, t.headLen, t.marks)
+	}
+	c.storeValue(rc, key, e.AppendTail(v))
 }
 
 // decodedEntry is the entry of another format's native answer: the

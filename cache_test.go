@@ -2,6 +2,7 @@ package llmbridge_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -452,8 +453,27 @@ func TestCacheAnthropicClientReplay(t *testing.T) {
 
 // TestCacheHitIsWellFormedSSE reads a replayed chat stream as raw lines:
 // data events then [DONE], and X-Cache/Age headers.
+// storedValues is a cache that keeps a copy of every value stored.
+type storedValues struct {
+	llmbridge.Cache
+	mu   sync.Mutex
+	vals [][]byte
+}
+
+func (s *storedValues) Set(ctx context.Context, key llmbridge.CacheKey, v []byte, ttl time.Duration) error {
+	s.mu.Lock()
+	s.vals = append(s.vals, bytes.Clone(v))
+	s.mu.Unlock()
+	return s.Cache.Set(ctx, key, v, ttl)
+}
+
+// TestCacheHitIsWellFormedSSE: a streamed hit is the live stream's
+// events, byte for byte, also when the stream was stored with its chunks
+// cut short (an OpenAI stream repeats each chunk's head).
 func TestCacheHitIsWellFormedSSE(t *testing.T) {
-	e, recs := cacheEnv(t, llmbridge.CachePolicy{})
+	recs := &cacheRecords{}
+	stored := &storedValues{Cache: newMemoryCache(t)}
+	e := newEnv(t, llmbridge.WithCache(stored, llmbridge.CachePolicy{}), llmbridge.WithUsageSink(recs.sink))
 	n := 0
 	send := func(t *testing.T, body, cacheControl, want string) []string {
 		t.Helper()
@@ -520,6 +540,12 @@ func TestCacheHitIsWellFormedSSE(t *testing.T) {
 			// not ask for it: no usage chunk.
 			if hit := send(t, plain, "", "HIT"); usageOnly(hit) != 0 || len(hit) >= len(live) {
 				t.Errorf("hit without include_usage: %q", hit)
+			}
+			stored.mu.Lock()
+			last := stored.vals[len(stored.vals)-1]
+			stored.mu.Unlock()
+			if !bytes.Contains(last, []byte(`"short":"01`)) {
+				t.Errorf("the stream was stored with no chunk cut short: %s", last)
 			}
 		})
 	}

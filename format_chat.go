@@ -188,7 +188,8 @@ func relayRaw(r relay, body io.Reader) error {
 			return errReported
 		}
 		if m.tap != nil {
-			m.tap.event(data, &info)
+			head, rest := chunks.Short()
+			m.tap.event(data, &info, head, rest)
 		}
 		if info.Usage != nil {
 			m.noteRawUsage(info.Usage)

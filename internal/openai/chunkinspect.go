@@ -21,10 +21,25 @@ type ChunkInspector struct {
 	head     []byte // bytes before the first member InspectChunk reads, of the last chunk read whole
 	headToks int    // the tape tokens of the head's members
 	buf      []byte // "{" + the rest of a chunk
+	rest     []byte // the last chunk's "{" + rest, when it was read so
+}
+
+// Short returns how the last Inspect read its chunk when it read it from
+// the head on: the head (which begins with "{" and ends after a member's
+// comma and any space) and "{" + the rest of the chunk (a valid object
+// whose first member's name follows the "{" at once), so the chunk is
+// head + rest[1:]. Both are nil when the chunk was read whole; they are
+// the inspector's and valid until the next Inspect.
+func (ci *ChunkInspector) Short() (head, rest []byte) {
+	if ci.rest == nil {
+		return nil, nil
+	}
+	return ci.head, ci.rest
 }
 
 // Inspect returns InspectChunk(data, text).
 func (ci *ChunkInspector) Inspect(data []byte, text *[]byte) ChunkInfo {
+	ci.rest = nil
 	// The rest must begin with a member's name, as where the head was
 	// cut: "{" + "}" is an object, the head + "}" is not JSON.
 	if n := len(ci.head); n > 0 && len(data) > n && data[n] == '"' && bytes.Equal(data[:n], ci.head) {
@@ -38,10 +53,12 @@ func (ci *ChunkInspector) Inspect(data []byte, text *[]byte) ChunkInfo {
 			info = inspectTape(t, text)
 		}
 		putTape(t)
+		rest := ci.buf
 		if cap(ci.buf) > 4<<10 {
 			ci.buf = nil // a stream holds no more than small chunks need between them
 		}
 		if ok {
+			ci.rest = rest
 			return info
 		}
 		// The whole chunk is not JSON either, or would pass the bound:

@@ -2,7 +2,9 @@ package openai
 
 import (
 	"bytes"
+	"encoding/json"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -48,6 +50,16 @@ func checkInspector(t *testing.T, ci *ChunkInspector, c []byte) {
 	w := InspectChunk(c, &want)
 	if !reflect.DeepEqual(got, w) || !bytes.Equal(text, want) {
 		t.Fatalf("%s:\n got %+v %q\nwant %+v %q", c, got, text, w, want)
+	}
+	// What Short says of the chunk is the chunk, cut as it promises.
+	if head, rest := ci.Short(); rest != nil {
+		if len(rest) < 2 || rest[0] != '{' || rest[1] != '"' || !json.Valid(rest) || !bytes.Equal(append(slices.Clip(head), rest[1:]...), c) {
+			t.Fatalf("%s: Short is %q + %q", c, head, rest)
+		}
+		trimmed := bytes.TrimRight(head, " \t\r\n")
+		if len(trimmed) == 0 || trimmed[len(trimmed)-1] != ',' {
+			t.Fatalf("%s: Short's head %q does not end after a comma", c, head)
+		}
 	}
 }
 

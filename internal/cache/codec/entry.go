@@ -56,8 +56,12 @@ type Event struct {
 	Data json.RawMessage
 }
 
-// version is the codec's current Entry.Version.
-const version = 1
+// version is the codec's current Entry.Version. Version 2 added the
+// members "head" and "short" (AppendChunkHead), which version 1's
+// decoders ignore: a replica still on version 1 refuses a version 2
+// entry instead of serving its short chunks. Decode still reads version
+// 1 entries, which have neither.
+const version = 2
 
 // Encode returns the entry's encoded value and sets e.Version. It writes
 // the JSON by hand: the raw members are copied as they are, which costs a
@@ -152,12 +156,18 @@ func Decode(v []byte) (*Entry, error) {
 	// counts once, the first time (as gjson's Get reads it).
 	e := &Entry{}
 	var seen uint16
+	var head, short gjson.Result // AppendChunkHead's members
 	view(v).ForEach(func(k, m gjson.Result) bool {
 		i := slices.Index(entryMembers[:], k.Str)
-		if i < 0 || !once(&seen, uint(i)) {
-			return true
+		switch {
+		case i < 0 || !once(&seen, uint(i)):
+		case i == 9:
+			head = m
+		case i == 10:
+			short = m
+		default:
+			e.member(i, m, v)
 		}
-		e.member(i, m, v)
 		return true
 	})
 	answers := 0
@@ -167,15 +177,19 @@ func Decode(v []byte) (*Entry, error) {
 		}
 	}
 	native := e.Native != nil || len(e.Events) > 0
-	if e.Version != version || answers != 1 || native != (e.Format != "") || len(e.Events) > 0 && e.Events[len(e.Events)-1].Data == nil {
+	cut := seen&(1<<9|1<<10) != 0
+	if e.Version != version && (e.Version != 1 || cut) || answers != 1 || native != (e.Format != "") || len(e.Events) > 0 && e.Events[len(e.Events)-1].Data == nil {
 		return nil, errors.New("not a cache entry of this version")
+	}
+	if cut && !e.unshorten(head, short) {
+		return nil, errors.New("cache entry's short chunks do not fit its head")
 	}
 	return e, nil
 }
 
 // entryMembers are the names of an encoded entry's members, in the order
 // Entry.member knows them.
-var entryMembers = [...]string{"v", "stored", "provider", "upstream_model", "response", "chunks", "format", "native", "events"}
+var entryMembers = [...]string{"v", "stored", "provider", "upstream_model", "response", "chunks", "format", "native", "events", "head", "short"}
 
 // member sets the member entryMembers[i] of e from m, a part of v.
 func (e *Entry) member(i int, m gjson.Result, v []byte) {

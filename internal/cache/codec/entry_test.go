@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/tidwall/gjson"
@@ -28,7 +30,17 @@ func TestDecodeEntryRefusesMixedOrForeign(t *testing.T) {
 		`{"v":1,"stored":1,"format":"responses","response":{"id":"x"}}`, // format on a canonical answer
 		`{"v":1,"stored":1,"format":"responses","events":[["a"]]}`,      // an event without data
 		`{"v":1,"stored":1,"format":"responses","native":{},"events":[["a",{}]]}`,
-		`{"v":2,"stored":1,"response":{}}`,
+		`{"v":3,"stored":1,"response":{}}`,
+		`{"v":1,"stored":1,"chunks":[{"id":1,"a":2},{"b":3}],"head":[0,7],"short":"01"}`,   // version 1 had no short chunks
+		`{"v":2,"stored":1,"chunks":[{"id":1,"a":2},{"b":3}],"head":[0,6],"short":"01"}`,   // a head cut before its comma
+		`{"v":2,"stored":1,"chunks":[{"id":[1,2]},{"b":3}],"head":[0,9],"short":"01"}`,     // ... inside a member
+		`{"v":2,"stored":1,"chunks":[{"id":1,"a":2},{"b":3}],"head":[0,7],"short":"011"}`,  // a mark too many
+		`{"v":2,"stored":1,"chunks":[{"id":1,"a":2},{}],"head":[0,7],"short":"01"}`,        // a short chunk with no member
+		`{"v":2,"stored":1,"chunks":[{"id":1,"a":2},{"b":3}],"head":[1,4],"short":"01"}`,   // a head in a short chunk
+		`{"v":2,"stored":1,"chunks":[{"id":1,"a":2},{"b":3}],"head":[0,70],"short":"01"}`,  // ... past its chunk
+		`{"v":2,"stored":1,"chunks":[{"id":1,"a":2},{"b":3}],"head":[0,7,1],"short":"01"}`, // not a pair
+		`{"v":2,"stored":1,"chunks":[{"id":1,"a":2},{"b":3}],"short":"01"}`,                // no head
+		`{"v":2,"stored":1,"format":"responses","native":{},"head":[0,1],"short":""}`,      // on a native answer
 		`{"v":1,"stored":1}`,
 		`not json`,
 	} {
@@ -47,6 +59,12 @@ func FuzzDecodeEntry(f *testing.F) {
 	f.Add([]byte(`{"v":1,"stored":5,"provider":"openai","upstream_model":"m","chunks":[{"choices":[]},{"a":1}]}`))
 	f.Add([]byte(`{"v":1,"stored":5,"response":{"choices":[{"finish_reason":"stop"}]}}`))
 	f.Add([]byte(`{"v":1,"stored":5,"format":"responses","native":{"status":"completed"}}`))
+	f.Add(shortEntry(entryOf(stream22())))
+	f.Add([]byte(`{"chunks":[{"id":"a","choices":[]},{"choices":[{"delta":{}}]},{"x":1}],"head":[0,8],"short":"010","v":2,"stored":5}`))
+	f.Add([]byte(`{"chunks":[ {"id":"\u00e9", "a":1},{"choices":[]}],"head":[0,17],"short":"01","v":2,"stored":5}`))
+	f.Add([]byte(`{"chunks":[{"id":[1,2]},{"choices":[]}],"head":[0,10],"short":"01","v":2,"stored":5}`))
+	f.Add([]byte(`{"chunks":[{"id":1,"a":2},{}],"head":[0,7],"short":"01","v":2,"stored":5}`))
+	f.Add([]byte(`{"chunks":[{"id":1,"a":2},{"b":3}],"head":[0,7.5],"short":"01","v":2,"stored":5}`))
 	f.Fuzz(func(t *testing.T, v []byte) {
 		e, err := Decode(v)
 		if old, oldErr := decodeGetMany(v); (err == nil) != (oldErr == nil) || err == nil && !reflect.DeepEqual(e, old) {
@@ -138,7 +156,7 @@ func decodeGetMany(v []byte) (*Entry, error) {
 		}
 		return []byte(r.Raw)
 	}
-	f := gjson.GetManyBytes(v, "v", "stored", "provider", "upstream_model", "response", "chunks", "format", "native", "events")
+	f := gjson.GetManyBytes(v, "v", "stored", "provider", "upstream_model", "response", "chunks", "format", "native", "events", "head", "short")
 	e := &Entry{Version: int(f[0].Int()), Stored: f[1].Int(), Provider: f[2].Str, UpstreamModel: f[3].Str, Format: f[6].Str}
 	if f[4].IsObject() {
 		e.Response = raw(f[4])
@@ -173,8 +191,37 @@ func decodeGetMany(v []byte) (*Entry, error) {
 		}
 	}
 	native := e.Native != nil || len(e.Events) > 0
-	if e.Version != version || answers != 1 || native != (e.Format != "") || len(e.Events) > 0 && e.Events[len(e.Events)-1].Data == nil {
+	cut := f[9].Exists() || f[10].Exists()
+	if !(e.Version == 2 || e.Version == 1 && !cut) || answers != 1 || native != (e.Format != "") || len(e.Events) > 0 && e.Events[len(e.Events)-1].Data == nil {
 		return nil, errors.New("not a cache entry of this version")
+	}
+	if !cut {
+		return e, nil
+	}
+	// Short chunks: the head (the beginning of a whole chunk) glued to
+	// each one's members, which must make a valid chunk, and a head that
+	// would make one of any members.
+	head, short := f[9], f[10]
+	var pair []float64
+	if short.Type != gjson.String || e.Format != "" || len(short.Str) != len(e.Chunks) || !head.IsArray() ||
+		json.Unmarshal([]byte(head.Raw), &pair) != nil || len(pair) != 2 || pair[0] != math.Trunc(pair[0]) || pair[1] != math.Trunc(pair[1]) ||
+		pair[0] < 0 || pair[0] >= float64(len(e.Chunks)) || short.Str[int(pair[0])] != '0' || pair[1] < 1 || pair[1] >= float64(len(e.Chunks[int(pair[0])])) {
+		return nil, errors.New("bad head")
+	}
+	h := string(e.Chunks[int(pair[0])][:int(pair[1])])
+	if !strings.HasSuffix(strings.TrimRight(h, " \t\r\n"), ",") || !json.Valid([]byte(h+`"x":[1]}`)) {
+		return nil, errors.New("bad head")
+	}
+	for i, mark := range short.Str {
+		switch {
+		case mark == '1' && bytes.HasPrefix(e.Chunks[i], []byte(`{"`)):
+			e.Chunks[i] = append([]byte(h), e.Chunks[i][1:]...)
+			if !json.Valid(e.Chunks[i]) {
+				return nil, errors.New("short chunk is not JSON with its head")
+			}
+		case mark != '0':
+			return nil, errors.New("bad mark")
+		}
 	}
 	return e, nil
 }
