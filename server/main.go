@@ -183,9 +183,11 @@ func (s *server) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.log, err = lifecycle.NewLogger(s.opts.stderr, cfg.LogLevel); err != nil {
+	var flushLog func()
+	if s.log, flushLog, err = lifecycle.NewLogger(s.opts.stderr, cfg.LogLevel); err != nil {
 		return err
 	}
+	defer flushLog() // last: after what closing logs
 	closeAll, err := s.open(ctx, cfg)
 	defer closeAll()
 	if err != nil {

@@ -17,18 +17,23 @@ import (
 // for collectors, at less than half tint's cost a line (its plain mode
 // rebuilds every key and value rune by rune to strip colour codes; the
 // TextHandler quotes control characters instead), which matters at one
-// line a request.
-func NewLogger(w io.Writer, level string) (*slog.Logger, error) {
+// line a request. A file that is not a terminal is written in batches
+// (see consoleDelay); flush writes what waits, and is to be called before
+// the process exits (it does nothing for other writers).
+func NewLogger(w io.Writer, level string) (l *slog.Logger, flush func(), err error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("LLMBRIDGE_LOG_LEVEL: %w", err)
+		return nil, nil, fmt.Errorf("LLMBRIDGE_LOG_LEVEL: %w", err)
 	}
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			return slog.New(tint.NewTextHandler(w, &tint.Options{Level: lvl, TimeFormat: time.DateTime})), nil
-		}
+	f, ok := w.(*os.File)
+	if !ok {
+		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), func() {}, nil
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), nil
+	if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		return slog.New(tint.NewTextHandler(w, &tint.Options{Level: lvl, TimeFormat: time.DateTime})), func() {}, nil
+	}
+	b := newBatchWriter(f, consoleDelay)
+	return slog.New(urgentFlush{slog.NewTextHandler(b, &slog.HandlerOptions{Level: lvl}), b}), b.Flush, nil
 }
 
 // IsLoopback reports whether addr (host:port) listens on loopback only.

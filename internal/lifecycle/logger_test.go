@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,7 +20,7 @@ import (
 // smuggle a terminal escape or a line break into it.
 func TestNewLoggerPiped(t *testing.T) {
 	var buf bytes.Buffer
-	l, err := NewLogger(&buf, "info")
+	l, _, err := NewLogger(&buf, "info")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,16 +44,84 @@ func TestNewLoggerPiped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if l, err = NewLogger(f, "warn"); err != nil {
+	l, flush, err := NewLogger(f, "info")
+	if err != nil {
 		t.Fatal(err)
 	}
-	l.Warn("careful", "n", 1)
+	l.Info("waits")
+	l.Warn("careful", "n", 1) // written at once, after the line before it
+	flush()
 	b, _ := os.ReadFile(f.Name())
-	if !strings.HasPrefix(string(b), "time=") || !strings.Contains(string(b), "level=WARN msg=careful n=1") {
+	if !strings.HasPrefix(string(b), "time=") || !strings.Contains(string(b), "level=INFO msg=waits\n") || !strings.HasSuffix(string(b), "level=WARN msg=careful n=1\n") {
 		t.Errorf("file log %q", b)
 	}
-	if _, err := NewLogger(&buf, "loud"); err == nil {
+	if _, _, err := NewLogger(&buf, "loud"); err == nil {
 		t.Error("an unknown level was accepted")
+	}
+}
+
+// countingWriter records each write it is given.
+type countingWriter struct {
+	mu     sync.Mutex
+	writes []string
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes = append(w.writes, string(p))
+	return len(p), nil
+}
+
+func (w *countingWriter) get() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.writes)
+}
+
+// TestConsoleBatches: a console that is not a terminal gets lines in
+// batches — info lines wait (here for an hour), a warning takes them out
+// with it in one write, a full batch goes by itself, and flush writes the
+// rest; with the real delay, a lone line goes out by itself.
+func TestConsoleBatches(t *testing.T) {
+	var w countingWriter
+	b := newBatchWriter(&w, time.Hour)
+	l := slog.New(urgentFlush{slog.NewTextHandler(b, nil), b})
+	for i := range 3 {
+		l.Info("request", "n", i)
+	}
+	if got := w.get(); len(got) != 0 {
+		t.Fatalf("info lines written before their batch: %q", got)
+	}
+	l.With("k", "v").WithGroup("g").Error("broken", "n", 3)
+	got := w.get()
+	if len(got) != 1 || strings.Count(got[0], "\n") != 4 || !strings.Contains(got[0], "n=0") || !strings.HasSuffix(got[0], "level=ERROR msg=broken k=v g.n=3\n") {
+		t.Fatalf("the error's write: %q", got)
+	}
+	long := strings.Repeat("x", 1000)
+	for range 2 * consoleBatch / 1000 {
+		l.Info(long)
+	}
+	b.Flush()
+	got = w.get()[1:]
+	n := 0
+	for _, g := range got {
+		if len(g) > consoleBatch {
+			t.Errorf("a write of %d bytes, above the batch's %d", len(g), consoleBatch)
+		}
+		n += strings.Count(g, "\n")
+	}
+	if n != 2*consoleBatch/1000 || len(got) < 2 || len(got) > 3 {
+		t.Errorf("%d lines in %d writes", n, len(got))
+	}
+
+	var w2 countingWriter
+	b = newBatchWriter(&w2, consoleDelay)
+	slog.New(slog.NewTextHandler(b, nil)).Info("alone")
+	for deadline := time.Now().Add(10 * time.Second); len(w2.get()) == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a lone line was never written")
+		}
 	}
 }
 
@@ -60,7 +130,7 @@ func TestNewLoggerPiped(t *testing.T) {
 // everywhere before.
 func BenchmarkConsoleLine(b *testing.B) {
 	var buf bytes.Buffer
-	piped, _ := NewLogger(&buf, "info")
+	piped, _, _ := NewLogger(&buf, "info")
 	for name, l := range map[string]*slog.Logger{
 		"logfmt":     piped,
 		"tint-plain": slog.New(tint.NewTextHandler(&buf, &tint.Options{TimeFormat: time.DateTime, NoColor: true})),
