@@ -541,26 +541,64 @@ type ticket struct {
 // Header implements llmbridge.HeaderTicket: OpenAI's x-ratelimit-* headers
 // for the limits the key has.
 func (t *ticket) Header() http.Header {
-	if t.lim.RPM <= 0 && t.lim.TPM <= 0 {
-		return nil
-	}
-	// One array holds every value; each header gets a one-element,
-	// full-capacity slice of it (an append copies).
-	vals := make([]string, 0, 6)
-	h := make(http.Header, 6)
-	set := func(k, v string) {
-		vals = append(vals, v)
-		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
-	}
+	var req, tok rate
 	if t.lim.RPM > 0 {
-		set("X-Ratelimit-Limit-Requests", strconv.FormatInt(t.lim.RPM, 10))
-		set("X-Ratelimit-Remaining-Requests", strconv.FormatInt(t.d.remReq, 10))
-		set("X-Ratelimit-Reset-Requests", resetValue(t.d.resetReq))
+		req = rate{t.lim.RPM, t.d.remReq, t.d.resetReq}
 	}
 	if t.lim.TPM > 0 {
-		set("X-Ratelimit-Limit-Tokens", strconv.FormatInt(t.lim.TPM, 10))
-		set("X-Ratelimit-Remaining-Tokens", strconv.FormatInt(t.d.remTok, 10))
-		set("X-Ratelimit-Reset-Tokens", resetValue(t.d.resetTok))
+		tok = rate{t.lim.TPM, t.d.remTok, t.d.resetTok}
+	}
+	return rateHeader(req, tok)
+}
+
+// rate is one limit's x-ratelimit-* values; a limit of 0 has none.
+type rate struct {
+	limit, remaining int64
+	reset            time.Duration
+}
+
+// rateHeaderNames are the headers of a request limit, then a token limit.
+var rateHeaderNames = [2][3]string{
+	{"X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests"},
+	{"X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens"},
+}
+
+// rateHeader is the x-ratelimit-* headers of a request and a token limit
+// (nil when neither is set), in four allocations: the values are written
+// into one string and share one array, and each header gets a
+// one-element, full-capacity slice of it (an append copies).
+func rateHeader(req, tok rate) http.Header {
+	var buf [96]byte
+	var ends [6]int
+	b, n := buf[:0], 0
+	for _, r := range [2]rate{req, tok} {
+		if r.limit > 0 {
+			b = strconv.AppendInt(b, r.limit, 10)
+			ends[n] = len(b)
+			b = strconv.AppendInt(b, r.remaining, 10)
+			ends[n+1] = len(b)
+			b = append(b, resetValue(r.reset)...)
+			ends[n+2] = len(b)
+			n += 3
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	all := string(b)
+	vals := make([]string, n)
+	h := make(http.Header, n)
+	i, from := 0, 0
+	for w, r := range [2]rate{req, tok} {
+		if r.limit <= 0 {
+			continue
+		}
+		for _, name := range rateHeaderNames[w] {
+			vals[i] = all[from:ends[i]]
+			h[name] = vals[i : i+1 : i+1]
+			from = ends[i]
+			i++
+		}
 	}
 	return h
 }

@@ -32,6 +32,9 @@ func benchAdmitTeam(b *testing.B, o Options, team *TeamParams) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		if len(t.(llmbridge.HeaderTicket).Header()) != 3 { // the bridge asks for them on every request
+			b.Fatal("no x-ratelimit-* headers")
+		}
 		t.Settle(llmbridge.UsageRecord{TotalTokens: 10})
 	}
 }

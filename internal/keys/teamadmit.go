@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -126,35 +125,17 @@ func budgetCost(lim Limits, cost float64) float64 {
 // least left (the key on a tie), so a client that paces itself by them
 // stays under both.
 func (t *teamTicket) Header() http.Header {
-	h := http.Header{}
-	pick := func(kLimit, kRem, tLimit, tRem int64) (limit, rem int64, team bool) {
+	pick := func(kLimit, kRem int64, kReset time.Duration, tLimit, tRem int64, tReset time.Duration) rate {
 		switch {
 		case tLimit > 0 && (kLimit == 0 || tRem < kRem):
-			return tLimit, tRem, true
+			return rate{tLimit, tRem, tReset}
 		case kLimit > 0:
-			return kLimit, kRem, false
+			return rate{kLimit, kRem, kReset}
 		}
-		return 0, 0, false
+		return rate{}
 	}
-	if limit, rem, team := pick(t.kl.RPM, t.kd.remReq, t.tl.RPM, t.td.remReq); limit > 0 {
-		reset := t.kd.resetReq
-		if team {
-			reset = t.td.resetReq
-		}
-		h["X-Ratelimit-Limit-Requests"] = []string{strconv.FormatInt(limit, 10)}
-		h["X-Ratelimit-Remaining-Requests"] = []string{strconv.FormatInt(rem, 10)}
-		h["X-Ratelimit-Reset-Requests"] = []string{resetValue(reset)}
-	}
-	if limit, rem, team := pick(t.kl.TPM, t.kd.remTok, t.tl.TPM, t.td.remTok); limit > 0 {
-		reset := t.kd.resetTok
-		if team {
-			reset = t.td.resetTok
-		}
-		h["X-Ratelimit-Limit-Tokens"] = []string{strconv.FormatInt(limit, 10)}
-		h["X-Ratelimit-Remaining-Tokens"] = []string{strconv.FormatInt(rem, 10)}
-		h["X-Ratelimit-Reset-Tokens"] = []string{resetValue(reset)}
-	}
-	return h
+	return rateHeader(pick(t.kl.RPM, t.kd.remReq, t.kd.resetReq, t.tl.RPM, t.td.remReq, t.td.resetReq),
+		pick(t.kl.TPM, t.kd.remTok, t.kd.resetTok, t.tl.TPM, t.td.remTok, t.td.resetTok))
 }
 
 // refreshTeamSpend hands the store's spend of budgeted teams to the
