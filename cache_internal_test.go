@@ -116,6 +116,83 @@ func (o *relayedOutput) native(c *call, _ *http.Response) {
 	c.tap.done = true
 }
 
+// relayedStream is the output relaying events (one a line) as relayRaw
+// reads them: each with what its inspector said.
+func relayedStream(lines string) *relayedOutput {
+	o := &relayedOutput{}
+	var ci openai.ChunkInspector
+	for ev := range strings.SplitSeq(lines, "\n") {
+		o.events = append(o.events, []byte(ev))
+		o.infos = append(o.infos, ci.Inspect([]byte(ev), nil))
+		h, r := ci.Short()
+		o.heads, o.rests = append(o.heads, bytes.Clone(h)), append(o.rests, bytes.Clone(r))
+	}
+	return o
+}
+
+// stream22Lines is BenchmarkCacheMiss's stream: 22 chunks as OpenAI
+// sends them, each line beginning with prefix.
+func stream22Lines(prefix string) string {
+	head := prefix + `{"id":"chatcmpl-Dx0XpqH8w09uBXwq1zFGYdETjtnEl","object":"chat.completion.chunk","created":1782955817,"model":"gpt-4o-mini-2024-07-18","service_tier":"default","system_fingerprint":"fp_d0469e1700","choices":`
+	events := []string{head + `[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"C63r"}`}
+	for i := range 19 {
+		events = append(events, fmt.Sprintf(`%s[{"index":0,"delta":{"content":" word%d"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"qfQVOwfh"}`, head, i))
+	}
+	events = append(events, head+`[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null,"obfuscation":"VskH"}`,
+		head+`[],"usage":{"prompt_tokens":53,"completion_tokens":19,"total_tokens":72}}`)
+	return strings.Join(events, "\n")
+}
+
+// keptValue is a cache that keeps the last value stored and has no
+// answer.
+type keptValue struct {
+	missCache
+	v *[]byte
+}
+
+func (k keptValue) Set(_ context.Context, _ CacheKey, v []byte, _ time.Duration) error {
+	*k.v = v
+	return nil
+}
+
+// TestCacheTapStoresTheRelayedChunks: what the tap stores of a stream
+// decodes to its chunks as relayed (less the space before one, which
+// replay never kept) — with the chunks after the first cut short when
+// they repeat its head, whole when the head has a space before it.
+func TestCacheTapStoresTheRelayedChunks(t *testing.T) {
+	var v []byte
+	br, err := New(WithCache(keptValue{v: &v}, CachePolicy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer br.Close()
+	for _, tc := range []struct {
+		prefix string
+		short  bool
+	}{{"", true}, {" ", false}, {"\t ", false}} {
+		v = nil
+		o := relayedStream(stream22Lines(tc.prefix))
+		c := &call{b: br, f: chatFormat{}, parent: context.Background(), input: input{body: []byte(`{"model":"m","temperature":0,"stream":true}`), env: envelope{model: "openai/gpt-4o-mini", stream: true}}}
+		var out output = o
+		if c.cached(&out) {
+			t.Fatal("a hit")
+		}
+		out.native(c, &http.Response{})
+		e, err := codec.Decode(v)
+		if err != nil {
+			t.Fatalf("prefix %q: %v\n%s", tc.prefix, err, v)
+		}
+		if short := bytes.Contains(v, []byte(`"short":"0111`)); short != tc.short || len(e.Chunks) != len(o.events) {
+			t.Fatalf("prefix %q: cut short %v, %d chunks:\n%s", tc.prefix, short, len(e.Chunks), v)
+		}
+		for i, ev := range o.events {
+			if !bytes.Equal(e.Chunks[i], bytes.TrimLeft(ev, " \t")) {
+				t.Errorf("prefix %q: chunk %d\n got %s\nwant %s", tc.prefix, i, e.Chunks[i], ev)
+			}
+		}
+	}
+}
+
 // BenchmarkCacheStageMiss: the cache stage's own work on a streamed
 // request that misses and is stored (the lookup's key, the policy
 // checks, the recorder taking the relayed events, the stored value),
@@ -126,22 +203,7 @@ func BenchmarkCacheStageMiss(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer br.Close()
-	o := &relayedOutput{}
-	// BenchmarkCacheMiss's stream: 22 chunks as OpenAI sends them.
-	head := `{"id":"chatcmpl-Dx0XpqH8w09uBXwq1zFGYdETjtnEl","object":"chat.completion.chunk","created":1782955817,"model":"gpt-4o-mini-2024-07-18","service_tier":"default","system_fingerprint":"fp_d0469e1700","choices":`
-	events := []string{head + `[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"C63r"}`}
-	for i := range 19 {
-		events = append(events, fmt.Sprintf(`%s[{"index":0,"delta":{"content":" word%d"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"qfQVOwfh"}`, head, i))
-	}
-	events = append(events, head+`[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null,"obfuscation":"VskH"}`,
-		head+`[],"usage":{"prompt_tokens":53,"completion_tokens":19,"total_tokens":72}}`)
-	var ci openai.ChunkInspector
-	for _, ev := range events {
-		o.events = append(o.events, []byte(ev))
-		o.infos = append(o.infos, ci.Inspect([]byte(ev), nil))
-		h, r := ci.Short()
-		o.heads, o.rests = append(o.heads, bytes.Clone(h)), append(o.rests, bytes.Clone(r))
-	}
+	o := relayedStream(stream22Lines(""))
 	body := []byte(strings.Replace(string(benchBody), `"temperature":0.2`, `"temperature":0`, 1))
 	h := http.Header{"Content-Type": {"application/json"}}
 	ctx := context.Background()

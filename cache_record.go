@@ -145,7 +145,7 @@ func nativeEntry(f nativeCachedFormat, b []byte, stream bool) *codec.Entry {
 // A chunk the relay's inspector read from the head of the chunk before
 // it on, when that one was written whole, is written short, as "{" + its
 // rest, and so is every later chunk with that head; which ones and where
-// the head is are said once, when stored (codec.AppendChunkHead): an
+// the head is are said once, when stored (codec.AppendShortTail): an
 // OpenAI stream's value takes half the bytes.
 type cacheTap struct {
 	buf      *[]byte // from tapBufs: `{"chunks":[` and the events' data, comma-separated
@@ -204,14 +204,17 @@ func (t *cacheTap) event(data []byte, info *openai.ChunkInfo, head, rest []byte)
 	i, at := len(t.marks), len(*t.buf)
 	mark := byte('0')
 	if rest != nil {
-		if t.headFrom < 0 && t.lastFrom >= 0 && len(head) < t.lastLen && bytes.HasPrefix((*t.buf)[t.lastStart:], head) {
+		// A head that begins with "{" (no space before it, which a
+		// decoder's reading of the chunk would drop) and is not long.
+		if t.headFrom < 0 && t.lastFrom >= 0 && len(head) < t.lastLen && len(head) <= codec.MaxChunkHead && head[0] == '{' &&
+			bytes.HasPrefix((*t.buf)[t.lastStart:], head) {
 			t.headFrom, t.headStart, t.headLen = t.lastFrom, t.lastStart, len(head)
 		}
 		if t.headFrom >= 0 && bytes.Equal(head, (*t.buf)[t.headStart:t.headStart+t.headLen]) {
 			data, mark = rest, '1'
 		}
 	}
-	if len(*t.buf)+len(data)+codec.ChunkHeadSize(t.marks) > t.room {
+	if len(*t.buf)+len(data)+codec.ShortTailSize(t.marks) > t.room {
 		t.over = true
 		t.release()
 		return
@@ -257,12 +260,14 @@ func (t *cacheTap) store(c *call, rc *responseCache, key CacheKey) {
 	}
 	e := &codec.Entry{}
 	c.stamp(e)
-	v := append(make([]byte, 0, len(*t.buf)+1+codec.ChunkHeadSize(t.marks)+e.TailSize()), *t.buf...)
+	v := append(make([]byte, 0, len(*t.buf)+1+codec.ShortTailSize(t.marks)+e.TailSize()), *t.buf...)
 	v = append(v, ']')
 	if t.headFrom >= 0 {
-		v = codec.AppendChunkHead(v, t.headFrom, t.headLen, t.marks)
+		v = e.AppendShortTail(v, t.headFrom, t.headLen, t.marks)
+	} else {
+		v = e.AppendTail(v)
 	}
-	c.storeValue(rc, key, e.AppendTail(v))
+	c.storeValue(rc, key, v)
 }
 
 // decodedEntry is the entry of another format's native answer: the

@@ -25,11 +25,12 @@ type ChunkInspector struct {
 }
 
 // Short returns how the last Inspect read its chunk when it read it from
-// the head on: the head (which begins with "{" and ends after a member's
-// comma and any space) and "{" + the rest of the chunk (a valid object
-// whose first member's name follows the "{" at once), so the chunk is
-// head + rest[1:]. Both are nil when the chunk was read whole; they are
-// the inspector's and valid until the next Inspect.
+// the head on: the head (the chunk's "{", after any space, and members,
+// up to a member's comma and any space after it) and "{" + the rest of
+// the chunk (a valid object whose first member's name follows the "{" at
+// once), so the chunk is head + rest[1:]. Both are nil when the chunk
+// was read whole; they are the inspector's and valid until the next
+// Inspect.
 func (ci *ChunkInspector) Short() (head, rest []byte) {
 	if ci.rest == nil {
 		return nil, nil

@@ -22,8 +22,9 @@ import (
 // An Entry is not safe for concurrent use. The raw members of a decoded
 // Entry alias the value it was decoded from (see Decode).
 type Entry struct {
-	// Version is the codec's version; Encode and AppendTail set it, and
-	// Decode refuses any other.
+	// Version is the codec's version: 1, or 2 for a stream stored with
+	// chunks cut short (AppendShortTail); Encode and AppendTail set it,
+	// and Decode refuses any other.
 	Version int `json:"v"`
 	// Stored is when the answer was stored, in Unix milliseconds.
 	Stored int64 `json:"stored"`
@@ -56,12 +57,16 @@ type Event struct {
 	Data json.RawMessage
 }
 
-// version is the codec's current Entry.Version. Version 2 added the
-// members "head" and "short" (AppendChunkHead), which version 1's
-// decoders ignore: a replica still on version 1 refuses a version 2
-// entry instead of serving its short chunks. Decode still reads version
-// 1 entries, which have neither.
-const version = 2
+// version is the Entry.Version of an entry with its chunks whole (or no
+// chunks); shortVersion, 2, is that of a stream stored with chunks cut
+// short (AppendShortTail), whose members "head" and "short" a version 1
+// decoder would ignore: a replica still on version 1 refuses such an
+// entry (a miss) instead of serving its short chunks, and reads every
+// other entry as before.
+const (
+	version      = 1
+	shortVersion = 2
+)
 
 // Encode returns the entry's encoded value and sets e.Version. It writes
 // the JSON by hand: the raw members are copied as they are, which costs a
@@ -126,7 +131,12 @@ func (e *Entry) TailSize() int {
 // buffer. The members' order is free (Decode looks them up by name), so a
 // recorder can write the answer first, as it arrives, and this last.
 func (e *Entry) AppendTail(out []byte) []byte {
-	e.Version = version
+	return e.appendTail(out, version)
+}
+
+// appendTail is AppendTail writing version v.
+func (e *Entry) appendTail(out []byte, v int) []byte {
+	e.Version = v
 	out = append(out, `,"v":`...)
 	out = strconv.AppendInt(out, int64(e.Version), 10)
 	out = append(out, `,"stored":`...)
@@ -156,7 +166,7 @@ func Decode(v []byte) (*Entry, error) {
 	// counts once, the first time (as gjson's Get reads it).
 	e := &Entry{}
 	var seen uint16
-	var head, short gjson.Result // AppendChunkHead's members
+	var head, short gjson.Result // AppendShortTail's members
 	view(v).ForEach(func(k, m gjson.Result) bool {
 		i := slices.Index(entryMembers[:], k.Str)
 		switch {
@@ -178,10 +188,10 @@ func Decode(v []byte) (*Entry, error) {
 	}
 	native := e.Native != nil || len(e.Events) > 0
 	cut := seen&(1<<9|1<<10) != 0
-	if e.Version != version && (e.Version != 1 || cut) || answers != 1 || native != (e.Format != "") || len(e.Events) > 0 && e.Events[len(e.Events)-1].Data == nil {
+	if !(e.Version == version && !cut || e.Version == shortVersion && cut) || answers != 1 || native != (e.Format != "") || len(e.Events) > 0 && e.Events[len(e.Events)-1].Data == nil {
 		return nil, errors.New("not a cache entry of this version")
 	}
-	if cut && !e.unshorten(head, short) {
+	if cut && !e.unshorten(head, short, len(v)) {
 		return nil, errors.New("cache entry's short chunks do not fit its head")
 	}
 	return e, nil

@@ -31,7 +31,6 @@ func TestDecodeEntryRefusesMixedOrForeign(t *testing.T) {
 		`{"v":1,"stored":1,"format":"responses","events":[["a"]]}`,      // an event without data
 		`{"v":1,"stored":1,"format":"responses","native":{},"events":[["a",{}]]}`,
 		`{"v":3,"stored":1,"response":{}}`,
-		`{"v":1,"stored":1,"chunks":[{"id":1,"a":2},{"b":3}],"head":[0,7],"short":"01"}`,   // version 1 had no short chunks
 		`{"v":2,"stored":1,"chunks":[{"id":1,"a":2},{"b":3}],"head":[0,6],"short":"01"}`,   // a head cut before its comma
 		`{"v":2,"stored":1,"chunks":[{"id":[1,2]},{"b":3}],"head":[0,9],"short":"01"}`,     // ... inside a member
 		`{"v":2,"stored":1,"chunks":[{"id":1,"a":2},{"b":3}],"head":[0,7],"short":"011"}`,  // a mark too many
@@ -41,12 +40,42 @@ func TestDecodeEntryRefusesMixedOrForeign(t *testing.T) {
 		`{"v":2,"stored":1,"chunks":[{"id":1,"a":2},{"b":3}],"head":[0,7,1],"short":"01"}`, // not a pair
 		`{"v":2,"stored":1,"chunks":[{"id":1,"a":2},{"b":3}],"short":"01"}`,                // no head
 		`{"v":2,"stored":1,"format":"responses","native":{},"head":[0,1],"short":""}`,      // on a native answer
+		`{"v":2,"stored":1,"chunks":[[1,{"a":2}],{"b":3}],"head":[0,3],"short":"01"}`,      // a head not of an object
+		`{"v":2,"stored":1,"chunks":[{"id":1,"a":2},{"b":3}],"head":[0,7],"short":"00"}`,   // version 2 is short
+		`{"v":1,"stored":1,"chunks":[{"id":1,"a":2},{"b":3}],"head":[0,7],"short":"01"}`,   // version 1 is not
+		hugeUnshorten(1000),
 		`{"v":1,"stored":1}`,
 		`not json`,
 	} {
 		if e, err := Decode([]byte(v)); err == nil {
 			t.Errorf("%s decoded to %+v", v, e)
 		}
+	}
+}
+
+// hugeUnshorten is a value a recorder never writes (for k of 1000): a
+// long head before k tiny short chunks, which put back together take
+// about k/2 times its length (one poisoned key of a shared backend must
+// not make every reader allocate without bound).
+func hugeUnshorten(k int) string {
+	var b strings.Builder
+	b.WriteString(`{"v":2,"stored":1,"chunks":[{"id":"` + strings.Repeat("x", 1000) + `","a":1}`)
+	for range k {
+		b.WriteString(`,{"a":0}`)
+	}
+	b.WriteString(`],"head":[0,1009],"short":"0` + strings.Repeat("1", k) + `"}`)
+	return b.String()
+}
+
+// TestDecodeBoundsShortChunks: a few short chunks under a long head put
+// back together; a thousand are refused, as no recorder writes them.
+func TestDecodeBoundsShortChunks(t *testing.T) {
+	e, err := Decode([]byte(hugeUnshorten(10)))
+	if err != nil || len(e.Chunks) != 11 || !bytes.HasSuffix(e.Chunks[10], []byte(`",`+`"a":0}`)) {
+		t.Fatalf("ten short chunks: %v", err)
+	}
+	if _, err := Decode([]byte(hugeUnshorten(1000))); err == nil {
+		t.Fatal("a thousand short chunks under a 1 kB head were put back together")
 	}
 }
 
@@ -192,7 +221,7 @@ func decodeGetMany(v []byte) (*Entry, error) {
 	}
 	native := e.Native != nil || len(e.Events) > 0
 	cut := f[9].Exists() || f[10].Exists()
-	if !(e.Version == 2 || e.Version == 1 && !cut) || answers != 1 || native != (e.Format != "") || len(e.Events) > 0 && e.Events[len(e.Events)-1].Data == nil {
+	if !(e.Version == 2 && cut || e.Version == 1 && !cut) || answers != 1 || native != (e.Format != "") || len(e.Events) > 0 && e.Events[len(e.Events)-1].Data == nil {
 		return nil, errors.New("not a cache entry of this version")
 	}
 	if !cut {
@@ -205,12 +234,21 @@ func decodeGetMany(v []byte) (*Entry, error) {
 	var pair []float64
 	if short.Type != gjson.String || e.Format != "" || len(short.Str) != len(e.Chunks) || !head.IsArray() ||
 		json.Unmarshal([]byte(head.Raw), &pair) != nil || len(pair) != 2 || pair[0] != math.Trunc(pair[0]) || pair[1] != math.Trunc(pair[1]) ||
-		pair[0] < 0 || pair[0] >= float64(len(e.Chunks)) || short.Str[int(pair[0])] != '0' || pair[1] < 1 || pair[1] >= float64(len(e.Chunks[int(pair[0])])) {
+		pair[0] < 0 || pair[0] >= float64(len(e.Chunks)) || short.Str[int(pair[0])] != '0' || pair[1] < 1 || pair[1] > 1024 || pair[1] >= float64(len(e.Chunks[int(pair[0])])) {
 		return nil, errors.New("bad head")
 	}
 	h := string(e.Chunks[int(pair[0])][:int(pair[1])])
-	if !strings.HasSuffix(strings.TrimRight(h, " \t\r\n"), ",") || !json.Valid([]byte(h+`"x":[1]}`)) {
+	if !strings.HasPrefix(h, "{") || !strings.HasSuffix(strings.TrimRight(h, " \t\r\n"), ",") || !json.Valid([]byte(h+`"x":[1]}`)) {
 		return nil, errors.New("bad head")
+	}
+	rebuilt := 0
+	for i, mark := range short.Str {
+		if mark == '1' {
+			rebuilt += len(h) + len(e.Chunks[i]) - 1
+		}
+	}
+	if rebuilt > 32*len(v) {
+		return nil, errors.New("too much to put back together")
 	}
 	for i, mark := range short.Str {
 		switch {

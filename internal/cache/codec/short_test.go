@@ -20,7 +20,7 @@ func shortEntry(e *Entry) []byte {
 		}
 		ci.Inspect(ch, nil)
 		h, rest := ci.Short()
-		if rest != nil && from < 0 && last >= 0 && bytes.HasPrefix(e.Chunks[last], h) {
+		if rest != nil && from < 0 && last >= 0 && h[0] == '{' && len(h) <= MaxChunkHead && bytes.HasPrefix(e.Chunks[last], h) {
 			from, n = last, len(h)
 		}
 		if rest != nil && from >= 0 && bytes.Equal(h, e.Chunks[from][:n]) {
@@ -31,7 +31,7 @@ func shortEntry(e *Entry) []byte {
 	}
 	out = append(out, ']')
 	if from >= 0 {
-		out = AppendChunkHead(out, from, n, marks)
+		return (&Entry{Stored: 1}).AppendShortTail(out, from, n, marks)
 	}
 	return (&Entry{Stored: 1}).AppendTail(out)
 }
