@@ -322,8 +322,8 @@ func (c *call) lookup(rc *responseCache, key CacheKey, maxAge time.Duration) (*c
 		c.b.log.Debug("cache get failed: a miss", "request_id", c.rec.RequestID, "error", err)
 		return nil, 0, false
 	}
-	if !ok {
-		return nil, 0, false
+	if !ok || len(v) > rc.p.MaxValueBytes {
+		return nil, 0, false // none, or larger than any value the bridge stores: not read
 	}
 	e, err := codec.Decode(v)
 	if err != nil {

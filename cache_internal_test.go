@@ -218,3 +218,35 @@ func BenchmarkCacheStageMiss(b *testing.B) {
 		out.native(c, &http.Response{})
 	}
 }
+
+// hitCache answers every key with its value.
+type hitCache struct {
+	missCache
+	v []byte
+}
+
+func (h hitCache) Get(context.Context, CacheKey) ([]byte, bool, error) { return h.v, true, nil }
+
+// TestCacheLookupRefusesOversizeValue: a value longer than the policy's
+// MaxValueBytes, which the bridge never stores, is a miss, not decoded
+// (a shared backend's value may be anyone's).
+func TestCacheLookupRefusesOversizeValue(t *testing.T) {
+	e := &codec.Entry{Response: []byte(`{"id":"x","choices":[]}`), Stored: time.Now().UnixMilli()}
+	v, _ := e.Encode()
+	for _, tc := range []struct {
+		pad  int
+		want bool
+	}{{0, true}, {1024 - len(v), true}, {1025 - len(v), false}} {
+		padded := append(bytes.Repeat([]byte(" "), tc.pad), v...)
+		br, err := New(WithCache(hitCache{v: padded}, CachePolicy{MaxValueBytes: 1024}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &call{b: br, f: chatFormat{}, parent: context.Background()}
+		rc := br.cfg.cache
+		if _, _, ok := c.lookup(rc, CacheKey{}, -1); ok != tc.want {
+			t.Errorf("a value of %d bytes (bound 1024): hit %v", len(padded), ok)
+		}
+		br.Close()
+	}
+}
