@@ -32,6 +32,7 @@ type batchWriter struct {
 	timer *time.Timer // armed while buf holds anything
 }
 
+// newBatchWriter returns a batchWriter of w whose lines wait at most delay.
 func newBatchWriter(w io.Writer, delay time.Duration) *batchWriter {
 	b := &batchWriter{w: w, delay: delay}
 	b.timer = time.AfterFunc(time.Hour, b.Flush)
@@ -81,6 +82,7 @@ type urgentFlush struct {
 	b *batchWriter
 }
 
+// Handle writes r, and flushes the batch when r is a warning or worse.
 func (h urgentFlush) Handle(ctx context.Context, r slog.Record) error {
 	err := h.Handler.Handle(ctx, r)
 	if r.Level >= slog.LevelWarn {
@@ -89,10 +91,12 @@ func (h urgentFlush) Handle(ctx context.Context, r slog.Record) error {
 	return err
 }
 
+// WithAttrs keeps the flush on the handler with attributes.
 func (h urgentFlush) WithAttrs(as []slog.Attr) slog.Handler {
 	return urgentFlush{h.Handler.WithAttrs(as), h.b}
 }
 
+// WithGroup keeps the flush on the handler with a group.
 func (h urgentFlush) WithGroup(name string) slog.Handler {
 	return urgentFlush{h.Handler.WithGroup(name), h.b}
 }
