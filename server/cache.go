@@ -42,7 +42,7 @@ func (s *server) openCache(cfg *config) error {
 		}
 		s.cache.rdb = rdb
 	}
-	c, err := rcache.New(rcache.Options{Client: rdb, Logger: s.log})
+	c, err := rcache.New(rcache.Options{Client: rdb, Logger: s.log, MaxValueBytes: cfg.Cache.Policy.MaxValueBytes})
 	if err != nil {
 		return err
 	}
@@ -70,6 +70,9 @@ func (s *server) cacheOptions(cfg *config) []llmbridge.Option {
 			s.log.Warn("the YAML file now has a cache: section; restart the server to turn the response cache on")
 		}
 		return nil
+	}
+	if rc, ok := s.cache.b.(*rcache.Cache); ok {
+		rc.SetMaxValueBytes(cfg.Cache.Policy.MaxValueBytes) // a reload's
 	}
 	return []llmbridge.Option{llmbridge.WithCache(s.cache.b, cfg.Cache.Policy)}
 }

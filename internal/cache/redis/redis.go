@@ -43,6 +43,12 @@ type Options struct {
 	Client *goredis.Client
 	// Logger gets the outage and recovery lines; nil discards.
 	Logger *slog.Logger
+	// MaxValueBytes is the longest value Get returns, as stored and once
+	// inflated (the policy's llmbridge.CachePolicy.MaxValueBytes; 0 means
+	// its default, 1 MiB): a longer one is a miss, read no further — a
+	// value in a shared Redis may be anyone's, and a small deflated one
+	// can inflate a thousandfold. SetMaxValueBytes changes it.
+	MaxValueBytes int
 }
 
 // Cache is a Redis-backed llmbridge.Cache and cache.Backend, safe for
@@ -53,6 +59,7 @@ type Cache struct {
 	hits, misses atomic.Int64
 	down         atomic.Bool
 	pausedUntil  atomic.Int64 // Unix nanoseconds
+	maxValue     atomic.Int64 // Options.MaxValueBytes
 	writers      sync.Pool    // *flate.Writer
 }
 
@@ -66,7 +73,18 @@ func New(o Options) (*Cache, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Cache{rdb: o.Client, log: o.Logger}, nil
+	c := &Cache{rdb: o.Client, log: o.Logger}
+	c.SetMaxValueBytes(o.MaxValueBytes)
+	return c, nil
+}
+
+// SetMaxValueBytes sets the longest value Get returns (Options.MaxValueBytes;
+// 0 means 1 MiB), as a reloaded policy asks.
+func (c *Cache) SetMaxValueBytes(n int) {
+	if n <= 0 {
+		n = 1 << 20
+	}
+	c.maxValue.Store(int64(n))
 }
 
 // Key returns the Redis key of k.
@@ -156,7 +174,7 @@ func (c *Cache) Get(ctx context.Context, key llmbridge.CacheKey) ([]byte, bool, 
 		return nil, false, err
 	}
 	c.ok()
-	out, err := decode(v)
+	out, err := decode(v, c.maxValue.Load())
 	if err != nil {
 		c.misses.Add(1)
 		return nil, false, err
@@ -201,18 +219,28 @@ func (c *Cache) encode(value []byte) []byte {
 	return buf.Bytes()
 }
 
-// decode undoes encode.
-func decode(v []byte) ([]byte, error) {
+// errTooLong is the miss of a value longer than Options.MaxValueBytes.
+var errTooLong = errors.New("redis cache: value longer than max_value_bytes")
+
+// decode undoes encode, reading no more than max bytes of value.
+func decode(v []byte, max int64) ([]byte, error) {
 	if len(v) == 0 {
 		return nil, errors.New("redis cache: empty value")
 	}
 	switch v[0] {
 	case plain:
+		if int64(len(v)-1) > max {
+			return nil, errTooLong
+		}
 		return v[1:], nil
 	case deflated:
 		r := flate.NewReader(bytes.NewReader(v[1:]))
 		defer r.Close()
-		return io.ReadAll(r)
+		out, err := io.ReadAll(io.LimitReader(r, max+1))
+		if err == nil && int64(len(out)) > max {
+			return nil, errTooLong
+		}
+		return out, err
 	}
 	return nil, errors.New("redis cache: unknown value encoding")
 }

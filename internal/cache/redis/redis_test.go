@@ -3,6 +3,7 @@ package redis
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -83,6 +84,26 @@ func TestRoundTripCompressedWithTTL(t *testing.T) {
 	}
 	if s := c.Stats(context.Background()); s.Hits != 2 || s.Misses != 1 || !s.Up {
 		t.Errorf("stats %+v", s)
+	}
+}
+
+// TestLongValuesAreMisses: a value that is, or inflates to, more than
+// MaxValueBytes is a miss, inflated no further than the bound — a small
+// deflated value in a shared Redis can stand for a thousandfold.
+func TestLongValuesAreMisses(t *testing.T) {
+	srv := redistest.Start(t)
+	c, rdb := newCache(t, srv, nil)
+	c.SetMaxValueBytes(64 << 10)
+	bomb := bytes.Repeat([]byte{' '}, 64<<20) // deflates to about 64 kB
+	for i, v := range [][]byte{bytes.Repeat([]byte("x"), 64<<10), bytes.Repeat([]byte(`{"a":1}`), 10<<10), bomb} {
+		k := key("key-1", "m", i)
+		if err := rdb.Set(context.Background(), Key(k), c.encode(v), time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := c.Get(budget(t), k)
+		if want := len(v) <= 64<<10; ok != want || ok && !bytes.Equal(got, v) || !ok && !errors.Is(err, errTooLong) {
+			t.Errorf("a %d-byte value: ok %v (want %v), err %v", len(v), ok, want, err)
+		}
 	}
 }
 
