@@ -38,6 +38,20 @@ func TestConsoleLineOfARecord(t *testing.T) {
 	}
 }
 
+// TestConsoleLineHasItsSource: a handler that prints the source gets
+// logRecord's, as Logger.LogAttrs gave it.
+func TestConsoleLineHasItsSource(t *testing.T) {
+	var buf bytes.Buffer
+	b := &Bridge{log: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{AddSource: true}))}
+	b.logRecord(consoleRecord())
+	b.logRecord(consoleRecord())
+	for _, l := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
+		if !strings.Contains(l, "/record.go:") {
+			t.Errorf("no source in %s", l)
+		}
+	}
+}
+
 // BenchmarkConsoleLineOfARecord: logRecord's line, to a discarding
 // TextHandler (the server's piped console without its write).
 func BenchmarkConsoleLineOfARecord(b *testing.B) {
