@@ -208,8 +208,7 @@ func (b *Bridge) logRecord(r *UsageRecord) {
 	_ = b.log.Handler().Handle(ctx, rec)
 }
 
-// logRecordPC is a pc in logRecord, for the source of its lines (0:
-// not read yet).
+// logRecordPC is a pc in logRecord for its lines' source (0: unread).
 var logRecordPC atomic.Uintptr
 
 // sampler lets one log line through per second and counts the others.
