@@ -1,14 +1,10 @@
 package llmbridge
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"log/slog"
 	"net/http"
-	"runtime"
-	"sync/atomic"
 	"time"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
@@ -143,89 +139,6 @@ func (c *call) finish() {
 	c.settle()
 	c.observeEnd()
 	c.b.logRecord(r)
-}
-
-// logRecord writes the console line of a request. Keys never appear in it.
-func (b *Bridge) logRecord(r *UsageRecord) {
-	level := slog.LevelInfo
-	if r.Status >= 500 || r.Error != "" && r.Status < 400 {
-		level = slog.LevelWarn
-	}
-	ctx := context.Background()
-	if !b.log.Enabled(ctx, level) {
-		return
-	}
-	var skipped int64
-	if r.Unauthenticated {
-		// A client with thousands of wrong keys gets a line a second.
-		var ok bool
-		if skipped, ok = b.refusedLog.take(r.Time); !ok {
-			return
-		}
-	}
-	// The record is made here, not by Logger.LogAttrs, which asks
-	// runtime.Callers for the caller's pc on every line, a quarter of the
-	// line's cost: the pc, always this function's, is read once (for a
-	// handler with AddSource). The attributes are gathered on the stack
-	// and added at once: the record copies those past its first five in
-	// one allocation.
-	var buf [16]slog.Attr
-	attrs := append(buf[:0], slog.String("request_id", r.RequestID), slog.String("format", r.Format), slog.Int("status", r.Status), slog.String("model", r.Model),
-		slog.String("provider", r.Provider), slog.Bool("stream", r.Stream), slog.Duration("duration", r.Duration))
-	if r.KeyID != "" {
-		attrs = append(attrs, slog.String("key_id", r.KeyID))
-	}
-	if r.TTFT > 0 {
-		attrs = append(attrs, slog.Duration("ttft", r.TTFT))
-	}
-	if r.Retries > 0 {
-		attrs = append(attrs, slog.Int("retries", r.Retries))
-	}
-	if r.TotalTokens > 0 {
-		attrs = append(attrs, slog.Int("prompt_tokens", r.PromptTokens), slog.Int("completion_tokens", r.CompletionTokens))
-		if r.Estimated {
-			attrs = append(attrs, slog.Bool("estimated", true))
-		}
-	}
-	if r.Cache != "" {
-		attrs = append(attrs, slog.String("cache", r.Cache))
-	}
-	if r.Error != "" {
-		attrs = append(attrs, slog.String("error", r.Error))
-	}
-	if skipped > 0 {
-		attrs = append(attrs, slog.Int64("refused_unlogged", skipped))
-	}
-	pc := logRecordPC.Load()
-	if pc == 0 {
-		var pcs [1]uintptr
-		runtime.Callers(1, pcs[:]) // this function's
-		pc = pcs[0]
-		logRecordPC.Store(pc)
-	}
-	rec := slog.NewRecord(time.Now(), level, "request", pc)
-	rec.AddAttrs(attrs...)
-	_ = b.log.Handler().Handle(ctx, rec)
-}
-
-// logRecordPC is a pc in logRecord for its lines' source (0: unread).
-var logRecordPC atomic.Uintptr
-
-// sampler lets one log line through per second and counts the others.
-type sampler struct {
-	next    atomic.Int64 // Unix nanoseconds of the next line allowed
-	skipped atomic.Int64
-}
-
-// take reports whether a line may be written at now, with the number of
-// lines skipped since the last one.
-func (s *sampler) take(now time.Time) (int64, bool) {
-	n, t := s.next.Load(), now.UnixNano()
-	if t < n || !s.next.CompareAndSwap(n, t+int64(time.Second)) {
-		s.skipped.Add(1)
-		return 0, false
-	}
-	return s.skipped.Swap(0), true
 }
 
 // NewRecordID returns a new UsageRecord.ID for a request that arrived at t.

@@ -3,6 +3,7 @@ package llmbridge
 import (
 	"bytes"
 	"log/slog"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -46,9 +47,12 @@ func TestConsoleLineHasItsSource(t *testing.T) {
 	b.logRecord(consoleRecord())
 	b.logRecord(consoleRecord())
 	for _, l := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
-		if !strings.Contains(l, "/record.go:") {
+		if !strings.Contains(l, "/consoleline.go:") {
 			t.Errorf("no source in %s", l)
 		}
+	}
+	if f := runtime.FuncForPC(logRecordPC.Load()); f == nil || !strings.HasSuffix(f.Name(), ".logRecord") {
+		t.Errorf("the lines' pc is not logRecord's: %v", f)
 	}
 }
 
