@@ -429,11 +429,22 @@ func (s *server) routes() *http.ServeMux {
 // ServeMux would redirect itself): the Bridge answers it as it answers
 // every request, with X-Request-Id, its host check and its own redirect.
 func (s *server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if bridgePath(r.URL.Path) {
+		s.serveBridge(w, r) // without a lookup: 1.3 µs a request in the server's profile
+		return
+	}
 	if _, pattern := s.mux.Handler(r); pattern == "/" {
 		s.serveBridge(w, r)
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// bridgePath reports whether path is a canonical API path, under /v1/,
+// which only the catch-all matches: no route of the server's is under it,
+// and a path ServeMux would clean ("//", "/./", "/../") is left to it.
+func bridgePath(path string) bool {
+	return strings.HasPrefix(path, "/v1/") && !strings.Contains(path, "//") && !strings.Contains(path, "/.")
 }
 
 // serveBridge hands r to the current Bridge, counted as in flight.

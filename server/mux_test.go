@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net/http"
+	"path"
 	"strings"
 	"testing"
 )
@@ -34,6 +35,8 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/metrics/x", 404, "unknown_url", true},
 		{"GET", "/v1/models", 200, `"object":"list"`, true},
 		{"GET", "/v1//models", 307, "", true},
+		{"GET", "/v1/../admin/api/usage", 307, "/admin/api/usage", false}, // cleaned by ServeMux to an admin route, not sent to the Bridge
+		{"GET", "/v1/./models", 307, "", true},
 	} {
 		req, _ := http.NewRequest(tc.method, "http://"+addr+tc.path, nil)
 		resp, err := client.Do(req)
@@ -44,6 +47,23 @@ func TestRoutes(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != tc.status || !strings.Contains(string(b), tc.body) || (resp.Header.Get("X-Request-Id") != "") != tc.bridge {
 			t.Errorf("%s %s: %d %q (X-Request-Id %q), want %d %q (Bridge: %v)", tc.method, tc.path, resp.StatusCode, b, resp.Header.Get("X-Request-Id"), tc.status, tc.body, tc.bridge)
+		}
+	}
+}
+
+// TestBridgePath: the paths serveHTTP hands the Bridge without a lookup
+// are canonical paths under /v1/, where no route of the server's is.
+func TestBridgePath(t *testing.T) {
+	for p, want := range map[string]bool{
+		"/v1/chat/completions": true, "/v1/messages": true, "/v1/models": true, "/v1/": true,
+		"/v1": false, "/v1//models": false, "/v1/./models": false, "/v1/../admin": false, "/v1/x/..": false,
+		"/admin/api/usage": false, "/metrics": false, "/healthz": false, "/": false, "": false,
+	} {
+		if got := bridgePath(p); got != want {
+			t.Errorf("bridgePath(%q) = %v", p, got)
+		}
+		if want && path.Clean(p) != strings.TrimSuffix(p, "/") {
+			t.Errorf("%q is not canonical", p)
 		}
 	}
 }
