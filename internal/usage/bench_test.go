@@ -11,10 +11,16 @@ import (
 	"github.com/llmbridge/llmbridge/internal/pgtest"
 )
 
-// benchInsert measures Store.Insert with batches of the writer's size:
-// rows per second is what the writer can sustain.
-func benchInsert(b *testing.B, s *Store) {
-	const batch = 256
+// benchInsert measures Store.Insert with batches of the writer's size
+// (and, for comparison, of 256 rows, its size before): rows per second is
+// what the writer can sustain. Each size gets a new store.
+func benchInsert(b *testing.B, open func(testing.TB) *Store) {
+	for _, batch := range []int{defaultBatchSize, 256} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { benchInsertBatch(b, open(b), batch) })
+	}
+}
+
+func benchInsertBatch(b *testing.B, s *Store, batch int) {
 	p := DefaultPrices()
 	start := time.Now()
 	b.ResetTimer()
@@ -32,13 +38,11 @@ func benchInsert(b *testing.B, s *Store) {
 }
 
 func BenchmarkInsertSQLite(b *testing.B) {
-	s := openStore(b, filepath.Join(b.TempDir(), "u.db"))
-	benchInsert(b, s)
+	benchInsert(b, func(tb testing.TB) *Store { return openStore(tb, filepath.Join(tb.TempDir(), "u.db")) })
 }
 
 func BenchmarkInsertPostgres(b *testing.B) {
-	s := openStore(b, pgtest.URL(b))
-	benchInsert(b, s)
+	benchInsert(b, func(tb testing.TB) *Store { return openStore(tb, pgtest.URL(tb)) })
 }
 
 // BenchmarkRowOf is the request path's share of the usage store: Record

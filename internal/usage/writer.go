@@ -23,7 +23,7 @@ import (
 type WriterOptions struct {
 	Prices     Prices        // prices at start (SetPrices replaces them)
 	FlushEvery time.Duration // longest a record waits before its batch is written (250ms)
-	BatchSize  int           // rows per transaction; a full batch is written at once (256)
+	BatchSize  int           // rows per transaction; a full batch is written at once (defaultBatchSize)
 	// MaxPending bounds the records waiting in memory while the store
 	// cannot be written (100,000 ≈ 40 MB). Beyond it new records are
 	// dropped and counted (Dropped) — the request log still has them.
@@ -40,6 +40,14 @@ type WriterOptions struct {
 	Retention time.Duration
 	Logger    *slog.Logger
 }
+
+// defaultBatchSize is WriterOptions.BatchSize's default. A transaction
+// has a cost of its own (the commit's WAL frames, the checkpoints):
+// SQLite stores 13 % more rows a second in batches of 1,024 than of 256
+// (BenchmarkInsertSQLite, six interleaved runs: 157k against 178k rows/s;
+// 2,048 and 4,096 gain nothing more), PostgreSQL the same. Under load a
+// batch fills in well under FlushEvery; with less, FlushEvery decides.
+const defaultBatchSize = 1024
 
 // Writer is the usage sink that writes records to a Store: in batches,
 // off the request path, retrying with backoff while the store is
@@ -73,7 +81,7 @@ func NewWriter(store *Store, o WriterOptions) (*Writer, error) {
 		o.FlushEvery = 250 * time.Millisecond
 	}
 	if o.BatchSize <= 0 {
-		o.BatchSize = 256
+		o.BatchSize = defaultBatchSize
 	}
 	if o.MaxPending <= 0 {
 		o.MaxPending = 100_000
