@@ -230,3 +230,41 @@ func TestSetRetryBudget(t *testing.T) {
 		t.Errorf("without active requests: %v, want MinRetryConcurrency (2) retries allowed", allowed)
 	}
 }
+
+// TestMedianLatency: the median is taken at once while the window fills,
+// then at least every medianEvery successes, and follows a change of the
+// target's latency within the window.
+func TestMedianLatency(t *testing.T) {
+	h := NewSet(Policy{}, slog.New(slog.DiscardHandler), nil).Get(NewKey("a", ""), "m")
+	now := time.Unix(1_700_000_000, 0)
+	for i, want := range []time.Duration{300, 300, 200} { // 300; 100 300; 100 200 300
+		h.Success(now, []time.Duration{300, 100, 200}[i]*time.Millisecond)
+		if got := h.Snapshot(now).P50; got != want*time.Millisecond {
+			t.Fatalf("after %d successes: p50 %v, want %v", i+1, got, want*time.Millisecond)
+		}
+	}
+	for range 64 {
+		h.Success(now, 900*time.Millisecond)
+	}
+	for i := range medianEvery {
+		if got := h.Snapshot(now).P50; got == 900*time.Millisecond {
+			break
+		} else if i == medianEvery-1 {
+			t.Fatalf("p50 %v after a window of 900ms answers and %d more", got, i)
+		}
+		h.Success(now, 900*time.Millisecond)
+	}
+}
+
+// BenchmarkSuccess is a target's bookkeeping of an answer: its second's
+// count and the median latency.
+func BenchmarkSuccess(b *testing.B) {
+	h := NewSet(Policy{}, slog.New(slog.DiscardHandler), nil).Get(NewKey("a", ""), "m")
+	now := time.Now()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		h.Success(now, time.Duration(i%97)*time.Millisecond)
+	}
+}
