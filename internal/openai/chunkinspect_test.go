@@ -79,8 +79,89 @@ func FuzzChunkInspector(f *testing.F) {
 		if len(ci.head) > 0 {
 			third := append(append([]byte(nil), ci.head...), tail...)
 			checkInspector(t, &ci, third)
+			// The shape learnt from the second chunk (if any) with other
+			// bytes in its holes: tail, a string's text or not.
+			if fourth := reshaped(&ci, tail); fourth != nil {
+				checkInspector(t, &ci, fourth)
+			}
 		}
 	})
+}
+
+// reshaped is the chunk of ci's head and shape with text in every hole
+// (nil without a shape).
+func reshaped(ci *ChunkInspector, text []byte) []byte {
+	s := &ci.shape
+	if !s.valid || len(ci.head) == 0 {
+		return nil
+	}
+	b, from := slices.Clone(ci.head), int32(1) // the rest after its "{"
+	for _, h := range s.holes[:s.n] {
+		b = append(append(append(append(b, s.rest[from:h.start]...), '"'), text...), '"')
+		from = h.end
+	}
+	return append(b, s.rest[from:]...)
+}
+
+// TestChunkShape: a stream's content chunks, read by their shape once
+// one was learnt, answer as InspectChunk answers each — also when a
+// hole's text is escaped, empty or not a string, or the bytes around the
+// holes change.
+func TestChunkShape(t *testing.T) {
+	head := `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","service_tier":"default","system_fingerprint":"fp",`
+	var ci ChunkInspector
+	checkInspector(t, &ci, []byte(inspectorChunks[0]))
+	checkInspector(t, &ci, []byte(head+`"choices":[{"index":0,"delta":{"content":"a"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"xyz"}`))
+	if !ci.shape.valid || ci.shape.n != 2 || !ci.shape.holes[0].text || ci.shape.holes[1].text {
+		t.Fatalf("no shape of a content chunk: %+v", ci.shape)
+	}
+	matched := 0
+	for _, c := range []string{
+		`{"content":" word"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"q"}`,
+		`{"content":"caf\u00e9 \"x\"\n"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":""}`,
+		`{"content":"é ✓"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"\u0041"}`,
+		`{"content":""},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"zz"}`,
+		`{"content":"again"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"q"}`,
+		`{"content":"a"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"q","usage":{"total_tokens":5}}`,
+		`{"content":"bad \x"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"q"}`,
+		`{"content":"a"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"q"`,
+		`{"content":"ctl ` + "\x01" + `"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"q"}`,
+		`{"content":null},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"q"}`,
+		`{"content":"a"},"logprobs":null,"finish_reason":"stop"}],"usage":null,"obfuscation":"q"}`,
+		`{"content":"a"},"logprobs":null,"finish_reason":null}],"usage":{"total_tokens":1},"obfuscation":"q"}`,
+		`{"content":"a"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"q"} `,
+		`{"content":"a","content":"b"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"q"}`,
+	} {
+		chunk := []byte(head + `"choices":[{"index":0,"delta":` + c)
+		rest := append([]byte{'{'}, chunk[len(ci.head):]...)
+		if _, ok := ci.shape.match(rest, nil); ok {
+			matched++
+		}
+		checkInspector(t, &ci, chunk)
+	}
+	if matched < 5 { // the first five; the rest change the shape, or are not JSON
+		t.Errorf("%d chunks read by their shape, want at least 5", matched)
+	}
+}
+
+// TestChunkShapeNotLearnt: chunks whose text comes from outside a string
+// that may change, or that say more than their text, give no shape.
+func TestChunkShapeNotLearnt(t *testing.T) {
+	head := `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m",`
+	for _, rest := range []string{
+		`"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]},"finish_reason":null}]}`,
+		`"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}]}`,
+		`"choices":[],"usage":{"prompt_tokens":1}}`,
+		`"error":{"message":"x"}}`,
+		`"choices":[{"delta":{"content":"1"}},{"delta":{"content":"2"}},{"delta":{"content":"3"}},{"delta":{"content":"4"}},{"delta":{"content":"5"}},{"delta":{"content":"6"}},{"delta":{"content":"7"}},{"delta":{"content":"8"}},{"delta":{"content":"9"}}]}`,
+	} {
+		var ci ChunkInspector
+		checkInspector(t, &ci, []byte(head+`"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}`))
+		checkInspector(t, &ci, []byte(head+rest))
+		if ci.shape.valid {
+			t.Errorf("%s: a shape was learnt: %+v", rest, ci.shape.holes[:ci.shape.n])
+		}
+	}
 }
 
 // BenchmarkChunkInspector: a content chunk read from its stream's head
