@@ -137,7 +137,8 @@ func (h *Breaker) Success(now time.Time, latency time.Duration) {
 // taken again. Sorting the 64 latencies on every success cost each
 // request a microsecond under the breaker's lock; a median lagging at
 // most seven answers behind serves the balancer as well. Until the
-// window is full every success takes it.
+// window is full every success takes it. The lag is counted in answers,
+// not time: a target seldom used keeps its median until its next ones.
 const medianEvery = 8
 
 // Clean forgets the consecutive failures: an answer ended without an

@@ -243,16 +243,19 @@ func TestMedianLatency(t *testing.T) {
 			t.Fatalf("after %d successes: p50 %v, want %v", i+1, got, want*time.Millisecond)
 		}
 	}
+	// A window of 100ms answers, then 900ms ones: the median turns when
+	// they are most of the window, at most medianEvery-1 answers late.
 	for range 64 {
-		h.Success(now, 900*time.Millisecond)
+		h.Success(now, 100*time.Millisecond)
 	}
-	for i := range medianEvery {
-		if got := h.Snapshot(now).P50; got == 900*time.Millisecond {
-			break
-		} else if i == medianEvery-1 {
-			t.Fatalf("p50 %v after a window of 900ms answers and %d more", got, i)
-		}
+	for k := 1; k < 33+medianEvery-1; k++ {
 		h.Success(now, 900*time.Millisecond)
+		if got := h.Snapshot(now).P50; k < 32 && got != 100*time.Millisecond {
+			t.Fatalf("after %d answers of 900ms: p50 %v, want 100ms", k, got)
+		}
+	}
+	if got := h.Snapshot(now).P50; got != 900*time.Millisecond {
+		t.Fatalf("p50 %v after a window of mostly 900ms answers, want 900ms", got)
 	}
 }
 

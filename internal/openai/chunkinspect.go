@@ -28,7 +28,15 @@ type ChunkInspector struct {
 	buf      []byte // "{" + the rest of a chunk
 	rest     []byte // the last chunk's "{" + rest, when it was read so
 	shape    chunkShape
+	// learnt counts the shapes learnt since one last matched a chunk:
+	// past maxUnmatchedShapes, a stream whose rests differ outside their
+	// strings (log probabilities, a counter) stops paying for learning.
+	learnt int
 }
+
+// maxUnmatchedShapes is how many shapes in a row a stream may learn that
+// match no chunk.
+const maxUnmatchedShapes = 3
 
 // Short returns how the last Inspect read its chunk when it read it from
 // the head on: the head (the chunk's "{", after any space, and members,
@@ -58,7 +66,7 @@ func (ci *ChunkInspector) Inspect(data []byte, text *[]byte) ChunkInfo {
 		// The shape was learnt under this head: its tokens and the
 		// head's are within the bound.
 		if info, ok := ci.shape.match(rest, text); ok {
-			ci.rest = rest
+			ci.rest, ci.learnt = rest, 0
 			return info
 		}
 		t, ok := scanTape(rest)
@@ -68,7 +76,9 @@ func (ci *ChunkInspector) Inspect(data []byte, text *[]byte) ChunkInfo {
 		var info ChunkInfo
 		if ok {
 			info = inspectTape(t, text)
-			ci.shape.learn(t, info)
+			if ci.learnt < maxUnmatchedShapes && ci.shape.learn(t, info) {
+				ci.learnt++
+			}
 		}
 		putTape(t)
 		if ok {
@@ -80,7 +90,7 @@ func (ci *ChunkInspector) Inspect(data []byte, text *[]byte) ChunkInfo {
 		ci.head, ci.shape.valid = ci.head[:0], false
 		return inspectTrusting(data, text)
 	}
-	ci.shape.valid = false // learnt under another head
+	ci.shape.valid, ci.learnt = false, 0 // learnt under another head
 	t, ok := scanTape(data)
 	if !ok {
 		putTape(t)

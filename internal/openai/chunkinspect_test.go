@@ -3,8 +3,10 @@ package openai
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -185,4 +187,33 @@ func BenchmarkChunkInspector(b *testing.B) {
 			ci.Inspect(c, &text)
 		}
 	})
+}
+
+// TestChunkShapeGuards: a shape is not used under another head (whose
+// tokens may take a chunk past the tape's bound), nor for a rest with
+// something else than a string in a hole; a stream whose rests never
+// repeat stops learning shapes.
+func TestChunkShapeGuards(t *testing.T) {
+	var ci ChunkInspector
+	checkInspector(t, &ci, []byte(`{"id":"a","choices":[]}`))
+	checkInspector(t, &ci, []byte(`{"id":"a","choices":[{"delta":{"content":"a"}}],"o":"q"}`))
+	if !ci.shape.valid {
+		t.Fatal("no shape learnt")
+	}
+	checkInspector(t, &ci, []byte(`{"id":"a","choices":[{"delta":{"content":"a"}}],"o":x"}`))
+
+	checkInspector(t, &ci, []byte(`{"id":"a","choices":[]}`))
+	checkInspector(t, &ci, []byte(`{"id":"a","choices":[{"delta":{"content":"a"}}],"o":"q"}`))
+	big := []byte(`{"x":[0` + strings.Repeat(",0", maxTapeValues-9) + `],`)
+	checkInspector(t, &ci, append(slices.Clip(big), `"choices":[]}`...))
+	checkInspector(t, &ci, append(slices.Clip(big), `"choices":[{"delta":{"content":"b"}}],"o":"r"}`...))
+
+	ci = ChunkInspector{}
+	checkInspector(t, &ci, []byte(`{"id":"a","choices":[]}`))
+	for i := range 10 {
+		checkInspector(t, &ci, fmt.Appendf(nil, `{"id":"a","choices":[{"delta":{"content":"a"}}],"seq":%d}`, i))
+	}
+	if ci.learnt != maxUnmatchedShapes {
+		t.Errorf("%d shapes learnt in a row that matched nothing, want %d", ci.learnt, maxUnmatchedShapes)
+	}
 }

@@ -128,7 +128,7 @@ func (s *Store) values(sb *strings.Builder, cols int, next *int) {
 
 // Statements are prepared once per size and reused: parsing a multi-row
 // INSERT cost SQLite more than executing it. A batch is cut greedily into
-// pieces of these sizes (256 = 4 × 64).
+// pieces of these sizes (the writer's 1,024 = 16 × 64).
 var pieceSizes = []int{64, 16, 4, 1}
 
 const dailyCols = 17

@@ -43,10 +43,12 @@ type WriterOptions struct {
 
 // defaultBatchSize is WriterOptions.BatchSize's default. A transaction
 // has a cost of its own (the commit's WAL frames, the checkpoints):
-// SQLite stores 13 % more rows a second in batches of 1,024 than of 256
-// (BenchmarkInsertSQLite, six interleaved runs: 157k against 178k rows/s;
-// 2,048 and 4,096 gain nothing more), PostgreSQL the same. Under load a
-// batch fills in well under FlushEvery; with less, FlushEvery decides.
+// SQLite stores 9 % more rows a second in batches of 1,024 than of 256
+// (BenchmarkInsertSQLite, five interleaved pairs, each won by 1,024:
+// 182k against 167k rows/s; 2,048 and 4,096 gain nothing more), and
+// PostgreSQL no fewer (two pairs: 63k and 59k against 56k and 60k). Under
+// load a batch fills in well under FlushEvery; with less, FlushEvery
+// decides.
 const defaultBatchSize = 1024
 
 // Writer is the usage sink that writes records to a Store: in batches,
