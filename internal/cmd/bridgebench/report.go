@@ -42,6 +42,23 @@ func or(s, def string) string {
 	return s
 }
 
+// roundRange returns the lowest and highest ratio of f over the rounds:
+// a target's round k against the baseline's round k. On a shared host
+// the spread says how far one run's medians can be trusted.
+func roundRange(ts, base []sample, f func(sample) float64) (lo, hi float64) {
+	seen := false
+	for k := range min(len(ts), len(base)) {
+		if b := f(base[k]); b > 0 {
+			r := f(ts[k]) / b
+			if !seen || r < lo {
+				lo = r
+			}
+			hi, seen = max(hi, r), true
+		}
+	}
+	return lo, hi
+}
+
 // row is one target's medians over rounds.
 type row struct {
 	rps, sps        float64
@@ -92,9 +109,15 @@ func report(w io.Writer, o options, targets []target, vs map[string]*variant, sa
 			lost, errs)
 	}
 	if rp, ok := rows["reverseproxy"]; ok && rp.rps > 0 && rp.sps > 0 {
-		fmt.Fprintf(w, "\nratios to reverseproxy (throughput):\n")
+		fmt.Fprintf(w, "\nratios to reverseproxy (throughput; in brackets the lowest and highest of the rounds' own ratios):\n")
+		nonStream := func(s sample) float64 { return s.nonStream.rate() }
+		stream := func(s sample) float64 { return s.stream.rate() }
 		for _, t := range targets {
-			fmt.Fprintf(w, "  %-14s non-streaming %.2f×   streams %.2f×\n", t.name, rows[t.name].rps/rp.rps, rows[t.name].sps/rp.sps)
+			ts, ps := samples[t.name], samples["reverseproxy"]
+			nlo, nhi := roundRange(ts, ps, nonStream)
+			slo, shi := roundRange(ts, ps, stream)
+			fmt.Fprintf(w, "  %-14s non-streaming %.2f× [%.2f–%.2f]   streams %.2f× [%.2f–%.2f]\n", t.name,
+				rows[t.name].rps/rp.rps, nlo, nhi, rows[t.name].sps/rp.sps, slo, shi)
 		}
 	}
 	if b, ok := rows["bridge"]; ok && b.rps > 0 && b.sps > 0 {
