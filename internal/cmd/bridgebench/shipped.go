@@ -55,6 +55,10 @@ prices:
 		"LLMBRIDGE_ADDR=" + addr, "ACCESS_API_KEYS=" + benchKey, "LLMBRIDGE_CONFIG=" + cfg,
 		"LLMBRIDGE_DB=" + store, "LLMBRIDGE_LOG_FILE=" + filepath.Join(dir, "logs", "requests.log"),
 		"LLMBRIDGE_DISCOVER_LOCAL=false", "LLMBRIDGE_DEMO=false", "LLMBRIDGE_MODELS_REFRESH=0"}
+	// The server's environment is its configuration: anything else of
+	// this process's would change what is measured, but an experiment may
+	// set some on purpose (BRIDGEBENCH_SERVER_ENV="LLMBRIDGE_LOG_LEVEL=warn").
+	cmd.Env = append(cmd.Env, strings.Fields(os.Getenv("BRIDGEBENCH_SERVER_ENV"))...)
 	var console bytes.Buffer // the first lines, for an error (read once the copy below ends)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
