@@ -55,7 +55,9 @@ func (s *chunkShape) learn(t *tape, info ChunkInfo) bool {
 			ok = false
 		}
 	}
-	// The walk of inspectTape, member for member.
+	// The walk of inspectTape and inspectChoice, member for member (a
+	// change there belongs here too; FuzzChunkInspector holds the two
+	// equal).
 	for j, end := t.members(0); j < end && ok; j = t.nextMember(j) {
 		switch v := j + 1; t.name(j) {
 		case "usage", "error":
@@ -66,12 +68,12 @@ func (s *chunkShape) learn(t *tape, info ChunkInfo) bool {
 						continue
 					}
 					for d, end := t.members(m + 1); d < end; d = t.nextMember(d) {
-						switch t.name(d) {
-						case "content", "reasoning_content", "refusal":
+						switch name := t.name(d); {
+						case textMember(name):
 							if t.kindOf(d+1) == '"' {
 								hole(d+1, true)
 							}
-						case "tool_calls":
+						case name == "tool_calls":
 							ok = false
 						}
 					}

@@ -113,15 +113,23 @@ func inspectChoice(t *tape, ch int32, text *[]byte, info *ChunkInfo) {
 	}
 }
 
+// textMember reports whether a message's (or delta's) member name holds
+// generated text that a string value of it adds to the text counted
+// (appendText, appendDeltaText; chunkShape makes such strings holes).
+// Tool calls add their name and arguments besides.
+func textMember(name string) bool {
+	return name == "content" || name == "reasoning_content" || name == "refusal"
+}
+
 // appendDeltaText is appendText over a tape.
 func appendDeltaText(t *tape, dst *[]byte, msg int32) {
 	for j, end := t.members(msg); j < end; j = t.nextMember(j) {
-		switch v := j + 1; t.name(j) {
-		case "content", "reasoning_content", "refusal":
+		switch v, name := j+1, t.name(j); {
+		case textMember(name):
 			if t.kindOf(v) == '"' {
 				*dst = append(*dst, t.str(v)...)
 			}
-		case "tool_calls":
+		case name == "tool_calls":
 			t.eachValue(v, func(tc int32) {
 				f := t.val(tc).Get("function")
 				*dst = append(*dst, f.Get("name").Str()...)
@@ -180,12 +188,12 @@ func AppendMessageText(dst []byte, body []byte) []byte {
 
 func appendText(dst *[]byte, msg gjson.Result) bool {
 	msg.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "content", "reasoning_content", "refusal":
+		switch {
+		case textMember(k.Str):
 			if v.Type == gjson.String {
 				*dst = append(*dst, v.Str...)
 			}
-		case "tool_calls":
+		case k.Str == "tool_calls":
 			v.ForEach(func(_, tc gjson.Result) bool {
 				f := tc.Get("function")
 				*dst = append(*dst, f.Get("name").Str...)
