@@ -25,7 +25,8 @@ import (
 // KEYS, 5 per subject: requests hash, tokens hash, leases zset, day
 // spend, month spend.
 // ARGV: lease ttl ms, lease member, then 6 per subject: rpm, tpm, est,
-// max_parallel, daily budget, monthly budget.
+// max_parallel, daily budget, monthly budget; then pairs of a subject
+// (1-based) and one of its ended leases to free first (endedLeases).
 // Returns {ok, refusing subject (1-based; 0 when ok), reason, retry_ms,
 // second, then 4 per subject: rem_req, reset_req_ms, rem_tok,
 // reset_tok_ms}.
@@ -39,6 +40,9 @@ for i = 1, n do
   s.rb, s.rs = load(KEYS[s.k + 1])
   s.tb, s.ts = load(KEYS[s.k + 2])
   S[i] = s
+end
+for j = 3 + n * 6, #ARGV - 1, 2 do
+  redis.call('ZREM', KEYS[(tonumber(ARGV[j]) - 1) * 5 + 3], ARGV[j + 1])
 end
 local function reply(ok, who, reason, retry)
   local out = {ok, who, reason, retry, now}
@@ -85,10 +89,12 @@ return reply(1, 0, '', 0)
 `)
 
 // admitOneScript is admitScript for one subject (a key without a team),
-// with the same arguments and reply, in plain locals: the common case
-// pays nothing for teams.
+// with the same reply and arguments, but for the ended leases, which are
+// the arguments after the eighth, without subject numbers: in plain
+// locals, the common case pays nothing for teams.
 var admitOneScript = redis.NewScript(admitLib + `
 local rpm, tpm, est, par, db, mb = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+for j = 9, #ARGV do redis.call('ZREM', KEYS[3], ARGV[j]) end
 local rb, rs = load(KEYS[1])
 local tb, ts = load(KEYS[2])
 local function refuse(reason, retry)
@@ -196,6 +202,7 @@ type shared struct {
 	stop    chan struct{}
 
 	settles chan settleJob // Settle must not block: a worker sends these
+	ended   endedLeases    // leases the worker has yet to free
 }
 
 type settleJob struct {
@@ -276,9 +283,10 @@ func (s *shared) run(ctx context.Context, subs []subject, est int64, now time.Ti
 		}
 	}
 	var keys []string
+	var ended [2][]string
 	args := make([]any, 0, 2+6*len(subs))
 	args = append(args, s.leaseTTL.Milliseconds(), lease)
-	for _, sub := range subs {
+	for i, sub := range subs {
 		if keys == nil {
 			keys = s.keys(sub.id, now) // one subject: no copy
 		} else {
@@ -286,6 +294,17 @@ func (s *shared) run(ctx context.Context, subs []subject, est int64, now time.Ti
 		}
 		args = append(args, sub.lim.RPM, sub.lim.TPM, est, sub.lim.MaxParallel,
 			strconv.FormatFloat(sub.lim.DailyBudgetUSD, 'f', -1, 64), strconv.FormatFloat(sub.lim.MonthlyBudgetUSD, 'f', -1, 64))
+		if sub.lim.MaxParallel > 0 {
+			ended[i] = s.ended.of(sub.id)
+		}
+	}
+	for i, l := range ended[:len(subs)] {
+		for _, lease := range l {
+			if len(subs) > 1 {
+				args = append(args, i+1)
+			}
+			args = append(args, lease)
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 	defer cancel()
@@ -300,6 +319,11 @@ func (s *shared) run(ctx context.Context, subs []subject, est int64, now time.Ti
 		}
 		s.fail(err)
 		return false
+	}
+	for i, l := range ended[:len(subs)] {
+		if len(l) > 0 {
+			s.ended.remove(subs[i].id, l...)
+		}
 	}
 	n := func(i int) int64 { v, _ := res[i].(int64); return v }
 	ms := func(i int) time.Duration { return time.Duration(n(i)) * time.Millisecond }
@@ -336,11 +360,17 @@ func (s *shared) settle(id string, d decision, used int64, usd float64, now time
 		}
 		d = decision{} // the cost still goes to Redis's shared spend
 	}
+	if d.lease != "" {
+		s.ended.add(id, d.lease)
+	}
 	select {
 	case s.settles <- settleJob{id, d, used, usd, now}:
 	default:
 		// Full (Redis slow): leases expire and windows move on by
 		// themselves; only this cost is not shared.
+		if d.lease != "" {
+			s.ended.remove(id, d.lease)
+		}
 		s.log.Warn("Redis limiter: settle queue full; a request's cost is counted on this instance only", "key_id", id)
 	}
 }
@@ -364,6 +394,9 @@ func (s *shared) settleLoop() {
 }
 
 func (s *shared) send(j settleJob) {
+	if j.d.lease != "" {
+		defer s.ended.remove(j.id, j.d.lease)
+	}
 	if s.down.Load() {
 		return // counted in process; the lease expires
 	}
