@@ -71,7 +71,7 @@ func (anthropicFormat) passThrough(p Provider) rawRequest {
 func (anthropicFormat) relayNative(r relay, resp *http.Response) {
 	if r.stream() {
 		err := relayAnthropic(r, resp.Body)
-		resp.Body.Close()
+		closeRelayed(resp.Body, err)
 		r.endStream(err)
 		return
 	}

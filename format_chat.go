@@ -64,7 +64,7 @@ func (chatFormat) errorEvent(e *APIError) (string, []byte) {
 func (chatFormat) relayNative(r relay, resp *http.Response) {
 	if r.stream() {
 		err := relayRaw(r, resp.Body)
-		resp.Body.Close()
+		closeRelayed(resp.Body, err)
 		r.endStream(err)
 		return
 	}

@@ -134,7 +134,7 @@ func (responsesFormat) relayNative(r relay, resp *http.Response) {
 	if r.stream() {
 		var st relayState
 		err := relayResponses(r, resp.Body, &st)
-		resp.Body.Close()
+		closeRelayed(resp.Body, err)
 		endResponsesStream(r, err, func(e *APIError) []responses.Event { return []responses.Event{st.failed(e)} })
 		return
 	}

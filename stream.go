@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
 	"github.com/llmbridge/llmbridge/internal/sse"
 )
 
@@ -213,6 +214,24 @@ func (b *flushingBody) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return b.ReadCloser.Read(p)
+}
+
+// closeRelayed closes the upstream body of a stream relayed as it came:
+// read to its end first (endpoint.FinishBody, which keeps the upstream
+// connection) when the relay reached the stream's last event or the
+// upstream's error event, which ends a stream too; at once when the relay
+// stopped before (the client gone, a failover, a fault). The end is read
+// beneath flushingBody: the chat relay's last event waits for the
+// handler's return or for streamWriter.end's timer, not for this read.
+func closeRelayed(body io.ReadCloser, err error) {
+	if err != nil && err != errReported {
+		body.Close()
+		return
+	}
+	if fb, ok := body.(*flushingBody); ok {
+		body = fb.ReadCloser
+	}
+	endpoint.FinishBody(body)
 }
 
 // fail ends the stream with e: as a plain error response in the client's

@@ -326,3 +326,22 @@ func TestNewModelIDsRouteByFamily(t *testing.T) {
 		}
 	}
 }
+
+// A stream's connection to Bedrock serves the next request, also when the
+// event stream's body ends a moment after its last message (the decoder
+// stops reading at metadata; the body's end is read before it is closed).
+func TestStreamKeepsConnection(t *testing.T) {
+	e := newEnv(t)
+	e.up.EndLate = 5 * time.Millisecond
+	for range 5 {
+		s := e.openai().Chat.Completions.NewStreaming(ctx(t), openai.ChatCompletionNewParams{Model: haiku, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+		for s.Next() {
+		}
+		if err := s.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.up.Conns(); n != 1 {
+		t.Errorf("5 streams took %d connections to Bedrock, want 1", n)
+	}
+}

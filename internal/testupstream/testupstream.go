@@ -12,10 +12,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -100,6 +102,13 @@ type Server struct {
 	// (nil: any deployment, named like its model).
 	Bearer      func(token string) bool
 	Deployments map[string]string
+	// EndLate delays the end of every answer's body: the handler flushes
+	// what it wrote (a stream's last event) and returns this much later,
+	// so HTTP/1.1's last chunk comes apart from the last event, as from
+	// an upstream that finishes work of its own after its stream.
+	EndLate time.Duration
+
+	conns atomic.Int64 // connections accepted (Conns)
 
 	mu        sync.Mutex
 	replies   []Reply
@@ -122,9 +131,18 @@ func New(t testing.TB, f Flavor) *Server {
 func Start(f Flavor) *Server {
 	s := &Server{Flavor: f, Key: "sk-upstream-test", cancelled: make(chan struct{}, 64),
 		def: Reply{Content: []string{"Hello", " world"}, Usage: Usage{Prompt: 9, Completion: 2}}}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
+	s.Server.Start()
 	return s
 }
+
+// Conns is the number of connections the fake has accepted.
+func (s *Server) Conns() int64 { return s.conns.Load() }
 
 // BaseURL is the URL to configure the bridge's provider with.
 func (s *Server) BaseURL() string {
@@ -168,6 +186,14 @@ func (s *Server) next() Reply {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if s.EndLate > 0 {
+		defer func() {
+			if f, ok := w.(http.Flusher); ok {
+				f.Flush()
+			}
+			time.Sleep(s.EndLate)
+		}()
+	}
 	body, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body,

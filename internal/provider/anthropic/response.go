@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
 	"github.com/llmbridge/llmbridge/internal/sse"
 )
 
@@ -135,9 +136,15 @@ type event struct {
 // usage chunk at message_stop. It owns and closes resp.Body.
 func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk, error] {
 	return func(yield func(*openai.ChatChunk, error) bool) {
-		// The only closer of the body: every return below, including a
-		// consumer that stops early, passes through here.
-		defer resp.Body.Close()
+		// Every return below, including a consumer that stops early,
+		// closes the body here, but the one at the stream's last event,
+		// which reads the body's end first (FinishBody).
+		finished := false
+		defer func() {
+			if !finished {
+				resp.Body.Close()
+			}
+		}()
 		r := sse.NewReader(resp.Body)
 		d := streamDecoder{p: p, created: time.Now().Unix()}
 		// The tool calls live apart from d: chunks carry d's strings to
@@ -161,7 +168,12 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 				yield(nil, err)
 				return
 			}
-			if (chunk != nil && !yield(chunk, nil)) || last {
+			if chunk != nil && !yield(chunk, nil) {
+				return
+			}
+			if last {
+				finished = true
+				endpoint.FinishBody(resp.Body) // keeps the connection
 				return
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
 )
 
 // maxFrame bounds one event-stream message: the format's 16 MiB payload
@@ -125,9 +126,15 @@ type event struct {
 // message becomes the error. It owns and closes resp.Body.
 func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk, error] {
 	return func(yield func(*openai.ChatChunk, error) bool) {
-		// The only closer of the body: every return below, including a
-		// consumer that stops early, passes through here.
-		defer resp.Body.Close()
+		// Every return below, including a consumer that stops early,
+		// closes the body here, but the one at the stream's last event,
+		// which reads the body's end first (FinishBody).
+		finished := false
+		defer func() {
+			if !finished {
+				resp.Body.Close()
+			}
+		}()
 		r := NewFrameReader(resp.Body)
 		d := streamDecoder{p: p, resp: resp, id: responseID(resp), model: modelOf(resp), created: time.Now().Unix()}
 		tools := map[int]*toolState{} // content block index → its tool call
@@ -148,7 +155,12 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 				yield(nil, err)
 				return
 			}
-			if (chunk != nil && !yield(chunk, nil)) || last {
+			if chunk != nil && !yield(chunk, nil) {
+				return
+			}
+			if last {
+				finished = true
+				endpoint.FinishBody(resp.Body) // keeps the connection
 				return
 			}
 		}

@@ -152,7 +152,12 @@ var errTruncated = openai.Truncated("no [DONE]")
 // openai.ErrTruncated; an upstream error event ends it with that *APIError.
 func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk, error] {
 	return func(yield func(*openai.ChatChunk, error) bool) {
-		defer resp.Body.Close()
+		finished := false // FinishBody closed the body
+		defer func() {
+			if !finished {
+				resp.Body.Close()
+			}
+		}()
 		r := sse.NewReader(resp.Body)
 		var dec openai.ChunkDecoder
 		for {
@@ -165,6 +170,8 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 				return
 			}
 			if bytes.Equal(ev.Data, sse.Done) {
+				finished = true
+				endpoint.FinishBody(resp.Body) // keeps the connection
 				return
 			}
 			if mayBeError(ev.Data) && openai.InspectChunk(ev.Data, nil).Error {

@@ -1,0 +1,40 @@
+package endpoint
+
+import (
+	"io"
+	"sync"
+	"time"
+)
+
+// FinishBody closes the body of an upstream stream that reached its last
+// event (a "data: [DONE]", a message_stop, a finish reason), after reading
+// what is left of it: the upstream's own end of the body — HTTP/1.1's last
+// chunk, HTTP/2's END_STREAM — which follows that event, usually within
+// microseconds but not always in the same read. A body closed before its
+// end is read costs its connection: net/http's HTTP/1 transport closes
+// the connection rather than pool it, so the next request pays a new TCP
+// (and TLS) handshake, and HTTP/2 resets the stream. What is left is read
+// up to FinishBytes, for at most FinishWait; an upstream that sends more,
+// or does not end its body, loses its connection as before.
+//
+// A stream cut short (an error, the client gone) is closed at once
+// instead, which is what stops the upstream's work.
+//
+// It closes body once, as a stream decoder's caller expects of it.
+func FinishBody(body io.ReadCloser) {
+	var once sync.Once
+	closeBody := func() { once.Do(func() { body.Close() }) }
+	t := time.AfterFunc(FinishWait, closeBody) // ends a Read that waits
+	_, _ = io.CopyN(io.Discard, body, FinishBytes)
+	t.Stop()
+	closeBody()
+}
+
+// FinishWait bounds how long FinishBody waits for the end of a body. The
+// stream's last event does not wait for it: the bridge flushes that event
+// to its client (streamWriter.end); only the client's end of the response
+// follows the upstream's.
+const FinishWait = 50 * time.Millisecond
+
+// FinishBytes bounds what FinishBody reads of a body past its last event.
+const FinishBytes = 4 << 10
