@@ -215,6 +215,9 @@ type captureBody struct {
 	over bool
 }
 
+// EndStream: what follows the stream's last event is not captured.
+func (b *captureBody) EndStream() bool { return endStream(b.ReadCloser) }
+
 func (b *captureBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if n > 0 && !b.over {

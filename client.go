@@ -71,14 +71,24 @@ func (up *upstream) keyOrder(dst []*providerKey, start int, now time.Time) []*pr
 func (c *call) attempt(t target) (*http.Response, error) {
 	// The header timeout of this attempt: the answer's first byte for a
 	// stream, the whole answer for a non-streamed call. On success ctx
-	// lives on with the body and ends with the call's.
+	// lives on with the body and ends with the call's (a stream's may
+	// outlive it a moment: upstreamBody).
 	d := c.b.cfg.timeouts.Header
 	if !c.env.stream {
 		d = c.b.cfg.timeouts.NonStream
 	}
-	ctx, cancel := context.WithCancelCause(c.ctx)
+	var ctx context.Context
+	var cancel context.CancelCauseFunc
+	unlink := func() bool { return false }
+	if c.env.stream { // linked to the call's, not derived: see upstreamBody
+		ctx, cancel = context.WithCancelCause(context.WithoutCancel(c.ctx))
+		unlink = context.AfterFunc(c.ctx, func() { cancel(context.Cause(c.ctx)) })
+	} else {
+		ctx, cancel = context.WithCancelCause(c.ctx)
+	}
 	hreq, err := c.newUpstreamRequest(ctx, t)
 	if err != nil {
+		unlink()
 		cancel(nil)
 		var ae *APIError
 		if !errors.As(err, &ae) { // a provider's own verdict (e.g. 400) stands
@@ -98,7 +108,10 @@ func (c *call) attempt(t target) (*http.Response, error) {
 		done(resp, err)
 	}
 	if err != nil {
+		unlink()
 		cancel(nil)
+	} else if c.env.stream {
+		resp.Body = &upstreamBody{ReadCloser: resp.Body, unlink: unlink, cancel: cancel}
 	}
 	return resp, err
 }

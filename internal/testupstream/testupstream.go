@@ -108,7 +108,7 @@ type Server struct {
 	// an upstream that finishes work of its own after its stream.
 	EndLate time.Duration
 
-	conns atomic.Int64 // connections accepted (Conns)
+	conns, closed atomic.Int64 // connections accepted (Conns), and closed since (Closed)
 
 	mu        sync.Mutex
 	replies   []Reply
@@ -133,8 +133,11 @@ func Start(f Flavor) *Server {
 		def: Reply{Content: []string{"Hello", " world"}, Usage: Usage{Prompt: 9, Completion: 2}}}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
+		switch st {
+		case http.StateNew:
 			s.conns.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			s.closed.Add(1)
 		}
 	}
 	s.Server.Start()
@@ -143,6 +146,10 @@ func Start(f Flavor) *Server {
 
 // Conns is the number of connections the fake has accepted.
 func (s *Server) Conns() int64 { return s.conns.Load() }
+
+// Closed is the number of its connections that have closed: a client
+// that closed a connection instead of keeping it for its next request.
+func (s *Server) Closed() int64 { return s.closed.Load() }
 
 // BaseURL is the URL to configure the bridge's provider with.
 func (s *Server) BaseURL() string {

@@ -138,7 +138,7 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 	return func(yield func(*openai.ChatChunk, error) bool) {
 		// Every return below, including a consumer that stops early,
 		// closes the body here, but the one at the stream's last event,
-		// which reads the body's end first (FinishBody).
+		// which hands it to EndBody, to be read to its end.
 		finished := false
 		defer func() {
 			if !finished {
@@ -173,7 +173,7 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 			}
 			if last {
 				finished = true
-				endpoint.FinishBody(resp.Body) // keeps the connection
+				endpoint.EndBody(resp.Body) // read to its end, which keeps the connection
 				return
 			}
 		}

@@ -30,10 +30,27 @@ func FinishBody(body io.ReadCloser) {
 	closeBody()
 }
 
-// FinishWait bounds how long FinishBody waits for the end of a body. The
-// stream's last event does not wait for it: the bridge flushes that event
-// to its client (streamWriter.end); only the client's end of the response
-// follows the upstream's.
+// Ender is a stream body whose owner reads its end and closes it: the
+// bridge's, which does so on another goroutine, so that nothing waits
+// for the upstream's end of the body. EndStream reports false when the
+// owner does not take the body over (its request was cancelled); the
+// body is then closed as any other.
+type Ender interface {
+	EndStream() bool
+}
+
+// EndBody is what a stream decoder calls when it reached the stream's
+// last event, instead of closing the body: the body's owner takes it over
+// when it is an Ender, and FinishBody reads its end and closes it
+// otherwise. Either way the caller neither reads nor closes it after.
+func EndBody(body io.ReadCloser) {
+	if e, ok := body.(Ender); ok && e.EndStream() {
+		return
+	}
+	FinishBody(body)
+}
+
+// FinishWait bounds how long FinishBody waits for the end of a body.
 const FinishWait = 50 * time.Millisecond
 
 // FinishBytes bounds what FinishBody reads of a body past its last event.

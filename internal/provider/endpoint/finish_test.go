@@ -96,15 +96,42 @@ func TestFinishBodyBounded(t *testing.T) {
 	c := &http.Client{Transport: &http.Transport{}}
 	defer c.CloseIdleConnections()
 	for _, url := range []string{silent.URL, endless.URL} {
+		body := readToDone(t, c, url)
 		done := make(chan struct{})
 		go func() {
-			FinishBody(readToDone(t, c, url))
+			FinishBody(body)
 			close(done)
 		}()
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second): // a hang, not a speed: FinishWait is 50 ms
 			t.Fatalf("FinishBody on %s did not return", url)
+		}
+	}
+}
+
+// ender is a body whose owner takes it over, or not (take).
+type ender struct {
+	io.ReadCloser
+	take          bool
+	ended, closes int
+}
+
+func (e *ender) EndStream() bool { e.ended++; return e.take }
+func (e *ender) Close() error    { e.closes++; return nil }
+
+// EndBody leaves an Ender's body to its owner when the owner takes it,
+// and reads and closes it once otherwise.
+func TestEndBody(t *testing.T) {
+	for _, take := range []bool{true, false} {
+		e := &ender{ReadCloser: io.NopCloser(strings.NewReader("\r\n")), take: take}
+		EndBody(e)
+		want := 1
+		if take {
+			want = 0
+		}
+		if e.ended != 1 || e.closes != want {
+			t.Errorf("taken %v: EndStream %d times, closed %d times, want 1 and %d", take, e.ended, e.closes, want)
 		}
 	}
 }

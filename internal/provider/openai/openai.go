@@ -152,7 +152,7 @@ var errTruncated = openai.Truncated("no [DONE]")
 // openai.ErrTruncated; an upstream error event ends it with that *APIError.
 func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk, error] {
 	return func(yield func(*openai.ChatChunk, error) bool) {
-		finished := false // FinishBody closed the body
+		finished := false // EndBody took the body over
 		defer func() {
 			if !finished {
 				resp.Body.Close()
@@ -171,7 +171,7 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 			}
 			if bytes.Equal(ev.Data, sse.Done) {
 				finished = true
-				endpoint.FinishBody(resp.Body) // keeps the connection
+				endpoint.EndBody(resp.Body) // read to its end, which keeps the connection
 				return
 			}
 			if mayBeError(ev.Data) && openai.InspectChunk(ev.Data, nil).Error {
