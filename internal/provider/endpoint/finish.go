@@ -2,7 +2,6 @@ package endpoint
 
 import (
 	"io"
-	"sync"
 	"time"
 )
 
@@ -22,12 +21,11 @@ import (
 //
 // It closes body once, as a stream decoder's caller expects of it.
 func FinishBody(body io.ReadCloser) {
-	var once sync.Once
-	closeBody := func() { once.Do(func() { body.Close() }) }
-	t := time.AfterFunc(FinishWait, closeBody) // ends a Read that waits
+	t := time.AfterFunc(FinishWait, func() { body.Close() }) // ends a Read that waits
 	_, _ = io.CopyN(io.Discard, body, FinishBytes)
-	t.Stop()
-	closeBody()
+	if t.Stop() { // else the timer closed it, or is closing it
+		body.Close()
+	}
 }
 
 // Ender is a stream body whose owner reads its end and closes it: the
