@@ -2,12 +2,14 @@ package llmbridge
 
 import (
 	"context"
+	"io"
 	"iter"
 	"net/http"
 
 	"github.com/llmbridge/llmbridge/internal/models"
 	"github.com/llmbridge/llmbridge/internal/openai"
 	anthropicprov "github.com/llmbridge/llmbridge/internal/provider/anthropic"
+	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
 	geminiprov "github.com/llmbridge/llmbridge/internal/provider/gemini"
 	openaiprov "github.com/llmbridge/llmbridge/internal/provider/openai"
 )
@@ -67,8 +69,10 @@ func SystemMessage(text string) Message { return Message{Role: "system", Content
 // The request's Model is already the upstream model name (the routing
 // prefix removed). DecodeResponse and DecodeError are called with a response
 // whose body they must close. DecodeStream owns resp.Body and closes it on
-// every exit, including when the consumer stops early; a stream that ends
-// before its upstream's normal end must end with an error. DecodeError
+// every exit, including when the consumer stops early, but at its
+// stream's last event, where it hands the body to EndStreamBody instead;
+// a stream that ends before its upstream's normal end must end with an
+// error. DecodeError
 // should return an *APIError keeping the upstream's status and message.
 type Provider interface {
 	Name() string
@@ -77,6 +81,17 @@ type Provider interface {
 	DecodeStream(resp *http.Response) iter.Seq2[*ChatChunk, error]
 	DecodeError(resp *http.Response) error
 }
+
+// EndStreamBody is what a Provider's DecodeStream calls when it has read
+// its stream's last event (a "data: [DONE]", a message_stop), instead of
+// closing resp.Body: the body's end — HTTP/1.1's last chunk, HTTP/2's
+// END_STREAM — usually follows that event, and a body closed before its
+// end is read costs its connection (net/http does not pool an HTTP/1.1
+// connection whose body was closed unread; HTTP/2 resets the stream). The
+// Bridge reads the end on another goroutine, briefly and bounded (4 KiB,
+// 50 ms), then closes the body; nothing waits for it. The caller neither
+// reads nor closes the body after.
+func EndStreamBody(body io.ReadCloser) { endpoint.EndBody(body) }
 
 // ModelLister is implemented by providers that list their models. The names
 // are listed by /v1/models (with the provider's prefix) and resolve bare
