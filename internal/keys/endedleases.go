@@ -17,6 +17,10 @@ import (
 // nothing). Another replica does not know of them: a client whose
 // consecutive requests reach different replicas can still meet a lease
 // for the worker's lag, as before.
+//
+// A lease the worker could not free (Redis away) stays until a
+// reservation frees it, at most maxEnded in all: beyond, a lease is left
+// to expire in Redis.
 type endedLeases struct {
 	n  atomic.Int64 // leases held, so that a reservation with none to free takes no lock
 	mu sync.Mutex
@@ -27,7 +31,13 @@ type endedLeases struct {
 // limit on requests in flight would reasonably be, not the whole queue's.
 const maxEndedPassed = 64
 
+// maxEnded bounds the leases held, for the subjects never reserved again.
+const maxEnded = 1 << 16
+
 func (e *endedLeases) add(id, lease string) {
+	if e.n.Load() >= maxEnded {
+		return
+	}
 	e.mu.Lock()
 	if e.m == nil {
 		e.m = map[string][]string{}

@@ -283,7 +283,10 @@ func (s *shared) run(ctx context.Context, subs []subject, est int64, now time.Ti
 		}
 	}
 	var keys []string
-	var ended [2][]string
+	// The subjects' ended leases: a key and its team at most today; a
+	// further subject's would wait for the settle worker.
+	var endedBuf [2][]string
+	ended := endedBuf[:min(len(subs), len(endedBuf))]
 	args := make([]any, 0, 2+6*len(subs))
 	args = append(args, s.leaseTTL.Milliseconds(), lease)
 	for i, sub := range subs {
@@ -294,11 +297,11 @@ func (s *shared) run(ctx context.Context, subs []subject, est int64, now time.Ti
 		}
 		args = append(args, sub.lim.RPM, sub.lim.TPM, est, sub.lim.MaxParallel,
 			strconv.FormatFloat(sub.lim.DailyBudgetUSD, 'f', -1, 64), strconv.FormatFloat(sub.lim.MonthlyBudgetUSD, 'f', -1, 64))
-		if sub.lim.MaxParallel > 0 {
+		if sub.lim.MaxParallel > 0 && i < len(ended) {
 			ended[i] = s.ended.of(sub.id)
 		}
 	}
-	for i, l := range ended[:len(subs)] {
+	for i, l := range ended {
 		for _, lease := range l {
 			if len(subs) > 1 {
 				args = append(args, i+1)
@@ -320,7 +323,7 @@ func (s *shared) run(ctx context.Context, subs []subject, est int64, now time.Ti
 		s.fail(err)
 		return false
 	}
-	for i, l := range ended[:len(subs)] {
+	for i, l := range ended {
 		if len(l) > 0 {
 			s.ended.remove(subs[i].id, l...)
 		}
@@ -393,12 +396,14 @@ func (s *shared) settleLoop() {
 	}
 }
 
+// A lease that could not be freed (Redis down or failing) stays among
+// the ended ones, and the subject's next reservation once Redis answers
+// frees it: a request that ended while Redis was away does not hold its
+// slot for the lease's whole TTL (30 minutes by default) after Redis
+// returns.
 func (s *shared) send(j settleJob) {
-	if j.d.lease != "" {
-		defer s.ended.remove(j.id, j.d.lease)
-	}
 	if s.down.Load() {
-		return // counted in process; the lease expires
+		return // counted in process
 	}
 	var delta int64
 	if j.d.ok {
@@ -411,6 +416,10 @@ func (s *shared) send(j settleJob) {
 		strconv.FormatFloat(j.usd, 'f', -1, 64)).Err()
 	if err != nil {
 		s.fail(err)
+		return
+	}
+	if j.d.lease != "" {
+		s.ended.remove(j.id, j.d.lease)
 	}
 }
 

@@ -176,6 +176,28 @@ func TestRedisEndedLeaseFreedByNextReservation(t *testing.T) {
 	}
 }
 
+// A request that ended while Redis was away does not hold its slot for
+// the lease's TTL once Redis is back: its lease, which the settle worker
+// could not free, is freed by the next reservation.
+func TestRedisLeaseEndedWhileDownFreedOnReturn(t *testing.T) {
+	srv := redistest.Start(t)
+	sh := newShared(redisClient(t, srv), "t:", 1, time.Hour, slog.New(slog.DiscardHandler))
+	sh.close() // the test plays the worker
+	ctx, now := context.Background(), time.Now()
+	lim := Limits{MaxParallel: 1}
+	a := sh.reserve(ctx, "k", lim, 1, now)
+	if !a.ok {
+		t.Fatalf("first: %+v", a)
+	}
+	sh.settle("k", a, 1, 0, now)
+	sh.down.Store(true) // Redis away as the worker sends the settlement
+	sh.send(<-sh.settles)
+	sh.down.Store(false) // back, with its data
+	if d := sh.reserve(ctx, "k", lim, 1, now); !d.ok {
+		t.Fatalf("after Redis returned: %+v (the ended request still holds its slot)", d)
+	}
+}
+
 // Leases of requests in flight are shared, and freed at Settle.
 func TestRedisMaxParallelAndTokens(t *testing.T) {
 	srv := redistest.Start(t)
