@@ -104,14 +104,15 @@ func (c *call) attempt(t target) (*http.Response, error) {
 	if !timer.Stop() && err != nil && errors.Is(context.Cause(ctx), errHeaderTimeout) {
 		err = errHeaderTimeout
 	}
+	if err == nil && c.env.stream { // beneath the observers' wrappers: they end with the call
+		resp.Body = &upstreamBody{ReadCloser: resp.Body, unlink: unlink, cancel: cancel}
+	}
 	if done != nil {
 		done(resp, err)
 	}
 	if err != nil {
 		unlink()
 		cancel(nil)
-	} else if c.env.stream {
-		resp.Body = &upstreamBody{ReadCloser: resp.Body, unlink: unlink, cancel: cancel}
 	}
 	return resp, err
 }

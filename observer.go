@@ -74,6 +74,12 @@ type ContextObserver interface {
 // its answer: the response (status and headers; its body is the relay's,
 // though the function may wrap it in a reader that passes every byte
 // through and closes the original on Close) or the round trip's error.
+// A wrapper of a stream's body should also have an EndStream() bool
+// method that passes the call on to the body it wraps and returns its
+// answer: it is called, instead of Close, when the stream's last event
+// was read (EndStreamBody), and the Bridge then reads the body's end
+// after the call; a wrapper without it has the call wait for that end
+// (at most 50 ms), as it is read and closed through the wrapper.
 type AttemptObserver interface {
 	Attempt(req *http.Request, rec UsageRecord) func(resp *http.Response, err error)
 }

@@ -39,14 +39,7 @@ func TestStreamKeepsUpstreamConnection(t *testing.T) {
 		{"Messages from a chat upstream", testupstream.OpenAI, llmbridge.OpenAI, "/v1/messages", messages + `"openai/gpt-4o"}`, "message_stop"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			up := testupstream.New(t, c.flavor)
-			up.EndLate = 5 * time.Millisecond
-			b, err := llmbridge.New(llmbridge.WithProvider(c.provider(llmbridge.ProviderConfig{BaseURL: up.BaseURL(), APIKey: up.Key})))
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(b)
-			t.Cleanup(func() { srv.Close(); b.Close() })
+			up, srv := lateEndFront(t, c.flavor, c.provider, 5*time.Millisecond)
 			for range 5 {
 				resp, err := http.Post(srv.URL+c.path, "application/json", strings.NewReader(c.body))
 				if err != nil {
@@ -68,6 +61,21 @@ func TestStreamKeepsUpstreamConnection(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lateEndFront is a Bridge (with opts) in front of a fake of flavor that
+// ends every answer's body late after its last event (EndLate).
+func lateEndFront(t *testing.T, flavor testupstream.Flavor, provider func(llmbridge.ProviderConfig) llmbridge.Provider, late time.Duration,
+	opts ...llmbridge.Option) (*testupstream.Server, *httptest.Server) {
+	up := testupstream.New(t, flavor)
+	up.EndLate = late
+	b, err := llmbridge.New(append(opts, llmbridge.WithProvider(provider(llmbridge.ProviderConfig{BaseURL: up.BaseURL(), APIKey: up.Key})))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(b)
+	t.Cleanup(func() { srv.Close(); b.Close() })
+	return up, srv
 }
 
 // oneInFlight admits one request at a time: a request that arrives before
@@ -100,15 +108,7 @@ func TestStreamEndDoesNotWaitForUpstream(t *testing.T) {
 		{"from a Messages upstream", testupstream.Anthropic, llmbridge.Anthropic, "anthropic/claude-sonnet-4-5"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			up := testupstream.New(t, c.flavor)
-			up.EndLate = 300 * time.Millisecond
-			b, err := llmbridge.New(llmbridge.WithProvider(c.provider(llmbridge.ProviderConfig{BaseURL: up.BaseURL(), APIKey: up.Key})),
-				llmbridge.WithAdmitter(&oneInFlight{}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(b)
-			t.Cleanup(func() { srv.Close(); b.Close() })
+			_, srv := lateEndFront(t, c.flavor, c.provider, 300*time.Millisecond, llmbridge.WithAdmitter(&oneInFlight{}))
 			body := `{"stream":true,"messages":[{"role":"user","content":"hi"}],"model":"` + c.model + `"}`
 			for i := range 3 {
 				resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
@@ -130,5 +130,53 @@ func TestStreamEndDoesNotWaitForUpstream(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// wrappingObserver wraps every answer's body in a reader of its own,
+// without EndStream, as an AttemptObserver of another package may.
+type wrappingObserver struct{ closes atomic.Int32 }
+
+type countingClose struct {
+	io.ReadCloser
+	n *atomic.Int32
+}
+
+func (c countingClose) Close() error { c.n.Add(1); return c.ReadCloser.Close() }
+
+func (o *wrappingObserver) End(llmbridge.UsageRecord) {}
+
+func (o *wrappingObserver) Attempt(_ *http.Request, _ llmbridge.UsageRecord) func(*http.Response, error) {
+	return func(resp *http.Response, err error) {
+		if err == nil {
+			resp.Body = countingClose{resp.Body, &o.closes}
+		}
+	}
+}
+
+// An observer's wrapper that knows nothing of EndStream still has its
+// body closed once per stream, and the connection is still kept (the end
+// is read through it, in the call).
+func TestStreamEndThroughForeignWrapper(t *testing.T) {
+	o := &wrappingObserver{}
+	up, srv := lateEndFront(t, testupstream.OpenAI, llmbridge.OpenAI, 5*time.Millisecond, llmbridge.WithObserver(o))
+	for range 5 {
+		resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json",
+			strings.NewReader(`{"stream":true,"messages":[{"role":"user","content":"hi"}],"model":"openai/gpt-4o"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(out), "data: [DONE]") {
+			t.Fatalf("%s %.300s", resp.Status, out)
+		}
+	}
+	time.Sleep(up.EndLate + 100*time.Millisecond)
+	if n := o.closes.Load(); n != 5 {
+		t.Errorf("the observer's wrapper closed %d times for 5 streams", n)
+	}
+	if n := up.Closed(); n != 0 {
+		t.Errorf("5 streams closed %d upstream connections, want none", n)
 	}
 }

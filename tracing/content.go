@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
 )
 
 // scanBody passes an answer's bytes through unchanged and notes the
@@ -42,11 +43,23 @@ func (s *scanBody) Read(p []byte) (int, error) {
 }
 
 func (s *scanBody) Close() error {
+	s.end()
+	return s.ReadCloser.Close()
+}
+
+// EndStream: the stream's last event was read, and the attempt ends now.
+// The body's end is read beneath, by the Bridge, after the request.
+func (s *scanBody) EndStream() bool {
+	s.end()
+	e, ok := s.ReadCloser.(endpoint.Ender)
+	return ok && e.EndStream()
+}
+
+func (s *scanBody) end() {
 	if !s.done {
 		s.done = true
 		s.closed()
 	}
-	return s.ReadCloser.Close()
 }
 
 // scan notes the reasons in p, and those whose key began in the previous
