@@ -81,7 +81,7 @@ func (c *call) attempt(t target) (*http.Response, error) {
 	var cancel context.CancelCauseFunc
 	unlink := func() bool { return false }
 	if c.env.stream { // linked to the call's, not derived: see upstreamBody
-		ctx, cancel = context.WithCancelCause(context.WithoutCancel(c.ctx))
+		ctx, cancel = context.WithCancelCause(linkedContext{context.WithoutCancel(c.ctx), c.ctx})
 		unlink = context.AfterFunc(c.ctx, func() { cancel(context.Cause(c.ctx)) })
 	} else {
 		ctx, cancel = context.WithCancelCause(c.ctx)
@@ -116,6 +116,17 @@ func (c *call) attempt(t target) (*http.Response, error) {
 	}
 	return resp, err
 }
+
+// linkedContext is a streamed attempt's context before its cancel: the
+// call's values without its cancellation (attempt links that instead),
+// and the call's deadline, for whoever reads it (a provider fitting a
+// token fetch into it, an observer).
+type linkedContext struct {
+	context.Context // context.WithoutCancel of call
+	call            context.Context
+}
+
+func (l linkedContext) Deadline() (time.Time, bool) { return l.call.Deadline() }
 
 // do sends hreq to t. A 401 that t's provider, a TokenRefresher, takes
 // for a stale token of its own is tried once more, with a request built

@@ -240,6 +240,14 @@ func closeRelayed(body io.ReadCloser, err error) {
 	endpoint.EndBody(body)
 }
 
+// The bodies a stream's end passes through, beneath the relay or decoder.
+var (
+	_ endpoint.Ender = (*flushingBody)(nil)
+	_ endpoint.Ender = (*idleBody)(nil)
+	_ endpoint.Ender = (*captureBody)(nil)
+	_ endpoint.Ender = (*upstreamBody)(nil)
+)
+
 // endStream passes EndStream down a chain of body wrappers.
 func endStream(rc io.ReadCloser) bool {
 	e, ok := rc.(endpoint.Ender)

@@ -180,3 +180,34 @@ func TestStreamEndThroughForeignWrapper(t *testing.T) {
 		t.Errorf("5 streams closed %d upstream connections, want none", n)
 	}
 }
+
+// Bridge.Close releases the connection of a finished stream whose end is
+// still being read, too, once it is read: that drain must not put the
+// connection back into the pool of a Bridge that is gone (a configuration
+// reload), open until the idle timeout. (net/http's transport closes a
+// connection that comes back after CloseIdleConnections.)
+func TestCloseReleasesDrainedConnections(t *testing.T) {
+	up := testupstream.New(t, testupstream.OpenAI)
+	up.EndLate = 20 * time.Millisecond // within FinishWait: the end is read, the connection kept
+	b, err := llmbridge.New(llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: up.BaseURL(), APIKey: up.Key})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(b)
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"stream":true,"messages":[{"role":"user","content":"hi"}],"model":"openai/gpt-4o"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	b.Close() // the stream's end is still on its way
+	deadline := time.Now().Add(5 * time.Second)
+	for up.Closed() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the stream's connection is still open after Close (%d of %d closed)", up.Closed(), up.Conns())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

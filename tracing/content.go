@@ -47,6 +47,8 @@ func (s *scanBody) Close() error {
 	return s.ReadCloser.Close()
 }
 
+var _ endpoint.Ender = (*scanBody)(nil) // a stream's end passes through it
+
 // EndStream: the stream's last event was read, and the attempt ends now.
 // The body's end is read beneath, by the Bridge, after the request.
 func (s *scanBody) EndStream() bool {

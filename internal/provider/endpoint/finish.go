@@ -21,10 +21,13 @@ import (
 //
 // It closes body once, as a stream decoder's caller expects of it.
 func FinishBody(body io.ReadCloser) {
-	t := time.AfterFunc(FinishWait, func() { body.Close() }) // ends a Read that waits
+	closed := make(chan struct{})
+	t := time.AfterFunc(FinishWait, func() { body.Close(); close(closed) }) // ends a Read that waits
 	_, _ = io.CopyN(io.Discard, body, FinishBytes)
-	if t.Stop() { // else the timer closed it, or is closing it
+	if t.Stop() {
 		body.Close()
+	} else {
+		<-closed // the timer closed it: closed on return all the same
 	}
 }
 

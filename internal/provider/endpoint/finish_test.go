@@ -135,3 +135,30 @@ func TestEndBody(t *testing.T) {
 		}
 	}
 }
+
+// slowClose is a body whose Read waits until Close, and whose Close
+// returns a moment after it has released the Read.
+type slowClose struct {
+	release chan struct{}
+	done    atomic.Bool
+}
+
+func (s *slowClose) Read([]byte) (int, error) { <-s.release; return 0, io.EOF }
+
+func (s *slowClose) Close() error {
+	close(s.release)
+	time.Sleep(20 * time.Millisecond)
+	s.done.Store(true)
+	return nil
+}
+
+// A body whose end does not come is closed by FinishBody's timer, and
+// FinishBody returns only once that Close has: the body is closed on
+// return, whichever closed it.
+func TestFinishBodyClosedOnReturn(t *testing.T) {
+	b := &slowClose{release: make(chan struct{})}
+	FinishBody(b)
+	if !b.done.Load() {
+		t.Error("FinishBody returned while its timer was still closing the body")
+	}
+}

@@ -1,0 +1,76 @@
+package llmbridge
+
+import (
+	"context"
+	"io"
+	"sync"
+	"testing"
+	"time"
+)
+
+// blockingBody's Read waits for the test's release, whatever closes it;
+// it counts closes.
+type blockingBody struct {
+	release chan struct{}
+	mu      sync.Mutex
+	closes  int
+}
+
+func (b *blockingBody) Read([]byte) (int, error) {
+	<-b.release
+	return 0, io.EOF
+}
+
+func (b *blockingBody) Close() error {
+	b.mu.Lock()
+	b.closes++
+	b.mu.Unlock()
+	return nil
+}
+
+// EndStream hands the body's end to another goroutine and returns: the
+// call, its settlement and its client's last event never wait for the
+// upstream's end. The body is closed once, and the attempt's request
+// ended, when that end has been read.
+func TestUpstreamBodyEndStreamDoesNotWait(t *testing.T) {
+	call, stop := context.WithCancel(context.Background())
+	defer stop()
+	ctx, cancel := context.WithCancelCause(linkedContext{context.WithoutCancel(call), call})
+	unlink := context.AfterFunc(call, func() { cancel(context.Cause(call)) })
+	body := &blockingBody{release: make(chan struct{})}
+	u := &upstreamBody{ReadCloser: body, unlink: unlink, cancel: cancel}
+	returned := make(chan bool)
+	go func() { returned <- u.EndStream() }()
+	select {
+	case took := <-returned:
+		if !took {
+			t.Fatal("EndStream did not take the body over")
+		}
+	case <-time.After(5 * time.Second): // the body's end comes only when the test releases it
+		t.Fatal("EndStream waited for the body's end")
+	}
+	stop() // the call ends: the request lives on until its end is read
+	if ctx.Err() != nil {
+		t.Fatal("the call's end cancelled the request whose end is being read")
+	}
+	close(body.release)
+	<-ctx.Done() // the drain cancels the request once it closed the body
+	body.mu.Lock()
+	defer body.mu.Unlock()
+	if body.closes != 1 || ctx.Err() == nil {
+		t.Errorf("after the drain: %d closes, request context %v", body.closes, ctx.Err())
+	}
+}
+
+// A streamed attempt's context has the call's deadline, though not its
+// cancellation (which attempt links).
+func TestLinkedContextDeadline(t *testing.T) {
+	call, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	want, _ := call.Deadline()
+	ctx, cancel2 := context.WithCancelCause(linkedContext{context.WithoutCancel(call), call})
+	defer cancel2(nil)
+	if got, ok := ctx.Deadline(); !ok || !got.Equal(want) {
+		t.Errorf("deadline %v %v, want %v", got, ok, want)
+	}
+}
