@@ -78,18 +78,24 @@ func lateEndFront(t *testing.T, flavor testupstream.Flavor, provider func(llmbri
 	return up, srv
 }
 
-// oneInFlight admits one request at a time: a request that arrives before
-// the previous one's ticket was settled is refused.
-type oneInFlight struct{ n atomic.Int32 }
+// oneInFlight admits one request at a time: a request that arrives while
+// the previous one's ticket is not settled waits 20 ms for it, and is
+// refused after. (The client has the chat stream's [DONE] at the latest
+// 1 ms after the call's closing work began, streamWriter.end; the wait
+// keeps a slow settlement under -race from failing the test, and is
+// shorter than FinishWait, which a settlement after the body's end took.)
+type oneInFlight struct{ slot chan struct{} }
 
 func (a *oneInFlight) Admit(context.Context, *llmbridge.Request) (llmbridge.Ticket, error) {
-	if !a.n.CompareAndSwap(0, 1) {
+	select {
+	case a.slot <- struct{}{}:
+		return a, nil
+	case <-time.After(20 * time.Millisecond):
 		return nil, &llmbridge.APIError{Status: http.StatusTooManyRequests, Type: "requests", Code: "rate_limit_exceeded", Message: "one at a time"}
 	}
-	return a, nil
 }
 
-func (a *oneInFlight) Settle(llmbridge.UsageRecord) { a.n.Store(0) }
+func (a *oneInFlight) Settle(llmbridge.UsageRecord) { <-a.slot }
 
 // Reading a stream's end does not hold up the call: its ticket is
 // settled, and its client has its [DONE], without waiting for the
@@ -108,7 +114,7 @@ func TestStreamEndDoesNotWaitForUpstream(t *testing.T) {
 		{"from a Messages upstream", testupstream.Anthropic, llmbridge.Anthropic, "anthropic/claude-sonnet-4-5"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, srv := lateEndFront(t, c.flavor, c.provider, 300*time.Millisecond, llmbridge.WithAdmitter(&oneInFlight{}))
+			_, srv := lateEndFront(t, c.flavor, c.provider, 300*time.Millisecond, llmbridge.WithAdmitter(&oneInFlight{slot: make(chan struct{}, 1)}))
 			body := `{"stream":true,"messages":[{"role":"user","content":"hi"}],"model":"` + c.model + `"}`
 			for i := range 3 {
 				resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
