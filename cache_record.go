@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/llmbridge/llmbridge/internal/cache/codec"
+	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
 	"github.com/llmbridge/llmbridge/internal/sse"
 )
 
@@ -216,7 +217,7 @@ type captureBody struct {
 }
 
 // EndStream: what follows the stream's last event is not captured.
-func (b *captureBody) EndStream() bool { return endStream(b.ReadCloser) }
+func (b *captureBody) EndStream() bool { return endpoint.PassEnd(b.ReadCloser) }
 
 func (b *captureBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)

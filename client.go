@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/proxy"
 
 	"github.com/llmbridge/llmbridge/internal/health"
+	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
 	"github.com/llmbridge/llmbridge/internal/reqbody"
 )
 
@@ -72,23 +73,22 @@ func (c *call) attempt(t target) (*http.Response, error) {
 	// The header timeout of this attempt: the answer's first byte for a
 	// stream, the whole answer for a non-streamed call. On success ctx
 	// lives on with the body and ends with the call's (a stream's may
-	// outlive it a moment: upstreamBody).
+	// outlive it a moment: endpoint.Link).
 	d := c.b.cfg.timeouts.Header
 	if !c.env.stream {
 		d = c.b.cfg.timeouts.NonStream
 	}
 	var ctx context.Context
 	var cancel context.CancelCauseFunc
-	unlink := func() bool { return false }
-	if c.env.stream { // linked to the call's, not derived: see upstreamBody
-		ctx, cancel = context.WithCancelCause(linkedContext{context.WithoutCancel(c.ctx), c.ctx})
-		unlink = context.AfterFunc(c.ctx, func() { cancel(context.Cause(c.ctx)) })
+	var link *endpoint.Link
+	if c.env.stream {
+		ctx, link = endpoint.NewLink(c.ctx)
+		cancel = link.Cancel
 	} else {
 		ctx, cancel = context.WithCancelCause(c.ctx)
 	}
 	hreq, err := c.newUpstreamRequest(ctx, t)
 	if err != nil {
-		unlink()
 		cancel(nil)
 		var ae *APIError
 		if !errors.As(err, &ae) { // a provider's own verdict (e.g. 400) stands
@@ -104,29 +104,17 @@ func (c *call) attempt(t target) (*http.Response, error) {
 	if !timer.Stop() && err != nil && errors.Is(context.Cause(ctx), errHeaderTimeout) {
 		err = errHeaderTimeout
 	}
-	if err == nil && c.env.stream { // beneath the observers' wrappers: they end with the call
-		resp.Body = &upstreamBody{ReadCloser: resp.Body, unlink: unlink, cancel: cancel}
+	if err == nil && link != nil { // beneath the observers' wrappers: they end with the call
+		resp.Body = link.Body(resp.Body)
 	}
 	if done != nil {
 		done(resp, err)
 	}
 	if err != nil {
-		unlink()
 		cancel(nil)
 	}
 	return resp, err
 }
-
-// linkedContext is a streamed attempt's context before its cancel: the
-// call's values without its cancellation (attempt links that instead),
-// and the call's deadline, for whoever reads it (a provider fitting a
-// token fetch into it, an observer).
-type linkedContext struct {
-	context.Context // context.WithoutCancel of call
-	call            context.Context
-}
-
-func (l linkedContext) Deadline() (time.Time, bool) { return l.call.Deadline() }
 
 // do sends hreq to t. A 401 that t's provider, a TokenRefresher, takes
 // for a stale token of its own is tried once more, with a request built

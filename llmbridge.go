@@ -200,7 +200,7 @@ func (b *Bridge) Handler() http.Handler { return b }
 // Close stops the health checks (WithHealthCheck) and refreshing the
 // model lists (WithModelRefresh; the last ones stay), and releases idle
 // upstream connections; a finished stream whose end is still being read
-// (upstreamBody) closes its connection when done, rather than pool it
+// (endpoint.Link) closes its connection when done, rather than pool it
 // (net/http's transport, once told to close its idle connections).
 // Requests in flight are not affected; the Bridge stays usable.
 func (b *Bridge) Close() error {

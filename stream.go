@@ -1,7 +1,6 @@
 package llmbridge
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -51,7 +50,7 @@ func (b *idleBody) Close() error {
 // EndStream: the stream is over, its silence no longer matters.
 func (b *idleBody) EndStream() bool {
 	b.timer.Stop()
-	return endStream(b.ReadCloser)
+	return endpoint.PassEnd(b.ReadCloser)
 }
 
 // streamWriter writes SSE to the client. It commits the 200 and the
@@ -223,11 +222,11 @@ func (b *flushingBody) Read(p []byte) (int, error) {
 	return b.ReadCloser.Read(p)
 }
 
-// EndStream hands the upstream body beneath to its owner (upstreamBody).
-func (b *flushingBody) EndStream() bool { return endStream(b.ReadCloser) }
+// EndStream hands the upstream body beneath to its owner (endpoint.Link).
+func (b *flushingBody) EndStream() bool { return endpoint.PassEnd(b.ReadCloser) }
 
 // closeRelayed closes the upstream body of a stream relayed as it came:
-// it is read to its end (endpoint.EndBody, upstreamBody), which keeps the
+// it is read to its end (endpoint.EndBody, endpoint.Link), which keeps the
 // upstream connection, when the relay reached the stream's last event or
 // the upstream's error event, which ends a stream too; it is closed at
 // once when the relay stopped before (the client gone, a failover, a
@@ -245,41 +244,7 @@ var (
 	_ endpoint.Ender = (*flushingBody)(nil)
 	_ endpoint.Ender = (*idleBody)(nil)
 	_ endpoint.Ender = (*captureBody)(nil)
-	_ endpoint.Ender = (*upstreamBody)(nil)
 )
-
-// endStream passes EndStream down a chain of body wrappers.
-func endStream(rc io.ReadCloser) bool {
-	e, ok := rc.(endpoint.Ender)
-	return ok && e.EndStream()
-}
-
-// upstreamBody is a streamed attempt's body as the transport gave it,
-// beneath every wrapper. Its request's context is the call's, linked
-// (unlink) rather than derived, so that a stream that reached its last
-// event can outlive the call for as long as its end takes to arrive:
-// EndStream unlinks it and reads the rest on another goroutine
-// (endpoint.FinishBody, bounded), then closes the body and ends the
-// request. Nothing waits for the upstream's end of the body — neither the
-// client's last event, nor the call's record and settlement — and the
-// connection goes back to the pool. A body closed instead ends the
-// request with the call, as before.
-type upstreamBody struct {
-	io.ReadCloser
-	unlink func() bool // stops the call's end from cancelling the request
-	cancel context.CancelCauseFunc
-}
-
-func (b *upstreamBody) EndStream() bool {
-	if !b.unlink() {
-		return false // the call ended: the request is cancelled already
-	}
-	go func() {
-		endpoint.FinishBody(b.ReadCloser)
-		b.cancel(nil)
-	}()
-	return true
-}
 
 // fail ends the stream with e: as a plain error response in the client's
 // format when nothing was sent yet, otherwise as one error event (and, for

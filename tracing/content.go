@@ -53,8 +53,7 @@ var _ endpoint.Ender = (*scanBody)(nil) // a stream's end passes through it
 // The body's end is read beneath, by the Bridge, after the request.
 func (s *scanBody) EndStream() bool {
 	s.end()
-	e, ok := s.ReadCloser.(endpoint.Ender)
-	return ok && e.EndStream()
+	return endpoint.PassEnd(s.ReadCloser)
 }
 
 func (s *scanBody) end() {

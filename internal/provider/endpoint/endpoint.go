@@ -1,6 +1,8 @@
 // Package endpoint holds what every provider adapter shares about its
 // upstream: the configuration, its validation, the header template every
-// request starts from, and redaction of the key from upstream text.
+// request starts from, redaction of the key from upstream text, and the
+// end of a stream's body: read to its end after the last event, so the
+// connection is kept (EndBody, FinishBody, Link).
 package endpoint
 
 import (

@@ -1,7 +1,8 @@
-package llmbridge
+package endpoint
 
 import (
 	"context"
+	"errors"
 	"io"
 	"sync"
 	"testing"
@@ -32,13 +33,12 @@ func (b *blockingBody) Close() error {
 // call, its settlement and its client's last event never wait for the
 // upstream's end. The body is closed once, and the attempt's request
 // ended, when that end has been read.
-func TestUpstreamBodyEndStreamDoesNotWait(t *testing.T) {
+func TestLinkEndStreamDoesNotWait(t *testing.T) {
 	call, stop := context.WithCancel(context.Background())
 	defer stop()
-	ctx, cancel := context.WithCancelCause(linkedContext{context.WithoutCancel(call), call})
-	unlink := context.AfterFunc(call, func() { cancel(context.Cause(call)) })
+	ctx, link := NewLink(call)
 	body := &blockingBody{release: make(chan struct{})}
-	u := &upstreamBody{ReadCloser: body, unlink: unlink, cancel: cancel}
+	u := link.Body(body).(Ender)
 	returned := make(chan bool)
 	go func() { returned <- u.EndStream() }()
 	select {
@@ -64,13 +64,25 @@ func TestUpstreamBodyEndStreamDoesNotWait(t *testing.T) {
 
 // A streamed attempt's context has the call's deadline, though not its
 // cancellation (which attempt links).
-func TestLinkedContextDeadline(t *testing.T) {
+func TestLinkDeadline(t *testing.T) {
 	call, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
 	want, _ := call.Deadline()
-	ctx, cancel2 := context.WithCancelCause(linkedContext{context.WithoutCancel(call), call})
-	defer cancel2(nil)
+	ctx, link := NewLink(call)
+	defer link.Cancel(nil)
 	if got, ok := ctx.Deadline(); !ok || !got.Equal(want) {
 		t.Errorf("deadline %v %v, want %v", got, ok, want)
+	}
+}
+
+// Until EndStream, the request ends with its call, with the call's cause.
+func TestLinkEndsWithCall(t *testing.T) {
+	call, cancel := context.WithCancelCause(context.Background())
+	ctx, _ := NewLink(call)
+	why := errors.New("the client went away")
+	cancel(why)
+	<-ctx.Done()
+	if context.Cause(ctx) != why {
+		t.Errorf("cause %v, want the call's", context.Cause(ctx))
 	}
 }
