@@ -2,11 +2,16 @@ package keys
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/redistest"
+	"github.com/redis/go-redis/v9"
 )
 
 func benchAdmit(b *testing.B, o Options) { benchAdmitTeam(b, o, nil) }
@@ -60,4 +65,55 @@ func BenchmarkAdmitTeamInProcess(b *testing.B) {
 func BenchmarkAdmitTeamRedis(b *testing.B) {
 	srv := redistest.Start(b)
 	benchAdmitTeam(b, Options{Redis: redisClient(b, srv)}, &TeamParams{Name: "bench", Limits: Limits{RPM: 1 << 40, MaxParallel: 1 << 20}})
+}
+
+// BenchmarkReserveRedisFullWindow is one key's reservation and
+// settlement in Redis with its windows full, as under steady load: a
+// bucket in each of the last 60 seconds for requests and for tokens.
+// redis-µs/op is Redis's own CPU for the scripts (INFO commandstats),
+// what bounds the requests a second one Redis serves for all replicas.
+func BenchmarkReserveRedisFullWindow(b *testing.B) {
+	srv := redistest.Start(b)
+	rdb := redisClient(b, srv)
+	sh := newShared(rdb, "b:", 1, time.Minute, slog.New(slog.DiscardHandler))
+	defer sh.close()
+	ctx := context.Background()
+	lim := Limits{RPM: 1 << 40, TPM: 1 << 50, MaxParallel: 1 << 20}
+	fillWindows(b, rdb, sh.keys("k", time.Now()))
+	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		now := time.Now()
+		d := sh.reserve(ctx, "k", lim, 100, now)
+		if !d.ok {
+			b.Fatalf("refused: %+v", d)
+		}
+		sh.send(settleJob{"k", d, 80, 0.001, now}) // in line: its cost is measured too
+	}
+	b.StopTimer()
+	b.ReportMetric(redisMicros(b, rdb)/float64(b.N), "redis-µs/op")
+}
+
+// redisMicros is the CPU time Redis spent in scripts since the last
+// CONFIG RESETSTAT, in microseconds.
+func redisMicros(tb testing.TB, rdb *redis.Client) float64 {
+	info, err := rdb.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		if !strings.HasPrefix(line, "cmdstat_eval") {
+			continue
+		}
+		for _, f := range strings.Split(strings.TrimSpace(line[strings.IndexByte(line, ':')+1:]), ",") {
+			if v, ok := strings.CutPrefix(f, "usec="); ok {
+				n, _ := strconv.ParseFloat(v, 64)
+				total += n
+			}
+		}
+	}
+	return total
 }

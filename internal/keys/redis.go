@@ -18,8 +18,8 @@ import (
 // replica, for one subject (a key) or several (a key and its team): each
 // subject's budgets, requests in flight (a sorted set of leases that
 // expire, so a crashed replica's leases do not hold slots for ever), then
-// requests and tokens per minute (hashes of one-second buckets: a sliding
-// window exact to the second). Only when every subject allows is any of
+// requests and tokens per minute (hashes of one-second buckets with a
+// running sum, admitLib: a sliding window exact to the second). Only when every subject allows is any of
 // them reserved. Time is Redis's own, so replicas' clocks do not matter.
 //
 // KEYS, 5 per subject: requests hash, tokens hash, leases zset, day
@@ -37,8 +37,8 @@ for i = 1, n do
   local a = 2 + (i - 1) * 6
   local s = {k = (i - 1) * 5, rpm = tonumber(ARGV[a + 1]), tpm = tonumber(ARGV[a + 2]), est = tonumber(ARGV[a + 3]),
     par = tonumber(ARGV[a + 4]), db = tonumber(ARGV[a + 5]), mb = tonumber(ARGV[a + 6])}
-  s.rb, s.rs = load(KEYS[s.k + 1])
-  s.tb, s.ts = load(KEYS[s.k + 2])
+  s.rw, s.tw = load(KEYS[s.k + 1]), load(KEYS[s.k + 2])
+  s.rs, s.ts = s.rw.sum, s.tw.sum
   S[i] = s
 end
 for j = 3 + n * 6, #ARGV - 1, 2 do
@@ -51,9 +51,9 @@ local function reply(ok, who, reason, retry)
     local r, e = 0, 0
     if ok == 1 then r, e = 1, s.est end
     out[#out + 1] = math.max(0, s.rpm - s.rs - r)
-    out[#out + 1] = reset(s.rb)
+    out[#out + 1] = reset(s.rw)
     out[#out + 1] = math.max(0, s.tpm - s.ts - e)
-    out[#out + 1] = reset(s.tb)
+    out[#out + 1] = reset(s.tw)
   end
   return out
 end
@@ -65,21 +65,13 @@ for i = 1, n do
     redis.call('ZREMRANGEBYSCORE', KEYS[k + 3], '-inf', nowms)
     if redis.call('ZCARD', KEYS[k + 3]) >= s.par then return reply(0, i, 'parallel', 1000) end
   end
-  if s.rpm > 0 and s.rs + 1 > s.rpm then return reply(0, i, 'requests', wait(s.rb, s.rs, 1, s.rpm)) end
-  if s.tpm > 0 and s.ts + s.est > s.tpm then return reply(0, i, 'tokens', wait(s.tb, s.ts, s.est, s.tpm)) end
+  if s.rpm > 0 and s.rs + 1 > s.rpm then return reply(0, i, 'requests', wait(s.rw, 1, s.rpm)) end
+  if s.tpm > 0 and s.ts + s.est > s.tpm then return reply(0, i, 'tokens', wait(s.tw, s.est, s.tpm)) end
 end
 for i = 1, n do
   local s, k = S[i], S[i].k
-  if s.rpm > 0 then
-    redis.call('HINCRBY', KEYS[k + 1], now, 1)
-    redis.call('PEXPIRE', KEYS[k + 1], 61000)
-    s.rb[now] = (s.rb[now] or 0) + 1
-  end
-  if s.tpm > 0 then
-    redis.call('HINCRBY', KEYS[k + 2], now, s.est)
-    redis.call('PEXPIRE', KEYS[k + 2], 61000)
-    s.tb[now] = (s.tb[now] or 0) + s.est
-  end
+  if s.rpm > 0 then add(s.rw, 1) end
+  if s.tpm > 0 then add(s.tw, s.est) end
   if s.par > 0 then
     redis.call('ZADD', KEYS[k + 3], nowms + ttl, member)
     redis.call('PEXPIRE', KEYS[k + 3], ttl + 1000)
@@ -95,10 +87,9 @@ return reply(1, 0, '', 0)
 var admitOneScript = redis.NewScript(admitLib + `
 local rpm, tpm, est, par, db, mb = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 for j = 9, #ARGV do redis.call('ZREM', KEYS[3], ARGV[j]) end
-local rb, rs = load(KEYS[1])
-local tb, ts = load(KEYS[2])
+local rw, tw = load(KEYS[1]), load(KEYS[2])
 local function refuse(reason, retry)
-  return {0, 1, reason, retry, now, math.max(0, rpm - rs), reset(rb), math.max(0, tpm - ts), reset(tb)}
+  return {0, 1, reason, retry, now, math.max(0, rpm - rw.sum), reset(rw), math.max(0, tpm - tw.sum), reset(tw)}
 end
 if db > 0 and tonumber(redis.call('GET', KEYS[4]) or '0') >= db then return refuse('daily_budget', 0) end
 if mb > 0 and tonumber(redis.call('GET', KEYS[5]) or '0') >= mb then return refuse('monthly_budget', 0) end
@@ -106,58 +97,80 @@ if par > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', nowms)
   if redis.call('ZCARD', KEYS[3]) >= par then return refuse('parallel', 1000) end
 end
-if rpm > 0 and rs + 1 > rpm then return refuse('requests', wait(rb, rs, 1, rpm)) end
-if tpm > 0 and ts + est > tpm then return refuse('tokens', wait(tb, ts, est, tpm)) end
-if rpm > 0 then
-  redis.call('HINCRBY', KEYS[1], now, 1)
-  redis.call('PEXPIRE', KEYS[1], 61000)
-  rb[now] = (rb[now] or 0) + 1
-end
-if tpm > 0 then
-  redis.call('HINCRBY', KEYS[2], now, est)
-  redis.call('PEXPIRE', KEYS[2], 61000)
-  tb[now] = (tb[now] or 0) + est
-end
+if rpm > 0 and rw.sum + 1 > rpm then return refuse('requests', wait(rw, 1, rpm)) end
+if tpm > 0 and tw.sum + est > tpm then return refuse('tokens', wait(tw, est, tpm)) end
+local rs, ts = rw.sum, tw.sum
+if rpm > 0 then add(rw, 1) end
+if tpm > 0 then add(tw, est) end
 if par > 0 then
   redis.call('ZADD', KEYS[3], nowms + ttl, member)
   redis.call('PEXPIRE', KEYS[3], ttl + 1000)
 end
-return {1, 0, '', 0, now, math.max(0, rpm - rs - 1), reset(rb), math.max(0, tpm - ts - est), reset(tb)}
+return {1, 0, '', 0, now, math.max(0, rpm - rs - 1), reset(rw), math.max(0, tpm - ts - est), reset(tw)}
 `)
 
-// admitLib is the scripts' clock and window helpers.
+// admitLib is the scripts' clock and window helpers. A window is a hash
+// of one-second buckets (field: the second) with two fields more: "sum",
+// the buckets' total, and "lo", the oldest second with a bucket above 0.
+// A call reads only those two; the buckets are read back only once "lo"
+// has left the window (at most once a second for a busy key) and to tell
+// a refused client how long to wait. Reading every bucket on every call
+// cost Redis ~90 µs a reservation with full windows against ~25 with
+// these (BenchmarkReserveRedisFullWindow).
 const admitLib = `
 local t = redis.call('TIME')
 local now = tonumber(t[1])
 local nowms = now * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl, member = tonumber(ARGV[1]), ARGV[2]
 local function load(key)
+  local v = redis.call('HMGET', key, 'sum', 'lo')
+  local w = {key = key, sum = tonumber(v[1]) or 0, lo = tonumber(v[2])}
+  if w.lo == nil or (w.lo > now - 60 and w.lo <= now) then return w end
+  -- The oldest bucket has left the window (or Redis's clock went back):
+  -- drop what is out and count again.
   local all = redis.call('HGETALL', key)
-  local b, sum = {}, 0
+  w.sum, w.lo = 0, nil
   for i = 1, #all, 2 do
-    local s, v = tonumber(all[i]), tonumber(all[i + 1])
-    if s <= now - 60 or s > now then
-      redis.call('HDEL', key, all[i])
-    else
-      b[s] = v
-      sum = sum + v
+    local s = tonumber(all[i])
+    if s then
+      if s <= now - 60 or s > now then
+        redis.call('HDEL', key, all[i])
+      else
+        local n = tonumber(all[i + 1])
+        w.sum = w.sum + n
+        if n > 0 and (w.lo == nil or s < w.lo) then w.lo = s end
+      end
     end
   end
-  return b, sum
+  redis.call('HSET', key, 'sum', w.sum)
+  if w.lo then redis.call('HSET', key, 'lo', w.lo) else redis.call('HDEL', key, 'lo') end
+  return w
 end
-local function wait(b, sum, need, limit)
-  if sum + need <= limit then return 0 end
+local function add(w, n)
+  redis.call('HINCRBY', w.key, now, n)
+  redis.call('HINCRBY', w.key, 'sum', n)
+  if w.lo == nil then
+    w.lo = now
+    redis.call('HSET', w.key, 'lo', now)
+  end
+  redis.call('PEXPIRE', w.key, 61000)
+  w.sum = w.sum + n
+end
+local function wait(w, need, limit)
+  if w.sum + need <= limit then return 0 end
+  if w.lo == nil then return 60000 end
+  local f = {}
+  for s = w.lo, now do f[#f + 1] = s end
+  local v = redis.call('HMGET', w.key, unpack(f))
   local freed = 0
-  for s = now - 59, now do
-    freed = freed + (b[s] or 0)
-    if sum - freed + need <= limit then return (s + 60) * 1000 - nowms end
+  for i = 1, #f do
+    freed = freed + (tonumber(v[i]) or 0)
+    if w.sum - freed + need <= limit then return (f[i] + 60) * 1000 - nowms end
   end
   return 60000
 end
-local function reset(b)
-  for s = now - 59, now do
-    if (b[s] or 0) > 0 then return (s + 60) * 1000 - nowms end
-  end
+local function reset(w)
+  if w.sum > 0 and w.lo then return (w.lo + 60) * 1000 - nowms end
   return 0
 end
 `
@@ -169,9 +182,13 @@ end
 // ARGV: second, token delta, lease member, cost USD.
 var settleScript = redis.NewScript(`
 local delta = tonumber(ARGV[2])
-if delta ~= 0 and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
-  local v = redis.call('HINCRBY', KEYS[1], ARGV[1], delta)
-  if v < 0 then redis.call('HSET', KEYS[1], ARGV[1], 0) end
+if delta ~= 0 then
+  local b = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
+  if b then
+    local v = math.max(0, b + delta)
+    redis.call('HSET', KEYS[1], ARGV[1], v)
+    redis.call('HINCRBY', KEYS[1], 'sum', v - b)
+  end
 end
 if ARGV[3] ~= '' then redis.call('ZREM', KEYS[2], ARGV[3]) end
 if tonumber(ARGV[4]) > 0 then
@@ -223,7 +240,9 @@ func newShared(rdb *redis.Client, prefix string, replicas int, leaseTTL time.Dur
 func (s *shared) keys(id string, now time.Time) []string {
 	day, month := dayMonth(now)
 	p := s.prefix + "{" + id + "}:"
-	return []string{p + "r", p + "t", p + "p", p + "sd:" + day, p + "sm:" + month}
+	// "rw" and "tw": windows with a running sum (admitLib); an older
+	// replica's script read the "r" and "t" hashes as buckets only.
+	return []string{p + "rw", p + "tw", p + "p", p + "sd:" + day, p + "sm:" + month}
 }
 
 // divided is lim for one of the expected replicas (rounded up, so a limit

@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -228,5 +229,86 @@ func TestRedisMaxParallelAndTokens(t *testing.T) {
 			t.Fatalf("lease not freed: %+v", d3)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// fillWindows gives a subject's request and token windows (keys[0],
+// keys[1]) a bucket of 1 in each of the last 60 seconds, with their sum
+// and oldest second (admitLib).
+func fillWindows(tb testing.TB, rdb *redis.Client, keys []string) {
+	tb.Helper()
+	ctx := context.Background()
+	now, err := rdb.Time(ctx).Result()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, k := range keys[:2] {
+		for s := now.Unix() - 59; s <= now.Unix(); s++ {
+			if err := rdb.HSet(ctx, k, strconv.FormatInt(s, 10), 1).Err(); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		if err := rdb.HSet(ctx, k, "sum", 60, "lo", now.Unix()-59).Err(); err != nil {
+			tb.Fatal(err)
+		}
+		rdb.PExpire(ctx, k, time.Minute)
+	}
+}
+
+// A window's running sum follows the buckets: buckets that left the
+// window are dropped and uncounted when the oldest one leaves, a bucket
+// from a clock that went back is dropped, the reset and a refused
+// client's wait come from the oldest counted bucket, and a settlement's
+// correction moves the sum with its bucket.
+func TestRedisWindowSlides(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := redisClient(t, srv)
+	sh := newShared(rdb, "t:", 1, time.Minute, slog.New(slog.DiscardHandler))
+	defer sh.close()
+	ctx := context.Background()
+	tm, err := rdb.Time(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	T := tm.Unix()
+	w := sh.keys("k", tm)[0]
+	sec := func(d int64) string { return strconv.FormatInt(T+d, 10) }
+	// As a busy key leaves it: the sum still counts the bucket 70 s old.
+	rdb.HSet(ctx, w, sec(-70), 5, sec(-30), 3, sec(-10), 2, "sum", 10, "lo", T-70)
+	near := func(what string, got, want time.Duration) {
+		t.Helper()
+		if got < want-2*time.Second || got > want+time.Second {
+			t.Errorf("%s %v, want about %v", what, got, want)
+		}
+	}
+	d := sh.reserve(ctx, "k", Limits{RPM: 10}, 1, time.Now())
+	if !d.ok || d.remReq != 4 {
+		t.Fatalf("reserve: %+v, want ok with 4 left (5 counted + this one)", d)
+	}
+	near("reset", d.resetReq, 30*time.Second)
+	if v, _ := rdb.HMGet(ctx, w, "sum", "lo", sec(-70)).Result(); v[0] != "6" || v[1] != sec(-30) || v[2] != nil {
+		t.Fatalf("window after the slide: sum, lo, old bucket = %v", v)
+	}
+	d = sh.reserve(ctx, "k", Limits{RPM: 6}, 1, time.Now())
+	if d.ok || d.reason != reasonRequests {
+		t.Fatalf("over the limit: %+v", d)
+	}
+	near("retry", d.retry, 30*time.Second) // the bucket 30 s old frees 3
+
+	// Tokens: a settlement's correction moves the sum with its bucket.
+	d = sh.reserve(ctx, "k", Limits{TPM: 1000}, 400, time.Now())
+	if !d.ok {
+		t.Fatalf("tokens: %+v", d)
+	}
+	sh.send(settleJob{"k", d, 100, 0, time.Now()})
+	if d = sh.reserve(ctx, "k", Limits{TPM: 1000}, 400, time.Now()); !d.ok || d.remTok != 500 {
+		t.Fatalf("after a correction of -300: %+v, want 500 tokens left", d)
+	}
+
+	// Redis's clock went back: a bucket from the future is dropped.
+	w2 := sh.keys("k2", tm)[0]
+	rdb.HSet(ctx, w2, sec(100), 7, "sum", 7, "lo", T+100)
+	if d = sh.reserve(ctx, "k2", Limits{RPM: 10}, 1, time.Now()); !d.ok || d.remReq != 9 {
+		t.Fatalf("after the clock went back: %+v, want 9 left", d)
 	}
 }

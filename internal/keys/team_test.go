@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -359,18 +360,20 @@ func TestTeamSharedThroughRedis(t *testing.T) {
 	if total != 60 {
 		t.Fatalf("admitted %d with every request decided in Redis, want exactly 60", total)
 	}
-	count := func(id string) int64 {
-		vals, err := rdb.HVals(context.Background(), "llmbridge:{"+id+"}:r").Result()
+	count := func(id string) int64 { // the window's buckets, which its running sum must equal
+		all, err := rdb.HGetAll(context.Background(), "llmbridge:{"+id+"}:rw").Result()
 		if err != nil {
 			t.Fatal(err)
 		}
 		var n int64
-		for _, v := range vals {
-			var x int64
-			for _, c := range v {
-				x = x*10 + int64(c-'0')
+		for f, v := range all {
+			if f != "sum" && f != "lo" {
+				x, _ := strconv.ParseInt(v, 10, 64)
+				n += x
 			}
-			n += x
+		}
+		if all["sum"] != strconv.FormatInt(n, 10) {
+			t.Errorf("%s: window sum %q, its buckets %d", id, all["sum"], n)
 		}
 		return n
 	}
