@@ -188,6 +188,12 @@ if delta ~= 0 then
     local v = math.max(0, b + delta)
     redis.call('HSET', KEYS[1], ARGV[1], v)
     redis.call('HINCRBY', KEYS[1], 'sum', v - b)
+    if b == 0 and v > 0 then
+      -- A bucket back above 0 (its first request reserved no tokens) may
+      -- be the window's oldest.
+      local lo = tonumber(redis.call('HGET', KEYS[1], 'lo'))
+      if lo == nil or lo > tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'lo', ARGV[1]) end
+    end
   end
 end
 if ARGV[3] ~= '' then redis.call('ZREM', KEYS[2], ARGV[3]) end

@@ -305,6 +305,14 @@ func TestRedisWindowSlides(t *testing.T) {
 		t.Fatalf("after a correction of -300: %+v, want 500 tokens left", d)
 	}
 
+	// A bucket at 0 that a settlement raises becomes the oldest counted.
+	tw := sh.keys("k3", tm)[1]
+	rdb.HSet(ctx, tw, sec(-20), 0, sec(-5), 10, "sum", 10, "lo", T-5)
+	sh.send(settleJob{"k3", decision{ok: true, sec: T - 20}, 50, 0, time.Now()})
+	if v, _ := rdb.HMGet(ctx, tw, "sum", "lo").Result(); v[0] != "60" || v[1] != sec(-20) {
+		t.Fatalf("after raising a bucket at 0: sum, lo = %v, want 60 and %s", v, sec(-20))
+	}
+
 	// Redis's clock went back: a bucket from the future is dropped.
 	w2 := sh.keys("k2", tm)[0]
 	rdb.HSet(ctx, w2, sec(100), 7, "sum", 7, "lo", T+100)
