@@ -68,17 +68,18 @@ func BenchmarkAdmitTeamRedis(b *testing.B) {
 }
 
 // BenchmarkReserveRedisFullWindow is one key's reservation and
-// settlement in Redis with its windows full, as under steady load: a
-// bucket in each of the last 60 seconds for requests and for tokens.
-// redis-µs/op is Redis's own CPU for the scripts (INFO commandstats),
-// what bounds the requests a second one Redis serves for all replicas.
+// settlement in Redis with every limit set and its windows full, as under
+// steady load: a bucket in each of the last 60 seconds for requests and
+// for tokens. redis-µs/op is Redis's own CPU for the scripts (INFO
+// commandstats), what bounds the requests a second one Redis serves for
+// all replicas.
 func BenchmarkReserveRedisFullWindow(b *testing.B) {
 	srv := redistest.Start(b)
 	rdb := redisClient(b, srv)
 	sh := newShared(rdb, "b:", 1, time.Minute, slog.New(slog.DiscardHandler))
 	defer sh.close()
 	ctx := context.Background()
-	lim := Limits{RPM: 1 << 40, TPM: 1 << 50, MaxParallel: 1 << 20}
+	lim := Limits{RPM: 1 << 40, TPM: 1 << 50, MaxParallel: 1 << 20, DailyBudgetUSD: 1e9, MonthlyBudgetUSD: 1e9}
 	fillWindows(b, rdb, sh.keys("k", time.Now()))
 	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
 		b.Fatal(err)

@@ -19,13 +19,15 @@ import (
 // subject's budgets, requests in flight (a sorted set of leases that
 // expire, so a crashed replica's leases do not hold slots for ever), then
 // requests and tokens per minute (hashes of one-second buckets with a
-// running sum, admitLib: a sliding window exact to the second). Only when every subject allows is any of
-// them reserved. Time is Redis's own, so replicas' clocks do not matter.
+// running sum, admitLib: a sliding window exact to the second). Only when
+// every subject allows is any of them reserved. Time is Redis's own, so
+// replicas' clocks do not matter.
 //
 // KEYS, 5 per subject: requests hash, tokens hash, leases zset, day
 // spend, month spend.
-// ARGV: lease ttl ms, lease member, then 6 per subject: rpm, tpm, est,
-// max_parallel, daily budget, monthly budget; then pairs of a subject
+// ARGV: lease ttl ms, lease member, then 8 per subject: rpm, tpm, est,
+// max_parallel, daily budget, monthly budget, this replica's unsent spend
+// of the day and of the month (unsentSpend); then pairs of a subject
 // (1-based) and one of its ended leases to free first (endedLeases).
 // Returns {ok, refusing subject (1-based; 0 when ok), reason, retry_ms,
 // second, then 4 per subject: rem_req, reset_req_ms, rem_tok,
@@ -34,14 +36,15 @@ var admitScript = redis.NewScript(admitLib + `
 local n = #KEYS / 5
 local S = {}
 for i = 1, n do
-  local a = 2 + (i - 1) * 6
+  local a = 2 + (i - 1) * 8
   local s = {k = (i - 1) * 5, rpm = tonumber(ARGV[a + 1]), tpm = tonumber(ARGV[a + 2]), est = tonumber(ARGV[a + 3]),
-    par = tonumber(ARGV[a + 4]), db = tonumber(ARGV[a + 5]), mb = tonumber(ARGV[a + 6])}
+    par = tonumber(ARGV[a + 4]), db = tonumber(ARGV[a + 5]), mb = tonumber(ARGV[a + 6]),
+    ud = tonumber(ARGV[a + 7]), um = tonumber(ARGV[a + 8])}
   s.rw, s.tw = load(KEYS[s.k + 1]), load(KEYS[s.k + 2])
   s.rs, s.ts = s.rw.sum, s.tw.sum
   S[i] = s
 end
-for j = 3 + n * 6, #ARGV - 1, 2 do
+for j = 3 + n * 8, #ARGV - 1, 2 do
   redis.call('ZREM', KEYS[(tonumber(ARGV[j]) - 1) * 5 + 3], ARGV[j + 1])
 end
 local function reply(ok, who, reason, retry)
@@ -59,8 +62,8 @@ local function reply(ok, who, reason, retry)
 end
 for i = 1, n do
   local s, k = S[i], S[i].k
-  if s.db > 0 and tonumber(redis.call('GET', KEYS[k + 4]) or '0') >= s.db then return reply(0, i, 'daily_budget', 0) end
-  if s.mb > 0 and tonumber(redis.call('GET', KEYS[k + 5]) or '0') >= s.mb then return reply(0, i, 'monthly_budget', 0) end
+  if s.db > 0 and tonumber(redis.call('GET', KEYS[k + 4]) or '0') + s.ud >= s.db then return reply(0, i, 'daily_budget', 0) end
+  if s.mb > 0 and tonumber(redis.call('GET', KEYS[k + 5]) or '0') + s.um >= s.mb then return reply(0, i, 'monthly_budget', 0) end
   if s.par > 0 then
     redis.call('ZREMRANGEBYSCORE', KEYS[k + 3], '-inf', nowms)
     if redis.call('ZCARD', KEYS[k + 3]) >= s.par then return reply(0, i, 'parallel', 1000) end
@@ -82,17 +85,18 @@ return reply(1, 0, '', 0)
 
 // admitOneScript is admitScript for one subject (a key without a team),
 // with the same reply and arguments, but for the ended leases, which are
-// the arguments after the eighth, without subject numbers: in plain
+// the arguments after the tenth, without subject numbers: in plain
 // locals, the common case pays nothing for teams.
 var admitOneScript = redis.NewScript(admitLib + `
 local rpm, tpm, est, par, db, mb = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-for j = 9, #ARGV do redis.call('ZREM', KEYS[3], ARGV[j]) end
+local ud, um = tonumber(ARGV[9]), tonumber(ARGV[10])
+for j = 11, #ARGV do redis.call('ZREM', KEYS[3], ARGV[j]) end
 local rw, tw = load(KEYS[1]), load(KEYS[2])
 local function refuse(reason, retry)
   return {0, 1, reason, retry, now, math.max(0, rpm - rw.sum), reset(rw), math.max(0, tpm - tw.sum), reset(tw)}
 end
-if db > 0 and tonumber(redis.call('GET', KEYS[4]) or '0') >= db then return refuse('daily_budget', 0) end
-if mb > 0 and tonumber(redis.call('GET', KEYS[5]) or '0') >= mb then return refuse('monthly_budget', 0) end
+if db > 0 and tonumber(redis.call('GET', KEYS[4]) or '0') + ud >= db then return refuse('daily_budget', 0) end
+if mb > 0 and tonumber(redis.call('GET', KEYS[5]) or '0') + um >= mb then return refuse('monthly_budget', 0) end
 if par > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', nowms)
   if redis.call('ZCARD', KEYS[3]) >= par then return refuse('parallel', 1000) end
@@ -115,8 +119,8 @@ return {1, 0, '', 0, now, math.max(0, rpm - rs - 1), reset(rw), math.max(0, tpm 
 // A call reads only those two; the buckets are read back only once "lo"
 // has left the window (at most once a second for a busy key) and to tell
 // a refused client how long to wait. Reading every bucket on every call
-// cost Redis ~90 µs a reservation with full windows against ~25 with
-// these (BenchmarkReserveRedisFullWindow).
+// cost Redis 88-106 µs of CPU for a reservation and its settlement with
+// full windows, against 47-56 with the sum (BenchmarkReserveRedisFullWindow).
 const admitLib = `
 local t = redis.call('TIME')
 local now = tonumber(t[1])
@@ -226,6 +230,7 @@ type shared struct {
 
 	settles chan settleJob // Settle must not block: a worker sends these
 	ended   endedLeases    // leases the worker has yet to free
+	unsent  unsentSpend    // costs the worker has yet to add
 }
 
 type settleJob struct {
@@ -244,11 +249,19 @@ func newShared(rdb *redis.Client, prefix string, replicas int, leaseTTL time.Dur
 }
 
 func (s *shared) keys(id string, now time.Time) []string {
-	day, month := dayMonth(now)
 	p := s.prefix + "{" + id + "}:"
+	day, month := s.spendKeys(id, now)
 	// "rw" and "tw": windows with a running sum (admitLib); an older
 	// replica's script read the "r" and "t" hashes as buckets only.
-	return []string{p + "rw", p + "tw", p + "p", p + "sd:" + day, p + "sm:" + month}
+	return []string{p + "rw", p + "tw", p + "p", day, month}
+}
+
+// spendKeys are the Redis keys of a subject's spend on now's day and in
+// its month.
+func (s *shared) spendKeys(id string, now time.Time) (day, month string) {
+	d, m := dayMonth(now)
+	p := s.prefix + "{" + id + "}:"
+	return p + "sd:" + d, p + "sm:" + m
 }
 
 // divided is lim for one of the expected replicas (rounded up, so a limit
@@ -312,16 +325,19 @@ func (s *shared) run(ctx context.Context, subs []subject, est int64, now time.Ti
 	// further subject's would wait for the settle worker.
 	var endedBuf [2][]string
 	ended := endedBuf[:min(len(subs), len(endedBuf))]
-	args := make([]any, 0, 2+6*len(subs))
+	args := make([]any, 0, 2+8*len(subs))
 	args = append(args, s.leaseTTL.Milliseconds(), lease)
 	for i, sub := range subs {
+		k := s.keys(sub.id, now)
 		if keys == nil {
-			keys = s.keys(sub.id, now) // one subject: no copy
+			keys = k // one subject: no copy
 		} else {
-			keys = append(keys, s.keys(sub.id, now)...)
+			keys = append(keys, k...)
 		}
+		ud, um := s.unsent.of(k[3], k[4])
 		args = append(args, sub.lim.RPM, sub.lim.TPM, est, sub.lim.MaxParallel,
-			strconv.FormatFloat(sub.lim.DailyBudgetUSD, 'f', -1, 64), strconv.FormatFloat(sub.lim.MonthlyBudgetUSD, 'f', -1, 64))
+			strconv.FormatFloat(sub.lim.DailyBudgetUSD, 'f', -1, 64), strconv.FormatFloat(sub.lim.MonthlyBudgetUSD, 'f', -1, 64),
+			strconv.FormatFloat(ud, 'f', -1, 64), strconv.FormatFloat(um, 'f', -1, 64))
 		if sub.lim.MaxParallel > 0 && i < len(ended) {
 			ended[i] = s.ended.of(sub.id)
 		}
@@ -391,6 +407,11 @@ func (s *shared) settle(id string, d decision, used int64, usd float64, now time
 	if d.lease != "" {
 		s.ended.add(id, d.lease)
 	}
+	var day, month string
+	if usd > 0 {
+		day, month = s.spendKeys(id, now)
+		s.unsent.add(usd, day, month)
+	}
 	select {
 	case s.settles <- settleJob{id, d, used, usd, now}:
 	default:
@@ -398,6 +419,9 @@ func (s *shared) settle(id string, d decision, used int64, usd float64, now time
 		// themselves; only this cost is not shared.
 		if d.lease != "" {
 			s.ended.remove(id, d.lease)
+		}
+		if usd > 0 {
+			s.unsent.done(usd, day, month)
 		}
 		s.log.Warn("Redis limiter: settle queue full; a request's cost is counted on this instance only", "key_id", id)
 	}
@@ -427,6 +451,12 @@ func (s *shared) settleLoop() {
 // slot for the lease's whole TTL (30 minutes by default) after Redis
 // returns.
 func (s *shared) send(j settleJob) {
+	k := s.keys(j.id, j.now)
+	if j.usd > 0 {
+		// Sent or not (Redis down: counted in process), it is no longer
+		// this replica's to add.
+		defer s.unsent.done(j.usd, k[3], k[4])
+	}
 	if s.down.Load() {
 		return // counted in process
 	}
@@ -436,7 +466,6 @@ func (s *shared) send(j settleJob) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	k := s.keys(j.id, j.now)
 	err := settleScript.Run(ctx, s.rdb, []string{k[1], k[2], k[3], k[4]}, j.d.sec, delta, j.d.lease,
 		strconv.FormatFloat(j.usd, 'f', -1, 64)).Err()
 	if err != nil {

@@ -2,6 +2,7 @@ package keys
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -318,5 +319,52 @@ func TestRedisWindowSlides(t *testing.T) {
 	rdb.HSet(ctx, w2, sec(100), 7, "sum", 7, "lo", T+100)
 	if d = sh.reserve(ctx, "k2", Limits{RPM: 10}, 1, time.Now()); !d.ok || d.remReq != 9 {
 		t.Fatalf("after the clock went back: %+v, want 9 left", d)
+	}
+}
+
+// A request's cost counts against the budget at the next reservation
+// through the same replica, before the settle worker has added it to
+// Redis: a client whose requests follow one another does not pass its
+// budget by the requests the worker lags behind.
+func TestRedisUnsentSpendCounts(t *testing.T) {
+	srv := redistest.Start(t)
+	sh := newShared(redisClient(t, srv), "t:", 1, time.Minute, slog.New(slog.DiscardHandler))
+	sh.close() // the test plays the worker
+	ctx, now := context.Background(), time.Now()
+	for _, lim := range []Limits{{DailyBudgetUSD: 0.05}, {MonthlyBudgetUSD: 0.05}} {
+		id := fmt.Sprintf("k%v", lim.DailyBudgetUSD)
+		want := reasonDaily
+		if lim.DailyBudgetUSD == 0 {
+			want = reasonMonthly
+		}
+		d := sh.reserve(ctx, id, lim, 1, now)
+		if !d.ok {
+			t.Fatalf("first: %+v", d)
+		}
+		sh.settle(id, d, 1, 0.03, now)
+		if d = sh.reserve(ctx, id, lim, 1, now); !d.ok {
+			t.Fatalf("0.03 of 0.05 spent: %+v", d)
+		}
+		sh.settle(id, d, 1, 0.03, now)
+		if d = sh.reserve(ctx, id, lim, 1, now); d.ok || d.reason != want {
+			t.Fatalf("0.06 of 0.05 spent, none of it in Redis yet: %+v, want %s", d, want)
+		}
+		sh.send(<-sh.settles)
+		sh.send(<-sh.settles)
+		if n := sh.unsent.n.Load(); n != 0 {
+			t.Fatalf("%d unsent costs left after the worker sent them", n)
+		}
+		if d = sh.reserve(ctx, id, lim, 1, now); d.ok || d.reason != want {
+			t.Fatalf("0.06 of 0.05 spent, all in Redis: %+v, want %s", d, want)
+		}
+	}
+	// A team's budget, reserved with its key in one script run.
+	kd, td := sh.reservePair(ctx, "k2", Limits{}, "tm", Limits{DailyBudgetUSD: 0.01}, 1, now)
+	if !kd.ok || !td.ok {
+		t.Fatalf("pair: %+v %+v", kd, td)
+	}
+	sh.settle("tm", td, 1, 0.01, now)
+	if kd, td = sh.reservePair(ctx, "k3", Limits{}, "tm", Limits{DailyBudgetUSD: 0.01}, 1, now); kd.ok || td.reason != reasonDaily {
+		t.Fatalf("another key of the team after the team's budget was spent: %+v %+v", kd, td)
 	}
 }
