@@ -257,61 +257,91 @@ func fillWindows(tb testing.TB, rdb *redis.Client, keys []string) {
 }
 
 // A window's running sum follows the buckets: buckets that left the
-// window are dropped and uncounted when the oldest one leaves, a bucket
-// from a clock that went back is dropped, the reset and a refused
-// client's wait come from the oldest counted bucket, and a settlement's
-// correction moves the sum with its bucket.
+// window (60 s old and more) are dropped and uncounted when the oldest
+// one leaves, a bucket from a clock that went back is dropped, the reset
+// and a refused client's wait come from the oldest counted bucket, and a
+// settlement's correction moves the sum with its bucket, and the oldest
+// second with it when that bucket reaches or leaves 0.
 func TestRedisWindowSlides(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := redisClient(t, srv)
 	sh := newShared(rdb, "t:", 1, time.Minute, slog.New(slog.DiscardHandler))
 	defer sh.close()
 	ctx := context.Background()
-	tm, err := rdb.Time(ctx).Result()
-	if err != nil {
-		t.Fatal(err)
+	// Start early in a second of Redis's clock, so that the scripts below
+	// all run in that second T (the test takes milliseconds).
+	var tm time.Time
+	for {
+		var err error
+		if tm, err = rdb.Time(ctx).Result(); err != nil {
+			t.Fatal(err)
+		}
+		if tm.Nanosecond() < 300e6 {
+			break
+		}
+		time.Sleep(time.Duration(1e9-tm.Nanosecond()) + time.Millisecond)
 	}
 	T := tm.Unix()
 	w := sh.keys("k", tm)[0]
 	sec := func(d int64) string { return strconv.FormatInt(T+d, 10) }
-	// As a busy key leaves it: the sum still counts the bucket 70 s old.
-	rdb.HSet(ctx, w, sec(-70), 5, sec(-30), 3, sec(-10), 2, "sum", 10, "lo", T-70)
-	near := func(what string, got, want time.Duration) {
+	// wantMS is a reset or wait until bucket T+d leaves the window: at
+	// most a second of T has passed.
+	wantMS := func(what string, got time.Duration, d int64) {
 		t.Helper()
-		if got < want-2*time.Second || got > want+time.Second {
-			t.Errorf("%s %v, want about %v", what, got, want)
+		want := time.Duration(d+60) * time.Second
+		if got > want || got < want-time.Second {
+			t.Errorf("%s %v, want %v less what has passed of second T", what, got, want)
 		}
 	}
+	// As a busy key leaves it: the sum still counts the buckets 70 and 60
+	// s old.
+	rdb.HSet(ctx, w, sec(-70), 5, sec(-60), 4, sec(-59), 3, sec(-10), 2, "sum", 14, "lo", T-70)
 	d := sh.reserve(ctx, "k", Limits{RPM: 10}, 1, time.Now())
 	if !d.ok || d.remReq != 4 {
 		t.Fatalf("reserve: %+v, want ok with 4 left (5 counted + this one)", d)
 	}
-	near("reset", d.resetReq, 30*time.Second)
-	if v, _ := rdb.HMGet(ctx, w, "sum", "lo", sec(-70)).Result(); v[0] != "6" || v[1] != sec(-30) || v[2] != nil {
-		t.Fatalf("window after the slide: sum, lo, old bucket = %v", v)
+	wantMS("reset", d.resetReq, -59)
+	if v, _ := rdb.HMGet(ctx, w, "sum", "lo", sec(-70), sec(-60)).Result(); v[0] != "6" || v[1] != sec(-59) || v[2] != nil || v[3] != nil {
+		t.Fatalf("window after the slide: sum, lo, old buckets = %v", v)
 	}
-	d = sh.reserve(ctx, "k", Limits{RPM: 6}, 1, time.Now())
+	d = sh.reserve(ctx, "k", Limits{RPM: 3}, 1, time.Now())
 	if d.ok || d.reason != reasonRequests {
 		t.Fatalf("over the limit: %+v", d)
 	}
-	near("retry", d.retry, 30*time.Second) // the bucket 30 s old frees 3
+	wantMS("retry", d.retry, -10) // 6 counted: the bucket 59 s old frees 3, the one 10 s old 2 more
 
 	// Tokens: a settlement's correction moves the sum with its bucket.
 	d = sh.reserve(ctx, "k", Limits{TPM: 1000}, 400, time.Now())
 	if !d.ok {
 		t.Fatalf("tokens: %+v", d)
 	}
-	sh.send(settleJob{"k", d, 100, 0, time.Now()})
+	sh.send(settleJob{id: "k", d: d, used: 100, now: time.Now()})
 	if d = sh.reserve(ctx, "k", Limits{TPM: 1000}, 400, time.Now()); !d.ok || d.remTok != 500 {
 		t.Fatalf("after a correction of -300: %+v, want 500 tokens left", d)
 	}
 
-	// A bucket at 0 that a settlement raises becomes the oldest counted.
+	// A bucket at 0 that a settlement raises becomes the oldest counted;
+	// the oldest that falls to 0 hands over to the next above 0.
 	tw := sh.keys("k3", tm)[1]
-	rdb.HSet(ctx, tw, sec(-20), 0, sec(-5), 10, "sum", 10, "lo", T-5)
-	sh.send(settleJob{"k3", decision{ok: true, sec: T - 20}, 50, 0, time.Now()})
+	rdb.HSet(ctx, tw, sec(-20), 0, sec(-15), 0, sec(-5), 10, "sum", 10, "lo", T-5)
+	sh.send(settleJob{id: "k3", d: decision{ok: true, sec: T - 20}, used: 50, now: time.Now()})
 	if v, _ := rdb.HMGet(ctx, tw, "sum", "lo").Result(); v[0] != "60" || v[1] != sec(-20) {
 		t.Fatalf("after raising a bucket at 0: sum, lo = %v, want 60 and %s", v, sec(-20))
+	}
+	sh.send(settleJob{id: "k3", d: decision{ok: true, sec: T - 20, est: 50}, used: 0, now: time.Now()})
+	if v, _ := rdb.HMGet(ctx, tw, "sum", "lo").Result(); v[0] != "10" || v[1] != sec(-5) {
+		t.Fatalf("after the oldest bucket fell to 0: sum, lo = %v, want 10 and %s", v, sec(-5))
+	}
+	if d = sh.reserve(ctx, "k3", Limits{TPM: 100}, 1, time.Now()); !d.ok {
+		t.Fatalf("k3: %+v", d)
+	}
+	wantMS("token reset", d.resetTok, -5)
+
+	// The oldest bucket is 60 s old: out.
+	w4 := sh.keys("k4", tm)[0]
+	rdb.HSet(ctx, w4, sec(-60), 4, sec(-10), 2, "sum", 6, "lo", T-60)
+	if d = sh.reserve(ctx, "k4", Limits{RPM: 10}, 1, time.Now()); !d.ok || d.remReq != 7 {
+		t.Fatalf("with the oldest bucket 60 s old: %+v, want 7 left", d)
 	}
 
 	// Redis's clock went back: a bucket from the future is dropped.
@@ -319,6 +349,9 @@ func TestRedisWindowSlides(t *testing.T) {
 	rdb.HSet(ctx, w2, sec(100), 7, "sum", 7, "lo", T+100)
 	if d = sh.reserve(ctx, "k2", Limits{RPM: 10}, 1, time.Now()); !d.ok || d.remReq != 9 {
 		t.Fatalf("after the clock went back: %+v, want 9 left", d)
+	}
+	if now, _ := rdb.Time(ctx).Result(); now.Unix() != T {
+		t.Skipf("the test took past second T (%v): its bounds do not hold", now.Sub(tm))
 	}
 }
 
@@ -366,5 +399,33 @@ func TestRedisUnsentSpendCounts(t *testing.T) {
 	sh.settle("tm", td, 1, 0.01, now)
 	if kd, td = sh.reservePair(ctx, "k3", Limits{}, "tm", Limits{DailyBudgetUSD: 0.01}, 1, now); kd.ok || td.reason != reasonDaily {
 		t.Fatalf("another key of the team after the team's budget was spent: %+v %+v", kd, td)
+	}
+
+	// Yesterday's unsent cost counts in the month, not in today's budget
+	// (days and months are the requests' UTC dates: the 15th, then the
+	// 16th, of one month).
+	day1 := time.Date(2026, 12, 15, 12, 0, 0, 0, time.UTC)
+	day2 := day1.Add(24 * time.Hour)
+	for _, two := range []bool{false, true} {
+		id := fmt.Sprintf("d%v", two)
+		lim := Limits{DailyBudgetUSD: 0.05, MonthlyBudgetUSD: 0.05}
+		reserve := func(at time.Time) decision {
+			if two { // the pair's script
+				_, td := sh.reservePair(ctx, id+"-key", Limits{}, id, lim, 1, at)
+				return td
+			}
+			return sh.reserve(ctx, id, lim, 1, at)
+		}
+		if d := reserve(day1); !d.ok {
+			t.Fatalf("%s: first: %+v", id, d)
+		}
+		sh.settle(id, decision{}, 0, 0.03, day1)
+		sh.settle(id, decision{}, 0, 0.03, day1)
+		if d := reserve(day2); d.ok || d.reason != reasonMonthly {
+			t.Fatalf("%s: the next day with 0.06 of the month's 0.05 unsent: %+v, want %s", id, d, reasonMonthly)
+		}
+		if d := reserve(day2.AddDate(0, 1, 0)); !d.ok {
+			t.Fatalf("%s: the next month: %+v", id, d)
+		}
 	}
 }
