@@ -442,7 +442,15 @@ func (s *shared) settle(id string, d decision, used int64, usd float64, now time
 	}
 }
 
+// maxSettleBatch bounds the settlements sent in one round trip.
+const maxSettleBatch = 64
+
+// settleLoop is the settle worker: it sends the settlements waiting in
+// the queue together, in one pipelined round trip. Behind a busy
+// replica the queue holds several, and each settlement then costs Redis
+// its script but not a read and a write of its own.
 func (s *shared) settleLoop() {
+	batch := make([]settleJob, 0, maxSettleBatch)
 	for {
 		select {
 		case <-s.stop:
@@ -455,42 +463,86 @@ func (s *shared) settleLoop() {
 				}
 			}
 		case j := <-s.settles:
-			s.send(j)
+			batch = append(batch[:0], j)
+		more:
+			for len(batch) < maxSettleBatch {
+				select {
+				case j := <-s.settles:
+					batch = append(batch, j)
+				default:
+					break more
+				}
+			}
+			s.sendBatch(batch)
+			clear(batch) // the queue's jobs hold no memory here
 		}
 	}
 }
 
+// send sends one settlement.
+func (s *shared) send(j settleJob) { s.sendBatch([]settleJob{j}) }
+
+// sendBatch runs settleScript for each job, pipelined.
+//
 // A lease that could not be freed (Redis down or failing) stays among
 // the ended ones, and the subject's next reservation once Redis answers
 // frees it: a request that ended while Redis was away does not hold its
 // slot for the lease's whole TTL (30 minutes by default) after Redis
 // returns.
-func (s *shared) send(j settleJob) {
-	k := s.keys(j.id, j.now)
-	if j.usd > 0 {
-		// No longer this replica's to add, before the script adds it: a
-		// reservation during its round trip would otherwise count it
-		// twice and refuse until tomorrow. (Counted nowhere for that
-		// round trip instead.) With Redis down it is counted in process.
-		s.unsent.done(j.usd, k[3], k[4])
+func (s *shared) sendBatch(jobs []settleJob) {
+	keys := make([][]string, len(jobs))
+	for i, j := range jobs {
+		keys[i] = s.keys(j.id, j.now)
+		if j.usd > 0 {
+			// No longer this replica's to add, before the script adds it:
+			// a reservation during its round trip would otherwise count
+			// it twice and refuse until tomorrow. (Counted nowhere for
+			// that round trip instead.) With Redis down it is counted in
+			// process.
+			s.unsent.done(j.usd, keys[i][3], keys[i][4])
+		}
 	}
 	if s.down.Load() {
 		return // counted in process
 	}
-	var delta int64
-	if j.d.ok {
-		delta = j.used - j.d.est
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	err := settleScript.Run(ctx, s.rdb, []string{k[1], k[2], k[3], k[4]}, j.d.sec, delta, j.d.lease,
-		strconv.FormatFloat(j.usd, 'f', -1, 64)).Err()
-	if err != nil {
-		s.fail(err)
-		return
+	// run runs job i's script on its own (Run: EVALSHA, or EVAL when
+	// Redis lost its scripts) or queues it in a pipeline (EVALSHA).
+	run := func(i int, pipe redis.Pipeliner) *redis.Cmd {
+		j, k := jobs[i], keys[i]
+		var delta int64
+		if j.d.ok {
+			delta = j.used - j.d.est
+		}
+		keys, args := []string{k[1], k[2], k[3], k[4]}, []any{j.d.sec, delta, j.d.lease, strconv.FormatFloat(j.usd, 'f', -1, 64)}
+		if pipe == nil {
+			return settleScript.Run(ctx, s.rdb, keys, args...)
+		}
+		return settleScript.EvalSha(ctx, pipe, keys, args...)
 	}
-	if j.d.lease != "" {
-		s.ended.remove(j.id, j.d.lease)
+	cmds := make([]*redis.Cmd, len(jobs))
+	if len(jobs) == 1 {
+		cmds[0] = run(0, nil)
+	} else {
+		pipe := s.rdb.Pipeline()
+		for i := range jobs {
+			cmds[i] = run(i, pipe)
+		}
+		_, _ = pipe.Exec(ctx) // each command has its own error
+	}
+	for i, j := range jobs {
+		err := cmds[i].Err()
+		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			err = run(i, nil).Err() // Redis lost its scripts (a restart): Run loads it again
+		}
+		if err != nil {
+			s.fail(err)
+			continue
+		}
+		if j.d.lease != "" {
+			s.ended.remove(j.id, j.d.lease)
+		}
 	}
 }
 

@@ -429,3 +429,48 @@ func TestRedisUnsentSpendCounts(t *testing.T) {
 		}
 	}
 }
+
+// Settlements waiting in the queue go to Redis in one pipelined round
+// trip, each applied once; after Redis lost its scripts (a restart),
+// they are still applied.
+func TestRedisSettlementsBatched(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := redisClient(t, srv)
+	sh := newShared(rdb, "t:", 1, time.Minute, slog.New(slog.DiscardHandler))
+	sh.close() // the test plays the worker
+	ctx, now := context.Background(), time.Now()
+	lim := Limits{TPM: 1 << 40, MaxParallel: 100, DailyBudgetUSD: 100}
+	for _, flush := range []bool{false, true} {
+		id := fmt.Sprintf("k%v", flush)
+		for range 10 {
+			d := sh.reserve(ctx, id, lim, 100, now)
+			if !d.ok {
+				t.Fatalf("reserve: %+v", d)
+			}
+			sh.settle(id, d, 30, 0.5, now)
+		}
+		if flush {
+			if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		batch := make([]settleJob, 0, 10)
+		for len(sh.settles) > 0 {
+			batch = append(batch, <-sh.settles)
+		}
+		sh.sendBatch(batch)
+		k := sh.keys(id, now)
+		if n, _ := rdb.ZCard(ctx, k[2]).Result(); n != 0 {
+			t.Errorf("%s: %d leases left in Redis after the batch", id, n)
+		}
+		if v, _ := rdb.HGet(ctx, k[1], "sum").Result(); v != "300" {
+			t.Errorf("%s: tokens counted %s, want 300 (10 requests of 30)", id, v)
+		}
+		if v, _ := rdb.Get(ctx, k[3]).Result(); v != "5" {
+			t.Errorf("%s: day's spend %s, want 5", id, v)
+		}
+		if sh.ended.n.Load() != 0 || sh.unsent.n.Load() != 0 {
+			t.Errorf("%s: %d ended leases, %d unsent costs kept", id, sh.ended.n.Load(), sh.unsent.n.Load())
+		}
+	}
+}
