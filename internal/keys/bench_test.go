@@ -2,7 +2,7 @@ package keys
 
 import (
 	"context"
-	"log/slog"
+	"iter"
 	"net/http"
 	"strconv"
 	"strings"
@@ -75,10 +75,7 @@ func BenchmarkAdmitTeamRedis(b *testing.B) {
 // cpu): what bounds the requests a second one Redis serves for all
 // replicas.
 func BenchmarkReserveRedisFullWindow(b *testing.B) {
-	srv := redistest.Start(b)
-	rdb := redisClient(b, srv)
-	sh := newShared(rdb, "b:", 1, time.Minute, slog.New(slog.DiscardHandler))
-	defer sh.close()
+	sh, rdb := sharedOnRedis(b, time.Minute, true)
 	ctx := context.Background()
 	lim := Limits{RPM: 1 << 40, TPM: 1 << 50, MaxParallel: 1 << 20, DailyBudgetUSD: 1e9, MonthlyBudgetUSD: 1e9}
 	fillWindows(b, rdb, sh.keys("k", time.Now()))
@@ -104,13 +101,8 @@ func BenchmarkReserveRedisFullWindow(b *testing.B) {
 // the scripts and everything else a request costs it (reading the
 // commands, writing the replies).
 func redisCPU(tb testing.TB, rdb *redis.Client) float64 {
-	info, err := rdb.Info(context.Background(), "cpu").Result()
-	if err != nil {
-		tb.Fatal(err)
-	}
 	var total float64
-	for _, line := range strings.Split(info, "\n") {
-		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+	for k, v := range redisInfo(tb, rdb, "cpu") {
 		if k == "used_cpu_sys" || k == "used_cpu_user" {
 			n, _ := strconv.ParseFloat(v, 64)
 			total += n * 1e6
@@ -122,16 +114,12 @@ func redisCPU(tb testing.TB, rdb *redis.Client) float64 {
 // redisMicros is the CPU time Redis spent in scripts since the last
 // CONFIG RESETSTAT, in microseconds.
 func redisMicros(tb testing.TB, rdb *redis.Client) float64 {
-	info, err := rdb.Info(context.Background(), "commandstats").Result()
-	if err != nil {
-		tb.Fatal(err)
-	}
 	var total float64
-	for _, line := range strings.Split(info, "\n") {
-		if !strings.HasPrefix(line, "cmdstat_eval") {
+	for k, v := range redisInfo(tb, rdb, "commandstats") {
+		if !strings.HasPrefix(k, "cmdstat_eval") {
 			continue
 		}
-		for _, f := range strings.Split(strings.TrimSpace(line[strings.IndexByte(line, ':')+1:]), ",") {
+		for _, f := range strings.Split(v, ",") {
 			if v, ok := strings.CutPrefix(f, "usec="); ok {
 				n, _ := strconv.ParseFloat(v, 64)
 				total += n
@@ -141,13 +129,26 @@ func redisMicros(tb testing.TB, rdb *redis.Client) float64 {
 	return total
 }
 
+// redisInfo is a section of INFO: its fields and their values.
+func redisInfo(tb testing.TB, rdb *redis.Client, section string) iter.Seq2[string, string] {
+	info, err := rdb.Info(context.Background(), section).Result()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return func(yield func(string, string) bool) {
+		for _, line := range strings.Split(info, "\n") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && !yield(k, v) {
+				return
+			}
+		}
+	}
+}
+
 // BenchmarkReserveRedisParallel is BenchmarkReserveRedisFullWindow with
 // 50 requests at a time and settlements through the worker, as on a busy
 // replica: redis-cpu-µs/op is then what one request costs Redis.
 func BenchmarkReserveRedisParallel(b *testing.B) {
-	srv := redistest.Start(b)
-	rdb := redisClient(b, srv)
-	sh := newShared(rdb, "b:", 1, time.Minute, slog.New(slog.DiscardHandler))
+	sh, rdb := sharedOnRedis(b, time.Minute, true)
 	ctx := context.Background()
 	lim := Limits{RPM: 1 << 40, TPM: 1 << 50, MaxParallel: 1 << 20, DailyBudgetUSD: 1e9, MonthlyBudgetUSD: 1e9}
 	fillWindows(b, rdb, sh.keys("k", time.Now()))

@@ -28,6 +28,27 @@ func redisClient(t testing.TB, srv *redistest.Server) *redis.Client {
 	return c
 }
 
+// sharedOnRedis is a Redis limiter on a throwaway redis-server, with
+// leases of leaseTTL; worker says whether its settle worker runs (else
+// the test plays it: settlements wait in the queue). It is closed with
+// the test.
+func sharedOnRedis(tb testing.TB, leaseTTL time.Duration, worker bool) (*shared, *redis.Client) {
+	tb.Helper()
+	rdb := redisClient(tb, redistest.Start(tb))
+	sh := newShared(rdb, "t:", 1, leaseTTL, slog.New(slog.DiscardHandler))
+	if !worker {
+		sh.close()
+	}
+	tb.Cleanup(func() {
+		select {
+		case <-sh.stop: // closed by the test
+		default:
+			sh.close()
+		}
+	})
+	return sh, rdb
+}
+
 // Two replicas sharing one real Redis admit no more than the limit
 // (at most 5% over) between them.
 func TestTwoInstancesShareRedis(t *testing.T) {
@@ -138,9 +159,7 @@ func TestRedisDownFallsBackAndRecovers(t *testing.T) {
 // (The worker lagged by four requests under load, and the 429s made
 // TestRedisDownFallsBackAndRecovers flaky.)
 func TestRedisEndedLeaseFreedByNextReservation(t *testing.T) {
-	srv := redistest.Start(t)
-	sh := newShared(redisClient(t, srv), "t:", 1, time.Minute, slog.New(slog.DiscardHandler))
-	sh.close() // no worker: every settle waits in the queue, as behind a worker that lags
+	sh, _ := sharedOnRedis(t, time.Minute, false) // no worker: every settle waits in the queue, as behind a worker that lags
 	ctx, now := context.Background(), time.Now()
 	lim := Limits{MaxParallel: 2}
 	a, b := sh.reserve(ctx, "k", lim, 1, now), sh.reserve(ctx, "k", lim, 1, now)
@@ -182,9 +201,7 @@ func TestRedisEndedLeaseFreedByNextReservation(t *testing.T) {
 // the lease's TTL once Redis is back: its lease, which the settle worker
 // could not free, is freed by the next reservation.
 func TestRedisLeaseEndedWhileDownFreedOnReturn(t *testing.T) {
-	srv := redistest.Start(t)
-	sh := newShared(redisClient(t, srv), "t:", 1, time.Hour, slog.New(slog.DiscardHandler))
-	sh.close() // the test plays the worker
+	sh, _ := sharedOnRedis(t, time.Hour, false) // the test plays the worker
 	ctx, now := context.Background(), time.Now()
 	lim := Limits{MaxParallel: 1}
 	a := sh.reserve(ctx, "k", lim, 1, now)
@@ -202,10 +219,7 @@ func TestRedisLeaseEndedWhileDownFreedOnReturn(t *testing.T) {
 
 // Leases of requests in flight are shared, and freed at Settle.
 func TestRedisMaxParallelAndTokens(t *testing.T) {
-	srv := redistest.Start(t)
-	rdb := redisClient(t, srv)
-	sh := newShared(rdb, "t:", 1, time.Minute, slog.New(slog.DiscardHandler))
-	defer sh.close()
+	sh, _ := sharedOnRedis(t, time.Minute, true)
 	ctx := context.Background()
 	now := time.Now()
 	lim := Limits{MaxParallel: 1, TPM: 100}
@@ -263,10 +277,7 @@ func fillWindows(tb testing.TB, rdb *redis.Client, keys []string) {
 // settlement's correction moves the sum with its bucket, and the oldest
 // second with it when that bucket reaches or leaves 0.
 func TestRedisWindowSlides(t *testing.T) {
-	srv := redistest.Start(t)
-	rdb := redisClient(t, srv)
-	sh := newShared(rdb, "t:", 1, time.Minute, slog.New(slog.DiscardHandler))
-	defer sh.close()
+	sh, rdb := sharedOnRedis(t, time.Minute, true)
 	ctx := context.Background()
 	// Start early in a second of Redis's clock, so that the scripts below
 	// all run in that second T (the test takes milliseconds).
@@ -360,9 +371,7 @@ func TestRedisWindowSlides(t *testing.T) {
 // Redis: a client whose requests follow one another does not pass its
 // budget by the requests the worker lags behind.
 func TestRedisUnsentSpendCounts(t *testing.T) {
-	srv := redistest.Start(t)
-	sh := newShared(redisClient(t, srv), "t:", 1, time.Minute, slog.New(slog.DiscardHandler))
-	sh.close() // the test plays the worker
+	sh, _ := sharedOnRedis(t, time.Minute, false) // the test plays the worker
 	ctx, now := context.Background(), time.Now()
 	for _, lim := range []Limits{{DailyBudgetUSD: 0.05}, {MonthlyBudgetUSD: 0.05}} {
 		id := fmt.Sprintf("k%v", lim.DailyBudgetUSD)
@@ -434,10 +443,7 @@ func TestRedisUnsentSpendCounts(t *testing.T) {
 // trip, each applied once; after Redis lost its scripts (a restart),
 // they are still applied.
 func TestRedisSettlementsBatched(t *testing.T) {
-	srv := redistest.Start(t)
-	rdb := redisClient(t, srv)
-	sh := newShared(rdb, "t:", 1, time.Minute, slog.New(slog.DiscardHandler))
-	sh.close() // the test plays the worker
+	sh, rdb := sharedOnRedis(t, time.Minute, false) // the test plays the worker
 	ctx, now := context.Background(), time.Now()
 	lim := Limits{TPM: 1 << 40, MaxParallel: 100, DailyBudgetUSD: 100}
 	for _, flush := range []bool{false, true} {
