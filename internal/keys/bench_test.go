@@ -145,8 +145,9 @@ func redisInfo(tb testing.TB, rdb *redis.Client, section string) iter.Seq2[strin
 }
 
 // BenchmarkReserveRedisParallel is BenchmarkReserveRedisFullWindow with
-// 50 requests at a time and settlements through the worker, as on a busy
-// replica: redis-cpu-µs/op is then what one request costs Redis.
+// 25 requests at a time per CPU (50 on the 2-CPU machine of the README's
+// numbers) and settlements through the worker, as on a busy replica:
+// redis-cpu-µs/op is then what one request costs Redis.
 func BenchmarkReserveRedisParallel(b *testing.B) {
 	sh, rdb := sharedOnRedis(b, time.Minute, true)
 	ctx := context.Background()

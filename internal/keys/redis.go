@@ -446,7 +446,7 @@ func (s *shared) settle(id string, d decision, used int64, usd float64, now time
 const maxSettleBatch = 64
 
 // settleLoop is the settle worker: it sends the settlements waiting in
-// the queue together, in one pipelined round trip. Behind a busy
+// the queue together, in one round trip (sendBatch). Behind a busy
 // replica the queue holds several, and each settlement then costs Redis
 // its script but not a read and a write of its own.
 func (s *shared) settleLoop() {
@@ -457,32 +457,42 @@ func (s *shared) settleLoop() {
 			for {
 				select {
 				case j := <-s.settles:
-					s.send(j)
+					s.sendBatch(s.collect(append(batch[:0], j)))
 				default:
 					return
 				}
 			}
 		case j := <-s.settles:
-			batch = append(batch[:0], j)
-		more:
-			for len(batch) < maxSettleBatch {
-				select {
-				case j := <-s.settles:
-					batch = append(batch, j)
-				default:
-					break more
-				}
-			}
-			s.sendBatch(batch)
-			clear(batch) // the queue's jobs hold no memory here
+			s.sendBatch(s.collect(append(batch[:0], j)))
+		}
+		clear(batch[:cap(batch)]) // the queue's jobs hold no memory here
+	}
+}
+
+// collect adds to batch the settlements waiting in the queue, up to
+// maxSettleBatch in all.
+func (s *shared) collect(batch []settleJob) []settleJob {
+	for len(batch) < maxSettleBatch {
+		select {
+		case j := <-s.settles:
+			batch = append(batch, j)
+		default:
+			return batch
 		}
 	}
+	return batch
 }
 
 // send sends one settlement.
 func (s *shared) send(j settleJob) { s.sendBatch([]settleJob{j}) }
 
-// sendBatch runs settleScript for each job, pipelined.
+// sendBatch runs settleScript for each job, in one transaction (MULTI …
+// EXEC, pipelined): a settlement adds to the spend and corrects the
+// tokens, so it must never run twice, and go-redis sends a plain
+// command or pipeline again after a read timeout or a lost connection,
+// when Redis may have run it already; it does not resend a transaction
+// whose EXEC may have been read, and a transaction that did not run ran
+// none of its scripts.
 //
 // A lease that could not be freed (Redis down or failing) stays among
 // the ended ones, and the subject's next reservation once Redis answers
@@ -507,36 +517,28 @@ func (s *shared) sendBatch(jobs []settleJob) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	// run runs job i's script on its own (Run: EVALSHA, or EVAL when
-	// Redis lost its scripts) or queues it in a pipeline (EVALSHA).
-	run := func(i int, pipe redis.Pipeliner) *redis.Cmd {
-		j, k := jobs[i], keys[i]
-		var delta int64
-		if j.d.ok {
-			delta = j.used - j.d.est
-		}
-		keys, args := []string{k[1], k[2], k[3], k[4]}, []any{j.d.sec, delta, j.d.lease, strconv.FormatFloat(j.usd, 'f', -1, 64)}
-		if pipe == nil {
-			return settleScript.Run(ctx, s.rdb, keys, args...)
-		}
-		return settleScript.EvalSha(ctx, pipe, keys, args...)
+	all := make([]int, len(jobs))
+	for i := range all {
+		all[i] = i
 	}
-	cmds := make([]*redis.Cmd, len(jobs))
-	if len(jobs) == 1 {
-		cmds[0] = run(0, nil)
-	} else {
-		pipe := s.rdb.Pipeline()
-		for i := range jobs {
-			cmds[i] = run(i, pipe)
+	cmds := s.settleTx(ctx, jobs, keys, all)
+	var again []int
+	for i, c := range cmds {
+		if err := c.Err(); err != nil && (redis.HasErrorPrefix(err, "NOSCRIPT") || redis.HasErrorPrefix(err, "EXECABORT")) {
+			again = append(again, i)
 		}
-		_, _ = pipe.Exec(ctx) // each command has its own error
+	}
+	if len(again) > 0 {
+		// Redis lost its scripts (a restart): those did not run. Load
+		// the script and send them again.
+		if err := settleScript.Load(ctx, s.rdb).Err(); err == nil {
+			for n, c := range s.settleTx(ctx, jobs, keys, again) {
+				cmds[again[n]] = c
+			}
+		}
 	}
 	for i, j := range jobs {
-		err := cmds[i].Err()
-		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			err = run(i, nil).Err() // Redis lost its scripts (a restart): Run loads it again
-		}
-		if err != nil {
+		if err := cmds[i].Err(); err != nil {
 			s.fail(err)
 			continue
 		}
@@ -544,6 +546,24 @@ func (s *shared) sendBatch(jobs []settleJob) {
 			s.ended.remove(j.id, j.d.lease)
 		}
 	}
+}
+
+// settleTx sends the jobs at the indices given in one transaction and
+// returns their commands, in that order.
+func (s *shared) settleTx(ctx context.Context, jobs []settleJob, keys [][]string, at []int) []*redis.Cmd {
+	tx := s.rdb.TxPipeline()
+	cmds := make([]*redis.Cmd, len(at))
+	for n, i := range at {
+		j, k := jobs[i], keys[i]
+		var delta int64
+		if j.d.ok {
+			delta = j.used - j.d.est
+		}
+		cmds[n] = settleScript.EvalSha(ctx, tx, []string{k[1], k[2], k[3], k[4]}, j.d.sec, delta, j.d.lease,
+			strconv.FormatFloat(j.usd, 'f', -1, 64))
+	}
+	_, _ = tx.Exec(ctx) // each command has its error
+	return cmds
 }
 
 // seed sets a key's spend in Redis from the store where Redis has none

@@ -459,12 +459,27 @@ func TestRedisSettlementsBatched(t *testing.T) {
 			if err := rdb.ScriptFlush(ctx).Err(); err != nil {
 				t.Fatal(err)
 			}
+		} else if err := settleScript.Load(ctx, rdb).Err(); err != nil {
+			t.Fatal(err)
 		}
 		batch := make([]settleJob, 0, 10)
 		for len(sh.settles) > 0 {
 			batch = append(batch, <-sh.settles)
 		}
+		if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
 		sh.sendBatch(batch)
+		if !flush { // one transaction of ten scripts, none failing
+			stats := map[string]string{}
+			for k, v := range redisInfo(t, rdb, "commandstats") {
+				stats[k] = v
+			}
+			if !strings.HasPrefix(stats["cmdstat_evalsha"], "calls=10,") || !strings.Contains(stats["cmdstat_evalsha"], "failed_calls=0") ||
+				!strings.HasPrefix(stats["cmdstat_exec"], "calls=1,") {
+				t.Errorf("commands: evalsha %q, exec %q; want 10 scripts in one transaction", stats["cmdstat_evalsha"], stats["cmdstat_exec"])
+			}
+		}
 		k := sh.keys(id, now)
 		if n, _ := rdb.ZCard(ctx, k[2]).Result(); n != 0 {
 			t.Errorf("%s: %d leases left in Redis after the batch", id, n)
@@ -479,4 +494,79 @@ func TestRedisSettlementsBatched(t *testing.T) {
 			t.Errorf("%s: %d ended leases, %d unsent costs kept", id, sh.ended.n.Load(), sh.unsent.n.Load())
 		}
 	}
+}
+
+// The settle worker sends what waits in its queue together, every job
+// once; and a settlement whose reply is late (Redis busy past the
+// client's read timeout) is not sent again: the production client
+// retries commands, which would have charged the costs twice.
+func TestRedisSettleWorker(t *testing.T) {
+	ctx, now := context.Background(), time.Now()
+	lim := Limits{TPM: 1 << 40, MaxParallel: 100, DailyBudgetUSD: 100}
+	t.Run("queue", func(t *testing.T) {
+		sh, rdb := sharedOnRedis(t, time.Minute, true)
+		for range 50 {
+			d := sh.reserve(ctx, "k", lim, 100, now)
+			if !d.ok {
+				t.Fatalf("reserve: %+v", d)
+			}
+			sh.settle("k", d, 30, 0.5, now)
+		}
+		sh.close() // the worker sends the rest and ends
+		k := sh.keys("k", now)
+		if n, _ := rdb.ZCard(ctx, k[2]).Result(); n != 0 {
+			t.Errorf("%d leases left in Redis", n)
+		}
+		if v, _ := rdb.HGet(ctx, k[1], "sum").Result(); v != "1500" {
+			t.Errorf("tokens counted %s, want 1500 (50 requests of 30)", v)
+		}
+		if v, _ := rdb.Get(ctx, k[3]).Result(); v != "25" {
+			t.Errorf("day's spend %s, want 25", v)
+		}
+	})
+	t.Run("late reply", func(t *testing.T) {
+		srv := redistest.Start(t)
+		opt, err := redis.ParseURL(srv.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt.ReadTimeout, opt.MaxRetries = 300*time.Millisecond, 1 // as server/limits.go's
+		rdb := redis.NewClient(opt)
+		defer rdb.Close()
+		var warm sync.WaitGroup // idle connections in the pool, as on a busy replica: a retry need not dial
+		for range 4 {
+			warm.Go(func() { rdb.BLPop(ctx, 50*time.Millisecond, "nothing") })
+		}
+		warm.Wait()
+		sh := newShared(rdb, "t:", 1, time.Minute, slog.New(slog.DiscardHandler))
+		sh.close() // the test plays the worker
+		for range 10 {
+			sh.settle("k", decision{}, 0, 0.5, now)
+		}
+		batch := make([]settleJob, 0, 10)
+		for len(sh.settles) > 0 {
+			batch = append(batch, <-sh.settles)
+		}
+		other := redisClient(t, srv)
+		other.Options().ReadTimeout = 5 * time.Second
+		if err := settleScript.Load(ctx, other).Err(); err != nil {
+			t.Fatal(err)
+		}
+		busy := make(chan error, 1)
+		go func() { // Redis runs nothing else for a second
+			c := redis.NewClient(&redis.Options{Addr: srv.Addr(), ReadTimeout: 10 * time.Second})
+			defer c.Close()
+			busy <- c.Eval(ctx, `local s = redis.call('TIME')
+repeat local t = redis.call('TIME') until (t[1] - s[1]) * 1e6 + (t[2] - s[2]) > 1e6
+return 1`, nil).Err()
+		}()
+		time.Sleep(100 * time.Millisecond)
+		sh.sendBatch(batch)
+		if err := <-busy; err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := other.Get(ctx, sh.keys("k", now)[3]).Result(); v != "5" {
+			t.Fatalf("day's spend %s after a late reply, want 5 (each settlement once)", v)
+		}
+	})
 }
