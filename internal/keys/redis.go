@@ -65,6 +65,7 @@ for i = 1, n do
   if s.db > 0 and tonumber(redis.call('GET', KEYS[k + 4]) or '0') + s.ud >= s.db then return reply(0, i, 'daily_budget', 0) end
   if s.mb > 0 and tonumber(redis.call('GET', KEYS[k + 5]) or '0') + s.um >= s.mb then return reply(0, i, 'monthly_budget', 0) end
   if s.par > 0 then
+    redis.call('ZREM', KEYS[k + 3], member) -- a run again of this reservation (see shared.run) counts it once
     redis.call('ZREMRANGEBYSCORE', KEYS[k + 3], '-inf', nowms)
     if redis.call('ZCARD', KEYS[k + 3]) >= s.par then return reply(0, i, 'parallel', 1000) end
   end
@@ -98,6 +99,7 @@ end
 if db > 0 and tonumber(redis.call('GET', KEYS[4]) or '0') + ud >= db then return refuse('daily_budget', 0) end
 if mb > 0 and tonumber(redis.call('GET', KEYS[5]) or '0') + um >= mb then return refuse('monthly_budget', 0) end
 if par > 0 then
+  redis.call('ZREM', KEYS[3], member)
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', nowms)
   if redis.call('ZCARD', KEYS[3]) >= par then return refuse('parallel', 1000) end
 end
@@ -325,7 +327,11 @@ type subject struct {
 
 // run runs admitScript for subs and fills out (one decision each). It
 // reports false when Redis failed (s.fail was told; the caller falls
-// back).
+// back). A late reply may be a script Redis ran all the same, or the
+// client may send it again (the server's retries once): the script frees
+// its own lease before it counts the requests in flight, and a lease of
+// a failed run is freed by the next reservation, so neither holds a slot;
+// requests and tokens may then count twice, refusing early, not late.
 func (s *shared) run(ctx context.Context, subs []subject, est int64, now time.Time, out []decision) bool {
 	var lease string
 	for _, sub := range subs {
@@ -375,6 +381,13 @@ func (s *shared) run(ctx context.Context, subs []subject, est int64, now time.Ti
 	if err != nil || len(res) != 5+4*len(subs) {
 		if err == nil {
 			err = errors.New("unexpected reply to the admission script")
+		}
+		// Redis may have run the script all the same (its reply was late):
+		// the lease it took is freed by the subjects' next reservation.
+		for _, sub := range subs {
+			if lease != "" && sub.lim.MaxParallel > 0 {
+				s.ended.add(sub.id, lease)
+			}
 		}
 		s.fail(err)
 		return false

@@ -525,19 +525,7 @@ func TestRedisSettleWorker(t *testing.T) {
 		}
 	})
 	t.Run("late reply", func(t *testing.T) {
-		srv := redistest.Start(t)
-		opt, err := redis.ParseURL(srv.URL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		opt.ReadTimeout, opt.MaxRetries = 300*time.Millisecond, 1 // as server/limits.go's
-		rdb := redis.NewClient(opt)
-		defer rdb.Close()
-		var warm sync.WaitGroup // idle connections in the pool, as on a busy replica: a retry need not dial
-		for range 4 {
-			warm.Go(func() { rdb.BLPop(ctx, 50*time.Millisecond, "nothing") })
-		}
-		warm.Wait()
+		srv, rdb := retryingClient(t)
 		sh := newShared(rdb, "t:", 1, time.Minute, slog.New(slog.DiscardHandler))
 		sh.close() // the test plays the worker
 		for range 10 {
@@ -552,21 +540,104 @@ func TestRedisSettleWorker(t *testing.T) {
 		if err := settleScript.Load(ctx, other).Err(); err != nil {
 			t.Fatal(err)
 		}
-		busy := make(chan error, 1)
-		go func() { // Redis runs nothing else for a second
-			c := redis.NewClient(&redis.Options{Addr: srv.Addr(), ReadTimeout: 10 * time.Second})
-			defer c.Close()
-			busy <- c.Eval(ctx, `local s = redis.call('TIME')
-repeat local t = redis.call('TIME') until (t[1] - s[1]) * 1e6 + (t[2] - s[2]) > 1e6
-return 1`, nil).Err()
-		}()
-		time.Sleep(100 * time.Millisecond)
+		done := busyRedis(t, srv, time.Second)
 		sh.sendBatch(batch)
-		if err := <-busy; err != nil {
-			t.Fatal(err)
-		}
+		done()
 		if v, _ := other.Get(ctx, sh.keys("k", now)[3]).Result(); v != "5" {
 			t.Fatalf("day's spend %s after a late reply, want 5 (each settlement once)", v)
 		}
 	})
+}
+
+// retryingClient is a Redis client as the server makes it (a read
+// timeout, one retry) on a throwaway redis-server, with idle connections
+// in its pool as on a busy replica, so that a retry need not dial.
+func retryingClient(t *testing.T) (*redistest.Server, *redis.Client) {
+	srv := redistest.Start(t)
+	opt, err := redis.ParseURL(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.ReadTimeout, opt.MaxRetries = 300*time.Millisecond, 1 // as server/limits.go's
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	var warm sync.WaitGroup
+	for range 4 {
+		warm.Go(func() { rdb.BLPop(context.Background(), 50*time.Millisecond, "nothing") })
+	}
+	warm.Wait()
+	return srv, rdb
+}
+
+// busyRedis keeps srv from answering anyone for d (a long script of
+// another client), from 100 ms before it returns; done waits for the end.
+func busyRedis(t *testing.T, srv *redistest.Server, d time.Duration) (done func()) {
+	busy := make(chan error, 1)
+	go func() {
+		c := redis.NewClient(&redis.Options{Addr: srv.Addr(), ReadTimeout: 10 * time.Second})
+		defer c.Close()
+		busy <- c.Eval(context.Background(), `local s = redis.call('TIME')
+repeat local t = redis.call('TIME') until (t[1] - s[1]) * 1e6 + (t[2] - s[2]) > tonumber(ARGV[1])
+return 1`, nil, d.Microseconds()).Err()
+	}()
+	time.Sleep(100 * time.Millisecond)
+	return func() {
+		if err := <-busy; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A reservation whose reply comes late (Redis busy past the client's read
+// timeout, the client retrying once) holds no slot after Redis returns:
+// the script Redis ran late, maybe twice, took a lease that the next
+// reservation frees.
+func TestRedisAdmissionLateReply(t *testing.T) {
+	srv, rdb := retryingClient(t)
+	sh := newShared(rdb, "t:", 1, time.Minute, slog.New(slog.DiscardHandler))
+	defer sh.close()
+	ctx := context.Background()
+	lim := Limits{MaxParallel: 1}
+	if err := admitOneScript.Load(ctx, rdb).Err(); err != nil { // loaded, as on a Redis in use
+		t.Fatal(err)
+	}
+	done := busyRedis(t, srv, time.Second)
+	d := sh.reserve(ctx, "k", lim, 1, time.Now())
+	if !d.ok || !d.local {
+		t.Fatalf("with Redis busy: %+v, want admitted by the per-instance limits", d)
+	}
+	sh.settle("k", d, 1, 0, time.Now())
+	done()
+	for deadline := time.Now().Add(3 * time.Second); sh.down.Load(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Redis not back")
+		}
+	}
+	if d = sh.reserve(ctx, "k", lim, 1, time.Now()); !d.ok || d.local {
+		t.Fatalf("after Redis returned: %+v, want admitted in Redis (the late run's lease freed)", d)
+	}
+}
+
+// A reservation the client sends again after a late reply (the first run
+// done by then) counts its own lease once: it is admitted, not refused
+// for the slot it took itself.
+func TestRedisAdmissionSentAgain(t *testing.T) {
+	srv, rdb := retryingClient(t)
+	sh := newShared(rdb, "t:", 1, time.Minute, slog.New(slog.DiscardHandler))
+	defer sh.close()
+	ctx := context.Background()
+	if err := admitOneScript.Load(ctx, rdb).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Busy until between the first try's read timeout (300 ms) and the
+	// retry's: Redis then runs both, and answers the retry.
+	done := busyRedis(t, srv, 550*time.Millisecond)
+	d := sh.reserve(ctx, "k", Limits{MaxParallel: 1}, 1, time.Now())
+	done()
+	if d.local {
+		t.Skip("the retry's timing was missed (a loaded machine): both tries timed out")
+	}
+	if !d.ok {
+		t.Fatalf("sent again: %+v, want admitted (its first run's lease is its own)", d)
+	}
 }
