@@ -341,36 +341,11 @@ func (s *shared) run(ctx context.Context, subs []subject, est int64, now time.Ti
 			lease = hex.EncodeToString(b[:])
 		}
 	}
-	var keys []string
 	// The subjects' ended leases: a key and its team at most today; a
 	// further subject's would wait for the settle worker.
 	var endedBuf [2][]string
 	ended := endedBuf[:min(len(subs), len(endedBuf))]
-	args := make([]any, 0, 2+8*len(subs))
-	args = append(args, s.leaseTTL.Milliseconds(), lease)
-	for i, sub := range subs {
-		k := s.keys(sub.id, now)
-		if keys == nil {
-			keys = k // one subject: no copy
-		} else {
-			keys = append(keys, k...)
-		}
-		ud, um := s.unsent.of(k[3], k[4])
-		args = append(args, sub.lim.RPM, sub.lim.TPM, est, sub.lim.MaxParallel,
-			strconv.FormatFloat(sub.lim.DailyBudgetUSD, 'f', -1, 64), strconv.FormatFloat(sub.lim.MonthlyBudgetUSD, 'f', -1, 64),
-			strconv.FormatFloat(ud, 'f', -1, 64), strconv.FormatFloat(um, 'f', -1, 64))
-		if sub.lim.MaxParallel > 0 && i < len(ended) {
-			ended[i] = s.ended.of(sub.id)
-		}
-	}
-	for i, l := range ended {
-		for _, lease := range l {
-			if len(subs) > 1 {
-				args = append(args, i+1)
-			}
-			args = append(args, lease)
-		}
-	}
+	keys, args := s.admitArgs(subs, est, now, lease, ended)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 	defer cancel()
 	script := admitScript
@@ -397,6 +372,46 @@ func (s *shared) run(ctx context.Context, subs []subject, est int64, now time.Ti
 			s.ended.remove(subs[i].id, l...)
 		}
 	}
+	decisions(res, subs, lease, est, now, out)
+	return true
+}
+
+// admitArgs returns the admission script's keys and arguments for subs
+// (see admitScript), and fills ended with the subjects' ended leases it
+// passes.
+func (s *shared) admitArgs(subs []subject, est int64, now time.Time, lease string, ended [][]string) ([]string, []any) {
+	var keys []string
+	args := make([]any, 0, 2+8*len(subs))
+	args = append(args, s.leaseTTL.Milliseconds(), lease)
+	for i, sub := range subs {
+		k := s.keys(sub.id, now)
+		if keys == nil {
+			keys = k // one subject: no copy
+		} else {
+			keys = append(keys, k...)
+		}
+		ud, um := s.unsent.of(k[3], k[4])
+		args = append(args, sub.lim.RPM, sub.lim.TPM, est, sub.lim.MaxParallel,
+			strconv.FormatFloat(sub.lim.DailyBudgetUSD, 'f', -1, 64), strconv.FormatFloat(sub.lim.MonthlyBudgetUSD, 'f', -1, 64),
+			strconv.FormatFloat(ud, 'f', -1, 64), strconv.FormatFloat(um, 'f', -1, 64))
+		if sub.lim.MaxParallel > 0 && i < len(ended) {
+			ended[i] = s.ended.of(sub.id)
+		}
+	}
+	for i, l := range ended {
+		for _, lease := range l {
+			if len(subs) > 1 {
+				args = append(args, i+1)
+			}
+			args = append(args, lease)
+		}
+	}
+	return keys, args
+}
+
+// decisions reads the admission script's reply res into out, one
+// decision per subject.
+func decisions(res []any, subs []subject, lease string, est int64, now time.Time, out []decision) {
 	n := func(i int) int64 { v, _ := res[i].(int64); return v }
 	ms := func(i int) time.Duration { return time.Duration(n(i)) * time.Millisecond }
 	ok, who := n(0) == 1, int(n(1))
@@ -418,7 +433,6 @@ func (s *shared) run(ctx context.Context, subs []subject, est int64, now time.Ti
 		}
 		out[i] = d
 	}
-	return true
 }
 
 // settle hands the reservation's end to the worker; the spend is also
