@@ -536,7 +536,6 @@ func TestRedisSettleWorker(t *testing.T) {
 			batch = append(batch, <-sh.settles)
 		}
 		other := redisClient(t, srv)
-		other.Options().ReadTimeout = 5 * time.Second
 		if err := settleScript.Load(ctx, other).Err(); err != nil {
 			t.Fatal(err)
 		}
