@@ -510,9 +510,6 @@ func (s *shared) collect(batch []settleJob) []settleJob {
 	return batch
 }
 
-// send sends one settlement.
-func (s *shared) send(j settleJob) { s.sendBatch([]settleJob{j}) }
-
 // sendBatch runs settleScript for each job, in one transaction (MULTI …
 // EXEC, pipelined): a settlement adds to the spend and corrects the
 // tokens, so it must never run twice, and go-redis sends a plain

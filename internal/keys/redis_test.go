@@ -640,3 +640,7 @@ func TestRedisAdmissionSentAgain(t *testing.T) {
 		t.Fatalf("sent again: %+v, want admitted (its first run's lease is its own)", d)
 	}
 }
+
+// send is the settle worker sending one settlement, for tests that play
+// the worker.
+func (s *shared) send(j settleJob) { s.sendBatch([]settleJob{j}) }
