@@ -379,8 +379,11 @@ func WithMaxConcurrent(n int) Option {
 // until the peer's retransmissions give up (FIN-WAIT-1: megabytes per
 // connection, for minutes). An embedder that can reach the connection
 // (http.Server.ConnContext) should make its close a reset there
-// (net.TCPConn.SetLinger(0)), as nginx's reset_timedout_connection does;
-// the server does.
+// (net.TCPConn.SetLinger(0)), as nginx's reset_timedout_connection does.
+// When the write that timed out is one net/http made for the handler (its
+// buffer filling), net/http has closed the connection already; only a
+// listener whose connections reset themselves when a write passes its
+// deadline covers that case. The server does both.
 func WithClientCut(f func(ctx context.Context)) Option {
 	return func(c *config) error {
 		if f == nil {

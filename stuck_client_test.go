@@ -135,7 +135,10 @@ func TestErrorEventAfterSilenceLongerThanTheWriteTimeout(t *testing.T) {
 // Issue 25, item 2: a connection cut for the write timeout is closed with
 // a reset, so the kernel frees the unsent stream at once rather than
 // retrying it to a client that does not read (FIN-WAIT-1). With the
-// server's wiring (lifecycle.ConnContext and WithClientCut(ResetConn)) the
+// server's wiring (lifecycle.ResetListener, lifecycle.ConnContext and
+// WithClientCut(ResetConn); the listener's part is needed when the write
+// that fails is one net/http makes, which then closes the connection
+// before the handler returns) the
 // server's socket is gone from /proc/net/tcp and the client's next read is
 // "connection reset by peer"; a plain close (the control case) leaves the
 // socket in FIN-WAIT-1 with megabytes of unsent stream queued.
@@ -151,6 +154,12 @@ func TestWriteTimeoutCutIsAReset(t *testing.T) {
 					}
 					cut <- struct{}{}
 				}))
+			if reset { // the server's wiring: its listener resets a connection whose write timed out
+				e.srv.Close()
+				e.srv = httptest.NewUnstartedServer(e.bridge)
+				e.srv.Listener = lifecycle.ResetListener(e.srv.Listener)
+				e.srv.Start()
+			}
 			e.srv.Config.ConnContext = lifecycle.ConnContext
 			conn := stuckStream(t, e)
 			select {

@@ -43,7 +43,8 @@ func (c *Certificate) Reload() error {
 	return nil
 }
 
-// Listen opens a TCP listener on addr. With certFile "" it is returned
+// Listen opens a TCP listener on addr, whose connections a write timeout
+// resets (ResetListener). With certFile "" it is returned
 // as is, with a nil Certificate. Otherwise the certificate and key are
 // read (an error closes the listener again), srv.TLSConfig is set to
 // serve them — TLS 1.2 or later, HTTP/2 offered — and the listener is
@@ -53,6 +54,7 @@ func Listen(addr, certFile, keyFile string, srv *http.Server) (net.Listener, *Ce
 	if err != nil {
 		return nil, nil, err
 	}
+	ln = ResetListener(ln)
 	if certFile == "" {
 		return ln, nil, nil
 	}

@@ -1,0 +1,65 @@
+package lifecycle
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A write that passes its deadline makes the connection's close a reset,
+// whoever closes it (net/http does, after such a write of its own): the
+// client that stopped reading gets ECONNRESET, not the queued megabytes.
+// A connection closed after writes that all went through ends with a FIN.
+func TestResetListenerResetsAfterAWriteTimeout(t *testing.T) {
+	for _, stuck := range []bool{true, false} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rl := ResetListener(ln)
+		accepted := make(chan net.Conn, 1)
+		go func() {
+			c, _ := rl.Accept()
+			accepted <- c
+		}()
+		client, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = client.(*net.TCPConn).SetReadBuffer(4096)
+		srv := <-accepted
+		if _, ok := srv.(interface{ SetLinger(int) error }); !ok {
+			t.Fatalf("accepted %T", srv)
+		}
+		if stuck {
+			// Write until the deadline passes: the client reads nothing.
+			_ = srv.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+			chunk := make([]byte, 64<<10)
+			for {
+				if _, err = srv.Write(chunk); err != nil {
+					break
+				}
+			}
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("write: %v", err)
+			}
+		} else if _, err := srv.Write([]byte("all of it")); err != nil {
+			t.Fatal(err)
+		}
+		srv.Close()
+		_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+		b, err := io.ReadAll(client)
+		switch {
+		case stuck && !errors.Is(err, syscall.ECONNRESET):
+			t.Errorf("stuck client: read %d bytes, then %v; want a reset", len(b), err)
+		case !stuck && (err != nil || string(b) != "all of it"):
+			t.Errorf("reading client: %q %v; want the bytes and a clean end", b, err)
+		}
+		client.Close()
+		ln.Close()
+	}
+}
