@@ -17,6 +17,7 @@ import (
 	"github.com/llmbridge/llmbridge/internal/health"
 	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
 	"github.com/llmbridge/llmbridge/internal/reqbody"
+	"github.com/llmbridge/llmbridge/internal/upconn"
 )
 
 // upstream is one provider with its own transport and connection pool.
@@ -36,7 +37,7 @@ type upstream struct {
 func newUpstream(p Provider, s providerSettings, cfg *config) *upstream {
 	dialer := &net.Dialer{Timeout: cfg.timeouts.Connect, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
-		DialContext:         dialer.DialContext,
+		DialContext:         upconn.WrapDial(dialer.DialContext),
 		ForceAttemptHTTP2:   true,
 		MaxIdleConns:        0, // no global cap; the per-host cap applies
 		MaxIdleConnsPerHost: cfg.maxIdle,
@@ -84,6 +85,7 @@ func (c *call) attempt(t target) (*http.Response, error) {
 	if c.env.stream {
 		ctx, link = endpoint.NewLink(c.ctx)
 		cancel = link.Cancel
+		ctx = upconn.Track(ctx) // the connection the answer comes on (httpOutput.relayBody)
 	} else {
 		ctx, cancel = context.WithCancelCause(c.ctx)
 	}
@@ -203,13 +205,13 @@ func useProxy(tr *http.Transport, base *net.Dialer, px *url.URL, connect time.Du
 		// CONNECT for https upstreams, absolute-form requests for http ones;
 		// the transport sends Proxy-Authorization from the URL's user info.
 		tr.Proxy = http.ProxyURL(px)
-		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		tr.DialContext = upconn.WrapDial(func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := base.DialContext(ctx, network, addr)
 			if err != nil && addr == host {
 				return nil, &proxyError{host: host, err: err}
 			}
 			return c, err
-		}
+		})
 	case "socks5", "socks5h":
 		var auth *proxy.Auth
 		if px.User != nil {
@@ -219,7 +221,7 @@ func useProxy(tr *http.Transport, base *net.Dialer, px *url.URL, connect time.Du
 		d, _ := proxy.SOCKS5("tcp", host, auth, base) // errors only for a nil forward dialer
 		socks := d.(proxy.ContextDialer)
 		resolveLocally := px.Scheme == "socks5"
-		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		tr.DialContext = upconn.WrapDial(func(ctx context.Context, network, addr string) (net.Conn, error) {
 			ctx, cancel := context.WithTimeout(ctx, connect)
 			defer cancel()
 			if resolveLocally {
@@ -240,7 +242,7 @@ func useProxy(tr *http.Transport, base *net.Dialer, px *url.URL, connect time.Du
 				return nil, &proxyError{host: host, err: err}
 			}
 			return c, nil
-		}
+		})
 	}
 }
 

@@ -203,7 +203,7 @@ func (o *httpOutput) write(c *call, body []byte) {
 
 func (o *httpOutput) stream(c *call, resp *http.Response) streamEncoder {
 	o.openStream(c)
-	resp.Body = &flushingBody{ReadCloser: resp.Body, sw: o.sw}
+	resp.Body = o.relayBody(resp)
 	return o.f.newStream(o.port(c))
 }
 
@@ -213,7 +213,7 @@ func (o *httpOutput) native(c *call, resp *http.Response) {
 	}
 	if c.env.stream {
 		o.openStream(c)
-		resp.Body = &flushingBody{ReadCloser: resp.Body, sw: o.sw}
+		resp.Body = o.relayBody(resp)
 	}
 	o.f.relayNative(o.port(c), resp)
 }

@@ -5,11 +5,13 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
 	"github.com/llmbridge/llmbridge/internal/sse"
+	"github.com/llmbridge/llmbridge/internal/upconn"
 )
 
 var (
@@ -164,10 +166,29 @@ func (s *streamWriter) flush() error {
 	return s.flushLocked()
 }
 
+// flushOpen is flush for a caller that may come after close (a
+// connection's read, on whichever goroutine made it): it does nothing
+// once the stream is closed, as the handler may have returned.
+func (s *streamWriter) flushOpen() *clientWriteError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || !s.pending {
+		return nil
+	}
+	return s.flushNow()
+}
+
 func (s *streamWriter) flushLocked() error {
+	if e := s.flushNow(); e != nil {
+		return e
+	}
+	return nil
+}
+
+func (s *streamWriter) flushNow() *clientWriteError {
 	s.pending = false
 	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return clientError(err)
+		return &clientWriteError{err}
 	}
 	return nil
 }
@@ -225,6 +246,58 @@ func (b *flushingBody) Read(p []byte) (int, error) {
 // EndStream hands the upstream body beneath to its owner (endpoint.Link).
 func (b *flushingBody) EndStream() bool { return endpoint.PassEnd(b.ReadCloser) }
 
+// relayBody wraps resp's body so that the events relayed from it reach
+// the client before the relay waits for the upstream: flushed when a read
+// of the connection would wait (flushOnWaitBody) where the connection
+// says so (upconn), before every read of the body otherwise.
+func (o *httpOutput) relayBody(resp *http.Response) io.ReadCloser {
+	if conn := upconn.Of(resp); conn != nil {
+		return newFlushOnWaitBody(resp.Body, conn, o.sw)
+	}
+	return &flushingBody{ReadCloser: resp.Body, sw: o.sw}
+}
+
+// flushOnWaitBody is flushingBody for a body whose connection tells when
+// a read of it would wait (upconn.Conn): each read arms the connection,
+// which flushes the client then. Reads that the transport's buffer or the
+// socket answer at once flush nothing, so events that arrived together go
+// out together, in the writes net/http's 4 KiB buffer makes, rather than
+// in a write per upstream read (bridgebench: 12 → 10.5 write and read
+// system calls a stream).
+type flushOnWaitBody struct {
+	io.ReadCloser
+	conn   *upconn.Conn
+	flush  func() error                     // armed on conn: flushes sw, notes a failure
+	failed atomic.Pointer[clientWriteError] // the client went away during a flush
+}
+
+func newFlushOnWaitBody(body io.ReadCloser, conn *upconn.Conn, sw *streamWriter) *flushOnWaitBody {
+	b := &flushOnWaitBody{ReadCloser: body, conn: conn}
+	b.flush = func() error {
+		if e := sw.flushOpen(); e != nil {
+			b.failed.Store(e)
+			return e
+		}
+		return nil
+	}
+	return b
+}
+
+func (b *flushOnWaitBody) Read(p []byte) (int, error) {
+	b.conn.Arm(&b.flush)
+	n, err := b.ReadCloser.Read(p)
+	b.conn.Disarm(&b.flush)
+	if f := b.failed.Load(); f != nil {
+		// The read ended with the flush's failure (the transport may
+		// report it otherwise): the client's doing, as flushingBody says.
+		return n, f
+	}
+	return n, err
+}
+
+// EndStream hands the upstream body beneath to its owner (endpoint.Link).
+func (b *flushOnWaitBody) EndStream() bool { return endpoint.PassEnd(b.ReadCloser) }
+
 // closeRelayed closes the upstream body of a stream relayed as it came:
 // it is read to its end (endpoint.EndBody, endpoint.Link), which keeps the
 // upstream connection, when the relay reached the stream's last event or
@@ -242,6 +315,7 @@ func closeRelayed(body io.ReadCloser, err error) {
 // The bodies a stream's end passes through, beneath the relay or decoder.
 var (
 	_ endpoint.Ender = (*flushingBody)(nil)
+	_ endpoint.Ender = (*flushOnWaitBody)(nil)
 	_ endpoint.Ender = (*idleBody)(nil)
 	_ endpoint.Ender = (*captureBody)(nil)
 )
