@@ -111,13 +111,13 @@ func relayAnthropic(r relay, body io.Reader) error {
 			}
 			data = r.redact(data) // the key an upstream echoes goes no further
 		}
+		if typ == "message_stop" {
+			return r.end(ev.Name, data) // out with the response's end
+		}
 		if err := r.event(ev.Name, data); err != nil {
 			return err
 		}
-		switch {
-		case typ == "message_stop":
-			return r.flush()
-		case typ == "error" || ev.Name == "error":
+		if typ == "error" || ev.Name == "error" {
 			if err := r.flush(); err != nil {
 				return err
 			}
@@ -140,20 +140,26 @@ type anthropicStream struct {
 	enc *anthropicprov.StreamEncoder
 }
 
-// chunk writes the chunk's events and flushes them: the relay of a
-// translated stream reads the next chunk through the provider's decoder,
-// where it may wait.
+// chunk writes the chunk's events. They are flushed when the relay next
+// waits for the upstream (httpOutput.relayBody: the provider's decoder
+// reads the body the output wrapped), so the events of chunks that arrived
+// together go out in one write.
 func (s *anthropicStream) chunk(ch *ChatChunk) error {
-	return s.write(s.enc.Chunk(ch))
+	return s.write(s.enc.Chunk(ch), false)
 }
 
-func (s *anthropicStream) write(events []anthropicprov.Event) error {
-	for _, ev := range events {
+// write writes events; the last of the stream's (last) as its end,
+// which goes out with the response's end (streamWriter.end).
+func (s *anthropicStream) write(events []anthropicprov.Event, last bool) error {
+	for i, ev := range events {
+		if last && i == len(events)-1 {
+			return s.r.end(ev.Name, ev.Data)
+		}
 		if err := s.r.event(ev.Name, ev.Data); err != nil {
 			return err
 		}
 	}
-	return s.r.flush()
+	return nil
 }
 
 // end closes a finished stream with message_delta (stop reason, usage)
@@ -164,7 +170,7 @@ func (s *anthropicStream) end(err error) {
 		if u == nil {
 			u = s.r.estimatedUsage()
 		}
-		err = s.write(s.enc.End(u))
+		err = s.write(s.enc.End(u), true)
 	}
 	s.r.endStream(err)
 }

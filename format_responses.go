@@ -244,13 +244,13 @@ func relayResponses(r relay, body io.Reader, st *relayState) error {
 		if failed {
 			data = r.redact(data) // the key an upstream echoes goes no further
 		}
+		if typ == "response.completed" || typ == "response.incomplete" {
+			return r.end(ev.Name, data) // out with the response's end
+		}
 		if err := r.event(ev.Name, data); err != nil {
 			return err
 		}
-		switch {
-		case typ == "response.completed" || typ == "response.incomplete":
-			return r.flush()
-		case failed:
+		if failed {
 			if err := r.flush(); err != nil {
 				return err
 			}
@@ -295,21 +295,27 @@ type responsesStream struct {
 	buf []responses.Event
 }
 
-// chunk writes the chunk's events and flushes them: the relay of a
-// translated stream reads the next chunk through the provider's decoder,
-// where it may wait.
+// chunk writes the chunk's events. They are flushed when the relay next
+// waits for the upstream (httpOutput.relayBody: the provider's decoder
+// reads the body the output wrapped), so the events of chunks that arrived
+// together go out in one write.
 func (s *responsesStream) chunk(ch *ChatChunk) error {
 	s.buf = s.enc.Chunk(s.buf[:0], ch)
-	return s.write()
+	return s.write(false)
 }
 
-func (s *responsesStream) write() error {
-	for _, ev := range s.buf {
+// write writes the events in buf; the last of the stream's (last) as its
+// end, which goes out with the response's end (streamWriter.end).
+func (s *responsesStream) write(last bool) error {
+	for i, ev := range s.buf {
+		if last && i == len(s.buf)-1 {
+			return s.r.end(ev.Name, ev.Data)
+		}
 		if err := s.r.event(ev.Name, ev.Data); err != nil {
 			return err
 		}
 	}
-	return s.r.flush()
+	return nil
 }
 
 // end closes a finished stream with response.completed (or
@@ -323,7 +329,7 @@ func (s *responsesStream) end(err error) {
 			s.buf = s.enc.Chunk(s.buf, &ChatChunk{Usage: s.r.estimatedUsage()})
 		}
 		s.buf = s.enc.End(s.buf)
-		err = s.write()
+		err = s.write(true)
 	}
 	endResponsesStream(s.r, err, func(e *APIError) []responses.Event { return s.enc.Fail(nil, e) })
 }

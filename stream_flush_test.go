@@ -109,7 +109,8 @@ func TestStreamBurstGoesOutInFullWrites(t *testing.T) {
 
 // Events the upstream sent reach the client while the upstream is
 // silent (no keep-alive comes to flush them here): the relay flushes
-// when its read would wait. Pass-through and translated streams alike.
+// when its read would wait. Pass-through and translated streams alike
+// (Messages and Responses translated from the chat upstream).
 func TestStreamFlushedWhileTheUpstreamWaits(t *testing.T) {
 	chunk := func(s string) string {
 		return "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\"," +
@@ -149,8 +150,11 @@ func TestStreamFlushedWhileTheUpstreamWaits(t *testing.T) {
 	defer b.Close()
 	front := httptest.NewServer(b)
 	defer front.Close()
-	for _, path := range []string{"/v1/chat/completions", "/v1/messages"} {
-		body := `{"model":"openai/gpt-4o-mini","stream":true,"max_tokens":50,"messages":[{"role":"user","content":"hi"}]}`
+	for path, body := range map[string]string{
+		"/v1/chat/completions": `{"model":"openai/gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`,
+		"/v1/messages":         `{"model":"openai/gpt-4o-mini","stream":true,"max_tokens":50,"messages":[{"role":"user","content":"hi"}]}`,
+		"/v1/responses":        `{"model":"openai/gpt-4o-mini","stream":true,"input":"hi"}`,
+	} {
 		req, _ := http.NewRequest(http.MethodPost, front.URL+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+accessKey)
 		req.Header.Set("anthropic-version", "2023-06-01")
