@@ -269,6 +269,7 @@ type flushOnWaitBody struct {
 	conn   *upconn.Conn
 	flush  func() error                     // armed on conn: flushes sw, notes a failure
 	failed atomic.Pointer[clientWriteError] // the client went away during a flush
+	ended  bool                             // a read returned an error (the end): no more arming
 }
 
 func newFlushOnWaitBody(body io.ReadCloser, conn *upconn.Conn, sw *streamWriter) *flushOnWaitBody {
@@ -284,9 +285,15 @@ func newFlushOnWaitBody(body io.ReadCloser, conn *upconn.Conn, sw *streamWriter)
 }
 
 func (b *flushOnWaitBody) Read(p []byte) (int, error) {
+	if b.ended {
+		// Past the body's end the connection may carry another request:
+		// it is not this relay's to arm.
+		return b.ReadCloser.Read(p)
+	}
 	b.conn.Arm(&b.flush)
 	n, err := b.ReadCloser.Read(p)
 	b.conn.Disarm(&b.flush)
+	b.ended = err != nil
 	if f := b.failed.Load(); f != nil {
 		// The read ended with the flush's failure (the transport may
 		// report it otherwise): the client's doing, as flushingBody says.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -65,8 +66,18 @@ func TestStreamBurstGoesOutInFullWrites(t *testing.T) {
 	stream := sb.String()
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "text/event-stream")
-		w.Write([]byte(stream)) // one write: the whole stream is there before the relay reads it
+		// The whole response in one write system call, so that it is all
+		// in the bridge's socket before the relay reads it (net/http's
+		// own writer would split it in 4 KiB pieces, and a relay that
+		// finds the socket empty between two of them rightly flushes).
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		buf.Flush()
+		conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: " + strconv.Itoa(len(stream)) + "\r\n\r\n" + stream))
 	}))
 	defer up.Close()
 	b, err := llmbridge.New(llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: up.URL + "/v1", APIKey: "sk-x"})),

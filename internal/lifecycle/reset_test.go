@@ -1,6 +1,9 @@
+//go:build unix
+
 package lifecycle
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -61,5 +64,37 @@ func TestResetListenerResetsAfterAWriteTimeout(t *testing.T) {
 		}
 		client.Close()
 		ln.Close()
+	}
+}
+
+// ResetConn (WithClientCut's hook in the server) resets the connection
+// its context carries, TLS or not: the peer gets ECONNRESET although
+// every write went through; a context without one is left alone.
+func TestResetConnResetsTheRequestsConnection(t *testing.T) {
+	ResetConn(context.Background()) // no connection: nothing to do, no panic
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ResetListener(ln).Accept()
+		accepted <- c
+	}()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	srv := <-accepted
+	if _, err := srv.Write([]byte("partial answer")); err != nil {
+		t.Fatal(err)
+	}
+	ResetConn(ConnContext(context.Background(), srv))
+	srv.Close()
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if b, err := io.ReadAll(client); !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("read %q, then %v; want a reset", b, err)
 	}
 }

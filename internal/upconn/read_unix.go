@@ -14,20 +14,34 @@ import (
 // canWatch: a read can be made without waiting (syscall.RawConn.Read).
 const canWatch = true
 
-// readArmed is an armed Read: the read system call made through the
-// runtime's poller, which waits for the connection to be readable each
-// time the callback reports false. The armed function is called at the
-// first EAGAIN; an error from it ends the read.
+// readArmed is an armed Read. It reads once without waiting; when the
+// kernel has nothing (EAGAIN), it calls the armed function — with no lock
+// of this connection held, so that a Close from another goroutine (the
+// transport cancelling the request) never waits for a slow client's
+// flush — and then reads again, waiting through the runtime's poller for
+// the connection to be readable. An error from the armed function ends
+// the read instead.
 func (c *Conn) readArmed(p []byte) (int, error) {
 	op := readOps.Get().(*readOp)
-	op.c, op.p, op.n, op.rerr, op.ferr, op.called = c, p, 0, nil, nil, false
-	err := c.raw.Read(op.fn)
-	n, rerr, ferr := op.n, op.rerr, op.ferr
-	op.c, op.p, op.rerr, op.ferr = nil, nil, nil, nil // keep nothing alive in the pool
+	op.p, op.n, op.rerr, op.skip = p, 0, nil, false
+	err := c.raw.Read(op.try)
+	if err == nil && op.rerr == syscall.EAGAIN {
+		if ferr := c.beforeWait(); ferr != nil {
+			op.p, op.rerr = nil, nil
+			readOps.Put(op)
+			return 0, ferr
+		}
+		// The first call only asks the poller to wait: the read just
+		// made found nothing, and a read made now would most likely be
+		// a second EAGAIN. Readiness the poller noted before is not
+		// lost: it calls op.wait again at once, which reads.
+		op.skip = true
+		err = c.raw.Read(op.wait)
+	}
+	n, rerr := op.n, op.rerr
+	op.p, op.rerr = nil, nil // keep nothing alive in the pool
 	readOps.Put(op)
 	switch {
-	case ferr != nil:
-		return 0, ferr
 	case err != nil:
 		// The poller's own failure (closed, past the deadline), named as
 		// a read's would be.
@@ -44,44 +58,50 @@ func (c *Conn) readArmed(p []byte) (int, error) {
 	return n, nil
 }
 
-// readOp is one armed read: the state its callback (fn, made once per
-// readOp) shares with readArmed. They come from a pool: a closure made per
-// read, and the variables it captured, cost four allocations a stream.
+// readOp is one armed read: the state its callbacks (try and wait, made
+// once per readOp) share with readArmed. They come from a pool: closures
+// made per read, and the variables they captured, cost allocations on
+// every stream.
 type readOp struct {
-	c          *Conn
-	p          []byte
-	n          int
-	rerr, ferr error
-	called     bool
-	fn         func(fd uintptr) bool
+	p         []byte
+	n         int
+	rerr      error
+	skip      bool // wait's next call only waits
+	try, wait func(fd uintptr) bool
 }
 
 var readOps = sync.Pool{New: func() any {
 	op := &readOp{}
-	op.fn = op.read
+	op.try, op.wait = op.readOnce, op.readWaiting
 	return op
 }}
 
-// read is the callback of syscall.RawConn.Read: true when the read is
-// done (bytes, end, error, or the armed function's error), false to wait
-// for the connection to be readable.
-func (op *readOp) read(fd uintptr) bool {
+// read is one read system call into op.p, retried on EINTR.
+func (op *readOp) read(fd uintptr) {
 	for {
 		op.n, op.rerr = syscall.Read(int(fd), op.p)
 		if op.rerr != syscall.EINTR {
-			break
+			return
 		}
 	}
-	if op.rerr != syscall.EAGAIN {
-		return true
+}
+
+// readOnce is a syscall.RawConn.Read callback that never waits: it
+// reports done after one read, EAGAIN included.
+func (op *readOp) readOnce(fd uintptr) bool {
+	op.read(fd)
+	return true
+}
+
+// readWaiting is a syscall.RawConn.Read callback that waits until the
+// read gets bytes, the end or an error (false: wait for readability).
+func (op *readOp) readWaiting(fd uintptr) bool {
+	if op.skip {
+		op.skip = false
+		return false
 	}
-	if !op.called {
-		op.called = true
-		if op.ferr = op.c.beforeWait(); op.ferr != nil {
-			return true
-		}
-	}
-	return false
+	op.read(fd)
+	return op.rerr != syscall.EAGAIN
 }
 
 // opError is err as net.Conn's Read reports it.

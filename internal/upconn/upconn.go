@@ -40,11 +40,13 @@ type Conn struct {
 // Wrap returns c as a *Conn when this platform can tell that a read of it
 // would wait (a TCP connection on a Unix system), and c itself otherwise.
 func Wrap(c net.Conn) net.Conn {
-	sc, ok := c.(syscall.Conn)
+	// Exactly a *net.TCPConn: an armed read goes to the socket itself,
+	// past the Read of any type wrapping one.
+	tcp, ok := c.(*net.TCPConn)
 	if !ok || !canWatch {
 		return c
 	}
-	raw, err := sc.SyscallConn()
+	raw, err := tcp.SyscallConn()
 	if err != nil {
 		return c
 	}
@@ -64,8 +66,9 @@ func WrapDial(dial func(ctx context.Context, network, addr string) (net.Conn, er
 }
 
 // Read reads as the connection beneath does; armed, it calls the armed
-// function before it waits for the peer, at most once, and ends with that
-// function's error, without waiting, when it fails.
+// function before it waits for the peer, at most once and with no lock of
+// the connection held, and ends with that function's error, without
+// waiting, when it fails.
 func (c *Conn) Read(p []byte) (int, error) {
 	if c.armed.Load() == nil || len(p) == 0 {
 		return c.Conn.Read(p)

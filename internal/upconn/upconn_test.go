@@ -275,3 +275,38 @@ func TestWrapLeavesOthers(t *testing.T) {
 		t.Error("a pipe was wrapped")
 	}
 }
+
+// The armed function runs with no lock of the connection held: closing
+// the connection (the transport cancelling the request) does not wait for
+// it, however long a slow client makes the flush take; the read then
+// ends with the close.
+func TestCloseDoesNotWaitForTheArmedFunction(t *testing.T) {
+	c, _ := pair(t)
+	started, release := make(chan struct{}), make(chan struct{})
+	f := func() error {
+		close(started)
+		<-release
+		return nil
+	}
+	c.Arm(&f)
+	read := make(chan error, 1)
+	go func() {
+		_, err := readSoon(t, c, make([]byte, 8))
+		read <- err
+	}()
+	<-started
+	closed := make(chan struct{})
+	go func() {
+		c.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(2 * time.Second):
+		t.Error("Close waited for the armed function")
+	}
+	close(release)
+	if err := <-read; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("read after the close: %v", err)
+	}
+}
