@@ -19,22 +19,8 @@ import (
 // A connection closed after writes that all went through ends with a FIN.
 func TestResetListenerResetsAfterAWriteTimeout(t *testing.T) {
 	for _, stuck := range []bool{true, false} {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		rl := ResetListener(ln)
-		accepted := make(chan net.Conn, 1)
-		go func() {
-			c, _ := rl.Accept()
-			accepted <- c
-		}()
-		client, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
+		client, srv := resetPair(t)
 		_ = client.(*net.TCPConn).SetReadBuffer(4096)
-		srv := <-accepted
 		if _, ok := srv.(interface{ SetLinger(int) error }); !ok {
 			t.Fatalf("accepted %T", srv)
 		}
@@ -42,6 +28,7 @@ func TestResetListenerResetsAfterAWriteTimeout(t *testing.T) {
 			// Write until the deadline passes: the client reads nothing.
 			_ = srv.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
 			chunk := make([]byte, 64<<10)
+			var err error
 			for {
 				if _, err = srv.Write(chunk); err != nil {
 					break
@@ -62,16 +49,14 @@ func TestResetListenerResetsAfterAWriteTimeout(t *testing.T) {
 		case !stuck && (err != nil || string(b) != "all of it"):
 			t.Errorf("reading client: %q %v; want the bytes and a clean end", b, err)
 		}
-		client.Close()
-		ln.Close()
 	}
 }
 
-// ResetConn (WithClientCut's hook in the server) resets the connection
-// its context carries, TLS or not: the peer gets ECONNRESET although
-// every write went through; a context without one is left alone.
-func TestResetConnResetsTheRequestsConnection(t *testing.T) {
-	ResetConn(context.Background()) // no connection: nothing to do, no panic
+// resetPair returns the client end and the server end (accepted through
+// ResetListener) of a loopback TCP connection, both closed at the test's
+// end.
+func resetPair(t *testing.T) (client, srv net.Conn) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -82,12 +67,24 @@ func TestResetConnResetsTheRequestsConnection(t *testing.T) {
 		c, _ := ResetListener(ln).Accept()
 		accepted <- c
 	}()
-	client, err := net.Dial("tcp", ln.Addr().String())
+	client, err = net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.Close()
-	srv := <-accepted
+	srv = <-accepted
+	if srv == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { client.Close(); srv.Close() })
+	return client, srv
+}
+
+// ResetConn (WithClientCut's hook in the server) resets the connection
+// its context carries, TLS or not: the peer gets ECONNRESET although
+// every write went through; a context without one is left alone.
+func TestResetConnResetsTheRequestsConnection(t *testing.T) {
+	ResetConn(context.Background()) // no connection: nothing to do, no panic
+	client, srv := resetPair(t)
 	if _, err := srv.Write([]byte("partial answer")); err != nil {
 		t.Fatal(err)
 	}
