@@ -23,7 +23,7 @@ const canWatch = true
 // the read instead.
 func (c *Conn) readArmed(p []byte) (int, error) {
 	op := readOps.Get().(*readOp)
-	op.p, op.n, op.rerr, op.skip = p, 0, nil, false
+	op.p, op.n, op.rerr = p, 0, nil
 	err := c.raw.Read(op.try)
 	if err == nil && op.rerr == syscall.EAGAIN {
 		if ferr := c.beforeWait(); ferr != nil {
@@ -31,11 +31,9 @@ func (c *Conn) readArmed(p []byte) (int, error) {
 			readOps.Put(op)
 			return 0, ferr
 		}
-		// The first call only asks the poller to wait: the read just
-		// made found nothing, and a read made now would most likely be
-		// a second EAGAIN. Readiness the poller noted before is not
-		// lost: it calls op.wait again at once, which reads.
-		op.skip = true
+		// Read again, now waiting. It reads before it waits: RawConn.Read
+		// resets the poller's readiness first, so bytes that arrived
+		// during the flush would not wake a wait that came first.
 		err = c.raw.Read(op.wait)
 	}
 	n, rerr := op.n, op.rerr
@@ -66,7 +64,6 @@ type readOp struct {
 	p         []byte
 	n         int
 	rerr      error
-	skip      bool // wait's next call only waits
 	try, wait func(fd uintptr) bool
 }
 
@@ -96,10 +93,6 @@ func (op *readOp) readOnce(fd uintptr) bool {
 // readWaiting is a syscall.RawConn.Read callback that waits until the
 // read gets bytes, the end or an error (false: wait for readability).
 func (op *readOp) readWaiting(fd uintptr) bool {
-	if op.skip {
-		op.skip = false
-		return false
-	}
 	op.read(fd)
 	return op.rerr != syscall.EAGAIN
 }

@@ -310,3 +310,27 @@ func TestCloseDoesNotWaitForTheArmedFunction(t *testing.T) {
 		t.Errorf("read after the close: %v", err)
 	}
 }
+
+// Bytes that arrive while the armed function runs (the peer answers
+// during the client's flush) end the read at once: the wait after the
+// function must not miss the readiness they brought.
+func TestBytesArrivingDuringTheFunctionEndTheRead(t *testing.T) {
+	c, s := pair(t)
+	f := func() error {
+		if _, err := s.Write([]byte("during")); err != nil {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond) // the bytes are in the socket, readiness noted
+		return nil
+	}
+	c.Arm(&f)
+	start := time.Now()
+	buf := make([]byte, 16)
+	n, err := readSoon(t, c, buf)
+	if err != nil || string(buf[:n]) != "during" {
+		t.Fatalf("read %q %v", buf[:n], err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the read took %v: it waited for bytes that were there", d)
+	}
+}
