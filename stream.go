@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
@@ -169,26 +168,19 @@ func (s *streamWriter) flush() error {
 // flushOpen is flush for a caller that may come after close (a
 // connection's read, on whichever goroutine made it): it does nothing
 // once the stream is closed, as the handler may have returned.
-func (s *streamWriter) flushOpen() *clientWriteError {
+func (s *streamWriter) flushOpen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || !s.pending {
 		return nil
 	}
-	return s.flushNow()
+	return s.flushLocked()
 }
 
 func (s *streamWriter) flushLocked() error {
-	if e := s.flushNow(); e != nil {
-		return e
-	}
-	return nil
-}
-
-func (s *streamWriter) flushNow() *clientWriteError {
 	s.pending = false
 	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return &clientWriteError{err}
+		return clientError(err)
 	}
 	return nil
 }
@@ -248,62 +240,17 @@ func (b *flushingBody) EndStream() bool { return endpoint.PassEnd(b.ReadCloser) 
 
 // relayBody wraps resp's body so that the events relayed from it reach
 // the client before the relay waits for the upstream: flushed when a read
-// of the connection would wait (flushOnWaitBody) where the connection
-// says so (upconn), before every read of the body otherwise.
+// of the connection would wait (upconn.NewBody) where the connection says
+// so, before every read of the body otherwise. Reads that the transport's
+// buffer or the socket answer at once then flush nothing, so events that
+// arrived together go out together, in the writes net/http's 4 KiB buffer
+// makes (bridgebench: 12 → 10 read and write system calls a stream).
 func (o *httpOutput) relayBody(resp *http.Response) io.ReadCloser {
 	if conn := upconn.Of(resp); conn != nil {
-		return newFlushOnWaitBody(resp.Body, conn, o.sw)
+		return upconn.NewBody(resp.Body, conn, o.sw.flushOpen)
 	}
 	return &flushingBody{ReadCloser: resp.Body, sw: o.sw}
 }
-
-// flushOnWaitBody is flushingBody for a body whose connection tells when
-// a read of it would wait (upconn.Conn): each read arms the connection,
-// which flushes the client then. Reads that the transport's buffer or the
-// socket answer at once flush nothing, so events that arrived together go
-// out together, in the writes net/http's 4 KiB buffer makes, rather than
-// in a write per upstream read (bridgebench: 12 → 10.5 write and read
-// system calls a stream).
-type flushOnWaitBody struct {
-	io.ReadCloser
-	conn   *upconn.Conn
-	flush  func() error                     // armed on conn: flushes sw, notes a failure
-	failed atomic.Pointer[clientWriteError] // the client went away during a flush
-	ended  bool                             // a read returned an error (the end): no more arming
-}
-
-func newFlushOnWaitBody(body io.ReadCloser, conn *upconn.Conn, sw *streamWriter) *flushOnWaitBody {
-	b := &flushOnWaitBody{ReadCloser: body, conn: conn}
-	b.flush = func() error {
-		if e := sw.flushOpen(); e != nil {
-			b.failed.Store(e)
-			return e
-		}
-		return nil
-	}
-	return b
-}
-
-func (b *flushOnWaitBody) Read(p []byte) (int, error) {
-	if b.ended {
-		// Past the body's end the connection may carry another request:
-		// it is not this relay's to arm.
-		return b.ReadCloser.Read(p)
-	}
-	b.conn.Arm(&b.flush)
-	n, err := b.ReadCloser.Read(p)
-	b.conn.Disarm(&b.flush)
-	b.ended = err != nil
-	if f := b.failed.Load(); f != nil {
-		// The read ended with the flush's failure (the transport may
-		// report it otherwise): the client's doing, as flushingBody says.
-		return n, f
-	}
-	return n, err
-}
-
-// EndStream hands the upstream body beneath to its owner (endpoint.Link).
-func (b *flushOnWaitBody) EndStream() bool { return endpoint.PassEnd(b.ReadCloser) }
 
 // closeRelayed closes the upstream body of a stream relayed as it came:
 // it is read to its end (endpoint.EndBody, endpoint.Link), which keeps the
@@ -322,7 +269,6 @@ func closeRelayed(body io.ReadCloser, err error) {
 // The bodies a stream's end passes through, beneath the relay or decoder.
 var (
 	_ endpoint.Ender = (*flushingBody)(nil)
-	_ endpoint.Ender = (*flushOnWaitBody)(nil)
 	_ endpoint.Ender = (*idleBody)(nil)
 	_ endpoint.Ender = (*captureBody)(nil)
 )

@@ -334,3 +334,34 @@ func TestBytesArrivingDuringTheFunctionEndTheRead(t *testing.T) {
 		t.Errorf("the read took %v: it waited for bytes that were there", d)
 	}
 }
+
+// NewBody arms its connection for each read: a flush that fails ends the
+// read with its error, and once a read has ended with an error the body
+// arms nothing more (the connection may serve another request).
+func TestBodyArmsEachReadUntilItsEnd(t *testing.T) {
+	c, s := pair(t)
+	gone := errors.New("client gone")
+	var calls atomic.Int32
+	b := NewBody(c, c, func() error {
+		calls.Add(1)
+		return gone
+	})
+	if n, err := b.Read(make([]byte, 8)); n != 0 || err != gone {
+		t.Fatalf("read %d, %v; want the flush's error", n, err)
+	}
+	if c.armed.Load() != nil {
+		t.Error("the read left the connection armed")
+	}
+	s.Write([]byte("late"))
+	buf := make([]byte, 8)
+	if n, err := readSoon(t, c, buf); err != nil || string(buf[:n]) != "late" {
+		t.Fatalf("unarmed read %q %v", buf[:n], err)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		s.Write([]byte("after"))
+	}()
+	if n, err := b.Read(buf); err != nil || string(buf[:n]) != "after" || calls.Load() != 1 {
+		t.Errorf("after the end: %q %v, the flush called %d times; want 1", buf[:n], err, calls.Load())
+	}
+}
