@@ -1,9 +1,12 @@
 package openai
 
 import (
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 const hexDigits = "0123456789abcdef"
@@ -16,6 +19,21 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time past those written as they are (ASCII
+		// from the space on, but the quote and the backslash): the
+		// lowest byte the mask marks is the first that needs a look
+		// (marks above it may be false), as in scanString.
+		for ; i+8 <= len(s); i += 8 {
+			v := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
+			q, b := v^(lsb*'"'), v^(lsb*'\\')
+			if m := ((q-lsb)&^q | (b-lsb)&^b | (v-lsb*0x20)&^v | v) & msb; m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {

@@ -255,11 +255,26 @@ func DecodeWithExtra(data []byte, v any, known *FieldSet) (map[string]json.RawMe
 // Marshal is json.Marshal without HTML escaping: "<b>" stays "<b>" rather
 // than "\u003cb\u003e", so text the bridge re-encodes reads as it was sent.
 //
-// A *ChatChunk, which streams encode per event, is written by hand
-// (appendChunk) into one buffer, byte for byte what encoding/json writes.
+// A *ChatChunk, which streams encode per event, and a ChatRequest (or
+// *ChatRequest), which every translated request becomes, are written by
+// hand (appendChunk, appendRequest) into one buffer, byte for byte what
+// encoding/json writes.
 func Marshal(v any) ([]byte, error) {
-	if c, ok := v.(*ChatChunk); ok && c != nil {
-		if b, ok := appendChunk(make([]byte, 0, chunkSizeHint(c)), c); ok {
+	switch c := v.(type) {
+	case *ChatChunk:
+		if c != nil {
+			if b, ok := appendChunk(make([]byte, 0, chunkSizeHint(c)), c); ok {
+				return b, nil
+			}
+		}
+	case *ChatRequest:
+		if c != nil {
+			if b, ok := appendRequest(make([]byte, 0, requestSizeHint(c)), c); ok {
+				return b, nil
+			}
+		}
+	case ChatRequest:
+		if b, ok := appendRequest(make([]byte, 0, requestSizeHint(&c)), &c); ok {
 			return b, nil
 		}
 	}
