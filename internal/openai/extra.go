@@ -208,6 +208,24 @@ func DecodeExact(data []byte, v any, known *FieldSet) error {
 	return json.Unmarshal(data, v)
 }
 
+// DecodeExactFast is DecodeExact with a hand-written decoder tried first:
+// after the member check, when data is valid JSON, fast reads its root
+// into v and reports true, or reports false, leaving v as it was, and
+// json.Unmarshal decodes data instead (with its errors). fast must read
+// exactly what json.Unmarshal would, and copy the strings it keeps: the
+// root refers to data. valid says that data is known to be valid JSON
+// (a json.RawMessage a decoder filled), which is then not checked again.
+func DecodeExactFast(data []byte, v any, known *FieldSet, valid bool, fast func(root gjson.Result) bool) error {
+	root := view(data)
+	if f := known.check(root); f != nil {
+		return f
+	}
+	if (valid || ValidJSON(data)) && fast(root) {
+		return nil
+	}
+	return json.Unmarshal(data, v)
+}
+
 // DecodeWithExtra decodes data into v (a pointer to a method-less alias of
 // the real type) and returns the members of data that known does not list
 // (nil when there are none), for types that keep what they do not model.

@@ -15,9 +15,9 @@ import (
 // objects), when its value is null (encoding/json's null rules differ per
 // type) or when another member's name equals one of names under case
 // folding (encoding/json would bind it). Other members are skipped, as
-// encoding/json skips them. names has at most 8 entries.
+// encoding/json skips them. names has at most 64 entries.
 func KnownMembers(o gjson.Result, names []string, f func(i int, v gjson.Result) bool) bool {
-	var seen uint8
+	var seen uint64
 	ok := true
 	o.ForEach(func(k, v gjson.Result) bool {
 		i := -1

@@ -313,7 +313,7 @@ type Decoded struct {
 // *openai.APIError naming the offending member.
 func DecodeMessages(body []byte) (*Decoded, error) {
 	var in inRequest
-	if err := openai.DecodeExact(body, &in, inRequestFields); err != nil {
+	if err := openai.DecodeExactFast(body, &in, inRequestFields, false, func(r gjson.Result) bool { return fastRequest(r, &in) }); err != nil {
 		var f *openai.MemberFault
 		if errors.As(err, &f) {
 			return nil, memberInvalid("", f)
@@ -521,12 +521,15 @@ func systemText(raw json.RawMessage) (string, error) {
 		return "", nil
 	}
 	if raw[0] == '"' {
+		if s, ok := rawString(raw); ok {
+			return s, nil
+		}
 		var s string
 		err := json.Unmarshal(raw, &s)
 		return s, err
 	}
 	var blocks []inBlock
-	if err := openai.DecodeExact(raw, &blocks, blockListFields); err != nil {
+	if err := openai.DecodeExactFast(raw, &blocks, blockListFields, true, func(r gjson.Result) bool { return fastBlocks(r, &blocks) }); err != nil {
 		if f, ok := err.(*openai.MemberFault); ok {
 			return "", memberInvalid("system", f)
 		}
@@ -548,14 +551,17 @@ func blocksOf(raw json.RawMessage, param string) ([]inBlock, error) {
 		return nil, nil
 	}
 	if raw[0] == '"' {
-		var s string
+		s, ok := rawString(raw)
+		if ok {
+			return []inBlock{{Type: "text", Text: s}}, nil
+		}
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return nil, invalid(param, "%s: Input should be a valid string", param)
 		}
 		return []inBlock{{Type: "text", Text: s}}, nil
 	}
 	var blocks []inBlock
-	if err := openai.DecodeExact(raw, &blocks, blockListFields); err != nil {
+	if err := openai.DecodeExactFast(raw, &blocks, blockListFields, true, func(r gjson.Result) bool { return fastBlocks(r, &blocks) }); err != nil {
 		if f, ok := err.(*openai.MemberFault); ok {
 			return nil, memberInvalid(param, f)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/llmbridge/llmbridge/internal/golden"
 	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/openai/corpus"
 	"github.com/llmbridge/llmbridge/internal/provider/anthropic"
 	"github.com/llmbridge/llmbridge/internal/sse"
 )
@@ -412,15 +413,28 @@ func FuzzStreamEncoder(f *testing.F) {
 }
 
 func BenchmarkDecodeMessages(b *testing.B) {
-	body := readFile(b, "inbound_request.json")
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, bad := anthropic.CheckEnvelope(body, false); bad != nil {
-			b.Fatal(bad)
-		}
-		if _, err := anthropic.DecodeMessages(body); err != nil {
-			b.Fatal(err)
-		}
+	short := `{"model":"m","max_tokens":1024,"system":[{"type":"text","text":"You are terse."}],"messages":[{"role":"user","content":[{"type":"text","text":"Write twenty words about the sea."}]}],` +
+		`"tools":[{"name":"get_weather","description":"Weather now","input_schema":{"type":"object","properties":{"location":{"type":"string"}}}}]}`
+	for _, c := range []struct {
+		name string
+		body []byte
+	}{
+		{"claude-code", readFile(b, "inbound_request.json")},
+		{"short", []byte(short)},
+		{"agent-110kB", corpus.AgentMessages(200)}, // a late request of a coding agent's session: tool results of code
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, bad := anthropic.CheckEnvelope(c.body, false); bad != nil {
+					b.Fatal(bad)
+				}
+				if _, err := anthropic.DecodeMessages(c.body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

@@ -1,0 +1,120 @@
+package anthropic
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"testing"
+	"unsafe"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/openai/corpus"
+	"github.com/tidwall/gjson"
+)
+
+// sameDecode fails t unless the hand-written readers fill a request and
+// a block list as json.Unmarshal does, whenever they take a body; it
+// reports whether the request reader took it.
+func sameDecode(t *testing.T, data []byte) bool {
+	t.Helper()
+	if !json.Valid(data) {
+		return false
+	}
+	root := gjson.Parse(unsafe.String(unsafe.SliceData(data), len(data)))
+	var fast, slow inRequest
+	took := fastRequest(root, &fast)
+	if took {
+		if err := json.Unmarshal(data, &slow); err != nil {
+			t.Fatalf("%s: read by hand, refused by json.Unmarshal: %v", data, err)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("%s:\nby hand        %+v\njson.Unmarshal %+v", data, fast, slow)
+		}
+	} else if !reflect.DeepEqual(fast, inRequest{}) {
+		t.Fatalf("%s: the request reader gave up but left %+v", data, fast)
+	}
+	var fb, sb []inBlock
+	if fastBlocks(root, &fb) {
+		if err := json.Unmarshal(data, &sb); err != nil {
+			t.Fatalf("%s: blocks read by hand, refused by json.Unmarshal: %v", data, err)
+		}
+		if !reflect.DeepEqual(fb, sb) {
+			t.Fatalf("%s:\nby hand        %+v\njson.Unmarshal %+v", data, fb, sb)
+		}
+	}
+	return took
+}
+
+var fastSeeds = []string{
+	`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`,
+	`{"model":"m\u00e9\ud800","max_tokens":-0,"stream":true,"temperature":1e-7,"top_p":0.5,"messages":[],"tools":[],"system":" x "}`,
+	`{"model":"m","messages":[{"role":"assistant","content":[{"type":"tool_use","id":"a","name":"f","input": {"x": [1, 2]} }]}],"system":[{"type":"text","text":"s","cache_control":{"type":"ephemeral"}}]}`,
+	`{"model":"m","messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"a","is_error":true,"content":[{"type":"image","source":{"type":"url","url":"http://x"}}]}]}]}`,
+	`{"model":"m","tool_choice":{"type":"tool","name":"f","disable_parallel_tool_use":true},"stop_sequences":["a","b"],"thinking":{"type":"enabled","budget_tokens":1024},"metadata":{"user_id":"u"},"output_config":{"effort":"low"},"output_format":{"type":"json_schema","schema":{}}}`,
+	`{"model":"m","model":"n"}`,
+	`{"model":null}`,
+	`{"model":"m","messages":[null]}`,
+	`{"model":"m","max_tokens":1.5}`,
+	`{"model":"m","temperature":1e999}`,
+	`{"model":"m","stream":"yes"}`,
+	`{"model":"m","thinking":{"type":"enabled","budget_tokens":"x"}}`,
+	`{"model":"m","messages":{"role":"user"}}`,
+	`{"model":"m","tools":[{"name":"f","description":"d","input_schema":{"type":"object"}},{"type":"web_search_20250305","name":"web_search"}]}`,
+	`{"Model":"m"}`,
+	`[{"type":"text","text":"a"},{"type":"thinking","thinking":"t"},{"type":"document","title":"d","source":{"type":"text","data":"x"}}]`,
+	`[{"type":"text","text":"a","text":"b"}]`,
+	`[]`,
+	`[1]`,
+	`"text"`,
+}
+
+func TestFastDecodeIsJSONUnmarshal(t *testing.T) {
+	took := 0
+	bodies := [][]byte{corpus.AgentMessages(3)}
+	for _, name := range []string{"inbound_request.json", "inbound_structured.json"} {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, b)
+	}
+	for _, s := range fastSeeds {
+		bodies = append(bodies, []byte(s))
+	}
+	for _, b := range bodies {
+		if sameDecode(t, b) {
+			took++
+		}
+	}
+	if took < 8 {
+		t.Fatalf("the request reader took %d bodies: the comparison reads too little", took)
+	}
+}
+
+// The strings a decoded request keeps are its own: the body they came
+// from may be reused.
+func TestFastDecodeCopiesStrings(t *testing.T) {
+	body := []byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hello"}]}],"system":"s"}`)
+	var in inRequest
+	if err := openai.DecodeExactFast(body, &in, inRequestFields, false, func(r gjson.Result) bool { return fastRequest(r, &in) }); err != nil {
+		t.Fatal(err)
+	}
+	blocks, err := blocksOf(in.Messages[0].Content, "messages.0.content")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range body {
+		body[i] = 'x'
+	}
+	if in.Model != "m" || in.Messages[0].Role != "user" || string(in.System) != `"s"` || blocks[0].Text != "hello" {
+		t.Fatalf("decoded strings changed with the body: %+v %+v", in, blocks)
+	}
+}
+
+func FuzzDecodeMessagesFast(f *testing.F) {
+	for _, s := range fastSeeds {
+		f.Add([]byte(s))
+	}
+	f.Add(corpus.AgentMessages(2))
+	f.Fuzz(func(t *testing.T, data []byte) { sameDecode(t, data) })
+}
