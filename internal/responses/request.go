@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unsafe"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/tidwall/gjson"
 )
 
 // Request is a Responses API request body (POST /v1/responses). Members it
@@ -428,8 +430,10 @@ func Decode(body []byte) (*Request, *openai.APIError) {
 		return nil, badRequest("", "invalid_request", "The request body must be a JSON object.")
 	}
 	var req Request
-	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, toAPIError(err)
+	if !fastRequest(gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body))), &req) {
+		if err := json.Unmarshal(body, &req); err != nil {
+			return nil, toAPIError(err)
+		}
 	}
 	if err := req.validate(); err != nil {
 		return nil, toAPIError(err)

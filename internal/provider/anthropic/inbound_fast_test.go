@@ -1,9 +1,12 @@
 package anthropic
 
 import (
+	"cmp"
 	"encoding/json"
 	"os"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -34,7 +37,11 @@ func sameDecode(t *testing.T, data []byte) bool {
 		t.Fatalf("%s: the request reader gave up but left %+v", data, fast)
 	}
 	var fb, sb []inBlock
-	if fastBlocks(root, &fb) {
+	if !fastBlocks(root, &fb) {
+		if fb != nil {
+			t.Fatalf("%s: the block reader gave up but left %+v", data, fb)
+		}
+	} else {
 		if err := json.Unmarshal(data, &sb); err != nil {
 			t.Fatalf("%s: blocks read by hand, refused by json.Unmarshal: %v", data, err)
 		}
@@ -92,22 +99,32 @@ func TestFastDecodeIsJSONUnmarshal(t *testing.T) {
 }
 
 // The strings a decoded request keeps are its own: the body they came
-// from may be reused.
+// from may be reused. Each reader is given a buffer that is overwritten
+// after.
 func TestFastDecodeCopiesStrings(t *testing.T) {
-	body := []byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hello"}]}],"system":"s"}`)
+	body := []byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hello"}]}],"system":"s",` +
+		`"tools":[{"name":"get","description":"gets","input_schema":{"type":"object"}}]}`)
 	var in inRequest
 	if err := openai.DecodeExactFast(body, &in, inRequestFields, false, func(r gjson.Result) bool { return fastRequest(r, &in) }); err != nil {
 		t.Fatal(err)
 	}
-	blocks, err := blocksOf(in.Messages[0].Content, "messages.0.content")
-	if err != nil {
-		t.Fatal(err)
+	blocksBody := []byte(`[{"type":"tool_use","id":"toolu_1","name":"get","input":{"a":1}},{"type":"tool_result","tool_use_id":"toolu_1","content":"done"},{"type":"thinking","thinking":"hm"}]`)
+	var blocks []inBlock
+	if !fastBlocks(gjson.ParseBytes(blocksBody), &blocks) {
+		t.Fatal("blocks fell back to encoding/json")
 	}
-	for i := range body {
-		body[i] = 'x'
+	for _, b := range [][]byte{body, blocksBody} {
+		for i := range b {
+			b[i] = 'x'
+		}
 	}
-	if in.Model != "m" || in.Messages[0].Role != "user" || string(in.System) != `"s"` || blocks[0].Text != "hello" {
-		t.Fatalf("decoded strings changed with the body: %+v %+v", in, blocks)
+	if in.Model != "m" || in.Messages[0].Role != "user" || string(in.System) != `"s"` ||
+		in.Tools[0].Name != "get" || in.Tools[0].Description != "gets" || string(in.Tools[0].InputSchema) != `{"type":"object"}` {
+		t.Fatalf("decoded strings changed with the body: %+v", in)
+	}
+	if b := blocks; b[0].Type != "tool_use" || b[0].ID != "toolu_1" || b[0].Name != "get" || string(b[0].Input) != `{"a":1}` ||
+		b[1].ToolUseID != "toolu_1" || string(b[1].Content) != `"done"` || b[2].Thinking != "hm" {
+		t.Fatalf("decoded blocks changed with their buffer: %+v", b)
 	}
 }
 
@@ -117,4 +134,31 @@ func FuzzDecodeMessagesFast(f *testing.F) {
 	}
 	f.Add(corpus.AgentMessages(2))
 	f.Fuzz(func(t *testing.T, data []byte) { sameDecode(t, data) })
+}
+
+// The readers' name lists are their types' JSON names: a field added to a
+// type and not to its list would be skipped by hand and read by
+// json.Unmarshal.
+func TestFastNamesAreTheTypesNames(t *testing.T) {
+	for _, c := range []struct {
+		names []string
+		v     any
+	}{{requestNames, inRequest{}}, {messageNames, inMessage{}}, {toolNames, inTool{}}, {blockNames, inBlock{}}} {
+		if got, want := slices.Sorted(slices.Values(c.names)), jsonNames(reflect.TypeOf(c.v)); !slices.Equal(got, want) {
+			t.Errorf("%T: reader's names %v, the type's %v", c.v, got, want)
+		}
+	}
+}
+
+// jsonNames are the member names encoding/json binds to t's fields,
+// sorted.
+func jsonNames(t reflect.Type) []string {
+	var out []string
+	for f := range t.Fields() {
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "-" && f.IsExported() {
+			out = append(out, cmp.Or(name, f.Name))
+		}
+	}
+	slices.Sort(out)
+	return out
 }
