@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 )
@@ -55,6 +56,17 @@ type resetConn struct{ *net.TCPConn }
 
 func (c *resetConn) Write(p []byte) (int, error) {
 	n, err := c.TCPConn.Write(p)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		_ = c.SetLinger(0)
+	}
+	return n, err
+}
+
+// ReadFrom is the connection's own (splice, or a copy through the
+// TCPConn's Write, not this one's), with Write's reset: net/http copies a
+// body of known length with it.
+func (c *resetConn) ReadFrom(r io.Reader) (int64, error) {
+	n, err := c.TCPConn.ReadFrom(r)
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		_ = c.SetLinger(0)
 	}

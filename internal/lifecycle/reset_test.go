@@ -17,8 +17,13 @@ import (
 // whoever closes it (net/http does, after such a write of its own): the
 // client that stopped reading gets ECONNRESET, not the queued megabytes.
 // A connection closed after writes that all went through ends with a FIN.
+// The same holds for the connection's ReadFrom, which net/http uses to
+// copy a body of known length (io.Copy), bypassing Write.
 func TestResetListenerResetsAfterAWriteTimeout(t *testing.T) {
-	for _, stuck := range []bool{true, false} {
+	for _, c := range []struct {
+		stuck, readFrom bool
+	}{{true, false}, {true, true}, {false, false}} {
+		stuck := c.stuck
 		client, srv := resetPair(t)
 		_ = client.(*net.TCPConn).SetReadBuffer(4096)
 		if _, ok := srv.(interface{ SetLinger(int) error }); !ok {
@@ -29,9 +34,14 @@ func TestResetListenerResetsAfterAWriteTimeout(t *testing.T) {
 			_ = srv.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
 			chunk := make([]byte, 64<<10)
 			var err error
-			for {
-				if _, err = srv.Write(chunk); err != nil {
-					break
+			if c.readFrom {
+				// A body larger than any socket buffer, through io.Copy.
+				_, err = io.Copy(srv, io.LimitReader(zeros{}, 1<<30))
+			} else {
+				for {
+					if _, err = srv.Write(chunk); err != nil {
+						break
+					}
 				}
 			}
 			if !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -50,6 +60,14 @@ func TestResetListenerResetsAfterAWriteTimeout(t *testing.T) {
 			t.Errorf("reading client: %q %v; want the bytes and a clean end", b, err)
 		}
 	}
+}
+
+// zeros reads as zero bytes, without end.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
 
 // resetPair returns the client end and the server end (accepted through
