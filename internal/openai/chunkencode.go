@@ -25,16 +25,9 @@ func appendChunk(dst []byte, c *ChatChunk) (_ []byte, ok bool) {
 	dst = strconv.AppendInt(dst, c.Created, 10)
 	dst = append(dst, `,"model":`...)
 	dst = AppendString(dst, c.Model)
-	dst = append(dst, `,"choices":[`...)
-	for i := range c.Choices {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		if dst, ok = appendChunkChoice(dst, &c.Choices[i]); !ok {
-			return dst, false
-		}
+	if dst, ok = appendArray(append(dst, `,"choices":`...), c.Choices, appendChunkChoice); !ok {
+		return dst, false
 	}
-	dst = append(dst, ']')
 	if c.Usage != nil {
 		if dst, ok = appendUsage(append(dst, `,"usage":`...), c.Usage); !ok {
 			return dst, false
@@ -76,16 +69,9 @@ func appendDelta(dst []byte, d *Delta) (_ []byte, ok bool) {
 	dst = appendStringPtr(dst, `"reasoning_content":`, d.ReasoningContent)
 	dst = appendStringPtr(dst, `"refusal":`, d.Refusal)
 	if len(d.ToolCalls) > 0 {
-		dst = append(comma(dst), `"tool_calls":[`...)
-		for i := range d.ToolCalls {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if dst, ok = appendToolCall(dst, &d.ToolCalls[i]); !ok {
-				return dst, false
-			}
+		if dst, ok = appendArray(append(comma(dst), `"tool_calls":`...), d.ToolCalls, appendToolCall); !ok {
+			return dst, false
 		}
-		dst = append(dst, ']')
 	}
 	return appendExtra(dst, d.Extra, deltaFields)
 }

@@ -3,6 +3,7 @@ package openai
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -53,6 +54,10 @@ func (s *FieldSet) add(name string, sub *FieldSet) {
 	s.fields[name] = sub
 	s.folded[string(appendFolded(nil, name))] = name
 }
+
+// Names are the set's names, sorted: what a hand-written decoder of the
+// type must know, in its tests.
+func (s *FieldSet) Names() []string { return slices.Sorted(maps.Keys(s.fields)) }
 
 // Has reports whether name is one of the set's names, exactly.
 func (s *FieldSet) Has(name string) bool {

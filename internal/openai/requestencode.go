@@ -21,17 +21,8 @@ func appendRequest(dst []byte, r *ChatRequest) (_ []byte, ok bool) {
 	dst = append(dst, `,"messages":`...)
 	if r.Messages == nil {
 		dst = append(dst, "null"...)
-	} else {
-		dst = append(dst, '[')
-		for i := range r.Messages {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if dst, ok = appendMessage(dst, &r.Messages[i]); !ok {
-				return dst, false
-			}
-		}
-		dst = append(dst, ']')
+	} else if dst, ok = appendArray(dst, r.Messages, appendMessage); !ok {
+		return dst, false
 	}
 	if r.Stream {
 		dst = append(dst, `,"stream":true`...)
@@ -67,16 +58,9 @@ func appendRequest(dst []byte, r *ChatRequest) (_ []byte, ok bool) {
 		return dst, false
 	}
 	if len(r.Tools) > 0 {
-		dst = append(dst, `,"tools":[`...)
-		for i := range r.Tools {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if dst, ok = appendTool(dst, &r.Tools[i]); !ok {
-				return dst, false
-			}
+		if dst, ok = appendArray(append(dst, `,"tools":`...), r.Tools, appendTool); !ok {
+			return dst, false
 		}
-		dst = append(dst, ']')
 	}
 	if dst, ok = appendRawMember(dst, `,"tool_choice":`, r.ToolChoice); !ok {
 		return dst, false
@@ -101,16 +85,9 @@ func appendMessage(dst []byte, m *Message) (_ []byte, ok bool) {
 		dst = AppendString(append(dst, `,"name":`...), m.Name)
 	}
 	if len(m.ToolCalls) > 0 {
-		dst = append(dst, `,"tool_calls":[`...)
-		for i := range m.ToolCalls {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if dst, ok = appendToolCall(dst, &m.ToolCalls[i]); !ok {
-				return dst, false
-			}
+		if dst, ok = appendArray(append(dst, `,"tool_calls":`...), m.ToolCalls, appendToolCall); !ok {
+			return dst, false
 		}
-		dst = append(dst, ']')
 	}
 	if m.ToolCallID != "" {
 		dst = AppendString(append(dst, `,"tool_call_id":`...), m.ToolCallID)
@@ -122,19 +99,10 @@ func appendMessage(dst []byte, m *Message) (_ []byte, ok bool) {
 }
 
 // appendContent is Content.MarshalJSON.
-func appendContent(dst []byte, c *Content) (_ []byte, ok bool) {
+func appendContent(dst []byte, c *Content) ([]byte, bool) {
 	switch {
 	case c.Parts != nil:
-		dst = append(dst, '[')
-		for i := range c.Parts {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if dst, ok = appendContentPart(dst, &c.Parts[i]); !ok {
-				return dst, false
-			}
-		}
-		return append(dst, ']'), true
+		return appendArray(dst, c.Parts, appendContentPart)
 	case c.kind == contentNull && c.Text == "":
 		return append(dst, "null"...), true
 	}
@@ -179,6 +147,20 @@ func appendTool(dst []byte, t *Tool) (_ []byte, ok bool) {
 		dst = append(dst, '}')
 	}
 	return appendExtra(dst, t.Extra, toolFields)
+}
+
+// appendArray appends xs as a JSON array, each element written by f.
+func appendArray[T any](dst []byte, xs []T, f func([]byte, *T) ([]byte, bool)) (_ []byte, ok bool) {
+	dst = append(dst, '[')
+	for i := range xs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if dst, ok = f(dst, &xs[i]); !ok {
+			return dst, false
+		}
+	}
+	return append(dst, ']'), true
 }
 
 // appendIntPtr writes an omitempty *int member (key with its comma).

@@ -1,7 +1,6 @@
 package responses
 
 import (
-	"cmp"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/tidwall/gjson"
 )
 
@@ -124,23 +124,10 @@ func FuzzFastRequest(f *testing.F) {
 func TestFastNamesAreTheTypesNames(t *testing.T) {
 	for _, c := range []struct {
 		names []string
-		v     any
-	}{{requestNames, requestAlias{}}, {itemNames, itemAlias{}}, {partNames, contentPartAlias{}}, {toolNames, toolAlias{}}} {
-		if got, want := slices.Sorted(slices.Values(c.names)), jsonNames(reflect.TypeOf(c.v)); !slices.Equal(got, want) {
-			t.Errorf("%T: reader's names %v, the type's %v", c.v, got, want)
+		set   *openai.FieldSet
+	}{{requestNames, requestFields}, {itemNames, itemFields}, {partNames, contentPartFields}, {toolNames, toolFields}} {
+		if got, want := slices.Sorted(slices.Values(c.names)), c.set.Names(); !slices.Equal(got, want) {
+			t.Errorf("reader's names %v, the type's %v", got, want)
 		}
 	}
-}
-
-// jsonNames are the member names encoding/json binds to t's fields,
-// sorted.
-func jsonNames(t reflect.Type) []string {
-	var out []string
-	for f := range t.Fields() {
-		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "-" && f.IsExported() {
-			out = append(out, cmp.Or(name, f.Name))
-		}
-	}
-	slices.Sort(out)
-	return out
 }

@@ -1,12 +1,10 @@
 package anthropic
 
 import (
-	"cmp"
 	"encoding/json"
 	"os"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 	"unsafe"
 
@@ -142,23 +140,11 @@ func FuzzDecodeMessagesFast(f *testing.F) {
 func TestFastNamesAreTheTypesNames(t *testing.T) {
 	for _, c := range []struct {
 		names []string
-		v     any
-	}{{requestNames, inRequest{}}, {messageNames, inMessage{}}, {toolNames, inTool{}}, {blockNames, inBlock{}}} {
-		if got, want := slices.Sorted(slices.Values(c.names)), jsonNames(reflect.TypeOf(c.v)); !slices.Equal(got, want) {
-			t.Errorf("%T: reader's names %v, the type's %v", c.v, got, want)
+		set   *openai.FieldSet
+	}{{requestNames, inRequestFields}, {messageNames, openai.JSONFields[inMessage]()},
+		{toolNames, openai.JSONFields[inTool]()}, {blockNames, openai.JSONFields[inBlock]()}} {
+		if got, want := slices.Sorted(slices.Values(c.names)), c.set.Names(); !slices.Equal(got, want) {
+			t.Errorf("reader's names %v, the type's %v", got, want)
 		}
 	}
-}
-
-// jsonNames are the member names encoding/json binds to t's fields,
-// sorted.
-func jsonNames(t reflect.Type) []string {
-	var out []string
-	for f := range t.Fields() {
-		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "-" && f.IsExported() {
-			out = append(out, cmp.Or(name, f.Name))
-		}
-	}
-	slices.Sort(out)
-	return out
 }
