@@ -213,19 +213,34 @@ func DecodeExact(data []byte, v any, known *FieldSet) error {
 	return json.Unmarshal(data, v)
 }
 
-// DecodeExactFast is DecodeExact with a hand-written decoder tried first:
-// after the member check, when data is valid JSON, fast reads its root
-// into v and reports true, or reports false, leaving v as it was, and
-// json.Unmarshal decodes data instead (with its errors). fast must read
-// exactly what json.Unmarshal would, and copy the strings it keeps: the
-// root refers to data. valid says that data is known to be valid JSON
-// (a json.RawMessage a decoder filled), which is then not checked again.
-func DecodeExactFast(data []byte, v any, known *FieldSet, valid bool, fast func(root gjson.Result) bool) error {
-	root := view(data)
-	if f := known.check(root); f != nil {
+// DecodeExactFast is DecodeExact with a hand-written decoder tried first.
+// data is read once onto a tape, which the member check walks; when data
+// is valid JSON and passes the check, fast reads its root into v and
+// reports true, or reports false, leaving v as it was, and json.Unmarshal
+// decodes data instead (with its errors). fast must read exactly what
+// json.Unmarshal would, and copy the strings it keeps: the root refers to
+// data. valid says that data is known to be valid JSON (a
+// json.RawMessage a decoder filled), which is then not checked again.
+func DecodeExactFast(data []byte, v any, known *FieldSet, valid bool, fast func(root Value) bool) error {
+	var t *tape
+	ok := false
+	if valid {
+		t, ok = readTape(unsafe.String(unsafe.SliceData(data), len(data))), true
+	} else {
+		t, ok = scanTape(data)
+	}
+	defer putTape(t)
+	if !ok || len(t.toks) == 0 || t.tooManyValues() {
+		return DecodeExact(data, v, known)
+	}
+	f, checked := known.checkValue(t.root())
+	if !checked { // a name with an escape: gjson's reading decides, as before
+		f = known.check(view(data))
+	}
+	if f != nil {
 		return f
 	}
-	if (valid || ValidJSON(data)) && fast(root) {
+	if fast(Value{t.root()}) {
 		return nil
 	}
 	return json.Unmarshal(data, v)

@@ -1,8 +1,6 @@
 package responses
 
 import (
-	"strconv"
-
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/tidwall/gjson"
 )
@@ -12,7 +10,8 @@ import (
 // tools — and by json.Unmarshal for the rest: each type's UnmarshalJSON
 // made encoding/json validate its part of the body again, so a byte
 // nested five levels deep was read about ten times (a 1.9 kB Codex
-// request took 90 µs). Each reader below fills its value exactly as
+// request took 90 µs). The body is read once onto a tape
+// (openai.WithValue), and each reader below fills its value exactly as
 // json.Unmarshal would through the types' UnmarshalJSON
 // (FuzzFastRequest holds the two equal), or reports false: Decode then
 // decodes the whole body with json.Unmarshal, which also gives the
@@ -24,63 +23,55 @@ import (
 var requestNames = []string{"model", "instructions", "input", "stream", "tools", "tool_choice", "parallel_tool_calls",
 	"max_output_tokens", "temperature", "top_p", "reasoning", "text", "previous_response_id", "store", "include", "metadata"}
 
-// fastRequest reads a request's root (valid JSON) into *dst.
-func fastRequest(root gjson.Result, dst *Request) bool {
-	if !root.IsObject() {
-		return false
-	}
+// fastRequest reads a request's root into *dst.
+func fastRequest(root openai.Value, dst *Request) bool {
 	var r Request
-	ok := openai.MembersWithExtra(root, requestNames, func(i int, v gjson.Result) bool {
-		if v.Type == gjson.Null && requestNames[i] != "tool_choice" {
+	ok := openai.ReadMembers(root, requestNames, func(i int, v openai.Value) bool {
+		if v.Type() == gjson.Null && requestNames[i] != "tool_choice" {
 			return true // json.Unmarshal leaves the field zero
 		}
 		switch requestNames[i] {
 		case "model":
-			return openai.OwnString(v, &r.Model)
+			return v.ReadString(&r.Model)
 		case "instructions":
-			return openai.OwnStringPtr(v, &r.Instructions)
+			return v.ReadStringPtr(&r.Instructions)
 		case "input":
-			if v.Type == gjson.String {
+			if v.Type() == gjson.String {
 				r.Input.set = true
-				return openai.OwnString(v, &r.Input.Text)
+				return v.ReadString(&r.Input.Text)
 			}
 			r.Input.set = true
-			return openai.ArrayMember(v, &r.Input.Items, fastItem)
+			return openai.ReadArray(v, &r.Input.Items, fastItem)
 		case "stream":
-			return openai.BoolPtrMember(v, &r.Stream)
+			return v.ReadBoolPtr(&r.Stream)
 		case "tools":
 			var ts []Tool
-			ok := openai.ArrayMember(v, &ts, fastTool)
+			ok := openai.ReadArray(v, &ts, fastTool)
 			r.Tools = ts
 			return ok
 		case "tool_choice":
-			r.ToolChoice = openai.RawMember(v)
+			r.ToolChoice = v.ReadRaw()
 			return true
 		case "parallel_tool_calls":
-			return openai.BoolPtrMember(v, &r.ParallelToolCalls)
+			return v.ReadBoolPtr(&r.ParallelToolCalls)
 		case "max_output_tokens":
-			if v.Type != gjson.Number {
-				return false
-			}
-			n, err := strconv.ParseInt(v.Raw, 10, 64)
-			r.MaxOutputTokens = &n
-			return err == nil
+			return v.ReadInt64Ptr(&r.MaxOutputTokens)
 		case "temperature":
-			return openai.FloatMember(v, &r.Temperature)
+			return v.ReadFloatPtr(&r.Temperature)
 		case "top_p":
-			return openai.FloatMember(v, &r.TopP)
+			return v.ReadFloatPtr(&r.TopP)
 		case "reasoning":
-			return openai.UnmarshalMember(v, &r.Reasoning)
+			return v.Unmarshal(&r.Reasoning)
 		case "text":
-			return openai.UnmarshalMember(v, &r.Text)
+			return v.Unmarshal(&r.Text)
 		case "previous_response_id":
-			return openai.OwnStringPtr(v, &r.PreviousResponseID)
+			return v.ReadStringPtr(&r.PreviousResponseID)
 		case "store":
-			return openai.BoolPtrMember(v, &r.Store)
+			return v.ReadBoolPtr(&r.Store)
 		case "include":
-			return openai.UnmarshalMember(v, &r.Include)
+			return v.Unmarshal(&r.Include)
 		default: // metadata
-			return openai.UnmarshalMember(v, &r.Metadata)
+			return v.Unmarshal(&r.Metadata)
 		}
 	}, &r.Extra)
 	if ok {
@@ -91,91 +82,91 @@ func fastRequest(root gjson.Result, dst *Request) bool {
 
 var itemNames = []string{"type", "id", "status", "role", "content", "call_id", "name", "arguments", "output", "summary", "encrypted_content"}
 
-func fastItem(e gjson.Result, it *Item) bool {
-	return e.IsObject() && openai.MembersWithExtra(e, itemNames, func(i int, v gjson.Result) bool {
-		if v.Type == gjson.Null && itemNames[i] != "output" {
+func fastItem(e openai.Value, it *Item) bool {
+	return openai.ReadMembers(e, itemNames, func(i int, v openai.Value) bool {
+		if v.Type() == gjson.Null && itemNames[i] != "output" {
 			return true // json.Unmarshal leaves the field zero
 		}
 		switch itemNames[i] {
 		case "type":
-			return openai.OwnString(v, &it.Type)
+			return v.ReadString(&it.Type)
 		case "id":
-			return openai.OwnString(v, &it.ID)
+			return v.ReadString(&it.ID)
 		case "status":
-			return openai.OwnString(v, &it.Status)
+			return v.ReadString(&it.Status)
 		case "role":
-			return openai.OwnString(v, &it.Role)
+			return v.ReadString(&it.Role)
 		case "content":
 			it.Content.set = true
-			if v.Type == gjson.String {
-				return openai.OwnString(v, &it.Content.Text)
+			if v.Type() == gjson.String {
+				return v.ReadString(&it.Content.Text)
 			}
-			return openai.ArrayMember(v, &it.Content.Parts, fastPart)
+			return openai.ReadArray(v, &it.Content.Parts, fastPart)
 		case "call_id":
-			return openai.OwnString(v, &it.CallID)
+			return v.ReadString(&it.CallID)
 		case "name":
-			return openai.OwnString(v, &it.Name)
+			return v.ReadString(&it.Name)
 		case "arguments":
-			return openai.OwnStringPtr(v, &it.Arguments)
+			return v.ReadStringPtr(&it.Arguments)
 		case "output":
-			it.Output = openai.RawMember(v)
+			it.Output = v.ReadRaw()
 			return true
 		case "summary":
-			return openai.ArrayMember(v, &it.Summary, fastPart)
+			return openai.ReadArray(v, &it.Summary, fastPart)
 		default: // encrypted_content
-			return openai.OwnStringPtr(v, &it.EncryptedContent)
+			return v.ReadStringPtr(&it.EncryptedContent)
 		}
 	}, &it.Extra)
 }
 
 var partNames = []string{"type", "text", "refusal", "image_url", "detail", "file_id", "file_data", "file_url", "filename"}
 
-func fastPart(e gjson.Result, p *ContentPart) bool {
-	return e.IsObject() && openai.MembersWithExtra(e, partNames, func(i int, v gjson.Result) bool {
-		if v.Type == gjson.Null {
+func fastPart(e openai.Value, p *ContentPart) bool {
+	return openai.ReadMembers(e, partNames, func(i int, v openai.Value) bool {
+		if v.Type() == gjson.Null {
 			return true // json.Unmarshal leaves the field zero
 		}
 		switch partNames[i] {
 		case "type":
-			return openai.OwnString(v, &p.Type)
+			return v.ReadString(&p.Type)
 		case "text":
-			return openai.OwnString(v, &p.Text)
+			return v.ReadString(&p.Text)
 		case "refusal":
-			return openai.OwnString(v, &p.Refusal)
+			return v.ReadString(&p.Refusal)
 		case "image_url":
-			return openai.OwnStringPtr(v, &p.ImageURL)
+			return v.ReadStringPtr(&p.ImageURL)
 		case "detail":
-			return openai.OwnString(v, &p.Detail)
+			return v.ReadString(&p.Detail)
 		case "file_id":
-			return openai.OwnStringPtr(v, &p.FileID)
+			return v.ReadStringPtr(&p.FileID)
 		case "file_data":
-			return openai.OwnStringPtr(v, &p.FileData)
+			return v.ReadStringPtr(&p.FileData)
 		case "file_url":
-			return openai.OwnStringPtr(v, &p.FileURL)
+			return v.ReadStringPtr(&p.FileURL)
 		default: // filename
-			return openai.OwnString(v, &p.Filename)
+			return v.ReadString(&p.Filename)
 		}
 	}, &p.Extra)
 }
 
 var toolNames = []string{"type", "name", "description", "parameters", "strict"}
 
-func fastTool(e gjson.Result, t *Tool) bool {
-	return e.IsObject() && openai.MembersWithExtra(e, toolNames, func(i int, v gjson.Result) bool {
-		if v.Type == gjson.Null && i != 3 {
+func fastTool(e openai.Value, t *Tool) bool {
+	return openai.ReadMembers(e, toolNames, func(i int, v openai.Value) bool {
+		if v.Type() == gjson.Null && i != 3 {
 			return true // json.Unmarshal leaves the field zero (parameters, a json.RawMessage, holds null)
 		}
 		switch i {
 		case 0:
-			return openai.OwnString(v, &t.Type)
+			return v.ReadString(&t.Type)
 		case 1:
-			return openai.OwnString(v, &t.Name)
+			return v.ReadString(&t.Name)
 		case 2:
-			return openai.OwnStringPtr(v, &t.Description)
+			return v.ReadStringPtr(&t.Description)
 		case 3:
-			t.Parameters = openai.RawMember(v)
+			t.Parameters = v.ReadRaw()
 			return true
 		}
-		return openai.BoolPtrMember(v, &t.Strict)
+		return v.ReadBoolPtr(&t.Strict)
 	}, &t.Extra)
 }

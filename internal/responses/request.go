@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unsafe"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
-	"github.com/tidwall/gjson"
 )
 
 // Request is a Responses API request body (POST /v1/responses). Members it
@@ -430,7 +428,9 @@ func Decode(body []byte) (*Request, *openai.APIError) {
 		return nil, badRequest("", "invalid_request", "The request body must be a JSON object.")
 	}
 	var req Request
-	if !fastRequest(gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body))), &req) {
+	read := false
+	openai.WithValue(body, func(root openai.Value) { read = fastRequest(root, &req) })
+	if !read {
 		if err := json.Unmarshal(body, &req); err != nil {
 			return nil, toAPIError(err)
 		}

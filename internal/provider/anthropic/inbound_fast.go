@@ -14,7 +14,8 @@ import (
 // by json.Unmarshal for the rest: encoding/json validated each nested
 // raw member again and read every string through its state machine, so
 // a coding agent's 110 kB request took 2.6 ms to decode
-// (BenchmarkDecodeMessages). Each reader below fills its value exactly
+// (BenchmarkDecodeMessages). Each level is read once onto a tape
+// (openai.DecodeExactFast), and each reader below fills its value exactly
 // as json.Unmarshal would (FuzzDecodeMessagesFast holds the two equal) or
 // reports false; the caller then decodes the whole value with
 // json.Unmarshal, which also gives the errors. Members that are rare or
@@ -26,54 +27,46 @@ var requestNames = []string{"model", "max_tokens", "messages", "system", "tools"
 	"stream", "temperature", "top_p", "thinking", "output_config", "output_format", "metadata"}
 
 // fastRequest reads a Messages request's root into *dst.
-func fastRequest(root gjson.Result, dst *inRequest) bool {
-	if !root.IsObject() {
-		return false
-	}
+func fastRequest(root openai.Value, dst *inRequest) bool {
 	var in inRequest
-	ok := openai.KnownMembers(root, requestNames, func(i int, v gjson.Result) bool {
+	ok := openai.ReadMembers(root, requestNames, func(i int, v openai.Value) bool {
+		if v.Type() == gjson.Null {
+			return false // json.Unmarshal's null rules differ per field: its path
+		}
 		switch requestNames[i] {
 		case "model":
-			return openai.OwnString(v, &in.Model)
+			return v.ReadString(&in.Model)
 		case "max_tokens":
 			var n int
 			in.MaxTokens = &n
-			return openai.IntMember(v, &n)
+			return v.ReadInt(&n)
 		case "messages":
-			return openai.ArrayMember(v, &in.Messages, func(e gjson.Result, m *inMessage) bool {
-				return e.IsObject() && openai.KnownMembers(e, messageNames, func(i int, v gjson.Result) bool {
-					if i == 0 {
-						return openai.OwnString(v, &m.Role)
-					}
-					m.Content = openai.RawMember(v)
-					return true
-				})
-			})
+			return openai.ReadArray(v, &in.Messages, fastMessage)
 		case "system":
-			in.System = openai.RawMember(v)
+			in.System = v.ReadRaw()
 			return true
 		case "tools":
-			return openai.ArrayMember(v, &in.Tools, fastTool)
+			return openai.ReadArray(v, &in.Tools, fastTool)
 		case "stream":
-			return openai.BoolMember(v, &in.Stream)
+			return v.ReadBool(&in.Stream)
 		case "temperature":
-			return openai.FloatMember(v, &in.Temperature)
+			return v.ReadFloatPtr(&in.Temperature)
 		case "top_p":
-			return openai.FloatMember(v, &in.TopP)
+			return v.ReadFloatPtr(&in.TopP)
 		case "tool_choice":
-			return openai.UnmarshalMember(v, &in.ToolChoice)
+			return v.Unmarshal(&in.ToolChoice)
 		case "stop_sequences":
-			return openai.UnmarshalMember(v, &in.StopSequences)
+			return v.Unmarshal(&in.StopSequences)
 		case "thinking":
-			return openai.UnmarshalMember(v, &in.Thinking)
+			return v.Unmarshal(&in.Thinking)
 		case "output_config":
-			return openai.UnmarshalMember(v, &in.OutputConfig)
+			return v.Unmarshal(&in.OutputConfig)
 		case "output_format":
-			return openai.UnmarshalMember(v, &in.OutputFormat)
+			return v.Unmarshal(&in.OutputFormat)
 		default: // metadata
-			return openai.UnmarshalMember(v, &in.Metadata)
+			return v.Unmarshal(&in.Metadata)
 		}
-	})
+	}, nil)
 	if ok {
 		*dst = in
 	}
@@ -82,64 +75,77 @@ func fastRequest(root gjson.Result, dst *inRequest) bool {
 
 var messageNames = []string{"role", "content"}
 
+func fastMessage(e openai.Value, m *inMessage) bool {
+	return openai.ReadMembers(e, messageNames, func(i int, v openai.Value) bool {
+		switch {
+		case v.Type() == gjson.Null:
+			return false
+		case i == 0:
+			return v.ReadString(&m.Role)
+		}
+		m.Content = v.ReadRaw()
+		return true
+	}, nil)
+}
+
 var toolNames = []string{"type", "name", "description", "input_schema"}
 
-func fastTool(e gjson.Result, t *inTool) bool {
-	return e.IsObject() && openai.KnownMembers(e, toolNames, func(i int, v gjson.Result) bool {
-		switch i {
-		case 0:
-			return openai.OwnString(v, &t.Type)
-		case 1:
-			return openai.OwnString(v, &t.Name)
-		case 2:
-			return openai.OwnString(v, &t.Description)
+func fastTool(e openai.Value, t *inTool) bool {
+	return openai.ReadMembers(e, toolNames, func(i int, v openai.Value) bool {
+		switch {
+		case v.Type() == gjson.Null:
+			return false
+		case i == 0:
+			return v.ReadString(&t.Type)
+		case i == 1:
+			return v.ReadString(&t.Name)
+		case i == 2:
+			return v.ReadString(&t.Description)
 		}
-		t.InputSchema = openai.RawMember(v)
+		t.InputSchema = v.ReadRaw()
 		return true
-	})
+	}, nil)
 }
 
 var blockNames = []string{"type", "text", "source", "title", "id", "name", "input", "tool_use_id", "content", "is_error", "thinking"}
 
 // fastBlocks reads a list of content blocks into *dst.
-func fastBlocks(root gjson.Result, dst *[]inBlock) bool {
-	var blocks []inBlock
-	if !openai.ArrayMember(root, &blocks, fastBlock) {
-		return false
-	}
-	*dst = blocks
-	return true
+func fastBlocks(root openai.Value, dst *[]inBlock) bool {
+	return openai.ReadArray(root, dst, fastBlock)
 }
 
-func fastBlock(e gjson.Result, b *inBlock) bool {
-	return e.IsObject() && openai.KnownMembers(e, blockNames, func(i int, v gjson.Result) bool {
+func fastBlock(e openai.Value, b *inBlock) bool {
+	return openai.ReadMembers(e, blockNames, func(i int, v openai.Value) bool {
+		if v.Type() == gjson.Null {
+			return false
+		}
 		switch blockNames[i] {
 		case "type":
-			return openai.OwnString(v, &b.Type)
+			return v.ReadString(&b.Type)
 		case "text":
-			return openai.OwnString(v, &b.Text)
+			return v.ReadString(&b.Text)
 		case "source":
-			return openai.UnmarshalMember(v, &b.Source)
+			return v.Unmarshal(&b.Source)
 		case "title":
-			return openai.OwnString(v, &b.Title)
+			return v.ReadString(&b.Title)
 		case "id":
-			return openai.OwnString(v, &b.ID)
+			return v.ReadString(&b.ID)
 		case "name":
-			return openai.OwnString(v, &b.Name)
+			return v.ReadString(&b.Name)
 		case "input":
-			b.Input = openai.RawMember(v)
+			b.Input = v.ReadRaw()
 			return true
 		case "tool_use_id":
-			return openai.OwnString(v, &b.ToolUseID)
+			return v.ReadString(&b.ToolUseID)
 		case "content":
-			b.Content = openai.RawMember(v)
+			b.Content = v.ReadRaw()
 			return true
 		case "is_error":
-			return openai.BoolMember(v, &b.IsError)
+			return v.ReadBool(&b.IsError)
 		default: // thinking
-			return openai.OwnString(v, &b.Thinking)
+			return v.ReadString(&b.Thinking)
 		}
-	})
+	}, nil)
 }
 
 // rawString reads raw, a JSON string a decoder kept as a

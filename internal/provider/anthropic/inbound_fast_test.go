@@ -6,11 +6,9 @@ import (
 	"reflect"
 	"slices"
 	"testing"
-	"unsafe"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/llmbridge/llmbridge/internal/openai/corpus"
-	"github.com/tidwall/gjson"
 )
 
 // sameDecode fails t unless the hand-written readers fill a request and
@@ -18,12 +16,14 @@ import (
 // reports whether the request reader took it.
 func sameDecode(t *testing.T, data []byte) bool {
 	t.Helper()
-	if !json.Valid(data) {
+	var fast, slow inRequest
+	var fb, sb []inBlock
+	took, blocksTook := false, false
+	if !openai.WithValue(data, func(root openai.Value) {
+		took, blocksTook = fastRequest(root, &fast), fastBlocks(root, &fb)
+	}) {
 		return false
 	}
-	root := gjson.Parse(unsafe.String(unsafe.SliceData(data), len(data)))
-	var fast, slow inRequest
-	took := fastRequest(root, &fast)
 	if took {
 		if err := json.Unmarshal(data, &slow); err != nil {
 			t.Fatalf("%s: read by hand, refused by json.Unmarshal: %v", data, err)
@@ -34,8 +34,7 @@ func sameDecode(t *testing.T, data []byte) bool {
 	} else if !reflect.DeepEqual(fast, inRequest{}) {
 		t.Fatalf("%s: the request reader gave up but left %+v", data, fast)
 	}
-	var fb, sb []inBlock
-	if !fastBlocks(root, &fb) {
+	if !blocksTook {
 		if fb != nil {
 			t.Fatalf("%s: the block reader gave up but left %+v", data, fb)
 		}
@@ -103,13 +102,17 @@ func TestFastDecodeCopiesStrings(t *testing.T) {
 	body := []byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hello"}]}],"system":"s",` +
 		`"tools":[{"name":"get","description":"gets","input_schema":{"type":"object"}}]}`)
 	var in inRequest
-	if err := openai.DecodeExactFast(body, &in, inRequestFields, false, func(r gjson.Result) bool { return fastRequest(r, &in) }); err != nil {
+	if err := openai.DecodeExactFast(body, &in, inRequestFields, false, func(r openai.Value) bool { return fastRequest(r, &in) }); err != nil {
 		t.Fatal(err)
 	}
 	blocksBody := []byte(`[{"type":"tool_use","id":"toolu_1","name":"get","input":{"a":1}},{"type":"tool_result","tool_use_id":"toolu_1","content":"done"},{"type":"thinking","thinking":"hm"}]`)
 	var blocks []inBlock
-	if !fastBlocks(gjson.ParseBytes(blocksBody), &blocks) {
-		t.Fatal("blocks fell back to encoding/json")
+	if !openai.WithValue(blocksBody, func(r openai.Value) {
+		if !fastBlocks(r, &blocks) {
+			t.Fatal("blocks fell back to encoding/json")
+		}
+	}) {
+		t.Fatal("blocks are not JSON")
 	}
 	for _, b := range [][]byte{body, blocksBody} {
 		for i := range b {

@@ -313,7 +313,7 @@ type Decoded struct {
 // *openai.APIError naming the offending member.
 func DecodeMessages(body []byte) (*Decoded, error) {
 	var in inRequest
-	if err := openai.DecodeExactFast(body, &in, inRequestFields, false, func(r gjson.Result) bool { return fastRequest(r, &in) }); err != nil {
+	if err := openai.DecodeExactFast(body, &in, inRequestFields, false, func(r openai.Value) bool { return fastRequest(r, &in) }); err != nil {
 		var f *openai.MemberFault
 		if errors.As(err, &f) {
 			return nil, memberInvalid("", f)
@@ -529,7 +529,7 @@ func systemText(raw json.RawMessage) (string, error) {
 		return s, err
 	}
 	var blocks []inBlock
-	if err := openai.DecodeExactFast(raw, &blocks, blockListFields, true, func(r gjson.Result) bool { return fastBlocks(r, &blocks) }); err != nil {
+	if err := openai.DecodeExactFast(raw, &blocks, blockListFields, true, func(r openai.Value) bool { return fastBlocks(r, &blocks) }); err != nil {
 		if f, ok := err.(*openai.MemberFault); ok {
 			return "", memberInvalid("system", f)
 		}
@@ -561,7 +561,7 @@ func blocksOf(raw json.RawMessage, param string) ([]inBlock, error) {
 		return []inBlock{{Type: "text", Text: s}}, nil
 	}
 	var blocks []inBlock
-	if err := openai.DecodeExactFast(raw, &blocks, blockListFields, true, func(r gjson.Result) bool { return fastBlocks(r, &blocks) }); err != nil {
+	if err := openai.DecodeExactFast(raw, &blocks, blockListFields, true, func(r openai.Value) bool { return fastBlocks(r, &blocks) }); err != nil {
 		if f, ok := err.(*openai.MemberFault); ok {
 			return nil, memberInvalid(param, f)
 		}
