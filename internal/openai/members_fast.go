@@ -67,4 +67,3 @@ func IntMember(v gjson.Result, dst *int) bool {
 	*dst = n
 	return err == nil
 }
-

@@ -114,7 +114,7 @@ func (v Value) ReadString(dst *string) bool {
 		return false
 	}
 	raw := v.Raw()
-	s, ok := Unquote(raw) // invalid UTF-8 becomes U+FFFD, as encoding/json reads it
+	s, ok := Unquote(raw)                                                       // invalid UTF-8 becomes U+FFFD, as encoding/json reads it
 	if ok && len(s) > 0 && unsafe.StringData(s) == unsafe.StringData(raw[1:]) { // no escape: the caller's bytes
 		s = strings.Clone(s)
 	}
