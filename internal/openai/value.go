@@ -113,9 +113,11 @@ func (v Value) ReadString(dst *string) bool {
 	if v.Type() != gjson.String {
 		return false
 	}
+	// Unquote makes invalid UTF-8 U+FFFD, as encoding/json reads it, and
+	// returns a string without escapes as raw's own bytes: copied.
 	raw := v.Raw()
-	s, ok := Unquote(raw)                                                       // invalid UTF-8 becomes U+FFFD, as encoding/json reads it
-	if ok && len(s) > 0 && unsafe.StringData(s) == unsafe.StringData(raw[1:]) { // no escape: the caller's bytes
+	s, ok := Unquote(raw)
+	if ok && len(s) > 0 && unsafe.StringData(s) == unsafe.StringData(raw[1:]) {
 		s = strings.Clone(s)
 	}
 	*dst = s
