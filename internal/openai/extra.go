@@ -214,13 +214,16 @@ func DecodeExact(data []byte, v any, known *FieldSet) error {
 }
 
 // DecodeExactFast is DecodeExact with a hand-written decoder tried first.
-// data is read once onto a tape, which the member check walks; when data
-// is valid JSON and passes the check, fast reads its root into v and
-// reports true, or reports false, leaving v as it was, and json.Unmarshal
-// decodes data instead (with its errors). fast must read exactly what
-// json.Unmarshal would, and copy the strings it keeps: the root refers to
-// data. valid says that data is known to be valid JSON (a
-// json.RawMessage a decoder filled), which is then not checked again.
+// data is read once onto a tape, which the member check walks (a member
+// name with an escape sends the check back to DecodeExact's reading);
+// when data is valid JSON and passes the check, fast reads its root into
+// v and reports true, or reports false, leaving v as it was, and
+// json.Unmarshal decodes data instead (with its errors). Data that is not
+// valid JSON, or holds more values than a tape does (maxTapeValues), is
+// decoded by DecodeExact. fast must read exactly what json.Unmarshal
+// would, and copy the strings it keeps: the root refers to data. valid
+// says that data is known to be valid JSON (a json.RawMessage a decoder
+// filled), which is then not checked again.
 func DecodeExactFast(data []byte, v any, known *FieldSet, valid bool, fast func(root Value) bool) error {
 	var t *tape
 	ok := false

@@ -1,7 +1,9 @@
 package openai
 
 import (
+	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -72,5 +74,40 @@ func TestCheckValueIsCheck(t *testing.T) {
 	}
 	if faults < 5 {
 		t.Fatalf("%d faults found: the seeds reach too little", faults)
+	}
+}
+
+// DecodeExactFast decides as DecodeExact wherever its reader does not
+// take the body: JSON that is not valid, a body of more values than a
+// tape holds, a case variant (also behind an escape), a reader that
+// gives up; with valid set, on a json.RawMessage.
+func TestDecodeExactFastIsDecodeExact(t *testing.T) {
+	many := append(bytes.Repeat([]byte("0,"), maxTapeValues), '0')
+	many = append(append([]byte(`{"name":"a","list":[`), many...), "]}"...)
+	for _, c := range []struct {
+		name  string
+		data  []byte
+		valid bool
+	}{
+		{"not JSON", []byte(`{"name":`), false},
+		{"empty", nil, false},
+		{"case variant", []byte(`{"name":"a","Name":"b"}`), false},
+		{"escaped case variant", []byte(`{"N\u0061me":"b"}`), false},
+		{"nested case variant", []byte(`{"inner":{"KIND":"x"}}`), true},
+		{"type error", []byte(`{"name":1}`), true},
+		{"too many values", many, false},
+		{"good", []byte(`{"name":"a","list":[{"ID":"1"}]}`), true},
+	} {
+		var slow checkedShape
+		werr := DecodeExact(c.data, &slow, JSONFields[checkedShape]())
+		for _, reads := range []bool{false, true} {
+			var fast checkedShape
+			gerr := DecodeExactFast(c.data, &fast, JSONFields[checkedShape](), c.valid, func(root Value) bool {
+				return reads && root.Unmarshal(&fast)
+			})
+			if (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() || !reflect.DeepEqual(fast, slow) {
+				t.Errorf("%s (reader reads %v): %v %+v, DecodeExact %v %+v", c.name, reads, gerr, fast, werr, slow)
+			}
+		}
 	}
 }

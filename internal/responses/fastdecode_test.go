@@ -98,7 +98,7 @@ func TestFastRequestIsJSONUnmarshal(t *testing.T) {
 // The strings a decoded request keeps are its own: the body they came
 // from may be reused.
 func TestFastRequestCopiesStrings(t *testing.T) {
-	body := []byte(`{"model":"m","input":[{"role":"user","content":[{"type":"input_text","text":"hello"}]}],"x":"y"}`)
+	body := []byte(`{"model":"m","input":[{"role":"user","content":[{"type":"input_text","text":"hello"}]}],"zz":"y"}`)
 	req, e := Decode(body)
 	if e != nil {
 		t.Fatal(e)
@@ -106,7 +106,7 @@ func TestFastRequestCopiesStrings(t *testing.T) {
 	for i := range body {
 		body[i] = 'x'
 	}
-	if req.Model != "m" || req.Input.Items[0].Content.Parts[0].Text != "hello" || string(req.Extra["x"]) != `"y"` {
+	if req.Model != "m" || req.Input.Items[0].Content.Parts[0].Text != "hello" || string(req.Extra["zz"]) != `"y"` {
 		t.Fatalf("decoded strings changed with the body: %+v", req)
 	}
 }

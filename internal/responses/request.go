@@ -421,15 +421,17 @@ func jsonKind(goType string) string {
 // Decode decodes and validates a Responses request body. Every error is a
 // 400 invalid_request_error naming the member in Param.
 func Decode(body []byte) (*Request, *openai.APIError) {
-	if !openai.ValidJSON(body) {
+	// One reading of the body: its validity, and the request read by hand
+	// (WithValue fails also for a body of more values than a tape holds:
+	// ValidJSON then decides).
+	var req Request
+	read := false
+	if !openai.WithValue(body, func(root openai.Value) { read = fastRequest(root, &req) }) && !openai.ValidJSON(body) {
 		return nil, badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
 	}
 	if b := bytes.TrimSpace(body); len(b) == 0 || b[0] != '{' {
 		return nil, badRequest("", "invalid_request", "The request body must be a JSON object.")
 	}
-	var req Request
-	read := false
-	openai.WithValue(body, func(root openai.Value) { read = fastRequest(root, &req) })
 	if !read {
 		if err := json.Unmarshal(body, &req); err != nil {
 			return nil, toAPIError(err)

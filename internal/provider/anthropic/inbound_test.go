@@ -149,6 +149,8 @@ func TestDecodeMessagesRefusesCaseVariants(t *testing.T) {
 	msgs := `"messages":[{"role":"user","content":"hi"}]`
 	for _, c := range []struct{ body, param string }{
 		{`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text","Text":"x"}]}]}`, "messages.0.content.0.Text"},
+		// An escaped name: the tape's check leaves it to gjson's reading.
+		{`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text","T\u0065xt":"x"}]}]}`, "messages.0.content.0.Text"},
 		{`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"image","Source":{"type":"url","url":"http://x"}}]}]}`, "messages.0.content.0.Source"},
 		{`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"url","URL":"http://x"}}]}]}`, "messages.0.content.0.source.URL"},
 		{`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":[{"type":"text","tExt":"x"}]}]}]}`, "messages.0.content.0.content.0.tExt"},
