@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
@@ -153,36 +154,37 @@ func positiveInt(v gjson.Result) bool {
 	return v.Int() >= 1
 }
 
-// checkMessage validates one entry of messages.
+// checkMessage validates one entry of messages. Its paths are made only
+// for a refusal: an agent's request has hundreds of messages.
 func checkMessage(m gjson.Result, i int) *openai.APIError {
-	p := fmt.Sprintf("messages.%d", i)
+	p := func() string { return "messages." + strconv.Itoa(i) }
 	if !m.IsObject() {
-		return invalid(p, "%s: Input should be a valid dictionary", p)
+		return invalid(p(), "%s: Input should be a valid dictionary", p())
 	}
 	role, content := m.Get("role"), m.Get("content")
 	switch {
 	case !role.Exists():
-		return invalid(p+".role", "%s.role: Field required", p)
+		return invalid(p()+".role", "%s.role: Field required", p())
 	case role.Type != gjson.String || role.Str != "user" && role.Str != "assistant" && role.Str != "system":
 		// Claude Code sends system messages inside the list; the API takes them.
-		return invalid(p+".role", "%s.role: Input should be 'user', 'assistant' or 'system'", p)
+		return invalid(p()+".role", "%s.role: Input should be 'user', 'assistant' or 'system'", p())
 	case !content.Exists():
-		return invalid(p+".content", "%s.content: Field required", p)
+		return invalid(p()+".content", "%s.content: Field required", p())
 	case content.Type == gjson.String:
 		return nil
 	case !content.IsArray():
-		return invalid(p+".content", "%s.content: Input should be a valid string or a list of content blocks", p)
+		return invalid(p()+".content", "%s.content: Input should be a valid string or a list of content blocks", p())
 	}
 	j := 0
 	var bad *openai.APIError
 	content.ForEach(func(_, b gjson.Result) bool {
-		bp := fmt.Sprintf("%s.content.%d", p, j)
-		j++
+		bp := func() string { return p() + ".content." + strconv.Itoa(j) }
 		if !b.IsObject() {
-			bad = invalid(bp, "%s: Input should be a valid dictionary", bp)
+			bad = invalid(bp(), "%s: Input should be a valid dictionary", bp())
 		} else if t := b.Get("type"); t.Type != gjson.String || t.Str == "" {
-			bad = invalid(bp+".type", "%s.type: Field required", bp)
+			bad = invalid(bp()+".type", "%s.type: Field required", bp())
 		}
+		j++
 		return bad == nil
 	})
 	return bad

@@ -110,6 +110,8 @@ func TestCheckEnvelope(t *testing.T) {
 		{"content a number", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":1}]}`, "messages.0.content", false},
 		{"block without type", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"text":"x"}]}]}`, "messages.0.content.0.type", false},
 		{"null block", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[null]}]}`, "messages.0.content.0", false},
+		{"later block without type", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"a"},{"role":"user","content":[{"type":"text","text":"x"},{"text":"y"}]}]}`, "messages.1.content.1.type", false},
+		{"later bad role", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"a"},{"role":"user","content":"b"},{"role":"bot","content":"c"}]}`, "messages.2.role", false},
 		{"missing max_tokens", `{"model":"m",` + msgs + `}`, "max_tokens", false},
 		{"max_tokens a string", `{"model":"m","max_tokens":"5",` + msgs + `}`, "max_tokens", false},
 		{"max_tokens zero", `{"model":"m","max_tokens":0,` + msgs + `}`, "max_tokens", false},
