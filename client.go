@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/net/proxy"
 
+	"github.com/llmbridge/llmbridge/internal/coldstart"
 	"github.com/llmbridge/llmbridge/internal/health"
 	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
 	"github.com/llmbridge/llmbridge/internal/reqbody"
@@ -50,10 +51,13 @@ func newUpstream(p Provider, s providerSettings, cfg *config) *upstream {
 	if s.proxy != nil {
 		useProxy(tr, dialer, s.proxy, cfg.timeouts.Connect)
 	}
-	// One client per upstream: its transport is the shared pool. It never
-	// follows a redirect (see refuseRedirect).
+	// One client per upstream: its transport is the shared pool, behind a
+	// gate that lets a burst to a cold HTTPS upstream share the first
+	// request's HTTP/2 connection rather than dial one each (coldstart;
+	// cold again after a third of IdleConnTimeout without a request). It
+	// never follows a redirect (see refuseRedirect).
 	keys, states := providerKeys(p)
-	client := &http.Client{Transport: tr, CheckRedirect: refuseRedirect}
+	client := &http.Client{Transport: coldstart.New(tr, cfg.timeouts.Connect, 30*time.Second), CheckRedirect: refuseRedirect}
 	return &upstream{p: keys[0].p, keys: keys, ring: health.NewRing(states), name: p.Name(), prefix: s.prefixOnly, transport: tr, client: client}
 }
 
