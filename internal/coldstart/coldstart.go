@@ -28,15 +28,21 @@ import (
 )
 
 // Gate is an http.RoundTripper in front of a transport for one upstream.
-// It is safe for concurrent use.
+// It keeps a state per host (a custom provider may build URLs to
+// several). It is safe for concurrent use.
 type Gate struct {
 	next http.RoundTripper
 	wait time.Duration // the longest a request is held
-	idle time.Duration // without a request for this long, the Gate is cold
+	idle time.Duration // without a request for this long, a host is cold
 
 	mu    sync.Mutex
+	hosts map[string]*host
+}
+
+// host is the Gate's state for one host.
+type host struct {
 	state state
-	ready chan struct{} // warming: closed when the first request has its connection
+	ready chan struct{} // warming: closed when the first request has its connection, or failed
 	last  time.Time     // the last request's start
 }
 
@@ -50,61 +56,86 @@ const (
 )
 
 // New returns a Gate in front of next. A held request waits at most
-// wait (the connect timeout: the first request is then slow, and the
-// held ones connect on their own); after idle without a request the
-// Gate is cold again (well under the transport's IdleConnTimeout: a
-// cold Gate costs the first request of a burst its wait for a
-// connection, a warm one that is wrong costs the storm).
+// wait (then it connects on its own; a connect timeout's worth for the
+// TCP dial and as much again for the TLS handshake is right); after idle
+// without a request a host is cold again (well under the transport's
+// IdleConnTimeout: a wrong "cold" costs the first request of a burst its
+// wait for a connection, a wrong "warm" the storm).
 func New(next http.RoundTripper, wait, idle time.Duration) *Gate {
-	return &Gate{next: next, wait: wait, idle: idle}
+	return &Gate{next: next, wait: wait, idle: idle, hosts: map[string]*host{}}
 }
 
 // RoundTrip sends req through the transport, first holding it while
-// another request opens the upstream's first connection.
+// another request opens its host's first connection. A request let go
+// because that one failed takes its place, so that a failed dial does
+// not release a storm either.
 func (g *Gate) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != "https" {
 		return g.next.RoundTrip(req)
 	}
-	now := time.Now()
-	g.mu.Lock()
-	if g.state == warm && now.Sub(g.last) > g.idle {
-		g.state = cold
-	}
-	g.last = now
-	switch g.state {
-	case cold:
-		g.state, g.ready = warming, make(chan struct{})
-		ready := g.ready
-		g.mu.Unlock()
-		return g.first(req, ready)
-	case warming:
-		ready := g.ready
-		g.mu.Unlock()
-		t := time.NewTimer(g.wait)
-		select {
-		case <-ready:
-		case <-t.C:
-		case <-req.Context().Done():
-			t.Stop()
-			return nil, req.Context().Err()
+	var deadline *time.Timer
+	defer func() {
+		if deadline != nil {
+			deadline.Stop()
 		}
-		t.Stop()
-	default:
-		g.mu.Unlock()
+	}()
+	for {
+		now := time.Now()
+		g.mu.Lock()
+		h := g.hosts[req.URL.Host]
+		if h == nil {
+			if len(g.hosts) >= maxHosts { // a provider that makes up hosts: not held
+				g.mu.Unlock()
+				return g.next.RoundTrip(req)
+			}
+			h = &host{}
+			g.hosts[req.URL.Host] = h
+		}
+		if h.state == warm && now.Sub(h.last) > g.idle {
+			h.state = cold
+		}
+		h.last = now
+		switch h.state {
+		case cold:
+			h.state, h.ready = warming, make(chan struct{})
+			ready := h.ready
+			g.mu.Unlock()
+			return g.first(req, h, ready)
+		case warming:
+			ready := h.ready
+			g.mu.Unlock()
+			if deadline == nil {
+				deadline = time.NewTimer(g.wait)
+			}
+			select {
+			case <-ready:
+				continue // the host's state says what next
+			case <-deadline.C:
+			case <-req.Context().Done():
+				if req.Body != nil {
+					req.Body.Close() // a RoundTripper closes the body, also on error
+				}
+				return nil, req.Context().Err()
+			}
+			return g.next.RoundTrip(req)
+		default:
+			g.mu.Unlock()
+			return g.next.RoundTrip(req)
+		}
 	}
-	return g.next.RoundTrip(req)
 }
 
-// first sends the request that opens a cold upstream's connection and
-// ends the warming when it has one, or has failed.
-func (g *Gate) first(req *http.Request, ready chan struct{}) (*http.Response, error) {
+// maxHosts bounds the hosts a Gate keeps state for.
+const maxHosts = 64
+
+// first sends the request that opens a cold host's connection and ends
+// the warming when it has one, or has failed.
+func (g *Gate) first(req *http.Request, h *host, ready chan struct{}) (*http.Response, error) {
 	var once sync.Once
 	end := func(s state) {
 		once.Do(func() {
 			g.mu.Lock()
-			if g.ready == ready {
-				g.state = s
-			}
+			h.state = s
 			g.mu.Unlock()
 			close(ready)
 		})
@@ -117,6 +148,6 @@ func (g *Gate) first(req *http.Request, ready chan struct{}) (*http.Response, er
 		end(http1)
 	}}
 	resp, err := g.next.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
-	end(cold) // no connection (the dial failed): the next request tries again
+	end(cold) // no connection (the dial failed): a held request goes first next
 	return resp, err
 }

@@ -112,16 +112,13 @@ func TestHTTP1UpstreamIsNotSerialized(t *testing.T) {
 	tr := transport(srv)
 	defer tr.CloseIdleConnections()
 	g := New(tr, 5*time.Second, time.Minute)
-	if took := burst(t, g, srv.URL, 20); took > 3*d {
+	if took := burst(t, g, srv.URL, 20); took > 3*d/2 { // let go only when the first ended: about 2d
 		t.Fatalf("20 requests of %v took %v: they were serialized", d, took)
 	}
 	if n := conns.Load(); n != 20 {
 		t.Fatalf("%d connections for 20 concurrent HTTP/1 requests", n)
 	}
-	g.mu.Lock()
-	s := g.state
-	g.mu.Unlock()
-	if s != http1 {
+	if s := stateOf(g, srv.Listener.Addr().String()); s != http1 {
 		t.Fatalf("state %d after an HTTP/1 answer, want http1", s)
 	}
 }
@@ -190,10 +187,7 @@ func TestFailedFirstRequestReleasesTheHeld(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("the requests took %v: the held ones waited for the Gate's timeout", took)
 	}
-	g.mu.Lock()
-	s := g.state
-	g.mu.Unlock()
-	if s != cold {
+	if s := stateOf(g, addr); s != cold {
 		t.Fatalf("state %d after a failed first request, want cold", s)
 	}
 
@@ -204,13 +198,7 @@ func TestFailedFirstRequestReleasesTheHeld(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodGet, "https://example.invalid/", nil)
 		_, _ = slow.RoundTrip(req) // the first: blocked
 	}()
-	for {
-		slow.mu.Lock()
-		s := slow.state
-		slow.mu.Unlock()
-		if s == warming {
-			break
-		}
+	for stateOf(slow, "example.invalid") != warming {
 		time.Sleep(time.Millisecond)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -232,11 +220,110 @@ func TestPlainHTTPIsNotHeld(t *testing.T) {
 	burst(t, g, srv.URL, 5)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.state != cold {
-		t.Fatalf("state %d after plain HTTP requests, want cold (untouched)", g.state)
+	if len(g.hosts) != 0 {
+		t.Fatalf("plain HTTP requests left state for %d hosts", len(g.hosts))
 	}
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// stateOf is the Gate's state for host.
+func stateOf(g *Gate, host string) state {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if h := g.hosts[host]; h != nil {
+		return h.state
+	}
+	return cold
+}
+
+// fakeDials is a transport whose first request of a cold host fails the
+// first fails times, then connects over HTTP/2 (GotConn); it counts the
+// requests that came first (with the Gate's trace) and all of them.
+type fakeDials struct {
+	fails         int
+	mu            sync.Mutex
+	firsts, calls int
+}
+
+func (f *fakeDials) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.mu.Lock()
+	f.calls++
+	tr := httptrace.ContextClientTrace(r.Context())
+	first := tr != nil && tr.GotConn != nil
+	fail := false
+	if first {
+		f.firsts++
+		fail = f.firsts <= f.fails
+	}
+	f.mu.Unlock()
+	if first {
+		time.Sleep(10 * time.Millisecond) // the dial
+		if fail {
+			return nil, errors.New("dial refused")
+		}
+		tr.GotConn(httptrace.GotConnInfo{Conn: h2Conn{}})
+	}
+	return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody}, nil
+}
+
+// When the first request fails, one held request takes its place and the
+// others wait for it: a failed dial does not let the burst storm.
+func TestHeldRequestTakesTheFailedFirstsPlace(t *testing.T) {
+	f := &fakeDials{fails: 1}
+	g := New(f, time.Minute, time.Minute)
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for range 10 {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodPost, "https://api.example.invalid/v1/chat/completions", nil)
+			if _, err := g.RoundTrip(req); err != nil {
+				failed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if f.firsts != 2 || f.calls != 10 || failed.Load() != 1 {
+		t.Fatalf("%d requests went first, %d in all, %d failed; want 2 first (the failed one and its successor), 10, 1", f.firsts, f.calls, failed.Load())
+	}
+	if s := stateOf(g, "api.example.invalid"); s != warm {
+		t.Fatalf("state %d, want warm", s)
+	}
+}
+
+// A held request waits at most the Gate's wait, then connects on its own;
+// each host has its own state.
+func TestHeldRequestWaitsAtMostTheWait(t *testing.T) {
+	block := make(chan struct{})
+	defer close(block)
+	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if tr := httptrace.ContextClientTrace(r.Context()); tr != nil && r.URL.Host == "stuck.invalid" {
+			<-block // the first request's dial never ends
+		}
+		return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody}, nil
+	})
+	g := New(next, 50*time.Millisecond, time.Minute)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, "https://stuck.invalid/", nil)
+		_, _ = g.RoundTrip(req)
+	}()
+	for stateOf(g, "stuck.invalid") != warming {
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	req, _ := http.NewRequest(http.MethodGet, "https://stuck.invalid/", nil)
+	if _, err := g.RoundTrip(req); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < 50*time.Millisecond || took > 2*time.Second {
+		t.Fatalf("held %v, want the wait (50ms)", took)
+	}
+	// Another host is not held behind stuck.invalid's dial.
+	start = time.Now()
+	other, _ := http.NewRequest(http.MethodGet, "https://other.invalid/", nil)
+	if _, err := g.RoundTrip(other); err != nil || time.Since(start) > 40*time.Millisecond {
+		t.Fatalf("another host's request: %v after %v", err, time.Since(start))
+	}
+}
