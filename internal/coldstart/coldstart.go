@@ -15,8 +15,9 @@
 // connection (httptrace's GotConn). When the connection speaks HTTP/2 the
 // held requests then share it, from net/http's pool; when it speaks
 // HTTP/1 they go on at once to dial their own, and the Gate holds no
-// request of that upstream again. A Gate that has seen no request for a
-// while (its pool's connection may have closed) is cold again.
+// request to that host again. When the first request fails, a held one
+// takes its place. A host that has seen no request for a while (its
+// pool's connection may have closed) is cold again.
 package coldstart
 
 import (
