@@ -145,10 +145,16 @@ func TestStreamFlushedWhileTheUpstreamWaits(t *testing.T) {
 	defer free()
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
+		// The release is taken before the events go out: the client may
+		// see them, and the test free this answer, before the handler
+		// would come back from Flush (it then waited for the next
+		// answer's release, which only the stream's idle timeout, 5
+		// minutes on, ever came to).
+		released := wait()
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Write([]byte(chunk("a") + chunk("b")))
 		w.(http.Flusher).Flush()
-		<-wait()
+		<-released
 		w.Write([]byte("data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\"," +
 			"\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n"))
 	}))
