@@ -25,8 +25,7 @@ func AppendString(dst []byte, s string) []byte {
 		// (marks above it may be false), as in scanString.
 		for ; i+8 <= len(s); i += 8 {
 			v := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
-			q, b := v^(lsb*'"'), v^(lsb*'\\')
-			if m := ((q-lsb)&^q | (b-lsb)&^b | (v-lsb*0x20)&^v | v) & msb; m != 0 {
+			if m := quoteOrBackslash(v) | belowSpace(v) | v&msb; m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				break
 			}

@@ -209,8 +209,7 @@ func validStringEnd(d []byte, i int) int {
 	for {
 		for ; i+8 <= len(d); i += 8 {
 			v := binary.LittleEndian.Uint64(d[i:])
-			q, b := v^(lsb*'"'), v^(lsb*'\\')
-			if m := ((q-lsb)&^q | (b-lsb)&^b) & msb; m != 0 {
+			if m := quoteOrBackslash(v); m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				break
 			}

@@ -176,6 +176,18 @@ const (
 	msb = 0x8080808080808080
 )
 
+// quoteOrBackslash sets the high bit of each byte of v (eight bytes of
+// text, little-endian) that is a quote or a backslash, and maybe of bytes
+// above the first such (a borrow carries up): the lowest marked byte is
+// the first that is one. For the string scanners, eight bytes at a time.
+func quoteOrBackslash(v uint64) uint64 {
+	q, b := v^(lsb*'"'), v^(lsb*'\\')
+	return ((q-lsb)&^q | (b-lsb)&^b) & msb
+}
+
+// belowSpace is quoteOrBackslash for control characters (below 0x20).
+func belowSpace(v uint64) uint64 { return (v - lsb*0x20) &^ v & msb }
+
 // scanString appends the string whose opening quote is at d[i] to toks and
 // returns the index after its closing quote, or false when it is not a
 // valid JSON string (a control character, a bad escape, no end). It sets
@@ -188,8 +200,7 @@ func scanString(d []byte, i int, toks []tok, wide *bool) ([]tok, int, bool) {
 		// first that needs a look (marks above it may be false).
 		for ; i+8 <= len(d); i += 8 {
 			v := binary.LittleEndian.Uint64(d[i:])
-			q, b := v^(lsb*'"'), v^(lsb*'\\')
-			m := (q-lsb)&^q | (b-lsb)&^b | (v-lsb*0x20)&^v
+			m := quoteOrBackslash(v) | belowSpace(v)
 			if !w {
 				m |= v
 			}
