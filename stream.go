@@ -75,6 +75,7 @@ type streamWriter struct {
 	pending bool      // events written but not flushed
 	ended   bool      // the last event is written (end): the timer only flushes it
 	sent    bool      // an event went out
+	headed  bool      // flushed once: the response's header is written (flushLocked)
 	held    *APIError // a failure not written because another target may answer (fail)
 	last    time.Time // last write, for the keep-alive timer
 }
@@ -177,9 +178,29 @@ func (s *streamWriter) flushOpen() error {
 	return s.flushLocked()
 }
 
+// flushLocked sends what is written. The first flush also writes the
+// response's header (net/http's chunkWriter.writeHeader), which wants
+// ~4.4 KiB of stack below its caller, and it comes from inside the relay's
+// read of the upstream (upconn), 6 KiB deep: done there, it would double
+// the handler's 8 KiB stack for the rest of the stream, 8 KiB more per
+// open stream. So the first flush runs on a goroutine of its own, whose
+// stack goes with it, while this one waits (about a microsecond, once a
+// stream). The later flushes fit.
 func (s *streamWriter) flushLocked() error {
 	s.pending = false
-	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+	var err error
+	if s.headed {
+		err = s.rc.Flush()
+	} else {
+		s.headed = true
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			err = s.rc.Flush()
+		}()
+		<-done
+	}
+	if err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return clientError(err)
 	}
 	return nil

@@ -84,215 +84,234 @@ type chunkDecoder struct {
 // decodeChunkFast returns the chunk, or nil when data is not of the usual
 // shape (DecodeChunk then asks encoding/json). The copy and the chunk come
 // from the stream's decoder when there is one.
+//
+// The copy is read onto a tape (one scan, which also validates) and its
+// members are walked there: a nested value is skipped in one step and a
+// number is read only where a field wants it. (Walked with gjson, each
+// level rescanned its values and parsed every number as a float, and the
+// nested callbacks took a translated stream's handler past its first 8
+// KiB of stack.)
 func decodeChunkFast(data []byte, from *ChunkDecoder) *ChatChunk {
-	if !gjson.ValidBytes(data) {
-		return nil
-	}
 	var d chunkDecoder
 	if from != nil {
 		d = chunkDecoder{own: from.arena.Bytes(data), b: from.blocks.New()}
 	} else {
 		d = chunkDecoder{own: append([]byte(nil), data...), b: new(chunkBlock)}
 	}
-	root := gjson.Parse(d.str(d.own))
-	if !root.IsObject() || !d.chunk(root) {
+	t, ok := scanTape(d.own)
+	defer putTape(t)
+	if !ok || len(t.toks) == 0 || t.tooManyValues() || !d.chunk(Value{t.root()}) {
 		return nil
 	}
 	return &d.b.c
 }
 
-// str is a view of p, a part of d.own, which nothing writes to.
-func (d *chunkDecoder) str(p []byte) string {
-	return unsafe.String(unsafe.SliceData(p), len(p))
-}
+// The names of ChatChunk, ChunkChoice, Delta and the usage types, in the order of the
+// readers' switches (TestChunkReaderNames holds them to the types').
+var (
+	chunkNames  = []string{"id", "object", "created", "model", "system_fingerprint", "choices", "usage"}
+	choiceNames = []string{"index", "delta", "finish_reason", "logprobs"}
+	deltaNames  = []string{"role", "content", "reasoning_content", "refusal", "tool_calls"}
+	// Usage, PromptTokensDetails and CompletionTokensDetails.
+	usageNames             = []string{"prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "completion_tokens_details"}
+	promptDetailsNames     = []string{"cached_tokens", "cache_write_tokens"}
+	completionDetailsNames = []string{"reasoning_tokens"}
+)
 
-// raw is the bytes of v, a part of d.own, capped so that appending to
-// them copies.
-func (d *chunkDecoder) raw(v gjson.Result) json.RawMessage {
-	start := v.Index
-	if start < 0 || start+len(v.Raw) > len(d.own) || d.str(d.own[start:start+len(v.Raw)]) != v.Raw {
-		return json.RawMessage(v.Raw)
-	}
-	return d.own[start : start+len(v.Raw) : start+len(v.Raw)]
-}
+// raw is v's text as a view of d.own, capped so that appending to it
+// copies.
+func (d *chunkDecoder) raw(v Value) json.RawMessage { return rawView(v.Raw()) }
 
-// firstTime records a name as seen in *seen (bit i) and reports whether it was
-// not seen before: a name given twice goes to encoding/json, which takes
-// the last value of a scalar but merges objects.
-func firstTime(seen *uint8, i int) bool {
-	if *seen&(1<<i) != 0 {
-		return false
-	}
-	*seen |= 1 << i
-	return true
-}
-
-// extra adds an unknown member to *m, unless it folds onto a known name
-// (encoding/json would bind it; DecodeWithExtra refuses it).
-func (d *chunkDecoder) extra(m *map[string]json.RawMessage, known *FieldSet, k, v gjson.Result) bool {
-	if _, clash := known.foldsOnto(k.Str); clash {
-		return false
-	}
-	if *m == nil {
-		*m = make(map[string]json.RawMessage, 2)
-	}
-	(*m)[k.Str] = d.raw(v)
-	return true
-}
-
-// plainString reads a JSON string as encoding/json does (Unquote); ok is
-// false for any other value.
-func plainString(v gjson.Result) (s string, ok bool) {
-	if v.Type != gjson.String {
-		return "", false
-	}
-	return Unquote(v.Raw)
+// rawView is s's bytes (a part of a buffer nothing writes to), capped.
+func rawView(s string) json.RawMessage {
+	return unsafe.Slice(unsafe.StringData(s), len(s))[:len(s):len(s)]
 }
 
 // stringField reads a string member the way encoding/json does for a
-// string field: null leaves it empty.
-func stringField(v gjson.Result, dst *string) bool {
-	if v.Type == gjson.Null {
+// string field: null leaves it empty. The string is a view of d.own.
+func stringField(v Value, dst *string) bool {
+	switch v.Type() {
+	case gjson.Null:
 		return true
+	case gjson.String:
+		s, ok := Unquote(v.Raw())
+		*dst = s
+		return ok
 	}
-	s, ok := plainString(v)
-	*dst = s
-	return ok
+	return false
 }
 
 // ptrField reads a *string member: null is nil.
-func (d *chunkDecoder) ptrField(v gjson.Result, dst **string) bool {
-	if v.Type == gjson.Null {
+func (d *chunkDecoder) ptrField(v Value, dst **string) bool {
+	var s string
+	switch v.Type() {
+	case gjson.Null:
 		*dst = nil
 		return true
+	case gjson.String:
+		var ok bool
+		if s, ok = Unquote(v.Raw()); ok {
+			*dst = d.b.ptr(s)
+		}
+		return ok
 	}
-	s, ok := plainString(v)
-	if ok {
-		*dst = d.b.ptr(s)
-	}
-	return ok
+	return false
 }
 
 // intField reads a plain integer (no fraction, exponent or sign but a
-// minus) that fits in 64 bits.
-func intField(v gjson.Result, dst *int64) bool {
-	if v.Type != gjson.Number {
-		return v.Type == gjson.Null
+// minus) that fits in 64 bits; null leaves it alone.
+func intField(v Value, dst *int64) bool {
+	switch v.Type() {
+	case gjson.Null:
+		return true
+	case gjson.Number:
+		n, err := strconv.ParseInt(v.Raw(), 10, 64)
+		*dst = n
+		return err == nil
 	}
-	n, err := strconv.ParseInt(v.Raw, 10, 64)
-	*dst = n
-	return err == nil
+	return false
 }
-
-var chatChunkUsage = chatChunkFields.fields["usage"]
 
 // chunk reads the top level of a chunk.
-func (d *chunkDecoder) chunk(root gjson.Result) bool {
+func (d *chunkDecoder) chunk(root Value) bool {
 	c := &d.b.c
-	var seen uint8
-	ok := true
-	root.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "id":
-			ok = firstTime(&seen, 0) && stringField(v, &c.ID)
-		case "object":
-			ok = firstTime(&seen, 1) && stringField(v, &c.Object)
-		case "created":
-			ok = firstTime(&seen, 2) && intField(v, &c.Created)
-		case "model":
-			ok = firstTime(&seen, 3) && stringField(v, &c.Model)
-		case "system_fingerprint":
-			ok = firstTime(&seen, 4) && stringField(v, &c.SystemFingerprint)
-		case "choices":
-			ok = firstTime(&seen, 5) && d.choices(v)
-		case "usage":
-			ok = firstTime(&seen, 6) && d.usage(v)
+	return readMembers(root, chunkNames, func(i int, v Value) bool {
+		switch i {
+		case 0:
+			return stringField(v, &c.ID)
+		case 1:
+			return stringField(v, &c.Object)
+		case 2:
+			return intField(v, &c.Created)
+		case 3:
+			return stringField(v, &c.Model)
+		case 4:
+			return stringField(v, &c.SystemFingerprint)
+		case 5:
+			return d.choices(v)
 		default:
-			ok = d.extra(&c.Extra, chatChunkFields, k, v)
+			return d.usage(v)
 		}
-		return ok
-	})
-	return ok
+	}, &c.Extra, false)
 }
 
-// usage decodes the usage member with encoding/json after the case check
-// DecodeWithExtra makes.
-func (d *chunkDecoder) usage(v gjson.Result) bool {
-	if v.Type == gjson.Null {
+// usage reads the usage member, which ends a stream.
+func (d *chunkDecoder) usage(v Value) bool {
+	if v.Type() == gjson.Null {
 		d.b.c.Usage = nil
 		return true
 	}
-	if chatChunkUsage != nil && chatChunkUsage.check(v) != nil {
+	u := new(Usage)
+	if !readMembers(v, usageNames, func(i int, v Value) bool {
+		switch i {
+		case 0:
+			return intOrNull(v, &u.PromptTokens)
+		case 1:
+			return intOrNull(v, &u.CompletionTokens)
+		case 2:
+			return intOrNull(v, &u.TotalTokens)
+		case 3:
+			return d.promptDetails(v, &u.PromptTokensDetails)
+		default:
+			return d.completionDetails(v, &u.CompletionTokensDetails)
+		}
+	}, &u.Extra, false) {
 		return false
 	}
-	return json.Unmarshal(d.raw(v), &d.b.c.Usage) == nil
+	d.b.c.Usage = u
+	return true
+}
+
+// promptDetails reads prompt_tokens_details; null is nil.
+func (d *chunkDecoder) promptDetails(v Value, dst **PromptTokensDetails) bool {
+	if v.Type() == gjson.Null {
+		*dst = nil
+		return true
+	}
+	p := new(PromptTokensDetails)
+	*dst = p
+	return readMembers(v, promptDetailsNames, func(i int, v Value) bool {
+		if i == 0 {
+			return intOrNull(v, &p.CachedTokens)
+		}
+		return intOrNull(v, &p.CacheWriteTokens)
+	}, &p.Extra, false)
+}
+
+// completionDetails reads completion_tokens_details; null is nil.
+func (d *chunkDecoder) completionDetails(v Value, dst **CompletionTokensDetails) bool {
+	if v.Type() == gjson.Null {
+		*dst = nil
+		return true
+	}
+	c := new(CompletionTokensDetails)
+	*dst = c
+	return readMembers(v, completionDetailsNames, func(_ int, v Value) bool {
+		return intOrNull(v, &c.ReasoningTokens)
+	}, &c.Extra, false)
+}
+
+// intOrNull reads an integer that fits an int as encoding/json does
+// (null leaves *dst alone).
+func intOrNull(v Value, dst *int) bool {
+	return v.Type() == gjson.Null || v.ReadInt(dst)
 }
 
 // choices reads the choices array; null is nil.
-func (d *chunkDecoder) choices(v gjson.Result) bool {
+func (d *chunkDecoder) choices(v Value) bool {
 	c := &d.b.c
 	switch {
-	case v.Type == gjson.Null:
+	case v.Type() == gjson.Null:
 		c.Choices = nil
 		return true
 	case !v.IsArray():
 		return false
 	}
 	c.Choices = d.b.choice[:0:1]
-	ok := true
-	v.ForEach(func(_, e gjson.Result) bool {
+	t := v.v.t
+	for j, end := v.v.elems(); j < end; j = t.toks[j].next {
 		c.Choices = append(c.Choices, ChunkChoice{})
-		ok = e.IsObject() && d.choice(e, &c.Choices[len(c.Choices)-1])
-		return ok
-	})
-	return ok
+		if !d.choice(Value{t.val(j)}, &c.Choices[len(c.Choices)-1]) {
+			return false
+		}
+	}
+	return true
 }
 
 // choice reads one choice object.
-func (d *chunkDecoder) choice(e gjson.Result, ch *ChunkChoice) bool {
-	var seen uint8
-	ok := true
-	e.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "index":
+func (d *chunkDecoder) choice(e Value, ch *ChunkChoice) bool {
+	return readMembers(e, choiceNames, func(i int, v Value) bool {
+		switch i {
+		case 0:
 			var n int64
-			ok = firstTime(&seen, 0) && intField(v, &n) && int64(int(n)) == n
+			ok := intField(v, &n) && int64(int(n)) == n
 			ch.Index = int(n)
-		case "delta":
-			ok = firstTime(&seen, 1) && v.IsObject() && d.delta(v, &ch.Delta)
-		case "finish_reason":
-			ok = firstTime(&seen, 2) && d.ptrField(v, &ch.FinishReason)
-		case "logprobs":
-			ok = firstTime(&seen, 3)
-			ch.Logprobs = d.raw(v)
+			return ok
+		case 1:
+			return v.IsObject() && d.delta(v, &ch.Delta)
+		case 2:
+			return d.ptrField(v, &ch.FinishReason)
 		default:
-			ok = d.extra(&ch.Extra, chunkChoiceFields, k, v)
+			ch.Logprobs = d.raw(v)
+			return true
 		}
-		return ok
-	})
-	return ok
+	}, &ch.Extra, false)
 }
 
 // delta reads one delta object; tool calls are decoded by encoding/json.
-func (d *chunkDecoder) delta(o gjson.Result, dl *Delta) bool {
-	var seen uint8
-	ok := true
-	o.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "role":
-			ok = firstTime(&seen, 0) && stringField(v, &dl.Role)
-		case "content":
-			ok = firstTime(&seen, 1) && d.ptrField(v, &dl.Content)
-		case "reasoning_content":
-			ok = firstTime(&seen, 2) && d.ptrField(v, &dl.ReasoningContent)
-		case "refusal":
-			ok = firstTime(&seen, 3) && d.ptrField(v, &dl.Refusal)
-		case "tool_calls":
-			ok = firstTime(&seen, 4) && json.Unmarshal(d.raw(v), &dl.ToolCalls) == nil
+func (d *chunkDecoder) delta(o Value, dl *Delta) bool {
+	return readMembers(o, deltaNames, func(i int, v Value) bool {
+		switch i {
+		case 0:
+			return stringField(v, &dl.Role)
+		case 1:
+			return d.ptrField(v, &dl.Content)
+		case 2:
+			return d.ptrField(v, &dl.ReasoningContent)
+		case 3:
+			return d.ptrField(v, &dl.Refusal)
 		default:
-			ok = d.extra(&dl.Extra, deltaFields, k, v)
+			return json.Unmarshal(d.raw(v), &dl.ToolCalls) == nil
 		}
-		return ok
-	})
-	return ok
+	}, &dl.Extra, false)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +38,13 @@ var chunkSeeds = []string{
 	`{"choices":[{"index":0,"delta":{"content":"a"}}],"choices":[]}`,
 	`[]`, `null`, `{}`, `{"a":`, `{"id":"\ud800"}`, "{\"id\":\"\xff\"}", `{"x":{"y":[1,2,{"z":null}]}}`,
 	`{"choices":[{"index":0,"logprobs":{"content":[{"token":"a","logprob":-0.1}]},"delta":{"content":"a","extra_content":{"google":{"thought_signature":"x"}}}}]}`,
+	`{"id":"c","choices":[],"usage":{"prompt_tokens":19,"completion_tokens":10,"total_tokens":29,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}}`,
+	`{"usage":{"prompt_tokens":null,"prompt_tokens_details":null,"completion_tokens_details":null,"cost":0.0012}}`,
+	`{"usage":{"prompt_tokens_details":{"cached_tokens":3,"cache_write_tokens":2,"Cached_Tokens":1}}}`,
+	`{"usage":{"completion_tokens_details":{"Reasoning_tokens":1}}}`,
+	`{"usage":{"prompt_tokens":1.5}}`, `{"usage":{"total_tokens":1e2}}`, `{"usage":{"prompt_tokens":99999999999999999999}}`,
+	`{"usage":{"prompt_tokens_details":{"cached_tokens":1},"prompt_tokens_details":{"cache_write_tokens":2}}}`,
+	`{"usage":{"prompt_tokens_details":[]}}`, `{"usage":{"completion_tokens_details":{"reasoning_tokens":"1"}}}`, `{"usage":[]}`, `{"usage":7}`,
 	` { "id" : "sp" , "choices" : [ { "index" : 0 , "delta" : { "content" : "a" } } ] } `,
 }
 
@@ -184,4 +192,19 @@ func BenchmarkDecodeChunk(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestChunkReaderNames: the readers' name lists are their types' JSON
+// names, so a member a case-variant away from one is refused (left to
+// encoding/json) and no field is missed.
+func TestChunkReaderNames(t *testing.T) {
+	for _, c := range []struct {
+		names []string
+		set   *FieldSet
+	}{{chunkNames, chatChunkFields}, {choiceNames, chunkChoiceFields}, {deltaNames, deltaFields}, {usageNames, usageFields},
+		{promptDetailsNames, promptDetailsFields}, {completionDetailsNames, completionDetailsFields}} {
+		if got := slices.Sorted(slices.Values(c.names)); !slices.Equal(got, c.set.Names()) {
+			t.Errorf("reader names %v, the type's %v", got, c.set.Names())
+		}
+	}
 }

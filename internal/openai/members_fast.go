@@ -51,7 +51,11 @@ func KnownMembers(o gjson.Result, names []string, f func(i int, v gjson.Result) 
 // StringMember reads v into *dst as encoding/json reads a JSON string
 // into a string (Unquote); false for any other value.
 func StringMember(v gjson.Result, dst *string) bool {
-	s, ok := plainString(v)
+	if v.Type != gjson.String {
+		*dst = ""
+		return false
+	}
+	s, ok := Unquote(v.Raw)
 	*dst = s
 	return ok
 }

@@ -42,6 +42,13 @@ func (v Value) IsArray() bool { return v.v.IsArray() }
 // name equals one of names under case folding (encoding/json would bind
 // it), or when a name has an escape. names has at most 64 entries.
 func ReadMembers(o Value, names []string, f func(i int, v Value) bool, extra *map[string]json.RawMessage) bool {
+	return readMembers(o, names, f, extra, true)
+}
+
+// readMembers is ReadMembers; with clone false, the names and values it
+// puts in *extra are views of o's text (a buffer the caller keeps and
+// nothing writes to, as a ChunkDecoder's copy).
+func readMembers(o Value, names []string, f func(i int, v Value) bool, extra *map[string]json.RawMessage, clone bool) bool {
 	if !o.IsObject() || len(names) > 64 {
 		return false
 	}
@@ -79,7 +86,11 @@ func ReadMembers(o Value, names []string, f func(i int, v Value) bool, extra *ma
 				if *extra == nil {
 					*extra = map[string]json.RawMessage{}
 				}
-				(*extra)[strings.Clone(name)] = v.ReadRaw()
+				if clone {
+					(*extra)[strings.Clone(name)] = v.ReadRaw()
+				} else {
+					(*extra)[name] = rawView(v.Raw())
+				}
 			}
 		}
 	}
