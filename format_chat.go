@@ -126,7 +126,7 @@ func (s *chatStream) end(err error) {
 // pass-through, naming the offending member in the error.
 func decodeRequest(body []byte) (*ChatRequest, *APIError) {
 	var req ChatRequest
-	if err := json.Unmarshal(body, &req); err != nil {
+	if err := openai.UnmarshalChat(body, &req); err != nil {
 		msg := err.Error()
 		param := ""
 		var te *json.UnmarshalTypeError

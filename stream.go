@@ -62,8 +62,8 @@ func (b *idleBody) EndStream() bool {
 // handler returns.
 type streamWriter struct {
 	w       http.ResponseWriter
-	rc      *http.ResponseController
-	f       clientFormat // for errors in the client's shape
+	out     *headerWriter // w's body, written and flushed
+	f       clientFormat  // for errors in the client's shape
 	every   time.Duration
 	timer   *time.Timer
 	onFirst func() // called once, outside the lock, after the first event
@@ -75,14 +75,13 @@ type streamWriter struct {
 	pending bool      // events written but not flushed
 	ended   bool      // the last event is written (end): the timer only flushes it
 	sent    bool      // an event went out
-	headed  bool      // flushed once: the response's header is written (flushLocked)
 	held    *APIError // a failure not written because another target may answer (fail)
 	last    time.Time // last write, for the keep-alive timer
 }
 
 func newStreamWriter(w http.ResponseWriter, f clientFormat, every, writeTimeout time.Duration, onFirst func()) *streamWriter {
 	rc := http.NewResponseController(w)
-	s := &streamWriter{w: w, rc: rc, f: f, every: every, last: time.Now(), onFirst: onFirst, wd: &writeDeadline{rc: rc, d: writeTimeout}}
+	s := &streamWriter{w: w, out: &headerWriter{w: w, rc: rc}, f: f, every: every, last: time.Now(), onFirst: onFirst, wd: &writeDeadline{rc: rc, d: writeTimeout}}
 	// tick takes the lock first, so it cannot see s.timer unset.
 	s.mu.Lock()
 	s.timer = time.AfterFunc(every, s.tick)
@@ -110,9 +109,9 @@ func (s *streamWriter) tick() {
 	s.wd.renew(time.Now())
 	var err error
 	if name, data, ok := s.f.keepAlive(); ok {
-		err = sse.WriteEvent(s.w, name, data)
+		err = sse.WriteEvent(s.out, name, data)
 	} else {
-		err = sse.WriteComment(s.w, "keep-alive")
+		err = sse.WriteComment(s.out, "keep-alive")
 	}
 	if err == nil {
 		_ = s.flushLocked()
@@ -148,7 +147,7 @@ func (s *streamWriter) event(name string, p []byte) error {
 	s.last = time.Now()
 	s.pending = true
 	s.wd.renew(s.last)
-	err := clientError(sse.WriteEvent(s.w, name, p))
+	err := clientError(sse.WriteEvent(s.out, name, p))
 	s.mu.Unlock()
 	if first && s.onFirst != nil {
 		s.onFirst()
@@ -178,32 +177,78 @@ func (s *streamWriter) flushOpen() error {
 	return s.flushLocked()
 }
 
-// flushLocked sends what is written. The first flush also writes the
-// response's header (net/http's chunkWriter.writeHeader), which wants
-// ~4.4 KiB of stack below its caller, and it comes from inside the relay's
-// read of the upstream (upconn), 6 KiB deep: done there, it would double
-// the handler's 8 KiB stack for the rest of the stream, 8 KiB more per
-// open stream. So the first flush runs on a goroutine of its own, whose
-// stack goes with it, while this one waits (about a microsecond, once a
-// stream). The later flushes fit.
 func (s *streamWriter) flushLocked() error {
 	s.pending = false
-	var err error
-	if s.headed {
-		err = s.rc.Flush()
-	} else {
-		s.headed = true
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			err = s.rc.Flush()
-		}()
-		<-done
-	}
-	if err != nil && !errors.Is(err, http.ErrNotSupported) {
+	if err := s.out.flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return clientError(err)
 	}
 	return nil
+}
+
+// headerWriter writes a stream's body so that the one call that makes
+// net/http write the response's header — the first flush, or a write
+// past the 2 KiB net/http holds before it (bufferBeforeChunkingSize) —
+// runs on a goroutine of its own (onOwnStack). chunkWriter.writeHeader
+// wants ~4.4 KiB of stack below its caller, and that call comes from deep
+// in the relay: inside its read of the upstream (upconn), 6 KiB down. Made
+// there, it would double the handler's 8 KiB stack for the rest of the
+// stream: 8 KiB more for each open stream. The other writes and flushes
+// fit (TestStreamHandlerStaysWithinEightKiB).
+type headerWriter struct {
+	w      http.ResponseWriter
+	rc     *http.ResponseController
+	held   int  // bytes written while the header is not
+	headed bool // the header is written
+}
+
+// headerAfter is how much net/http's response holds before its first
+// write to the connection, which writes the header.
+const headerAfter = 2048
+
+func (h *headerWriter) Write(p []byte) (int, error) {
+	if h.headed || h.held+len(p) <= headerAfter {
+		h.held += len(p)
+		return h.w.Write(p)
+	}
+	h.headed = true
+	var n int
+	err := onOwnStack(func() (err error) {
+		n, err = h.w.Write(p)
+		return err
+	})
+	return n, err
+}
+
+func (h *headerWriter) flush() error {
+	if h.headed {
+		return h.rc.Flush()
+	}
+	h.headed = true
+	return onOwnStack(h.rc.Flush)
+}
+
+// onOwnStack runs f on a goroutine of its own, whose stack goes when it
+// returns, and waits for it (about a microsecond, once a stream). A panic
+// in f is f's caller's.
+func onOwnStack(f func() error) error {
+	type result struct {
+		err   error
+		panic any
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{panic: p}
+			}
+		}()
+		done <- result{err: f()}
+	}()
+	r := <-done
+	if r.panic != nil {
+		panic(r.panic)
+	}
+	return r.err
 }
 
 // writeDeadline keeps a write deadline on the client's connection, renewed
@@ -315,7 +360,7 @@ func (s *streamWriter) fail(c *call, e *APIError) (held bool) {
 		return false
 	}
 	name, data := s.f.errorEvent(e)
-	if sse.WriteEvent(s.w, name, data) == nil {
+	if sse.WriteEvent(s.out, name, data) == nil {
 		_ = s.flushLocked()
 	}
 	return false

@@ -10,59 +10,85 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/testupstream"
 )
 
-// An open stream's handler keeps the 8 KiB stack a goroutine starts with:
+// An open stream's handler keeps the 8 KiB stack a goroutine grows to:
 // 8 KiB more a stream would be 8 MiB for a thousand held streams. The
-// first flush, which writes the response's header and comes from deep in
-// the relay's read of the upstream, is what used to double it (see
-// streamWriter.flushLocked). The stream runs in a child process whose
-// stacks may not grow past 8 KiB (debug.SetMaxStack): a goroutine that
-// needs more ends it with "stack overflow" and the trace of the deepest
-// call. Pass-through chat and the two translated client formats, each
-// with its first event flushed while the upstream is silent (the deep
-// case) and with the response's end. (The translations to and from
-// Anthropic and Gemini upstreams do not fit yet: their rarer events and
-// a chat request to them are still decoded by encoding/json, whose
-// nested decoders take more.)
+// call that writes the response's header, which comes from deep in the
+// relay, is what used to double it (see headerWriter), and the nested
+// decoders of encoding/json and gjson (the translated paths' requests and
+// events) took more. The bridge runs in a child process whose stacks may
+// not grow past 8 KiB (debug.SetMaxStack): a goroutine that needs more
+// ends it with "stack overflow" and the trace of the deepest call. The
+// fake upstreams run here, in the parent, where their stacks are free.
+// Each stream's first event is flushed while its upstream is silent (the
+// deep case: the OpenAI fake waits until the client has seen it; the
+// Anthropic and Gemini fakes pause before every event), and each ends.
+// Pass-through chat, Messages and Responses translated to chat, and the
+// three client formats to Anthropic and Gemini.
 func TestStreamHandlerStaysWithinEightKiB(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector's frames are larger; scripts/test.sh runs this test without it")
 	}
-	if os.Getenv("LLMBRIDGE_STACK_CHILD") == "" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestStreamHandlerStaysWithinEightKiB$", "-test.count=1", "-test.v")
-		// A goroutine starts with 8 KiB unless the runtime adapts its
-		// starting size to the average stack, which would hide a growth.
-		cmd.Env = append(os.Environ(), "LLMBRIDGE_STACK_CHILD=1", "GODEBUG=adaptivestackstart=0")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("the child: %v\n%.4000s", err, out)
-		}
-		if !strings.Contains(string(out), "--- PASS: TestStreamHandlerStaysWithinEightKiB") {
-			t.Fatalf("the child ran no stream:\n%.4000s", out)
-		}
+	if urls := os.Getenv("LLMBRIDGE_STACK_CHILD"); urls != "" {
+		streamsWithinEightKiB(t, strings.Fields(urls))
 		return
 	}
 	chunk := func(delta string) string {
 		return "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\"," +
 			"\"choices\":[{\"index\":0,\"delta\":" + delta + "}]}\n\n"
 	}
-	release := make(chan chan struct{}, 1)
+	seen := make(chan struct{}, 1)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/seen" { // the child's client has the first event
+			seen <- struct{}{}
+			return
+		}
 		io.Copy(io.Discard, r.Body)
-		seen := <-release
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Write([]byte(chunk(`{"role":"assistant","content":"first"}`)))
 		w.(http.Flusher).Flush()
-		<-seen // silent until the client has the first event: the bridge's read waited
+		select { // silent until the client has the first event: the bridge's read waited
+		case <-seen:
+		case <-r.Context().Done():
+			return
+		}
 		w.Write([]byte(strings.Replace(chunk(`{}`), `}]}`, `,"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}`, 1) +
 			"data: [DONE]\n\n"))
 	}))
 	defer up.Close()
-	b, err := llmbridge.New(llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: up.URL + "/v1", APIKey: "sk-x"})),
-		llmbridge.WithProvider(llmbridge.DeepSeek(llmbridge.ProviderConfig{BaseURL: up.URL + "/v1", APIKey: "sk-x"})),
+	an, gm := testupstream.New(t, testupstream.Anthropic), testupstream.New(t, testupstream.GeminiNative)
+	for _, s := range []*testupstream.Server{an, gm} {
+		s.SetDefault(testupstream.Reply{Content: []string{"Hello", " world", "!"}, Usage: testupstream.Usage{Prompt: 9, Completion: 3}, Delay: 5 * time.Millisecond})
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestStreamHandlerStaysWithinEightKiB$", "-test.count=1", "-test.v")
+	// A goroutine starts small unless the runtime adapts its starting
+	// size to the average stack, which could hide a growth.
+	cmd.Env = append(os.Environ(), "LLMBRIDGE_STACK_CHILD="+up.URL+" "+an.BaseURL()+" "+an.Key+" "+gm.BaseURL()+" "+gm.Key,
+		"GODEBUG=adaptivestackstart=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the child: %v\n%.6000s", err, out)
+	}
+	if !strings.Contains(string(out), "--- PASS: TestStreamHandlerStaysWithinEightKiB") {
+		t.Fatalf("the child ran no stream:\n%.6000s", out)
+	}
+}
+
+// streamsWithinEightKiB is the child's part: a bridge in front of the
+// parent's fakes (urls: the OpenAI fake, then the Anthropic and Gemini
+// fakes' base URLs and keys), each stream once with any stack, then again
+// with no stack past 8 KiB.
+func streamsWithinEightKiB(t *testing.T, urls []string) {
+	openaiURL := urls[0]
+	b, err := llmbridge.New(llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: openaiURL + "/v1", APIKey: "sk-x"})),
+		llmbridge.WithProvider(llmbridge.DeepSeek(llmbridge.ProviderConfig{BaseURL: openaiURL + "/v1", APIKey: "sk-x"})),
+		llmbridge.WithProvider(llmbridge.Anthropic(llmbridge.ProviderConfig{BaseURL: urls[1], APIKey: urls[2]})),
+		llmbridge.WithProvider(llmbridge.Gemini(llmbridge.ProviderConfig{BaseURL: urls[3], APIKey: urls[4]})),
 		llmbridge.WithAccessKeys(accessKey))
 	if err != nil {
 		t.Fatal(err)
@@ -73,8 +99,7 @@ func TestStreamHandlerStaysWithinEightKiB(t *testing.T) {
 	ends := map[string]string{"/v1/chat/completions": "data: [DONE]", "/v1/messages": "message_stop", "/v1/responses": "response.completed"}
 	stream := func(path, body string) {
 		t.Helper()
-		seen := make(chan struct{})
-		release <- seen
+		gated := strings.Contains(body, `"openai/`) || strings.Contains(body, `"deepseek/`)
 		req, _ := http.NewRequest(http.MethodPost, front.URL+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+accessKey)
 		req.Header.Set("anthropic-version", "2023-06-01")
@@ -87,13 +112,17 @@ func TestStreamHandlerStaysWithinEightKiB(t *testing.T) {
 		sc := bufio.NewScanner(resp.Body)
 		var all strings.Builder
 		for sc.Scan() {
-			if strings.Contains(sc.Text(), "first") && seen != nil {
-				close(seen)
-				seen = nil
+			if gated && strings.Contains(sc.Text(), "first") {
+				gated = false
+				r, err := http.Get(openaiURL + "/seen")
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.Body.Close()
 			}
 			all.WriteString(sc.Text() + "\n")
 		}
-		if seen != nil || resp.StatusCode != http.StatusOK || !strings.Contains(all.String(), ends[path]) {
+		if gated || resp.StatusCode != http.StatusOK || !strings.Contains(all.String(), ends[path]) {
 			t.Fatalf("%s %s: %d, %v\n%s", path, body, resp.StatusCode, sc.Err(), all.String())
 		}
 	}
@@ -104,6 +133,13 @@ func TestStreamHandlerStaysWithinEightKiB(t *testing.T) {
 		{"/v1/chat/completions", `{"model":"openai/gpt-4o-mini","stream":true,` + chat + `}`},
 		{"/v1/messages", `{"model":"deepseek/deepseek-chat","stream":true,` + messages + `}`},
 		{"/v1/responses", `{"model":"deepseek/deepseek-chat","stream":true,` + responses + `}`},
+	}
+	for _, model := range []string{"anthropic/claude-sonnet-4-5", "gemini/gemini-2.0-flash"} {
+		cases = append(cases, []struct{ path, body string }{
+			{"/v1/chat/completions", `{"model":"` + model + `","stream":true,` + chat + `}`},
+			{"/v1/messages", `{"model":"` + model + `","stream":true,` + messages + `}`},
+			{"/v1/responses", `{"model":"` + model + `","stream":true,` + responses + `}`},
+		}...)
 	}
 	// Once with any stack: what a process does once (encoding/json's
 	// type cache, the first dial) is not what a stream costs.

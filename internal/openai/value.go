@@ -117,6 +117,22 @@ func ReadArray[T any](v Value, dst *[]T, elem func(Value, *T) bool) bool {
 	return true
 }
 
+// EachElem calls f with each element of the array v, in order, until f
+// returns false; it reports false when v is not an array or f did. It is
+// ReadArray for a reader that reuses its own slice.
+func EachElem(v Value, f func(Value) bool) bool {
+	if !v.IsArray() {
+		return false
+	}
+	t := v.v.t
+	for j, end := v.v.elems(); j < end; j = t.toks[j].next {
+		if !f(Value{t.val(j)}) {
+			return false
+		}
+	}
+	return true
+}
+
 // ReadString reads a JSON string into *dst as json.Unmarshal does, as a
 // copy (the document's text is the caller's buffer); false for any other
 // value.

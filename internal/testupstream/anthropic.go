@@ -186,6 +186,9 @@ func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, body []b
 			s.cut(w)
 			return
 		}
+		if !pause(r.Context(), rep.Delay) {
+			return
+		}
 		if e.name == "" {
 			fmt.Fprint(w, e.data)
 		} else {

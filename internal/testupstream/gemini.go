@@ -158,6 +158,9 @@ func (s *Server) serveGemini(w http.ResponseWriter, r *http.Request, body []byte
 			s.cancelled <- struct{}{}
 			return
 		}
+		if !pause(r.Context(), rep.Delay) {
+			return
+		}
 		fmt.Fprintf(w, "data: %s\r\n\r\n", ev)
 		if rc.Flush() != nil {
 			return

@@ -8,14 +8,18 @@ import (
 )
 
 // decodeEvent decodes one Messages stream event into e exactly as
-// json.Unmarshal does (FuzzDecodeEvent holds the two equal). The events
-// that carry a stream's text — content_block_delta, and the ping,
-// content_block_stop and message_stop around it — are read by hand over
-// one copy of data; message_start, content_block_start, message_delta,
-// errors and anything unusual go to json.Unmarshal.
+// json.Unmarshal does (FuzzDecodeEvent holds the two equal). The events a
+// stream is made of — message_start, content_block_start, the deltas,
+// message_delta and the ping and stops between them — are read by hand
+// over one copy of data, on a tape (openai.WithValue); errors and anything
+// unusual (a name given twice or a case variant of a known one, which
+// encoding/json binds) go to json.Unmarshal. A member given null leaves
+// its field as it is, as json.Unmarshal does, but for a pointer (nil)
+// and input, a json.RawMessage, which holds null.
 //
 // The copy of data comes from arena when it is not nil (a stream's
-// decoder), otherwise from a string of its own.
+// decoder), otherwise from a buffer of its own; the strings read are
+// views of it, the raw input a copy.
 func decodeEvent(data []byte, e *event, arena *openai.Arena) error {
 	if fastEvent(data, e, arena) {
 		return nil
@@ -24,42 +28,127 @@ func decodeEvent(data []byte, e *event, arena *openai.Arena) error {
 	return json.Unmarshal(data, e)
 }
 
-// eventNames are event's JSON names; deltaNames those of its delta.
+// The JSON names of event, its delta, response, rblock and usageJSON,
+// in the order of the readers' switches (TestReaderNames holds them to
+// the types').
 var (
-	eventNames = []string{"type", "message", "index", "content_block", "delta", "usage", "error"}
-	deltaNames = []string{"type", "text", "partial_json", "thinking", "signature", "stop_reason"}
+	eventNames    = []string{"type", "message", "index", "content_block", "delta", "usage", "error"}
+	deltaNames    = []string{"type", "text", "partial_json", "thinking", "signature", "stop_reason"}
+	responseNames = []string{"id", "model", "content", "stop_reason", "usage"}
+	rblockNames   = []string{"type", "text", "thinking", "signature", "id", "name", "input"}
+	usageNames    = []string{"input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"}
 )
 
 // fastEvent fills e from data and reports whether it could.
 func fastEvent(data []byte, e *event, arena *openai.Arena) bool {
-	if len(data) == 0 || !openai.ValidJSON(data) {
+	if len(data) == 0 {
 		return false
 	}
 	// The strings below outlive data, which the SSE reader reuses.
-	var own string
+	var own []byte
 	if arena != nil {
-		own = arena.String(data)
+		own = arena.Bytes(data)
 	} else {
-		own = string(data)
+		own = append([]byte(nil), data...)
 	}
-	root := gjson.Parse(own)
-	if !root.IsObject() {
-		return false
+	ok := false
+	openai.WithValue(own, func(root openai.Value) {
+		ok = openai.ReadMembers(root, eventNames, func(i int, v openai.Value) bool {
+			if v.Type() == gjson.Null {
+				if i == 5 {
+					e.Usage = nil
+				}
+				return i != 6 // error: encoding/json's
+			}
+			switch i {
+			case 0:
+				return str(v, &e.Type)
+			case 1:
+				return readResponse(v, &e.Message)
+			case 2:
+				return v.ReadInt(&e.Index)
+			case 3:
+				return readBlock(v, &e.Block)
+			case 4:
+				d := &e.Delta
+				dst := [...]*string{&d.Type, &d.Text, &d.PartialJSON, &d.Thinking, &d.Signature, &d.StopReason}
+				return openai.ReadMembers(v, deltaNames, func(i int, v openai.Value) bool { return str(v, dst[i]) }, nil)
+			case 5:
+				e.Usage = new(usageJSON)
+				return readUsage(v, e.Usage)
+			default:
+				return false // error: encoding/json's
+			}
+		}, nil)
+	})
+	return ok
+}
+
+// str reads a string member as a view of the event's copy; null leaves
+// it as it is.
+func str(v openai.Value, dst *string) bool {
+	switch v.Type() {
+	case gjson.Null:
+		return true
+	case gjson.String:
+		s, ok := openai.Unquote(v.Raw())
+		*dst = s
+		return ok
 	}
-	return openai.KnownMembers(root, eventNames, func(i int, v gjson.Result) bool {
+	return false
+}
+
+// integer reads an int member; null leaves it as it is.
+func integer(v openai.Value, dst *int) bool { return v.Type() == gjson.Null || v.ReadInt(dst) }
+
+// readResponse reads message_start's message.
+func readResponse(v openai.Value, r *response) bool {
+	return openai.ReadMembers(v, responseNames, func(i int, v openai.Value) bool {
 		switch i {
 		case 0:
-			return openai.StringMember(v, &e.Type)
+			return str(v, &r.ID)
+		case 1:
+			return str(v, &r.Model)
 		case 2:
-			return openai.IntMember(v, &e.Index)
-		case 4:
-			d := &e.Delta
-			dst := [...]*string{&d.Type, &d.Text, &d.PartialJSON, &d.Thinking, &d.Signature, &d.StopReason}
-			return v.IsObject() && openai.KnownMembers(v, deltaNames, func(i int, v gjson.Result) bool {
-				return openai.StringMember(v, dst[i])
-			})
+			if v.Type() == gjson.Null {
+				r.Content = nil
+				return true
+			}
+			return openai.ReadArray(v, &r.Content, readBlock)
+		case 3:
+			return str(v, &r.StopReason)
 		default:
-			return false // message, content_block, usage, error: encoding/json's
+			return v.Type() == gjson.Null || readUsage(v, &r.Usage)
 		}
-	})
+	}, nil)
+}
+
+// readBlock reads a content block (content_block_start's, or one of a
+// message's).
+func readBlock(v openai.Value, b *rblock) bool {
+	return openai.ReadMembers(v, rblockNames, func(i int, v openai.Value) bool {
+		switch i {
+		case 0:
+			return str(v, &b.Type)
+		case 1:
+			return str(v, &b.Text)
+		case 2:
+			return str(v, &b.Thinking)
+		case 3:
+			return str(v, &b.Signature)
+		case 4:
+			return str(v, &b.ID)
+		case 5:
+			return str(v, &b.Name)
+		default:
+			b.Input = v.ReadRaw()
+			return true
+		}
+	}, nil)
+}
+
+// readUsage reads a usage object.
+func readUsage(v openai.Value, u *usageJSON) bool {
+	dst := [...]*int{&u.InputTokens, &u.OutputTokens, &u.CacheCreationInputTokens, &u.CacheReadInputTokens}
+	return openai.ReadMembers(v, usageNames, func(i int, v openai.Value) bool { return integer(v, dst[i]) }, nil)
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -31,6 +33,19 @@ func eventSeeds(t testing.TB) [][]byte {
 		`{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"a\":"}}`,
 		`{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQBCgIYAhIM"}}`,
 		`{"typeſ":"x"}`, `{"type":"a","extra":{"deep":[1,{"x":null}]}}`,
+		`{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":25,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":0},"output_tokens":1,"service_tier":"standard"}}}`,
+		`{"type":"message_start","message":{"id":"m","content":[{"type":"text","text":"a"},{"type":"tool_use","id":"t","name":"n","input":{"a":[1]}}],"usage":null}}`,
+		`{"type":"message_start","message":{"id":null,"content":null,"Usage":{}}}`, `{"type":"message_start","message":{"content":[null]}}`,
+		`{"type":"message_start","message":{"usage":{"input_tokens":1.5}}}`, `{"type":"message_start","message":{"usage":{"INPUT_TOKENS":1}}}`,
+		`{"type":"message_start","message":[]}`, `{"type":"message_start","message":null}`,
+		`{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}}`,
+		`{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}`,
+		`{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","input":null,"id":null}}`,
+		`{"type":"content_block_start","index":0,"content_block":{"type":"redacted_thinking","data":"EmwK"}}`,
+		`{"type":"content_block_start","index":0,"content_block":{"Input":{}}}`, `{"type":"content_block_start","content_block":"x"}`,
+		`{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"input_tokens":null,"output_tokens":89,"cache_read_input_tokens":3}}`,
+		`{"type":"message_delta","usage":null}`, `{"type":"message_delta","usage":{"output_tokens":"1"}}`, `{"type":"message_delta","usage":{"output_tokens":1},"usage":{}}`,
+		`{"type":"error","error":null}`, `{"type":"content_block_delta","index":null,"delta":null}`,
 	} {
 		out = append(out, []byte(s))
 	}
@@ -66,6 +81,48 @@ func TestDecodeEventIsJSONUnmarshal(t *testing.T) {
 	}
 	if e.Delta.Text != "Hi" {
 		t.Fatalf("the text changed with the caller's buffer: %q", e.Delta.Text)
+	}
+}
+
+// TestReaderNames: the event readers' name lists are their types' JSON
+// names, so a member a case-variant away from one (which encoding/json
+// binds) is left to encoding/json, and no field is missed.
+func TestReaderNames(t *testing.T) {
+	for _, c := range []struct {
+		names []string
+		typ   reflect.Type
+	}{
+		{eventNames, reflect.TypeFor[event]()}, {deltaNames, reflect.TypeOf(event{}.Delta)}, {responseNames, reflect.TypeFor[response]()},
+		{rblockNames, reflect.TypeFor[rblock]()}, {usageNames, reflect.TypeFor[usageJSON]()},
+	} {
+		var want []string
+		for i := range c.typ.NumField() {
+			want = append(want, strings.Split(c.typ.Field(i).Tag.Get("json"), ",")[0])
+		}
+		if got := slices.Sorted(slices.Values(c.names)); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+			t.Errorf("reader names %v, %v's %v", got, c.typ, want)
+		}
+	}
+}
+
+// TestStreamEventsReadByHand: every event of the recorded stream but
+// errors is read by hand, not handed to encoding/json.
+func TestStreamEventsReadByHand(t *testing.T) {
+	b, err := os.ReadFile("testdata/stream_thinking_tool.sse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if d, ok := bytes.CutPrefix(line, []byte("data: ")); ok {
+			n++
+			if !fastEvent(d, new(event), nil) {
+				t.Errorf("not read by hand: %s", d)
+			}
+		}
+	}
+	if n < 5 {
+		t.Fatalf("%d events in the recording", n)
 	}
 }
 

@@ -2,7 +2,6 @@ package gemini
 
 import (
 	"encoding/json"
-	"unsafe"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/tidwall/gjson"
@@ -11,7 +10,10 @@ import (
 // decodeEvent decodes one streamed generateContent response into g
 // exactly as json.Unmarshal does (FuzzDecodeEvent holds the two equal),
 // without reflection for the usual event: text and thought parts, finish
-// reasons, usage, model version and response id. Its strings may point
+// reasons, usage, model version and response id, read on a tape
+// (openai.WithValue: one scan; gjson's nested callbacks rescanned each
+// level and took a translated stream's handler past its first 8 KiB of
+// stack). Its strings may point
 // into data, which the SSE reader reuses: the caller copies what it
 // keeps. Anything else — function calls, inline data, a prompt
 // feedback, nulls, a member a case-variant away from a known one, a name
@@ -30,32 +32,32 @@ func decodeEvent(data []byte, g *response, room *usageMetadata) error {
 
 // fastEvent fills g from data and reports whether it could.
 func fastEvent(data []byte, g *response, room *usageMetadata) bool {
-	if len(data) == 0 || !openai.ValidJSON(data) {
+	if len(data) == 0 {
 		return false
 	}
-	root := gjson.Parse(unsafe.String(unsafe.SliceData(data), len(data)))
-	if !root.IsObject() {
-		return false
-	}
-	return openai.KnownMembers(root, responseNames, func(i int, v gjson.Result) bool {
-		switch i {
-		case 0:
-			return candidates(v, g)
-		case 1:
-			return false // promptFeedback: rare, encoding/json's
-		case 2:
-			if room == nil {
-				room = new(usageMetadata)
+	ok := false
+	openai.WithValue(data, func(root openai.Value) {
+		ok = openai.ReadMembers(root, responseNames, func(i int, v openai.Value) bool {
+			switch i {
+			case 0:
+				return candidates(v, g)
+			case 1:
+				return false // promptFeedback: rare, encoding/json's
+			case 2:
+				if room == nil {
+					room = new(usageMetadata)
+				}
+				*room = usageMetadata{}
+				g.UsageMetadata = room
+				return usageOf(v, room)
+			case 3:
+				return str(v, &g.ModelVersion)
+			default:
+				return str(v, &g.ResponseID)
 			}
-			*room = usageMetadata{}
-			g.UsageMetadata = room
-			return usageOf(v, room)
-		case 3:
-			return openai.StringMember(v, &g.ModelVersion)
-		default:
-			return openai.StringMember(v, &g.ResponseID)
-		}
+		}, nil)
 	})
+	return ok
 }
 
 // The member names each level of an event binds, as encoding/json binds
@@ -69,8 +71,19 @@ var (
 	usageNames     = []string{"promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "toolUsePromptTokenCount", "cachedContentTokenCount", "totalTokenCount"}
 )
 
+// str reads a JSON string as a view of data (Unquote); false for any
+// other value, null included (encoding/json's path decides those).
+func str(v openai.Value, dst *string) bool {
+	if v.Type() != gjson.String {
+		return false
+	}
+	s, ok := openai.Unquote(v.Raw())
+	*dst = s
+	return ok
+}
+
 // candidates reads the candidates array.
-func candidates(v gjson.Result, g *response) bool {
+func candidates(v openai.Value, g *response) bool {
 	if !v.IsArray() {
 		return false
 	}
@@ -78,22 +91,19 @@ func candidates(v gjson.Result, g *response) bool {
 		g.Candidates = make([]candidate, 0, 1)
 	}
 	g.Candidates = g.Candidates[:0]
-	ok := true
-	v.ForEach(func(_, e gjson.Result) bool {
+	return openai.EachElem(v, func(e openai.Value) bool {
 		c := nextCandidate(g)
-		ok = e.IsObject() && openai.KnownMembers(e, candidateNames, func(i int, v gjson.Result) bool {
+		return openai.ReadMembers(e, candidateNames, func(i int, v openai.Value) bool {
 			switch i {
 			case 0:
-				return v.IsObject() && contentOf(v, &c.Content)
+				return contentOf(v, &c.Content)
 			case 1:
-				return openai.StringMember(v, &c.FinishReason)
+				return str(v, &c.FinishReason)
 			default:
-				return openai.IntMember(v, &c.Index)
+				return v.ReadInt(&c.Index)
 			}
-		})
-		return ok
+		}, nil)
 	})
-	return ok
 }
 
 // nextCandidate appends a zero candidate to g.Candidates, keeping the
@@ -111,10 +121,10 @@ func nextCandidate(g *response) *candidate {
 }
 
 // contentOf reads a candidate's content: its role and text parts.
-func contentOf(o gjson.Result, c *content) bool {
-	return openai.KnownMembers(o, contentNames, func(i int, v gjson.Result) bool {
+func contentOf(o openai.Value, c *content) bool {
+	return openai.ReadMembers(o, contentNames, func(i int, v openai.Value) bool {
 		if i == 0 {
-			return openai.StringMember(v, &c.Role)
+			return str(v, &c.Role)
 		}
 		if !v.IsArray() {
 			return false
@@ -123,34 +133,27 @@ func contentOf(o gjson.Result, c *content) bool {
 			c.Parts = make([]part, 0, 1)
 		}
 		c.Parts = c.Parts[:0]
-		ok := true
-		v.ForEach(func(_, e gjson.Result) bool {
+		return openai.EachElem(v, func(e openai.Value) bool {
 			c.Parts = append(c.Parts, part{})
 			p := &c.Parts[len(c.Parts)-1]
-			ok = e.IsObject() && openai.KnownMembers(e, partNames, func(i int, v gjson.Result) bool {
+			return openai.ReadMembers(e, partNames, func(i int, v openai.Value) bool {
 				switch i {
 				case 0:
-					return openai.StringMember(v, &p.Text)
+					return str(v, &p.Text)
 				case 1:
-					p.Thought = v.Type == gjson.True
-					return v.Type == gjson.True || v.Type == gjson.False
+					return v.ReadBool(&p.Thought)
 				case 2:
-					return openai.StringMember(v, &p.ThoughtSignature)
+					return str(v, &p.ThoughtSignature)
 				default:
 					return false // inline data, function calls: encoding/json's
 				}
-			})
-			return ok
+			}, nil)
 		})
-		return ok
-	})
+	}, nil)
 }
 
 // usageOf reads usageMetadata's counts.
-func usageOf(v gjson.Result, u *usageMetadata) bool {
-	if !v.IsObject() {
-		return false
-	}
+func usageOf(v openai.Value, u *usageMetadata) bool {
 	dst := [...]*int{&u.PromptTokenCount, &u.CandidatesTokenCount, &u.ThoughtsTokenCount, &u.ToolUsePromptTokenCount, &u.CachedContentTokenCount, &u.TotalTokenCount}
-	return openai.KnownMembers(v, usageNames, func(i int, v gjson.Result) bool { return openai.IntMember(v, dst[i]) })
+	return openai.ReadMembers(v, usageNames, func(i int, v openai.Value) bool { return v.ReadInt(dst[i]) }, nil)
 }
