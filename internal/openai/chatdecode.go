@@ -38,19 +38,89 @@ func UnmarshalChat(data []byte, req *ChatRequest) error {
 	return json.Unmarshal(data, req)
 }
 
-// The JSON names of the request's types, in the order of the readers'
-// switches (TestChatReaderNames holds them to the types').
+// UnmarshalResponse decodes a non-streamed Chat Completions response into
+// *r as json.Unmarshal does — the same response, the same errors — the
+// way UnmarshalChat decodes a request (FuzzUnmarshalResponse holds the two
+// equal): for the answers the bridge translates for a Messages or
+// Responses client.
+func UnmarshalResponse(data []byte, r *ChatResponse) error {
+	done := false
+	WithValue(data, func(root Value) {
+		var out ChatResponse
+		if fastResponse(root, &out) {
+			*r, done = out, true
+		}
+	})
+	if done {
+		return nil
+	}
+	return json.Unmarshal(data, r)
+}
+
+// fastResponse reads a response's root into *r.
+func fastResponse(root Value, r *ChatResponse) bool {
+	return ReadMembers(root, responseNames, func(i int, v Value) bool {
+		if v.Type() == gjson.Null {
+			return true // json.Unmarshal leaves the field zero
+		}
+		switch i {
+		case 0:
+			return v.ReadString(&r.ID)
+		case 1:
+			return v.ReadString(&r.Object)
+		case 2:
+			return intField(v, &r.Created)
+		case 3:
+			return v.ReadString(&r.Model)
+		case 4:
+			return ReadArray(v, &r.Choices, fastChoice)
+		case 5:
+			var ok bool
+			r.Usage, ok = readUsage(v, true)
+			return ok
+		default:
+			return v.ReadString(&r.SystemFingerprint)
+		}
+	}, &r.Extra)
+}
+
+// fastChoice reads one choice of a response. A null message is
+// Message.UnmarshalJSON's no-op.
+func fastChoice(v Value, c *Choice) bool {
+	return ReadMembers(v, responseChoiceNames, func(i int, v Value) bool {
+		if i == 3 {
+			c.Logprobs = v.ReadRaw() // null too
+			return true
+		}
+		if v.Type() == gjson.Null {
+			return true
+		}
+		switch i {
+		case 0:
+			return v.ReadInt(&c.Index)
+		case 1:
+			return fastMessage(v, &c.Message)
+		default:
+			return v.ReadString(&c.FinishReason)
+		}
+	}, &c.Extra)
+}
+
+// The JSON names of the request's and the response's types, in the order
+// of the readers' switches (TestChatReaderNames holds them to the types').
 var (
 	chatNames = []string{"model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens", "temperature",
 		"top_p", "n", "stop", "seed", "presence_penalty", "frequency_penalty", "tools", "tool_choice", "response_format", "reasoning_effort"}
-	messageNames       = []string{"role", "content", "name", "tool_calls", "tool_call_id", "reasoning_content"}
-	partNames          = []string{"type", "text", "image_url"}
-	imageURLNames      = []string{"url", "detail"}
-	toolCallNames      = []string{"index", "id", "type", "function"}
-	functionCallNames  = []string{"name", "arguments"}
-	toolNames          = []string{"type", "function"}
-	functionDefNames   = []string{"name", "description", "parameters", "strict"}
-	streamOptionsNames = []string{"include_usage"}
+	messageNames        = []string{"role", "content", "name", "tool_calls", "tool_call_id", "reasoning_content"}
+	partNames           = []string{"type", "text", "image_url"}
+	imageURLNames       = []string{"url", "detail"}
+	toolCallNames       = []string{"index", "id", "type", "function"}
+	functionCallNames   = []string{"name", "arguments"}
+	toolNames           = []string{"type", "function"}
+	functionDefNames    = []string{"name", "description", "parameters", "strict"}
+	streamOptionsNames  = []string{"include_usage"}
+	responseNames       = []string{"id", "object", "created", "model", "choices", "usage", "system_fingerprint"}
+	responseChoiceNames = []string{"index", "message", "finish_reason", "logprobs"}
 )
 
 // fastChat reads a request's root into *r.

@@ -126,6 +126,7 @@ func TestChatReaderNames(t *testing.T) {
 		{chatNames, chatRequestFields}, {messageNames, messageFields}, {partNames, contentPartFields}, {imageURLNames, JSONFields[ImageURL]()},
 		{toolCallNames, toolCallFields}, {functionCallNames, JSONFields[FunctionCall]()}, {toolNames, toolFields},
 		{functionDefNames, JSONFields[FunctionDefinition]()}, {streamOptionsNames, streamOptionsFields},
+		{responseNames, chatResponseFields}, {responseChoiceNames, choiceFields},
 	} {
 		if got := slices.Sorted(slices.Values(c.names)); !slices.Equal(got, c.set.Names()) {
 			t.Errorf("reader names %v, the type's %v", got, c.set.Names())
@@ -157,4 +158,51 @@ func BenchmarkUnmarshalChat(b *testing.B) {
 			})
 		}
 	}
+}
+
+// responseSeeds are non-streamed responses the readers must take, and
+// shapes that must go to encoding/json.
+var responseSeeds = []string{
+	`{"id":"chatcmpl-1","object":"chat.completion","created":1782955817,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Hello \"there\"","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":12,"total_tokens":21,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0}},"service_tier":"default","system_fingerprint":"fp_1"}`,
+	`{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}],"reasoning_content":"think"},"finish_reason":"tool_calls"}]}`,
+	`{"id":"c","choices":[],"usage":null}`, `{"id":null,"created":null,"choices":null,"system_fingerprint":null}`,
+	`{"choices":[{"message":null,"finish_reason":null,"index":null,"zz":1}]}`, `{"choices":[null]}`, `{"choices":[{"Message":{}}]}`,
+	`{"Id":"x"}`, `{"id":"a","id":"b"}`, `{"created":1.5}`, `{"created":"1"}`, `{"choices":{}}`, `{"usage":{"Total_Tokens":1}}`,
+	`{"choices":[{"message":{"content":7}}]}`, `[]`, `null`, `{}`, `{"id":`,
+}
+
+// sameResponse fails t unless UnmarshalResponse and json.Unmarshal
+// agree on data.
+func sameResponse(t *testing.T, data []byte) {
+	t.Helper()
+	var fast, slow ChatResponse
+	ferr, serr := UnmarshalResponse(data, &fast), json.Unmarshal(data, &slow)
+	if (ferr == nil) != (serr == nil) || ferr != nil && ferr.Error() != serr.Error() {
+		t.Fatalf("%q: UnmarshalResponse error %v, json.Unmarshal's %v", data, ferr, serr)
+	}
+	if ferr == nil && !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("%q:\nUnmarshalResponse %#v\njson.Unmarshal    %#v", data, fast, slow)
+	}
+}
+
+func TestUnmarshalResponseIsJSONUnmarshal(t *testing.T) {
+	for _, s := range responseSeeds {
+		sameResponse(t, []byte(s))
+	}
+	for _, s := range responseSeeds[:2] {
+		took := false
+		WithValue([]byte(s), func(root Value) { took = fastResponse(root, new(ChatResponse)) })
+		if !took {
+			t.Errorf("not read by hand: %s", s)
+		}
+	}
+}
+
+// FuzzUnmarshalResponse: whatever the body, UnmarshalResponse's response
+// and error are json.Unmarshal's.
+func FuzzUnmarshalResponse(f *testing.F) {
+	for _, s := range responseSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { sameResponse(t, data) })
 }

@@ -201,8 +201,16 @@ func (d *chunkDecoder) usage(v Value) bool {
 		d.b.c.Usage = nil
 		return true
 	}
+	u, ok := readUsage(v, false)
+	d.b.c.Usage = u
+	return ok
+}
+
+// readUsage reads a usage object as json.Unmarshal fills a *Usage; its
+// Extra members are copies with clone, views of v's text without.
+func readUsage(v Value, clone bool) (*Usage, bool) {
 	u := new(Usage)
-	if !readMembers(v, usageNames, func(i int, v Value) bool {
+	ok := readMembers(v, usageNames, func(i int, v Value) bool {
 		switch i {
 		case 0:
 			return intOrNull(v, &u.PromptTokens)
@@ -211,44 +219,31 @@ func (d *chunkDecoder) usage(v Value) bool {
 		case 2:
 			return intOrNull(v, &u.TotalTokens)
 		case 3:
-			return d.promptDetails(v, &u.PromptTokensDetails)
+			if v.Type() == gjson.Null {
+				u.PromptTokensDetails = nil
+				return true
+			}
+			p := new(PromptTokensDetails)
+			u.PromptTokensDetails = p
+			return readMembers(v, promptDetailsNames, func(i int, v Value) bool {
+				if i == 0 {
+					return intOrNull(v, &p.CachedTokens)
+				}
+				return intOrNull(v, &p.CacheWriteTokens)
+			}, &p.Extra, clone)
 		default:
-			return d.completionDetails(v, &u.CompletionTokensDetails)
+			if v.Type() == gjson.Null {
+				u.CompletionTokensDetails = nil
+				return true
+			}
+			c := new(CompletionTokensDetails)
+			u.CompletionTokensDetails = c
+			return readMembers(v, completionDetailsNames, func(_ int, v Value) bool {
+				return intOrNull(v, &c.ReasoningTokens)
+			}, &c.Extra, clone)
 		}
-	}, &u.Extra, false) {
-		return false
-	}
-	d.b.c.Usage = u
-	return true
-}
-
-// promptDetails reads prompt_tokens_details; null is nil.
-func (d *chunkDecoder) promptDetails(v Value, dst **PromptTokensDetails) bool {
-	if v.Type() == gjson.Null {
-		*dst = nil
-		return true
-	}
-	p := new(PromptTokensDetails)
-	*dst = p
-	return readMembers(v, promptDetailsNames, func(i int, v Value) bool {
-		if i == 0 {
-			return intOrNull(v, &p.CachedTokens)
-		}
-		return intOrNull(v, &p.CacheWriteTokens)
-	}, &p.Extra, false)
-}
-
-// completionDetails reads completion_tokens_details; null is nil.
-func (d *chunkDecoder) completionDetails(v Value, dst **CompletionTokensDetails) bool {
-	if v.Type() == gjson.Null {
-		*dst = nil
-		return true
-	}
-	c := new(CompletionTokensDetails)
-	*dst = c
-	return readMembers(v, completionDetailsNames, func(_ int, v Value) bool {
-		return intOrNull(v, &c.ReasoningTokens)
-	}, &c.Extra, false)
+	}, &u.Extra, clone)
+	return u, ok
 }
 
 // intOrNull reads an integer that fits an int as encoding/json does

@@ -28,6 +28,20 @@ func decodeEvent(data []byte, e *event, arena *openai.Arena) error {
 	return json.Unmarshal(data, e)
 }
 
+// decodeResponse decodes a non-streamed Messages response into r (zero)
+// as json.Unmarshal does (FuzzDecodeResponse holds the two equal): read by
+// hand on a tape like message_start's message, its strings views of body,
+// and by json.Unmarshal when the readers give up.
+func decodeResponse(body []byte, r *response) error {
+	ok := false
+	openai.WithValue(body, func(root openai.Value) { ok = readResponse(root, r) })
+	if ok {
+		return nil
+	}
+	*r = response{}
+	return json.Unmarshal(body, r)
+}
+
 // The JSON names of event, its delta, response, rblock and usageJSON,
 // in the order of the readers' switches (TestReaderNames holds them to
 // the types').

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/llmbridge/llmbridge/internal/openai"
 )
 
 // eventSeeds are the events of the recorded stream and shapes that must
@@ -154,4 +156,44 @@ func BenchmarkDecodeEvent(b *testing.B) {
 			}
 		}
 	})
+}
+
+// responseSeeds are Messages responses, and shapes that must take
+// encoding/json's path.
+var responseSeeds = []string{
+	`{"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"thinking","thinking":"hm","signature":"EqQB"},{"type":"text","text":"Hello \"x\"\n"},{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city":"Paris"}}],"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":25,"cache_creation_input_tokens":1,"cache_read_input_tokens":2,"output_tokens":9,"service_tier":"standard"}}`,
+	`{"id":"m","content":[],"usage":{}}`, `{"id":null,"content":null,"stop_reason":null,"usage":null}`, `{"content":[null]}`, `{"content":[{"input":null}]}`,
+	`{"ID":"m"}`, `{"id":"a","id":"b"}`, `{"content":[{"Type":"text"}]}`, `{"usage":{"Output_Tokens":1}}`, `{"usage":{"output_tokens":1.5}}`,
+	`{"content":{}}`, `{"id":1}`, `[]`, `null`, `{}`, `{"id":`, `{"id":"\ud800"}`, "{\"id\":\"\xff\"}",
+}
+
+func sameResponse(t *testing.T, data []byte) {
+	t.Helper()
+	var fast, slow response
+	ferr, serr := decodeResponse(data, &fast), json.Unmarshal(data, &slow)
+	if (ferr == nil) != (serr == nil) || ferr != nil && ferr.Error() != serr.Error() {
+		t.Fatalf("%q: decodeResponse error %v, json.Unmarshal's %v", data, ferr, serr)
+	}
+	if ferr == nil && !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("%q:\ndecodeResponse %+v\njson.Unmarshal %+v", data, fast, slow)
+	}
+}
+
+func TestDecodeResponseIsJSONUnmarshal(t *testing.T) {
+	for _, s := range responseSeeds {
+		sameResponse(t, []byte(s))
+	}
+	var r response
+	ok := false
+	openai.WithValue([]byte(responseSeeds[0]), func(root openai.Value) { ok = readResponse(root, &r) })
+	if !ok || len(r.Content) != 3 {
+		t.Fatalf("the usual response was not read by hand: %v %+v", ok, r)
+	}
+}
+
+func FuzzDecodeResponse(f *testing.F) {
+	for _, s := range responseSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { sameResponse(t, data) })
 }

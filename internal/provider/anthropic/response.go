@@ -69,7 +69,7 @@ func (p *Provider) DecodeResponse(resp *http.Response) (*openai.ChatResponse, er
 		return nil, err
 	}
 	var r response
-	if err := json.Unmarshal(body, &r); err != nil {
+	if err := decodeResponse(body, &r); err != nil {
 		return nil, fmt.Errorf("decoding Anthropic response: %w", err)
 	}
 	msg := openai.Message{Role: "assistant"}

@@ -13,7 +13,6 @@ package openai
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"iter"
@@ -137,7 +136,7 @@ func (p *Provider) DecodeResponse(resp *http.Response) (*openai.ChatResponse, er
 		return nil, err
 	}
 	var out openai.ChatResponse
-	if err := json.Unmarshal(body, &out); err != nil {
+	if err := openai.UnmarshalResponse(body, &out); err != nil {
 		return nil, fmt.Errorf("decoding upstream response: %w", err)
 	}
 	return &out, nil
