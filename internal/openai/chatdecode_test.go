@@ -206,3 +206,23 @@ func FuzzUnmarshalResponse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) { sameResponse(t, data) })
 }
+
+// BenchmarkUnmarshalResponse: a non-streamed answer as OpenAI sends it,
+// by UnmarshalResponse and by json.Unmarshal.
+func BenchmarkUnmarshalResponse(b *testing.B) {
+	data := []byte(responseSeeds[0])
+	for _, d := range []struct {
+		name string
+		f    func([]byte, *ChatResponse) error
+	}{{"UnmarshalResponse", UnmarshalResponse}, {"json.Unmarshal", func(b []byte, r *ChatResponse) error { return json.Unmarshal(b, r) }}} {
+		b.Run(d.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var r ChatResponse
+				if err := d.f(data, &r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -197,3 +197,23 @@ func FuzzDecodeResponse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) { sameResponse(t, data) })
 }
+
+// BenchmarkDecodeResponse: a non-streamed Messages answer (thinking, text
+// and a tool call), by decodeResponse and by json.Unmarshal.
+func BenchmarkDecodeResponse(b *testing.B) {
+	data := []byte(responseSeeds[0])
+	for _, d := range []struct {
+		name string
+		f    func([]byte, *response) error
+	}{{"decodeResponse", decodeResponse}, {"json.Unmarshal", func(b []byte, r *response) error { return json.Unmarshal(b, r) }}} {
+		b.Run(d.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var r response
+				if err := d.f(data, &r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
