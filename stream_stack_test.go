@@ -29,11 +29,8 @@ import (
 // Each stream's first event is flushed while its upstream is silent (the
 // deep case: the OpenAI fake waits until the client has seen it; the
 // Anthropic and Gemini fakes pause before every event), and each ends.
-// Pass-through chat, Messages and Responses translated to chat, and chat
-// and Messages to Anthropic and Gemini. (Responses to Anthropic or Gemini
-// does not fit yet: the Response object its first event carries is
-// encoded by encoding/json, through the types' MarshalJSON, below those
-// upstreams' deeper stream decoders.)
+// Pass-through chat, Messages and Responses translated to chat, and the
+// three client formats to Anthropic and Gemini.
 func TestStreamHandlerStaysWithinEightKiB(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector's frames are larger; scripts/test.sh runs this test without it")
@@ -142,6 +139,7 @@ func streamsWithinEightKiB(t *testing.T, urls []string) {
 		cases = append(cases, []struct{ path, body string }{
 			{"/v1/chat/completions", `{"model":"` + model + `","stream":true,` + chat + `}`},
 			{"/v1/messages", `{"model":"` + model + `","stream":true,` + messages + `}`},
+			{"/v1/responses", `{"model":"` + model + `","stream":true,` + responses + `}`},
 		}...)
 	}
 	// Once with any stack: what a process does once (encoding/json's

@@ -167,6 +167,23 @@ func appendExtra(dst []byte, extra map[string]json.RawMessage, known *FieldSet) 
 	return append(dst, '}'), true
 }
 
+// AppendRaw appends raw compacted, as encoding/json writes a
+// json.RawMessage (a nil or empty one is null); ok is false when it is not
+// valid JSON (encoding/json then fails).
+func AppendRaw(dst []byte, raw json.RawMessage) (_ []byte, ok bool) {
+	if len(raw) == 0 {
+		return append(dst, "null"...), true
+	}
+	return appendRaw(dst, raw)
+}
+
+// AppendExtra writes the members of extra that known does not name, in
+// sorted order, and closes the object, as EncodeWithExtra does after a
+// type's own members; ok is false when one is not valid JSON.
+func AppendExtra(dst []byte, extra map[string]json.RawMessage, known *FieldSet) ([]byte, bool) {
+	return appendExtra(dst, extra, known)
+}
+
 // appendRaw appends a raw member compacted, as encoding/json writes a
 // json.RawMessage (json.Compact without HTML escapes); ok is false when
 // it is not valid JSON.

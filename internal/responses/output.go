@@ -4,6 +4,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
+	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -226,7 +229,168 @@ func (env *envelope) marshal(items []*item, usage *openai.Usage) ([]byte, error)
 	}
 	env.Output = append(out, ']')
 	env.Usage = appendUsage(nil, usage)
-	return openai.Marshal(env)
+	if b, ok := env.appendJSON(make([]byte, 0, env.sizeHint())); ok {
+		return b, nil
+	}
+	return openai.Marshal(env) // encoding/json's error for what it cannot write (a NaN, an invalid raw member)
+}
+
+// appendJSON appends the envelope as encoding/json writes it (no HTML
+// escapes; TestEnvelopeIsEncodingJSON holds the two equal), by hand: the
+// stream's first event carries it from deep in the relay, where
+// encoding/json's nested encoders took a translated stream's handler past
+// its first 8 KiB of stack. ok is false where encoding/json would fail.
+func (env *envelope) appendJSON(dst []byte) (_ []byte, ok bool) {
+	dst = appendStringField(append(dst, '{'), "id", env.ID)
+	dst = appendStringField(dst, "object", env.Object)
+	dst = strconv.AppendInt(appendKey(dst, "created_at"), env.CreatedAt, 10)
+	dst = appendStringField(dst, "status", env.Status)
+	dst = strconv.AppendBool(appendKey(dst, "background"), env.Background)
+	dst = appendKey(dst, "completed_at")
+	if env.CompletedAt == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = strconv.AppendInt(dst, *env.CompletedAt, 10)
+	}
+	raws := [...]struct {
+		name string
+		raw  json.RawMessage
+	}{{"error", env.Error}, {"incomplete_details", env.IncompleteDetails}}
+	for _, r := range raws {
+		if dst, ok = openai.AppendRaw(appendKey(dst, r.name), r.raw); !ok {
+			return dst, false
+		}
+	}
+	dst = appendNullableString(appendKey(dst, "instructions"), env.Instructions)
+	dst = appendNullableInt(appendKey(dst, "max_output_tokens"), env.MaxOutputTokens)
+	dst = appendNullableInt(appendKey(dst, "max_tool_calls"), env.MaxToolCalls)
+	dst = appendStringField(dst, "model", env.Model)
+	if dst, ok = openai.AppendRaw(appendKey(dst, "output"), env.Output); !ok {
+		return dst, false
+	}
+	dst = strconv.AppendBool(appendKey(dst, "parallel_tool_calls"), env.ParallelToolCalls)
+	dst = appendNullableString(appendKey(dst, "previous_response_id"), env.PreviousResponseID)
+	dst = appendNullableString(appendKey(append(appendKey(dst, "reasoning"), '{'), "effort"), env.Reasoning.Effort)
+	dst = append(appendNullableString(appendKey(dst, "summary"), env.Reasoning.Summary), '}')
+	dst = strconv.AppendBool(appendKey(dst, "store"), env.Store)
+	if dst, ok = appendFloat(appendKey(dst, "temperature"), env.Temperature); !ok {
+		return dst, false
+	}
+	for _, r := range [...]struct {
+		name string
+		raw  json.RawMessage
+	}{{"text", env.Text}, {"tool_choice", env.ToolChoice}} {
+		if dst, ok = openai.AppendRaw(appendKey(dst, r.name), r.raw); !ok {
+			return dst, false
+		}
+	}
+	dst = appendKey(dst, "tools")
+	if env.Tools == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i := range env.Tools {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if dst, ok = env.Tools[i].appendJSON(dst); !ok {
+				return dst, false
+			}
+		}
+		dst = append(dst, ']')
+	}
+	if dst, ok = appendFloat(appendKey(dst, "top_p"), env.TopP); !ok {
+		return dst, false
+	}
+	dst = appendStringField(dst, "truncation", env.Truncation)
+	if dst, ok = openai.AppendRaw(appendKey(dst, "usage"), env.Usage); !ok {
+		return dst, false
+	}
+	dst = appendNullableString(appendKey(dst, "user"), env.User)
+	dst = appendKey(dst, "metadata")
+	if env.Metadata == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '{')
+		var keys []string
+		if len(env.Metadata) > 0 {
+			keys = slices.Sorted(maps.Keys(env.Metadata))
+		}
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = openai.AppendString(append(openai.AppendString(dst, k), ':'), env.Metadata[k])
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, '}'), true
+}
+
+// sizeHint is room for the envelope's JSON, so that the buffer rarely
+// grows.
+func (env *envelope) sizeHint() int {
+	n := 640 + len(env.ID) + len(env.Model) + len(env.Output) + len(env.Usage) + len(env.Text) + len(env.ToolChoice)
+	if env.Instructions != nil {
+		n += len(*env.Instructions) + len(*env.Instructions)/8
+	}
+	for i := range env.Tools {
+		t := &env.Tools[i]
+		n += 64 + len(t.Name) + len(t.Parameters) + 32*len(t.Extra)
+		if t.Description != nil {
+			n += len(*t.Description)
+		}
+	}
+	for k, v := range env.Metadata {
+		n += 8 + len(k) + len(v)
+	}
+	return n
+}
+
+// appendJSON appends the tool as its MarshalJSON writes it
+// (openai.EncodeWithExtra): the members it models, then Extra's.
+func (t *Tool) appendJSON(dst []byte) (_ []byte, ok bool) {
+	dst = appendStringField(append(dst, '{'), "type", t.Type)
+	if t.Name != "" {
+		dst = appendStringField(dst, "name", t.Name)
+	}
+	if t.Description != nil {
+		dst = appendStringField(dst, "description", *t.Description)
+	}
+	if len(t.Parameters) > 0 {
+		if dst, ok = openai.AppendRaw(appendKey(dst, "parameters"), t.Parameters); !ok {
+			return dst, false
+		}
+	}
+	if t.Strict != nil {
+		dst = strconv.AppendBool(appendKey(dst, "strict"), *t.Strict)
+	}
+	return openai.AppendExtra(dst, t.Extra, toolFields)
+}
+
+// appendNullableString appends *s, or null.
+func appendNullableString(dst []byte, s *string) []byte {
+	if s == nil {
+		return append(dst, "null"...)
+	}
+	return openai.AppendString(dst, *s)
+}
+
+// appendNullableInt appends *n, or null.
+func appendNullableInt(dst []byte, n *int64) []byte {
+	if n == nil {
+		return append(dst, "null"...)
+	}
+	return strconv.AppendInt(dst, *n, 10)
+}
+
+// appendFloat appends f as encoding/json does; false for NaN and the
+// infinities, which it refuses.
+func appendFloat(dst []byte, f float64) ([]byte, bool) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return dst, false
+	}
+	return openai.AppendFloat(dst, f), true
 }
 
 // ids names a response and its items from one base (the upstream's id, or
