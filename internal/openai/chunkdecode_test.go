@@ -151,7 +151,9 @@ func TestChunkDecoderKeepsChunks(t *testing.T) {
 		}
 	}
 	data := []byte(chunkSeeds[1])
-	if n := testing.AllocsPerRun(200, func() { _, _ = d.Decode(data) }); n > 0.5 {
+	// The tape comes from a sync.Pool, which the race detector makes drop
+	// some of what is put back.
+	if n := testing.AllocsPerRun(200, func() { _, _ = d.Decode(data) }); n > 0.5 && !raceEnabled {
 		t.Errorf("%v allocations per role chunk from a ChunkDecoder, want ≤ 0.5", n)
 	}
 }
