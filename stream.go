@@ -229,7 +229,9 @@ func (h *headerWriter) flush() error {
 
 // onOwnStack runs f on a goroutine of its own, whose stack goes when it
 // returns, and waits for it (about a microsecond, once a stream). A panic
-// in f is f's caller's.
+// in f is f's caller's, as is f's ending its goroutine (runtime.Goexit,
+// which net/http's writers never do): the caller then panics rather than
+// wait forever.
 func onOwnStack(f func() error) error {
 	type result struct {
 		err   error
@@ -237,12 +239,19 @@ func onOwnStack(f func() error) error {
 	}
 	done := make(chan result, 1)
 	go func() {
+		returned := false
 		defer func() {
-			if p := recover(); p != nil {
+			if !returned {
+				p := recover()
+				if p == nil {
+					p = errGoexit
+				}
 				done <- result{panic: p}
 			}
 		}()
-		done <- result{err: f()}
+		err := f()
+		returned = true
+		done <- result{err: err}
 	}()
 	r := <-done
 	if r.panic != nil {
@@ -250,6 +259,10 @@ func onOwnStack(f func() error) error {
 	}
 	return r.err
 }
+
+// errGoexit is what onOwnStack's caller panics with when f ended its
+// goroutine.
+var errGoexit = errors.New("llmbridge: a write to the client ended its goroutine")
 
 // writeDeadline keeps a write deadline on the client's connection, renewed
 // as writes succeed: a client that stops reading fails the next write or

@@ -2,6 +2,7 @@ package llmbridge_test
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -51,7 +52,9 @@ func TestStreamHandlerStaysWithinEightKiB(t *testing.T) {
 		}
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "text/event-stream")
-		w.Write([]byte(chunk(`{"role":"assistant","content":"first"}`)))
+		// Longer than the 2 KiB net/http holds before it writes the
+		// header: the write, not the flush, writes it (headerWriter.Write).
+		w.Write([]byte(chunk(`{"role":"assistant","content":"first ` + strings.Repeat("x", 5000) + `"}`)))
 		w.(http.Flusher).Flush()
 		select { // silent until the client has the first event: the bridge's read waited
 		case <-seen:
@@ -66,7 +69,9 @@ func TestStreamHandlerStaysWithinEightKiB(t *testing.T) {
 	for _, s := range []*testupstream.Server{an, gm} {
 		s.SetDefault(testupstream.Reply{Content: []string{"Hello", " world", "!"}, Usage: testupstream.Usage{Prompt: 9, Completion: 3}, Delay: 5 * time.Millisecond})
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestStreamHandlerStaysWithinEightKiB$", "-test.count=1", "-test.v")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestStreamHandlerStaysWithinEightKiB$", "-test.count=1", "-test.v", "-test.timeout=2m")
 	// A goroutine starts small unless the runtime adapts its starting
 	// size to the average stack, which could hide a growth.
 	cmd.Env = append(os.Environ(), "LLMBRIDGE_STACK_CHILD="+up.URL+" "+an.BaseURL()+" "+an.Key+" "+gm.BaseURL()+" "+gm.Key,

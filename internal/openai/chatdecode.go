@@ -6,8 +6,10 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// UnmarshalChat decodes a Chat Completions request into *req as
-// json.Unmarshal does — the same request, the same errors — for the
+// UnmarshalChat decodes a Chat Completions request into *req, a zero
+// value (the request read by hand replaces it whole, where json.Unmarshal
+// would merge), as json.Unmarshal does — the same request, the same
+// errors — for the
 // requests the bridge translates (to Anthropic, Gemini, Bedrock, …).
 //
 // Through the types' UnmarshalJSON, encoding/json validated each nested
@@ -39,7 +41,7 @@ func UnmarshalChat(data []byte, req *ChatRequest) error {
 }
 
 // UnmarshalResponse decodes a non-streamed Chat Completions response into
-// *r as json.Unmarshal does — the same response, the same errors — the
+// *r, a zero value (see UnmarshalChat), as json.Unmarshal does — the same response, the same errors — the
 // way UnmarshalChat decodes a request (FuzzUnmarshalResponse holds the two
 // equal): for the answers the bridge translates for a Messages or
 // Responses client.
