@@ -127,20 +127,6 @@ func rawView(s string) json.RawMessage {
 	return unsafe.Slice(unsafe.StringData(s), len(s))[:len(s):len(s)]
 }
 
-// stringField reads a string member the way encoding/json does for a
-// string field: null leaves it empty. The string is a view of d.own.
-func stringField(v Value, dst *string) bool {
-	switch v.Type() {
-	case gjson.Null:
-		return true
-	case gjson.String:
-		s, ok := Unquote(v.Raw())
-		*dst = s
-		return ok
-	}
-	return false
-}
-
 // ptrField reads a *string member: null is nil.
 func (d *chunkDecoder) ptrField(v Value, dst **string) bool {
 	var s string
@@ -178,15 +164,15 @@ func (d *chunkDecoder) chunk(root Value) bool {
 	return readMembers(root, chunkNames, func(i int, v Value) bool {
 		switch i {
 		case 0:
-			return stringField(v, &c.ID)
+			return v.ReadStringView(&c.ID)
 		case 1:
-			return stringField(v, &c.Object)
+			return v.ReadStringView(&c.Object)
 		case 2:
 			return intField(v, &c.Created)
 		case 3:
-			return stringField(v, &c.Model)
+			return v.ReadStringView(&c.Model)
 		case 4:
-			return stringField(v, &c.SystemFingerprint)
+			return v.ReadStringView(&c.SystemFingerprint)
 		case 5:
 			return d.choices(v)
 		default:
@@ -298,7 +284,7 @@ func (d *chunkDecoder) delta(o Value, dl *Delta) bool {
 	return readMembers(o, deltaNames, func(i int, v Value) bool {
 		switch i {
 		case 0:
-			return stringField(v, &dl.Role)
+			return v.ReadStringView(&dl.Role)
 		case 1:
 			return d.ptrField(v, &dl.Content)
 		case 2:

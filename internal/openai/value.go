@@ -151,6 +151,22 @@ func (v Value) ReadString(dst *string) bool {
 	return ok
 }
 
+// ReadStringView reads a JSON string into *dst as json.Unmarshal reads it
+// into a string field, as a view of the document's text where it has no
+// escape (for a document its reader keeps and nothing writes to): null
+// leaves *dst as it is; false for any other value.
+func (v Value) ReadStringView(dst *string) bool {
+	switch v.Type() {
+	case gjson.Null:
+		return true
+	case gjson.String:
+		s, ok := Unquote(v.Raw())
+		*dst = s
+		return ok
+	}
+	return false
+}
+
 // ReadStringPtr is ReadString for a *string field.
 func (v Value) ReadStringPtr(dst **string) bool {
 	var s string

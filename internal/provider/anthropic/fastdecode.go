@@ -19,7 +19,7 @@ import (
 //
 // The copy of data comes from arena when it is not nil (a stream's
 // decoder), otherwise from a buffer of its own; the strings read are
-// views of it, the raw input a copy.
+// views of it (openai.Value.ReadStringView), the raw input a copy.
 func decodeEvent(data []byte, e *event, arena *openai.Arena) error {
 	if fastEvent(data, e, arena) {
 		return nil
@@ -76,7 +76,7 @@ func fastEvent(data []byte, e *event, arena *openai.Arena) bool {
 			}
 			switch i {
 			case 0:
-				return str(v, &e.Type)
+				return v.ReadStringView(&e.Type)
 			case 1:
 				return readResponse(v, &e.Message)
 			case 2:
@@ -86,7 +86,7 @@ func fastEvent(data []byte, e *event, arena *openai.Arena) bool {
 			case 4:
 				d := &e.Delta
 				dst := [...]*string{&d.Type, &d.Text, &d.PartialJSON, &d.Thinking, &d.Signature, &d.StopReason}
-				return openai.ReadMembers(v, deltaNames, func(i int, v openai.Value) bool { return str(v, dst[i]) }, nil)
+				return openai.ReadMembers(v, deltaNames, func(i int, v openai.Value) bool { return v.ReadStringView(dst[i]) }, nil)
 			case 5:
 				e.Usage = new(usageJSON)
 				return readUsage(v, e.Usage)
@@ -98,20 +98,6 @@ func fastEvent(data []byte, e *event, arena *openai.Arena) bool {
 	return ok
 }
 
-// str reads a string member as a view of the event's copy; null leaves
-// it as it is.
-func str(v openai.Value, dst *string) bool {
-	switch v.Type() {
-	case gjson.Null:
-		return true
-	case gjson.String:
-		s, ok := openai.Unquote(v.Raw())
-		*dst = s
-		return ok
-	}
-	return false
-}
-
 // integer reads an int member; null leaves it as it is.
 func integer(v openai.Value, dst *int) bool { return v.Type() == gjson.Null || v.ReadInt(dst) }
 
@@ -120,9 +106,9 @@ func readResponse(v openai.Value, r *response) bool {
 	return openai.ReadMembers(v, responseNames, func(i int, v openai.Value) bool {
 		switch i {
 		case 0:
-			return str(v, &r.ID)
+			return v.ReadStringView(&r.ID)
 		case 1:
-			return str(v, &r.Model)
+			return v.ReadStringView(&r.Model)
 		case 2:
 			if v.Type() == gjson.Null {
 				r.Content = nil
@@ -130,7 +116,7 @@ func readResponse(v openai.Value, r *response) bool {
 			}
 			return openai.ReadArray(v, &r.Content, readBlock)
 		case 3:
-			return str(v, &r.StopReason)
+			return v.ReadStringView(&r.StopReason)
 		default:
 			return v.Type() == gjson.Null || readUsage(v, &r.Usage)
 		}
@@ -140,24 +126,13 @@ func readResponse(v openai.Value, r *response) bool {
 // readBlock reads a content block (content_block_start's, or one of a
 // message's).
 func readBlock(v openai.Value, b *rblock) bool {
+	dst := [...]*string{&b.Type, &b.Text, &b.Thinking, &b.Signature, &b.ID, &b.Name}
 	return openai.ReadMembers(v, rblockNames, func(i int, v openai.Value) bool {
-		switch i {
-		case 0:
-			return str(v, &b.Type)
-		case 1:
-			return str(v, &b.Text)
-		case 2:
-			return str(v, &b.Thinking)
-		case 3:
-			return str(v, &b.Signature)
-		case 4:
-			return str(v, &b.ID)
-		case 5:
-			return str(v, &b.Name)
-		default:
-			b.Input = v.ReadRaw()
-			return true
+		if i < len(dst) {
+			return v.ReadStringView(dst[i])
 		}
+		b.Input = v.ReadRaw()
+		return true
 	}, nil)
 }
 

@@ -71,15 +71,10 @@ var (
 	usageNames     = []string{"promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "toolUsePromptTokenCount", "cachedContentTokenCount", "totalTokenCount"}
 )
 
-// str reads a JSON string as a view of data (Unquote); false for any
-// other value, null included (encoding/json's path decides those).
+// str reads a JSON string as a view of data; false for any other value,
+// null included (encoding/json's path decides those).
 func str(v openai.Value, dst *string) bool {
-	if v.Type() != gjson.String {
-		return false
-	}
-	s, ok := openai.Unquote(v.Raw())
-	*dst = s
-	return ok
+	return v.Type() != gjson.Null && v.ReadStringView(dst)
 }
 
 // candidates reads the candidates array.
