@@ -69,9 +69,10 @@ func TestStreamHandlerStaysWithinEightKiB(t *testing.T) {
 	for _, s := range []*testupstream.Server{an, gm} {
 		s.SetDefault(testupstream.Reply{Content: []string{"Hello", " world", "!"}, Usage: testupstream.Usage{Prompt: 9, Completion: 3}, Delay: 5 * time.Millisecond})
 	}
+	// The child's own timeout comes first, with its goroutines' traces.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestStreamHandlerStaysWithinEightKiB$", "-test.count=1", "-test.v", "-test.timeout=2m")
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestStreamHandlerStaysWithinEightKiB$", "-test.count=1", "-test.v", "-test.timeout=90s")
 	// A goroutine starts small unless the runtime adapts its starting
 	// size to the average stack, which could hide a growth.
 	cmd.Env = append(os.Environ(), "LLMBRIDGE_STACK_CHILD="+up.URL+" "+an.BaseURL()+" "+an.Key+" "+gm.BaseURL()+" "+gm.Key,

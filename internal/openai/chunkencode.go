@@ -168,10 +168,10 @@ func appendExtra(dst []byte, extra map[string]json.RawMessage, known *FieldSet) 
 }
 
 // AppendRaw appends raw compacted, as encoding/json writes a
-// json.RawMessage (a nil or empty one is null); ok is false when it is not
-// valid JSON (encoding/json then fails).
+// json.RawMessage (a nil one is null); ok is false when it is not valid
+// JSON, an empty one included (encoding/json then fails).
 func AppendRaw(dst []byte, raw json.RawMessage) (_ []byte, ok bool) {
-	if len(raw) == 0 {
+	if raw == nil {
 		return append(dst, "null"...), true
 	}
 	return appendRaw(dst, raw)

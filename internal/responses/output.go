@@ -1,6 +1,7 @@
 package responses
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -358,6 +359,9 @@ func (t *Tool) appendJSON(dst []byte) (_ []byte, ok bool) {
 		dst = appendStringField(dst, "description", *t.Description)
 	}
 	if len(t.Parameters) > 0 {
+		if nearMaxDepth(t.Parameters) {
+			return dst, false
+		}
 		if dst, ok = openai.AppendRaw(appendKey(dst, "parameters"), t.Parameters); !ok {
 			return dst, false
 		}
@@ -365,7 +369,22 @@ func (t *Tool) appendJSON(dst []byte) (_ []byte, ok bool) {
 	if t.Strict != nil {
 		dst = strconv.AppendBool(appendKey(dst, "strict"), *t.Strict)
 	}
+	for _, raw := range t.Extra {
+		if nearMaxDepth(raw) {
+			return dst, false
+		}
+	}
 	return openai.AppendExtra(dst, t.Extra, toolFields)
+}
+
+// nearMaxDepth reports whether raw may nest as deep as encoding/json's
+// limit (10,000) less one: inside a tool, whose MarshalJSON output
+// encoding/json reads again one level down, such a value is refused, so
+// appendJSON leaves it to encoding/json for the same error. (It counts
+// every bracket, in strings too: a false yes costs only that fallback.)
+func nearMaxDepth(raw []byte) bool {
+	const limit = 10000 - 1
+	return len(raw) >= 2*limit && bytes.Count(raw, []byte{'['})+bytes.Count(raw, []byte{'{'}) >= limit
 }
 
 // appendNullableString appends *s, or null.
