@@ -2,7 +2,6 @@ package bedrock
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -11,9 +10,9 @@ import (
 	"io"
 	"iter"
 	"net/http"
+	"strings"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
+	"unsafe"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
@@ -32,65 +31,139 @@ const (
 )
 
 // FrameReader reads the binary event-stream messages of a
-// ConverseStream response, one at a time, with the AWS SDK's decoder
-// (which checks both CRCs). It bounds each message by maxFrame. A
-// message's payload is valid until the next call of Next.
+// ConverseStream response, one at a time, checking both CRCs. It bounds
+// each message by maxFrame. A message's strings and payload are valid
+// until the next call of Next.
 type FrameReader struct {
-	br      *bufio.Reader
-	dec     *eventstream.Decoder
-	frame   []byte
-	payload []byte
-	rd      bytes.Reader
+	br    *bufio.Reader
+	frame []byte
 }
 
 // NewFrameReader returns a FrameReader reading r.
 func NewFrameReader(r io.Reader) *FrameReader {
-	return &FrameReader{br: bufio.NewReaderSize(r, 32<<10), dec: eventstream.NewDecoder()}
+	return &FrameReader{br: bufio.NewReaderSize(r, 32<<10)}
+}
+
+// Frame is one event-stream message: the string headers a ConverseStream
+// message is told apart by ("" when absent or not a string) and its
+// payload, views of the reader's buffer until its next Next.
+type Frame struct {
+	MessageType   string // :message-type: event, exception or error
+	EventType     string // :event-type of an event
+	ExceptionType string // :exception-type of an exception
+	ErrorCode     string // :error-code of an error
+	ErrorMessage  string // :error-message of an error
+	Payload       []byte
 }
 
 // Next returns the next message; io.EOF at a clean end between messages,
 // an error wrapping io.ErrUnexpectedEOF inside one.
-func (f *FrameReader) Next() (eventstream.Message, error) {
+func (f *FrameReader) Next() (Frame, error) {
 	prelude, err := f.br.Peek(preludeLen)
 	if len(prelude) == 0 && err == io.EOF {
-		return eventstream.Message{}, io.EOF
+		return Frame{}, io.EOF
 	}
 	if err != nil {
-		return eventstream.Message{}, fmt.Errorf("reading an event-stream prelude: %w", io.ErrUnexpectedEOF)
+		return Frame{}, fmt.Errorf("reading an event-stream prelude: %w", io.ErrUnexpectedEOF)
 	}
 	if crc32.ChecksumIEEE(prelude[:8]) != binary.BigEndian.Uint32(prelude[8:12]) {
 		// Checked before the length is trusted with an allocation.
-		return eventstream.Message{}, errors.New("event-stream prelude checksum mismatch")
+		return Frame{}, errors.New("event-stream prelude checksum mismatch")
 	}
 	total := binary.BigEndian.Uint32(prelude[0:4])
 	headers := binary.BigEndian.Uint32(prelude[4:8])
 	if total > maxFrame || total < minFrame || headers > total-minFrame {
-		return eventstream.Message{}, fmt.Errorf("event-stream message of %d bytes with %d bytes of headers is malformed", total, headers)
+		return Frame{}, fmt.Errorf("event-stream message of %d bytes with %d bytes of headers is malformed", total, headers)
 	}
 	if cap(f.frame) < int(total) {
 		f.frame = make([]byte, total)
 	}
 	f.frame = f.frame[:total]
 	if _, err := io.ReadFull(f.br, f.frame); err != nil {
-		return eventstream.Message{}, fmt.Errorf("reading an event-stream message: %w", io.ErrUnexpectedEOF)
+		return Frame{}, fmt.Errorf("reading an event-stream message: %w", io.ErrUnexpectedEOF)
 	}
-	f.rd.Reset(f.frame)
-	m, err := f.dec.Decode(&f.rd, f.payload)
+	m, err := parseFrame(f.frame)
 	if err != nil {
-		return eventstream.Message{}, fmt.Errorf("decoding an event-stream message: %w", err)
+		return Frame{}, fmt.Errorf("decoding an event-stream message: %w", err)
 	}
-	f.payload = m.Payload[:0]
 	return m, nil
 }
 
-// header returns a string header of m, "" when absent.
-func header(m *eventstream.Message, name string) string {
-	if v := m.Headers.Get(name); v != nil {
-		if s, ok := v.(eventstream.StringValue); ok {
-			return string(s)
-		}
+// parseFrame reads a whole message whose prelude Next has checked, as
+// the AWS SDK's eventstream.Decoder reads it (FuzzParseFrame holds the
+// two equal) but without an allocation: the SDK's made a string and a
+// boxed value of every header and went through four reader wrappers,
+// some 35 allocations a message. Headers other than Frame's are skipped.
+func parseFrame(b []byte) (Frame, error) {
+	total := len(b)
+	if crc32.ChecksumIEEE(b[:total-4]) != binary.BigEndian.Uint32(b[total-4:]) {
+		return Frame{}, errors.New("event-stream message checksum mismatch")
 	}
-	return ""
+	headersEnd := preludeLen + int(binary.BigEndian.Uint32(b[4:8]))
+	var m Frame
+	for h := b[preludeLen:headersEnd]; len(h) > 0; {
+		n := int(h[0])
+		if len(h) == 1 && n > 0 {
+			break // a name's length with no name: the SDK takes it for the headers' end
+		}
+		if len(h) < 2+n {
+			return Frame{}, errHeader
+		}
+		name, typ, v := h[1:1+n], h[1+n], h[2+n:]
+		size := 0
+		switch typ {
+		case 0, 1: // true, false
+		case 2:
+			size = 1
+		case 3:
+			size = 2
+		case 4:
+			size = 4
+		case 5, 8: // int64, timestamp
+			size = 8
+		case 9: // UUID
+			size = 16
+		case 6, 7: // bytes, string
+			if len(v) < 2 {
+				return Frame{}, errHeader
+			}
+			size = 2 + int(binary.BigEndian.Uint16(v))
+		default:
+			return Frame{}, fmt.Errorf("event-stream header of unknown value type %d", typ)
+		}
+		if len(v) < size {
+			return Frame{}, errHeader
+		}
+		if dst := m.header(name); dst != nil {
+			*dst = "" // a later header of the name replaces the earlier, as in the SDK
+			if typ == 7 && size > 2 {
+				*dst = unsafe.String(&v[2], size-2)
+			}
+		}
+		h = v[size:]
+	}
+	m.Payload = b[headersEnd : total-4]
+	return m, nil
+}
+
+// errHeader is a header cut short by the end of the headers.
+var errHeader = fmt.Errorf("event-stream header: %w", io.ErrUnexpectedEOF)
+
+// header is where m keeps the header named name; nil for the others.
+func (m *Frame) header(name []byte) *string {
+	switch string(name) {
+	case ":message-type":
+		return &m.MessageType
+	case ":event-type":
+		return &m.EventType
+	case ":exception-type":
+		return &m.ExceptionType
+	case ":error-code":
+		return &m.ErrorCode
+	case ":error-message":
+		return &m.ErrorMessage
+	}
+	return nil
 }
 
 // errTruncated ends a stream that stopped before messageStop.
@@ -181,27 +254,42 @@ type streamDecoder struct {
 	id, model string
 	created   int64
 	stopped   bool // messageStop seen
+	// The event being read; dec holds the events' strings and blocks the
+	// chunks: a few allocations for a stream's many events.
+	e      event
+	dec    eventMemory
+	blocks openai.Slab[chunkBlock]
+}
+
+// chunkBlock is a chunk with room for its one choice, allocated at once.
+type chunkBlock struct {
+	c      openai.ChatChunk
+	choice [1]openai.ChunkChoice
+	finish string
 }
 
 // message translates one event-stream message into a chunk, or nil;
 // last is set at metadata, the stream's final event.
-func (d *streamDecoder) message(m *eventstream.Message, tools map[int]*toolState) (chunk *openai.ChatChunk, last bool, err error) {
-	switch header(m, ":message-type") {
+func (d *streamDecoder) message(m *Frame, tools map[int]*toolState) (chunk *openai.ChatChunk, last bool, err error) {
+	switch m.MessageType {
 	case "exception":
 		var e event
 		_ = json.Unmarshal(m.Payload, &e)
-		return nil, true, d.p.apiError(0, exceptionName(header(m, ":exception-type")), redactToken(d.resp, e.Message))
+		return nil, true, d.p.apiError(0, exceptionName(strings.Clone(m.ExceptionType)), redactToken(d.resp, e.Message))
 	case "error":
-		return nil, true, d.p.apiError(0, exceptionName(header(m, ":error-code")), redactToken(d.resp, header(m, ":error-message")))
+		return nil, true, d.p.apiError(0, exceptionName(strings.Clone(m.ErrorCode)), redactToken(d.resp, strings.Clone(m.ErrorMessage)))
 	case "event":
 	default:
 		return nil, false, errors.New("event-stream message without a known :message-type")
 	}
-	var e event
-	if err := json.Unmarshal(m.Payload, &e); err != nil {
-		return nil, false, fmt.Errorf("decoding a Bedrock %s event: %w", header(m, ":event-type"), err)
+	// One event value serves every message (nothing keeps it or a
+	// pointer into it: the chunks copy what they carry).
+	d.e = event{}
+	e := &d.e
+	if err := decodeEvent(m.Payload, e, &d.dec); err != nil {
+		return nil, false, fmt.Errorf("decoding a Bedrock %s event: %w", m.EventType, err)
 	}
-	switch header(m, ":event-type") {
+	switch m.EventType {
 	case "messageStart":
 		return d.chunk(openai.Delta{Role: "assistant", Content: ptr("")}, ""), false, nil
 	case "contentBlockStart":
@@ -211,7 +299,7 @@ func (d *streamDecoder) message(m *eventstream.Message, tools map[int]*toolState
 			return d.chunk(openai.Delta{ToolCalls: []openai.ToolCall{{Index: &idx, ID: t.ToolUseID, Type: "function", Function: openai.FunctionCall{Name: t.Name}}}}, ""), false, nil
 		}
 	case "contentBlockDelta":
-		return d.delta(&e, tools), false, nil
+		return d.delta(e, tools), false, nil
 	case "contentBlockStop":
 		if t, ok := tools[e.Index]; ok && !t.input {
 			// A tool called without input still needs JSON arguments.
@@ -259,11 +347,14 @@ func (d *streamDecoder) delta(e *event, tools map[int]*toolState) *openai.ChatCh
 // chunk is a chunk of one choice carrying delta, and finish when it is
 // not empty.
 func (d *streamDecoder) chunk(delta openai.Delta, finish string) *openai.ChatChunk {
-	c := openai.ChunkChoice{Delta: delta}
+	b := d.blocks.New()
+	b.choice[0] = openai.ChunkChoice{Delta: delta}
 	if finish != "" {
-		c.FinishReason = &finish
+		b.finish = finish
+		b.choice[0].FinishReason = &b.finish
 	}
-	return &openai.ChatChunk{ID: d.id, Object: "chat.completion.chunk", Created: d.created, Model: d.model, Choices: []openai.ChunkChoice{c}}
+	b.c = openai.ChatChunk{ID: d.id, Object: "chat.completion.chunk", Created: d.created, Model: d.model, Choices: b.choice[:]}
+	return &b.c
 }
 
 // ptr is a pointer to a copy of s.
