@@ -55,7 +55,7 @@ func TestEnvelopeIsEncodingJSON(t *testing.T) {
 	sameEnvelope(t, &env) // Output and Usage nil: null
 	env.Metadata, env.Tools = nil, nil
 	sameEnvelope(t, &env)
-	for _, f := range []float64{1e21, 123456789012, 1e-7, -0.0, 2.5e-300} {
+	for _, f := range []float64{1e21, 123456789012, 1e-7, math.Copysign(0, -1), 2.5e-300} {
 		e := newEnvelope(nil, "resp_f", "m", 1)
 		e.Temperature, e.TopP = f, -f
 		sameEnvelope(t, &e)
