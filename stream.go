@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/ownstack"
 	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
 	"github.com/llmbridge/llmbridge/internal/sse"
 	"github.com/llmbridge/llmbridge/internal/upconn"
@@ -62,8 +63,8 @@ func (b *idleBody) EndStream() bool {
 // handler returns.
 type streamWriter struct {
 	w       http.ResponseWriter
-	out     *headerWriter // w's body, written and flushed
-	f       clientFormat  // for errors in the client's shape
+	out     *ownstack.Writer // w's body, written and flushed
+	f       clientFormat     // for errors in the client's shape
 	every   time.Duration
 	timer   *time.Timer
 	onFirst func() // called once, outside the lock, after the first event
@@ -81,7 +82,7 @@ type streamWriter struct {
 
 func newStreamWriter(w http.ResponseWriter, f clientFormat, every, writeTimeout time.Duration, onFirst func()) *streamWriter {
 	rc := http.NewResponseController(w)
-	s := &streamWriter{w: w, out: &headerWriter{w: w, rc: rc}, f: f, every: every, last: time.Now(), onFirst: onFirst, wd: &writeDeadline{rc: rc, d: writeTimeout}}
+	s := &streamWriter{w: w, out: ownstack.NewWriter(w, rc), f: f, every: every, last: time.Now(), onFirst: onFirst, wd: &writeDeadline{rc: rc, d: writeTimeout}}
 	// tick takes the lock first, so it cannot see s.timer unset.
 	s.mu.Lock()
 	s.timer = time.AfterFunc(every, s.tick)
@@ -179,90 +180,11 @@ func (s *streamWriter) flushOpen() error {
 
 func (s *streamWriter) flushLocked() error {
 	s.pending = false
-	if err := s.out.flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+	if err := s.out.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return clientError(err)
 	}
 	return nil
 }
-
-// headerWriter writes a stream's body so that the one call that makes
-// net/http write the response's header — the first flush, or a write
-// past the 2 KiB net/http holds before it (bufferBeforeChunkingSize) —
-// runs on a goroutine of its own (onOwnStack). chunkWriter.writeHeader
-// wants ~4.4 KiB of stack below its caller, and that call comes from deep
-// in the relay: inside its read of the upstream (upconn), 6 KiB down. Made
-// there, it would double the handler's 8 KiB stack for the rest of the
-// stream: 8 KiB more for each open stream. The other writes and flushes
-// fit (TestStreamHandlerStaysWithinEightKiB).
-type headerWriter struct {
-	w      http.ResponseWriter
-	rc     *http.ResponseController
-	held   int  // bytes written while the header is not
-	headed bool // the header is written
-}
-
-// headerAfter is how much net/http's response holds before its first
-// write to the connection, which writes the header.
-const headerAfter = 2048
-
-func (h *headerWriter) Write(p []byte) (int, error) {
-	if h.headed || h.held+len(p) <= headerAfter {
-		h.held += len(p)
-		return h.w.Write(p)
-	}
-	h.headed = true
-	var n int
-	err := onOwnStack(func() (err error) {
-		n, err = h.w.Write(p)
-		return err
-	})
-	return n, err
-}
-
-func (h *headerWriter) flush() error {
-	if h.headed {
-		return h.rc.Flush()
-	}
-	h.headed = true
-	return onOwnStack(h.rc.Flush)
-}
-
-// onOwnStack runs f on a goroutine of its own, whose stack goes when it
-// returns, and waits for it (about a microsecond, once a stream). A panic
-// in f is f's caller's, as is f's ending its goroutine (runtime.Goexit,
-// which net/http's writers never do): the caller then panics rather than
-// wait forever.
-func onOwnStack(f func() error) error {
-	type result struct {
-		err   error
-		panic any
-	}
-	done := make(chan result, 1)
-	go func() {
-		returned := false
-		defer func() {
-			if !returned {
-				p := recover()
-				if p == nil {
-					p = errGoexit
-				}
-				done <- result{panic: p}
-			}
-		}()
-		err := f()
-		returned = true
-		done <- result{err: err}
-	}()
-	r := <-done
-	if r.panic != nil {
-		panic(r.panic)
-	}
-	return r.err
-}
-
-// errGoexit is what onOwnStack's caller panics with when f ended its
-// goroutine.
-var errGoexit = errors.New("llmbridge: a write to the client ended its goroutine")
 
 // writeDeadline keeps a write deadline on the client's connection, renewed
 // as writes succeed: a client that stops reading fails the next write or

@@ -21,7 +21,7 @@ import (
 // An open stream's handler keeps the 8 KiB stack a goroutine grows to:
 // 8 KiB more a stream would be 8 MiB for a thousand held streams. The
 // call that writes the response's header, which comes from deep in the
-// relay, is what used to double it (see headerWriter), and the nested
+// relay, is what used to double it (see internal/ownstack), and the nested
 // decoders of encoding/json and gjson (the translated paths' requests and
 // events) took more. The bridge runs in a child process whose stacks may
 // not grow past 8 KiB (debug.SetMaxStack): a goroutine that needs more
@@ -53,7 +53,7 @@ func TestStreamHandlerStaysWithinEightKiB(t *testing.T) {
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "text/event-stream")
 		// Longer than the 2 KiB net/http holds before it writes the
-		// header: the write, not the flush, writes it (headerWriter.Write).
+		// header: the write, not the flush, writes it (ownstack.Writer.Write).
 		w.Write([]byte(chunk(`{"role":"assistant","content":"first ` + strings.Repeat("x", 5000) + `"}`)))
 		w.(http.Flusher).Flush()
 		select { // silent until the client has the first event: the bridge's read waited

@@ -269,6 +269,11 @@ func (env *envelope) appendJSON(dst []byte) (_ []byte, ok bool) {
 	if dst, ok = openai.AppendRaw(appendKey(dst, "output"), env.Output); !ok {
 		return dst, false
 	}
+	return env.appendRest(dst)
+}
+
+// appendRest is appendJSON's members from parallel_tool_calls on.
+func (env *envelope) appendRest(dst []byte) (_ []byte, ok bool) {
 	dst = strconv.AppendBool(appendKey(dst, "parallel_tool_calls"), env.ParallelToolCalls)
 	dst = appendNullableString(appendKey(dst, "previous_response_id"), env.PreviousResponseID)
 	dst = appendNullableString(appendKey(append(appendKey(dst, "reasoning"), '{'), "effort"), env.Reasoning.Effort)

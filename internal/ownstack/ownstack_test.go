@@ -1,16 +1,20 @@
-package llmbridge
+package ownstack
 
 import (
 	"errors"
 	"runtime"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
-// onOwnStack hands back f's error, its panic, and its ending its
-// goroutine as a panic, never a wait without end.
-func TestOnOwnStack(t *testing.T) {
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// Run hands back f's error, its panic, and its ending its goroutine as a
+// panic, never a wait without end.
+func TestRun(t *testing.T) {
 	want := errors.New("e")
-	if err := onOwnStack(func() error { return want }); err != want {
+	if err := Run(func() error { return want }); err != want {
 		t.Fatalf("error %v", err)
 	}
 	for _, c := range []struct {
@@ -18,7 +22,7 @@ func TestOnOwnStack(t *testing.T) {
 		want any
 	}{
 		{func() error { panic("boom") }, "boom"},
-		{func() error { runtime.Goexit(); return nil }, errGoexit},
+		{func() error { runtime.Goexit(); return nil }, ErrGoexit},
 	} {
 		func() {
 			defer func() {
@@ -26,7 +30,7 @@ func TestOnOwnStack(t *testing.T) {
 					t.Errorf("recovered %v, want %v", p, c.want)
 				}
 			}()
-			_ = onOwnStack(c.f)
+			_ = Run(c.f)
 			t.Errorf("no panic, want %v", c.want)
 		}()
 	}
