@@ -40,7 +40,8 @@ func (v Value) IsArray() bool { return v.v.IsArray() }
 // to encoding/json — when o is not an object, when f does, when a known
 // name comes twice (encoding/json merges objects), when another member's
 // name equals one of names under case folding (encoding/json would bind
-// it), or when a name has an escape. names has at most 64 entries.
+// it), or when a name has an escape. names has at most 64 entries, all
+// ASCII (as Go's JSON names are).
 func ReadMembers(o Value, names []string, f func(i int, v Value) bool, extra *map[string]json.RawMessage) bool {
 	return readMembers(o, names, f, extra, true)
 }
@@ -77,8 +78,12 @@ func readMembers(o Value, names []string, f func(i int, v Value) bool, extra *ma
 				return false
 			}
 		default:
+			// An ASCII name folds only onto a name of its length (the
+			// known names are ASCII); others, which may fold across byte
+			// lengths (K, ſ), are compared with every name.
+			ascii := isASCII(name)
 			for _, known := range names {
-				if strings.EqualFold(known, name) {
+				if (!ascii || len(known) == len(name)) && strings.EqualFold(known, name) {
 					return false
 				}
 			}
@@ -291,5 +296,15 @@ func WithValue(data []byte, f func(root Value)) bool {
 		return false
 	}
 	f(Value{t.root()})
+	return true
+}
+
+// isASCII reports whether s has no byte of 0x80 or above.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
 	return true
 }
