@@ -29,6 +29,7 @@ var chatSeeds = []string{
 	// case variants, duplicates, escaped names: encoding/json decides
 	`{"Model":"m"}`, `{"model":"m","messages":[{"Role":"user"}]}`, `{"model":"m","messages":[{"role":"user","content":[{"Text":"a","type":"text"}]}]}`,
 	`{"model":"m","tools":[{"type":"function","function":{"Name":"f"}}]}`, `{"model":"m","messages":[{"role":"assistant","tool_calls":[{"function":{"NAME":"f"}}]}]}`,
+	`{"model":"m","ſtream":true}`, `{"model":"m","messages":[{"role":"tool","tool_call_id":"c","content":"x","reaſoning_content":"r"}]}`,
 	`{"model":"a","model":"b"}`, `{"model":"m","stream_options":{"include_usage":true},"stream_options":{"zz":1}}`, `{"mod\u0065l":"m"}`,
 	`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"URL":"u"}}]}]}`,
 	// wrong types and numbers: encoding/json's errors

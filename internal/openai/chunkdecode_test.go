@@ -45,6 +45,8 @@ var chunkSeeds = []string{
 	`{"usage":{"prompt_tokens":1.5}}`, `{"usage":{"total_tokens":1e2}}`, `{"usage":{"prompt_tokens":99999999999999999999}}`,
 	`{"usage":{"prompt_tokens_details":{"cached_tokens":1},"prompt_tokens_details":{"cache_write_tokens":2}}}`,
 	`{"usage":{"prompt_tokens_details":[]}}`, `{"usage":{"completion_tokens_details":{"reasoning_tokens":"1"}}}`, `{"usage":[]}`, `{"usage":7}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"content":"a"}}],"ſystem_fingerprint":"fp"}`, // ſ folds onto s: encoding/json binds it
+	`{"id":"c","choices":[{"index":0,"delta":{"content":"a","refuſal":"r"}}]}`,
 	` { "id" : "sp" , "choices" : [ { "index" : 0 , "delta" : { "content" : "a" } } ] } `,
 }
 
