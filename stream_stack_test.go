@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/bedrock"
 	"github.com/llmbridge/llmbridge/internal/testupstream"
 )
 
@@ -31,7 +33,7 @@ import (
 // deep case: the OpenAI fake waits until the client has seen it; the
 // Anthropic and Gemini fakes pause before every event), and each ends.
 // Pass-through chat, Messages and Responses translated to chat, and the
-// three client formats to Anthropic and Gemini.
+// three client formats to Anthropic, Gemini and Bedrock (SigV4-signed).
 func TestStreamHandlerStaysWithinEightKiB(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector's frames are larger; scripts/test.sh runs this test without it")
@@ -65,8 +67,8 @@ func TestStreamHandlerStaysWithinEightKiB(t *testing.T) {
 			"data: [DONE]\n\n"))
 	}))
 	defer up.Close()
-	an, gm := testupstream.New(t, testupstream.Anthropic), testupstream.New(t, testupstream.GeminiNative)
-	for _, s := range []*testupstream.Server{an, gm} {
+	an, gm, br := testupstream.New(t, testupstream.Anthropic), testupstream.New(t, testupstream.GeminiNative), testupstream.New(t, testupstream.Bedrock)
+	for _, s := range []*testupstream.Server{an, gm, br} {
 		s.SetDefault(testupstream.Reply{Content: []string{"Hello", " world", "!"}, Usage: testupstream.Usage{Prompt: 9, Completion: 3}, Delay: 5 * time.Millisecond})
 	}
 	// The child's own timeout comes first, with its goroutines' traces.
@@ -75,8 +77,12 @@ func TestStreamHandlerStaysWithinEightKiB(t *testing.T) {
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestStreamHandlerStaysWithinEightKiB$", "-test.count=1", "-test.v", "-test.timeout=90s")
 	// A goroutine starts small unless the runtime adapts its starting
 	// size to the average stack, which could hide a growth.
-	cmd.Env = append(os.Environ(), "LLMBRIDGE_STACK_CHILD="+up.URL+" "+an.BaseURL()+" "+an.Key+" "+gm.BaseURL()+" "+gm.Key,
-		"GODEBUG=adaptivestackstart=0")
+	cmd.Env = append(os.Environ(), "LLMBRIDGE_STACK_CHILD="+up.URL+" "+an.BaseURL()+" "+an.Key+" "+gm.BaseURL()+" "+gm.Key+" "+br.BaseURL(),
+		"GODEBUG=adaptivestackstart=0",
+		// Bedrock's fake checks the SigV4 signature these credentials make.
+		"AWS_ACCESS_KEY_ID="+testupstream.BedrockAccessKeyID, "AWS_SECRET_ACCESS_KEY="+testupstream.BedrockSecretKey,
+		"AWS_SESSION_TOKEN="+testupstream.BedrockSessionToken, "AWS_CONFIG_FILE="+filepath.Join(t.TempDir(), "c"),
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(t.TempDir(), "k"), "AWS_EC2_METADATA_DISABLED=true", "AWS_PROFILE=", "AWS_REGION=")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("the child: %v\n%.6000s", err, out)
@@ -88,7 +94,7 @@ func TestStreamHandlerStaysWithinEightKiB(t *testing.T) {
 
 // streamsWithinEightKiB is the child's part: a bridge in front of the
 // parent's fakes (urls: the OpenAI fake, then the Anthropic and Gemini
-// fakes' base URLs and keys), each stream once with any stack, then again
+// fakes' base URLs and keys, then Bedrock's base URL), each stream once with any stack, then again
 // with no stack past 8 KiB.
 func streamsWithinEightKiB(t *testing.T, urls []string) {
 	openaiURL := urls[0]
@@ -96,6 +102,7 @@ func streamsWithinEightKiB(t *testing.T, urls []string) {
 		llmbridge.WithProvider(llmbridge.DeepSeek(llmbridge.ProviderConfig{BaseURL: openaiURL + "/v1", APIKey: "sk-x"})),
 		llmbridge.WithProvider(llmbridge.Anthropic(llmbridge.ProviderConfig{BaseURL: urls[1], APIKey: urls[2]})),
 		llmbridge.WithProvider(llmbridge.Gemini(llmbridge.ProviderConfig{BaseURL: urls[3], APIKey: urls[4]})),
+		llmbridge.WithProvider(bedrock.New(llmbridge.ProviderConfig{Region: testupstream.BedrockRegion, BaseURL: urls[5], Models: []string{bedrockModel}})),
 		llmbridge.WithAccessKeys(accessKey))
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +148,7 @@ func streamsWithinEightKiB(t *testing.T, urls []string) {
 		{"/v1/messages", `{"model":"deepseek/deepseek-chat","stream":true,` + messages + `}`},
 		{"/v1/responses", `{"model":"deepseek/deepseek-chat","stream":true,` + responses + `}`},
 	}
-	for _, model := range []string{"anthropic/claude-sonnet-4-5", "gemini/gemini-2.0-flash"} {
+	for _, model := range []string{"anthropic/claude-sonnet-4-5", "gemini/gemini-2.0-flash", "bedrock/" + bedrockModel} {
 		cases = append(cases, []struct{ path, body string }{
 			{"/v1/chat/completions", `{"model":"` + model + `","stream":true,` + chat + `}`},
 			{"/v1/messages", `{"model":"` + model + `","stream":true,` + messages + `}`},
@@ -162,3 +169,6 @@ func streamsWithinEightKiB(t *testing.T, urls []string) {
 		stream(c.path, c.body)
 	}
 }
+
+// bedrockModel is a model the Bedrock fake serves.
+const bedrockModel = "us.anthropic.claude-3-5-haiku-20241022-v1:0"

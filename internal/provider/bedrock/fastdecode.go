@@ -11,10 +11,11 @@ import (
 // decodeEvent decodes one ConverseStream event payload into e (zero)
 // exactly as json.Unmarshal does (FuzzDecodeEvent holds the two equal).
 // The events a text or tool stream is made of — messageStart, the text
-// and tool-input deltas, contentBlockStop, messageStop — are read by hand
+// and tool-input deltas, contentBlockStop, messageStop, metadata's usage
+// — are read by hand
 // on a tape (openai.WithValue), their strings copied into mem (the
 // payload is the frame reader's buffer); a tool's start, reasoning,
-// usage, exceptions and anything unusual (a name given twice or a case
+// exceptions and anything unusual (a name given twice or a case
 // variant of a known one, which encoding/json binds) go to json.Unmarshal.
 func decodeEvent(payload []byte, e *event, mem *eventMemory) error {
 	ok := false
@@ -33,12 +34,14 @@ type eventMemory struct {
 	texts openai.Slab[string]
 }
 
-// The JSON names of event and of its delta, in the order of the readers'
+// The JSON names of event, its delta, a tool's input and usageJSON, in
+// the order of the readers'
 // switches (TestEventReaderNames holds them to the types').
 var (
 	eventNames     = []string{"role", "contentBlockIndex", "stopReason", "start", "delta", "usage", "message"}
 	deltaNames     = []string{"text", "toolUse", "reasoningContent"}
 	toolInputNames = []string{"input"}
+	usageNames     = []string{"inputTokens", "outputTokens", "cacheReadInputTokens", "cacheWriteInputTokens"}
 )
 
 // fastEvent fills e from root and reports whether it could.
@@ -59,10 +62,17 @@ func fastEvent(root openai.Value, e *event, mem *eventMemory) bool {
 			return str(v, &e.StopReason, mem)
 		case 4:
 			return fastDelta(v, e, mem)
+		case 5:
+			u := new(usageJSON)
+			e.Usage = u
+			dst := [...]*int{&u.InputTokens, &u.OutputTokens, &u.CacheReadInputTokens, &u.CacheWriteInputTokens}
+			return openai.ReadMembers(v, usageNames, func(i int, v openai.Value) bool {
+				return v.Type() == gjson.Null || v.ReadInt(dst[i])
+			}, nil)
 		case 6:
 			return str(v, &e.Message, mem)
 		default:
-			return false // a tool's start, usage: encoding/json's
+			return false // a tool's start: encoding/json's
 		}
 	}, nil)
 }

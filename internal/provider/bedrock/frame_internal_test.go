@@ -137,6 +137,8 @@ var eventSeeds = []string{
 	`{"contentBlockIndex":2,"delta":{"reasoningContent":{"text":"hm"}}}`, `{"contentBlockIndex":2,"delta":{"reasoningContent":{"signature":"s"}}}`,
 	`{"contentBlockIndex":0}`, `{"stopReason":"end_turn","additionalModelResponseFields":null}`,
 	`{"usage":{"inputTokens":10,"outputTokens":200,"totalTokens":210},"metrics":{"latencyMs":900}}`, `{"usage":null}`,
+	`{"usage":{"inputTokens":1,"outputTokens":2,"cacheReadInputTokens":3,"cacheWriteInputTokens":4,"totalTokens":10}}`,
+	`{"usage":{"inputTokens":null}}`, `{"usage":{"InputTokens":1}}`, `{"usage":{"inputTokens":1.5}}`, `{"usage":[]}`,
 	`{"message":"slow down"}`, `{"role":null,"contentBlockIndex":null,"stopReason":null,"message":null}`,
 	`{"delta":null}`, `{"start":null}`, `{"delta":{"text":null}}`, `{"delta":{"toolUse":null}}`, `{"delta":{"toolUse":{"input":null}}}`,
 	`{"delta":{"text":""}}`, `{"delta":{"toolUse":{"input":"","Input":"x"}}}`, `{"delta":{"Text":"x"}}`, `{"ROLE":"x"}`, `{"role":"a","role":"b"}`,
@@ -161,7 +163,7 @@ func TestDecodeEventIsJSONUnmarshal(t *testing.T) {
 	for _, s := range eventSeeds {
 		sameEvent(t, []byte(s))
 	}
-	for _, s := range eventSeeds[:3] {
+	for _, s := range append(eventSeeds[:3:3], eventSeeds[8]) {
 		took := false
 		openai.WithValue([]byte(s), func(root openai.Value) { took = fastEvent(root, new(event), new(eventMemory)) })
 		if !took {
@@ -196,7 +198,8 @@ func TestEventReaderNames(t *testing.T) {
 	for _, c := range []struct {
 		names []string
 		typ   reflect.Type
-	}{{eventNames, reflect.TypeFor[event]()}, {deltaNames, reflect.TypeOf(event{}.Delta)}, {toolInputNames, reflect.TypeFor[toolInput]()}} {
+	}{{eventNames, reflect.TypeFor[event]()}, {deltaNames, reflect.TypeOf(event{}.Delta)}, {toolInputNames, reflect.TypeFor[toolInput]()},
+		{usageNames, reflect.TypeFor[usageJSON]()}} {
 		var want []string
 		for i := range c.typ.NumField() {
 			want = append(want, strings.Split(c.typ.Field(i).Tag.Get("json"), ",")[0])
