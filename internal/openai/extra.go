@@ -99,8 +99,12 @@ var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 // decodes itself and is not looked into: its UnmarshalJSON checks its own
 // members (DecodeWithExtra). Built once per type, when the package is
 // initialised.
-func JSONFields[T any]() *FieldSet {
-	s := fieldSetOf(reflect.TypeFor[T](), map[reflect.Type]bool{})
+func JSONFields[T any]() *FieldSet { return JSONFieldsOf(reflect.TypeFor[T]()) }
+
+// JSONFieldsOf is JSONFields for a type known at run time (the type of
+// an anonymous struct's field, say).
+func JSONFieldsOf(t reflect.Type) *FieldSet {
+	s := fieldSetOf(t, map[reflect.Type]bool{})
 	if s == nil {
 		s = NewFieldSet()
 	}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
@@ -97,11 +96,7 @@ func TestReaderNames(t *testing.T) {
 		{eventNames, reflect.TypeFor[event]()}, {deltaNames, reflect.TypeOf(event{}.Delta)}, {responseNames, reflect.TypeFor[response]()},
 		{rblockNames, reflect.TypeFor[rblock]()}, {usageNames, reflect.TypeFor[usageJSON]()},
 	} {
-		var want []string
-		for i := range c.typ.NumField() {
-			want = append(want, strings.Split(c.typ.Field(i).Tag.Get("json"), ",")[0])
-		}
-		if got := slices.Sorted(slices.Values(c.names)); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+		if got, want := slices.Sorted(slices.Values(c.names)), openai.JSONFieldsOf(c.typ).Names(); !slices.Equal(got, want) {
 			t.Errorf("reader names %v, %v's %v", got, c.typ, want)
 		}
 	}

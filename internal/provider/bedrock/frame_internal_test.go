@@ -7,7 +7,6 @@ import (
 	"hash/crc32"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -200,11 +199,7 @@ func TestEventReaderNames(t *testing.T) {
 		typ   reflect.Type
 	}{{eventNames, reflect.TypeFor[event]()}, {deltaNames, reflect.TypeOf(event{}.Delta)}, {toolInputNames, reflect.TypeFor[toolInput]()},
 		{usageNames, reflect.TypeFor[usageJSON]()}} {
-		var want []string
-		for i := range c.typ.NumField() {
-			want = append(want, strings.Split(c.typ.Field(i).Tag.Get("json"), ",")[0])
-		}
-		if got := slices.Sorted(slices.Values(c.names)); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+		if got, want := slices.Sorted(slices.Values(c.names)), openai.JSONFieldsOf(c.typ).Names(); !slices.Equal(got, want) {
 			t.Errorf("reader names %v, %v's %v", got, c.typ, want)
 		}
 	}
