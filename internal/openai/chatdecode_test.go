@@ -3,10 +3,10 @@ package openai
 import (
 	"encoding/json"
 	"os"
-	"reflect"
 	"slices"
 	"testing"
 
+	"github.com/llmbridge/llmbridge/internal/jsontest"
 	"github.com/llmbridge/llmbridge/internal/openai/corpus"
 )
 
@@ -42,14 +42,7 @@ var chatSeeds = []string{
 // sameChat fails t unless UnmarshalChat and json.Unmarshal agree on data.
 func sameChat(t *testing.T, data []byte) {
 	t.Helper()
-	var fast, slow ChatRequest
-	ferr, serr := UnmarshalChat(data, &fast), json.Unmarshal(data, &slow)
-	if (ferr == nil) != (serr == nil) || ferr != nil && ferr.Error() != serr.Error() {
-		t.Fatalf("%q: UnmarshalChat error %v, json.Unmarshal's %v", data, ferr, serr)
-	}
-	if ferr == nil && !reflect.DeepEqual(fast, slow) {
-		t.Fatalf("%q:\nUnmarshalChat  %#v\njson.Unmarshal %#v", data, fast, slow)
-	}
+	jsontest.SameAsUnmarshal(t, "UnmarshalChat", data, UnmarshalChat)
 }
 
 // chatBodies are the seeds, the typical request, a coding agent's, the
@@ -176,14 +169,7 @@ var responseSeeds = []string{
 // agree on data.
 func sameResponse(t *testing.T, data []byte) {
 	t.Helper()
-	var fast, slow ChatResponse
-	ferr, serr := UnmarshalResponse(data, &fast), json.Unmarshal(data, &slow)
-	if (ferr == nil) != (serr == nil) || ferr != nil && ferr.Error() != serr.Error() {
-		t.Fatalf("%q: UnmarshalResponse error %v, json.Unmarshal's %v", data, ferr, serr)
-	}
-	if ferr == nil && !reflect.DeepEqual(fast, slow) {
-		t.Fatalf("%q:\nUnmarshalResponse %#v\njson.Unmarshal    %#v", data, fast, slow)
-	}
+	jsontest.SameAsUnmarshal(t, "UnmarshalResponse", data, UnmarshalResponse)
 }
 
 func TestUnmarshalResponseIsJSONUnmarshal(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/llmbridge/llmbridge/internal/jsontest"
 	"github.com/llmbridge/llmbridge/internal/openai"
 )
 
@@ -164,14 +165,7 @@ var responseSeeds = []string{
 
 func sameResponse(t *testing.T, data []byte) {
 	t.Helper()
-	var fast, slow response
-	ferr, serr := decodeResponse(data, &fast), json.Unmarshal(data, &slow)
-	if (ferr == nil) != (serr == nil) || ferr != nil && ferr.Error() != serr.Error() {
-		t.Fatalf("%q: decodeResponse error %v, json.Unmarshal's %v", data, ferr, serr)
-	}
-	if ferr == nil && !reflect.DeepEqual(fast, slow) {
-		t.Fatalf("%q:\ndecodeResponse %+v\njson.Unmarshal %+v", data, fast, slow)
-	}
+	jsontest.SameAsUnmarshal(t, "decodeResponse", data, decodeResponse)
 }
 
 func TestDecodeResponseIsJSONUnmarshal(t *testing.T) {

@@ -3,7 +3,6 @@ package bedrock
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"hash/crc32"
 	"reflect"
 	"slices"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 
+	"github.com/llmbridge/llmbridge/internal/jsontest"
 	"github.com/llmbridge/llmbridge/internal/openai"
 )
 
@@ -147,15 +147,7 @@ var eventSeeds = []string{
 // sameEvent fails t unless decodeEvent and json.Unmarshal agree on data.
 func sameEvent(t *testing.T, data []byte) {
 	t.Helper()
-	var fast, slow event
-	var mem eventMemory
-	ferr, serr := decodeEvent(data, &fast, &mem), json.Unmarshal(data, &slow)
-	if (ferr == nil) != (serr == nil) || ferr != nil && ferr.Error() != serr.Error() {
-		t.Fatalf("%q: decodeEvent error %v, json.Unmarshal's %v", data, ferr, serr)
-	}
-	if ferr == nil && !reflect.DeepEqual(fast, slow) {
-		t.Fatalf("%q:\ndecodeEvent    %+v\njson.Unmarshal %+v", data, fast, slow)
-	}
+	jsontest.SameAsUnmarshal(t, "decodeEvent", data, func(b []byte, e *event) error { return decodeEvent(b, e, new(eventMemory)) })
 }
 
 func TestDecodeEventIsJSONUnmarshal(t *testing.T) {
