@@ -246,8 +246,8 @@ func scanName(d []byte, i int, toks []tok, wide *bool) ([]tok, int, bool) {
 	j := i + 1
 	for ; j < len(d); j++ {
 		c := d[j]
-		cl := nameChar[c]
-		if cl&nameStop != 0 || c < 0x20 {
+		cl := scanNameChar[c]
+		if cl&nameStop != 0 {
 			break
 		}
 		class |= cl
@@ -266,6 +266,18 @@ func scanName(d []byte, i int, toks []tok, wide *bool) ([]tok, int, bool) {
 	}
 	return toks, i + 1, true
 }
+
+// scanNameChar is nameChar for scanName, which reads names not yet known
+// to be valid JSON: a control character stops a name too (scanString,
+// which scanName then calls, refuses it), so that the loop makes one
+// test a byte.
+var scanNameChar = func() [256]uint8 {
+	t := nameChar
+	for c := range 0x20 {
+		t[c] = nameStop
+	}
+	return t
+}()
 
 // escapeEnd returns the index after the escape at d[i] (a backslash), or
 // -1 when it is not one JSON allows.

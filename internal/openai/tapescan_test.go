@@ -39,7 +39,10 @@ func TestScanTapeIsJSONValid(t *testing.T) {
 	seeds := append(slices.Clone(validSeeds), string(typicalBody()),
 		`"0123456789abcdef\"0123456789"`, `"0123456789abcdefé0123456789\u00e9"`, "\"0123456789abcdef\x1f\"",
 		"\"0123456789abcdef\\", `"01234567\"`, `"é0123456789abcdef\n"`, "\"0123456789abcdef\x7f\"",
-		`{"a":[1,{"b":"c"},[]],"d":{}}`, `{"a":1 , "b" : [ true ,false,null ] }`, "\"\xe9\"", `[1e5,-0.5E-7,0e+1]`)
+		`{"a":[1,{"b":"c"},[]],"d":{}}`, `{"a":1 , "b" : [ true ,false,null ] }`, "\"\xe9\"", `[1e5,-0.5E-7,0e+1]`,
+		// Member names: scanName's table stops at a control character
+		// (invalid), an escape or the quote; DEL and non-ASCII are text.
+		"{\"a\x01b\":1}", "{\"\x1f\":1}", "{\"ab\x00", "{\"a\x7fb\":1}", `{"a\u0041b":1}`, "{\"é\":1}", `{"A\"":1}`)
 	for _, s := range seeds {
 		checkScanTape(t, []byte(s))
 	}
@@ -52,6 +55,7 @@ func FuzzScanTape(f *testing.F) {
 		}
 	}
 	f.Add(typicalBody())
+	f.Add([]byte("{\"a\x01b\":1}"))
 	f.Fuzz(func(t *testing.T, d []byte) { checkScanTape(t, d) })
 }
 
