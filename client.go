@@ -53,12 +53,12 @@ func newUpstream(p Provider, s providerSettings, cfg *config) *upstream {
 	}
 	// One client per upstream: its transport is the shared pool, behind a
 	// gate that lets a burst to a cold HTTPS upstream share the first
-	// request's HTTP/2 connection rather than dial one each (coldstart:
-	// held at most a dial's and a handshake's timeout; cold again after a
-	// third of IdleConnTimeout without a request). It never follows a
-	// redirect (see refuseRedirect).
+	// request's HTTP/2 connection rather than dial one each, and whose TLS
+	// dials go one at a time a host, so a burst past a warm pool's stream
+	// limit does not either (coldstart.Front: cold again after a third of
+	// IdleConnTimeout). It never follows a redirect (see refuseRedirect).
 	keys, states := providerKeys(p)
-	client := &http.Client{Transport: coldstart.New(tr, 2*cfg.timeouts.Connect, 30*time.Second), CheckRedirect: refuseRedirect}
+	client := &http.Client{Transport: coldstart.Front(tr, cfg.timeouts.Connect, 30*time.Second), CheckRedirect: refuseRedirect}
 	return &upstream{p: keys[0].p, keys: keys, ring: health.NewRing(states), name: p.Name(), prefix: s.prefixOnly, transport: tr, client: client}
 }
 

@@ -1,5 +1,7 @@
-// Package coldstart keeps a burst of requests to an HTTPS upstream that
-// has no connection yet from opening a connection each.
+// Package coldstart keeps a burst of requests to an HTTPS upstream from
+// opening a connection each: when the upstream has no connection yet
+// (Gate), and when every HTTP/2 connection it has is at the upstream's
+// stream limit (Dialer). Front installs both.
 //
 // net/http's transport dials one connection per request that finds none
 // to use, and learns only after the TLS handshake that the upstream
@@ -21,7 +23,9 @@
 package coldstart
 
 import (
+	"context"
 	"crypto/tls"
+	"errors"
 	"net/http"
 	"net/http/httptrace"
 	"sync"
@@ -72,7 +76,7 @@ func New(next http.RoundTripper, wait, idle time.Duration) *Gate {
 // not release a storm either.
 func (g *Gate) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != "https" {
-		return g.next.RoundTrip(req)
+		return g.send(req)
 	}
 	var deadline *time.Timer
 	defer func() {
@@ -87,7 +91,7 @@ func (g *Gate) RoundTrip(req *http.Request) (*http.Response, error) {
 		if h == nil {
 			if len(g.hosts) >= maxHosts { // a provider that makes up hosts: not held
 				g.mu.Unlock()
-				return g.next.RoundTrip(req)
+				return g.send(req)
 			}
 			h = &host{}
 			g.hosts[req.URL.Host] = h
@@ -118,16 +122,46 @@ func (g *Gate) RoundTrip(req *http.Request) (*http.Response, error) {
 				}
 				return nil, req.Context().Err()
 			}
-			return g.next.RoundTrip(req)
+			return g.send(req)
 		default:
 			g.mu.Unlock()
-			return g.next.RoundTrip(req)
+			return g.send(req)
 		}
 	}
 }
 
-// maxHosts bounds the hosts a Gate keeps state for.
+// maxHosts bounds the hosts a Gate (and a Dialer) keeps state for.
 const maxHosts = 64
+
+// send is next.RoundTrip, sent again when its dial was superseded
+// (Dialer): nothing went upstream, and the connection that superseded it
+// may carry it. The last of maxSuperseded tries dials regardless.
+func (g *Gate) send(req *http.Request) (*http.Response, error) {
+	for try := 1; ; try++ {
+		resp, err := g.next.RoundTrip(req)
+		if err == nil || !errors.Is(err, ErrSuperseded) || try == maxSuperseded || req.Context().Err() != nil {
+			return resp, err
+		}
+		if req.Body != nil && req.Body != http.NoBody {
+			if req.GetBody == nil {
+				return nil, err
+			}
+			body, gerr := req.GetBody()
+			if gerr != nil {
+				return nil, err
+			}
+			r := *req // a RoundTripper does not change its request
+			r.Body = body
+			req = &r
+		}
+		if try == maxSuperseded-1 {
+			req = req.WithContext(context.WithValue(req.Context(), mustDialKey{}, true))
+		}
+	}
+}
+
+// maxSuperseded bounds the tries of a request whose dials are superseded.
+const maxSuperseded = 8
 
 // first sends the request that opens a cold host's connection and ends
 // the warming when it has one, or has failed.
@@ -148,7 +182,7 @@ func (g *Gate) first(req *http.Request, h *host, ready chan struct{}) (*http.Res
 		}
 		end(http1)
 	}}
-	resp, err := g.next.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	resp, err := g.send(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
 	end(cold) // no connection (the dial failed): a held request goes first next
 	return resp, err
 }

@@ -1,0 +1,260 @@
+package coldstart
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// limitedUpstream is an HTTPS server speaking HTTP/2 that allows limit
+// streams a connection. Its handler echoes the request's body once
+// release is closed; entered counts the requests it holds.
+func limitedUpstream(t *testing.T, limit int) (srv *httptest.Server, conns, entered *atomic.Int64, release chan struct{}) {
+	t.Helper()
+	conns, entered, release = new(atomic.Int64), new(atomic.Int64), make(chan struct{})
+	srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		entered.Add(1)
+		<-release
+		w.Write(b)
+	}))
+	srv.EnableHTTP2 = true
+	srv.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: limit}
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv, conns, entered, release
+}
+
+// heldBurst sends n POSTs at once through rt to a limitedUpstream, waits
+// until its handler holds all n, and returns the connections opened by
+// then; it releases them and checks every answer.
+func heldBurst(t *testing.T, rt http.RoundTripper, srv *httptest.Server, conns, entered *atomic.Int64, release chan struct{}, n int) int64 {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			want := []byte{'a' + byte(i%26)}
+			req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(want))
+			resp, err := rt.RoundTrip(req)
+			if err != nil {
+				errs <- err
+				return
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || !bytes.Equal(b, want) {
+				errs <- errors.New("bad answer: " + string(b))
+			}
+		})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for entered.Load() < int64(n) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	opened := conns.Load()
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if entered.Load() != int64(n) {
+		t.Fatalf("the upstream held %d of %d requests", entered.Load(), n)
+	}
+	return opened
+}
+
+// warmUp sends one request through rt, so that the Gate finds the host warm
+// and the pool holds one HTTP/2 connection.
+func warmUp(t *testing.T, rt http.RoundTripper, srv *httptest.Server, entered *atomic.Int64, release chan struct{}) {
+	t.Helper()
+	go func() {
+		for entered.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		release <- struct{}{}
+	}()
+	resp, err := rt.RoundTrip(httptestRequest(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	entered.Store(0)
+}
+
+func httptestRequest(url string) *http.Request {
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	return req
+}
+
+// A burst past the stream limit of a warm HTTP/2 pool: the transport
+// alone dials a connection for nearly every request that finds the
+// connections full; with the Dialer it dials one at a time, and each new
+// connection carries its share of the burst.
+func TestBurstPastTheStreamLimitDialsOneAtATime(t *testing.T) {
+	const limit, n = 5, 60
+	srv, conns, entered, release := limitedUpstream(t, limit)
+	bare := transport(srv)
+	defer bare.CloseIdleConnections()
+	warmUp(t, bare, srv, entered, release)
+	bareConns := heldBurst(t, bare, srv, conns, entered, release, n)
+	t.Logf("the bare transport: %d connections for %d streams, %d a connection", bareConns, n, limit)
+
+	srv, conns, entered, release = limitedUpstream(t, limit)
+	tr := transport(srv)
+	tr.DialTLSContext = NewDialer(tr, 5*time.Second, 5*time.Second).DialTLSContext
+	defer tr.CloseIdleConnections()
+	g := New(tr, 5*time.Second, time.Minute)
+	warmUp(t, g, srv, entered, release)
+	got := heldBurst(t, g, srv, conns, entered, release, n)
+	// n/limit are needed. A dial superseded just before net/http hands
+	// the new connection to the waiting requests sends its request again
+	// early, and may dial the next connection while that one still has a
+	// stream free: a few more, not one a request.
+	if want := int64(n / limit * 3 / 2); got > want {
+		t.Fatalf("with the Dialer: %d connections for %d streams of %d a connection, want at most %d (the bare transport: %d)", got, n, limit, want, bareConns)
+	}
+	t.Logf("with the Dialer: %d connections", got)
+}
+
+// The Dialer does not hold an HTTP/1 host's dials: each concurrent request
+// gets its connection at once.
+func TestDialerLetsHTTP1DialsGo(t *testing.T) {
+	const d = 300 * time.Millisecond
+	srv, conns := tlsUpstream(t, false, d)
+	tr := transport(srv)
+	tr.DialTLSContext = NewDialer(tr, 5*time.Second, 5*time.Second).DialTLSContext
+	defer tr.CloseIdleConnections()
+	if took := burst(t, New(tr, 5*time.Second, time.Minute), srv.URL, 20); took > 3*d/2 {
+		t.Fatalf("20 requests of %v took %v: they were serialized", d, took)
+	}
+	if n := conns.Load(); n != 20 {
+		t.Fatalf("%d connections for 20 concurrent HTTP/1 requests", n)
+	}
+}
+
+// A dial that waits for a failing one takes its place: one at a time, and
+// each waits at most the Dialer's wait.
+func TestDialerFailedDialLetsOneWaitingDialGo(t *testing.T) {
+	var dials atomic.Int64
+	gate := make(chan struct{})
+	d := &Dialer{dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		if dials.Add(1) == 1 {
+			<-gate
+		}
+		return nil, errors.New("refused")
+	}, timeout: time.Second, wait: 5 * time.Second, hosts: map[string]*dialHost{}}
+	first := make(chan error, 1)
+	go func() {
+		_, err := d.DialTLSContext(context.Background(), "tcp", "example.com:443")
+		first <- err
+	}()
+	for dials.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			if _, err := d.DialTLSContext(context.Background(), "tcp", "example.com:443"); err == nil || errors.Is(err, ErrSuperseded) {
+				t.Errorf("waiting dial: %v, want the dial's own error", err)
+			}
+		})
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := dials.Load(); n != 1 {
+		t.Fatalf("%d dials while the first is in flight, want 1", n)
+	}
+	close(gate)
+	if err := <-first; err == nil {
+		t.Fatal("the first dial did not fail")
+	}
+	wg.Wait()
+	if n := dials.Load(); n != 4 {
+		t.Fatalf("%d dials, want 4 (each waiting dial made in turn)", n)
+	}
+}
+
+// A waiting dial ends with its context, and waits at most the wait.
+func TestDialerWaitIsBounded(t *testing.T) {
+	gate := make(chan struct{})
+	defer close(gate)
+	var dials atomic.Int64
+	d := &Dialer{dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		if dials.Add(1) == 1 {
+			<-gate
+		}
+		return nil, errors.New("refused")
+	}, wait: 100 * time.Millisecond, hosts: map[string]*dialHost{}}
+	go d.DialTLSContext(context.Background(), "tcp", "example.com:443")
+	for dials.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := d.DialTLSContext(ctx, "tcp", "example.com:443"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a waiting dial whose context ended: %v", err)
+	}
+	start := time.Now()
+	if _, err := d.DialTLSContext(context.Background(), "tcp", "example.com:443"); err == nil || time.Since(start) > 2*time.Second {
+		t.Fatalf("a waiting dial past the wait: %v after %v", err, time.Since(start))
+	}
+	if n := dials.Load(); n != 2 {
+		t.Fatalf("%d dials, want 2 (the one past its wait dialed)", n)
+	}
+}
+
+// A request whose dial was superseded is sent again, with its body from
+// GetBody; its last try dials regardless (mustDialKey); a request whose
+// body cannot be had again ends with ErrSuperseded.
+func TestGateSendsASupersededRequestAgain(t *testing.T) {
+	var tries atomic.Int64
+	var bodies []string
+	var mu sync.Mutex
+	g := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		mu.Unlock()
+		if tries.Add(1) < maxSuperseded || r.Context().Value(mustDialKey{}) == nil {
+			return nil, ErrSuperseded
+		}
+		return &http.Response{StatusCode: 200, Body: http.NoBody}, nil
+	}), time.Second, time.Minute)
+	g.hosts["example.com"] = &host{state: warm, last: time.Now()}
+	req, _ := http.NewRequest(http.MethodPost, "https://example.com/v1", bytes.NewReader([]byte("body")))
+	resp, err := g.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("after %d tries: %v", tries.Load(), err)
+	}
+	resp.Body.Close()
+	if tries.Load() != maxSuperseded {
+		t.Fatalf("%d tries, want %d", tries.Load(), maxSuperseded)
+	}
+	for i, b := range bodies {
+		if b != "body" {
+			t.Fatalf("try %d sent %q", i+1, b)
+		}
+	}
+
+	tries.Store(0)
+	req, _ = http.NewRequest(http.MethodPost, "https://example.com/v1", io.NopCloser(bytes.NewReader([]byte("body"))))
+	if _, err := g.RoundTrip(req); !errors.Is(err, ErrSuperseded) || tries.Load() != 1 {
+		t.Fatalf("a body without GetBody: %v after %d tries", err, tries.Load())
+	}
+}
