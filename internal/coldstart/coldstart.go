@@ -135,20 +135,25 @@ const maxHosts = 64
 
 // send is next.RoundTrip, sent again when its dial was superseded
 // (Dialer): nothing went upstream, and the connection that superseded it
-// may carry it. The last of maxSuperseded tries dials regardless.
+// may carry it. The last of maxSuperseded tries, and the only try of a
+// request whose body cannot be had again, dial regardless.
 func (g *Gate) send(req *http.Request) (*http.Response, error) {
+	replay := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	if !replay { // it cannot be sent again: its dial is made in any case
+		req = req.WithContext(context.WithValue(req.Context(), mustDialKey{}, true))
+	}
 	for try := 1; ; try++ {
 		resp, err := g.next.RoundTrip(req)
-		if err == nil || !errors.Is(err, ErrSuperseded) || try == maxSuperseded || req.Context().Err() != nil {
+		if err == nil || !errors.Is(err, ErrSuperseded) || !replay || try >= maxSuperseded {
 			return resp, err
 		}
+		if cerr := req.Context().Err(); cerr != nil {
+			return nil, cerr
+		}
 		if req.Body != nil && req.Body != http.NoBody {
-			if req.GetBody == nil {
-				return nil, err
-			}
 			body, gerr := req.GetBody()
 			if gerr != nil {
-				return nil, err
+				return nil, gerr
 			}
 			r := *req // a RoundTripper does not change its request
 			r.Body = body

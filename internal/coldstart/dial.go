@@ -16,20 +16,20 @@ import (
 // longer dials a TLS connection per request.
 //
 // net/http dials for each request that finds no HTTP/2 connection able to
-// take another stream, and all of them at once; x/net/http2's own pool
-// dials one connection a host at a time, which net/http's bundled one
-// does not. Here a dial to a host whose dial is in flight waits for it.
-// When that dial brings an HTTP/2 connection, the waiting dials are not
-// made: net/http hands the new connection to the requests waiting for
-// one, and a dial it still needs is asked again (the Gate sends its
-// request again, see ErrSuperseded). When it fails, one waiting dial
-// takes its place; when the host speaks HTTP/1, every dial goes on at
-// once, and the host's dials never wait again.
+// take another stream, and all of them at once: it runs its HTTP/2 pool
+// in a mode that never dials (x/net/http2's own dials one connection a
+// host at a time) and dials in its own connection code. Here a dial to a
+// host whose dial is in flight waits for it. When that dial brings an
+// HTTP/2 connection, the waiting dials are not made: net/http hands the
+// new connection to the requests waiting for one, and a dial it still
+// needs is asked again (the Gate sends its request again, see
+// ErrSuperseded: a Dialer belongs behind a Gate). When it fails, one
+// waiting dial takes its place; when the host speaks HTTP/1, every dial
+// goes on at once, and the host's dials never wait again.
 type Dialer struct {
-	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
-	config  *tls.Config
-	timeout time.Duration // the TLS handshake's
-	wait    time.Duration // the longest a dial waits for another
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	tr   *http.Transport // its TLSClientConfig and TLSHandshakeTimeout, read at each dial
+	wait time.Duration   // the longest a dial waits for another
 
 	mu    sync.Mutex
 	hosts map[string]*dialHost
@@ -49,27 +49,29 @@ type dialHost struct {
 var ErrSuperseded = errors.New("coldstart: the dial was superseded by another connection to the host")
 
 // NewDialer returns a Dialer for tr: it dials TCP with tr.DialContext (or
-// a net.Dialer), does the TLS handshake with a copy of tr.TLSClientConfig
-// (HTTP/2 and HTTP/1.1 offered by ALPN unless it names protocols) within
-// timeout, as net/http would with TLSHandshakeTimeout, and waits at most
-// wait for another dial. Install it as tr.DialTLSContext; net/http does
-// not use it for requests through an HTTP proxy, which dials the proxy.
-func NewDialer(tr *http.Transport, timeout, wait time.Duration) *Dialer {
+// a net.Dialer) and does the TLS handshake as net/http would, with a copy
+// of tr.TLSClientConfig as net/http has set it up by then (its ALPN
+// protocols name HTTP/2 only when tr speaks it) within
+// tr.TLSHandshakeTimeout; a dial waits at most wait for another. Install
+// it as tr.DialTLSContext, behind a Gate; net/http does not use it for
+// requests through an HTTP proxy, which dials the proxy.
+func NewDialer(tr *http.Transport, wait time.Duration) *Dialer {
 	dial := tr.DialContext
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext
 	}
-	return &Dialer{dial: dial, config: tr.TLSClientConfig, timeout: timeout, wait: wait, hosts: map[string]*dialHost{}}
+	return &Dialer{dial: dial, tr: tr, wait: wait, hosts: map[string]*dialHost{}}
 }
 
 // Front makes tr's HTTPS dials one at a time a host (a Dialer, unless tr
 // goes through an HTTP proxy, which net/http dials itself) and returns a
-// Gate in front of it. connect is the connect timeout: the TLS handshake
-// has as long, and a request or a dial waits at most a dial's and a
-// handshake's time for another; idle is the Gate's.
+// Gate in front of it. connect is the connect timeout: a request waits at
+// most a dial's and a handshake's time (2×connect) for a cold host's
+// first connection, a dial at most connect for another; idle is the
+// Gate's.
 func Front(tr *http.Transport, connect, idle time.Duration) *Gate {
 	if tr.Proxy == nil {
-		tr.DialTLSContext = NewDialer(tr, connect, 2*connect).DialTLSContext
+		tr.DialTLSContext = NewDialer(tr, connect).DialTLSContext
 	}
 	return New(tr, 2*connect, idle)
 }
@@ -148,27 +150,38 @@ func (d *Dialer) turn(ctx context.Context, addr string) (*dialHost, error) {
 		superseded := h.gen != gen && ctx.Value(mustDialKey{}) == nil
 		d.mu.Unlock()
 		if superseded {
+			// The dial in flight has returned, but net/http hands its
+			// connection to the waiting requests only after the HTTP/2
+			// set-up: a request told too soon is sent again while the
+			// connection still has streams free, and dials the next one.
+			// What this dial returns is dropped when its request was
+			// handed the connection meanwhile.
+			select {
+			case <-time.After(supersedeGrace):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
 			return nil, ErrSuperseded
 		}
 	}
 }
 
+// supersedeGrace is how long a superseded dial waits before it says so.
+const supersedeGrace = 20 * time.Millisecond
+
 // dialTLS dials addr and does the TLS handshake, as net/http does when
-// no DialTLSContext is set.
+// no DialTLSContext is set (its addTLS).
 func (d *Dialer) dialTLS(ctx context.Context, network, addr string) (*tls.Conn, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, err
 	}
 	cfg := &tls.Config{}
-	if d.config != nil {
-		cfg = d.config.Clone()
+	if d.tr.TLSClientConfig != nil {
+		cfg = d.tr.TLSClientConfig.Clone()
 	}
 	if cfg.ServerName == "" {
 		cfg.ServerName = host
-	}
-	if len(cfg.NextProtos) == 0 {
-		cfg.NextProtos = []string{"h2", "http/1.1"}
 	}
 	raw, err := d.dial(ctx, network, addr)
 	if err != nil {
@@ -176,16 +189,29 @@ func (d *Dialer) dialTLS(ctx context.Context, network, addr string) (*tls.Conn, 
 	}
 	c := tls.Client(raw, cfg)
 	hctx, cancel := ctx, context.CancelFunc(func() {})
-	if d.timeout > 0 {
-		hctx, cancel = context.WithTimeout(ctx, d.timeout)
+	if t := d.tr.TLSHandshakeTimeout; t > 0 {
+		hctx, cancel = context.WithTimeout(ctx, t)
 	}
 	defer cancel()
 	if err := c.HandshakeContext(hctx); err != nil {
 		raw.Close()
+		if ctx.Err() == nil && hctx.Err() != nil {
+			return nil, errHandshakeTimeout
+		}
 		return nil, err
 	}
 	return c, nil
 }
+
+// errHandshakeTimeout is net/http's error for a TLS handshake past
+// TLSHandshakeTimeout, a timeout.
+var errHandshakeTimeout error = handshakeTimeout{}
+
+type handshakeTimeout struct{}
+
+func (handshakeTimeout) Error() string   { return "net/http: TLS handshake timeout" }
+func (handshakeTimeout) Timeout() bool   { return true }
+func (handshakeTimeout) Temporary() bool { return true }
 
 // mustDialKey marks a request's context (which net/http's dials keep the
 // values of) whose dial is made even when superseded: the Gate's last

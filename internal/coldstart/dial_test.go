@@ -3,6 +3,8 @@ package coldstart
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -117,7 +119,7 @@ func TestBurstPastTheStreamLimitDialsOneAtATime(t *testing.T) {
 
 	srv, conns, entered, release = limitedUpstream(t, limit)
 	tr := transport(srv)
-	tr.DialTLSContext = NewDialer(tr, 5*time.Second, 5*time.Second).DialTLSContext
+	tr.DialTLSContext = NewDialer(tr, 5*time.Second).DialTLSContext
 	defer tr.CloseIdleConnections()
 	g := New(tr, 5*time.Second, time.Minute)
 	warmUp(t, g, srv, entered, release)
@@ -138,7 +140,7 @@ func TestDialerLetsHTTP1DialsGo(t *testing.T) {
 	const d = 300 * time.Millisecond
 	srv, conns := tlsUpstream(t, false, d)
 	tr := transport(srv)
-	tr.DialTLSContext = NewDialer(tr, 5*time.Second, 5*time.Second).DialTLSContext
+	tr.DialTLSContext = NewDialer(tr, 5*time.Second).DialTLSContext
 	defer tr.CloseIdleConnections()
 	if took := burst(t, New(tr, 5*time.Second, time.Minute), srv.URL, 20); took > 3*d/2 {
 		t.Fatalf("20 requests of %v took %v: they were serialized", d, took)
@@ -158,7 +160,7 @@ func TestDialerFailedDialLetsOneWaitingDialGo(t *testing.T) {
 			<-gate
 		}
 		return nil, errors.New("refused")
-	}, timeout: time.Second, wait: 5 * time.Second, hosts: map[string]*dialHost{}}
+	}, tr: &http.Transport{}, wait: 5 * time.Second, hosts: map[string]*dialHost{}}
 	first := make(chan error, 1)
 	go func() {
 		_, err := d.DialTLSContext(context.Background(), "tcp", "example.com:443")
@@ -199,7 +201,7 @@ func TestDialerWaitIsBounded(t *testing.T) {
 			<-gate
 		}
 		return nil, errors.New("refused")
-	}, wait: 100 * time.Millisecond, hosts: map[string]*dialHost{}}
+	}, tr: &http.Transport{}, wait: 100 * time.Millisecond, hosts: map[string]*dialHost{}}
 	go d.DialTLSContext(context.Background(), "tcp", "example.com:443")
 	for dials.Load() == 0 {
 		time.Sleep(time.Millisecond)
@@ -219,20 +221,24 @@ func TestDialerWaitIsBounded(t *testing.T) {
 }
 
 // A request whose dial was superseded is sent again, with its body from
-// GetBody; its last try dials regardless (mustDialKey); a request whose
-// body cannot be had again ends with ErrSuperseded.
+// GetBody; its last try dials regardless (mustDialKey), and so does the
+// one try of a request whose body cannot be had again.
 func TestGateSendsASupersededRequestAgain(t *testing.T) {
 	var tries atomic.Int64
 	var bodies []string
 	var mu sync.Mutex
 	g := New(roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		b, _ := io.ReadAll(r.Body)
-		r.Body.Close()
+		var b []byte
+		if r.Body != nil {
+			b, _ = io.ReadAll(r.Body)
+			r.Body.Close()
+		}
 		mu.Lock()
 		bodies = append(bodies, string(b))
 		mu.Unlock()
-		if tries.Add(1) < maxSuperseded || r.Context().Value(mustDialKey{}) == nil {
-			return nil, ErrSuperseded
+		tries.Add(1)
+		if r.Context().Value(mustDialKey{}) == nil {
+			return nil, ErrSuperseded // as the Dialer does
 		}
 		return &http.Response{StatusCode: 200, Body: http.NoBody}, nil
 	}), time.Second, time.Minute)
@@ -254,7 +260,92 @@ func TestGateSendsASupersededRequestAgain(t *testing.T) {
 
 	tries.Store(0)
 	req, _ = http.NewRequest(http.MethodPost, "https://example.com/v1", io.NopCloser(bytes.NewReader([]byte("body"))))
-	if _, err := g.RoundTrip(req); !errors.Is(err, ErrSuperseded) || tries.Load() != 1 {
+	if resp, err := g.RoundTrip(req); err != nil || tries.Load() != 1 {
 		t.Fatalf("a body without GetBody: %v after %d tries", err, tries.Load())
+	} else {
+		resp.Body.Close()
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, "https://example.com/v1", nil)
+	if _, err := g.RoundTrip(req); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a cancelled request: %v, want its context's error", err)
+	}
+}
+
+// A host that spoke HTTP/1 never makes a dial wait, even with one in
+// flight; a dial that must be made (mustDialKey) takes its turn after an
+// HTTP/2 dial instead of being superseded.
+func TestDialerTurns(t *testing.T) {
+	d := &Dialer{tr: &http.Transport{}, wait: time.Hour, hosts: map[string]*dialHost{}}
+	d.hosts["h1:443"] = &dialHost{http1: true, busy: true, done: make(chan struct{})}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // a wait ends only with it
+	defer cancel()
+	if h, err := d.turn(ctx, "h1:443"); h != nil || err != nil {
+		t.Fatalf("an HTTP/1 host: turn %v, %v; want to go at once without the host's turn", h, err)
+	}
+
+	busy := &dialHost{busy: true, done: make(chan struct{})}
+	d.hosts["h2:443"] = busy
+	got := make(chan error, 2)
+	go func() { _, err := d.turn(context.Background(), "h2:443"); got <- err }()
+	must := context.WithValue(context.Background(), mustDialKey{}, true)
+	go func() {
+		h, err := d.turn(must, "h2:443")
+		if err == nil && h == nil {
+			err = errors.New("went without the host's turn")
+		}
+		got <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	d.mu.Lock()
+	busy.busy, busy.gen = false, 1 // the dial in flight brought an HTTP/2 connection
+	close(busy.done)
+	d.mu.Unlock()
+	var superseded, turned int
+	for range 2 {
+		switch err := <-got; {
+		case errors.Is(err, ErrSuperseded):
+			superseded++
+		case err == nil:
+			turned++
+		default:
+			t.Fatal(err)
+		}
+	}
+	if superseded != 1 || turned != 1 {
+		t.Fatalf("%d superseded and %d turns, want 1 and 1", superseded, turned)
+	}
+}
+
+// With HTTP/2 off in the transport, the Dialer offers only what net/http
+// set up (no ALPN): an HTTP/2 upstream is spoken to in HTTP/1.1.
+func TestDialerFollowsTheTransportsProtocols(t *testing.T) {
+	srv, _ := tlsUpstream(t, true, 0)
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}} // a custom dialer without ForceAttemptHTTP2: HTTP/1 only
+	tr.DialTLSContext = NewDialer(tr, 5*time.Second).DialTLSContext
+	defer tr.CloseIdleConnections()
+	resp, err := tr.RoundTrip(httptestRequest(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b, _ := io.ReadAll(resp.Body); string(b) != "ok" || resp.ProtoMajor != 1 {
+		t.Fatalf("HTTP/%d %q, want HTTP/1.1 ok", resp.ProtoMajor, b)
+	}
+
+	tr = transport(srv) // HTTP/2 on: it is spoken
+	tr.DialTLSContext = NewDialer(tr, 5*time.Second).DialTLSContext
+	defer tr.CloseIdleConnections()
+	resp, err = tr.RoundTrip(httptestRequest(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		t.Fatalf("HTTP/%d with HTTP/2 on", resp.ProtoMajor)
 	}
 }
