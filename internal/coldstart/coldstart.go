@@ -75,8 +75,8 @@ func New(next http.RoundTripper, wait, idle time.Duration) *Gate {
 // because that one failed takes its place, so that a failed dial does
 // not release a storm either.
 func (g *Gate) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme != "https" {
-		return g.send(req)
+	if req.URL.Scheme != "https" { // no TLS dial: nothing to supersede
+		return g.next.RoundTrip(req)
 	}
 	var deadline *time.Timer
 	defer func() {
