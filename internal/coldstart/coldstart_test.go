@@ -107,7 +107,7 @@ func TestBurstToColdHTTP2UpstreamSharesOneConnection(t *testing.T) {
 // connection: the held ones go as soon as the first has its connection,
 // and none is held after.
 func TestHTTP1UpstreamIsNotSerialized(t *testing.T) {
-	const d = 300 * time.Millisecond
+	const d = time.Second // long against 20 TLS handshakes under the race detector: serialized takes about 2d
 	srv, conns := tlsUpstream(t, false, d)
 	tr := transport(srv)
 	defer tr.CloseIdleConnections()

@@ -137,7 +137,7 @@ func TestBurstPastTheStreamLimitDialsOneAtATime(t *testing.T) {
 // The Dialer does not hold an HTTP/1 host's dials: each concurrent request
 // gets its connection at once.
 func TestDialerLetsHTTP1DialsGo(t *testing.T) {
-	const d = 300 * time.Millisecond
+	const d = time.Second // long against 20 TLS handshakes under the race detector: serialized takes about 2d
 	srv, conns := tlsUpstream(t, false, d)
 	tr := transport(srv)
 	tr.DialTLSContext = NewDialer(tr, 5*time.Second).DialTLSContext
