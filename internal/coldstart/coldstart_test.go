@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -57,15 +58,8 @@ func burst(t *testing.T, rt http.RoundTripper, url string, n int) time.Duration 
 	for range n {
 		wg.Go(func() {
 			req, _ := http.NewRequest(http.MethodGet, url, nil)
-			resp, err := rt.RoundTrip(req)
-			if err != nil {
+			if err := answers(rt, req, "ok"); err != nil {
 				errs <- err
-				return
-			}
-			b, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if err != nil || string(b) != "ok" {
-				errs <- errors.New("bad answer: " + string(b))
 			}
 		})
 	}
@@ -75,6 +69,20 @@ func burst(t *testing.T, rt http.RoundTripper, url string, n int) time.Duration 
 		t.Fatal(err)
 	}
 	return time.Since(start)
+}
+
+// answers sends req through rt and checks that the answer's body is want.
+func answers(rt http.RoundTripper, req *http.Request, want string) error {
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(b) != want {
+		return fmt.Errorf("bad answer %q (%v), want %q", b, err, want)
+	}
+	return nil
 }
 
 // A burst to a cold HTTP/2 upstream opens one connection, not one a

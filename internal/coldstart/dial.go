@@ -215,5 +215,6 @@ func (handshakeTimeout) Temporary() bool { return true }
 
 // mustDialKey marks a request's context (which net/http's dials keep the
 // values of) whose dial is made even when superseded: the Gate's last
-// try of a request superseded again and again.
+// try of a request superseded again and again, and the one try of a
+// request whose body cannot be sent again.
 type mustDialKey struct{}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -49,17 +50,10 @@ func heldBurst(t *testing.T, rt http.RoundTripper, srv *httptest.Server, conns, 
 	errs := make(chan error, n)
 	for i := range n {
 		wg.Go(func() {
-			want := []byte{'a' + byte(i%26)}
-			req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(want))
-			resp, err := rt.RoundTrip(req)
-			if err != nil {
+			want := string(rune('a' + i%26))
+			req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(want))
+			if err := answers(rt, req, want); err != nil {
 				errs <- err
-				return
-			}
-			b, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if err != nil || !bytes.Equal(b, want) {
-				errs <- errors.New("bad answer: " + string(b))
 			}
 		})
 	}
