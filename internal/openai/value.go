@@ -31,6 +31,25 @@ func (v Value) IsObject() bool { return v.v.IsObject() }
 // IsArray reports whether v is an array.
 func (v Value) IsArray() bool { return v.v.IsArray() }
 
+// Exists reports whether v is a value (Get of a member not given is not).
+func (v Value) Exists() bool { return v.v.Exists() }
+
+// Str is a string's text, unescaped as encoding/json does (a copy only
+// when it has escapes; otherwise valid only during the call v is given
+// to); "" for other values.
+func (v Value) Str() string { return v.v.Str() }
+
+// Get returns the first member of the object v whose name is exactly
+// name (no case folding, as gjson), or a Value that does not exist.
+func (v Value) Get(name string) Value { return Value{v.v.Get(name)} }
+
+// ForEach calls f with each member of an object (name, value) or each
+// element of an array (a name that does not exist), in order, until f
+// returns false.
+func (v Value) ForEach(f func(k, e Value) bool) {
+	v.v.ForEach(func(k, e val) bool { return f(Value{k}, Value{e}) })
+}
+
 // ReadMembers calls f for each member of the object o whose name is one
 // of names (with its index in names), as json.Unmarshal would fill a
 // struct whose JSON names are names; null values too (f decides). Other
@@ -297,6 +316,25 @@ func WithValue(data []byte, f func(root Value)) bool {
 	}
 	f(Value{t.root()})
 	return true
+}
+
+// ReadChecked reads body onto a tape, checking in the same pass its member
+// names as CheckMembers(body, top) does, and when body is valid JSON calls
+// f with its root and CheckMembers' first fault (nil: none): one reading
+// where CheckJSON followed by WithValue are two. It returns false when
+// body is not valid JSON, and tooMany (a 413) when it holds more values
+// than a tape takes; f is then not called.
+func ReadChecked(body []byte, top *FieldSet, f func(root Value, fault *MemberFault)) (valid bool, tooMany *APIError) {
+	t, ok, fault := scanTapeMembers(body, top)
+	defer putTape(t)
+	switch {
+	case !ok && t.tooManyValues():
+		return false, tooManyValuesError()
+	case !ok || len(t.toks) == 0:
+		return false, nil
+	}
+	f(Value{t.root()}, fault)
+	return true, nil
 }
 
 // isASCII reports whether s has no byte of 0x80 or above.

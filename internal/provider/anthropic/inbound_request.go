@@ -42,46 +42,53 @@ var requestMembers = openai.NewFieldSet("model", "messages", "max_tokens", "syst
 // case folding, as a Go decoder matches names) and none at the top level
 // that differs from a documented member only in case. Unknown members
 // and block types pass (pass-through keeps them). Whatever it could read
-// is returned also when the body is refused with a 400 *openai.APIError.
+// is returned also when the body is refused with a 400 *openai.APIError
+// (a 413 for a body of more JSON values than the bridge reads, as for a
+// chat request). The body is read once, onto a tape (openai.ReadChecked).
 func CheckEnvelope(body []byte, countTokens bool) (Envelope, *openai.APIError) {
 	var env Envelope
+	var bad *openai.APIError
 	// One reading of the body: its validity and, before anything reads a
 	// member by name, that no member differs from a known one only in
-	// case and no object has a name twice (openai.CheckMembers's checks).
-	valid, _, fault := openai.CheckJSON(body, requestMembers)
-	if !valid {
+	// case and no object has a name twice (openai.CheckMembers's checks);
+	// the checks below walk the same tape.
+	valid, tooMany := openai.ReadChecked(body, requestMembers, func(root openai.Value, fault *openai.MemberFault) {
+		if !root.IsObject() {
+			bad = invalid("", "The request body must be a JSON object.")
+			return
+		}
+		top := readTopMembers(root)
+		if fault == nil && top.model.Type() == gjson.String {
+			env.Model = top.model.Str() // body's memory, as gjson's was (the handler copies it)
+		}
+		env.Stream = !countTokens && top.stream.Type() == gjson.True
+		if fault != nil {
+			bad = memberInvalid("", fault)
+		} else if bad = top.check(countTokens); bad == nil {
+			bad = checkMessages(top.messages)
+		}
+	})
+	switch {
+	case tooMany != nil:
+		return env, tooMany
+	case !valid:
 		return env, invalid("", "There was an error parsing the body of your request: it is not valid JSON.")
 	}
-	root := openai.ParseView(body)
-	if !root.IsObject() {
-		return env, invalid("", "The request body must be a JSON object.")
-	}
-	top := readTopMembers(root)
-	if fault == nil && top.model.Type == gjson.String {
-		env.Model = top.model.Str
-	}
-	env.Stream = !countTokens && top.stream.Type == gjson.True
-	if fault != nil {
-		return env, memberInvalid("", fault)
-	}
-	if bad := top.check(countTokens); bad != nil {
-		return env, bad
-	}
-	return env, checkMessages(top.messages)
+	return env, bad
 }
 
 // topMembers are the members of a Messages request that CheckEnvelope
-// checks; a member not given is the zero Result.
+// checks; a member not given does not exist.
 type topMembers struct {
-	model, messages, maxTokens, stream, system, tools gjson.Result
+	model, messages, maxTokens, stream, system, tools openai.Value
 }
 
 // readTopMembers reads the top-level members CheckEnvelope checks, the
 // last of each where one is given twice.
-func readTopMembers(root gjson.Result) topMembers {
+func readTopMembers(root openai.Value) topMembers {
 	var top topMembers
-	root.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
+	root.ForEach(func(k, v openai.Value) bool {
+		switch k.Str() {
 		case "model":
 			top.model = v
 		case "messages":
@@ -106,9 +113,9 @@ func (top *topMembers) check(countTokens bool) *openai.APIError {
 	switch {
 	case !top.model.Exists():
 		return invalid("model", "model: Field required")
-	case top.model.Type != gjson.String:
+	case top.model.Type() != gjson.String:
 		return invalid("model", "model: Input should be a valid string")
-	case top.model.Str == "":
+	case top.model.Str() == "":
 		return invalid("model", "model: String should have at least 1 character")
 	case !top.messages.Exists():
 		return invalid("messages", "messages: Field required")
@@ -118,9 +125,9 @@ func (top *topMembers) check(countTokens bool) *openai.APIError {
 		return invalid("max_tokens", "max_tokens: Field required")
 	case top.maxTokens.Exists() && !countTokens && !positiveInt(top.maxTokens):
 		return invalid("max_tokens", "max_tokens: Input should be a valid integer greater than or equal to 1")
-	case top.stream.Exists() && top.stream.Type != gjson.True && top.stream.Type != gjson.False:
+	case top.stream.Exists() && top.stream.Type() != gjson.True && top.stream.Type() != gjson.False:
 		return invalid("stream", "stream: Input should be a valid boolean")
-	case top.system.Exists() && top.system.Type != gjson.String && !top.system.IsArray():
+	case top.system.Exists() && top.system.Type() != gjson.String && !top.system.IsArray():
 		return invalid("system", "system: Input should be a valid string or a list of text blocks")
 	case top.tools.Exists() && !top.tools.IsArray():
 		return invalid("tools", "tools: Input should be a valid list")
@@ -130,10 +137,10 @@ func (top *topMembers) check(countTokens bool) *openai.APIError {
 
 // checkMessages validates the entries of messages, an array: at least
 // one, each a valid message.
-func checkMessages(messages gjson.Result) *openai.APIError {
+func checkMessages(messages openai.Value) *openai.APIError {
 	n := 0
 	var bad *openai.APIError
-	messages.ForEach(func(_, m gjson.Result) bool {
+	openai.EachElem(messages, func(m openai.Value) bool {
 		bad = checkMessage(m, n)
 		n++
 		return bad == nil
@@ -147,16 +154,21 @@ func checkMessages(messages gjson.Result) *openai.APIError {
 	return nil
 }
 
-func positiveInt(v gjson.Result) bool {
-	if v.Type != gjson.Number || strings.ContainsAny(v.Raw, ".eE") {
+// positiveInt reports whether v is an integer of at least 1 (one past
+// int64 is, as gjson, which this replaced, read it).
+func positiveInt(v openai.Value) bool {
+	if v.Type() != gjson.Number || strings.ContainsAny(v.Raw(), ".eE") {
 		return false
 	}
-	return v.Int() >= 1
+	// A JSON integer can fail only with ErrRange, which comes with
+	// MaxInt64 or MinInt64.
+	n, _ := strconv.ParseInt(v.Raw(), 10, 64)
+	return n >= 1
 }
 
 // checkMessage validates one entry of messages. Its paths are made only
 // for a refusal: an agent's request has hundreds of messages.
-func checkMessage(m gjson.Result, i int) *openai.APIError {
+func checkMessage(m openai.Value, i int) *openai.APIError {
 	p := func() string { return "messages." + strconv.Itoa(i) }
 	if !m.IsObject() {
 		return invalid(p(), "%s: Input should be a valid dictionary", p())
@@ -165,23 +177,23 @@ func checkMessage(m gjson.Result, i int) *openai.APIError {
 	switch {
 	case !role.Exists():
 		return invalid(p()+".role", "%s.role: Field required", p())
-	case role.Type != gjson.String || role.Str != "user" && role.Str != "assistant" && role.Str != "system":
+	case role.Type() != gjson.String || role.Str() != "user" && role.Str() != "assistant" && role.Str() != "system":
 		// Claude Code sends system messages inside the list; the API takes them.
 		return invalid(p()+".role", "%s.role: Input should be 'user', 'assistant' or 'system'", p())
 	case !content.Exists():
 		return invalid(p()+".content", "%s.content: Field required", p())
-	case content.Type == gjson.String:
+	case content.Type() == gjson.String:
 		return nil
 	case !content.IsArray():
 		return invalid(p()+".content", "%s.content: Input should be a valid string or a list of content blocks", p())
 	}
 	j := 0
 	var bad *openai.APIError
-	content.ForEach(func(_, b gjson.Result) bool {
+	openai.EachElem(content, func(b openai.Value) bool {
 		bp := func() string { return p() + ".content." + strconv.Itoa(j) }
 		if !b.IsObject() {
 			bad = invalid(bp(), "%s: Input should be a valid dictionary", bp())
-		} else if t := b.Get("type"); t.Type != gjson.String || t.Str == "" {
+		} else if t := b.Get("type"); t.Type() != gjson.String || t.Str() == "" {
 			bad = invalid(bp()+".type", "%s.type: Field required", bp())
 		}
 		j++
