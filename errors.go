@@ -10,7 +10,6 @@ import (
 	"net/url"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
-	"github.com/tidwall/gjson"
 )
 
 // APIError is the error the bridge returns and serves: an HTTP status and
@@ -160,27 +159,33 @@ func badRequest(param, code, format string, args ...any) *APIError {
 	return &APIError{Status: http.StatusBadRequest, Type: ErrorTypeInvalidRequest, Param: param, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// jsonObject parses a body that must be a JSON object in valid UTF-8 (from
-// invalid UTF-8, encoding/json would read another model name than the
-// router does) with no member name an upstream's decoder could read
+// checkObject checks a body that must be a JSON object in valid UTF-8
+// (from invalid UTF-8, encoding/json would read another model name than
+// the router does) with no member name an upstream's decoder could read
 // differently from gjson (openai.CheckMembers with the format's top-level
-// members): all three checked in one reading of the body.
-func jsonObject(body []byte, members *openai.FieldSet) (gjson.Result, *APIError) {
-	valid, utf8OK, fault := openai.CheckJSON(body, members)
-	if !valid {
-		return gjson.Result{}, badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
+// members): all three in one reading of the body, whose root it then
+// hands to f (when not nil) on the same tape.
+func checkObject(body []byte, members *openai.FieldSet, f func(root openai.Value)) *APIError {
+	var e *APIError
+	valid, tooMany := openai.ReadChecked(body, members, func(root openai.Value, fault *openai.MemberFault, utf8OK bool) {
+		switch {
+		case !utf8OK:
+			e = badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid UTF-8.")
+		case !root.IsObject():
+			e = badRequest("", "invalid_request", "The request body must be a JSON object.")
+		case fault != nil:
+			e = fault.APIError()
+		case f != nil:
+			f(root)
+		}
+	})
+	switch {
+	case tooMany != nil:
+		return tooMany
+	case !valid:
+		return badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
 	}
-	if !utf8OK {
-		return gjson.Result{}, badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid UTF-8.")
-	}
-	root := openai.ParseView(body)
-	if !root.IsObject() {
-		return gjson.Result{}, badRequest("", "invalid_request", "The request body must be a JSON object.")
-	}
-	if fault != nil {
-		return gjson.Result{}, fault.APIError()
-	}
-	return root, nil
+	return e
 }
 
 // msgWriteTimeout is the record's error of a request whose client stopped

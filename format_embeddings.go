@@ -55,7 +55,7 @@ func embeddingsEnvelope(body []byte) envelope {
 		env.bad = badRequest(param, code, format, args...)
 		return env
 	}
-	if _, e := jsonObject(body, embeddingsMembers); e != nil {
+	if e := checkObject(body, embeddingsMembers, nil); e != nil {
 		env.bad = e
 		return env
 	}

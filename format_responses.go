@@ -53,45 +53,48 @@ func responsesEnvelope(body []byte) envelope {
 	}
 	// The pass-through sends the body as it came: no member may be one an
 	// upstream's decoder reads differently from gjson (a case variant of a
-	// documented member, a name given twice in any object).
-	root, e := jsonObject(body, responses.Members())
+	// documented member, a name given twice in any object). What is read
+	// of model and stream is read while the tape is there.
+	var modelStr string
+	var model, stream gjson.Type = -1, -1 // -1: not given
+	dup := ""
+	e := checkObject(body, responses.Members(), func(root openai.Value) {
+		root.ForEach(func(k, v openai.Value) bool {
+			switch k.Str() {
+			case "model":
+				if model >= 0 {
+					dup = "model"
+				}
+				model, modelStr = v.Type(), v.Str()
+			case "stream":
+				if stream >= 0 {
+					dup = "stream"
+				}
+				stream = v.Type()
+			}
+			return dup == ""
+		})
+	})
 	if e != nil {
 		env.bad = e
 		return env
 	}
-	var model, stream gjson.Result
-	dup := ""
-	root.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "model":
-			if model.Exists() {
-				dup = k.Str
-			}
-			model = v
-		case "stream":
-			if stream.Exists() {
-				dup = k.Str
-			}
-			stream = v
-		}
-		return dup == ""
-	})
-	if dup == "" && model.Type == gjson.String {
-		env.model = openai.ClipModel(model.Str)
+	if dup == "" && model == gjson.String {
+		env.model = openai.ClipModel(modelStr)
 	}
-	env.stream = stream.Type == gjson.True
+	env.stream = stream == gjson.True
 	switch {
 	case dup != "":
 		return bad(dup, "invalid_request", "The member %q is given more than once.", dup)
-	case !model.Exists():
+	case model < 0:
 		return bad("model", "missing_required_parameter", "You must provide a model parameter.")
-	case model.Type != gjson.String:
+	case model != gjson.String:
 		return bad("model", "invalid_type", "model must be a string.")
-	case model.Str == "":
+	case modelStr == "":
 		return bad("model", "invalid_value", "model must not be empty.")
-	case len(model.Str) > openai.MaxModelLen:
+	case len(modelStr) > openai.MaxModelLen:
 		return bad("model", "invalid_value", "model may be at most %d characters long.", openai.MaxModelLen)
-	case stream.Exists() && stream.Type != gjson.True && stream.Type != gjson.False && stream.Type != gjson.Null:
+	case stream >= 0 && stream != gjson.True && stream != gjson.False && stream != gjson.Null:
 		return bad("stream", "invalid_type", "stream must be a boolean.")
 	}
 	return env

@@ -8,19 +8,16 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// FuzzResponsesEnvelope: the Responses envelope check never panics and,
-// when it accepts a body, agrees with encoding/json about model and stream
-// (so routing and the upstream read the same request).
+// FuzzResponsesEnvelope: the Responses envelope check never panics, is
+// the reference (refResponsesEnvelope), and when it accepts a body agrees
+// with encoding/json about model and stream (so routing and the upstream
+// read the same request).
 func FuzzResponsesEnvelope(f *testing.F) {
-	for _, s := range []string{
-		`{"model":"openai/gpt-4o","input":"hi"}`,
-		`{"model":"m","input":[{"type":"message","role":"user","content":"x"}],"stream":true}`,
-		`{"model":"a","model":"b"}`, `{"model":"m","stream":null}`, `{"model":"m","stream":"1"}`,
-		` {"model":"\u006d"} `, `[]`, `{`, `{"model":5}`,
-	} {
+	for _, s := range responsesEnvelopeSeeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		sameResponsesEnvelope(t, body)
 		env := responsesEnvelope(body)
 		if env.bad != nil {
 			if env.bad.Status != 400 {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/tidwall/gjson"
@@ -320,11 +321,11 @@ func WithValue(data []byte, f func(root Value)) bool {
 
 // ReadChecked reads body onto a tape, checking in the same pass its member
 // names as CheckMembers(body, top) does, and when body is valid JSON calls
-// f with its root and CheckMembers' first fault (nil: none): one reading
-// where CheckJSON followed by WithValue are two. It returns false when
-// body is not valid JSON, and tooMany (a 413) when it holds more values
-// than a tape takes; f is then not called.
-func ReadChecked(body []byte, top *FieldSet, f func(root Value, fault *MemberFault)) (valid bool, tooMany *APIError) {
+// f with its root, CheckMembers' first fault (nil: none) and whether body
+// is valid UTF-8: one reading where CheckJSON followed by WithValue are
+// two. It returns false when body is not valid JSON, and tooMany (a 413)
+// when it holds more values than a tape takes; f is then not called.
+func ReadChecked(body []byte, top *FieldSet, f func(root Value, fault *MemberFault, utf8OK bool)) (valid bool, tooMany *APIError) {
 	t, ok, fault := scanTapeMembers(body, top)
 	defer putTape(t)
 	switch {
@@ -333,7 +334,7 @@ func ReadChecked(body []byte, top *FieldSet, f func(root Value, fault *MemberFau
 	case !ok || len(t.toks) == 0:
 		return false, nil
 	}
-	f(Value{t.root()}, fault)
+	f(Value{t.root()}, fault, !t.wide || utf8.Valid(body))
 	return true, nil
 }
 

@@ -52,7 +52,7 @@ func CheckEnvelope(body []byte, countTokens bool) (Envelope, *openai.APIError) {
 	// member by name, that no member differs from a known one only in
 	// case and no object has a name twice (openai.CheckMembers's checks);
 	// the checks below walk the same tape.
-	valid, tooMany := openai.ReadChecked(body, requestMembers, func(root openai.Value, fault *openai.MemberFault) {
+	valid, tooMany := openai.ReadChecked(body, requestMembers, func(root openai.Value, fault *openai.MemberFault, _ bool) {
 		if !root.IsObject() {
 			bad = invalid("", "The request body must be a JSON object.")
 			return
