@@ -164,28 +164,42 @@ func badRequest(param, code, format string, args ...any) *APIError {
 // the router does) with no member name an upstream's decoder could read
 // differently from gjson (openai.CheckMembers with the format's top-level
 // members): all three in one reading of the body, whose root it then
-// hands to f (when not nil) on the same tape.
+// hands to f on the same tape. With f nil nothing reads the root, and a
+// large body is checked without a tape (openai.CheckJSON: an embeddings
+// request of token ids is millions of values).
 func checkObject(body []byte, members *openai.FieldSet, f func(root openai.Value)) *APIError {
+	if f == nil {
+		valid, utf8OK, fault := openai.CheckJSON(body, members)
+		return objectFault(valid, utf8OK, valid && openai.ParseView(body).IsObject(), fault)
+	}
 	var e *APIError
 	valid, tooMany := openai.ReadChecked(body, members, func(root openai.Value, fault *openai.MemberFault, utf8OK bool) {
-		switch {
-		case !utf8OK:
-			e = badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid UTF-8.")
-		case !root.IsObject():
-			e = badRequest("", "invalid_request", "The request body must be a JSON object.")
-		case fault != nil:
-			e = fault.APIError()
-		case f != nil:
+		if e = objectFault(true, utf8OK, root.IsObject(), fault); e == nil {
 			f(root)
 		}
 	})
-	switch {
-	case tooMany != nil:
+	if tooMany != nil {
 		return tooMany
-	case !valid:
-		return badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
+	}
+	if !valid {
+		return objectFault(false, false, false, nil)
 	}
 	return e
+}
+
+// objectFault is checkObject's refusal of a body, nil for none.
+func objectFault(valid, utf8OK, object bool, fault *openai.MemberFault) *APIError {
+	switch {
+	case !valid:
+		return badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid JSON.")
+	case !utf8OK:
+		return badRequest("", "invalid_json", "We could not parse the JSON body of your request: it is not valid UTF-8.")
+	case !object:
+		return badRequest("", "invalid_request", "The request body must be a JSON object.")
+	case fault != nil:
+		return fault.APIError()
+	}
+	return nil
 }
 
 // msgWriteTimeout is the record's error of a request whose client stopped

@@ -59,8 +59,25 @@ func embeddingsEnvelope(body []byte) envelope {
 		env.bad = e
 		return env
 	}
-	f := gjson.GetManyBytes(body, "model", "input", "encoding_format", "dimensions", "user")
-	model, input, format, dims, user := f[0], f[1], f[2], f[3], f[4]
+	// One walk of the members, in place (gjson.GetManyBytes copies each
+	// value it returns: an input of token ids is megabytes). checkObject
+	// refused a name given twice.
+	var model, input, format, dims, user gjson.Result
+	openai.ParseView(body).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "model":
+			model = v
+		case "input":
+			input = v
+		case "encoding_format":
+			format = v
+		case "dimensions":
+			dims = v
+		case "user":
+			user = v
+		}
+		return true
+	})
 	if model.Type == gjson.String {
 		env.model = openai.ClipModel(model.Str)
 	}
@@ -97,7 +114,8 @@ func positiveInt(r gjson.Result) bool {
 }
 
 // checkEmbeddingInput returns the member and the reason input is not
-// acceptable, or "" and "".
+// acceptable, or "" and "". It walks input in place (ForEach), naming an
+// item only for a refusal: an input of token ids is millions of values.
 func checkEmbeddingInput(input gjson.Result) (string, string) {
 	const shape = "input must be a string, an array of strings, an array of token ids or an array of token id arrays."
 	switch {
@@ -106,33 +124,41 @@ func checkEmbeddingInput(input gjson.Result) (string, string) {
 	case !input.IsArray():
 		return "input", shape
 	}
-	items := input.Array()
-	if len(items) == 0 {
-		return "input", "input must not be empty."
-	}
-	first := items[0]
-	for i, it := range items {
-		param := "input[" + strconv.Itoa(i) + "]"
+	var first gjson.Result
+	i := 0
+	param, msg := "", ""
+	input.ForEach(func(_, it gjson.Result) bool {
+		if i == 0 {
+			first = it
+		}
+		name := func() string { return "input[" + strconv.Itoa(i) + "]" }
 		switch {
 		case first.Type == gjson.String && it.Type != gjson.String,
 			first.Type == gjson.Number && !isTokenID(it),
 			first.IsArray() && !it.IsArray():
-			return param, "the items of input must all be of one kind: " + shape
+			param, msg = name(), "the items of input must all be of one kind: "+shape
 		case first.Type != gjson.String && first.Type != gjson.Number && !first.IsArray():
-			return param, shape
+			param, msg = name(), shape
 		case it.IsArray():
-			ids := it.Array()
-			if len(ids) == 0 {
-				return param, "a token id array must not be empty."
-			}
-			for j, id := range ids {
+			j := 0
+			it.ForEach(func(_, id gjson.Result) bool {
 				if !isTokenID(id) {
-					return param + "[" + strconv.Itoa(j) + "]", "token ids must be non-negative integers."
+					param, msg = name()+"["+strconv.Itoa(j)+"]", "token ids must be non-negative integers."
 				}
+				j++
+				return msg == ""
+			})
+			if msg == "" && j == 0 {
+				param, msg = name(), "a token id array must not be empty."
 			}
 		}
+		i++
+		return msg == ""
+	})
+	if i == 0 {
+		return "input", "input must not be empty."
 	}
-	return "", ""
+	return param, msg
 }
 
 func isTokenID(r gjson.Result) bool {
