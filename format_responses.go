@@ -53,39 +53,32 @@ func responsesEnvelope(body []byte) envelope {
 	}
 	// The pass-through sends the body as it came: no member may be one an
 	// upstream's decoder reads differently from gjson (a case variant of a
-	// documented member, a name given twice in any object). What is read
-	// of model and stream is read while the tape is there.
+	// documented member, a name given twice in any object: checkObject
+	// refuses both). What is read of model and stream is read while the
+	// tape is there. A body of more JSON values than a tape takes is
+	// refused with a 413, as a chat request is.
 	var modelStr string
 	var model, stream gjson.Type = -1, -1 // -1: not given
-	dup := ""
 	e := checkObject(body, responses.Members(), func(root openai.Value) {
 		root.ForEach(func(k, v openai.Value) bool {
 			switch k.Str() {
 			case "model":
-				if model >= 0 {
-					dup = "model"
-				}
 				model, modelStr = v.Type(), v.Str()
 			case "stream":
-				if stream >= 0 {
-					dup = "stream"
-				}
 				stream = v.Type()
 			}
-			return dup == ""
+			return true
 		})
 	})
 	if e != nil {
 		env.bad = e
 		return env
 	}
-	if dup == "" && model == gjson.String {
+	if model == gjson.String {
 		env.model = openai.ClipModel(modelStr)
 	}
 	env.stream = stream == gjson.True
 	switch {
-	case dup != "":
-		return bad(dup, "invalid_request", "The member %q is given more than once.", dup)
 	case model < 0:
 		return bad("model", "missing_required_parameter", "You must provide a model parameter.")
 	case model != gjson.String:

@@ -35,9 +35,10 @@ func (v Value) IsArray() bool { return v.v.IsArray() }
 // Exists reports whether v is a value (Get of a member not given is not).
 func (v Value) Exists() bool { return v.v.Exists() }
 
-// Str is a string's text, unescaped as encoding/json does (a copy only
-// when it has escapes; otherwise valid only during the call v is given
-// to); "" for other values.
+// Str is a string's text: with escapes, unescaped into a copy as
+// encoding/json does (invalid UTF-8 becomes U+FFFD); without, a view of
+// the document's own bytes (the caller's body, valid as long as it is,
+// and as it is: invalid UTF-8 stays); "" for other values.
 func (v Value) Str() string { return v.v.Str() }
 
 // Get returns the first member of the object v whose name is exactly

@@ -1,10 +1,13 @@
 package anthropic
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 	"github.com/tidwall/gjson"
@@ -164,6 +167,17 @@ func refCheckMessage(m gjson.Result, i int) *openai.APIError {
 func sameCheck(t *testing.T, body []byte, countTokens bool) {
 	t.Helper()
 	env, bad := CheckEnvelope(body, countTokens)
+	if bad != nil && bad.Message == "There was an error parsing the body of your request: it is not valid UTF-8." {
+		// Not the reference's: it read such a body, and the model name it
+		// gave the router was not the one the decoder read.
+		if utf8.Valid(body) || !json.Valid(body) {
+			t.Fatalf("CheckEnvelope(%.200q): refused as not UTF-8", body)
+		}
+		return
+	}
+	if !utf8.Valid(body) && json.Valid(body) && bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
+		t.Fatalf("CheckEnvelope(%.200q): a body that is not UTF-8 is not refused as such: %v", body, bad)
+	}
 	renv, rbad := refCheckEnvelope(body, countTokens)
 	if env != renv {
 		t.Fatalf("CheckEnvelope(%.200q, %v): envelope %+v, the reference's %+v", body, countTokens, env, renv)
@@ -190,6 +204,8 @@ var checkSeeds = []string{
 	`{"model":"m\u0041","max_tokens":1,"messages":[{"role":"us\u0065r","content":[{"type":"t\u0065xt"}]}]}`, `[1]`, `"x"`, `{`, ``, `null`,
 	`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"x","role":"assistant"}]}`,
 	`{"model":"m","max_tokens":-99999999999999999999,"messages":[{"role":"user","content":"x"}]}`,
+	"{\"model\":\"\\u0041\xff\",\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+	"{\"model\":\"m\",\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\"\xc3\"}]}",
 }
 
 func TestCheckEnvelopeIsTheReference(t *testing.T) {
@@ -213,6 +229,7 @@ func TestCheckEnvelopeTooManyValues(t *testing.T) {
 func FuzzCheckEnvelope(f *testing.F) {
 	for _, s := range checkSeeds {
 		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
 	}
 	f.Add(testdata(f, "inbound_request.json"), true)
 	f.Fuzz(func(t *testing.T, body []byte, countTokens bool) { sameCheck(t, body, countTokens) })

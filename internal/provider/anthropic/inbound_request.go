@@ -40,11 +40,13 @@ var requestMembers = openai.NewFieldSet("model", "messages", "max_tokens", "syst
 // countTokens: count_tokens takes none), stream a boolean, system a string
 // or an array, tools an array; no member named twice in any object (under
 // case folding, as a Go decoder matches names) and none at the top level
-// that differs from a documented member only in case. Unknown members
-// and block types pass (pass-through keeps them). Whatever it could read
-// is returned also when the body is refused with a 400 *openai.APIError
-// (a 413 for a body of more JSON values than the bridge reads, as for a
-// chat request). The body is read once, onto a tape (openai.ReadChecked).
+// that differs from a documented member only in case; valid UTF-8 (from
+// invalid UTF-8 the decoder would read another model name than the
+// router does). Unknown members and block types pass (pass-through keeps
+// them). Whatever it could read is returned also when the body is
+// refused with a 400 *openai.APIError. The body is read once, onto a
+// tape (openai.ReadChecked): a body of more JSON values than a tape takes
+// is refused with a 413, as a chat request is, and nothing is read of it.
 func CheckEnvelope(body []byte, countTokens bool) (Envelope, *openai.APIError) {
 	var env Envelope
 	var bad *openai.APIError
@@ -52,7 +54,7 @@ func CheckEnvelope(body []byte, countTokens bool) (Envelope, *openai.APIError) {
 	// member by name, that no member differs from a known one only in
 	// case and no object has a name twice (openai.CheckMembers's checks);
 	// the checks below walk the same tape.
-	valid, tooMany := openai.ReadChecked(body, requestMembers, func(root openai.Value, fault *openai.MemberFault, _ bool) {
+	valid, tooMany := openai.ReadChecked(body, requestMembers, func(root openai.Value, fault *openai.MemberFault, utf8OK bool) {
 		if !root.IsObject() {
 			bad = invalid("", "The request body must be a JSON object.")
 			return
@@ -62,10 +64,15 @@ func CheckEnvelope(body []byte, countTokens bool) (Envelope, *openai.APIError) {
 			env.Model = top.model.Str() // body's memory, as gjson's was (the handler copies it)
 		}
 		env.Stream = !countTokens && top.stream.Type() == gjson.True
-		if fault != nil {
+		switch {
+		case !utf8OK:
+			bad = invalid("", "There was an error parsing the body of your request: it is not valid UTF-8.")
+		case fault != nil:
 			bad = memberInvalid("", fault)
-		} else if bad = top.check(countTokens); bad == nil {
-			bad = checkMessages(top.messages)
+		default:
+			if bad = top.check(countTokens); bad == nil {
+				bad = checkMessages(top.messages)
+			}
 		}
 	})
 	switch {
