@@ -233,7 +233,7 @@ func (c *call) cached(out *output) bool {
 	cc := parseCacheControl(c.req.Header.Get("Cache-Control")) // a nil Header has none
 	if cc.noStore || !rc.covers(c.env.model) || !c.deterministic(rc.p.Nondeterministic) {
 		c.rec.Cache = CacheBypass
-		(*out).header(http.Header{"X-Cache": {"BYPASS"}})
+		(*out).setHeader("X-Cache", "BYPASS")
 		return false
 	}
 	key, ok := c.cacheKey(rc.p.Shared)
@@ -244,19 +244,20 @@ func (c *call) cached(out *output) bool {
 	if !cc.noCache {
 		if e, age, ok := c.lookup(rc, key, cc.maxAge); ok {
 			c.rec.Cache = CacheHit
-			(*out).header(http.Header{"X-Cache": {"HIT"}, "Age": {strconv.FormatInt(int64(age/time.Second), 10)}})
+			(*out).setHeader("X-Cache", "HIT")
+			(*out).setHeader("Age", strconv.FormatInt(int64(age/time.Second), 10))
 			c.replay(*out, e)
 			return true
 		}
 		c.rec.Cache = CacheMiss
 	}
-	// A header of its own for every response: nothing shared that a later
-	// writer could change.
+	// A header of its own for every response (setHeader's new slice):
+	// nothing shared that a later writer could change.
 	v := "BYPASS"
 	if c.rec.Cache == CacheMiss {
 		v = "MISS"
 	}
-	(*out).header(http.Header{"X-Cache": {v}})
+	(*out).setHeader("X-Cache", v)
 	*out = &cacheRecorder{output: *out, rc: rc, key: key}
 	return false
 }

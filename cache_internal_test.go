@@ -105,6 +105,8 @@ type relayedOutput struct {
 
 func (o *relayedOutput) header(http.Header) {}
 
+func (o *relayedOutput) setHeader(string, string) {}
+
 func (o *relayedOutput) native(c *call, _ *http.Response) {
 	if c.tap == nil {
 		return

@@ -102,6 +102,9 @@ type envelope struct {
 type output interface {
 	// header adds admission's response headers (nil: none).
 	header(h http.Header)
+	// setHeader sets one response header; name is canonical. It costs one
+	// allocation where header's one-entry Header costs three.
+	setHeader(name, value string)
 	// reset forgets a stream opened for an answer that failed before
 	// anything was written (a failover follows).
 	reset()
@@ -164,6 +167,8 @@ func (o *httpOutput) header(h http.Header) {
 		dst[k] = v
 	}
 }
+
+func (o *httpOutput) setHeader(name, value string) { o.w.Header()[name] = []string{value} }
 
 func (o *httpOutput) fail(c *call, e *APIError) {
 	if e.Status == StatusClientClosedRequest {

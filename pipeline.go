@@ -106,7 +106,7 @@ func (c *call) run(out output) {
 			out.fail(c, c.fail(err))
 			return
 		}
-		out.header(http.Header{"X-Llmbridge-Target": {c.target.name()}})
+		out.setHeader("X-Llmbridge-Target", c.target.name())
 		c.watchIdle(resp)
 		failed := c.relay(out, resp) // to the client, in its format
 		if failed == nil {
@@ -322,6 +322,8 @@ type callerOutput struct {
 }
 
 func (o *callerOutput) header(http.Header) {}
+
+func (o *callerOutput) setHeader(string, string) {}
 
 func (o *callerOutput) reset() { o.failed = nil }
 

@@ -126,10 +126,13 @@ func (s *streamWriter) startLocked() {
 		return
 	}
 	s.started = true
+	// One array for the three values, each header a full-capacity slice
+	// of it (an append copies): one allocation, not three.
+	vals := []string{"text/event-stream; charset=utf-8", "no-cache", "no"}
 	h := s.w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer
+	h["Content-Type"] = vals[0:1:1]
+	h["Cache-Control"] = vals[1:2:2]
+	h["X-Accel-Buffering"] = vals[2:3:3] // nginx: do not buffer
 	s.w.WriteHeader(http.StatusOK)
 }
 

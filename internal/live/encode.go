@@ -2,6 +2,7 @@ package live
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
 )
@@ -16,8 +17,8 @@ func appendEvent(b []byte, e *event) []byte {
 	b = append(b, `{"type":`...)
 	b = openai.AppendString(b, e.Type)
 	b = optString(b, `,"id":`, e.ID)
-	b = append(b, `,"time":`...)
-	b = openai.AppendString(b, e.Time)
+	b = append(b, `,"time":"`...)
+	b = append(e.Time.AppendFormat(b, time.RFC3339Nano), '"') // as Time.MarshalJSON, without its allocation
 	b = append(b, `,"request_id":`...)
 	b = openai.AppendString(b, e.RequestID)
 	b = optString(b, `,"key_id":`, e.KeyID)

@@ -16,6 +16,8 @@ import (
 func randomEvent(r *rand.Rand) *event {
 	strs := []string{"", "gpt-4o", `a "quoted" \ path`, "line\nbreak\t<&>", "模型 é", "\u2028sep\x01", "bad\xffutf8"}
 	s := func() string { return strs[r.IntN(len(strs))] }
+	times := []time.Time{{}, time.Date(2026, 12, 6, 1, 2, 3, 456789000, time.UTC), time.Date(2026, 12, 6, 1, 2, 3, 0, time.UTC),
+		time.Date(1999, 1, 1, 0, 0, 0, 1, time.UTC), time.Unix(1782955817, 120000000).UTC()}
 	floats := []float64{0, 1, 0.000043, 1e-7, 123.456, 1e21, 2.5e-9, 17, 0.1 + 0.2, 1234567.125}
 	fp := func() *float64 {
 		if r.IntN(3) == 0 {
@@ -31,7 +33,7 @@ func randomEvent(r *rand.Rand) *event {
 		n := r.IntN(3) * r.IntN(100000)
 		return &n
 	}
-	return &event{Type: s(), ID: s(), Time: s(), RequestID: s(), KeyID: s(), KeyName: s(), Format: s(), Model: s(), Provider: s(),
+	return &event{Type: s(), ID: s(), Time: times[r.IntN(len(times))], RequestID: s(), KeyID: s(), KeyName: s(), Format: s(), Model: s(), Provider: s(),
 		UpstreamModel: s(), Target: s(), Stream: r.IntN(2) == 0, Status: r.IntN(2) * 200, Retries: r.IntN(3), Prompt: ip(), Completion: ip(),
 		Total: ip(), Cached: r.IntN(2) * 7, CacheWrite: r.IntN(2) * 3, Reasoning: r.IntN(2) * 11, Estimated: r.IntN(2) == 0,
 		CostUSD: fp(), TTFTMS: fp(), DurationMS: fp(), Error: s(), ErrorCode: s(), Cache: s(), SavedUSD: fp()}

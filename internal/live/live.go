@@ -156,34 +156,34 @@ func (h *Hub) publish(ev Event) {
 // event is the JSON shape of an event. Keys never appear in it: key_id is
 // the key's fingerprint.
 type event struct {
-	Type          string   `json:"type"`
-	ID            string   `json:"id,omitempty"`
-	Time          string   `json:"time"`
-	RequestID     string   `json:"request_id"`
-	KeyID         string   `json:"key_id,omitempty"`
-	KeyName       string   `json:"key_name,omitempty"`
-	Format        string   `json:"format"`
-	Model         string   `json:"model"`
-	Provider      string   `json:"provider"`
-	UpstreamModel string   `json:"upstream_model"`
-	Target        string   `json:"target,omitempty"` // provider/upstream_model
-	Stream        bool     `json:"stream"`
-	Status        int      `json:"status,omitempty"`
-	Retries       int      `json:"retries,omitempty"`
-	Prompt        *int     `json:"prompt_tokens,omitempty"`
-	Completion    *int     `json:"completion_tokens,omitempty"`
-	Total         *int     `json:"total_tokens,omitempty"`
-	Cached        int      `json:"cached_tokens,omitempty"`
-	CacheWrite    int      `json:"cache_write_tokens,omitempty"`
-	Reasoning     int      `json:"reasoning_tokens,omitempty"`
-	Estimated     bool     `json:"estimated,omitempty"`
-	CostUSD       *float64 `json:"cost_usd,omitempty"`
-	TTFTMS        *float64 `json:"ttft_ms,omitempty"`
-	DurationMS    *float64 `json:"duration_ms,omitempty"`
-	Error         string   `json:"error,omitempty"`
-	ErrorCode     string   `json:"error_code,omitempty"`
-	Cache         string   `json:"cache,omitempty"`     // hit, miss or bypass (llmbridge.CacheHit…)
-	SavedUSD      *float64 `json:"saved_usd,omitempty"` // a hit's saved cost (its Saved counts priced)
+	Type          string    `json:"type"`
+	ID            string    `json:"id,omitempty"`
+	Time          time.Time `json:"time"` // UTC: RFC 3339 with nanoseconds
+	RequestID     string    `json:"request_id"`
+	KeyID         string    `json:"key_id,omitempty"`
+	KeyName       string    `json:"key_name,omitempty"`
+	Format        string    `json:"format"`
+	Model         string    `json:"model"`
+	Provider      string    `json:"provider"`
+	UpstreamModel string    `json:"upstream_model"`
+	Target        string    `json:"target,omitempty"` // provider/upstream_model
+	Stream        bool      `json:"stream"`
+	Status        int       `json:"status,omitempty"`
+	Retries       int       `json:"retries,omitempty"`
+	Prompt        *int      `json:"prompt_tokens,omitempty"`
+	Completion    *int      `json:"completion_tokens,omitempty"`
+	Total         *int      `json:"total_tokens,omitempty"`
+	Cached        int       `json:"cached_tokens,omitempty"`
+	CacheWrite    int       `json:"cache_write_tokens,omitempty"`
+	Reasoning     int       `json:"reasoning_tokens,omitempty"`
+	Estimated     bool      `json:"estimated,omitempty"`
+	CostUSD       *float64  `json:"cost_usd,omitempty"`
+	TTFTMS        *float64  `json:"ttft_ms,omitempty"`
+	DurationMS    *float64  `json:"duration_ms,omitempty"`
+	Error         string    `json:"error,omitempty"`
+	ErrorCode     string    `json:"error_code,omitempty"`
+	Cache         string    `json:"cache,omitempty"`     // hit, miss or bypass (llmbridge.CacheHit…)
+	SavedUSD      *float64  `json:"saved_usd,omitempty"` // a hit's saved cost (its Saved counts priced)
 }
 
 func ms(d time.Duration) *float64 {
@@ -194,7 +194,7 @@ func ms(d time.Duration) *float64 {
 // encode takes the record by value: a pointer would make every caller's
 // record escape, even when nobody listens.
 func (h *Hub) encode(typ string, r llmbridge.UsageRecord) []byte {
-	e := event{Type: typ, Time: r.Time.UTC().Format(time.RFC3339Nano), RequestID: r.RequestID, KeyID: r.KeyID,
+	e := event{Type: typ, Time: r.Time.UTC(), RequestID: r.RequestID, KeyID: r.KeyID,
 		Format: r.Format, Model: r.Model, Provider: r.Provider, UpstreamModel: r.UpstreamModel, Stream: r.Stream}
 	if r.Provider != "" {
 		e.Target = r.Provider + "/" + r.UpstreamModel
