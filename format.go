@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/llmbridge/llmbridge/internal/cache/codec"
 	"github.com/llmbridge/llmbridge/internal/openai"
@@ -200,7 +199,7 @@ func (o *httpOutput) response(c *call, r *ChatResponse) {
 func (o *httpOutput) write(c *call, body []byte) {
 	o.w.Header().Set("Content-Type", "application/json")
 	c.observeFirstByte()
-	(&writeDeadline{rc: http.NewResponseController(o.w), d: c.b.cfg.timeouts.Write}).renew(time.Now())
+	newWriteDeadline(http.NewResponseController(o.w), c.b.cfg.timeouts.Write).renew(0)
 	if _, err := o.w.Write(body); err != nil {
 		c.fail(clientError(err))
 	}

@@ -73,16 +73,16 @@ type streamWriter struct {
 	mu      sync.Mutex
 	started bool
 	closed  bool
-	pending bool      // events written but not flushed
-	ended   bool      // the last event is written (end): the timer only flushes it
-	sent    bool      // an event went out
-	held    *APIError // a failure not written because another target may answer (fail)
-	last    time.Time // last write, for the keep-alive timer
+	pending bool          // events written but not flushed
+	ended   bool          // the last event is written (end): the timer only flushes it
+	sent    bool          // an event went out
+	held    *APIError     // a failure not written because another target may answer (fail)
+	last    time.Duration // last write (wd.since), for the keep-alive timer
 }
 
 func newStreamWriter(w http.ResponseWriter, f clientFormat, every, writeTimeout time.Duration, onFirst func()) *streamWriter {
 	rc := http.NewResponseController(w)
-	s := &streamWriter{w: w, out: ownstack.NewWriter(w, rc), f: f, every: every, last: time.Now(), onFirst: onFirst, wd: &writeDeadline{rc: rc, d: writeTimeout}}
+	s := &streamWriter{w: w, out: ownstack.NewWriter(w, rc), f: f, every: every, onFirst: onFirst, wd: newWriteDeadline(rc, writeTimeout)}
 	// tick takes the lock first, so it cannot see s.timer unset.
 	s.mu.Lock()
 	s.timer = time.AfterFunc(every, s.tick)
@@ -102,12 +102,12 @@ func (s *streamWriter) tick() {
 		}
 		return
 	}
-	if idle := time.Since(s.last); idle < s.every {
+	if idle := s.wd.since() - s.last; idle < s.every {
 		s.timer.Reset(s.every - idle)
 		return
 	}
 	s.startLocked()
-	s.wd.renew(time.Now())
+	s.wd.renew(s.wd.since())
 	var err error
 	if name, data, ok := s.f.keepAlive(); ok {
 		err = sse.WriteEvent(s.out, name, data)
@@ -117,7 +117,7 @@ func (s *streamWriter) tick() {
 	if err == nil {
 		_ = s.flushLocked()
 	}
-	s.last = time.Now()
+	s.last = s.wd.since()
 	s.timer.Reset(s.every)
 }
 
@@ -148,7 +148,7 @@ func (s *streamWriter) event(name string, p []byte) error {
 	s.startLocked()
 	first := !s.sent
 	s.sent = true
-	s.last = time.Now()
+	s.last = s.wd.since()
 	s.pending = true
 	s.wd.renew(s.last)
 	err := clientError(sse.WriteEvent(s.out, name, p))
@@ -195,18 +195,31 @@ func (s *streamWriter) flushLocked() error {
 // timeout (and a second) apart, so the hot path pays for one in many
 // events and a client is cut between 3/4 and all of the timeout after its
 // last successful read.
+//
+// Times are offsets from the writer's start (since): time.Since reads the
+// monotonic clock only, time.Now the wall clock too — twice the cost, on
+// every event of a stream.
 type writeDeadline struct {
-	rc   *http.ResponseController
-	d    time.Duration
-	last time.Time
+	rc    *http.ResponseController
+	d     time.Duration
+	start time.Time
+	last  time.Duration // offset of the last renewal; -1 before the first
 }
 
-func (w *writeDeadline) renew(now time.Time) {
-	if w.d <= 0 || now.Sub(w.last) < min(time.Second, w.d/4) {
+func newWriteDeadline(rc *http.ResponseController, d time.Duration) *writeDeadline {
+	return &writeDeadline{rc: rc, d: d, start: time.Now(), last: -1}
+}
+
+// since is the time since w was made.
+func (w *writeDeadline) since() time.Duration { return time.Since(w.start) }
+
+// renew renews the deadline at now (since) unless it was renewed lately.
+func (w *writeDeadline) renew(now time.Duration) {
+	if w.d <= 0 || w.last >= 0 && now-w.last < min(time.Second, w.d/4) {
 		return
 	}
 	w.last = now
-	_ = w.rc.SetWriteDeadline(now.Add(w.d)) // ErrNotSupported: no deadline to keep
+	_ = w.rc.SetWriteDeadline(w.start.Add(now + w.d)) // ErrNotSupported: no deadline to keep
 }
 
 // clientWriteError is a failed write to the client: it stopped reading
@@ -291,7 +304,7 @@ func (s *streamWriter) fail(c *call, e *APIError) (held bool) {
 	// Every write renews the deadline first: the one set at the last write
 	// may have passed while the upstream was silent, and a deadline must
 	// cut only a client that stopped reading.
-	s.wd.renew(time.Now())
+	s.wd.renew(s.wd.since())
 	if !s.started {
 		s.started = true
 		s.f.writeError(s.w, e)
