@@ -18,7 +18,7 @@ func appendEvent(b []byte, e *event) []byte {
 	b = openai.AppendString(b, e.Type)
 	b = optString(b, `,"id":`, e.ID)
 	b = append(b, `,"time":"`...)
-	b = append(e.Time.AppendFormat(b, time.RFC3339Nano), '"') // as Time.MarshalJSON, without its allocation
+	b = append(e.Time.AppendFormat(b, time.RFC3339Nano), '"') // as Time.MarshalJSON (which refuses years past 9999), without its allocation
 	b = append(b, `,"request_id":`...)
 	b = openai.AppendString(b, e.RequestID)
 	b = optString(b, `,"key_id":`, e.KeyID)

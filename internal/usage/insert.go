@@ -141,8 +141,8 @@ type dailyKey struct{ day, keyID, teamID, user, provider, model string }
 // values appends "($n,…,$m)" with n starting at *next — or "(?,…,?)"
 // for SQLite, whose driver looks "$n" names up one by one (quadratic in
 // the number of parameters: 124 ms for a 256-row batch, against 5 ms
-// with anonymous ones). A column null says is wrapped in
-// COALESCE(…, empty string): its empty strings are bound as NULL
+// with anonymous ones). A column for which null reports true is wrapped
+// in COALESCE(…, empty string): its empty strings are bound as NULL
 // (emptyAsNull).
 func (s *Store) values(sb *strings.Builder, cols int, next *int, null func(col int) bool) {
 	sb.WriteByte('(')
