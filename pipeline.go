@@ -31,7 +31,7 @@ type call struct {
 	parent context.Context // the caller's
 	ctx    context.Context // the upstream's: parent + max duration + idle
 	cancel context.CancelCauseFunc
-	stop   context.CancelFunc
+	stop   *time.Timer // the maximum duration's: cancel(errMaxDuration)
 }
 
 // input is the client's request as the stages need it.
@@ -166,19 +166,31 @@ func (b *Bridge) newCall(parent context.Context, f clientFormat, rid string, env
 
 // begin makes the call's contexts, first thing in run: the caller's as
 // the observers carry it (ContextObserver), then the upstream's, bounded
-// by the maximum duration.
+// by the maximum duration. The bound is a timer cancelling the one
+// context with errMaxDuration as its cause (its Err is then Canceled),
+// and its deadline shows through Deadline: WithTimeoutCause would have
+// made a second context, and a map in the first to hold it.
 func (c *call) begin() {
 	c.parent = c.observeContext(c.parent)
 	ctx, cancel := context.WithCancelCause(c.parent)
-	c.ctx, c.stop = context.WithTimeoutCause(ctx, c.b.cfg.timeouts.MaxDuration, errMaxDuration)
-	c.cancel = cancel
+	d := c.b.cfg.timeouts.MaxDuration
+	c.ctx, c.cancel = bounded{ctx, time.Now().Add(d)}, cancel
+	c.stop = time.AfterFunc(d, func() { cancel(errMaxDuration) })
 }
+
+// bounded is a context with a deadline that something else enforces.
+type bounded struct {
+	context.Context
+	deadline time.Time
+}
+
+func (b bounded) Deadline() (time.Time, bool) { return b.deadline, true }
 
 // end releases the call's contexts; the upstream request is cancelled if
 // it is still running.
 func (c *call) end() {
 	c.release() // the router's counts (retry.go)
-	c.stop()
+	c.stop.Stop()
 	c.cancel(context.Canceled)
 }
 
