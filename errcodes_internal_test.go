@@ -1,8 +1,11 @@
 package llmbridge
 
 import (
+	"errors"
+	"net"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/llmbridge/llmbridge/internal/golden"
@@ -25,4 +28,18 @@ func TestAnthropicErrorTable(t *testing.T) {
 	anthropicFormat{}.writeError(rec, &APIError{Status: 400, Code: "invalid_api_key", Message: "a key refused with 400 (Gemini's way)"})
 	out = append(out, strconv.Itoa(rec.Code)+" "+rec.Header().Get("X-Should-Retry")+": "+rec.Body.String()...)
 	golden.Check(t, "error_codes_anthropic.golden", out)
+}
+
+// A failure before any target was tried (the maximum duration spent in
+// admission) names no provider, and the message still reads.
+func TestClassifyWithoutProvider(t *testing.T) {
+	for _, err := range []error{errMaxDuration, errIdleTimeout, errHeaderTimeout, ErrTruncated, errors.New("x"), &net.OpError{Op: "dial", Err: errors.New("refused")}} {
+		msg := classify("", err).Message
+		if !strings.HasPrefix(msg, "the upstream ") || strings.Contains(msg, "  ") {
+			t.Errorf("%v: %q", err, msg)
+		}
+		if named := classify("openai", err).Message; !strings.HasPrefix(named, "upstream openai ") {
+			t.Errorf("%v: %q", err, named)
+		}
+	}
 }

@@ -78,39 +78,43 @@ func (b *Bridge) asAPIError(parent context.Context, rid, provider string, err er
 
 // classify names an upstream failure without revealing its cause.
 func classify(provider string, err error) *APIError {
+	up := "the upstream" // the call ended before any target was tried
+	if provider != "" {
+		up = "upstream " + provider
+	}
 	var pe *proxyError
 	if errors.As(err, &pe) {
 		return &APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "proxy_unreachable",
-			Message: fmt.Sprintf("upstream %s: cannot connect through proxy %s", provider, pe.host)}
+			Message: fmt.Sprintf("%s: cannot connect through proxy %s", up, pe.host)}
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "proxyconnect" {
 		// The proxy answered CONNECT with an error status (407, 403, …).
 		return &APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "proxy_unreachable",
-			Message: fmt.Sprintf("upstream %s: the proxy refused the connection", provider)}
+			Message: up + ": the proxy refused the connection"}
 	}
 	switch {
 	case errors.Is(err, errIdleTimeout):
 		return &APIError{Status: http.StatusGatewayTimeout, Type: ErrorTypeUpstream, Code: "upstream_idle_timeout",
-			Message: fmt.Sprintf("upstream %s sent nothing for longer than the stream idle timeout", provider)}
+			Message: up + " sent nothing for longer than the stream idle timeout"}
 	case errors.Is(err, errHeaderTimeout):
 		return &APIError{Status: http.StatusGatewayTimeout, Type: ErrorTypeUpstream, Code: "upstream_timeout",
-			Message: fmt.Sprintf("upstream %s did not answer within the header timeout", provider)}
+			Message: up + " did not answer within the header timeout"}
 	case errors.Is(err, errMaxDuration):
 		return &APIError{Status: http.StatusGatewayTimeout, Type: ErrorTypeUpstream, Code: "upstream_timeout",
-			Message: fmt.Sprintf("upstream %s did not finish within the maximum request duration", provider)}
+			Message: up + " did not finish within the maximum request duration"}
 	case isConnectError(err):
 		return &APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "upstream_unreachable",
-			Message: fmt.Sprintf("upstream %s is unreachable", provider)}
+			Message: up + " is unreachable"}
 	case isTimeout(err):
 		return &APIError{Status: http.StatusGatewayTimeout, Type: ErrorTypeUpstream, Code: "upstream_timeout",
-			Message: fmt.Sprintf("upstream %s timed out", provider)}
+			Message: up + " timed out"}
 	case errors.Is(err, ErrTruncated), errors.Is(err, io.ErrUnexpectedEOF):
 		return &APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "upstream_error",
-			Message: fmt.Sprintf("upstream %s closed the stream before it finished", provider)}
+			Message: up + " closed the stream before it finished"}
 	}
 	return &APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "upstream_error",
-		Message: fmt.Sprintf("upstream %s failed", provider)}
+		Message: up + " failed"}
 }
 
 // redirectError is the answer to a provider that answered a request with a

@@ -1,6 +1,8 @@
 package llmbridge_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,8 +30,8 @@ func TestMaxDurationBoundsTheWholeRequest(t *testing.T) {
 			default: // a retry's handler never blocks the server's Close
 			}
 		}()
-		if !strings.Contains(string(body), `"stream":true`) {
-			<-r.Context().Done() // an answer slower than MaxDuration, well within NonStream
+		if !strings.Contains(string(body), `"stream":true`) || strings.Contains(string(body), "silent") {
+			<-r.Context().Done() // an answer (or a stream's headers) slower than MaxDuration, well within NonStream (Header)
 			return
 		}
 		w.Header().Set("Content-Type", "text/event-stream")
@@ -60,10 +62,17 @@ func TestMaxDurationBoundsTheWholeRequest(t *testing.T) {
 	front := httptest.NewServer(b)
 	defer front.Close()
 	client := &http.Client{Timeout: 10 * time.Second} // a request MaxDuration does not end fails here, not by hanging
-	for _, stream := range []bool{true, false} {
+	for _, tc := range []struct {
+		stream, silent bool // silent: the upstream never sends its headers
+	}{{true, false}, {false, false}, {true, true}} {
+		stream := tc.stream
+		content := "x"
+		if tc.silent {
+			content = "silent"
+		}
 		started := time.Now()
 		resp, err := client.Post(front.URL+"/v1/chat/completions", "application/json",
-			strings.NewReader(`{"model":"up/m","messages":[{"role":"user","content":"x"}],"stream":`+fmt.Sprint(stream)+`}`))
+			strings.NewReader(`{"model":"up/m","messages":[{"role":"user","content":"`+content+`"}],"stream":`+fmt.Sprint(stream)+`}`))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,14 +86,14 @@ func TestMaxDurationBoundsTheWholeRequest(t *testing.T) {
 			t.Errorf("stream=%v: ended after %v, want soon after MaxDuration (400ms)", stream, took)
 		}
 		errJSON := string(body)
-		if stream {
+		if stream && !tc.silent {
 			evs := dataEvents(string(body))
 			if resp.StatusCode != 200 || len(evs) < 3 || strings.Contains(string(body), "[DONE]") {
 				t.Fatalf("stream: status %d, %d events, body ends %q", resp.StatusCode, len(evs), body[max(0, len(body)-200):])
 			}
 			errJSON = evs[len(evs)-1]
-		} else if resp.StatusCode != http.StatusGatewayTimeout {
-			t.Fatalf("non-streamed: status %d body %s", resp.StatusCode, body)
+		} else if resp.StatusCode != http.StatusGatewayTimeout { // nothing was sent yet: a status of its own
+			t.Fatalf("stream=%v silent=%v: status %d body %s", stream, tc.silent, resp.StatusCode, body)
 		}
 		if e := errorBody(t, errJSON); e["code"] != "upstream_timeout" || !strings.Contains(fmt.Sprint(e["message"]), "maximum request duration") {
 			t.Errorf("stream=%v: error %s, want upstream_timeout for the maximum request duration", stream, errJSON)
@@ -95,24 +104,37 @@ func TestMaxDurationBoundsTheWholeRequest(t *testing.T) {
 			t.Fatalf("stream=%v: the upstream request went on past MaxDuration", stream)
 		}
 	}
+	// In process: the same error, as an *APIError.
+	_, err = b.ChatCompletion(context.Background(), &llmbridge.ChatRequest{Model: "up/m",
+		Messages: []llmbridge.Message{{Role: "user", Content: llmbridge.TextContent("x")}}})
+	var ae *llmbridge.APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusGatewayTimeout || ae.Code != "upstream_timeout" || !strings.Contains(ae.Message, "maximum request duration") {
+		t.Errorf("in process: %v", err)
+	}
+	select {
+	case <-cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("in process: the upstream request went on past MaxDuration")
+	}
+	const calls = 4
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		mu.Lock()
 		n := len(recs)
 		mu.Unlock()
-		if n == 2 || time.Now().After(deadline) {
+		if n == calls || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(recs) != 2 {
-		t.Fatalf("%d records, want 2", len(recs))
+	if len(recs) != calls {
+		t.Fatalf("%d records, want %d", len(recs), calls)
 	}
 	for _, r := range recs {
 		status := http.StatusGatewayTimeout // a stream's is the 200 it began with; its error says how it ended
-		if r.Stream {
+		if r.Stream && r.TTFT > 0 {
 			status = http.StatusOK
 		}
 		if r.Status != status || !strings.Contains(r.Error, "maximum request duration") {
