@@ -101,8 +101,7 @@ type envelope struct {
 type output interface {
 	// header adds admission's response headers (nil: none).
 	header(h http.Header)
-	// setHeader sets one response header; name is canonical. It costs one
-	// allocation where header's one-entry Header costs three.
+	// setHeader sets one header (canonical name): one allocation, not three.
 	setHeader(name, value string)
 	// reset forgets a stream opened for an answer that failed before
 	// anything was written (a failover follows).

@@ -31,12 +31,10 @@ type Timeouts struct {
 	// StreamIdle is the longest silence allowed between upstream bytes
 	// once the response has started.
 	StreamIdle time.Duration
-	// MaxDuration bounds a whole request, streaming or not: past it the
-	// client gets 504 upstream_timeout (an error event once a stream has
-	// begun). The call's context, which a Router, an Admitter, a
-	// CheckRetry and a provider's request see, reports it as its
-	// Deadline; once past, its Err is context.Canceled and
-	// context.Cause names the maximum duration.
+	// MaxDuration bounds a whole request, streaming or not: past it, 504
+	// upstream_timeout (an error event once a stream began). The call's
+	// context (a Router's, Admitter's, CheckRetry's, provider's) has it as
+	// Deadline; past it, Err is Canceled and Cause names it.
 	MaxDuration time.Duration
 	// Write bounds each write to the client: a client that stops reading
 	// for this long has its request ended (the upstream is cancelled and

@@ -178,14 +178,6 @@ func (c *call) begin() {
 	c.stop = time.AfterFunc(d, func() { cancel(errMaxDuration) })
 }
 
-// bounded is a context with a deadline that something else enforces.
-type bounded struct {
-	context.Context
-	deadline time.Time
-}
-
-func (b bounded) Deadline() (time.Time, bool) { return b.deadline, true }
-
 // end releases the call's contexts; the upstream request is cancelled if
 // it is still running.
 func (c *call) end() {

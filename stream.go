@@ -1,6 +1,7 @@
 package llmbridge
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -22,6 +23,15 @@ var (
 	// errReported: the upstream's own error event was relayed; end quietly.
 	errReported = errors.New("upstream error event relayed")
 )
+
+// bounded is a context with a deadline that something else enforces (the
+// call's maximum duration: call.begin).
+type bounded struct {
+	context.Context
+	deadline time.Time
+}
+
+func (b bounded) Deadline() (time.Time, bool) { return b.deadline, true }
 
 // ErrTruncated is the error (or the cause of the *APIError) that ends a
 // stream whose upstream closed it before its normal end: before "data:
