@@ -10,6 +10,7 @@ import (
 	"net/url"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/tidwall/gjson"
 )
 
 // APIError is the error the bridge returns and serves: an HTTP status and
@@ -157,6 +158,22 @@ func isTimeout(err error) bool {
 
 // writeError writes e as an OpenAI error response.
 func writeError(w http.ResponseWriter, e *APIError) { openai.WriteError(w, e) }
+
+// modelError is why a request's model member is refused (nil: it is
+// not): missing, not a string, empty or longer than openai.MaxModelLen.
+func modelError(exists bool, typ gjson.Type, model string) *APIError {
+	switch {
+	case !exists:
+		return badRequest("model", "missing_required_parameter", "You must provide a model parameter.")
+	case typ != gjson.String:
+		return badRequest("model", "invalid_type", "model must be a string.")
+	case model == "":
+		return badRequest("model", "invalid_value", "model must not be empty.")
+	case len(model) > openai.MaxModelLen:
+		return badRequest("model", "invalid_value", "model may be at most %d characters long.", openai.MaxModelLen)
+	}
+	return nil
+}
 
 // badRequest is a 400 invalid_request_error naming param.
 func badRequest(param, code, format string, args ...any) *APIError {

@@ -81,15 +81,11 @@ func embeddingsEnvelope(body []byte) envelope {
 	if model.Type == gjson.String {
 		env.model = openai.ClipModel(model.Str)
 	}
+	if e := modelError(model.Exists(), model.Type, model.Str); e != nil {
+		env.bad = e
+		return env
+	}
 	switch {
-	case !model.Exists():
-		return bad("model", "missing_required_parameter", "You must provide a model parameter.")
-	case model.Type != gjson.String:
-		return bad("model", "invalid_type", "model must be a string.")
-	case model.Str == "":
-		return bad("model", "invalid_value", "model must not be empty.")
-	case len(model.Str) > openai.MaxModelLen:
-		return bad("model", "invalid_value", "model may be at most %d characters long.", openai.MaxModelLen)
 	case !input.Exists():
 		return bad("input", "missing_required_parameter", "Missing required parameter: 'input'.")
 	case format.Exists() && format.Type != gjson.Null && (format.Type != gjson.String || format.Str != "float" && format.Str != "base64"):

@@ -78,15 +78,11 @@ func responsesEnvelope(body []byte) envelope {
 		env.model = openai.ClipModel(modelStr)
 	}
 	env.stream = stream == gjson.True
+	if e := modelError(model >= 0, model, modelStr); e != nil {
+		env.bad = e
+		return env
+	}
 	switch {
-	case model < 0:
-		return bad("model", "missing_required_parameter", "You must provide a model parameter.")
-	case model != gjson.String:
-		return bad("model", "invalid_type", "model must be a string.")
-	case modelStr == "":
-		return bad("model", "invalid_value", "model must not be empty.")
-	case len(modelStr) > openai.MaxModelLen:
-		return bad("model", "invalid_value", "model may be at most %d characters long.", openai.MaxModelLen)
 	case stream >= 0 && stream != gjson.True && stream != gjson.False && stream != gjson.Null:
 		return bad("stream", "invalid_type", "stream must be a boolean.")
 	}
