@@ -367,7 +367,10 @@ func (a *Admitter) caller(r *llmbridge.Request, now time.Time) (*entry, error) {
 	cred := r.Credential()
 	var e *entry
 	if cred != "" {
-		e = s.byHash[sha256.Sum256([]byte(cred))]
+		// Hashed from a copy on the stack: []byte(cred) is on the heap for
+		// a key longer than 32 bytes, as every virtual key is.
+		var buf [128]byte
+		e = s.byHash[sha256.Sum256(append(buf[:0], cred...))]
 	}
 	switch {
 	case e == nil && s.open && !strings.HasPrefix(cred, SecretPrefix):
@@ -577,7 +580,7 @@ func rateHeader(req, tok rate) http.Header {
 			ends[n] = len(b)
 			b = strconv.AppendInt(b, r.remaining, 10)
 			ends[n+1] = len(b)
-			b = append(b, resetValue(r.reset)...)
+			b = appendReset(b, r.reset)
 			ends[n+2] = len(b)
 			n += 3
 		}
@@ -603,12 +606,34 @@ func rateHeader(req, tok rate) http.Header {
 	return h
 }
 
-// resetValue formats a reset time as OpenAI does ("17ms", "6m0s").
-func resetValue(d time.Duration) string {
+// appendReset appends a reset time as OpenAI formats it ("17ms",
+// "6m0s"): d rounded to the millisecond, as time.Duration's String
+// writes it (TestAppendResetIsString), without its allocation.
+func appendReset(b []byte, d time.Duration) []byte {
+	d = d.Round(time.Millisecond)
 	if d <= 0 {
-		return "0s"
+		return append(b, "0s"...)
 	}
-	return d.Round(time.Millisecond).String()
+	if d < time.Second {
+		return append(strconv.AppendInt(b, int64(d/time.Millisecond), 10), "ms"...)
+	}
+	if h := d / time.Hour; h > 0 {
+		b = append(strconv.AppendInt(b, int64(h), 10), 'h')
+	}
+	if d >= time.Minute {
+		b = append(strconv.AppendInt(b, int64(d%time.Hour/time.Minute), 10), 'm')
+	}
+	b = strconv.AppendInt(b, int64(d%time.Minute/time.Second), 10)
+	if frac := int64(d % time.Second / time.Millisecond); frac > 0 {
+		b = append(b, '.', byte('0'+frac/100))
+		if frac%100 > 0 {
+			b = append(b, byte('0'+frac/10%10))
+			if frac%10 > 0 {
+				b = append(b, byte('0'+frac%10))
+			}
+		}
+	}
+	return append(b, 's')
 }
 
 // Settle implements llmbridge.Ticket: frees the slot in flight, corrects
