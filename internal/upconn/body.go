@@ -15,6 +15,7 @@ import (
 // connection may carry another request by then.
 func NewBody(body io.ReadCloser, conn *Conn, flush func() error) io.ReadCloser {
 	b := &armedBody{ReadCloser: body, conn: conn}
+	conn.paced.Store(false) // a new answer: read first, whatever the last one's pace
 	b.flush = func() error {
 		err := flush()
 		if err != nil {

@@ -21,10 +21,22 @@ const canWatch = true
 // flush — and then reads again, waiting through the runtime's poller for
 // the connection to be readable. An error from the armed function ends
 // the read instead.
+//
+// After a read that had to wait, the peer is sending at its own pace (an
+// LLM's tokens, one event a read): the next read calls the armed
+// function first and reads waiting, without the read that would only
+// find nothing — one system call fewer an event. A read that then finds
+// bytes at once (the peer sends faster than the relay writes) goes back
+// to reading first, so that a burst is written in one flush.
 func (c *Conn) readArmed(p []byte) (int, error) {
 	op := readOps.Get().(*readOp)
-	op.p, op.n, op.rerr = p, 0, nil
-	err := c.raw.Read(op.try)
+	op.p, op.n, op.rerr, op.waited = p, 0, nil, false
+	var err error
+	if c.paced.Load() {
+		op.rerr = syscall.EAGAIN // as the read first would have found
+	} else {
+		err = c.raw.Read(op.try)
+	}
 	if err == nil && op.rerr == syscall.EAGAIN {
 		if ferr := c.beforeWait(); ferr != nil {
 			op.p, op.rerr = nil, nil
@@ -35,6 +47,7 @@ func (c *Conn) readArmed(p []byte) (int, error) {
 		// resets the poller's readiness first, so bytes that arrived
 		// during the flush would not wake a wait that came first.
 		err = c.raw.Read(op.wait)
+		c.paced.Store(op.waited)
 	}
 	n, rerr := op.n, op.rerr
 	op.p, op.rerr = nil, nil // keep nothing alive in the pool
@@ -64,6 +77,7 @@ type readOp struct {
 	p         []byte
 	n         int
 	rerr      error
+	waited    bool // wait found nothing at first and waited for the peer
 	try, wait func(fd uintptr) bool
 }
 
@@ -73,10 +87,13 @@ var readOps = sync.Pool{New: func() any {
 	return op
 }}
 
+// sysRead is syscall.Read; a test counts the reads through it.
+var sysRead = syscall.Read
+
 // read is one read system call into op.p, retried on EINTR.
 func (op *readOp) read(fd uintptr) {
 	for {
-		op.n, op.rerr = syscall.Read(int(fd), op.p)
+		op.n, op.rerr = sysRead(int(fd), op.p)
 		if op.rerr != syscall.EINTR {
 			return
 		}
@@ -94,7 +111,11 @@ func (op *readOp) readOnce(fd uintptr) bool {
 // read gets bytes, the end or an error (false: wait for readability).
 func (op *readOp) readWaiting(fd uintptr) bool {
 	op.read(fd)
-	return op.rerr != syscall.EAGAIN
+	if op.rerr == syscall.EAGAIN {
+		op.waited = true
+		return false
+	}
+	return true
 }
 
 // opError is err as net.Conn's Read reports it.

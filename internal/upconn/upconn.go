@@ -9,7 +9,10 @@
 // calls the armed function when the kernel has nothing to read (EAGAIN),
 // just before the read parks until the peer sends more. Reads the buffer
 // or the socket answer at once never flush, and an event still never
-// waits in a buffer while the bridge waits for the upstream.
+// waits in a buffer while the bridge waits for the upstream. Once a read
+// had to wait, the next flushes before it reads: an upstream that sends
+// an event at a time, as a model writes tokens, costs no read that finds
+// nothing before each flush.
 //
 // Only HTTP/1 connections dialled by the bridge's transport take part
 // (Wrap, Track, Of). An HTTP/2 connection carries other streams and is
@@ -35,6 +38,7 @@ type Conn struct {
 	net.Conn
 	raw   syscall.RawConn
 	armed atomic.Pointer[func() error]
+	paced atomic.Bool // the last armed read waited for the peer (readArmed)
 }
 
 // Wrap returns c as a *Conn when this platform can tell that a read of it

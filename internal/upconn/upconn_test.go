@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -363,5 +364,60 @@ func TestBodyArmsEachReadUntilItsEnd(t *testing.T) {
 	}()
 	if n, err := b.Read(buf); err != nil || string(buf[:n]) != "after" || calls.Load() != 1 {
 		t.Errorf("after the end: %q %v, the flush called %d times; want 1", buf[:n], err, calls.Load())
+	}
+}
+
+// A peer that sends one event at a time, each some time after the relay
+// flushed the one before (a model writing tokens), costs two reads an
+// event: the one that finds nothing and waits, and the one that gets the
+// event. Reading first, as for a burst, made it three: a read that found
+// nothing before the flush, then the waiting read's two.
+func TestPacedPeerCostsNoReadBeforeTheFlush(t *testing.T) {
+	c, s := pair(t)
+	var reads atomic.Int32
+	sysRead = func(fd int, p []byte) (int, error) {
+		reads.Add(1)
+		return syscall.Read(fd, p)
+	}
+	t.Cleanup(func() { sysRead = syscall.Read })
+	const events = 20
+	flushed := make(chan struct{}, 1)
+	f := func() error {
+		select {
+		case flushed <- struct{}{}:
+		default:
+		}
+		return nil
+	}
+	c.Arm(&f)
+	done := make(chan error, 1)
+	go func() {
+		for range events {
+			select {
+			case <-flushed:
+			case <-time.After(5 * time.Second):
+				done <- errors.New("no flush")
+				return
+			}
+			time.Sleep(2 * time.Millisecond) // the relay is waiting by then
+			if _, err := s.Write([]byte("data: x\n\n")); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	buf := make([]byte, 64)
+	for i := range events {
+		if n, err := readSoon(t, c, buf); err != nil || string(buf[:n]) != "data: x\n\n" {
+			t.Fatalf("event %d: %q %v", i, buf[:n], err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// 2 an event and the first read's probe; 3 an event before.
+	if n := reads.Load(); n > events*5/2 {
+		t.Errorf("%d reads for %d paced events, want about %d", n, events, 2*events+1)
 	}
 }
