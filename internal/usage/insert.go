@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -89,26 +90,75 @@ cached_tokens, reasoning_tokens, cache_write_tokens, estimated, duration_ms, ttf
 
 const nRequestCols = 24
 
-// emptyAsNull are the request columns most rows leave empty, bound as
-// NULL and stored empty (COALESCE): SQLite's driver copies every text
-// argument into C memory, an allocation and a free for each empty
-// string (BenchmarkInsertSQLite).
+// emptyAsNull are the request text columns most rows leave empty: a
+// statement that binds them binds "" as NULL and stores it empty
+// (COALESCE): SQLite's driver copies every text argument into C memory,
+// an allocation and a free for each empty string.
 var emptyAsNull = [nRequestCols]bool{3: true, 4: true, 19: true, 20: true, 22: true, 23: true}
 
-// args appends r's request columns, in requestCols' order; day is r's
-// UTC date (days.of).
-func (r *Row) args(dst []any, day string) []any {
-	return append(dst, r.ID, r.Time.UnixMilli(), day, orNull(r.RequestID), orNull(r.KeyID), r.Provider, r.Model, r.ClientModel,
-		b2i(r.Stream), r.Status, r.PromptTokens, r.CompletionTokens, r.CachedTokens, r.ReasoningTokens, r.CacheWriteTokens,
-		b2i(r.Estimated), r.DurationMS, r.TTFTMS, r.CostUSD, orNull(r.Error), orNull(r.Cache), r.SavedUSD, orNull(r.TeamID), orNull(r.User))
+// zeroLiteral is what a statement writes, instead of a parameter, in a
+// column every row of its piece leaves at its zero (colMask): the value
+// the zero would be stored as. Every bind costs SQLite's driver a lock
+// of the connection's mutex (BenchmarkInsertSQLite).
+var zeroLiteral = [nRequestCols]string{3: "''", 4: "''", 12: "0", 13: "0", 14: "0", 15: "0", 17: "0", 18: "NULL", 19: "''", 20: "''",
+	21: "0", 22: "''", 23: "''"}
+
+// colMask is a set of request columns (bit i: column i of requestCols)
+// a statement writes as their zeroLiteral.
+type colMask uint32
+
+// zeros is the set of r's columns that hold their zeroLiteral. A float
+// counts only as +0, which is what the literal stores.
+func (r *Row) zeros() colMask {
+	var m colMask
+	for i, zero := range [...]bool{3: r.RequestID == "", 4: r.KeyID == "", 12: r.CachedTokens == 0, 13: r.ReasoningTokens == 0,
+		14: r.CacheWriteTokens == 0, 15: !r.Estimated, 17: math.Float64bits(r.TTFTMS) == 0, 18: r.CostUSD == nil, 19: r.Error == "",
+		20: r.Cache == "", 21: math.Float64bits(r.SavedUSD) == 0, 22: r.TeamID == "", 23: r.User == ""} {
+		if zero {
+			m |= 1 << i
+		}
+	}
+	return m
 }
 
-// orNull is s, or nil (NULL) for "": for the emptyAsNull columns.
-func orNull(s string) any {
-	if s == "" {
-		return nil
+// args appends r's request columns, in requestCols' order, but those in
+// zero (written as literals); day is r's UTC date (days.of).
+func (r *Row) args(dst []any, day string, zero colMask) []any {
+	dst = append(dst, r.ID, r.Time.UnixMilli(), day)
+	dst = text(dst, zero, 3, r.RequestID)
+	dst = text(dst, zero, 4, r.KeyID)
+	dst = append(dst, r.Provider, r.Model, r.ClientModel, b2i(r.Stream), r.Status, r.PromptTokens, r.CompletionTokens)
+	for i, n := range [...]int64{12: r.CachedTokens, 13: r.ReasoningTokens, 14: r.CacheWriteTokens, 15: int64(b2i(r.Estimated))} {
+		if i >= 12 && zero&(1<<i) == 0 {
+			dst = append(dst, n)
+		}
 	}
-	return s
+	dst = append(dst, r.DurationMS)
+	if zero&(1<<17) == 0 {
+		dst = append(dst, r.TTFTMS)
+	}
+	if zero&(1<<18) == 0 {
+		dst = append(dst, r.CostUSD)
+	}
+	dst = text(dst, zero, 19, r.Error)
+	dst = text(dst, zero, 20, r.Cache)
+	if zero&(1<<21) == 0 {
+		dst = append(dst, r.SavedUSD)
+	}
+	dst = text(dst, zero, 22, r.TeamID)
+	return text(dst, zero, 23, r.User)
+}
+
+// text appends s, the emptyAsNull column col, unless zero has col: nil
+// (NULL) for "".
+func text(dst []any, zero colMask, col int, s string) []any {
+	switch {
+	case zero&(1<<col) != 0:
+		return dst
+	case s == "":
+		return append(dst, nil)
+	}
+	return append(dst, s)
 }
 
 // days formats UTC dates, remembering the last: the rows of a batch
@@ -141,14 +191,19 @@ type dailyKey struct{ day, keyID, teamID, user, provider, model string }
 // values appends "($n,…,$m)" with n starting at *next — or "(?,…,?)"
 // for SQLite, whose driver looks "$n" names up one by one (quadratic in
 // the number of parameters: 124 ms for a 256-row batch, against 5 ms
-// with anonymous ones). A column for which null reports true is wrapped
-// in COALESCE(…, empty string): its empty strings are bound as NULL
+// with anonymous ones). A column in zero is written as its zeroLiteral,
+// with no parameter; a column for which null reports true is wrapped in
+// COALESCE(…, empty string): its empty strings are bound as NULL
 // (emptyAsNull).
-func (s *Store) values(sb *strings.Builder, cols int, next *int, null func(col int) bool) {
+func (s *Store) values(sb *strings.Builder, cols int, next *int, zero colMask, null func(col int) bool) {
 	sb.WriteByte('(')
 	for i := 0; i < cols; i++ {
 		if i > 0 {
 			sb.WriteByte(',')
+		}
+		if zero&(1<<i) != 0 {
+			sb.WriteString(zeroLiteral[i])
+			continue
 		}
 		*next++
 		wrap := null(i)
@@ -190,15 +245,27 @@ type stmtKey struct {
 	daily     bool
 	returning bool // the request rows' insert returns the ids it stored
 	rows      int
+	zero      colMask // the request columns written as literals
 }
 
-// stmt returns the prepared statement inserting n request rows (or n
-// daily upserts), preparing it the first time.
-func (s *Store) stmt(ctx context.Context, k stmtKey) (*sql.Stmt, error) {
+// maxStmts bounds the statements a Store prepares: past it, a piece whose
+// columns at zero make a statement not yet prepared binds them all.
+const maxStmts = 64
+
+// stmt returns the prepared statement of k (for k.rows request rows or
+// daily upserts), preparing it the first time, and the columns it writes
+// as literals: k.zero, or none when there are maxStmts statements
+// already.
+func (s *Store) stmt(ctx context.Context, k stmtKey) (*sql.Stmt, colMask, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if st := s.stmts[k]; st != nil {
-		return st, nil
+		return st, k.zero, nil
+	}
+	if k.zero != 0 && len(s.stmts) >= maxStmts {
+		if k.zero = 0; s.stmts[k] != nil {
+			return s.stmts[k], 0, nil
+		}
 	}
 	var sb strings.Builder
 	cols, tail := nRequestCols, " ON CONFLICT (id) DO NOTHING"
@@ -219,18 +286,18 @@ cached_tokens, reasoning_tokens, cache_write_tokens, cost_usd, unpriced, cache_h
 		if i > 0 {
 			sb.WriteByte(',')
 		}
-		s.values(&sb, cols, &next, null)
+		s.values(&sb, cols, &next, k.zero, null)
 	}
 	sb.WriteString(tail)
 	st, err := s.db.PrepareContext(ctx, sb.String())
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if s.stmts == nil {
 		s.stmts = map[stmtKey]*sql.Stmt{}
 	}
 	s.stmts[k] = st
-	return st, nil
+	return st, k.zero, nil
 }
 
 // pieces cuts n into the sizes statements are prepared for.
@@ -334,13 +401,17 @@ func (s *Store) insert(ctx context.Context, rows []Row, returning bool) (int, er
 // errStoredBefore. d formats the rows' dates. It returns args, its
 // argument buffer, for reuse.
 func (s *Store) insertPiece(ctx context.Context, tx *sql.Tx, part []Row, args []any, fresh map[string]bool, d *days) ([]any, error) {
-	st, err := s.stmt(ctx, stmtKey{rows: len(part), returning: fresh != nil})
+	zero := ^colMask(0)
+	for i := range part {
+		zero &= part[i].zeros()
+	}
+	st, zero, err := s.stmt(ctx, stmtKey{rows: len(part), returning: fresh != nil, zero: zero})
 	if err != nil {
 		return args, err
 	}
 	args = args[:0]
 	for i := range part {
-		args = part[i].args(args, d.of(part[i].Time))
+		args = part[i].args(args, d.of(part[i].Time), zero)
 	}
 	if fresh == nil {
 		res, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...)
@@ -389,7 +460,7 @@ func (s *Store) upsertDaily(ctx context.Context, tx *sql.Tx, daily map[dailyKey]
 	for _, n := range pieces(len(order)) {
 		part := order[start : start+n]
 		start += n
-		st, err := s.stmt(ctx, stmtKey{daily: true, rows: n})
+		st, _, err := s.stmt(ctx, stmtKey{daily: true, rows: n})
 		if err != nil {
 			return err
 		}

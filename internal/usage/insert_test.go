@@ -60,3 +60,101 @@ func TestEmptyColumnsStoredEmpty(t *testing.T) {
 		}
 	})
 }
+
+// randomRow is a row whose columns that may be written as literals
+// (zeroLiteral) are each at their zero when zero has them, else at zero
+// or not at random.
+func randomRow(r *rand.Rand, at time.Time, zero colMask) Row {
+	pick := func(col int) bool { return zero&(1<<col) != 0 || r.IntN(2) == 0 } // true: leave at zero
+	str := func(col int, v string) string {
+		if pick(col) {
+			return ""
+		}
+		return v
+	}
+	num := func(col int) int64 {
+		if pick(col) {
+			return 0
+		}
+		return 1 + r.Int64N(1e6)
+	}
+	flt := func(col int) float64 {
+		if pick(col) {
+			return 0
+		}
+		return float64(1+r.IntN(1e6)) / 1000
+	}
+	row := Row{ID: llmbridge.NewRecordID(at), Time: at, RequestID: str(3, "req_1"), KeyID: str(4, "vk_1"), Provider: "openai",
+		Model: "openai/m", ClientModel: "m", Stream: r.IntN(2) == 0, Status: 200, PromptTokens: 1 + r.Int64N(1e6),
+		CompletionTokens: r.Int64N(1e6), CachedTokens: num(12), ReasoningTokens: num(13), CacheWriteTokens: num(14),
+		Estimated: !pick(15), DurationMS: flt(16), TTFTMS: flt(17), Error: str(19, "boom"), Cache: str(20, llmbridge.CacheMiss),
+		SavedUSD: flt(21), TeamID: str(22, "tm_1"), User: str(23, "ada")}
+	if !pick(18) {
+		c := flt(18)
+		row.CostUSD = &c
+	}
+	return row
+}
+
+// However a batch's pieces leave columns at zero — every row of a piece
+// (written as literals), some rows, none — and past the number of
+// statements a store prepares (maxStmts), every row reads back as it
+// was written.
+func TestInsertRoundTripsColumnsAtZero(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		r := rand.New(rand.NewPCG(3, 4))
+		at := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+		var want []Row
+		add := func(n int, zero colMask) []Row {
+			rows := make([]Row, n)
+			for i := range rows {
+				at = at.Add(time.Millisecond)
+				rows[i] = randomRow(r, at, zero)
+			}
+			want = append(want, rows...)
+			return rows
+		}
+		// Pieces of 64, 16, 4 and 1 rows, each with its own columns at zero.
+		var batch []Row
+		for _, n := range []int{64, 16, 4, 1} {
+			batch = append(batch, add(n, colMask(r.Uint32()))...)
+		}
+		if got, err := s.Insert(ctx, batch); err != nil || got != len(batch) {
+			t.Fatalf("insert: %d %v", got, err)
+		}
+		// One-row batches with more shapes than the store prepares.
+		for range maxStmts + 40 {
+			if got, err := s.Insert(ctx, add(1, colMask(r.Uint32()))); err != nil || got != 1 {
+				t.Fatalf("insert: %d %v", got, err)
+			}
+		}
+		s.mu.Lock()
+		prepared := len(s.stmts)
+		s.mu.Unlock()
+		if prepared > maxStmts+8 { // past maxStmts, only statements that bind every column
+			t.Errorf("%d statements prepared, more than %d", prepared, maxStmts)
+		}
+		got, err := s.Requests(ctx, len(want)+10, "")
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("requests: %d of %d, %v", len(got), len(want), err)
+		}
+		byID := map[string]Row{}
+		for _, g := range got {
+			byID[g.ID] = g
+		}
+		for _, w := range want {
+			g, ok := byID[w.ID]
+			if !ok {
+				t.Fatalf("row %s not stored", w.ID)
+			}
+			if !g.Time.Equal(w.Time) || (g.CostUSD == nil) != (w.CostUSD == nil) || g.CostUSD != nil && *g.CostUSD != *w.CostUSD {
+				t.Fatalf("row %s: time %v cost %v, want %v %v", w.ID, g.Time, g.CostUSD, w.Time, w.CostUSD)
+			}
+			g.Time, w.Time, g.CostUSD, w.CostUSD = time.Time{}, time.Time{}, nil, nil
+			if g != w {
+				t.Fatalf("row read back as\n%+v\nwant\n%+v", g, w)
+			}
+		}
+	})
+}
