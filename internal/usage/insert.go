@@ -97,15 +97,24 @@ const nRequestCols = 24
 var emptyAsNull = [nRequestCols]bool{3: true, 4: true, 19: true, 20: true, 22: true, 23: true}
 
 // zeroLiteral is what a statement writes, instead of a parameter, in a
-// column every row of its piece leaves at its zero (colMask): the value
-// the zero would be stored as. Every bind costs SQLite's driver a lock
-// of the connection's mutex (BenchmarkInsertSQLite).
+// column every row of its piece leaves at its zero (shape.zero): the
+// value the zero would be stored as. Every bind costs SQLite's driver a
+// lock of the connection's mutex (BenchmarkInsertSQLite).
 var zeroLiteral = [nRequestCols]string{3: "''", 4: "''", 12: "0", 13: "0", 14: "0", 15: "0", 17: "0", 18: "NULL", 19: "''", 20: "''",
 	21: "0", 22: "''", 23: "''"}
 
-// colMask is a set of request columns (bit i: column i of requestCols)
-// a statement writes as their zeroLiteral.
+// colMask is a set of request columns (bit i: column i of requestCols).
 type colMask uint32
+
+// sharable are the request columns the rows of a piece often all hold
+// the same value in: the day, who called, which model, how it ended.
+const sharable colMask = 1<<2 | 1<<3 | 1<<4 | 1<<5 | 1<<6 | 1<<7 | 1<<8 | 1<<9 | 1<<19 | 1<<20 | 1<<22 | 1<<23
+
+// shape is how a statement writes a piece's request columns: those in
+// zero as their zeroLiteral, those in shared (every row holds the same
+// value) as one parameter bound once and named by number in every row,
+// the others as a parameter a row.
+type shape struct{ zero, shared colMask }
 
 // zeros is the set of r's columns that hold their zeroLiteral. A float
 // counts only as +0, which is what the literal stores.
@@ -121,44 +130,108 @@ func (r *Row) zeros() colMask {
 	return m
 }
 
-// args appends r's request columns, in requestCols' order, but those in
-// zero (written as literals); day is r's UTC date (days.of).
-func (r *Row) args(dst []any, day string, zero colMask) []any {
-	dst = append(dst, r.ID, r.Time.UnixMilli(), day)
-	dst = text(dst, zero, 3, r.RequestID)
-	dst = text(dst, zero, 4, r.KeyID)
-	dst = append(dst, r.Provider, r.Model, r.ClientModel, b2i(r.Stream), r.Status, r.PromptTokens, r.CompletionTokens)
-	for i, n := range [...]int64{12: r.CachedTokens, 13: r.ReasoningTokens, 14: r.CacheWriteTokens, 15: int64(b2i(r.Estimated))} {
-		if i >= 12 && zero&(1<<i) == 0 {
-			dst = append(dst, n)
+// same is the set of sharable columns in which r and o hold the same
+// value; sameDay says whether their UTC dates are the same.
+func (r *Row) same(o *Row, sameDay bool) colMask {
+	var m colMask
+	for i, eq := range [...]bool{2: sameDay, 3: r.RequestID == o.RequestID, 4: r.KeyID == o.KeyID, 5: r.Provider == o.Provider,
+		6: r.Model == o.Model, 7: r.ClientModel == o.ClientModel, 8: r.Stream == o.Stream, 9: r.Status == o.Status, 19: r.Error == o.Error,
+		20: r.Cache == o.Cache, 22: r.TeamID == o.TeamID, 23: r.User == o.User} {
+		if eq {
+			m |= 1 << i
 		}
 	}
-	dst = append(dst, r.DurationMS)
-	if zero&(1<<17) == 0 {
-		dst = append(dst, r.TTFTMS)
-	}
-	if zero&(1<<18) == 0 {
-		dst = append(dst, r.CostUSD)
-	}
-	dst = text(dst, zero, 19, r.Error)
-	dst = text(dst, zero, 20, r.Cache)
-	if zero&(1<<21) == 0 {
-		dst = append(dst, r.SavedUSD)
-	}
-	dst = text(dst, zero, 22, r.TeamID)
-	return text(dst, zero, 23, r.User)
+	return m
 }
 
-// text appends s, the emptyAsNull column col, unless zero has col: nil
-// (NULL) for "".
-func text(dst []any, zero colMask, col int, s string) []any {
-	switch {
-	case zero&(1<<col) != 0:
-		return dst
-	case s == "":
-		return append(dst, nil)
+// shapeOf is the shape of part's statement: the columns every row leaves
+// at zero, and the other sharable ones every row holds the same value
+// in (none for a single row: nothing to share).
+func shapeOf(part []Row, d *days) shape {
+	zero, shared := ^colMask(0), sharable
+	day := d.of(part[0].Time)
+	for i := range part {
+		zero &= part[i].zeros()
+		if i > 0 {
+			shared &= part[i].same(&part[0], d.of(part[i].Time) == day)
+		}
 	}
-	return append(dst, s)
+	if len(part) == 1 {
+		shared = 0
+	}
+	return shape{zero, shared &^ zero}
+}
+
+// args appends r's request columns but those in skip, in requestCols'
+// order; day is r's UTC date (days.of). The emptyAsNull columns' empty
+// strings are bound as nil (NULL).
+func (r *Row) args(dst []any, day string, skip colMask) []any {
+	for i := range nRequestCols {
+		if skip&(1<<i) != 0 {
+			continue
+		}
+		var v any
+		switch i {
+		case 0:
+			v = r.ID
+		case 1:
+			v = r.Time.UnixMilli()
+		case 2:
+			v = day
+		case 3:
+			v = orNull(r.RequestID)
+		case 4:
+			v = orNull(r.KeyID)
+		case 5:
+			v = r.Provider
+		case 6:
+			v = r.Model
+		case 7:
+			v = r.ClientModel
+		case 8:
+			v = b2i(r.Stream)
+		case 9:
+			v = r.Status
+		case 10:
+			v = r.PromptTokens
+		case 11:
+			v = r.CompletionTokens
+		case 12:
+			v = r.CachedTokens
+		case 13:
+			v = r.ReasoningTokens
+		case 14:
+			v = r.CacheWriteTokens
+		case 15:
+			v = b2i(r.Estimated)
+		case 16:
+			v = r.DurationMS
+		case 17:
+			v = r.TTFTMS
+		case 18:
+			v = r.CostUSD
+		case 19:
+			v = orNull(r.Error)
+		case 20:
+			v = orNull(r.Cache)
+		case 21:
+			v = r.SavedUSD
+		case 22:
+			v = orNull(r.TeamID)
+		case 23:
+			v = orNull(r.User)
+		}
+		dst = append(dst, v)
+	}
+	return dst
+}
+
+// orNull is s, or nil (NULL) for "": for the emptyAsNull columns.
+func orNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // days formats UTC dates, remembering the last: the rows of a batch
@@ -188,32 +261,42 @@ func b2i(b bool) int {
 // dailyKey is a usage_daily primary key.
 type dailyKey struct{ day, keyID, teamID, user, provider, model string }
 
-// values appends "($n,…,$m)" with n starting at *next — or "(?,…,?)"
-// for SQLite, whose driver looks "$n" names up one by one (quadratic in
-// the number of parameters: 124 ms for a 256-row batch, against 5 ms
-// with anonymous ones). A column in zero is written as its zeroLiteral,
-// with no parameter; a column for which null reports true is wrapped in
-// COALESCE(…, empty string): its empty strings are bound as NULL
-// (emptyAsNull).
-func (s *Store) values(sb *strings.Builder, cols int, next *int, zero colMask, null func(col int) bool) {
+// values appends one row's "($n,…,$m)", numbering from *next — or
+// "(?,…,?)" for SQLite, whose driver looked "$n" names up one by one
+// (quadratic in the number of parameters: 124 ms for a 256-row batch,
+// against 5 ms with anonymous ones). A column in sh.zero is written as
+// its zeroLiteral; one in sh.shared as the number shared gives it (the
+// parameters 1 to k, bound once; SQLite then numbers the first row's
+// parameters too, "?n", so that its anonymous ones come after). A column
+// for which null reports true is wrapped in COALESCE(…, empty string):
+// its empty strings are bound as NULL (emptyAsNull).
+func (s *Store) values(sb *strings.Builder, cols int, first bool, next *int, sh shape, shared *[nRequestCols]int, null func(col int) bool) {
 	sb.WriteByte('(')
 	for i := 0; i < cols; i++ {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
-		if zero&(1<<i) != 0 {
+		if sh.zero&(1<<i) != 0 {
 			sb.WriteString(zeroLiteral[i])
 			continue
 		}
-		*next++
 		wrap := null(i)
 		if wrap {
 			sb.WriteString("COALESCE(")
 		}
-		if s.postgres {
+		n := shared[i]
+		if sh.shared&(1<<i) == 0 {
+			*next++
+			n = *next
+		}
+		switch {
+		case s.postgres:
 			sb.WriteByte('$')
-			sb.WriteString(strconv.Itoa(*next))
-		} else {
+			sb.WriteString(strconv.Itoa(n))
+		case first && sh.shared != 0 || sh.shared&(1<<i) != 0:
+			sb.WriteByte('?')
+			sb.WriteString(strconv.Itoa(n))
+		default:
 			sb.WriteByte('?')
 		}
 		if wrap {
@@ -245,26 +328,25 @@ type stmtKey struct {
 	daily     bool
 	returning bool // the request rows' insert returns the ids it stored
 	rows      int
-	zero      colMask // the request columns written as literals
+	shape     shape // of the request columns
 }
 
-// maxStmts bounds the statements a Store prepares: past it, a piece whose
-// columns at zero make a statement not yet prepared binds them all.
+// maxStmts bounds the statements a Store prepares: past it, a piece
+// whose shape has no statement yet binds every column of every row.
 const maxStmts = 64
 
 // stmt returns the prepared statement of k (for k.rows request rows or
-// daily upserts), preparing it the first time, and the columns it writes
-// as literals: k.zero, or none when there are maxStmts statements
-// already.
-func (s *Store) stmt(ctx context.Context, k stmtKey) (*sql.Stmt, colMask, error) {
+// daily upserts), preparing it the first time, and the shape it has:
+// k.shape, or none when there are maxStmts statements already.
+func (s *Store) stmt(ctx context.Context, k stmtKey) (*sql.Stmt, shape, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if st := s.stmts[k]; st != nil {
-		return st, k.zero, nil
+		return st, k.shape, nil
 	}
-	if k.zero != 0 && len(s.stmts) >= maxStmts {
-		if k.zero = 0; s.stmts[k] != nil {
-			return s.stmts[k], 0, nil
+	if k.shape != (shape{}) && len(s.stmts) >= maxStmts {
+		if k.shape = (shape{}); s.stmts[k] != nil {
+			return s.stmts[k], k.shape, nil
 		}
 	}
 	var sb strings.Builder
@@ -281,23 +363,31 @@ cached_tokens, reasoning_tokens, cache_write_tokens, cost_usd, unpriced, cache_h
 	} else {
 		sb.WriteString("INSERT INTO requests (" + requestCols + ") VALUES ")
 	}
+	// The shared columns are the parameters 1 to k, in column order.
+	var shared [nRequestCols]int
 	next := 0
+	for i := range shared {
+		if k.shape.shared&(1<<i) != 0 {
+			next++
+			shared[i] = next
+		}
+	}
 	for i := range k.rows {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
-		s.values(&sb, cols, &next, k.zero, null)
+		s.values(&sb, cols, i == 0, &next, k.shape, &shared, null)
 	}
 	sb.WriteString(tail)
 	st, err := s.db.PrepareContext(ctx, sb.String())
 	if err != nil {
-		return nil, 0, err
+		return nil, shape{}, err
 	}
 	if s.stmts == nil {
 		s.stmts = map[stmtKey]*sql.Stmt{}
 	}
 	s.stmts[k] = st
-	return st, k.zero, nil
+	return st, k.shape, nil
 }
 
 // pieces cuts n into the sizes statements are prepared for.
@@ -401,17 +491,14 @@ func (s *Store) insert(ctx context.Context, rows []Row, returning bool) (int, er
 // errStoredBefore. d formats the rows' dates. It returns args, its
 // argument buffer, for reuse.
 func (s *Store) insertPiece(ctx context.Context, tx *sql.Tx, part []Row, args []any, fresh map[string]bool, d *days) ([]any, error) {
-	zero := ^colMask(0)
-	for i := range part {
-		zero &= part[i].zeros()
-	}
-	st, zero, err := s.stmt(ctx, stmtKey{rows: len(part), returning: fresh != nil, zero: zero})
+	st, sh, err := s.stmt(ctx, stmtKey{rows: len(part), returning: fresh != nil, shape: shapeOf(part, d)})
 	if err != nil {
 		return args, err
 	}
-	args = args[:0]
+	// The shared values, then each row's own.
+	args = part[0].args(args[:0], d.of(part[0].Time), ^sh.shared)
 	for i := range part {
-		args = part[i].args(args, d.of(part[i].Time), zero)
+		args = part[i].args(args, d.of(part[i].Time), sh.zero|sh.shared)
 	}
 	if fresh == nil {
 		res, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...)

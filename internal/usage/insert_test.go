@@ -3,6 +3,7 @@ package usage
 import (
 	"context"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 
@@ -63,8 +64,16 @@ func TestEmptyColumnsStoredEmpty(t *testing.T) {
 
 // randomRow is a row whose columns that may be written as literals
 // (zeroLiteral) are each at their zero when zero has them, else at zero
-// or not at random.
-func randomRow(r *rand.Rand, at time.Time, zero colMask) Row {
+// or not at random; and whose provider, models, status and stream differ
+// from row to row when vary has them (else they are the same in every
+// row).
+func randomRow(r *rand.Rand, at time.Time, zero, vary colMask) Row {
+	one := func(col int, vs ...string) string {
+		if vary&(1<<col) == 0 {
+			return vs[0]
+		}
+		return vs[r.IntN(len(vs))]
+	}
 	pick := func(col int) bool { return zero&(1<<col) != 0 || r.IntN(2) == 0 } // true: leave at zero
 	str := func(col int, v string) string {
 		if pick(col) {
@@ -84,8 +93,10 @@ func randomRow(r *rand.Rand, at time.Time, zero colMask) Row {
 		}
 		return float64(1+r.IntN(1e6)) / 1000
 	}
-	row := Row{ID: llmbridge.NewRecordID(at), Time: at, RequestID: str(3, "req_1"), KeyID: str(4, "vk_1"), Provider: "openai",
-		Model: "openai/m", ClientModel: "m", Stream: r.IntN(2) == 0, Status: 200, PromptTokens: 1 + r.Int64N(1e6),
+	status, _ := strconv.Atoi(one(9, "200", "500", "429"))
+	row := Row{ID: llmbridge.NewRecordID(at), Time: at, RequestID: str(3, "req_1"), KeyID: str(4, "vk_1"), Provider: one(5, "openai", "anthropic"),
+		Model: one(6, "openai/m", "anthropic/c"), ClientModel: one(7, "m", "c", "fast"), Stream: one(8, "", "s") != "", Status: status,
+		PromptTokens:     1 + r.Int64N(1e6),
 		CompletionTokens: r.Int64N(1e6), CachedTokens: num(12), ReasoningTokens: num(13), CacheWriteTokens: num(14),
 		Estimated: !pick(15), DurationMS: flt(16), TTFTMS: flt(17), Error: str(19, "boom"), Cache: str(20, llmbridge.CacheMiss),
 		SavedUSD: flt(21), TeamID: str(22, "tm_1"), User: str(23, "ada")}
@@ -97,9 +108,10 @@ func randomRow(r *rand.Rand, at time.Time, zero colMask) Row {
 }
 
 // However a batch's pieces leave columns at zero — every row of a piece
-// (written as literals), some rows, none — and past the number of
-// statements a store prepares (maxStmts), every row reads back as it
-// was written.
+// (written as literals), some rows, none —, hold the same value in a
+// column in every row (bound once) or not, span a midnight or not, and
+// past the number of statements a store prepares (maxStmts), every row
+// reads back as it was written.
 func TestInsertRoundTripsColumnsAtZero(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
@@ -108,20 +120,29 @@ func TestInsertRoundTripsColumnsAtZero(t *testing.T) {
 		var want []Row
 		add := func(n int, zero colMask) []Row {
 			rows := make([]Row, n)
+			vary := colMask(r.Uint32())
 			for i := range rows {
 				at = at.Add(time.Millisecond)
-				rows[i] = randomRow(r, at, zero)
+				if vary&1 != 0 && i == n/2 { // past a midnight half way
+					at = at.Add(24*time.Hour - time.Duration(at.UnixMilli()%86400000)*time.Millisecond)
+				}
+				rows[i] = randomRow(r, at, zero, vary)
 			}
 			want = append(want, rows...)
 			return rows
 		}
-		// Pieces of 64, 16, 4 and 1 rows, each with its own columns at zero.
-		var batch []Row
-		for _, n := range []int{64, 16, 4, 1} {
-			batch = append(batch, add(n, colMask(r.Uint32()))...)
-		}
-		if got, err := s.Insert(ctx, batch); err != nil || got != len(batch) {
-			t.Fatalf("insert: %d %v", got, err)
+		// Batches cut in pieces of 64, 16, 4 and 1 rows, each piece with
+		// its own columns at zero and its own that vary.
+		for range 8 {
+			var batch []Row
+			for _, n := range []int{64, 16, 4, 1} {
+				zero := colMask(r.Uint32())
+				zero &= colMask(r.Uint32()) // a quarter of the columns
+				batch = append(batch, add(n, zero)...)
+			}
+			if got, err := s.Insert(ctx, batch); err != nil || got != len(batch) {
+				t.Fatalf("insert: %d %v", got, err)
+			}
 		}
 		// One-row batches with more shapes than the store prepares.
 		for range maxStmts + 40 {
@@ -142,6 +163,23 @@ func TestInsertRoundTripsColumnsAtZero(t *testing.T) {
 		byID := map[string]Row{}
 		for _, g := range got {
 			byID[g.ID] = g
+		}
+		// The day column, which no Row holds: each row's own UTC date.
+		q, err := s.db.QueryContext(ctx, `SELECT id, day FROM requests`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for q.Next() {
+			var id, day string
+			if err := q.Scan(&id, &day); err != nil {
+				t.Fatal(err)
+			}
+			if want := byID[id].Time.UTC().Format(time.DateOnly); day != want {
+				t.Fatalf("row %s stored on %s, want %s", id, day, want)
+			}
+		}
+		if err := q.Close(); err != nil {
+			t.Fatal(err)
 		}
 		for _, w := range want {
 			g, ok := byID[w.ID]
