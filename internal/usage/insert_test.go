@@ -144,6 +144,12 @@ func TestInsertRoundTripsColumnsAtZero(t *testing.T) {
 				t.Fatalf("insert: %d %v", got, err)
 			}
 		}
+		// A batch stored before, with three new rows: only they are new
+		// (the statements that return the ids they stored, each shape).
+		again := append(append([]Row(nil), want[:85]...), add(3, 0)...)
+		if got, err := s.Insert(ctx, again); err != nil || got != 3 {
+			t.Fatalf("insert again: %d new, %v", got, err)
+		}
 		// One-row batches with more shapes than the store prepares.
 		for range maxStmts + 40 {
 			if got, err := s.Insert(ctx, add(1, colMask(r.Uint32()))); err != nil || got != 1 {
@@ -155,6 +161,9 @@ func TestInsertRoundTripsColumnsAtZero(t *testing.T) {
 		s.mu.Unlock()
 		if prepared > maxStmts+8 { // past maxStmts, only statements that bind every column
 			t.Errorf("%d statements prepared, more than %d", prepared, maxStmts)
+		}
+		if rep, err := s.Report(ctx, Query{From: "2000-01-01", To: "2100-01-01"}); err != nil || rep.Totals.Requests != int64(len(want)) {
+			t.Fatalf("daily totals: %+v %v, want %d requests", rep.Totals, err, len(want))
 		}
 		got, err := s.Requests(ctx, len(want)+10, "")
 		if err != nil || len(got) != len(want) {
