@@ -268,10 +268,11 @@ func (b *flushingBody) EndStream() bool { return endpoint.PassEnd(b.ReadCloser) 
 // relayBody wraps resp's body so that the events relayed from it reach
 // the client before the relay waits for the upstream: flushed when a read
 // of the connection would wait (upconn.NewBody) where the connection says
-// so, before every read of the body otherwise. Reads that the transport's
-// buffer or the socket answer at once then flush nothing, so events that
-// arrived together go out together, in the writes net/http's 4 KiB buffer
-// makes (bridgebench: 12 → 10 read and write system calls a stream).
+// so, before every read of the body otherwise. The reads of a burst that
+// the transport's buffer or the socket answer at once then flush
+// nothing, so events that arrived together go out together, in the
+// writes net/http's 4 KiB buffer makes (bridgebench: 12 → 10 read and
+// write system calls a stream).
 func (o *httpOutput) relayBody(resp *http.Response) io.ReadCloser {
 	if conn := upconn.Of(resp); conn != nil {
 		return upconn.NewBody(resp.Body, conn, o.sw.flushOpen)

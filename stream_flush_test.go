@@ -54,7 +54,11 @@ func (c *countedConn) Write(p []byte) (int, error) {
 // writes (net/http's 4 KiB buffer each), not in a write per read of the
 // upstream: the relay flushes when a read would wait for the upstream,
 // and these never do. (Flushed before every read, the first write held
-// only what the first read brought: the SSE reader's first 1 KiB.)
+// only what the first read brought: the SSE reader's first 1 KiB.) So
+// does a burst that comes after a pause (the time to a model's first
+// token): the read that waited for it filled its buffer, so the next one
+// reads before it flushes. (Flushing first after every read that waited
+// wrote the burst as [4096 270 4096 4096 1725].)
 func TestStreamBurstGoesOutInFullWrites(t *testing.T) {
 	var sb strings.Builder
 	for i := range 80 {
@@ -64,12 +68,21 @@ func TestStreamBurstGoesOutInFullWrites(t *testing.T) {
 	sb.WriteString("data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\"," +
 		"\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":160,\"total_tokens\":165}}\n\ndata: [DONE]\n\n")
 	stream := sb.String()
+	for _, pause := range []time.Duration{0, 30 * time.Millisecond} {
+		t.Run(fmt.Sprintf("pause=%v", pause), func(t *testing.T) { burstInFullWrites(t, stream, pause) })
+	}
+}
+
+// burstInFullWrites sends stream through a bridge from an upstream that
+// writes its headers and, pause later (0: at once), the whole body in
+// one write, and holds the client's writes to full buffers.
+func burstInFullWrites(t *testing.T, stream string, pause time.Duration) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
-		// The whole response in one write system call, so that it is all
-		// in the bridge's socket before the relay reads it (net/http's
-		// own writer would split it in 4 KiB pieces, and a relay that
-		// finds the socket empty between two of them rightly flushes).
+		// The body in one write system call, so that it is all in the
+		// bridge's socket before the relay reads it (net/http's own
+		// writer would split it in 4 KiB pieces, and a relay that finds
+		// the socket empty between two of them rightly flushes).
 		conn, buf, err := http.NewResponseController(w).Hijack()
 		if err != nil {
 			t.Error(err)
@@ -77,7 +90,13 @@ func TestStreamBurstGoesOutInFullWrites(t *testing.T) {
 		}
 		defer conn.Close()
 		buf.Flush()
-		conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: " + strconv.Itoa(len(stream)) + "\r\n\r\n" + stream))
+		head := "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: " + strconv.Itoa(len(stream)) + "\r\n\r\n"
+		if pause > 0 {
+			conn.Write([]byte(head))
+			time.Sleep(pause)
+			head = ""
+		}
+		conn.Write([]byte(head + stream))
 	}))
 	defer up.Close()
 	b, err := llmbridge.New(llmbridge.WithProvider(llmbridge.OpenAI(llmbridge.ProviderConfig{BaseURL: up.URL + "/v1", APIKey: "sk-x"})),

@@ -22,12 +22,13 @@ const canWatch = true
 // the connection to be readable. An error from the armed function ends
 // the read instead.
 //
-// After a read that had to wait, the peer is sending at its own pace (an
-// LLM's tokens, one event a read): the next read calls the armed
-// function first and reads waiting, without the read that would only
-// find nothing — one system call fewer an event. A read that then finds
-// bytes at once (the peer sends faster than the relay writes) goes back
-// to reading first, so that a burst is written in one flush.
+// After a read that had to wait and did not fill p, the peer is sending
+// at its own pace (an LLM's tokens, one event a read): the next read
+// calls the armed function first and reads waiting, without the read
+// that would only find nothing — one system call fewer an event. A read
+// that then finds bytes at once (the peer sends faster than the relay
+// writes), or that fills p (a burst after a pause), goes back to reading
+// first, so that a burst is written in full flushes.
 func (c *Conn) readArmed(p []byte) (int, error) {
 	op := readOps.Get().(*readOp)
 	op.p, op.n, op.rerr, op.waited = p, 0, nil, false
@@ -47,7 +48,9 @@ func (c *Conn) readArmed(p []byte) (int, error) {
 		// resets the poller's readiness first, so bytes that arrived
 		// during the flush would not wake a wait that came first.
 		err = c.raw.Read(op.wait)
-		c.paced.Store(op.waited)
+		// A read that waited and then filled p is the start of a burst,
+		// with more behind it: the next reads first.
+		c.paced.Store(op.waited && op.n < len(p))
 	}
 	n, rerr := op.n, op.rerr
 	op.p, op.rerr = nil, nil // keep nothing alive in the pool

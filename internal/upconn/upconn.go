@@ -1,18 +1,19 @@
 // Package upconn tells a stream relay when a read of its upstream
 // connection is about to wait for the peer, so that it flushes its client
-// then, and only then.
+// then, and not before every read.
 //
 // A relay that flushed before every read of the upstream body wrote a
 // burst of events — which arrives in several reads: the transport's
 // buffer, then the socket's — in as many writes to the client. Here the
 // relay arms the connection (Conn.Arm) around each read; the connection
 // calls the armed function when the kernel has nothing to read (EAGAIN),
-// just before the read parks until the peer sends more. Reads the buffer
-// or the socket answer at once never flush, and an event still never
-// waits in a buffer while the bridge waits for the upstream. Once a read
-// had to wait, the next flushes before it reads: an upstream that sends
-// an event at a time, as a model writes tokens, costs no read that finds
-// nothing before each flush.
+// just before the read parks until the peer sends more, so a burst's
+// reads flush nothing until it ends, and an event still never waits in a
+// buffer while the bridge waits for the upstream. After a read that
+// waited and brought less than it could hold, the peer is sending at its
+// own pace (a model writing tokens): the next read calls the function
+// first, without the read that would only find nothing, and goes back to
+// reading first once a read finds bytes at once or fills its buffer.
 //
 // Only HTTP/1 connections dialled by the bridge's transport take part
 // (Wrap, Track, Of). An HTTP/2 connection carries other streams and is
@@ -70,9 +71,10 @@ func WrapDial(dial func(ctx context.Context, network, addr string) (net.Conn, er
 }
 
 // Read reads as the connection beneath does; armed, it calls the armed
-// function before it waits for the peer, at most once and with no lock of
-// the connection held, and ends with that function's error, without
-// waiting, when it fails.
+// function before it waits for the peer (or, when the peer is sending at
+// its own pace, before it reads: readArmed), at most once and with no
+// lock of the connection held, and ends with that function's error,
+// without waiting, when it fails.
 func (c *Conn) Read(p []byte) (int, error) {
 	if c.armed.Load() == nil || len(p) == 0 {
 		return c.Conn.Read(p)
@@ -80,15 +82,16 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return c.readArmed(p)
 }
 
-// Arm has *f called before a read of c waits for the peer, until Disarm.
+// Arm has *f called before a read of c waits for the peer (Read), until
+// Disarm.
 func (c *Conn) Arm(f *func() error) { c.armed.Store(f) }
 
 // Disarm undoes Arm(f); it leaves c alone when something else armed it
 // since.
 func (c *Conn) Disarm(f *func() error) { c.armed.CompareAndSwap(f, nil) }
 
-// beforeWait is what an armed read calls when the kernel has nothing for
-// it: the armed function's error, nil when none is armed (any more).
+// beforeWait is what an armed read calls before it waits for the peer:
+// the armed function's error, nil when none is armed (any more).
 func (c *Conn) beforeWait() error {
 	if f := c.armed.Load(); f != nil {
 		return (*f)()

@@ -61,10 +61,11 @@ func readSoon(t *testing.T, c *Conn, p []byte) (int, error) {
 	return c.Read(p)
 }
 
-// An armed read that finds bytes waiting returns them without calling
-// the armed function; one that would wait calls it first, once, and then
-// waits: here the function is what makes the peer write, so a read that
-// waited without calling it would time out.
+// An armed read that finds bytes waiting (on a connection whose last
+// read did not wait) returns them without calling the armed function;
+// one that would wait calls it first, once, and then waits: here the
+// function is what makes the peer write, so a read that waited without
+// calling it would time out.
 func TestArmedReadCallsBeforeWaiting(t *testing.T) {
 	c, s := pair(t)
 	var calls atomic.Int32

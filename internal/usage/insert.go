@@ -306,8 +306,8 @@ func (s *Store) values(sb *strings.Builder, cols int, first bool, next *int, sh 
 	sb.WriteByte(')')
 }
 
-// Statements are prepared once per size and reused: parsing a multi-row
-// INSERT cost SQLite more than executing it. A batch is cut greedily into
+// Statements are prepared once per size (and shape) and reused: parsing a
+// multi-row INSERT cost SQLite more than executing it. A batch is cut greedily into
 // pieces of these sizes (the writer's 1,024 = 16 × 64).
 var pieceSizes = []int{64, 16, 4, 1}
 
@@ -323,7 +323,8 @@ cache_write_tokens = usage_daily.cache_write_tokens + excluded.cache_write_token
 cost_usd = usage_daily.cost_usd + excluded.cost_usd, unpriced = usage_daily.unpriced + excluded.unpriced,
 cache_hits = usage_daily.cache_hits + excluded.cache_hits, saved_usd = usage_daily.saved_usd + excluded.saved_usd`
 
-// stmtKey names a cached statement: which one, for how many rows.
+// stmtKey names a cached statement: which one, for how many rows, of
+// which shape.
 type stmtKey struct {
 	daily     bool
 	returning bool // the request rows' insert returns the ids it stored
@@ -331,8 +332,10 @@ type stmtKey struct {
 	shape     shape // of the request columns
 }
 
-// maxStmts bounds the statements a Store prepares: past it, a piece
-// whose shape has no statement yet binds every column of every row.
+// maxStmts bounds the statements a Store prepares for shapes: past it, a
+// piece whose shape has no statement yet binds every column of every row
+// (with one of the statements that do, prepared past the bound, like the
+// daily upserts'). The first shapes met keep theirs.
 const maxStmts = 64
 
 // stmt returns the prepared statement of k (for k.rows request rows or
@@ -485,7 +488,8 @@ func (s *Store) insert(ctx context.Context, rows []Row, returning bool) (int, er
 	return inserted, nil
 }
 
-// insertPiece inserts part with the statement prepared for its size. With
+// insertPiece inserts part with the statement prepared for its size and
+// shape (shapeOf: its columns at zero, and those it binds once). With
 // fresh it leaves there the ids it stored (the statement returns only the
 // rows it did not skip as conflicts); without, a skipped row is
 // errStoredBefore. d formats the rows' dates. It returns args, its
