@@ -39,7 +39,7 @@ type Conn struct {
 	net.Conn
 	raw   syscall.RawConn
 	armed atomic.Pointer[func() error]
-	paced atomic.Bool // the last armed read waited for the peer (readArmed)
+	paced atomic.Bool // the last armed read waited for the peer and brought less than it could hold (readArmed)
 }
 
 // Wrap returns c as a *Conn when this platform can tell that a read of it

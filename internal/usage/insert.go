@@ -265,12 +265,12 @@ type dailyKey struct{ day, keyID, teamID, user, provider, model string }
 // "(?,…,?)" for SQLite, whose driver looked "$n" names up one by one
 // (quadratic in the number of parameters: 124 ms for a 256-row batch,
 // against 5 ms with anonymous ones). A column in sh.zero is written as
-// its zeroLiteral; one in sh.shared as the number shared gives it (the
+// its zeroLiteral; one in sh.shared as the number num gives it (the
 // parameters 1 to k, bound once; SQLite then numbers the first row's
 // parameters too, "?n", so that its anonymous ones come after). A column
 // for which null reports true is wrapped in COALESCE(…, empty string):
 // its empty strings are bound as NULL (emptyAsNull).
-func (s *Store) values(sb *strings.Builder, cols int, first bool, next *int, sh shape, shared *[nRequestCols]int, null func(col int) bool) {
+func (s *Store) values(sb *strings.Builder, cols int, first bool, next *int, sh shape, num *[nRequestCols]int, null func(col int) bool) {
 	sb.WriteByte('(')
 	for i := 0; i < cols; i++ {
 		if i > 0 {
@@ -284,7 +284,7 @@ func (s *Store) values(sb *strings.Builder, cols int, first bool, next *int, sh 
 		if wrap {
 			sb.WriteString("COALESCE(")
 		}
-		n := shared[i]
+		n := num[i]
 		if sh.shared&(1<<i) == 0 {
 			*next++
 			n = *next
@@ -306,9 +306,9 @@ func (s *Store) values(sb *strings.Builder, cols int, first bool, next *int, sh 
 	sb.WriteByte(')')
 }
 
-// Statements are prepared once per size (and shape) and reused: parsing a
-// multi-row INSERT cost SQLite more than executing it. A batch is cut greedily into
-// pieces of these sizes (the writer's 1,024 = 16 × 64).
+// Statements are prepared once per size (and shape) and reused: parsing
+// a multi-row INSERT cost SQLite more than executing it. A batch is cut
+// greedily into pieces of these sizes (the writer's 1,024 = 16 × 64).
 var pieceSizes = []int{64, 16, 4, 1}
 
 const dailyCols = 17
@@ -367,19 +367,19 @@ cached_tokens, reasoning_tokens, cache_write_tokens, cost_usd, unpriced, cache_h
 		sb.WriteString("INSERT INTO requests (" + requestCols + ") VALUES ")
 	}
 	// The shared columns are the parameters 1 to k, in column order.
-	var shared [nRequestCols]int
+	var num [nRequestCols]int
 	next := 0
-	for i := range shared {
+	for i := range num {
 		if k.shape.shared&(1<<i) != 0 {
 			next++
-			shared[i] = next
+			num[i] = next
 		}
 	}
 	for i := range k.rows {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
-		s.values(&sb, cols, i == 0, &next, k.shape, &shared, null)
+		s.values(&sb, cols, i == 0, &next, k.shape, &num, null)
 	}
 	sb.WriteString(tail)
 	st, err := s.db.PrepareContext(ctx, sb.String())
