@@ -36,10 +36,9 @@ type Cache interface {
 }
 
 // LocalCache is implemented by a Cache that answers from the process's
-// own memory without blocking (the server's default memory cache): when
-// Local reports true, the Bridge calls its Get and Set with the request's
-// context, without arming the CacheBudget timer, which would cost more
-// than such a lookup.
+// own memory without blocking (the server's memory cache): when Local
+// reports true, the Bridge calls its Get and Set with the request's
+// context, without the CacheBudget timer, which costs more than a lookup.
 type LocalCache interface {
 	Cache
 	// Local reports whether Get and Set return at once, with no I/O.
