@@ -61,6 +61,10 @@ type Writer struct {
 	attr   atomic.Pointer[Attribution]
 	log    *slog.Logger
 
+	// batch is flush's copy of the rows it inserts, kept for the next
+	// batch: flush runs on one goroutine at a time (run's, then Close's).
+	batch []Row
+
 	mu      sync.Mutex
 	pending []Row // pending[head:] wait to be written, oldest first
 	head    int
@@ -199,7 +203,7 @@ func (w *Writer) Close(timeout time.Duration) error {
 			}
 		}
 	}
-	left := w.take(w.Pending())
+	left := w.take(nil, w.Pending())
 	if w.opts.SpoolPath == "" {
 		if len(left) > 0 {
 			return fmt.Errorf("usage: %d records could not be written to %s and no spool file is set", len(left), w.store)
@@ -219,12 +223,13 @@ func (w *Writer) Close(timeout time.Duration) error {
 	return nil
 }
 
-// take returns a copy of up to n pending rows without removing them.
-func (w *Writer) take(n int) []Row {
+// take returns a copy of up to n pending rows, in dst's array when it
+// has room, without removing them.
+func (w *Writer) take(dst []Row, n int) []Row {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	avail := w.pending[w.head:]
-	return append([]Row(nil), avail[:min(n, len(avail))]...)
+	return append(dst[:0], avail[:min(n, len(avail))]...)
 }
 
 // drop removes the first n pending rows (written) and reports whether
@@ -251,8 +256,10 @@ func (w *Writer) drop(n int) (fromSpool bool) {
 // flush writes pending rows batch by batch until none are left or the
 // store fails.
 func (w *Writer) flush(ctx context.Context) error {
+	defer func() { clear(w.batch[:cap(w.batch)]) }() // keep no record's strings alive
 	for {
-		batch := w.take(w.opts.BatchSize)
+		w.batch = w.take(w.batch, w.opts.BatchSize)
+		batch := w.batch
 		if len(batch) == 0 {
 			return nil
 		}
@@ -327,7 +334,7 @@ type retryState struct {
 // backoff says to wait. It reports false when ctx was cancelled (Close).
 func (w *Writer) round(ctx context.Context, o *retryState) bool {
 	if o.failing && w.opts.SpoolPath != "" && time.Since(o.spooledAt) >= w.opts.SpoolEvery {
-		if err := writeSpool(w.opts.SpoolPath, w.take(w.Pending())); err != nil {
+		if err := writeSpool(w.opts.SpoolPath, w.take(nil, w.Pending())); err != nil {
 			w.log.Warn("usage: saving the waiting records failed", "spool", w.opts.SpoolPath, "err", err)
 		}
 		o.spooledAt = time.Now()
