@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/proxy"
 
 	"github.com/llmbridge/llmbridge/internal/coldstart"
+	"github.com/llmbridge/llmbridge/internal/h1"
 	"github.com/llmbridge/llmbridge/internal/health"
 	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
 	"github.com/llmbridge/llmbridge/internal/reqbody"
@@ -30,6 +31,7 @@ type upstream struct {
 	name      string
 	prefix    bool // PrefixOnly: no bare name resolves to it
 	transport *http.Transport
+	plain     *h1.Transport // http:// requests when there is no proxy (nil with one)
 	client    *http.Client
 }
 
@@ -57,9 +59,19 @@ func newUpstream(p Provider, s providerSettings, cfg *config) *upstream {
 	// dials go one at a time a host, so a burst past a warm pool's stream
 	// limit does not either (coldstart.Front: cold again after a third of
 	// IdleConnTimeout). It never follows a redirect (see refuseRedirect).
+	//
+	// Without a proxy, http:// requests (a model server on the host or the
+	// local network) go through h1's transport, which keeps no goroutine
+	// a connection and reads each answer where it is read.
 	keys, states := providerKeys(p)
-	client := &http.Client{Transport: coldstart.Front(tr, cfg.timeouts.Connect, 30*time.Second), CheckRedirect: refuseRedirect}
-	return &upstream{p: keys[0].p, keys: keys, ring: health.NewRing(states), name: p.Name(), prefix: s.prefixOnly, transport: tr, client: client}
+	var rt http.RoundTripper = coldstart.Front(tr, cfg.timeouts.Connect, 30*time.Second)
+	var plain *h1.Transport
+	if s.proxy == nil {
+		plain = &h1.Transport{Dial: tr.DialContext, MaxIdlePerHost: cfg.maxIdle, IdleTimeout: tr.IdleConnTimeout}
+		rt = plain.Or(rt)
+	}
+	client := &http.Client{Transport: rt, CheckRedirect: refuseRedirect}
+	return &upstream{p: keys[0].p, keys: keys, ring: health.NewRing(states), name: p.Name(), prefix: s.prefixOnly, transport: tr, plain: plain, client: client}
 }
 
 // keyOrder appends the keys of up to try at now, starting with the key

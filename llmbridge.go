@@ -208,6 +208,9 @@ func (b *Bridge) Close() error {
 	b.catalog.Close()
 	for _, u := range b.upstreams {
 		u.transport.CloseIdleConnections()
+		if u.plain != nil {
+			u.plain.CloseIdleConnections()
+		}
 	}
 	return nil
 }

@@ -40,6 +40,9 @@ type Conn struct {
 	raw   syscall.RawConn
 	armed atomic.Pointer[func() error]
 	paced atomic.Bool // the last armed read waited for the peer and brought less than it could hold (readArmed)
+
+	peek     func(fd uintptr) bool // Idle's callback, made once
+	peekIdle bool                  // what peek found
 }
 
 // Wrap returns c as a *Conn when this platform can tell that a read of it
@@ -55,7 +58,9 @@ func Wrap(c net.Conn) net.Conn {
 	if err != nil {
 		return c
 	}
-	return &Conn{Conn: c, raw: raw}
+	w := &Conn{Conn: c, raw: raw}
+	w.peek = w.peekOnce
+	return w
 }
 
 // WrapDial returns dial with its connections wrapped (Wrap): a
