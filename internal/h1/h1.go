@@ -228,6 +228,7 @@ func (t *Transport) get(ctx context.Context, key string, trace *httptrace.Client
 	gen := t.gen
 	t.mu.Unlock()
 	c := &conn{t: t, nc: nc, key: key, gen: gen}
+	c.abort = c.abortWaits
 	c.src = limited{r: nc, n: math.MaxInt64}
 	c.br = bufio.NewReaderSize(&c.src, 4<<10)
 	if trace != nil && trace.GotConn != nil {
@@ -294,6 +295,7 @@ type conn struct {
 	idleAt time.Time   // when it went idle
 	timer  *time.Timer // IdleTimeout, from idleAt
 	wrote  bool        // this request's first byte went out
+	abort  func()      // abortWaits, made once
 	closed atomic.Bool
 }
 
@@ -336,8 +338,9 @@ func (c *conn) usable() bool {
 	return !ok || p.Idle()
 }
 
-// abort makes every wait on c end at once (the request's context ended).
-func (c *conn) abort() { c.nc.SetDeadline(aLongTimeAgo) }
+// abortWaits makes every wait on c end at once (the request's context
+// ended).
+func (c *conn) abortWaits() { c.nc.SetDeadline(aLongTimeAgo) }
 
 var aLongTimeAgo = time.Unix(1, 0)
 
