@@ -383,6 +383,11 @@ func (c *conn) exchange(req *http.Request, trace *httptrace.ClientTrace) (*http.
 	bw.Reset(nil)
 	writers.Put(bw)
 	if err != nil {
+		if c.wrote && req.Context().Err() == nil {
+			if resp := c.earlyAnswer(req); resp != nil {
+				return resp, nil
+			}
+		}
 		return nil, err
 	}
 	c.src.n = MaxHeaderBytes
@@ -411,6 +416,30 @@ func (c *conn) exchange(req *http.Request, trace *httptrace.ClientTrace) (*http.
 		}
 	}
 }
+
+// earlyAnswer reads the answer an upstream sent before it had read all
+// of req and then closed the connection, which is what failed the write:
+// a body too large, refused at once (net/http's server does so). nil when
+// no answer came within earlyWait. The connection is not kept after it.
+func (c *conn) earlyAnswer(req *http.Request) *http.Response {
+	c.nc.SetReadDeadline(time.Now().Add(earlyWait))
+	c.src.n = MaxHeaderBytes
+	resp, err := http.ReadResponse(c.br, req)
+	c.src.n = math.MaxInt64
+	if err != nil || resp.StatusCode < 200 {
+		return nil
+	}
+	c.nc.SetReadDeadline(time.Time{})
+	if req.Context().Err() != nil {
+		c.abortWaits() // what clearing the deadline may have undone
+	}
+	resp.Close = true
+	return resp
+}
+
+// earlyWait bounds earlyAnswer's wait: an answer sent before the
+// connection ended is there already.
+const earlyWait = 100 * time.Millisecond
 
 // retryable reports whether err, the failure of req on c, came from a
 // connection the server had closed while it was idle, before it could

@@ -661,3 +661,22 @@ func BenchmarkRoundTrip(b *testing.B) {
 		})
 	}
 }
+
+// An upstream that refuses a body too large answers before it has read
+// it, and closes: the answer is what the caller gets, not the failed write
+// of the rest.
+func TestAnAnswerBeforeTheBodyWasSentIsReturned(t *testing.T) {
+	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1024)); err != nil {
+			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
+		}
+	})
+	tr := newTransport(t)
+	for range 3 {
+		req, _ := http.NewRequest("POST", s.URL, strings.NewReader(strings.Repeat("x", 32<<20)))
+		resp, body := do(t, tr, req)
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || body != "request too large\n" {
+			t.Fatalf("status %d, body %q", resp.StatusCode, body)
+		}
+	}
+}
