@@ -62,11 +62,12 @@ func newUpstream(p Provider, s providerSettings, cfg *config) *upstream {
 	//
 	// Without a proxy, http:// requests (a model server on the host or the
 	// local network) go through h1's transport, which keeps no goroutine
-	// a connection and reads each answer where it is read.
+	// a connection and reads each answer where it is read; where it can
+	// look at an idle connection before it reuses it (upconn.CanPeek).
 	keys, states := providerKeys(p)
 	var rt http.RoundTripper = coldstart.Front(tr, cfg.timeouts.Connect, 30*time.Second)
 	var plain *h1.Transport
-	if s.proxy == nil {
+	if s.proxy == nil && upconn.CanPeek {
 		plain = &h1.Transport{Dial: tr.DialContext, MaxIdlePerHost: cfg.maxIdle, IdleTimeout: tr.IdleConnTimeout}
 		rt = plain.Or(rt)
 	}

@@ -15,7 +15,14 @@
 //
 // What it leaves to net/http's Transport (Or routes it there): https
 // (TLS, HTTP/2) and proxies. It asks for no compression, so an answer is
-// read as the upstream sent it.
+// read as the upstream sent it. Of httptrace's hooks it calls GetConn,
+// GotConn, PutIdleConn, WroteRequest, GotFirstResponseByte and
+// Got1xxResponse; the dialler calls the DNS and Connect ones.
+//
+// With no goroutine reading an idle connection, a server's closing one is
+// seen when the connection is next taken (a peek: upconn.Conn.Idle) or at
+// IdleTimeout; until then the socket waits in CLOSE_WAIT, at most
+// MaxIdlePerHost a host.
 package h1
 
 import (
@@ -84,6 +91,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	trace := httptrace.ContextClientTrace(ctx)
 	key := hostPort(req.URL)
+	orig := req
 	for try := 0; ; try++ {
 		if err := ctx.Err(); err != nil {
 			closeBody(req)
@@ -96,6 +104,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp, err := c.roundTrip(req, trace)
 		if err == nil {
+			resp.Request = orig
 			return resp, nil
 		}
 		if try == 2 || !c.retryable(req, err) {
@@ -160,6 +169,11 @@ func check(req *http.Request) error {
 	case req.Method != "" && !isToken(req.Method):
 		return fmt.Errorf("h1: invalid method %q", req.Method)
 	}
+	for k := range req.Trailer {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return fmt.Errorf("h1: invalid trailer field name %q", k)
+		}
+	}
 	for k, vs := range req.Header {
 		if !httpguts.ValidHeaderFieldName(k) {
 			return fmt.Errorf("h1: invalid header field name %q", k)
@@ -206,6 +220,9 @@ func rewind(req *http.Request) (io.ReadCloser, error) {
 // get returns an idle connection to key that the server has not closed,
 // or a new one.
 func (t *Transport) get(ctx context.Context, key string, trace *httptrace.ClientTrace) (*conn, error) {
+	if trace != nil && trace.GetConn != nil {
+		trace.GetConn(key)
+	}
 	for {
 		c := t.pop(key)
 		if c == nil {
@@ -222,6 +239,9 @@ func (t *Transport) get(ctx context.Context, key string, trace *httptrace.Client
 	}
 	nc, err := t.Dial(ctx, "tcp", key)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
 		return nil, err
 	}
 	t.mu.Lock()
@@ -295,8 +315,12 @@ type conn struct {
 	idleAt time.Time   // when it went idle
 	timer  *time.Timer // IdleTimeout, from idleAt
 	wrote  bool        // this request's first byte went out
-	abort  func()      // abortWaits, made once
-	closed atomic.Bool
+	werr   error       // the connection's write error, this request
+	// writing is a large body's writer's result, nil when the request was
+	// written before its answer was read (exchange).
+	writing chan error
+	abort   func() // abortWaits, made once
+	closed  atomic.Bool
 }
 
 // expire closes c when it is still idle at its idle timeout.
@@ -362,7 +386,8 @@ func (c *conn) roundTrip(req *http.Request, trace *httptrace.ClientTrace) (*http
 		}
 		return nil, err
 	}
-	closeAfter := resp.Close || req.Close || resp.StatusCode == http.StatusSwitchingProtocols
+	closeAfter := resp.Close || req.Close || resp.StatusCode == http.StatusSwitchingProtocols ||
+		httpguts.HeaderValuesContainsToken(req.Header["Connection"], "close")
 	if resp.Body == http.NoBody {
 		c.done(stop, !closeAfter, trace)
 		return resp, nil
@@ -371,9 +396,47 @@ func (c *conn) roundTrip(req *http.Request, trace *httptrace.ClientTrace) (*http
 	return resp, nil
 }
 
-// exchange writes req and reads the final answer's header.
+// exchange writes req and reads the final answer's header. A body
+// larger than inlineBody, or of unknown length, is written by a goroutine
+// of its own while the answer is read: an upstream may answer (refuse it)
+// before it has read it, and then never read the rest.
 func (c *conn) exchange(req *http.Request, trace *httptrace.ClientTrace) (*http.Response, error) {
-	c.wrote = false
+	c.wrote, c.werr, c.writing = false, nil, nil
+	if !largeBody(req) {
+		if err := c.write(req, trace); err != nil {
+			if c.werr != nil && c.wrote && req.Context().Err() == nil {
+				if resp := c.earlyAnswer(req); resp != nil {
+					return resp, nil
+				}
+			}
+			return nil, err
+		}
+		return c.readAnswer(req, trace)
+	}
+	writing := make(chan error, 1)
+	go func() { writing <- c.write(req, trace) }()
+	resp, err := c.readAnswer(req, trace)
+	if err != nil {
+		c.close() // the writer's wait ends with it
+		<-writing // and c.wrote is read after it
+		return nil, err
+	}
+	c.writing = writing
+	return resp, nil
+}
+
+// inlineBody is the largest request body written before the answer is
+// read, on the caller's goroutine: one that fits the kernel's socket
+// buffers whether the upstream reads it or not.
+const inlineBody = 64 << 10
+
+func largeBody(req *http.Request) bool {
+	return req.ContentLength > inlineBody || req.ContentLength == 0 && req.Body != nil && req.Body != http.NoBody
+}
+
+// write writes req to c, through a pooled buffer: its header and a small
+// body leave in one write.
+func (c *conn) write(req *http.Request, trace *httptrace.ClientTrace) error {
 	bw := writers.Get().(*bufio.Writer)
 	bw.Reset(writeCounter{c})
 	err := req.Write(bw)
@@ -382,24 +445,46 @@ func (c *conn) exchange(req *http.Request, trace *httptrace.ClientTrace) (*http.
 	}
 	bw.Reset(nil)
 	writers.Put(bw)
-	if err != nil {
-		if c.wrote && req.Context().Err() == nil {
-			if resp := c.earlyAnswer(req); resp != nil {
-				return resp, nil
-			}
-		}
-		return nil, err
+	if trace != nil && trace.WroteRequest != nil {
+		trace.WroteRequest(httptrace.WroteRequestInfo{Err: err})
 	}
+	return err
+}
+
+// written reports whether the request's write ended, and well (always,
+// for one written before its answer was read).
+func (c *conn) written() bool {
+	if c.writing == nil {
+		return true
+	}
+	select {
+	case err := <-c.writing:
+		c.writing = nil
+		return err == nil
+	default:
+		return false // c is closed, and the writer's wait ends with it
+	}
+}
+
+// readAnswer reads the final answer's header, passing informational ones
+// to the trace.
+func (c *conn) readAnswer(req *http.Request, trace *httptrace.ClientTrace) (*http.Response, error) {
 	c.src.n = MaxHeaderBytes
 	defer func() { c.src.n = math.MaxInt64 }()
+	if _, err := c.br.Peek(1); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, nothingRead{err}
+	}
+	if trace != nil && trace.GotFirstResponseByte != nil {
+		trace.GotFirstResponseByte()
+	}
 	for n := 0; ; n++ {
 		resp, err := http.ReadResponse(c.br, req)
 		if err != nil {
-			switch {
-			case errors.Is(err, errLimit) || c.src.n <= 0:
+			if errors.Is(err, errLimit) || c.src.n <= 0 {
 				return nil, ErrHeaderTooLong
-			case n == 0 && c.src.n == MaxHeaderBytes:
-				return nil, nothingRead{err}
 			}
 			return nil, err
 		}
@@ -461,7 +546,9 @@ func (c *conn) retryable(req *http.Request, err error) bool {
 // it: the connection's end, or its reset.
 type nothingRead struct{ err error }
 
-func (e nothingRead) Error() string { return e.err.Error() }
+func (e nothingRead) Error() string {
+	return "h1: the upstream closed the connection before it answered: " + e.err.Error()
+}
 func (e nothingRead) Unwrap() error { return e.err }
 
 // replayable is net/http's Request.isReplayable: an idempotent method, or
@@ -482,7 +569,7 @@ func replayable(req *http.Request) bool {
 // done ends c's request: c goes back to the pool when keep and its
 // context never ended, else it is closed.
 func (c *conn) done(stop func() bool, keep bool, trace *httptrace.ClientTrace) {
-	if !stop() || !keep || c.br.Buffered() > 0 {
+	if !stop() || !keep || !c.written() || c.br.Buffered() > 0 {
 		c.close()
 		return
 	}
@@ -492,13 +579,17 @@ func (c *conn) done(stop func() bool, keep bool, trace *httptrace.ClientTrace) {
 	c.t.put(c)
 }
 
-// writeCounter writes to c's connection, noting that a byte went out.
+// writeCounter writes to c's connection, noting that a byte went out,
+// and the connection's own failure (not the body's).
 type writeCounter struct{ c *conn }
 
 func (w writeCounter) Write(p []byte) (int, error) {
 	n, err := w.c.nc.Write(p)
 	if n > 0 {
 		w.c.wrote = true
+	}
+	if err != nil {
+		w.c.werr = err
 	}
 	return n, err
 }
@@ -555,11 +646,12 @@ func (b *body) Read(p []byte) (int, error) {
 		if b.ctx.Err() != nil {
 			err = context.Cause(b.ctx)
 		}
-		if b.ended.CompareAndSwap(false, true) {
-			b.err = err
-			b.stop()
-			b.c.close()
+		if !b.ended.CompareAndSwap(false, true) {
+			return n, errClosed // Close ended the read
 		}
+		b.err = err
+		b.stop()
+		b.c.close()
 	}
 	return n, err
 }

@@ -8,8 +8,3 @@ const canWatch = false
 
 // readArmed is never reached here: Wrap makes no Conn.
 func (c *Conn) readArmed(p []byte) (int, error) { return c.Conn.Read(p) }
-
-// Idle is never reached here: Wrap makes no Conn.
-func (c *Conn) Idle() bool { return true }
-
-func (c *Conn) peekOnce(uintptr) bool { return true }

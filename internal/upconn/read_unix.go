@@ -125,25 +125,3 @@ func (op *readOp) readWaiting(fd uintptr) bool {
 func (c *Conn) opError(err error) error {
 	return &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
-
-// Idle reports whether a read of c would wait: nothing has come on it,
-// not even the peer's closing it. A pool asks before it reuses c; the
-// one system call looks without taking anything. Not safe for use
-// concurrently with itself.
-func (c *Conn) Idle() bool {
-	c.peekIdle = false
-	return c.raw.Read(c.peek) == nil && c.peekIdle
-}
-
-// peekOnce is Idle's syscall.RawConn.Read callback: one peek that never
-// waits.
-func (c *Conn) peekOnce(fd uintptr) bool {
-	var b [1]byte
-	for {
-		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		if err != syscall.EINTR {
-			c.peekIdle = err == syscall.EAGAIN
-			return true
-		}
-	}
-}
