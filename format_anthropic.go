@@ -89,6 +89,7 @@ func (anthropicFormat) relayNative(r relay, resp *http.Response) {
 // ErrTruncated.
 func relayAnthropic(r relay, body io.Reader) error {
 	sr := sse.NewReader(body)
+	defer sr.Release()
 	var usage anthropicprov.StreamUsage
 	defer func() {
 		if u := usage.Usage(); u != nil {

@@ -154,6 +154,7 @@ func decodeRequest(body []byte) (*ChatRequest, *APIError) {
 // chunk when it did. Usage and text seen are noted in r's meter.
 func relayRaw(r relay, body io.Reader) error {
 	sr := sse.NewReader(body)
+	defer sr.Release()
 	m := r.meter()
 	if m.tap != nil {
 		m.tap.startStream()

@@ -199,6 +199,7 @@ func (st *relayState) failed(e *APIError) responses.Event {
 // ErrTruncated.
 func relayResponses(r relay, body io.Reader, st *relayState) error {
 	sr := sse.NewReader(body)
+	defer sr.Release()
 	m := r.meter()
 	st.seq = -1
 	for {

@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync"
 )
 
 // DefaultMaxEventSize bounds one event's data (32 MiB, the same line limit
@@ -79,7 +80,37 @@ func NewReaderSize(r io.Reader, max int) *Reader {
 		max = DefaultMaxEventSize
 	}
 	// 1 KiB holds a typical chunk; the buffer doubles for larger events.
-	return &Reader{src: r, buf: make([]byte, 1<<10), max: max}
+	return &Reader{src: r, buf: smallBufs.Get().(*[smallSize]byte)[:], max: max}
+}
+
+// smallSize is a new Reader's buffer.
+const smallSize = 1 << 10
+
+// smallBufs and burstBufs hold the buffers of released Readers (Release),
+// and the small ones a Reader outgrew: a relay's reader is one a stream,
+// and its buffers were most of what a stream allocated.
+var (
+	smallBufs = sync.Pool{New: func() any { return new([smallSize]byte) }}
+	burstBufs = sync.Pool{New: func() any { return new([burstSize]byte) }}
+)
+
+// Release gives r's read buffer back for another Reader; r may not be
+// used after. The events it returned keep their data (Event.Data is never
+// the read buffer).
+func (r *Reader) Release() {
+	putBuf(r.buf)
+	r.buf, r.data, r.src = nil, nil, nil
+}
+
+// putBuf keeps b for a later Reader when it is one of the two sizes they
+// take; nothing may use b after.
+func putBuf(b []byte) {
+	switch len(b) {
+	case smallSize:
+		smallBufs.Put((*[smallSize]byte)(b))
+	case burstSize:
+		burstBufs.Put((*[burstSize]byte)(b))
+	}
 }
 
 // Next returns the next event that carries data. Events without any "data:"
@@ -228,8 +259,11 @@ func (r *Reader) fill() {
 	if r.w == len(r.buf) {
 		r.buf = append(r.buf, make([]byte, len(r.buf))...)
 	} else if r.burst && len(r.buf) < burstSize {
-		b := make([]byte, burstSize)
+		// No line or event refers to the buffer between calls (Next's
+		// event data is r.data): the small one goes back at once.
+		b := burstBufs.Get().(*[burstSize]byte)[:]
 		r.w = copy(b, r.buf[:r.w])
+		putBuf(r.buf)
 		r.buf = b
 	}
 	free := len(r.buf) - r.w

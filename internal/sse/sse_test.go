@@ -3,8 +3,10 @@ package sse
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"testing/iotest"
 )
@@ -249,4 +251,44 @@ func TestReaderNames(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { _, _ = r.Next() }); n != 0 {
 		t.Errorf("%v allocations per repeated named event, want 0", n)
 	}
+}
+
+// Readers that release their buffers, many at once, each read their own
+// stream whole (run with -race): a buffer is never given to two readers,
+// and an event's data outlives its reader's Release.
+func TestReleasedBuffersAreNotShared(t *testing.T) {
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				var in strings.Builder
+				n := 1 + (g*7+i)%40 // some streams fill 1 KiB reads (bursts), some do not
+				for e := range n {
+					fmt.Fprintf(&in, "event: e\ndata: {\"g\":%d,\"i\":%d,\"e\":%d,\"pad\":%q}\n\n", g, i, e, strings.Repeat("x", e*7))
+				}
+				r := NewReader(strings.NewReader(in.String()))
+				var last []byte
+				for e := 0; ; e++ {
+					ev, err := r.Next()
+					if err == io.EOF {
+						if e != n {
+							t.Errorf("%d events of %d", e, n)
+						}
+						break
+					}
+					want := fmt.Sprintf("{\"g\":%d,\"i\":%d,\"e\":%d,\"pad\":%q}", g, i, e, strings.Repeat("x", e*7))
+					if err != nil || string(ev.Data) != want {
+						t.Errorf("event %d: %q %v, want %q", e, ev.Data, err, want)
+						return
+					}
+					last = ev.Data
+				}
+				r.Release()
+				if !strings.HasPrefix(string(last), fmt.Sprintf("{\"g\":%d,\"i\":%d,", g, i)) {
+					t.Errorf("the last event's data changed after Release: %q", last)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
