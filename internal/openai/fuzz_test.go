@@ -126,3 +126,33 @@ func FuzzInspectChunkTape(f *testing.F) {
 		}
 	})
 }
+
+// UsageCounts reads what GetManyBytes over the same paths read, for any
+// input (it reads a view of the bytes instead of copies of each result).
+func FuzzUsageCounts(f *testing.F) {
+	for _, s := range []string{
+		`{"prompt_tokens":12,"completion_tokens":789,"total_tokens":801,"prompt_tokens_details":{"cached_tokens":3},"completion_tokens_details":{"reasoning_tokens":415}}`,
+		`{"prompt_tokens":20,"completion_tokens":2,"prompt_cache_hit_tokens":16}`,
+		`{"prompt_tokens":"7","prompt_tokens":9,"prompt_tokens_details":null}`,
+		`{"total_tokens":1e3,"prompt_tokens_details":{"cache_write_tokens":-4}}`,
+		`[1,2]`, `{`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		r := gjson.GetManyBytes(raw, "prompt_tokens", "completion_tokens", "total_tokens",
+			"prompt_tokens_details.cached_tokens", "completion_tokens_details.reasoning_tokens",
+			"prompt_tokens_details.cache_write_tokens", "prompt_cache_hit_tokens")
+		want := UsageNumbers{Prompt: int(r[0].Int()), Completion: int(r[1].Int()), Total: int(r[2].Int()),
+			Cached: int(r[3].Int()), Reasoning: int(r[4].Int()), CacheWrite: int(r[5].Int())}
+		if !r[2].Exists() {
+			want.Total = want.Prompt + want.Completion
+		}
+		if !r[3].Exists() {
+			want.Cached = int(r[6].Int())
+		}
+		if got := UsageCounts(raw); got != want {
+			t.Errorf("%q: %+v, want %+v", raw, got, want)
+		}
+	})
+}

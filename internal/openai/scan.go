@@ -157,17 +157,24 @@ func isEmptyArray(raw string) bool {
 // decoding it: prompt, completion, total (prompt+completion when absent),
 // cached and reasoning tokens.
 func UsageCounts(raw []byte) UsageNumbers {
-	r := gjson.GetManyBytes(raw, "prompt_tokens", "completion_tokens", "total_tokens",
-		"prompt_tokens_details.cached_tokens", "completion_tokens_details.reasoning_tokens",
-		"prompt_tokens_details.cache_write_tokens", "prompt_cache_hit_tokens")
-	n := UsageNumbers{Prompt: int(r[0].Int()), Completion: int(r[1].Int()), Total: int(r[2].Int()),
-		Cached: int(r[3].Int()), Reasoning: int(r[4].Int()), CacheWrite: int(r[5].Int())}
-	if !r[2].Exists() {
+	if len(raw) == 0 {
+		return UsageNumbers{}
+	}
+	// A read-only view of raw: only numbers leave here, so no path's
+	// result is copied (GetManyBytes copied each, and their array).
+	s := unsafe.String(&raw[0], len(raw))
+	total := gjson.Get(s, "total_tokens")
+	cached := gjson.Get(s, "prompt_tokens_details.cached_tokens")
+	n := UsageNumbers{Prompt: int(gjson.Get(s, "prompt_tokens").Int()), Completion: int(gjson.Get(s, "completion_tokens").Int()),
+		Total: int(total.Int()), Cached: int(cached.Int()),
+		Reasoning:  int(gjson.Get(s, "completion_tokens_details.reasoning_tokens").Int()),
+		CacheWrite: int(gjson.Get(s, "prompt_tokens_details.cache_write_tokens").Int())}
+	if !total.Exists() {
 		n.Total = n.Prompt + n.Completion
 	}
-	if !r[3].Exists() {
+	if !cached.Exists() {
 		// DeepSeek's own field, for versions without prompt_tokens_details.
-		n.Cached = int(r[6].Int())
+		n.Cached = int(gjson.Get(s, "prompt_cache_hit_tokens").Int())
 	}
 	return n
 }

@@ -204,3 +204,15 @@ func TestNullObjectHasNoExtra(t *testing.T) {
 		t.Fatalf("null message: %v, extra %v", err, m.Extra)
 	}
 }
+
+// BenchmarkUsageCounts reads the counts of a usage object as the record
+// of every request does.
+func BenchmarkUsageCounts(b *testing.B) {
+	raw := []byte(`{"prompt_tokens":12,"completion_tokens":789,"total_tokens":801,"prompt_tokens_details":{"cached_tokens":3,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":415,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if UsageCounts(raw).Total != 801 {
+			b.Fatal("wrong total")
+		}
+	}
+}
