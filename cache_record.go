@@ -113,6 +113,7 @@ func nativeEntry(f nativeCachedFormat, b []byte, stream bool) *codec.Entry {
 	}
 	all := make([]byte, 0, len(b)) // holds every event's data: never grows
 	r := sse.NewReader(bytes.NewReader(b))
+	defer r.Release()
 	for {
 		ev, err := r.Next()
 		if err != nil {

@@ -37,7 +37,8 @@ var Done = []byte("[DONE]")
 type Event struct {
 	// Name is the "event:" field, empty for the default "message" type.
 	Name string
-	// Data is the joined "data:" lines. It aliases the Reader's buffer and is
+	// Data is the joined "data:" lines. It aliases the Reader's data
+	// buffer (never its read buffer, which Release gives away) and is
 	// valid only until the next call to Next; copy it to keep it.
 	Data []byte
 }
@@ -100,7 +101,11 @@ var (
 func (r *Reader) Release() {
 	putBuf(r.buf)
 	r.buf, r.data, r.src = nil, nil, nil
+	r.r, r.w, r.err = 0, 0, errReleased
 }
+
+// errReleased is what Next returns after Release.
+var errReleased = errors.New("sse: read of a released Reader")
 
 // putBuf keeps b for a later Reader when it is one of the two sizes they
 // take; nothing may use b after.

@@ -146,6 +146,7 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 			}
 		}()
 		r := sse.NewReader(resp.Body)
+		defer r.Release()
 		d := streamDecoder{p: p, created: time.Now().Unix()}
 		// The tool calls live apart from d: chunks carry d's strings to
 		// the consumer, and escape analysis would move a map stored in d

@@ -34,6 +34,7 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 		// stored in d to the heap with them.
 		states := choiceStates{}
 		r := sse.NewReader(resp.Body)
+		defer r.Release()
 		var g response // every event's, its arrays reused (decodeEvent)
 		for {
 			ev, err := r.Next()

@@ -158,6 +158,7 @@ func (p *Provider) DecodeStream(resp *http.Response) iter.Seq2[*openai.ChatChunk
 			}
 		}()
 		r := sse.NewReader(resp.Body)
+		defer r.Release()
 		var dec openai.ChunkDecoder
 		for {
 			ev, err := r.Next()
