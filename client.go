@@ -8,11 +8,8 @@ import (
 	"iter"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
-
-	"golang.org/x/net/proxy"
 
 	"github.com/llmbridge/llmbridge/internal/coldstart"
 	"github.com/llmbridge/llmbridge/internal/h1"
@@ -20,6 +17,7 @@ import (
 	"github.com/llmbridge/llmbridge/internal/provider/endpoint"
 	"github.com/llmbridge/llmbridge/internal/reqbody"
 	"github.com/llmbridge/llmbridge/internal/upconn"
+	"github.com/llmbridge/llmbridge/internal/viaproxy"
 )
 
 // upstream is one provider with its own transport and connection pool.
@@ -51,7 +49,7 @@ func newUpstream(p Provider, s providerSettings, cfg *config) *upstream {
 		ExpectContinueTimeout: time.Second,
 	}
 	if s.proxy != nil {
-		useProxy(tr, dialer, s.proxy, cfg.timeouts.Connect)
+		viaproxy.Use(tr, dialer, s.proxy, cfg.timeouts.Connect)
 	}
 	// One client per upstream: its transport is the shared pool, behind a
 	// gate that lets a burst to a cold HTTPS upstream share the first
@@ -211,68 +209,6 @@ func drain(resp *http.Response) {
 // cookies) to wherever Location points, and relay what an internal
 // address answers to the client.
 func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-
-// useProxy routes tr's connections through proxy. Failures to reach or
-// pass the proxy are *proxyError values naming its host only. A SOCKS dial,
-// handshake included, gets the connect timeout: a proxy that accepts and
-// then says nothing must not hold a request for its whole duration.
-func useProxy(tr *http.Transport, base *net.Dialer, px *url.URL, connect time.Duration) {
-	host := px.Host
-	switch px.Scheme {
-	case "http", "https":
-		// CONNECT for https upstreams, absolute-form requests for http ones;
-		// the transport sends Proxy-Authorization from the URL's user info.
-		tr.Proxy = http.ProxyURL(px)
-		tr.DialContext = upconn.WrapDial(func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := base.DialContext(ctx, network, addr)
-			if err != nil && addr == host {
-				return nil, &proxyError{host: host, err: err}
-			}
-			return c, err
-		})
-	case "socks5", "socks5h":
-		var auth *proxy.Auth
-		if px.User != nil {
-			pw, _ := px.User.Password()
-			auth = &proxy.Auth{User: px.User.Username(), Password: pw}
-		}
-		d, _ := proxy.SOCKS5("tcp", host, auth, base) // errors only for a nil forward dialer
-		socks := d.(proxy.ContextDialer)
-		resolveLocally := px.Scheme == "socks5"
-		tr.DialContext = upconn.WrapDial(func(ctx context.Context, network, addr string) (net.Conn, error) {
-			ctx, cancel := context.WithTimeout(ctx, connect)
-			defer cancel()
-			if resolveLocally {
-				h, port, err := net.SplitHostPort(addr)
-				if err != nil {
-					return nil, err
-				}
-				if net.ParseIP(h) == nil {
-					ips, err := net.DefaultResolver.LookupIPAddr(ctx, h)
-					if err != nil {
-						return nil, err
-					}
-					addr = net.JoinHostPort(ips[0].IP.String(), port)
-				}
-			}
-			c, err := socks.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, &proxyError{host: host, err: err}
-			}
-			return c, nil
-		})
-	}
-}
-
-// proxyError is a failure to connect through a proxy. Its text names the
-// proxy's host and never its credentials.
-type proxyError struct {
-	host string
-	err  error
-}
-
-func (e *proxyError) Error() string { return "proxy " + e.host + ": " + e.err.Error() }
-func (e *proxyError) Unwrap() error { return e.err }
 
 // providerKey is one key of a provider: its own provider value, sharing
 // the upstream's transport, and its state (refused, cooling) across

@@ -10,6 +10,7 @@ import (
 	"net/url"
 
 	"github.com/llmbridge/llmbridge/internal/openai"
+	"github.com/llmbridge/llmbridge/internal/viaproxy"
 	"github.com/tidwall/gjson"
 )
 
@@ -83,10 +84,10 @@ func classify(provider string, err error) *APIError {
 	if provider != "" {
 		up = "upstream " + provider
 	}
-	var pe *proxyError
+	var pe *viaproxy.Error
 	if errors.As(err, &pe) {
 		return &APIError{Status: http.StatusBadGateway, Type: ErrorTypeUpstream, Code: "proxy_unreachable",
-			Message: fmt.Sprintf("%s: cannot connect through proxy %s", up, pe.host)}
+			Message: fmt.Sprintf("%s: cannot connect through proxy %s", up, pe.Host)}
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "proxyconnect" {
@@ -139,7 +140,7 @@ func redactedCause(err error) string {
 // isConnectError reports whether err happened while connecting (refused,
 // unreachable, DNS failure, dial timeout): nothing reached the upstream.
 func isConnectError(err error) bool {
-	var pe *proxyError
+	var pe *viaproxy.Error
 	if errors.As(err, &pe) {
 		return true
 	}
