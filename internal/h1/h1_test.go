@@ -21,6 +21,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/llmbridge/llmbridge/internal/testupstream"
 	"github.com/llmbridge/llmbridge/internal/upconn"
 )
 
@@ -30,19 +31,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // and the ones that ended.
 type server struct {
 	*httptest.Server
-	opened, closed atomic.Int32
+	testupstream.ConnCounter
 }
 
 func newServer(t *testing.T, h http.HandlerFunc) *server {
 	s := &server{Server: httptest.NewUnstartedServer(h)}
-	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		switch st {
-		case http.StateNew:
-			s.opened.Add(1)
-		case http.StateClosed, http.StateHijacked:
-			s.closed.Add(1)
-		}
-	}
+	s.Count(s.Config)
 	s.Start()
 	t.Cleanup(s.Close)
 	return s
@@ -116,7 +110,7 @@ func TestOneConnectionCarriesEveryKindOfAnswer(t *testing.T) {
 			t.Errorf("%s %s: %q, X-Method %q", c.method, c.path, body, resp.Header.Get("X-Method"))
 		}
 	}
-	if n := s.opened.Load(); n != 1 {
+	if n := s.Opened(); n != 1 {
 		t.Errorf("%d connections for five requests in a row, want 1", n)
 	}
 }
@@ -146,7 +140,7 @@ func TestConnectionsThatCannotCarryAnotherRequestAreClosed(t *testing.T) {
 		if _, err := resp.Body.Read(make([]byte, 1)); err == nil {
 			t.Errorf("%s: a read after Close succeeded", path)
 		}
-		eventually(t, fmt.Sprintf("%s's connection closed", path), func() bool { return s.closed.Load() == int32(i+1) })
+		eventually(t, fmt.Sprintf("%s's connection closed", path), func() bool { return s.Closed() == int64(i+1) })
 	}
 	if n := idleCount(tr, s.URL); n != 0 {
 		t.Errorf("%d idle connections kept", n)
@@ -339,7 +333,7 @@ func TestCancelEndsTheWaitAndTheBody(t *testing.T) {
 		t.Errorf("reading the body: error %v, want the cause", err)
 	}
 	resp.Body.Close()
-	eventually(t, "both connections closed", func() bool { return s.closed.Load() == 2 })
+	eventually(t, "both connections closed", func() bool { return s.Closed() == 2 })
 	if n := idleCount(tr, s.URL); n != 0 {
 		t.Errorf("%d idle connections kept", n)
 	}
@@ -464,7 +458,7 @@ func TestThePoolsBounds(t *testing.T) {
 
 	req, _ := http.NewRequest("GET", s.URL, nil)
 	do(t, tr, req)
-	eventually(t, "closed at its idle timeout", func() bool { return s.closed.Load() == 1 })
+	eventually(t, "closed at its idle timeout", func() bool { return s.Closed() == 1 })
 
 	tr.IdleTimeout = time.Minute
 	var wg sync.WaitGroup
@@ -474,13 +468,13 @@ func TestThePoolsBounds(t *testing.T) {
 			do(t, tr, req)
 		})
 	}
-	eventually(t, "four requests held", func() bool { return s.opened.Load() == 5 })
+	eventually(t, "four requests held", func() bool { return s.Opened() == 5 })
 	close(gate)
 	wg.Wait()
 	if n := idleCount(tr, s.URL); n != 2 {
 		t.Errorf("%d idle connections, want MaxIdlePerHost 2", n)
 	}
-	eventually(t, "the two past the bound closed", func() bool { return s.closed.Load() == 3 })
+	eventually(t, "the two past the bound closed", func() bool { return s.Closed() == 3 })
 
 	held, _ := http.NewRequest("GET", s.URL+"/stream", nil)
 	resp, err := tr.RoundTrip(held)
@@ -488,10 +482,10 @@ func TestThePoolsBounds(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr.CloseIdleConnections()
-	eventually(t, "the idle one closed", func() bool { return s.closed.Load() == 4 })
+	eventually(t, "the idle one closed", func() bool { return s.Closed() == 4 })
 	io.ReadAll(resp.Body)
 	resp.Body.Close()
-	eventually(t, "the one in use closed at its end", func() bool { return s.closed.Load() == 5 })
+	eventually(t, "the one in use closed at its end", func() bool { return s.Closed() == 5 })
 	if n := idleCount(tr, s.URL); n != 0 {
 		t.Errorf("%d idle connections after CloseIdleConnections", n)
 	}
@@ -547,7 +541,7 @@ func TestConcurrentRequests(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := s.opened.Load(); n > 16 {
+	if n := s.Opened(); n > 16 {
 		t.Errorf("%d connections for 8 goroutines and a pool of 8", n)
 	}
 }
@@ -565,8 +559,8 @@ func TestOrRoutesBySchemes(t *testing.T) {
 	do(t, rt, req)
 	req, _ = http.NewRequest("GET", "https://upstream.test/", nil)
 	rt.RoundTrip(req)
-	if other.Load() != 1 || s.opened.Load() != 1 {
-		t.Errorf("other %d, plain %d", other.Load(), s.opened.Load())
+	if other.Load() != 1 || s.Opened() != 1 {
+		t.Errorf("other %d, plain %d", other.Load(), s.Opened())
 	}
 }
 

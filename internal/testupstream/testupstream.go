@@ -108,7 +108,7 @@ type Server struct {
 	// an upstream that finishes work of its own after its stream.
 	EndLate time.Duration
 
-	conns, closed atomic.Int64 // connections accepted (Conns), and closed since (Closed)
+	counted ConnCounter // connections accepted (Conns), and closed since (Closed)
 
 	mu        sync.Mutex
 	replies   []Reply
@@ -132,24 +132,41 @@ func Start(f Flavor) *Server {
 	s := &Server{Flavor: f, Key: "sk-upstream-test", cancelled: make(chan struct{}, 64),
 		def: Reply{Content: []string{"Hello", " world"}, Usage: Usage{Prompt: 9, Completion: 2}}}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
-	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		switch st {
-		case http.StateNew:
-			s.conns.Add(1)
-		case http.StateClosed, http.StateHijacked:
-			s.closed.Add(1)
-		}
-	}
+	s.counted.Count(s.Config)
 	s.Server.Start()
 	return s
 }
 
 // Conns is the number of connections the fake has accepted.
-func (s *Server) Conns() int64 { return s.conns.Load() }
+func (s *Server) Conns() int64 { return s.counted.Opened() }
 
 // Closed is the number of its connections that have closed: a client
 // that closed a connection instead of keeping it for its next request.
-func (s *Server) Closed() int64 { return s.closed.Load() }
+func (s *Server) Closed() int64 { return s.counted.Closed() }
+
+// ConnCounter counts the connections an http.Server accepted and those
+// that ended since (closed or hijacked): what a test of a client's
+// connection reuse reads.
+type ConnCounter struct{ opened, closed atomic.Int64 }
+
+// Count makes srv, not yet started, report its connections to c (it
+// takes srv's ConnState).
+func (c *ConnCounter) Count(srv *http.Server) {
+	srv.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			c.opened.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			c.closed.Add(1)
+		}
+	}
+}
+
+// Opened is the number of connections accepted.
+func (c *ConnCounter) Opened() int64 { return c.opened.Load() }
+
+// Closed is the number of those that have ended.
+func (c *ConnCounter) Closed() int64 { return c.closed.Load() }
 
 // BaseURL is the URL to configure the bridge's provider with.
 func (s *Server) BaseURL() string {
