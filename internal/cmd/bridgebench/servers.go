@@ -219,18 +219,19 @@ func runReverseProxy(args []string) {
 	fs := flag.NewFlagSet("reverseproxy", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
 	target := fs.String("target", "", "upstream base URL")
+	buffered := fs.Bool("buffer", false, "read each request body before proxying it")
 	fs.Parse(args)
 	u, err := url.Parse(*target)
 	if err != nil {
 		log.Fatal(err)
 	}
-	buffer := os.Getenv("BRIDGEBENCH_RP_BUFFER") != ""
+	buffer := *buffered
 	rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
 		pr.SetURL(u)
 		if buffer {
-			// Experiment: read the inbound body before proxying (what the
-			// bridge does), to test the README's explanation of
-			// ReverseProxy's lost streams.
+			// Read the inbound body before proxying (what the bridge
+			// does): the README's explanation of ReverseProxy's lost
+			// streams, and what paced runs need.
 			b, _ := io.ReadAll(pr.Out.Body)
 			pr.Out.Body = io.NopCloser(bytes.NewReader(b))
 			pr.Out.ContentLength = int64(len(b))
