@@ -206,6 +206,11 @@ func closeBody(req *http.Request) {
 	}
 }
 
+// rewindable reports whether req's body can be had again (rewind).
+func rewindable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
 // rewind returns a fresh body for req's second try.
 func rewind(req *http.Request) (io.ReadCloser, error) {
 	if req.Body == nil || req.Body == http.NoBody {
@@ -508,10 +513,8 @@ func (c *conn) readAnswer(req *http.Request, trace *httptrace.ClientTrace) (*htt
 // no answer came within earlyWait. The connection is not kept after it.
 func (c *conn) earlyAnswer(req *http.Request) *http.Response {
 	c.nc.SetReadDeadline(time.Now().Add(earlyWait))
-	c.src.n = MaxHeaderBytes
-	resp, err := http.ReadResponse(c.br, req)
-	c.src.n = math.MaxInt64
-	if err != nil || resp.StatusCode < 200 {
+	resp, err := c.readAnswer(req, nil)
+	if err != nil {
 		return nil
 	}
 	c.nc.SetReadDeadline(time.Time{})
@@ -536,7 +539,7 @@ func (c *conn) retryable(req *http.Request, err error) bool {
 		return false
 	}
 	if !c.wrote {
-		return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+		return rewindable(req)
 	}
 	var nr nothingRead
 	return replayable(req) && errors.As(err, &nr)
@@ -554,7 +557,7 @@ func (e nothingRead) Unwrap() error { return e.err }
 // replayable is net/http's Request.isReplayable: an idempotent method, or
 // an idempotency key, and a body that can be had again.
 func replayable(req *http.Request) bool {
-	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+	if !rewindable(req) {
 		return false
 	}
 	switch req.Method {

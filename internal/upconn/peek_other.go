@@ -9,5 +9,3 @@ const CanPeek = false
 
 // Idle reports true: this platform cannot look without waiting.
 func (c *Conn) Idle() bool { return true }
-
-func (c *Conn) peekOnce(uintptr) bool { return true }

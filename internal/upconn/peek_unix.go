@@ -13,6 +13,9 @@ const CanPeek = canWatch
 // one system call looks without taking anything. Not safe for use
 // concurrently with itself.
 func (c *Conn) Idle() bool {
+	if c.peek == nil {
+		c.peek = c.peekOnce
+	}
 	c.peekIdle = false
 	return c.raw.Read(c.peek) == nil && c.peekIdle
 }

@@ -41,7 +41,7 @@ type Conn struct {
 	armed atomic.Pointer[func() error]
 	paced atomic.Bool // the last armed read waited for the peer and brought less than it could hold (readArmed)
 
-	peek     func(fd uintptr) bool // Idle's callback, made once
+	peek     func(fd uintptr) bool // Idle's callback, made at its first call
 	peekIdle bool                  // what peek found
 }
 
@@ -58,9 +58,7 @@ func Wrap(c net.Conn) net.Conn {
 	if err != nil {
 		return c
 	}
-	w := &Conn{Conn: c, raw: raw}
-	w.peek = w.peekOnce
-	return w
+	return &Conn{Conn: c, raw: raw}
 }
 
 // WrapDial returns dial with its connections wrapped (Wrap): a

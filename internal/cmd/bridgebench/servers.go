@@ -225,10 +225,9 @@ func runReverseProxy(args []string) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	buffer := *buffered
 	rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
 		pr.SetURL(u)
-		if buffer {
+		if *buffered {
 			// Read the inbound body before proxying (what the bridge
 			// does): the README's explanation of ReverseProxy's lost
 			// streams, and what paced runs need.
