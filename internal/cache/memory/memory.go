@@ -3,36 +3,32 @@ package memory
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/cache"
-	"github.com/maypok86/otter/v2"
 )
 
-// overhead is what an entry costs beside its value and key strings: the
-// cache's node, the item and the key's headers, roughly.
-const overhead = 160
-
-// item is a stored answer, the TTL it was stored with and its key's
-// scope and model (for Purge).
-type item struct {
-	v            []byte
-	ttl          time.Duration
-	scope, model string
-}
+// Shards: one per 8 MiB of the bound, between 1 and maxShards. A shard's
+// ring is addressed with 32-bit offsets.
+const (
+	shardBytes = 8 << 20
+	maxShards  = 64
+	// MaxBytes is the largest bound New accepts.
+	MaxBytes = maxShards * (1<<31 - 1)
+)
 
 // id is the cache's own key: the answer's hash as 32 bytes. CacheKey.Hash
 // alone identifies an answer (it covers scope and model); a fixed-size
-// key without pointers hashes in a fraction of the time of three strings,
-// at each of the several lookups a Set makes, and gives the collector
-// nothing to scan.
+// key without pointers hashes in a fraction of the time of three strings
+// and gives the collector nothing to scan.
 type id [32]byte
 
 // idOf is k's id: its Hash decoded, or, for a Hash that is not 64 hex
@@ -48,10 +44,13 @@ func idOf(k llmbridge.CacheKey) id {
 }
 
 // Cache is an in-memory llmbridge.Cache and cache.Backend. It is safe for
-// concurrent use; Close stops its clean-up goroutine.
+// concurrent use.
 type Cache struct {
-	c            *otter.Cache[id, item]
+	shards       []shard
+	shift        uint   // 64 - log2(len(shards)); 64 (every h to 0) for one
+	ring         []byte // all the shards' rings, mapped at once
 	hits, misses atomic.Int64
+	close        sync.Once
 }
 
 var (
@@ -59,84 +58,117 @@ var (
 	_ llmbridge.LocalCache = (*Cache)(nil)
 )
 
-// New returns a cache holding at most maxBytes of answers (their values,
-// keys and a fixed overhead each); the least valuable answers by
-// W-TinyLFU are evicted first.
+// New returns a cache whose answers (with their keys and a 48-byte
+// header each) take at most maxBytes. The memory is mapped at once and
+// used as answers arrive; the index beside it takes about 50 bytes an
+// answer more.
 func New(maxBytes int64) (*Cache, error) {
-	if maxBytes <= 0 {
-		return nil, fmt.Errorf("memory cache: max bytes %d is not positive", maxBytes)
+	if maxBytes <= 0 || maxBytes > MaxBytes {
+		return nil, fmt.Errorf("memory cache: max bytes %d is not between 1 and %d", maxBytes, int64(MaxBytes))
 	}
-	c, err := otter.New(&otter.Options[id, item]{
-		MaximumWeight:    uint64(maxBytes),
-		Weigher:          weigh,
-		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[id, item]) time.Duration { return e.Value.ttl }),
-	})
+	n, shift := 1, uint(64)
+	for n < maxShards && int64(n)*2*shardBytes <= maxBytes {
+		n, shift = n*2, shift-1
+	}
+	size := int(maxBytes / int64(n))
+	ring, err := mapRing(n * size)
 	if err != nil {
-		return nil, fmt.Errorf("memory cache: %w", err)
+		return nil, fmt.Errorf("memory cache: mapping %d bytes: %w", n*size, err)
 	}
-	return &Cache{c: c}, nil
+	c := &Cache{shards: make([]shard, n), shift: shift, ring: ring}
+	for i := range c.shards {
+		c.shards[i].buf = ring[i*size : (i+1)*size : (i+1)*size]
+		c.shards[i].m = make(map[id]uint32)
+	}
+	return c, nil
 }
 
-func weigh(_ id, it item) uint32 {
-	return uint32(min(len(it.v)+len(it.scope)+len(it.model)+len(id{})+overhead, math.MaxUint32))
+// shard is k's shard, by both ends of k mixed: a Bridge's k is a
+// digest, but a caller's Hash need not be.
+func (c *Cache) shard(k id) *shard {
+	h := (binary.LittleEndian.Uint64(k[:8]) ^ binary.BigEndian.Uint64(k[24:])) * 0x9e3779b97f4a7c15 // Fibonacci hashing: the low bits reach the top
+	return &c.shards[h>>c.shift]
 }
 
-// Get returns the answer under key (its id, and the same scope and
-// model). It never fails.
+// Get returns a copy of the answer under key (its id, and the same scope
+// and model). It never fails.
 func (c *Cache) Get(_ context.Context, key llmbridge.CacheKey) ([]byte, bool, error) {
-	it, ok := c.c.GetIfPresent(idOf(key))
-	if !ok || it.scope != key.Scope || it.model != key.Model { // one id, another key: never served across scopes
-		ok = false
-	}
+	k := idOf(key)
+	v, ok := c.shard(k).get(k, key.Scope, key.Model, time.Now().UnixNano())
 	if !ok {
 		c.misses.Add(1)
 		return nil, false, nil
 	}
 	c.hits.Add(1)
-	return it.v, true, nil
+	return v, true, nil
 }
 
-// Set stores value under key for ttl. The cache keeps value itself:
-// the caller must not modify it after.
+// Set stores a copy of value under key for ttl. An answer over a quarter
+// of a shard's ring (2 MiB of a cache of 512 MiB or more) is not stored.
 func (c *Cache) Set(_ context.Context, key llmbridge.CacheKey, value []byte, ttl time.Duration) error {
 	if ttl <= 0 {
 		return errors.New("memory cache: ttl must be positive")
 	}
-	c.c.Set(idOf(key), item{v: value, ttl: ttl, scope: key.Scope, model: key.Model})
+	k := idOf(key)
+	s := c.shard(k)
+	s.mu.Lock()
+	s.put(k, time.Now().Add(ttl).UnixNano(), key.Scope, key.Model, value)
+	s.mu.Unlock()
 	return nil
 }
 
-// Purge removes the answers f matches.
+// Purge removes the answers f matches and reports how many it removed.
 func (c *Cache) Purge(_ context.Context, f cache.Filter) (int, error) {
-	if f == (cache.Filter{}) {
-		n := c.c.EstimatedSize()
-		c.c.InvalidateAll()
-		return n, nil
-	}
 	n := 0
-	for k, it := range c.c.All() {
-		if f.Match(llmbridge.CacheKey{Scope: it.scope, Model: it.model}) {
-			if _, ok := c.c.Invalidate(k); ok {
-				n++
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		if f == (cache.Filter{}) {
+			n += s.reset()
+		} else {
+			for k, off := range s.m {
+				if _, scope, model, _ := s.fields(off); f.Match(llmbridge.CacheKey{Scope: string(scope), Model: string(model)}) {
+					s.drop(k, off)
+					n++
+				}
 			}
 		}
+		s.mu.Unlock()
 	}
 	return n, nil
 }
 
-// Stats reports the entries, their weight in bytes and the lookups. It
-// first applies the writes the cache has buffered.
+// Stats reports the entries, their bytes and the lookups. An answer past
+// its TTL counts until it is looked up or overwritten.
 func (c *Cache) Stats(context.Context) cache.Stats {
-	c.c.CleanUp()
-	return cache.Stats{Backend: "memory", Up: true, Entries: int64(c.c.EstimatedSize()), Bytes: int64(c.c.WeightedSize()),
-		Hits: c.hits.Load(), Misses: c.misses.Load()}
+	st := cache.Stats{Backend: "memory", Up: true, Hits: c.hits.Load(), Misses: c.misses.Load()}
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		st.Entries += int64(len(s.m))
+		st.Bytes += s.bytes
+		s.mu.Unlock()
+	}
+	return st
 }
 
 // Local reports true: Get and Set never block (llmbridge.LocalCache).
 func (c *Cache) Local() bool { return true }
 
-// Close stops the cache's goroutines.
+// Close releases the cache's memory. Lookups after Close miss and
+// stores are dropped.
 func (c *Cache) Close() error {
-	c.c.StopAllGoroutines()
-	return nil
+	var err error
+	c.close.Do(func() {
+		for i := range c.shards {
+			s := &c.shards[i]
+			s.mu.Lock()
+			s.reset()
+			s.buf, s.m = nil, nil
+			s.mu.Unlock()
+		}
+		err = unmapRing(c.ring)
+		c.ring = nil
+	})
+	return err
 }

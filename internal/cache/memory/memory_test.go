@@ -84,9 +84,93 @@ func TestBoundedByBytes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c.c.CleanUp()
-	if s := c.Stats(ctx); s.Bytes > max || s.Entries > max/1024 || s.Entries == 0 {
+	if s := c.Stats(ctx); s.Bytes > max || s.Entries > max/1024 || s.Entries < max/1024/2 {
 		t.Errorf("after 1000 KiB into a 64 KiB cache: %+v", s)
+	}
+	// First in, first out: the last answers are there, the first gone.
+	if _, ok, _ := c.Get(ctx, key("", "m", 999)); !ok {
+		t.Error("the newest answer was evicted")
+	}
+	if _, ok, _ := c.Get(ctx, key("", "m", 0)); ok {
+		t.Error("the oldest answer is still there")
+	}
+}
+
+// TestReadAnswersStay: an answer that is read while it is next in line
+// for eviction is written again, so a hot answer outlives any number of
+// cold ones.
+func TestReadAnswersStay(t *testing.T) {
+	c := newCache(t, 64<<10)
+	ctx := context.Background()
+	hot := key("", "m", -1)
+	_ = c.Set(ctx, hot, []byte("hot"), time.Hour)
+	for i := range 2000 {
+		_ = c.Set(ctx, key("", "m", i), make([]byte, 512), time.Hour)
+		if v, ok, _ := c.Get(ctx, hot); !ok || string(v) != "hot" {
+			t.Fatalf("the hot answer is gone after %d others: %q %v", i+1, v, ok)
+		}
+	}
+}
+
+func TestReplaceAndCopies(t *testing.T) {
+	c := newCache(t, 1<<20)
+	ctx := context.Background()
+	k := key("a", "m", 1)
+	v := []byte("first")
+	_ = c.Set(ctx, k, v, time.Hour)
+	v[0] = 'F' // Set copied it
+	_ = c.Set(ctx, k, []byte("second"), time.Hour)
+	got, ok, _ := c.Get(ctx, k)
+	if !ok || string(got) != "second" {
+		t.Fatalf("got %q %v, want the second answer", got, ok)
+	}
+	got[0] = 'S' // Get returned a copy
+	if got, _, _ := c.Get(ctx, k); string(got) != "second" {
+		t.Errorf("a caller's change reached the cache: %q", got)
+	}
+	if s := c.Stats(ctx); s.Entries != 1 || s.Bytes != int64(header+len("a")+len("m")+len("second")) {
+		t.Errorf("after a replace: %+v", s)
+	}
+}
+
+func TestTooBigAndBounds(t *testing.T) {
+	c := newCache(t, 64<<10)
+	ctx := context.Background()
+	if err := c.Set(ctx, key("", "m", 1), make([]byte, 16<<10), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := c.Get(ctx, key("", "m", 1)); ok {
+		t.Error("an answer over a quarter of the ring was stored")
+	}
+	for _, n := range []int64{0, -1, MaxBytes + 1} {
+		if _, err := New(n); err == nil {
+			t.Errorf("New(%d) was accepted", n)
+		}
+	}
+}
+
+func TestClosedMisses(t *testing.T) {
+	c, err := New(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	_ = c.Set(ctx, key("", "m", 1), []byte("v"), time.Hour)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Set(ctx, key("", "m", 2), []byte("v"), time.Hour)
+	if _, ok, _ := c.Get(ctx, key("", "m", 1)); ok {
+		t.Error("a closed cache answered")
+	}
+	if n, _ := c.Purge(ctx, cache.Filter{Model: "m"}); n != 0 {
+		t.Errorf("a closed cache purged %d", n)
+	}
+	if s := c.Stats(ctx); s.Entries != 0 {
+		t.Errorf("closed: %+v", s)
 	}
 }
 
@@ -122,16 +206,18 @@ func TestPurge(t *testing.T) {
 			t.Errorf("purge %+v: %d %v, want %d", tc.f, n, err, tc.want)
 		}
 		left := 0
-		for _, it := range c.c.All() {
-			if k := (llmbridge.CacheKey{Scope: it.scope, Model: it.model}); tc.f.Match(k) {
-				t.Errorf("purge %+v left %+v", tc.f, k)
+		for _, k := range []llmbridge.CacheKey{key("a", "m1", 1), key("a", "m2", 2), key("b", "m1", 3), key("", "m1", 4)} {
+			if _, ok, _ := c.Get(ctx, k); ok {
+				if tc.f.Match(k) {
+					t.Errorf("purge %+v left %+v", tc.f, k)
+				}
+				left++
 			}
-			left++
 		}
-		if left != 4-tc.want {
-			t.Errorf("purge %+v: %d left, want %d", tc.f, left, 4-tc.want)
+		if s := c.Stats(ctx); left != 4-tc.want || s.Entries != int64(left) {
+			t.Errorf("purge %+v: %d left (%d entries), want %d", tc.f, left, s.Entries, 4-tc.want)
 		}
-		c.c.InvalidateAll()
+		_, _ = c.Purge(ctx, cache.Filter{})
 	}
 }
 
@@ -148,38 +234,39 @@ func BenchmarkGetHit(b *testing.B) {
 	}
 }
 
-// BenchmarkHeapPerCachedKB: what the cache holds in the heap per KiB of
-// answers it stores, for a short answer (a non-streamed chat.completion,
-// 700 B) and a stream's chunks (7 KiB). The metric is heap bytes per
-// KiB of values: 1024 would be no overhead at all.
+// BenchmarkHeapPerCachedKB: what the cache holds in the Go heap per KiB
+// of answers it stores, for a short answer (a non-streamed
+// chat.completion, 700 B) and a stream's chunks (7 KiB): the index
+// alone, the answers being in the mapped ring. The collector's work is
+// the other metric: the objects it must mark per thousand answers.
 func BenchmarkHeapPerCachedKB(b *testing.B) {
 	for _, size := range []int{700, 7 << 10} {
 		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) {
 			const n = 20000
-			var perKB float64
+			var perKB, objects float64
 			for b.Loop() {
 				runtime.GC()
 				var before, after runtime.MemStats
 				runtime.ReadMemStats(&before)
-				c, err := New(1 << 40)
+				c, err := New(int64(n) * int64(size+200))
 				if err != nil {
 					b.Fatal(err)
 				}
 				for i := range n {
-					v := make([]byte, size)
-					_ = c.Set(context.Background(), key("vk_0123456789abcdef", "openai/gpt-4o", i), v, time.Hour)
+					_ = c.Set(context.Background(), key("vk_0123456789abcdef", "openai/gpt-4o", i), make([]byte, size), time.Hour)
 				}
-				c.c.CleanUp()
 				runtime.GC()
 				runtime.ReadMemStats(&after)
-				if c.c.EstimatedSize() != n {
-					b.Fatalf("%d entries, want %d", c.c.EstimatedSize(), n)
+				if s := c.Stats(context.Background()); s.Entries != n {
+					b.Fatalf("%d entries, want %d", s.Entries, n)
 				}
 				perKB = float64(after.HeapAlloc-before.HeapAlloc) / (float64(n*size) / 1024)
+				objects = float64(after.HeapObjects-before.HeapObjects) / (n / 1000)
 				runtime.KeepAlive(c)
 				c.Close()
 			}
 			b.ReportMetric(perKB, "heapB/KiB")
+			b.ReportMetric(objects, "objects/1000")
 		})
 	}
 }
@@ -203,4 +290,82 @@ func BenchmarkSetEvicting(b *testing.B) {
 		i++
 		_ = c.Set(ctx, keys[i%len(keys)], make([]byte, 7<<10), time.Hour)
 	}
+}
+
+// check walks every shard's index: each entry names a whole record of
+// its own id inside the ring, and the shard's bytes are its records'.
+func (c *Cache) check(t testing.TB) {
+	t.Helper()
+	for i := range c.shards {
+		s := &c.shards[i]
+		var sum int64
+		for k, off := range s.m {
+			n := s.length(off)
+			if int(off)+int(n) > len(s.buf) || id(s.buf[off+4:off+36]) != k {
+				t.Fatalf("shard %d: %x names offset %d, a record of %d bytes for %x", i, k[:4], off, n, s.buf[off+4:off+8])
+			}
+			if off >= s.head && off < s.tail { // between the laps: overwritten space
+				t.Fatalf("shard %d: a record at %d, in [head %d, tail %d)", i, off, s.head, s.tail)
+			}
+			sum += int64(n)
+		}
+		if sum != s.bytes || sum > int64(len(s.buf)) {
+			t.Fatalf("shard %d: records of %d bytes, counted %d, ring %d", i, sum, s.bytes, len(s.buf))
+		}
+	}
+}
+
+// FuzzOps runs a random sequence of stores, lookups and purges against
+// a small cache and a map: a lookup returns the answer last stored
+// under its key or misses, never another's; a purge leaves nothing it
+// matches; the index stays whole (check).
+func FuzzOps(f *testing.F) {
+	f.Add([]byte{0, 1, 40, 4, 1, 0, 2, 200, 5, 1, 4, 2, 6, 0, 3, 250})
+	f.Add(bytes.Repeat([]byte{0, 7, 255, 4, 7, 1, 3, 100}, 40))
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		c, err := New(4 << 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		ctx := context.Background()
+		keyOf := func(b byte) llmbridge.CacheKey {
+			return key([]string{"", "a", "b"}[b%3], []string{"m", "n"}[b%2], int(b%16))
+		}
+		want := map[llmbridge.CacheKey][]byte{}
+		for i := 0; i+2 < len(ops); i += 3 {
+			op, k := ops[i]%8, keyOf(ops[i+1])
+			switch {
+			case op < 4:
+				v := bytes.Repeat([]byte{ops[i+1]}, int(ops[i+2])*2)
+				v = append(v, byte(i))
+				_ = c.Set(ctx, k, v, time.Hour)
+				want[k] = v
+			case op < 6:
+				got, ok, _ := c.Get(ctx, k)
+				if ok && !bytes.Equal(got, want[k]) {
+					t.Fatalf("op %d: %+v answered %d bytes, not the %d last stored", i/3, k, len(got), len(want[k]))
+				}
+			case op == 6:
+				flt := cache.Filter{Scope: k.Scope, Model: k.Model}
+				if ops[i+2]%2 == 0 {
+					flt.Scope = ""
+				}
+				n, _ := c.Purge(ctx, flt)
+				for wk := range want {
+					if flt.Match(wk) {
+						delete(want, wk)
+						n--
+					}
+				}
+				if n > 0 {
+					t.Fatalf("op %d: purged %d answers more than were stored", i/3, n)
+				}
+			default:
+				_, _ = c.Purge(ctx, cache.Filter{})
+				clear(want)
+			}
+			c.check(t)
+		}
+	})
 }

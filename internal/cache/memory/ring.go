@@ -1,0 +1,138 @@
+package memory
+
+import (
+	"encoding/binary"
+	"sync"
+)
+
+// A record is one answer in a shard's ring: a header, then the key's
+// scope and model, then the value.
+//
+//	[0:4]   the record's length in bytes, header included
+//	[4:36]  its id
+//	[36:44] when it expires, in Unix nanoseconds
+//	[44:46] the scope's length, [46:48] the model's
+const header = 48
+
+// shard is one part of the cache: a ring of bytes written front to back,
+// and an index from id to the offset of the id's record. Records of the
+// lap before the current one lie in [tail, end), the oldest at tail; the
+// current lap's in [0, head). A record is written at head after the
+// records it would overwrite are evicted from tail on, so the index
+// only ever names whole, live records, and an answer is evicted first
+// in, first out, unless a hit moves it back to head first (get).
+//
+// Neither the ring nor the index holds a pointer: the collector never
+// scans what the cache stores, however many answers it holds.
+type shard struct {
+	mu              sync.Mutex
+	buf             []byte        // the ring; nil once the cache is closed
+	m               map[id]uint32 // id → offset of its record in buf
+	head, tail, end uint32
+	bytes           int64 // the live records' bytes
+}
+
+func (s *shard) length(off uint32) uint32 { return binary.LittleEndian.Uint32(s.buf[off:]) }
+
+// drop removes the record at off from the index.
+func (s *shard) drop(k id, off uint32) {
+	delete(s.m, k)
+	s.bytes -= int64(s.length(off))
+}
+
+// evictTo evicts the previous lap's records that start before limit.
+func (s *shard) evictTo(limit uint32) {
+	for s.tail < s.end && s.tail < limit {
+		n := s.length(s.tail)
+		if n < header || n > s.end-s.tail { // not a record: never so, but a broken ring must not loop
+			s.reset()
+			return
+		}
+		if off, ok := s.m[id(s.buf[s.tail+4:s.tail+36])]; ok && off == s.tail {
+			s.drop(id(s.buf[s.tail+4:s.tail+36]), off)
+		}
+		s.tail += n
+	}
+}
+
+// put writes a record at head, evicting what it overwrites; it reports
+// false for a record over a quarter of the ring, which is not stored
+// (one answer must not flush a shard).
+func (s *shard) put(k id, exp int64, scope, model string, v []byte) bool {
+	n := header + len(scope) + len(model) + len(v)
+	if s.buf == nil || n > len(s.buf)/4 || len(scope) > 0xffff || len(model) > 0xffff {
+		return false
+	}
+	if off, ok := s.m[k]; ok {
+		s.drop(k, off)
+	}
+	if int(s.head)+n > len(s.buf) { // the next lap
+		s.evictTo(s.end)
+		s.end, s.tail, s.head = s.head, 0, 0
+	}
+	s.evictTo(s.head + uint32(n))
+	r := s.buf[s.head : int(s.head)+n]
+	binary.LittleEndian.PutUint32(r, uint32(n))
+	copy(r[4:36], k[:])
+	binary.LittleEndian.PutUint64(r[36:], uint64(exp))
+	binary.LittleEndian.PutUint16(r[44:], uint16(len(scope)))
+	binary.LittleEndian.PutUint16(r[46:], uint16(len(model)))
+	copy(r[header+copy(r[header:], scope):], model)
+	copy(r[header+len(scope)+len(model):], v)
+	s.m[k] = s.head
+	s.head += uint32(n)
+	s.bytes += int64(n)
+	return true
+}
+
+// fields returns the record at off's expiry, scope, model and value, the
+// last three in the ring.
+func (s *shard) fields(off uint32) (exp int64, scope, model, v []byte) {
+	r := s.buf[off : off+s.length(off)]
+	sl, ml := int(binary.LittleEndian.Uint16(r[44:])), int(binary.LittleEndian.Uint16(r[46:]))
+	return int64(binary.LittleEndian.Uint64(r[36:])), r[header : header+sl], r[header+sl : header+sl+ml], r[header+sl+ml:]
+}
+
+// get returns a copy of the value stored under k for scope and model if
+// it has not expired by now. An answer that is next in line for
+// eviction (in the oldest eighth of the ring) is written again at head:
+// what is read stays, what is not leaves first.
+func (s *shard) get(k id, scope, model string, now int64) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	off, ok := s.m[k]
+	if !ok {
+		return nil, false
+	}
+	exp, sc, mo, v := s.fields(off)
+	if exp <= now {
+		s.drop(k, off)
+		return nil, false
+	}
+	if string(sc) != scope || string(mo) != model { // one id, another key: never served across scopes
+		return nil, false
+	}
+	out := make([]byte, len(v))
+	copy(out, v)
+	if s.untilOverwritten(off) < len(s.buf)/8 {
+		s.put(k, exp, scope, model, out)
+	}
+	return out, true
+}
+
+// untilOverwritten is how many bytes are written at head before the
+// record at off is evicted: the rest of this lap and the next up to off.
+func (s *shard) untilOverwritten(off uint32) int {
+	if off >= s.head {
+		return int(off - s.head)
+	}
+	return len(s.buf) - int(s.head) + int(off)
+}
+
+// reset empties the shard; the ring's memory stays mapped.
+func (s *shard) reset() int {
+	n := len(s.m)
+	clear(s.m)
+	s.head, s.tail, s.end, s.bytes = 0, 0, 0, 0
+	return n
+}
