@@ -112,7 +112,7 @@ func (c *Cache) Set(_ context.Context, key llmbridge.CacheKey, value []byte, ttl
 	k := idOf(key)
 	s := c.shard(k)
 	s.mu.Lock()
-	s.put(k, time.Now().Add(ttl).UnixNano(), key.Scope, key.Model, value)
+	s.put(k, max(time.Now().Add(ttl).UnixNano(), 1), key.Scope, key.Model, value) // 0 marks a dead record
 	s.mu.Unlock()
 	return nil
 }

@@ -309,6 +309,14 @@ func (c *Cache) check(t testing.TB) {
 			}
 			sum += int64(n)
 		}
+		// Every record not marked dead, in both laps, is the one indexed.
+		for _, lap := range [][2]uint32{{0, s.head}, {s.tail, s.end}} {
+			for off := lap[0]; off < lap[1]; off += s.length(off) {
+				if exp, _, _, _ := s.fields(off); exp != 0 && s.m[id(s.buf[off+4:off+36])] != off {
+					t.Fatalf("shard %d: a live record at %d that the index does not name", i, off)
+				}
+			}
+		}
 		if sum != s.bytes || sum > int64(len(s.buf)) {
 			t.Fatalf("shard %d: records of %d bytes, counted %d, ring %d", i, sum, s.bytes, len(s.buf))
 		}

@@ -34,22 +34,27 @@ type shard struct {
 
 func (s *shard) length(off uint32) uint32 { return binary.LittleEndian.Uint32(s.buf[off:]) }
 
-// drop removes the record at off from the index.
+// drop removes the record at off from the index and marks it dead: an
+// expiry of 0, which no stored record has.
 func (s *shard) drop(k id, off uint32) {
 	delete(s.m, k)
 	s.bytes -= int64(s.length(off))
+	binary.LittleEndian.PutUint64(s.buf[off+36:], 0)
 }
 
-// evictTo evicts the previous lap's records that start before limit.
+// evictTo evicts the previous lap's records that start before limit. A
+// record not marked dead is the one the index names for its id.
 func (s *shard) evictTo(limit uint32) {
 	for s.tail < s.end && s.tail < limit {
-		n := s.length(s.tail)
+		r := s.buf[s.tail:]
+		n := binary.LittleEndian.Uint32(r)
 		if n < header || n > s.end-s.tail { // not a record: never so, but a broken ring must not loop
 			s.reset()
 			return
 		}
-		if off, ok := s.m[id(s.buf[s.tail+4:s.tail+36])]; ok && off == s.tail {
-			s.drop(id(s.buf[s.tail+4:s.tail+36]), off)
+		if binary.LittleEndian.Uint64(r[36:]) != 0 {
+			delete(s.m, id(r[4:36]))
+			s.bytes -= int64(n)
 		}
 		s.tail += n
 	}
