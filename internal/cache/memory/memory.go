@@ -60,7 +60,7 @@ var (
 
 // New returns a cache whose answers (with their keys and a 48-byte
 // header each) take at most maxBytes. The memory is mapped at once and
-// used as answers arrive; the index beside it takes about 50 bytes an
+// used as answers arrive; the index beside it takes about 65 bytes an
 // answer more.
 func New(maxBytes int64) (*Cache, error) {
 	if maxBytes <= 0 || maxBytes > MaxBytes {
