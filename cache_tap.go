@@ -45,6 +45,14 @@ var tapBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b
 
 const maxTapBuf = 256 << 10
 
+// copies reports whether c copies the values it is given to Set (a
+// CopiesValues method reporting true, as the server's memory cache has),
+// so the Bridge may reuse their bytes after.
+func copies(c Cache) bool {
+	cv, ok := c.(interface{ CopiesValues() bool })
+	return ok && cv.CopiesValues()
+}
+
 // startStream forgets what an earlier attempt's relay recorded.
 func (t *cacheTap) startStream() {
 	t.release()
@@ -134,7 +142,13 @@ func (t *cacheTap) store(c *call, rc *responseCache, key CacheKey) {
 	}
 	e := &codec.Entry{}
 	c.stamp(e)
-	v := append(make([]byte, 0, len(*t.buf)+1+codec.ShortTailSize(t.marks)+e.TailSize()), *t.buf...)
+	var v []byte
+	if copies(rc.c) { // the value is built in the tap's own buffer, which goes back to the pool
+		v = *t.buf
+		defer func() { *t.buf = v[:0] }()
+	} else {
+		v = append(make([]byte, 0, len(*t.buf)+1+codec.ShortTailSize(t.marks)+e.TailSize()), *t.buf...)
+	}
 	v = append(v, ']')
 	if t.headFrom >= 0 {
 		v = e.AppendShortTail(v, t.headFrom, t.headLen, t.marks)

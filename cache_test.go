@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -676,5 +677,69 @@ func TestCacheResponsesClientReplay(t *testing.T) {
 			t.Fatalf("stream %d after a body: X-Cache %q, want %s", i, raw.Header.Get("X-Cache"), want)
 		}
 		recs.nth(t, n+1)
+	}
+}
+
+// streamParams is a cacheable streamed request, the i-th of its kind.
+func streamParams(i int) openai.ChatCompletionNewParams {
+	p := cacheParams("openai/gpt-4o", fmt.Sprint("prompt ", i))
+	p.StreamOptions.IncludeUsage = openai.Bool(true)
+	return p
+}
+
+// keepingCache keeps the very slices it is given, as the Cache contract
+// allows: a value the Bridge reused after Set would change in it.
+type keepingCache struct {
+	mu sync.Mutex
+	m  map[llmbridge.CacheKey][]byte
+}
+
+func (c *keepingCache) Get(_ context.Context, k llmbridge.CacheKey) ([]byte, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[k]
+	return v, ok, nil
+}
+
+func (c *keepingCache) Set(_ context.Context, k llmbridge.CacheKey, v []byte, _ time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[k] = v
+	return nil
+}
+
+// TestCacheStreamsStoredFromOneBuffer: with a cache that copies what it
+// is given (the memory backend), a stream's value is built in the tap's
+// pooled buffer, which the next stream reuses; with one that keeps the
+// slice, never. Either way every answer stored is still itself when it
+// is hit after the others.
+func TestCacheStreamsStoredFromOneBuffer(t *testing.T) {
+	mem := newMemoryCache(t)
+	if !mem.CopiesValues() {
+		t.Fatal("the memory cache does not say it copies: this test would not cover the reuse")
+	}
+	for name, c := range map[string]llmbridge.Cache{"copying": mem, "keeping": &keepingCache{m: map[llmbridge.CacheKey][]byte{}}} {
+		t.Run(name, func(t *testing.T) {
+			recs := &cacheRecords{}
+			e := newEnv(t, llmbridge.WithCache(c, llmbridge.CachePolicy{}), llmbridge.WithUsageSink(recs.sink))
+			var live []openai.ChatCompletion
+			for i, words := range [][]string{{"one ", "two"}, {"three ", "four ", "five"}, {"six"}, {"seven ", "eight"}} {
+				e.openai.Enqueue(testupstream.Reply{Content: words, Usage: testupstream.Usage{Prompt: 9, Completion: len(words)}})
+				n := recs.len()
+				s, h := streamed(t, e.sdk(), streamParams(i))
+				if h.Get("X-Cache") != "MISS" {
+					t.Fatalf("stream %d: X-Cache %q", i, h.Get("X-Cache"))
+				}
+				recs.nth(t, n+1)
+				live = append(live, s.ChatCompletion)
+			}
+			for i := range live {
+				replay, h := streamed(t, e.sdk(), streamParams(i))
+				if h.Get("X-Cache") != "HIT" {
+					t.Fatalf("stream %d again: X-Cache %q", i, h.Get("X-Cache"))
+				}
+				sameAnswer(t, fmt.Sprint("hit ", i), &live[i], &replay.ChatCompletion)
+			}
+		})
 	}
 }

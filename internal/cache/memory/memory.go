@@ -152,6 +152,11 @@ func (c *Cache) Stats(context.Context) cache.Stats {
 	return st
 }
 
+// CopiesValues reports true: Set copies its value into the ring, so the
+// Bridge may reuse the bytes it passed (and builds a stream's value in a
+// buffer of its own pool).
+func (c *Cache) CopiesValues() bool { return true }
+
 // Local reports true: Get and Set never block (llmbridge.LocalCache).
 func (c *Cache) Local() bool { return true }
 
