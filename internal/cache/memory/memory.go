@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,10 +110,12 @@ func (c *Cache) Set(_ context.Context, key llmbridge.CacheKey, value []byte, ttl
 	if ttl <= 0 {
 		return errors.New("memory cache: ttl must be positive")
 	}
+	now := time.Now().UnixNano()
+	exp := now + int64(min(ttl, time.Duration(math.MaxInt64-now))) // a TTL of centuries is forever, not an overflow
 	k := idOf(key)
 	s := c.shard(k)
 	s.mu.Lock()
-	s.put(k, max(time.Now().Add(ttl).UnixNano(), 1), key.Scope, key.Model, value) // 0 marks a dead record
+	s.put(k, exp, key.Scope, key.Model, value)
 	s.mu.Unlock()
 	return nil
 }

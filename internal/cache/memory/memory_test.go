@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"runtime"
 	"strings"
 	"testing"
@@ -185,6 +186,16 @@ func TestExpiresAfterTTL(t *testing.T) {
 	}
 	if _, ok, _ := c.Get(ctx, key("", "m", 2)); !ok {
 		t.Error("an answer within its TTL is gone")
+	}
+}
+
+// TestForever: a TTL of centuries does not overflow into the past.
+func TestForever(t *testing.T) {
+	c := newCache(t, 1<<20)
+	ctx := context.Background()
+	_ = c.Set(ctx, key("", "m", 1), []byte("v"), math.MaxInt64)
+	if _, ok, _ := c.Get(ctx, key("", "m", 1)); !ok {
+		t.Error("an answer stored for ever has expired")
 	}
 }
 
