@@ -17,12 +17,13 @@ import (
 	"github.com/llmbridge/llmbridge/internal/cache"
 )
 
-// Shards: one per 8 MiB of the bound, between 1 and maxShards. A shard's
-// ring is addressed with 32-bit offsets.
+// Shards: as many as give each a ring of shardBytes or more, from 1 to
+// maxShards. A shard's ring is addressed with 32-bit offsets.
 const (
-	shardBytes = 8 << 20
+	shardBytes = 32 << 20
 	maxShards  = 64
-	// MaxBytes is the largest bound New accepts.
+	// MaxBytes is the largest bound New accepts (on a 32-bit platform,
+	// math.MaxInt is).
 	MaxBytes = maxShards * (1<<31 - 1)
 )
 
@@ -52,6 +53,7 @@ type Cache struct {
 	ring         []byte // all the shards' rings, mapped at once
 	hits, misses atomic.Int64
 	close        sync.Once
+	closed       atomic.Bool
 }
 
 var (
@@ -64,21 +66,22 @@ var (
 // used as answers arrive; the index beside it takes about 65 bytes an
 // answer more.
 func New(maxBytes int64) (*Cache, error) {
-	if maxBytes <= 0 || maxBytes > MaxBytes {
-		return nil, fmt.Errorf("memory cache: max bytes %d is not between 1 and %d", maxBytes, int64(MaxBytes))
+	if maxBytes <= 0 || maxBytes > MaxBytes || uint64(maxBytes) > math.MaxInt {
+		return nil, fmt.Errorf("memory cache: max bytes %d is not between 1 and %d", maxBytes, min(int64(MaxBytes), int64(math.MaxInt)))
 	}
-	n, shift := 1, uint(64)
-	for n < maxShards && int64(n)*2*shardBytes <= maxBytes {
+	n, shift := int64(1), uint(64)
+	for n < maxShards && n*2*shardBytes <= maxBytes {
 		n, shift = n*2, shift-1
 	}
-	size := int(maxBytes / int64(n))
-	ring, err := mapRing(n * size)
+	size := maxBytes / n
+	ring, err := mapRing(int(n * size))
 	if err != nil {
 		return nil, fmt.Errorf("memory cache: mapping %d bytes: %w", n*size, err)
 	}
 	c := &Cache{shards: make([]shard, n), shift: shift, ring: ring}
 	for i := range c.shards {
-		c.shards[i].buf = ring[i*size : (i+1)*size : (i+1)*size]
+		lo, hi := int64(i)*size, int64(i+1)*size
+		c.shards[i].buf = ring[lo:hi:hi]
 		c.shards[i].m = make(map[id]uint32)
 	}
 	return c, nil
@@ -104,8 +107,10 @@ func (c *Cache) Get(_ context.Context, key llmbridge.CacheKey) ([]byte, bool, er
 	return v, true, nil
 }
 
-// Set stores a copy of value under key for ttl. An answer over a quarter
-// of a shard's ring (2 MiB of a cache of 512 MiB or more) is not stored.
+// Set stores a copy of value under key for ttl, in place of any answer
+// there. An answer over a sixteenth of its shard's ring is not stored
+// (and the one there is removed): 2 to 4 MiB for caches of 64 MiB to
+// 2 GiB, a sixteenth of the bound below, 1/1024 of it above.
 func (c *Cache) Set(_ context.Context, key llmbridge.CacheKey, value []byte, ttl time.Duration) error {
 	if ttl <= 0 {
 		return errors.New("memory cache: ttl must be positive")
@@ -120,22 +125,14 @@ func (c *Cache) Set(_ context.Context, key llmbridge.CacheKey, value []byte, ttl
 	return nil
 }
 
-// Purge removes the answers f matches and reports how many it removed.
+// Purge removes the answers f matches and reports how many it removed
+// that had not expired.
 func (c *Cache) Purge(_ context.Context, f cache.Filter) (int, error) {
-	n := 0
+	now, n := time.Now().UnixNano(), 0
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
-		if f == (cache.Filter{}) {
-			n += s.reset()
-		} else {
-			for k, off := range s.m {
-				if _, scope, model, _ := s.fields(off); f.Match(llmbridge.CacheKey{Scope: string(scope), Model: string(model)}) {
-					s.drop(k, off)
-					n++
-				}
-			}
-		}
+		n += s.purge(f, now)
 		s.mu.Unlock()
 	}
 	return n, nil
@@ -144,7 +141,7 @@ func (c *Cache) Purge(_ context.Context, f cache.Filter) (int, error) {
 // Stats reports the entries, their bytes and the lookups. An answer past
 // its TTL counts until it is looked up or overwritten.
 func (c *Cache) Stats(context.Context) cache.Stats {
-	st := cache.Stats{Backend: "memory", Up: true, Hits: c.hits.Load(), Misses: c.misses.Load()}
+	st := cache.Stats{Backend: "memory", Up: !c.closed.Load(), Hits: c.hits.Load(), Misses: c.misses.Load()}
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
@@ -168,6 +165,7 @@ func (c *Cache) Local() bool { return true }
 func (c *Cache) Close() error {
 	var err error
 	c.close.Do(func() {
+		c.closed.Store(true)
 		for i := range c.shards {
 			s := &c.shards[i]
 			s.mu.Lock()

@@ -3,11 +3,14 @@ package memory
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -98,18 +101,22 @@ func TestBoundedByBytes(t *testing.T) {
 }
 
 // TestReadAnswersStay: an answer that is read while it is next in line
-// for eviction is written again, so a hot answer outlives any number of
-// cold ones.
+// for eviction is written again, so an answer read between every two
+// stores outlives any number of others, of any size the cache takes.
 func TestReadAnswersStay(t *testing.T) {
-	c := newCache(t, 64<<10)
-	ctx := context.Background()
-	hot := key("", "m", -1)
-	_ = c.Set(ctx, hot, []byte("hot"), time.Hour)
-	for i := range 2000 {
-		_ = c.Set(ctx, key("", "m", i), make([]byte, 512), time.Hour)
-		if v, ok, _ := c.Get(ctx, hot); !ok || string(v) != "hot" {
-			t.Fatalf("the hot answer is gone after %d others: %q %v", i+1, v, ok)
+	for _, most := range []int{512, 4<<10 - header - 8} { // small answers; the largest a 64 KiB ring takes
+		c := newCache(t, 64<<10)
+		ctx := context.Background()
+		hot := key("", "m", -1)
+		_ = c.Set(ctx, hot, []byte("hot"), time.Hour)
+		r := rand.New(rand.NewPCG(1, uint64(most)))
+		for i := range 2000 {
+			_ = c.Set(ctx, key("", "m", i), make([]byte, most/2+r.IntN(most/2)), time.Hour)
+			if v, ok, _ := c.Get(ctx, hot); !ok || string(v) != "hot" {
+				t.Fatalf("answers up to %d bytes: the hot answer is gone after %d others: %q %v", most, i+1, v, ok)
+			}
 		}
+		c.check(t)
 	}
 }
 
@@ -141,7 +148,17 @@ func TestTooBigAndBounds(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, ok, _ := c.Get(ctx, key("", "m", 1)); ok {
-		t.Error("an answer over a quarter of the ring was stored")
+		t.Error("an answer over a sixteenth of the ring was stored")
+	}
+	// A store that is refused still replaces: the older answer is gone.
+	_ = c.Set(ctx, key("", "m", 2), []byte("old"), time.Hour)
+	_ = c.Set(ctx, key("", "m", 2), make([]byte, 16<<10), time.Hour)
+	_ = c.Set(ctx, key(strings.Repeat("s", 1<<16), "m", 3), []byte("v"), time.Hour)
+	if _, ok, _ := c.Get(ctx, key("", "m", 2)); ok {
+		t.Error("a refused store left the older answer")
+	}
+	if s := c.Stats(ctx); s.Entries != 0 {
+		t.Errorf("after refused stores: %+v", s)
 	}
 	for _, n := range []int64{0, -1, MaxBytes + 1} {
 		if _, err := New(n); err == nil {
@@ -230,6 +247,18 @@ func TestPurge(t *testing.T) {
 		}
 		_, _ = c.Purge(ctx, cache.Filter{})
 	}
+	// An answer past its TTL is removed but not counted.
+	_ = c.Set(ctx, key("a", "m1", 1), []byte("x"), time.Nanosecond)
+	_ = c.Set(ctx, key("a", "m1", 2), []byte("y"), time.Hour)
+	time.Sleep(time.Millisecond)
+	for _, f := range []cache.Filter{{Model: "m1"}, {}} {
+		if n, _ := c.Purge(ctx, f); n != 1 {
+			t.Errorf("purge %+v with one answer expired: %d, want 1", f, n)
+		}
+		_ = c.Set(ctx, key("a", "m1", 1), []byte("x"), time.Nanosecond)
+		_ = c.Set(ctx, key("a", "m1", 2), []byte("y"), time.Hour)
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // BenchmarkGetHit: one lookup that hits.
@@ -303,33 +332,185 @@ func BenchmarkSetEvicting(b *testing.B) {
 	}
 }
 
-// check walks every shard's index: each entry names a whole record of
-// its own id inside the ring, and the shard's bytes are its records'.
+// check walks both laps of every shard record by record: each length
+// is a record's and the walk ends exactly at head and at end; head never
+// passes tail; the index names exactly the records not marked dead, and
+// the shard's bytes are theirs.
 func (c *Cache) check(t testing.TB) {
 	t.Helper()
 	for i := range c.shards {
 		s := &c.shards[i]
-		var sum int64
-		for k, off := range s.m {
-			n := s.length(off)
-			if int(off)+int(n) > len(s.buf) || id(s.buf[off+4:off+36]) != k {
-				t.Fatalf("shard %d: %x names offset %d, a record of %d bytes for %x", i, k[:4], off, n, s.buf[off+4:off+8])
-			}
-			if off >= s.head && off < s.tail { // between the laps: overwritten space
-				t.Fatalf("shard %d: a record at %d, in [head %d, tail %d)", i, off, s.head, s.tail)
-			}
-			sum += int64(n)
+		if s.buf == nil {
+			continue
 		}
-		// Every record not marked dead, in both laps, is the one indexed.
+		if int(s.end) > len(s.buf) || s.head > s.end && s.tail < s.end || s.tail > s.end {
+			t.Fatalf("shard %d: head %d tail %d end %d in %d bytes", i, s.head, s.tail, s.end, len(s.buf))
+		}
+		live, sum := map[uint32]bool{}, int64(0)
 		for _, lap := range [][2]uint32{{0, s.head}, {s.tail, s.end}} {
-			for off := lap[0]; off < lap[1]; off += s.length(off) {
-				if exp, _, _, _ := s.fields(off); exp != 0 && s.m[id(s.buf[off+4:off+36])] != off {
-					t.Fatalf("shard %d: a live record at %d that the index does not name", i, off)
+			off := lap[0]
+			for off < lap[1] {
+				n := s.length(off)
+				if n < header || off+n > lap[1] {
+					t.Fatalf("shard %d: a length of %d at %d in [%d, %d)", i, n, off, lap[0], lap[1])
 				}
+				if exp, _, _, _ := s.fields(off); exp != 0 {
+					if s.m[id(s.buf[off+4:off+36])] != off {
+						t.Fatalf("shard %d: a live record at %d that the index does not name", i, off)
+					}
+					live[off] = true
+					sum += int64(n)
+				}
+				off += n
 			}
 		}
-		if sum != s.bytes || sum > int64(len(s.buf)) {
-			t.Fatalf("shard %d: records of %d bytes, counted %d, ring %d", i, sum, s.bytes, len(s.buf))
+		for k, off := range s.m {
+			if !live[off] {
+				t.Fatalf("shard %d: the index names %x at %d, no live record", i, k[:4], off)
+			}
+		}
+		if len(live) != len(s.m) || sum != s.bytes {
+			t.Fatalf("shard %d: %d live records of %d bytes, index %d, counted %d", i, len(live), sum, len(s.m), s.bytes)
+		}
+	}
+}
+
+// TestRandomOpsAgainstAModel drives one shard of caches from 1 byte to
+// 64 KiB with seeded random stores (up to past the size limit), lookups,
+// purges and a clock of its own, against a map: a lookup returns the
+// last answer stored under its key within its TTL or misses (and then
+// the index no longer names it); a purge's count is exactly the
+// matching answers that were there and had not expired; check holds
+// after every step.
+func TestRandomOpsAgainstAModel(t *testing.T) {
+	type answer struct {
+		scope, model string
+		v            []byte
+		exp          int64
+	}
+	scopes, models := []string{"", "a", "bb", "ccc"}, []string{"m", "nn", "ooo"}
+	for _, size := range []int64{1, 100, 300, 4 << 10, 64 << 10} {
+		for seed := range uint64(40) {
+			r := rand.New(rand.NewPCG(seed, uint64(size)))
+			c, err := New(size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := &c.shards[0]
+			keys := 8 + r.IntN(300)
+			want := map[id]answer{}
+			now := int64(1000)
+			maxValue := max(int(size)/16-header, 1) + 20
+			for op := range 3000 {
+				i := r.IntN(keys)
+				var k id
+				binary.BigEndian.PutUint64(k[24:], uint64(i))
+				scope, model := scopes[i%4], models[i%3]
+				switch x := r.IntN(100); {
+				case x < 45:
+					v := make([]byte, r.IntN(maxValue))
+					for j := range v {
+						v[j] = byte(op + j)
+					}
+					exp := now + 1 + int64(r.IntN(500))
+					s.mu.Lock()
+					if s.put(k, exp, scope, model, v) {
+						want[k] = answer{scope, model, v, exp}
+					} else {
+						delete(want, k)
+					}
+					s.mu.Unlock()
+				case x < 90:
+					got, ok := s.get(k, scope, model, now)
+					w, had := want[k]
+					if ok && (!had || !bytes.Equal(got, w.v) || w.exp <= now) {
+						t.Fatalf("size %d seed %d op %d: a wrong answer", size, seed, op)
+					}
+					if !ok {
+						if _, in := s.m[k]; in && (!had || w.exp <= now) {
+							t.Fatalf("size %d seed %d op %d: a miss the index still names", size, seed, op)
+						}
+						delete(want, k)
+					}
+				case x < 95:
+					now += int64(r.IntN(50))
+				default:
+					f := cache.Filter{Scope: scopes[r.IntN(4)], Model: models[r.IntN(3)]}
+					if r.IntN(2) == 0 {
+						f.Scope = ""
+					}
+					there := 0
+					for k, w := range want {
+						if _, in := s.m[k]; in && w.exp > now && f.Match(llmbridge.CacheKey{Scope: w.scope, Model: w.model}) {
+							there++
+						}
+					}
+					s.mu.Lock()
+					n := s.purge(f, now)
+					s.mu.Unlock()
+					if n != there {
+						t.Fatalf("size %d seed %d op %d: purged %d, want %d", size, seed, op, n, there)
+					}
+					for k, w := range want {
+						if f.Match(llmbridge.CacheKey{Scope: w.scope, Model: w.model}) {
+							delete(want, k)
+						}
+					}
+				}
+				c.check(t)
+			}
+			c.Close()
+		}
+	}
+}
+
+// TestConcurrentUseAndClose: lookups, stores, purges and stats from eight
+// goroutines, with the cache closed under them (-race; the rings are in
+// the heap then, where the detector sees them).
+func TestConcurrentUseAndClose(t *testing.T) {
+	for round := range 3 {
+		c, err := New(32 << 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		for g := range 8 {
+			wg.Go(func() {
+				r := rand.New(rand.NewPCG(uint64(g), uint64(round)))
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					k := key([]string{"", "a"}[i%2], "m", r.IntN(5000))
+					switch r.IntN(20) {
+					case 0:
+						_, _ = c.Purge(ctx, cache.Filter{Scope: "a"})
+					case 1:
+						_ = c.Stats(ctx)
+					case 2, 3, 4, 5, 6, 7:
+						v := bytes.Repeat([]byte{byte(k.Hash[63])}, r.IntN(16<<10))
+						_ = c.Set(ctx, k, v, time.Hour)
+					default:
+						if v, ok, _ := c.Get(ctx, k); ok && len(v) > 0 && (v[0] != k.Hash[63] || v[len(v)-1] != k.Hash[63]) {
+							t.Errorf("%s answered another key's bytes", k.Hash[60:])
+						}
+					}
+				}
+			})
+		}
+		time.Sleep(100 * time.Millisecond)
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		close(stop)
+		wg.Wait()
+		if s := c.Stats(ctx); s.Up || s.Entries != 0 {
+			t.Errorf("closed: %+v", s)
 		}
 	}
 }

@@ -1,9 +1,10 @@
-//go:build !unix
+//go:build !unix || race
 
 package memory
 
-// mapRing allocates the rings in the Go heap where there is no mmap: a
-// byte slice, which the collector does not scan.
+// mapRing allocates the rings in the Go heap where there is no mmap, and
+// under the race detector, which sees only the heap's memory: a byte
+// slice, which the collector does not scan.
 func mapRing(n int) ([]byte, error) { return make([]byte, n), nil }
 
 // unmapRing leaves b to the collector.

@@ -3,6 +3,9 @@ package memory
 import (
 	"encoding/binary"
 	"sync"
+
+	"github.com/llmbridge/llmbridge"
+	"github.com/llmbridge/llmbridge/internal/cache"
 )
 
 // A record is one answer in a shard's ring: a header, then the key's
@@ -29,7 +32,8 @@ type shard struct {
 	buf             []byte        // the ring; nil once the cache is closed
 	m               map[id]uint32 // id → offset of its record in buf
 	head, tail, end uint32
-	bytes           int64 // the live records' bytes
+	bytes           int64    // the live records' bytes
+	_               [64]byte // shards side by side do not share a cache line
 }
 
 func (s *shard) length(off uint32) uint32 { return binary.LittleEndian.Uint32(s.buf[off:]) }
@@ -60,16 +64,18 @@ func (s *shard) evictTo(limit uint32) {
 	}
 }
 
-// put writes a record at head, evicting what it overwrites; it reports
-// false for a record over a quarter of the ring, which is not stored
-// (one answer must not flush a shard).
+// put writes a record at head, evicting what it overwrites, in place of
+// any record of k. It reports false, storing nothing, for a record over
+// a sixteenth of the ring (one answer must not flush a shard, and a read
+// answer must outlive any one put: see get), for a scope or model over
+// 65,535 bytes, and once the cache is closed.
 func (s *shard) put(k id, exp int64, scope, model string, v []byte) bool {
-	n := header + len(scope) + len(model) + len(v)
-	if s.buf == nil || n > len(s.buf)/4 || len(scope) > 0xffff || len(model) > 0xffff {
-		return false
-	}
 	if off, ok := s.m[k]; ok {
 		s.drop(k, off)
+	}
+	n := header + len(scope) + len(model) + len(v)
+	if s.buf == nil || n > len(s.buf)/16 || len(scope) > 0xffff || len(model) > 0xffff {
+		return false
 	}
 	if int(s.head)+n > len(s.buf) { // the next lap
 		s.evictTo(s.end)
@@ -100,8 +106,11 @@ func (s *shard) fields(off uint32) (exp int64, scope, model, v []byte) {
 
 // get returns a copy of the value stored under k for scope and model if
 // it has not expired by now. An answer that is next in line for
-// eviction (in the oldest eighth of the ring) is written again at head:
-// what is read stays, what is not leaves first.
+// eviction (an eighth of the ring or less from head) is written again at
+// head. One put takes at most an eighth (a sixteenth for its record, as
+// much again skipped at the ring's end), so an answer read at least once
+// between any two puts into its shard is never evicted; what is not read
+// leaves first.
 func (s *shard) get(k id, scope, model string, now int64) ([]byte, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -119,7 +128,7 @@ func (s *shard) get(k id, scope, model string, now int64) ([]byte, bool) {
 	}
 	out := make([]byte, len(v))
 	copy(out, v)
-	if s.untilOverwritten(off) < len(s.buf)/8 {
+	if s.untilOverwritten(off) <= len(s.buf)/8 {
 		s.put(k, exp, scope, model, out)
 	}
 	return out, true
@@ -132,6 +141,22 @@ func (s *shard) untilOverwritten(off uint32) int {
 		return int(off - s.head)
 	}
 	return len(s.buf) - int(s.head) + int(off)
+}
+
+// purge drops the records f matches and reports how many of them had
+// not expired by now.
+func (s *shard) purge(f cache.Filter, now int64) int {
+	n := 0
+	for k, off := range s.m {
+		exp, scope, model, _ := s.fields(off)
+		if f == (cache.Filter{}) || f.Match(llmbridge.CacheKey{Scope: string(scope), Model: string(model)}) {
+			s.drop(k, off)
+			if exp > now {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // reset empties the shard; the ring's memory stays mapped.
