@@ -1,6 +1,8 @@
 package main
 
 import (
+	"cmp"
+
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/admin"
 	"github.com/llmbridge/llmbridge/internal/cache"
@@ -30,6 +32,10 @@ func (s *server) openCache(cfg *config) error {
 		}
 		s.cache.b = m
 		s.log.Info("response cache on", "backend", "memory", "max_bytes", cfg.Cache.MaxBytes, "ttl", cfg.Cache.Policy.TTL)
+		if want := cmp.Or(cfg.Cache.Policy.MaxValueBytes, llmbridge.DefaultCacheMaxValueBytes); m.MaxValue() < want {
+			s.log.Warn("response cache: max_bytes is too small to keep answers of max_value_bytes; larger ones are served but not kept",
+				"max_bytes", cfg.Cache.MaxBytes, "max_value_bytes", want, "largest_kept", m.MaxValue())
+		}
 		return nil
 	}
 	var rdb *redis.Client

@@ -26,3 +26,22 @@ func TestLoadConfigReadsTheCacheSection(t *testing.T) {
 		t.Errorf("a bad scope: %v", err)
 	}
 }
+
+// TestSmallMemoryCacheWarns: a memory cache too small to keep answers of
+// max_value_bytes says so when the server starts; the default does not.
+func TestSmallMemoryCacheWarns(t *testing.T) {
+	for _, tc := range []struct {
+		yaml string
+		warn bool
+	}{{"cache:\n  max_bytes: 1MiB\n", true}, {"cache:\n  max_bytes: 1MiB\n  max_value_bytes: 32KiB\n", false}, {"cache:\n  ttl: 1h\n", false}} {
+		path := t.TempDir() + "/llmbridge.yaml"
+		if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		in := startServer(t, []string{"LLMBRIDGE_CONFIG=" + path, "LLMBRIDGE_DB=" + t.TempDir() + "/u.db"})
+		in.stop()
+		if got := strings.Contains(in.console.String(), "too small to keep answers"); got != tc.warn {
+			t.Errorf("%q: warned %v, want %v\n%s", tc.yaml, got, tc.warn, in.console)
+		}
+	}
+}

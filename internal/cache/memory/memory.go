@@ -133,6 +133,10 @@ func (c *Cache) Purge(_ context.Context, f cache.Filter) (int, error) {
 		s := &c.shards[i]
 		s.mu.Lock()
 		n += s.purge(f, now)
+		if f == (cache.Filter{}) && s.buf != nil {
+			s.reset()
+			releaseRing(s.buf) // the pages go back to the kernel
+		}
 		s.mu.Unlock()
 	}
 	return n, nil
@@ -150,6 +154,12 @@ func (c *Cache) Stats(context.Context) cache.Stats {
 		s.mu.Unlock()
 	}
 	return st
+}
+
+// MaxValue is the largest value Set stores (with an empty scope and
+// model): a sixteenth of a shard's ring, less the record's header.
+func (c *Cache) MaxValue() int {
+	return max(len(c.shards[0].buf)/16-header, 0)
 }
 
 // CopiesValues reports true: Set copies its value into the ring, so the
