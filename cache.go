@@ -28,8 +28,8 @@ import (
 // timeout from Get is a miss, from Set a value not stored; the Bridge logs
 // them at debug level (an implementation that talks to a server logs an
 // outage itself, once). Implementations must be safe for concurrent use.
-// The Bridge never modifies a value it passed to Set or got from Get, so
-// an implementation may keep and return the same slice.
+// The Bridge never modifies a value got from Get, nor one passed to Set (a
+// Cache may keep it) unless the Cache has CopiesValues() bool, reporting true.
 type Cache interface {
 	Get(ctx context.Context, key CacheKey) (value []byte, ok bool, err error)
 	Set(ctx context.Context, key CacheKey, value []byte, ttl time.Duration) error

@@ -159,7 +159,10 @@ func (c *Cache) Stats(context.Context) cache.Stats {
 // MaxValue is the largest value Set stores (with an empty scope and
 // model): a sixteenth of a shard's ring, less the record's header.
 func (c *Cache) MaxValue() int {
-	return max(len(c.shards[0].buf)/16-header, 0)
+	s := &c.shards[0]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return max(len(s.buf)/16-header, 0)
 }
 
 // CopiesValues reports true: Set copies its value into the ring, so the

@@ -102,7 +102,8 @@ func TestBoundedByBytes(t *testing.T) {
 
 // TestReadAnswersStay: an answer that is read while it is next in line
 // for eviction is written again, so an answer read between every two
-// stores outlives any number of others, of any size the cache takes.
+// writes into its shard (here all stores: it is the only one read)
+// outlives any number of others, of any size the cache takes.
 func TestReadAnswersStay(t *testing.T) {
 	for _, most := range []int{512, 4<<10 - header - 8} { // small answers; the largest a 64 KiB ring takes
 		c := newCache(t, 64<<10)

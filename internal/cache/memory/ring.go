@@ -107,10 +107,10 @@ func (s *shard) fields(off uint32) (exp int64, scope, model, v []byte) {
 // get returns a copy of the value stored under k for scope and model if
 // it has not expired by now. An answer that is next in line for
 // eviction (an eighth of the ring or less from head) is written again at
-// head. One put takes at most an eighth (a sixteenth for its record, as
-// much again skipped at the ring's end), so an answer read at least once
-// between any two puts into its shard is never evicted; what is not read
-// leaves first.
+// head. One put takes less than an eighth (at most a sixteenth for its
+// record, and less again skipped at the ring's end), so an answer read
+// between any two puts into its shard (stores, and the re-writes of
+// other answers read) is never evicted; what is not read leaves first.
 func (s *shard) get(k id, scope, model string, now int64) ([]byte, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -160,9 +160,7 @@ func (s *shard) purge(f cache.Filter, now int64) int {
 }
 
 // reset empties the shard; the ring's memory stays mapped.
-func (s *shard) reset() int {
-	n := len(s.m)
+func (s *shard) reset() {
 	clear(s.m)
 	s.head, s.tail, s.end, s.bytes = 0, 0, 0, 0
-	return n
 }
