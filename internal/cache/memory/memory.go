@@ -134,8 +134,7 @@ func (c *Cache) Purge(_ context.Context, f cache.Filter) (int, error) {
 		s.mu.Lock()
 		n += s.purge(f, now)
 		if f == (cache.Filter{}) && s.buf != nil {
-			s.reset()
-			releaseRing(s.buf) // the pages go back to the kernel
+			releaseRing(s.buf) // emptied: the pages go back to the kernel
 		}
 		s.mu.Unlock()
 	}
@@ -182,8 +181,7 @@ func (c *Cache) Close() error {
 		for i := range c.shards {
 			s := &c.shards[i]
 			s.mu.Lock()
-			s.reset()
-			s.buf, s.m = nil, nil
+			s.buf, s.m, s.bytes = nil, nil, 0
 			s.mu.Unlock()
 		}
 		err = unmapRing(c.ring)

@@ -143,18 +143,23 @@ func (s *shard) untilOverwritten(off uint32) int {
 	return len(s.buf) - int(s.head) + int(off)
 }
 
-// purge drops the records f matches and reports how many of them had
-// not expired by now.
+// purge drops the records f matches (the zero Filter: all, emptying the
+// shard) and reports how many of them had not expired by now.
 func (s *shard) purge(f cache.Filter, now int64) int {
-	n := 0
+	all, n := f == (cache.Filter{}), 0
 	for k, off := range s.m {
 		exp, scope, model, _ := s.fields(off)
-		if f == (cache.Filter{}) || f.Match(llmbridge.CacheKey{Scope: string(scope), Model: string(model)}) {
-			s.drop(k, off)
+		if all || f.Match(llmbridge.CacheKey{Scope: string(scope), Model: string(model)}) {
+			if !all {
+				s.drop(k, off)
+			}
 			if exp > now {
 				n++
 			}
 		}
+	}
+	if all {
+		s.reset()
 	}
 	return n
 }
