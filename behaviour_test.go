@@ -345,6 +345,18 @@ func TestStreamFailures(t *testing.T) {
 	}
 }
 
+// A stream whose events keep coming is never idle, however long it lasts:
+// each event restarts the idle timeout.
+func TestStreamIdleRestartsOnEveryEvent(t *testing.T) {
+	e := newEnv(t, llmbridge.WithTimeouts(llmbridge.Timeouts{StreamIdle: 150 * time.Millisecond}))
+	content := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
+	e.openai.Enqueue(testupstream.Reply{Content: content, Delay: 60 * time.Millisecond}) // ~600 ms in all
+	resp, body := e.post(t, "/v1/chat/completions", `{"model":"openai/gpt-4o","messages":[{"role":"user","content":"x"}],"stream":true}`)
+	if resp.StatusCode != 200 || !strings.HasSuffix(body, "data: [DONE]\n\n") || strings.Contains(body, "idle") {
+		t.Fatalf("status %d body %q", resp.StatusCode, body)
+	}
+}
+
 func TestStreamFailsBeforeFirstEventKeepsStatus(t *testing.T) {
 	e := newEnv(t, llmbridge.WithTimeouts(llmbridge.Timeouts{StreamIdle: 100 * time.Millisecond}))
 	e.openai.Enqueue(testupstream.Reply{StallAfter: -1, Delay: 2 * time.Second})

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,6 +64,7 @@ func main() {
 	fs.StringVar(&o.api, "api", "chat", "workload: chat (Chat Completions), messages (Anthropic Messages translated to the OpenAI mock; baselines send Chat Completions) messages-native (Messages passed through to the Anthropic mock; baselines send the same) or responses (OpenAI Responses translated to the OpenAI mock; baselines send Chat Completions)")
 	fs.IntVar(&o.liveSubs, "live-subs", 1, "live-feed subscribers in bridge-metrics and bridge-all (an open dashboard)")
 	fs.IntVar(&o.cacheMB, "cache-mb", 256, "bridge-cache and bridge-all: the memory response cache's bound in MiB")
+	fs.BoolVar(&o.pair, "pair", true, "measure reverseproxy again right before each bridge variant in every round, and report each variant's ratios to the proxy as the median of those pairs' (a shared host's slow spells, minutes long, then hit both sides of a ratio alike)")
 	fs.BoolVar(&o.tls, "tls", false, "the mock upstream serves HTTPS with HTTP/2 by ALPN, as every hosted provider does (the fronts share a few connections instead of one per stream); the fronts are still called over plain HTTP")
 	fs.BoolVar(&o.unique, "unique", true, "number every request's prompt, so no two are equal and a response cache misses every one (bridge-cache, bridge-all: the cache's miss overhead); -unique=false repeats the same requests (bridge-cache answers them from its cache: hits)")
 	fs.Parse(os.Args[1:])
@@ -77,7 +79,7 @@ type options struct {
 	up                          upstreamParams
 	only, store, api            string
 	liveSubs, cacheMB           int
-	unique, tls                 bool
+	unique, tls, pair           bool
 }
 
 // child is one server process.
@@ -121,6 +123,77 @@ type target struct {
 	proc *child   // the front's process (the upstream for "direct")
 
 	unique *atomic.Uint64 // numbers the prompts (-unique); nil: repeated bodies
+	scrape string         // its Prometheus metrics' URL, scraped every second under load ("": none)
+}
+
+// measure runs t's two load phases (non-streamed, then streams) and, with
+// seq, its one-at-a-time latencies, sampling t's process around each;
+// t's metrics are scraped once a second meanwhile, as Prometheus would.
+func measure(client *httpClient, t *target, o options, seq bool) sample {
+	s := sample{}
+	if t.scrape != "" {
+		stop := scrapeEvery(client, t.scrape, time.Second)
+		defer stop()
+	}
+	pid := t.proc.cmd.Process.Pid
+	ns, st := t.call(t.w.nonStream, false), t.call(t.w.stream, true)
+	cpu0, sys0 := cpuTime(pid), syscallCount(pid)
+	s.nonStream = load(client, ns, o)
+	cpu1, sys1 := cpuTime(pid), syscallCount(pid)
+	s.stream = load(client, st, o)
+	cpu2, sys2 := cpuTime(pid), syscallCount(pid)
+	if n := s.nonStream.requests; n > 0 {
+		s.cpuNonStream = (cpu1 - cpu0) / time.Duration(n)
+		s.sysNonStream = float64(sys1-sys0) / float64(n)
+	}
+	if n := s.stream.requests; n > 0 {
+		s.cpuStream = (cpu2 - cpu1) / time.Duration(n)
+		s.sysStream = float64(sys2-sys1) / float64(n)
+	}
+	if seq {
+		s.seqNonStream = closedLoop(client, ns, 1, o.d/2)
+		s.seqStr = closedLoop(client, st, 1, o.d/2)
+	}
+	return s
+}
+
+// printRound prints a sample as its round ends, with its errors.
+func printRound(round int, name string, s sample) {
+	fmt.Fprintf(os.Stderr, "  round %d %-14s %8.0f req/s %8.0f streams/s  cpu %4dµs/req %4dµs/strm  lost %d  errors %d\n", round+1, name,
+		s.nonStream.rate(), s.stream.rate(), s.cpuNonStream.Microseconds(), s.cpuStream.Microseconds(), s.stream.lost, s.nonStream.errors+s.stream.errors)
+	for _, e := range append(s.nonStream.errSamples, s.stream.errSamples...) {
+		fmt.Fprintf(os.Stderr, "    error: %s\n", e)
+	}
+}
+
+// scrapeEvery GETs url every period until stop is called, reading each
+// answer to its end; a failed scrape is reported on stderr.
+func scrapeEvery(client *httpClient, url string, period time.Duration) (stop func()) {
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		tick := time.NewTicker(period)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			resp, err := client.Get(url)
+			if err == nil {
+				_, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if err == nil && resp.StatusCode != http.StatusOK {
+					err = fmt.Errorf("status %s", resp.Status)
+				}
+			}
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "bridgebench: scraping %s: %v\n", url, err)
+			}
+		}
+	}()
+	return func() { close(done); <-exited }
 }
 
 // call is a request of t's workload with body.
@@ -238,7 +311,7 @@ func bench(o options) error {
 	}
 	var targets []target
 	if selected("direct") {
-		targets = append(targets, target{"direct", up.url, benchKey, baseW, up, nil})
+		targets = append(targets, target{name: "direct", base: up.url, key: benchKey, w: baseW, proc: up})
 	}
 	if selected("reverseproxy") {
 		// With paced events the proxy's streamed request bodies lose more
@@ -253,7 +326,7 @@ func bench(o options) error {
 			return err
 		}
 		defer rp.stop()
-		targets = append(targets, target{"reverseproxy", rp.url, benchKey, baseW, rp, nil})
+		targets = append(targets, target{name: "reverseproxy", base: rp.url, key: benchKey, w: baseW, proc: rp})
 	}
 	vs := variants(dir, o.store, o.liveSubs, o.cacheMB)
 	var stored []*variant
@@ -280,7 +353,11 @@ func bench(o options) error {
 		}
 		defer c.stop()
 		procs[name] = c
-		targets = append(targets, target{name, c.url, key, bridgeW, c, nil})
+		t := target{name: name, base: c.url, key: key, w: bridgeW, proc: c}
+		if v.shipped != "" || slices.Contains(v.args, "-metrics") {
+			t.scrape = c.url + "/metrics"
+		}
+		targets = append(targets, t)
 		if v.storeDSN != "" {
 			stored = append(stored, v)
 		}
@@ -310,37 +387,27 @@ func bench(o options) error {
 		fmt.Fprintf(os.Stderr, ", open loop at %d req/s", o.rate)
 	}
 	fmt.Fprintln(os.Stderr)
+	var rp *target // measured again right before each bridge variant (-pair)
+	for i := range targets {
+		if targets[i].name == "reverseproxy" && o.pair {
+			rp = &targets[i]
+		}
+	}
+	pairs := map[string][]sample{} // a variant's round k: the proxy's sample just before it
 	for round := range o.rounds {
 		order := slices.Clone(targets)
 		if round%2 == 1 {
 			slices.Reverse(order) // interleave so drift hits every target alike
 		}
 		for _, t := range order {
-			s := sample{}
-			pid := t.proc.cmd.Process.Pid
-			ns, st := t.call(t.w.nonStream, false), t.call(t.w.stream, true)
-			cpu0, sys0 := cpuTime(pid), syscallCount(pid)
-			s.nonStream = load(client, ns, o)
-			cpu1, sys1 := cpuTime(pid), syscallCount(pid)
-			s.stream = load(client, st, o)
-			cpu2, sys2 := cpuTime(pid), syscallCount(pid)
-			if n := s.nonStream.requests; n > 0 {
-				s.cpuNonStream = (cpu1 - cpu0) / time.Duration(n)
-				s.sysNonStream = float64(sys1-sys0) / float64(n)
+			if _, bridge := vs[t.name]; bridge && rp != nil {
+				ps := measure(client, rp, o, false)
+				pairs[t.name] = append(pairs[t.name], ps)
+				printRound(round, rp.name+"*", ps)
 			}
-			if n := s.stream.requests; n > 0 {
-				s.cpuStream = (cpu2 - cpu1) / time.Duration(n)
-				s.sysStream = float64(sys2-sys1) / float64(n)
-			}
-			seq := o.d / 2
-			s.seqNonStream = closedLoop(client, ns, 1, seq)
-			s.seqStr = closedLoop(client, st, 1, seq)
+			s := measure(client, &t, o, true)
 			samples[t.name] = append(samples[t.name], s)
-			fmt.Fprintf(os.Stderr, "  round %d %-14s %8.0f req/s %8.0f streams/s  lost %d  errors %d\n", round+1, t.name,
-				s.nonStream.rate(), s.stream.rate(), s.stream.lost, s.nonStream.errors+s.stream.errors)
-			for _, e := range append(s.nonStream.errSamples, s.stream.errSamples...) {
-				fmt.Fprintf(os.Stderr, "    error: %s\n", e)
-			}
+			printRound(round, t.name, s)
 		}
 	}
 	held := map[string][2]int64{}
@@ -357,7 +424,7 @@ func bench(o options) error {
 			}
 		}
 	}
-	report(os.Stdout, o, targets, vs, samples, idle, held)
+	report(os.Stdout, o, targets, vs, samples, pairs, idle, held)
 	var errs []error
 	for _, v := range stored {
 		if err := checkStore(v.name, procs[v.name], v.storeDSN); err != nil {

@@ -42,21 +42,55 @@ func or(s, def string) string {
 	return s
 }
 
-// roundRange returns the lowest and highest ratio of f over the rounds:
-// a target's round k against the baseline's round k. On a shared host
-// the spread says how far one run's medians can be trusted.
-func roundRange(ts, base []sample, f func(sample) float64) (lo, hi float64) {
-	seen := false
+// pairedRatio returns the median, lowest and highest over k of
+// f(ts[k]) / f(base[k]): each of a target's rounds against the baseline
+// sample paired with it.
+func pairedRatio(ts, base []sample, f func(sample) float64) (med, lo, hi float64) {
+	var rs []float64
 	for k := range min(len(ts), len(base)) {
 		if b := f(base[k]); b > 0 {
-			r := f(ts[k]) / b
-			if !seen || r < lo {
-				lo = r
-			}
-			hi, seen = max(hi, r), true
+			rs = append(rs, f(ts[k])/b)
 		}
 	}
-	return lo, hi
+	if len(rs) == 0 {
+		return 0, 0, 0
+	}
+	return median(rs), slices.Min(rs), slices.Max(rs)
+}
+
+// reportRatios prints every target's throughput and CPU against the
+// ReverseProxy's. A bridge variant measured with -pair is set against
+// the proxy's sample taken just before it in each round (pairs), the
+// others against the proxy's sample of the same round.
+func reportRatios(w io.Writer, targets []target, samples, pairs map[string][]sample) {
+	paired := len(pairs) > 0
+	how := "each target's rounds against the proxy's of the same round"
+	if paired {
+		how = "each bridge variant's rounds against the proxy measured just before it (-pair; direct against the proxy's own turn)"
+	}
+	fmt.Fprintf(w, "\nratios to reverseproxy: medians of %s; in brackets the lowest and highest\n", how)
+	fmt.Fprintf(w, "  (throughput: higher is faster; cpu: lower is cheaper)\n")
+	fs := []func(sample) float64{
+		func(s sample) float64 { return s.nonStream.rate() },
+		func(s sample) float64 { return s.stream.rate() },
+		func(s sample) float64 { return float64(s.cpuNonStream) },
+		func(s sample) float64 { return float64(s.cpuStream) },
+	}
+	for _, t := range targets {
+		if t.name == "reverseproxy" {
+			continue
+		}
+		base := samples["reverseproxy"]
+		if ps, ok := pairs[t.name]; ok {
+			base = ps
+		}
+		var r [4][3]float64
+		for i, f := range fs {
+			r[i][0], r[i][1], r[i][2] = pairedRatio(samples[t.name], base, f)
+		}
+		fmt.Fprintf(w, "  %-14s non-streaming %.2f× [%.2f–%.2f]  streams %.2f× [%.2f–%.2f]  cpu/req %.2f× [%.2f–%.2f]  cpu/strm %.2f× [%.2f–%.2f]\n",
+			t.name, r[0][0], r[0][1], r[0][2], r[1][0], r[1][1], r[1][2], r[2][0], r[2][1], r[2][2], r[3][0], r[3][1], r[3][2])
+	}
 }
 
 // row is one target's medians over rounds.
@@ -68,7 +102,7 @@ type row struct {
 // report prints medians over rounds, ratios to the ReverseProxy, and
 // ratios of every bridge variant to "bridge" (its stages on vs off, in
 // the same run).
-func report(w io.Writer, o options, targets []target, vs map[string]*variant, samples map[string][]sample, idle map[string]int64, held map[string][2]int64) {
+func report(w io.Writer, o options, targets []target, vs map[string]*variant, samples, pairs map[string][]sample, idle map[string]int64, held map[string][2]int64) {
 	fmt.Fprintf(w, "\nbridgebench — %s/%s, %d CPUs, %s; %d rounds (medians), %v phases, %d clients, %d content chunks per stream\n",
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), o.rounds, o.d, o.workers, o.up.Chunks)
 	var baseline, bridge string
@@ -109,16 +143,7 @@ func report(w io.Writer, o options, targets []target, vs map[string]*variant, sa
 			lost, errs)
 	}
 	if rp, ok := rows["reverseproxy"]; ok && rp.rps > 0 && rp.sps > 0 {
-		fmt.Fprintf(w, "\nratios to reverseproxy (throughput; in brackets the lowest and highest of the rounds' own ratios):\n")
-		nonStream := func(s sample) float64 { return s.nonStream.rate() }
-		stream := func(s sample) float64 { return s.stream.rate() }
-		for _, t := range targets {
-			ts, ps := samples[t.name], samples["reverseproxy"]
-			nlo, nhi := roundRange(ts, ps, nonStream)
-			slo, shi := roundRange(ts, ps, stream)
-			fmt.Fprintf(w, "  %-14s non-streaming %.2f× [%.2f–%.2f]   streams %.2f× [%.2f–%.2f]\n", t.name,
-				rows[t.name].rps/rp.rps, nlo, nhi, rows[t.name].sps/rp.sps, slo, shi)
-		}
+		reportRatios(w, targets, samples, pairs)
 	}
 	if b, ok := rows["bridge"]; ok && b.rps > 0 && b.sps > 0 {
 		first := true

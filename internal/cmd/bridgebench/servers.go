@@ -321,6 +321,7 @@ func runBridge(args []string) {
 		uw = w
 		opts = append(opts, llmbridge.WithUsageSink(func(r llmbridge.UsageRecord) { records.Add(1); w.Record(r) }))
 	}
+	var scrape http.Handler // the metrics, served at /metrics beside the bridge (the parent scrapes them)
 	if *withMetrics {
 		cost := prices.RecordCost
 		mo := metrics.Options{Cost: cost}
@@ -334,7 +335,9 @@ func runBridge(args []string) {
 		if *liveSubs > 0 {
 			subscribeLive(hub, *liveSubs)
 		}
-		opts = append(opts, llmbridge.WithObserver(metrics.New(mo)), llmbridge.WithObserver(hub))
+		m := metrics.New(mo)
+		scrape = m.Handler()
+		opts = append(opts, llmbridge.WithObserver(m), llmbridge.WithObserver(hub))
 	}
 	var adm *keys.Admitter
 	if *keyStore != "" {
@@ -378,7 +381,17 @@ func runBridge(args []string) {
 		}
 		go func() { log.Println(http.ListenAndServe(a, nil)) }() // http.DefaultServeMux has net/http/pprof
 	}
-	serve(listen(*addr), b)
+	var h http.Handler = b
+	if scrape != nil {
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/metrics" {
+				scrape.ServeHTTP(w, r)
+				return
+			}
+			b.ServeHTTP(w, r)
+		})
+	}
+	serve(listen(*addr), h)
 }
 
 // benchKeyParams are the virtual key of bridge-limits and bridge-all:
