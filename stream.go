@@ -328,11 +328,16 @@ func (s *streamWriter) fail(c *call, e *APIError) (held bool) {
 	return false
 }
 
-// close stops the keep-alive timer; nothing is written after it returns.
+// close stops the keep-alive timer and hands net/http what was written
+// and not flushed (the last event: end); nothing is written after it
+// returns.
 func (s *streamWriter) close() {
 	s.mu.Lock()
-	s.closed = true
-	s.timer.Stop()
+	if !s.closed {
+		s.closed = true
+		s.timer.Stop()
+		_ = s.out.Close()
+	}
 	s.mu.Unlock()
 }
 
