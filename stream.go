@@ -22,6 +22,8 @@ var (
 	errHeaderTimeout = errors.New("upstream sent no response headers in time")
 	// errReported: the upstream's own error event was relayed; end quietly.
 	errReported = errors.New("upstream error event relayed")
+	// errStreamClosed: a write to a stream whose handler has returned.
+	errStreamClosed = errors.New("write to a closed stream")
 )
 
 // bounded is a context with a deadline that something else enforces (the
@@ -155,6 +157,10 @@ func (s *streamWriter) data(p []byte) error { return s.event("", p) }
 // that arrived together go out in one write.
 func (s *streamWriter) event(name string, p []byte) error {
 	s.mu.Lock()
+	if s.closed { // the handler returned: nothing may be written now
+		s.mu.Unlock()
+		return clientError(errStreamClosed)
+	}
 	s.startLocked()
 	first := !s.sent
 	s.sent = true
@@ -308,6 +314,9 @@ var (
 func (s *streamWriter) fail(c *call, e *APIError) (held bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
 	if !s.started && c.mayFailOver(e) {
 		s.held = e // nothing was written: run has the next target answer
 		return true
@@ -334,7 +343,7 @@ func (s *streamWriter) fail(c *call, e *APIError) (held bool) {
 func (s *streamWriter) close() {
 	s.mu.Lock()
 	if !s.closed {
-		s.closed = true
+		s.closed, s.pending = true, false
 		s.timer.Stop()
 		_ = s.out.Close()
 	}

@@ -99,9 +99,9 @@ func (h *Writer) write(p []byte) error {
 	})
 }
 
-// release puts the buffer back for another stream (it is under twice
-// passAt: Write passes what it gathers at passAt, and larger writes
-// bypass it).
+// release puts the buffer back for another stream (its length stays
+// under twice passAt — Write passes what it gathers at passAt, and larger
+// writes bypass it — so its capacity stays bounded too).
 func (h *Writer) release() {
 	if h.buf != nil {
 		*h.buf = (*h.buf)[:0]

@@ -180,7 +180,9 @@ func scrapeEvery(client *httpClient, url string, period time.Duration) (stop fun
 				return
 			case <-tick.C:
 			}
-			resp, err := client.Get(url)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*period) // a stalled scrape must not hang the run
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			resp, err := client.Do(req)
 			if err == nil {
 				_, err = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
@@ -188,6 +190,7 @@ func scrapeEvery(client *httpClient, url string, period time.Duration) (stop fun
 					err = fmt.Errorf("status %s", resp.Status)
 				}
 			}
+			cancel()
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "bridgebench: scraping %s: %v\n", url, err)
 			}

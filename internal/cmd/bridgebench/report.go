@@ -11,12 +11,17 @@ import (
 
 type httpClient = http.Client
 
+// median is v's middle value, the mean of the two middle ones when v has
+// an even count.
 func median[T int64 | float64 | time.Duration](v []T) T {
 	if len(v) == 0 {
 		return 0
 	}
 	s := slices.Clone(v)
 	slices.Sort(s)
+	if len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
 	return s[len(s)/2]
 }
 
@@ -48,8 +53,8 @@ func or(s, def string) string {
 func pairedRatio(ts, base []sample, f func(sample) float64) (med, lo, hi float64) {
 	var rs []float64
 	for k := range min(len(ts), len(base)) {
-		if b := f(base[k]); b > 0 {
-			rs = append(rs, f(ts[k])/b)
+		if b, v := f(base[k]), f(ts[k]); b > 0 && v > 0 { // a phase with no answer has no rate or CPU to compare
+			rs = append(rs, v/b)
 		}
 	}
 	if len(rs) == 0 {
@@ -84,12 +89,15 @@ func reportRatios(w io.Writer, targets []target, samples, pairs map[string][]sam
 		if ps, ok := pairs[t.name]; ok {
 			base = ps
 		}
-		var r [4][3]float64
+		var r [4]string
 		for i, f := range fs {
-			r[i][0], r[i][1], r[i][2] = pairedRatio(samples[t.name], base, f)
+			if med, lo, hi := pairedRatio(samples[t.name], base, f); med > 0 {
+				r[i] = fmt.Sprintf("%.2f× [%.2f–%.2f]", med, lo, hi)
+			} else {
+				r[i] = "n/a"
+			}
 		}
-		fmt.Fprintf(w, "  %-14s non-streaming %.2f× [%.2f–%.2f]  streams %.2f× [%.2f–%.2f]  cpu/req %.2f× [%.2f–%.2f]  cpu/strm %.2f× [%.2f–%.2f]\n",
-			t.name, r[0][0], r[0][1], r[0][2], r[1][0], r[1][1], r[1][2], r[2][0], r[2][1], r[2][2], r[3][0], r[3][1], r[3][2])
+		fmt.Fprintf(w, "  %-14s non-streaming %s  streams %s  cpu/req %s  cpu/strm %s\n", t.name, r[0], r[1], r[2], r[3])
 	}
 }
 
