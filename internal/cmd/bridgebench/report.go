@@ -75,12 +75,6 @@ func reportRatios(w io.Writer, targets []target, samples, pairs map[string][]sam
 	}
 	fmt.Fprintf(w, "\nratios to reverseproxy: medians of %s; in brackets the lowest and highest\n", how)
 	fmt.Fprintf(w, "  (throughput: higher is faster; cpu: lower is cheaper)\n")
-	fs := []func(sample) float64{
-		func(s sample) float64 { return s.nonStream.rate() },
-		func(s sample) float64 { return s.stream.rate() },
-		func(s sample) float64 { return float64(s.cpuNonStream) },
-		func(s sample) float64 { return float64(s.cpuStream) },
-	}
 	for _, t := range targets {
 		if t.name == "reverseproxy" {
 			continue
@@ -90,7 +84,7 @@ func reportRatios(w io.Writer, targets []target, samples, pairs map[string][]sam
 			base = ps
 		}
 		var r [4]string
-		for i, f := range fs {
+		for i, f := range ratioFns {
 			if med, lo, hi := pairedRatio(samples[t.name], base, f); med > 0 {
 				r[i] = fmt.Sprintf("%.2f× [%.2f–%.2f]", med, lo, hi)
 			} else {
@@ -98,6 +92,16 @@ func reportRatios(w io.Writer, targets []target, samples, pairs map[string][]sam
 			}
 		}
 		fmt.Fprintf(w, "  %-14s non-streaming %s  streams %s  cpu/req %s  cpu/strm %s\n", t.name, r[0], r[1], r[2], r[3])
+	}
+}
+
+// medianRow is the medians of a target's rounds.
+func medianRow(ss []sample) row {
+	return row{
+		rps:     median(collect(ss, func(s sample) float64 { return s.nonStream.rate() })),
+		sps:     median(collect(ss, func(s sample) float64 { return s.stream.rate() })),
+		cpuReq:  median(collect(ss, func(s sample) time.Duration { return s.cpuNonStream })),
+		cpuStrm: median(collect(ss, func(s sample) time.Duration { return s.cpuStream })),
 	}
 }
 
@@ -128,12 +132,7 @@ func report(w io.Writer, o options, targets []target, vs map[string]*variant, sa
 	rows := map[string]row{}
 	for _, t := range targets {
 		ss := samples[t.name]
-		r := row{
-			rps:     median(collect(ss, func(s sample) float64 { return s.nonStream.rate() })),
-			sps:     median(collect(ss, func(s sample) float64 { return s.stream.rate() })),
-			cpuReq:  median(collect(ss, func(s sample) time.Duration { return s.cpuNonStream })),
-			cpuStrm: median(collect(ss, func(s sample) time.Duration { return s.cpuStream })),
-		}
+		r := medianRow(ss)
 		rows[t.name] = r
 		lost, errs := 0, 0
 		for _, s := range ss {
@@ -154,20 +153,7 @@ func report(w io.Writer, o options, targets []target, vs map[string]*variant, sa
 		reportRatios(w, targets, samples, pairs)
 	}
 	if b, ok := rows["bridge"]; ok && b.rps > 0 && b.sps > 0 {
-		first := true
-		for _, t := range targets {
-			v, ok := vs[t.name]
-			if !ok || t.name == "bridge" {
-				continue
-			}
-			if first {
-				fmt.Fprintf(w, "\nstages on vs off: each variant / bridge (%s), same run:\n", vs["bridge"].stages)
-				first = false
-			}
-			r := rows[t.name]
-			fmt.Fprintf(w, "  %-14s req/s %5.2f×  streams/s %5.2f×  cpu/req %s  cpu/strm %s  [%s]\n", t.name,
-				r.rps/b.rps, r.sps/b.sps, cpuRatio(r.cpuReq, b.cpuReq), cpuRatio(r.cpuStrm, b.cpuStrm), v.stages)
-		}
+		reportStages(w, targets, vs, samples, pairs, b)
 	}
 	fmt.Fprintf(w, "\nread+write system calls of the front (/proc/<pid>/io), per request and per stream:\n")
 	for _, t := range targets {
@@ -198,11 +184,53 @@ func report(w io.Writer, o options, targets []target, vs map[string]*variant, sa
 	}
 }
 
-// cpuRatio is a variant's CPU per request against bridge's: the ratio and
-// the difference ("1.08× (+4µs)"), or "n/a" when bridge's is zero.
-func cpuRatio(v, base time.Duration) string {
-	if base <= 0 {
+// ratioFns are the rates and CPU costs a target is compared by:
+// non-streamed req/s, streams/s, CPU per request, CPU per stream.
+var ratioFns = [4]func(sample) float64{
+	func(s sample) float64 { return s.nonStream.rate() },
+	func(s sample) float64 { return s.stream.rate() },
+	func(s sample) float64 { return float64(s.cpuNonStream) },
+	func(s sample) float64 { return float64(s.cpuStream) },
+}
+
+// reportStages prints each variant against bridge (its stages on vs
+// off). With -pair both sides are their paired ratios to the proxy, so
+// the host's slow spells cancel out: variant/proxy ÷ bridge/proxy, and
+// the CPU difference is that ratio applied to bridge's own CPU.
+func reportStages(w io.Writer, targets []target, vs map[string]*variant, samples, pairs map[string][]sample, b row) {
+	_, paired := pairs["bridge"]
+	how := "medians, same run"
+	if paired {
+		how = "each side's median ratio to the proxy measured just before it"
+	}
+	fmt.Fprintf(w, "\nstages on vs off: each variant / bridge (%s; %s):\n", vs["bridge"].stages, how)
+	for _, t := range targets {
+		v, ok := vs[t.name]
+		if !ok || t.name == "bridge" {
+			continue
+		}
+		r := medianRow(samples[t.name])
+		ratios := [4]float64{r.rps / b.rps, r.sps / b.sps, float64(r.cpuReq) / float64(b.cpuReq), float64(r.cpuStrm) / float64(b.cpuStrm)}
+		if ps, ok := pairs[t.name]; ok && paired {
+			for i, f := range ratioFns {
+				mv, _, _ := pairedRatio(samples[t.name], ps, f)
+				mb, _, _ := pairedRatio(samples["bridge"], pairs["bridge"], f)
+				ratios[i] = 0
+				if mb > 0 {
+					ratios[i] = mv / mb
+				}
+			}
+		}
+		fmt.Fprintf(w, "  %-14s req/s %5.2f×  streams/s %5.2f×  cpu/req %s  cpu/strm %s  [%s]\n", t.name,
+			ratios[0], ratios[1], cpuChange(ratios[2], b.cpuReq), cpuChange(ratios[3], b.cpuStrm), v.stages)
+	}
+}
+
+// cpuChange is a CPU ratio to bridge's and what it comes to on bridge's
+// CPU (base): "1.08× (+4µs)"; "n/a" without a ratio.
+func cpuChange(ratio float64, base time.Duration) string {
+	if ratio <= 0 || base <= 0 {
 		return "n/a"
 	}
-	return fmt.Sprintf("%5.2f× (%s)", float64(v)/float64(base), signedUS(v-base))
+	return fmt.Sprintf("%5.2f× (%s)", ratio, signedUS(time.Duration((ratio-1)*float64(base))))
 }
