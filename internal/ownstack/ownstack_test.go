@@ -44,7 +44,6 @@ type recorder struct {
 	header  http.Header
 	writes  []string
 	flushes int
-	sent    int // bytes written before the last flush
 }
 
 func (r *recorder) Header() http.Header {
@@ -58,10 +57,7 @@ func (r *recorder) Write(p []byte) (int, error) {
 	r.writes = append(r.writes, string(p))
 	return len(p), nil
 }
-func (r *recorder) Flush() {
-	r.flushes++
-	r.sent = len(strings.Join(r.writes, ""))
-}
+func (r *recorder) Flush() { r.flushes++ }
 
 // An event's small writes reach net/http as one write when the stream
 // flushes, and a long burst in writes of about passAt, never more than

@@ -204,6 +204,10 @@ func reportStages(w io.Writer, targets []target, vs map[string]*variant, samples
 		how = "each side's median ratio to the proxy measured just before it"
 	}
 	fmt.Fprintf(w, "\nstages on vs off: each variant / bridge (%s; %s):\n", vs["bridge"].stages, how)
+	var bridgeRatios [4]float64 // bridge's paired ratios to the proxy
+	for i, f := range ratioFns {
+		bridgeRatios[i], _, _ = pairedRatio(samples["bridge"], pairs["bridge"], f)
+	}
 	for _, t := range targets {
 		v, ok := vs[t.name]
 		if !ok || t.name == "bridge" {
@@ -214,10 +218,9 @@ func reportStages(w io.Writer, targets []target, vs map[string]*variant, samples
 		if ps, ok := pairs[t.name]; ok && paired {
 			for i, f := range ratioFns {
 				mv, _, _ := pairedRatio(samples[t.name], ps, f)
-				mb, _, _ := pairedRatio(samples["bridge"], pairs["bridge"], f)
 				ratios[i] = 0
-				if mb > 0 {
-					ratios[i] = mv / mb
+				if bridgeRatios[i] > 0 {
+					ratios[i] = mv / bridgeRatios[i]
 				}
 			}
 		}
