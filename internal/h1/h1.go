@@ -659,6 +659,11 @@ func (b *body) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// AtEOF reports whether Read has returned the body's end (io.EOF), which
+// gave c back to the pool: what is left to do with the body is Close,
+// which then does nothing. Only the goroutine that reads may ask.
+func (b *body) AtEOF() bool { return b.ended.Load() && b.err == io.EOF }
+
 // errClosed is a read of a body closed before its end.
 var errClosed = errors.New("h1: read on a closed response body")
 

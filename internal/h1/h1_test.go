@@ -780,3 +780,41 @@ func TestAnAnswerWhileALargeBodyIsRefused(t *testing.T) {
 		t.Errorf("%d connections, want 2: the half-written one is not kept", n)
 	}
 }
+
+// AtEOF is true once Read has returned the body's end, and never for a
+// body closed or failed before it: a stream's end then needs no read.
+func TestAtEOF(t *testing.T) {
+	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("part one, "))
+		w.(http.Flusher).Flush()
+		w.Write([]byte("part two"))
+	})
+	tr := newTransport(t)
+	atEOF := func(resp *http.Response) bool { return resp.Body.(interface{ AtEOF() bool }).AtEOF() }
+	req, _ := http.NewRequest("GET", s.URL, nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if atEOF(resp) {
+		t.Error("AtEOF before any read")
+	}
+	if _, err := io.ReadAll(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	if !atEOF(resp) {
+		t.Error("not AtEOF after reading to the end")
+	}
+	resp.Body.Close()
+	if !atEOF(resp) {
+		t.Error("not AtEOF after closing a body read to its end")
+	}
+	resp, err = tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if atEOF(resp) {
+		t.Error("AtEOF after closing a body before its end")
+	}
+}

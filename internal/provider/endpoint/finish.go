@@ -21,6 +21,10 @@ import (
 //
 // It closes body once, as a stream decoder's caller expects of it.
 func FinishBody(body io.ReadCloser) {
+	if AtEOF(body) {
+		body.Close()
+		return
+	}
 	closed := make(chan struct{})
 	t := time.AfterFunc(FinishWait, func() { body.Close(); close(closed) }) // ends a Read that waits
 	_, _ = io.CopyN(io.Discard, body, FinishBytes)
@@ -29,6 +33,21 @@ func FinishBody(body io.ReadCloser) {
 	} else {
 		<-closed // the timer closed it: closed on return all the same
 	}
+}
+
+// EOFer is a body that can tell whether a Read has returned its end
+// (io.EOF): h1's bodies can. A stream body usually has, by the time its
+// last event is read: HTTP/1.1's last chunk tends to arrive in the same
+// read as the event before it.
+type EOFer interface {
+	AtEOF() bool
+}
+
+// AtEOF reports whether body is an EOFer that has returned its end:
+// finishing it then needs neither a read nor a wait.
+func AtEOF(body io.Reader) bool {
+	e, ok := body.(EOFer)
+	return ok && e.AtEOF()
 }
 
 // Ender is a stream body whose owner reads its end and closes it: the

@@ -31,7 +31,8 @@ func (l *Link) Cancel(cause error) {
 // Body wraps the request's response body, beneath every other wrapper:
 // its EndStream (EndBody, through the wrappers' PassEnd) unlinks the
 // request from the call and reads the rest of the body on another
-// goroutine (FinishBody), then closes it and ends the request. Nothing
+// goroutine (FinishBody), then closes it and ends the request — at once,
+// with no goroutine, when the body was read to its end already (AtEOF). Nothing
 // waits for the upstream's end of the body — neither the client's last
 // event, nor the call's record and settlement — and the connection goes
 // back to the pool. A body closed instead ends the request with the
@@ -56,6 +57,13 @@ type linkedBody struct {
 func (b *linkedBody) EndStream() bool {
 	if !b.l.unlink() {
 		return false // the call ended: the request is cancelled already
+	}
+	if AtEOF(b.ReadCloser) {
+		// Read to its end with the last event: nothing left to wait for,
+		// so no goroutine (and no FinishBody timer) for it.
+		b.ReadCloser.Close()
+		b.l.cancel(nil)
+		return true
 	}
 	go func() {
 		FinishBody(b.ReadCloser)

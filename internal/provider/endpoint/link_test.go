@@ -86,3 +86,42 @@ func TestLinkEndsWithCall(t *testing.T) {
 		t.Errorf("cause %v, want the call's", context.Cause(ctx))
 	}
 }
+
+// eofBody is a body that has returned its end: Read fails the test, since
+// nothing is left to read; it counts closes.
+type eofBody struct {
+	t      *testing.T
+	closes int
+}
+
+func (b *eofBody) Read([]byte) (int, error) {
+	b.t.Error("a body at its end was read again")
+	return 0, io.EOF
+}
+
+func (b *eofBody) Close() error { b.closes++; return nil }
+func (b *eofBody) AtEOF() bool  { return true }
+
+// A body read to its end already is closed, and its request ended, before
+// EndStream returns: no goroutine, no read, no wait.
+func TestLinkEndStreamAtEOF(t *testing.T) {
+	call, stop := context.WithCancel(context.Background())
+	defer stop()
+	ctx, link := NewLink(call)
+	body := &eofBody{t: t}
+	if !link.Body(body).(Ender).EndStream() {
+		t.Fatal("EndStream did not take the body over")
+	}
+	if body.closes != 1 || ctx.Err() == nil {
+		t.Errorf("when EndStream returned: %d closes, request context %v", body.closes, ctx.Err())
+	}
+}
+
+// FinishBody closes a body at its end without reading it.
+func TestFinishBodyAtEOF(t *testing.T) {
+	body := &eofBody{t: t}
+	FinishBody(body)
+	if body.closes != 1 {
+		t.Errorf("%d closes, want 1", body.closes)
+	}
+}
