@@ -69,9 +69,10 @@ func benchRecord() llmbridge.UsageRecord {
 func BenchmarkEncodeEnd(b *testing.B) {
 	h := New(Options{Cost: func(llmbridge.UsageRecord) (float64, bool) { return 0.000432, true }})
 	r := benchRecord()
+	buf := make([]byte, 0, 1024)
 	b.ReportAllocs()
 	for b.Loop() {
-		if e := h.encode("end", r); !strings.HasPrefix(string(e), `{"type":"end"`) {
+		if e := h.encode(buf[:0], "end", r); !strings.HasPrefix(string(e), `{"type":"end"`) {
 			b.Fatal(string(e))
 		}
 	}

@@ -2,7 +2,6 @@ package live
 
 import (
 	"bufio"
-	"io"
 	"net/http"
 	"time"
 
@@ -32,6 +31,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	gather := time.NewTimer(time.Hour)
 	defer gather.Stop()
 	var last time.Time // the last flush of events
+	var spare []byte   // the buffer the hub gathers the next events in
 	for {
 		select {
 		case <-r.Context().Done():
@@ -40,8 +40,30 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if !send(func() error { return sse.WriteComment(bw, "keep-alive") }) {
 				return
 			}
-		case ev, ok := <-sub.C:
-			if !ok {
+		case <-sub.Ready():
+			// An event after a quiet spell goes out at once; while the
+			// feed is busy, events are gathered and written at most once
+			// per FlushInterval: a flush is a write system call for the
+			// bridge and a wake-up for the dashboard.
+			if wait := h.opts.FlushInterval - time.Since(last); wait > 0 && !sub.Dropped() {
+				gather.Reset(wait)
+				select {
+				case <-r.Context().Done():
+					return
+				case <-gather.C:
+				}
+			}
+			frames, n, ended := sub.Take(spare)
+			if n > 0 {
+				if !send(func() error { _, err := bw.Write(frames); return err }) {
+					return
+				}
+				last = time.Now()
+			}
+			if spare = frames; cap(spare) > maxSpare {
+				spare = nil // a burst's buffer is not kept
+			}
+			if ended {
 				if sub.Dropped() {
 					send(func() error {
 						return sse.WriteEvent(bw, "dropped", []byte(`{"type":"dropped","message":"this subscriber fell behind the live feed and was dropped; reconnect"}`))
@@ -49,22 +71,13 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				}
 				return
 			}
-			// An event after a quiet spell goes out at once; while the
-			// feed is busy, events are gathered and written at most once
-			// per FlushInterval: a flush is a write system call for the
-			// bridge and a wake-up for the dashboard.
-			var until <-chan time.Time
-			if wait := h.opts.FlushInterval - time.Since(last); wait > 0 {
-				gather.Reset(wait)
-				until = gather.C
-			}
-			if !send(func() error { return writeBatch(bw, ev, sub.C, until) }) {
-				return
-			}
-			last = time.Now()
 		}
 	}
 }
+
+// maxSpare bounds the gathering buffer a subscriber keeps between two
+// batches.
+const maxSpare = 4 << 20
 
 // open starts a subscriber's response and returns the buffer its
 // batches are gathered in and send, which writes with write, hands the
@@ -85,48 +98,6 @@ func (h *Hub) open(w http.ResponseWriter) (*bufio.Writer, func(write func() erro
 	}
 }
 
-// maxBatch bounds the events written between two flushes.
-const maxBatch = 1024
-
-// batchBuffer is the size of a subscriber's batch buffer: a batch larger
+// batchBuffer is the size of a subscriber's write buffer: a batch larger
 // than it goes out in writes of this size.
 const batchBuffer = 64 << 10
-
-// writeBatch writes ev and the events behind it, up to maxBatch: those
-// already waiting, and, when until is not nil, those that arrive before
-// it fires. A closed channel is left for the caller's next receive.
-func writeBatch(w io.Writer, ev Event, c <-chan Event, until <-chan time.Time) error {
-	if err := sse.WriteEvent(w, ev.Name, ev.Data); err != nil {
-		return err
-	}
-	for range maxBatch - 1 {
-		var next Event
-		var ok bool
-		if until == nil {
-			select {
-			case next, ok = <-c:
-			default:
-				return nil
-			}
-		} else {
-			select {
-			case next, ok = <-c:
-			case <-until:
-				return nil
-			}
-		}
-		if !ok {
-			return nil
-		}
-		if err := sse.WriteEvent(w, next.Name, next.Data); err != nil {
-			return err
-		}
-	}
-	if until != nil { // a full batch before the timer: drain it for the next Reset
-		select {
-		case <-until:
-		default:
-		}
-	}
-	return nil
-}

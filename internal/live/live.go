@@ -32,13 +32,6 @@ type Options struct {
 	FlushInterval time.Duration
 }
 
-// Event is one message of the feed: Name is "start" or "end", Data its
-// JSON object.
-type Event struct {
-	Name string
-	Data []byte
-}
-
 // Hub fans request events out to subscribers. It is an llmbridge.Observer
 // (with Start), safe for concurrent use, and never blocks the caller.
 type Hub struct {
@@ -67,21 +60,28 @@ func New(o Options) *Hub {
 	return &Hub{opts: o, subs: map[*Subscription]struct{}{}}
 }
 
-// Subscription receives the events published after Subscribe, in order.
+// Subscription receives the events published after Subscribe, in order,
+// as Server-Sent Events frames ("event: end\ndata: {…}\n\n"). They wait
+// in the subscription until Take; Ready says when there are some.
+//
+// A channel of events woke the subscriber for every event, two a request:
+// a busy gateway paid a goroutine switch per event for a dashboard that
+// writes ten times a second. Events now wait in a buffer, and only the
+// first after a Take wakes it.
 type Subscription struct {
-	// C delivers the events. It is closed by Close, or when the
-	// subscriber fell Buffer events behind and was dropped (Dropped).
-	C <-chan Event
-
-	c       chan Event
 	h       *Hub
+	ready   chan struct{} // one token: events wait, or the subscription ended
 	dropped atomic.Bool
+
+	mu      sync.Mutex
+	pending []byte // frames of the events not taken yet
+	n       int    // events in pending
+	ended   bool   // closed or dropped: nothing more is added
 }
 
 // Subscribe adds a subscriber. The caller must Close it.
 func (h *Hub) Subscribe() *Subscription {
-	c := make(chan Event, h.opts.Buffer)
-	s := &Subscription{C: c, c: c, h: h}
+	s := &Subscription{h: h, ready: make(chan struct{}, 1)}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.n.Add(1)
@@ -89,8 +89,50 @@ func (h *Hub) Subscribe() *Subscription {
 	return s
 }
 
-// Close removes the subscriber and closes C; it may be called more than
-// once, and after the subscriber was dropped.
+// Ready has a value when events wait to be taken, or when the
+// subscription has ended; Take then returns them, or that it ended. A
+// value may come with nothing to take (Take took it already).
+func (s *Subscription) Ready() <-chan struct{} { return s.ready }
+
+// Take returns the frames of the events waiting, how many events they
+// are, and whether the subscription has ended: closed, or dropped for
+// falling Buffer events behind (Dropped). Nothing follows a Take that
+// reports the end. spare is where the next events are gathered: a buffer
+// the caller is done with (what the Take before last returned), or nil.
+func (s *Subscription) Take(spare []byte) (frames []byte, n int, ended bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	frames, n, ended = s.pending, s.n, s.ended
+	s.pending, s.n = spare[:0], 0
+	return frames, n, ended
+}
+
+// add appends one event's frame, and reports false when the subscriber
+// has Buffer events waiting already (it is then dropped).
+func (s *Subscription) add(frame []byte, max int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n >= max {
+		return false
+	}
+	s.pending = append(s.pending, frame...)
+	if s.n++; s.n == 1 {
+		s.wake()
+	}
+	return true
+}
+
+// wake puts the Ready token, unless it is there already.
+func (s *Subscription) wake() {
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+}
+
+// Close removes the subscriber; it may be called more than once, and
+// after the subscriber was dropped. The events waiting can still be
+// taken.
 func (s *Subscription) Close() {
 	s.h.mu.Lock()
 	s.h.remove(s)
@@ -101,12 +143,15 @@ func (s *Subscription) Close() {
 // behind.
 func (s *Subscription) Dropped() bool { return s.dropped.Load() }
 
-// remove takes s out of the hub and closes its channel. h.mu is held.
+// remove takes s out of the hub and ends it. h.mu is held.
 func (h *Hub) remove(s *Subscription) {
 	if _, ok := h.subs[s]; ok {
 		delete(h.subs, s)
 		h.n.Add(-1)
-		close(s.c)
+		s.mu.Lock()
+		s.ended = true
+		s.mu.Unlock()
+		s.wake()
 	}
 }
 
@@ -122,7 +167,7 @@ func (h *Hub) Start(r llmbridge.UsageRecord) {
 	if h.n.Load() == 0 || r.Unauthenticated {
 		return
 	}
-	h.publish(Event{Name: "start", Data: h.encode("start", r)})
+	h.publish("start", r)
 }
 
 // End publishes an "end" event with the finished record. Records of
@@ -133,23 +178,35 @@ func (h *Hub) End(r llmbridge.UsageRecord) {
 	if h.n.Load() == 0 || r.Unauthenticated {
 		return
 	}
-	h.publish(Event{Name: "end", Data: h.encode("end", r)})
+	h.publish("end", r)
 }
 
-// publish offers ev to every subscriber without waiting, dropping those
-// whose buffer is full. Holding the lock for the whole fan-out keeps the
-// events of concurrent requests in one order for every subscriber.
-func (h *Hub) publish(ev Event) {
+// frames are the buffers publish encodes an event's frame in.
+var frames = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// publish encodes r's event of type typ once, as a frame, and adds it to
+// every subscriber without waiting, dropping those whose buffer is full.
+// Holding the lock for the whole fan-out keeps the events of concurrent
+// requests in one order for every subscriber.
+func (h *Hub) publish(typ string, r llmbridge.UsageRecord) {
+	bp := frames.Get().(*[]byte)
+	frame := append((*bp)[:0], "event: "...)
+	frame = append(frame, typ...)
+	frame = append(frame, "\ndata: "...)
+	frame = h.encode(frame, typ, r) // JSON has no line break: one data line
+	frame = append(frame, "\n\n"...)
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	for s := range h.subs {
-		select {
-		case s.c <- ev:
-		default:
+		if !s.add(frame, h.opts.Buffer) {
 			s.dropped.Store(true)
 			h.dropped.Add(1)
 			h.remove(s)
 		}
+	}
+	h.mu.Unlock()
+	if cap(frame) <= 64<<10 {
+		*bp = frame
+		frames.Put(bp)
 	}
 }
 
@@ -191,9 +248,10 @@ func ms(d time.Duration) *float64 {
 	return &v
 }
 
-// encode takes the record by value: a pointer would make every caller's
-// record escape, even when nobody listens.
-func (h *Hub) encode(typ string, r llmbridge.UsageRecord) []byte {
+// encode appends r's event of type typ as JSON to b. It takes the record
+// by value: a pointer would make every caller's record escape, even when
+// nobody listens.
+func (h *Hub) encode(b []byte, typ string, r llmbridge.UsageRecord) []byte {
 	e := event{Type: typ, Time: r.Time.UTC(), RequestID: r.RequestID, KeyID: r.KeyID,
 		Format: r.Format, Model: r.Model, Provider: r.Provider, UpstreamModel: r.UpstreamModel, Stream: r.Stream}
 	if r.Provider != "" {
@@ -221,5 +279,5 @@ func (h *Hub) encode(typ string, r llmbridge.UsageRecord) []byte {
 			}
 		}
 	}
-	return appendEvent(make([]byte, 0, 512), &e)
+	return appendEvent(b, &e)
 }
