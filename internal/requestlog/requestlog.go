@@ -1,8 +1,10 @@
 // Package requestlog writes the request log: one JSON object per line per
-// request, rotated by size with lumberjack. Records go into a bounded
-// queue drained by a single writer goroutine, so a response never waits on
-// disk I/O; when the queue is full a record is dropped and counted
-// (Dropped) instead of blocking. Close drains the queue and flushes.
+// request, rotated by size with lumberjack. A record is encoded as its
+// line by its caller and waits in a bounded buffer that a single writer
+// goroutine writes out at most every FlushInterval, so a response never
+// waits on disk I/O, and a busy server does not wake the writer for every
+// request; when the buffer is full a record is dropped and counted
+// (Dropped) instead of blocking. Close writes what waits.
 //
 // Every text field of a line is bounded (a client's 5 MB model name is
 // cut, with a marker saying how much), and a failed write loses only the
@@ -10,6 +12,7 @@
 package requestlog
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"log/slog"
@@ -30,7 +33,7 @@ type Options struct {
 	Path      string // the log file; its directory is created
 	MaxSizeMB int    // rotate at this size (default 10)
 	Backups   int    // rotated files kept (default 5)
-	QueueSize int    // records waiting for the writer (default 8192)
+	QueueSize int    // records waiting for the writer (default 8192); more are dropped
 	// FlushInterval bounds how long a written record may wait in the
 	// buffer before it reaches the file (default 100ms); Close flushes at
 	// once. Batching keeps a quiet server from paying a write per request.
@@ -41,18 +44,24 @@ type Options struct {
 
 // Writer is a request log. Record is safe for concurrent use.
 type Writer struct {
-	queue   chan llmbridge.UsageRecord
+	ready   chan struct{} // one token: the first line waits, or a batch's worth
+	quit    chan struct{} // closed by Close
 	done    chan struct{}
 	out     io.WriteCloser // lumberjack, but for tests
 	maxLine int            // the longest line the file accepts (its rotation size)
 	log     *slog.Logger
 	every   time.Duration
+	max     int // lines that may wait (QueueSize)
 	dropped atomic.Int64
 	written atomic.Int64
 	failed  atomic.Int64
 
-	mu     sync.RWMutex // guards closed against Record racing Close
-	closed bool
+	mu      sync.Mutex
+	pending []byte // whole lines waiting for the writer
+	lines   int    // in pending
+	closed  bool
+
+	torn bool // the writer's own: a failed write left part of a line in the file
 }
 
 // Open opens (creating directories as needed) and starts a Writer.
@@ -91,7 +100,9 @@ func Open(o Options) (*Writer, error) {
 func start(o Options, out io.WriteCloser, maxLine int) *Writer {
 	w := &Writer{
 		every:   o.FlushInterval,
-		queue:   make(chan llmbridge.UsageRecord, o.QueueSize),
+		max:     o.QueueSize,
+		ready:   make(chan struct{}, 1),
+		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
 		out:     out,
 		maxLine: maxLine,
@@ -111,19 +122,51 @@ func (w *Writer) Record(r llmbridge.UsageRecord) {
 	}
 }
 
-// offer queues r if there is room.
+// lineBufs are the buffers Record encodes a line in.
+var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// offer encodes r and adds its line to what waits for the writer; false:
+// there is no room (or the Writer is closed). A record that cannot be
+// written is counted as failed, and offered all the same.
 func (w *Writer) offer(r llmbridge.UsageRecord) bool {
-	w.mu.RLock()
-	defer w.mu.RUnlock()
-	if w.closed {
-		return false
-	}
-	select {
-	case w.queue <- r:
+	bp := lineBufs.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 {
+			lineBufs.Put(bp)
+		}
+	}()
+	l := toLine(r)
+	line, err := appendLine((*bp)[:0], &l)
+	*bp = line
+	switch {
+	case err != nil:
+		w.failed.Add(1)
+		w.log.Warn("request log: record not encoded", "err", err, "failed_total", w.failed.Load())
 		return true
-	default:
+	case len(line) > w.maxLine:
+		w.failed.Add(1)
+		w.log.Warn("request log: line longer than the file size limit", "bytes", len(line), "failed_total", w.failed.Load())
+		return true
+	}
+	w.mu.Lock()
+	if w.closed || w.lines >= w.max {
+		w.mu.Unlock()
 		return false
 	}
+	before := len(w.pending)
+	w.pending = append(w.pending, line...)
+	w.lines++
+	// The writer is woken by the first line, which starts its wait of
+	// FlushInterval, and again when a batch's worth has gathered.
+	wake := w.lines == 1 || before < flushSize && len(w.pending) >= flushSize
+	w.mu.Unlock()
+	if wake {
+		select {
+		case w.ready <- struct{}{}:
+		default:
+		}
+	}
+	return true
 }
 
 // Dropped returns how many records were dropped because the queue was full
@@ -159,7 +202,7 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
-	close(w.queue)
+	close(w.quit)
 	w.mu.Unlock()
 	<-w.done
 	return w.out.Close()
@@ -192,100 +235,100 @@ type line struct {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// flushSize is how much the writer batches before it writes at once.
+// flushSize is how much the writer lets gather before it writes at
+// once, without waiting for the rest of FlushInterval.
 const flushSize = 64 << 10
 
-// run is the single writer: it encodes records into a batch as they
-// come and writes the batch at most every FlushInterval (and when it
-// fills, and at Close).
+// run is the single writer: woken by the first line that waits, it lets
+// more gather for FlushInterval (or until flushSize have), then writes
+// them all; Close has it write what is left and end.
 func (w *Writer) run() {
 	defer close(w.done)
-	b := &batch{}
-	reported := int64(0)
-	var flush <-chan time.Time
 	timer := time.NewTimer(w.every)
 	timer.Stop()
 	defer timer.Stop()
+	var spare []byte
+	reported := int64(0)
 	for {
 		select {
-		case r, ok := <-w.queue:
-			if !ok {
-				w.flush(b)
+		case <-w.ready:
+		case <-w.quit:
+			w.write(w.take(nil))
+			return
+		}
+		timer.Reset(w.every)
+	gather:
+		for !w.full() {
+			select {
+			case <-w.ready: // a batch's worth, or a stale token
+			case <-timer.C:
+				break gather
+			case <-w.quit:
+				w.write(w.take(nil))
 				return
 			}
-			w.add(b, r)
-			if len(b.pending) >= flushSize {
-				w.flush(b)
-			}
-			if flush == nil {
-				timer.Reset(w.every)
-				flush = timer.C
-			}
-		case <-flush:
-			flush = nil
-			w.flush(b)
-			if d := w.dropped.Load(); d != reported {
-				w.log.Warn("request log: queue full, records dropped", "dropped_total", d)
-				reported = d
-			}
+		}
+		timer.Stop()
+		spare = w.write(w.take(spare))
+		if d := w.dropped.Load(); d != reported {
+			w.log.Warn("request log: queue full, records dropped", "dropped_total", d)
+			reported = d
 		}
 	}
 }
 
-// batch is the writer's state: lines waiting to be written.
-type batch struct {
-	line    []byte // the line being encoded
-	pending []byte // whole lines
-	lines   int    // in pending
-	torn    bool   // a failed write left part of a line in the file
+// full reports whether a batch's worth waits.
+func (w *Writer) full() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.pending) >= flushSize
 }
 
-// add encodes r onto the batch; a record that cannot be written is
-// counted and dropped.
-func (w *Writer) add(b *batch, r llmbridge.UsageRecord) {
-	l := toLine(r)
-	var err error
-	if b.line, err = appendLine(b.line[:0], &l); err != nil {
-		w.failed.Add(1)
-		w.log.Warn("request log: record not encoded", "err", err, "failed_total", w.failed.Load())
-		return
-	}
-	if len(b.line) > w.maxLine {
-		w.failed.Add(1)
-		w.log.Warn("request log: line longer than the file size limit", "bytes", len(b.line), "failed_total", w.failed.Load())
-		return
-	}
-	if len(b.pending)+len(b.line) > w.maxLine {
-		w.flush(b)
-	}
-	b.pending = append(b.pending, b.line...)
-	b.lines++
+// take returns the lines waiting, and has the next ones gather in spare.
+func (w *Writer) take(spare []byte) []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	lines := w.pending
+	w.pending, w.lines = spare[:0], 0
+	return lines
 }
 
-// flush writes the batch. On failure its lines are dropped and counted,
-// and a line torn by a partial write is ended before the next batch, so
-// the file stays one JSON object per line.
-func (w *Writer) flush(b *batch) {
-	if b.lines == 0 {
-		return
+// write writes lines, in pieces the file accepts (each at most maxLine
+// bytes, whole lines), and returns the emptied buffer for the next
+// take (nil when it was a rare large one). A piece that fails loses its
+// lines, counted as failed; a line a partial write tore is ended before
+// the next piece, so the file stays one JSON object per line.
+func (w *Writer) write(lines []byte) []byte {
+	for rest := lines; len(rest) > 0; {
+		piece := rest
+		if len(piece) > w.maxLine {
+			piece = piece[:bytes.LastIndexByte(piece[:w.maxLine], '\n')+1] // no line is longer than maxLine
+		}
+		rest = rest[len(piece):]
+		w.writePiece(piece)
 	}
-	data := b.pending
-	if b.torn {
-		data = append([]byte{'\n'}, data...)
+	if cap(lines) > 4*flushSize {
+		return nil // do not keep a rare large batch's memory
 	}
-	n, err := w.out.Write(data)
+	return lines[:0]
+}
+
+// writePiece writes whole lines in one write.
+func (w *Writer) writePiece(piece []byte) {
+	n := bytes.Count(piece, []byte{'\n'})
+	data := piece
+	if w.torn {
+		data = append([]byte{'\n'}, piece...)
+	}
+	written, err := w.out.Write(data)
 	if err != nil {
-		b.torn = b.torn && n == 0 || n > 0 && n < len(data)
-		w.failed.Add(int64(b.lines))
-		w.log.Warn("request log: write failed, records dropped", "err", err, "records", b.lines, "failed_total", w.failed.Load())
-	} else {
-		b.torn = false
-		w.written.Add(int64(b.lines))
+		w.torn = w.torn && written == 0 || written > 0 && written < len(data)
+		w.failed.Add(int64(n))
+		w.log.Warn("request log: write failed, records dropped", "err", err, "records", n, "failed_total", w.failed.Load())
+		return
 	}
-	b.pending, b.lines = b.pending[:0], 0
-	if cap(b.pending) > 4*flushSize {
-		b.pending = nil // do not keep a rare large batch's memory
-	}
+	w.torn = false
+	w.written.Add(int64(n))
 }
 
 // Bounds of the text fields of a line, in bytes: generous for any real
