@@ -660,8 +660,9 @@ func (b *body) Read(p []byte) (int, error) {
 }
 
 // AtEOF reports whether Read has returned the body's end (io.EOF), which
-// gave c back to the pool: what is left to do with the body is Close,
-// which then does nothing. Only the goroutine that reads may ask.
+// was c's end of this answer (back to the pool when it may be kept,
+// closed otherwise): what is left to do with the body is Close, which
+// then does nothing. Only the goroutine that reads may ask.
 func (b *body) AtEOF() bool { return b.ended.Load() && b.err == io.EOF }
 
 // errClosed is a read of a body closed before its end.

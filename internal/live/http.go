@@ -45,13 +45,19 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// feed is busy, events are gathered and written at most once
 			// per FlushInterval: a flush is a write system call for the
 			// bridge and a wake-up for the dashboard.
-			if wait := h.opts.FlushInterval - time.Since(last); wait > 0 && !sub.Dropped() {
+			if wait := h.opts.FlushInterval - time.Since(last); wait > 0 {
 				gather.Reset(wait)
-				select {
-				case <-r.Context().Done():
-					return
-				case <-gather.C:
+			gather:
+				for !sub.half(h.opts.Buffer) {
+					select {
+					case <-r.Context().Done():
+						return
+					case <-sub.Ready(): // half the buffer, the end, or a stale token
+					case <-gather.C:
+						break gather
+					}
 				}
+				gather.Stop()
 			}
 			frames, n, ended := sub.Take(spare)
 			if n > 0 {
@@ -79,11 +85,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // batches.
 const maxSpare = 4 << 20
 
-// open starts a subscriber's response and returns the buffer its
-// batches are gathered in and send, which writes with write, hands the
-// buffer to w whole and flushes w, within the write timeout. Through w's
-// 4 KiB buffer alone, a busy feed cost a write system call every ten
-// events.
+// open starts a subscriber's response and returns the buffer it is
+// written through and send, which writes with write, hands the buffer to
+// w and flushes w, within the write timeout: a batch of events, or a
+// comment, leaves in one write system call (a batch over the buffer's
+// size goes to w straight).
 func (h *Hub) open(w http.ResponseWriter) (*bufio.Writer, func(write func() error) bool) {
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/event-stream")
@@ -98,6 +104,5 @@ func (h *Hub) open(w http.ResponseWriter) (*bufio.Writer, func(write func() erro
 	}
 }
 
-// batchBuffer is the size of a subscriber's write buffer: a batch larger
-// than it goes out in writes of this size.
+// batchBuffer is the size of a subscriber's write buffer.
 const batchBuffer = 64 << 10

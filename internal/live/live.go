@@ -10,9 +10,10 @@ import (
 
 // Options configure a Hub. Zero values take the defaults.
 type Options struct {
-	// Buffer is how many events a subscriber may fall behind before it
-	// is dropped (default 4096: 0.2 s of a gateway answering 10,000
-	// requests a second, 160 KiB of channel).
+	// Buffer is how many events may wait for a subscriber before it is
+	// dropped (default 4096: 0.2 s of a gateway answering 10,000
+	// requests a second, about 2 MiB of encoded events). A subscriber
+	// stops gathering and takes them once half of Buffer waits.
 	Buffer int
 	// Cost prices a finished record in USD (ok false: unpriced, sent as
 	// null). nil: cost_usd is always null.
@@ -116,10 +117,21 @@ func (s *Subscription) add(frame []byte, max int) bool {
 		return false
 	}
 	s.pending = append(s.pending, frame...)
-	if s.n++; s.n == 1 {
+	// Woken by the first event, the subscriber gathers for a while; it
+	// is woken again when half its buffer waits, so a busy feed is taken
+	// before it fills the buffer rather than dropped.
+	if s.n++; s.n == 1 || s.n == (max+1)/2 {
 		s.wake()
 	}
 	return true
+}
+
+// half reports whether half the buffer (max events) waits, or the
+// subscription ended: time to take what waits.
+func (s *Subscription) half(max int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ended || s.n >= (max+1)/2
 }
 
 // wake puts the Ready token, unless it is there already.

@@ -439,6 +439,40 @@ func TestBusyFeedIsGathered(t *testing.T) {
 	<-served
 }
 
+// TestBusyFeedIsTakenAtHalfTheBuffer: a subscriber gathering events for
+// its FlushInterval takes them once half its buffer waits, so a feed
+// busier than Buffer events per interval is written, not dropped.
+func TestBusyFeedIsTakenAtHalfTheBuffer(t *testing.T) {
+	hub := New(Options{Buffer: 8, FlushInterval: time.Hour})
+	w := &blockingWriter{header: http.Header{}, release: make(chan struct{}), entered: make(chan struct{})}
+	close(w.release)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		hub.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/admin/api/live", nil).WithContext(ctx))
+	}()
+	for hub.Subscribers() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	for i := range 40 { // 40 events within one (hour-long) interval, 4 at a time
+		hub.End(llmbridge.UsageRecord{RequestID: fmt.Sprint("r", i), Status: 200})
+		if i%4 != 3 {
+			continue
+		}
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(w.String(), fmt.Sprintf(`"r%d"`, i)); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("events up to r%d (half the buffer) were not taken", i)
+			}
+		}
+	}
+	if hub.DroppedSubscribers() != 0 {
+		t.Errorf("%d subscribers dropped", hub.DroppedSubscribers())
+	}
+	cancel()
+	<-served
+}
+
 func (w *blockingWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -1,10 +1,11 @@
 // Package requestlog writes the request log: one JSON object per line per
 // request, rotated by size with lumberjack. A record is encoded as its
 // line by its caller and waits in a bounded buffer that a single writer
-// goroutine writes out at most every FlushInterval, so a response never
-// waits on disk I/O, and a busy server does not wake the writer for every
-// request; when the buffer is full a record is dropped and counted
-// (Dropped) instead of blocking. Close writes what waits.
+// goroutine writes out FlushInterval after the first line came (or once
+// 64 KiB waits), so a response never waits on disk I/O, and a busy
+// server does not wake the writer for every request; when the buffer is
+// full a record is dropped and counted (Dropped) instead of blocking.
+// Close writes what waits.
 //
 // Every text field of a line is bounded (a client's 5 MB model name is
 // cut, with a marker saying how much), and a failed write loses only the
@@ -293,19 +294,24 @@ func (w *Writer) take(spare []byte) []byte {
 	return lines
 }
 
-// write writes lines, in pieces the file accepts (each at most maxLine
-// bytes, whole lines), and returns the emptied buffer for the next
-// take (nil when it was a rare large one). A piece that fails loses its
-// lines, counted as failed; a line a partial write tore is ended before
-// the next piece, so the file stays one JSON object per line.
+// write writes lines in pieces of whole lines, each at most flushSize
+// bytes (a longer line alone) and never more than the file accepts
+// (maxLine), and returns the emptied buffer for the next take (nil when
+// it was a rare large one). A piece that fails loses only its lines,
+// counted as failed.
 func (w *Writer) write(lines []byte) []byte {
+	limit := min(flushSize, w.maxLine)
 	for rest := lines; len(rest) > 0; {
-		piece := rest
-		if len(piece) > w.maxLine {
-			piece = piece[:bytes.LastIndexByte(piece[:w.maxLine], '\n')+1] // no line is longer than maxLine
+		cut := len(rest)
+		if cut > limit {
+			if i := bytes.LastIndexByte(rest[:limit], '\n'); i >= 0 {
+				cut = i + 1
+			} else { // a line longer than flushSize (but not than maxLine)
+				cut = bytes.IndexByte(rest, '\n') + 1
+			}
 		}
-		rest = rest[len(piece):]
-		w.writePiece(piece)
+		w.writePiece(rest[:cut])
+		rest = rest[cut:]
 	}
 	if cap(lines) > 4*flushSize {
 		return nil // do not keep a rare large batch's memory
@@ -313,23 +319,29 @@ func (w *Writer) write(lines []byte) []byte {
 	return lines[:0]
 }
 
-// writePiece writes whole lines in one write.
+// writePiece writes whole lines in one write. A line a failed write
+// tore is ended first, by a write of its own (so that no write is longer
+// than the piece), and the file stays one JSON object per line.
 func (w *Writer) writePiece(piece []byte) {
-	n := bytes.Count(piece, []byte{'\n'})
-	data := piece
+	n := int64(bytes.Count(piece, newline))
 	if w.torn {
-		data = append([]byte{'\n'}, piece...)
+		if _, err := w.out.Write(newline); err != nil {
+			w.failed.Add(n)
+			w.log.Warn("request log: write failed, records dropped", "err", err, "records", n, "failed_total", w.failed.Load())
+			return
+		}
+		w.torn = false
 	}
-	written, err := w.out.Write(data)
-	if err != nil {
-		w.torn = w.torn && written == 0 || written > 0 && written < len(data)
-		w.failed.Add(int64(n))
+	if written, err := w.out.Write(piece); err != nil {
+		w.torn = written > 0 && written < len(piece)
+		w.failed.Add(n)
 		w.log.Warn("request log: write failed, records dropped", "err", err, "records", n, "failed_total", w.failed.Load())
 		return
 	}
-	w.torn = false
-	w.written.Add(int64(n))
+	w.written.Add(n)
 }
+
+var newline = []byte{'\n'}
 
 // Bounds of the text fields of a line, in bytes: generous for any real
 // value, small enough that no client can make a line the file refuses.

@@ -16,7 +16,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/llmbridge/llmbridge"
-	"github.com/llmbridge/llmbridge/internal/cpubench"
 	"go.uber.org/goleak"
 )
 
@@ -225,6 +224,7 @@ type failingFile struct {
 	mu       sync.Mutex
 	failures int
 	attempts int
+	longest  int // the longest write asked for
 	buf      bytes.Buffer
 }
 
@@ -232,6 +232,7 @@ func (f *failingFile) Write(p []byte) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.attempts++
+	f.longest = max(f.longest, len(p))
 	if f.failures > 0 {
 		f.failures--
 		f.buf.Write(p[:5])
@@ -280,6 +281,35 @@ func TestFailedWriteIsCountedAndTheWriterGoesOn(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(lines[1]), &kept); err != nil || kept.RequestID != "req_kept" {
 		t.Fatalf("second line %q: %v", lines[1], err)
+	}
+}
+
+// A backlog longer than the file accepts in one write goes out in
+// pieces of whole lines, none longer than the file's limit or flushSize;
+// after a torn write the next piece still fits.
+func TestBacklogIsWrittenInPieces(t *testing.T) {
+	for _, maxLine := range []int{1000, 1 << 20} {
+		f := &failingFile{failures: 1}
+		w := start(Options{QueueSize: 100000, FlushInterval: time.Hour}, f, maxLine)
+		const n = 2000 // about 600 KB
+		for i := range n {
+			w.Record(record(i))
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if f.longest > min(maxLine, flushSize) {
+			t.Errorf("maxLine %d: a write of %d bytes", maxLine, f.longest)
+		}
+		lines := strings.Split(strings.TrimSuffix(f.buf.String(), "\n"), "\n")
+		if w.Written()+w.Failed() != n || w.Written() == 0 || len(lines) != int(w.Written())+1 || lines[0] != `{"id"` {
+			t.Errorf("maxLine %d: written %d failed %d, %d lines in the file, first %.20q", maxLine, w.Written(), w.Failed(), len(lines), lines[0])
+		}
+		for _, l := range lines[1:] {
+			if !json.Valid([]byte(l)) {
+				t.Fatalf("maxLine %d: line %q", maxLine, l)
+			}
+		}
 	}
 }
 
@@ -341,24 +371,4 @@ func FuzzAppendLine(f *testing.F) {
 			t.Fatalf("\n got %s\nwant %s", got, want.Bytes())
 		}
 	})
-}
-
-// BenchmarkConcurrent is what the request log costs a request at 10,000
-// requests a second (cpubench): Record from 50 concurrent requests, and
-// the writer goroutine. The log's cost is logged's cpu-µs/op less
-// unlogged's.
-func BenchmarkConcurrent(b *testing.B) {
-	r := record(1)
-	b.Run("logged", func(b *testing.B) {
-		w, err := Open(Options{Path: filepath.Join(b.TempDir(), "r.log")})
-		if err != nil {
-			b.Fatal(err)
-		}
-		cpubench.Requests(b, 5*time.Millisecond, func() {}, func() { w.Record(r) })
-		w.Close()
-		if w.Dropped() > 0 {
-			b.Fatalf("dropped %d", w.Dropped())
-		}
-	})
-	b.Run("unlogged", func(b *testing.B) { cpubench.Requests(b, 5*time.Millisecond, func() {}, func() {}) })
 }
