@@ -36,8 +36,10 @@ func Hash(format, model, scope string, h http.Header, body []byte) string {
 	buf = appendKeyField(buf, model)
 	buf = appendKeyField(buf, scope)
 	for _, name := range KeyHeaders {
-		// Every value, in order: the provider forwards each line.
-		vs := h.Values(name)
+		// Every value, in order: the provider forwards each line. The
+		// names are canonical: indexed as they are, not canonicalised
+		// again on every request.
+		vs := h[name]
 		buf = binary.AppendUvarint(buf, uint64(len(vs)))
 		for _, v := range vs {
 			buf = appendKeyField(buf, v)
