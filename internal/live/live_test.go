@@ -401,17 +401,7 @@ func TestBusyFeedIsWrittenInBatches(t *testing.T) {
 // events that follow within FlushInterval are gathered into one flush.
 func TestBusyFeedIsGathered(t *testing.T) {
 	hub := New(Options{FlushInterval: 300 * time.Millisecond})
-	w := &blockingWriter{header: http.Header{}, release: make(chan struct{}), entered: make(chan struct{})}
-	close(w.release)
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		hub.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/admin/api/live", nil).WithContext(ctx))
-	}()
-	for hub.Subscribers() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	w, stop := serveFeed(t, hub)
 	flushes := func() int { w.mu.Lock(); defer w.mu.Unlock(); return w.flushes }
 	time.Sleep(350 * time.Millisecond) // a quiet spell after ": connected"
 	hub.End(llmbridge.UsageRecord{RequestID: "first", Status: 200})
@@ -435,8 +425,7 @@ func TestBusyFeedIsGathered(t *testing.T) {
 	if n := flushes() - before; n != 1 {
 		t.Errorf("%d flushes for 5 events within the interval, want 1", n)
 	}
-	cancel()
-	<-served
+	stop()
 }
 
 // TestBusyFeedIsTakenAtHalfTheBuffer: a subscriber gathering events for
@@ -444,17 +433,7 @@ func TestBusyFeedIsGathered(t *testing.T) {
 // busier than Buffer events per interval is written, not dropped.
 func TestBusyFeedIsTakenAtHalfTheBuffer(t *testing.T) {
 	hub := New(Options{Buffer: 8, FlushInterval: time.Hour})
-	w := &blockingWriter{header: http.Header{}, release: make(chan struct{}), entered: make(chan struct{})}
-	close(w.release)
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		hub.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/admin/api/live", nil).WithContext(ctx))
-	}()
-	for hub.Subscribers() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	w, stop := serveFeed(t, hub)
 	for i := range 40 { // 40 events within one (hour-long) interval, 4 at a time
 		hub.End(llmbridge.UsageRecord{RequestID: fmt.Sprint("r", i), Status: 200})
 		if i%4 != 3 {
@@ -469,8 +448,25 @@ func TestBusyFeedIsTakenAtHalfTheBuffer(t *testing.T) {
 	if hub.DroppedSubscribers() != 0 {
 		t.Errorf("%d subscribers dropped", hub.DroppedSubscribers())
 	}
-	cancel()
-	<-served
+	stop()
+}
+
+// serveFeed serves hub to a writer that never blocks, once subscribed;
+// stop ends the request and waits for the handler.
+func serveFeed(t *testing.T, hub *Hub) (w *blockingWriter, stop func()) {
+	t.Helper()
+	w = &blockingWriter{header: http.Header{}, release: make(chan struct{}), entered: make(chan struct{})}
+	close(w.release)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		hub.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/admin/api/live", nil).WithContext(ctx))
+	}()
+	for hub.Subscribers() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	return w, func() { cancel(); <-served }
 }
 
 func (w *blockingWriter) String() string {
