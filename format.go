@@ -99,8 +99,9 @@ type envelope struct {
 // output is where a call's answer goes: an HTTP client in its format, or an
 // in-process caller.
 type output interface {
-	// header adds admission's response headers (nil: none).
-	header(h http.Header)
+	// ticketHeaders adds the headers of c's admission tickets to the
+	// response (HeaderTicket); an in-process caller has none.
+	ticketHeaders(c *call)
 	// setHeader sets one header (canonical name): one allocation, not three.
 	setHeader(name, value string)
 	// reset forgets a stream opened for an answer that failed before
@@ -159,12 +160,7 @@ func (o *httpOutput) held() *APIError {
 	return o.sw.held
 }
 
-func (o *httpOutput) header(h http.Header) {
-	dst := o.w.Header()
-	for k, v := range h {
-		dst[k] = v
-	}
-}
+func (o *httpOutput) ticketHeaders(c *call) { c.addTicketHeaders(o.w.Header()) }
 
 func (o *httpOutput) setHeader(name, value string) { o.w.Header()[name] = []string{value} }
 

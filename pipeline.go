@@ -79,7 +79,7 @@ func (c *call) run(out output) {
 	defer c.finish()
 	defer c.end()
 	e := c.admit() // who calls, may they, now?
-	out.header(c.ticketHeader())
+	out.ticketHeaders(c)
 	if e != nil {
 		out.fail(c, e)
 		return
@@ -325,7 +325,7 @@ type callerOutput struct {
 	failed *APIError                    // held for run: another target may answer (callerStream.end)
 }
 
-func (o *callerOutput) header(http.Header) {}
+func (o *callerOutput) ticketHeaders(*call) {}
 
 func (o *callerOutput) setHeader(string, string) {}
 

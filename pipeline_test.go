@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -259,6 +260,54 @@ func TestTicketHeadersOnAnswersAndRefusals(t *testing.T) {
 		t.Error("in-process call was not refused by the admitter")
 	}
 }
+
+// adderTicket adds its headers itself (HeaderAdder) and counts the calls
+// of either method.
+type adderTicket struct{ calls *atomic.Int32 }
+
+func (adderTicket) Settle(llmbridge.UsageRecord) {}
+func (a adderTicket) Header() http.Header {
+	a.calls.Add(1)
+	return http.Header{"X-Adder": {"header"}, "X-Both": {"adder"}}
+}
+func (a adderTicket) AddHeader(h http.Header) {
+	a.calls.Add(1)
+	h["X-Adder"], h["X-Both"] = []string{"added"}, []string{"adder"}
+}
+
+// Tickets' headers reach the response in the admitters' order, a later
+// ticket's values over an earlier's; a HeaderAdder adds its own
+// (AddHeader, not Header). In-process calls ask for none.
+func TestTicketHeadersInOrder(t *testing.T) {
+	var calls atomic.Int32
+	e := newEnv(t,
+		llmbridge.WithAdmitter(llmbridge.AdmitterFunc(func(context.Context, *llmbridge.Request) (llmbridge.Ticket, error) {
+			return adderTicket{&calls}, nil
+		})),
+		llmbridge.WithAdmitter(llmbridge.AdmitterFunc(func(context.Context, *llmbridge.Request) (llmbridge.Ticket, error) {
+			return headerTicket{"7"}, nil
+		})),
+		llmbridge.WithAdmitter(llmbridge.AdmitterFunc(func(context.Context, *llmbridge.Request) (llmbridge.Ticket, error) {
+			return bothTicket{}, nil
+		})))
+	resp, body := e.post(t, "/v1/chat/completions", `{"model":"openai/gpt-4o","messages":[{"role":"user","content":"hi"}]}`)
+	if resp.StatusCode != 200 || resp.Header.Get("X-Adder") != "added" || resp.Header.Get("X-Both") != "last" ||
+		resp.Header.Get("X-Ratelimit-Remaining-Requests") != "7" || calls.Load() != 1 {
+		t.Errorf("%d %v (%d calls) %s", resp.StatusCode, resp.Header, calls.Load(), body)
+	}
+	if _, err := e.bridge.ChatCompletion(ctxTimeout(t), &llmbridge.ChatRequest{Model: "openai/gpt-4o", Messages: []llmbridge.Message{llmbridge.UserMessage("hi")}}); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 1 {
+		t.Errorf("an in-process call asked its ticket for headers (%d calls)", calls.Load())
+	}
+}
+
+// bothTicket's header overrides the earlier tickets' X-Both.
+type bothTicket struct{}
+
+func (bothTicket) Settle(llmbridge.UsageRecord) {}
+func (bothTicket) Header() http.Header          { return http.Header{"X-Both": {"last"}} }
 
 // A translated stream (a provider without pass-through) is flushed event
 // by event too: while the upstream is silent, what it already sent has

@@ -542,8 +542,11 @@ type ticket struct {
 }
 
 // Header implements llmbridge.HeaderTicket: OpenAI's x-ratelimit-* headers
-// for the limits the key has.
-func (t *ticket) Header() http.Header {
+// for the limits the key has (nil for none).
+func (t *ticket) Header() http.Header { return headerOf(t) }
+
+// AddHeader implements llmbridge.HeaderAdder: Header's entries, set in h.
+func (t *ticket) AddHeader(h http.Header) {
 	var req, tok rate
 	if t.lim.RPM > 0 {
 		req = rate{t.lim.RPM, t.d.remReq, t.d.resetReq}
@@ -551,7 +554,17 @@ func (t *ticket) Header() http.Header {
 	if t.lim.TPM > 0 {
 		tok = rate{t.lim.TPM, t.d.remTok, t.d.resetTok}
 	}
-	return rateHeader(req, tok)
+	addRateHeader(h, req, tok)
+}
+
+// headerOf is a ticket's Header: its AddHeader's entries in a header of
+// their own, nil when there are none.
+func headerOf(t llmbridge.HeaderAdder) http.Header {
+	h := make(http.Header, 6)
+	if t.AddHeader(h); len(h) == 0 {
+		return nil
+	}
+	return h
 }
 
 // rate is one limit's x-ratelimit-* values; a limit of 0 has none.
@@ -566,11 +579,11 @@ var rateHeaderNames = [2][3]string{
 	{"X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens"},
 }
 
-// rateHeader is the x-ratelimit-* headers of a request and a token limit
-// (nil when neither is set), in four allocations: the values are written
-// into one string and share one array, and each header gets a
+// addRateHeader sets the x-ratelimit-* headers of a request and a token
+// limit (none for a limit of 0) in h, in two allocations: the values are
+// written into one string and share one array, and each header gets a
 // one-element, full-capacity slice of it (an append copies).
-func rateHeader(req, tok rate) http.Header {
+func addRateHeader(h http.Header, req, tok rate) {
 	var buf [96]byte
 	var ends [6]int
 	b, n := buf[:0], 0
@@ -586,11 +599,10 @@ func rateHeader(req, tok rate) http.Header {
 		}
 	}
 	if n == 0 {
-		return nil
+		return
 	}
 	all := string(b)
 	vals := make([]string, n)
-	h := make(http.Header, n)
 	i, from := 0, 0
 	for w, r := range [2]rate{req, tok} {
 		if r.limit <= 0 {
@@ -603,7 +615,6 @@ func rateHeader(req, tok rate) http.Header {
 			i++
 		}
 	}
-	return h
 }
 
 // appendReset appends a reset time as OpenAI formats it ("17ms",

@@ -1,7 +1,9 @@
 package keys
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -27,5 +29,24 @@ func TestAppendResetIsString(t *testing.T) {
 		if got := string(appendReset(nil, d)); got != want(d) {
 			t.Fatalf("appendReset(%d) = %q, want %q", d, got, want(d))
 		}
+	}
+}
+
+// A ticket's AddHeader sets what its Header returns, and nothing else of
+// the header it is given.
+func TestAddHeaderIsHeader(t *testing.T) {
+	tk := &ticket{lim: Limits{RPM: 60, TPM: 10000}, d: decision{ok: true, remReq: 41, resetReq: 1500 * time.Millisecond, remTok: 9000, resetTok: 6 * time.Minute}}
+	h := http.Header{"X-Request-Id": {"req_1"}}
+	tk.AddHeader(h)
+	want := tk.Header()
+	if len(want) != 6 || want.Get("X-Ratelimit-Remaining-Tokens") != "9000" || want.Get("X-Ratelimit-Reset-Requests") != "1.5s" {
+		t.Fatalf("Header %v", want)
+	}
+	want.Set("X-Request-Id", "req_1")
+	if fmt.Sprint(h) != fmt.Sprint(want) {
+		t.Errorf("AddHeader gave %v, want %v", h, want)
+	}
+	if (&ticket{}).Header() != nil {
+		t.Error("a key without limits has x-ratelimit-* headers")
 	}
 }

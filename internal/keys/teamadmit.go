@@ -124,7 +124,10 @@ func budgetCost(lim Limits, cost float64) float64 {
 // the x-ratelimit-* headers of whichever of the key and the team has the
 // least left (the key on a tie), so a client that paces itself by them
 // stays under both.
-func (t *teamTicket) Header() http.Header {
+func (t *teamTicket) Header() http.Header { return headerOf(t) }
+
+// AddHeader implements llmbridge.HeaderAdder: Header's entries, set in h.
+func (t *teamTicket) AddHeader(h http.Header) {
 	pick := func(kLimit, kRem int64, kReset time.Duration, tLimit, tRem int64, tReset time.Duration) rate {
 		switch {
 		case tLimit > 0 && (kLimit == 0 || tRem < kRem):
@@ -134,7 +137,7 @@ func (t *teamTicket) Header() http.Header {
 		}
 		return rate{}
 	}
-	return rateHeader(pick(t.kl.RPM, t.kd.remReq, t.kd.resetReq, t.tl.RPM, t.td.remReq, t.td.resetReq),
+	addRateHeader(h, pick(t.kl.RPM, t.kd.remReq, t.kd.resetReq, t.tl.RPM, t.td.remReq, t.td.resetReq),
 		pick(t.kl.TPM, t.kd.remTok, t.kd.resetTok, t.tl.TPM, t.td.remTok, t.td.resetTok))
 }
 
