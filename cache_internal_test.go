@@ -103,7 +103,7 @@ type relayedOutput struct {
 	heads, rests [][]byte // what the relay's inspector's Short said
 }
 
-func (o *relayedOutput) header(http.Header) {}
+func (o *relayedOutput) ticketHeaders(*call) {}
 
 func (o *relayedOutput) setHeader(string, string) {}
 
