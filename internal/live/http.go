@@ -2,6 +2,7 @@ package live
 
 import (
 	"bufio"
+	"context"
 	"net/http"
 	"time"
 
@@ -45,19 +46,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// feed is busy, events are gathered and written at most once
 			// per FlushInterval: a flush is a write system call for the
 			// bridge and a wake-up for the dashboard.
-			if wait := h.opts.FlushInterval - time.Since(last); wait > 0 {
-				gather.Reset(wait)
-			gather:
-				for !sub.half(h.opts.Buffer) {
-					select {
-					case <-r.Context().Done():
-						return
-					case <-sub.Ready(): // half the buffer, the end, or a stale token
-					case <-gather.C:
-						break gather
-					}
-				}
-				gather.Stop()
+			if !h.gather(r.Context(), sub, last, gather) {
+				return
 			}
 			frames, n, ended := sub.Take(spare)
 			if n > 0 {
@@ -79,6 +69,28 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// gather lets the events after the one that woke sub gather until
+// FlushInterval has passed since the last write (last), or half the
+// buffer waits, or the subscription ended; false: ctx ended first.
+func (h *Hub) gather(ctx context.Context, sub *Subscription, last time.Time, timer *time.Timer) bool {
+	wait := h.opts.FlushInterval - time.Since(last)
+	if wait <= 0 {
+		return true
+	}
+	timer.Reset(wait)
+	defer timer.Stop()
+	for !sub.half(h.opts.Buffer) {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-sub.Ready(): // half the buffer, the end, or a stale token
+		case <-timer.C:
+			return true
+		}
+	}
+	return true
 }
 
 // maxSpare bounds the gathering buffer a subscriber keeps between two

@@ -120,7 +120,7 @@ func (s *Subscription) add(frame []byte, max int) bool {
 	// Woken by the first event, the subscriber gathers for a while; it
 	// is woken again when half its buffer waits, so a busy feed is taken
 	// before it fills the buffer rather than dropped.
-	if s.n++; s.n == 1 || s.n == (max+1)/2 {
+	if s.n++; s.n == 1 || s.n == halfOf(max) {
 		s.wake()
 	}
 	return true
@@ -131,8 +131,11 @@ func (s *Subscription) add(frame []byte, max int) bool {
 func (s *Subscription) half(max int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.ended || s.n >= (max+1)/2
+	return s.ended || s.n >= halfOf(max)
 }
+
+// halfOf is half a buffer of max events, at least one.
+func halfOf(max int) int { return (max + 1) / 2 }
 
 // wake puts the Ready token, unless it is there already.
 func (s *Subscription) wake() {
