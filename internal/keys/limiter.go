@@ -43,14 +43,24 @@ type window struct {
 	n   [windowLen]int64
 }
 
-func (w *window) sum(now int64) int64 {
-	var s int64
+// count returns the window's sum at second now and how long from at
+// until its oldest counted bucket leaves the window (0 when nothing is
+// counted; never 0 otherwise, as at is in second now): sum and reset in
+// one pass over the buckets.
+func (w *window) count(now int64, at time.Time) (sum int64, reset time.Duration) {
+	oldest := now + 1
 	for i := range w.sec {
-		if w.sec[i] > now-windowLen && w.sec[i] <= now {
-			s += w.n[i]
+		if s := w.sec[i]; s > now-windowLen && s <= now {
+			sum += w.n[i]
+			if w.n[i] > 0 && s < oldest {
+				oldest = s
+			}
 		}
 	}
-	return s
+	if oldest <= now {
+		reset = time.Unix(oldest+windowLen, 0).Sub(at)
+	}
+	return sum, reset
 }
 
 func (w *window) add(now, v int64) {
@@ -86,17 +96,6 @@ func (w *window) wait(now int64, at time.Time, sum, need, limit int64) time.Dura
 		}
 	}
 	return windowLen * time.Second
-}
-
-// reset returns how long until the oldest counted bucket leaves the
-// window (0 when nothing is counted).
-func (w *window) reset(now int64, at time.Time) time.Duration {
-	for s := now - windowLen + 1; s <= now; s++ {
-		if i := s % windowLen; w.sec[i] == s && w.n[i] > 0 {
-			return time.Unix(s+windowLen, 0).Sub(at)
-		}
-	}
-	return 0
 }
 
 // slot is one key's state in the in-process limiter.
@@ -229,9 +228,10 @@ func (s *slot) check(lim Limits, est int64, now time.Time) decision {
 	day, month := dayMonth(now)
 	s.spend.roll(day, month)
 	d := decision{local: true}
-	rs, ts := s.req.sum(sec), s.tok.sum(sec)
+	rs, resetReq := s.req.count(sec, now)
+	ts, resetTok := s.tok.count(sec, now)
 	d.remReq, d.remTok = max(0, lim.RPM-rs), max(0, lim.TPM-ts)
-	d.resetReq, d.resetTok = s.req.reset(sec, now), s.tok.reset(sec, now)
+	d.resetReq, d.resetTok = resetReq, resetTok
 	spentDay, spentMonth := s.spend.spent()
 	switch {
 	case lim.DailyBudgetUSD > 0 && spentDay >= lim.DailyBudgetUSD:
@@ -259,7 +259,14 @@ func (s *slot) commit(d *decision, lim Limits, est int64, now time.Time) {
 	s.tok.add(sec, est)
 	s.inflight++
 	d.remReq, d.remTok = max(0, d.remReq-1), max(0, d.remTok-est)
-	d.resetReq, d.resetTok = s.req.reset(sec, now), s.tok.reset(sec, now)
+	// What was counted is older than sec, so the reset changes only when
+	// nothing was (count's reset is 0 then, and only then).
+	if d.resetReq == 0 {
+		d.resetReq = time.Unix(sec+windowLen, 0).Sub(now)
+	}
+	if d.resetTok == 0 && est > 0 {
+		d.resetTok = time.Unix(sec+windowLen, 0).Sub(now)
+	}
 }
 
 // settle ends a reservation made by reserve: the slot in flight is freed

@@ -118,6 +118,28 @@ func TestLocalWindowCorrection(t *testing.T) {
 	}
 }
 
+// TestLocalResets holds the x-ratelimit-reset values of admitted
+// requests: the time until the oldest counted request (tokens) leaves the
+// window, counting the request just admitted, and none for tokens while
+// none are counted.
+func TestLocalResets(t *testing.T) {
+	l := newLocal()
+	at := time.Unix(1_000_000, 250e6) // a quarter into second 1,000,000
+	lim := Limits{TPM: 100, RPM: 10}
+	d := l.reserve("k", lim, 0, at)
+	if !d.ok || d.resetReq != 59750*time.Millisecond || d.resetTok != 0 {
+		t.Fatalf("first (no tokens): %+v", d)
+	}
+	d = l.reserve("k", lim, 5, at.Add(10*time.Second))
+	if !d.ok || d.resetReq != 49750*time.Millisecond || d.resetTok != 59750*time.Millisecond {
+		t.Fatalf("second, 10 s on: %+v", d)
+	}
+	d = l.reserve("k", lim, 5, at.Add(65*time.Second)) // the first has left; the second is oldest
+	if !d.ok || d.resetReq != 4750*time.Millisecond || d.resetTok != 4750*time.Millisecond {
+		t.Fatalf("third, 65 s on: %+v", d)
+	}
+}
+
 func TestMaxParallel(t *testing.T) {
 	s := NewStore(openStore(t, sqlitePath(t)))
 	_, secret := create(t, s, Params{Name: ptr("p"), MaxParallel: ptr[int64](2)})

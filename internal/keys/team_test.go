@@ -191,9 +191,10 @@ func TestPairReservationRefusalReservesNothing(t *testing.T) {
 				id string
 				s  *slot
 			}{{"vk_k", l.slot("vk_k")}, {"tm_t", l.slot("tm_t")}} {
-				sec := now.Unix()
-				if c.s.inflight != 1 || c.s.req.sum(sec) != 1 || c.s.tok.sum(sec) != 100 {
-					t.Errorf("%s after a refusal: %d in flight, %d requests, %d tokens; want 1, 1, 100", c.id, c.s.inflight, c.s.req.sum(sec), c.s.tok.sum(sec))
+				reqs, _ := c.s.req.count(now.Unix(), now)
+				toks, _ := c.s.tok.count(now.Unix(), now)
+				if c.s.inflight != 1 || reqs != 1 || toks != 100 {
+					t.Errorf("%s after a refusal: %d in flight, %d requests, %d tokens; want 1, 1, 100", c.id, c.s.inflight, reqs, toks)
 				}
 			}
 		})
