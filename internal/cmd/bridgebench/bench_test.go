@@ -146,3 +146,24 @@ func sendBoth(t *testing.T, hc *http.Client, tg *target) {
 		}
 	}
 }
+
+// TestStagePairs holds -pair-stages' report to its pairs: the medians of
+// each round's ratio and CPU difference, not of the two sides' medians.
+func TestStagePairs(t *testing.T) {
+	s := func(rps, sps float64, cpuReq, cpuStrm time.Duration) sample {
+		return sample{
+			nonStream:    &result{requests: int(rps), elapsed: time.Second},
+			stream:       &result{requests: int(sps), elapsed: time.Second},
+			cpuNonStream: cpuReq * time.Microsecond, cpuStream: cpuStrm * time.Microsecond,
+		}
+	}
+	// The host slows down in round 2: both sides of that round pay.
+	vs := []sample{s(900, 500, 54, 103), s(600, 300, 90, 150), s(1000, 480, 52, 98)}
+	bs := []sample{s(1000, 500, 50, 100), s(700, 300, 80, 140), s(1000, 500, 50, 100)}
+	var out strings.Builder
+	reportStagePairs(&out, "bridge-limits", "limits", vs, bs)
+	want := "  bridge-limits  req/s  0.90× [0.86–1.00]  streams/s  1.00× [0.96–1.00]  cpu/req +4µs [+2µs – +10µs]  cpu/strm +3µs [-2µs – +10µs]  [limits]\n"
+	if out.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", out.String(), want)
+	}
+}

@@ -65,6 +65,7 @@ func main() {
 	fs.IntVar(&o.liveSubs, "live-subs", 1, "live-feed subscribers in bridge-metrics and bridge-all (an open dashboard)")
 	fs.IntVar(&o.cacheMB, "cache-mb", 256, "bridge-cache and bridge-all: the memory response cache's bound in MiB")
 	fs.BoolVar(&o.pair, "pair", true, "measure reverseproxy again right before each bridge variant in every round, and report each variant's ratios to the proxy as the median of those pairs' (a shared host's slow spells, minutes long, then hit both sides of a ratio alike)")
+	fs.BoolVar(&o.pairStages, "pair-stages", false, "measure bridge again right after each other bridge variant in every round, and report each variant's stages on vs off as the median of those pairs (with the proxy's pairs too, a round takes half as long again)")
 	fs.BoolVar(&o.tls, "tls", false, "the mock upstream serves HTTPS with HTTP/2 by ALPN, as every hosted provider does (the fronts share a few connections instead of one per stream); the fronts are still called over plain HTTP")
 	fs.BoolVar(&o.unique, "unique", true, "number every request's prompt, so no two are equal and a response cache misses every one (bridge-cache, bridge-all: the cache's miss overhead); -unique=false repeats the same requests (bridge-cache answers them from its cache: hits)")
 	fs.Parse(os.Args[1:])
@@ -80,6 +81,7 @@ type options struct {
 	only, store, api            string
 	liveSubs, cacheMB           int
 	unique, tls, pair           bool
+	pairStages                  bool
 }
 
 // child is one server process.
@@ -384,35 +386,12 @@ func bench(o options) error {
 			return fmt.Errorf("warming up %s: %w", t.name, err)
 		}
 	}
-	samples := map[string][]sample{}
 	fmt.Fprintf(os.Stderr, "bridgebench: %d rounds × %d targets, %v per phase, %d clients, -api %s", o.rounds, len(targets), o.d, o.workers, o.api)
 	if o.rate > 0 {
 		fmt.Fprintf(os.Stderr, ", open loop at %d req/s", o.rate)
 	}
 	fmt.Fprintln(os.Stderr)
-	var rp *target // measured again right before each bridge variant (-pair)
-	for i := range targets {
-		if targets[i].name == "reverseproxy" && o.pair {
-			rp = &targets[i]
-		}
-	}
-	pairs := map[string][]sample{} // a variant's round k: the proxy's sample just before it
-	for round := range o.rounds {
-		order := slices.Clone(targets)
-		if round%2 == 1 {
-			slices.Reverse(order) // interleave so drift hits every target alike
-		}
-		for _, t := range order {
-			if _, bridge := vs[t.name]; bridge && rp != nil {
-				ps := measure(client, rp, o, false)
-				pairs[t.name] = append(pairs[t.name], ps)
-				printRound(round, rp.name+"*", ps)
-			}
-			s := measure(client, &t, o, true)
-			samples[t.name] = append(samples[t.name], s)
-			printRound(round, t.name, s)
-		}
-	}
+	samples, pairs, stagePairs := runRounds(client, o, targets, vs)
 	held := map[string][2]int64{}
 	if o.hold > 0 {
 		for i := range targets {
@@ -427,7 +406,7 @@ func bench(o options) error {
 			}
 		}
 	}
-	report(os.Stdout, o, targets, vs, samples, pairs, idle, held)
+	report(os.Stdout, o, targets, vs, runs{samples, pairs, stagePairs}, idle, held)
 	var errs []error
 	for _, v := range stored {
 		if err := checkStore(v.name, procs[v.name], v.storeDSN); err != nil {
@@ -435,6 +414,48 @@ func bench(o options) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// runRounds measures every target o.rounds times, every other round in
+// reverse order so that drift hits every target alike. With -pair the
+// proxy is measured again right before each bridge variant (pairs), and
+// with -pair-stages bridge right after each other variant (stagePairs):
+// the samples of round k are each other's neighbours.
+func runRounds(client *httpClient, o options, targets []target, vs map[string]*variant) (samples, pairs, stagePairs map[string][]sample) {
+	var rp, br *target
+	for i := range targets {
+		switch {
+		case targets[i].name == "reverseproxy" && o.pair:
+			rp = &targets[i]
+		case targets[i].name == "bridge" && o.pairStages:
+			br = &targets[i]
+		}
+	}
+	samples, pairs, stagePairs = map[string][]sample{}, map[string][]sample{}, map[string][]sample{}
+	again := func(round int, t *target, into map[string][]sample, name string) {
+		s := measure(client, t, o, false)
+		into[name] = append(into[name], s)
+		printRound(round, t.name+"*", s)
+	}
+	for round := range o.rounds {
+		order := slices.Clone(targets)
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, t := range order {
+			_, variant := vs[t.name]
+			if variant && rp != nil {
+				again(round, rp, pairs, t.name)
+			}
+			s := measure(client, &t, o, true)
+			samples[t.name] = append(samples[t.name], s)
+			printRound(round, t.name, s)
+			if variant && br != nil && t.name != "bridge" {
+				again(round, br, stagePairs, t.name)
+			}
+		}
+	}
+	return samples, pairs, stagePairs
 }
 
 // warmUp sends t a few requests of each kind before anything is

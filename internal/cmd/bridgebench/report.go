@@ -114,7 +114,8 @@ type row struct {
 // report prints medians over rounds, ratios to the ReverseProxy, and
 // ratios of every bridge variant to "bridge" (its stages on vs off, in
 // the same run).
-func report(w io.Writer, o options, targets []target, vs map[string]*variant, samples, pairs map[string][]sample, idle map[string]int64, held map[string][2]int64) {
+func report(w io.Writer, o options, targets []target, vs map[string]*variant, r runs, idle map[string]int64, held map[string][2]int64) {
+	samples, pairs := r.samples, r.pairs
 	fmt.Fprintf(w, "\nbridgebench — %s/%s, %d CPUs, %s; %d rounds (medians), %v phases, %d clients, %d content chunks per stream\n",
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), o.rounds, o.d, o.workers, o.up.Chunks)
 	var baseline, bridge string
@@ -153,7 +154,7 @@ func report(w io.Writer, o options, targets []target, vs map[string]*variant, sa
 		reportRatios(w, targets, samples, pairs)
 	}
 	if b, ok := rows["bridge"]; ok && b.rps > 0 && b.sps > 0 {
-		reportStages(w, targets, vs, samples, pairs, b)
+		reportStages(w, targets, vs, r, b)
 	}
 	fmt.Fprintf(w, "\nread+write system calls of the front (/proc/<pid>/io), per request and per stream:\n")
 	for _, t := range targets {
@@ -193,31 +194,49 @@ var ratioFns = [4]func(sample) float64{
 	func(s sample) float64 { return float64(s.cpuStream) },
 }
 
+// runs are a run's samples: each target's rounds (samples), and the
+// proxy's just before each bridge variant's (pairs, -pair) and bridge's
+// just after each other variant's (stagePairs, -pair-stages), by the
+// variant's name.
+type runs struct {
+	samples, pairs, stagePairs map[string][]sample
+}
+
 // reportStages prints each variant against bridge (its stages on vs
-// off). With -pair both sides are their paired ratios to the proxy, so
-// the host's slow spells cancel out: variant/proxy ÷ bridge/proxy, and
-// the CPU difference is that ratio applied to bridge's own CPU.
-func reportStages(w io.Writer, targets []target, vs map[string]*variant, samples, pairs map[string][]sample, b row) {
-	_, paired := pairs["bridge"]
+// off). With -pair-stages each variant is set against bridge measured
+// right after it in each round: the medians of those ratios, and of the
+// CPU differences in µs. Otherwise, with -pair, both sides are their
+// paired ratios to the proxy, so the host's slow spells cancel out:
+// variant/proxy ÷ bridge/proxy, and the CPU difference is that ratio
+// applied to bridge's own CPU.
+func reportStages(w io.Writer, targets []target, vs map[string]*variant, r runs, b row) {
+	_, paired := r.pairs["bridge"]
 	how := "medians, same run"
-	if paired {
+	switch {
+	case len(r.stagePairs) > 0:
+		how = "medians of each variant's rounds against bridge measured right after it (-pair-stages)"
+	case paired:
 		how = "each side's median ratio to the proxy measured just before it"
 	}
 	fmt.Fprintf(w, "\nstages on vs off: each variant / bridge (%s; %s):\n", vs["bridge"].stages, how)
 	var bridgeRatios [4]float64 // bridge's paired ratios to the proxy
 	for i, f := range ratioFns {
-		bridgeRatios[i], _, _ = pairedRatio(samples["bridge"], pairs["bridge"], f)
+		bridgeRatios[i], _, _ = pairedRatio(r.samples["bridge"], r.pairs["bridge"], f)
 	}
 	for _, t := range targets {
 		v, ok := vs[t.name]
 		if !ok || t.name == "bridge" {
 			continue
 		}
-		r := medianRow(samples[t.name])
-		ratios := [4]float64{r.rps / b.rps, r.sps / b.sps, float64(r.cpuReq) / float64(b.cpuReq), float64(r.cpuStrm) / float64(b.cpuStrm)}
-		if ps, ok := pairs[t.name]; ok && paired {
+		if bs, ok := r.stagePairs[t.name]; ok {
+			reportStagePairs(w, t.name, v.stages, r.samples[t.name], bs)
+			continue
+		}
+		m := medianRow(r.samples[t.name])
+		ratios := [4]float64{m.rps / b.rps, m.sps / b.sps, float64(m.cpuReq) / float64(b.cpuReq), float64(m.cpuStrm) / float64(b.cpuStrm)}
+		if ps, ok := r.pairs[t.name]; ok && paired {
 			for i, f := range ratioFns {
-				mv, _, _ := pairedRatio(samples[t.name], ps, f)
+				mv, _, _ := pairedRatio(r.samples[t.name], ps, f)
 				ratios[i] = 0
 				if bridgeRatios[i] > 0 {
 					ratios[i] = mv / bridgeRatios[i]
@@ -227,6 +246,32 @@ func reportStages(w io.Writer, targets []target, vs map[string]*variant, samples
 		fmt.Fprintf(w, "  %-14s req/s %5.2f×  streams/s %5.2f×  cpu/req %s  cpu/strm %s  [%s]\n", t.name,
 			ratios[0], ratios[1], cpuChange(ratios[2], b.cpuReq), cpuChange(ratios[3], b.cpuStrm), v.stages)
 	}
+}
+
+// reportStagePairs prints a variant against bridge measured right after
+// it in each round (bs): the medians of the throughput ratios and of the
+// CPU differences, each with its lowest and highest round.
+func reportStagePairs(w io.Writer, name, stages string, vs, bs []sample) {
+	var ratios [2]string
+	for i, f := range ratioFns[:2] {
+		med, lo, hi := pairedRatio(vs, bs, f)
+		ratios[i] = fmt.Sprintf("%5.2f× [%.2f–%.2f]", med, lo, hi)
+	}
+	var cpu [2]string
+	for i, f := range ratioFns[2:] {
+		var ds []float64
+		for k := range min(len(vs), len(bs)) {
+			if a, b := f(vs[k]), f(bs[k]); a > 0 && b > 0 {
+				ds = append(ds, a-b)
+			}
+		}
+		cpu[i] = "n/a"
+		if len(ds) > 0 {
+			us := func(d float64) string { return signedUS(time.Duration(d)) }
+			cpu[i] = fmt.Sprintf("%s [%s – %s]", us(median(ds)), us(slices.Min(ds)), us(slices.Max(ds)))
+		}
+	}
+	fmt.Fprintf(w, "  %-14s req/s %s  streams/s %s  cpu/req %s  cpu/strm %s  [%s]\n", name, ratios[0], ratios[1], cpu[0], cpu[1], stages)
 }
 
 // cpuChange is a CPU ratio to bridge's and what it comes to on bridge's
