@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -65,7 +66,7 @@ func main() {
 	fs.IntVar(&o.liveSubs, "live-subs", 1, "live-feed subscribers in bridge-metrics and bridge-all (an open dashboard)")
 	fs.IntVar(&o.cacheMB, "cache-mb", 256, "bridge-cache and bridge-all: the memory response cache's bound in MiB")
 	fs.BoolVar(&o.pair, "pair", true, "measure reverseproxy again right before each bridge variant in every round, and report each variant's ratios to the proxy as the median of those pairs' (a shared host's slow spells, minutes long, then hit both sides of a ratio alike)")
-	fs.BoolVar(&o.pairStages, "pair-stages", false, "measure bridge again right after each other bridge variant in every round, and report each variant's stages on vs off as the median of those pairs (with the proxy's pairs too, a round takes half as long again)")
+	fs.BoolVar(&o.pairStages, "pair-stages", false, "measure each other bridge variant again in every round together with bridge, each with half the clients, and report each variant's stages on vs off as the medians of those rounds (with the proxy's pairs too, a round takes half as long again)")
 	fs.BoolVar(&o.tls, "tls", false, "the mock upstream serves HTTPS with HTTP/2 by ALPN, as every hosted provider does (the fronts share a few connections instead of one per stream); the fronts are still called over plain HTTP")
 	fs.BoolVar(&o.unique, "unique", true, "number every request's prompt, so no two are equal and a response cache misses every one (bridge-cache, bridge-all: the cache's miss overhead); -unique=false repeats the same requests (bridge-cache answers them from its cache: hits)")
 	fs.Parse(os.Args[1:])
@@ -139,24 +140,68 @@ func measure(client *httpClient, t *target, o options, seq bool) sample {
 	}
 	pid := t.proc.cmd.Process.Pid
 	ns, st := t.call(t.w.nonStream, false), t.call(t.w.stream, true)
-	cpu0, sys0 := cpuTime(pid), syscallCount(pid)
-	s.nonStream = load(client, ns, o)
-	cpu1, sys1 := cpuTime(pid), syscallCount(pid)
-	s.stream = load(client, st, o)
-	cpu2, sys2 := cpuTime(pid), syscallCount(pid)
-	if n := s.nonStream.requests; n > 0 {
-		s.cpuNonStream = (cpu1 - cpu0) / time.Duration(n)
-		s.sysNonStream = float64(sys1-sys0) / float64(n)
-	}
-	if n := s.stream.requests; n > 0 {
-		s.cpuStream = (cpu2 - cpu1) / time.Duration(n)
-		s.sysStream = float64(sys2-sys1) / float64(n)
+	for phase, c := range [2]*call{ns, st} {
+		cpu0, sys0 := cpuTime(pid), syscallCount(pid)
+		r := load(client, c, o)
+		s.set(phase == 1, r, cpuTime(pid)-cpu0, syscallCount(pid)-sys0)
 	}
 	if seq {
 		s.seqNonStream = closedLoop(client, ns, 1, o.d/2)
 		s.seqStr = closedLoop(client, st, 1, o.d/2)
 	}
 	return s
+}
+
+// measureTogether runs the load phases of two targets at the same time,
+// each with half the clients (or half the rate), sampling both processes
+// around each phase: second by second, the two share the host's slow
+// spells and its noisy neighbours, so their difference is their own.
+func measureTogether(client *httpClient, ts [2]*target, o options) [2]sample {
+	half := o
+	half.workers, half.rate = max(1, o.workers/2), o.rate/2
+	var out [2]sample
+	var calls [2][2]*call
+	var pids [2]int
+	for i, t := range ts {
+		if t.scrape != "" {
+			stop := scrapeEvery(client, t.scrape, time.Second)
+			defer stop()
+		}
+		pids[i] = t.proc.cmd.Process.Pid
+		calls[i] = [2]*call{t.call(t.w.nonStream, false), t.call(t.w.stream, true)}
+	}
+	for phase := range 2 {
+		var cpu0 [2]time.Duration
+		var sys0 [2]int64
+		for i, pid := range pids {
+			cpu0[i], sys0[i] = cpuTime(pid), syscallCount(pid)
+		}
+		var rs [2]*result
+		var wg sync.WaitGroup
+		for i := range ts {
+			wg.Go(func() { rs[i] = load(client, calls[i][phase], half) })
+		}
+		wg.Wait()
+		for i, pid := range pids {
+			out[i].set(phase == 1, rs[i], cpuTime(pid)-cpu0[i], syscallCount(pid)-sys0[i])
+		}
+	}
+	return out
+}
+
+// set keeps a load phase's result and the process's CPU time and system
+// calls over it, per request: the streams' phase when stream, the
+// non-streamed one otherwise.
+func (s *sample) set(stream bool, r *result, cpu time.Duration, sys int64) {
+	res, perCPU, perSys := &s.nonStream, &s.cpuNonStream, &s.sysNonStream
+	if stream {
+		res, perCPU, perSys = &s.stream, &s.cpuStream, &s.sysStream
+	}
+	*res = r
+	if r.requests > 0 {
+		*perCPU = cpu / time.Duration(r.requests)
+		*perSys = float64(sys) / float64(r.requests)
+	}
 }
 
 // printRound prints a sample as its round ends, with its errors.
@@ -419,8 +464,8 @@ func bench(o options) error {
 // runRounds measures every target o.rounds times, every other round in
 // reverse order so that drift hits every target alike. With -pair the
 // proxy is measured again right before each bridge variant (pairs), and
-// with -pair-stages bridge right after each other variant (stagePairs):
-// the samples of round k are each other's neighbours.
+// with -pair-stages each other variant is measured again together with
+// bridge (measureTogether: samples[name+"+"] and stagePairs[name]).
 func runRounds(client *httpClient, o options, targets []target, vs map[string]*variant) (samples, pairs, stagePairs map[string][]sample) {
 	var rp, br *target
 	for i := range targets {
@@ -437,6 +482,13 @@ func runRounds(client *httpClient, o options, targets []target, vs map[string]*v
 		into[name] = append(into[name], s)
 		printRound(round, t.name+"*", s)
 	}
+	together := func(round int, t *target) {
+		ss := measureTogether(client, [2]*target{t, br}, o)
+		samples[t.name+"+"] = append(samples[t.name+"+"], ss[0])
+		stagePairs[t.name] = append(stagePairs[t.name], ss[1])
+		printRound(round, t.name+"+", ss[0])
+		printRound(round, br.name+"+", ss[1])
+	}
 	for round := range o.rounds {
 		order := slices.Clone(targets)
 		if round%2 == 1 {
@@ -451,7 +503,7 @@ func runRounds(client *httpClient, o options, targets []target, vs map[string]*v
 			samples[t.name] = append(samples[t.name], s)
 			printRound(round, t.name, s)
 			if variant && br != nil && t.name != "bridge" {
-				again(round, br, stagePairs, t.name)
+				together(round, &t)
 			}
 		}
 	}

@@ -194,18 +194,18 @@ var ratioFns = [4]func(sample) float64{
 	func(s sample) float64 { return float64(s.cpuStream) },
 }
 
-// runs are a run's samples: each target's rounds (samples), and the
-// proxy's just before each bridge variant's (pairs, -pair) and bridge's
-// just after each other variant's (stagePairs, -pair-stages), by the
-// variant's name.
+// runs are a run's samples: each target's rounds (samples), the proxy's
+// just before each bridge variant's (pairs, -pair), and with
+// -pair-stages each other variant's measured together with bridge
+// (samples[name+"+"]) and bridge's of the same phases (stagePairs[name]).
 type runs struct {
 	samples, pairs, stagePairs map[string][]sample
 }
 
 // reportStages prints each variant against bridge (its stages on vs
 // off). With -pair-stages each variant is set against bridge measured
-// right after it in each round: the medians of those ratios, and of the
-// CPU differences in µs. Otherwise, with -pair, both sides are their
+// at the same time in each round: the medians of those ratios, and of
+// the CPU differences in µs. Otherwise, with -pair, both sides are their
 // paired ratios to the proxy, so the host's slow spells cancel out:
 // variant/proxy ÷ bridge/proxy, and the CPU difference is that ratio
 // applied to bridge's own CPU.
@@ -214,7 +214,7 @@ func reportStages(w io.Writer, targets []target, vs map[string]*variant, r runs,
 	how := "medians, same run"
 	switch {
 	case len(r.stagePairs) > 0:
-		how = "medians of each variant's rounds against bridge measured right after it (-pair-stages)"
+		how = "medians of the rounds that measured each variant together with bridge, each with half the clients (-pair-stages)"
 	case paired:
 		how = "each side's median ratio to the proxy measured just before it"
 	}
@@ -229,7 +229,7 @@ func reportStages(w io.Writer, targets []target, vs map[string]*variant, r runs,
 			continue
 		}
 		if bs, ok := r.stagePairs[t.name]; ok {
-			reportStagePairs(w, t.name, v.stages, r.samples[t.name], bs)
+			reportStagePairs(w, t.name, v.stages, r.samples[t.name+"+"], bs)
 			continue
 		}
 		m := medianRow(r.samples[t.name])
@@ -248,8 +248,8 @@ func reportStages(w io.Writer, targets []target, vs map[string]*variant, r runs,
 	}
 }
 
-// reportStagePairs prints a variant against bridge measured right after
-// it in each round (bs): the medians of the throughput ratios and of the
+// reportStagePairs prints a variant (vs) against bridge measured at the
+// same time in each round (bs): the medians of the throughput ratios and of the
 // CPU differences, each with its lowest and highest round.
 func reportStagePairs(w io.Writer, name, stages string, vs, bs []sample) {
 	var ratios [2]string
