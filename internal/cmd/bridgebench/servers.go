@@ -278,7 +278,7 @@ func runBridge(args []string) {
 	store := fs.String("store", "", "usage store: SQLite path or postgres:// URL (empty: none)")
 	withMetrics := fs.Bool("metrics", false, "observe with the Prometheus metrics and the live hub")
 	liveSubs := fs.Int("live-subs", 0, "with -metrics: live-feed subscribers reading every event in process")
-	pprofAddr := fs.String("pprof", os.Getenv("BRIDGEBENCH_PPROF"), "serve net/http/pprof at this address, to profile the bridge under the bench's load (default $BRIDGEBENCH_PPROF; run one bridge target)")
+	pprofAddr := fs.String("pprof", os.Getenv("BRIDGEBENCH_PPROF"), "serve net/http/pprof at this address, to profile the bridge under the bench's load (default $BRIDGEBENCH_PPROF; port 0 gives each bridge a port of its own, named on stderr)")
 	withCache := fs.Bool("cache", false, "answer repeats from a memory response cache that takes every request, sampling or not")
 	cacheMB := fs.Int("cache-mb", 256, "with -cache: the memory cache's bound in MiB")
 	keyStore := fs.String("keys", "", "virtual keys with in-process limits, kept in this usage store (SQLite path or postgres:// URL; empty: access keys only)")
@@ -379,7 +379,14 @@ func runBridge(args []string) {
 		if r, err := strconv.Atoi(os.Getenv("BRIDGEBENCH_MEMPROFILERATE")); err == nil {
 			runtime.MemProfileRate = r // e.g. 1: every allocation, for the held streams' heap profile
 		}
-		go func() { log.Println(http.ListenAndServe(a, nil)) }() // http.DefaultServeMux has net/http/pprof
+		// Port 0: a port of its own, said on stderr, so that every bridge of
+		// a run (-pair-stages' two at once) can be profiled.
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Fprintf(os.Stderr, "bridge %s: pprof at http://%s/debug/pprof/\n", strings.Join(os.Args[2:], " "), ln.Addr())
+		go func() { log.Println(http.Serve(ln, nil)) }() // http.DefaultServeMux has net/http/pprof
 	}
 	var h http.Handler = b
 	if scrape != nil {
