@@ -142,7 +142,7 @@ func (c *call) admit() *APIError {
 		t, err := a.Admit(c.ctx, &c.req)
 		c.rec.KeyID = c.req.KeyID
 		if t != nil {
-			c.tickets = append(c.tickets, t)
+			c.tickets.add(t)
 		}
 		if err != nil {
 			e := c.ownError("admission", err)
@@ -156,10 +156,25 @@ func (c *call) admit() *APIError {
 	return nil
 }
 
+// tickets are a call's admission tickets, the first in place: a request
+// has one admitter, as a rule, and a slice of its own would be an
+// allocation on every request with a key.
+type tickets struct {
+	first [1]Ticket
+	list  []Ticket
+}
+
+func (ts *tickets) add(t Ticket) {
+	if ts.list == nil {
+		ts.list = ts.first[:0]
+	}
+	ts.list = append(ts.list, t)
+}
+
 // addTicketHeaders adds the headers of the tickets that have some to
 // dst, in the tickets' order (a later one's values win).
 func (c *call) addTicketHeaders(dst http.Header) {
-	for _, t := range c.tickets {
+	for _, t := range c.tickets.list {
 		switch ht := t.(type) {
 		case HeaderAdder:
 			ht.AddHeader(dst)
@@ -173,7 +188,7 @@ func (c *call) addTicketHeaders(dst http.Header) {
 
 // settle hands the finished record to every ticket.
 func (c *call) settle() {
-	for _, t := range c.tickets {
+	for _, t := range c.tickets.list {
 		c.safely(func() { t.Settle(c.rec) })
 	}
 }

@@ -26,7 +26,7 @@ type call struct {
 	attempts // the provider stage: targets, tries, failover (retry.go)
 	meter    // the record and what the relays noted for it (record.go)
 
-	tickets []Ticket // admission's, settled at the end
+	tickets tickets // admission's, settled at the end
 
 	parent context.Context // the caller's
 	ctx    context.Context // the upstream's: parent + max duration + idle

@@ -157,8 +157,7 @@ func (b inProcess) reservePair(_ context.Context, kid string, kl Limits, tid str
 }
 
 func (b inProcess) settle(id string, d decision, used int64, usd float64, now time.Time) {
-	b.local.settle(id, d, used, now)
-	b.local.spend(id, usd, now)
+	b.local.settleSpend(id, d, used, usd, now)
 }
 
 func (b inProcess) stored(_ context.Context, id string, sp Spend, now time.Time) {
@@ -535,10 +534,11 @@ func retryAfter(d time.Duration) string {
 
 // ticket is an admitted (or refused) request of a key with limits.
 type ticket struct {
-	a   *Admitter
-	id  string
-	lim Limits
-	d   decision
+	a    *Admitter
+	id   string
+	lim  Limits
+	d    decision
+	vals [6]string // the values of AddHeader's headers
 }
 
 // Header implements llmbridge.HeaderTicket: OpenAI's x-ratelimit-* headers
@@ -554,7 +554,7 @@ func (t *ticket) AddHeader(h http.Header) {
 	if t.lim.TPM > 0 {
 		tok = rate{t.lim.TPM, t.d.remTok, t.d.resetTok}
 	}
-	addRateHeader(h, req, tok)
+	addRateHeader(h, &t.vals, req, tok)
 }
 
 // headerOf is a ticket's Header: its AddHeader's entries in a header of
@@ -580,10 +580,12 @@ var rateHeaderNames = [2][3]string{
 }
 
 // addRateHeader sets the x-ratelimit-* headers of a request and a token
-// limit (none for a limit of 0) in h, in two allocations: the values are
-// written into one string and share one array, and each header gets a
-// one-element, full-capacity slice of it (an append copies).
-func addRateHeader(h http.Header, req, tok rate) {
+// limit (none for a limit of 0) in h, in one allocation: the values are
+// written into one string, kept in vals (the ticket's, so that they need
+// no array of their own), and each header gets a one-element,
+// full-capacity slice of vals (an append copies). Each call writes vals
+// anew, with the same values for the same ticket.
+func addRateHeader(h http.Header, vals *[6]string, req, tok rate) {
 	var buf [96]byte
 	var ends [6]int
 	b, n := buf[:0], 0
@@ -602,7 +604,6 @@ func addRateHeader(h http.Header, req, tok rate) {
 		return
 	}
 	all := string(b)
-	vals := make([]string, n)
 	i, from := 0, 0
 	for w, r := range [2]rate{req, tok} {
 		if r.limit <= 0 {

@@ -126,6 +126,13 @@ func (b *spendBook) roll(day, month string) {
 	}
 }
 
+// add counts what this instance settled in the periods day and month.
+func (b *spendBook) add(day, month string, usd float64) {
+	b.roll(day, month)
+	b.ownDay += usd
+	b.ownMonth += usd
+}
+
 func (b *spendBook) spent() (day, month float64) {
 	return max(b.ownDay, b.storedDay), max(b.ownMonth, b.storedMonth)
 }
@@ -272,11 +279,24 @@ func (s *slot) commit(d *decision, lim Limits, est int64, now time.Time) {
 // settle ends a reservation made by reserve: the slot in flight is freed
 // and the reserved tokens are corrected to used.
 func (l *local) settle(id string, d decision, used int64, now time.Time) {
+	l.settleSpend(id, d, used, 0, now)
+}
+
+// settleSpend is settle and then spend, under one look-up and one lock
+// of the slot.
+func (l *local) settleSpend(id string, d decision, used int64, usd float64, now time.Time) {
 	s := l.slot(id)
+	var day, month string
+	if usd > 0 {
+		day, month = dayMonth(now)
+	}
 	s.mu.Lock()
 	s.tok.fix(d.sec, used-d.est, now.Unix())
 	if s.inflight > 0 {
 		s.inflight--
+	}
+	if usd > 0 {
+		s.spend.add(day, month, usd)
 	}
 	s.mu.Unlock()
 }
@@ -289,9 +309,7 @@ func (l *local) spend(id string, usd float64, now time.Time) {
 	s := l.slot(id)
 	day, month := dayMonth(now)
 	s.mu.Lock()
-	s.spend.roll(day, month)
-	s.spend.ownDay += usd
-	s.spend.ownMonth += usd
+	s.spend.add(day, month, usd)
 	s.mu.Unlock()
 }
 

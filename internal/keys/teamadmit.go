@@ -96,6 +96,7 @@ type teamTicket struct {
 	kid, tid string
 	kl, tl   Limits
 	kd, td   decision
+	vals     [6]string // the values of AddHeader's headers
 }
 
 // Settle implements llmbridge.Ticket: the key's and the team's slots in
@@ -137,7 +138,7 @@ func (t *teamTicket) AddHeader(h http.Header) {
 		}
 		return rate{}
 	}
-	addRateHeader(h, pick(t.kl.RPM, t.kd.remReq, t.kd.resetReq, t.tl.RPM, t.td.remReq, t.td.resetReq),
+	addRateHeader(h, &t.vals, pick(t.kl.RPM, t.kd.remReq, t.kd.resetReq, t.tl.RPM, t.td.remReq, t.td.resetReq),
 		pick(t.kl.TPM, t.kd.remTok, t.kd.resetTok, t.tl.TPM, t.td.remTok, t.td.resetTok))
 }
 
