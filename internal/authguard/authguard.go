@@ -78,10 +78,15 @@ func New(o Options) *Guard {
 	return &Guard{o: o, m: make(map[netip.Prefix]*source)}
 }
 
-// Waiting reports whether any source is backed off now. It takes no lock:
+// Waiting reports whether any source is backed off now. It takes no lock,
+// and no reading of the clock until some source has been backed off:
 // callers skip working out a request's source when it is false.
 func (g *Guard) Waiting() bool {
-	return g != nil && g.o.Now().UnixNano() < g.until.Load()
+	if g == nil {
+		return false
+	}
+	u := g.until.Load()
+	return u != 0 && g.o.Now().UnixNano() < u
 }
 
 // Wait reports how long src must wait before its next attempt is even
