@@ -63,7 +63,7 @@ var (
 
 // New returns a cache whose answers (with their keys and a 48-byte
 // header each) take at most maxBytes. The memory is mapped at once and
-// used as answers arrive; the index beside it takes about 65 bytes an
+// used as answers arrive; the index beside it takes about 30 bytes an
 // answer more.
 func New(maxBytes int64) (*Cache, error) {
 	if maxBytes <= 0 || maxBytes > MaxBytes || uint64(maxBytes) > math.MaxInt {
@@ -82,7 +82,7 @@ func New(maxBytes int64) (*Cache, error) {
 	for i := range c.shards {
 		lo, hi := int64(i)*size, int64(i+1)*size
 		c.shards[i].buf = ring[lo:hi:hi]
-		c.shards[i].m = make(map[id]uint32)
+		c.shards[i].m = make(map[uint64]uint32)
 	}
 	return c, nil
 }

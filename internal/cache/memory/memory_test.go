@@ -356,7 +356,7 @@ func (c *Cache) check(t testing.TB) {
 					t.Fatalf("shard %d: a length of %d at %d in [%d, %d)", i, n, off, lap[0], lap[1])
 				}
 				if exp, _, _, _ := s.fields(off); exp != 0 {
-					if s.m[id(s.buf[off+4:off+36])] != off {
+					if k := id(s.buf[off+4 : off+36]); s.m[k.short()] != off {
 						t.Fatalf("shard %d: a live record at %d that the index does not name", i, off)
 					}
 					live[off] = true
@@ -367,7 +367,7 @@ func (c *Cache) check(t testing.TB) {
 		}
 		for k, off := range s.m {
 			if !live[off] {
-				t.Fatalf("shard %d: the index names %x at %d, no live record", i, k[:4], off)
+				t.Fatalf("shard %d: the index names %x at %d, no live record", i, k, off)
 			}
 		}
 		if len(live) != len(s.m) || sum != s.bytes {
@@ -428,7 +428,7 @@ func TestRandomOpsAgainstAModel(t *testing.T) {
 						t.Fatalf("size %d seed %d op %d: a wrong answer", size, seed, op)
 					}
 					if !ok {
-						if _, in := s.m[k]; in && (!had || w.exp <= now) {
+						if off, in := s.m[k.short()]; in && id(s.buf[off+4:off+36]) == k && (!had || w.exp <= now) {
 							t.Fatalf("size %d seed %d op %d: a miss the index still names", size, seed, op)
 						}
 						delete(want, k)
@@ -442,7 +442,7 @@ func TestRandomOpsAgainstAModel(t *testing.T) {
 					}
 					there := 0
 					for k, w := range want {
-						if _, in := s.m[k]; in && w.exp > now && f.Match(llmbridge.CacheKey{Scope: w.scope, Model: w.model}) {
+						if off, in := s.m[k.short()]; in && id(s.buf[off+4:off+36]) == k && w.exp > now && f.Match(llmbridge.CacheKey{Scope: w.scope, Model: w.model}) {
 							there++
 						}
 					}
@@ -569,4 +569,60 @@ func FuzzOps(f *testing.F) {
 			c.check(t)
 		}
 	})
+}
+
+// BenchmarkMissThenStore is what a miss costs a full cache of the size
+// bridgebench's bridge-all runs (256 MiB of 7 KiB stream answers, about
+// 36,000 of them): the lookup that misses, then the store that evicts the
+// oldest answer. Its index is megabytes, so the look-ups wait for memory,
+// as they do under load, where the index is never in the CPU's caches.
+func BenchmarkMissThenStore(b *testing.B) {
+	c := newCache(b, 256<<20)
+	ctx := context.Background()
+	v := make([]byte, 7<<10)
+	n := 0
+	for ; n < 40000; n++ {
+		_ = c.Set(ctx, key("vk_0123456789abcdef", "openai/gpt-4o", n), v, time.Hour)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		n++
+		k := key("vk_0123456789abcdef", "openai/gpt-4o", n)
+		if _, ok, _ := c.Get(ctx, k); ok {
+			b.Fatal("a hit")
+		}
+		_ = c.Set(ctx, k, v, time.Hour)
+	}
+}
+
+// TestShortFormsShared: two ids with one short form (the index's key) are
+// two answers; the index holds the later, and a look-up of the other
+// misses rather than answering with the wrong one.
+func TestShortFormsShared(t *testing.T) {
+	c := newCache(t, 1<<20)
+	ctx := context.Background()
+	var a, b id
+	binary.BigEndian.PutUint64(a[24:], 0x1234)
+	binary.LittleEndian.PutUint64(b[:8], 1)
+	binary.BigEndian.PutUint64(b[24:], 0x1234^1)
+	if a.short() != b.short() || a == b {
+		t.Fatal("the ids do not share a short form")
+	}
+	ka := llmbridge.CacheKey{Scope: "s", Model: "m", Hash: hex.EncodeToString(a[:])}
+	kb := llmbridge.CacheKey{Scope: "s", Model: "m", Hash: hex.EncodeToString(b[:])}
+	_ = c.Set(ctx, ka, []byte("A"), time.Hour)
+	if _, ok, _ := c.Get(ctx, kb); ok {
+		t.Fatal("b answered with a's answer")
+	}
+	if v, ok, _ := c.Get(ctx, ka); !ok || string(v) != "A" {
+		t.Fatalf("a: %q %v", v, ok)
+	}
+	_ = c.Set(ctx, kb, []byte("B"), time.Hour)
+	if v, ok, _ := c.Get(ctx, kb); !ok || string(v) != "B" {
+		t.Fatalf("b: %q %v", v, ok)
+	}
+	if _, ok, _ := c.Get(ctx, ka); ok {
+		t.Fatal("a still answered after b took its place in the index")
+	}
+	c.check(t)
 }
