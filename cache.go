@@ -10,11 +10,9 @@ import (
 	"strings"
 	"time"
 	"unique"
-	"unsafe"
 
 	"github.com/llmbridge/llmbridge/internal/cache/codec"
 	"github.com/llmbridge/llmbridge/internal/openai"
-	"github.com/tidwall/gjson"
 )
 
 // Cache is the store behind the response cache (WithCache). The Bridge
@@ -265,29 +263,19 @@ func (c *call) cached(out *output) bool {
 // its sampling: n at most 1, and temperature 0 unless nondeterministic
 // answers are allowed.
 func (c *call) deterministic(nondeterministic bool) bool {
-	n, temp, hasTemp := int64(1), 0.0, false
-	if len(c.body) > 0 {
-		// One pass over the top-level members of a read-only view of the
-		// body (nothing read here outlives the call).
-		gjson.Parse(unsafe.String(&c.body[0], len(c.body))).ForEach(func(k, v gjson.Result) bool {
-			switch {
-			case v.Type != gjson.Number:
-			case k.Str == "n":
-				n = v.Int()
-			case k.Str == "temperature":
-				temp, hasTemp = v.Float(), true
-			}
-			return true
-		})
-	} else if c.chat != nil {
-		if c.chat.N != nil {
-			n = int64(*c.chat.N)
-		}
-		if c.chat.Temperature != nil {
-			temp, hasTemp = *c.chat.Temperature, true
-		}
+	sp := c.env.sampling
+	switch {
+	case sp.read: // the format's parse read them: no second reading
+	case len(c.body) > 0:
+		sp = bodySampling(c.body)
+	case c.chat != nil:
+		sp = chatSampling(c.chat)
 	}
-	return n <= 1 && (nondeterministic || hasTemp && temp <= 0)
+	n := int64(1)
+	if sp.hasN {
+		n = sp.n
+	}
+	return n <= 1 && (nondeterministic || sp.hasTemp && sp.temp <= 0)
 }
 
 // cacheKey builds the request's key: codec.Hash of the format, the

@@ -209,10 +209,13 @@ func BenchmarkCacheStageMiss(b *testing.B) {
 	body := []byte(strings.Replace(string(benchBody), `"temperature":0.2`, `"temperature":0`, 1))
 	h := http.Header{"Content-Type": {"application/json"}}
 	ctx := context.Background()
+	env := chatFormat{}.parse(body) // as the handler has it: with what the parse read of the sampling
+	if env.bad != nil || !env.stream {
+		b.Fatalf("the body: %v", env.bad)
+	}
 	b.ReportAllocs()
 	for b.Loop() {
-		c := &call{b: br, f: chatFormat{}, req: Request{Header: h}, parent: ctx,
-			input: input{body: body, env: envelope{model: "openai/gpt-4o-mini", stream: true}}}
+		c := &call{b: br, f: chatFormat{}, req: Request{Header: h}, parent: ctx, input: input{body: body, env: env}}
 		var out output = o
 		if c.cached(&out) {
 			b.Fatal("a hit")
@@ -250,5 +253,32 @@ func TestCacheLookupRefusesOversizeValue(t *testing.T) {
 			t.Errorf("a value of %d bytes (bound 1024): hit %v", len(padded), ok)
 		}
 		br.Close()
+	}
+}
+
+// TestSamplingOfTheChatParse holds what the chat format's parse reads of
+// "n" and "temperature" to what the cache read from the body before it
+// did (bodySampling), so that deterministic answers the same either way.
+func TestSamplingOfTheChatParse(t *testing.T) {
+	for _, tail := range []string{
+		``,
+		`,"n":1`,
+		`,"n":2,"temperature":0`,
+		`,"temperature":0.7`,
+		`,"temperature":0,"n":1`,
+		`,"temperature":-0.0`,
+		`,"n":"2","temperature":"0"`,
+		`,"temperature":null`,
+		`,"n":1e0,"temperature":1E-3`,
+	} {
+		body := []byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]` + tail + `}`)
+		got := chatFormat{}.parse(body).sampling
+		if !got.read {
+			t.Fatalf("%s: the parse did not read them", tail)
+		}
+		got.read = false
+		if want := bodySampling(body); got != want {
+			t.Errorf("%s: parse %+v, body %+v", tail, got, want)
+		}
 	}
 }

@@ -94,6 +94,7 @@ type envelope struct {
 	stream       bool
 	includeUsage bool      // the client asked for stream usage
 	bad          *APIError // why the body is not acceptable, reported after admission
+	sampling     sampling  // "n" and "temperature", when the parse read them (format_chat.go)
 }
 
 // output is where a call's answer goes: an HTTP client in its format, or an

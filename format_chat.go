@@ -34,7 +34,8 @@ func (chatFormat) patterns() []string {
 // its length is clipped for the record.
 func (chatFormat) parse(body []byte) envelope {
 	e, bad := openai.ParseChat(body)
-	return envelope{model: openai.ClipModel(e.Model), stream: e.Stream, includeUsage: e.IncludeUsage, bad: bad}
+	return envelope{model: openai.ClipModel(e.Model), stream: e.Stream, includeUsage: e.IncludeUsage, bad: bad,
+		sampling: sampling{n: e.N, temp: e.Temperature, read: true, hasN: e.HasN, hasTemp: e.HasTemperature}}
 }
 
 func (chatFormat) decode(body []byte, _ *slog.Logger) (*ChatRequest, *APIError) {
@@ -279,3 +280,42 @@ func (chatFormat) replayEntry(r relay, e *codec.Entry) bool {
 // tapped makes the chat format a tappedFormat: relayRaw and relayNative
 // feed the meter's tap as they write.
 func (chatFormat) tapped() {}
+
+// sampling is a request's "n" and "temperature" (when numbers), which the
+// cache asks about (call.deterministic); read says the format's parse
+// read them, so that the body is not read again.
+type sampling struct {
+	n                   int64
+	temp                float64
+	read, hasN, hasTemp bool
+}
+
+// bodySampling reads "n" and "temperature" from the top level of a body
+// in one pass over a read-only view of it (nothing read outlives the
+// call); the last of each counts, as a decoder takes them.
+func bodySampling(body []byte) sampling {
+	var sp sampling
+	gjson.Parse(unsafe.String(&body[0], len(body))).ForEach(func(k, v gjson.Result) bool {
+		switch {
+		case v.Type != gjson.Number:
+		case k.Str == "n":
+			sp.n, sp.hasN = v.Int(), true
+		case k.Str == "temperature":
+			sp.temp, sp.hasTemp = v.Float(), true
+		}
+		return true
+	})
+	return sp
+}
+
+// chatSampling is an in-process request's sampling.
+func chatSampling(r *ChatRequest) sampling {
+	var sp sampling
+	if r.N != nil {
+		sp.n, sp.hasN = int64(*r.N), true
+	}
+	if r.Temperature != nil {
+		sp.temp, sp.hasTemp = *r.Temperature, true
+	}
+	return sp
+}

@@ -21,6 +21,13 @@ type ChatEnvelope struct {
 	// IncludeUsage: "stream_options.include_usage" is true (read only
 	// when the top level is acceptable).
 	IncludeUsage bool
+	// N and Temperature are "n" and "temperature" when they are numbers
+	// (the last of each, as a decoder takes them), for a cache that asks
+	// whether the answer is deterministic without reading the body again;
+	// HasN and HasTemperature say whether they were.
+	N                    int64
+	Temperature          float64
+	HasN, HasTemperature bool
 }
 
 // ParseChat reads a Chat Completions request body once and checks it in
@@ -48,6 +55,12 @@ func ParseChat(body []byte) (ChatEnvelope, *APIError) {
 		env.Model = top.model.Str()
 	}
 	env.Stream = top.stream.Type() == gjson.True
+	if top.n.Type() == gjson.Number {
+		env.N, env.HasN = int64(top.n.Num()), true
+	}
+	if top.temp.Type() == gjson.Number {
+		env.Temperature, env.HasTemperature = top.temp.Num(), true
+	}
 	if bad := top.check(); bad != nil {
 		return env, bad
 	}
@@ -71,6 +84,7 @@ func notObject() *APIError {
 // member of the API only in case (variant).
 type chatTop struct {
 	model, messages, stream, opts val
+	n, temp                       val // the last number of each: not checked here
 	dup                           string
 	variant                       *MemberFault
 }
@@ -92,6 +106,15 @@ func readChatTop(root val) chatTop {
 			bit, dst = 4, &top.stream
 		case "stream_options":
 			bit, dst = 8, &top.opts
+		case "n", "temperature": // the last number of each, as a gjson pass takes them
+			switch v := t.val(j + 1); {
+			case v.Type() != gjson.Number:
+			case name == "n":
+				top.n = v
+			default:
+				top.temp = v
+			}
+			continue
 		default:
 			// "Model" beside or instead of "model": a Go upstream would
 			// read it as model, unseen by admission and validation.

@@ -113,6 +113,13 @@ func refParseChat(body []byte) (ChatEnvelope, *APIError) {
 				return false
 			}
 			seen[k.Str] = true
+		case "n", "temperature": // read as the cache's gjson pass read them: the last number
+			if v.Type == gjson.Number && k.Str == "n" {
+				env.N, env.HasN = v.Int(), true
+			} else if v.Type == gjson.Number {
+				env.Temperature, env.HasTemperature = v.Float(), true
+			}
+			return true
 		default:
 			variant = ChatMembers().CheckName(k.Str)
 			return variant == nil
