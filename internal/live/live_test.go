@@ -435,13 +435,17 @@ func TestBusyFeedIsGathered(t *testing.T) {
 // group of half the buffer (4) is taken without the (hour-long)
 // interval. (Sent 4 at a time from the first, the test depended on the
 // subscriber taking the first alone or not: when it did, 3 waited for
-// the interval.)
+// the interval; and sent without pauses, a group was often in before
+// the subscriber looked, so the wake at half the buffer went untested.)
 func TestBusyFeedIsTakenAtHalfTheBuffer(t *testing.T) {
 	hub := New(Options{Buffer: 8, FlushInterval: time.Hour})
 	w, stop := serveFeed(t, hub)
 	for i := range 41 {
 		hub.End(llmbridge.UsageRecord{RequestID: fmt.Sprint("r", i), Status: 200})
 		if i%4 != 0 {
+			// Time for the subscriber to wait again, so that only the
+			// wake at half the buffer takes the group.
+			time.Sleep(2 * time.Millisecond)
 			continue
 		}
 		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(w.String(), fmt.Sprintf(`"r%d"`, i)); time.Sleep(time.Millisecond) {
