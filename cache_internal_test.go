@@ -270,6 +270,9 @@ func TestSamplingOfTheChatParse(t *testing.T) {
 		`,"n":"2","temperature":"0"`,
 		`,"temperature":null`,
 		`,"n":1e0,"temperature":1E-3`,
+		`,"n":9007199254740993,"temperature":0`,
+		`,"n":1e19,"temperature":0`,
+		`,"n":-1e19`,
 	} {
 		body := []byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]` + tail + `}`)
 		got := chatFormat{}.parse(body).sampling

@@ -545,23 +545,31 @@ type ticket struct {
 // for the limits the key has (nil for none).
 func (t *ticket) Header() http.Header { return headerOf(t) }
 
-// AddHeader implements llmbridge.HeaderAdder: Header's entries, set in h.
+// AddHeader implements llmbridge.HeaderAdder: Header's entries, set in h
+// (their values kept in the ticket: the bridge adds them once).
 func (t *ticket) AddHeader(h http.Header) {
-	var req, tok rate
+	req, tok := t.rates()
+	addRateHeader(h, &t.vals, req, tok)
+}
+
+// rates are the values of the ticket's x-ratelimit-* headers.
+func (t *ticket) rates() (req, tok rate) {
 	if t.lim.RPM > 0 {
 		req = rate{t.lim.RPM, t.d.remReq, t.d.resetReq}
 	}
 	if t.lim.TPM > 0 {
 		tok = rate{t.lim.TPM, t.d.remTok, t.d.resetTok}
 	}
-	addRateHeader(h, &t.vals, req, tok)
+	return req, tok
 }
 
 // headerOf is a ticket's Header: its AddHeader's entries in a header of
-// their own, nil when there are none.
-func headerOf(t llmbridge.HeaderAdder) http.Header {
+// their own, with values of their own (a fresh header each time, as
+// HeaderTicket promises), nil when there are none.
+func headerOf(t interface{ rates() (req, tok rate) }) http.Header {
 	h := make(http.Header, 6)
-	if t.AddHeader(h); len(h) == 0 {
+	req, tok := t.rates()
+	if addRateHeader(h, new([6]string), req, tok); len(h) == 0 {
 		return nil
 	}
 	return h

@@ -266,8 +266,8 @@ func (s *slot) commit(d *decision, lim Limits, est int64, now time.Time) {
 	s.tok.add(sec, est)
 	s.inflight++
 	d.remReq, d.remTok = max(0, d.remReq-1), max(0, d.remTok-est)
-	// What was counted is older than sec, so the reset changes only when
-	// nothing was (count's reset is 0 then, and only then).
+	// What was counted is no newer than sec, so the reset changes only
+	// when nothing was (count's reset is 0 then, and only then).
 	if d.resetReq == 0 {
 		d.resetReq = time.Unix(sec+windowLen, 0).Sub(now)
 	}

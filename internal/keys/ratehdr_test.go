@@ -50,3 +50,17 @@ func TestAddHeaderIsHeader(t *testing.T) {
 		t.Error("a key without limits has x-ratelimit-* headers")
 	}
 }
+
+// Each Header is a header of its own, values included: a caller that
+// changes one (HeaderTicket lets it) changes no other, nor what AddHeader
+// gave the response.
+func TestHeaderIsFresh(t *testing.T) {
+	tk := &ticket{lim: Limits{RPM: 60}, d: decision{ok: true, remReq: 41, resetReq: time.Second}}
+	resp := http.Header{}
+	tk.AddHeader(resp)
+	a, b := tk.Header(), tk.Header()
+	a["X-Ratelimit-Remaining-Requests"][0] = "changed"
+	if b.Get("X-Ratelimit-Remaining-Requests") != "41" || resp.Get("X-Ratelimit-Remaining-Requests") != "41" {
+		t.Errorf("a change to one Header showed in another (%v) or in the response (%v)", b, resp)
+	}
+}

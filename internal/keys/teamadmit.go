@@ -127,8 +127,16 @@ func budgetCost(lim Limits, cost float64) float64 {
 // stays under both.
 func (t *teamTicket) Header() http.Header { return headerOf(t) }
 
-// AddHeader implements llmbridge.HeaderAdder: Header's entries, set in h.
+// AddHeader implements llmbridge.HeaderAdder: Header's entries, set in h
+// (their values kept in the ticket: the bridge adds them once).
 func (t *teamTicket) AddHeader(h http.Header) {
+	req, tok := t.rates()
+	addRateHeader(h, &t.vals, req, tok)
+}
+
+// rates are the values of the ticket's x-ratelimit-* headers: for each
+// limit, the key's or the team's, whichever has the least left.
+func (t *teamTicket) rates() (req, tok rate) {
 	pick := func(kLimit, kRem int64, kReset time.Duration, tLimit, tRem int64, tReset time.Duration) rate {
 		switch {
 		case tLimit > 0 && (kLimit == 0 || tRem < kRem):
@@ -138,8 +146,8 @@ func (t *teamTicket) AddHeader(h http.Header) {
 		}
 		return rate{}
 	}
-	addRateHeader(h, &t.vals, pick(t.kl.RPM, t.kd.remReq, t.kd.resetReq, t.tl.RPM, t.td.remReq, t.td.resetReq),
-		pick(t.kl.TPM, t.kd.remTok, t.kd.resetTok, t.tl.TPM, t.td.remTok, t.td.resetTok))
+	return pick(t.kl.RPM, t.kd.remReq, t.kd.resetReq, t.tl.RPM, t.td.remReq, t.td.resetReq),
+		pick(t.kl.TPM, t.kd.remTok, t.kd.resetTok, t.tl.TPM, t.td.remTok, t.td.resetTok)
 }
 
 // refreshTeamSpend hands the store's spend of budgeted teams to the

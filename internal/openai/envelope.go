@@ -56,7 +56,9 @@ func ParseChat(body []byte) (ChatEnvelope, *APIError) {
 	}
 	env.Stream = top.stream.Type() == gjson.True
 	if top.n.Type() == gjson.Number {
-		env.N, env.HasN = int64(top.n.Num()), true
+		// As gjson reads an integer: its text exactly past 2^53, and
+		// clamped rather than wrapped past 2^63.
+		env.N, env.HasN = gjson.Result{Type: gjson.Number, Raw: top.n.Raw(), Num: top.n.Num()}.Int(), true
 	}
 	if top.temp.Type() == gjson.Number {
 		env.Temperature, env.HasTemperature = top.temp.Num(), true

@@ -66,7 +66,7 @@ func main() {
 	fs.IntVar(&o.liveSubs, "live-subs", 1, "live-feed subscribers in bridge-metrics and bridge-all (an open dashboard)")
 	fs.IntVar(&o.cacheMB, "cache-mb", 256, "bridge-cache and bridge-all: the memory response cache's bound in MiB")
 	fs.BoolVar(&o.pair, "pair", true, "measure reverseproxy again right before each bridge variant in every round, and report each variant's ratios to the proxy as the median of those pairs' (a shared host's slow spells, minutes long, then hit both sides of a ratio alike)")
-	fs.BoolVar(&o.pairStages, "pair-stages", false, "measure each other bridge variant again in every round together with bridge, each with half the clients, and report each variant's stages on vs off as the medians of those rounds (with the proxy's pairs too, a round takes half as long again)")
+	fs.BoolVar(&o.pairStages, "pair-stages", false, "measure each other bridge variant again in every round together with bridge, each with half the clients, and report each variant's stages on vs off as the medians of those rounds (with the proxy's pairs too, a round of every variant takes up to half as long again)")
 	fs.BoolVar(&o.tls, "tls", false, "the mock upstream serves HTTPS with HTTP/2 by ALPN, as every hosted provider does (the fronts share a few connections instead of one per stream); the fronts are still called over plain HTTP")
 	fs.BoolVar(&o.unique, "unique", true, "number every request's prompt, so no two are equal and a response cache misses every one (bridge-cache, bridge-all: the cache's miss overhead); -unique=false repeats the same requests (bridge-cache answers them from its cache: hits)")
 	fs.Parse(os.Args[1:])
@@ -159,6 +159,9 @@ func measure(client *httpClient, t *target, o options, seq bool) sample {
 func measureTogether(client *httpClient, ts [2]*target, o options) [2]sample {
 	half := o
 	half.workers, half.rate = max(1, o.workers/2), o.rate/2
+	if o.rate > 0 {
+		half.rate = max(1, o.rate/2) // still the open loop
+	}
 	var out [2]sample
 	var calls [2][2]*call
 	var pids [2]int

@@ -381,12 +381,12 @@ func runBridge(args []string) {
 		}
 		// Port 0: a port of its own, said on stderr, so that every bridge of
 		// a run (-pair-stages' two at once) can be profiled.
-		ln, err := net.Listen("tcp", a)
-		if err != nil {
-			log.Fatal(err)
+		if ln, err := net.Listen("tcp", a); err != nil {
+			log.Println(err) // a port another bridge of the run holds: this one runs without
+		} else {
+			fmt.Fprintf(os.Stderr, "bridge %s: pprof at http://%s/debug/pprof/\n", strings.Join(os.Args[2:], " "), ln.Addr())
+			go func() { log.Println(http.Serve(ln, nil)) }() // http.DefaultServeMux has net/http/pprof
 		}
-		fmt.Fprintf(os.Stderr, "bridge %s: pprof at http://%s/debug/pprof/\n", strings.Join(os.Args[2:], " "), ln.Addr())
-		go func() { log.Println(http.Serve(ln, nil)) }() // http.DefaultServeMux has net/http/pprof
 	}
 	var h http.Handler = b
 	if scrape != nil {
