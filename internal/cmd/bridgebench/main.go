@@ -130,41 +130,31 @@ type target struct {
 }
 
 // measure runs t's two load phases (non-streamed, then streams) and, with
-// seq, its one-at-a-time latencies, sampling t's process around each;
-// t's metrics are scraped once a second meanwhile, as Prometheus would.
+// seq, its one-at-a-time latencies, sampling t's process around each.
 func measure(client *httpClient, t *target, o options, seq bool) sample {
-	s := sample{}
-	if t.scrape != "" {
-		stop := scrapeEvery(client, t.scrape, time.Second)
-		defer stop()
-	}
-	pid := t.proc.cmd.Process.Pid
-	ns, st := t.call(t.w.nonStream, false), t.call(t.w.stream, true)
-	for phase, c := range [2]*call{ns, st} {
-		cpu0, sys0 := cpuTime(pid), syscallCount(pid)
-		r := load(client, c, o)
-		s.set(phase == 1, r, cpuTime(pid)-cpu0, syscallCount(pid)-sys0)
-	}
+	s := measureAll(client, []*target{t}, o)[0]
 	if seq {
-		s.seqNonStream = closedLoop(client, ns, 1, o.d/2)
-		s.seqStr = closedLoop(client, st, 1, o.d/2)
+		s.seqNonStream = closedLoop(client, t.call(t.w.nonStream, false), 1, o.d/2)
+		s.seqStr = closedLoop(client, t.call(t.w.stream, true), 1, o.d/2)
 	}
 	return s
 }
 
-// measureTogether runs the load phases of two targets at the same time,
-// each with half the clients (or half the rate), sampling both processes
-// around each phase: second by second, the two share the host's slow
-// spells and its noisy neighbours, so their difference is their own.
-func measureTogether(client *httpClient, ts [2]*target, o options) [2]sample {
-	half := o
-	half.workers, half.rate = max(1, o.workers/2), o.rate/2
+// measureAll runs the load phases (non-streamed, then streams) of every
+// target in ts at the same time, the clients (or the rate) shared out
+// among them, sampling each process around each phase; each target's
+// metrics are scraped once a second meanwhile, as Prometheus would. Run
+// together (-pair-stages), targets share the host's slow spells and its
+// noisy neighbours second by second, so their difference is their own.
+func measureAll(client *httpClient, ts []*target, o options) []sample {
+	share := o
+	share.workers = max(1, o.workers/len(ts))
 	if o.rate > 0 {
-		half.rate = max(1, o.rate/2) // still the open loop
+		share.rate = max(1, o.rate/len(ts)) // still the open loop
 	}
-	var out [2]sample
-	var calls [2][2]*call
-	var pids [2]int
+	out := make([]sample, len(ts))
+	calls := make([][2]*call, len(ts))
+	pids := make([]int, len(ts))
 	for i, t := range ts {
 		if t.scrape != "" {
 			stop := scrapeEvery(client, t.scrape, time.Second)
@@ -173,16 +163,14 @@ func measureTogether(client *httpClient, ts [2]*target, o options) [2]sample {
 		pids[i] = t.proc.cmd.Process.Pid
 		calls[i] = [2]*call{t.call(t.w.nonStream, false), t.call(t.w.stream, true)}
 	}
+	cpu0, sys0, rs := make([]time.Duration, len(ts)), make([]int64, len(ts)), make([]*result, len(ts))
 	for phase := range 2 {
-		var cpu0 [2]time.Duration
-		var sys0 [2]int64
 		for i, pid := range pids {
 			cpu0[i], sys0[i] = cpuTime(pid), syscallCount(pid)
 		}
-		var rs [2]*result
 		var wg sync.WaitGroup
 		for i := range ts {
-			wg.Go(func() { rs[i] = load(client, calls[i][phase], half) })
+			wg.Go(func() { rs[i] = load(client, calls[i][phase], share) })
 		}
 		wg.Wait()
 		for i, pid := range pids {
@@ -468,7 +456,7 @@ func bench(o options) error {
 // reverse order so that drift hits every target alike. With -pair the
 // proxy is measured again right before each bridge variant (pairs), and
 // with -pair-stages each other variant is measured again together with
-// bridge (measureTogether: samples[name+"+"] and stagePairs[name]).
+// bridge (measureAll: samples[name+"+"] and stagePairs[name]).
 func runRounds(client *httpClient, o options, targets []target, vs map[string]*variant) (samples, pairs, stagePairs map[string][]sample) {
 	var rp, br *target
 	for i := range targets {
@@ -486,7 +474,7 @@ func runRounds(client *httpClient, o options, targets []target, vs map[string]*v
 		printRound(round, t.name+"*", s)
 	}
 	together := func(round int, t *target) {
-		ss := measureTogether(client, [2]*target{t, br}, o)
+		ss := measureAll(client, []*target{t, br}, o)
 		samples[t.name+"+"] = append(samples[t.name+"+"], ss[0])
 		stagePairs[t.name] = append(stagePairs[t.name], ss[1])
 		printRound(round, t.name+"+", ss[0])
