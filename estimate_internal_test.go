@@ -21,7 +21,7 @@ func TestPromptEstimateIsTheWalk(t *testing.T) {
 		`{"model":"openai/text-embedding-3-small","input":["` + result + `","two"]}`,
 		`{"messages":[` + strings.Repeat(`0,`, 1<<20) + `{"content":"` + result + `"}]}`, // over the tape's bound
 	} {
-		want := (stringBytes(openai.ParseView([]byte(body))) + 3) / 4
+		want := (openai.WalkTextBytes(openai.ParseView([]byte(body))) + 3) / 4
 		c := &call{input: input{body: []byte(body)}}
 		if got := (&Request{c: c}).PromptTokensEstimate(); got != want || want == 0 {
 			t.Errorf("%.60s…: estimate %d, the walk's %d", body, got, want)
@@ -29,21 +29,51 @@ func TestPromptEstimateIsTheWalk(t *testing.T) {
 	}
 }
 
-// BenchmarkPromptEstimate: the estimate of a coding agent's 100 kB
-// Messages request, read off a tape against the gjson walk.
+// TestParsesCountThePrompt: the chat, Messages and Responses parses count
+// the body's text as they check it, the same count the walk gives, and
+// the estimate takes theirs (the body is not read again: here it is
+// gone).
+func TestParsesCountThePrompt(t *testing.T) {
+	result := `tool output with \"quotes\", a tab\t and é\u00e9\ud83d\ude00`
+	for _, tc := range []struct {
+		f    clientFormat
+		body string
+	}{
+		{chatFormat{}, `{"model":"openai/gpt-4o","messages":[{"role":"user","content":"` + result + `"}]}`},
+		{anthropicFormat{}, `{"model":"anthropic/claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"` + result + `"}]}]}`},
+		{responsesFormat{}, `{"model":"openai/gpt-4o","input":[{"role":"user","content":"` + result + `"}]}`},
+	} {
+		env := tc.f.parse([]byte(tc.body))
+		want := openai.WalkTextBytes(openai.ParseView([]byte(tc.body)))
+		if env.bad != nil || !env.textRead || env.text != want {
+			t.Errorf("%s: parse counted %d (read %v, bad %v), the walk %d", tc.f.name(), env.text, env.textRead, env.bad, want)
+		}
+		c := &call{input: input{env: env}}
+		if got := (&Request{c: c}).PromptTokensEstimate(); got != (want+3)/4 {
+			t.Errorf("%s: estimate %d, want %d", tc.f.name(), got, (want+3)/4)
+		}
+	}
+}
+
+// BenchmarkPromptEstimate: a coding agent's 100 kB Messages request
+// parsed and its prompt estimated, as admission of a key with a TPM limit
+// does: the estimate counted by the parse ("parsed"), against a second
+// reading of the body onto a tape as before ("reread"; in the latter
+// the envelope's count is dropped).
 func BenchmarkPromptEstimate(b *testing.B) {
 	body := corpus.AgentMessages(200)
-	b.Run("tape", func(b *testing.B) {
-		c := &call{input: input{body: body}}
-		b.ReportAllocs()
-		for b.Loop() {
-			(&Request{c: c}).PromptTokensEstimate()
-		}
-	})
-	b.Run("walk", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			_ = (stringBytes(openai.ParseView(body)) + 3) / 4
-		}
-	})
+	for _, counted := range []bool{true, false} {
+		b.Run(map[bool]string{true: "parsed", false: "reread"}[counted], func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				env := anthropicFormat{}.parse(body)
+				env.textRead = env.textRead && counted
+				c := &call{input: input{env: env, body: body}}
+				if (&Request{c: c}).PromptTokensEstimate() == 0 {
+					b.Fatal("no estimate")
+				}
+			}
+		})
+	}
 }

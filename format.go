@@ -95,6 +95,8 @@ type envelope struct {
 	includeUsage bool      // the client asked for stream usage
 	bad          *APIError // why the body is not acceptable, reported after admission
 	sampling     sampling  // "n" and "temperature", when the parse read them (format_chat.go)
+	text         int       // openai.TextBytes of the body, when textRead: the parse counted it
+	textRead     bool
 }
 
 // output is where a call's answer goes: an HTTP client in its format, or an

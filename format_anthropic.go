@@ -36,7 +36,7 @@ func (anthropicFormat) parse(body []byte) envelope { return anthropicEnvelope(bo
 
 func anthropicEnvelope(body []byte, countTokens bool) envelope {
 	in, bad := anthropicprov.CheckEnvelope(body, countTokens)
-	env := envelope{model: in.Model, stream: in.Stream}
+	env := envelope{model: in.Model, stream: in.Stream, text: in.TextBytes, textRead: true}
 	if bad != nil {
 		env.bad = bad
 	}

@@ -35,7 +35,8 @@ func (chatFormat) patterns() []string {
 func (chatFormat) parse(body []byte) envelope {
 	e, bad := openai.ParseChat(body)
 	return envelope{model: openai.ClipModel(e.Model), stream: e.Stream, includeUsage: e.IncludeUsage, bad: bad,
-		sampling: sampling{n: e.N, temp: e.Temperature, read: true, hasN: e.HasN, hasTemp: e.HasTemperature}}
+		sampling: sampling{n: e.N, temp: e.Temperature, read: true, hasN: e.HasN, hasTemp: e.HasTemperature},
+		text:     e.TextBytes, textRead: true}
 }
 
 func (chatFormat) decode(body []byte, _ *slog.Logger) (*ChatRequest, *APIError) {

@@ -110,7 +110,7 @@ func (s *chunkShape) match(rest []byte, text *[]byte) (ChunkInfo, bool) {
 			return ChunkInfo{}, false
 		}
 		at += len(fixed)
-		toks, end, ok := scanString(rest, at, scratch[:0], &wide)
+		toks, end, _, ok := scanString(rest, at, scratch[:0], &wide)
 		if !ok {
 			return ChunkInfo{}, false
 		}

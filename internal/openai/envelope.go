@@ -28,6 +28,9 @@ type ChatEnvelope struct {
 	N                    int64
 	Temperature          float64
 	HasN, HasTemperature bool
+	// TextBytes is TextBytes of the body, counted as it was read (0 when
+	// it is not JSON): a prompt-token estimate without reading it again.
+	TextBytes int
 }
 
 // ParseChat reads a Chat Completions request body once and checks it in
@@ -46,6 +49,7 @@ func ParseChat(body []byte) (ChatEnvelope, *APIError) {
 	} else if !ok {
 		return env, notJSON()
 	}
+	env.TextBytes = t.text
 	root := t.root()
 	if !root.IsObject() {
 		return env, notObject()

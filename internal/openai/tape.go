@@ -19,7 +19,11 @@ type tape struct {
 	toks  []tok
 	stack []int32
 	wide  bool // scanTape: some string has a byte that is not ASCII
-	chk   memberCheck
+	// text is the unescaped length of every string value, member names
+	// not counted (TextBytes), counted by scanTape as it reads them; -1
+	// for a tape readTape read.
+	text int
+	chk  memberCheck
 }
 
 // tok is one token: a value, or an object member's name (followed by its
@@ -38,7 +42,7 @@ var tapes = sync.Pool{New: func() any { return new(tape) }}
 // from the pool; the caller returns it with putTape.
 func readTape(s string) *tape {
 	t := tapes.Get().(*tape)
-	t.s, t.toks, t.stack = s, t.toks[:0], t.stack[:0]
+	t.s, t.toks, t.stack, t.text = s, t.toks[:0], t.stack[:0], -1
 	// At most maxTapeValues tokens, as scanTape: the rest of a body that
 	// large (an upstream's chunk may be 32 MiB) is not read.
 	for i := 0; i < len(s) && len(t.toks) < maxTapeValues; {

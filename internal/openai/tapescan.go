@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -48,23 +50,25 @@ func scanTapeMembers(d []byte, top *FieldSet) (*tape, bool, *MemberFault) {
 func (t *tape) scan(d []byte, c *memberCheck) bool {
 	t.s = unsafe.String(unsafe.SliceData(d), len(d))
 	var ok bool
-	t.toks, t.stack, t.wide, ok = scanTokens(d, t.toks[:0], t.stack[:0], c)
+	t.toks, t.stack, t.wide, t.text, ok = scanTokens(d, t.toks[:0], t.stack[:0], c)
 	return ok
 }
 
 // scanTokens is scan's loop. The tape's slices are kept in locals while
 // they grow and handed back at the end, so that appending does not go
 // through t (nor through a deferred closure's references, which would
-// keep them in memory rather than registers).
-func scanTokens(d []byte, toks []tok, stack []int32, c *memberCheck) ([]tok, []int32, bool, bool) {
-	i, wide, open, ok := 0, false, byte(0), false // open: the kind of the innermost container open
+// keep them in memory rather than registers). It also counts the text of
+// the string values as it reads them (tape.text), escapes unescaped, so
+// that a prompt-token estimate needs no second reading of the body.
+func scanTokens(d []byte, toks []tok, stack []int32, c *memberCheck) ([]tok, []int32, bool, int, bool) {
+	i, wide, open, ok, text := 0, false, byte(0), false, 0 // open: the kind of the innermost container open
 value:
 	if i = skipSpace(d, i); i >= len(d) || len(toks) >= maxTapeValues {
-		return toks, stack, wide, false
+		return toks, stack, wide, text, false
 	}
 	if b := d[i]; b == '{' || b == '[' {
 		if len(stack) >= maxNesting {
-			return toks, stack, wide, false
+			return toks, stack, wide, text, false
 		}
 		stack = append(stack, int32(len(toks)))
 		toks, open = pushTok(toks, b, false, i, 0), b
@@ -80,16 +84,18 @@ value:
 		goto element
 	}
 	if d[i] == '"' { // most values: a call less
-		toks, i, ok = scanString(d, i, toks, &wide)
+		start, gone := i, 0
+		toks, i, gone, ok = scanString(d, i, toks, &wide)
+		text += i - start - 2 - gone
 	} else {
 		toks, i, ok = scanScalar(d, i, toks)
 	}
 	if !ok {
-		return toks, stack, wide, false
+		return toks, stack, wide, text, false
 	}
 after:
 	if i = skipSpace(d, i); len(stack) == 0 {
-		return toks, stack, wide, i == len(d)
+		return toks, stack, wide, text, i == len(d)
 	}
 	if i < len(d) && d[i] == ',' {
 		if i++; open == '{' {
@@ -97,7 +103,7 @@ after:
 		}
 		goto element
 	} else if i >= len(d) || d[i] != open+2 {
-		return toks, stack, wide, false
+		return toks, stack, wide, text, false
 	}
 closing:
 	stack, open = closeTok(toks, stack, i), 0
@@ -111,7 +117,7 @@ element:
 	goto value
 name:
 	if toks, i, ok = scanName(d, i, toks, &wide); !ok {
-		return toks, stack, wide, false
+		return toks, stack, wide, text, false
 	}
 	c = c.named(d, &toks[len(toks)-1])
 	goto value
@@ -189,11 +195,12 @@ func quoteOrBackslash(v uint64) uint64 {
 func belowSpace(v uint64) uint64 { return (v - lsb*0x20) &^ v & msb }
 
 // scanString appends the string whose opening quote is at d[i] to toks and
-// returns the index after its closing quote, or false when it is not a
-// valid JSON string (a control character, a bad escape, no end). It sets
-// *wide at the first byte that is not ASCII.
-func scanString(d []byte, i int, toks []tok, wide *bool) ([]tok, int, bool) {
-	start, esc, w := i, false, *wide
+// returns the index after its closing quote and how many bytes shorter
+// its text is once unescaped (escapeEnd), or false when it is not a valid
+// JSON string (a control character, a bad escape, no end). It sets *wide
+// at the first byte that is not ASCII.
+func scanString(d []byte, i int, toks []tok, wide *bool) ([]tok, int, int, bool) {
+	start, esc, w, gone := i, false, *wide, 0
 	i++
 	for {
 		// Eight bytes at a time: the lowest byte the mask marks is the
@@ -210,19 +217,21 @@ func scanString(d []byte, i int, toks []tok, wide *bool) ([]tok, int, bool) {
 			}
 		}
 		if i >= len(d) {
-			return toks, i, false
+			return toks, i, 0, false
 		}
 		switch c := d[i]; {
 		case c == '"':
 			i++
-			return pushTok(toks, '"', esc, start, i), i, true
+			return pushTok(toks, '"', esc, start, i), i, gone, true
 		case c == '\\':
 			esc = true
-			if i = escapeEnd(d, i); i < 0 {
-				return toks, 0, false
+			var cut int
+			if i, cut = escapeEnd(d, i); i < 0 {
+				return toks, 0, 0, false
 			}
+			gone += cut
 		case c < 0x20:
-			return toks, i, false
+			return toks, i, 0, false
 		default:
 			if c >= 0x80 {
 				w, *wide = true, true
@@ -258,7 +267,7 @@ func scanName(d []byte, i int, toks []tok, wide *bool) ([]tok, int, bool) {
 		toks[len(toks)-1].class = class | nameRead
 		*wide = *wide || class&nameWide != 0
 		i = j + 1
-	} else if toks, i, ok = scanString(d, i, toks, wide); !ok {
+	} else if toks, i, _, ok = scanString(d, i, toks, wide); !ok {
 		return toks, i, false
 	}
 	if i = skipSpace(d, i); i >= len(d) || d[i] != ':' {
@@ -279,27 +288,54 @@ var scanNameChar = func() [256]uint8 {
 	return t
 }()
 
-// escapeEnd returns the index after the escape at d[i] (a backslash), or
-// -1 when it is not one JSON allows.
-func escapeEnd(d []byte, i int) int {
+// escapeEnd returns the index after the escape at d[i] (a backslash) and
+// how many bytes shorter it is unescaped as encoding/json unescapes it (a
+// surrogate pair, read here as one escape, is one 4-byte rune; a lone
+// surrogate is U+FFFD), or -1 when it is not an escape JSON allows.
+func escapeEnd(d []byte, i int) (int, int) {
 	if i+1 >= len(d) {
-		return -1
+		return -1, 0
 	}
 	switch d[i+1] {
 	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-		return i + 2
+		return i + 2, 1
 	case 'u':
-		if i+6 > len(d) {
-			return -1
-		}
-		for _, c := range d[i+2 : i+6] {
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return -1
+		r := hexRune(d, i+2)
+		switch {
+		case r < 0:
+			return -1, 0
+		case !utf16.IsSurrogate(r):
+			return i + 6, 6 - utf8.RuneLen(r)
+		case r < 0xdc00 && i+12 <= len(d) && d[i+6] == '\\' && d[i+7] == 'u':
+			if lo := hexRune(d, i+8); 0xdc00 <= lo && lo < 0xe000 {
+				return i + 12, 12 - 4
 			}
 		}
-		return i + 6
+		return i + 6, 6 - 3
 	}
-	return -1
+	return -1, 0
+}
+
+// hexRune reads four hex digits at d[i:], or returns -1.
+func hexRune(d []byte, i int) rune {
+	if i+4 > len(d) {
+		return -1
+	}
+	var r rune
+	for _, c := range d[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 // numberEnd returns the index after the JSON number at d[i], or -1 when

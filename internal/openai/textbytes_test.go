@@ -32,8 +32,9 @@ func refTextBytes(v any) int {
 	return 0
 }
 
-// FuzzTextBytes holds the tape's count of a document's string values to
-// encoding/json's decoding of them (for documents without a name given
+// FuzzTextBytes holds the tape's counts of a document's string values —
+// the scan's, as it reads, and a walk of the tokens — to encoding/json's
+// decoding of them (for documents without a name given
 // twice, whose earlier value encoding/json drops, and in valid UTF-8,
 // whose invalid bytes it replaces).
 func FuzzTextBytes(f *testing.F) {
@@ -59,8 +60,12 @@ func FuzzTextBytes(f *testing.F) {
 		if CheckMembers(b, nil) != nil {
 			return // a name twice: encoding/json keeps the last value only
 		}
-		if got, want := tp.textBytes(0), refTextBytes(v); got != want {
+		want := refTextBytes(v)
+		if got := tp.textBytes(0); got != want {
 			t.Fatalf("%s: textBytes %d, encoding/json %d", b, got, want)
+		}
+		if tp.text != want {
+			t.Fatalf("%s: the scan counted %d, encoding/json %d", b, tp.text, want)
 		}
 	})
 }
@@ -72,6 +77,11 @@ func TestTextBytes(t *testing.T) {
 	if n, ok := TextBytes([]byte(body)); !ok || n != 1+4+20+1+2+4+3 {
 		t.Errorf("TextBytes %d (ok %v), want 35", n, ok)
 	}
+	ReadChecked([]byte(body), nil, func(root Value, _ *MemberFault, _ bool) {
+		if n, m := root.TextBytes(), root.Get("messages").TextBytes(); n != 35 || m != 34 {
+			t.Errorf("Value.TextBytes: root %d, messages %d; want 35 and 34", n, m)
+		}
+	})
 	if _, ok := TextBytes([]byte(`{"a":`)); ok {
 		t.Error("not JSON, yet ok")
 	}

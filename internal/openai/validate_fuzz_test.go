@@ -98,6 +98,7 @@ func refParseChat(body []byte) (ChatEnvelope, *APIError) {
 		return env, notJSON()
 	}
 	root := gjson.ParseBytes(body)
+	env.TextBytes = WalkTextBytes(root)
 	if !root.IsObject() {
 		return env, notObject()
 	}

@@ -26,6 +26,7 @@ func refCheckEnvelope(body []byte, countTokens bool) (Envelope, *openai.APIError
 		return env, invalid("", "There was an error parsing the body of your request: it is not valid JSON.")
 	}
 	root := openai.ParseView(body)
+	env.TextBytes = openai.WalkTextBytes(root)
 	if !root.IsObject() {
 		return env, invalid("", "The request body must be a JSON object.")
 	}

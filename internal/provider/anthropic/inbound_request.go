@@ -23,6 +23,10 @@ import (
 type Envelope struct {
 	Model  string
 	Stream bool
+	// TextBytes is openai.TextBytes of the body, counted as it was read
+	// (0 when it is not JSON): a prompt-token estimate without reading it
+	// again.
+	TextBytes int
 }
 
 // requestMembers are the top-level members of a Messages request, as the
@@ -55,6 +59,7 @@ func CheckEnvelope(body []byte, countTokens bool) (Envelope, *openai.APIError) {
 	// case and no object has a name twice (openai.CheckMembers's checks);
 	// the checks below walk the same tape.
 	valid, tooMany := openai.ReadChecked(body, requestMembers, func(root openai.Value, fault *openai.MemberFault, utf8OK bool) {
+		env.TextBytes = root.TextBytes()
 		if !root.IsObject() {
 			bad = invalid("", "The request body must be a JSON object.")
 			return
