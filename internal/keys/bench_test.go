@@ -11,6 +11,7 @@ import (
 
 	"github.com/llmbridge/llmbridge"
 	"github.com/llmbridge/llmbridge/internal/redistest"
+	"github.com/llmbridge/llmbridge/internal/usage"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -50,6 +51,38 @@ func benchAdmitTeam(b *testing.B, o Options, team *TeamParams) {
 // BenchmarkAdmitInProcess is what a limited key adds to a request in one
 // instance: lookup, model check, reserve and settle.
 func BenchmarkAdmitInProcess(b *testing.B) { benchAdmit(b, Options{}) }
+
+// BenchmarkAdmitEveryLimit is what a key with every limit and both
+// budgets adds to a request, as bridgebench's bridge-limits sets them: the
+// key checked before the body is read (Authenticate), then admitted, its
+// six x-ratelimit-* headers added, and settled with a priced usage.
+func BenchmarkAdmitEveryLimit(b *testing.B) {
+	s := NewStore(openStore(b, sqlitePath(b)))
+	_, secret := create(b, s, Params{Name: ptr("bench"), Models: &[]string{"openai/*"}, RPM: ptr[int64](1 << 40), TPM: ptr[int64](1 << 40),
+		MaxParallel: ptr[int64](1 << 20), DailyBudgetUSD: ptr(1e6), MonthlyBudgetUSD: ptr(1e7)})
+	a := newAdmitter(b, Options{Store: s, Prices: usage.DefaultPrices()})
+	h := http.Header{"Authorization": {"Bearer " + secret}}
+	ctx := context.Background()
+	resp := http.Header{}
+	rec := llmbridge.UsageRecord{Model: "openai/gpt-4o", Provider: "openai", UpstreamModel: "gpt-4o", PromptTokens: 20, CompletionTokens: 30, TotalTokens: 50}
+	b.ReportAllocs()
+	for b.Loop() {
+		r := llmbridge.Request{Format: "chat", Model: "openai/gpt-4o", Header: h}
+		if err := a.Authenticate(ctx, &r); err != nil {
+			b.Fatal(err)
+		}
+		t, err := a.Admit(ctx, &r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		clear(resp)
+		t.(llmbridge.HeaderAdder).AddHeader(resp)
+		if len(resp) != 6 {
+			b.Fatal("not six x-ratelimit-* headers")
+		}
+		t.Settle(rec)
+	}
+}
 
 // BenchmarkAdmitRedis is the same with the limits in a real Redis over
 // loopback (one script round trip; settle is queued).
