@@ -8,8 +8,9 @@ import (
 	"github.com/llmbridge/llmbridge/internal/openai/corpus"
 )
 
-// TestPromptEstimateIsTheWalk: the prompt-token estimate read off a tape
-// (openai.TextBytes) is the gjson walk's, for every client format's
+// TestPromptEstimateIsTheWalk: for a body its parse did not count (an
+// embeddings request), the prompt-token estimate is read off a tape
+// (openai.TextBytes) and is the gjson walk's, for every client format's
 // body, escapes included; a body too large for a tape still gets the
 // walk's.
 func TestPromptEstimateIsTheWalk(t *testing.T) {
@@ -53,13 +54,21 @@ func TestParsesCountThePrompt(t *testing.T) {
 			t.Errorf("%s: estimate %d, want %d", tc.f.name(), got, (want+3)/4)
 		}
 	}
+	// A body refused once admitted goes nowhere: it reserves no tokens.
+	env := chatFormat{}.parse([]byte(`{"model":"openai/gpt-4o","messages":[],"user":"` + strings.Repeat("x", 400) + `"}`))
+	if env.bad == nil {
+		t.Fatal("an empty messages array was not refused")
+	}
+	if got := (&Request{c: &call{input: input{env: env}}}).PromptTokensEstimate(); got != 0 {
+		t.Errorf("a refused body's estimate %d, want 0", got)
+	}
 }
 
 // BenchmarkPromptEstimate: a coding agent's 100 kB Messages request
 // parsed and its prompt estimated, as admission of a key with a TPM limit
-// does: the estimate counted by the parse ("parsed"), against a second
-// reading of the body onto a tape as before ("reread"; in the latter
-// the envelope's count is dropped).
+// does: the estimate counted by the parse ("parsed"), against the same
+// parse followed by a second reading of the body onto a tape ("reread",
+// the parse's count dropped), which is the reading this saves.
 func BenchmarkPromptEstimate(b *testing.B) {
 	body := corpus.AgentMessages(200)
 	for _, counted := range []bool{true, false} {

@@ -29,7 +29,8 @@ type ChatEnvelope struct {
 	Temperature          float64
 	HasN, HasTemperature bool
 	// TextBytes is TextBytes of the body, counted as it was read (0 when
-	// it is not JSON): a prompt-token estimate without reading it again.
+	// it could not be: not JSON, or more values than a tape holds): a
+	// prompt-token estimate without reading the body again.
 	TextBytes int
 }
 

@@ -586,23 +586,22 @@ func unescape(raw string, i int) (rune, int) {
 }
 
 // hex4 reads four hex digits at raw[i:], or returns -1.
-func hex4(raw string, i int) rune {
+func hex4[S string | []byte](raw S, i int) rune {
 	if i+4 > len(raw) {
 		return -1
 	}
 	var r rune
-	for _, c := range []byte(raw[i : i+4]) {
-		switch {
+	for k := i; k < i+4; k++ {
+		switch c := raw[k]; {
 		case '0' <= c && c <= '9':
-			c -= '0'
+			r = r<<4 | rune(c-'0')
 		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
+			r = r<<4 | rune(c-'a'+10)
 		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
+			r = r<<4 | rune(c-'A'+10)
 		default:
 			return -1
 		}
-		r = r<<4 | rune(c)
 	}
 	return r
 }

@@ -21,7 +21,7 @@ type tape struct {
 	wide  bool // scanTape: some string has a byte that is not ASCII
 	// text is the unescaped length of every string value, member names
 	// not counted (TextBytes), counted by scanTape as it reads them; -1
-	// for a tape readTape read.
+	// for a tape readTape read, or one whose scan failed.
 	text int
 	chk  memberCheck
 }

@@ -51,6 +51,9 @@ func (t *tape) scan(d []byte, c *memberCheck) bool {
 	t.s = unsafe.String(unsafe.SliceData(d), len(d))
 	var ok bool
 	t.toks, t.stack, t.wide, t.text, ok = scanTokens(d, t.toks[:0], t.stack[:0], c)
+	if !ok {
+		t.text = -1 // counted up to where the reading failed: no count
+	}
 	return ok
 }
 
@@ -300,42 +303,20 @@ func escapeEnd(d []byte, i int) (int, int) {
 	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 		return i + 2, 1
 	case 'u':
-		r := hexRune(d, i+2)
+		r := hex4(d, i+2)
 		switch {
 		case r < 0:
 			return -1, 0
 		case !utf16.IsSurrogate(r):
 			return i + 6, 6 - utf8.RuneLen(r)
 		case r < 0xdc00 && i+12 <= len(d) && d[i+6] == '\\' && d[i+7] == 'u':
-			if lo := hexRune(d, i+8); 0xdc00 <= lo && lo < 0xe000 {
+			if lo := hex4(d, i+8); 0xdc00 <= lo && lo < 0xe000 {
 				return i + 12, 12 - 4
 			}
 		}
 		return i + 6, 6 - 3
 	}
 	return -1, 0
-}
-
-// hexRune reads four hex digits at d[i:], or returns -1.
-func hexRune(d []byte, i int) rune {
-	if i+4 > len(d) {
-		return -1
-	}
-	var r rune
-	for _, c := range d[i : i+4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return -1
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
 }
 
 // numberEnd returns the index after the JSON number at d[i], or -1 when

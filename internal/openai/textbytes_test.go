@@ -41,7 +41,8 @@ func FuzzTextBytes(f *testing.F) {
 	for _, s := range []string{
 		`{"model":"m","messages":[{"role":"user","content":"hi \"there\"\n\u00e9\ud83d\ude00\ud800x\udc00"}]}`,
 		`["a",1,{"k":"v","n":null,"o":{"deep":["\\","\/"]}},true]`,
-		`"plain"`, `{}`, `[]`, `{"a":"\ud800\u0041"}`,
+		`"plain"`, `{}`, `[]`, `{"a":"\ud800\u0041"}`, `["\u20ac\u0000\u07ff", "\ud800\ud800\udc00", "\udbff\udfff\ud800"]`,
+		`{"k\u00e9\n":"v","\ud83d\ude00":{"\"":"\\"}}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -24,8 +24,8 @@ type Envelope struct {
 	Model  string
 	Stream bool
 	// TextBytes is openai.TextBytes of the body, counted as it was read
-	// (0 when it is not JSON): a prompt-token estimate without reading it
-	// again.
+	// (0 when it could not be: not JSON, or more values than a tape
+	// holds): a prompt-token estimate without reading the body again.
 	TextBytes int
 }
 
