@@ -60,7 +60,7 @@ func responsesEnvelope(body []byte) envelope {
 	var modelStr string
 	var model, stream gjson.Type = -1, -1 // -1: not given
 	e := checkObject(body, responses.Members(), func(root openai.Value) {
-		env.text, env.textRead = root.TextBytes(), true
+		env.text, env.textRead = root.DocTextBytes(), true
 		root.ForEach(func(k, v openai.Value) bool {
 			switch k.Str() {
 			case "model":

@@ -59,7 +59,7 @@ func CheckEnvelope(body []byte, countTokens bool) (Envelope, *openai.APIError) {
 	// case and no object has a name twice (openai.CheckMembers's checks);
 	// the checks below walk the same tape.
 	valid, tooMany := openai.ReadChecked(body, requestMembers, func(root openai.Value, fault *openai.MemberFault, utf8OK bool) {
-		env.TextBytes = root.TextBytes()
+		env.TextBytes = root.DocTextBytes()
 		if !root.IsObject() {
 			bad = invalid("", "The request body must be a JSON object.")
 			return
